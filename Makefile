@@ -1,0 +1,43 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export DJANGO_SETTINGS_MODULE := helpdesk.settings
+
+.PHONY: run test lint install migrate seed bench clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
+	@echo "make test   - run the whole test suite (PostgreSQL + Redis when reachable)"
+	@echo "make lint   - ruff (lint + format check) and mypy"
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# Installs exactly what uv.lock pins (application, production extra and dev tools).
+install: $(BIN)/uv
+	$(BIN)/uv sync --frozen --inexact --all-extras --active --quiet
+
+migrate: install
+	$(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	$(BIN)/python -m helpdesk.devtools banner
+	$(BIN)/honcho --procfile helpdesk/Procfile.dev --app-root . start
+
+test: install
+	$(BIN)/python -m helpdesk.devtools test -- $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+clean:
+	rm -rf $(VENV) data/ staticfiles/ .pytest_cache .mypy_cache .ruff_cache

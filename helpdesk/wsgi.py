@@ -1,0 +1,9 @@
+"""WSGI entry point, for servers without WebSockets (management tools, some PaaS probes)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,239 @@
+"""Admin pages. Ticket state changes go through the services (admin actions), never raw edits."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tickets import services
+from tickets.errors import DomainError
+from tickets.models import (
+    AgentProfile,
+    Attachment,
+    ContactPoint,
+    Customer,
+    Message,
+    Organization,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    Tier,
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+class ContactPointInline(admin.TabularInline):
+    model = ContactPoint
+    extra = 0
+    readonly_fields = ["kind", "value", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # New contact points are normalised and checked by the service (API).
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "organization", "created_at", "merged_into"]
+    list_filter = ["organization"]
+    search_fields = ["name", "contact_points__value"]
+    list_select_related = ["organization", "merged_into"]
+    readonly_fields = ["merged_into", "created_at", "updated_at"]
+    raw_id_fields = ["user"]
+    inlines = [ContactPointInline]
+
+
+@admin.register(ContactPoint)
+class ContactPointAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "customer", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value", "customer__name"]
+    list_select_related = ["customer"]
+    readonly_fields = ["kind", "value", "customer", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["level", "name", "description"]
+    ordering = ["level"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The four levels are fixed; their names and descriptions are the admin's to word.
+        return ["level"] if obj else []
+
+
+@admin.register(AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "tier_list", "is_available"]
+    list_filter = ["tiers", "is_available"]
+    list_editable = ["is_available"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    filter_horizontal = ["tiers"]
+    raw_id_fields = ["user"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
+        return super().get_queryset(request).select_related("user").prefetch_related("tiers")
+
+    @admin.display(description="Tiers")
+    def tier_list(self, profile: AgentProfile) -> str:
+        return ", ".join(str(tier.level) for tier in profile.tiers.all())
+
+
+class MessageInline(admin.StackedInline):
+    model = Message
+    extra = 0
+    can_delete = False
+    fields = ["kind", "channel", "author_user", "author_customer", "body_text", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TicketEventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "actor", "actor_label", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _bulk(request: HttpRequest, tickets: QuerySet[Ticket], action: Any, done: str) -> None:
+    changed, failures = 0, []
+    for ticket in tickets:
+        try:
+            action(ticket)
+            changed += 1
+        except DomainError as error:
+            failures.append(error.message)
+    if changed:
+        messages.success(request, f"{done}: {changed} ticket(s).")
+    for failure in failures:
+        messages.error(request, failure)
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "subject",
+        "customer",
+        "status",
+        "priority",
+        "tier",
+        "assignee",
+        "channel",
+        "sla_due_at",
+        "created_at",
+    ]
+    list_filter = ["status", "priority", "tier", "channel", "assignee"]
+    search_fields = ["subject", "customer__name", "customer__contact_points__value"]
+    list_select_related = ["customer", "tier", "assignee"]
+    date_hierarchy = "created_at"
+    # Status, tier and assignee change through the services (actions and the API),
+    # so that every change is checked and recorded.
+    readonly_fields = [
+        "reference",
+        "customer",
+        "channel",
+        "status",
+        "priority",
+        "tier",
+        "assignee",
+        "merged_into",
+        "first_response_due_at",
+        "next_response_due_at",
+        "resolution_due_at",
+        "sla_due_at",
+        "first_responded_at",
+        "last_message_at",
+        "resolved_at",
+        "closed_at",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["reference", "subject", *readonly_fields[1:]]
+    inlines = [MessageInline, TicketEventInline]
+    actions = ["assign_to_me", "resolve", "close"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Tickets come from channels and the API, which find the customer.
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        if change and "subject" in form.changed_data:
+            services.ticket_change_subject(
+                ticket=obj, subject=form.cleaned_data["subject"], actor=request.user
+            )
+
+    @admin.action(description="Assign to me")
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        _bulk(
+            request,
+            queryset,
+            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
+            "Assigned to you",
+        )
+
+    @admin.action(description="Resolve")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        _bulk(
+            request,
+            queryset,
+            lambda t: services.ticket_change_status(
+                ticket=t, status=TicketStatus.RESOLVED, actor=request.user
+            ),
+            "Resolved",
+        )
+
+    @admin.action(description="Close")
+    def close(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        _bulk(
+            request,
+            queryset,
+            lambda t: services.ticket_change_status(
+                ticket=t, status=TicketStatus.CLOSED, actor=request.user
+            ),
+            "Closed",
+        )
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["filename", "content_type", "size", "message", "created_at"]
+    readonly_fields = ["message", "file", "filename", "content_type", "size", "content_id"]
+    search_fields = ["filename"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    """History is append-only: readable here, never edited or deleted."""
+
+    list_display = ["created_at", "ticket", "kind", "actor", "actor_label"]
+    list_filter = ["kind"]
+    list_select_related = ["ticket", "actor"]
+    raw_id_fields = ["ticket"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

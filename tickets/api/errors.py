@@ -1,0 +1,74 @@
+"""One error shape for every failure of the API: {"error": {"code", "message", "fields"?}}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tickets.errors import Conflict, DomainError
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable reason.")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field problems, when the input was invalid.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+_DESCRIPTIONS = {
+    400: "The input is invalid.",
+    401: "Not authenticated: send a token or a session cookie.",
+    403: "Authenticated, but not an agent or admin.",
+    404: "No such object.",
+    409: "The object's current state does not allow this (e.g. the ticket is closed).",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """Schema entries for the error answers an endpoint can give (401 and 403 always)."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[code])
+        for code in sorted({401, 403, *codes})
+    }
+
+
+def _body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        status_code = (
+            status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
+        )
+        return Response(_body(exc.code, exc.message), status=status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = _body("invalid", "The input is invalid.", fields)
+    else:
+        detail = exc.detail
+        response.data = _body(
+            getattr(detail, "code", exc.default_code) or exc.default_code, str(detail)
+        )
+    return response

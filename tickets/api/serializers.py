@@ -1,0 +1,322 @@
+"""Input and output shapes of the API, kept apart: inputs validate, outputs present."""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    Message,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    Tier,
+)
+
+# --- Outputs -------------------------------------------------------------------------------
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: AbstractBaseUser) -> str:
+        return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+
+
+class TierSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tier
+        fields = ["id", "level", "name", "description"]
+
+
+class TierWithAgentsSerializer(TierSerializer):
+    agents = serializers.SerializerMethodField()
+
+    class Meta(TierSerializer.Meta):
+        fields = [*TierSerializer.Meta.fields, "agents"]
+
+    @extend_schema_field(UserBriefSerializer(many=True))
+    def get_agents(self, tier: Tier) -> list[dict[str, Any]]:
+        return [
+            {**UserBriefSerializer(profile.user).data, "is_available": profile.is_available}
+            for profile in tier.agents.all()
+        ]
+
+
+class ContactPointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContactPoint
+        fields = ["id", "kind", "value", "created_at"]
+
+
+class CustomerBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", "name"]
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    organization = serializers.CharField(source="organization.name", default=None)
+    contact_points = ContactPointSerializer(many=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "name", "organization", "contact_points", "created_at"]
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField()
+    tier = serializers.IntegerField(source="tier.level", help_text="Tier level, 0-3.")
+    customer = CustomerBriefSerializer()
+    assignee = UserBriefSerializer(allow_null=True)
+    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "status",
+            "priority",
+            "channel",
+            "tier",
+            "customer",
+            "assignee",
+            "merged_into",
+            "first_response_due_at",
+            "next_response_due_at",
+            "resolution_due_at",
+            "sla_due_at",
+            "first_responded_at",
+            "last_message_at",
+            "resolved_at",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "content_id", "url"]
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse("api:attachment-download", args=[attachment.pk])
+
+
+class MessageAuthorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["agent", "customer", "system"])
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "kind",
+            "channel",
+            "author",
+            "body_text",
+            "body_html",
+            "external_id",
+            "delivery_status",
+            "attachments",
+            "created_at",
+        ]
+
+    @extend_schema_field(MessageAuthorSerializer)
+    def get_author(self, message: Message) -> dict[str, Any]:
+        if message.author_user is not None:
+            user = message.author_user
+            return {"type": "agent", "id": user.pk, "name": str(user.get_full_name() or user)}
+        if message.author_customer is not None:
+            customer = message.author_customer
+            return {"type": "customer", "id": customer.pk, "name": str(customer)}
+        return {"type": "system", "id": None, "name": "system"}
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    actor = UserBriefSerializer(allow_null=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "kind", "actor", "actor_label", "data", "created_at"]
+
+
+class TicketDetailSerializer(TicketSerializer):
+    customer = CustomerSerializer()  # type: ignore[assignment]
+    messages = MessageSerializer(many=True)
+    events = TicketEventSerializer(many=True)
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "messages", "events"]
+
+
+class CustomerDetailSerializer(CustomerSerializer):
+    tickets = TicketSerializer(many=True, source="tickets.all")
+    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "merged_into", "tickets"]
+
+
+# --- Inputs --------------------------------------------------------------------------------
+
+
+class TicketListQuerySerializer(serializers.Serializer):
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=[*TicketStatus.values, "active"]),
+        required=False,
+        help_text="One or more statuses (repeat the parameter); 'active' means not "
+        "resolved or closed.",
+    )
+    tier = serializers.ListField(
+        child=serializers.IntegerField(min_value=0, max_value=3), required=False
+    )
+    priority = serializers.ListField(
+        child=serializers.ChoiceField(choices=Priority.choices), required=False
+    )
+    channel = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices), required=False
+    )
+    assignee = serializers.RegexField(
+        r"^(\d+|me|none)$",
+        required=False,
+        help_text="A user id, 'me', or 'none' for unassigned tickets.",
+    )
+    customer = serializers.IntegerField(required=False, min_value=1)
+    q = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Text in the subject or a message, or a ticket reference.",
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Query strings repeat keys for lists; also accept comma-separated values.
+        if hasattr(data, "getlist"):
+            data = {
+                key: [v for raw in data.getlist(key) for v in raw.split(",") if v]
+                if key in ("status", "tier", "priority", "channel")
+                else data.get(key)
+                for key in data
+            }
+        return super().to_internal_value(data)
+
+
+class RequesterSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    email = serializers.EmailField(required=False)
+    phone = serializers.CharField(required=False, max_length=40)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError("Give the requester's email or phone.")
+        return attrs
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    requester = RequesterSerializer(
+        required=False, help_text="Who the ticket is for; or give `customer`."
+    )
+    customer = serializers.IntegerField(required=False, min_value=1, help_text="Customer id.")
+    subject = serializers.CharField(max_length=255)
+    text = serializers.CharField(help_text="The customer's description of the problem.")
+    html = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    tier = serializers.IntegerField(min_value=0, max_value=3, default=0)
+    channel = serializers.ChoiceField(
+        choices=[
+            (c.value, c.label)
+            for c in (Channel.API, Channel.EMAIL, Channel.PHONE, Channel.WEB, Channel.SMS)
+        ],
+        default=Channel.API,
+    )
+    external_id = serializers.CharField(
+        required=False,
+        max_length=500,
+        help_text="Your id for this request: sending it twice creates one ticket.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if bool(attrs.get("requester")) == bool(attrs.get("customer")):
+            raise serializers.ValidationError("Give exactly one of `requester` or `customer`.")
+        return attrs
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    subject = serializers.CharField(required=False, max_length=255)
+    status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = serializers.IntegerField(
+        required=False, allow_null=True, help_text="A user id, or null to unassign."
+    )
+
+
+class ReplyCreateSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    html = serializers.CharField(required=False, allow_blank=True, default="")
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        required=False,
+        help_text="Defaults to the channel the customer last wrote on.",
+    )
+    status = serializers.ChoiceField(
+        choices=TicketStatus.choices,
+        required=False,
+        help_text="Status to set with the reply, e.g. pending_customer or resolved.",
+    )
+
+
+class NoteCreateSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class TierMoveSerializer(serializers.Serializer):
+    tier = serializers.IntegerField(min_value=0, max_value=3, help_text="Target tier level.")
+    reason = serializers.CharField(max_length=500)
+    handoff_note = serializers.CharField(
+        help_text="What the next tier needs to know, so the customer is not asked again."
+    )
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, help_text="Id of the ticket or customer to keep.")
+
+
+class CustomerCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, allow_blank=True, default="")
+    email = serializers.EmailField(required=False)
+    phone = serializers.CharField(required=False, max_length=40)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError("Give an email or a phone number.")
+        return attrs
+
+
+class ContactPointCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[ContactKind.EMAIL, ContactKind.PHONE])
+    value = serializers.CharField(max_length=320)
+
+
+class CustomerListQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=200, help_text="Name, email or phone.")

@@ -1,0 +1,34 @@
+from django.urls import path
+
+from tickets.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("tickets/", views.TicketListCreateView.as_view(), name="ticket-list"),
+    path("tickets/<int:ticket_id>/", views.TicketDetailView.as_view(), name="ticket-detail"),
+    path("tickets/<int:ticket_id>/replies/", views.TicketReplyView.as_view(), name="ticket-reply"),
+    path("tickets/<int:ticket_id>/notes/", views.TicketNoteView.as_view(), name="ticket-note"),
+    path("tickets/<int:ticket_id>/tier/", views.TicketTierView.as_view(), name="ticket-tier"),
+    path("tickets/<int:ticket_id>/merge/", views.TicketMergeView.as_view(), name="ticket-merge"),
+    path(
+        "attachments/<int:attachment_id>/",
+        views.AttachmentDownloadView.as_view(),
+        name="attachment-download",
+    ),
+    path("customers/", views.CustomerListCreateView.as_view(), name="customer-list"),
+    path(
+        "customers/<int:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"
+    ),
+    path(
+        "customers/<int:customer_id>/contact-points/",
+        views.CustomerContactPointView.as_view(),
+        name="customer-contact-points",
+    ),
+    path(
+        "customers/<int:customer_id>/merge/",
+        views.CustomerMergeView.as_view(),
+        name="customer-merge",
+    ),
+    path("tiers/", views.TierListView.as_view(), name="tier-list"),
+]

@@ -1,0 +1,344 @@
+"""API v1 views: parse input, call one service or selector, shape the output."""
+
+from typing import Any
+
+from django.db import transaction
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets import selectors, services
+from tickets.api import serializers as s
+from tickets.api.errors import error_responses
+from tickets.errors import InvalidInput
+from tickets.inbound import InboundMessage, IngestOutcome
+from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Ticket
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.select_related("tier", "customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def _customer_or_404(customer_id: int) -> Customer:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+def _ticket_detail_response(ticket_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+    ticket = selectors.ticket_detail(ticket_id)
+    return Response(s.TicketDetailSerializer(ticket).data, status=status_code)
+
+
+class TicketListCreateView(generics.GenericAPIView):
+    serializer_class = s.TicketSerializer
+
+    def get_queryset(self) -> Any:
+        query = s.TicketListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        statuses = tuple(params.get("status", ()))
+        if "active" in statuses:
+            statuses = tuple({*statuses, *ACTIVE_STATUSES} - {"active"})
+        assignee = params.get("assignee")
+        return selectors.ticket_list(
+            selectors.TicketFilters(
+                statuses=statuses,
+                tier_levels=tuple(params.get("tier", ())),
+                priorities=tuple(params.get("priority", ())),
+                channels=tuple(params.get("channel", ())),
+                assignee_id=self.request.user.pk
+                if assignee == "me"
+                else (int(assignee) if assignee and assignee.isdigit() else None),
+                unassigned=assignee == "none",
+                customer_id=params.get("customer"),
+                text=params.get("q", ""),
+            )
+        )
+
+    @extend_schema(
+        parameters=[s.TicketListQuerySerializer],
+        responses={200: s.TicketSerializer(many=True), **error_responses(400)},
+        summary="List tickets",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.TicketSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.TicketCreateSerializer,
+        responses={
+            201: s.TicketDetailSerializer,
+            200: s.TicketDetailSerializer,
+            **error_responses(400),
+        },
+        summary="Open a ticket for a customer",
+        description="201 with the new ticket; 200 with the existing one when `external_id` "
+        "was already used.",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TicketCreateSerializer, request)
+        sender_kind, sender, name = _requester(data)
+        result = services.ticket_open(
+            inbound=InboundMessage(
+                channel=data["channel"],
+                sender_kind=sender_kind,
+                sender=sender,
+                sender_name=name,
+                subject=data["subject"],
+                text=data["text"],
+                html=data["html"],
+                external_id=data.get("external_id"),
+            ),
+            priority=data["priority"],
+            tier_level=data["tier"],
+            actor=request.user,
+        )
+        created = result.outcome == IngestOutcome.NEW
+        return _ticket_detail_response(
+            result.ticket.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _requester(data: dict[str, Any]) -> tuple[str, str, str]:
+    """(contact kind, address or number, name) of the customer the ticket is for."""
+    if requester := data.get("requester"):
+        if requester.get("email"):
+            return ContactKind.EMAIL, requester["email"], requester["name"]
+        return ContactKind.PHONE, requester["phone"], requester["name"]
+    customer = _customer_or_404(data["customer"])
+    contacts = {c.kind: c.value for c in customer.contact_points.all()}
+    for kind in (ContactKind.EMAIL, ContactKind.PHONE):
+        if kind in contacts:
+            return kind, contacts[kind], customer.name
+    raise InvalidInput("This customer has no email address or phone number.", code="no_contact")
+
+
+class TicketDetailView(APIView):
+    @extend_schema(
+        responses={200: s.TicketDetailSerializer, **error_responses(404)},
+        summary="A ticket with its messages and history",
+    )
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = selectors.ticket_detail(ticket_id)
+        if ticket is None:
+            raise Http404
+        return Response(s.TicketDetailSerializer(ticket).data)
+
+    @extend_schema(
+        request=s.TicketUpdateSerializer,
+        responses={200: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
+        summary="Change subject, status, priority or assignee",
+    )
+    def patch(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        data = _valid(s.TicketUpdateSerializer, request)
+        actor = request.user
+        # All asked-for changes happen together or not at all.
+        with transaction.atomic():
+            if "subject" in data:
+                services.ticket_change_subject(ticket=ticket, subject=data["subject"], actor=actor)
+            if "priority" in data:
+                services.ticket_change_priority(
+                    ticket=ticket, priority=data["priority"], actor=actor
+                )
+            if "assignee" in data:
+                if data["assignee"] is None:
+                    services.ticket_unassign(ticket=ticket, actor=actor)
+                else:
+                    services.ticket_assign(
+                        ticket=ticket,
+                        assignee=services.assignee_by_id(data["assignee"]),
+                        actor=actor,
+                    )
+            if "status" in data:
+                services.ticket_change_status(ticket=ticket, status=data["status"], actor=actor)
+        return _ticket_detail_response(ticket.pk)
+
+
+class TicketReplyView(APIView):
+    @extend_schema(
+        request=s.ReplyCreateSerializer,
+        responses={201: s.MessageSerializer, **error_responses(400, 404, 409)},
+        summary="Reply to the customer",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        data = _valid(s.ReplyCreateSerializer, request)
+        message = services.ticket_reply(
+            ticket=ticket,
+            actor=request.user,
+            text=data["text"],
+            html=data["html"],
+            channel=data.get("channel"),
+            status=data.get("status"),
+        )
+        return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class TicketNoteView(APIView):
+    @extend_schema(
+        request=s.NoteCreateSerializer,
+        responses={201: s.MessageSerializer, **error_responses(400, 404)},
+        summary="Add an internal note (agents only, never sent)",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        data = _valid(s.NoteCreateSerializer, request)
+        message = services.ticket_add_note(ticket=ticket, actor=request.user, text=data["text"])
+        return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class TicketTierView(APIView):
+    @extend_schema(
+        request=s.TierMoveSerializer,
+        responses={200: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
+        summary="Escalate or de-escalate to another tier, with a hand-off note",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        data = _valid(s.TierMoveSerializer, request)
+        services.ticket_move_tier(
+            ticket=ticket,
+            tier_level=data["tier"],
+            reason=data["reason"],
+            handoff_note=data["handoff_note"],
+            actor=request.user,
+        )
+        return _ticket_detail_response(ticket.pk)
+
+
+class TicketMergeView(APIView):
+    @extend_schema(
+        request=s.MergeSerializer,
+        responses={200: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
+        summary="Merge this ticket into another; returns the ticket that was kept",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        source = _ticket_or_404(ticket_id)
+        data = _valid(s.MergeSerializer, request)
+        target = services.ticket_merge(
+            source=source, target=_ticket_or_404(data["into"]), actor=request.user
+        )
+        return _ticket_detail_response(target.pk)
+
+
+class AttachmentDownloadView(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): bytes, **error_responses(404)},
+        summary="Download an attachment",
+    )
+    def get(self, request: Request, attachment_id: int) -> FileResponse:
+        attachment = Attachment.objects.filter(pk=attachment_id).first()
+        if attachment is None or not attachment.file:
+            raise Http404
+        return FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+
+
+class CustomerListCreateView(generics.GenericAPIView):
+    serializer_class = s.CustomerSerializer
+
+    def get_queryset(self) -> Any:
+        query = s.CustomerListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.customer_list(text=query.validated_data.get("q", ""))
+
+    @extend_schema(
+        parameters=[s.CustomerListQuerySerializer],
+        responses={200: s.CustomerSerializer(many=True), **error_responses(400)},
+        summary="List customers",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.CustomerSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.CustomerCreateSerializer,
+        responses={201: s.CustomerDetailSerializer, **error_responses(400, 409)},
+        summary="Create a customer",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CustomerCreateSerializer, request)
+        contacts = [
+            (kind, data[kind]) for kind in (ContactKind.EMAIL, ContactKind.PHONE) if data.get(kind)
+        ]
+        customer = services.customer_create(name=data["name"], contacts=contacts)
+        return Response(
+            s.CustomerDetailSerializer(selectors.customer_detail(customer.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class CustomerDetailView(APIView):
+    @extend_schema(
+        responses={200: s.CustomerDetailSerializer, **error_responses(404)},
+        summary="A customer with contact points and every ticket",
+    )
+    def get(self, request: Request, customer_id: int) -> Response:
+        customer = selectors.customer_detail(customer_id)
+        if customer is None:
+            raise Http404
+        return Response(s.CustomerDetailSerializer(customer).data)
+
+
+class CustomerContactPointView(APIView):
+    @extend_schema(
+        request=s.ContactPointCreateSerializer,
+        responses={201: s.ContactPointSerializer, **error_responses(400, 404, 409)},
+        summary="Add an email address or phone number to a customer",
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        customer = _customer_or_404(customer_id)
+        data = _valid(s.ContactPointCreateSerializer, request)
+        contact = services.customer_add_contact_point(
+            customer=customer, kind=data["kind"], value=data["value"]
+        )
+        return Response(s.ContactPointSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerMergeView(APIView):
+    @extend_schema(
+        request=s.MergeSerializer,
+        responses={200: s.CustomerDetailSerializer, **error_responses(400, 404, 409)},
+        summary="Merge this customer into another; tickets and contact points move",
+    )
+    def post(self, request: Request, customer_id: int) -> Response:
+        source = _customer_or_404(customer_id)
+        data = _valid(s.MergeSerializer, request)
+        target = services.customer_merge(
+            source=source, target=_customer_or_404(data["into"]), actor=request.user
+        )
+        return Response(s.CustomerDetailSerializer(selectors.customer_detail(target.pk)).data)
+
+
+class TierListView(generics.ListAPIView):
+    serializer_class = s.TierWithAgentsSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return selectors.tier_list()
+
+    @extend_schema(
+        responses={200: s.TierWithAgentsSerializer(many=True), **error_responses()},
+        summary="The support tiers and their agents",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class TicketsConfig(AppConfig):
+    name = "tickets"
+    verbose_name = "Tickets"
+
+    def ready(self) -> None:
+        from tickets.roles import ensure_role_groups
+
+        # Groups need the permissions Django creates after migrating, so they are set up
+        # then (idempotently) rather than in a migration.
+        post_migrate.connect(ensure_role_groups, sender=self)

@@ -1,0 +1,231 @@
+"""Demo data: tiers' agents, an admin, customers and tickets across channels. Idempotent."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from tickets import services
+from tickets.inbound import InboundMessage, IngestOutcome
+from tickets.models import AgentProfile, Channel, ContactKind, Organization, Tier
+from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
+
+DEMO_PASSWORD = "demo"
+ADMIN = ("admin", "Ada", "Admin")
+# username, first name, last name, tier levels
+AGENTS = [
+    ("alice", "Alice", "Frontline", [1]),
+    ("bob", "Bob", "Frontline", [1]),
+    ("carol", "Carol", "Technical", [1, 2]),
+    ("dan", "Dan", "Technical", [2]),
+    ("erin", "Erin", "Expert", [2, 3]),
+]
+
+# external id, channel, (contact kind, contact), name, organization, subject, text, priority
+TICKETS: list[tuple[str, str, tuple[str, str], str, str, str, str, str]] = [
+    (
+        "demo-1",
+        Channel.EMAIL,
+        (ContactKind.EMAIL, "maria.lopez@example.com"),
+        "Maria Lopez",
+        "Acme Corp",
+        "Cannot log in after password reset",
+        "Hi, I reset my password this morning and now the login page says my account is "
+        "locked. I need to get into the billing portal today.",
+        "high",
+    ),
+    (
+        "demo-2",
+        Channel.SMS,
+        (ContactKind.PHONE, "+14155550123"),
+        "Maria Lopez",
+        "Acme Corp",
+        "",
+        "Still locked out of my account, can someone call me?",
+        "high",
+    ),
+    (
+        "demo-3",
+        Channel.WEB,
+        (ContactKind.EMAIL, "k.tanaka@example.org"),
+        "Kenji Tanaka",
+        "Globex",
+        "VPN drops every 10 minutes",
+        "Since the last client update our VPN connection drops every ten minutes on Windows 11. "
+        "Logs attached in the next message.",
+        "normal",
+    ),
+    (
+        "demo-4",
+        Channel.PHONE,
+        (ContactKind.PHONE, "+442079460000"),
+        "Sam Okafor",
+        "",
+        "Invoice shows the wrong VAT number",
+        "Caller says invoice INV-2291 shows last year's VAT number and needs a corrected copy.",
+        "low",
+    ),
+    (
+        "demo-5",
+        Channel.EMAIL,
+        (ContactKind.EMAIL, "it@initech.example"),
+        "Initech IT",
+        "Initech",
+        "API returns 500 on bulk export",
+        "Our nightly export job calls /v2/export with 50k rows and gets HTTP 500 since Tuesday. "
+        "Smaller exports work.",
+        "urgent",
+    ),
+    (
+        "demo-6",
+        Channel.CHAT,
+        (ContactKind.EMAIL, "lea.martin@example.net"),
+        "Léa Martin",
+        "",
+        "How do I add a second user?",
+        "Bonjour! How can I add my colleague to our workspace?",
+        "normal",
+    ),
+    (
+        "demo-7",
+        Channel.API,
+        (ContactKind.EMAIL, "ops@globex.example"),
+        "Globex Ops",
+        "Globex",
+        "Installer fails on Ubuntu 24.04",
+        "The .deb installer exits with 'dependency libssl1.1 not satisfiable'.",
+        "normal",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo users, customers and tickets (safe to run again; refuses when DEBUG is off)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Load even with DEBUG off (never in production)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "Demo data has well-known passwords; run with DEBUG=1 or pass --force."
+            )
+        with transaction.atomic():
+            users = self._users()
+            created = self._tickets(users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(users)} staff users, {created} new ticket(s)."
+            )
+        )
+
+    def _users(self) -> dict[str, Any]:
+        User = get_user_model()
+        agents_group = Group.objects.get(name=AGENTS_GROUP)
+        admins_group = Group.objects.get(name=ADMINS_GROUP)
+        tiers = {tier.level: tier for tier in Tier.objects.all()}
+        users: dict[str, Any] = {}
+        username, first, last = ADMIN
+        admin, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
+        )
+        if created:
+            admin.set_password(DEMO_PASSWORD)
+        admin.is_staff = admin.is_superuser = True
+        admin.save()
+        admin.groups.add(admins_group)
+        users[username] = admin
+        for username, first, last, levels in AGENTS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                    "is_staff": True,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            user.groups.add(agents_group)
+            profile, _ = AgentProfile.objects.get_or_create(user=user)
+            profile.tiers.add(*(tiers[level] for level in levels))
+            users[username] = user
+        return users
+
+    def _tickets(self, users: dict[str, Any]) -> int:
+        created = 0
+        for external_id, channel, (kind, contact), name, org, subject, text, priority in TICKETS:
+            result = services.ticket_open(
+                inbound=InboundMessage(
+                    channel=Channel(channel),
+                    sender_kind=ContactKind(kind),
+                    sender=contact,
+                    sender_name=name,
+                    subject=subject,
+                    text=text,
+                    external_id=external_id,
+                ),
+                priority=priority,
+                tier_level=1,
+            )
+            if result.outcome != IngestOutcome.NEW:
+                continue
+            created += 1
+            if org:
+                organization, _ = Organization.objects.get_or_create(name=org)
+                customer = result.ticket.customer
+                customer.organization = organization
+                customer.save(update_fields=["organization"])
+            self._work(result.ticket, external_id, users)
+        return created
+
+    def _work(self, ticket: Any, external_id: str, users: dict[str, Any]) -> None:
+        """Give some demo tickets a history, through the same services agents use."""
+        alice, carol, erin = users["alice"], users["carol"], users["erin"]
+        if external_id == "demo-1":
+            services.ticket_assign(ticket=ticket, assignee=alice, actor=alice)
+            services.ticket_reply(
+                ticket=ticket,
+                actor=alice,
+                text="Sorry about that, Maria. I have unlocked the account; please try again "
+                "and let me know if it works.",
+                status="pending_customer",
+            )
+        elif external_id == "demo-3":
+            services.ticket_assign(ticket=ticket, assignee=carol, actor=carol)
+            services.ticket_add_note(
+                ticket=ticket, actor=carol, text="Same symptom as the 4.2 keep-alive regression?"
+            )
+            services.ticket_escalate(
+                ticket=ticket,
+                actor=carol,
+                reason="Client networking defect suspected",
+                handoff_note="Reproduced on Windows 11 with client 4.2.1; 4.1 is fine. "
+                "Customer has sent logs; no workaround yet.",
+            )
+        elif external_id == "demo-5":
+            services.ticket_escalate(
+                ticket=ticket,
+                actor=alice,
+                tier_level=3,
+                reason="Server error in the export service",
+                handoff_note="HTTP 500 for exports above ~40k rows since Tuesday's deploy; "
+                "smaller exports work. Customer's job runs nightly at 02:00 UTC.",
+            )
+            services.ticket_assign(ticket=ticket, assignee=erin, actor=erin)
+        elif external_id == "demo-7":
+            services.ticket_reply(
+                ticket=ticket,
+                actor=alice,
+                text="Version 5.0.3 of the installer depends on libssl3; it is on the "
+                "downloads page now.",
+                status="resolved",
+            )

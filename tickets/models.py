@@ -1,0 +1,318 @@
+"""The shared model every channel writes into: customers, tickets, messages and their history.
+
+Writes go through tickets.services; these classes hold data and constraints, not behaviour.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    PHONE = "phone", "Phone"
+    CHAT = "chat", "Live chat"
+    WEB = "web", "Web form"
+    API = "api", "API"
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "Email address"
+    PHONE = "phone", "Phone number"
+    CHAT = "chat", "Chat identity"
+    WEB = "web", "Web identity"
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING_CUSTOMER = "pending_customer", "Waiting on customer"
+    ON_HOLD = "on_hold", "On hold"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+# Statuses in which a ticket still needs work from the help desk or the customer.
+ACTIVE_STATUSES = (
+    TicketStatus.NEW,
+    TicketStatus.OPEN,
+    TicketStatus.PENDING_CUSTOMER,
+    TicketStatus.ON_HOLD,
+)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class MessageKind(models.TextChoices):
+    INBOUND = "inbound", "From the customer"
+    OUTBOUND = "outbound", "To the customer"
+    NOTE = "note", "Internal note"
+
+
+class DeliveryStatus(models.TextChoices):
+    NOT_APPLICABLE = "", "-"
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    MESSAGE_RECEIVED = "message_received", "Customer wrote"
+    REPLIED = "replied", "Agent replied"
+    NOTE_ADDED = "note_added", "Internal note"
+    ASSIGNED = "assigned", "Assigned"
+    UNASSIGNED = "unassigned", "Unassigned"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    SUBJECT_CHANGED = "subject_changed", "Subject changed"
+    ESCALATED = "escalated", "Escalated"
+    DEESCALATED = "deescalated", "De-escalated"
+    MERGED_INTO = "merged_into", "Merged into another ticket"
+    MERGED_FROM = "merged_from", "Another ticket merged in"
+    CUSTOMER_MERGED = "customer_merged", "Customer merged"
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(models.Model):
+    """One person, however they reach us; their contact points say how."""
+
+    name = models.CharField(max_length=200, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    # A portal account, for customers who sign in.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+    )
+    # Set when this customer was merged into another; kept so old references still resolve.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name"], name="customer_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"Customer {self.pk}"
+
+
+class ContactPoint(models.Model):
+    """An address or number that identifies a customer; stored normalised."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    value = models.CharField(max_length=320)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="contactpoint_unique_kind_value")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"
+
+
+class Tier(models.Model):
+    """A support level (0 self-service ... 3 experts) and the agent queue of that level."""
+
+    level = models.PositiveSmallIntegerField(unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["level"]
+        constraints = [models.CheckConstraint(condition=Q(level__lte=3), name="tier_level_0_to_3")]
+
+    def __str__(self) -> str:
+        return f"Tier {self.level}: {self.name}"
+
+
+class AgentProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile"
+    )
+    tiers = models.ManyToManyField(Tier, related_name="agents", blank=True)
+    is_available = models.BooleanField(
+        default=True, help_text="Available agents receive automatic assignments."
+    )
+    signature = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class Ticket(models.Model):
+    subject = models.CharField(max_length=255)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, help_text="The channel the ticket came in on."
+    )
+    status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
+    # SLA deadlines, stored so that queues and the SLA sweep are index range scans.
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    next_response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The earliest running deadline of the three: the queue's default sort key.
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Agent queues: a tier's tickets in a status, most urgent deadline first.
+            models.Index(fields=["tier", "status", "sla_due_at", "id"], name="ticket_queue_idx"),
+            # "My tickets".
+            models.Index(
+                fields=["assignee", "status", "sla_due_at", "id"], name="ticket_assignee_idx"
+            ),
+            # A customer's history.
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
+            # API listing, newest first.
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.pk)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+def format_reference(ticket_id: int) -> str:
+    return f"{settings.HELPDESK_TICKET_PREFIX}-{ticket_id}"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_messages",
+    )
+    author_customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    body_text = models.TextField(blank=True)
+    # Always sanitised before it is stored (tickets.html.sanitize_html).
+    body_html = models.TextField(blank=True)
+    # The channel's own id (Message-ID, SMS sid, chat client id): a redelivery is stored once.
+    # NULL, not "", when absent: the unique constraint only applies to real ids.
+    external_id = models.CharField(max_length=500, null=True, blank=True)  # noqa: DJ001
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default="", blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="message_unique_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on ticket {self.ticket_id}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != MessageKind.NOTE
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/%d/")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    # Set for inline images referenced from the HTML body as cid:<content_id>.
+    content_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """Append-only history of a ticket: written by services, never edited."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_events",
+    )
+    # Who acted when it was not a person, e.g. "SLA policy Gold" or "system".
+    actor_label = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on ticket {self.ticket_id}"

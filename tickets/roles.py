@@ -1,0 +1,62 @@
+"""Roles are Django groups: admins configure everything, agents work tickets.
+
+Customers have no group and no staff flag: they use the portal, never the admin or the API.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+
+AGENTS_GROUP = "Agents"
+ADMINS_GROUP = "Admins"
+
+# Agents work tickets and customers; they read, but do not configure, tiers.
+_AGENT_PERMISSIONS = {
+    "tickets": {
+        "ticket": ("view", "change", "add"),
+        "message": ("view", "add"),
+        "attachment": ("view", "add"),
+        "ticketevent": ("view",),
+        "customer": ("view", "change", "add"),
+        "contactpoint": ("view", "change", "add"),
+        "organization": ("view",),
+        "tier": ("view",),
+        "agentprofile": ("view",),
+    },
+}
+_ADMIN_APPS = ("tickets", "knowledge", "channels_ingest", "auth", "authtoken", "django_celery_beat")
+
+
+def _permissions_for(spec: dict[str, dict[str, tuple[str, ...]]]) -> list[Permission]:
+    codenames = [
+        f"{action}_{model}"
+        for models in spec.values()
+        for model, actions in models.items()
+        for action in actions
+    ]
+    return list(
+        Permission.objects.filter(content_type__app_label__in=spec.keys(), codename__in=codenames)
+    )
+
+
+def ensure_role_groups(**_: Any) -> None:
+    agents, _created = Group.objects.get_or_create(name=AGENTS_GROUP)
+    agents.permissions.add(*_permissions_for(_AGENT_PERMISSIONS))
+    admins, _created = Group.objects.get_or_create(name=ADMINS_GROUP)
+    admins.permissions.add(*Permission.objects.filter(content_type__app_label__in=_ADMIN_APPS))
+
+
+def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """An agent or an admin: someone who works tickets, as opposed to a customer."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    if not getattr(user, "is_staff", False):
+        return False
+    return (
+        hasattr(user, "agent_profile")
+        or user.groups.filter(  # type: ignore[union-attr]
+            name__in=(AGENTS_GROUP, ADMINS_GROUP)
+        ).exists()
+    )

@@ -1,0 +1,129 @@
+"""The reads the views need; each owns its joins, so a page costs a fixed number of queries."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from tickets.models import (
+    ContactPoint,
+    Customer,
+    Message,
+    Ticket,
+    TicketEvent,
+    Tier,
+)
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    statuses: tuple[str, ...] = ()
+    tier_levels: tuple[int, ...] = ()
+    priorities: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    assignee_id: int | None = None
+    unassigned: bool = False
+    customer_id: int | None = None
+    text: str = ""
+
+
+def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    filters = filters or TicketFilters()
+    tickets = Ticket.objects.select_related("customer", "tier", "assignee")
+    if filters.statuses:
+        tickets = tickets.filter(status__in=filters.statuses)
+    if filters.tier_levels:
+        tickets = tickets.filter(tier__level__in=filters.tier_levels)
+    if filters.priorities:
+        tickets = tickets.filter(priority__in=filters.priorities)
+    if filters.channels:
+        tickets = tickets.filter(channel__in=filters.channels)
+    if filters.unassigned:
+        tickets = tickets.filter(assignee__isnull=True)
+    elif filters.assignee_id is not None:
+        tickets = tickets.filter(assignee_id=filters.assignee_id)
+    if filters.customer_id is not None:
+        tickets = tickets.filter(customer_id=filters.customer_id)
+    if filters.text.strip():
+        tickets = tickets.filter(_text_match(filters.text.strip()))
+    return tickets
+
+
+def _text_match(text: str) -> Q:
+    """Subject, reference or any message body containing the text.
+
+    A plain containment match that works on every database; full-text ranking arrives
+    with the agent workspace's search.
+    """
+    in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=text)
+    match = Q(subject__icontains=text) | Q(Exists(in_messages))
+    ticket_id = ticket_id_from_reference(text)
+    if ticket_id is not None:
+        match |= Q(pk=ticket_id)
+    return match
+
+
+def ticket_id_from_reference(text: str) -> int | None:
+    """'HD-1042', 'hd-1042' or '1042' -> 1042."""
+    candidate = text.strip().upper()
+    if "-" in candidate:
+        candidate = candidate.rsplit("-", 1)[1]
+    return int(candidate) if candidate.isdigit() else None
+
+
+def ticket_detail(ticket_id: int) -> Ticket | None:
+    """A ticket with its whole conversation and history, in a fixed number of queries."""
+    return (
+        Ticket.objects.select_related("customer", "customer__organization", "tier", "assignee")
+        .prefetch_related(
+            Prefetch(
+                "messages",
+                queryset=Message.objects.select_related(
+                    "author_user", "author_customer"
+                ).prefetch_related("attachments"),
+            ),
+            Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+            Prefetch("customer__contact_points", queryset=ContactPoint.objects.all()),
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
+def customer_list(*, text: str = "") -> QuerySet[Customer]:
+    customers = (
+        Customer.objects.filter(merged_into__isnull=True)
+        .select_related("organization")
+        .prefetch_related("contact_points")
+    )
+    if text.strip():
+        text = text.strip()
+        customers = customers.filter(
+            Q(name__icontains=text) | Q(contact_points__value__icontains=text.lower())
+        ).distinct()
+    return customers
+
+
+def customer_detail(customer_id: int) -> Customer | None:
+    return (
+        Customer.objects.select_related("organization", "merged_into")
+        .prefetch_related(
+            "contact_points",
+            Prefetch(
+                "tickets",
+                queryset=Ticket.objects.select_related("tier", "assignee").order_by(
+                    "-created_at", "-id"
+                ),
+            ),
+        )
+        .filter(pk=customer_id)
+        .first()
+    )
+
+
+def tier_list() -> QuerySet[Tier]:
+    return Tier.objects.prefetch_related("agents__user").order_by("level")
+
+
+def agent_tier_ids(user: AbstractBaseUser) -> list[int]:
+    return list(Tier.objects.filter(agents__user=user).values_list("pk", flat=True))

@@ -1,0 +1,54 @@
+"""Every write to the ticket model goes through these functions (see STYLE.md).
+
+Each runs in one transaction and records its TicketEvent in it. Domain refusals raise
+tickets.errors.DomainError subclasses.
+"""
+
+from tickets.services.assignment import assignee_by_id, ticket_assign, ticket_unassign
+from tickets.services.customers import (
+    customer_add_contact_point,
+    customer_create,
+    customer_get_or_create_for_contact,
+    customer_merge,
+)
+from tickets.services.escalation import ticket_escalate, ticket_move_tier
+from tickets.services.merging import ticket_merge
+from tickets.services.messages import (
+    ticket_add_inbound,
+    ticket_add_note,
+    ticket_change_priority,
+    ticket_change_subject,
+    ticket_open,
+    ticket_reply,
+)
+from tickets.services.transitions import (
+    ALLOWED_TRANSITIONS,
+    ticket_change_status,
+    ticket_close,
+    ticket_reopen,
+    ticket_resolve,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "assignee_by_id",
+    "customer_add_contact_point",
+    "customer_create",
+    "customer_get_or_create_for_contact",
+    "customer_merge",
+    "ticket_add_inbound",
+    "ticket_add_note",
+    "ticket_assign",
+    "ticket_change_priority",
+    "ticket_change_status",
+    "ticket_change_subject",
+    "ticket_close",
+    "ticket_escalate",
+    "ticket_merge",
+    "ticket_move_tier",
+    "ticket_open",
+    "ticket_reopen",
+    "ticket_reply",
+    "ticket_resolve",
+    "ticket_unassign",
+]

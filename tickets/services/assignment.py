@@ -1,0 +1,60 @@
+"""Who works a ticket: assignment within the ticket's tier."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from tickets.errors import Conflict, InvalidInput
+from tickets.models import AgentProfile, EventKind, Ticket, TicketStatus
+from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+
+
+def agent_in_tier(user: AbstractBaseUser, tier_id: int) -> bool:
+    return AgentProfile.objects.filter(user=user, user__is_active=True, tiers__id=tier_id).exists()
+
+
+def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser, actor: Actor) -> Ticket:
+    """Give the ticket to an agent of its tier."""
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+        if ticket.assignee_id == assignee.pk:
+            return ticket
+        if not agent_in_tier(assignee, ticket.tier_id):
+            raise InvalidInput(
+                f"{assignee} is not an active agent of {ticket.tier}; "
+                "move the ticket to their tier first.",
+                code="assignee_not_in_tier",
+            )
+        record_event(
+            ticket,
+            EventKind.ASSIGNED,
+            actor=actor,
+            **{"from": ticket.assignee_id, "to": assignee.pk, "to_name": str(assignee)},
+        )
+        ticket.assignee = assignee
+        ticket.save(update_fields=["assignee", "updated_at"])
+    return ticket
+
+
+def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        if ticket.assignee_id is None:
+            return ticket
+        data = {"from": ticket.assignee_id}
+        if reason:
+            data["reason"] = reason
+        record_event(ticket, EventKind.UNASSIGNED, actor=actor, **data)
+        ticket.assignee = None
+        ticket.save(update_fields=["assignee", "updated_at"])
+    return ticket
+
+
+def assignee_by_id(user_id: int) -> AbstractBaseUser:
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise InvalidInput(f"There is no user {user_id}.", code="unknown_user")
+    return user

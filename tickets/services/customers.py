@@ -1,0 +1,131 @@
+"""Customers and their contact points: one person, however they reach us."""
+
+from django.db import IntegrityError, transaction
+
+from tickets.contacts import normalize_contact
+from tickets.errors import Conflict, InvalidInput
+from tickets.models import ContactPoint, Customer, EventKind, Organization, Ticket, TicketEvent
+from tickets.services._common import Actor
+
+
+def customer_get_or_create_for_contact(*, kind: str, value: str, name: str = "") -> Customer:
+    """The customer who owns this address or number, created on first contact.
+
+    Safe under concurrency: two first messages from one new address make one customer.
+    """
+    normalized = normalize_contact(kind, value)
+    contact = _contact_lookup(kind, normalized)
+    if contact is not None:
+        return _follow_merges(contact.customer)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=name.strip()[:200])
+            ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
+            return customer
+    except IntegrityError:
+        contact = _contact_lookup(kind, normalized)
+        if contact is None:
+            raise
+        return _follow_merges(contact.customer)
+
+
+def _contact_lookup(kind: str, normalized: str) -> ContactPoint | None:
+    return (
+        ContactPoint.objects.select_related("customer").filter(kind=kind, value=normalized).first()
+    )
+
+
+def _follow_merges(customer: Customer) -> Customer:
+    # Contact points move on merge, so this only matters for rows read mid-merge.
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def customer_create(
+    *,
+    name: str,
+    contacts: list[tuple[str, str]],
+    organization: Organization | None = None,
+) -> Customer:
+    """A customer entered by an agent, with at least one way to reach them."""
+    if not contacts:
+        raise InvalidInput("A customer needs at least one email address or phone number.")
+    with transaction.atomic():
+        customer = Customer.objects.create(name=name.strip()[:200], organization=organization)
+        for kind, value in contacts:
+            customer_add_contact_point(customer=customer, kind=kind, value=value)
+    return customer
+
+
+def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> ContactPoint:
+    normalized = normalize_contact(kind, value)
+    existing = _contact_lookup(kind, normalized)
+    if existing is not None:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise Conflict(
+            f"{normalized} already belongs to customer {existing.customer_id}; "
+            "merge the two customers instead.",
+            code="contact_taken",
+        )
+    try:
+        with transaction.atomic():
+            return ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
+    except IntegrityError:
+        raise Conflict(
+            f"{normalized} was just added to another customer.", code="contact_taken"
+        ) from None
+
+
+def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Customer:
+    """Fold `source` into `target`: every ticket and contact point follows, with an event."""
+    if source.pk == target.pk:
+        raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        if source.merged_into_id is not None:
+            raise Conflict(f"Customer {source.pk} was already merged.", code="customer_merged")
+        if target.merged_into_id is not None:
+            raise Conflict(f"Customer {target.pk} was merged away.", code="customer_merged")
+
+        ticket_ids = list(Ticket.objects.filter(customer=source).values_list("pk", flat=True))
+        Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
+        ContactPoint.objects.filter(customer=source).update(customer=target)
+        source.messages.update(author_customer=target)
+        TicketEvent.objects.bulk_create(
+            TicketEvent(
+                ticket_id=ticket_id,
+                kind=EventKind.CUSTOMER_MERGED,
+                actor=actor,
+                actor_label="" if actor else "system",
+                data={"from_customer": source.pk, "to_customer": target.pk},
+            )
+            for ticket_id in ticket_ids
+        )
+        _merge_profile(source, target)
+        source.merged_into = target
+        source.save(update_fields=["merged_into", "user", "updated_at"])
+    return target
+
+
+def _merge_profile(source: Customer, target: Customer) -> None:
+    """Keep what the target lacks: a name, an organisation, a portal account."""
+    fields = []
+    if not target.name and source.name:
+        target.name = source.name
+        fields.append("name")
+    if target.organization_id is None and source.organization_id is not None:
+        target.organization_id = source.organization_id
+        fields.append("organization")
+    if target.user_id is None and source.user_id is not None:
+        user_id, source.user = source.user_id, None
+        source.save(update_fields=["user"])
+        target.user_id = user_id
+        fields.append("user")
+    if fields:
+        target.save(update_fields=[*fields, "updated_at"])

@@ -1,0 +1,337 @@
+"""Opening tickets and adding what people say to them: inbound, replies and notes."""
+
+import logging
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.errors import Conflict, InvalidInput
+from tickets.html import sanitize_html
+from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactKind,
+    DeliveryStatus,
+    EventKind,
+    Message,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketStatus,
+    Tier,
+)
+from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services.customers import customer_get_or_create_for_contact
+from tickets.services.transitions import apply_transition
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX = 255
+# A subject derived from the first words of a message without one (SMS, chat).
+_DERIVED_SUBJECT_WORDS = 12
+
+
+def ticket_open(
+    *,
+    inbound: InboundMessage,
+    priority: str = Priority.NORMAL,
+    tier_level: int = 0,
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Open a ticket from what a customer said, finding or creating the customer.
+
+    A message whose external id was already stored is not stored again: the result
+    says DUPLICATE and points at the ticket that holds it.
+    """
+    _validate(inbound)
+    duplicate = _find_duplicate(inbound)
+    if duplicate is not None:
+        return duplicate
+    now = now or timezone.now()
+    tier = _tier(tier_level)
+    try:
+        with transaction.atomic():
+            customer = customer_get_or_create_for_contact(
+                kind=inbound.sender_kind, value=inbound.sender, name=inbound.sender_name
+            )
+            ticket = Ticket.objects.create(
+                subject=_subject_for(inbound),
+                customer=customer,
+                channel=inbound.channel,
+                priority=priority,
+                tier=tier,
+                created_at=inbound.received_at or now,
+                last_message_at=inbound.received_at or now,
+            )
+            record_event(
+                ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
+            )
+            message = _store_inbound(ticket, inbound, now=now)
+    except IntegrityError:
+        # The same message arrived concurrently and the other delivery won.
+        duplicate = _find_duplicate(inbound)
+        if duplicate is None:
+            raise
+        return duplicate
+    return IngestResult(ticket=ticket, message=message, outcome=IngestOutcome.NEW)
+
+
+def ticket_add_inbound(
+    *, ticket: Ticket, inbound: InboundMessage, now: datetime | None = None
+) -> IngestResult:
+    """Add a customer's message to an existing ticket.
+
+    A waiting or resolved ticket comes back to the help desk (open); a closed ticket does
+    not take new messages (channels open a follow-up ticket instead).
+    """
+    _validate(inbound)
+    duplicate = _find_duplicate(inbound)
+    if duplicate is not None:
+        return duplicate
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            ticket = lock_ticket(ticket)
+            refuse_if_merged(ticket)
+            if ticket.status == TicketStatus.CLOSED:
+                raise Conflict(
+                    f"{ticket.reference} is closed; open a follow-up ticket instead.",
+                    code="ticket_closed",
+                )
+            if ticket.status in (
+                TicketStatus.PENDING_CUSTOMER,
+                TicketStatus.RESOLVED,
+            ):
+                apply_transition(
+                    ticket, TicketStatus.OPEN, actor=None, now=now, reason="customer replied"
+                )
+            ticket.last_message_at = inbound.received_at or now
+            ticket.save(update_fields=["status", "resolved_at", "last_message_at", "updated_at"])
+            message = _store_inbound(ticket, inbound, now=now)
+    except IntegrityError:
+        duplicate = _find_duplicate(inbound)
+        if duplicate is None:
+            raise
+        return duplicate
+    return IngestResult(ticket=ticket, message=message, outcome=IngestOutcome.THREADED)
+
+
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    text: str,
+    html: str = "",
+    channel: str | None = None,
+    status: str | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """An agent's public answer. Stored as a pending outbound message on the chosen channel.
+
+    The channel defaults to the one the customer last wrote on. A new ticket becomes open
+    unless another status is asked for.
+    """
+    if not text.strip():
+        raise InvalidInput("A reply needs some text.", code="empty_message")
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)
+        if ticket.status == TicketStatus.CLOSED:
+            raise Conflict(
+                f"{ticket.reference} is closed; it cannot be answered any more.",
+                code="ticket_closed",
+            )
+        channel = _reply_channel(ticket, channel)
+        message = Message.objects.create(
+            ticket=ticket,
+            kind=MessageKind.OUTBOUND,
+            channel=channel,
+            author_user=actor,
+            body_text=text,
+            body_html=sanitize_html(html),
+            delivery_status=DeliveryStatus.PENDING,
+            created_at=now,
+        )
+        record_event(ticket, EventKind.REPLIED, actor=actor, message=message.pk, channel=channel)
+        target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
+        if target and target != ticket.status:
+            apply_transition(ticket, target, actor=actor, now=now)
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+        ticket.last_message_at = now
+        ticket.save(
+            update_fields=[
+                "status",
+                "resolved_at",
+                "closed_at",
+                "first_responded_at",
+                "last_message_at",
+                "updated_at",
+            ]
+        )
+    return message
+
+
+def ticket_add_note(
+    *, ticket: Ticket, actor: Actor, text: str, now: datetime | None = None
+) -> Message:
+    """An internal note: visible to agents only, never sent, allowed in any status."""
+    if not text.strip():
+        raise InvalidInput("A note needs some text.", code="empty_message")
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        message = Message.objects.create(
+            ticket=ticket,
+            kind=MessageKind.NOTE,
+            channel=ticket.channel,
+            author_user=actor,
+            body_text=text,
+            created_at=now or timezone.now(),
+        )
+        record_event(ticket, EventKind.NOTE_ADDED, actor=actor, message=message.pk)
+        ticket.save(update_fields=["updated_at"])
+    return message
+
+
+def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ticket:
+    if priority not in Priority.values:
+        raise InvalidInput(f"Unknown priority {priority!r}.", code="invalid_priority")
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        _refuse_if_closed(ticket)
+        if ticket.priority == priority:
+            return ticket
+        record_event(
+            ticket,
+            EventKind.PRIORITY_CHANGED,
+            actor=actor,
+            **{"from": ticket.priority, "to": priority},
+        )
+        ticket.priority = priority
+        ticket.save(update_fields=["priority", "updated_at"])
+    return ticket
+
+
+def ticket_change_subject(*, ticket: Ticket, subject: str, actor: Actor) -> Ticket:
+    subject = subject.strip()
+    if not subject:
+        raise InvalidInput("The subject cannot be empty.", code="empty_subject")
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        _refuse_if_closed(ticket)
+        if ticket.subject == subject[:SUBJECT_MAX]:
+            return ticket
+        record_event(
+            ticket,
+            EventKind.SUBJECT_CHANGED,
+            actor=actor,
+            **{"from": ticket.subject, "to": subject},
+        )
+        ticket.subject = subject[:SUBJECT_MAX]
+        ticket.save(update_fields=["subject", "updated_at"])
+    return ticket
+
+
+def _refuse_if_closed(ticket: Ticket) -> None:
+    refuse_if_merged(ticket)
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+
+
+def _validate(inbound: InboundMessage) -> None:
+    if inbound.channel not in Channel.values:
+        raise InvalidInput(f"Unknown channel {inbound.channel!r}.", code="invalid_channel")
+    if not (inbound.text.strip() or inbound.html.strip() or inbound.attachments):
+        raise InvalidInput("The message is empty.", code="empty_message")
+
+
+def _tier(level: int) -> Tier:
+    try:
+        return Tier.objects.get(level=level)
+    except Tier.DoesNotExist:
+        raise InvalidInput(f"There is no tier {level}.", code="invalid_tier") from None
+
+
+def _subject_for(inbound: InboundMessage) -> str:
+    subject = " ".join(inbound.subject.split())
+    if not subject:
+        words = inbound.text.split()
+        subject = " ".join(words[:_DERIVED_SUBJECT_WORDS])
+        if len(words) > _DERIVED_SUBJECT_WORDS:
+            subject += " …"
+    return (subject or "(no subject)")[:SUBJECT_MAX]
+
+
+def _find_duplicate(inbound: InboundMessage) -> IngestResult | None:
+    if not inbound.external_id:
+        return None
+    message = (
+        Message.objects.select_related("ticket")
+        .filter(channel=inbound.channel, external_id=inbound.external_id)
+        .first()
+    )
+    if message is None:
+        return None
+    return IngestResult(ticket=message.ticket, message=message, outcome=IngestOutcome.DUPLICATE)
+
+
+def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, now: datetime) -> Message:
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.INBOUND,
+        channel=inbound.channel,
+        author_customer=ticket.customer,
+        body_text=inbound.text,
+        body_html=sanitize_html(inbound.html),
+        external_id=inbound.external_id or None,
+        created_at=inbound.received_at or now,
+    )
+    for item in inbound.attachments:
+        attachment = Attachment(
+            message=message,
+            filename=item.filename,
+            content_type=item.content_type,
+            size=len(item.content),
+            content_id=item.content_id,
+        )
+        attachment.file.save(item.filename, ContentFile(item.content), save=True)
+    record_event(
+        ticket, EventKind.MESSAGE_RECEIVED, actor=None, label="customer", message=message.pk
+    )
+    return message
+
+
+# Where a reply can go, given the ways the customer can be reached.
+_CONTACT_FOR_CHANNEL = {
+    Channel.EMAIL: ContactKind.EMAIL,
+    Channel.SMS: ContactKind.PHONE,
+    Channel.PHONE: ContactKind.PHONE,
+}
+# Web-form and API customers read our answers by email.
+_REPLY_FALLBACK = {Channel.WEB: Channel.EMAIL, Channel.API: Channel.EMAIL}
+
+
+def _reply_channel(ticket: Ticket, requested: str | None) -> str:
+    if requested is not None:
+        if requested not in Channel.values:
+            raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
+        channel = requested
+    else:
+        last_inbound = (
+            ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
+        )
+        channel = last_inbound.channel if last_inbound else ticket.channel
+        channel = _REPLY_FALLBACK.get(Channel(channel), channel)
+    needed = _CONTACT_FOR_CHANNEL.get(Channel(channel))
+    if needed and not ticket.customer.contact_points.filter(kind=needed).exists():
+        raise InvalidInput(
+            f"The customer has no {ContactKind(needed).label.lower()}, "
+            f"so this reply cannot go by {Channel(channel).label}.",
+            code="unreachable_channel",
+        )
+    return channel

@@ -1,0 +1,84 @@
+"""The one map of allowed status changes, and the one function that applies them."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.errors import InvalidTransition
+from tickets.models import EventKind, Ticket, TicketStatus
+from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+
+S = TicketStatus
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
+    S.OPEN: frozenset({S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
+    S.PENDING_CUSTOMER: frozenset({S.OPEN, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
+    S.ON_HOLD: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.RESOLVED, S.CLOSED}),
+    # Reopening a resolved ticket is allowed; a closed ticket is final (a follow-up is new).
+    S.RESOLVED: frozenset({S.OPEN, S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+def apply_transition(
+    ticket: Ticket, to_status: str, *, actor: Actor, now: datetime, reason: str = ""
+) -> None:
+    """Change the status of an already locked ticket and record it; the caller saves."""
+    from_status = ticket.status
+    if to_status not in ALLOWED_TRANSITIONS:
+        raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
+    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+        raise InvalidTransition(
+            f"{ticket.reference} cannot go from {TicketStatus(from_status).label.lower()} "
+            f"to {TicketStatus(to_status).label.lower()}."
+        )
+    ticket.status = to_status
+    if to_status == S.RESOLVED:
+        ticket.resolved_at = now
+    elif to_status == S.CLOSED:
+        ticket.closed_at = now
+    elif from_status == S.RESOLVED:
+        ticket.resolved_at = None
+    data = {"from": from_status, "to": to_status}
+    if reason:
+        data["reason"] = reason
+    record_event(ticket, EventKind.STATUS_CHANGED, actor=actor, **data)
+
+
+def ticket_change_status(
+    *,
+    ticket: Ticket,
+    status: str,
+    actor: Actor,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Ticket:
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)
+        if ticket.status == status:
+            return ticket
+        apply_transition(ticket, status, actor=actor, now=now, reason=reason)
+        ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+    return ticket
+
+
+def ticket_resolve(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
+    return ticket_change_status(ticket=ticket, status=S.RESOLVED, actor=actor, now=now)
+
+
+def ticket_reopen(
+    *, ticket: Ticket, actor: Actor, reason: str = "", now: datetime | None = None
+) -> Ticket:
+    if ticket.status not in (S.RESOLVED,):
+        raise InvalidTransition(
+            f"Only a resolved ticket can be reopened; {ticket.reference} is "
+            f"{TicketStatus(ticket.status).label.lower()}."
+        )
+    return ticket_change_status(ticket=ticket, status=S.OPEN, actor=actor, reason=reason, now=now)
+
+
+def ticket_close(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
+    return ticket_change_status(ticket=ticket, status=S.CLOSED, actor=actor, now=now)
