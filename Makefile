@@ -37,7 +37,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	DEBUG=1 $(BIN)/mypy .
 
 clean:
 	rm -rf $(VENV) data/ staticfiles/ .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -93,7 +94,7 @@ class MessageInline(admin.StackedInline):
     model = Message
     extra = 0
     can_delete = False
-    fields = ["kind", "channel", "author_user", "author_customer", "body_text", "created_at"]
+    fields = ("kind", "channel", "author_user", "author_customer", "body_text", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -104,11 +105,17 @@ class TicketEventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "actor", "actor_label", "data"]
+    fields = ("created_at", "kind", "actor", "actor_label", "data")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # the admin only serves signed-in staff
+    return user
 
 
 def _bulk(request: HttpRequest, tickets: QuerySet[Ticket], action: Any, done: str) -> None:
@@ -175,7 +182,7 @@ class TicketAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         if change and "subject" in form.changed_data:
             services.ticket_change_subject(
-                ticket=obj, subject=form.cleaned_data["subject"], actor=request.user
+                ticket=obj, subject=form.cleaned_data["subject"], actor=_user(request)
             )
 
     @admin.action(description="Assign to me")
@@ -183,7 +190,9 @@ class TicketAdmin(admin.ModelAdmin):
         _bulk(
             request,
             queryset,
-            lambda t: services.ticket_assign(ticket=t, assignee=request.user, actor=request.user),
+            lambda t: services.ticket_assign(
+                ticket=t, assignee=_user(request), actor=_user(request)
+            ),
             "Assigned to you",
         )
 
@@ -193,7 +202,7 @@ class TicketAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda t: services.ticket_change_status(
-                ticket=t, status=TicketStatus.RESOLVED, actor=request.user
+                ticket=t, status=TicketStatus.RESOLVED, actor=_user(request)
             ),
             "Resolved",
         )
@@ -204,7 +213,7 @@ class TicketAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda t: services.ticket_change_status(
-                ticket=t, status=TicketStatus.CLOSED, actor=request.user
+                ticket=t, status=TicketStatus.CLOSED, actor=_user(request)
             ),
             "Closed",
         )

@@ -56,7 +56,7 @@ def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
         return False
     return (
         hasattr(user, "agent_profile")
-        or user.groups.filter(  # type: ignore[union-attr]
+        or user.groups.filter(  # type: ignore[attr-defined]
             name__in=(AGENTS_GROUP, ADMINS_GROUP)
         ).exists()
     )

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tickets.models import (
@@ -125,5 +125,5 @@ def tier_list() -> QuerySet[Tier]:
     return Tier.objects.prefetch_related("agents__user").order_by("level")
 
 
-def agent_tier_ids(user: AbstractBaseUser) -> list[int]:
+def agent_tier_ids(user: User) -> list[int]:
     return list(Tier.objects.filter(agents__user=user).values_list("pk", flat=True))

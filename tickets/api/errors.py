@@ -15,7 +15,7 @@ from tickets.errors import Conflict, DomainError
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable reason.")
     message = serializers.CharField(help_text="What went wrong, for a person.")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Per-field problems, when the input was invalid.",

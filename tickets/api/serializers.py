@@ -79,7 +79,9 @@ class TicketSerializer(serializers.ModelSerializer):
     tier = serializers.IntegerField(source="tier.level", help_text="Tier level, 0-3.")
     customer = CustomerBriefSerializer()
     assignee = UserBriefSerializer(allow_null=True)
-    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = Ticket
@@ -173,7 +175,9 @@ class TicketDetailSerializer(TicketSerializer):
 
 class CustomerDetailSerializer(CustomerSerializer):
     tickets = TicketSerializer(many=True, source="tickets.all")
-    merged_into = serializers.PrimaryKeyRelatedField(read_only=True)
+    merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta(CustomerSerializer.Meta):
         fields = [*CustomerSerializer.Meta.fields, "merged_into", "tickets"]

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema
@@ -16,6 +17,13 @@ from tickets.api.errors import error_responses
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Ticket
+
+
+def _actor(request: Request) -> User:
+    """The signed-in agent or admin (the default permission class guarantees one)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -99,7 +107,7 @@ class TicketListCreateView(generics.GenericAPIView):
             ),
             priority=data["priority"],
             tier_level=data["tier"],
-            actor=request.user,
+            actor=_actor(request),
         )
         created = result.outcome == IngestOutcome.NEW
         return _ticket_detail_response(
@@ -113,7 +121,7 @@ def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
     return serializer.validated_data
 
 
-def _requester(data: dict[str, Any]) -> tuple[str, str, str]:
+def _requester(data: dict[str, Any]) -> tuple[ContactKind, str, str]:
     """(contact kind, address or number, name) of the customer the ticket is for."""
     if requester := data.get("requester"):
         if requester.get("email"):
@@ -123,7 +131,7 @@ def _requester(data: dict[str, Any]) -> tuple[str, str, str]:
     contacts = {c.kind: c.value for c in customer.contact_points.all()}
     for kind in (ContactKind.EMAIL, ContactKind.PHONE):
         if kind in contacts:
-            return kind, contacts[kind], customer.name
+            return ContactKind(kind), contacts[kind], customer.name
     raise InvalidInput("This customer has no email address or phone number.", code="no_contact")
 
 
@@ -146,7 +154,7 @@ class TicketDetailView(APIView):
     def patch(self, request: Request, ticket_id: int) -> Response:
         ticket = _ticket_or_404(ticket_id)
         data = _valid(s.TicketUpdateSerializer, request)
-        actor = request.user
+        actor = _actor(request)
         # All asked-for changes happen together or not at all.
         with transaction.atomic():
             if "subject" in data:
@@ -180,7 +188,7 @@ class TicketReplyView(APIView):
         data = _valid(s.ReplyCreateSerializer, request)
         message = services.ticket_reply(
             ticket=ticket,
-            actor=request.user,
+            actor=_actor(request),
             text=data["text"],
             html=data["html"],
             channel=data.get("channel"),
@@ -198,7 +206,7 @@ class TicketNoteView(APIView):
     def post(self, request: Request, ticket_id: int) -> Response:
         ticket = _ticket_or_404(ticket_id)
         data = _valid(s.NoteCreateSerializer, request)
-        message = services.ticket_add_note(ticket=ticket, actor=request.user, text=data["text"])
+        message = services.ticket_add_note(ticket=ticket, actor=_actor(request), text=data["text"])
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
@@ -216,7 +224,7 @@ class TicketTierView(APIView):
             tier_level=data["tier"],
             reason=data["reason"],
             handoff_note=data["handoff_note"],
-            actor=request.user,
+            actor=_actor(request),
         )
         return _ticket_detail_response(ticket.pk)
 
@@ -231,7 +239,7 @@ class TicketMergeView(APIView):
         source = _ticket_or_404(ticket_id)
         data = _valid(s.MergeSerializer, request)
         target = services.ticket_merge(
-            source=source, target=_ticket_or_404(data["into"]), actor=request.user
+            source=source, target=_ticket_or_404(data["into"]), actor=_actor(request)
         )
         return _ticket_detail_response(target.pk)
 
@@ -324,7 +332,7 @@ class CustomerMergeView(APIView):
         source = _customer_or_404(customer_id)
         data = _valid(s.MergeSerializer, request)
         target = services.customer_merge(
-            source=source, target=_customer_or_404(data["into"]), actor=request.user
+            source=source, target=_customer_or_404(data["into"]), actor=_actor(request)
         )
         return Response(s.CustomerDetailSerializer(selectors.customer_detail(target.pk)).data)
 

@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Model
+from django.contrib.auth.models import User
 
 from tickets.errors import Conflict
 from tickets.models import EventKind, Ticket, TicketEvent
 
-Actor = AbstractBaseUser | None
+# The person acting; None when the system acts (an automation, a channel).
+Actor = User | None
 
 
 def lock_ticket(ticket: Ticket) -> Ticket:
@@ -37,7 +37,7 @@ def record_event(
     return TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
-        actor=actor if isinstance(actor, Model) else None,
+        actor=actor,
         actor_label=label or ("" if actor is not None else "system"),
         data=data,
     )

@@ -1,7 +1,8 @@
 """Who works a ticket: assignment within the ticket's tier."""
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from typing import Any
+
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from tickets.errors import Conflict, InvalidInput
@@ -9,11 +10,11 @@ from tickets.models import AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 
 
-def agent_in_tier(user: AbstractBaseUser, tier_id: int) -> bool:
+def agent_in_tier(user: User, tier_id: int) -> bool:
     return AgentProfile.objects.filter(user=user, user__is_active=True, tiers__id=tier_id).exists()
 
 
-def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser, actor: Actor) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor) -> Ticket:
     """Give the ticket to an agent of its tier."""
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -28,12 +29,8 @@ def ticket_assign(*, ticket: Ticket, assignee: AbstractBaseUser, actor: Actor) -
                 "move the ticket to their tier first.",
                 code="assignee_not_in_tier",
             )
-        record_event(
-            ticket,
-            EventKind.ASSIGNED,
-            actor=actor,
-            **{"from": ticket.assignee_id, "to": assignee.pk, "to_name": str(assignee)},
-        )
+        change: dict[str, Any] = {"from": ticket.assignee_id, "to": assignee.pk}
+        record_event(ticket, EventKind.ASSIGNED, actor=actor, to_name=str(assignee), **change)
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee", "updated_at"])
     return ticket
@@ -44,7 +41,7 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
         ticket = lock_ticket(ticket)
         if ticket.assignee_id is None:
             return ticket
-        data = {"from": ticket.assignee_id}
+        data: dict[str, Any] = {"from": ticket.assignee_id}
         if reason:
             data["reason"] = reason
         record_event(ticket, EventKind.UNASSIGNED, actor=actor, **data)
@@ -53,8 +50,8 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
     return ticket
 
 
-def assignee_by_id(user_id: int) -> AbstractBaseUser:
-    user = get_user_model().objects.filter(pk=user_id).first()
+def assignee_by_id(user_id: int) -> User:
+    user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise InvalidInput(f"There is no user {user_id}.", code="unknown_user")
     return user

@@ -1,5 +1,7 @@
 """Customers and their contact points: one person, however they reach us."""
 
+from collections.abc import Sequence
+
 from django.db import IntegrityError, transaction
 
 from tickets.contacts import normalize_contact
@@ -45,7 +47,7 @@ def _follow_merges(customer: Customer) -> Customer:
 def customer_create(
     *,
     name: str,
-    contacts: list[tuple[str, str]],
+    contacts: Sequence[tuple[str, str]],
     organization: Organization | None = None,
 ) -> Customer:
     """A customer entered by an agent, with at least one way to reach them."""

@@ -1,5 +1,7 @@
 """Moving a ticket between tiers, always with a reason and a hand-off note."""
 
+from typing import Any
+
 from django.db import transaction
 
 from tickets.errors import Conflict, InvalidInput
@@ -40,13 +42,13 @@ def ticket_move_tier(
         source = ticket.tier
         if source.pk == target.pk:
             raise InvalidInput(f"{ticket.reference} is already in {target}.", code="same_tier")
-        data = {
+        data: dict[str, Any] = {
             "from": source.level,
             "to": target.level,
             "reason": reason,
             "handoff_note": handoff_note,
         }
-        if ticket.assignee_id is not None and not agent_in_tier(ticket.assignee, target.pk):
+        if ticket.assignee is not None and not agent_in_tier(ticket.assignee, target.pk):
             data["unassigned"] = ticket.assignee_id
             ticket.assignee = None
         kind = EventKind.ESCALATED if target.level > source.level else EventKind.DEESCALATED

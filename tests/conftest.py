@@ -1,0 +1,127 @@
+import itertools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import AdminFactory, AgentFactory, CustomerFactory, UserFactory
+from tickets import services
+from tickets.inbound import InboundMessage
+from tickets.models import Channel, ContactKind, Ticket
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Tests marked `services` need PostgreSQL and Redis; skip them only when allowed."""
+    if _on_postgres() and settings.REDIS_URL:
+        return
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        raise pytest.UsageError("REQUIRE_SERVICES=1 but PostgreSQL/Redis are not configured")
+    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis (make test finds them)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def agent(db: None) -> Any:
+    return AgentFactory(username="agent1", tiers=[1])
+
+
+@pytest.fixture
+def tier2_agent(db: None) -> Any:
+    return AgentFactory(username="agent2", tiers=[2])
+
+
+@pytest.fixture
+def admin_user(db: None) -> Any:
+    return AdminFactory(username="boss")
+
+
+@pytest.fixture
+def customer_user(db: None) -> Any:
+    """A customer's portal account: not staff, no group."""
+    user = UserFactory(username="portal-customer")
+    customer = CustomerFactory(user=user)
+    services.customer_add_contact_point(
+        customer=customer, kind=ContactKind.EMAIL, value="portal@example.com"
+    )
+    return user
+
+
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+def inbound() -> Callable[..., InboundMessage]:
+    """Build an InboundMessage; each call gets a fresh sender and external id unless given."""
+
+    def build(**overrides: Any) -> InboundMessage:
+        n = next(_sequence)
+        values: dict[str, Any] = {
+            "channel": Channel.EMAIL,
+            "sender_kind": ContactKind.EMAIL,
+            "sender": f"person{n}@example.com",
+            "sender_name": f"Person {n}",
+            "subject": f"Problem number {n}",
+            "text": f"Something is broken ({n}).",
+            "external_id": f"<msg-{n}@example.com>",
+        }
+        values.update(overrides)
+        return InboundMessage(**values)
+
+    return build
+
+
+@pytest.fixture
+def open_ticket(db: None, inbound: Callable[..., InboundMessage]) -> Callable[..., Ticket]:
+    """Open a ticket through the ingestion service, in tier 1 unless told otherwise."""
+
+    def open_(tier_level: int = 1, priority: str = "normal", **overrides: Any) -> Ticket:
+        result = services.ticket_open(
+            inbound=inbound(**overrides), tier_level=tier_level, priority=priority
+        )
+        return Ticket.objects.get(pk=result.ticket.pk)
+
+    return open_
+
+
+def _client_for(user: Any | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """Anonymous API client."""
+    return _client_for(None)
+
+
+@pytest.fixture
+def agent_api(agent: Any) -> APIClient:
+    return _client_for(agent)
+
+
+@pytest.fixture
+def admin_api(admin_user: Any) -> APIClient:
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def customer_api(customer_user: Any) -> APIClient:
+    return _client_for(customer_user)
