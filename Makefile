@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
+# Two workers: the machines this runs on have two cores.
+PYTEST_ARGS ?= -n 2
 export DJANGO_SETTINGS_MODULE := helpdesk.settings
 
 .PHONY: run test lint install migrate seed bench clean help

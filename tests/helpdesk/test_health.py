@@ -1,0 +1,81 @@
+"""/healthz tells load balancers whether this process can reach its database and Redis."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthy(client, settings):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"] == "ok"
+    if settings.REDIS_URL:
+        assert body["checks"]["redis"] == "ok"
+
+
+@pytest.mark.django_db
+def test_unreachable_redis_is_503(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "redis": "unreachable"},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_broken_database_is_503_from_the_real_server(tmp_path):
+    """A real ASGI server whose database is down answers 503, not 500, and says why."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/helpdesk",  # nothing listens there
+        "REDIS_URL": "",
+        "DEBUG": "1",
+        "DATA_DIR": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert response.status == 503
+        assert json.loads(response.read()) == {
+            "status": "unavailable",
+            "checks": {"database": "unreachable"},
+        }
+    finally:
+        server.terminate()
+        server.wait(10)
