@@ -22,6 +22,9 @@ $(BIN)/uv:
 install: $(BIN)/uv
 	$(BIN)/uv sync --frozen --inexact --all-extras --active --quiet
 
+# `make run` is the local, embedded set-up: development settings unless told otherwise.
+run seed migrate: export DEBUG ?= 1
+
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
 

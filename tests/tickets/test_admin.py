@@ -1,0 +1,68 @@
+"""The Django admin: agents see and work tickets there; customers cannot get in."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tickets.models import EventKind, Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_agent_signs_in_and_sees_the_demo_tickets(client, demo):
+    assert client.login(username="alice", password="demo")
+    response = client.get("/admin/tickets/ticket/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    for ticket in Ticket.objects.all():
+        assert ticket.subject in page
+
+
+def test_ticket_page_shows_messages_and_history(client, demo):
+    client.login(username="alice", password="demo")
+    ticket = Ticket.objects.get(subject="Cannot log in after password reset")
+    page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert "account is locked" in page  # the customer's message
+    assert "I have unlocked the account" in page  # alice's reply
+
+
+def test_assign_to_me_action_goes_through_the_service(client, demo):
+    client.login(username="bob", password="demo")
+    ticket = Ticket.objects.get(subject="How do I add a second user?")
+    response = client.post(
+        "/admin/tickets/ticket/",
+        {"action": "assign_to_me", "_selected_action": [ticket.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.assignee.username == "bob"
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ASSIGNED).exists()
+
+
+def test_status_cannot_be_edited_around_the_services(client, demo):
+    client.login(username="admin", password="demo")
+    ticket = Ticket.objects.get(subject="How do I add a second user?")
+    client.post(
+        f"/admin/tickets/ticket/{ticket.pk}/change/",
+        {"subject": "Adding a colleague", "status": "closed", "messages-TOTAL_FORMS": "0",
+         "messages-INITIAL_FORMS": "0", "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"},
+    )
+    ticket.refresh_from_db()
+    assert ticket.subject == "Adding a colleague"  # the form was accepted ...
+    assert ticket.status == "new"  # ... but status is not a form field
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SUBJECT_CHANGED).exists()
+
+
+def test_customer_account_cannot_enter_the_admin(client, customer_user):
+    client.force_login(customer_user)
+    response = client.get("/admin/tickets/ticket/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
