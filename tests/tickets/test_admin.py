@@ -52,8 +52,14 @@ def test_status_cannot_be_edited_around_the_services(client, demo):
     ticket = Ticket.objects.get(subject="How do I add a second user?")
     client.post(
         f"/admin/tickets/ticket/{ticket.pk}/change/",
-        {"subject": "Adding a colleague", "status": "closed", "messages-TOTAL_FORMS": "0",
-         "messages-INITIAL_FORMS": "0", "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"},
+        {
+            "subject": "Adding a colleague",
+            "status": "closed",
+            "messages-TOTAL_FORMS": "0",
+            "messages-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
+        },
     )
     ticket.refresh_from_db()
     assert ticket.subject == "Adding a colleague"  # the form was accepted ...

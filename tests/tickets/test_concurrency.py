@@ -26,7 +26,7 @@ def run_together(count: int, work: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait()
             results.append(work(n))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # reported below, on the main thread
             errors.append(error)
         finally:
             connection.close()

@@ -122,7 +122,10 @@ def test_escalate_past_tier_3_is_refused(open_ticket, agent):
 def test_escalate_downwards_is_refused(open_ticket, agent):
     with pytest.raises(InvalidInput) as error:
         services.ticket_escalate(
-            ticket=open_ticket(tier_level=2), actor=agent, tier_level=1, reason="r",
+            ticket=open_ticket(tier_level=2),
+            actor=agent,
+            tier_level=1,
+            reason="r",
             handoff_note="n",
         )
     assert error.value.code == "not_higher_tier"

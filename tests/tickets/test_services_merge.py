@@ -111,7 +111,9 @@ def test_contact_point_of_another_customer_is_refused(open_ticket):
     a = open_ticket(sender="a@example.com").customer
     b = open_ticket(sender="b@example.com").customer
     with pytest.raises(Conflict) as error:
-        services.customer_add_contact_point(customer=b, kind=ContactKind.EMAIL, value="A@example.com")
+        services.customer_add_contact_point(
+            customer=b, kind=ContactKind.EMAIL, value="A@example.com"
+        )
     assert error.value.code == "contact_taken"
     assert ContactPoint.objects.get(value="a@example.com").customer == a
 

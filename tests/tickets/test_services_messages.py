@@ -81,7 +81,9 @@ def test_same_external_id_on_another_channel_is_a_different_message(inbound):
     services.ticket_open(inbound=inbound(external_id="abc"))
     other = services.ticket_open(
         inbound=inbound(
-            external_id="abc", channel=Channel.SMS, sender_kind=ContactKind.PHONE,
+            external_id="abc",
+            channel=Channel.SMS,
+            sender_kind=ContactKind.PHONE,
             sender="+14155550100",
         )
     )
@@ -119,7 +121,8 @@ def test_unknown_tier_is_refused(inbound):
 def test_html_is_sanitised_and_attachments_stored(inbound):
     result = services.ticket_open(
         inbound=inbound(
-            html='<p onclick="steal()">Hi<script>alert(1)</script> <a href="javascript:x">x</a></p>',
+            html='<p onclick="steal()">Hi<script>alert(1)</script> '
+            '<a href="javascript:x">x</a></p>',
             attachments=(InboundAttachment("log.txt", "text/plain", b"line 1\nline 2\n"),),
         )
     )
@@ -214,9 +217,7 @@ def test_reply_goes_to_last_inbound_channel(open_ticket, inbound, agent):
     )
     services.ticket_add_inbound(
         ticket=ticket,
-        inbound=inbound(
-            channel=Channel.SMS, sender_kind=ContactKind.PHONE, sender="+14155550199"
-        ),
+        inbound=inbound(channel=Channel.SMS, sender_kind=ContactKind.PHONE, sender="+14155550199"),
     )
     message = services.ticket_reply(ticket=ticket, actor=agent, text="Texting you back")
     assert message.channel == Channel.SMS
