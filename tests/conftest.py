@@ -35,6 +35,8 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     # Real hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client speaks plain HTTP; production settings would redirect it to HTTPS.
+    settings.SECURE_SSL_REDIRECT = False
 
 
 @pytest.fixture
