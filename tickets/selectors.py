@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tickets.models import (
+    AgentProfile,
     ContactPoint,
     Customer,
     Message,
@@ -64,11 +66,11 @@ def _text_match(text: str) -> Q:
 
 
 def ticket_id_from_reference(text: str) -> int | None:
-    """'HD-1042', 'hd-1042' or '1042' -> 1042."""
+    """'HD-1042', 'hd-1042' or '1042' -> 1042; anything else (e.g. 'error-12') -> None."""
     candidate = text.strip().upper()
-    if "-" in candidate:
-        candidate = candidate.rsplit("-", 1)[1]
-    return int(candidate) if candidate.isdigit() else None
+    prefix = f"{settings.HELPDESK_TICKET_PREFIX.upper()}-"
+    candidate = candidate.removeprefix(prefix)
+    return int(candidate) if candidate.isdigit() and len(candidate) <= 18 else None
 
 
 def ticket_detail(ticket_id: int) -> Ticket | None:
@@ -122,7 +124,10 @@ def customer_detail(customer_id: int) -> Customer | None:
 
 
 def tier_list() -> QuerySet[Tier]:
-    return Tier.objects.prefetch_related("agents__user").order_by("level")
+    active_agents = AgentProfile.objects.filter(user__is_active=True).select_related("user")
+    return Tier.objects.prefetch_related(Prefetch("agents", queryset=active_agents)).order_by(
+        "level"
+    )
 
 
 def agent_tier_ids(user: User) -> list[int]:

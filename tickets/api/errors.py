@@ -50,6 +50,22 @@ def _body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+def _flatten(detail: Any, path: str = "") -> dict[str, list[str]]:
+    """{"requester": {"email": ["..."]}} -> {"requester.email": ["..."]}: one documented shape."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            flat.update(_flatten(value, f"{path}.{key}" if path else str(key)))
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        flat = {}
+        for index, value in enumerate(detail):
+            flat.update(_flatten(value, f"{path}.{index}" if path else str(index)))
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {path or "non_field_errors": [str(message) for message in messages]} if messages else {}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         status_code = (
@@ -64,8 +80,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = _body("invalid", "The input is invalid.", fields)
+        problems: Any = exc.detail
+        if not isinstance(problems, dict):
+            problems = {"non_field_errors": problems}
+        response.data = _body("invalid", "The input is invalid.", _flatten(problems))
     else:
         detail = exc.detail
         response.data = _body(

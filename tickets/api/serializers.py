@@ -39,13 +39,17 @@ class TierSerializer(serializers.ModelSerializer):
         fields = ["id", "level", "name", "description"]
 
 
+class TierAgentSerializer(UserBriefSerializer):
+    is_available = serializers.BooleanField()
+
+
 class TierWithAgentsSerializer(TierSerializer):
     agents = serializers.SerializerMethodField()
 
     class Meta(TierSerializer.Meta):
         fields = [*TierSerializer.Meta.fields, "agents"]
 
-    @extend_schema_field(UserBriefSerializer(many=True))
+    @extend_schema_field(TierAgentSerializer(many=True))
     def get_agents(self, tier: Tier) -> list[dict[str, Any]]:
         return [
             {**UserBriefSerializer(profile.user).data, "is_available": profile.is_available}
@@ -203,11 +207,11 @@ class TicketListQuerySerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Channel.choices), required=False
     )
     assignee = serializers.RegexField(
-        r"^(\d+|me|none)$",
+        r"^(\d{1,18}|me|none)$",
         required=False,
         help_text="A user id, 'me', or 'none' for unassigned tickets.",
     )
-    customer = serializers.IntegerField(required=False, min_value=1)
+    customer = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     q = serializers.CharField(
         required=False,
         max_length=200,
@@ -223,6 +227,8 @@ class TicketListQuerySerializer(serializers.Serializer):
                 else data.get(key)
                 for key in data
             }
+            # An empty parameter (`?q=`) means "no filter", as in DRF's own query parsing.
+            data = {key: value for key, value in data.items() if value not in ("", [])}
         return super().to_internal_value(data)
 
 

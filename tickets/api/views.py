@@ -128,6 +128,8 @@ def _requester(data: dict[str, Any]) -> tuple[ContactKind, str, str]:
             return ContactKind.EMAIL, requester["email"], requester["name"]
         return ContactKind.PHONE, requester["phone"], requester["name"]
     customer = _customer_or_404(data["customer"])
+    while customer.merged_into_id is not None:  # old ids keep working after a merge
+        customer = _customer_or_404(customer.merged_into_id)
     contacts = {c.kind: c.value for c in customer.contact_points.all()}
     for kind in (ContactKind.EMAIL, ContactKind.PHONE):
         if kind in contacts:

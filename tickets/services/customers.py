@@ -61,6 +61,12 @@ def customer_create(
 
 
 def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> ContactPoint:
+    if customer.merged_into_id is not None:
+        raise Conflict(
+            f"Customer {customer.pk} was merged into customer {customer.merged_into_id}; "
+            "add the contact there.",
+            code="customer_merged",
+        )
     normalized = normalize_contact(kind, value)
     existing = _contact_lookup(kind, normalized)
     if existing is not None:
