@@ -146,6 +146,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ROUTES = {
+    "channels_ingest.process_inbound": {"queue": "ingest"},
+    "channels_ingest.sweep_inbound": {"queue": "ingest"},
+    "channels_ingest.poll_mailbox": {"queue": "ingest"},
+    "channels_ingest.poll_mailboxes": {"queue": "ingest"},
+    "channels_ingest.deliver_message": {"queue": "notify"},
+    "channels_ingest.send_ticket_received": {"queue": "notify"},
+}
+# Installed into django-celery-beat's tables on start; admins can change them there.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-inbound": {
+        "task": "channels_ingest.sweep_inbound",
+        "schedule": env_int("HELPDESK_INBOUND_SWEEP_SECONDS", 60),
+    },
+    "poll-mailboxes": {
+        "task": "channels_ingest.poll_mailboxes",
+        "schedule": env_int("HELPDESK_IMAP_POLL_SECONDS", 60),
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Email (django-anymail) ---------------------------------------------------------------
@@ -176,6 +195,14 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 # --- The help desk ------------------------------------------------------------------------
 
 HELPDESK_TICKET_PREFIX = env_str("HELPDESK_TICKET_PREFIX", "HD")
+# The mailbox customers write to; replies carry a signed +token of it as Reply-To.
+HELPDESK_SUPPORT_ADDRESS = env_str("HELPDESK_SUPPORT_ADDRESS", DEFAULT_FROM_EMAIL)
+# A text or call from a number joins that customer's latest open ticket if it moved within
+# this many hours; otherwise it opens a new ticket.
+HELPDESK_SMS_THREAD_HOURS = env_int("HELPDESK_SMS_THREAD_HOURS", 72)
+# Automatic mail (confirmations, notifications) to one address, at most this many per hour:
+# two help desks answering each other must not loop.
+HELPDESK_AUTOMATIC_MAIL_PER_HOUR = env_int("HELPDESK_AUTOMATIC_MAIL_PER_HOUR", 5)
 # Region used to read phone numbers written without a country code.
 HELPDESK_PHONE_REGION = env_str("HELPDESK_PHONE_REGION", "US")
 

@@ -16,8 +16,21 @@ class InboundAttachment:
 
 
 @dataclass(frozen=True)
+class InboundCall:
+    """A phone call reported by a telephony provider or logged by an agent."""
+
+    direction: str  # CallDirection
+    phone_number: str
+    duration_seconds: int = 0
+    recording_url: str = ""
+
+
+@dataclass(frozen=True)
 class InboundMessage:
-    """What a customer said, on which channel, from which address or number."""
+    """What a customer said, on which channel, from which address or number.
+
+    Adapters fill what their channel knows; the ingestion service decides the ticket.
+    """
 
     channel: Channel
     sender_kind: ContactKind
@@ -30,6 +43,17 @@ class InboundMessage:
     external_id: str | None = None
     received_at: datetime | None = None
     attachments: tuple[InboundAttachment, ...] = field(default_factory=tuple)
+    # Email threading: Message-IDs this message answers (In-Reply-To first, then References).
+    thread_ids: tuple[str, ...] = ()
+    # Every address it was sent to (To, Cc, Delivered-To): may carry our reply token.
+    recipients: tuple[str, ...] = ()
+    # Other people on the conversation, as (address, name): they become participants.
+    cc: tuple[tuple[str, str], ...] = ()
+    # An auto-reply, bounce or bulk message: stored, never answered automatically.
+    is_automatic: bool = False
+    # The message exactly as received (an email's RFC 5322 bytes), kept for "show original".
+    original: bytes | None = None
+    call: InboundCall | None = None
 
 
 class IngestOutcome(StrEnum):

@@ -82,6 +82,11 @@ class EventKind(models.TextChoices):
     MERGED_INTO = "merged_into", "Merged into another ticket"
     MERGED_FROM = "merged_from", "Another ticket merged in"
     CUSTOMER_MERGED = "customer_merged", "Customer merged"
+    FOLLOW_UP = "follow_up", "Follow-up of a closed ticket"
+    RELATED = "related", "Possibly related ticket"
+    PARTICIPANT_ADDED = "participant_added", "Participant added"
+    CALL_LOGGED = "call_logged", "Call logged"
+    DELIVERY_FAILED = "delivery_failed", "Delivery failed"
 
 
 class Organization(models.Model):
@@ -191,6 +196,10 @@ class Ticket(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
+    # A customer who writes again after a ticket was closed gets a new ticket linked here.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     # SLA deadlines, stored so that queues and the SLA sweep are index range scans.
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     next_response_due_at = models.DateTimeField(null=True, blank=True)
@@ -258,6 +267,15 @@ class Message(models.Model):
     delivery_status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default="", blank=True
     )
+    # Why delivery failed, as the provider said it.
+    delivery_error = models.TextField(blank=True)
+    # The provider's id for a message we sent (ESP message id, Twilio SID): status callbacks
+    # find the message by it.
+    provider_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Auto-replies, bounces and bulk mail: stored, never answered automatically.
+    is_automatic = models.BooleanField(default=False)
+    # The message exactly as it arrived (an email's RFC 5322 source), for "show original".
+    original = models.FileField(upload_to="originals/%Y/%m/%d/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -277,6 +295,42 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind != MessageKind.NOTE
+
+
+class TicketParticipant(models.Model):
+    """Someone besides the customer on an email conversation (a CC): they receive replies."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    email = models.CharField(max_length=320)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "email"], name="participant_unique_email")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class CallDirection(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class CallLog(models.Model):
+    """The phone-call details of a message on the phone channel."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="call")
+    direction = models.CharField(max_length=10, choices=CallDirection.choices)
+    phone_number = models.CharField(max_length=32)
+    duration_seconds = models.PositiveIntegerField(default=0)
+    recording_url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} call {self.phone_number}"
 
 
 class Attachment(models.Model):

@@ -12,6 +12,7 @@ from tickets.services.customers import (
     customer_merge,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
+from tickets.services.ingest import ticket_ingest
 from tickets.services.merging import ticket_merge
 from tickets.services.messages import (
     ticket_add_inbound,
@@ -44,6 +45,7 @@ __all__ = [
     "ticket_change_subject",
     "ticket_close",
     "ticket_escalate",
+    "ticket_ingest",
     "ticket_merge",
     "ticket_move_tier",
     "ticket_open",

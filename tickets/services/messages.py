@@ -7,11 +7,14 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tickets.addressing import is_own_address
+from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.html import sanitize_html
 from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
     Attachment,
+    CallLog,
     Channel,
     ContactKind,
     DeliveryStatus,
@@ -20,6 +23,7 @@ from tickets.models import (
     MessageKind,
     Priority,
     Ticket,
+    TicketParticipant,
     TicketStatus,
     Tier,
 )
@@ -41,6 +45,7 @@ def ticket_open(
     tier_level: int = 0,
     actor: Actor = None,
     now: datetime | None = None,
+    follow_up_of: Ticket | None = None,
 ) -> IngestResult:
     """Open a ticket from what a customer said, finding or creating the customer.
 
@@ -48,7 +53,7 @@ def ticket_open(
     says DUPLICATE and points at the ticket that holds it.
     """
     _validate(inbound)
-    duplicate = _find_duplicate(inbound)
+    duplicate = find_duplicate(inbound)
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
@@ -66,14 +71,18 @@ def ticket_open(
                 tier=tier,
                 created_at=inbound.received_at or now,
                 last_message_at=inbound.received_at or now,
+                follow_up_of=follow_up_of,
             )
             record_event(
                 ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
             )
+            if follow_up_of is not None:
+                record_event(ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk)
+                record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
             message = _store_inbound(ticket, inbound, now=now)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
-        duplicate = _find_duplicate(inbound)
+        duplicate = find_duplicate(inbound)
         if duplicate is None:
             raise
         return duplicate
@@ -89,7 +98,7 @@ def ticket_add_inbound(
     not take new messages (channels open a follow-up ticket instead).
     """
     _validate(inbound)
-    duplicate = _find_duplicate(inbound)
+    duplicate = find_duplicate(inbound)
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
@@ -113,7 +122,7 @@ def ticket_add_inbound(
             ticket.save(update_fields=["status", "resolved_at", "last_message_at", "updated_at"])
             message = _store_inbound(ticket, inbound, now=now)
     except IntegrityError:
-        duplicate = _find_duplicate(inbound)
+        duplicate = find_duplicate(inbound)
         if duplicate is None:
             raise
         return duplicate
@@ -267,7 +276,7 @@ def _subject_for(inbound: InboundMessage) -> str:
     return (subject or "(no subject)")[:SUBJECT_MAX]
 
 
-def _find_duplicate(inbound: InboundMessage) -> IngestResult | None:
+def find_duplicate(inbound: InboundMessage) -> IngestResult | None:
     if not inbound.external_id:
         return None
     message = (
@@ -289,8 +298,11 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, now: datetime) ->
         body_text=inbound.text,
         body_html=sanitize_html(inbound.html),
         external_id=inbound.external_id or None,
+        is_automatic=inbound.is_automatic,
         created_at=inbound.received_at or now,
     )
+    if inbound.original is not None:
+        message.original.save("original.eml", ContentFile(inbound.original), save=True)
     for item in inbound.attachments:
         attachment = Attachment(
             message=message,
@@ -300,10 +312,41 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, now: datetime) ->
             content_id=item.content_id,
         )
         attachment.file.save(item.filename, ContentFile(item.content), save=True)
+    if inbound.call is not None:
+        CallLog.objects.create(
+            message=message,
+            direction=inbound.call.direction,
+            phone_number=inbound.call.phone_number,
+            duration_seconds=inbound.call.duration_seconds,
+            recording_url=inbound.call.recording_url,
+        )
     record_event(
         ticket, EventKind.MESSAGE_RECEIVED, actor=None, label="customer", message=message.pk
     )
+    _add_participants(ticket, inbound.cc)
     return message
+
+
+def _add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> None:
+    """CC'd people join the conversation, except the help desk and the customer themself."""
+    if not people:
+        return
+    own = set(
+        ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).values_list(
+            "value", flat=True
+        )
+    )
+    known = set(ticket.participants.values_list("email", flat=True))
+    for address, name in people:
+        try:
+            email = normalize_email(address)
+        except InvalidInput:
+            continue
+        if email in own or email in known or is_own_address(email):
+            continue
+        TicketParticipant.objects.create(ticket=ticket, email=email, name=name[:200])
+        known.add(email)
+        record_event(ticket, EventKind.PARTICIPANT_ADDED, actor=None, email=email)
 
 
 # Where a reply can go, given the ways the customer can be reached.
@@ -320,7 +363,7 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> str:
     if requested is not None:
         if requested not in Channel.values:
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
-        channel = requested
+        channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
         last_inbound = (
             ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()

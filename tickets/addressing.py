@@ -1,0 +1,77 @@
+"""How our emails point back at their ticket: Message-IDs, reply-to tokens, subject tags.
+
+Pure functions; the ingestion service uses them to thread replies, the outbound sender to
+write the headers.
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from django.conf import settings
+
+
+def support_address() -> str:
+    return settings.HELPDESK_SUPPORT_ADDRESS
+
+
+def _domain() -> str:
+    return support_address().rsplit("@", 1)[-1].lower()
+
+
+def _token_mac(ticket_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"reply-to:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def reply_address(ticket_id: int) -> str:
+    """support+t42-<mac>@domain: a reply to it finds ticket 42, and the token cannot be guessed."""
+    local, _, domain = support_address().partition("@")
+    return f"{local}+t{ticket_id}-{_token_mac(ticket_id)}@{domain}"
+
+
+_TOKEN = re.compile(r"\+t(\d+)-([0-9a-f]{16})@", re.IGNORECASE)
+
+
+def ticket_id_from_addresses(addresses: tuple[str, ...] | list[str]) -> int | None:
+    for address in addresses:
+        match = _TOKEN.search(address)
+        if match and hmac.compare_digest(match.group(2).lower(), _token_mac(int(match.group(1)))):
+            return int(match.group(1))
+    return None
+
+
+def is_own_address(address: str) -> bool:
+    """The help desk's own mailbox, with or without a +token."""
+    local, _, domain = support_address().lower().partition("@")
+    candidate = address.lower()
+    return candidate == f"{local}@{domain}" or (
+        candidate.startswith(f"{local}+") and candidate.endswith(f"@{domain}")
+    )
+
+
+def new_message_id(ticket_id: int) -> str:
+    """A Message-ID for an email we send, naming its ticket."""
+    return f"<hd-{ticket_id}.{secrets.token_hex(8)}@{_domain()}>"
+
+
+_OUR_MESSAGE_ID = re.compile(r"^<?hd-(\d+)\.[0-9a-f]+@([^>]+)>?$", re.IGNORECASE)
+
+
+def ticket_id_from_message_id(message_id: str) -> int | None:
+    match = _OUR_MESSAGE_ID.match(message_id.strip())
+    if match and match.group(2).lower() == _domain():
+        return int(match.group(1))
+    return None
+
+
+def subject_with_reference(subject: str, reference: str) -> str:
+    tag = f"[{reference}]"
+    return subject if tag in subject else f"{subject} {tag}".strip()
+
+
+def ticket_id_from_subject(subject: str) -> int | None:
+    prefix = re.escape(settings.HELPDESK_TICKET_PREFIX)
+    match = re.search(rf"\[{prefix}-(\d+)\]", subject, re.IGNORECASE)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,158 @@
+"""The one door every channel ends in: put what a customer said on the right ticket, once.
+
+Threading uses every signal the channel gives, strongest first:
+  email: our Message-IDs and any stored Message-ID in In-Reply-To/References, the signed
+         reply-to token, the [HD-n] tag in the subject;
+  SMS and calls: the customer's latest open ticket that moved recently.
+A match from someone who is neither the ticket's customer nor a participant opens a new
+ticket linked to it, so that strangers replying to one announcement do not pile onto
+one ticket. A reply to a merged ticket lands on the ticket it was merged into; to a closed
+one it opens a follow-up.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from tickets import addressing
+from tickets.contacts import normalize_contact
+from tickets.errors import Conflict, InvalidInput
+from tickets.inbound import InboundMessage, IngestResult
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Channel,
+    ContactKind,
+    ContactPoint,
+    EventKind,
+    Message,
+    Priority,
+    Ticket,
+    TicketParticipant,
+    TicketStatus,
+)
+from tickets.services._common import record_event
+from tickets.services.messages import find_duplicate, ticket_add_inbound, ticket_open
+
+# How far a chain of merges is followed (merges cannot form cycles; this is a guard).
+_MAX_MERGE_HOPS = 20
+
+
+def ticket_ingest(
+    *, inbound: InboundMessage, priority: str = Priority.NORMAL, now: datetime | None = None
+) -> IngestResult:
+    if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
+        raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
+    duplicate = find_duplicate(inbound)
+    if duplicate is not None:
+        return duplicate
+    now = now or timezone.now()
+    match = _match_thread(inbound, now)
+    if match is None:
+        return ticket_open(inbound=inbound, priority=priority, now=now)
+    ticket, via = match
+    ticket = _follow_merges(ticket)
+    if not _sender_belongs(ticket, inbound):
+        result = ticket_open(inbound=inbound, priority=priority, now=now)
+        record_event(
+            result.ticket,
+            EventKind.RELATED,
+            actor=None,
+            related=ticket.pk,
+            via=via,
+            reason="The sender is not the customer or a participant of that ticket.",
+        )
+        return result
+    if ticket.status != TicketStatus.CLOSED:
+        try:
+            return ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
+        except Conflict as error:
+            if error.code != "ticket_closed":
+                raise
+    return ticket_open(inbound=inbound, priority=ticket.priority, now=now, follow_up_of=ticket)
+
+
+def _match_thread(inbound: InboundMessage, now: datetime) -> tuple[Ticket, str] | None:
+    if inbound.channel == Channel.EMAIL:
+        return _match_email(inbound)
+    if inbound.channel in (Channel.SMS, Channel.PHONE):
+        ticket = _recent_ticket_of_sender(inbound, now)
+        return (ticket, "recent") if ticket else None
+    return None
+
+
+def _match_email(inbound: InboundMessage) -> tuple[Ticket, str] | None:
+    if inbound.thread_ids:
+        ticket = _ticket_by_message_ids(inbound.thread_ids)
+        if ticket is not None:
+            return ticket, "headers"
+    for via, ticket_id in (
+        ("reply_address", addressing.ticket_id_from_addresses(inbound.recipients)),
+        ("subject", addressing.ticket_id_from_subject(inbound.subject)),
+    ):
+        if ticket_id is not None:
+            ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+            if ticket is not None:
+                return ticket, via
+    return None
+
+
+def _ticket_by_message_ids(message_ids: tuple[str, ...]) -> Ticket | None:
+    """The ticket of the first referenced message we know (In-Reply-To comes first)."""
+    stored = dict(
+        Message.objects.filter(channel=Channel.EMAIL, external_id__in=message_ids).values_list(
+            "external_id", "ticket_id"
+        )
+    )
+    for message_id in message_ids:
+        ticket_id = stored.get(message_id) or addressing.ticket_id_from_message_id(message_id)
+        if ticket_id is not None:
+            ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+            if ticket is not None:
+                return ticket
+    return None
+
+
+def _recent_ticket_of_sender(inbound: InboundMessage, now: datetime) -> Ticket | None:
+    try:
+        value = normalize_contact(inbound.sender_kind, inbound.sender)
+    except InvalidInput:
+        return None
+    contact = ContactPoint.objects.filter(kind=inbound.sender_kind, value=value).first()
+    if contact is None:
+        return None
+    since = now - timedelta(hours=settings.HELPDESK_SMS_THREAD_HOURS)
+    return (
+        Ticket.objects.select_related("customer")
+        .filter(
+            customer_id=contact.customer_id,
+            status__in=ACTIVE_STATUSES,
+            merged_into__isnull=True,
+            last_message_at__gte=since,
+        )
+        .order_by("-last_message_at", "-id")
+        .first()
+    )
+
+
+def _follow_merges(ticket: Ticket) -> Ticket:
+    for _ in range(_MAX_MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        ticket = Ticket.objects.select_related("customer").get(pk=ticket.merged_into_id)
+    return ticket
+
+
+def _sender_belongs(ticket: Ticket, inbound: InboundMessage) -> bool:
+    try:
+        value = normalize_contact(inbound.sender_kind, inbound.sender)
+    except InvalidInput:
+        return False
+    if ContactPoint.objects.filter(
+        kind=inbound.sender_kind, value=value, customer_id=ticket.customer_id
+    ).exists():
+        return True
+    return (
+        inbound.sender_kind == ContactKind.EMAIL
+        and TicketParticipant.objects.filter(ticket=ticket, email=value).exists()
+    )
