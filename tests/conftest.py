@@ -129,3 +129,17 @@ def admin_api(admin_user: Any) -> APIClient:
 @pytest.fixture
 def customer_api(customer_user: Any) -> APIClient:
     return _client_for(customer_user)
+
+
+@pytest.fixture
+def celery_eager() -> Any:
+    """Run Celery tasks inline (errors propagate), for tests of what a task does.
+
+    The routing and reliability tests use a real worker instead.
+    """
+    from helpdesk.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
