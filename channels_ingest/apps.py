@@ -6,3 +6,10 @@ class ChannelsIngestConfig(AppConfig):
 
     name = "channels_ingest"
     verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from anymail.signals import inbound
+
+        from channels_ingest.email.webhooks import receive_inbound_email
+
+        inbound.connect(receive_inbound_email, dispatch_uid="helpdesk-inbound-email")

@@ -1,8 +1,14 @@
 """Celery tasks of the channels: a few lines each, calling the pipeline or a sender."""
 
-from celery import shared_task
+import logging
 
-from channels_ingest import pipeline
+from celery import Task, shared_task
+
+from channels_ingest import delivery, pipeline
+from channels_ingest.email import imap
+from channels_ingest.errors import DeliveryError
+from channels_ingest.models import Mailbox
+from tickets import services
 
 
 @shared_task(
@@ -22,3 +28,50 @@ def sweep_inbound() -> int:
     for item_id in stale:
         process_inbound.delay(item_id)
     return len(stale)
+
+
+@shared_task(name="channels_ingest.deliver_message", bind=True, max_retries=8)
+def deliver_message(self: Task, message_id: int) -> None:
+    """Send one pending outbound message; transient failures retry with backoff."""
+    try:
+        delivery.deliver(message_id)
+    except DeliveryError as error:
+        if error.permanent or self.request.retries >= (self.max_retries or 0):
+            services.message_mark_failed(message_id=message_id, reason=error.reason)
+            return
+        raise self.retry(countdown=min(600, 30 * 2**self.request.retries)) from error
+
+
+@shared_task(name="channels_ingest.sweep_outbound")
+def sweep_outbound() -> int:
+    """Re-queue replies still pending long after they were written (e.g. the broker was down)."""
+    stale = delivery.stale_pending()
+    for message_id in stale:
+        deliver_message.delay(message_id)
+    return len(stale)
+
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="channels_ingest.poll_mailboxes")
+def poll_mailboxes() -> int:
+    """Beat: one task per enabled mailbox, so an unreachable one never holds up the others."""
+    mailbox_ids = list(Mailbox.objects.filter(enabled=True).values_list("pk", flat=True))
+    for mailbox_id in mailbox_ids:
+        poll_mailbox.delay(mailbox_id)
+    return len(mailbox_ids)
+
+
+@shared_task(name="channels_ingest.poll_mailbox")
+def poll_mailbox(mailbox_id: int) -> None:
+    """Import a mailbox's unseen mail. A server that is down or refuses us is recorded on the
+    mailbox and waits for the next beat: no retry storm."""
+    with imap.poll_lock(mailbox_id) as acquired:
+        mailbox = Mailbox.objects.filter(pk=mailbox_id, enabled=True).first()
+        if not acquired or mailbox is None:
+            return  # another worker is polling it, or it was disabled or deleted
+        try:
+            imap.mailbox_poll(mailbox=mailbox)
+        except imap.MailboxUnavailable as error:
+            logger.warning("mailbox %s could not be polled: %s", mailbox.name, error)

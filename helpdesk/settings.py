@@ -152,6 +152,7 @@ CELERY_TASK_ROUTES = {
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
     "channels_ingest.poll_mailboxes": {"queue": "ingest"},
     "channels_ingest.deliver_message": {"queue": "notify"},
+    "channels_ingest.sweep_outbound": {"queue": "notify"},
     "channels_ingest.send_ticket_received": {"queue": "notify"},
 }
 # Installed into django-celery-beat's tables on start; admins can change them there.
@@ -159,6 +160,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-inbound": {
         "task": "channels_ingest.sweep_inbound",
         "schedule": env_int("HELPDESK_INBOUND_SWEEP_SECONDS", 60),
+    },
+    "sweep-outbound": {
+        "task": "channels_ingest.sweep_outbound",
+        "schedule": env_int("HELPDESK_OUTBOUND_SWEEP_SECONDS", 120),
     },
     "poll-mailboxes": {
         "task": "channels_ingest.poll_mailboxes",
@@ -183,6 +188,8 @@ if EMAIL_ESP:
 else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
+# The name customers see on our mail.
+HELPDESK_SENDER_NAME = env_str("HELPDESK_SENDER_NAME", "Support")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 # --- SMS and voice (Twilio-compatible) ----------------------------------------------------
@@ -203,6 +210,12 @@ HELPDESK_SMS_THREAD_HOURS = env_int("HELPDESK_SMS_THREAD_HOURS", 72)
 # Automatic mail (confirmations, notifications) to one address, at most this many per hour:
 # two help desks answering each other must not loop.
 HELPDESK_AUTOMATIC_MAIL_PER_HOUR = env_int("HELPDESK_AUTOMATIC_MAIL_PER_HOUR", 5)
+# A CA bundle trusted (instead of the system's) for IMAP servers with a private CA.
+HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
+# Web-form requests accepted per client address and per email address in ten minutes.
+HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
+# The Celery task that sends a pending outbound message (tickets does not import channels).
+HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
 # Region used to read phone numbers written without a country code.
 HELPDESK_PHONE_REGION = env_str("HELPDESK_PHONE_REGION", "US")
 

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 
 admin.site.site_header = "Help desk administration"
@@ -15,6 +16,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
+    # Provider webhooks (inbound mail), verified by anymail itself.
+    path("anymail/", include("anymail.urls")),
+    path("support/new/", contact_views.contact, name="support-new"),
+    path("support/new/done/", contact_views.submitted, name="support-submitted"),
+    path("inbound/", include("channels_ingest.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[AllowAny]),

@@ -37,6 +37,14 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The test client speaks plain HTTP; production settings would redirect it to HTTPS.
     settings.SECURE_SSL_REDIRECT = False
+    # Without DEBUG, static URLs come from the manifest that `collectstatic` writes when
+    # deploying; tests do not collect, so they use plain static URLs.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # Outbound SMS go to an in-memory outbox, like Django's locmem email backend.
+    settings.SMS_BACKEND = "locmem"
 
 
 @pytest.fixture

@@ -2,16 +2,21 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
 
 from tickets import services
 from tickets.errors import DomainError
 from tickets.models import (
     AgentProfile,
     Attachment,
+    CallDirection,
     ContactPoint,
     Customer,
     Message,
@@ -21,6 +26,13 @@ from tickets.models import (
     TicketStatus,
     Tier,
 )
+
+
+class CallLogForm(forms.Form):
+    phone_number = forms.CharField(max_length=40)
+    direction = forms.ChoiceField(choices=CallDirection.choices)
+    duration_seconds = forms.IntegerField(min_value=0, max_value=24 * 3600, label="Duration (s)")
+    notes = forms.CharField(widget=forms.Textarea)
 
 
 @admin.register(Organization)
@@ -178,6 +190,29 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Tickets come from channels and the API, which find the customer.
+
+    def get_urls(self) -> list[Any]:
+        log_call = self.admin_site.admin_view(self.log_call_view)
+        return [
+            path("<int:ticket_id>/log-call/", log_call, name="tickets_ticket_log_call"),
+            *super().get_urls(),
+        ]
+
+    def log_call_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        ticket = get_object_or_404(Ticket, pk=ticket_id)
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        form = CallLogForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.ticket_log_call(ticket=ticket, actor=_user(request), **form.cleaned_data)
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Call logged.")
+                return redirect("admin:tickets_ticket_change", ticket.pk)
+        context = {**self.admin_site.each_context(request), "ticket": ticket, "form": form}
+        return render(request, "admin/tickets/ticket/log_call.html", context)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         if change and "subject" in form.changed_data:

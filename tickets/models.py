@@ -258,6 +258,8 @@ class Message(models.Model):
     author_customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # The address or number an inbound message came from (a customer may have several).
+    sender = models.CharField(max_length=320, blank=True)
     body_text = models.TextField(blank=True)
     # Always sanitised before it is stored (tickets.html.sanitize_html).
     body_html = models.TextField(blank=True)

@@ -81,11 +81,18 @@ def ticket_detail(ticket_id: int) -> Ticket | None:
             Prefetch(
                 "messages",
                 queryset=Message.objects.select_related(
-                    "author_user", "author_customer"
+                    "author_user", "author_customer", "call"
                 ).prefetch_related("attachments"),
             ),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
             Prefetch("customer__contact_points", queryset=ContactPoint.objects.all()),
+            # The customer's whole history, across channels, beside the conversation.
+            Prefetch(
+                "customer__tickets",
+                queryset=Ticket.objects.order_by("-created_at", "-id"),
+                to_attr="history",
+            ),
+            "participants",
         )
         .filter(pk=ticket_id)
         .first()
@@ -132,3 +139,73 @@ def tier_list() -> QuerySet[Tier]:
 
 def agent_tier_ids(user: User) -> list[int]:
     return list(Tier.objects.filter(agents__user=user).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class EmailThread:
+    """What an outgoing email needs to reach the customer and thread in their mail client."""
+
+    to: str
+    cc: tuple[str, ...]
+    in_reply_to: str
+    references: tuple[str, ...]
+
+
+# Mail clients cope badly with very long References headers; keep the latest ones.
+_MAX_REFERENCES = 20
+
+
+def email_thread_for(message: Message) -> EmailThread | None:
+    """Recipients and threading headers for an outbound email; None if it has nowhere to go."""
+    ticket = message.ticket
+    earlier = list(
+        Message.objects.filter(ticket=ticket, channel="email", created_at__lte=message.created_at)
+        .exclude(pk=message.pk)
+        .exclude(kind="note")
+        .order_by("created_at", "id")
+        .values_list("kind", "sender", "external_id")
+    )
+    to = next((sender for kind, sender, _ in reversed(earlier) if kind == "inbound" and sender), "")
+    if not to:
+        contact = (
+            ContactPoint.objects.filter(customer_id=ticket.customer_id, kind="email")
+            .order_by("-created_at")
+            .first()
+        )
+        to = contact.value if contact else ""
+    if not to:
+        return None
+    ids = [external_id for _, _, external_id in earlier if external_id]
+    last_inbound = next(
+        (eid for kind, _, eid in reversed(earlier) if kind == "inbound" and eid), ""
+    )
+    cc = tuple(
+        email for email in ticket.participants.values_list("email", flat=True) if email != to
+    )
+    return EmailThread(
+        to=to,
+        cc=cc,
+        in_reply_to=last_inbound or (ids[-1] if ids else ""),
+        references=tuple(ids[-_MAX_REFERENCES:]),
+    )
+
+
+def sms_number_for(message: Message) -> str | None:
+    """Where an outbound text goes: the number the customer last texted or called from on
+    this ticket, if it is still theirs; otherwise their newest phone number."""
+    numbers = ContactPoint.objects.filter(customer_id=message.ticket.customer_id, kind="phone")
+    last_used = (
+        Message.objects.filter(
+            ticket_id=message.ticket_id,
+            kind="inbound",
+            channel__in=("sms", "phone"),
+            created_at__lte=message.created_at,
+        )
+        .exclude(sender="")
+        .order_by("-created_at", "-id")
+        .values_list("sender", flat=True)
+        .first()
+    )
+    if last_used and numbers.filter(value=last_used).exists():
+        return last_used
+    return numbers.order_by("-created_at", "-id").values_list("value", flat=True).first()

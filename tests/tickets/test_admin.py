@@ -72,3 +72,29 @@ def test_customer_account_cannot_enter_the_admin(client, customer_user):
     response = client.get("/admin/tickets/ticket/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_agent_logs_a_call_from_the_ticket_page(client, demo):
+    client.login(username="alice", password="demo")
+    ticket = Ticket.objects.get(subject="How do I add a second user?")
+    page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert f"/admin/tickets/ticket/{ticket.pk}/log-call/" in page
+
+    response = client.post(
+        f"/admin/tickets/ticket/{ticket.pk}/log-call/",
+        {
+            "phone_number": "+33 1 23 45 67 89",
+            "direction": "outbound",
+            "duration_seconds": "95",
+            "notes": "Explained how to invite a colleague.",
+        },
+    )
+    assert response.status_code == 302
+    assert ticket.messages.filter(channel="phone", call__duration_seconds=95).exists()
+
+    refused = client.post(
+        f"/admin/tickets/ticket/{ticket.pk}/log-call/",
+        {"phone_number": "nope", "direction": "inbound", "duration_seconds": "1", "notes": "x"},
+    )
+    assert refused.status_code == 200
+    assert "is not a phone number" in refused.content.decode()

@@ -92,6 +92,18 @@ ENDPOINTS = [
         "post", "/api/v1/tickets/{ticket}/merge/", 200, lambda ids: {"into": ids["other_ticket"]}
     ),
     Endpoint("get", "/api/v1/attachments/{attachment}/", 200),
+    Endpoint(
+        "post",
+        "/api/v1/calls/",
+        201,
+        lambda ids: {
+            "phone_number": "+14155550142",
+            "direction": "inbound",
+            "duration_seconds": 30,
+            "notes": "Asked about an invoice.",
+        },
+    ),
+    Endpoint("get", "/api/v1/messages/{message}/original/", 200),
     Endpoint("get", "/api/v1/customers/", 200),
     Endpoint(
         "post",
@@ -118,7 +130,7 @@ ENDPOINTS = [
 UNKNOWN_IDS = [
     pytest.param(e, name, id=f"{e} unknown {name}")
     for e in ENDPOINTS
-    for name in ("ticket", "attachment", "customer")
+    for name in ("ticket", "attachment", "customer", "message")
     if "{" + name + "}" in e.path
 ]
 
@@ -127,7 +139,8 @@ UNKNOWN_IDS = [
 def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
     """Ids of real objects for every placeholder in ENDPOINTS."""
     ticket = open_ticket(
-        attachments=(InboundAttachment("log.txt", "text/plain", b"line 1\nline 2\n"),)
+        attachments=(InboundAttachment("log.txt", "text/plain", b"line 1\nline 2\n"),),
+        original=b"From: someone@example.com\r\nSubject: Help\r\n\r\nIt broke.\r\n",
     )
     other_ticket = open_ticket()
     other_customer = EmailContactFactory().customer
@@ -135,6 +148,7 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
         "ticket": ticket.pk,
         "other_ticket": other_ticket.pk,
         "attachment": Attachment.objects.get(message__ticket=ticket).pk,
+        "message": ticket.messages.get().pk,
         "customer": ticket.customer_id,
         "other_customer": other_customer.pk,
     }

@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from tickets.models import (
     Attachment,
+    CallDirection,
+    CallLog,
     Channel,
     ContactKind,
     ContactPoint,
@@ -17,6 +19,7 @@ from tickets.models import (
     Priority,
     Ticket,
     TicketEvent,
+    TicketParticipant,
     TicketStatus,
     Tier,
 )
@@ -130,9 +133,19 @@ class MessageAuthorSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class CallSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallLog
+        fields = ["direction", "phone_number", "duration_seconds", "recording_url"]
+
+
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True)
+    call = serializers.SerializerMethodField()
+    original_url = serializers.SerializerMethodField(
+        help_text="The message exactly as received (email source), when kept."
+    )
 
     class Meta:
         model = Message
@@ -145,9 +158,24 @@ class MessageSerializer(serializers.ModelSerializer):
             "body_html",
             "external_id",
             "delivery_status",
+            "delivery_error",
+            "is_automatic",
+            "sender",
             "attachments",
+            "call",
+            "original_url",
             "created_at",
         ]
+
+    @extend_schema_field(CallSerializer(allow_null=True))
+    def get_call(self, message: Message) -> dict[str, Any] | None:
+        call = getattr(message, "call", None)
+        return CallSerializer(call).data if call is not None else None
+
+    def get_original_url(self, message: Message) -> str | None:
+        if not message.original:
+            return None
+        return reverse("api:message-original", args=[message.pk])
 
     @extend_schema_field(MessageAuthorSerializer)
     def get_author(self, message: Message) -> dict[str, Any]:
@@ -168,13 +196,49 @@ class TicketEventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "actor", "actor_label", "data", "created_at"]
 
 
+class TicketBriefSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField()
+
+    class Meta:
+        model = Ticket
+        fields = ["id", "reference", "subject", "status", "channel", "created_at"]
+
+
+class ParticipantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketParticipant
+        fields = ["email", "name"]
+
+
 class TicketDetailSerializer(TicketSerializer):
     customer = CustomerSerializer()  # type: ignore[assignment]
     messages = MessageSerializer(many=True)
     events = TicketEventSerializer(many=True)
+    participants = ParticipantSerializer(many=True)
+    follow_up_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    customer_tickets = serializers.SerializerMethodField(
+        help_text="The customer's other tickets, on every channel, newest first."
+    )
 
     class Meta(TicketSerializer.Meta):
-        fields = [*TicketSerializer.Meta.fields, "messages", "events"]
+        fields = [
+            *TicketSerializer.Meta.fields,
+            "follow_up_of",
+            "participants",
+            "customer_tickets",
+            "messages",
+            "events",
+        ]
+
+    @extend_schema_field(TicketBriefSerializer(many=True))
+    def get_customer_tickets(self, ticket: Ticket) -> list[dict[str, Any]]:
+        history = getattr(ticket.customer, "history", None)
+        if history is None:
+            history = ticket.customer.tickets.order_by("-created_at", "-id")
+        others = [t for t in history if t.pk != ticket.pk]
+        return list(TicketBriefSerializer(others, many=True).data)
 
 
 class CustomerDetailSerializer(CustomerSerializer):
@@ -326,6 +390,19 @@ class CustomerCreateSerializer(serializers.Serializer):
 class ContactPointCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[ContactKind.EMAIL, ContactKind.PHONE])
     value = serializers.CharField(max_length=320)
+
+
+class CallLogCreateSerializer(serializers.Serializer):
+    ticket = serializers.IntegerField(
+        required=False, min_value=1, help_text="Ticket to log the call on; omit to open one."
+    )
+    phone_number = serializers.CharField(max_length=40)
+    direction = serializers.ChoiceField(choices=CallDirection.choices)
+    duration_seconds = serializers.IntegerField(min_value=0, max_value=24 * 3600)
+    notes = serializers.CharField(help_text="What was said.")
+    subject = serializers.CharField(
+        required=False, max_length=255, help_text="Subject of a new ticket."
+    )
 
 
 class CustomerListQuerySerializer(serializers.Serializer):

@@ -11,6 +11,12 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/notes/", views.TicketNoteView.as_view(), name="ticket-note"),
     path("tickets/<int:ticket_id>/tier/", views.TicketTierView.as_view(), name="ticket-tier"),
     path("tickets/<int:ticket_id>/merge/", views.TicketMergeView.as_view(), name="ticket-merge"),
+    path("calls/", views.CallLogView.as_view(), name="call-log"),
+    path(
+        "messages/<int:message_id>/original/",
+        views.MessageOriginalView.as_view(),
+        name="message-original",
+    ),
     path(
         "attachments/<int:attachment_id>/",
         views.AttachmentDownloadView.as_view(),

@@ -16,7 +16,7 @@ from tickets.api import serializers as s
 from tickets.api.errors import error_responses
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
-from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Ticket
+from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Message, Ticket
 
 
 def _actor(request: Request) -> User:
@@ -246,6 +246,27 @@ class TicketMergeView(APIView):
         return _ticket_detail_response(target.pk)
 
 
+class CallLogView(APIView):
+    @extend_schema(
+        request=s.CallLogCreateSerializer,
+        responses={201: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
+        summary="Log a phone call, on a ticket or as a new phone ticket",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CallLogCreateSerializer, request)
+        ticket = _ticket_or_404(data["ticket"]) if data.get("ticket") else None
+        message = services.ticket_log_call(
+            actor=_actor(request),
+            ticket=ticket,
+            phone_number=data["phone_number"],
+            direction=data["direction"],
+            duration_seconds=data["duration_seconds"],
+            notes=data["notes"],
+            subject=data.get("subject", ""),
+        )
+        return _ticket_detail_response(message.ticket_id, status.HTTP_201_CREATED)
+
+
 class AttachmentDownloadView(APIView):
     @extend_schema(
         responses={(200, "application/octet-stream"): bytes, **error_responses(404)},
@@ -260,6 +281,23 @@ class AttachmentDownloadView(APIView):
             as_attachment=True,
             filename=attachment.filename,
             content_type=attachment.content_type,
+        )
+
+
+class MessageOriginalView(APIView):
+    @extend_schema(
+        responses={(200, "message/rfc822"): bytes, **error_responses(404)},
+        summary="The message exactly as received (e.g. an email's full source)",
+    )
+    def get(self, request: Request, message_id: int) -> FileResponse:
+        message = Message.objects.filter(pk=message_id).first()
+        if message is None or not message.original:
+            raise Http404
+        return FileResponse(
+            message.original.open("rb"),
+            as_attachment=True,
+            filename=f"message-{message.pk}.eml",
+            content_type="message/rfc822",
         )
 
 

@@ -5,11 +5,17 @@ tickets.errors.DomainError subclasses.
 """
 
 from tickets.services.assignment import assignee_by_id, ticket_assign, ticket_unassign
+from tickets.services.calls import ticket_log_call
 from tickets.services.customers import (
     customer_add_contact_point,
     customer_create,
     customer_get_or_create_for_contact,
     customer_merge,
+)
+from tickets.services.delivery import (
+    message_mark_failed,
+    message_mark_sent,
+    message_record_delivery,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest import ticket_ingest
@@ -21,6 +27,10 @@ from tickets.services.messages import (
     ticket_change_subject,
     ticket_open,
     ticket_reply,
+)
+from tickets.services.outbound import (
+    pending_deliveries,
+    ticket_send_automatic_reply,
 )
 from tickets.services.transitions import (
     ALLOWED_TRANSITIONS,
@@ -37,6 +47,10 @@ __all__ = [
     "customer_create",
     "customer_get_or_create_for_contact",
     "customer_merge",
+    "message_mark_failed",
+    "message_mark_sent",
+    "message_record_delivery",
+    "pending_deliveries",
     "ticket_add_inbound",
     "ticket_add_note",
     "ticket_assign",
@@ -46,11 +60,13 @@ __all__ = [
     "ticket_close",
     "ticket_escalate",
     "ticket_ingest",
+    "ticket_log_call",
     "ticket_merge",
     "ticket_move_tier",
     "ticket_open",
     "ticket_reopen",
     "ticket_reply",
     "ticket_resolve",
+    "ticket_send_automatic_reply",
     "ticket_unassign",
 ]

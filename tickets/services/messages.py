@@ -3,15 +3,17 @@
 import logging
 from datetime import datetime
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets.addressing import is_own_address
-from tickets.contacts import normalize_email
+from tickets.addressing import is_own_address, new_message_id
+from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
+from tickets.files import safe_filename, sniff_content_type
 from tickets.html import sanitize_html
-from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
+from tickets.inbound import InboundAttachment, InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
     Attachment,
     CallLog,
@@ -29,6 +31,7 @@ from tickets.models import (
 )
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.customers import customer_get_or_create_for_contact
+from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
 from tickets.services.transitions import apply_transition
 
 logger = logging.getLogger(__name__)
@@ -79,7 +82,7 @@ def ticket_open(
             if follow_up_of is not None:
                 record_event(ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk)
                 record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
-            message = _store_inbound(ticket, inbound, now=now)
+            message = _store_inbound(ticket, inbound, at=inbound.received_at or now)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
         duplicate = find_duplicate(inbound)
@@ -118,9 +121,10 @@ def ticket_add_inbound(
                 apply_transition(
                     ticket, TicketStatus.OPEN, actor=None, now=now, reason="customer replied"
                 )
-            ticket.last_message_at = inbound.received_at or now
+            arrived = _arrival(inbound, ticket, now)
+            ticket.last_message_at = arrived
             ticket.save(update_fields=["status", "resolved_at", "last_message_at", "updated_at"])
-            message = _store_inbound(ticket, inbound, now=now)
+            message = _store_inbound(ticket, inbound, at=arrived)
     except IntegrityError:
         duplicate = find_duplicate(inbound)
         if duplicate is None:
@@ -156,6 +160,7 @@ def ticket_reply(
                 code="ticket_closed",
             )
         channel = _reply_channel(ticket, channel)
+        delivered = channel in DELIVERED_CHANNELS
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.OUTBOUND,
@@ -163,9 +168,13 @@ def ticket_reply(
             author_user=actor,
             body_text=text,
             body_html=sanitize_html(html),
-            delivery_status=DeliveryStatus.PENDING,
+            # Our own Message-ID: the customer's answer threads back by it.
+            external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else None,
+            delivery_status=DeliveryStatus.PENDING if delivered else DeliveryStatus.NOT_APPLICABLE,
             created_at=now,
         )
+        if delivered:
+            schedule_delivery(message.pk)
         record_event(ticket, EventKind.REPLIED, actor=actor, message=message.pk, channel=channel)
         target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
         if target and target != ticket.status:
@@ -289,29 +298,31 @@ def find_duplicate(inbound: InboundMessage) -> IngestResult | None:
     return IngestResult(ticket=message.ticket, message=message, outcome=IngestOutcome.DUPLICATE)
 
 
-def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, now: datetime) -> Message:
+def _arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime:
+    """When the message belongs in the conversation: the sender's date, unless a wrong clock
+    would put it before what was already said."""
+    sent = inbound.received_at
+    if sent is None or (ticket.last_message_at and sent < ticket.last_message_at):
+        return now
+    return min(sent, now)
+
+
+def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
     message = Message.objects.create(
         ticket=ticket,
         kind=MessageKind.INBOUND,
         channel=inbound.channel,
         author_customer=ticket.customer,
+        sender=_normalized_sender(inbound),
         body_text=inbound.text,
         body_html=sanitize_html(inbound.html),
         external_id=inbound.external_id or None,
         is_automatic=inbound.is_automatic,
-        created_at=inbound.received_at or now,
+        created_at=at,
     )
     if inbound.original is not None:
         message.original.save("original.eml", ContentFile(inbound.original), save=True)
-    for item in inbound.attachments:
-        attachment = Attachment(
-            message=message,
-            filename=item.filename,
-            content_type=item.content_type,
-            size=len(item.content),
-            content_id=item.content_id,
-        )
-        attachment.file.save(item.filename, ContentFile(item.content), save=True)
+    _store_attachments(message, inbound.attachments)
     if inbound.call is not None:
         CallLog.objects.create(
             message=message,
@@ -325,6 +336,33 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, now: datetime) ->
     )
     _add_participants(ticket, inbound.cc)
     return message
+
+
+def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -> None:
+    """Stored under a safe name, typed by content; oversized ones are left out (adapters
+    mention them in the text), so one huge file never blocks the message."""
+    limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
+    for index, item in enumerate(items, start=1):
+        if len(item.content) > limit:
+            logger.info("attachment over the size limit left out of message %s", message.pk)
+            continue
+        content_type = sniff_content_type(item.content, item.content_type)
+        name = safe_filename(item.filename, content_type=content_type, index=index)
+        attachment = Attachment(
+            message=message,
+            filename=name,
+            content_type=content_type,
+            size=len(item.content),
+            content_id=item.content_id[:255],
+        )
+        attachment.file.save(name, ContentFile(item.content), save=True)
+
+
+def _normalized_sender(inbound: InboundMessage) -> str:
+    try:
+        return normalize_contact(inbound.sender_kind, inbound.sender)
+    except InvalidInput:
+        return inbound.sender[:320]
 
 
 def _add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> None:

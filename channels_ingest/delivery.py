@@ -1,0 +1,51 @@
+"""Sending a pending outbound message on its channel, at most once at a time."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from channels_ingest.errors import DeliveryError
+from tickets import services
+from tickets.models import DeliveryStatus, Message, MessageKind
+
+SENDERS = {
+    "email": "channels_ingest.email.send.deliver_email",
+    "sms": "channels_ingest.sms.send.deliver_sms",
+}
+# A reply still pending this long after it was written lost its task (e.g. broker down).
+STALE_AFTER = timedelta(minutes=5)
+_LOCK_SECONDS = 300
+
+
+def deliver(message_id: int) -> None:
+    """Send the message if it is still pending; a repeated or concurrent call sends nothing."""
+    lock = f"deliver-message:{message_id}"
+    if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
+        return  # another worker is sending it right now
+    try:
+        message = (
+            Message.objects.select_related("ticket", "ticket__customer")
+            .filter(
+                pk=message_id, kind=MessageKind.OUTBOUND, delivery_status=DeliveryStatus.PENDING
+            )
+            .first()
+        )
+        if message is None:
+            return
+        provider_id = _sender_for(message.channel)(message)
+        services.message_mark_sent(message_id=message.pk, provider_id=provider_id)
+    finally:
+        cache.delete(lock)
+
+
+def _sender_for(channel: str) -> Callable[[Message], str]:
+    if channel not in SENDERS:
+        raise DeliveryError(f"Replies on the {channel} channel cannot be sent.", permanent=True)
+    return import_string(SENDERS[channel])
+
+
+def stale_pending() -> list[int]:
+    return services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)

@@ -1,0 +1,74 @@
+"""Sending a reply by email through Django's mail backend (anymail in production)."""
+
+import smtplib
+from email.utils import formataddr
+
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils.html import escape, linebreaks
+
+from channels_ingest.errors import DeliveryError
+from tickets import addressing
+from tickets.models import Message
+from tickets.selectors import email_thread_for
+
+
+def deliver_email(message: Message) -> str:
+    """Send one outbound message; returns the provider's id for it (or our Message-ID)."""
+    thread = email_thread_for(message)
+    if thread is None:
+        raise DeliveryError("The customer has no email address.", permanent=True)
+    ticket = message.ticket
+    email = EmailMultiAlternatives(
+        subject=_subject(message),
+        body=message.body_text,
+        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[thread.to],
+        cc=list(thread.cc),
+        reply_to=[addressing.reply_address(ticket.pk)],
+        headers=_headers(message, thread.in_reply_to, thread.references),
+    )
+    email.attach_alternative(_html(message), "text/html")
+    for attachment in message.attachments.all():
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    try:
+        email.send()
+    except (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused) as error:
+        raise DeliveryError(f"The recipient was refused: {error}", permanent=True) from error
+    except AnymailAPIError as error:
+        status = getattr(error, "status_code", None)
+        permanent = status is not None and 400 <= status < 500 and status != 429
+        raise DeliveryError(f"Email provider error: {error}", permanent=permanent) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryError(f"Mail server unavailable: {error}", permanent=False) from error
+    status = getattr(email, "anymail_status", None)
+    return (getattr(status, "message_id", None) or message.external_id or "")[:255]
+
+
+def _subject(message: Message) -> str:
+    ticket = message.ticket
+    subject = ticket.subject
+    if message.is_automatic:
+        subject = f"We received your request: {subject}"
+    elif not subject.lower().startswith("re:"):
+        subject = f"Re: {subject}"
+    return addressing.subject_with_reference(subject, ticket.reference)
+
+
+def _headers(message: Message, in_reply_to: str, references: tuple[str, ...]) -> dict[str, str]:
+    headers = {"Message-ID": message.external_id or addressing.new_message_id(message.ticket_id)}
+    if in_reply_to:
+        headers["In-Reply-To"] = in_reply_to
+    if references:
+        headers["References"] = " ".join(references)
+    if message.is_automatic:
+        # RFC 3834: tells other systems not to answer us automatically.
+        headers["Auto-Submitted"] = "auto-replied"
+        headers["X-Auto-Response-Suppress"] = "All"
+    return headers
+
+
+def _html(message: Message) -> str:
+    return message.body_html or linebreaks(escape(message.body_text))

@@ -1,0 +1,94 @@
+"""Ingest raw RFC 5322 mail: one message (file or stdin), an mbox file or a Maildir folder.
+
+Usable as an MTA pipe (see README): exit status 0 when every message was stored or
+deliberately rejected, 75 (EX_TEMPFAIL) when one could not be stored, so the MTA retries.
+"""
+
+import mailbox
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from channels_ingest import pipeline
+from channels_ingest.models import InboundItem, InboundStatus
+
+EX_TEMPFAIL = 75
+
+
+class Command(BaseCommand):
+    help = "Ingest email from a file, an mbox, a Maildir folder or standard input (-)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("path", nargs="?", default="-", help="File, mbox, Maildir or -.")
+
+    def handle(self, *args: Any, path: str, **options: Any) -> None:
+        failures = 0
+        for raw in _messages(path):
+            try:
+                self.stdout.write(_ingest(raw))
+            except DatabaseError as error:
+                failures += 1
+                self.stderr.write(f"not stored (will need a retry): {error}")
+        if failures:
+            sys.exit(EX_TEMPFAIL)
+
+
+def _ingest(raw: bytes) -> str:
+    from channels_ingest.email.parse import idempotency_key
+
+    item, created = pipeline.receive(
+        channel="email",
+        source="cli",
+        key=idempotency_key(raw),
+        payload=raw,
+        content_type="message/rfc822",
+        enqueue=False,
+    )
+    if created:
+        item = pipeline.process(item.pk) or InboundItem.objects.get(pk=item.pk)
+        return _describe(item, item.outcome)
+    return _describe(item, "duplicate")
+
+
+def _describe(item: InboundItem, outcome: str) -> str:
+    if item.status == InboundStatus.REJECTED:
+        return f"rejected: {item.error}"
+    if item.status == InboundStatus.FAILED:
+        return f"stored, processing failed (see admin, inbound items): {item.error}"
+    reference = item.ticket.reference if item.ticket else "(pending)"
+    return f"{reference} {outcome}"
+
+
+def _messages(path: str) -> Iterator[bytes]:
+    if path == "-":
+        yield from _from_bytes(sys.stdin.buffer.read())
+        return
+    target = Path(path)
+    if not target.exists():
+        raise CommandError(f"{path}: no such file or folder")
+    if target.is_dir():
+        if not (target / "cur").is_dir() or not (target / "new").is_dir():
+            raise CommandError(f"{path}: a folder must be a Maildir (with cur/ and new/)")
+        folder = mailbox.Maildir(target, factory=None, create=False)
+        for key in sorted(folder.keys()):
+            yield folder.get_bytes(key)
+        return
+    yield from _from_bytes(target.read_bytes())
+
+
+def _from_bytes(data: bytes) -> Iterator[bytes]:
+    """An mbox (a leading 'From ' line, as an MTA pipe may send) or a single message."""
+    if not data.startswith(b"From "):
+        yield data
+        return
+    with tempfile.NamedTemporaryFile(suffix=".mbox") as handle:
+        handle.write(data)
+        handle.flush()
+        box = mailbox.mbox(handle.name, factory=None, create=False)
+        for key in box.iterkeys():
+            yield box.get_bytes(key)

@@ -1,0 +1,79 @@
+"""A Twilio inbound-SMS webhook body (application/x-www-form-urlencoded) -> InboundMessage.
+
+Pure: no database, no network. Media (MMS) are listed by URL, not downloaded.
+"""
+
+import re
+from urllib.parse import parse_qs
+
+from channels_ingest.errors import Rejected
+from tickets.contacts import normalize_phone
+from tickets.errors import InvalidInput
+from tickets.inbound import InboundMessage
+from tickets.models import Channel, ContactKind
+
+# Digits with the usual punctuation: excludes alphanumeric sender IDs and channel
+# addresses such as "whatsapp:+14155550123", which cannot be answered by SMS.
+_DIALLABLE = re.compile(r"^\+?[\d\s().-]+$")
+# Twilio sends at most 10 media items per message; this bounds a forged NumMedia.
+_MAX_MEDIA = 10
+
+
+def form_fields(payload: bytes) -> dict[str, str]:
+    """The first value of each field of a urlencoded body (Twilio sends each field once).
+
+    Twilio sends UTF-8; a stray invalid byte becomes U+FFFD rather than losing the message.
+    """
+    text = payload.decode("utf-8", errors="replace")
+    fields = parse_qs(text, keep_blank_values=True, encoding="utf-8", errors="replace")
+    return {name: values[0] for name, values in fields.items()}
+
+
+def phone_number(raw: str, *, role: str) -> str:
+    """E.164 form of a number Twilio reports; Rejected when it cannot be called or texted."""
+    raw = raw.strip()
+    if not raw:
+        raise Rejected(f"no {role} number")
+    if not _DIALLABLE.match(raw):
+        raise Rejected(f"the {role} {raw!r} is not a phone number (alphanumeric sender ID?)")
+    try:
+        return normalize_phone(raw)
+    except InvalidInput:
+        raise Rejected(
+            f"the {role} number {raw!r} is not a possible phone number (short code or withheld?)"
+        ) from None
+
+
+def parse_sms(payload: bytes) -> InboundMessage:
+    fields = form_fields(payload)
+    sid = fields.get("MessageSid", "").strip()
+    if not sid:
+        raise Rejected("no MessageSid")
+    sender = phone_number(fields.get("From", ""), role="sender")
+    lines = [fields.get("Body", "").strip()]
+    lines += _media_lines(fields)
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        raise Rejected("empty message")
+    return InboundMessage(
+        channel=Channel.SMS,
+        sender_kind=ContactKind.PHONE,
+        sender=sender,
+        text=text,
+        external_id=sid,
+    )
+
+
+def _media_lines(fields: dict[str, str]) -> list[str]:
+    try:
+        count = int(fields.get("NumMedia", "0") or 0)
+    except ValueError:
+        raise Rejected(f"NumMedia is not a number: {fields.get('NumMedia')!r}") from None
+    lines = []
+    for index in range(min(max(count, 0), _MAX_MEDIA)):
+        url = fields.get(f"MediaUrl{index}", "").strip()
+        if not url:
+            continue
+        content_type = fields.get(f"MediaContentType{index}", "").strip() or "unknown type"
+        lines.append(f"[media: {content_type} {url}]")
+    return lines

@@ -1,0 +1,23 @@
+"""Sending an agent's reply as SMS: the number to use, then the configured backend."""
+
+from channels_ingest.errors import DeliveryError
+from channels_ingest.sms.backends import send_sms
+from tickets.models import Channel, Message, MessageKind
+from tickets.selectors import sms_number_for
+
+
+def deliver_sms(message: Message) -> str:
+    """Send an outbound SMS message; the provider id of its first part.
+
+    Status callbacks find the message by that id. Goes over the network: never call
+    inside a transaction.
+    """
+    if message.kind != MessageKind.OUTBOUND or message.channel != Channel.SMS:
+        raise DeliveryError(
+            f"Message {message.pk} is not an outbound SMS ({message.kind}, {message.channel}).",
+            permanent=True,
+        )
+    phone = sms_number_for(message)
+    if phone is None:
+        raise DeliveryError("The customer has no phone number.", permanent=True)
+    return send_sms(phone, message.body_text)[0]

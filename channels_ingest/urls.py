@@ -1,0 +1,12 @@
+"""Provider webhooks, mounted at /inbound/ (Twilio is configured with these public URLs)."""
+
+from django.urls import path
+
+from channels_ingest.sms import views as sms_views
+from channels_ingest.voice import views as voice_views
+
+urlpatterns = [
+    path("sms/twilio/", sms_views.twilio_sms, name="sms-twilio"),
+    path("sms/twilio/status/", sms_views.twilio_sms_status, name="sms-twilio-status"),
+    path("voice/twilio/", voice_views.twilio_call_status, name="voice-twilio"),
+]

@@ -1,0 +1,80 @@
+"""The portal's "contact support" form: the web channel's door."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from channels_ingest.web.forms import ContactForm
+from tickets import services
+from tickets.inbound import InboundAttachment, InboundMessage
+from tickets.models import Channel, ContactKind, Ticket
+
+RATE_WINDOW_SECONDS = 600
+CONFIRMATION = (
+    'Hello {name},\n\nwe received your request "{subject}" and gave it the reference '
+    "{reference}. We will answer you by email; to add something, reply to this message.\n"
+)
+
+
+@require_http_methods(["GET", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    form = ContactForm(request.POST or None, request.FILES or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "support/new.html", {"form": form})
+    if form.is_robot():
+        return redirect("support-submitted")  # say nothing useful to a robot
+    if _over_limit(request, form.cleaned_data["email"]):
+        message = "You sent several requests in a short time. Please wait a few minutes."
+        return render(request, "support/new.html", {"form": form, "limited": message}, status=429)
+    ticket = _open_ticket(form)
+    request.session["submitted_reference"] = ticket.reference
+    return redirect("support-submitted")
+
+
+def submitted(request: HttpRequest) -> HttpResponse:
+    reference = request.session.pop("submitted_reference", None)
+    return render(request, "support/submitted.html", {"reference": reference})
+
+
+def _open_ticket(form: ContactForm) -> Ticket:
+    data = form.cleaned_data
+    inbound = InboundMessage(
+        channel=Channel.WEB,
+        sender_kind=ContactKind.EMAIL,
+        sender=data["email"],
+        sender_name=data["name"],
+        subject=data["subject"],
+        text=data["description"],
+        attachments=tuple(
+            InboundAttachment(upload.name, upload.content_type or "", upload.read())
+            for upload in data["attachments"]
+        ),
+    )
+    with transaction.atomic():
+        ticket = services.ticket_open(inbound=inbound, priority=data["urgency"]).ticket
+        services.ticket_send_automatic_reply(
+            ticket=ticket,
+            text=CONFIRMATION.format(
+                name=data["name"], subject=ticket.subject, reference=ticket.reference
+            ),
+        )
+    return ticket
+
+
+def _over_limit(request: HttpRequest, email: str) -> bool:
+    """At most N requests per address and per client IP in ten minutes."""
+    limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
+    client = request.META.get("REMOTE_ADDR", "")
+    for key in (f"webform:ip:{client}", f"webform:email:{email.lower()}"):
+        cache.add(key, 0, timeout=RATE_WINDOW_SECONDS)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=RATE_WINDOW_SECONDS)
+            count = 1
+        if count > limit:
+            return True
+    return False

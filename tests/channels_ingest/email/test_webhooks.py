@@ -1,0 +1,252 @@
+"""Inbound email through anymail's real webhook views, for four providers, authenticated."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from channels_ingest.models import InboundItem, InboundStatus
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "hooks:s3cr3t-Pa55"
+SIGNING_KEY = "key-mailgun-signing-0123456789"
+RAW = (
+    b"Message-ID: <CAF3x+sample@mail.gmail.com>\r\n"
+    b"From: Maria Lopez <maria.lopez@example.com>\r\n"
+    b"To: support@localhost\r\n"
+    b"Subject: Cannot log in\r\n"
+    b"Date: Sat, 21 Nov 2026 09:30:00 +0000\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"My account says it is locked.\r\n"
+)
+
+
+def basic_auth(credentials: str = SECRET) -> dict[str, str]:
+    token = base64.b64encode(credentials.encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+@pytest.fixture(autouse=True)
+def anymail_settings(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+
+
+def postmark(client, **auth):
+    payload = {
+        "FromName": "Maria Lopez",
+        "MessageStream": "inbound",
+        "From": "maria.lopez@example.com",
+        "FromFull": {"Email": "maria.lopez@example.com", "Name": "Maria Lopez", "MailboxHash": ""},
+        "To": "support@localhost",
+        "ToFull": [{"Email": "support@localhost", "Name": "", "MailboxHash": ""}],
+        "Cc": "",
+        "CcFull": [],
+        "Bcc": "",
+        "BccFull": [],
+        "OriginalRecipient": "support@localhost",
+        "Subject": "Cannot log in",
+        "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "ReplyTo": "",
+        "MailboxHash": "",
+        "Date": "Sat, 21 Nov 2026 09:30:00 +0000",
+        "TextBody": "My account says it is locked.",
+        "HtmlBody": "<p>My account says it is <b>locked</b>.<script>alert(1)</script></p>",
+        "StrippedTextReply": "",
+        "Tag": "",
+        "Headers": [
+            {"Name": "Message-ID", "Value": "<CAF3x+sample@mail.gmail.com>"},
+            {"Name": "X-Spam-Status", "Value": "No"},
+        ],
+        "Attachments": [
+            {
+                "Name": "error.txt",
+                "Content": base64.b64encode(b"Account locked (code 42)").decode(),
+                "ContentType": "text/plain",
+                "ContentLength": 24,
+            }
+        ],
+    }
+    return client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(payload),
+        content_type="application/json",
+        **auth,
+    )
+
+
+def mailgun(client, signing_key: str = SIGNING_KEY, **auth):
+    timestamp, token = str(int(time.time())), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
+    signature = hmac.new(
+        signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
+    ).hexdigest()
+    return client.post(
+        "/anymail/mailgun/inbound_mime/",
+        {
+            "recipient": "support@localhost",
+            "sender": "maria.lopez@example.com",
+            "from": "Maria Lopez <maria.lopez@example.com>",
+            "subject": "Cannot log in",
+            "body-mime": RAW.decode(),
+            "timestamp": timestamp,
+            "token": token,
+            "signature": signature,
+        },
+        **auth,
+    )
+
+
+def sendgrid(client, **auth):
+    return client.post(
+        "/anymail/sendgrid/inbound/",
+        {
+            "email": RAW.decode(),
+            "to": "support@localhost",
+            "from": "Maria Lopez <maria.lopez@example.com>",
+            "subject": "Cannot log in",
+            "envelope": json.dumps(
+                {"to": ["support@localhost"], "from": "maria.lopez@example.com"}
+            ),
+            "charsets": json.dumps({"to": "UTF-8", "subject": "UTF-8", "from": "UTF-8"}),
+            "spam_score": "0.1",
+        },
+        **auth,
+    )
+
+
+def amazon_ses(client, **auth):
+    notification = {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": "2026-11-21T09:30:01.000Z",
+            "source": "maria.lopez@example.com",
+            "messageId": "jili9m351il3gkburn7o2f0u6788stij94c8ld01",
+            "destination": ["support@localhost"],
+            "headersTruncated": False,
+            "commonHeaders": {"subject": "Cannot log in"},
+        },
+        "receipt": {
+            "timestamp": "2026-11-21T09:30:01.000Z",
+            "recipients": ["support@localhost"],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "action": {
+                "type": "SNS",
+                "topicArn": "arn:aws:sns:us-east-1:123456789012:helpdesk-inbound",
+                "encoding": "BASE64",
+            },
+        },
+        "content": base64.b64encode(RAW).decode(),
+    }
+    sns = {
+        "Type": "Notification",
+        "MessageId": "8a3f6f41-0c2c-5f3e-9b2a-5c1c1f3b9d21",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:helpdesk-inbound",
+        "Subject": "Amazon SES Email Receipt Notification",
+        "Message": json.dumps(notification),
+        "Timestamp": "2026-11-21T09:30:01.000Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+    }
+    return client.post(
+        "/anymail/amazon_ses/inbound/",
+        data=json.dumps(sns),
+        content_type="text/plain; charset=UTF-8",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+        HTTP_X_AMZ_SNS_MESSAGE_ID=sns["MessageId"],
+        **auth,
+    )
+
+
+AUTHENTICATED = {
+    "postmark": lambda c: postmark(c, **basic_auth()),
+    "mailgun": lambda c: mailgun(c, **basic_auth()),
+    "sendgrid": lambda c: sendgrid(c, **basic_auth()),
+    "amazon_ses": lambda c: amazon_ses(c, **basic_auth()),
+}
+UNAUTHENTICATED = {
+    "postmark, no auth": lambda c: postmark(c),
+    "postmark, wrong password": lambda c: postmark(c, **basic_auth("hooks:wrong")),
+    "mailgun, wrong signing key": lambda c: mailgun(c, signing_key="wrong", **basic_auth()),
+    "mailgun, no auth": lambda c: mailgun(c),
+    "sendgrid, no auth": lambda c: sendgrid(c),
+    "amazon_ses, no auth": lambda c: amazon_ses(c),
+    "amazon_ses, wrong password": lambda c: amazon_ses(c, **basic_auth("hooks:wrong")),
+}
+
+
+@pytest.mark.parametrize("provider", AUTHENTICATED)
+def test_provider_payload_becomes_a_ticket(
+    client, provider, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = AUTHENTICATED[provider](client)
+
+    assert response.status_code == 200, response.content
+    item = InboundItem.objects.get()
+    assert (item.channel, item.source, item.status, item.outcome) == (
+        "email",
+        provider,
+        InboundStatus.PROCESSED,
+        "new",
+    )
+    assert item.idempotency_key == "<CAF3x+sample@mail.gmail.com>"
+    ticket = Ticket.objects.get()
+    assert (ticket.subject, ticket.channel) == ("Cannot log in", "email")
+    assert ticket.customer.contact_points.get().value == "maria.lopez@example.com"
+    message = Message.objects.get()
+    assert "locked" in message.body_text
+    assert message.external_id == "<CAF3x+sample@mail.gmail.com>"
+    assert message.original  # the full message is kept
+
+
+def test_postmark_html_is_sanitised_and_attachment_kept(
+    client, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        postmark(client, **basic_auth())
+    message = Message.objects.get()
+    assert "<b>locked</b>" in message.body_html
+    assert "script" not in message.body_html
+    attachment = message.attachments.get()
+    assert (attachment.filename, attachment.file.read()) == (
+        "error.txt",
+        b"Account locked (code 42)",
+    )
+
+
+@pytest.mark.parametrize("provider", AUTHENTICATED)
+def test_redelivery_is_stored_once(
+    client, provider, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert AUTHENTICATED[provider](client).status_code == 200
+        assert AUTHENTICATED[provider](client).status_code == 200
+    assert InboundItem.objects.count() == 1
+    assert Message.objects.count() == 1
+
+
+@pytest.mark.parametrize("attempt", UNAUTHENTICATED)
+def test_unauthenticated_posts_are_refused_and_store_nothing(client, attempt):
+    response = UNAUTHENTICATED[attempt](client)
+    assert response.status_code in (400, 401, 403)
+    assert not InboundItem.objects.exists()
+    assert not Ticket.objects.exists()
+
+
+def test_stored_before_processing(client):
+    """Without a worker, the payload is still safely stored (processing happens later)."""
+    response = postmark(client, **basic_auth())
+    assert response.status_code == 200
+    item = InboundItem.objects.get()
+    assert item.status == InboundStatus.RECEIVED
+    assert b"locked" in bytes(item.payload)
+    assert not Ticket.objects.exists()

@@ -1,0 +1,106 @@
+"""deliver_sms: an agent's SMS reply goes to the customer's number through the backend."""
+
+import pytest
+
+from channels_ingest import delivery
+from channels_ingest.errors import DeliveryError
+from channels_ingest.sms.send import deliver_sms
+from tickets import services
+from tickets.inbound import InboundMessage
+from tickets.models import Channel, ContactKind, ContactPoint, DeliveryStatus, Message
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("twilio_settings")]
+
+
+def sms_from(number: str, sid: str, text: str = "Help") -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.SMS,
+        sender_kind=ContactKind.PHONE,
+        sender=number,
+        text=text,
+        external_id=sid,
+    )
+
+
+@pytest.fixture
+def sms_ticket(db):
+    return services.ticket_ingest(inbound=sms_from("+14155550123", "SM1")).ticket
+
+
+def test_reply_goes_to_the_customers_number(sms_ticket, agent, sms_outbox):
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Try restarting it.")
+
+    provider_id = deliver_sms(reply)
+
+    assert [(sms.to, sms.body) for sms in sms_outbox] == [("+14155550123", "Try restarting it.")]
+    assert provider_id == sms_outbox[0].provider_id
+
+
+def test_long_reply_returns_the_first_parts_id(sms_ticket, agent, sms_outbox):
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="word " * 700)
+
+    provider_id = deliver_sms(reply)
+
+    assert len(sms_outbox) == 3
+    assert provider_id == sms_outbox[0].provider_id
+
+
+def test_reply_goes_to_the_number_the_customer_last_texted_from(sms_ticket, agent, sms_outbox):
+    customer = sms_ticket.customer
+    services.customer_add_contact_point(
+        customer=customer, kind=ContactKind.PHONE, value="+14155550999"
+    )
+    # Texted again from the first number, which is now the older contact point.
+    services.ticket_ingest(inbound=sms_from("+14155550123", "SM2", "Still broken"))
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="On it.")
+
+    deliver_sms(reply)
+
+    assert sms_outbox[0].to == "+14155550123"
+
+
+def test_without_a_usable_last_number_the_newest_contact_point_is_used(
+    sms_ticket, agent, sms_outbox
+):
+    customer = sms_ticket.customer
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="On it.")
+    # The number the customer texted from was taken off their record, another added.
+    ContactPoint.objects.filter(customer=customer).delete()
+    ContactPoint.objects.create(customer=customer, kind=ContactKind.PHONE, value="+14155550111")
+    ContactPoint.objects.create(customer=customer, kind=ContactKind.PHONE, value="+14155550222")
+
+    deliver_sms(reply)
+
+    assert sms_outbox[0].to == "+14155550222"
+
+
+def test_customer_without_a_phone_is_a_permanent_failure(sms_ticket, agent, sms_outbox):
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="On it.")
+    ContactPoint.objects.filter(kind=ContactKind.PHONE).delete()
+
+    with pytest.raises(DeliveryError) as failure:
+        deliver_sms(reply)
+
+    assert failure.value.permanent
+    assert sms_outbox == []
+
+
+def test_a_message_that_is_not_an_outbound_sms_is_refused(sms_ticket, sms_outbox):
+    inbound = Message.objects.get(ticket=sms_ticket)
+
+    with pytest.raises(DeliveryError) as failure:
+        deliver_sms(inbound)
+
+    assert failure.value.permanent
+    assert sms_outbox == []
+
+
+def test_the_delivery_task_sends_and_records_the_provider_id(sms_ticket, agent, sms_outbox):
+    """Through the lead's delivery code: pending -> sent, with the Twilio id stored."""
+    reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Fixed now.")
+
+    delivery.deliver(reply.pk)
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.SENT
+    assert reply.provider_id == sms_outbox[0].provider_id

@@ -1,0 +1,3 @@
+from tests.channels_ingest.sms.twilio_helpers import twilio_settings
+
+__all__ = ["twilio_settings"]

@@ -1,0 +1,111 @@
+"""The portal's contact form: a ticket, a confirmation email, no spam, nothing lost."""
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tickets.models import Attachment, Channel, Ticket
+
+pytestmark = pytest.mark.django_db
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def form(**overrides):
+    data = {
+        "name": "Dana Scully",
+        "email": "Dana@Example.org",
+        "subject": "Cannot export reports",
+        "description": "Clicking Export shows a blank page since this morning.",
+        "urgency": "high",
+        "website": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_form_page_renders_with_csrf_and_labels(client):
+    page = client.get("/support/new/").content.decode()
+    assert "csrfmiddlewaretoken" in page
+    assert '<label for="id_email">Your email</label>' in page
+    assert "/static/css/helpdesk.css" in page
+
+
+def test_submitting_opens_a_ticket_and_confirms_by_email(
+    client, celery_eager, django_capture_on_commit_callbacks
+):
+    screenshot = SimpleUploadedFile("../../screen shot.jpg", PNG, content_type="image/jpeg")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/support/new/", form(attachments=[screenshot]), follow=True)
+
+    ticket = Ticket.objects.get()
+    assert (ticket.channel, ticket.priority, ticket.subject) == (
+        Channel.WEB,
+        "high",
+        "Cannot export reports",
+    )
+    assert ticket.customer.name == "Dana Scully"
+    assert ticket.customer.contact_points.get().value == "dana@example.org"
+    attachment = Attachment.objects.get()
+    assert (attachment.filename, attachment.content_type) == ("screen shot.jpg", "image/png")
+    page = response.content.decode()
+    assert ticket.reference in page
+    assert len(mail.outbox) == 1
+    confirmation = mail.outbox[0]
+    assert confirmation.to == ["dana@example.org"]
+    assert ticket.reference in confirmation.subject
+    assert ticket.reference in confirmation.body
+    assert confirmation.extra_headers["Auto-Submitted"] == "auto-replied"
+
+
+def test_missing_fields_are_explained_and_nothing_is_stored(client):
+    response = client.post("/support/new/", form(email="not-an-address", description=""))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Enter a valid email address." in page
+    assert "This field is required." in page
+    assert 'value="Cannot export reports"' in page  # what was typed is kept
+    assert not Ticket.objects.exists()
+
+
+def test_oversized_attachment_is_refused(client, settings):
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    big = SimpleUploadedFile("log.txt", b"x" * 11, content_type="text/plain")
+    response = client.post("/support/new/", form(attachments=[big]))
+    assert "log.txt is larger than 10" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_honeypot_stores_nothing(client):
+    response = client.post("/support/new/", form(website="http://spam.example"))
+    assert response.status_code == 302
+    assert not Ticket.objects.exists()
+
+
+def test_rate_limit_per_address(client, settings):
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 2
+    for _ in range(2):
+        assert client.post("/support/new/", form()).status_code == 302
+    response = client.post("/support/new/", form())
+    assert response.status_code == 429
+    assert "several requests in a short time" in response.content.decode()
+    assert Ticket.objects.count() == 2
+
+
+def test_csrf_is_required():
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/support/new/", form())
+    assert response.status_code == 403
+    assert not Ticket.objects.exists()

@@ -1,0 +1,99 @@
+"""Outbound messages after they are written: queue them for sending, record what happened.
+
+Sending itself is a channel's job (channels_ingest); the domain only knows that a pending
+message must be delivered after commit, by the task named in HELPDESK_DELIVERY_TASK.
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from tickets.addressing import new_message_id
+from tickets.models import (
+    Channel,
+    ContactKind,
+    DeliveryStatus,
+    Message,
+    MessageKind,
+    Ticket,
+)
+
+logger = logging.getLogger(__name__)
+
+# Channels whose replies are sent by a provider; a reply "on the phone" is a call note.
+DELIVERED_CHANNELS = {Channel.EMAIL, Channel.SMS, Channel.CHAT}
+
+
+def schedule_delivery(message_id: int) -> None:
+    """Queue the sending task when the current transaction commits."""
+
+    def enqueue() -> None:
+        try:
+            import_string(settings.HELPDESK_DELIVERY_TASK).delay(message_id)
+        except Exception:
+            # The broker is down: the message stays pending and the outbound sweep retries.
+            logger.exception("could not queue delivery of message %s", message_id)
+
+    transaction.on_commit(enqueue)
+
+
+def pending_deliveries(*, older_than: datetime) -> list[int]:
+    """Messages still pending after their task should have run (e.g. the broker was down)."""
+    return list(
+        Message.objects.filter(
+            kind=MessageKind.OUTBOUND,
+            delivery_status=DeliveryStatus.PENDING,
+            created_at__lt=older_than,
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+def ticket_send_automatic_reply(
+    *, ticket: Ticket, text: str, now: datetime | None = None
+) -> Message | None:
+    """An automatic email to the customer (e.g. "we received your request").
+
+    Never sent in answer to automatic mail, and rate-limited per address, so two help
+    desks (or an auto-responder) cannot mail each other forever.
+    """
+    latest = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
+    if latest is None or latest.is_automatic:
+        return None
+    address = latest.sender if latest.channel == Channel.EMAIL else ""
+    if not address:
+        contact = ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).last()
+        address = contact.value if contact else ""
+    if not address or not _automatic_mail_allowed(address, now or timezone.now()):
+        return None
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            kind=MessageKind.OUTBOUND,
+            channel=Channel.EMAIL,
+            body_text=text,
+            is_automatic=True,
+            external_id=new_message_id(ticket.pk),
+            delivery_status=DeliveryStatus.PENDING,
+            created_at=now or timezone.now(),
+        )
+        schedule_delivery(message.pk)
+    return message
+
+
+def _automatic_mail_allowed(address: str, now: datetime) -> bool:
+    key = f"automatic-mail:{address}:{now:%Y%m%d%H}"
+    cache.add(key, 0, timeout=3600)
+    try:
+        sent = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=3600)
+        sent = 1
+    if sent > settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR:
+        logger.info("automatic mail to a customer suppressed: hourly limit reached")
+        return False
+    return True
