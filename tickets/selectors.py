@@ -8,9 +8,12 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from tickets.models import (
     AgentProfile,
+    Channel,
+    ContactKind,
     ContactPoint,
     Customer,
     Message,
+    MessageKind,
     Ticket,
     TicketEvent,
     Tier,
@@ -159,16 +162,21 @@ def email_thread_for(message: Message) -> EmailThread | None:
     """Recipients and threading headers for an outbound email; None if it has nowhere to go."""
     ticket = message.ticket
     earlier = list(
-        Message.objects.filter(ticket=ticket, channel="email", created_at__lte=message.created_at)
+        Message.objects.filter(
+            ticket=ticket, channel=Channel.EMAIL, created_at__lte=message.created_at
+        )
         .exclude(pk=message.pk)
-        .exclude(kind="note")
+        .exclude(kind=MessageKind.NOTE)
         .order_by("created_at", "id")
         .values_list("kind", "sender", "external_id")
     )
-    to = next((sender for kind, sender, _ in reversed(earlier) if kind == "inbound" and sender), "")
+    to = next(
+        (sender for kind, sender, _ in reversed(earlier) if kind == MessageKind.INBOUND and sender),
+        "",
+    )
     if not to:
         contact = (
-            ContactPoint.objects.filter(customer_id=ticket.customer_id, kind="email")
+            ContactPoint.objects.filter(customer_id=ticket.customer_id, kind=ContactKind.EMAIL)
             .order_by("-created_at")
             .first()
         )
@@ -177,7 +185,7 @@ def email_thread_for(message: Message) -> EmailThread | None:
         return None
     ids = [external_id for _, _, external_id in earlier if external_id]
     last_inbound = next(
-        (eid for kind, _, eid in reversed(earlier) if kind == "inbound" and eid), ""
+        (eid for kind, _, eid in reversed(earlier) if kind == MessageKind.INBOUND and eid), ""
     )
     cc = tuple(
         email for email in ticket.participants.values_list("email", flat=True) if email != to
@@ -193,12 +201,14 @@ def email_thread_for(message: Message) -> EmailThread | None:
 def sms_number_for(message: Message) -> str | None:
     """Where an outbound text goes: the number the customer last texted or called from on
     this ticket, if it is still theirs; otherwise their newest phone number."""
-    numbers = ContactPoint.objects.filter(customer_id=message.ticket.customer_id, kind="phone")
+    numbers = ContactPoint.objects.filter(
+        customer_id=message.ticket.customer_id, kind=ContactKind.PHONE
+    )
     last_used = (
         Message.objects.filter(
             ticket_id=message.ticket_id,
-            kind="inbound",
-            channel__in=("sms", "phone"),
+            kind=MessageKind.INBOUND,
+            channel__in=(Channel.SMS, Channel.PHONE),
             created_at__lte=message.created_at,
         )
         .exclude(sender="")

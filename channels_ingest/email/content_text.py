@@ -5,6 +5,7 @@ import logging
 import re
 
 import html2text
+import nh3
 from mailparser_reply.parser import EmailMessage as ReplyParser
 
 from channels_ingest.email.parse_headers import clean_text
@@ -17,10 +18,13 @@ REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
 # is near the top, so only this much of a body is looked at (the rest is kept as it is).
 _TRIM_MAX_LINES = 500
 _TRIM_MAX_LINE_CHARS = 160
-# HTML beyond this size, or with lists or quotes nested deeper than this, is converted by a
-# simpler, linear fallback (html2text indents each level: deep nesting costs it quadratic time).
-_HTML_MAX_CHARS = 1024 * 1024
-_HTML_MAX_NESTING = 100
+# HTML beyond this size, or nested deeper than this, is converted by a simpler, linear
+# fallback: nh3 (html5ever) takes time in proportion to size times depth, and html2text
+# indents every line by its list and quote depth.
+_HTML_MAX_CHARS = 512 * 1024
+_HTML_MAX_DEPTH = 100
+_HTML_MAX_INDENT = 10
+_HTML_MAX_ELEMENTS = 20_000
 
 # A forwarded message inside the text: what follows is the point of the message, not history.
 _FORWARD_MARKER = re.compile(
@@ -77,69 +81,113 @@ def unflow(text: str, *, delsp: bool) -> str:
 # Every expression here fails fast (no unbounded scan per attempt), so hostile markup such as
 # a hundred thousand unclosed tags costs linear time.
 _INVISIBLE_OPEN = re.compile(r"<(script|style|head|title)\b", re.IGNORECASE)
-# Links agents must not be offered, even as text: javascript:, vbscript:, data:. The scheme
-# becomes a fragment, which the converter leaves out.
-_UNSAFE_SCHEME = re.compile(
-    r"""(\bhref\s*=\s*["']?\s*)(?:javascript|vbscript|data)\s*:""", re.IGNORECASE
-)
 _TAG = re.compile(r"<[^<>]*>")
+# What html2text makes text of; everything else is unwrapped to its text by nh3.
+_TEXT_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
+    "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q",
+    "s", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
+    "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_LINK_SCHEMES = {"http", "https", "mailto", "tel"}
 _BLOCK = re.compile(r"<\s*(?:br|/p|/div|/tr|/li|/h\d|/blockquote|hr)\b[^<>]*>", re.IGNORECASE)
 
 
 def _without_invisible(markup: str) -> str:
-    """Markup without script, style, head and title elements (an unclosed one ends it)."""
+    """Markup without script, style, head and title elements.
+
+    An unclosed script or style runs to the end (as in a browser); an unclosed head ends at
+    the body; an unclosed title is only a tag.
+    """
     lowered = markup.lower()
     kept: list[str] = []
     position = 0
     while (match := _INVISIBLE_OPEN.search(markup, position)) is not None:
         kept.append(markup[position : match.start()])
-        close = lowered.find(f"</{match.group(1).lower()}", match.end())
-        if close < 0:
+        name = match.group(1).lower()
+        close = lowered.find(f"</{name}", match.end())
+        if close >= 0:
+            end = lowered.find(">", close)
+            position = len(markup) if end < 0 else end + 1
+        elif name in ("script", "style"):
             return "".join(kept)
-        end = lowered.find(">", close)
-        position = len(markup) if end < 0 else end + 1
+        else:
+            body = lowered.find("<body", match.end()) if name == "head" else -1
+            tag_end = lowered.find(">", match.end())
+            position = body if body >= 0 else len(markup) if tag_end < 0 else tag_end + 1
     kept.append(markup[position:])
     return "".join(kept)
 
 
 def html_to_text(markup: str) -> str:
-    """Readable text from an HTML body: paragraphs and links kept, no wrapping."""
+    """Readable text from an HTML body: paragraphs and links kept, no wrapping.
+
+    The markup is first made well-formed by nh3 (linear): Python's HTML parser, under
+    html2text, takes quadratic time on unclosed attributes and comments.
+    """
     markup = _without_invisible(markup[: _HTML_MAX_CHARS * 4])
-    markup = _UNSAFE_SCHEME.sub(r"\1#", markup)
-    if len(markup) < _HTML_MAX_CHARS and _nesting(markup) <= _HTML_MAX_NESTING:
-        converter = html2text.HTML2Text(bodywidth=0)
-        converter.ignore_images = True
-        converter.ignore_emphasis = True
-        converter.ignore_tables = True
-        converter.unicode_snob = True
-        converter.skip_internal_links = True
+    if len(markup) < _HTML_MAX_CHARS and _tame(markup):
         try:
-            return _collapse_blank_lines(normalise(converter.handle(markup)))
-        except Exception as error:  # html2text is not built for hostile markup
-            logger.info("html2text failed (%s); using the simple converter", type(error).__name__)
+            tidy = nh3.clean(
+                markup,
+                tags=_TEXT_TAGS,
+                attributes={"a": {"href"}},
+                url_schemes=_LINK_SCHEMES,
+                link_rel=None,
+                strip_comments=True,
+            )
+            if len(tidy) < 2 * _HTML_MAX_CHARS:
+                return _collapse_blank_lines(normalise(_converter().handle(tidy)))
+        except Exception as error:  # not built for hostile markup: fall back below
+            logger.info("HTML to text failed (%s); using the simple way", type(error).__name__)
     text = _TAG.sub("", _BLOCK.sub("\n", markup))
     return _collapse_blank_lines(normalise(html.unescape(text)))
 
 
-_NESTING_TAG = re.compile(r"<(/?)(?:ul|ol|dl|blockquote|table)\b", re.IGNORECASE)
+def _converter() -> html2text.HTML2Text:
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = True
+    converter.unicode_snob = True
+    converter.skip_internal_links = True
+    return converter
 
 
-def _nesting(markup: str) -> int:
-    """How deep lists, quotes and tables nest."""
-    depth = deepest = 0
-    for match in _NESTING_TAG.finditer(markup):
-        depth = max(0, depth - 1) if match.group(1) else depth + 1
+def text_to_html(text: str) -> str:
+    return "<div>" + html.escape(text).replace("\n", "<br>\n") + "</div>"
+
+
+_ELEMENT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]{0,20})\b[^<>]*?(/?)>")
+# Elements that never nest: void, or closed by the parser when the next one starts.
+_FLAT_ELEMENTS = {
+    "area", "base", "br", "col", "dd", "dt", "embed", "hr", "img", "input", "li", "link",
+    "meta", "option", "p", "param", "source", "td", "th", "tr", "track", "wbr",
+}  # fmt: skip
+_INDENTING_ELEMENTS = {"blockquote", "dl", "ol", "ul"}
+
+
+def _tame(markup: str) -> bool:
+    """Few enough elements, nested shallowly enough (an upper estimate), for the converter."""
+    depth = deepest = indent = deepest_indent = 0
+    for count, match in enumerate(_ELEMENT.finditer(markup)):
+        if count > _HTML_MAX_ELEMENTS:
+            return False
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if name in _FLAT_ELEMENTS or self_closing:
+            continue
+        step = -1 if closing else 1
+        depth = max(0, depth + step)
         deepest = max(deepest, depth)
-    return deepest
+        if name in _INDENTING_ELEMENTS:
+            indent = max(0, indent + step)
+            deepest_indent = max(deepest_indent, indent)
+    return deepest <= _HTML_MAX_DEPTH and deepest_indent <= _HTML_MAX_INDENT
 
 
 def _collapse_blank_lines(text: str) -> str:
     """At most one blank line in a row (HTML layouts produce many)."""
     return re.sub(r"\n{3,}", "\n\n", text)
-
-
-def text_to_html(text: str) -> str:
-    return "<div>" + html.escape(text).replace("\n", "<br>\n") + "</div>"
 
 
 def trim_reply(text: str, *, subject: str = "") -> str:

@@ -246,10 +246,6 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     return found[:MAX_ADDRESSES]
 
 
-def is_address(value: str) -> bool:
-    return bool(_ADDRESS.match(value))
-
-
 _BRACKETED = re.compile(r"<([^<>]*)>")
 
 

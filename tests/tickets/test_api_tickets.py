@@ -10,6 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.factories import AgentFactory
+from tests.tickets.api_helpers import db_snapshot as _db_snapshot
+from tests.tickets.api_helpers import error_of as _error
+from tests.tickets.api_helpers import ids_of as _ids
 from tickets import services
 from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import (
@@ -25,28 +28,6 @@ from tickets.models import (
 pytestmark = pytest.mark.django_db
 
 TICKETS = "/api/v1/tickets/"
-
-
-@pytest.fixture(autouse=True)
-def _plain_http(settings: Any) -> None:
-    """The suite may run with DEBUG off (HTTPS redirect on); the test client speaks HTTP."""
-    settings.SECURE_SSL_REDIRECT = False
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    return body["error"]
-
-
-def _ids(response: Any) -> list[int]:
-    assert response.status_code == 200, response.content
-    return [row["id"] for row in response.json()["results"]]
-
-
-def _db_snapshot() -> dict[str, list[dict[str, Any]]]:
-    models = (Ticket, Message, TicketEvent, Customer, ContactPoint)
-    return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
 
 
 def _events(ticket: Ticket) -> list[str]:

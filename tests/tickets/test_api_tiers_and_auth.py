@@ -11,39 +11,19 @@ from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD, AgentFactory, EmailContactFactory, UserFactory
+from tests.tickets.api_helpers import db_snapshot as _db_snapshot
+from tests.tickets.api_helpers import error_of as _error
 from tickets.api import urls as api_urls
 from tickets.inbound import InboundAttachment
 from tickets.models import (
     AgentProfile,
     Attachment,
-    ContactPoint,
-    Customer,
-    Message,
     Ticket,
-    TicketEvent,
 )
 
 pytestmark = pytest.mark.django_db
 
 MISSING_ID = 999_999
-
-
-@pytest.fixture(autouse=True)
-def _plain_http(settings: Any) -> None:
-    """The suite may run with DEBUG off (HTTPS redirect on); the test client speaks HTTP."""
-    settings.SECURE_SSL_REDIRECT = False
-
-
-def _error(response: Any) -> dict[str, Any]:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    return body["error"]
-
-
-def _db_snapshot() -> dict[str, list[dict[str, Any]]]:
-    """Every row the API can write, to show that a refused request wrote nothing."""
-    models = (Ticket, Message, TicketEvent, Attachment, Customer, ContactPoint, AgentProfile)
-    return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
 
 
 @dataclass(frozen=True)

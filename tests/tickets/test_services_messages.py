@@ -1,5 +1,7 @@
 """Opening tickets, adding inbound messages, replies and notes (tickets.services.messages)."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -280,3 +282,18 @@ def test_priority_and_subject_changes_are_recorded(open_ticket, agent):
 def test_invalid_priority_is_refused(open_ticket, agent):
     with pytest.raises(InvalidInput):
         services.ticket_change_priority(ticket=open_ticket(), priority="asap", actor=agent)
+
+
+@pytest.mark.parametrize("name", ["!!!", "x." + "y" * 140, "../../etc/passwd", "a" * 300 + ".pdf"])
+def test_any_attachment_name_is_stored_safely(inbound, name):
+    result = services.ticket_open(
+        inbound=inbound(attachments=(InboundAttachment(name, "text/plain", b"data"),))
+    )
+    attachment = result.message.attachments.get()
+    assert "/" not in attachment.filename and ".." not in attachment.filename.split("/")
+    assert len(attachment.filename) <= 150
+    assert attachment.file.read() == b"data"
+    # The stored path is ours alone: the sender only picks a short extension.
+    assert re.fullmatch(
+        r"attachments/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}(\.[a-z0-9]{1,10})?", attachment.file.name
+    )

@@ -11,7 +11,7 @@ from django.utils import timezone
 from tickets.addressing import is_own_address, new_message_id
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
-from tickets.files import safe_filename, sniff_content_type
+from tickets.files import safe_filename, sniff_content_type, storage_name
 from tickets.html import sanitize_html
 from tickets.inbound import InboundAttachment, InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
@@ -355,7 +355,7 @@ def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -
             size=len(item.content),
             content_id=item.content_id[:255],
         )
-        attachment.file.save(name, ContentFile(item.content), save=True)
+        attachment.file.save(storage_name(name), ContentFile(item.content), save=True)
 
 
 def _normalized_sender(inbound: InboundMessage) -> str:

@@ -2,6 +2,7 @@
 
 import hashlib
 import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,13 +10,8 @@ import pytest
 
 from channels_ingest.email import content as content_module
 from channels_ingest.email import parse as parse_module
-from channels_ingest.email.content_files import (
-    FILENAME_MAX_CHARS,
-    format_size,
-    sanitize_filename,
-    sniff_content_type,
-)
-from channels_ingest.email.content_text import trim_reply, unflow
+from channels_ingest.email.content_files import format_size, sanitize_filename
+from channels_ingest.email.content_text import html_to_text, trim_reply, unflow
 from channels_ingest.email.parse import (
     EMPTY_NOTE,
     PARTLY_READ_NOTE,
@@ -25,6 +21,7 @@ from channels_ingest.email.parse import (
 )
 from channels_ingest.email.parse_headers import decode_bytes, decode_words
 from channels_ingest.errors import Rejected
+from tickets.files import FILENAME_MAX_CHARS, sniff_content_type
 from tickets.inbound import InboundMessage
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -292,6 +289,59 @@ def test_text_from_html_keeps_links_and_drops_scripts_and_styles() -> None:
     )
     text = parse_email(email(body=html, content_type="text/html")).text
     assert text == "See [the page](https://example.com/x).\n\nLine one\n\nLine two\n\nClick me"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<html><head><meta charset=utf-8><body><p>No closing head.</p>", "No closing head."),
+        ("<title>Untitled<p>Body", "Untitled\n\nBody"),
+        ("<p>Before</p><script>var x = 1;", "Before"),
+        ("<p>Before</p><STYLE>p{}</Style><p>After</p>", "Before\n\nAfter"),
+        ("<!-- never closed <p>hidden", ""),
+        (
+            '<a href="https://ok.example">ok</a> <a href="javascript:x()">bad</a>',
+            ("[ok](https://ok.example) bad"),
+        ),
+    ],
+)
+def test_html_to_text_edge_cases(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<a href="#' * 50_000,
+        "<a x='" * 50_000,
+        "<!--" * 50_000,
+        "<ul><li>" * 20_000,
+        "<blockquote>" * 20_000,
+        "<table><tr><td>" * 20_000,
+        "<div>" * 100_000,
+        "<blockquote>" * 10 + "line<br>" * 60_000,
+        "<script>" * 100_000,
+        "<" * 1_000_000,
+        "<p>x" * 300_000,
+    ],
+    ids=[
+        "attribute",
+        "single-quote",
+        "comment",
+        "list",
+        "quote",
+        "table",
+        "div",
+        "indented",
+        "script",
+        "lt",
+        "big",
+    ],
+)
+def test_html_to_text_is_fast_on_hostile_markup(html: str) -> None:
+    started = time.monotonic()
+    html_to_text(html)
+    assert time.monotonic() - started < 5
 
 
 def test_empty_text_part_falls_back_to_html() -> None:

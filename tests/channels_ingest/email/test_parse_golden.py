@@ -2,7 +2,7 @@
 """Golden emails from real clients (and hostile senders): exact values for each file.
 
 The files mirror what the clients produce (headers, boundaries, encodings); the table below
-says what the help desk must make of each. A None in "rejected" means the file is accepted.
+says what the help desk must make of each; an entry with only "rejected" must be refused.
 """
 
 from pathlib import Path
