@@ -11,6 +11,7 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from helpdesk.env import env_bool, env_int, env_list, env_str
 
@@ -146,7 +147,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per concern, so each can be given its own workers (README, "Scaling out").
+CELERY_TASK_QUEUES = [
+    Queue(name)
+    for name in ("default", "ingest", "tier0", "tier1", "tier2", "tier3", "sla", "notify")
+]
 CELERY_TASK_ROUTES = {
+    # route_ticket is sent to the queue of the ticket's tier explicitly; this is the fallback.
+    "tickets.route_ticket": {"queue": "tier1"},
+    "tickets.sweep_routing": {"queue": "sla"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.sweep_inbound": {"queue": "ingest"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
@@ -157,6 +166,10 @@ CELERY_TASK_ROUTES = {
 }
 # Installed into django-celery-beat's tables on start; admins can change them there.
 CELERY_BEAT_SCHEDULE = {
+    "sweep-routing": {
+        "task": "tickets.sweep_routing",
+        "schedule": env_int("HELPDESK_ROUTING_SWEEP_SECONDS", 30),
+    },
     "sweep-inbound": {
         "task": "channels_ingest.sweep_inbound",
         "schedule": env_int("HELPDESK_INBOUND_SWEEP_SECONDS", 60),
@@ -216,6 +229,8 @@ HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
 # The Celery task that sends a pending outbound message (tickets does not import channels).
 HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
+# The Celery task that routes a ticket (queued on its tier's queue).
+HELPDESK_ROUTING_TASK = "tickets.tasks.route_ticket"
 # Region used to read phone numbers written without a country code.
 HELPDESK_PHONE_REGION = env_str("HELPDESK_PHONE_REGION", "US")
 

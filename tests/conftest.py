@@ -151,3 +151,12 @@ def celery_eager() -> Any:
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _in_memory_broker_without_redis() -> None:
+    """Without Redis, tasks queued after commit go to an in-memory broker, not ./data."""
+    from helpdesk.celery import app
+
+    if not settings.REDIS_URL:
+        app.conf.broker_url = "memory://"

@@ -77,7 +77,8 @@ class ContactPointAdmin(admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
-    list_display = ["level", "name", "description"]
+    list_display = ["level", "name", "assignment_mode", "handoff_after_minutes"]
+    list_editable = ["assignment_mode"]
     ordering = ["level"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -93,6 +94,20 @@ class AgentProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["tiers"]
     raw_id_fields = ["user"]
+    actions = ["release_tickets"]
+
+    @admin.action(description="Mark unavailable and return their open tickets to the queues")
+    def release_tickets(self, request: HttpRequest, queryset: QuerySet[AgentProfile]) -> None:
+        released = 0
+        for profile in queryset.select_related("user"):
+            profile.is_available = False
+            profile.save(update_fields=["is_available"])
+            released += services.agent_release_tickets(
+                agent=profile.user,
+                actor=_user(request),
+                reason=f"{profile} is unavailable; returned to the queue by an admin",
+            )
+        messages.success(request, f"{released} ticket(s) returned to their queues.")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
         return super().get_queryset(request).select_related("user").prefetch_related("tiers")

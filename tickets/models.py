@@ -148,12 +148,40 @@ class ContactPoint(models.Model):
         return f"{self.kind}: {self.value}"
 
 
+class AssignmentMode(models.TextChoices):
+    MANUAL = "manual", "Manual: agents pull tickets from the queue"
+    ROUND_ROBIN = "round_robin", "Round-robin among available agents"
+    LEAST_OPEN = "least_open", "Available agent with the fewest open tickets"
+
+
 class Tier(models.Model):
     """A support level (0 self-service ... 3 experts) and the agent queue of that level."""
 
     level = models.PositiveSmallIntegerField(unique=True)
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
+    assignment_mode = models.CharField(
+        max_length=20,
+        choices=AssignmentMode.choices,
+        default=AssignmentMode.MANUAL,
+        help_text="How new tickets of this tier find an agent (only agents of this tier who "
+        "are marked available).",
+    )
+    # Round-robin remembers whom it gave the last ticket to.
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    handoff_after_minutes = models.PositiveIntegerField(
+        default=15,
+        help_text="Tier 0 only: how long self-service may work on a normal or low priority "
+        "ticket before it moves on to tier 1. High and urgent tickets, and tickets whose "
+        "customer writes again, move on at once.",
+    )
 
     class Meta:
         ordering = ["level"]
@@ -206,6 +234,8 @@ class Ticket(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     # The earliest running deadline of the three: the queue's default sort key.
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    # When routing must look at the ticket again (tier-0 hand-off); swept if a task was lost.
+    routing_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -226,6 +256,12 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             # API listing, newest first.
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            # The routing sweep: only tickets waiting for routing, by due time.
+            models.Index(
+                fields=["routing_due_at"],
+                condition=Q(routing_due_at__isnull=False),
+                name="ticket_routing_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,12 @@ Each runs in one transaction and records its TicketEvent in it. Domain refusals 
 tickets.errors.DomainError subclasses.
 """
 
-from tickets.services.assignment import assignee_by_id, ticket_assign, ticket_unassign
+from tickets.services.assignment import (
+    agent_release_tickets,
+    assignee_by_id,
+    ticket_assign,
+    ticket_unassign,
+)
 from tickets.services.calls import ticket_log_call
 from tickets.services.customers import (
     customer_add_contact_point,
@@ -32,6 +37,7 @@ from tickets.services.outbound import (
     pending_deliveries,
     ticket_send_automatic_reply,
 )
+from tickets.services.routing import routing_due, ticket_route
 from tickets.services.transitions import (
     ALLOWED_TRANSITIONS,
     ticket_change_status,
@@ -42,6 +48,7 @@ from tickets.services.transitions import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "agent_release_tickets",
     "assignee_by_id",
     "customer_add_contact_point",
     "customer_create",
@@ -51,6 +58,7 @@ __all__ = [
     "message_mark_sent",
     "message_record_delivery",
     "pending_deliveries",
+    "routing_due",
     "ticket_add_inbound",
     "ticket_add_note",
     "ticket_assign",
@@ -67,6 +75,7 @@ __all__ = [
     "ticket_reopen",
     "ticket_reply",
     "ticket_resolve",
+    "ticket_route",
     "ticket_send_automatic_reply",
     "ticket_unassign",
 ]

@@ -4,17 +4,19 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import AgentProfile, EventKind, Ticket, TicketStatus
+from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services.queueing import schedule_routing
 
 
 def agent_in_tier(user: User, tier_id: int) -> bool:
     return AgentProfile.objects.filter(user=user, user__is_active=True, tiers__id=tier_id).exists()
 
 
-def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor) -> Ticket:
+def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = "") -> Ticket:
     """Give the ticket to an agent of its tier."""
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -30,7 +32,9 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor) -> Ticket:
                 code="assignee_not_in_tier",
             )
         change: dict[str, Any] = {"from": ticket.assignee_id, "to": assignee.pk}
-        record_event(ticket, EventKind.ASSIGNED, actor=actor, to_name=str(assignee), **change)
+        record_event(
+            ticket, EventKind.ASSIGNED, actor=actor, label=label, to_name=str(assignee), **change
+        )
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee", "updated_at"])
     return ticket
@@ -55,3 +59,21 @@ def assignee_by_id(user_id: int) -> User:
     if user is None:
         raise InvalidInput(f"There is no user {user_id}.", code="unknown_user")
     return user
+
+
+def agent_release_tickets(*, agent: User, actor: Actor, reason: str) -> int:
+    """An admin takes an unavailable agent's open tickets back to their tiers' queues.
+
+    Each ticket is unassigned with the reason and routed again (automatic tiers reassign
+    it); nothing happens silently when an agent merely goes unavailable.
+    """
+    released = 0
+    for ticket in Ticket.objects.filter(assignee=agent, status__in=ACTIVE_STATUSES).select_related(
+        "tier"
+    ):
+        with transaction.atomic():
+            ticket_unassign(ticket=ticket, actor=actor, reason=reason)
+            Ticket.objects.filter(pk=ticket.pk).update(routing_due_at=timezone.now())
+            schedule_routing(ticket.pk, ticket.tier.level)
+        released += 1
+    return released

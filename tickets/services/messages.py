@@ -32,6 +32,7 @@ from tickets.models import (
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
+from tickets.services.queueing import schedule_routing
 from tickets.services.transitions import apply_transition
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ def ticket_open(
                 created_at=inbound.received_at or now,
                 last_message_at=inbound.received_at or now,
                 follow_up_of=follow_up_of,
+                routing_due_at=now,
             )
+            schedule_routing(ticket.pk, tier.level)
             record_event(
                 ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
             )
@@ -123,7 +126,18 @@ def ticket_add_inbound(
                 )
             arrived = _arrival(inbound, ticket, now)
             ticket.last_message_at = arrived
-            ticket.save(update_fields=["status", "resolved_at", "last_message_at", "updated_at"])
+            if ticket.tier.level == 0:  # the customer wrote again: on to a person
+                ticket.routing_due_at = now
+                schedule_routing(ticket.pk, 0)
+            ticket.save(
+                update_fields=[
+                    "status",
+                    "resolved_at",
+                    "last_message_at",
+                    "routing_due_at",
+                    "updated_at",
+                ]
+            )
             message = _store_inbound(ticket, inbound, at=arrived)
     except IntegrityError:
         duplicate = find_duplicate(inbound)

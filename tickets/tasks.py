@@ -1,0 +1,28 @@
+"""Celery tasks of the ticket domain: take ids, re-read, call one service."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from tickets import services
+from tickets.services.queueing import tier_queue
+
+
+@shared_task(
+    name="tickets.route_ticket",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def route_ticket(ticket_id: int) -> str:
+    """One routing step; queued on the ticket's tier queue (tier0 ... tier3)."""
+    return services.ticket_route(ticket_id=ticket_id)
+
+
+@shared_task(name="tickets.sweep_routing")
+def sweep_routing() -> int:
+    """Route tickets whose routing is due: tier-0 hand-offs, and tasks that were lost."""
+    due = services.routing_due(now=timezone.now())
+    for ticket_id, level in due:
+        route_ticket.apply_async(args=(ticket_id,), queue=tier_queue(level))
+    return len(due)
