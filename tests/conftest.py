@@ -2,6 +2,7 @@ import itertools
 import os
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -37,6 +38,9 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The test client speaks plain HTTP; production settings would redirect it to HTTPS.
     settings.SECURE_SSL_REDIRECT = False
+    # Each test has its own cache: rate limits and locks of one test never meet another's,
+    # and clearing it cannot touch the Celery queues in Redis.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Without DEBUG, static URLs come from the manifest that `collectstatic` writes when
     # deploying; tests do not collect, so they use plain static URLs.
     settings.STORAGES = {
@@ -154,9 +158,16 @@ def celery_eager() -> Any:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _in_memory_broker_without_redis() -> None:
-    """Without Redis, tasks queued after commit go to an in-memory broker, not ./data."""
+def _own_broker_per_test_process() -> None:
+    """Each pytest-xdist process gets its own Redis database as Celery broker, so a real
+    worker started by one process never takes tasks queued by another (whose rows live in
+    another test database). Without Redis, an in-memory broker (nothing lands in ./data)."""
     from helpdesk.celery import app
 
     if not settings.REDIS_URL:
         app.conf.broker_url = "memory://"
+        return
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    parts = urlsplit(settings.REDIS_URL)
+    base = int(parts.path.strip("/") or 0)
+    app.conf.broker_url = urlunsplit(parts._replace(path=f"/{(base - index) % 16}"))

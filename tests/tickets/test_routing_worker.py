@@ -1,5 +1,6 @@
 """Routing with a real Celery worker on Redis: tasks go to the ticket's tier queue."""
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,9 +26,15 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
-def queue_length(name: str) -> int:
+def routing_tasks_in(queue: str, ticket_id: int) -> int:
+    """How many routing tasks for this ticket wait in a queue, read from Redis itself."""
     with app.connection_for_write() as connection:
-        return connection.default_channel.client.llen(name)
+        raw = connection.default_channel.client.lrange(queue, 0, -1)
+    wanted = ("tickets.route_ticket", f"({ticket_id},)")
+    return sum(
+        (message["headers"]["task"], message["headers"]["argsrepr"]) == wanted
+        for message in map(json.loads, raw)
+    )
 
 
 @pytest.fixture
@@ -53,9 +60,9 @@ def open_via_api(agent_api: Any, priority: str) -> int:
 
 
 def test_a_new_ticket_is_routed_on_the_tier0_queue(agent_api, empty_queues):
-    open_via_api(agent_api, "normal")
-    assert queue_length("tier0") == 1
-    assert queue_length("tier1") == 0
+    ticket_id = open_via_api(agent_api, "normal")
+    assert routing_tasks_in("tier0", ticket_id) == 1
+    assert routing_tasks_in("tier1", ticket_id) == 0
 
 
 def test_urgent_ticket_goes_to_tier1_and_is_assigned_by_a_real_worker(
