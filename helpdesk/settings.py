@@ -156,6 +156,7 @@ CELERY_TASK_ROUTES = {
     # route_ticket is sent to the queue of the ticket's tier explicitly; this is the fallback.
     "tickets.route_ticket": {"queue": "tier1"},
     "tickets.sweep_routing": {"queue": "sla"},
+    "tickets.sla_sweep": {"queue": "sla"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.sweep_inbound": {"queue": "ingest"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
@@ -166,6 +167,10 @@ CELERY_TASK_ROUTES = {
 }
 # Installed into django-celery-beat's tables on start; admins can change them there.
 CELERY_BEAT_SCHEDULE = {
+    "sla-sweep": {
+        "task": "tickets.sla_sweep",
+        "schedule": env_int("HELPDESK_SLA_SWEEP_SECONDS", 30),
+    },
     "sweep-routing": {
         "task": "tickets.sweep_routing",
         "schedule": env_int("HELPDESK_ROUTING_SWEEP_SECONDS", 30),

@@ -16,11 +16,19 @@ from tickets.errors import DomainError
 from tickets.models import (
     AgentProfile,
     Attachment,
+    BusinessCalendar,
     CallDirection,
+    Channel,
     ContactPoint,
     Customer,
+    CustomHoliday,
     Message,
+    Notification,
+    OpeningHours,
     Organization,
+    Priority,
+    SLAAction,
+    SLAPolicy,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -296,3 +304,104 @@ class TicketEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class CustomHolidayInline(admin.TabularInline):
+    model = CustomHoliday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "always_open", "holiday_country"]
+    inlines = [OpeningHoursInline, CustomHolidayInline]
+
+
+class SLAPolicyForm(forms.ModelForm):
+    """Conditions and actions as checkboxes; stored as lists on the policy."""
+
+    priorities = forms.MultipleChoiceField(
+        choices=Priority.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any priority.",
+    )
+    tier_levels = forms.TypedMultipleChoiceField(
+        choices=[(level, f"Tier {level}") for level in range(4)],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any tier.",
+    )
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: any channel.",
+    )
+    warning_actions = forms.MultipleChoiceField(
+        choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    breach_actions = forms.MultipleChoiceField(
+        choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = SLAPolicy
+        fields = [
+            "name",
+            "position",
+            "is_active",
+            "is_default",
+            "priorities",
+            "tier_levels",
+            "channels",
+            "organization",
+            "first_response_minutes",
+            "next_response_minutes",
+            "resolution_minutes",
+            "calendar",
+            "pause_on_hold",
+            "warning_percent",
+            "warning_actions",
+            "breach_actions",
+        ]
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    form = SLAPolicyForm
+    list_display = [
+        "name",
+        "position",
+        "is_active",
+        "is_default",
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "calendar",
+    ]
+    list_editable = ["position", "is_active"]
+    fieldsets = [
+        (None, {"fields": ["name", "position", "is_active", "is_default"]}),
+        ("Matches", {"fields": ["priorities", "tier_levels", "channels", "organization"]}),
+        (
+            "Targets (business minutes)",
+            {"fields": ["first_response_minutes", "next_response_minutes", "resolution_minutes"]},
+        ),
+        ("Time", {"fields": ["calendar", "pause_on_hold", "warning_percent"]}),
+        ("Actions", {"fields": ["warning_actions", "breach_actions"]}),
+    ]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "text", "read_at"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "ticket"]

@@ -87,6 +87,9 @@ class EventKind(models.TextChoices):
     PARTICIPANT_ADDED = "participant_added", "Participant added"
     CALL_LOGGED = "call_logged", "Call logged"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
+    SLA_POLICY = "sla_policy", "SLA policy applied"
+    SLA_WARNING = "sla_warning", "SLA warning"
+    SLA_BREACH = "sla_breach", "SLA breached"
 
 
 class Organization(models.Model):
@@ -234,6 +237,11 @@ class Ticket(models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     # The earliest running deadline of the three: the queue's default sort key.
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    sla_policy = models.ForeignKey(
+        "tickets.SLAPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The next moment an SLA warning or breach may fire: the SLA sweep's range scan.
+    sla_next_check_at = models.DateTimeField(null=True, blank=True)
     # When routing must look at the ticket again (tier-0 hand-off); swept if a task was lost.
     routing_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
@@ -256,6 +264,12 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
             # API listing, newest first.
             models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            # The SLA sweep: only tickets with a clock that can still fire, by time.
+            models.Index(
+                fields=["sla_next_check_at"],
+                condition=Q(sla_next_check_at__isnull=False),
+                name="ticket_sla_check_idx",
+            ),
             # The routing sweep: only tickets waiting for routing, by due time.
             models.Index(
                 fields=["routing_due_at"],
@@ -408,3 +422,55 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on ticket {self.ticket_id}"
+
+
+# SLA configuration and clocks live in their own module; importing them here registers them.
+from tickets.models_sla import (  # noqa: E402
+    BusinessCalendar,
+    ClockKind,
+    CustomHoliday,
+    FiringKind,
+    Notification,
+    OpeningHours,
+    SLAAction,
+    SLAClock,
+    SLAFiring,
+    SLAPolicy,
+    Weekday,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AgentProfile",
+    "AssignmentMode",
+    "Attachment",
+    "BusinessCalendar",
+    "CallDirection",
+    "CallLog",
+    "Channel",
+    "ClockKind",
+    "ContactKind",
+    "ContactPoint",
+    "CustomHoliday",
+    "Customer",
+    "DeliveryStatus",
+    "EventKind",
+    "FiringKind",
+    "Message",
+    "MessageKind",
+    "Notification",
+    "OpeningHours",
+    "Organization",
+    "Priority",
+    "SLAAction",
+    "SLAClock",
+    "SLAFiring",
+    "SLAPolicy",
+    "Ticket",
+    "TicketEvent",
+    "TicketParticipant",
+    "TicketStatus",
+    "Tier",
+    "Weekday",
+    "format_reference",
+]

@@ -333,10 +333,14 @@ def _reached_at(
     for begin, end in _running(started, pauses, now):
         if paused and begin >= now:  # The open pause runs to now; what follows is unknown.
             return None
+        if paused and end is None:
+            end = now  # an open pause that began just now holds the clock from now on
         stretch = None if end is None else _between(begin, end, calendar)
         if stretch is None or remaining <= stretch:
             return _add(begin, remaining, calendar)
         remaining -= stretch
+    if paused:
+        return None
     raise AssertionError("unreachable: the last running stretch never ends")
 
 

@@ -26,3 +26,9 @@ def sweep_routing() -> int:
     for ticket_id, level in due:
         route_ticket.apply_async(args=(ticket_id,), queue=tier_queue(level))
     return len(due)
+
+
+@shared_task(name="tickets.sla_sweep")
+def sla_sweep() -> int:
+    """Fire due SLA warnings and breaches (each exactly once) and run their actions."""
+    return services.sla_sweep()

@@ -613,3 +613,11 @@ def test_between_is_additive(cal: Calendar, start: datetime, span: int, cut: flo
         middle, end, cal
     )
     assert whole == pytest.approx(parts, abs=1e-6)
+
+
+def test_a_pause_opened_just_now_holds_the_clock() -> None:
+    calendar = TWENTY_FOUR_SEVEN
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    now = start + timedelta(minutes=30)
+    assert due_at(start, 60, [Pause(now)], calendar, now) is None
+    assert due_at(start, 20, [Pause(now)], calendar, now) == start + timedelta(minutes=20)

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,6 +24,7 @@ from tickets.models import (
     TicketStatus,
     Tier,
 )
+from tickets.services import sla_clocks
 
 # --- Outputs -------------------------------------------------------------------------------
 
@@ -196,6 +198,41 @@ class TicketEventSerializer(serializers.ModelSerializer):
         fields = ["id", "kind", "actor", "actor_label", "data", "created_at"]
 
 
+class SLAClockSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    cycle = serializers.IntegerField()
+    policy = serializers.CharField(allow_null=True)
+    target_minutes = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True)
+    warning_at = serializers.DateTimeField(allow_null=True)
+    elapsed_business_minutes = serializers.FloatField(allow_null=True)
+    paused_periods = serializers.ListField(child=serializers.ListField(allow_null=True))
+    state = serializers.ChoiceField(choices=["running", "paused", "warning", "breached", "met"])
+
+
+def explain_clocks(ticket: Ticket) -> list[dict[str, Any]]:
+    now = timezone.now()
+    rows = []
+    for clock in ticket.clocks.select_related("policy__calendar").order_by("kind", "cycle"):
+        state = sla_clocks.explain(clock, now)
+        rows.append(
+            {
+                "kind": clock.kind,
+                "cycle": clock.cycle,
+                "policy": clock.policy.name if clock.policy else None,
+                "target_minutes": clock.target_minutes,
+                "started_at": clock.started_at,
+                "due_at": clock.due_at,
+                "warning_at": clock.warning_at,
+                "elapsed_business_minutes": round(state.elapsed_minutes, 1) if state else None,
+                "paused_periods": clock.pauses,
+                "state": state.state if state else ("met" if clock.stopped_at else "running"),
+            }
+        )
+    return rows
+
+
 class TicketBriefSerializer(serializers.ModelSerializer):
     reference = serializers.CharField()
 
@@ -218,6 +255,9 @@ class TicketDetailSerializer(TicketSerializer):
     follow_up_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
+    sla_clocks = serializers.SerializerMethodField(
+        help_text="Each SLA clock: target, due, business time elapsed, pauses and state."
+    )
     customer_tickets = serializers.SerializerMethodField(
         help_text="The customer's other tickets, on every channel, newest first."
     )
@@ -228,9 +268,14 @@ class TicketDetailSerializer(TicketSerializer):
             "follow_up_of",
             "participants",
             "customer_tickets",
+            "sla_clocks",
             "messages",
             "events",
         ]
+
+    @extend_schema_field(SLAClockSerializer(many=True))
+    def get_sla_clocks(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return SLAClockSerializer(explain_clocks(ticket), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(TicketBriefSerializer(many=True))
     def get_customer_tickets(self, ticket: Ticket) -> list[dict[str, Any]]:

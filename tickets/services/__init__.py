@@ -38,6 +38,7 @@ from tickets.services.outbound import (
     ticket_send_automatic_reply,
 )
 from tickets.services.routing import routing_due, ticket_route
+from tickets.services.sla_sweep import sla_sweep
 from tickets.services.transitions import (
     ALLOWED_TRANSITIONS,
     ticket_change_status,
@@ -59,6 +60,7 @@ __all__ = [
     "message_record_delivery",
     "pending_deliveries",
     "routing_due",
+    "sla_sweep",
     "ticket_add_inbound",
     "ticket_add_note",
     "ticket_assign",

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import EventKind, Ticket, TicketStatus, Tier
+from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.assignment import agent_in_tier
 from tickets.services.queueing import schedule_routing
@@ -56,6 +57,7 @@ def ticket_move_tier(
         kind = EventKind.ESCALATED if target.level > source.level else EventKind.DEESCALATED
         record_event(ticket, kind, actor=actor, label=label, **data)
         ticket.tier = target
+        sla_clocks.reevaluate(ticket, timezone.now())
         # The new tier's routing (assignment) looks at it next.
         ticket.routing_due_at = timezone.now()
         ticket.save(update_fields=["tier", "assignee", "routing_due_at", "updated_at"])

@@ -29,6 +29,7 @@ from tickets.models import (
     TicketStatus,
     Tier,
 )
+from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
@@ -86,6 +87,7 @@ def ticket_open(
                 record_event(ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk)
                 record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
             message = _store_inbound(ticket, inbound, at=inbound.received_at or now)
+            sla_clocks.start(ticket, now)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
         duplicate = find_duplicate(inbound)
@@ -139,6 +141,7 @@ def ticket_add_inbound(
                 ]
             )
             message = _store_inbound(ticket, inbound, at=arrived)
+            sla_clocks.customer_wrote(ticket, now)
     except IntegrityError:
         duplicate = find_duplicate(inbound)
         if duplicate is None:
@@ -195,6 +198,7 @@ def ticket_reply(
             apply_transition(ticket, target, actor=actor, now=now)
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
+        sla_clocks.agent_responded(ticket, now)
         ticket.last_message_at = now
         ticket.save(
             update_fields=[
@@ -246,6 +250,7 @@ def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ti
         )
         ticket.priority = priority
         ticket.save(update_fields=["priority", "updated_at"])
+        sla_clocks.reevaluate(ticket, timezone.now())
     return ticket
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tickets.errors import InvalidTransition
 from tickets.models import EventKind, Ticket, TicketStatus
+from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 
 S = TicketStatus
@@ -40,6 +41,7 @@ def apply_transition(
         ticket.closed_at = now
     elif from_status == S.RESOLVED:
         ticket.resolved_at = None
+    sla_clocks.status_changed(ticket, from_status, to_status, now)
     data = {"from": from_status, "to": to_status}
     if reason:
         data["reason"] = reason

@@ -1,0 +1,233 @@
+"""SLA clocks on tickets: started, paused, stopped and re-targeted as the ticket moves.
+
+The arithmetic is tickets.sla (pure); this module keeps the stored clocks and the ticket's
+deadline columns in step. Callers hold the ticket's row lock.
+"""
+
+from datetime import date, datetime
+
+from django.db.models import Q
+
+from tickets import sla
+from tickets.models import (
+    ClockKind,
+    FiringKind,
+    SLAClock,
+    SLAPolicy,
+    Ticket,
+    TicketStatus,
+)
+
+_PAUSING = {TicketStatus.PENDING_CUSTOMER}
+_TARGETS = {
+    ClockKind.FIRST_RESPONSE: "first_response_minutes",
+    ClockKind.NEXT_RESPONSE: "next_response_minutes",
+    ClockKind.RESOLUTION: "resolution_minutes",
+}
+
+
+def policy_for(ticket: Ticket) -> SLAPolicy | None:
+    """The first active policy, by position, whose conditions the ticket meets; else default."""
+    candidates = SLAPolicy.objects.filter(is_active=True).filter(
+        Q(organization__isnull=True) | Q(organization_id=ticket.customer.organization_id)
+    )
+    for policy in candidates.order_by("position", "id"):
+        if policy.is_default:
+            continue
+        if (
+            (not policy.priorities or ticket.priority in policy.priorities)
+            and (not policy.tier_levels or ticket.tier.level in policy.tier_levels)
+            and (not policy.channels or ticket.channel in policy.channels)
+        ):
+            return policy
+    return candidates.filter(is_default=True).first()
+
+
+def calendar_of(policy: SLAPolicy) -> sla.Calendar:
+    source = policy.calendar
+    if source is None or source.always_open:
+        return sla.TWENTY_FOUR_SEVEN
+    weekly: dict[int, list[sla.Interval]] = {}
+    for hours in source.hours.all():
+        weekly.setdefault(hours.weekday, []).append(sla.Interval(hours.start, hours.end))
+    days = {day: tuple(intervals) for day, intervals in weekly.items()}
+    extra: list[date] = [holiday.date for holiday in source.custom_holidays.all()]
+    if source.holiday_country:
+        return sla.Calendar.from_country(
+            source.time_zone,
+            days,
+            source.holiday_country,
+            subdivision=source.holiday_subdivision or None,
+            extra_holidays=extra,
+        )
+    return sla.Calendar(source.time_zone, days, frozenset(extra))
+
+
+def start(ticket: Ticket, now: datetime) -> None:
+    """A new ticket: pick its policy and start first-response and resolution clocks."""
+    ticket.sla_policy = policy_for(ticket)
+    if ticket.sla_policy is not None:
+        for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
+            _start_clock(ticket, kind, now)
+    refresh(ticket, now)
+
+
+def customer_wrote(ticket: Ticket, now: datetime) -> None:
+    """After the first response, each customer message starts a next-response clock."""
+    if ticket.sla_policy is None or _running(ticket, ClockKind.NEXT_RESPONSE):
+        return
+    first = ticket.clocks.filter(kind=ClockKind.FIRST_RESPONSE).first()
+    if first is not None and first.stopped_at is None:
+        return  # still waiting for the first response
+    _start_clock(ticket, ClockKind.NEXT_RESPONSE, now)
+    refresh(ticket, now)
+
+
+def agent_responded(ticket: Ticket, now: datetime) -> None:
+    """A public agent reply meets the first-response and next-response clocks."""
+    ticket.clocks.filter(
+        kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE], stopped_at__isnull=True
+    ).update(stopped_at=now)
+    refresh(ticket, now)
+
+
+def status_changed(ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    """Pause while waiting on the customer (and on hold, if the policy says so); resolve
+    stops the resolution clock; reopening continues it, not counting the resolved time."""
+    if ticket.sla_policy is None:
+        return
+    pausing = set(_PAUSING) | ({TicketStatus.ON_HOLD} if ticket.sla_policy.pause_on_hold else set())
+    running = list(ticket.clocks.filter(stopped_at__isnull=True))
+    if new in pausing and old not in pausing:
+        for clock in running:
+            _open_pause(clock, now)
+    elif old in pausing and new not in pausing:
+        for clock in running:
+            _close_pause(clock, now)
+    if new in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        kinds = [ClockKind.RESOLUTION] if new == TicketStatus.RESOLVED else list(ClockKind)
+        ticket.clocks.filter(kind__in=kinds, stopped_at__isnull=True).update(stopped_at=now)
+    elif old == TicketStatus.RESOLVED:
+        latest = ticket.clocks.filter(kind=ClockKind.RESOLUTION).order_by("-cycle").first()
+        if latest is not None and latest.stopped_at is not None:
+            resolved_at = latest.stopped_at
+            latest.pauses = [*latest.pauses, [resolved_at.isoformat(), now.isoformat()]]
+            latest.stopped_at = None
+            latest.save(update_fields=["pauses", "stopped_at"])
+    refresh(ticket, now)
+
+
+def reevaluate(ticket: Ticket, now: datetime) -> None:
+    """Priority, tier or organization changed: apply the policy that matches now, keeping
+    the time already elapsed on each running clock."""
+    policy = policy_for(ticket)
+    if policy == ticket.sla_policy:
+        return
+    ticket.sla_policy = policy
+    for clock in ticket.clocks.filter(stopped_at__isnull=True):
+        target = getattr(policy, _TARGETS[ClockKind(clock.kind)]) if policy else None
+        if target is None:
+            clock.stopped_at = now  # the new policy sets no such target
+            clock.save(update_fields=["stopped_at"])
+            continue
+        clock.policy, clock.target_minutes = policy, target
+        clock.save(update_fields=["policy", "target_minutes"])
+    refresh(ticket, now)
+
+
+def refresh(ticket: Ticket, now: datetime) -> None:
+    """Recompute due and warning times of running clocks and the ticket's columns."""
+    fired = _fired(ticket)
+    dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
+    checks: list[datetime] = []
+    for clock in ticket.clocks.filter(stopped_at__isnull=True).select_related("policy__calendar"):
+        policy = clock.policy or ticket.sla_policy
+        if policy is None:
+            continue
+        calendar, pauses = calendar_of(policy), _pauses(clock)
+        clock.due_at = sla.due_at(clock.started_at, clock.target_minutes, pauses, calendar, now)
+        clock.warning_at = sla.warning_at(
+            clock.started_at, clock.target_minutes, policy.warning_percent, pauses, calendar, now
+        )
+        clock.save(update_fields=["due_at", "warning_at"])
+        dues[clock.kind] = clock.due_at
+        if clock.warning_at and (clock.pk, FiringKind.WARNING) not in fired:
+            checks.append(clock.warning_at)
+        if clock.due_at and (clock.pk, FiringKind.BREACH) not in fired:
+            checks.append(clock.due_at)
+    ticket.first_response_due_at = dues[ClockKind.FIRST_RESPONSE]
+    ticket.next_response_due_at = dues[ClockKind.NEXT_RESPONSE]
+    ticket.resolution_due_at = dues[ClockKind.RESOLUTION]
+    ticket.sla_due_at = min((d for d in dues.values() if d), default=None)
+    ticket.sla_next_check_at = min(checks, default=None)
+    ticket.save(
+        update_fields=[
+            "sla_policy",
+            "first_response_due_at",
+            "next_response_due_at",
+            "resolution_due_at",
+            "sla_due_at",
+            "sla_next_check_at",
+        ]
+    )
+
+
+def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
+    policy = clock.policy
+    if policy is None:
+        return None
+    return sla.clock_state(
+        clock.started_at,
+        clock.target_minutes,
+        policy.warning_percent,
+        _pauses(clock),
+        calendar_of(policy),
+        now,
+        stopped_at=clock.stopped_at,
+    )
+
+
+def _start_clock(ticket: Ticket, kind: ClockKind, now: datetime) -> None:
+    policy = ticket.sla_policy
+    target = getattr(policy, _TARGETS[kind]) if policy else None
+    if target is None:
+        return
+    last = ticket.clocks.filter(kind=kind).order_by("-cycle").first()
+    SLAClock.objects.create(
+        ticket=ticket,
+        kind=kind,
+        cycle=(last.cycle + 1) if last else 1,
+        policy=policy,
+        target_minutes=target,
+        started_at=now,
+    )
+
+
+def _running(ticket: Ticket, kind: ClockKind) -> bool:
+    return ticket.clocks.filter(kind=kind, stopped_at__isnull=True).exists()
+
+
+def _open_pause(clock: SLAClock, now: datetime) -> None:
+    if clock.pauses and clock.pauses[-1][1] is None:
+        return
+    clock.pauses = [*clock.pauses, [now.isoformat(), None]]
+    clock.save(update_fields=["pauses"])
+
+
+def _close_pause(clock: SLAClock, now: datetime) -> None:
+    if clock.pauses and clock.pauses[-1][1] is None:
+        clock.pauses = [*clock.pauses[:-1], [clock.pauses[-1][0], now.isoformat()]]
+        clock.save(update_fields=["pauses"])
+
+
+def _pauses(clock: SLAClock) -> list[sla.Pause]:
+    return [
+        sla.Pause(datetime.fromisoformat(start), datetime.fromisoformat(end) if end else None)
+        for start, end in clock.pauses
+    ]
+
+
+def _fired(ticket: Ticket) -> set[tuple[int, str]]:
+    from tickets.models import SLAFiring
+
+    return set(SLAFiring.objects.filter(clock__ticket=ticket).values_list("clock_id", "kind"))
