@@ -157,6 +157,7 @@ CELERY_TASK_ROUTES = {
     "tickets.route_ticket": {"queue": "tier1"},
     "tickets.sweep_routing": {"queue": "sla"},
     "tickets.sla_sweep": {"queue": "sla"},
+    "tickets.email_notifications": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.sweep_inbound": {"queue": "ingest"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
@@ -230,10 +231,15 @@ HELPDESK_SMS_THREAD_HOURS = env_int("HELPDESK_SMS_THREAD_HOURS", 72)
 HELPDESK_AUTOMATIC_MAIL_PER_HOUR = env_int("HELPDESK_AUTOMATIC_MAIL_PER_HOUR", 5)
 # A CA bundle trusted (instead of the system's) for IMAP servers with a private CA.
 HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
+# Automatic notices to customers (received, escalated, resolved; worded in the admin).
+# Switch off for bulk imports.
+HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
 # Web-form requests accepted per client address and per email address in ten minutes.
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
 # The Celery task that sends a pending outbound message (tickets does not import channels).
 HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
+# The Celery task that emails agents their notifications (if they asked for it).
+HELPDESK_AGENT_EMAIL_TASK = "tickets.tasks.email_notifications"
 # The Celery task that routes a ticket (queued on its tier's queue).
 HELPDESK_ROUTING_TASK = "tickets.tasks.route_ticket"
 # Region used to read phone numbers written without a country code.

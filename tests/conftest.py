@@ -47,6 +47,9 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Automatic customer notices add messages to every ticket; the tests of notices (and of
+    # the doors that promise them, like the contact form) switch them on.
+    settings.HELPDESK_CUSTOMER_NOTICES = False
     # Outbound SMS go to an in-memory outbox, like Django's locmem email backend.
     settings.SMS_BACKEND = "locmem"
 

@@ -21,6 +21,7 @@ from tickets.models import (
     Channel,
     ContactPoint,
     Customer,
+    CustomerNotice,
     CustomHoliday,
     Message,
     Notification,
@@ -405,3 +406,13 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user"]
     raw_id_fields = ["user", "ticket"]
+
+
+@admin.register(CustomerNotice)
+class CustomerNoticeAdmin(admin.ModelAdmin):
+    list_display = ["kind", "enabled", "subject"]
+    list_editable = ["enabled"]
+    readonly_fields = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # one notice per kind, created by migration

@@ -202,6 +202,10 @@ class AgentProfile(models.Model):
     is_available = models.BooleanField(
         default=True, help_text="Available agents receive automatic assignments."
     )
+    email_notifications = models.BooleanField(
+        default=False,
+        help_text="Also email assignments, escalations to my tiers and SLA warnings/breaches.",
+    )
     signature = models.TextField(blank=True)
 
     def __str__(self) -> str:
@@ -308,6 +312,8 @@ class Message(models.Model):
     author_customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # Subject of an automatic notice we send (replies use the ticket's subject).
+    subject = models.CharField(max_length=255, blank=True)
     # The address or number an inbound message came from (a customer may have several).
     sender = models.CharField(max_length=320, blank=True)
     body_text = models.TextField(blank=True)
@@ -428,8 +434,10 @@ class TicketEvent(models.Model):
 from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
+    CustomerNotice,
     CustomHoliday,
     FiringKind,
+    NoticeKind,
     Notification,
     OpeningHours,
     SLAAction,
@@ -453,11 +461,13 @@ __all__ = [
     "ContactPoint",
     "CustomHoliday",
     "Customer",
+    "CustomerNotice",
     "DeliveryStatus",
     "EventKind",
     "FiringKind",
     "Message",
     "MessageKind",
+    "NoticeKind",
     "Notification",
     "OpeningHours",
     "Organization",

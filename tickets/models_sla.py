@@ -190,6 +190,7 @@ class Notification(models.Model):
     text = models.CharField(max_length=500)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -203,3 +204,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class NoticeKind(models.TextChoices):
+    RECEIVED = "received", "Ticket received"
+    ESCALATED = "escalated", "Ticket escalated"
+    RESOLVED = "resolved", "Ticket resolved"
+
+
+class CustomerNotice(models.Model):
+    """What the customer is told automatically, on their channel. Placeholders:
+    {name} {reference} {subject} {first_response_due}."""
+
+    kind = models.CharField(max_length=20, choices=NoticeKind.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    subject = models.CharField(max_length=200, help_text="Email subject (SMS has none).")
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return self.get_kind_display()

@@ -32,3 +32,9 @@ def sweep_routing() -> int:
 def sla_sweep() -> int:
     """Fire due SLA warnings and breaches (each exactly once) and run their actions."""
     return services.sla_sweep()
+
+
+@shared_task(name="tickets.email_notifications", autoretry_for=(OSError,), retry_backoff=True)
+def email_notifications(notification_ids: list[int]) -> int:
+    """Email each notification to its agent if they asked for email (sent once)."""
+    return services.notifications_email(notification_ids=notification_ids)

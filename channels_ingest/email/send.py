@@ -49,10 +49,8 @@ def deliver_email(message: Message) -> str:
 
 def _subject(message: Message) -> str:
     ticket = message.ticket
-    subject = ticket.subject
-    if message.is_automatic:
-        subject = f"We received your request: {subject}"
-    elif not subject.lower().startswith("re:"):
+    subject = message.subject or ticket.subject
+    if not message.subject and not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
     return addressing.subject_with_reference(subject, ticket.reference)
 

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -13,10 +12,6 @@ from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import Channel, ContactKind, Ticket
 
 RATE_WINDOW_SECONDS = 600
-CONFIRMATION = (
-    'Hello {name},\n\nwe received your request "{subject}" and gave it the reference '
-    "{reference}. We will answer you by email; to add something, reply to this message.\n"
-)
 
 
 @require_http_methods(["GET", "POST"])
@@ -53,15 +48,8 @@ def _open_ticket(form: ContactForm) -> Ticket:
             for upload in data["attachments"]
         ),
     )
-    with transaction.atomic():
-        ticket = services.ticket_open(inbound=inbound, priority=data["urgency"]).ticket
-        services.ticket_send_automatic_reply(
-            ticket=ticket,
-            text=CONFIRMATION.format(
-                name=data["name"], subject=ticket.subject, reference=ticket.reference
-            ),
-        )
-    return ticket
+    # Opening the ticket also sends the customer the "received" notice with the reference.
+    return services.ticket_open(inbound=inbound, priority=data["urgency"]).ticket
 
 
 def _over_limit(request: HttpRequest, email: str) -> bool:

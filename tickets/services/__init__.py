@@ -33,6 +33,7 @@ from tickets.services.messages import (
     ticket_open,
     ticket_reply,
 )
+from tickets.services.notices import notifications_email, notify_agents, notify_customer
 from tickets.services.outbound import (
     pending_deliveries,
     ticket_send_automatic_reply,
@@ -58,6 +59,9 @@ __all__ = [
     "message_mark_failed",
     "message_mark_sent",
     "message_record_delivery",
+    "notifications_email",
+    "notify_agents",
+    "notify_customer",
     "pending_deliveries",
     "routing_due",
     "sla_sweep",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services.notices import notify_agents
 from tickets.services.queueing import schedule_routing
 
 
@@ -37,6 +38,13 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
         )
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee", "updated_at"])
+        if actor is None or actor.pk != assignee.pk:
+            notify_agents(
+                user_ids=[assignee.pk],
+                ticket=ticket,
+                kind="assigned",
+                text=f"{ticket.reference} was assigned to you: {ticket.subject}",
+            )
     return ticket
 
 

@@ -6,10 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import EventKind, Ticket, TicketStatus, Tier
+from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus, Tier
 from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.assignment import agent_in_tier
+from tickets.services.notices import notify_agents, notify_customer
 from tickets.services.queueing import schedule_routing
 
 HIGHEST_TIER = 3
@@ -62,6 +63,16 @@ def ticket_move_tier(
         ticket.routing_due_at = timezone.now()
         ticket.save(update_fields=["tier", "assignee", "routing_due_at", "updated_at"])
         schedule_routing(ticket.pk, target.level)
+        if kind == EventKind.ESCALATED:
+            notify_agents(
+                user_ids=target.agents.filter(user__is_active=True).values_list(
+                    "user_id", flat=True
+                ),
+                ticket=ticket,
+                kind="escalated",
+                text=f"{ticket.reference} was escalated to {target}: {reason}",
+            )
+            notify_customer(ticket=ticket, kind=NoticeKind.ESCALATED)
     return ticket
 
 

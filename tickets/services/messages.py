@@ -23,6 +23,7 @@ from tickets.models import (
     EventKind,
     Message,
     MessageKind,
+    NoticeKind,
     Priority,
     Ticket,
     TicketParticipant,
@@ -32,6 +33,7 @@ from tickets.models import (
 from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.customers import customer_get_or_create_for_contact
+from tickets.services.notices import notify_customer
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
 from tickets.services.queueing import schedule_routing
 from tickets.services.transitions import apply_transition
@@ -88,6 +90,7 @@ def ticket_open(
                 record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
             message = _store_inbound(ticket, inbound, at=inbound.received_at or now)
             sla_clocks.start(ticket, now)
+            notify_customer(ticket=ticket, kind=NoticeKind.RECEIVED, now=now)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
         duplicate = find_duplicate(inbound)

@@ -54,9 +54,10 @@ def pending_deliveries(*, older_than: datetime) -> list[int]:
 
 
 def ticket_send_automatic_reply(
-    *, ticket: Ticket, text: str, now: datetime | None = None
+    *, ticket: Ticket, text: str, subject: str = "", now: datetime | None = None
 ) -> Message | None:
-    """An automatic email to the customer (e.g. "we received your request").
+    """An automatic message to the customer (e.g. "we received your request"), by text
+    message if they wrote by SMS, else by email.
 
     Never sent in answer to automatic mail, and rate-limited per address, so two help
     desks (or an auto-responder) cannot mail each other forever.
@@ -64,25 +65,47 @@ def ticket_send_automatic_reply(
     latest = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
     if latest is None or latest.is_automatic:
         return None
-    address = latest.sender if latest.channel == Channel.EMAIL else ""
-    if not address:
-        contact = ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).last()
-        address = contact.value if contact else ""
+    channel, address = _automatic_destination(ticket, latest)
     if not address or not _automatic_mail_allowed(address, now or timezone.now()):
         return None
     with transaction.atomic():
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.OUTBOUND,
-            channel=Channel.EMAIL,
+            channel=channel,
+            subject=subject[:255],
             body_text=text,
             is_automatic=True,
-            external_id=new_message_id(ticket.pk),
+            external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else None,
             delivery_status=DeliveryStatus.PENDING,
             created_at=now or timezone.now(),
         )
         schedule_delivery(message.pk)
     return message
+
+
+def _automatic_destination(ticket: Ticket, latest: Message) -> tuple[str, str]:
+    if latest.channel == Channel.SMS and latest.sender:
+        return Channel.SMS, latest.sender
+    address = latest.sender if latest.channel == Channel.EMAIL else ""
+    if not address:
+        contact = ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).last()
+        address = contact.value if contact else ""
+    return Channel.EMAIL, address
+
+
+def schedule_agent_emails(notification_ids: list[int]) -> None:
+    """Email notifications to the agents who asked for it, after commit."""
+    if not notification_ids:
+        return
+
+    def enqueue() -> None:
+        try:
+            import_string(settings.HELPDESK_AGENT_EMAIL_TASK).delay(notification_ids)
+        except Exception:
+            logger.exception("could not queue notification emails")
+
+    transaction.on_commit(enqueue)
 
 
 def _automatic_mail_allowed(address: str, now: datetime) -> bool:

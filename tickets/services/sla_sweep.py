@@ -14,7 +14,6 @@ from django.utils import timezone
 from tickets.models import (
     EventKind,
     FiringKind,
-    Notification,
     Priority,
     SLAAction,
     SLAClock,
@@ -23,6 +22,7 @@ from tickets.models import (
 )
 from tickets.services import sla_clocks
 from tickets.services._common import record_event
+from tickets.services.notices import notify_agents
 
 _NEXT_PRIORITY = {
     Priority.LOW: Priority.NORMAL,
@@ -102,16 +102,12 @@ def _act(ticket: Ticket, clock: SLAClock, kind: str) -> None:
 
 def _notify_assignee(ticket: Ticket, text: str, label: str) -> None:
     if ticket.assignee_id is not None:
-        Notification.objects.create(
-            user_id=ticket.assignee_id, ticket=ticket, kind="sla", text=text
-        )
+        notify_agents(user_ids=[ticket.assignee_id], ticket=ticket, kind="sla", text=text)
 
 
 def _notify_tier(ticket: Ticket, text: str, label: str) -> None:
     agents = ticket.tier.agents.filter(user__is_active=True).values_list("user_id", flat=True)
-    Notification.objects.bulk_create(
-        Notification(user_id=user_id, ticket=ticket, kind="sla", text=text) for user_id in agents
-    )
+    notify_agents(user_ids=agents, ticket=ticket, kind="sla", text=text)
 
 
 def _raise_priority(ticket: Ticket, text: str, label: str) -> None:

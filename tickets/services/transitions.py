@@ -6,9 +6,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.errors import InvalidTransition
-from tickets.models import EventKind, Ticket, TicketStatus
+from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus
 from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services.notices import notify_customer
 
 S = TicketStatus
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -64,6 +65,8 @@ def ticket_change_status(
             return ticket
         apply_transition(ticket, status, actor=actor, now=now, reason=reason)
         ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+        if status == S.RESOLVED:
+            notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
     return ticket
 
 

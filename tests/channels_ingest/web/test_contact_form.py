@@ -44,8 +44,9 @@ def test_form_page_renders_with_csrf_and_labels(client):
 
 
 def test_submitting_opens_a_ticket_and_confirms_by_email(
-    client, celery_eager, django_capture_on_commit_callbacks
+    client, settings, celery_eager, django_capture_on_commit_callbacks
 ):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
     screenshot = SimpleUploadedFile("../../screen shot.jpg", PNG, content_type="image/jpeg")
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/support/new/", form(attachments=[screenshot]), follow=True)

@@ -1,5 +1,6 @@
 """Demo data: tiers' agents, an admin, customers and tickets across channels. Idempotent."""
 
+from datetime import time
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +11,16 @@ from django.db import transaction
 
 from tickets import services
 from tickets.inbound import InboundMessage, IngestOutcome
-from tickets.models import AgentProfile, Channel, ContactKind, Organization, Tier
+from tickets.models import (
+    AgentProfile,
+    BusinessCalendar,
+    Channel,
+    ContactKind,
+    OpeningHours,
+    Organization,
+    SLAPolicy,
+    Tier,
+)
 from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
 
 DEMO_PASSWORD = "demo"
@@ -116,6 +126,7 @@ class Command(BaseCommand):
                 "Demo data has well-known passwords; run with DEBUG=1 or pass --force."
             )
         with transaction.atomic():
+            self._service_levels()
             users = self._users()
             created = self._tickets(users)
         self.stdout.write(
@@ -123,6 +134,44 @@ class Command(BaseCommand):
                 f"Demo data ready: {len(users)} staff users, {created} new ticket(s)."
             )
         )
+
+    def _service_levels(self) -> None:
+        """Office hours, a standard and an urgent SLA, and automatic assignment in tier 1."""
+        office, created = BusinessCalendar.objects.get_or_create(
+            name="Office hours (London)",
+            defaults={"time_zone": "Europe/London", "holiday_country": "GB"},
+        )
+        if created:
+            for weekday in range(5):
+                OpeningHours.objects.create(
+                    calendar=office, weekday=weekday, start=time(8), end=time(18)
+                )
+        SLAPolicy.objects.get_or_create(
+            name="Urgent, around the clock",
+            defaults={
+                "position": 10,
+                "priorities": ["urgent"],
+                "first_response_minutes": 30,
+                "next_response_minutes": 60,
+                "resolution_minutes": 480,
+                "warning_actions": ["notify_assignee"],
+                "breach_actions": ["notify_tier", "escalate"],
+            },
+        )
+        SLAPolicy.objects.get_or_create(
+            name="Standard",
+            defaults={
+                "is_default": True,
+                "position": 100,
+                "first_response_minutes": 240,
+                "next_response_minutes": 480,
+                "resolution_minutes": 2400,
+                "calendar": office,
+                "warning_actions": ["notify_assignee"],
+                "breach_actions": ["notify_tier", "raise_priority"],
+            },
+        )
+        Tier.objects.filter(level=1).update(assignment_mode="round_robin")
 
     def _users(self) -> dict[str, Any]:
         User = get_user_model()

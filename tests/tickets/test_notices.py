@@ -1,0 +1,117 @@
+"""Keeping people informed: customers on their channel, agents in the app and by email."""
+
+import pytest
+from django.core import mail
+
+from channels_ingest.sms import backends as sms_backends
+from tests.factories import AgentFactory
+from tickets import services
+from tickets.models import (
+    AgentProfile,
+    Channel,
+    ContactKind,
+    CustomerNotice,
+    Message,
+    Notification,
+    SLAPolicy,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def notices(settings, celery_eager):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    sms_backends.outbox.clear()
+
+
+def test_received_notice_by_email_with_reference_and_promise(
+    open_ticket, notices, django_capture_on_commit_callbacks
+):
+    SLAPolicy.objects.create(name="24/7", is_default=True, first_response_minutes=120)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(sender="ann@example.com", sender_name="Ann")
+    [sent] = mail.outbox
+    assert sent.to == ["ann@example.com"]
+    assert sent.subject == f"We received your request: {ticket.subject} [{ticket.reference}]"
+    assert ticket.reference in sent.body and "Hello Ann" in sent.body
+    assert "We will answer by" in sent.body
+    assert sent.extra_headers["Auto-Submitted"] == "auto-replied"
+    notice = Message.objects.get(ticket=ticket, is_automatic=True)
+    assert notice.author_user is None
+    ticket.refresh_from_db()
+    assert ticket.first_responded_at is None  # a notice is not a response
+
+
+def test_received_notice_by_sms_for_texters(
+    open_ticket, notices, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(
+            channel=Channel.SMS, sender_kind=ContactKind.PHONE, sender="+14155550123"
+        )
+    assert mail.outbox == []
+    [sms] = sms_backends.outbox
+    assert sms.to == "+14155550123"
+    assert ticket.reference in sms.body
+
+
+def test_no_notice_in_answer_to_automatic_mail(
+    open_ticket, notices, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(is_automatic=True)
+    assert mail.outbox == []
+
+
+def test_resolved_notice_and_escalated_notice_only_when_enabled(
+    open_ticket, notices, agent, django_capture_on_commit_callbacks
+):
+    ticket = open_ticket(tier_level=1, sender="bo@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")
+    assert [m.subject for m in mail.outbox] == []  # escalation notice is off by default
+
+    CustomerNotice.objects.filter(kind="escalated").update(enabled=True)
+    ticket.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")
+        services.ticket_resolve(ticket=ticket, actor=agent)
+    subjects = [m.subject for m in mail.outbox]
+    assert subjects == [
+        f"Your request {ticket.reference} is with our specialists [{ticket.reference}]",
+        f"Your request {ticket.reference} is resolved [{ticket.reference}]",
+    ]
+
+
+def test_agents_are_notified_of_assignment_and_escalation_to_their_tier(open_ticket, agent):
+    lead = AgentFactory(username="lead", tiers=[1])
+    expert = AgentFactory(username="expert", tiers=[2])
+    ticket = open_ticket(tier_level=1)
+
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=lead)
+    services.ticket_assign(ticket=ticket, assignee=lead, actor=lead)  # taking it: no note
+    services.ticket_escalate(ticket=ticket, actor=lead, reason="Needs logs", handoff_note="n")
+
+    assert list(Notification.objects.filter(user=agent).values_list("kind", flat=True)) == [
+        "assigned"
+    ]
+    assert not Notification.objects.filter(user=lead, kind="assigned").exists()
+    escalated = Notification.objects.get(user=expert)
+    assert escalated.kind == "escalated" and "Needs logs" in escalated.text
+    assert Notification.objects.filter(read_at__isnull=True, user=expert).count() == 1
+
+
+def test_agents_who_asked_get_notifications_by_email_once(
+    open_ticket, agent, celery_eager, django_capture_on_commit_callbacks
+):
+    AgentProfile.objects.filter(user=agent).update(email_notifications=True)
+    quiet = AgentFactory(username="quiet", tiers=[1])
+    ticket = open_ticket(tier_level=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_assign(ticket=ticket, assignee=agent, actor=quiet)
+    [sent] = mail.outbox
+    assert sent.to == [agent.email]
+    assert ticket.reference in sent.subject
+    ids = list(Notification.objects.values_list("pk", flat=True))
+    assert services.notifications_email(notification_ids=ids) == 0  # already sent

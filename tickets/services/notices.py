@@ -1,0 +1,82 @@
+"""Telling people what happened: customers on their channel, agents in the app (and by
+email if they asked)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.utils import formats, timezone
+
+from tickets.models import CustomerNotice, Message, NoticeKind, Notification, Ticket
+from tickets.services.outbound import schedule_agent_emails, ticket_send_automatic_reply
+
+# Phone and chat customers are told in the conversation itself.
+_NOTIFIED_CHANNELS = {"email", "web", "sms", "api"}
+
+
+def notify_customer(
+    *, ticket: Ticket, kind: NoticeKind, now: datetime | None = None
+) -> Message | None:
+    if not settings.HELPDESK_CUSTOMER_NOTICES or ticket.channel not in _NOTIFIED_CHANNELS:
+        return None
+    notice = CustomerNotice.objects.filter(kind=kind, enabled=True).first()
+    if notice is None:
+        return None
+    values = {
+        "name": ticket.customer.name or "there",
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "first_response_due": _promise(ticket),
+    }
+    return ticket_send_automatic_reply(
+        ticket=ticket,
+        subject=notice.subject.format_map(values),
+        text=notice.text.format_map(values),
+        now=now,
+    )
+
+
+def _promise(ticket: Ticket) -> str:
+    if ticket.first_response_due_at is None:
+        return ""
+    when = formats.date_format(timezone.localtime(ticket.first_response_due_at), "DATETIME_FORMAT")
+    return f"We will answer by {when}."
+
+
+def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: str) -> None:
+    """Stored notifications (unread until seen); emailed to agents who asked for it."""
+    created = Notification.objects.bulk_create(
+        Notification(user_id=user_id, ticket=ticket, kind=kind, text=text[:500])
+        for user_id in set(user_ids)
+    )
+    schedule_agent_emails([n.pk for n in created if n.pk is not None])
+
+
+def notifications_email(*, notification_ids: list[int]) -> int:
+    """Email notifications to agents who asked for email; each at most once."""
+    sent = 0
+    pending = (
+        Notification.objects.filter(
+            pk__in=notification_ids,
+            emailed_at__isnull=True,
+            user__agent_profile__email_notifications=True,
+        )
+        .exclude(user__email="")
+        .select_related("user")
+    )
+    for notification in pending:
+        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            continue  # another worker sends it
+        link = f"{settings.PUBLIC_BASE_URL}/admin/tickets/ticket/{notification.ticket_id}/change/"
+        send_mail(
+            subject=notification.text[:150],
+            message=f"{notification.text}\n\n{link}\n",
+            from_email=None,
+            recipient_list=[notification.user.email],
+        )
+        sent += 1
+    return sent
