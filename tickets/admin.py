@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 
 from tickets import services
 from tickets.errors import DomainError
@@ -35,6 +36,7 @@ from tickets.models import (
     TicketStatus,
     Tier,
 )
+from tickets.services import sla_clocks
 
 
 class CallLogForm(forms.Form):
@@ -70,6 +72,15 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ["merged_into", "created_at", "updated_at"]
     raw_id_fields = ["user"]
     inlines = [ContactPointInline]
+
+    def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
+        organization = obj.organization
+        if change and "organization" in form.changed_data:
+            obj.organization_id = form.initial.get("organization")
+            super().save_model(request, obj, form, change)
+            services.customer_set_organization(customer=obj, organization=organization)
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ContactPoint)
@@ -208,12 +219,32 @@ class TicketAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+    readonly_fields = [*readonly_fields, "sla_clocks"]
     fields = ["reference", "subject", *readonly_fields[1:]]
     inlines = [MessageInline, TicketEventInline]
     actions = ["assign_to_me", "resolve", "close"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # Tickets come from channels and the API, which find the customer.
+
+    @admin.display(description="SLA clocks")
+    def sla_clocks(self, ticket: Ticket) -> str:
+        """Each clock explained: target, state, business time elapsed, due."""
+        now = timezone.now()
+        lines = []
+        for clock in ticket.clocks.select_related("policy__calendar").order_by("kind", "cycle"):
+            state = sla_clocks.explain(clock, now)
+            if state is None:
+                continue
+            due = (
+                timezone.localtime(state.due_at).strftime("%a %d %b %H:%M") if state.due_at else "-"
+            )
+            lines.append(
+                f"{clock.get_kind_display()}: {state.state}, {state.elapsed_minutes:.0f} of "
+                f"{state.target_minutes} business minutes, due {due}"
+                + (f" ({len(clock.pauses)} pause(s))" if clock.pauses else "")
+            )
+        return "\n".join(lines) or "No SLA policy applies."
 
     def get_urls(self) -> list[Any]:
         log_call = self.admin_site.admin_view(self.log_call_view)

@@ -161,3 +161,23 @@ def test_admin_returns_an_unavailable_agents_tickets_to_the_queue(
         assert ticket.assignee == staying  # routed again, to the available agent
         unassigned = TicketEvent.objects.get(ticket=ticket, kind=EventKind.UNASSIGNED)
         assert "unavailable" in unassigned.data["reason"]
+
+
+def test_broker_down_at_creation_then_the_sweep_routes(
+    open_ticket, monkeypatch, celery_eager, django_capture_on_commit_callbacks
+):
+    from tickets import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.route_ticket, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(tier_level=0, priority="urgent")  # created all the same
+    ticket.refresh_from_db()
+    assert ticket.tier.level == 0 and ticket.routing_due_at is not None
+
+    monkeypatch.undo()
+    assert tasks.sweep_routing.apply().get() == 1  # the broker is back
+    ticket.refresh_from_db()
+    assert ticket.tier.level == 1

@@ -210,3 +210,65 @@ def test_admin_configures_calendars_and_policies(admin_client, office):
     assert (
         admin_client.get(f"/admin/tickets/businesscalendar/{office.pk}/change/").status_code == 200
     )
+
+
+def test_organization_change_applies_its_policy(open_ticket, policy, office):
+    from tickets.models import Organization
+
+    vip = Organization.objects.create(name="VIP Corp")
+    SLAPolicy.objects.create(
+        name="VIP", position=1, organization=vip, first_response_minutes=20, calendar=office
+    )
+    ticket = opened(open_ticket, at(5, 9))
+    with time_machine.travel(at(5, 9, 5), tick=False):
+        services.customer_set_organization(customer=ticket.customer, organization=vip)
+    ticket.refresh_from_db()
+    assert ticket.sla_policy.name == "VIP"
+    assert ticket.first_response_due_at == at(5, 9, 20)
+
+
+def test_routing_and_sweeps_run_twice_do_nothing_twice(open_ticket, policy, agent):
+    """A redelivered task (worker killed after acting, before acking) has no double effect."""
+    ticket = opened(open_ticket, at(5, 9), priority="urgent")
+    ticket.tier = ticket.tier.__class__.objects.get(level=0)
+    ticket.save()
+    services.ticket_route(ticket_id=ticket.pk, now=at(5, 9))
+    services.ticket_route(ticket_id=ticket.pk, now=at(5, 9))
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ESCALATED).count() == 1
+    services.sla_sweep(now=at(5, 12))
+    services.sla_sweep(now=at(5, 12))
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA_BREACH).count() == 1
+
+
+def test_on_hold_pauses_only_when_the_policy_says_so(open_ticket, policy, agent):
+    ticket = opened(open_ticket, at(5, 9))
+    with time_machine.travel(at(5, 10), tick=False):
+        services.ticket_change_status(ticket=ticket, status="on_hold", actor=agent)
+    ticket.refresh_from_db()
+    assert ticket.resolution_due_at is None  # paused on hold
+
+    SLAPolicy.objects.filter(pk=policy.pk).update(pause_on_hold=False)
+    other = opened(open_ticket, at(5, 9))
+    with time_machine.travel(at(5, 10), tick=False):
+        services.ticket_change_status(ticket=other, status="on_hold", actor=agent)
+    other.refresh_from_db()
+    assert other.resolution_due_at == at(5, 17)
+
+
+def test_escalation_applies_the_policy_of_the_new_tier(open_ticket, policy, office, agent):
+    SLAPolicy.objects.create(
+        name="Tier 2", position=1, tier_levels=[2], first_response_minutes=240, calendar=office
+    )
+    ticket = opened(open_ticket, at(5, 9))
+    with time_machine.travel(at(5, 9, 30), tick=False):
+        services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")
+    ticket.refresh_from_db()
+    assert ticket.sla_policy.name == "Tier 2"
+    assert ticket.first_response_due_at == at(5, 13)
+
+
+def test_admin_ticket_page_explains_the_clocks(open_ticket, policy, admin_client):
+    ticket = opened(open_ticket, at(5, 9))
+    with time_machine.travel(at(5, 9, 30), tick=False):
+        page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert "First response: running, 30 of 60 business minutes" in page

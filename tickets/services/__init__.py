@@ -16,6 +16,7 @@ from tickets.services.customers import (
     customer_create,
     customer_get_or_create_for_contact,
     customer_merge,
+    customer_set_organization,
 )
 from tickets.services.delivery import (
     message_mark_failed,
@@ -56,6 +57,7 @@ __all__ = [
     "customer_create",
     "customer_get_or_create_for_contact",
     "customer_merge",
+    "customer_set_organization",
     "message_mark_failed",
     "message_mark_sent",
     "message_record_delivery",

@@ -1,12 +1,22 @@
 """Customers and their contact points: one person, however they reach us."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import ContactPoint, Customer, EventKind, Organization, Ticket, TicketEvent
+from tickets.models import (
+    ACTIVE_STATUSES,
+    ContactPoint,
+    Customer,
+    EventKind,
+    Organization,
+    Ticket,
+    TicketEvent,
+)
 from tickets.services._common import Actor
 
 
@@ -137,3 +147,24 @@ def _merge_profile(source: Customer, target: Customer) -> None:
         fields.append("user")
     if fields:
         target.save(update_fields=[*fields, "updated_at"])
+
+
+def customer_set_organization(
+    *, customer: Customer, organization: Organization | None, now: datetime | None = None
+) -> Customer:
+    """Move a customer to another organization; their open tickets' SLAs follow."""
+    from tickets.services import sla_clocks
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.organization_id == (organization.pk if organization else None):
+            return customer
+        customer.organization = organization
+        customer.save(update_fields=["organization", "updated_at"])
+        active = customer.tickets.filter(status__in=ACTIVE_STATUSES).select_related(
+            "tier", "customer"
+        )
+        for ticket in active.select_for_update(of=("self",)):
+            sla_clocks.reevaluate(ticket, now)
+    return customer
