@@ -234,6 +234,8 @@ HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
 # Automatic notices to customers (received, escalated, resolved; worded in the admin).
 # Switch off for bulk imports.
 HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
+# PostgreSQL text-search configuration of the knowledge base (re-save articles after a change).
+KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # Web-form requests accepted per client address and per email address in ten minutes.
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
 # The Celery task that sends a pending outbound message (tickets does not import channels).
@@ -313,8 +315,10 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Help desk API",
-    "DESCRIPTION": "Tickets, messages, customers and tiers of the help desk. "
-    "Authenticate with a token (`Authorization: Token <key>`) or a staff session.",
+    "DESCRIPTION": "Tickets, messages, customers and tiers of the help desk, for agents and "
+    "admins: authenticate with a token (`Authorization: Token <key>`) or a staff session. "
+    "The knowledge-base search (/api/v1/kb/search) is public; staff also see agent-only "
+    "articles.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
+    path("api/v1/kb/", include("knowledge.api.urls")),
     # Provider webhooks (inbound mail), verified by anymail itself.
     path("anymail/", include("anymail.urls")),
     path("support/new/", contact_views.contact, name="support-new"),

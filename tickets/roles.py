@@ -23,6 +23,12 @@ _AGENT_PERMISSIONS = {
         "tier": ("view",),
         "agentprofile": ("view",),
     },
+    # Agents write and publish knowledge-base articles.
+    "knowledge": {
+        "category": ("view",),
+        "article": ("view", "add", "change"),
+        "articlerevision": ("view",),
+    },
 }
 _ADMIN_APPS = ("tickets", "knowledge", "channels_ingest", "auth", "authtoken", "django_celery_beat")
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from knowledge.demo import load_demo_knowledge_base
 from tickets import services
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
@@ -129,9 +130,11 @@ class Command(BaseCommand):
             self._service_levels()
             users = self._users()
             created = self._tickets(users)
+            articles = load_demo_knowledge_base(actor=users["admin"])
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {len(users)} staff users, {created} new ticket(s)."
+                f"Demo data ready: {len(users)} staff users, {created} new ticket(s), "
+                f"{articles} new knowledge-base article(s)."
             )
         )
 

@@ -1,0 +1,89 @@
+"""Admin for the knowledge base: every article save goes through the service (revisions)."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from knowledge import services
+from knowledge.models import Article, ArticleRevision, Category
+
+
+def _actor(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "position"]
+    list_filter = ["parent"]
+    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ["name"]
+
+
+class ArticleRevisionInline(admin.TabularInline):
+    model = ArticleRevision
+    fields = ["number", "title", "author", "created_at"]
+    readonly_fields = ["number", "title", "author", "created_at"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "category", "status", "visibility", "updated_at", "view_count"]
+    list_filter = ["status", "visibility", "category"]
+    search_fields = ["title", "summary", "tags"]
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ["category"]
+    readonly_fields = ["preview", "published_at", "view_count", "helpful_yes", "helpful_no"]
+    fields = [
+        "title", "slug", "category", "summary", "body_markdown", "preview", "tags", "status",
+        "visibility", "author", "last_reviewed_at", "published_at", "view_count",
+        "helpful_yes", "helpful_no",
+    ]  # fmt: skip
+    inlines = [ArticleRevisionInline]
+
+    @admin.display(description="Preview (as saved)")
+    def preview(self, obj: Article) -> SafeString:
+        if not obj.body_html:
+            return mark_safe("<em>Save to see the rendered article.</em>")
+        # body_html was sanitised by the service when the article was saved.
+        return format_html('<div class="kb-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
+
+    def save_model(self, request: HttpRequest, obj: Article, form: Any, change: bool) -> None:
+        fields = {
+            name: form.cleaned_data[name]
+            for name in form.cleaned_data
+            if name in services.ARTICLE_FIELDS
+        }
+        services.article_save(article=obj, actor=_actor(request), **fields)
+
+
+@admin.register(ArticleRevision)
+class ArticleRevisionAdmin(admin.ModelAdmin):
+    list_display = ["article", "number", "title", "author", "created_at"]
+    list_filter = ["article"]
+    readonly_fields = ["article", "number", "title", "summary", "body_markdown", "author"]
+    actions = ["restore"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Restore the selected revision (as a new revision)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[ArticleRevision]) -> None:
+        for revision in queryset.select_related("article"):
+            services.article_restore_revision(revision=revision, actor=_actor(request))
+        self.message_user(request, f"Restored {queryset.count()} revision(s).", messages.SUCCESS)

@@ -1,0 +1,42 @@
+from rest_framework import serializers
+
+from knowledge.selectors import SearchHit
+
+MAX_QUERY_LENGTH = 200
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=MAX_QUERY_LENGTH, help_text="What to look for, as a person would type it."
+    )
+
+
+class SearchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    slug = serializers.CharField()
+    summary = serializers.CharField()
+    snippet = serializers.CharField(help_text="Safe HTML: text with <mark> around matches.")
+    score = serializers.FloatField()
+    url = serializers.CharField(help_text="The article's page in the portal.")
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+
+
+def article_url(slug: str) -> str:
+    return f"/kb/articles/{slug}/"
+
+
+def hit_data(hit: SearchHit) -> dict[str, object]:
+    article = hit.article
+    return {
+        "id": article.pk,
+        "title": article.title,
+        "slug": article.slug,
+        "summary": article.summary,
+        "snippet": hit.snippet,
+        "score": round(hit.score, 4),
+        "url": article_url(article.slug),
+    }

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from knowledge.api import views
+
+app_name = "kb-api"
+
+urlpatterns = [
+    path("search", views.ArticleSearchView.as_view(), name="search"),
+]

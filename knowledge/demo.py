@@ -1,0 +1,46 @@
+"""Loading the demo knowledge base (knowledge/demo_articles.py) through the services."""
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from knowledge import demo_articles
+from knowledge.models import Article, ArticleStatus, Category
+from knowledge.services import article_save, category_save
+
+
+@transaction.atomic
+def load_demo_knowledge_base(*, actor: User | None = None) -> int:
+    """Create the demo categories and articles that do not exist yet; returns how many
+    articles were created. Safe to run again."""
+    categories: dict[str, Category] = {c.slug: c for c in Category.objects.all()}
+    ordered = sorted(demo_articles.CATEGORIES, key=lambda c: c["parent"] is not None)
+    for spec in ordered:
+        slug = str(spec["slug"])
+        if slug not in categories:
+            parent = categories[str(spec["parent"])] if spec["parent"] else None
+            categories[slug] = category_save(
+                category=None,
+                name=str(spec["name"]),
+                slug=slug,
+                parent=parent,
+                description=str(spec.get("description") or ""),
+            )
+    existing = set(Article.objects.values_list("slug", flat=True))
+    created = 0
+    for item in demo_articles.ARTICLES:
+        if item["slug"] in existing:
+            continue
+        article_save(
+            article=None,
+            actor=actor,
+            title=item["title"],
+            slug=item["slug"],
+            category=categories[item["category"]],
+            summary=item["summary"],
+            tags=", ".join(item["tags"]),
+            visibility=item["visibility"],
+            body_markdown=item["body"],
+            status=ArticleStatus.PUBLISHED,
+        )
+        created += 1
+    return created

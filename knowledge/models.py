@@ -1,0 +1,118 @@
+"""Categories, articles and their revisions: the answers the help desk publishes."""
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Category(models.Model):
+    """A shelf of articles; categories nest one level (a top category and its children)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.parent_id is None:
+            return
+        if self.pk is not None and self.parent_id == self.pk:
+            raise ValidationError({"parent": "A category cannot be its own parent."})
+        if self.parent is not None and self.parent.parent_id is not None:
+            raise ValidationError({"parent": "Categories nest one level only."})
+        if self.pk is not None and Category.objects.filter(parent_id=self.pk).exists():
+            raise ValidationError({"parent": "A category with children cannot have a parent."})
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    AGENTS = "agents", "Agents only"
+
+
+class Article(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="articles")
+    summary = models.CharField(max_length=500, blank=True)
+    body_markdown = models.TextField(blank=True)
+    # Rendered from body_markdown and sanitised by knowledge.services, never edited by hand.
+    body_html = models.TextField(blank=True, editable=False)
+    tags = models.CharField(max_length=300, blank=True, help_text="Comma-separated.")
+    status = models.CharField(
+        max_length=12, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
+    )
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="kb_articles",
+    )
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(default=0, editable=False)
+    helpful_yes = models.PositiveIntegerField(default=0, editable=False)
+    helpful_no = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Weighted title (A) > summary and tags (B) > body (C); kept up to date by the service on
+    # PostgreSQL (GIN-indexed there by migration), unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["title"]
+        indexes = [models.Index(fields=["status", "visibility"], name="kb_article_status_vis")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag.strip() for tag in self.tags.split(",") if tag.strip()]
+
+
+class ArticleRevision(models.Model):
+    """A snapshot of an article's text, written by every save through the service."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=500, blank=True)
+    body_markdown = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="kb_revisions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="kb_revision_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article} #{self.number}"

@@ -1,0 +1,181 @@
+"""Reads of the knowledge base: search and suggestions over published articles.
+
+PostgreSQL: full-text search over the stored, weighted vector (websearch syntax), ranked,
+with highlighted snippets, plus trigram similarity on titles for short (typo-prone) queries.
+SQLite: a plain substring fallback with a crude score, so the embedded default still works.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+
+import nh3
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    TrigramSimilarity,
+)
+from django.db import connection
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Greatest
+
+from knowledge.models import Article, ArticleStatus, Visibility
+from knowledge.services import search_config
+
+# Short queries (this many words or fewer) also match titles by trigram similarity.
+SHORT_QUERY_WORDS = 3
+TRIGRAM_THRESHOLD = 0.3
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP_WORDS_TEXT = """
+    a about after again all am an and any are as at be because been before being but by can
+    cannot could did do does doing don dont for from get got had has have having he her here
+    hers him his how i if in into is it its just me more most my no not now of off on once only
+    or other our out over please same she should so some still such than thank thanks that the
+    their them then there these they this those through to too under until up very was we were
+    what when where which while who why will with would you your yours hello hi regards dear
+    help problem issue"""
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article: Article
+    score: float
+    snippet: str  # safe HTML: text with <mark> around the matched words
+    confidence: float = 0.0  # 0..1, how well the article covers the query's words
+
+
+def _published(include_agent_only: bool) -> QuerySet[Article]:
+    articles = Article.objects.filter(status=ArticleStatus.PUBLISHED).select_related("category")
+    if not include_agent_only:
+        articles = articles.filter(visibility=Visibility.PUBLIC)
+    return articles
+
+
+def _clean_snippet(snippet: str) -> str:
+    return nh3.clean(snippet, tags={"mark"}, attributes={}, strip_comments=True)
+
+
+def keywords(text: str, *, limit: int = 12) -> list[str]:
+    """The meaningful words of a text, in order, without stop words or repeats."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if len(word) >= 3 and word not in _STOP_WORDS and not word.isdigit():
+            seen.setdefault(word, None)
+    return list(seen)[:limit]
+
+
+def _coverage(article: Article, words: list[str]) -> float:
+    """Share of the words found in the article: full credit in title/summary/tags, half in body."""
+    if not words:
+        return 0.0
+    head = f"{article.title} {article.summary} {article.tags}".lower()
+    body = article.body_markdown.lower()
+    total = sum(1.0 if w in head else 0.5 if w in body else 0.0 for w in words)
+    return round(total / len(words), 4)
+
+
+def _postgres_search(
+    articles: QuerySet[Article], text: str, *, trigram: bool, limit: int
+) -> list[SearchHit]:
+    config = search_config()
+    query = SearchQuery(text, search_type="websearch", config=config)
+    matches = Q(search_vector=query)
+    score = SearchRank(F("search_vector"), query)
+    rows = articles.annotate(rank=score)
+    if trigram:
+        rows = rows.annotate(similarity=TrigramSimilarity("title", text))
+        matches |= Q(similarity__gte=TRIGRAM_THRESHOLD)
+        score_expr = F("rank") + Greatest(F("similarity"), Value(0.0)) * Value(0.5)
+    else:
+        score_expr = F("rank") * Value(1.0)
+    rows = (
+        rows.filter(matches)
+        .annotate(
+            score=score_expr,
+            snippet=SearchHeadline(
+                "body_markdown",
+                query,
+                config=config,
+                start_sel="<mark>",
+                stop_sel="</mark>",
+                max_words=30,
+                min_words=12,
+            ),
+        )
+        .order_by("-score", "title")[:limit]
+    )
+    return [
+        SearchHit(article=row, score=float(row.score), snippet=_clean_snippet(row.snippet))
+        for row in rows
+    ]
+
+
+def _fallback_snippet(article: Article, words: list[str], width: int = 160) -> str:
+    body = article.body_markdown or article.summary
+    lower = body.lower()
+    start = min((lower.find(w) for w in words if w in lower), default=0)
+    start = max(0, start - width // 4)
+    excerpt = html.escape(body[start : start + width])
+    for word in words:
+        excerpt = re.sub(
+            f"({re.escape(html.escape(word))})", r"<mark>\1</mark>", excerpt, flags=re.IGNORECASE
+        )
+    return _clean_snippet(excerpt)
+
+
+def _fallback_search(articles: QuerySet[Article], words: list[str], limit: int) -> list[SearchHit]:
+    if not words:
+        return []
+    matches = Q()
+    for word in words:
+        matches |= (
+            Q(title__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(tags__icontains=word)
+            | Q(body_markdown__icontains=word)
+        )
+    hits = []
+    for article in articles.filter(matches):
+        title, head = article.title.lower(), f"{article.summary} {article.tags}".lower()
+        body = article.body_markdown.lower()
+        score = sum(
+            (1.0 if w in title else 0.0) + (0.4 if w in head else 0.0) + (0.1 if w in body else 0.0)
+            for w in words
+        )
+        hits.append(SearchHit(article, round(score, 4), _fallback_snippet(article, words)))
+    hits.sort(key=lambda hit: (-hit.score, hit.article.title))
+    return hits[:limit]
+
+
+def article_search(query: str, *, include_agent_only: bool, limit: int = 10) -> list[SearchHit]:
+    """Published articles matching a person's query, best first."""
+    query = query.strip()
+    if not query:
+        return []
+    articles = _published(include_agent_only)
+    if connection.vendor == "postgresql":
+        short = len(query.split()) <= SHORT_QUERY_WORDS
+        return _postgres_search(articles, query, trigram=short, limit=limit)
+    return _fallback_search(articles, [w.lower() for w in _WORD.findall(query)], limit)
+
+
+def article_suggest(
+    text: str, *, limit: int = 3, include_agent_only: bool = False
+) -> list[SearchHit]:
+    """The best few published articles for a ticket's subject and body, with a confidence."""
+    words = keywords(text)
+    if not words:
+        return []
+    articles = _published(include_agent_only)
+    if connection.vendor == "postgresql":
+        hits = _postgres_search(articles, " or ".join(words), trigram=False, limit=limit * 3)
+    else:
+        hits = _fallback_search(articles, words, limit * 3)
+    scored = [
+        SearchHit(h.article, h.score, h.snippet, confidence=_coverage(h.article, words))
+        for h in hits
+    ]
+    scored.sort(key=lambda hit: (-hit.confidence, -hit.score, hit.article.title))
+    return scored[:limit]

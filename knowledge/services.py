@@ -1,0 +1,114 @@
+"""Writes of the knowledge base: every article save renders the body and writes a revision."""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.postgres.search import SearchVector
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from knowledge.markdown import render_markdown
+from knowledge.models import Article, ArticleRevision, ArticleStatus, Category
+
+# The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
+ARTICLE_FIELDS = frozenset(
+    {
+        "title", "slug", "category", "summary", "body_markdown", "tags", "status",
+        "visibility", "author", "last_reviewed_at",
+    }
+)  # fmt: skip
+
+
+def search_config() -> str:
+    """The PostgreSQL text-search configuration (language) used to index and query."""
+    return settings.KNOWLEDGE_SEARCH_CONFIG
+
+
+def category_save(
+    *,
+    category: Category | None,
+    name: str,
+    slug: str,
+    parent: Category | None = None,
+    description: str = "",
+    position: int = 0,
+) -> Category:
+    """Create or change a category; nesting deeper than one level is refused."""
+    category = category or Category()
+    category.name, category.slug, category.parent = name, slug, parent
+    category.description, category.position = description, position
+    category.full_clean()
+    category.save()
+    return category
+
+
+def _update_search_vector(article: Article) -> None:
+    if connection.vendor != "postgresql":
+        return
+    config = search_config()
+    Article.objects.filter(pk=article.pk).update(
+        search_vector=SearchVector("title", weight="A", config=config)
+        + SearchVector("summary", "tags", weight="B", config=config)
+        + SearchVector("body_markdown", weight="C", config=config)
+    )
+
+
+def _write_revision(article: Article, actor: User | None) -> ArticleRevision:
+    last = article.revisions.aggregate(last=Max("number"))["last"] or 0
+    return ArticleRevision.objects.create(
+        article=article,
+        number=last + 1,
+        title=article.title,
+        summary=article.summary,
+        body_markdown=article.body_markdown,
+        author=actor,
+    )
+
+
+@transaction.atomic
+def article_save(
+    *,
+    article: Article | None,
+    actor: User | None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Article:
+    """Create (article None or unsaved) or change an article.
+
+    `fields` are model fields (title, slug, category, summary, body_markdown, tags, status,
+    visibility, author, last_reviewed_at). The body is rendered and sanitised here, the search
+    vector refreshed and a revision written, all in one transaction.
+    """
+    now = now or timezone.now()
+    article = article or Article()
+    unknown = set(fields) - ARTICLE_FIELDS
+    if unknown:
+        raise TypeError(f"article_save() got unknown fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(article, name, value)
+    if article.pk is None and article.author_id is None and actor is not None:
+        article.author = actor
+    if "tags" in fields:
+        article.tags = ", ".join(article.tag_list)
+    article.body_html = render_markdown(article.body_markdown)
+    if article.status == ArticleStatus.PUBLISHED and article.published_at is None:
+        article.published_at = now
+    article.full_clean(exclude=["search_vector"])
+    article.save()
+    _update_search_vector(article)
+    _write_revision(article, actor)
+    return article
+
+
+def article_restore_revision(*, revision: ArticleRevision, actor: User | None) -> Article:
+    """Bring back an earlier revision's text; the restore is itself a new revision."""
+    return article_save(
+        article=Article.objects.get(pk=revision.article_id),
+        actor=actor,
+        title=revision.title,
+        summary=revision.summary,
+        body_markdown=revision.body_markdown,
+    )

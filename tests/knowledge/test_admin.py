@@ -1,0 +1,67 @@
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from knowledge import services
+from knowledge.models import Article, ArticleRevision, Category
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client: Client, admin_user: Any) -> Client:
+    client.force_login(admin_user)
+    return client
+
+
+def test_adding_an_article_goes_through_the_service(
+    admin_client_: Client, admin_user: Any, category: Category
+) -> None:
+    response = admin_client_.post(
+        "/admin/knowledge/article/add/",
+        {
+            "title": "Reset",
+            "slug": "reset",
+            "category": category.pk,
+            "summary": "",
+            "body_markdown": "Hi <script>x()</script>**there**",
+            "tags": "a,  b",
+            "status": "published",
+            "visibility": "public",
+            "author": "",
+            "last_reviewed_at_0": "",
+            "last_reviewed_at_1": "",
+            "revisions-TOTAL_FORMS": "0",
+            "revisions-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    article = Article.objects.get(slug="reset")
+    assert "<script" not in article.body_html
+    assert "<strong>there</strong>" in article.body_html
+    assert article.tags == "a, b"
+    assert article.author == admin_user
+    assert article.revisions.get().author == admin_user
+    page = admin_client_.get(f"/admin/knowledge/article/{article.pk}/change/").content.decode()
+    assert "<strong>there</strong>" in page  # the preview
+
+
+def test_restore_action_writes_a_new_revision(
+    admin_client_: Client, make_article: Callable[..., Article]
+) -> None:
+    article = make_article("First", "one")
+    services.article_save(article=article, actor=None, title="Second")
+    first = ArticleRevision.objects.get(article=article, number=1)
+
+    response = admin_client_.post(
+        "/admin/knowledge/articlerevision/",
+        {"action": "restore", "_selected_action": [first.pk]},
+    )
+
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.title == "First"
+    assert article.revisions.count() == 3
