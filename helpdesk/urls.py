@@ -21,6 +21,7 @@ urlpatterns = [
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),
     path("inbound/", include("channels_ingest.urls")),
+    path("kb/", include("knowledge.urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[AllowAny]),

@@ -116,3 +116,18 @@ class ArticleRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} #{self.number}"
+
+
+class ArticleFeedback(models.Model):
+    """A reader's answer to "Was this helpful?", with the reason when it was not."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{'Helpful' if self.helpful else 'Not helpful'}: {self.article}"

@@ -8,6 +8,7 @@ SQLite: a plain substring fallback with a crude score, so the embedded default s
 import html
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import nh3
 from django.contrib.postgres.search import (
@@ -17,10 +18,10 @@ from django.contrib.postgres.search import (
     TrigramSimilarity,
 )
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Greatest
 
-from knowledge.models import Article, ArticleStatus, Visibility
+from knowledge.models import Article, ArticleStatus, Category, Visibility
 from knowledge.services import search_config
 
 # Short queries (this many words or fewer) also match titles by trigram similarity.
@@ -179,3 +180,39 @@ def article_suggest(
     ]
     scored.sort(key=lambda hit: (-hit.confidence, -hit.score, hit.article.title))
     return scored[:limit]
+
+
+def readable_articles(*, include_agent_only: bool) -> QuerySet[Article]:
+    """Published articles a reader may open: agent-only ones only for staff."""
+    return _published(include_agent_only)
+
+
+def article_for_reader(*, slug: str, include_agent_only: bool) -> Article | None:
+    return readable_articles(include_agent_only=include_agent_only).filter(slug=slug).first()
+
+
+def related_articles(
+    article: Article, *, include_agent_only: bool, limit: int = 5
+) -> list[Article]:
+    """Other articles of the same category, most read first."""
+    return list(
+        readable_articles(include_agent_only=include_agent_only)
+        .filter(category_id=article.category_id)
+        .exclude(pk=article.pk)
+        .order_by("-view_count", "title")[:limit]
+    )
+
+
+def portal_home(*, include_agent_only: bool) -> dict[str, Any]:
+    articles = readable_articles(include_agent_only=include_agent_only)
+    categories = (
+        Category.objects.filter(parent__isnull=True)
+        .prefetch_related("children")
+        .annotate(article_count=Count("articles", filter=Q(articles__in=articles)))
+        .order_by("position", "name")
+    )
+    return {
+        "categories": list(categories),
+        "popular": list(articles.order_by("-view_count", "title")[:6]),
+        "recent": list(articles.order_by("-published_at", "-id")[:6]),
+    }

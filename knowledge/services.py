@@ -7,11 +7,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from knowledge.markdown import render_markdown
-from knowledge.models import Article, ArticleRevision, ArticleStatus, Category
+from knowledge.models import Article, ArticleFeedback, ArticleRevision, ArticleStatus, Category
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
 ARTICLE_FIELDS = frozenset(
@@ -112,3 +112,15 @@ def article_restore_revision(*, revision: ArticleRevision, actor: User | None) -
         summary=revision.summary,
         body_markdown=revision.body_markdown,
     )
+
+
+def article_record_view(*, article: Article) -> None:
+    Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
+
+
+@transaction.atomic
+def article_record_feedback(*, article: Article, helpful: bool, comment: str = "") -> None:
+    """'Was this helpful?' — counted on the article, kept with the reason."""
+    ArticleFeedback.objects.create(article=article, helpful=helpful, comment=comment[:2000])
+    counter = "helpful_yes" if helpful else "helpful_no"
+    Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})

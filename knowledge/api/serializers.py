@@ -1,5 +1,7 @@
+from django.urls import reverse
 from rest_framework import serializers
 
+from knowledge.models import Article
 from knowledge.selectors import SearchHit
 
 MAX_QUERY_LENGTH = 200
@@ -25,8 +27,8 @@ class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
 
 
-def article_url(slug: str) -> str:
-    return f"/kb/articles/{slug}/"
+def article_url(article: Article) -> str:
+    return reverse("kb-article", args=[article.category.slug, article.slug])
 
 
 def hit_data(hit: SearchHit) -> dict[str, object]:
@@ -38,5 +40,5 @@ def hit_data(hit: SearchHit) -> dict[str, object]:
         "summary": article.summary,
         "snippet": hit.snippet,
         "score": round(hit.score, 4),
-        "url": article_url(article.slug),
+        "url": article_url(article),
     }

@@ -41,7 +41,7 @@ def test_result_shape(kb: None, api: APIClient) -> None:
     [result] = api.get(URL, {"q": "password"}).json()["results"]
 
     assert set(result) == {"id", "title", "slug", "summary", "snippet", "score", "url"}
-    assert result["url"] == "/kb/articles/password-reset/"
+    assert result["url"] == "/kb/access/password-reset/"
     assert result["summary"] == "Back in."
 
 

@@ -1,0 +1,87 @@
+"""The public knowledge-base portal: readable without JavaScript, on any screen."""
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from knowledge import selectors, services
+from knowledge.models import Category
+from tickets.roles import is_staff_member
+
+
+class FeedbackForm(forms.Form):
+    helpful = forms.TypedChoiceField(
+        choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes"
+    )
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+
+
+def _staff(request: HttpRequest) -> bool:
+    return is_staff_member(request.user)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    context = selectors.portal_home(include_agent_only=_staff(request))
+    return render(request, "kb/home.html", context)
+
+
+@require_GET
+def category(request: HttpRequest, category_slug: str) -> HttpResponse:
+    current = get_object_or_404(Category.objects.select_related("parent"), slug=category_slug)
+    articles = selectors.readable_articles(include_agent_only=_staff(request)).filter(
+        category__in=[current, *current.children.all()]
+    )
+    return render(
+        request,
+        "kb/category.html",
+        {
+            "category": current,
+            "articles": articles.order_by("title"),
+            "children": current.children.all(),
+        },
+    )
+
+
+@require_GET
+def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse:
+    found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
+    if found is None or found.category.slug != category_slug:
+        raise Http404
+    services.article_record_view(article=found)
+    return render(
+        request,
+        "kb/article.html",
+        {
+            "article": found,
+            "related": selectors.related_articles(found, include_agent_only=_staff(request)),
+            "form": FeedbackForm(),
+        },
+    )
+
+
+@require_POST
+def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse:
+    found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
+    if found is None:
+        raise Http404
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose yes or no.")
+    else:
+        services.article_record_feedback(
+            article=found,
+            helpful=form.cleaned_data["helpful"],
+            comment=form.cleaned_data["comment"],
+        )
+        messages.success(request, "Thank you for your feedback.")
+    return redirect("kb-article", category_slug=found.category.slug, slug=found.slug)
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    hits = selectors.article_search(query, include_agent_only=_staff(request)) if query else []
+    return render(request, "kb/search.html", {"query": query, "hits": hits})
