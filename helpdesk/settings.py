@@ -234,6 +234,9 @@ HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
 # Automatic notices to customers (received, escalated, resolved; worded in the admin).
 # Switch off for bulk imports.
 HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
+# Tier 0 offers knowledge-base articles whose suggestion confidence (0-1) reaches this;
+# without such a match a ticket goes straight on to tier 1.
+HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.6"))
 # PostgreSQL text-search configuration of the knowledge base (re-save articles after a change).
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # Web-form requests accepted per client address and per email address in ten minutes.

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
+from tickets import portal
 
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk"
@@ -20,6 +21,7 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),
+    path("support/solved/<str:token>/", portal.self_service_solved, name="self-service-solved"),
     path("inbound/", include("channels_ingest.urls")),
     path("kb/", include("knowledge.urls")),
     path(

@@ -174,3 +174,21 @@ def _own_broker_per_test_process() -> None:
     parts = urlsplit(settings.REDIS_URL)
     base = int(parts.path.strip("/") or 0)
     app.conf.broker_url = urlunsplit(parts._replace(path=f"/{(base - index) % 16}"))
+
+
+@pytest.fixture
+def kb_answer(db):
+    """A published article that confidently matches the tickets `open_ticket` makes."""
+    from knowledge.services import article_save, category_save
+
+    category = category_save(category=None, name="Basics", slug="basics")
+    return article_save(
+        article=None,
+        actor=None,
+        title="Something broken? Problem number guide",
+        slug="something-broken",
+        category=category,
+        summary="What to do when something is broken.",
+        body_markdown="Restart it.",
+        status="published",
+    )

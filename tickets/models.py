@@ -88,6 +88,8 @@ class EventKind(models.TextChoices):
     CALL_LOGGED = "call_logged", "Call logged"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
     SLA_POLICY = "sla_policy", "SLA policy applied"
+    KB_SUGGESTED = "kb_suggested", "Self-service articles offered"
+    DEFLECTED = "deflected", "Solved by self-service"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breached"
 

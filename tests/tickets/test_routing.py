@@ -23,7 +23,7 @@ def set_mode(level, mode):
     Tier.objects.filter(level=level).update(assignment_mode=mode)
 
 
-def test_new_ticket_waits_in_self_service_then_moves_to_tier_1(open_ticket):
+def test_new_ticket_waits_in_self_service_then_moves_to_tier_1(open_ticket, kb_answer):
     ticket = open_ticket(tier_level=0)
     assert ticket.routing_due_at is not None  # routing will look at it
 
@@ -44,7 +44,7 @@ def test_high_and_urgent_skip_the_wait(open_ticket, priority):
     assert route(ticket) == "handed to tier 1"
 
 
-def test_customer_writing_again_moves_it_on_at_once(open_ticket, inbound):
+def test_customer_writing_again_moves_it_on_at_once(open_ticket, inbound, kb_answer):
     ticket = open_ticket(tier_level=0, sender="kim@example.com")
     route(ticket)
     services.ticket_add_inbound(ticket=ticket, inbound=inbound(sender="kim@example.com"))
@@ -56,7 +56,7 @@ def test_customer_writing_again_moves_it_on_at_once(open_ticket, inbound):
     )
 
 
-def test_handoff_wait_is_configurable(open_ticket):
+def test_handoff_wait_is_configurable(open_ticket, kb_answer):
     Tier.objects.filter(level=0).update(handoff_after_minutes=60)
     ticket = open_ticket(tier_level=0)
     assert route(ticket, minutes_later=30) == "waiting in self-service"

@@ -31,6 +31,7 @@ from tickets.models import (
     TicketParticipant,
     TicketStatus,
 )
+from tickets.services import self_service
 from tickets.services._common import record_event
 from tickets.services.messages import find_duplicate, ticket_add_inbound, ticket_open
 
@@ -65,11 +66,24 @@ def ticket_ingest(
         return result
     if ticket.status != TicketStatus.CLOSED:
         try:
-            return ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
+            result = ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
         except Conflict as error:
             if error.code != "ticket_closed":
                 raise
+        else:
+            _maybe_solved_by_keyword(result.ticket, inbound, now)
+            return result
     return ticket_open(inbound=inbound, priority=ticket.priority, now=now, follow_up_of=ticket)
+
+
+def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datetime) -> None:
+    """A texter answering the tier-0 offer with the keyword resolves it as deflected."""
+    if (
+        inbound.channel == Channel.SMS
+        and inbound.text.strip().strip(".!").upper() == self_service.SOLVED_KEYWORD
+        and self_service.was_offered(ticket)
+    ):
+        self_service.ticket_resolve_deflected(ticket_id=ticket.pk, via="sms keyword", now=now)
 
 
 def _match_thread(inbound: InboundMessage, now: datetime) -> tuple[Ticket, str] | None:

@@ -20,6 +20,7 @@ from tickets.models import (
     Ticket,
     Tier,
 )
+from tickets.services import self_service
 from tickets.services.assignment import ticket_assign
 from tickets.services.escalation import ticket_move_tier
 
@@ -51,17 +52,18 @@ def ticket_route(*, ticket_id: int, now: datetime | None = None) -> str:
 def _self_service_step(ticket: Ticket, now: datetime) -> str:
     handoff_at = ticket.created_at + timedelta(minutes=ticket.tier.handoff_after_minutes)
     wrote_again = ticket.messages.filter(kind=MessageKind.INBOUND).count() > 1
-    if ticket.priority not in HANDOFF_AT_ONCE and not wrote_again and now < handoff_at:
+    if ticket.priority in HANDOFF_AT_ONCE:
+        reason = f"{ticket.get_priority_display()} priority goes straight to a person"
+    elif wrote_again:
+        reason = "The customer wrote again"
+    elif not self_service.was_offered(ticket) and not self_service.offer_articles(ticket):
+        reason = "No confident self-service answer"
+    elif now < handoff_at:
         ticket.routing_due_at = handoff_at
         ticket.save(update_fields=["routing_due_at", "updated_at"])
         return "waiting in self-service"
-    reason = (
-        f"{ticket.get_priority_display()} priority goes straight to a person"
-        if ticket.priority in HANDOFF_AT_ONCE
-        else "The customer wrote again"
-        if wrote_again
-        else "Self-service did not resolve it in time"
-    )
+    else:
+        reason = "Self-service did not resolve it in time"
     ticket_move_tier(
         ticket=ticket,
         tier_level=1,

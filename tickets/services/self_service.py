@@ -1,0 +1,104 @@
+"""Tier 0: offer knowledge-base answers on the customer's channel; "solved" closes it.
+
+The customer gets the best confident matches with a signed link (and, by SMS, a reply
+keyword) that resolves the ticket as deflected. Without a confident match the ticket goes
+on to tier 1 at once.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from knowledge.selectors import SearchHit, article_suggest
+from tickets.models import Channel, EventKind, MessageKind, Ticket, TicketStatus
+from tickets.services._common import lock_ticket, record_event
+from tickets.services.outbound import ticket_send_automatic_reply
+from tickets.services.transitions import apply_transition
+
+SOLVED_KEYWORD = "SOLVED"
+_SALT = "helpdesk.self-service-solved"
+# A "solved" link keeps working this long.
+_LINK_MAX_AGE = 30 * 24 * 3600
+SELF_SERVICE = "Self-service"
+
+
+def solved_token(ticket_id: int) -> str:
+    return signing.dumps(ticket_id, salt=_SALT, compress=True)
+
+
+def ticket_id_from_solved_token(token: str) -> int | None:
+    try:
+        value = signing.loads(token, salt=_SALT, max_age=_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def was_offered(ticket: Ticket) -> bool:
+    return ticket.events.filter(kind=EventKind.KB_SUGGESTED).exists()
+
+
+def offer_articles(ticket: Ticket) -> bool:
+    """Send the customer confident article matches; False when there are none."""
+    first = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("created_at").first()
+    text = f"{ticket.subject}\n{first.body_text if first else ''}"
+    hits = [
+        hit
+        for hit in article_suggest(text, limit=3)
+        if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE
+    ]
+    if not hits:
+        return False
+    record_event(
+        ticket,
+        EventKind.KB_SUGGESTED,
+        actor=None,
+        label=SELF_SERVICE,
+        articles=[hit.article.slug for hit in hits],
+    )
+    ticket_send_automatic_reply(
+        ticket=ticket,
+        subject=f"Answers that may solve: {ticket.subject}",
+        text=_offer_text(ticket, hits),
+    )
+    return True
+
+
+def _offer_text(ticket: Ticket, hits: list[SearchHit]) -> str:
+    base = settings.PUBLIC_BASE_URL
+    lines = [
+        f"While we look at your request {ticket.reference}, these articles may already answer it:",
+        "",
+        *(
+            f"- {hit.article.title}: "
+            f"{base}{reverse('kb-article', args=[hit.article.category.slug, hit.article.slug])}"
+            for hit in hits
+        ),
+        "",
+        f"If one solved your problem, tell us here: "
+        f"{base}{reverse('self-service-solved', args=[solved_token(ticket.pk)])}",
+    ]
+    if ticket.channel == Channel.SMS:
+        lines.append(f"Or reply {SOLVED_KEYWORD} to this message.")
+    lines.append("Otherwise there is nothing to do: a member of our team will answer you.")
+    return "\n".join(lines)
+
+
+def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None = None) -> bool:
+    """The customer says self-service solved it; only while tier 0 still has the ticket."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(Ticket(pk=ticket_id))
+        if ticket.tier.level != 0 or ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN):
+            return False
+        apply_transition(
+            ticket, TicketStatus.RESOLVED, actor=None, now=now, reason="Solved by self-service"
+        )
+        record_event(ticket, EventKind.DEFLECTED, actor=None, label=SELF_SERVICE, via=via)
+        ticket.routing_due_at = None
+        ticket.save(update_fields=["status", "resolved_at", "routing_due_at", "updated_at"])
+    return True
