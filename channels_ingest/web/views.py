@@ -1,12 +1,12 @@
 """The portal's "contact support" form: the web channel's door."""
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from channels_ingest.web.forms import ContactForm
+from helpdesk.ratelimit import count_hit
 from tickets import services
 from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import Channel, ContactKind, Ticket
@@ -56,13 +56,6 @@ def _over_limit(request: HttpRequest, email: str) -> bool:
     """At most N requests per address and per client IP in ten minutes."""
     limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
     client = request.META.get("REMOTE_ADDR", "")
-    for key in (f"webform:ip:{client}", f"webform:email:{email.lower()}"):
-        cache.add(key, 0, timeout=RATE_WINDOW_SECONDS)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=RATE_WINDOW_SECONDS)
-            count = 1
-        if count > limit:
-            return True
-    return False
+    keys = (f"webform:ip:{client}", f"webform:email:{email.lower()}")
+    counts = [count_hit(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
+    return max(counts) > limit

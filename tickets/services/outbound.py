@@ -8,11 +8,11 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from helpdesk.ratelimit import count_hit
 from tickets.addressing import new_message_id
 from tickets.models import (
     Channel,
@@ -109,13 +109,7 @@ def schedule_agent_emails(notification_ids: list[int]) -> None:
 
 
 def _automatic_mail_allowed(address: str, now: datetime) -> bool:
-    key = f"automatic-mail:{address}:{now:%Y%m%d%H}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=3600)
-        sent = 1
+    sent = count_hit(f"automatic-mail:{address}:{now:%Y%m%d%H}", window_seconds=3600)
     if sent > settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR:
         logger.info("automatic mail to a customer suppressed: hourly limit reached")
         return False

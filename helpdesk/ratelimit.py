@@ -1,0 +1,13 @@
+"""A fixed-window counter in the cache (shared by all processes when Redis is configured)."""
+
+from django.core.cache import cache
+
+
+def count_hit(key: str, *, window_seconds: int) -> int:
+    """Count one more hit for `key` in its window; returns the count including this one."""
+    cache.add(key, 0, timeout=window_seconds)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=window_seconds)
+        return 1
