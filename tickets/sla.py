@@ -118,16 +118,25 @@ class Calendar:
         extra_holidays: Iterable[date] = (),
     ) -> Calendar:
         """A calendar closed on the public holidays of ``country`` (only within ``years``)."""
-        try:
-            official = holidays_lib.country_holidays(country, subdiv=subdivision, years=years)
-        except NotImplementedError as exc:
-            raise ValueError(f"No holidays known for {country!r}/{subdivision!r}") from exc
-        return cls(time_zone, weekly, frozenset(official) | frozenset(extra_holidays))
+        official = _public_holidays(country, subdivision, tuple(years))
+        return cls(time_zone, weekly, official | frozenset(extra_holidays))
 
     @property
     def has_hours(self) -> bool:
         """Whether the clock can ever run: 24/7, or some weekday has opening hours."""
         return self.always_open or any(self._week)
+
+
+@functools.lru_cache(maxsize=64)
+def _public_holidays(
+    country: str, subdivision: str | None, years: tuple[int, ...]
+) -> frozenset[date]:
+    """Public holidays, computed once per process: every clock refresh builds a calendar."""
+    try:
+        official = holidays_lib.country_holidays(country, subdiv=subdivision, years=years)
+    except NotImplementedError as exc:
+        raise ValueError(f"No holidays known for {country!r}/{subdivision!r}") from exc
+    return frozenset(official)
 
 
 def _day_offsets(day: int, intervals: Iterable[Interval]) -> tuple[Offsets, ...]:

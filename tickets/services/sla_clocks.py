@@ -140,7 +140,12 @@ def refresh(ticket: Ticket, now: datetime) -> None:
     fired = _fired(ticket)
     dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
     checks: list[datetime] = []
-    for clock in ticket.clocks.filter(stopped_at__isnull=True).select_related("policy__calendar"):
+    running = (
+        ticket.clocks.filter(stopped_at__isnull=True)
+        .select_related("policy__calendar")
+        .prefetch_related("policy__calendar__hours", "policy__calendar__custom_holidays")
+    )
+    for clock in running:
         policy = clock.policy or ticket.sla_policy
         if policy is None:
             continue
