@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_htmx",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -237,6 +239,9 @@ HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
 # Tier 0 offers knowledge-base articles whose suggestion confidence (0-1) reaches this;
 # without such a match a ticket goes straight on to tier 1.
 HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.6"))
+# The contact form shows live suggestions from this confidence up (lower than tier 0's: a
+# suggestion on screen costs the customer a glance, an automatic reply costs an email).
+HELPDESK_SUGGEST_MIN_CONFIDENCE = float(env_str("HELPDESK_SUGGEST_MIN_CONFIDENCE", "0.3"))
 # PostgreSQL text-search configuration of the knowledge base (re-save articles after a change).
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # Web-form requests accepted per client address and per email address in ten minutes.

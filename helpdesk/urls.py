@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
+from knowledge import suggest_views
 from tickets import portal
 
 admin.site.site_header = "Help desk administration"
@@ -21,6 +22,9 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),
+    path("support/suggest/", suggest_views.suggest, name="support-suggest"),
+    path("support/solved-it/", suggest_views.solved_it, name="support-solved-it"),
+    path("support/solved-it/done/", suggest_views.deflected, name="support-deflected"),
     path("support/solved/<str:token>/", portal.self_service_solved, name="self-service-solved"),
     path("inbound/", include("channels_ingest.urls")),
     path("kb/", include("knowledge.urls")),

@@ -131,3 +131,52 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{'Helpful' if self.helpful else 'Not helpful'}: {self.article}"
+
+
+class SearchSource(models.TextChoices):
+    PORTAL = "portal", "Help-center search"
+    API = "api", "Search API"
+    WEB_FORM = "web_form", "Contact-form suggestions"
+
+
+class SearchLog(models.Model):
+    """One search a reader made, and the article they opened from it (if any).
+
+    Searches nobody clicked are the "failed searches" that say which article to write next.
+    The contact form updates one row per form as the customer types, not one per keystroke.
+    """
+
+    query = models.CharField(max_length=200)
+    source = models.CharField(max_length=10, choices=SearchSource.choices)
+    by_agent = models.BooleanField(default=False)
+    results_count = models.PositiveIntegerField()
+    clicked_article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.query
+
+
+class Deflection(models.Model):
+    """A customer who wrote the contact form, found the answer in a suggestion and sent nothing.
+
+    Tickets resolved by tier-0 answers are recorded on the ticket itself (a "deflected" event).
+    """
+
+    article = models.ForeignKey(
+        Article, null=True, on_delete=models.SET_NULL, related_name="deflections"
+    )
+    query = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Deflected by {self.article}"

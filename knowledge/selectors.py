@@ -187,8 +187,12 @@ def readable_articles(*, include_agent_only: bool) -> QuerySet[Article]:
     return _published(include_agent_only)
 
 
-def article_for_reader(*, slug: str, include_agent_only: bool) -> Article | None:
-    return readable_articles(include_agent_only=include_agent_only).filter(slug=slug).first()
+def article_for_reader(
+    *, slug: str = "", pk: int | None = None, include_agent_only: bool
+) -> Article | None:
+    """A published article by slug or id, if this reader may open it."""
+    articles = readable_articles(include_agent_only=include_agent_only)
+    return articles.filter(pk=pk).first() if pk is not None else articles.filter(slug=slug).first()
 
 
 def related_articles(

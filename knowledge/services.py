@@ -11,7 +11,16 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from knowledge.markdown import render_markdown
-from knowledge.models import Article, ArticleFeedback, ArticleRevision, ArticleStatus, Category
+from knowledge.models import (
+    Article,
+    ArticleFeedback,
+    ArticleRevision,
+    ArticleStatus,
+    Category,
+    Deflection,
+    SearchLog,
+    SearchSource,
+)
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
 ARTICLE_FIELDS = frozenset(
@@ -124,3 +133,59 @@ def article_record_feedback(*, article: Article, helpful: bool, comment: str = "
     ArticleFeedback.objects.create(article=article, helpful=helpful, comment=comment[:2000])
     counter = "helpful_yes" if helpful else "helpful_no"
     Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
+
+
+def search_record(
+    *,
+    query: str,
+    source: SearchSource,
+    results_count: int,
+    by_agent: bool = False,
+    now: datetime | None = None,
+) -> SearchLog:
+    return SearchLog.objects.create(
+        query=query[:200],
+        source=source,
+        by_agent=by_agent,
+        results_count=results_count,
+        created_at=now or timezone.now(),
+    )
+
+
+def search_revise(
+    *, search_id: int | None, query: str, results_count: int, now: datetime | None = None
+) -> SearchLog:
+    """The contact form's running search: refine the form's row while nothing was clicked.
+
+    A customer types a few words at a time; one row per form keeps the log to what they
+    finally asked, not every prefix of it.
+    """
+    updated = SearchLog.objects.filter(
+        pk=search_id, source=SearchSource.WEB_FORM, clicked_article__isnull=True
+    ).update(query=query[:200], results_count=results_count)
+    if search_id is not None and updated:
+        return SearchLog.objects.get(pk=search_id)
+    return search_record(
+        query=query, source=SearchSource.WEB_FORM, results_count=results_count, now=now
+    )
+
+
+def search_record_click(
+    *, search_id: int | None, article: Article, now: datetime | None = None
+) -> None:
+    """Credit the first article opened from a search; later clicks change nothing."""
+    if search_id is None:
+        return
+    SearchLog.objects.filter(pk=search_id, clicked_article__isnull=True).update(
+        clicked_article=article, clicked_at=now or timezone.now()
+    )
+
+
+@transaction.atomic
+def deflection_record(
+    *, article: Article, query: str, search_id: int | None, now: datetime | None = None
+) -> Deflection:
+    """The customer said a suggested article solved it and sent no request."""
+    now = now or timezone.now()
+    search_record_click(search_id=search_id, article=article, now=now)
+    return Deflection.objects.create(article=article, query=query[:200], created_at=now)

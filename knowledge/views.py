@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge import selectors, services
-from knowledge.models import Category
+from knowledge.models import Category, SearchSource
+from knowledge.tracking import search_id_from_token, search_token
 from tickets.roles import is_staff_member
 
 
@@ -51,6 +52,8 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
     if found is None or found.category.slug != category_slug:
         raise Http404
     services.article_record_view(article=found)
+    search_id = search_id_from_token(request.GET.get("search"))
+    services.search_record_click(search_id=search_id, article=found)
     return render(
         request,
         "kb/article.html",
@@ -83,5 +86,12 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
-    hits = selectors.article_search(query, include_agent_only=_staff(request)) if query else []
-    return render(request, "kb/search.html", {"query": query, "hits": hits})
+    if not query:
+        return render(request, "kb/search.html", {"query": query, "hits": []})
+    staff = _staff(request)
+    hits = selectors.article_search(query, include_agent_only=staff)
+    logged = services.search_record(
+        query=query, source=SearchSource.PORTAL, results_count=len(hits), by_agent=staff
+    )
+    context = {"query": query, "hits": hits, "search_token": search_token(logged.pk)}
+    return render(request, "kb/search.html", context)

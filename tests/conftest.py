@@ -40,7 +40,13 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     settings.SECURE_SSL_REDIRECT = False
     # Each test has its own cache: rate limits and locks of one test never meet another's,
     # and clearing it cannot touch the Celery queues in Redis.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # (LocMemCache instances with the same LOCATION share one store, hence a location per test.)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
     # Without DEBUG, static URLs come from the manifest that `collectstatic` writes when
     # deploying; tests do not collect, so they use plain static URLs.
     settings.STORAGES = {

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -20,10 +22,15 @@ class SearchResultSerializer(serializers.Serializer):
     summary = serializers.CharField()
     snippet = serializers.CharField(help_text="Safe HTML: text with <mark> around matches.")
     score = serializers.FloatField()
-    url = serializers.CharField(help_text="The article's page in the portal.")
+    url = serializers.CharField(
+        help_text="The article's page in the portal; opening it credits this search."
+    )
 
 
 class SearchResponseSerializer(serializers.Serializer):
+    search = serializers.CharField(
+        help_text="Signed reference to this search, already part of each result's url."
+    )
     results = SearchResultSerializer(many=True)
 
 
@@ -31,7 +38,7 @@ def article_url(article: Article) -> str:
     return reverse("kb-article", args=[article.category.slug, article.slug])
 
 
-def hit_data(hit: SearchHit) -> dict[str, object]:
+def hit_data(hit: SearchHit, *, search: str) -> dict[str, object]:
     article = hit.article
     return {
         "id": article.pk,
@@ -40,5 +47,5 @@ def hit_data(hit: SearchHit) -> dict[str, object]:
         "summary": article.summary,
         "snippet": hit.snippet,
         "score": round(hit.score, 4),
-        "url": article_url(article),
+        "url": f"{article_url(article)}?{urlencode({'search': search})}",
     }

@@ -6,8 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from knowledge import selectors
+from knowledge import selectors, services
 from knowledge.api import serializers as s
+from knowledge.models import SearchSource
+from knowledge.tracking import search_token
 from tickets.api.errors import ErrorSerializer
 from tickets.roles import is_staff_member
 
@@ -33,7 +35,12 @@ class ArticleSearchView(APIView):
     def get(self, request: Request) -> Response:
         query = s.SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        hits = selectors.article_search(
-            query.validated_data["q"], include_agent_only=is_staff_member(request.user)
+        text, staff = query.validated_data["q"], is_staff_member(request.user)
+        hits = selectors.article_search(text, include_agent_only=staff)
+        logged = services.search_record(
+            query=text, source=SearchSource.API, results_count=len(hits), by_agent=staff
         )
-        return Response({"results": [s.hit_data(hit) for hit in hits]})
+        token = search_token(logged.pk)
+        return Response(
+            {"search": token, "results": [s.hit_data(hit, search=token) for hit in hits]}
+        )

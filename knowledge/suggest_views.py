@@ -1,0 +1,84 @@
+"""The contact form's live suggestions (HTMX) and its "this solved my problem" button."""
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.ratelimit import count_hit
+from knowledge import selectors, services
+from knowledge.tracking import search_id_from_token, search_token
+
+SUGGESTIONS_SHOWN = 3
+# Suggestion requests per client address per minute (one per pause in typing is far less).
+SUGGEST_PER_MINUTE = 60
+
+
+class SolvedItForm(forms.Form):
+    article = forms.IntegerField()
+    subject = forms.CharField(required=False, max_length=200)
+    suggestion_search = forms.CharField(required=False, max_length=200)
+
+
+def _form_text(request: HttpRequest) -> tuple[str, str]:
+    data = request.GET if request.method == "GET" else request.POST
+    subject = data.get("subject", "")[:200].strip()
+    return subject, data.get("description", "")[:20_000].strip()
+
+
+@require_GET
+def suggest(request: HttpRequest) -> HttpResponse:
+    """Articles for what the customer has typed so far, as an HTML fragment for the form."""
+    client = request.META.get("REMOTE_ADDR", "")
+    if count_hit(f"kb-suggest:ip:{client}", window_seconds=60) > SUGGEST_PER_MINUTE:
+        return HttpResponse(status=429)
+    subject, description = _form_text(request)
+    hits = [
+        hit
+        for hit in selectors.article_suggest(f"{subject}\n{description}", limit=SUGGESTIONS_SHOWN)
+        if hit.confidence >= settings.HELPDESK_SUGGEST_MIN_CONFIDENCE
+    ]
+    token = request.GET.get("suggestion_search", "")
+    if subject or description:
+        logged = services.search_revise(
+            search_id=search_id_from_token(token),
+            query=subject or description[:200],
+            results_count=len(hits),
+        )
+        token = search_token(logged.pk)
+    return render(request, "support/_suggestions.html", {"hits": hits, "search_token": token})
+
+
+@require_POST
+def solved_it(request: HttpRequest) -> HttpResponse:
+    """The customer found the answer in a suggestion: record it, open no ticket."""
+    form = SolvedItForm(request.POST)
+    article = None
+    if form.is_valid():
+        article = selectors.article_for_reader(
+            include_agent_only=False, pk=form.cleaned_data["article"]
+        )
+    if article is None:
+        error = "That article is not available. Please send your request instead."
+        return render(request, "support/deflected.html", {"error": error}, status=400)
+    services.deflection_record(
+        article=article,
+        query=form.cleaned_data["subject"],
+        search_id=search_id_from_token(form.cleaned_data["suggestion_search"]),
+    )
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "support/_deflected.html", {"article": article})
+    return redirect(f"{reverse('support-deflected')}?article={article.pk}")
+
+
+@require_GET
+def deflected(request: HttpRequest) -> HttpResponse:
+    article_id = request.GET.get("article", "")
+    article = (
+        selectors.article_for_reader(include_agent_only=False, pk=int(article_id))
+        if article_id.isdigit()
+        else None
+    )
+    return render(request, "support/deflected.html", {"article": article})
