@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
-from tickets import portal
+from tickets import portal, report_views
 
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk"
@@ -15,6 +15,11 @@ admin.site.site_title = "Help desk"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path(
+        "admin/reports/self-service/",
+        admin.site.admin_view(report_views.self_service),
+        name="report-self-service",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),

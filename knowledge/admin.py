@@ -10,7 +10,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from knowledge import services
-from knowledge.models import Article, ArticleRevision, Category
+from knowledge.models import (
+    Article,
+    ArticleFeedback,
+    ArticleRevision,
+    Category,
+    Deflection,
+    SearchLog,
+)
 
 
 def _actor(request: HttpRequest) -> User | None:
@@ -87,3 +94,37 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
         for revision in queryset.select_related("article"):
             services.article_restore_revision(revision=revision, actor=_actor(request))
         self.message_user(request, f"Restored {queryset.count()} revision(s).", messages.SUCCESS)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by readers' actions: looked at, never edited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ArticleFeedback)
+class ArticleFeedbackAdmin(ReadOnlyAdmin):
+    list_display = ["article", "helpful", "comment", "created_at"]
+    list_filter = ["helpful", "created_at"]
+    search_fields = ["comment", "article__title"]
+    list_select_related = ["article"]
+
+
+@admin.register(SearchLog)
+class SearchLogAdmin(ReadOnlyAdmin):
+    list_display = ["query", "source", "results_count", "clicked_article", "by_agent", "created_at"]
+    list_filter = ["source", "by_agent", ("clicked_article", admin.EmptyFieldListFilter)]
+    search_fields = ["query"]
+    list_select_related = ["clicked_article"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Deflection)
+class DeflectionAdmin(ReadOnlyAdmin):
+    list_display = ["article", "query", "created_at"]
+    list_select_related = ["article"]
+    date_hierarchy = "created_at"

@@ -9,6 +9,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.text import slugify
 
 from knowledge.markdown import render_markdown
 from knowledge.models import (
@@ -189,3 +190,36 @@ def deflection_record(
     now = now or timezone.now()
     search_record_click(search_id=search_id, article=article, now=now)
     return Deflection.objects.create(article=article, query=query[:200], created_at=now)
+
+
+def article_draft(
+    *, title: str, problem: str, solution: str, category: Category, actor: User
+) -> Article:
+    """A draft article from a solved case, for an agent to edit and publish."""
+    body = "\n\n".join(
+        [
+            "## The problem",
+            problem or "_Describe the problem._",
+            "## The solution",
+            solution or "_Describe the solution._",
+        ]
+    )
+    return article_save(
+        article=None,
+        actor=actor,
+        title=title[:200],
+        slug=_free_slug(title),
+        category=category,
+        summary="",
+        body_markdown=body,
+        status=ArticleStatus.DRAFT,
+    )
+
+
+def _free_slug(title: str) -> str:
+    base = slugify(title)[:200] or "article"
+    taken = set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug

@@ -12,7 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 
-from tickets import services
+from knowledge import services as kb_services
+from knowledge.models import Category
+from tickets import selectors, services
 from tickets.errors import DomainError
 from tickets.models import (
     AgentProfile,
@@ -44,6 +46,11 @@ class CallLogForm(forms.Form):
     direction = forms.ChoiceField(choices=CallDirection.choices)
     duration_seconds = forms.IntegerField(min_value=0, max_value=24 * 3600, label="Duration (s)")
     notes = forms.CharField(widget=forms.Textarea)
+
+
+class DraftArticleForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    category = forms.ModelChoiceField(queryset=Category.objects.order_by("name"))
 
 
 @admin.register(Organization)
@@ -250,6 +257,11 @@ class TicketAdmin(admin.ModelAdmin):
         log_call = self.admin_site.admin_view(self.log_call_view)
         return [
             path("<int:ticket_id>/log-call/", log_call, name="tickets_ticket_log_call"),
+            path(
+                "<int:ticket_id>/draft-article/",
+                self.admin_site.admin_view(self.draft_article_view),
+                name="tickets_ticket_draft_article",
+            ),
             *super().get_urls(),
         ]
 
@@ -268,6 +280,37 @@ class TicketAdmin(admin.ModelAdmin):
                 return redirect("admin:tickets_ticket_change", ticket.pk)
         context = {**self.admin_site.each_context(request), "ticket": ticket, "form": form}
         return render(request, "admin/tickets/ticket/log_call.html", context)
+
+    def draft_article_view(self, request: HttpRequest, ticket_id: int) -> HttpResponse:
+        """Turn a solved ticket into a draft knowledge-base article, for editing."""
+        ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=ticket_id)
+        if not request.user.has_perm("knowledge.add_article"):
+            raise PermissionDenied
+        if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+            messages.error(request, "Only a resolved or closed ticket can become an article.")
+            return redirect("admin:tickets_ticket_change", ticket.pk)
+        material = selectors.ticket_article_material(ticket)
+        form = DraftArticleForm(request.POST or None, initial={"title": material.title})
+        if request.method == "POST" and form.is_valid():
+            article = kb_services.article_draft(
+                title=form.cleaned_data["title"],
+                problem=material.problem,
+                solution=material.solution,
+                category=form.cleaned_data["category"],
+                actor=_user(request),
+            )
+            messages.success(
+                request, f"Draft article written from {ticket.reference}: edit it, then publish."
+            )
+            return redirect("admin:knowledge_article_change", article.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "ticket": ticket,
+            "form": form,
+            "material": material,
+            "title": f"Draft an article from {ticket.reference}",
+        }
+        return render(request, "admin/tickets/ticket/draft_article.html", context)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
         if change and "subject" in form.changed_data:

@@ -10,5 +10,6 @@ class TicketsConfig(AppConfig):
         from tickets.roles import ensure_role_groups
 
         # Groups need the permissions Django creates after migrating, so they are set up
-        # then (idempotently) rather than in a migration.
-        post_migrate.connect(ensure_role_groups, sender=self)
+        # then (idempotently) rather than in a migration. After every app, not only this one:
+        # apps listed later (knowledge) get their permissions after tickets' signal.
+        post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")

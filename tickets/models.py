@@ -426,7 +426,11 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_idx"),
+            # Reports count events of one kind over a period (deflections, escalations).
+            models.Index(fields=["kind", "created_at"], name="event_kind_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on ticket {self.ticket_id}"

@@ -66,3 +66,17 @@ def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
             name__in=(AGENTS_GROUP, ADMINS_GROUP)
         ).exists()
     )
+
+
+def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Someone who configures the help desk (and reads its reports)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return (
+        bool(getattr(user, "is_staff", False))
+        and user.groups.filter(  # type: ignore[attr-defined]
+            name=ADMINS_GROUP
+        ).exists()
+    )

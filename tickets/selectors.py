@@ -1,5 +1,6 @@
 """The reads the views need; each owns its joins, so a page costs a fixed number of queries."""
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -219,3 +220,42 @@ def sms_number_for(message: Message) -> str | None:
     if last_used and numbers.filter(value=last_used).exists():
         return last_used
     return numbers.order_by("-created_at", "-id").values_list("value", flat=True).first()
+
+
+@dataclass(frozen=True)
+class ArticleMaterial:
+    """What a resolved ticket can teach: the question and the answers agents gave."""
+
+    title: str
+    problem: str
+    solution: str
+
+
+_EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def _anonymise(text: str, names: list[str]) -> str:
+    # An article is for everyone: the customer's name and any address must not travel into it.
+    text = _EMAIL_ADDRESS.sub("[email address]", text)
+    for name in names:
+        text = re.sub(re.escape(name), "[customer]", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def ticket_article_material(ticket: Ticket) -> ArticleMaterial:
+    """The first inbound message as the problem, the agents' public replies as the solution."""
+    messages = list(
+        ticket.messages.filter(
+            Q(kind=MessageKind.INBOUND) | Q(kind=MessageKind.OUTBOUND, is_automatic=False)
+        )
+        .select_related("author_customer")
+        .order_by("created_at", "id")
+    )
+    names = [n for n in {ticket.customer.name, *ticket.customer.name.split()} if len(n) > 2]
+    problem = next((m.body_text for m in messages if m.kind == MessageKind.INBOUND), "")
+    replies = [m.body_text for m in messages if m.kind == MessageKind.OUTBOUND]
+    return ArticleMaterial(
+        title=ticket.subject,
+        problem=_anonymise(problem, names),
+        solution=_anonymise("\n\n".join(replies), names),
+    )

@@ -1,0 +1,73 @@
+"""The admins' self-service report: deflection rate and the searches that found nothing."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from knowledge import services as kb
+from knowledge.models import SearchSource
+from tickets.models import Ticket
+from tickets.services import self_service
+
+pytestmark = pytest.mark.django_db
+URL = "/admin/reports/self-service/"
+
+
+@pytest.fixture
+def activity(kb_answer, open_ticket: Callable[..., Ticket]) -> None:
+    """3 tickets (one resolved by tier 0 after an offer), 1 abandoned form, some searches."""
+    article = kb_answer
+    offered = open_ticket(tier_level=0)
+    self_service.offer_articles(offered)  # kb_answer matches open_ticket's default text
+    assert self_service.ticket_resolve_deflected(ticket_id=offered.pk, via="link")
+    open_ticket(), open_ticket()
+    kb.deflection_record(article=article, query="vpn drops", search_id=None)
+    for query, results in [("Printer jam", 0), ("printer jam", 0), ("SSO login", 2), ("vpn", 1)]:
+        kb.search_record(query=query, source=SearchSource.PORTAL, results_count=results)
+    clicked = kb.search_record(query="vpn drops", source=SearchSource.WEB_FORM, results_count=1)
+    kb.search_record_click(search_id=clicked.pk, article=article)
+    kb.search_record(query="agent lookup", source=SearchSource.API, results_count=0, by_agent=True)
+    old = kb.search_record(query="ancient", source=SearchSource.PORTAL, results_count=0)
+    old.created_at = timezone.now() - timedelta(days=40)
+    old.save()
+
+
+def test_admins_see_the_deflection_rate_and_the_top_failed_searches(client, admin_user, activity):
+    client.force_login(admin_user)
+    html = client.get(URL).content.decode()
+
+    assert "50%" in html  # (1 form + 1 tier-0) of (3 tickets + 1 form)
+    assert "2 of 4 requests were answered by self-service" in html
+    failed = html.split('id="failed-searches"')[1].split("</table>")[0]
+    assert failed.index("printer jam</td><td>2</td>") < failed.index("sso login")
+    assert "vpn drops" not in failed  # opened an article
+    assert "agent lookup" not in failed  # agents' searches are not customers' gaps
+    assert "ancient" not in failed  # outside the last 30 days
+
+
+def test_the_period_can_be_widened(client, admin_user, activity):
+    client.force_login(admin_user)
+    assert "ancient" in client.get(URL, {"days": 90}).content.decode()
+
+
+def test_an_unknown_period_falls_back_to_30_days_with_an_error(client, admin_user, activity):
+    client.force_login(admin_user)
+    response = client.get(URL, {"days": "9999"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_the_admin_index_links_the_report(client, admin_user):
+    client.force_login(admin_user)
+    assert URL in client.get("/admin/").content.decode()
+
+
+def test_agents_and_customers_cannot_read_the_report(client, agent, customer_user):
+    assert client.get(URL).status_code == 302  # to the admin login
+    client.force_login(agent)
+    assert client.get(URL).status_code == 403
+    assert URL not in client.get("/admin/").content.decode()
+    client.force_login(customer_user)
+    assert client.get(URL).status_code == 302
