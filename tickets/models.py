@@ -92,6 +92,9 @@ class EventKind(models.TextChoices):
     DEFLECTED = "deflected", "Solved by self-service"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breached"
+    TAGS_CHANGED = "tags_changed", "Tags changed"
+    RATED = "rated", "Customer rated the support"
+    MACRO_APPLIED = "macro_applied", "Canned response applied"
 
 
 class Organization(models.Model):
@@ -254,6 +257,9 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField("tickets.Tag", blank=True, related_name="tickets")
+    # The customer's latest satisfaction rating (1-5); every rating is also a "rated" event.
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -452,6 +458,7 @@ from tickets.models_sla import (  # noqa: E402
     SLAPolicy,
     Weekday,
 )
+from tickets.models_workspace import Macro, SavedView, Tag  # noqa: E402
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -471,6 +478,7 @@ __all__ = [
     "DeliveryStatus",
     "EventKind",
     "FiringKind",
+    "Macro",
     "Message",
     "MessageKind",
     "NoticeKind",
@@ -482,6 +490,8 @@ __all__ = [
     "SLAClock",
     "SLAFiring",
     "SLAPolicy",
+    "SavedView",
+    "Tag",
     "Ticket",
     "TicketEvent",
     "TicketParticipant",

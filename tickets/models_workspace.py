@@ -1,0 +1,84 @@
+"""What agents arrange their work with: tags, saved queue views, canned responses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedView(models.Model):
+    """An agent's own queue: a name for a set of filters, kept as the list page's query string."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, help_text="The queue filters, as a query string.")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Macro(models.Model):
+    """A canned response: text with placeholders, and optionally a status, priority or tier."""
+
+    name = models.CharField(max_length=120, unique=True)
+    body = models.TextField(
+        help_text="Placeholders: {{ customer.name }}, {{ customer.first_name }}, "
+        "{{ ticket.reference }}, {{ ticket.subject }}, {{ agent.name }}."
+    )
+    set_status = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[
+            ("", "Leave as is"),
+            ("pending_customer", "Waiting on customer"),
+            ("on_hold", "On hold"),
+            ("resolved", "Resolved"),
+        ],
+        help_text="Status to set when the reply is sent.",
+    )
+    set_priority = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[
+            ("", "Leave as is"),
+            ("low", "Low"),
+            ("normal", "Normal"),
+            ("high", "High"),
+            ("urgent", "Urgent"),
+        ],
+    )
+    set_tier = models.ForeignKey(
+        "tickets.Tier",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Move the ticket to this tier (an escalation with the macro's name as reason).",
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
