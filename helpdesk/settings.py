@@ -246,6 +246,11 @@ HELPDESK_SUGGEST_MIN_CONFIDENCE = float(env_str("HELPDESK_SUGGEST_MIN_CONFIDENCE
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # Web-form requests accepted per client address and per email address in ten minutes.
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
+# Customers may reopen (or follow up on) a resolved or closed ticket in the portal for this
+# many days; after that the portal offers a new request.
+HELPDESK_REOPEN_DAYS = env_int("HELPDESK_REOPEN_DAYS", 7)
+# A portal sign-in link sent by email works once, for this many minutes.
+HELPDESK_SIGN_IN_LINK_MINUTES = env_int("HELPDESK_SIGN_IN_LINK_MINUTES", 30)
 # The Celery task that sends a pending outbound message (tickets does not import channels).
 HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
 # The Celery task that emails agents their notifications (if they asked for it).

@@ -4,11 +4,13 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
 
 from tickets.models import (
     AgentProfile,
+    Attachment,
     Channel,
     ContactKind,
     ContactPoint,
@@ -258,4 +260,73 @@ def ticket_article_material(ticket: Ticket) -> ArticleMaterial:
         title=ticket.subject,
         problem=_anonymise(problem, names),
         solution=_anonymise("\n\n".join(replies), names),
+    )
+
+
+# --- The customer portal: a customer's own tickets, never anyone else's -------------------
+
+# What a customer may read of a conversation: never internal notes.
+PUBLIC_MESSAGE_KINDS = (MessageKind.INBOUND, MessageKind.OUTBOUND)
+
+
+def customer_for_user(user: AbstractBaseUser | AnonymousUser) -> Customer | None:
+    """The customer a portal account belongs to (None for anyone else)."""
+    if not user.is_authenticated:
+        return None
+    return Customer.objects.filter(user_id=user.pk, merged_into__isnull=True).first()
+
+
+def customer_ticket_list(*, customer: Customer) -> QuerySet[Ticket]:
+    """The customer's tickets, most recently updated first, in one query; `last_update` is
+    the latest public change (a message, resolution or closure)."""
+    return (
+        Ticket.objects.filter(customer=customer)
+        .select_related("merged_into")
+        .annotate(
+            last_update=Greatest(
+                Coalesce("last_message_at", "created_at"),
+                Coalesce("resolved_at", "created_at"),
+                Coalesce("closed_at", "created_at"),
+                output_field=DateTimeField(),
+            )
+        )
+        .order_by("-last_update", "-id")
+    )
+
+
+def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | None:
+    """One of the customer's tickets with its public messages (`public_messages`) and their
+    attachments; None when the ticket is not theirs."""
+    public = (
+        Message.objects.filter(kind__in=PUBLIC_MESSAGE_KINDS)
+        .select_related("author_user")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+    return (
+        Ticket.objects.filter(pk=ticket_id, customer=customer)
+        .select_related("merged_into", "follow_up_of")
+        .prefetch_related(Prefetch("messages", queryset=public, to_attr="public_messages"))
+        .first()
+    )
+
+
+def customer_attachment(*, customer: Customer, attachment_id: int) -> Attachment | None:
+    """An attachment of a public message on one of the customer's tickets."""
+    return Attachment.objects.filter(
+        pk=attachment_id,
+        message__ticket__customer=customer,
+        message__kind__in=PUBLIC_MESSAGE_KINDS,
+    ).first()
+
+
+def portal_username_for_email(email: str) -> str | None:
+    """The portal account of the customer with this email address, for signing in by
+    address instead of username."""
+    return (
+        ContactPoint.objects.filter(
+            kind=ContactKind.EMAIL, value=email.strip().lower(), customer__user__isnull=False
+        )
+        .values_list("customer__user__username", flat=True)
+        .first()
     )

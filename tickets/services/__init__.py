@@ -39,7 +39,14 @@ from tickets.services.outbound import (
     pending_deliveries,
     ticket_send_automatic_reply,
 )
+from tickets.services.portal import (
+    customer_send_sign_in_link,
+    customer_sign_in_by_link,
+    ticket_customer_reopen,
+    ticket_customer_write,
+)
 from tickets.services.routing import routing_due, ticket_route
+from tickets.services.satisfaction import ticket_rate
 from tickets.services.sla_sweep import sla_sweep
 from tickets.services.transitions import (
     ALLOWED_TRANSITIONS,
@@ -57,6 +64,8 @@ __all__ = [
     "customer_create",
     "customer_get_or_create_for_contact",
     "customer_merge",
+    "customer_send_sign_in_link",
+    "customer_sign_in_by_link",
     "customer_set_organization",
     "message_mark_failed",
     "message_mark_sent",
@@ -74,12 +83,15 @@ __all__ = [
     "ticket_change_status",
     "ticket_change_subject",
     "ticket_close",
+    "ticket_customer_reopen",
+    "ticket_customer_write",
     "ticket_escalate",
     "ticket_ingest",
     "ticket_log_call",
     "ticket_merge",
     "ticket_move_tier",
     "ticket_open",
+    "ticket_rate",
     "ticket_reopen",
     "ticket_reply",
     "ticket_resolve",

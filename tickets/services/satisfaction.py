@@ -1,0 +1,78 @@
+"""Customer satisfaction (CSAT): after resolution the customer rates our help from 1 to 5.
+
+Every rating is a "rated" event; Ticket.satisfaction holds the latest one. The resolution
+notice carries a signed link, so customers can rate without signing in.
+"""
+
+from django.core import signing
+from django.db import transaction
+
+from tickets.errors import Conflict, InvalidInput
+from tickets.models import EventKind, Ticket, TicketStatus
+from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+
+RATING_MIN, RATING_MAX = 1, 5
+COMMENT_MAX_CHARS = 2000
+# Statuses in which a ticket can be rated: the help desk considers the work done.
+RATEABLE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+_SALT = "helpdesk.satisfaction-rating"
+# A rating link from a resolution notice keeps working this long.
+_LINK_MAX_AGE = 60 * 24 * 3600
+
+
+def rating_token(ticket_id: int) -> str:
+    return signing.dumps(ticket_id, salt=_SALT, compress=True)
+
+
+def ticket_id_from_rating_token(token: str) -> int | None:
+    try:
+        value = signing.loads(token, salt=_SALT, max_age=_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def is_rateable(ticket: Ticket) -> bool:
+    return ticket.status in RATEABLE_STATUSES and ticket.merged_into_id is None
+
+
+def ticket_rate(
+    *,
+    ticket: Ticket,
+    rating: int,
+    comment: str = "",
+    actor: Actor,
+) -> Ticket:
+    """Record the customer's rating; a new rating replaces the ticket's satisfaction and
+    adds another event, so the history keeps every answer.
+
+    `actor` is the customer's portal account, or None for the signed link in an email.
+    """
+    if not isinstance(rating, int) or not RATING_MIN <= rating <= RATING_MAX:
+        raise InvalidInput(
+            f"A rating is a whole number from {RATING_MIN} to {RATING_MAX}.",
+            code="invalid_rating",
+        )
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX_CHARS:
+        raise InvalidInput(
+            f"The comment is longer than {COMMENT_MAX_CHARS} characters.", code="comment_too_long"
+        )
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)
+        if ticket.status not in RATEABLE_STATUSES:
+            raise Conflict(
+                f"{ticket.reference} can be rated once it is resolved.", code="not_resolved"
+            )
+        ticket.satisfaction = rating
+        ticket.save(update_fields=["satisfaction", "updated_at"])
+        record_event(
+            ticket,
+            EventKind.RATED,
+            actor=actor,
+            label="" if actor is not None else "customer (rating link)",
+            rating=rating,
+            comment=comment,
+        )
+    return ticket
