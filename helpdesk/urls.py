@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
-from tickets import portal, report_views
+from tickets import report_views
 
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk"
@@ -30,7 +30,8 @@ urlpatterns = [
     path("support/suggest/", suggest_views.suggest, name="support-suggest"),
     path("support/solved-it/", suggest_views.solved_it, name="support-solved-it"),
     path("support/solved-it/done/", suggest_views.deflected, name="support-deflected"),
-    path("support/solved/<str:token>/", portal.self_service_solved, name="self-service-solved"),
+    # The customer portal: sign-in, my tickets, the signed "solved" and "rate us" links.
+    path("support/", include("tickets.portal.urls")),
     path("inbound/", include("channels_ingest.urls")),
     path("kb/", include("knowledge.urls")),
     path(

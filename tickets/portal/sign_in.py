@@ -1,0 +1,95 @@
+"""Signing in to the portal: a one-time link by email, or a password; and signing out.
+
+The link page asks for a click (POST) before it signs in: mail scanners follow links in
+emails, and must not spend the link.
+"""
+
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from helpdesk.ratelimit import count_hit
+from tickets import selectors, services
+from tickets.portal.forms import PortalAuthenticationForm, SignInLinkForm
+from tickets.services.portal import sign_in_link_is_valid
+
+RATE_WINDOW_SECONDS = 15 * 60
+# Sign-in links asked for one address, and from one client, in the window.
+LINKS_PER_ADDRESS = 3
+LINKS_PER_CLIENT = 20
+_NEXT = "portal_next"
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if selectors.customer_for_user(request.user) is not None:
+        return redirect("portal-tickets")
+    form = SignInLinkForm(request.POST or None, initial={"next": request.GET.get("next", "")})
+    if request.method != "POST":
+        return render(request, "support/login.html", {"form": form})
+    if not form.is_valid():
+        return render(request, "support/login.html", {"form": form}, status=400)
+    email = form.cleaned_data["email"]
+    if _over_limit(request, email):
+        limited = "You asked for several links in a short time. Please wait a few minutes."
+        return render(request, "support/login.html", {"form": form, "limited": limited}, status=429)
+    next_url = form.cleaned_data["next"]
+    if _is_safe(request, next_url):
+        request.session[_NEXT] = next_url
+    # The same page follows whether or not the address is known: nobody learns who is a customer.
+    services.customer_send_sign_in_link(email=email)
+    return redirect("portal-login-sent")
+
+
+def link_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "support/login_sent.html")
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "GET":
+        valid = sign_in_link_is_valid(token)
+        state = "confirm" if valid else "invalid"
+        return render(
+            request, "support/login_link.html", {"state": state}, status=200 if valid else 400
+        )
+    user = services.customer_sign_in_by_link(token=token)
+    if user is None:
+        return render(request, "support/login_link.html", {"state": "invalid"}, status=400)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    next_url = request.session.pop(_NEXT, "")
+    if _is_safe(request, next_url):
+        return HttpResponseRedirect(next_url)
+    return redirect("portal-tickets")
+
+
+class PasswordSignInView(LoginView):
+    """For customers who have an account with a password (username or email address)."""
+
+    template_name = "support/login_password.html"
+    authentication_form = PortalAuthenticationForm
+    next_page = "portal-tickets"
+
+
+class SignOutView(LogoutView):
+    next_page = "portal-login"
+
+
+def _over_limit(request: HttpRequest, email: str) -> bool:
+    client = request.META.get("REMOTE_ADDR", "")
+    by_address = count_hit(f"portal-link:email:{email.lower()}", window_seconds=RATE_WINDOW_SECONDS)
+    by_client = count_hit(f"portal-link:ip:{client}", window_seconds=RATE_WINDOW_SECONDS)
+    return by_address > LINKS_PER_ADDRESS or by_client > LINKS_PER_CLIENT
+
+
+def _is_safe(request: HttpRequest, url: str) -> bool:
+    """Only back to a portal page of this site."""
+    if not url or not url.startswith(reverse("portal-home")):
+        return False
+    return url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )

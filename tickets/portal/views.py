@@ -1,0 +1,214 @@
+"""A signed-in customer's own tickets: the list, one thread, and what they can do with it.
+
+Every view finds the ticket through a selector bound to the customer, so another
+customer's ticket (or attachment) is simply not found: 404, never 403.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import selectors, services
+from tickets.errors import DomainError
+from tickets.inbound import InboundAttachment
+from tickets.models import Ticket, TicketStatus
+from tickets.portal.access import PortalVisitor, customer_required
+from tickets.portal.forms import RatingForm, ReplyForm
+from tickets.services.portal import accepts_customer_message, reopen_deadline
+from tickets.services.satisfaction import is_rateable
+
+# Statuses in the customer's words (agents' labels, like "Waiting on customer", are theirs).
+CUSTOMER_STATUS_LABELS = {
+    TicketStatus.NEW: "Received",
+    TicketStatus.OPEN: "In progress",
+    TicketStatus.PENDING_CUSTOMER: "Waiting for your reply",
+    TicketStatus.ON_HOLD: "In progress",
+    TicketStatus.RESOLVED: "Resolved",
+    TicketStatus.CLOSED: "Closed",
+}
+
+
+def status_label(ticket: Ticket) -> str:
+    if ticket.merged_into_id is not None:
+        return "Merged"
+    return CUSTOMER_STATUS_LABELS[TicketStatus(ticket.status)]
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket: Ticket
+    status: str
+    # The ticket this one was merged into, when the customer may open it.
+    merged_into: Ticket | None
+
+
+@require_GET
+@customer_required
+def ticket_list(request: HttpRequest, me: PortalVisitor) -> HttpResponse:
+    rows = [
+        TicketRow(ticket=t, status=status_label(t), merged_into=_own_merge_target(t, me))
+        for t in selectors.customer_ticket_list(customer=me.customer)
+    ]
+    context = {
+        "open_rows": [row for row in rows if row.ticket.is_active],
+        "closed_rows": [row for row in rows if not row.ticket.is_active],
+    }
+    return render(request, "support/tickets.html", context)
+
+
+@require_GET
+@customer_required
+def ticket_thread(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    return _thread_page(request, me, _own_ticket(me, ticket_id))
+
+
+@require_POST
+@customer_required
+def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    ticket = _own_ticket(me, ticket_id)
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _thread_page(request, me, ticket, reply_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        result = services.ticket_customer_write(
+            ticket=ticket,
+            customer=me.customer,
+            text=data["text"],
+            attachments=tuple(
+                InboundAttachment(upload.name, upload.content_type or "", upload.read())
+                for upload in data["attachments"]
+            ),
+            submission_id=data["submission"],
+        )
+    except DomainError as error:
+        return _thread_page(
+            request, me, ticket, reply_form=form, reply_error=error.message, status=409
+        )
+    if result.ticket.pk != ticket.pk:
+        messages.success(
+            request,
+            f"{ticket.reference} was closed, so we opened {result.ticket.reference} "
+            "for your message.",
+        )
+    else:
+        messages.success(request, "Your message was sent.")
+    return redirect("portal-ticket", ticket_id=result.ticket.pk)
+
+
+@require_POST
+@customer_required
+def ticket_close(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    ticket = _own_ticket(me, ticket_id)
+    try:
+        services.ticket_close(ticket=ticket, actor=me.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{ticket.reference} is closed. Thank you!")
+    return redirect("portal-ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@customer_required
+def ticket_reopen(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    ticket = _own_ticket(me, ticket_id)
+    try:
+        services.ticket_customer_reopen(ticket=ticket, actor=me.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{ticket.reference} is open again; our team will answer.")
+    return redirect("portal-ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@customer_required
+def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    ticket = _own_ticket(me, ticket_id)
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _thread_page(request, me, ticket, rating_form=form, status=400)
+    try:
+        services.ticket_rate(
+            ticket=ticket,
+            rating=form.cleaned_data["rating"],
+            comment=form.cleaned_data["comment"],
+            actor=me.user,
+        )
+    except DomainError as error:
+        return _thread_page(
+            request, me, ticket, rating_form=form, rating_error=error.message, status=409
+        )
+    messages.success(request, "Thank you for your feedback!")
+    return redirect("portal-ticket", ticket_id=ticket.pk)
+
+
+@require_GET
+@customer_required
+def attachment_download(
+    request: HttpRequest, me: PortalVisitor, attachment_id: int
+) -> FileResponse:
+    attachment = selectors.customer_attachment(customer=me.customer, attachment_id=attachment_id)
+    if attachment is None or not attachment.file:
+        raise Http404
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+
+
+def _own_ticket(me: PortalVisitor, ticket_id: int) -> Ticket:
+    ticket = selectors.customer_ticket_thread(customer=me.customer, ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def _own_merge_target(ticket: Ticket, me: PortalVisitor) -> Ticket | None:
+    target = ticket.merged_into
+    return target if target is not None and target.customer_id == me.customer.pk else None
+
+
+def _thread_page(
+    request: HttpRequest,
+    me: PortalVisitor,
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    rating_form: RatingForm | None = None,
+    reply_error: str = "",
+    rating_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    merged = ticket.merged_into_id is not None
+    context = {
+        "ticket": ticket,
+        "thread": ticket.public_messages,  # type: ignore[attr-defined]
+        "status_label": status_label(ticket),
+        "merged_into": _own_merge_target(ticket, me),
+        "follow_up_of": ticket.follow_up_of
+        if ticket.follow_up_of and ticket.follow_up_of.customer_id == me.customer.pk
+        else None,
+        "can_write": accepts_customer_message(ticket, now),
+        "writes_follow_up": ticket.status == TicketStatus.CLOSED,
+        "can_reopen": ticket.status == TicketStatus.RESOLVED
+        and accepts_customer_message(ticket, now),
+        "can_close": not merged and ticket.status != TicketStatus.CLOSED,
+        "reopen_deadline": reopen_deadline(ticket),
+        "can_rate": is_rateable(ticket),
+        "reply_form": reply_form or ReplyForm(),
+        "rating_form": rating_form or RatingForm(initial={"rating": ticket.satisfaction}),
+        "reply_error": reply_error,
+        "rating_error": rating_error,
+        "reopen_days": settings.HELPDESK_REOPEN_DAYS,
+    }
+    return render(request, "support/thread.html", context, status=status)
