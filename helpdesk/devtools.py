@@ -64,6 +64,9 @@ def test(pytest_args: list[str]) -> int:
             file=sys.stderr,
         )
     os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+    # The WebSocket origin check reads the allowed hosts when the ASGI app is built, before
+    # the test runner adds "testserver": the live servers of the tests run on localhost.
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
     import pytest
 
     return int(pytest.main(["-p", "no:cacheprovider", *pytest_args]))

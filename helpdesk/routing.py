@@ -1,5 +1,11 @@
-"""WebSocket routes. The live agent workspace and chat add their consumers here."""
+"""WebSocket routes (the ASGI app checks the Origin and loads the session's user first)."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from tickets.consumers import AgentConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]

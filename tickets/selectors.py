@@ -263,6 +263,15 @@ def ticket_article_material(ticket: Ticket) -> ArticleMaterial:
     )
 
 
+def tier_agents(tier_id: int) -> list[User]:
+    """Active agents of a tier, by name: who a ticket of that tier may be assigned to."""
+    return list(
+        User.objects.filter(is_active=True, agent_profile__tiers=tier_id).order_by(
+            "first_name", "username"
+        )
+    )
+
+
 # --- The customer portal: a customer's own tickets, never anyone else's -------------------
 
 # What a customer may read of a conversation: never internal notes.

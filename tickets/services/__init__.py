@@ -55,6 +55,13 @@ from tickets.services.transitions import (
     ticket_reopen,
     ticket_resolve,
 )
+from tickets.services.workspace import (
+    macro_render,
+    parse_tags,
+    ticket_add_tags,
+    ticket_apply_macro,
+    ticket_set_tags,
+)
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -65,19 +72,23 @@ __all__ = [
     "customer_get_or_create_for_contact",
     "customer_merge",
     "customer_send_sign_in_link",
-    "customer_sign_in_by_link",
     "customer_set_organization",
+    "customer_sign_in_by_link",
+    "macro_render",
     "message_mark_failed",
     "message_mark_sent",
     "message_record_delivery",
     "notifications_email",
     "notify_agents",
     "notify_customer",
+    "parse_tags",
     "pending_deliveries",
     "routing_due",
     "sla_sweep",
     "ticket_add_inbound",
     "ticket_add_note",
+    "ticket_add_tags",
+    "ticket_apply_macro",
     "ticket_assign",
     "ticket_change_priority",
     "ticket_change_status",
@@ -97,5 +108,6 @@ __all__ = [
     "ticket_resolve",
     "ticket_route",
     "ticket_send_automatic_reply",
+    "ticket_set_tags",
     "ticket_unassign",
 ]

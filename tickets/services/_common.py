@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from tickets.errors import Conflict
+from tickets.live import publish_ticket_changed
 from tickets.models import EventKind, Ticket, TicketEvent
 
 # The person acting; None when the system acts (an automation, a channel).
@@ -34,10 +35,13 @@ def refuse_if_merged(ticket: Ticket) -> None:
 def record_event(
     ticket: Ticket, kind: EventKind, *, actor: Actor, label: str = "", **data: Any
 ) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
         actor=actor,
         actor_label=label or ("" if actor is not None else "system"),
         data=data,
     )
+    # Every change of a ticket writes an event, so this one push keeps open screens current.
+    publish_ticket_changed(ticket_id=ticket.pk, kind=kind, actor_id=actor.pk if actor else None)
+    return event

@@ -6,10 +6,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import formats, timezone
 
+from tickets.live import publish_notifications
 from tickets.models import CustomerNotice, Message, NoticeKind, Notification, Ticket
 from tickets.services.outbound import schedule_agent_emails, ticket_send_automatic_reply
+from tickets.services.satisfaction import rating_token
 
 # Phone and chat customers are told in the conversation itself.
 _NOTIFIED_CHANNELS = {"email", "web", "sms", "api"}
@@ -28,13 +31,23 @@ def notify_customer(
         "reference": ticket.reference,
         "subject": ticket.subject,
         "first_response_due": _promise(ticket),
+        "rating_link": _rating_link(ticket) if kind == NoticeKind.RESOLVED else "",
     }
+    text = notice.text.format_map(values)
+    if values["rating_link"] and values["rating_link"] not in text:
+        # The survey link goes with every resolution notice, whatever its admin wording.
+        text = f"{text.rstrip()}\n\nHow did we do? Rate our help: {values['rating_link']}\n"
     return ticket_send_automatic_reply(
         ticket=ticket,
         subject=notice.subject.format_map(values),
-        text=notice.text.format_map(values),
+        text=text,
         now=now,
     )
+
+
+def _rating_link(ticket: Ticket) -> str:
+    path = reverse("portal-rate-link", args=[rating_token(ticket.pk)])
+    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 def _promise(ticket: Ticket) -> str:
@@ -51,6 +64,7 @@ def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: s
         for user_id in set(user_ids)
     )
     schedule_agent_emails([n.pk for n in created if n.pk is not None])
+    publish_notifications(created)
 
 
 def notifications_email(*, notification_ids: list[int]) -> int:
@@ -71,7 +85,7 @@ def notifications_email(*, notification_ids: list[int]) -> int:
         )
         if not claimed:
             continue  # another worker sends it
-        link = f"{settings.PUBLIC_BASE_URL}/admin/tickets/ticket/{notification.ticket_id}/change/"
+        link = f"{settings.PUBLIC_BASE_URL}/agent/tickets/{notification.ticket_id}/"
         send_mail(
             subject=notification.text[:150],
             message=f"{notification.text}\n\n{link}\n",

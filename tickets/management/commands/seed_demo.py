@@ -17,6 +17,7 @@ from tickets.models import (
     BusinessCalendar,
     Channel,
     ContactKind,
+    Macro,
     OpeningHours,
     Organization,
     SLAPolicy,
@@ -113,6 +114,34 @@ TICKETS: list[tuple[str, str, tuple[str, str], str, str, str, str, str]] = [
 ]
 
 
+MACROS = [
+    (
+        "Ask for logs",
+        "Hello {{ customer.first_name }},\n\nThank you for reporting this. To find the cause, "
+        "could you send us the application log (Help > Export logs) from the time it "
+        "happened?\n\nBest regards,\n{{ agent.first_name }}",
+        "pending_customer",
+        None,
+    ),
+    (
+        "Solved, closing",
+        "Hello {{ customer.first_name }},\n\nGlad this is working again. I am marking "
+        "{{ ticket.reference }} as resolved; just reply if anything comes back.\n\n"
+        "Best regards,\n{{ agent.first_name }}",
+        "resolved",
+        None,
+    ),
+    (
+        "Passing to our technical team",
+        "Hello {{ customer.first_name }},\n\nI have passed {{ ticket.reference }} to our "
+        "technical team, who will get back to you.\n\nBest regards,\n{{ agent.first_name }}",
+        "",
+        2,
+    ),
+]
+DEMO_TAGS = {"demo-1": ["account"], "demo-3": ["vpn", "windows"], "demo-5": ["export", "bug"]}
+
+
 class Command(BaseCommand):
     help = "Load demo users, customers and tickets (safe to run again; refuses when DEBUG is off)."
 
@@ -130,6 +159,7 @@ class Command(BaseCommand):
             self._service_levels()
             users = self._users()
             created = self._tickets(users)
+            self._macros()
             articles = load_demo_knowledge_base(actor=users["admin"])
         self.stdout.write(
             self.style.SUCCESS(
@@ -239,9 +269,25 @@ class Command(BaseCommand):
             self._work(result.ticket, external_id, users)
         return created
 
+    def _macros(self) -> None:
+        """Canned responses agents use every day."""
+        for name, body, status, tier_level in MACROS:
+            Macro.objects.get_or_create(
+                name=name,
+                defaults={
+                    "body": body,
+                    "set_status": status,
+                    "set_tier": Tier.objects.filter(level=tier_level).first()
+                    if tier_level
+                    else None,
+                },
+            )
+
     def _work(self, ticket: Any, external_id: str, users: dict[str, Any]) -> None:
         """Give some demo tickets a history, through the same services agents use."""
         alice, carol, erin = users["alice"], users["carol"], users["erin"]
+        if external_id in DEMO_TAGS:
+            services.ticket_set_tags(ticket=ticket, names=DEMO_TAGS[external_id], actor=None)
         if external_id == "demo-1":
             services.ticket_assign(ticket=ticket, assignee=alice, actor=alice)
             services.ticket_reply(

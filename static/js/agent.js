@@ -1,0 +1,221 @@
+// The agent workspace's small enhancements; every action also works without them.
+(function () {
+  "use strict";
+
+  function insertAtCursor(textarea, text) {
+    var start = textarea.selectionStart || 0, end = textarea.selectionEnd || 0;
+    var before = textarea.value.slice(0, start), after = textarea.value.slice(end);
+    var spacer = before && !/\s$/.test(before) ? " " : "";
+    textarea.value = before + spacer + text + after;
+    var caret = (before + spacer + text).length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+  }
+
+  document.addEventListener("click", function (event) {
+    var reply = document.getElementById("id_text");
+    var insert = event.target.closest(".insert-link");
+    if (insert && reply) {
+      insertAtCursor(reply, insert.dataset.insert);
+      return;
+    }
+    var macro = event.target.closest(".macro");
+    if (macro && reply) {
+      // The macro's text replaces the draft; sending applies its status, priority and tier.
+      reply.value = macro.dataset.text;
+      document.getElementById("id_macro").value = macro.dataset.macro;
+      if (macro.dataset.status) document.getElementById("id_status").value = macro.dataset.status;
+      reply.focus();
+    }
+  });
+})();
+
+// Live workspace: queues refresh, the timeline updates, colleagues' presence, notifications.
+(function () {
+  "use strict";
+  var body = document.body;
+  if (!body.dataset.live || !window.WebSocket) return;
+  var ticketId = body.dataset.ticket ? parseInt(body.dataset.ticket, 10) : null;
+  var me = parseInt(body.dataset.user, 10);
+  var socket = null, retry = 1000, refreshTimer = null;
+  var present = {};  // user id -> {name, state, until}
+
+  function swap(selector, html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(selector);
+    var current = document.querySelector(selector);
+    if (fresh && current) current.replaceWith(fresh);
+  }
+
+  function refresh() {
+    var ticked = document.querySelector("#queue-table input[type=checkbox]:checked");
+    fetch(window.location.href, {headers: {"X-Requested-With": "live"}, credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        swap(".agent-sidebar", html);
+        if (ticketId) swap(".timeline", html);
+        else if (!ticked) swap("#queue-table", html);
+      });
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, 400);
+  }
+
+  function showPresence() {
+    var now = Date.now(), parts = [];
+    Object.keys(present).forEach(function (id) {
+      var p = present[id];
+      var typing = p.state === "typing" && p.until > now;
+      parts.push(p.name + (typing ? " is typing…" : " is viewing"));
+    });
+    var el = document.getElementById("presence");
+    if (el) el.textContent = parts.join(" · ");
+  }
+
+  function toast(text, ticket) {
+    var box = document.getElementById("toasts");
+    var item = document.createElement("div");
+    item.className = "toast";
+    if (ticket) {
+      var link = document.createElement("a");
+      link.href = "/agent/tickets/" + ticket + "/";
+      link.textContent = text;
+      item.appendChild(link);
+    } else {
+      item.textContent = text;
+    }
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 8000);
+  }
+
+  function setUnread(count) {
+    var badge = document.getElementById("unread");
+    badge.textContent = count;
+    badge.hidden = count === 0;
+  }
+
+  function onMessage(event) {
+    var msg = JSON.parse(event.data);
+    if (msg.type === "ticket.changed") {
+      if (ticketId === null || (msg.ticket === ticketId && msg.actor !== me)) scheduleRefresh();
+      else scheduleRefreshSidebarOnly();
+    } else if (msg.type === "presence" && msg.ticket === ticketId && msg.user !== me) {
+      if (msg.state === "left") delete present[msg.user];
+      else present[msg.user] = {name: msg.name, state: msg.state, until: Date.now() + 5000};
+      showPresence();
+      setTimeout(showPresence, 5100);
+    } else if (msg.type === "notification") {
+      setUnread(parseInt(document.getElementById("unread").textContent || "0", 10) + 1);
+      toast(msg.text, msg.ticket);
+    } else if (msg.type === "unread") {
+      setUnread(msg.count);
+    }
+  }
+
+  var sidebarTimer = null;
+  function scheduleRefreshSidebarOnly() {
+    clearTimeout(sidebarTimer);
+    sidebarTimer = setTimeout(function () {
+      fetch(window.location.href, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html) swap(".agent-sidebar", html); });
+    }, 1500);
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + body.dataset.live);
+    socket.onopen = function () {
+      retry = 1000;
+      body.dataset.liveState = "open";
+      if (ticketId) send({type: "watch", ticket: ticketId});
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = function (event) {
+      body.dataset.liveState = "closed";
+      if (event.code === 4403) return;  // not allowed: do not hammer the server
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
+  }
+
+  var lastTyping = 0;
+  document.addEventListener("input", function (event) {
+    if (!ticketId || !event.target.closest("#reply-form, .note-form")) return;
+    var now = Date.now();
+    if (now - lastTyping > 2000) {
+      lastTyping = now;
+      send({type: "typing", ticket: ticketId});
+    }
+  });
+
+  connect();
+})();
+
+// Keyboard shortcuts (shown with "?"). Never while typing in a field, except Ctrl+Enter.
+(function () {
+  "use strict";
+  var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("#queue-table tbody tr[data-ticket]")); };
+  var selected = -1, pendingG = false;
+
+  function select(index) {
+    var all = rows();
+    if (!all.length) return;
+    selected = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
+    all[selected].querySelector(".ticket-link").focus();
+  }
+
+  function click(selector) {
+    var el = document.querySelector(selector);
+    if (el) el.click();
+    return !!el;
+  }
+
+  function focus(selector) {
+    var el = document.querySelector(selector);
+    if (el) { el.scrollIntoView({block: "center"}); el.focus(); }
+  }
+
+  var help = document.getElementById("shortcuts");
+  var helpButton = document.getElementById("shortcuts-button");
+  if (helpButton) helpButton.addEventListener("click", function () { help.showModal(); });
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target.closest("input, textarea, select, [contenteditable]");
+    if (typing) {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && target.form) {
+        event.preventDefault();
+        target.form.requestSubmit();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var key = event.key, handled = true;
+    if (pendingG) {
+      pendingG = false;
+      if (key === "m") window.location = "/agent/queue/mine/";
+      else if (key === "u") window.location = "/agent/queue/unassigned/";
+      else handled = false;
+    } else if (key === "?") help.showModal();
+    else if (key === "g") pendingG = true;
+    else if (key === "/") focus("#global-q");
+    else if (key === "j") { if (!click("#next-ticket")) select(selected + 1); }
+    else if (key === "k") select(selected - 1);
+    else if ((key === "o" || key === "Enter") && selected >= 0) rows()[selected].querySelector(".ticket-link").click();
+    else if (key === "x" && selected >= 0) { var box = rows()[selected].querySelector("input[type=checkbox]"); box.checked = !box.checked; }
+    else if (key === "r") focus("#id_text");
+    else if (key === "n") focus("#id_note");
+    else if (key === "a") handled = click("#assign-me");
+    else if (key === "e") { var d = document.querySelector("details.escalate"); if (d) { d.open = true; focus("#id_reason"); } }
+    else handled = false;
+    if (handled) event.preventDefault();
+  });
+})();

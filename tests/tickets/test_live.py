@@ -1,0 +1,120 @@
+"""The workspace's WebSocket (/ws/agent/): live queues, presence and notifications."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.test import Client
+
+from helpdesk.asgi import application
+from tests.factories import AgentFactory
+from tickets import services
+from tickets.models import Ticket
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.asyncio,
+]
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    # One test process's sockets only: parallel test workers share Redis.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def cookie_for(user) -> bytes:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    session = client.cookies.get("sessionid")
+    return f"sessionid={session.value}".encode() if session else b""
+
+
+async def connect(user, origin: bytes = b"http://localhost") -> WebsocketCommunicator:
+    cookie = await sync_to_async(cookie_for)(user)
+    headers = [(b"origin", origin)] + ([(b"cookie", cookie)] if cookie else [])
+    return WebsocketCommunicator(application, "/ws/agent/", headers=headers)
+
+
+async def test_anonymous_and_customers_are_refused(customer_user):
+    for user in (None, customer_user):
+        socket = await connect(user)
+        connected, code = await socket.connect()
+        assert not connected
+        assert code == 4403
+
+
+async def test_a_foreign_origin_is_refused(agent):
+    socket = await connect(agent, origin=b"https://evil.example")
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+async def test_agents_hear_about_every_ticket_change(agent, open_ticket):
+    socket = await connect(agent)
+    assert (await socket.connect())[0]
+    assert await socket.receive_json_from() == {"type": "unread", "count": 0}
+
+    ticket = await sync_to_async(open_ticket)()
+
+    message = await socket.receive_json_from(timeout=2)
+    assert message == {
+        "type": "ticket.changed",
+        "ticket": ticket.pk,
+        "kind": "created",
+        "actor": None,
+    }
+    await socket.disconnect()
+
+
+async def test_two_agents_on_one_ticket_see_each_other_viewing_typing_and_leaving(
+    agent, open_ticket
+):
+    ticket = await sync_to_async(open_ticket)()
+    bob = await sync_to_async(AgentFactory)(username="bob", first_name="Bob", last_name="B")
+    alice_socket, bob_socket = await connect(agent), await connect(bob)
+    for socket in (alice_socket, bob_socket):
+        assert (await socket.connect())[0]
+        await socket.receive_json_from()  # unread count
+
+    await alice_socket.send_json_to({"type": "watch", "ticket": ticket.pk})
+    await bob_socket.send_json_to({"type": "watch", "ticket": ticket.pk})
+
+    seen_by_alice = await alice_socket.receive_json_from(timeout=2)
+    assert (seen_by_alice["name"], seen_by_alice["state"]) == ("Bob B", "viewing")
+    seen_by_bob = await bob_socket.receive_json_from(timeout=2)  # Alice answers the newcomer
+    assert (seen_by_bob["user"], seen_by_bob["state"]) == (agent.pk, "viewing")
+
+    await bob_socket.send_json_to({"type": "typing", "ticket": ticket.pk})
+    assert (await alice_socket.receive_json_from(timeout=2))["state"] == "typing"
+
+    await bob_socket.disconnect()
+    assert (await alice_socket.receive_json_from(timeout=2))["state"] == "left"
+    await alice_socket.disconnect()
+
+
+async def test_watching_needs_a_real_ticket_and_ignores_garbage(agent):
+    socket = await connect(agent)
+    await socket.connect()
+    await socket.receive_json_from()
+    for frame in ('{"type": "watch", "ticket": 999999}', "not json at all", "[1, 2]",
+                  '{"type": "watch", "ticket": "1"}', "x" * 5000):  # fmt: skip
+        await socket.send_to(text_data=frame)
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_an_assignment_reaches_the_assignee_live(agent, admin_user, open_ticket):
+    ticket = await sync_to_async(open_ticket)()
+    socket = await connect(agent)
+    await socket.connect()
+    await socket.receive_json_from()
+
+    await sync_to_async(services.ticket_assign)(ticket=ticket, assignee=agent, actor=admin_user)
+
+    received = [await socket.receive_json_from(timeout=2) for _ in range(2)]
+    notification = next(m for m in received if m["type"] == "notification")
+    assert notification["ticket"] == ticket.pk
+    assert ticket.reference in notification["text"]
+    await socket.disconnect()
+    assert await sync_to_async(Ticket.objects.filter(assignee=agent).count)() == 1

@@ -1,0 +1,226 @@
+"""The agent's ticket page: the converged timeline and everything an agent does to a ticket."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from knowledge import services as kb
+from tickets import services
+from tickets.models import EventKind, Macro, Message, MessageKind, Ticket, Tier
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ticket(open_ticket) -> Ticket:
+    return open_ticket(
+        subject="VPN disconnects every few minutes",
+        text="Since Monday the VPN drops every few minutes.",
+        sender="grace@example.com",
+        sender_name="Grace Hopper",
+    )
+
+
+@pytest.fixture
+def articles(db) -> dict:
+    category = kb.category_save(category=None, name="Network", slug="network")
+
+    def make(title: str, visibility: str) -> object:
+        return kb.article_save(
+            article=None, actor=None, title=title, slug=title.lower().replace(" ", "-"),
+            category=category, body_markdown="Turn off power saving for the VPN adapter.",
+            tags="vpn, disconnects", status="published", visibility=visibility,
+        )  # fmt: skip
+
+    return {
+        "public": make("VPN disconnects every few minutes", "public"),
+        "internal": make("VPN concentrator runbook disconnects", "agents"),
+    }
+
+
+def page(client, ticket: Ticket) -> str:
+    response = client.get(f"/agent/tickets/{ticket.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_permissions_on_the_ticket_page(client, ticket, customer_user, agent, admin_user):
+    url = f"/agent/tickets/{ticket.pk}/"
+    assert client.get(url).status_code == 302
+    client.force_login(customer_user)
+    assert client.get(url).status_code == 403
+    assert client.post(f"{url}reply/", {"text": "hi"}).status_code == 403
+    assert client.post(f"{url}note/", {"text": "hi"}).status_code == 403
+    for user in (agent, admin_user):
+        client.force_login(user)
+        assert client.get(url).status_code == 200
+    assert client.get("/agent/tickets/999999/").status_code == 404
+
+
+def test_timeline_shows_every_channel_and_event_in_order(agent_client, agent, ticket, inbound):
+    services.ticket_add_note(ticket=ticket, actor=agent, text="Checked the logs.")
+    services.ticket_log_call(
+        ticket=ticket, actor=agent, direction="inbound", phone_number="+14155550100",
+        duration_seconds=95, notes="Customer called about the VPN.",
+    )  # fmt: skip
+    services.ticket_escalate(
+        ticket=ticket, reason="Needs network team", handoff_note="Logs attached; MTU?", actor=agent
+    )
+
+    html = page(agent_client, ticket)
+
+    order = [
+        "Since Monday the VPN drops",
+        "Checked the logs.",
+        "Customer called about the VPN.",
+        "Tier 1 → tier 2: Needs network team",
+        "Logs attached; MTU?",
+    ]
+    positions = [html.index(text) for text in order]
+    assert positions == sorted(positions)
+    assert "internal note" in html
+    assert "grace@example.com" in html  # contact points beside the timeline
+
+
+def test_the_customers_other_tickets_are_listed(agent_client, ticket, open_ticket):
+    other = open_ticket(sender="grace@example.com", subject="Printer", text="Jammed")
+    assert f"{other.reference} Printer" in page(agent_client, ticket)
+
+
+def test_reply_goes_out_on_the_customers_channel(agent_client, ticket):
+    response = agent_client.post(
+        f"/agent/tickets/{ticket.pk}/reply/",
+        {"text": "Please try a cable.", "channel": "email", "status": "pending_customer"},
+    )
+    assert response.status_code == 302
+    reply = Message.objects.get(ticket=ticket, kind=MessageKind.OUTBOUND, is_automatic=False)
+    assert (reply.body_text, reply.channel) == ("Please try a cable.", "email")
+    ticket.refresh_from_db()
+    assert ticket.status == "pending_customer"
+
+
+def test_an_empty_reply_is_refused_and_loses_nothing_else(agent_client, ticket):
+    response = agent_client.post(f"/agent/tickets/{ticket.pk}/reply/", {"text": "  "})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not Message.objects.filter(ticket=ticket, kind=MessageKind.OUTBOUND).exists()
+
+
+def test_a_refused_reply_keeps_the_typed_text(agent_client, agent, ticket):
+    services.ticket_change_status(ticket=ticket, status="closed", actor=agent)
+    response = agent_client.post(
+        f"/agent/tickets/{ticket.pk}/reply/", {"text": "My long careful answer", "channel": "email"}
+    )
+    assert response.status_code == 400
+    assert "My long careful answer" in response.content.decode()
+
+
+def test_notes_status_priority_assignee_and_tags(agent_client, agent, ticket):
+    url = f"/agent/tickets/{ticket.pk}/"
+    agent_client.post(f"{url}note/", {"text": "Internal only"})
+    agent_client.post(f"{url}change/", {"field": "priority", "value": "high"})
+    agent_client.post(f"{url}change/", {"field": "assignee", "value": "me"})
+    agent_client.post(f"{url}change/", {"field": "tags", "value": "VPN, network"})
+    agent_client.post(f"{url}change/", {"field": "status", "value": "on_hold"})
+
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.assignee, ticket.status) == ("high", agent, "on_hold")
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["network", "vpn"]
+    assert ticket.messages.filter(kind=MessageKind.NOTE, body_text="Internal only").exists()
+    html = page(agent_client, ticket)
+    assert "Tags: network, vpn" in html
+
+
+def test_a_bad_change_is_an_error_message_not_a_crash(agent_client, ticket):
+    url = f"/agent/tickets/{ticket.pk}/change/"
+    response = agent_client.post(url, {"field": "tags", "value": "<script>"}, follow=True)
+    assert "Tags are words" in response.content.decode()
+    response = agent_client.post(url, {"field": "status", "value": "exploded"}, follow=True)
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.status == "new"
+
+
+def test_escalation_needs_tier_reason_and_handoff_note(agent_client, ticket):
+    url = f"/agent/tickets/{ticket.pk}/escalate/"
+    response = agent_client.post(url, {"tier": 2, "reason": "Network"}, follow=True)
+    assert "give the target tier, a reason and a hand-off note" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.tier.level == 1
+
+    agent_client.post(url, {"tier": 2, "reason": "Network", "handoff_note": "MTU issue"})
+    ticket.refresh_from_db()
+    assert ticket.tier.level == 2
+    event = ticket.events.get(kind=EventKind.ESCALATED)
+    assert event.data["handoff_note"] == "MTU issue"
+
+
+def test_macro_fills_placeholders_and_sets_status_and_tier(agent_client, agent, ticket):
+    macro = Macro.objects.create(
+        name="Send to network team",
+        body="Hello {{ customer.first_name }}, {{ ticket.reference }} goes to our network team.",
+        set_status="on_hold",
+        set_tier=Tier.objects.get(level=2),
+    )
+    html = page(agent_client, ticket)
+    assert f"Hello Grace, {ticket.reference} goes to our network team." in html
+
+    agent_client.post(
+        f"/agent/tickets/{ticket.pk}/reply/",
+        {"text": f"Hello Grace, {ticket.reference} goes to our network team.", "macro": macro.pk},
+    )
+
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.tier.level) == ("on_hold", 2)
+    assert ticket.events.filter(kind=EventKind.MACRO_APPLIED).exists()
+    assert ticket.messages.filter(kind=MessageKind.OUTBOUND, is_automatic=False).count() == 1
+
+
+def test_knowledge_base_suggestions_offer_public_links_to_insert(agent_client, ticket, articles):
+    html = page(agent_client, ticket)
+    kb_panel = html.split('id="kb-hits"')[1].split("</ul>")[0]
+    assert "VPN disconnects every few minutes" in kb_panel
+    assert 'data-insert="VPN disconnects every few minutes: ' in kb_panel
+    assert "/kb/network/vpn-disconnects-every-few-minutes/" in kb_panel
+    # Agent-only articles are suggested to the agent but never offered as a customer link.
+    assert "VPN concentrator runbook disconnects" in kb_panel
+    assert kb_panel.count("Insert link") == 1
+
+
+def test_knowledge_base_search_box(agent_client, articles):
+    html = agent_client.get("/agent/kb/", {"q": "runbook"}).content.decode()
+    assert "VPN concentrator runbook disconnects" in html
+    assert "No article matches" in agent_client.get("/agent/kb/", {"q": "zebra"}).content.decode()
+
+
+def test_kb_search_is_for_agents_only(client, customer_user, articles):
+    client.force_login(customer_user)
+    assert client.get("/agent/kb/", {"q": "runbook"}).status_code == 403
+
+
+def test_ticket_page_costs_the_same_queries_for_2_or_20_messages(agent_client, agent, ticket):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page(agent_client, ticket)
+        return len(captured)
+
+    services.ticket_add_note(ticket=ticket, actor=agent, text="one")
+    few = queries()
+    for n in range(9):
+        services.ticket_add_note(ticket=ticket, actor=agent, text=f"note {n}")
+        services.ticket_reply(ticket=ticket, actor=agent, text=f"reply {n}")
+    assert queries() == few
+
+
+def test_sign_in_page_and_password_reset_by_email(client, agent):
+    assert "Sign in to the help desk" in client.get("/accounts/login/").content.decode()
+    response = client.post("/accounts/login/", {"username": agent.username, "password": "x"})
+    assert "did not match" in response.content.decode()
+    client.post("/accounts/password_reset/", {"email": agent.email})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+/accounts/reset/\S+/", mail.outbox[0].body).group(0)
+    response = client.get(link, follow=True)
+    assert "Choose a new password" in response.content.decode()

@@ -1,0 +1,87 @@
+"""Agents' shortcuts: tags on a ticket, and canned responses (macros) applied in one go."""
+
+import re
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from tickets.errors import InvalidInput
+from tickets.models import EventKind, Macro, Message, Tag, Ticket
+from tickets.services._common import Actor, lock_ticket, record_event
+from tickets.services.escalation import ticket_move_tier
+from tickets.services.messages import ticket_change_priority, ticket_reply
+
+MAX_TAGS = 20
+_TAG = re.compile(r"^[\w][\w .:/+-]{0,49}$")
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
+
+
+def parse_tags(text: str) -> list[str]:
+    """'Billing, vpn ,VPN' -> ['billing', 'vpn']; refuses odd characters with a clear error."""
+    names = list(dict.fromkeys(t.strip().lower() for t in text.split(",") if t.strip()))
+    bad = [name for name in names if not _TAG.match(name)]
+    if bad:
+        raise InvalidInput(
+            f"Tags are words of up to 50 letters, digits, spaces or - _ . : / +; not {bad[0]!r}.",
+            code="invalid_tag",
+        )
+    if len(names) > MAX_TAGS:
+        raise InvalidInput(f"A ticket can have at most {MAX_TAGS} tags.", code="too_many_tags")
+    return names
+
+
+def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        before = sorted(ticket.tags.values_list("name", flat=True))
+        after = sorted(set(names))
+        if before == after:
+            return ticket
+        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=after)}
+        missing = [Tag(name=name) for name in after if name not in existing]
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        ticket.tags.set(Tag.objects.filter(name__in=after))
+        record_event(ticket, EventKind.TAGS_CHANGED, actor=actor, **{"from": before, "to": after})
+    return ticket
+
+
+def ticket_add_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
+    current = list(ticket.tags.values_list("name", flat=True))
+    return ticket_set_tags(ticket=ticket, names=[*current, *names], actor=actor)
+
+
+def macro_render(macro: Macro, *, ticket: Ticket, agent: User) -> str:
+    """The macro's text with its placeholders filled; unknown placeholders stay visible."""
+    name = ticket.customer.name.strip()
+    values = {
+        "customer.name": name or "there",
+        "customer.first_name": name.split()[0] if name else "there",
+        "ticket.reference": ticket.reference,
+        "ticket.subject": ticket.subject,
+        "agent.name": agent.get_full_name() or agent.get_username(),
+        "agent.first_name": agent.first_name or agent.get_username(),
+    }
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), macro.body)
+
+
+def ticket_apply_macro(
+    *, ticket: Ticket, macro: Macro, actor: User, text: str = "", channel: str | None = None
+) -> Message:
+    """Send the macro's reply (as edited by the agent) and make the changes it carries."""
+    text = text.strip() or macro_render(macro, ticket=ticket, agent=actor)
+    with transaction.atomic():
+        message = ticket_reply(
+            ticket=ticket, actor=actor, text=text, channel=channel, status=macro.set_status or None
+        )
+        record_event(ticket, EventKind.MACRO_APPLIED, actor=actor, macro=macro.name)
+        if macro.set_priority:
+            ticket_change_priority(ticket=ticket, priority=macro.set_priority, actor=actor)
+        if macro.set_tier is not None and macro.set_tier.level != ticket.tier.level:
+            ticket_move_tier(
+                ticket=ticket,
+                tier_level=macro.set_tier.level,
+                reason=f"Canned response “{macro.name}”",
+                handoff_note=text,
+                actor=actor,
+            )
+    return message

@@ -1,0 +1,27 @@
+"""Who may enter the agent workspace: signed-in agents and admins, nobody else."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from tickets.roles import is_staff_member
+
+View = Callable[..., HttpResponse]
+
+
+def agent_required(view: View) -> View:
+    """Anonymous visitors go to the sign-in page; customers get 403."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_staff_member(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,109 @@
+from django import forms
+from django.http import QueryDict
+
+from tickets.models import Channel, Priority, TicketStatus
+from tickets.queues import QueueQuery
+
+
+class QueueFilterForm(forms.Form):
+    """The list page's filters; a saved view stores them as a query string."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.MultipleChoiceField(required=False, choices=TicketStatus.choices)
+    priority = forms.MultipleChoiceField(required=False, choices=Priority.choices)
+    channel = forms.MultipleChoiceField(required=False, choices=Channel.choices)
+    tier = forms.TypedMultipleChoiceField(
+        required=False, coerce=int, choices=[(n, f"Tier {n}") for n in range(4)]
+    )
+    assignee = forms.IntegerField(required=False, min_value=1)
+    tag = forms.CharField(required=False, max_length=50)
+    sort = forms.ChoiceField(
+        required=False, choices=[("due", "Next deadline"), ("newest", "Newest")]
+    )
+
+    def to_query(self, view: str) -> QueueQuery:
+        data = self.cleaned_data
+        return QueueQuery(
+            view=view,
+            statuses=tuple(data["status"]),
+            priorities=tuple(data["priority"]),
+            channels=tuple(data["channel"]),
+            tier_levels=tuple(data["tier"]),
+            assignee_id=data["assignee"],
+            tag=data["tag"].strip().lower(),
+            text=data["q"],
+            sort=data["sort"] or "due",
+        )
+
+
+def filter_query_string(data: QueryDict) -> str:
+    """The filters of a request, without paging: what a saved view remembers."""
+    kept = data.copy()
+    for key in ("after", "csrfmiddlewaretoken", "name"):
+        kept.pop(key, None)
+    return kept.urlencode()
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    view = forms.CharField(max_length=20)
+    query = forms.CharField(required=False, max_length=1000)
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000)
+    channel = forms.ChoiceField(required=False, choices=Channel.choices)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Keep status"),
+            (TicketStatus.PENDING_CUSTOMER, "Waiting on customer"),
+            (TicketStatus.ON_HOLD, "On hold"),
+            (TicketStatus.RESOLVED, "Resolved"),
+        ],
+        label="Then set status",
+    )
+    macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000)
+
+
+class EscalateForm(forms.Form):
+    tier = forms.TypedChoiceField(coerce=int, choices=[(n, f"Tier {n}") for n in range(1, 4)])
+    reason = forms.CharField(max_length=500)
+    handoff_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Hand-off note")
+
+
+class IdListField(forms.TypedMultipleChoiceField):
+    """Ticket ids ticked on the list page; which of them exist is the view's business."""
+
+    def __init__(self) -> None:
+        super().__init__(coerce=int, choices=[])
+
+    def valid_value(self, value: object) -> bool:
+        return str(value).isdigit() and len(str(value)) < 19
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("assign_me", "Assign to me"),
+        ("status", "Set status"),
+        ("priority", "Set priority"),
+        ("tier", "Move to tier"),
+        ("tag", "Add tags"),
+        ("merge", "Merge into the first selected"),
+    ]
+    tickets = IdListField()
+    action = forms.ChoiceField(choices=ACTIONS)
+    status = forms.ChoiceField(required=False, choices=[("", "-"), *TicketStatus.choices])
+    priority = forms.ChoiceField(required=False, choices=[("", "-"), *Priority.choices])
+    tier = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "-"), *((n, f"Tier {n}") for n in range(4))],
+    )
+    tags = forms.CharField(required=False, max_length=500)
+    reason = forms.CharField(required=False, max_length=500)

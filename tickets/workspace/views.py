@@ -1,0 +1,389 @@
+"""The agent workspace: queues and the ticket page. Each view parses, calls, shapes."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from knowledge.selectors import article_search, article_suggest
+from tickets import queues, selectors, services
+from tickets.errors import DomainError, InvalidInput
+from tickets.models import (
+    Macro,
+    MessageKind,
+    Notification,
+    Priority,
+    SavedView,
+    Ticket,
+    TicketStatus,
+)
+from tickets.roles import is_admin
+from tickets.services import sla_clocks
+from tickets.workspace import bulk
+from tickets.workspace.access import agent_required
+from tickets.workspace.forms import (
+    EscalateForm,
+    NoteForm,
+    QueueFilterForm,
+    ReplyForm,
+    SavedViewForm,
+    filter_query_string,
+)
+
+# Events that only repeat a message the timeline already shows.
+_MESSAGE_EVENTS = {"message_received", "replied", "note_added", "call_logged"}
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _sidebar(request: HttpRequest) -> dict[str, Any]:
+    tiers = list(selectors.tier_list())
+    now = timezone.now()
+    return {
+        "queue_views": queues.queue_views(tiers),
+        "counts": queues.queue_counts(user=_user(request), tiers=tiers, now=now),
+        "saved_views": list(SavedView.objects.filter(owner=request.user)),
+        "is_admin": is_admin(request.user),
+        "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
+    }
+
+
+@agent_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("agent:queue", view="mine")
+
+
+@agent_required
+@require_GET
+def queue(request: HttpRequest, view: str) -> HttpResponse:
+    form = QueueFilterForm(request.GET)
+    if not form.is_valid():
+        context = {**_sidebar(request), "form": form, "view": view, "page": None}
+        return render(request, "agent/queue.html", context, status=400)
+    tickets = queues.queue_tickets(form.to_query(view), user=_user(request), now=timezone.now())
+    if tickets is None:
+        raise Http404("No such queue.")
+    try:
+        page = queues.queue_page(
+            tickets, sort=form.cleaned_data["sort"] or "due", cursor=request.GET.get("after", "")
+        )
+    except queues.BadCursor:
+        messages.error(request, "That page link is not valid any more; here is the first page.")
+        return redirect(f"{reverse('agent:queue', args=[view])}?{filter_query_string(request.GET)}")
+    context = {
+        **_sidebar(request),
+        "form": form,
+        "view": view,
+        "page": page,
+        "filters": filter_query_string(request.GET),
+        "now": timezone.now(),
+    }
+    return render(request, "agent/queue.html", context)
+
+
+@agent_required
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the view a name (up to 80 characters).")
+        return redirect("agent:home")
+    data = form.cleaned_data
+    query = f"view={data['view']}&{data['query']}"
+    try:
+        SavedView.objects.update_or_create(
+            owner=request.user, name=data["name"].strip(), defaults={"query": query}
+        )
+    except IntegrityError:  # the same name saved twice at once
+        messages.error(request, "A view with that name was just saved; try again.")
+    else:
+        messages.success(request, f"Saved view “{data['name']}”.")
+    return redirect(f"{reverse('agent:queue', args=[data['view']])}?{data['query']}")
+
+
+@agent_required
+@require_GET
+def open_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    saved = get_object_or_404(SavedView, pk=view_id, owner=request.user)
+    params = dict(part.split("=", 1) for part in saved.query.split("&") if "=" in part)
+    view = params.get("view", "mine")
+    rest = "&".join(p for p in saved.query.split("&") if not p.startswith("view="))
+    return redirect(f"{reverse('agent:queue', args=[view])}?{rest}")
+
+
+@agent_required
+@require_POST
+def delete_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    get_object_or_404(SavedView, pk=view_id, owner=request.user).delete()
+    messages.success(request, "View deleted.")
+    return redirect("agent:home")
+
+
+@agent_required
+@require_POST
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    done, errors = bulk.apply(request.POST, actor=_user(request))
+    if done:
+        messages.success(request, f"Done for {done} ticket{'s' if done != 1 else ''}.")
+    for error in errors:
+        messages.error(request, error)
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/agent/") else reverse("agent:home"))
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = selectors.ticket_detail(ticket_id)
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def _timeline(ticket: Ticket) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [
+        {"at": m.created_at, "kind": "message", "message": m} for m in ticket.messages.all()
+    ]
+    items += [
+        {"at": e.created_at, "kind": "event", "event": e}
+        for e in ticket.events.all()
+        if e.kind not in _MESSAGE_EVENTS
+    ]
+    return sorted(items, key=lambda item: item["at"])
+
+
+def _reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
+    """The channels this customer can be answered on, the one they last used first."""
+    kinds = {point.kind for point in ticket.customer.contact_points.all()}
+    available = [("email", "Email")] if "email" in kinds else []
+    if "phone" in kinds:
+        available.append(("sms", "SMS"))
+    inbound = [m for m in ticket.messages.all() if m.kind == MessageKind.INBOUND]
+    last = inbound[-1].channel if inbound else ticket.channel
+    available.sort(key=lambda choice: choice[0] != last)
+    return available
+
+
+def _clocks(ticket: Ticket) -> list[dict[str, Any]]:
+    now = timezone.now()
+    rows = []
+    for clock in ticket.clocks.select_related("policy__calendar").order_by("kind", "cycle"):
+        state = sla_clocks.explain(clock, now)
+        if state is not None:
+            rows.append({"clock": clock, "state": state})
+    return rows
+
+
+def _suggestions(ticket: Ticket) -> list[Any]:
+    first = next((m for m in ticket.messages.all() if m.kind == MessageKind.INBOUND), None)
+    text = f"{ticket.subject}\n{first.body_text if first else ''}"
+    return article_suggest(text, limit=5, include_agent_only=True)
+
+
+def _next_ticket(request: HttpRequest, ticket: Ticket) -> Ticket | None:
+    """The ticket to work after this one: my most urgent, else the most urgent unassigned."""
+    for view in ("mine", "unassigned"):
+        tickets = queues.queue_tickets(
+            queues.QueueQuery(view=view), user=_user(request), now=timezone.now()
+        )
+        found = tickets.exclude(pk=ticket.pk).first() if tickets is not None else None
+        if found is not None:
+            return found
+    return None
+
+
+def _ticket_page(
+    request: HttpRequest, ticket: Ticket, *, reply: ReplyForm | None = None, status: int = 200
+) -> HttpResponse:
+    channels = _reply_channels(ticket)
+    reply = reply or ReplyForm(initial={"channel": channels[0][0] if channels else ""})
+    reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
+    macros = list(Macro.objects.filter(is_active=True).select_related("set_tier"))
+    context = {
+        **_sidebar(request),
+        "ticket": ticket,
+        "timeline": _timeline(ticket),
+        "clocks": _clocks(ticket),
+        "reply_form": reply,
+        "note_form": NoteForm(),
+        "escalate_form": EscalateForm(initial={"tier": min(ticket.tier.level + 1, 3)}),
+        "macros": [
+            (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros
+        ],
+        "suggestions": _suggestions(ticket),
+        "tier_agents": selectors.tier_agents(ticket.tier_id),
+        "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        "other_tickets": [t for t in ticket.customer.history if t.pk != ticket.pk],  # type: ignore[attr-defined]
+        "status_choices": TicketStatus.choices,
+        "priority_choices": Priority.choices,
+        "public_base": settings.PUBLIC_BASE_URL,
+        "next_ticket": _next_ticket(request, ticket),
+    }
+    return render(request, "agent/ticket.html", context, status=status)
+
+
+@agent_required
+@require_GET
+def ticket_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _ticket_page(request, _ticket_or_404(ticket_id))
+
+
+def _back(ticket_id: int) -> HttpResponse:
+    return redirect("agent:ticket", ticket_id=ticket_id)
+
+
+@agent_required
+@require_POST
+def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = _ticket_or_404(ticket_id)
+    form = ReplyForm(request.POST)
+    form.fields["channel"].choices = _reply_channels(ticket)  # type: ignore[attr-defined]
+    if not form.is_valid():
+        return _ticket_page(request, ticket, reply=form, status=400)
+    data = form.cleaned_data
+    macro = (
+        Macro.objects.filter(pk=data["macro"], is_active=True).first() if data["macro"] else None
+    )
+    try:
+        if macro is not None:
+            services.ticket_apply_macro(
+                ticket=ticket, macro=macro, actor=_user(request), text=data["text"],
+                channel=data["channel"] or None,
+            )  # fmt: skip
+        else:
+            services.ticket_reply(
+                ticket=ticket, actor=_user(request), text=data["text"],
+                channel=data["channel"] or None, status=data["status"] or None,
+            )  # fmt: skip
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return _ticket_page(request, ticket, reply=form, status=400)
+    messages.success(request, "Reply sent.")
+    return _back(ticket.pk)
+
+
+def _act(request: HttpRequest, ticket_id: int, action: Any, done: str) -> HttpResponse:
+    """Run one service on the ticket; a refusal comes back as an error message."""
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    try:
+        action(ticket)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return _back(ticket_id)
+
+
+@agent_required
+@require_POST
+def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A note needs some text.")
+        return _back(ticket_id)
+    text = form.cleaned_data["text"]
+    return _act(
+        request,
+        ticket_id,
+        lambda t: services.ticket_add_note(ticket=t, actor=_user(request), text=text),
+        "Note added.",
+    )
+
+
+@agent_required
+@require_POST
+def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Status, priority, assignee or tags: one field at a time from the ticket's side panel."""
+    field, value, actor = request.POST.get("field"), request.POST.get("value", ""), _user(request)
+    actions = {
+        "status": lambda t: services.ticket_change_status(ticket=t, status=value, actor=actor),
+        "priority": lambda t: services.ticket_change_priority(
+            ticket=t, priority=value, actor=actor
+        ),
+        "assignee": lambda t: _assign(t, value, actor),
+        "tags": lambda t: services.ticket_set_tags(
+            ticket=t, names=services.parse_tags(value), actor=actor
+        ),
+    }
+    if field not in actions:
+        messages.error(request, "Nothing to change.")
+        return _back(ticket_id)
+    return _act(request, ticket_id, actions[field], "Saved.")
+
+
+def _assign(ticket: Ticket, value: str, actor: User) -> None:
+    if value == "":
+        services.ticket_unassign(ticket=ticket, actor=actor)
+    elif value == "me":
+        services.ticket_assign(ticket=ticket, assignee=actor, actor=actor)
+    elif value.isdigit():
+        services.ticket_assign(
+            ticket=ticket, assignee=services.assignee_by_id(int(value)), actor=actor
+        )
+    else:
+        raise InvalidInput("Choose an agent.")
+
+
+@agent_required
+@require_POST
+def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
+        return _back(ticket_id)
+    data = form.cleaned_data
+    return _act(
+        request,
+        ticket_id,
+        lambda t: services.ticket_escalate(
+            ticket=t,
+            tier_level=data["tier"],
+            reason=data["reason"],
+            handoff_note=data["handoff_note"],
+            actor=_user(request),
+        ),
+        f"Escalated to tier {data['tier']}.",
+    )
+
+
+@agent_required
+@require_GET
+def kb_search(request: HttpRequest) -> HttpResponse:
+    """Articles for the ticket page's search box (an HTMX fragment), agent-only ones included."""
+    query = request.GET.get("q", "").strip()[:200]
+    hits = article_search(query, include_agent_only=True, limit=8) if query else []
+    context = {"hits": hits, "query": query, "public_base": settings.PUBLIC_BASE_URL}
+    return render(request, "agent/_kb_hits.html", context)
+
+
+@agent_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    latest = Notification.objects.filter(user=request.user).select_related("ticket")[:100]
+    context = {**_sidebar(request), "notifications": latest, "view": "notifications"}
+    return render(request, "agent/notifications.html", context)
+
+
+@agent_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """Mark one notification (and go to its ticket) or all of them as read."""
+    mine = Notification.objects.filter(user=request.user, read_at__isnull=True)
+    notification_id = request.POST.get("notification", "")
+    if notification_id.isdigit():
+        notification = get_object_or_404(Notification, pk=int(notification_id), user=request.user)
+        mine.filter(pk=notification.pk).update(read_at=timezone.now())
+        if notification.ticket_id:
+            return redirect("agent:ticket", ticket_id=notification.ticket_id)
+        return redirect("agent:notifications")
+    mine.update(read_at=timezone.now())
+    return redirect("agent:notifications")
