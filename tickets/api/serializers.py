@@ -266,6 +266,7 @@ class TicketDetailSerializer(TicketSerializer):
         fields = [
             *TicketSerializer.Meta.fields,
             "follow_up_of",
+            "satisfaction",
             "participants",
             "customer_tickets",
             "sla_clocks",
