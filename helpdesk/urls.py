@@ -21,6 +21,8 @@ urlpatterns = [
         name="report-self-service",
     ),
     path("admin/", admin.site.urls),
+    path("agent/", include("tickets.workspace.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),
     # Provider webhooks (inbound mail), verified by anymail itself.

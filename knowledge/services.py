@@ -161,11 +161,12 @@ def search_revise(
     A customer types a few words at a time; one row per form keeps the log to what they
     finally asked, not every prefix of it.
     """
-    updated = SearchLog.objects.filter(
-        pk=search_id, source=SearchSource.WEB_FORM, clicked_article__isnull=True
-    ).update(query=query[:200], results_count=results_count)
-    if search_id is not None and updated:
-        return SearchLog.objects.get(pk=search_id)
+    if search_id is not None:
+        updated = SearchLog.objects.filter(
+            pk=search_id, source=SearchSource.WEB_FORM, clicked_article__isnull=True
+        ).update(query=query[:200], results_count=results_count)
+        if updated:
+            return SearchLog.objects.get(pk=search_id)
     return search_record(
         query=query, source=SearchSource.WEB_FORM, results_count=results_count, now=now
     )

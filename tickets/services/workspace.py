@@ -1,6 +1,7 @@
 """Agents' shortcuts: tags on a ticket, and canned responses (macros) applied in one go."""
 
 import re
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -41,7 +42,8 @@ def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket
         missing = [Tag(name=name) for name in after if name not in existing]
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         ticket.tags.set(Tag.objects.filter(name__in=after))
-        record_event(ticket, EventKind.TAGS_CHANGED, actor=actor, **{"from": before, "to": after})
+        change: dict[str, Any] = {"from": before, "to": after}
+        record_event(ticket, EventKind.TAGS_CHANGED, actor=actor, **change)
     return ticket
 
 

@@ -52,9 +52,9 @@ def _sidebar(request: HttpRequest) -> dict[str, Any]:
     return {
         "queue_views": queues.queue_views(tiers),
         "counts": queues.queue_counts(user=_user(request), tiers=tiers, now=now),
-        "saved_views": list(SavedView.objects.filter(owner=request.user)),
+        "saved_views": list(SavedView.objects.filter(owner=_user(request))),
         "is_admin": is_admin(request.user),
-        "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
+        "unread": Notification.objects.filter(user=_user(request), read_at__isnull=True).count(),
     }
 
 
@@ -103,7 +103,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     query = f"view={data['view']}&{data['query']}"
     try:
         SavedView.objects.update_or_create(
-            owner=request.user, name=data["name"].strip(), defaults={"query": query}
+            owner=_user(request), name=data["name"].strip(), defaults={"query": query}
         )
     except IntegrityError:  # the same name saved twice at once
         messages.error(request, "A view with that name was just saved; try again.")
@@ -115,7 +115,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def open_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    saved = get_object_or_404(SavedView, pk=view_id, owner=request.user)
+    saved = get_object_or_404(SavedView, pk=view_id, owner=_user(request))
     params = dict(part.split("=", 1) for part in saved.query.split("&") if "=" in part)
     view = params.get("view", "mine")
     rest = "&".join(p for p in saved.query.split("&") if not p.startswith("view="))
@@ -125,7 +125,7 @@ def open_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def delete_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    get_object_or_404(SavedView, pk=view_id, owner=request.user).delete()
+    get_object_or_404(SavedView, pk=view_id, owner=_user(request)).delete()
     messages.success(request, "View deleted.")
     return redirect("agent:home")
 
@@ -368,7 +368,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
-    latest = Notification.objects.filter(user=request.user).select_related("ticket")[:100]
+    latest = Notification.objects.filter(user=_user(request)).select_related("ticket")[:100]
     context = {**_sidebar(request), "notifications": latest, "view": "notifications"}
     return render(request, "agent/notifications.html", context)
 
@@ -377,10 +377,10 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark one notification (and go to its ticket) or all of them as read."""
-    mine = Notification.objects.filter(user=request.user, read_at__isnull=True)
+    mine = Notification.objects.filter(user=_user(request), read_at__isnull=True)
     notification_id = request.POST.get("notification", "")
     if notification_id.isdigit():
-        notification = get_object_or_404(Notification, pk=int(notification_id), user=request.user)
+        notification = get_object_or_404(Notification, pk=int(notification_id), user=_user(request))
         mine.filter(pk=notification.pk).update(read_at=timezone.now())
         if notification.ticket_id:
             return redirect("agent:ticket", ticket_id=notification.ticket_id)
