@@ -54,8 +54,14 @@ def _published(include_agent_only: bool) -> QuerySet[Article]:
     return articles
 
 
+# Markdown syntax that reads as noise in a plain-text snippet: emphasis, code and heading
+# marks, and the URL part of links.
+_MARKDOWN_NOISE = re.compile(r"\*\*|__|`+|^#{1,6}\s+|(?<=\])\([^)]*\)|[\[\]]", re.MULTILINE)
+
+
 def _clean_snippet(snippet: str) -> str:
-    return nh3.clean(snippet, tags={"mark"}, attributes={}, strip_comments=True)
+    text = _MARKDOWN_NOISE.sub("", snippet)
+    return nh3.clean(text, tags={"mark"}, attributes={}, strip_comments=True)
 
 
 def keywords(text: str, *, limit: int = 12) -> list[str]:

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge import selectors, services
@@ -51,7 +52,8 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
     found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
     if found is None or found.category.slug != category_slug:
         raise Http404
-    services.article_record_view(article=found)
+    if "voted" not in request.GET:  # back from "Was this helpful?": not a second reading
+        services.article_record_view(article=found)
     search_id = search_id_from_token(request.GET.get("search"))
     services.search_record_click(search_id=search_id, article=found)
     return render(
@@ -80,7 +82,8 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
             comment=form.cleaned_data["comment"],
         )
         messages.success(request, "Thank you for your feedback.")
-    return redirect("kb-article", category_slug=found.category.slug, slug=found.slug)
+    url = reverse("kb-article", args=[found.category.slug, found.slug])
+    return redirect(f"{url}?voted=1")
 
 
 @require_GET

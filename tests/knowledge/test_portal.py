@@ -88,3 +88,13 @@ def test_category_page(client, articles):
     html = page(client, "/kb/access/")
     assert "Reset your password" in html and "Unlock a locked account" in html
     assert client.get("/kb/no-such-topic/").status_code == 404
+
+
+def test_voting_does_not_count_a_second_view(client, articles):
+    client.get("/kb/access/reset-your-password/")
+    response = client.post(
+        "/kb/access/reset-your-password/feedback/", {"helpful": "yes"}, follow=True
+    )
+    assert "Thank you for your feedback." in response.content.decode()
+    articles["public"].refresh_from_db()
+    assert articles["public"].view_count == 1

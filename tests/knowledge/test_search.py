@@ -125,3 +125,13 @@ def test_search_is_one_query(kb: dict) -> None:
         [hit.article.category.name for hit in hits]
 
     assert len(queries) == 1
+
+
+def test_snippets_show_text_not_markdown_syntax(make_article):
+    make_article(
+        "Forgot password",
+        "Choose **Forgot password** on the [sign-in page](https://example.com/login) and `retry`.",
+    )
+    [hit] = selectors.article_search("forgot password", include_agent_only=False)
+    assert "**" not in hit.snippet and "`" not in hit.snippet and "](" not in hit.snippet
+    assert "sign-in page" in hit.snippet
