@@ -26,7 +26,10 @@ def banner() -> None:
     print(
         f"""
   Help desk is starting at  http://{host}:{port}/
-    admin & agent screens   http://{host}:{port}/admin/
+    agent workspace         http://{host}:{port}/agent/
+    admin                   http://{host}:{port}/admin/
+    help center             http://{host}:{port}/kb/
+    contact form, portal    http://{host}:{port}/support/new/  http://{host}:{port}/support/
     API docs                http://{host}:{port}/api/docs/
   Demo logins (password "demo"):
     admin                   everything
@@ -34,6 +37,7 @@ def banner() -> None:
     carol                   tier 1 + 2 agent
     dan                     tier 2 agent
     erin                    tier 2 + 3 agent
+  Customers sign in to the portal by an emailed link: here, mail is printed in this window.
   Ctrl-C stops the web server, the Celery worker and beat.
 """,
         flush=True,

@@ -13,7 +13,8 @@ admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # Customers arrive at the help center; agents go to /agent/ (linked from its header).
+    path("", RedirectView.as_view(pattern_name="kb-home", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path(
         "admin/reports/self-service/",
