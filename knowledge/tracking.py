@@ -3,20 +3,14 @@
 Signed so that nobody can mark other people's searches as clicked by guessing ids.
 """
 
-from django.core import signing
+from helpdesk.signed import SignedId
 
-_SALT = "knowledge.search-log"
+_SEARCHES = SignedId("knowledge.search-log")
 
 
 def search_token(search_id: int) -> str:
-    return signing.dumps(search_id, salt=_SALT)
+    return _SEARCHES.token(search_id)
 
 
 def search_id_from_token(token: str | None) -> int | None:
-    if not token:
-        return None
-    try:
-        value = signing.loads(token, salt=_SALT)
-    except signing.BadSignature:
-        return None
-    return value if isinstance(value, int) else None
+    return _SEARCHES.value(token)

@@ -1,32 +1,6 @@
-from typing import Any
-
 from django import forms
-from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
-MAX_FILES = 10
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Attach at most {MAX_FILES} files.")
-        limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
-        for upload in files:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"{upload.name} is larger than {filesizeformat(limit)}."
-                )
-        return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
+from helpdesk.uploads import MultipleFileField
 
 
 class ContactForm(forms.Form):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from tickets import selectors, services
 from tickets.api import serializers as s
 from tickets.api.errors import error_responses
+from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Message, Ticket
@@ -273,15 +274,7 @@ class AttachmentDownloadView(APIView):
         summary="Download an attachment",
     )
     def get(self, request: Request, attachment_id: int) -> FileResponse:
-        attachment = Attachment.objects.filter(pk=attachment_id).first()
-        if attachment is None or not attachment.file:
-            raise Http404
-        return FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.filename,
-            content_type=attachment.content_type,
-        )
+        return attachment_response(Attachment.objects.filter(pk=attachment_id).first())
 
 
 class MessageOriginalView(APIView):

@@ -10,11 +10,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.template.defaultfilters import filesizeformat
 
+from helpdesk.uploads import MAX_FILES, MultipleFileField
 from tickets import selectors
 from tickets.roles import is_staff_member
 from tickets.services.satisfaction import COMMENT_MAX_CHARS
 
-MAX_FILES = 10
 MESSAGE_MAX_CHARS = 20_000
 
 
@@ -53,29 +53,6 @@ class PortalAuthenticationForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[Any]:
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Attach at most {MAX_FILES} files.")
-        limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
-        for upload in files:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"{upload.name} is larger than {filesizeformat(limit)}; "
-                    "attach a smaller file (your message is kept below)."
-                )
-        return [super(MultipleFileField, self).clean(upload, initial) for upload in files]
-
-
 _SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -87,7 +64,10 @@ class ReplyForm(forms.Form):
         error_messages={"required": "Write a message before sending."},
     )
     attachments = MultipleFileField(
-        required=False, label="Attach files", help_text="Screenshots or logs, up to 10 files."
+        required=False,
+        label="Attach files",
+        help_text="Screenshots or logs, up to 10 files.",
+        too_large_hint="; attach a smaller file (your message is kept below)",
     )
     # One id per rendered form: a second submit of the same form stores the message once.
     submission = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import selectors, services
+from tickets.downloads import attachment_response
 from tickets.errors import DomainError
 from tickets.inbound import InboundAttachment
 from tickets.models import Ticket, TicketStatus
@@ -154,14 +155,8 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
 def attachment_download(
     request: HttpRequest, me: PortalVisitor, attachment_id: int
 ) -> FileResponse:
-    attachment = selectors.customer_attachment(customer=me.customer, attachment_id=attachment_id)
-    if attachment is None or not attachment.file:
-        raise Http404
-    return FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
+    return attachment_response(
+        selectors.customer_attachment(customer=me.customer, attachment_id=attachment_id)
     )
 
 

@@ -4,9 +4,9 @@ Every rating is a "rated" event; Ticket.satisfaction holds the latest one. The r
 notice carries a signed link, so customers can rate without signing in.
 """
 
-from django.core import signing
 from django.db import transaction
 
+from helpdesk.signed import SignedId
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
@@ -15,21 +15,19 @@ RATING_MIN, RATING_MAX = 1, 5
 COMMENT_MAX_CHARS = 2000
 # Statuses in which a ticket can be rated: the help desk considers the work done.
 RATEABLE_STATUSES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
-_SALT = "helpdesk.satisfaction-rating"
 # A rating link from a resolution notice keeps working this long.
 _LINK_MAX_AGE = 60 * 24 * 3600
 
 
+_RATING_LINKS = SignedId("helpdesk.satisfaction-rating", max_age_seconds=_LINK_MAX_AGE)
+
+
 def rating_token(ticket_id: int) -> str:
-    return signing.dumps(ticket_id, salt=_SALT, compress=True)
+    return _RATING_LINKS.token(ticket_id)
 
 
 def ticket_id_from_rating_token(token: str) -> int | None:
-    try:
-        value = signing.loads(token, salt=_SALT, max_age=_LINK_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    return value if isinstance(value, int) else None
+    return _RATING_LINKS.value(token)
 
 
 def is_rateable(ticket: Ticket) -> bool:
