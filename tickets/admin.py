@@ -26,6 +26,7 @@ from tickets.models import (
     Customer,
     CustomerNotice,
     CustomHoliday,
+    Macro,
     Message,
     Notification,
     OpeningHours,
@@ -33,6 +34,7 @@ from tickets.models import (
     Priority,
     SLAAction,
     SLAPolicy,
+    Tag,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -223,6 +225,7 @@ class TicketAdmin(admin.ModelAdmin):
         "last_message_at",
         "resolved_at",
         "closed_at",
+        "satisfaction",
         "created_at",
         "updated_at",
     ]
@@ -490,3 +493,17 @@ class CustomerNoticeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one notice per kind, created by migration
+
+
+@admin.register(Macro)
+class MacroAdmin(admin.ModelAdmin):
+    list_display = ["name", "set_status", "set_priority", "set_tier", "is_active", "position"]
+    list_filter = ["is_active", "set_status", "set_tier"]
+    list_editable = ["is_active", "position"]
+    search_fields = ["name", "body"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]

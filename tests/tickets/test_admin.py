@@ -98,3 +98,16 @@ def test_agent_logs_a_call_from_the_ticket_page(client, demo):
     )
     assert refused.status_code == 200
     assert "is not a phone number" in refused.content.decode()
+
+
+def test_admins_define_canned_responses_and_agents_cannot(client, admin_user, agent):
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/tickets/macro/add/",
+        {"name": "Ask for logs", "body": "Hi {{ customer.first_name }}", "set_status": "",
+         "set_priority": "", "set_tier": "", "is_active": "on", "position": 0},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert "Ask for logs" in client.get("/admin/tickets/macro/").content.decode()
+    client.force_login(agent)
+    assert client.get("/admin/tickets/macro/add/").status_code == 403
