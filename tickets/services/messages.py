@@ -161,15 +161,17 @@ def ticket_reply(
     html: str = "",
     channel: str | None = None,
     status: str | None = None,
+    attachments: tuple[InboundAttachment, ...] = (),
     now: datetime | None = None,
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
 
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
-    unless another status is asked for.
+    unless another status is asked for. Files go out with email replies only.
     """
     if not text.strip():
         raise InvalidInput("A reply needs some text.", code="empty_message")
+    _refuse_oversized(attachments)
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -180,6 +182,11 @@ def ticket_reply(
                 code="ticket_closed",
             )
         channel = _reply_channel(ticket, channel)
+        if attachments and channel != Channel.EMAIL:
+            raise InvalidInput(
+                "Files can only be sent by email; choose email or send them without files.",
+                code="attachments_need_email",
+            )
         delivered = channel in DELIVERED_CHANNELS
         message = Message.objects.create(
             ticket=ticket,
@@ -193,6 +200,7 @@ def ticket_reply(
             delivery_status=DeliveryStatus.PENDING if delivered else DeliveryStatus.NOT_APPLICABLE,
             created_at=now,
         )
+        _store_attachments(message, attachments)
         if delivered:
             schedule_delivery(message.pk)
         record_event(ticket, EventKind.REPLIED, actor=actor, message=message.pk, channel=channel)
@@ -378,6 +386,17 @@ def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -
             content_id=item.content_id[:255],
         )
         attachment.file.save(storage_name(name), ContentFile(item.content), save=True)
+
+
+def _refuse_oversized(items: tuple[InboundAttachment, ...]) -> None:
+    """An agent's own files are refused whole (unlike a customer's, which are left out)."""
+    limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
+    for item in items:
+        if len(item.content) > limit:
+            raise InvalidInput(
+                f"{item.filename} is larger than the {limit // (1024 * 1024)} MiB limit.",
+                code="attachment_too_large",
+            )
 
 
 def _normalized_sender(inbound: InboundMessage) -> str:

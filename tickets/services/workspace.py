@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from tickets.errors import InvalidInput
+from tickets.inbound import InboundAttachment
 from tickets.models import EventKind, Macro, Message, Tag, Ticket
 from tickets.services._common import Actor, lock_ticket, record_event
 from tickets.services.escalation import ticket_move_tier
@@ -67,13 +68,24 @@ def macro_render(macro: Macro, *, ticket: Ticket, agent: User) -> str:
 
 
 def ticket_apply_macro(
-    *, ticket: Ticket, macro: Macro, actor: User, text: str = "", channel: str | None = None
+    *,
+    ticket: Ticket,
+    macro: Macro,
+    actor: User,
+    text: str = "",
+    channel: str | None = None,
+    attachments: tuple[InboundAttachment, ...] = (),
 ) -> Message:
     """Send the macro's reply (as edited by the agent) and make the changes it carries."""
     text = text.strip() or macro_render(macro, ticket=ticket, agent=actor)
     with transaction.atomic():
         message = ticket_reply(
-            ticket=ticket, actor=actor, text=text, channel=channel, status=macro.set_status or None
+            ticket=ticket,
+            actor=actor,
+            text=text,
+            channel=channel,
+            status=macro.set_status or None,
+            attachments=attachments,
         )
         record_event(ticket, EventKind.MACRO_APPLIED, actor=actor, macro=macro.name)
         if macro.set_priority:

@@ -1,6 +1,8 @@
 from django import forms
 from django.http import QueryDict
 
+from helpdesk.uploads import MultipleFileField
+from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, TicketStatus
 from tickets.queues import QueueQuery
 
@@ -64,6 +66,18 @@ class ReplyForm(forms.Form):
         label="Then set status",
     )
     macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    attachments = MultipleFileField(
+        required=False,
+        label="Attach files",
+        help_text="Sent with email replies.",
+        too_large_hint="; attach a smaller file (your reply is kept)",
+    )
+
+    def files_to_send(self) -> tuple[InboundAttachment, ...]:
+        return tuple(
+            InboundAttachment(upload.name, upload.content_type or "", upload.read())
+            for upload in self.cleaned_data["attachments"]
+        )
 
 
 class NoteForm(forms.Form):

@@ -245,7 +245,7 @@ def _back(ticket_id: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(ticket_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     form.fields["channel"].choices = _reply_channels(ticket)  # type: ignore[attr-defined]
     if not form.is_valid():
         return _ticket_page(request, ticket, reply=form, status=400)
@@ -257,12 +257,13 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         if macro is not None:
             services.ticket_apply_macro(
                 ticket=ticket, macro=macro, actor=_user(request), text=data["text"],
-                channel=data["channel"] or None,
+                channel=data["channel"] or None, attachments=form.files_to_send(),
             )  # fmt: skip
         else:
             services.ticket_reply(
                 ticket=ticket, actor=_user(request), text=data["text"],
                 channel=data["channel"] or None, status=data["status"] or None,
+                attachments=form.files_to_send(),
             )  # fmt: skip
     except DomainError as error:
         form.add_error(None, error.message)

@@ -224,3 +224,51 @@ def test_sign_in_page_and_password_reset_by_email(client, agent):
     link = re.search(r"http://\S+/accounts/reset/\S+/", mail.outbox[0].body).group(0)
     response = client.get(link, follow=True)
     assert "Choose a new password" in response.content.decode()
+
+
+def test_a_reply_carries_attachments_by_email(
+    agent_client, ticket, celery_eager, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    log = SimpleUploadedFile("vpn-config.txt", b"mtu 1400\n", content_type="text/plain")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(
+            f"/agent/tickets/{ticket.pk}/reply/",
+            {"text": "The setting to use is attached.", "channel": "email", "attachments": [log]},
+        )
+    assert response.status_code == 302
+    reply = Message.objects.get(ticket=ticket, kind=MessageKind.OUTBOUND, is_automatic=False)
+    assert [a.filename for a in reply.attachments.all()] == ["vpn-config.txt"]
+    sent = mail.outbox[-1]
+    assert sent.attachments[0][0] == "vpn-config.txt"
+    assert "vpn-config.txt" in page(agent_client, ticket)
+
+
+def test_files_cannot_go_by_sms_and_nothing_is_sent(agent_client, ticket, open_ticket):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    sms_ticket = open_ticket(channel="sms", sender_kind="phone", sender="+14155550123")
+    response = agent_client.post(
+        f"/agent/tickets/{sms_ticket.pk}/reply/",
+        {"text": "See file", "channel": "sms",
+         "attachments": [SimpleUploadedFile("a.txt", b"x", content_type="text/plain")]},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "Files can only be sent by email" in response.content.decode()
+    assert "See file" in response.content.decode()
+    assert not sms_ticket.messages.filter(kind=MessageKind.OUTBOUND, is_automatic=False).exists()
+
+
+def test_the_full_original_of_an_email_is_one_click_away(agent_client, ticket):
+    from django.core.files.base import ContentFile
+
+    first = ticket.messages.get(kind=MessageKind.INBOUND)
+    first.original.save("original.eml", ContentFile(b"Subject: VPN\r\n\r\nraw body"), save=True)
+
+    html = page(agent_client, ticket)
+    link = f"/api/v1/messages/{first.pk}/original/"
+    assert link in html
+    response = agent_client.get(link)
+    assert response.status_code == 200
+    assert b"raw body" in b"".join(response.streaming_content)
