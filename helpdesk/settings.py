@@ -244,6 +244,8 @@ HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.6"))
 HELPDESK_SUGGEST_MIN_CONFIDENCE = float(env_str("HELPDESK_SUGGEST_MIN_CONFIDENCE", "0.3"))
 # PostgreSQL text-search configuration of the knowledge base (re-save articles after a change).
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
+# The same for the agents' ticket search (subjects and messages); indexed when migrating.
+TICKET_SEARCH_CONFIG = env_str("TICKET_SEARCH_CONFIG", KNOWLEDGE_SEARCH_CONFIG)
 # Web-form requests accepted per client address and per email address in ten minutes.
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
 # Customers may reopen (or follow up on) a resolved or closed ticket in the portal for this

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+from django.db import connection
 from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 
@@ -58,13 +60,29 @@ def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
 
 
 def _text_match(text: str) -> Q:
-    """Subject, reference or any message body containing the text.
+    """Subject or any message matching the words, or the ticket's reference.
 
-    A plain containment match that works on every database; full-text ranking arrives
-    with the agent workspace's search.
+    PostgreSQL: full-text search (stemmed words, websearch syntax) on GIN-indexed
+    expressions (migration 0012). SQLite: a plain substring match.
     """
-    in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=text)
-    match = Q(subject__icontains=text) | Q(Exists(in_messages))
+    if connection.vendor == "postgresql":
+        config = settings.TICKET_SEARCH_CONFIG
+        query = SearchQuery(text, config=config, search_type="websearch")
+        # Uncorrelated, so both GIN indexes serve it (a bitmap OR), however many tickets.
+        in_messages = (
+            Message.objects.annotate(words=SearchVector("body_text", config=config))
+            .filter(words=query)
+            .values("ticket_id")
+        )
+        in_subject = (
+            Ticket.objects.filter(SearchVectorExact(SearchVector("subject", config=config), query))
+            .values("pk")
+            .order_by()
+        )
+        match = Q(pk__in=in_subject.union(in_messages.order_by(), all=True))
+    else:
+        in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=text)
+        match = Q(subject__icontains=text) | Q(Exists(in_messages))
     ticket_id = ticket_id_from_reference(text)
     if ticket_id is not None:
         match |= Q(pk=ticket_id)

@@ -215,3 +215,13 @@ def test_bulk_without_the_needed_value_changes_nothing(agent_client, make_ticket
     assert "Choose the tier and give a reason" in response.content.decode()
     a.refresh_from_db()
     assert a.tier.level == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL full-text search")
+def test_search_matches_word_forms_in_subjects_and_messages(agent_client, open_ticket):
+    subject = open_ticket(subject="Exports fail at night", text="See logs")
+    body = open_ticket(subject="Problem", text="The VPN keeps disconnecting")
+    open_ticket(subject="Printer", text="Paper jam")
+
+    assert refs(get(agent_client, "/agent/queue/all/", q="export failing")) == [subject.reference]
+    assert refs(get(agent_client, "/agent/queue/all/", q="disconnects")) == [body.reference]
