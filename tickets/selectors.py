@@ -68,8 +68,9 @@ def _text_match(text: str) -> Q:
     if connection.vendor == "postgresql":
         config = settings.TICKET_SEARCH_CONFIG
         query = SearchQuery(text, config=config, search_type="websearch")
-        # Uncorrelated, so both GIN indexes serve it (a bitmap OR), however many tickets.
-        in_messages = (
+        # Two uncorrelated index scans joined by a union: both GIN indexes serve the search,
+        # however many tickets there are.
+        matching_messages = (
             Message.objects.annotate(words=SearchVector("body_text", config=config))
             .filter(words=query)
             .values("ticket_id")
@@ -79,7 +80,7 @@ def _text_match(text: str) -> Q:
             .values("pk")
             .order_by()
         )
-        match = Q(pk__in=in_subject.union(in_messages.order_by(), all=True))
+        match = Q(pk__in=in_subject.union(matching_messages.order_by(), all=True))
     else:
         in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=text)
         match = Q(subject__icontains=text) | Q(Exists(in_messages))
