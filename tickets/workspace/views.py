@@ -227,6 +227,7 @@ def _ticket_page(
         "priority_choices": Priority.choices,
         "public_base": settings.PUBLIC_BASE_URL,
         "next_ticket": _next_ticket(request, ticket),
+        "now": timezone.now(),
     }
     return render(request, "agent/ticket.html", context, status=status)
 

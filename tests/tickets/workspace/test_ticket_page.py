@@ -272,3 +272,15 @@ def test_the_full_original_of_an_email_is_one_click_away(agent_client, ticket):
     response = agent_client.get(link)
     assert response.status_code == 200
     assert b"raw body" in b"".join(response.streaming_content)
+
+
+def test_sla_clocks_show_the_time_left(agent_client, open_ticket):
+    from tickets.models import SLAPolicy
+
+    SLAPolicy.objects.create(
+        name="Always", is_default=True, first_response_minutes=120, resolution_minutes=600
+    )
+    ticket = open_ticket()
+    html = page(agent_client, ticket)
+    clock = html.split("First response: <strong>running</strong>")[1].split("</p>")[0]
+    assert re.search(r"\(1\xa0hour, 59\xa0minutes left\)|\(2\xa0hours left\)", clock), clock
