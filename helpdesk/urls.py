@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from channels_ingest.chat import page as chat_page
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
@@ -33,6 +34,7 @@ urlpatterns = [
     path("support/suggest/", suggest_views.suggest, name="support-suggest"),
     path("support/solved-it/", suggest_views.solved_it, name="support-solved-it"),
     path("support/solved-it/done/", suggest_views.deflected, name="support-deflected"),
+    path("support/chat/", chat_page.chat_page, name="support-chat"),
     # The customer portal: sign-in, my tickets, the signed "solved" and "rate us" links.
     path("support/", include("tickets.portal.urls")),
     path("inbound/", include("channels_ingest.urls")),
