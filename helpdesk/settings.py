@@ -159,6 +159,7 @@ CELERY_TASK_ROUTES = {
     "tickets.route_ticket": {"queue": "tier1"},
     "tickets.sweep_routing": {"queue": "sla"},
     "tickets.sla_sweep": {"queue": "sla"},
+    "tickets.sweep_chats": {"queue": "sla"},
     "tickets.email_notifications": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.sweep_inbound": {"queue": "ingest"},
@@ -170,6 +171,10 @@ CELERY_TASK_ROUTES = {
 }
 # Installed into django-celery-beat's tables on start; admins can change them there.
 CELERY_BEAT_SCHEDULE = {
+    "sweep-chats": {
+        "task": "tickets.sweep_chats",
+        "schedule": env_int("HELPDESK_CHAT_SWEEP_SECONDS", 60),
+    },
     "sla-sweep": {
         "task": "tickets.sla_sweep",
         "schedule": env_int("HELPDESK_SLA_SWEEP_SECONDS", 30),
@@ -253,6 +258,11 @@ HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5
 HELPDESK_REOPEN_DAYS = env_int("HELPDESK_REOPEN_DAYS", 7)
 # A portal sign-in link sent by email works once, for this many minutes.
 HELPDESK_SIGN_IN_LINK_MINUTES = env_int("HELPDESK_SIGN_IN_LINK_MINUTES", 30)
+# Live chat: a chat whose customer's page has been silent this long ends by itself (the
+# ticket stays open for follow-up by email); agents count as online this long after their
+# workspace's last heartbeat.
+HELPDESK_CHAT_ABANDON_MINUTES = env_int("HELPDESK_CHAT_ABANDON_MINUTES", 5)
+HELPDESK_CHAT_ONLINE_SECONDS = env_int("HELPDESK_CHAT_ONLINE_SECONDS", 90)
 # The Celery task that sends a pending outbound message (tickets does not import channels).
 HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
 # The Celery task that emails agents their notifications (if they asked for it).

@@ -15,10 +15,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from tickets import live
-from tickets.models import Notification, Ticket
+from tickets.errors import DomainError
+from tickets.models import AgentProfile, ChatSession, Notification, Ticket
 from tickets.roles import is_staff_member
+from tickets.services import chat as chats
 
 # Incoming frames larger than this are ignored: the protocol's messages are tiny.
 MAX_FRAME = 1024
@@ -41,6 +44,17 @@ def _exists(ticket_id: int) -> bool:
     return Ticket.objects.filter(pk=ticket_id).exists()
 
 
+@database_sync_to_async
+def _seen(user: User) -> None:
+    """The agent's workspace is open: they count as online for live chat."""
+    AgentProfile.objects.filter(user=user).update(last_seen_at=timezone.now())
+
+
+@database_sync_to_async
+def _chat(chat_id: int) -> ChatSession | None:
+    return ChatSession.objects.select_related("ticket").filter(pk=chat_id).first()
+
+
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     user: User
     watching: set[int]
@@ -52,9 +66,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.user, self.watching, self.last_typing = user, set(), 0.0
+        self.chats: set[int] = set()
         await self.channel_layer.group_add(live.QUEUES, self.channel_name)
         await self.channel_layer.group_add(live.user_group(user.pk), self.channel_name)
         await self.accept()
+        await _seen(user)
         await self.send_json({"type": "unread", "count": await _unread(user)})
 
     async def disconnect(self, code: int) -> None:
@@ -62,6 +78,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         for ticket_id in list(self.watching):
             await self._unwatch(ticket_id)
+        for chat_id in self.chats:
+            await self.channel_layer.group_discard(live.chat_group(chat_id), self.channel_name)
         await self.channel_layer.group_discard(live.QUEUES, self.channel_name)
         await self.channel_layer.group_discard(live.user_group(self.user.pk), self.channel_name)
 
@@ -78,6 +96,13 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict):
             return
         kind, ticket_id = content.get("type"), content.get("ticket")
+        if kind == "ping":
+            await _seen(self.user)
+            await self.send_json({"type": "pong"})
+            return
+        if isinstance(kind, str) and kind.startswith("chat."):
+            await self._chat_request(kind, content)
+            return
         if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
             return
         if kind == "watch" and ticket_id not in self.watching:
@@ -112,7 +137,64 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             },
         )
 
+    async def _chat_request(self, kind: str, content: dict[str, Any]) -> None:
+        chat_id = content.get("chat")
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool):
+            return
+        chat = await _chat(chat_id)
+        if chat is None:
+            return
+        if kind == "chat.join":
+            await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
+            self.chats.add(chat_id)
+        elif kind == "chat.typing" and chat_id in self.chats:
+            await self.channel_layer.group_send(
+                live.chat_group(chat_id),
+                {"type": "chat.event", "chat": chat_id, "kind": "typing", "side": "agent",
+                 "data": {}},
+            )  # fmt: skip
+        elif kind == "chat.read" and isinstance(content.get("up_to"), int):
+            await database_sync_to_async(chats.chat_mark_read)(
+                chat=chat, side="agent", up_to=content["up_to"]
+            )
+        elif kind == "chat.message":
+            await self._chat_message(chat, content)
+
+    async def _chat_message(self, chat: ChatSession, content: dict[str, Any]) -> None:
+        client_id = str(content.get("client_id", ""))[:100]
+        if not client_id:
+            return
+        try:
+            message = await database_sync_to_async(chats.chat_agent_message)(
+                chat=chat, agent=self.user, client_id=client_id, text=str(content.get("text", ""))
+            )
+        except DomainError as error:
+            await self.send_json(
+                {
+                    "type": "chat.error",
+                    "chat": chat.pk,
+                    "code": error.code,
+                    "message": error.message,
+                }
+            )
+            return
+        await self.send_json(
+            {"type": "chat.ack", "chat": chat.pk, "client_id": client_id, "id": message.pk}
+        )
+
     # Group messages, named after their "type".
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        chat_id, kind, side, data = event["chat"], event["kind"], event["side"], event["data"]
+        if kind == "message":
+            await self.send_json({"type": "chat.message", "chat": chat_id, "message": data})
+        elif kind == "state":
+            await self.send_json({"type": "chat.state", "chat": chat_id, **data})
+        elif kind in ("typing", "read") and side == "customer":
+            await self.send_json({"type": f"chat.{kind}", "chat": chat_id, **data})
+
+    async def chat_queue(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "chat.queue"})
 
     async def ticket_changed(self, event: dict[str, Any]) -> None:
         await self.send_json({k: event[k] for k in ("type", "ticket", "kind", "actor")})

@@ -12,6 +12,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,42 @@ def publish_notifications(notifications: list[Any]) -> None:
             _send(group, message)
 
     transaction.on_commit(send)
+
+
+def chat_group(chat_id: int) -> str:
+    return f"chat.{chat_id}"
+
+
+def publish_chat(chat_id: int, kind: str, data: dict[str, Any], *, side: str = "") -> None:
+    """Tell both ends of a chat (customer and agents following it), after commit.
+
+    `kind` is message, state, typing or read; `side` says who caused it (customer or
+    agent), so each end can leave out its own typing and read receipts.
+    """
+    message = {"type": "chat.event", "chat": chat_id, "kind": kind, "side": side, "data": data}
+    transaction.on_commit(lambda: _send(chat_group(chat_id), message))
+
+
+def publish_chat_queue() -> None:
+    """The waiting chats changed: agents' chat lists refresh."""
+    transaction.on_commit(lambda: _send(QUEUES, {"type": "chat.queue"}))
+
+
+def chat_message_payload(message: Any, chat: Any) -> dict[str, Any]:
+    """A chat message as both ends show it: plain text, who wrote it, the sender's id."""
+    prefix = f"{chat.key}:"
+    client_id = (message.external_id or "").removeprefix(prefix).removeprefix("agent:")
+    if message.kind == "inbound":
+        side, name = "customer", chat.name
+    elif message.is_automatic or message.author_user is None:
+        side, name = "system", settings.HELPDESK_SENDER_NAME
+    else:
+        side, name = "agent", message.author_user.first_name or message.author_user.username
+    return {
+        "id": message.pk,
+        "from": side,
+        "name": name,
+        "text": message.body_text,
+        "at": message.created_at.isoformat(),
+        "client_id": client_id if message.external_id else None,
+    }

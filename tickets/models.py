@@ -95,6 +95,9 @@ class EventKind(models.TextChoices):
     TAGS_CHANGED = "tags_changed", "Tags changed"
     RATED = "rated", "Customer rated the support"
     MACRO_APPLIED = "macro_applied", "Canned response applied"
+    CHAT_ACCEPTED = "chat_accepted", "Chat accepted"
+    CHAT_TRANSFERRED = "chat_transferred", "Chat transferred"
+    CHAT_ENDED = "chat_ended", "Chat ended"
 
 
 class Organization(models.Model):
@@ -212,6 +215,11 @@ class AgentProfile(models.Model):
         help_text="Also email assignments, escalations to my tiers and SLA warnings/breaches.",
     )
     signature = models.TextField(blank=True)
+    max_chats = models.PositiveSmallIntegerField(
+        default=3, help_text="Live chats this agent may hold at once."
+    )
+    # Refreshed by the agent's open workspace (a heartbeat): "online" for live chat.
+    last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return self.user.get_full_name() or self.user.get_username()
@@ -443,6 +451,7 @@ class TicketEvent(models.Model):
 
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
+from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
@@ -469,6 +478,8 @@ __all__ = [
     "CallDirection",
     "CallLog",
     "Channel",
+    "ChatSession",
+    "ChatStatus",
     "ClockKind",
     "ContactKind",
     "ContactPoint",

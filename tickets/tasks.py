@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from tickets import services
+from tickets.services import chat
 from tickets.services.queueing import tier_queue
 
 
@@ -38,3 +39,9 @@ def sla_sweep() -> int:
 def email_notifications(notification_ids: list[int]) -> int:
     """Email each notification to its agent if they asked for email (sent once)."""
     return services.notifications_email(notification_ids=notification_ids)
+
+
+@shared_task(name="tickets.sweep_chats")
+def sweep_chats() -> int:
+    """End live chats whose customer left (their page stopped answering)."""
+    return chat.chat_sweep_abandoned(now=timezone.now())

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tickets import live
 from tickets.addressing import is_own_address, new_message_id
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -18,6 +19,8 @@ from tickets.models import (
     Attachment,
     CallLog,
     Channel,
+    ChatSession,
+    ChatStatus,
     ContactKind,
     DeliveryStatus,
     EventKind,
@@ -162,6 +165,7 @@ def ticket_reply(
     channel: str | None = None,
     status: str | None = None,
     attachments: tuple[InboundAttachment, ...] = (),
+    external_id: str | None = None,
     now: datetime | None = None,
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
@@ -195,13 +199,18 @@ def ticket_reply(
             author_user=actor,
             body_text=text,
             body_html=sanitize_html(html),
-            # Our own Message-ID: the customer's answer threads back by it.
-            external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else None,
-            delivery_status=DeliveryStatus.PENDING if delivered else DeliveryStatus.NOT_APPLICABLE,
+            # Our own Message-ID: the customer's answer threads back by it. Chat messages
+            # carry the sender's client id instead (a resend is stored once).
+            external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else external_id,
+            delivery_status=_initial_delivery(channel),
             created_at=now,
         )
         _store_attachments(message, attachments)
-        if delivered:
+        if channel == Channel.CHAT:
+            # Pushed to the customer's open chat from this process, after commit; a page
+            # that was away reads it back when it reconnects.
+            publish_chat_reply(message)
+        elif delivered:
             schedule_delivery(message.pk)
         record_event(ticket, EventKind.REPLIED, actor=actor, message=message.pk, channel=channel)
         target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
@@ -438,10 +447,34 @@ _CONTACT_FOR_CHANNEL = {
 _REPLY_FALLBACK = {Channel.WEB: Channel.EMAIL, Channel.API: Channel.EMAIL}
 
 
+def _initial_delivery(channel: str) -> str:
+    if channel == Channel.CHAT:
+        return DeliveryStatus.SENT
+    return (
+        DeliveryStatus.PENDING if channel in DELIVERED_CHANNELS else DeliveryStatus.NOT_APPLICABLE
+    )
+
+
+def publish_chat_reply(message: Message) -> None:
+    chat = ChatSession.objects.filter(ticket_id=message.ticket_id).first()
+    if chat is not None:
+        payload = live.chat_message_payload(message, chat)
+        live.publish_chat(chat.pk, "message", payload, side="agent")
+
+
+def _live_chat(ticket: Ticket) -> bool:
+    return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).exists()
+
+
 def _reply_channel(ticket: Ticket, requested: str | None) -> str:
     if requested is not None:
         if requested not in Channel.values:
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
+        if requested == Channel.CHAT and not _live_chat(ticket):
+            raise InvalidInput(
+                "The customer is not in a live chat any more; answer by email.",
+                code="chat_ended",
+            )
         channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
         last_inbound = (
@@ -449,6 +482,9 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> str:
         )
         channel = last_inbound.channel if last_inbound else ticket.channel
         channel = _REPLY_FALLBACK.get(Channel(channel), channel)
+    if channel == Channel.CHAT and not _live_chat(ticket):
+        # The customer left the chat (or never had one open): answer by email.
+        channel = Channel.EMAIL
     needed = _CONTACT_FOR_CHANNEL.get(Channel(channel))
     if needed and not ticket.customer.contact_points.filter(kind=needed).exists():
         raise InvalidInput(

@@ -15,6 +15,9 @@ from tickets.models import (
     ACTIVE_STATUSES,
     AgentProfile,
     AssignmentMode,
+    Channel,
+    ChatSession,
+    ChatStatus,
     MessageKind,
     Priority,
     Ticket,
@@ -75,8 +78,16 @@ def _self_service_step(ticket: Ticket, now: datetime) -> str:
     return "handed to tier 1"
 
 
+def _chat_is_live(ticket: Ticket) -> bool:
+    # A live chat is taken by an agent who accepts it; once it ended, it is a ticket.
+    return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).exists()
+
+
 def _assign_in_tier(ticket: Ticket) -> str:
     tier = Tier.objects.select_for_update().get(pk=ticket.tier_id)  # one pick at a time
+    if ticket.channel == Channel.CHAT and _chat_is_live(ticket):
+        _done(ticket)
+        return "chat waits for an agent to accept it"
     if ticket.assignee_id is not None or tier.assignment_mode == AssignmentMode.MANUAL:
         _done(ticket)
         return "assigned" if ticket.assignee_id else "waiting in the queue"

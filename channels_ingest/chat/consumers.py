@@ -1,0 +1,252 @@
+"""The customer's end of live chat: the door the chat channel comes in by (/ws/chat/).
+
+The protocol is docs/chat-protocol.md. The socket is bound to one conversation by a signed
+token; everything it asks for goes through tickets.services.chat, off the event loop.
+"""
+
+import logging
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from helpdesk.ratelimit import count_hit
+from helpdesk.signed import SignedId
+from tickets import live
+from tickets.errors import DomainError
+from tickets.inbound import InboundMessage
+from tickets.models import Channel, ChatSession, ContactKind
+from tickets.services import chat as chats
+from tickets.services.messages import ticket_open
+
+logger = logging.getLogger(__name__)
+
+TOKENS = SignedId("helpdesk.chat", max_age_seconds=7 * 24 * 3600)
+MAX_FRAME = 8 * 1024
+MESSAGES_PER_MINUTE = 20
+STARTS_PER_10_MINUTES = 5
+
+
+class ChatRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@database_sync_to_async
+def _chat(chat_id: int) -> ChatSession | None:
+    return ChatSession.objects.select_related("ticket", "agent", "tier").filter(pk=chat_id).first()
+
+
+@database_sync_to_async
+def _session_data(chat: ChatSession) -> dict[str, Any]:
+    return {
+        "type": "session",
+        "token": TOKENS.token(chat.pk),
+        **chats.state_payload(chat),
+        "messages": chats.chat_messages(chat),
+    }
+
+
+@database_sync_to_async
+def _status() -> dict[str, Any]:
+    availability = chats.chat_availability()
+    return {
+        "type": "status",
+        "online": availability.online,
+        "wait_seconds": availability.wait_seconds,
+    }
+
+
+def _over(key: str, limit: int, window_seconds: int) -> bool:
+    return count_hit(key, window_seconds=window_seconds) > limit
+
+
+def _contact(content: dict[str, Any]) -> tuple[str, str, str]:
+    name = str(content.get("name", "")).strip()[:200]
+    email = str(content.get("email", "")).strip()[:320]
+    text = str(content.get("text", ""))
+    if not name:
+        raise ChatRefused("invalid", "Tell us your name.")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ChatRefused("invalid", "Give an email address we can answer at.") from None
+    return name, email, text
+
+
+def _leave_message(name: str, email: str, text: str) -> str:
+    """Nobody online: the message becomes a ticket answered by email."""
+    inbound = InboundMessage(
+        channel=Channel.WEB,
+        sender_kind=ContactKind.EMAIL,
+        sender=email,
+        sender_name=name,
+        subject=f"Chat message: {text.strip().splitlines()[0][:80]}" if text.strip() else "",
+        text=text,
+        external_id=f"chat-offline:{uuid.uuid4()}",
+    )
+    return ticket_open(inbound=inbound).ticket.reference
+
+
+class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
+    chat_id: int | None = None
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("token") or [""])[0]
+        chat = None
+        if token:
+            chat_id = TOKENS.value(token)
+            chat = await _chat(chat_id) if chat_id else None
+            if chat is None:
+                await self.close(code=4403)
+                return
+        await self.accept()
+        await self.send_json(await _status())
+        if chat is not None:
+            await self._bind(chat)
+            await database_sync_to_async(chats.chat_touch)(chat_id=chat.pk)
+
+    async def _bind(self, chat: ChatSession) -> None:
+        self.chat_id = chat.pk
+        await self.channel_layer.group_add(live.chat_group(chat.pk), self.channel_name)
+        await self.send_json(await _session_data(chat))
+
+    async def disconnect(self, code: int) -> None:
+        if self.chat_id is not None:
+            await self.channel_layer.group_discard(live.chat_group(self.chat_id), self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None or len(text_data) > MAX_FRAME:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return
+        if not isinstance(content, dict):
+            return
+        handler = getattr(self, f"_on_{content.get('type')}", None)
+        if handler is None:
+            return
+        try:
+            await handler(content)
+        except ChatRefused as refusal:
+            await self._error(refusal.code, refusal.message)
+        except DomainError as error:
+            await self._error(error.code, error.message)
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    async def _limit_starts(self, message: str) -> None:
+        client = self.scope.get("client") or ("", 0)
+        key = f"chat-start:{client[0]}"
+        if await database_sync_to_async(_over)(key, STARTS_PER_10_MINUTES, 600):
+            raise ChatRefused("rate_limited", message)
+
+    async def _current(self) -> ChatSession:
+        chat = await _chat(self.chat_id) if self.chat_id is not None else None
+        if chat is None:
+            raise ChatRefused("invalid", "Start a chat first.")
+        return chat
+
+    # Client messages (docs/chat-protocol.md).
+
+    async def _on_start(self, content: dict[str, Any]) -> None:
+        if self.chat_id is not None:
+            raise ChatRefused("invalid", "This page already has a chat.")
+        name, email, text = _contact(content)
+        await self._limit_starts("Too many chats started; wait a few minutes.")
+        if (await _status())["online"] == 0:
+            raise ChatRefused("offline", "Nobody is online right now; leave us a message.")
+        client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
+        chat = await database_sync_to_async(chats.chat_start)(
+            name=name, email=email, text=text, client_id=client_id
+        )
+        await self._bind(await _chat(chat.pk))
+        first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
+        await self.send_json({"type": "ack", "client_id": client_id, "id": first["id"]})
+
+    async def _on_leave_message(self, content: dict[str, Any]) -> None:
+        name, email, text = _contact(content)
+        if not text.strip():
+            raise ChatRefused("invalid", "Write your message first.")
+        await self._limit_starts("Too many messages; wait a few minutes.")
+        reference = await database_sync_to_async(_leave_message)(name, email, text[:20_000])
+        await self.send_json({"type": "left_message", "reference": reference})
+
+    async def _on_message(self, content: dict[str, Any]) -> None:
+        chat = await self._current()
+        if await database_sync_to_async(_over)(f"chat-msg:{chat.pk}", MESSAGES_PER_MINUTE, 60):
+            raise ChatRefused("rate_limited", "You are sending messages very fast; slow down.")
+        client_id = str(content.get("client_id", ""))[:100]
+        if not client_id:
+            raise ChatRefused("invalid", "A message needs a client_id.")
+        message = await database_sync_to_async(chats.chat_customer_message)(
+            chat=chat, client_id=client_id, text=str(content.get("text", ""))
+        )
+        await self.send_json({"type": "ack", "client_id": client_id, "id": message.pk})
+
+    async def _on_sync(self, content: dict[str, Any]) -> None:
+        chat = await self._current()
+        after = content.get("after", 0)
+        after = after if isinstance(after, int) and not isinstance(after, bool) else 0
+        messages = await database_sync_to_async(chats.chat_messages)(chat, after=after)
+        await self.send_json({"type": "messages", "messages": messages})
+
+    async def _on_typing(self, content: dict[str, Any]) -> None:
+        if self.chat_id is not None:
+            await self.channel_layer.group_send(
+                live.chat_group(self.chat_id),
+                {"type": "chat.event", "chat": self.chat_id, "kind": "typing",
+                 "side": "customer", "data": {}},
+            )  # fmt: skip
+
+    async def _on_read(self, content: dict[str, Any]) -> None:
+        up_to = content.get("up_to")
+        if isinstance(up_to, int) and not isinstance(up_to, bool):
+            chat = await self._current()
+            await database_sync_to_async(chats.chat_mark_read)(
+                chat=chat, side="customer", up_to=up_to
+            )
+
+    async def _on_end(self, content: dict[str, Any]) -> None:
+        chat = await self._current()
+        await database_sync_to_async(chats.chat_end)(chat_id=chat.pk, by="customer")
+
+    async def _on_transcript(self, content: dict[str, Any]) -> None:
+        chat = await self._current()
+        sent = await database_sync_to_async(chats.chat_send_transcript)(chat=chat)
+        if sent is None:
+            raise ChatRefused("rate_limited", "We sent you several emails already; try later.")
+        await self.send_json({"type": "transcript_sent"})
+
+    async def _on_rate(self, content: dict[str, Any]) -> None:
+        chat = await self._current()
+        rating = content.get("rating")
+        if not isinstance(rating, int) or isinstance(rating, bool):
+            raise ChatRefused("invalid", "Choose a rating from 1 to 5.")
+        comment = str(content.get("comment", ""))
+        await database_sync_to_async(chats.chat_rate)(chat=chat, rating=rating, comment=comment)
+        await self.send_json({"type": "rated"})
+
+    async def _on_ping(self, content: dict[str, Any]) -> None:
+        if self.chat_id is not None:
+            await database_sync_to_async(chats.chat_touch)(chat_id=self.chat_id)
+        await self.send_json({"type": "pong"})
+
+    # Group messages.
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        kind, side, data = event["kind"], event["side"], event["data"]
+        if kind == "message":
+            await self.send_json({"type": "message", "message": data})
+        elif kind == "state":
+            await self.send_json({"type": "state", **data})
+        elif kind in ("typing", "read") and side == "agent":
+            await self.send_json({"type": kind, **data})

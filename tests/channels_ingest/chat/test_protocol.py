@@ -1,0 +1,300 @@
+"""Live chat over real WebSockets (Channels' communicator): the protocol of
+docs/chat-protocol.md for the customer (/ws/chat/) and the agent (/ws/agent/)."""
+
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.core import mail
+from django.db import connections
+from django.test import Client
+from django.utils import timezone
+
+from helpdesk.asgi import application
+from tests.factories import AgentFactory
+from tickets.errors import Conflict
+from tickets.models import (
+    AgentProfile,
+    Channel,
+    ChatSession,
+    EventKind,
+    Message,
+    MessageKind,
+    Ticket,
+)
+from tickets.services import chat as chats
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.asyncio,
+]
+ORIGIN = (b"origin", b"http://localhost")
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_layer(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _close_consumer_connections():
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def online_agent(db):
+    agent = AgentFactory(username="alice", first_name="Alice")
+    AgentProfile.objects.filter(user=agent).update(last_seen_at=timezone.now())
+    return agent
+
+
+async def customer(token: str = "", origin=ORIGIN) -> WebsocketCommunicator:
+    path = f"/ws/chat/?token={token}" if token else "/ws/chat/"
+    socket = WebsocketCommunicator(application, path, headers=[origin])
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def agent_socket(user) -> WebsocketCommunicator:
+    def cookie() -> bytes:
+        client = Client()
+        client.force_login(user)
+        return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    socket = WebsocketCommunicator(
+        application, "/ws/agent/", headers=[ORIGIN, (b"cookie", await sync_to_async(cookie)())]
+    )
+    assert (await socket.connect())[0]
+    assert (await socket.receive_json_from())["type"] == "unread"
+    return socket
+
+
+async def receive_until(socket: WebsocketCommunicator, kind: str) -> dict:
+    for _ in range(10):
+        message = await socket.receive_json_from(timeout=2)
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind}")
+
+
+async def start(socket: WebsocketCommunicator, text: str = "My VPN drops") -> dict:
+    await socket.send_json_to(
+        {"type": "start", "name": "Grace Hopper", "email": "grace@example.com",
+         "text": text, "client_id": "c-1"}
+    )  # fmt: skip
+    session = await receive_until(socket, "session")
+    ack = await receive_until(socket, "ack")
+    assert ack["client_id"] == "c-1"
+    return session
+
+
+async def test_nobody_online_means_leave_a_message_answered_by_email(db, celery_eager):
+    socket = await customer()
+    assert await socket.receive_json_from() == {"type": "status", "online": 0, "wait_seconds": 60}
+    await socket.send_json_to(
+        {"type": "start", "name": "Grace", "email": "grace@example.com", "text": "Hi",
+         "client_id": "x"}
+    )  # fmt: skip
+    assert (await socket.receive_json_from())["code"] == "offline"
+
+    await socket.send_json_to(
+        {"type": "leave_message", "name": "Grace", "email": "grace@example.com",
+         "text": "My VPN drops every few minutes"}
+    )  # fmt: skip
+    left = await socket.receive_json_from()
+    ticket = await sync_to_async(Ticket.objects.get)()
+    assert left == {"type": "left_message", "reference": ticket.reference}
+    assert ticket.channel == Channel.WEB  # answered by email
+    assert not await sync_to_async(ChatSession.objects.exists)()
+    assert any("grace@example.com" in m.to for m in mail.outbox)  # "we received it"
+    await socket.disconnect()
+
+
+async def test_start_opens_a_chat_ticket_and_a_resent_message_is_stored_once(online_agent):
+    socket = await customer()
+    status = await socket.receive_json_from()
+    assert status["online"] == 1
+    session = await start(socket)
+
+    assert session["state"] == "waiting" and session["position"] == 1
+    assert [m["text"] for m in session["messages"]] == ["My VPN drops"]
+    ticket = await sync_to_async(Ticket.objects.select_related("tier").get)()
+    assert (ticket.channel, ticket.tier.level) == ("chat", 1)
+
+    for _ in range(2):  # the second is a resend after a dropped connection
+        await socket.send_json_to({"type": "message", "client_id": "c-2", "text": "Hello?"})
+        ack = await receive_until(socket, "ack")
+        assert ack["client_id"] == "c-2"
+    count = await sync_to_async(Message.objects.filter(body_text="Hello?").count)()
+    assert count == 1
+    await socket.disconnect()
+
+
+async def test_reconnect_with_the_token_restores_the_conversation(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    session = await start(socket)
+    await socket.disconnect()
+
+    again = await customer(session["token"])
+    await again.receive_json_from()  # status
+    restored = await again.receive_json_from()
+    assert restored["type"] == "session"
+    assert [m["client_id"] for m in restored["messages"]] == ["c-1"]
+    await again.send_json_to({"type": "sync", "after": restored["messages"][-1]["id"]})
+    assert await again.receive_json_from() == {"type": "messages", "messages": []}
+    await again.disconnect()
+
+
+async def test_a_forged_token_is_refused():
+    socket = WebsocketCommunicator(application, "/ws/chat/?token=1:forged", headers=[ORIGIN])
+    connected, code = await socket.connect()
+    assert not connected and code == 4403
+
+
+async def test_a_foreign_origin_is_refused():
+    socket = WebsocketCommunicator(
+        application, "/ws/chat/", headers=[(b"origin", b"https://evil.example")]
+    )
+    assert not (await socket.connect())[0]
+
+
+async def test_agent_and_customer_talk_live_with_typing_and_read_receipts(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    chat = await sync_to_async(ChatSession.objects.get)()
+    agent = await agent_socket(online_agent)
+    await agent.send_json_to({"type": "chat.join", "chat": chat.pk})
+
+    await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
+    state = await receive_until(socket, "state")
+    assert (state["state"], state["agent"]) == ("active", "Alice")
+
+    await agent.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "a-1", "text": "Hi Grace!"}
+    )
+    ack = await receive_until(agent, "chat.ack")
+    message = await receive_until(socket, "message")
+    assert message["message"]["text"] == "Hi Grace!" and message["message"]["from"] == "agent"
+    assert message["message"]["id"] == ack["id"]
+
+    await socket.send_json_to({"type": "typing"})
+    assert (await receive_until(agent, "chat.typing"))["chat"] == chat.pk
+    await agent.send_json_to({"type": "chat.typing", "chat": chat.pk})
+    assert await receive_until(socket, "typing") == {"type": "typing"}
+
+    await socket.send_json_to({"type": "read", "up_to": ack["id"]})
+    assert (await receive_until(agent, "chat.read"))["up_to"] == ack["id"]
+
+    await socket.send_json_to({"type": "message", "client_id": "c-9", "text": "Thanks"})
+    pushed = await receive_until(agent, "chat.message")
+    assert pushed["message"]["text"] == "Thanks" and pushed["message"]["from"] == "customer"
+    await socket.disconnect()
+    await agent.disconnect()
+
+
+async def test_only_the_holding_agent_may_write(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    chat = await sync_to_async(ChatSession.objects.get)()
+    bob = await sync_to_async(AgentFactory)(username="bob")
+    await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
+
+    intruder = await agent_socket(bob)
+    await intruder.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "b-1", "text": "Hi"}
+    )
+    assert (await receive_until(intruder, "chat.error"))["code"] == "not_holder"
+    await intruder.disconnect()
+    await socket.disconnect()
+
+
+async def test_end_transcript_and_rating(online_agent, celery_eager):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    chat = await sync_to_async(ChatSession.objects.get)()
+    await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
+
+    await socket.send_json_to({"type": "end"})
+    states = [(await receive_until(socket, "state"))["state"] for _ in range(2)]
+    assert states == ["active", "ended"]
+    await socket.send_json_to({"type": "transcript"})
+    assert (await receive_until(socket, "transcript_sent")) == {"type": "transcript_sent"}
+    await socket.send_json_to({"type": "rate", "rating": 5, "comment": "Fast"})
+    assert (await receive_until(socket, "rated")) == {"type": "rated"}
+    await socket.send_json_to({"type": "message", "client_id": "late", "text": "one more"})
+    assert (await receive_until(socket, "error"))["code"] == "ended"
+    await socket.disconnect()
+
+    ticket = await sync_to_async(Ticket.objects.get)()
+    assert ticket.status in ("new", "open")  # stays open for follow-up by email
+    transcript = [m for m in mail.outbox if "transcript" in m.subject]
+    assert "My VPN drops" in transcript[0].body
+    kinds = await sync_to_async(list)(ticket.events.values_list("kind", flat=True))
+    assert {EventKind.CHAT_ACCEPTED, EventKind.CHAT_ENDED, EventKind.RATED} <= set(kinds)
+    # The customer left: a later reply goes by email.
+    reply = await sync_to_async(chats.ticket_reply)(
+        ticket=ticket, actor=online_agent, text="Following up"
+    )
+    assert reply.channel == Channel.EMAIL
+
+
+async def test_limits_size_and_rate(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    await socket.send_json_to({"type": "message", "client_id": "big", "text": "x" * 2001})
+    assert (await receive_until(socket, "error"))["code"] == "too_long"
+    for n in range(21):
+        await socket.send_json_to({"type": "message", "client_id": f"m{n}", "text": "spam"})
+    replies = []
+    while not await socket.receive_nothing(timeout=0.5):
+        replies.append(await socket.receive_json_from())
+    refused = [r for r in replies if r.get("code") == "rate_limited"]
+    # 20 messages a minute: the oversized one counted, so 19 went through and 2 did not.
+    assert len(refused) == 2
+    stored = await sync_to_async(Message.objects.filter(body_text="spam").count)()
+    assert stored == 19
+    await socket.disconnect()
+
+
+async def test_html_stays_text(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    session = await start(socket, text="<img src=x onerror=alert(1)>")
+    assert session["messages"][0]["text"] == "<img src=x onerror=alert(1)>"  # shown as text
+    stored = await sync_to_async(Message.objects.get)(kind=MessageKind.INBOUND)
+    assert stored.body_html == ""
+    await socket.disconnect()
+
+
+async def test_two_agents_accepting_at_once_one_wins(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    chat = await sync_to_async(ChatSession.objects.get)()
+    bob = await sync_to_async(AgentFactory)(username="bob")
+    await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
+    with pytest.raises(Conflict, match="already taken"):
+        await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=bob)
+    await socket.disconnect()
+
+
+async def test_a_silent_customer_page_ends_the_chat(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    await socket.disconnect()
+    later = timezone.now() + timedelta(minutes=6)
+    assert await sync_to_async(chats.chat_sweep_abandoned)(now=later) == 1
+    chat = await sync_to_async(ChatSession.objects.get)()
+    assert (chat.status, chat.ended_by) == ("ended", "timeout")

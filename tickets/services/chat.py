@@ -1,0 +1,423 @@
+"""Live chat: a ticket on the chat channel, with the conversation's state beside it.
+
+The transcript is the ticket's messages, so SLA clocks, history and search treat a chat
+like any other channel. Pushes to the two ends go out after commit (tickets.live); what a
+socket misses it reads back from the database when it reconnects.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Avg, F, Sum
+from django.db.models.functions import Greatest
+from django.urls import reverse
+from django.utils import timezone
+
+from knowledge.selectors import article_suggest
+from tickets import live
+from tickets.errors import Conflict, InvalidInput
+from tickets.inbound import InboundMessage, IngestOutcome
+from tickets.models import (
+    AgentProfile,
+    Channel,
+    ChatSession,
+    ChatStatus,
+    ContactKind,
+    DeliveryStatus,
+    EventKind,
+    Message,
+    MessageKind,
+    Ticket,
+)
+from tickets.services._common import record_event
+from tickets.services.assignment import agent_in_tier, ticket_assign
+from tickets.services.escalation import ticket_escalate
+from tickets.services.messages import ticket_add_inbound, ticket_open, ticket_reply
+from tickets.services.notices import notify_agents
+from tickets.services.outbound import ticket_send_automatic_reply
+
+MAX_TEXT = 2000
+# The tier whose agents answer new chats.
+CHAT_TIER = 1
+# Until enough chats were accepted to know better, a wait is guessed at a minute.
+DEFAULT_WAIT_SECONDS = 60
+
+
+# --- What the two ends see ------------------------------------------------------------
+
+
+def chat_messages(chat: ChatSession, *, after: int = 0) -> list[dict[str, Any]]:
+    """The public transcript after a message id (notes are never shown to the customer)."""
+    messages = (
+        chat.ticket.messages.filter(pk__gt=after, channel=Channel.CHAT)
+        .exclude(kind=MessageKind.NOTE)
+        .select_related("author_user")
+        .order_by("id")
+    )
+    return [live.chat_message_payload(m, chat) for m in messages]
+
+
+def state_payload(chat: ChatSession) -> dict[str, Any]:
+    agent = chat.agent
+    return {
+        "state": chat.status,
+        "agent": (agent.first_name or agent.username) if agent else None,
+        "position": chat_queue_position(chat) if chat.status == ChatStatus.WAITING else None,
+    }
+
+
+def chat_queue_position(chat: ChatSession) -> int:
+    ahead = ChatSession.objects.filter(
+        status=ChatStatus.WAITING, tier_id=chat.tier_id, created_at__lt=chat.created_at
+    ).count()
+    return ahead + 1
+
+
+@dataclass(frozen=True)
+class Availability:
+    online: int  # agents of the tier with their workspace open and marked available
+    waiting: int  # chats waiting for one of them
+    wait_seconds: int  # a new chat's expected wait
+
+
+def chat_availability(*, now: datetime | None = None, tier_level: int = CHAT_TIER) -> Availability:
+    now = now or timezone.now()
+    online = AgentProfile.objects.filter(
+        tiers__level=tier_level,
+        is_available=True,
+        user__is_active=True,
+        last_seen_at__gte=now - timedelta(seconds=settings.HELPDESK_CHAT_ONLINE_SECONDS),
+    )
+    online_count = online.count()
+    waiting = ChatSession.objects.filter(status=ChatStatus.WAITING, tier__level=tier_level).count()
+    recent = ChatSession.objects.filter(
+        accepted_at__gte=now - timedelta(days=1), tier__level=tier_level
+    ).aggregate(wait=Avg(F("accepted_at") - F("created_at")))["wait"]
+    per_chat = recent.total_seconds() if recent else DEFAULT_WAIT_SECONDS
+    capacity = online.aggregate(seats=Sum("max_chats"))["seats"] or 0
+    queue_length = waiting // capacity if capacity else waiting
+    return Availability(online_count, waiting, int(per_chat * (queue_length + 1)))
+
+
+# --- The customer's side ----------------------------------------------------------------
+
+
+def _validate_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("Write a message first.", code="empty_message")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"A message has at most {MAX_TEXT} characters.", code="too_long")
+    return text
+
+
+def _subject(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else "Chat"
+    return f"Chat: {first_line[:80]}"
+
+
+@transaction.atomic
+def chat_start(
+    *, name: str, email: str, text: str, client_id: str, now: datetime | None = None
+) -> ChatSession:
+    """Open the chat's ticket with its first message and put it in tier 1's chat queue."""
+    now = now or timezone.now()
+    name, text = name.strip()[:200], _validate_text(text)
+    if not name:
+        raise InvalidInput("Tell us your name.", code="invalid_name")
+    key = uuid.uuid4()
+    inbound = InboundMessage(
+        channel=Channel.CHAT,
+        sender_kind=ContactKind.EMAIL,
+        sender=email,
+        sender_name=name,
+        subject=_subject(text),
+        text=text,
+        external_id=f"{key}:{client_id[:100]}",
+    )
+    ticket = ticket_open(inbound=inbound, tier_level=CHAT_TIER, now=now).ticket
+    chat = ChatSession.objects.create(
+        key=key, ticket=ticket, tier=ticket.tier, name=name, email=email, created_at=now
+    )
+    _offer_articles(chat, text)
+    live.publish_chat_queue()
+    return chat
+
+
+def _offer_articles(chat: ChatSession, text: str) -> None:
+    """While the customer waits, confident knowledge-base answers (tier 0, in the chat)."""
+    hits = [
+        hit
+        for hit in article_suggest(text, limit=2)
+        if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE
+    ]
+    if not hits:
+        return
+    base = settings.PUBLIC_BASE_URL
+    links = "\n".join(
+        f"- {hit.article.title}: "
+        f"{base}{reverse('kb-article', args=[hit.article.category.slug, hit.article.slug])}"
+        for hit in hits
+    )
+    message = Message.objects.create(
+        ticket=chat.ticket,
+        kind=MessageKind.OUTBOUND,
+        channel=Channel.CHAT,
+        body_text=f"While you wait for an agent, these articles may already help:\n{links}",
+        is_automatic=True,
+        delivery_status=DeliveryStatus.SENT,
+    )
+    record_event(
+        chat.ticket,
+        EventKind.KB_SUGGESTED,
+        actor=None,
+        label="Self-service",
+        articles=[hit.article.slug for hit in hits],
+    )
+    live.publish_chat(chat.pk, "message", live.chat_message_payload(message, chat))
+
+
+def chat_customer_message(
+    *, chat: ChatSession, client_id: str, text: str, now: datetime | None = None
+) -> Message:
+    """Store what the customer wrote, once per client id, and push it to the agent."""
+    text = _validate_text(text)
+    if chat.status == ChatStatus.ENDED:
+        raise Conflict("This chat has ended; start a new one.", code="ended")
+    now = now or timezone.now()
+    inbound = InboundMessage(
+        channel=Channel.CHAT,
+        sender_kind=ContactKind.EMAIL,
+        sender=chat.email,
+        sender_name=chat.name,
+        text=text,
+        external_id=f"{chat.key}:{client_id[:100]}",
+    )
+    with transaction.atomic():
+        result = ticket_add_inbound(ticket=chat.ticket, inbound=inbound, now=now)
+        ChatSession.objects.filter(pk=chat.pk).update(customer_seen_at=now)
+        if result.outcome != IngestOutcome.DUPLICATE:
+            live.publish_chat(
+                chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"
+            )
+    return result.message
+
+
+def chat_touch(*, chat_id: int, now: datetime | None = None) -> None:
+    """The customer's page is still there (a heartbeat): the chat is not abandoned."""
+    ChatSession.objects.filter(pk=chat_id).exclude(status=ChatStatus.ENDED).update(
+        customer_seen_at=now or timezone.now()
+    )
+
+
+def chat_mark_read(*, chat: ChatSession, side: str, up_to: int) -> None:
+    """Read receipts: each side's highest seen message id only ever grows."""
+    field = "customer_read_up_to" if side == "customer" else "agent_read_up_to"
+    with transaction.atomic():
+        ChatSession.objects.filter(pk=chat.pk).update(**{field: Greatest(F(field), up_to)})
+        live.publish_chat(chat.pk, "read", {"up_to": up_to}, side=side)
+
+
+@transaction.atomic
+def chat_rate(*, chat: ChatSession, rating: int, comment: str = "") -> None:
+    if chat.status != ChatStatus.ENDED:
+        raise Conflict("A chat can be rated once it has ended.", code="not_ended")
+    if not 1 <= rating <= 5:
+        raise InvalidInput("Choose a rating from 1 to 5.", code="invalid_rating")
+    ChatSession.objects.filter(pk=chat.pk).update(rating=rating, rating_comment=comment[:2000])
+    record_event(
+        chat.ticket, EventKind.RATED, actor=None, label=chat.name, rating=rating,
+        comment=comment[:2000], chat=chat.pk,
+    )  # fmt: skip
+
+
+def chat_send_transcript(*, chat: ChatSession) -> Message | None:
+    """Email the conversation to the chat's address (an automatic, rate-limited mail)."""
+    messages = (
+        chat.ticket.messages.filter(channel=Channel.CHAT)
+        .exclude(kind=MessageKind.NOTE)
+        .select_related("author_user")
+        .order_by("id")
+    )
+    lines = [
+        f"[{timezone.localtime(m.created_at):%H:%M}] {live.chat_message_payload(m, chat)['name']}: "
+        f"{m.body_text}"
+        for m in messages
+    ]
+    text = f"Your chat with us ({chat.ticket.reference}):\n\n" + "\n".join(lines)
+    return ticket_send_automatic_reply(
+        ticket=chat.ticket, subject=f"Your chat transcript ({chat.ticket.reference})", text=text
+    )
+
+
+# --- The agents' side ---------------------------------------------------------------------
+
+
+def _locked(chat_id: int) -> ChatSession:
+    chat = (
+        ChatSession.objects.select_for_update(of=("self",))
+        .select_related("ticket", "agent", "tier")
+        .filter(pk=chat_id)
+        .first()
+    )
+    if chat is None:
+        raise InvalidInput("There is no such chat.", code="unknown_chat")
+    return chat
+
+
+def _refuse_if_full(agent: User) -> None:
+    profile = AgentProfile.objects.filter(user=agent).first()
+    limit = profile.max_chats if profile else 0
+    held = ChatSession.objects.filter(agent=agent, status=ChatStatus.ACTIVE).count()
+    if held >= limit:
+        raise Conflict(
+            f"{agent.get_full_name() or agent.username} already has {held} chat(s), "
+            f"the most they take at once ({limit}).",
+            code="chat_limit",
+        )
+
+
+def _state_changed(chat: ChatSession) -> None:
+    live.publish_chat(chat.pk, "state", state_payload(chat))
+    live.publish_chat_queue()
+
+
+def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> ChatSession:
+    """Take a waiting chat. Two agents accepting at once: one wins, the other is told."""
+    with transaction.atomic():
+        chat = _locked(chat_id)
+        if chat.status != ChatStatus.WAITING:
+            taken_by = chat.agent.get_full_name() if chat.agent else ""
+            raise Conflict(
+                f"This chat was already taken{f' by {taken_by}' if taken_by else ''}."
+                if chat.status == ChatStatus.ACTIVE
+                else "This chat has ended.",
+                code="chat_taken" if chat.status == ChatStatus.ACTIVE else "ended",
+            )
+        if not agent_in_tier(agent, chat.tier_id):
+            raise InvalidInput(f"Only agents of {chat.tier} take this chat.", code="not_in_tier")
+        _refuse_if_full(agent)
+        chat.status, chat.agent, chat.accepted_at = ChatStatus.ACTIVE, agent, now or timezone.now()
+        chat.save(update_fields=["status", "agent", "accepted_at"])
+        ticket_assign(ticket=chat.ticket, assignee=agent, actor=agent)
+        record_event(chat.ticket, EventKind.CHAT_ACCEPTED, actor=agent)
+        _state_changed(chat)
+    return chat
+
+
+def _refuse_unless_holder(chat: ChatSession, actor: User) -> None:
+    if chat.status != ChatStatus.ACTIVE:
+        raise Conflict("This chat is not with an agent now.", code="not_active")
+    if chat.agent_id != actor.pk and not actor.is_superuser:
+        raise Conflict("Only the agent holding this chat can do that.", code="not_holder")
+
+
+def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
+    with transaction.atomic():
+        chat = _locked(chat_id)
+        _refuse_unless_holder(chat, actor)
+        if to_agent.pk == chat.agent_id:
+            raise InvalidInput("That agent already holds this chat.", code="same_agent")
+        if not agent_in_tier(to_agent, chat.tier_id):
+            raise InvalidInput(
+                f"{to_agent} is not an agent of {chat.tier}; escalate instead.",
+                code="not_in_tier",
+            )
+        _refuse_if_full(to_agent)
+        previous = chat.agent_id
+        chat.agent = to_agent
+        chat.save(update_fields=["agent"])
+        ticket_assign(ticket=chat.ticket, assignee=to_agent, actor=actor)
+        change: dict[str, Any] = {"from": previous, "to_name": str(to_agent)}
+        record_event(chat.ticket, EventKind.CHAT_TRANSFERRED, actor=actor, **change)
+        notify_agents(
+            user_ids=[to_agent.pk],
+            ticket=chat.ticket,
+            kind="chat_transferred",
+            text=f"{actor.get_full_name() or actor.username} passed you the chat "
+            f"{chat.ticket.reference} with {chat.name}",
+        )
+        _state_changed(chat)
+    return chat
+
+
+def chat_escalate(
+    *, chat_id: int, tier_level: int, reason: str, handoff_note: str, actor: User
+) -> ChatSession:
+    """Hand the chat to a higher tier: it waits in that tier's chat queue, note attached."""
+    with transaction.atomic():
+        chat = _locked(chat_id)
+        _refuse_unless_holder(chat, actor)
+        ticket = ticket_escalate(
+            ticket=chat.ticket,
+            tier_level=tier_level,
+            reason=reason,
+            handoff_note=handoff_note,
+            actor=actor,
+        )
+        chat.status, chat.agent, chat.tier_id = ChatStatus.WAITING, None, ticket.tier_id
+        chat.save(update_fields=["status", "agent", "tier"])
+        _state_changed(chat)
+    return chat
+
+
+def chat_end(
+    *, chat_id: int, by: str, actor: User | None = None, now: datetime | None = None
+) -> ChatSession:
+    """End the conversation; the ticket stays open for follow-up by email."""
+    with transaction.atomic():
+        chat = _locked(chat_id)
+        if chat.status == ChatStatus.ENDED:
+            return chat
+        if by == "agent" and actor is not None:
+            _refuse_unless_holder(chat, actor)
+        chat.status, chat.ended_at, chat.ended_by = ChatStatus.ENDED, now or timezone.now(), by
+        chat.save(update_fields=["status", "ended_at", "ended_by"])
+        record_event(chat.ticket, EventKind.CHAT_ENDED, actor=actor, by=by)
+        if by != "agent" and chat.agent_id:
+            notify_agents(
+                user_ids=[chat.agent_id],
+                ticket=chat.ticket,
+                kind="chat_ended",
+                text=f"{chat.name} left the chat {chat.ticket.reference}; "
+                "answer by email if something is still open",
+            )
+        _state_changed(chat)
+    return chat
+
+
+def chat_agent_message(*, chat: ChatSession, agent: User, client_id: str, text: str) -> Message:
+    """The holding agent's message: stored once per client id, pushed to the customer."""
+    text = _validate_text(text)
+    external_id = f"{chat.key}:agent:{client_id[:100]}"
+    existing = Message.objects.filter(channel=Channel.CHAT, external_id=external_id).first()
+    if existing is not None:
+        return existing
+    current = ChatSession.objects.select_related("agent").get(pk=chat.pk)
+    _refuse_unless_holder(current, agent)
+    return ticket_reply(
+        ticket=chat.ticket, actor=agent, text=text, channel=Channel.CHAT, external_id=external_id
+    )
+
+
+def chat_sweep_abandoned(*, now: datetime | None = None) -> int:
+    """End chats whose customer's page has been silent too long (they closed it)."""
+    now = now or timezone.now()
+    silent_since = now - timedelta(minutes=settings.HELPDESK_CHAT_ABANDON_MINUTES)
+    ids = list(
+        ChatSession.objects.exclude(status=ChatStatus.ENDED)
+        .filter(customer_seen_at__lt=silent_since)
+        .values_list("pk", flat=True)[:500]
+    )
+    for chat_id in ids:
+        chat_end(chat_id=chat_id, by="timeout", now=now)
+    return len(ids)
+
+
+def live_chat_of(ticket: Ticket) -> ChatSession | None:
+    return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).first()
