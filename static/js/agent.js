@@ -96,9 +96,22 @@
     badge.hidden = count === 0;
   }
 
+  // Other scripts of the workspace (the chat console) listen and send through this socket.
+  var listeners = [];
+  window.helpdeskLive = {
+    on: function (handler) { listeners.push(handler); },
+    send: function (message) { send(message); },
+    isOpen: function () { return socket && socket.readyState === WebSocket.OPEN; }
+  };
+
   function onMessage(event) {
     var msg = JSON.parse(event.data);
-    if (msg.type === "ticket.changed") {
+    listeners.forEach(function (handler) { handler(msg); });
+    if (msg.type === "chat.queue") {
+      var lists = document.getElementById("chat-lists");
+      if (lists) scheduleRefreshChats();
+      else scheduleRefreshSidebarOnly();
+    } else if (msg.type === "ticket.changed") {
       if (ticketId === null || (msg.ticket === ticketId && msg.actor !== me)) scheduleRefresh();
       else scheduleRefreshSidebarOnly();
     } else if (msg.type === "presence" && msg.ticket === ticketId && msg.user !== me) {
@@ -112,6 +125,16 @@
     } else if (msg.type === "unread") {
       setUnread(msg.count);
     }
+  }
+
+  var chatsTimer = null;
+  function scheduleRefreshChats() {
+    clearTimeout(chatsTimer);
+    chatsTimer = setTimeout(function () {
+      fetch(window.location.href, {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html) { swap("#chat-lists", html); swap(".agent-sidebar", html); } });
+    }, 300);
   }
 
   var sidebarTimer = null;
@@ -135,6 +158,7 @@
       retry = 1000;
       body.dataset.liveState = "open";
       if (ticketId) send({type: "watch", ticket: ticketId});
+      listeners.forEach(function (handler) { handler({type: "open"}); });
     };
     socket.onmessage = onMessage;
     socket.onclose = function (event) {
@@ -161,7 +185,10 @@
   // (Redis). Without one (the embedded default), a quiet refresh now and then keeps the
   // queues honest; with one it costs a list query every half minute.
   setInterval(function () {
-    if (document.visibilityState === "visible") scheduleRefresh();
+    send({type: "ping"});  // the heartbeat that shows this agent online for live chat
+    if (document.visibilityState === "visible" && !document.getElementById("chat-console")) {
+      scheduleRefresh();
+    }
   }, 30000);
 })();
 

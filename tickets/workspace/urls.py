@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.workspace import views
+from tickets.workspace import chat_views, views
 
 app_name = "agent"
 
@@ -18,5 +18,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/escalate/", views.escalate, name="escalate"),
     path("kb/", views.kb_search, name="kb-search"),
     path("notifications/", views.notifications, name="notifications"),
+    path("chats/", chat_views.chat_list, name="chats"),
+    path("chats/<int:chat_id>/", chat_views.chat_console, name="chat"),
+    path("chats/<int:chat_id>/accept/", chat_views.chat_accept, name="chat-accept"),
+    path("chats/<int:chat_id>/transfer/", chat_views.chat_transfer, name="chat-transfer"),
+    path("chats/<int:chat_id>/escalate/", chat_views.chat_escalate, name="chat-escalate"),
+    path("chats/<int:chat_id>/end/", chat_views.chat_end, name="chat-end"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
 ]

@@ -16,6 +16,8 @@ from knowledge.selectors import article_search, article_suggest
 from tickets import queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
+    ChatSession,
+    ChatStatus,
     Macro,
     MessageKind,
     Notification,
@@ -25,6 +27,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.roles import is_admin
+from tickets.services import chat as chats
 from tickets.services import sla_clocks
 from tickets.workspace import bulk
 from tickets.workspace.access import agent_required
@@ -55,6 +58,9 @@ def _sidebar(request: HttpRequest) -> dict[str, Any]:
         "saved_views": list(SavedView.objects.filter(owner=_user(request))),
         "is_admin": is_admin(request.user),
         "unread": Notification.objects.filter(user=_user(request), read_at__isnull=True).count(),
+        "chats_waiting": ChatSession.objects.filter(
+            status=ChatStatus.WAITING, tier__agents__user=_user(request)
+        ).count(),
     }
 
 
@@ -167,6 +173,8 @@ def _reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
     available = [("email", "Email")] if "email" in kinds else []
     if "phone" in kinds:
         available.append(("sms", "SMS"))
+    if chats.live_chat_of(ticket) is not None:
+        available.append(("chat", "Live chat"))
     inbound = [m for m in ticket.messages.all() if m.kind == MessageKind.INBOUND]
     last = inbound[-1].channel if inbound else ticket.channel
     available.sort(key=lambda choice: choice[0] != last)
@@ -293,12 +301,15 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
         messages.error(request, "A note needs some text.")
         return _back(ticket_id)
     text = form.cleaned_data["text"]
-    return _act(
+    response = _act(
         request,
         ticket_id,
         lambda t: services.ticket_add_note(ticket=t, actor=_user(request), text=text),
         "Note added.",
     )
+    back = request.POST.get("next", "")
+    # Back to where the note was written (the chat console), never off the workspace.
+    return redirect(back) if back.startswith("/agent/") and "//" not in back else response
 
 
 @agent_required

@@ -1,0 +1,129 @@
+"""The agents' chat console over HTTP: the queue, taking a chat, passing it on, ending it."""
+
+import pytest
+
+from tests.factories import AgentFactory, CustomerFactory, UserFactory
+from tickets.models import ChatSession, EventKind, Notification
+from tickets.services import chat as chats
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chat(db) -> ChatSession:
+    return chats.chat_start(
+        name="Grace Hopper", email="grace@example.com", text="VPN drops", client_id="c1"
+    )
+
+
+def test_permissions(client, chat):
+    urls = [("get", "/agent/chats/"), ("get", f"/agent/chats/{chat.pk}/")] + [
+        ("post", f"/agent/chats/{chat.pk}/{action}/")
+        for action in ("accept", "transfer", "escalate", "end")
+    ]
+    for method, url in urls:
+        assert getattr(client, method)(url).status_code == 302, url
+    customer = UserFactory(username="cust")
+    CustomerFactory(user=customer)
+    client.force_login(customer)
+    for method, url in urls:
+        assert getattr(client, method)(url).status_code == 403, url
+    chat.refresh_from_db()
+    assert chat.status == "waiting"
+
+
+def test_waiting_chats_are_listed_for_their_tier_only(client, agent, chat):
+    client.force_login(agent)
+    assert "Grace Hopper" in client.get("/agent/chats/").content.decode()
+    tier2 = AgentFactory(username="t2", tiers=[2])
+    client.force_login(tier2)
+    assert "Grace Hopper" not in client.get("/agent/chats/").content.decode()
+
+
+def test_accept_once_then_the_second_agent_is_told(client, agent, chat):
+    client.force_login(agent)
+    response = client.post(f"/agent/chats/{chat.pk}/accept/", follow=True)
+    assert "Chat accepted" in response.content.decode()
+    assert 'id="chat-composer"' in response.content.decode()
+    chat.refresh_from_db()
+    assert (chat.status, chat.agent, chat.ticket.assignee) == ("active", agent, agent)
+
+    bob = AgentFactory(username="bob", first_name="Bob")
+    client.force_login(bob)
+    response = client.post(f"/agent/chats/{chat.pk}/accept/", follow=True)
+    assert "already taken" in response.content.decode()
+    chat.refresh_from_db()
+    assert chat.agent == agent
+
+
+def test_the_chat_limit_per_agent(client, agent):
+    agent.agent_profile.max_chats = 1
+    agent.agent_profile.save()
+    first, second = (
+        chats.chat_start(name=f"C{n}", email=f"c{n}@example.com", text="Hi", client_id="x")
+        for n in range(2)
+    )
+    client.force_login(agent)
+    client.post(f"/agent/chats/{first.pk}/accept/")
+    response = client.post(f"/agent/chats/{second.pk}/accept/", follow=True)
+    assert "the most they take at once (1)" in response.content.decode()
+
+
+def test_transfer_to_a_colleague_who_is_told(client, agent, chat):
+    bob = AgentFactory(username="bob", first_name="Bob")
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    client.force_login(agent)
+    client.post(f"/agent/chats/{chat.pk}/transfer/", {"agent": bob.pk})
+    chat.refresh_from_db()
+    assert chat.agent == bob
+    assert chat.ticket.events.filter(kind=EventKind.CHAT_TRANSFERRED).exists()
+    assert Notification.objects.filter(user=bob, kind="chat_transferred").exists()
+
+
+def test_escalate_needs_a_handoff_note_and_then_waits_in_the_next_tier(client, agent, chat):
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    client.force_login(agent)
+    url = f"/agent/chats/{chat.pk}/escalate/"
+    client.post(url, {"tier": 2, "reason": "Network"})
+    chat.refresh_from_db()
+    assert chat.status == "active"
+    client.post(url, {"tier": 2, "reason": "Network", "handoff_note": "MTU?"})
+    chat.refresh_from_db()
+    assert (chat.status, chat.tier.level, chat.agent) == ("waiting", 2, None)
+    tier2 = AgentFactory(username="t2", tiers=[2])
+    client.force_login(tier2)
+    assert "Grace Hopper" in client.get("/agent/chats/").content.decode()
+
+
+def test_end_keeps_the_ticket_for_follow_up(client, agent, chat):
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    client.force_login(agent)
+    response = client.post(f"/agent/chats/{chat.pk}/end/", follow=True)
+    assert "Chat ended" in response.content.decode()
+    chat.refresh_from_db()
+    assert chat.status == "ended" and chat.ticket.status in ("new", "open")
+
+
+def test_only_the_holder_ends_or_transfers(client, agent, chat):
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    bob = AgentFactory(username="bob")
+    client.force_login(bob)
+    response = client.post(f"/agent/chats/{chat.pk}/end/", follow=True)
+    assert "Only the agent holding this chat" in response.content.decode()
+    chat.refresh_from_db()
+    assert chat.status == "active"
+
+
+def test_a_note_written_in_the_console_returns_to_it(client, agent, chat):
+    client.force_login(agent)
+    response = client.post(
+        f"/agent/tickets/{chat.ticket.pk}/note/",
+        {"text": "Knows the MTU trick", "next": f"/agent/chats/{chat.pk}/"},
+    )
+    assert response["Location"] == f"/agent/chats/{chat.pk}/"
+    page = client.get(f"/agent/chats/{chat.pk}/").content.decode()
+    assert "Knows the MTU trick" in page
+    response = client.post(
+        f"/agent/tickets/{chat.ticket.pk}/note/", {"text": "x", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == f"/agent/tickets/{chat.ticket.pk}/"

@@ -1,0 +1,168 @@
+"""The agents' chat console: the waiting queue by tier, one's own chats, and one chat.
+
+Talking happens over the workspace socket (static/js/agent_chat.js); taking, passing on,
+escalating and ending a chat are forms here, each one checked service call.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from knowledge.selectors import article_suggest
+from tickets import selectors
+from tickets.errors import DomainError
+from tickets.models import ChatSession, ChatStatus, Macro, MessageKind, Ticket
+from tickets.services import assignee_by_id, macro_render
+from tickets.services import chat as chats
+from tickets.workspace.access import agent_required
+from tickets.workspace.forms import EscalateForm
+from tickets.workspace.views import _sidebar, _user
+
+
+def _lists(request: HttpRequest) -> dict[str, Any]:
+    my_tiers = selectors.agent_tier_ids(_user(request))
+    related = ("ticket", "ticket__customer", "tier", "agent")
+    return {
+        "waiting": list(
+            ChatSession.objects.filter(status=ChatStatus.WAITING, tier_id__in=my_tiers)
+            .select_related(*related)
+            .order_by("created_at")
+        ),
+        "mine": list(
+            ChatSession.objects.filter(status=ChatStatus.ACTIVE, agent=_user(request))
+            .select_related(*related)
+            .order_by("accepted_at")
+        ),
+    }
+
+
+@agent_required
+@require_GET
+def chat_list(request: HttpRequest) -> HttpResponse:
+    context = {**_sidebar(request), **_lists(request), "view": "chats"}
+    return render(request, "agent/chats.html", context)
+
+
+def _chat_or_404(chat_id: int) -> ChatSession:
+    chat = ChatSession.objects.select_related("ticket__customer", "tier", "agent").filter(
+        pk=chat_id
+    )
+    found = chat.first()
+    if found is None:
+        raise Http404("No such chat.")
+    return found
+
+
+def _notes(ticket: Ticket) -> list[Any]:
+    return list(
+        ticket.messages.filter(kind=MessageKind.NOTE).select_related("author_user").order_by("id")
+    )
+
+
+@agent_required
+@require_GET
+def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
+    chat = _chat_or_404(chat_id)
+    ticket = chat.ticket
+    first = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("id").first()
+    context = {
+        **_sidebar(request),
+        **_lists(request),
+        "view": "chats",
+        "chat": chat,
+        "transcript": chats.chat_messages(chat),
+        "notes": _notes(ticket),
+        "history": Ticket.objects.filter(customer=ticket.customer)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:10],
+        "contacts": ticket.customer.contact_points.all(),
+        "suggestions": article_suggest(
+            f"{ticket.subject}\n{first.body_text if first else ''}",
+            limit=5,
+            include_agent_only=True,
+        ),
+        "macros": [
+            (m, macro_render(m, ticket=ticket, agent=_user(request)))
+            for m in Macro.objects.filter(is_active=True)
+        ],
+        "tier_agents": [a for a in selectors.tier_agents(chat.tier_id) if a.pk != chat.agent_id],
+        "escalate_form": EscalateForm(initial={"tier": min(chat.tier.level + 1, 3)}),
+        "holder": chat.agent_id == request.user.pk and chat.status == ChatStatus.ACTIVE,
+        "public_base": settings.PUBLIC_BASE_URL,
+    }
+    return render(request, "agent/chat.html", context)
+
+
+def _act(request: HttpRequest, chat_id: int, action: Any, done: str) -> HttpResponse:
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("agent:chats")
+    messages.success(request, done)
+    return redirect("agent:chat", chat_id=chat_id)
+
+
+@agent_required
+@require_POST
+def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
+    agent = _user(request)
+    return _act(
+        request,
+        chat_id,
+        lambda: chats.chat_accept(chat_id=chat_id, agent=agent),
+        "Chat accepted: the customer sees you are here.",
+    )
+
+
+@agent_required
+@require_POST
+def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
+    value = request.POST.get("agent", "")
+    if not value.isdigit():
+        messages.error(request, "Choose the agent to pass the chat to.")
+        return redirect("agent:chat", chat_id=chat_id)
+    actor = _user(request)
+
+    def transfer() -> None:
+        chats.chat_transfer(chat_id=chat_id, to_agent=assignee_by_id(int(value)), actor=actor)
+
+    return _act(request, chat_id, transfer, "Chat passed on.")
+
+
+@agent_required
+@require_POST
+def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
+        return redirect("agent:chat", chat_id=chat_id)
+    data, actor = form.cleaned_data, _user(request)
+    return _act(
+        request,
+        chat_id,
+        lambda: chats.chat_escalate(
+            chat_id=chat_id,
+            tier_level=data["tier"],
+            reason=data["reason"],
+            handoff_note=data["handoff_note"],
+            actor=actor,
+        ),
+        f"Chat escalated to tier {data['tier']}; it waits in that tier's chat queue.",
+    )
+
+
+@agent_required
+@require_POST
+def chat_end(request: HttpRequest, chat_id: int) -> HttpResponse:
+    actor = _user(request)
+    return _act(
+        request,
+        chat_id,
+        lambda: chats.chat_end(chat_id=chat_id, by="agent", actor=actor),
+        "Chat ended. The ticket stays open for anything to follow up by email.",
+    )
