@@ -28,6 +28,9 @@ class ChatSession(models.Model):
         on_delete=models.SET_NULL,
         related_name="chats",
     )
+    # The client id of the customer's first message: a "start" resent after a dropped
+    # connection finds this chat instead of opening a second one.
+    start_client_id = models.CharField(max_length=100, db_index=True)
     name = models.CharField(max_length=200)
     email = models.EmailField()
     status = models.CharField(max_length=8, choices=ChatStatus.choices, default="waiting")

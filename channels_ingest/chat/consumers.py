@@ -104,6 +104,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             chat_id = TOKENS.value(token)
             chat = await _chat(chat_id) if chat_id else None
             if chat is None:
+                # Accepted first, so the page sees the 4403 (a refused handshake is only
+                # ever seen as 1006) and knows to start afresh.
+                await self.accept()
                 await self.close(code=4403)
                 return
         await self.accept()

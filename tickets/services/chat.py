@@ -67,6 +67,8 @@ def state_payload(chat: ChatSession) -> dict[str, Any]:
     return {
         "state": chat.status,
         "agent": (agent.first_name or agent.username) if agent else None,
+        # How far the agent has read the customer's messages (for "read" after a reload).
+        "read_up_to": chat.agent_read_up_to,
         "position": chat_queue_position(chat) if chat.status == ChatStatus.WAITING else None,
     }
 
@@ -125,8 +127,18 @@ def _subject(text: str) -> str:
 def chat_start(
     *, name: str, email: str, text: str, client_id: str, now: datetime | None = None
 ) -> ChatSession:
-    """Open the chat's ticket with its first message and put it in tier 1's chat queue."""
+    """Open the chat's ticket with its first message and put it in tier 1's chat queue.
+
+    The same start sent again (the customer's connection dropped before the answer) finds
+    the chat it opened.
+    """
     now = now or timezone.now()
+    client_id = client_id[:100]
+    resent = ChatSession.objects.filter(
+        start_client_id=client_id, email=email, created_at__gte=now - timedelta(hours=1)
+    ).first()
+    if client_id and resent is not None:
+        return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
         raise InvalidInput("Tell us your name.", code="invalid_name")
@@ -138,11 +150,17 @@ def chat_start(
         sender_name=name,
         subject=_subject(text),
         text=text,
-        external_id=f"{key}:{client_id[:100]}",
+        external_id=f"{key}:{client_id}",
     )
     ticket = ticket_open(inbound=inbound, tier_level=CHAT_TIER, now=now).ticket
     chat = ChatSession.objects.create(
-        key=key, ticket=ticket, tier=ticket.tier, name=name, email=email, created_at=now
+        key=key,
+        ticket=ticket,
+        tier=ticket.tier,
+        start_client_id=client_id,
+        name=name,
+        email=email,
+        created_at=now,
     )
     _offer_articles(chat, text)
     live.publish_chat_queue()

@@ -152,10 +152,21 @@ async def test_reconnect_with_the_token_restores_the_conversation(online_agent):
     await again.disconnect()
 
 
-async def test_a_forged_token_is_refused():
+async def test_a_forged_token_is_refused_with_4403():
     socket = WebsocketCommunicator(application, "/ws/chat/?token=1:forged", headers=[ORIGIN])
-    connected, code = await socket.connect()
-    assert not connected and code == 4403
+    assert (await socket.connect())[0]
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_resent_start_finds_the_chat_it_opened(online_agent):
+    first, second = await customer(), await customer()
+    for socket in (first, second):
+        await socket.receive_json_from()
+    one, two = await start(first), await start(second)
+    assert await sync_to_async(ChatSession.objects.count)() == 1
+    assert len(two["messages"]) == 1 and two["token"] == one["token"]
+    await first.disconnect()
+    await second.disconnect()
 
 
 async def test_a_foreign_origin_is_refused():
