@@ -20,8 +20,11 @@
   }
 
   function render(message) {
-    if (message.id && log.querySelector('li[data-id="' + message.id + '"]')) return;
-    var pending = message.client_id && log.querySelector('li[data-client="' + message.client_id + '"]');
+    // The same message may come three ways (own pending copy, ack, the server's echo):
+    // it is one bubble, found by its client id or its id, and updated in place.
+    var pending = (message.client_id && log.querySelector('li[data-client="' + message.client_id + '"]')) ||
+      (message.id && log.querySelector('li[data-id="' + message.id + '"]'));
+    if (pending && pending.dataset.id && !message.at) return;
     var item = pending || document.createElement("li");
     item.className = "chat-msg chat-from-" + message.from;
     item.textContent = "";
@@ -31,7 +34,8 @@
     name.className = "chat-name";
     name.textContent = message.name;
     var time = document.createElement("time");
-    time.textContent = message.at ? message.at.slice(11, 16) : "sending…";
+    if (message.at) time.dateTime = message.at;
+    time.textContent = message.at ? new Date(message.at).toTimeString().slice(0, 5) : "sending…";
     var body = document.createElement("p");
     body.textContent = message.text;
     item.append(name, " ", time, body);
@@ -61,7 +65,12 @@
     } else if (msg.type === "chat.ack") {
       delete outbox[msg.client_id];
       var item = log.querySelector('li[data-client="' + msg.client_id + '"]');
-      if (item) { item.dataset.id = msg.id; item.classList.add("acked"); }
+      if (item) {
+        item.dataset.id = msg.id;
+        item.classList.add("acked");
+        var time = item.querySelector("time");
+        if (time && !time.dateTime) time.textContent = new Date().toTimeString().slice(0, 5);
+      }
     } else if (msg.type === "chat.typing") {
       typingEl.textContent = "The customer is typing…";
       clearTimeout(typingTimer);
