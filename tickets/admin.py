@@ -22,6 +22,7 @@ from tickets.models import (
     BusinessCalendar,
     CallDirection,
     Channel,
+    ChatSession,
     ContactPoint,
     Customer,
     CustomerNotice,
@@ -117,9 +118,9 @@ class TierAdmin(admin.ModelAdmin):
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "tier_list", "is_available"]
+    list_display = ["__str__", "tier_list", "is_available", "max_chats", "last_seen_at"]
     list_filter = ["tiers", "is_available"]
-    list_editable = ["is_available"]
+    list_editable = ["is_available", "max_chats"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["tiers"]
     raw_id_fields = ["user"]
@@ -507,3 +508,20 @@ class MacroAdmin(admin.ModelAdmin):
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+
+@admin.register(ChatSession)
+class ChatSessionAdmin(admin.ModelAdmin):
+    """Chats are worked in the workspace (/agent/chats/); here they are looked up."""
+
+    list_display = ["__str__", "ticket", "tier", "status", "agent", "created_at", "rating"]
+    list_filter = ["status", "tier", "rating"]
+    search_fields = ["name", "email"]
+    list_select_related = ["ticket", "tier", "agent"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
