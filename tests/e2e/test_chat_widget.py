@@ -7,6 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
+from tests.e2e.agents import sign_in
+from tests.factories import AgentFactory
+
 # In production the customer's site and the help desk are both on the internet; here the help
 # desk is on 127.0.0.1, and Chromium lets a public page reach a loopback address only from a
 # secure context (https) and with the local-network-access permission.
@@ -90,3 +93,35 @@ def test_the_widget_on_another_site_opens_the_chat_page(
     expect(launcher).to_be_visible()
     expect(launcher).to_have_attribute("aria-expanded", "false")
     assert re.fullmatch(r"Chat with support", launcher.inner_text().strip())
+
+
+def test_a_visitor_chats_with_an_agent_through_the_widget(
+    new_page: Callable[[], Page], screenshot: Callable[..., Path], live_server_url: str
+) -> None:
+    AgentFactory(username="alice", first_name="Alice")
+    agent = new_page()
+    sign_in(agent, "alice")
+    agent.goto("/agent/chats/")
+    expect(agent.locator("body")).to_have_attribute("data-live-state", "open")
+
+    visitor = new_page()
+    serve_customer_site(visitor, live_server_url)
+    visitor.goto(CUSTOMER_SITE)
+    visitor.get_by_role("button", name="Chat with support").click()
+    chat = visitor.frame_locator(FRAME)
+    expect(chat.locator("body")).to_have_attribute("data-chat-online", "yes")
+    chat.get_by_label("Your name").fill("Dana Scully")
+    chat.get_by_label("Your email").fill("dana@example.com")
+    chat.get_by_label("How can we help?").fill("Where is my invoice?")
+    chat.get_by_role("button", name="Start chat").click()
+
+    agent.locator("#chat-lists li", has_text="Dana Scully").get_by_role(
+        "button", name="Accept"
+    ).click()
+    agent.locator("#chat-text").fill("It is in Billing → Invoices.")
+    agent.locator("#chat-text").press("Enter")
+    expect(chat.locator("#chat-log")).to_contain_text("It is in Billing → Invoices.")
+    chat.locator("#chat-text").fill("Found it, thanks!")
+    chat.locator("#chat-text").press("Enter")
+    expect(agent.locator("#chat-log")).to_contain_text("Found it, thanks!")
+    screenshot("widget-conversation", visitor)

@@ -9,16 +9,9 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.factories import PASSWORD, AgentFactory
+from tests.e2e.agents import sign_in
+from tests.factories import AgentFactory
 from tickets.models import Channel, ChatSession, Message, MessageKind, Ticket
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
 
 
 class CutOff:

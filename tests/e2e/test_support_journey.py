@@ -11,7 +11,8 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from knowledge.services import article_save, category_save
-from tests.factories import PASSWORD, AgentFactory
+from tests.e2e.agents import sign_in
+from tests.factories import AgentFactory
 from tickets.models import EventKind, Ticket
 
 
@@ -33,14 +34,6 @@ def article(db: None) -> None:
         body_markdown="Turn off power saving for the network adapter.",
         tags="vpn, network, disconnect", status="published", visibility="public",
     )  # fmt: skip
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
 
 
 def test_a_case_from_contact_form_through_two_tiers_to_a_rating(

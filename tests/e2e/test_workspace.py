@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from knowledge.services import article_save, category_save
-from tests.factories import PASSWORD, AgentFactory
+from tests.e2e.agents import sign_in
+from tests.factories import AgentFactory
 from tickets import services
 from tickets.inbound import InboundMessage
 from tickets.models import Channel, ContactKind, Ticket
@@ -34,14 +35,6 @@ def ticket(db: None) -> Ticket:
         external_id="<e2e-1@example.com>",
     )
     return services.ticket_open(inbound=inbound, tier_level=1).ticket
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My open tickets")).to_be_visible()
 
 
 def test_an_article_link_goes_into_the_reply_and_out_to_the_customer(

@@ -309,3 +309,27 @@ async def test_a_silent_customer_page_ends_the_chat(online_agent):
     assert await sync_to_async(chats.chat_sweep_abandoned)(now=later) == 1
     chat = await sync_to_async(ChatSession.objects.get)()
     assert (chat.status, chat.ended_by) == ("ended", "timeout")
+
+
+async def test_a_transfer_reaches_the_customer_and_the_new_agent_takes_over(online_agent):
+    socket = await customer()
+    await socket.receive_json_from()
+    await start(socket)
+    chat = await sync_to_async(ChatSession.objects.get)()
+    bob = await sync_to_async(AgentFactory)(username="bob", first_name="Bob")
+    await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
+    await receive_until(socket, "state")
+
+    await sync_to_async(chats.chat_transfer)(chat_id=chat.pk, to_agent=bob, actor=online_agent)
+    state = await receive_until(socket, "state")
+    assert (state["state"], state["agent"]) == ("active", "Bob")
+
+    bob_socket = await agent_socket(bob)
+    await bob_socket.send_json_to({"type": "chat.join", "chat": chat.pk})
+    await bob_socket.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "b-1", "text": "Bob here"}
+    )
+    await receive_until(bob_socket, "chat.ack")
+    assert (await receive_until(socket, "message"))["message"]["name"] == "Bob"
+    await bob_socket.disconnect()
+    await socket.disconnect()
