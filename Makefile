@@ -13,6 +13,7 @@ help:
 	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
 	@echo "make test   - run the whole test suite (PostgreSQL + Redis when reachable)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
+	@echo "make bench  - benchmarks on PostgreSQL + Redis, JSON lines (BENCH_SCALE=0.1 to shrink)"
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,12 @@ run: seed
 
 test: install
 	$(BIN)/python -m helpdesk.devtools test -- $(PYTEST_ARGS)
+
+# Benchmarks (not part of CI): PostgreSQL and Redis at the default local addresses; the
+# data sets are built once and kept in helpdesk_bench. BENCH_SCALE=0.1 for a quick check.
+bench: install
+	@createdb -h 127.0.0.1 -U postgres helpdesk_bench 2>/dev/null || true
+	$(BIN)/python -m tests.benchmarks $(BENCH)
 
 lint: install
 	$(BIN)/ruff check .

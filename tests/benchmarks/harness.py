@@ -1,0 +1,115 @@
+"""The benchmark harness: settings, the prepared database, timing, and the JSON lines.
+
+Environment:
+- BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/helpdesk_bench): kept
+  between runs; data sets are built once per scale and reused (see `prepared`).
+- BENCH_REDIS_URL (default redis://127.0.0.1:6379/14).
+- BENCH_SCALE (default 1.0): 1.0 means the sizes of docs/benchmarks.md (1,000,000 tickets);
+  0.1 runs ten times smaller for a quick check.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/helpdesk_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def configure_environment() -> None:
+    """Production-like settings (DEBUG off) on the benchmark database; before django.setup()."""
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+    os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("HELPDESK_CUSTOMER_NOTICES", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+@dataclass(frozen=True)
+class Metric:
+    metric: str
+    value: float
+    unit: str
+    n: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        value = round(self.value, 3)
+        data = {"metric": self.metric, "value": value, "unit": self.unit, "n": self.n}
+        return json.dumps({**data, **self.extra})
+
+
+@dataclass
+class Context:
+    scale: float
+
+    def scaled(self, full_size: int, minimum: int = 1) -> int:
+        """A size of the full benchmark, times BENCH_SCALE."""
+        return max(minimum, int(full_size * self.scale))
+
+    def log(self, text: str) -> None:
+        """Progress for the person watching (stderr; stdout is the JSON lines)."""
+        print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def timings_ms(action: Callable[[], Any], *, repeat: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@contextmanager
+def stopwatch() -> Iterator[dict[str, float]]:
+    """`with stopwatch() as took: ...` then `took["seconds"]`."""
+    result: dict[str, float] = {}
+    started = time.perf_counter()
+    yield result
+    result["seconds"] = time.perf_counter() - started
+
+
+def prepared(name: str, scale: float, build: Callable[[], None], ctx: Context) -> None:
+    """Build a data set once per (name, scale) and remember it in the benchmark database."""
+    from django.db import connection
+
+    key = f"{name}@{scale:g}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_dataset (key text PRIMARY KEY, built_at timestamptz)"
+        )
+        cursor.execute("SELECT 1 FROM bench_dataset WHERE key = %s", [key])
+        if cursor.fetchone():
+            ctx.log(f"data set {key}: reused")
+            return
+    ctx.log(f"data set {key}: building")
+    with stopwatch() as took:
+        build()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_dataset VALUES (%s, now())", [key])
+        cursor.execute("ANALYZE")
+    ctx.log(f"data set {key}: built in {took['seconds']:.1f} s")
