@@ -46,6 +46,10 @@ ACTIVE_STATUSES = (
 )
 
 
+# Statuses that wait on the help desk (the workspace's queues; not waiting on the customer).
+_WORKING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
+
+
 class Priority(models.TextChoices):
     LOW = "low", "Low"
     NORMAL = "normal", "Normal"
@@ -295,6 +299,25 @@ class Ticket(models.Model):
                 fields=["routing_due_at"],
                 condition=Q(routing_due_at__isnull=False),
                 name="ticket_routing_due_idx",
+            ),
+            # Partial indexes of the workspace's queues, on the (few) active tickets only.
+            # A tier's queue in deadline order (an index range, whatever the page's depth).
+            models.Index(
+                fields=["tier", "sla_due_at", "id"],
+                condition=Q(status__in=_WORKING, merged_into__isnull=True),
+                name="ticket_tier_due_idx",
+            ),
+            # "Breaching soon": a range count, and that queue in deadline order.
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(status__in=_WORKING, merged_into__isnull=True),
+                name="ticket_working_due_idx",
+            ),
+            # The sidebar's counts: an index-only scan of the active tickets.
+            models.Index(
+                fields=["status", "tier", "assignee"],
+                condition=Q(status__in=ACTIVE_STATUSES, merged_into__isnull=True),
+                name="ticket_active_count_idx",
             ),
         ]
 

@@ -2,7 +2,11 @@
 
 Every page is one query for the rows (plus one for the tags shown on them) whatever its
 size or depth: keyset pagination on (deadline, id) walks the queue index instead of
-counting past skipped rows.
+counting past skipped rows. Only the page where the tickets with a deadline run out adds
+one query for the first tickets without one (they come last).
+
+The sidebar's counts cover every active ticket: the desk-wide part is one index-only scan
+(migration 0014), shared by every agent's sidebar until a ticket changes (docs/benchmarks.md).
 """
 
 import base64
@@ -12,11 +16,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+
+# Row comparisons (Django's own, for composite keys; spelled out on databases without them).
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
 
-from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketStatus, Tier
-from tickets.selectors import TicketFilters, ticket_list
+from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketEvent, TicketStatus, Tier
+from tickets.selectors import TicketFilters, agent_tier_ids, ticket_list
 
 PAGE_SIZE = 50
 # "Breaching soon": a deadline within this time (or already past).
@@ -42,6 +60,10 @@ def queue_views(tiers: list[Tier]) -> list[QueueView]:
     ]
 
 
+def _breaching(now: datetime) -> Q:
+    return Q(status__in=WORKING_STATUSES, sla_due_at__lte=now + BREACHING_WITHIN)
+
+
 def _view_filter(key: str, *, user: User, my_tier_ids: list[int], now: datetime) -> Q | None:
     if key == "mine":
         return Q(assignee=user, status__in=ACTIVE_STATUSES)
@@ -50,11 +72,14 @@ def _view_filter(key: str, *, user: User, my_tier_ids: list[int], now: datetime)
     if key == "waiting":
         return Q(status=TicketStatus.PENDING_CUSTOMER)
     if key == "breaching":
-        return Q(status__in=WORKING_STATUSES, sla_due_at__lte=now + BREACHING_WITHIN)
+        return _breaching(now)
     if key == "all":
         return Q(status__in=ACTIVE_STATUSES)
     if key.startswith("tier-") and key[5:].isdigit():
-        return Q(tier__level=int(key[5:]), status__in=WORKING_STATUSES)
+        # The tier's id as a value (not a join on the level), so that the tier's queue index
+        # yields the tickets already in deadline order.
+        tier = Tier.objects.filter(level=int(key[5:])).values("pk")[:1]
+        return Q(tier_id=Subquery(tier), status__in=WORKING_STATUSES)
     return None
 
 
@@ -115,7 +140,10 @@ def _decode(cursor: str) -> list[str | int | None] | None:
     return values if isinstance(values, list) and len(values) == 2 else None
 
 
-def _after(tickets: QuerySet[Ticket], sort: str, cursor: str) -> QuerySet[Ticket] | None:
+def _after(
+    tickets: QuerySet[Ticket], sort: str, cursor: str
+) -> tuple[QuerySet[Ticket], bool] | None:
+    """The tickets after the cursor, and whether the undated tickets still follow them."""
     values = _decode(cursor)
     if values is None:
         return None
@@ -123,15 +151,23 @@ def _after(tickets: QuerySet[Ticket], sort: str, cursor: str) -> QuerySet[Ticket
     moment = parse_datetime(raw_time) if isinstance(raw_time, str) else None
     if not isinstance(last_id, int) or (raw_time is not None and moment is None):
         return None
+    # Row comparisons, (deadline, id) > (cursor's): the index range starts right there, even
+    # among the many tickets that share one deadline (office hours end at the same minute).
     if sort == "newest":
         if moment is None:
             return None
-        return tickets.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
+        return tickets.filter(_row_before(("created_at", "id"), (moment, last_id))), False
     if moment is None:  # already among the tickets without a deadline (sorted last)
-        return tickets.filter(sla_due_at__isnull=True, id__gt=last_id)
-    return tickets.filter(
-        Q(sla_due_at__gt=moment) | Q(sla_due_at=moment, id__gt=last_id) | Q(sla_due_at__isnull=True)
-    )
+        return tickets.filter(sla_due_at__isnull=True, id__gt=last_id), False
+    return tickets.filter(_row_after(("sla_due_at", "id"), (moment, last_id))), True
+
+
+def _row_after(columns: tuple[str, str], values: tuple[datetime, int]) -> TupleGreaterThan:
+    return TupleGreaterThan(Tuple(*(F(column) for column in columns)), values)
+
+
+def _row_before(columns: tuple[str, str], values: tuple[datetime, int]) -> TupleLessThan:
+    return TupleLessThan(Tuple(*(F(column) for column in columns)), values)
 
 
 class BadCursor(ValueError):
@@ -142,12 +178,16 @@ def queue_page(
     tickets: QuerySet[Ticket], *, sort: str, cursor: str = "", size: int = PAGE_SIZE
 ) -> Page:
     """One page after `cursor`; raises BadCursor for a cursor this code did not write."""
+    narrowed, undated_follow = tickets, False
     if cursor:
-        narrowed = _after(tickets, sort, cursor)
-        if narrowed is None:
+        after = _after(tickets, sort, cursor)
+        if after is None:
             raise BadCursor(cursor)
-        tickets = narrowed
-    rows = list(tickets[: size + 1])
+        narrowed, undated_follow = after
+    rows = list(narrowed[: size + 1])
+    if undated_follow and len(rows) <= size:
+        # The tickets with a deadline ran out on this page: those without one come next.
+        rows += tickets.filter(sla_due_at__isnull=True)[: size + 1 - len(rows)]
     page, more = rows[:size], len(rows) > size
     if not more:
         return Page(page, None)
@@ -156,23 +196,66 @@ def queue_page(
     return Page(page, _encode([moment.isoformat() if moment else None, last.pk]))
 
 
-def queue_counts(*, user: User, tiers: list[Tier], now: datetime) -> dict[str, int]:
-    """The number of tickets in each view, for the sidebar: two queries."""
-    my_tier_ids = [
-        tier.pk for tier in tiers if any(a.user_id == user.pk for a in tier.agents.all())
-    ]
-    keys = ["mine", "unassigned", "waiting", "breaching", "all"]
-    counts = Ticket.objects.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True).aggregate(
-        **{
-            key: Count("id", filter=_view_filter(key, user=user, my_tier_ids=my_tier_ids, now=now))
-            for key in keys
-        }
+@dataclass(frozen=True)
+class DeskCounts:
+    """Active, unmerged tickets as (status, tier id, unassigned, number), and how many of
+    those waiting on the help desk breach soon: what every agent's counts are made of."""
+
+    groups: tuple[tuple[str, int, bool, int], ...]
+    breaching: int
+
+
+def desk_counts(*, now: datetime) -> DeskCounts:
+    """Two queries: an index-only scan of the active tickets, one range count."""
+    groups = (
+        Ticket.objects.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True)
+        .annotate(
+            unassigned=ExpressionWrapper(Q(assignee__isnull=True), output_field=BooleanField())
+        )
+        .values_list("status", "tier_id", "unassigned")
+        .annotate(n=Count("*"))
+        .order_by()
     )
-    per_tier = dict(
-        Ticket.objects.filter(status__in=WORKING_STATUSES, merged_into__isnull=True)
-        .values_list("tier__level")
-        .annotate(n=Count("id"))
-        .values_list("tier__level", "n")
-    )
-    counts.update({f"tier-{tier.level}": per_tier.get(tier.level, 0) for tier in tiers})
+    breaching = Ticket.objects.filter(_breaching(now), merged_into__isnull=True).count()
+    return DeskCounts(tuple(groups), breaching)
+
+
+# The desk's counts are shared this long at most ("breaching soon" moves with the clock).
+DESK_COUNTS_SECONDS = 10
+_DESK_COUNTS_KEY = "queues:desk-counts"
+
+
+def desk_counts_shared(*, now: datetime) -> DeskCounts:
+    """desk_counts, computed once for every agent's sidebar until a ticket changes (every
+    change writes a TicketEvent: the latest event's id says whether they still hold)."""
+    latest = TicketEvent.objects.aggregate(latest=Max("pk"))["latest"] or 0
+    cached = cache.get(_DESK_COUNTS_KEY)
+    if cached is not None and cached[0] == latest:
+        return cached[1]
+    counts = desk_counts(now=now)
+    cache.set(_DESK_COUNTS_KEY, (latest, counts), DESK_COUNTS_SECONDS)
+    return counts
+
+
+def queue_counts(
+    *, user: User, tiers: list[Tier], now: datetime, desk: DeskCounts | None = None
+) -> dict[str, int]:
+    """The number of tickets in each view, for the sidebar: the desk's counts (computed
+    unless given), the agent's tiers and own tickets (two small queries)."""
+    desk = desk or desk_counts(now=now)
+    my_tier_ids = set(agent_tier_ids(user))
+    mine = Ticket.objects.filter(
+        _view_filter("mine", user=user, my_tier_ids=[], now=now), merged_into__isnull=True
+    ).count()
+    counts = {"mine": mine, "unassigned": 0, "waiting": 0, "breaching": desk.breaching, "all": 0}
+    per_tier: dict[int, int] = {}
+    for status, tier_id, unassigned, number in desk.groups:
+        counts["all"] += number
+        if status == TicketStatus.PENDING_CUSTOMER:
+            counts["waiting"] += number
+        if status in WORKING_STATUSES:
+            per_tier[tier_id] = per_tier.get(tier_id, 0) + number
+            if unassigned and tier_id in my_tier_ids:
+                counts["unassigned"] += number
+    counts.update({f"tier-{tier.level}": per_tier.get(tier.pk, 0) for tier in tiers})
     return counts

@@ -50,11 +50,13 @@ def _user(request: HttpRequest) -> User:
 
 
 def _sidebar(request: HttpRequest) -> dict[str, Any]:
-    tiers = list(selectors.tier_list())
+    tiers = list(selectors.tier_list(agents=False))
     now = timezone.now()
     return {
         "queue_views": queues.queue_views(tiers),
-        "counts": queues.queue_counts(user=_user(request), tiers=tiers, now=now),
+        "counts": queues.queue_counts(
+            user=_user(request), tiers=tiers, now=now, desk=queues.desk_counts_shared(now=now)
+        ),
         "saved_views": list(SavedView.objects.filter(owner=_user(request))),
         "is_admin": is_admin(request.user),
         "unread": Notification.objects.filter(user=_user(request), read_at__isnull=True).count(),
@@ -149,7 +151,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = selectors.ticket_detail(ticket_id)
+    ticket = selectors.ticket_detail(ticket_id, attachment_lists=True)
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
@@ -184,7 +186,12 @@ def _reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
 def _clocks(ticket: Ticket) -> list[dict[str, Any]]:
     now = timezone.now()
     rows = []
-    for clock in ticket.clocks.select_related("policy__calendar").order_by("kind", "cycle"):
+    clocks = (
+        ticket.clocks.select_related("policy__calendar")
+        .prefetch_related("policy__calendar__hours", "policy__calendar__custom_holidays")
+        .order_by("kind", "cycle")
+    )
+    for clock in clocks:
         state = sla_clocks.explain(clock, now)
         if state is not None:
             rows.append({"clock": clock, "state": state})
