@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -30,6 +30,8 @@ PARSERS = {
 }
 # Stored but not processed for this long means the worker that should have done it died.
 STALE_AFTER = timedelta(minutes=2)
+# What processing writes back to the item.
+_PROCESSED_FIELDS = ["attempts", "status", "error", "outcome", "ticket", "message", "processed_at"]
 
 
 def receive(
@@ -45,15 +47,26 @@ def receive(
 
     New items are queued for processing when the surrounding transaction commits.
     """
-    with transaction.atomic():
-        item, created = InboundItem.objects.get_or_create(
-            channel=channel,
-            idempotency_key=key[:500],
-            defaults={"source": source[:100], "payload": payload, "content_type": content_type},
-        )
-        if created and enqueue:
-            transaction.on_commit(lambda: _enqueue(item.pk))
-    return item, created
+    key = key[:500]
+    try:
+        # Insert first: a new payload (the usual case) costs one statement, and the unique
+        # key turns a redelivery, or a concurrent duplicate, into an IntegrityError.
+        with transaction.atomic():
+            item = InboundItem.objects.create(
+                channel=channel,
+                idempotency_key=key,
+                source=source[:100],
+                payload=payload,
+                content_type=content_type,
+            )
+            if enqueue:
+                transaction.on_commit(lambda: _enqueue(item.pk))
+    except IntegrityError:
+        stored = InboundItem.objects.filter(channel=channel, idempotency_key=key).first()
+        if stored is None:
+            raise
+        return stored, False
+    return item, True
 
 
 def _enqueue(item_id: int) -> None:
@@ -98,7 +111,7 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
             item.outcome = result.outcome
             item.ticket_id, item.message_id = result.ticket.pk, result.message.pk
         item.processed_at = now or timezone.now()
-        item.save()
+        item.save(update_fields=_PROCESSED_FIELDS)  # not the payload: it can be megabytes
     return item
 
 

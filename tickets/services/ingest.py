@@ -50,11 +50,11 @@ def ticket_ingest(
     now = now or timezone.now()
     match = _match_thread(inbound, now)
     if match is None:
-        return ticket_open(inbound=inbound, priority=priority, now=now)
+        return ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
     ticket, via = match
     ticket = _follow_merges(ticket)
     if not _sender_belongs(ticket, inbound):
-        result = ticket_open(inbound=inbound, priority=priority, now=now)
+        result = ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
         record_event(
             result.ticket,
             EventKind.RELATED,
@@ -66,14 +66,22 @@ def ticket_ingest(
         return result
     if ticket.status != TicketStatus.CLOSED:
         try:
-            result = ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
+            result = ticket_add_inbound(
+                ticket=ticket, inbound=inbound, now=now, check_duplicate=False
+            )
         except Conflict as error:
             if error.code != "ticket_closed":
                 raise
         else:
             _maybe_solved_by_keyword(result.ticket, inbound, now)
             return result
-    return ticket_open(inbound=inbound, priority=ticket.priority, now=now, follow_up_of=ticket)
+    return ticket_open(
+        inbound=inbound,
+        priority=ticket.priority,
+        now=now,
+        follow_up_of=ticket,
+        check_duplicate=False,
+    )
 
 
 def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datetime) -> None:
@@ -113,13 +121,16 @@ def _match_email(inbound: InboundMessage) -> tuple[Ticket, str] | None:
 
 def _ticket_by_message_ids(message_ids: tuple[str, ...]) -> Ticket | None:
     """The ticket of the first referenced message we know (In-Reply-To comes first)."""
-    stored = dict(
-        Message.objects.filter(channel=Channel.EMAIL, external_id__in=message_ids).values_list(
-            "external_id", "ticket_id"
-        )
-    )
+    stored = {
+        message.external_id: message.ticket
+        for message in Message.objects.filter(channel=Channel.EMAIL, external_id__in=message_ids)
+        .select_related("ticket__customer")
+        .only("external_id", "ticket")
+    }
     for message_id in message_ids:
-        ticket_id = stored.get(message_id) or addressing.ticket_id_from_message_id(message_id)
+        if message_id in stored:
+            return stored[message_id]  # with its ticket, in the same query
+        ticket_id = addressing.ticket_id_from_message_id(message_id)
         if ticket_id is not None:
             ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
             if ticket is not None:

@@ -56,14 +56,17 @@ def ticket_open(
     actor: Actor = None,
     now: datetime | None = None,
     follow_up_of: Ticket | None = None,
+    check_duplicate: bool = True,
 ) -> IngestResult:
     """Open a ticket from what a customer said, finding or creating the customer.
 
     A message whose external id was already stored is not stored again: the result
-    says DUPLICATE and points at the ticket that holds it.
+    says DUPLICATE and points at the ticket that holds it. (A caller that has just looked,
+    as ticket_ingest has, passes check_duplicate=False; the database still refuses a
+    concurrent duplicate, below.)
     """
     _validate(inbound)
-    duplicate = find_duplicate(inbound)
+    duplicate = find_duplicate(inbound) if check_duplicate else None
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
@@ -73,7 +76,7 @@ def ticket_open(
             customer = customer_get_or_create_for_contact(
                 kind=inbound.sender_kind, value=inbound.sender, name=inbound.sender_name
             )
-            ticket = Ticket.objects.create(
+            ticket = Ticket(
                 subject=_subject_for(inbound),
                 customer=customer,
                 channel=inbound.channel,
@@ -84,6 +87,9 @@ def ticket_open(
                 follow_up_of=follow_up_of,
                 routing_due_at=now,
             )
+            clocks = sla_clocks.start(ticket, now)  # its deadlines are written with it
+            ticket.save(force_insert=True)
+            sla_clocks.save_started(clocks)
             schedule_routing(ticket.pk, tier.level)
             record_event(
                 ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
@@ -92,7 +98,6 @@ def ticket_open(
                 record_event(ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk)
                 record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
             message = _store_inbound(ticket, inbound, at=inbound.received_at or now)
-            sla_clocks.start(ticket, now)
             notify_customer(ticket=ticket, kind=NoticeKind.RECEIVED, now=now)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
@@ -104,7 +109,11 @@ def ticket_open(
 
 
 def ticket_add_inbound(
-    *, ticket: Ticket, inbound: InboundMessage, now: datetime | None = None
+    *,
+    ticket: Ticket,
+    inbound: InboundMessage,
+    now: datetime | None = None,
+    check_duplicate: bool = True,
 ) -> IngestResult:
     """Add a customer's message to an existing ticket.
 
@@ -112,7 +121,7 @@ def ticket_add_inbound(
     not take new messages (channels open a follow-up ticket instead).
     """
     _validate(inbound)
-    duplicate = find_duplicate(inbound)
+    duplicate = find_duplicate(inbound) if check_duplicate else None
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
@@ -327,13 +336,13 @@ def _subject_for(inbound: InboundMessage) -> str:
 def find_duplicate(inbound: InboundMessage) -> IngestResult | None:
     if not inbound.external_id:
         return None
-    message = (
-        Message.objects.select_related("ticket")
-        .filter(channel=inbound.channel, external_id=inbound.external_id)
-        .first()
-    )
-    if message is None:
+    # Almost every message is new: look for the id alone, read the rows only on a hit.
+    stored = Message.objects.filter(
+        channel=inbound.channel, external_id=inbound.external_id
+    ).values_list("pk", flat=True)
+    if not stored:
         return None
+    message = Message.objects.select_related("ticket").get(pk=stored[0])
     return IngestResult(ticket=message.ticket, message=message, outcome=IngestOutcome.DUPLICATE)
 
 
@@ -347,7 +356,7 @@ def _arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime
 
 
 def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
-    message = Message.objects.create(
+    message = Message(
         ticket=ticket,
         kind=MessageKind.INBOUND,
         channel=inbound.channel,
@@ -360,7 +369,9 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> 
         created_at=at,
     )
     if inbound.original is not None:
-        message.original.save("original.eml", ContentFile(inbound.original), save=True)
+        # The file first, so that the row is written once, with its name.
+        message.original.save("original.eml", ContentFile(inbound.original), save=False)
+    message.save(force_insert=True)
     _store_attachments(message, inbound.attachments)
     if inbound.call is not None:
         CallLog.objects.create(
@@ -417,7 +428,15 @@ def _normalized_sender(inbound: InboundMessage) -> str:
 
 def _add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> None:
     """CC'd people join the conversation, except the help desk and the customer themself."""
-    if not people:
+    candidates = []
+    for address, name in people:
+        try:
+            email = normalize_email(address)
+        except InvalidInput:
+            continue
+        if not is_own_address(email):
+            candidates.append((email, name))
+    if not candidates:  # usually: the help desk was the only other address
         return
     own = set(
         ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).values_list(
@@ -425,12 +444,8 @@ def _add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> No
         )
     )
     known = set(ticket.participants.values_list("email", flat=True))
-    for address, name in people:
-        try:
-            email = normalize_email(address)
-        except InvalidInput:
-            continue
-        if email in own or email in known or is_own_address(email):
+    for email, name in candidates:
+        if email in own or email in known:
             continue
         TicketParticipant.objects.create(ticket=ticket, email=email, name=name[:200])
         known.add(email)

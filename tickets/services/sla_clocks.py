@@ -6,7 +6,7 @@ deadline columns in step. Callers hold the ticket's row lock.
 
 from datetime import date, datetime
 
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 
 from tickets import sla
 from tickets.models import (
@@ -19,6 +19,15 @@ from tickets.models import (
 )
 
 _PAUSING = {TicketStatus.PENDING_CUSTOMER}
+# What refresh() writes on the ticket.
+_DEADLINE_FIELDS = [
+    "sla_policy",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolution_due_at",
+    "sla_due_at",
+    "sla_next_check_at",
+]
 _TARGETS = {
     ClockKind.FIRST_RESPONSE: "first_response_minutes",
     ClockKind.NEXT_RESPONSE: "next_response_minutes",
@@ -28,10 +37,13 @@ _TARGETS = {
 
 def policy_for(ticket: Ticket) -> SLAPolicy | None:
     """The first active policy, by position, whose conditions the ticket meets; else default."""
-    candidates = SLAPolicy.objects.filter(is_active=True).filter(
-        Q(organization__isnull=True) | Q(organization_id=ticket.customer.organization_id)
+    candidates = list(
+        SLAPolicy.objects.filter(is_active=True)
+        .filter(Q(organization__isnull=True) | Q(organization_id=ticket.customer.organization_id))
+        .select_related("calendar")
+        .order_by("position", "id")
     )
-    for policy in candidates.order_by("position", "id"):
+    for policy in candidates:
         if policy.is_default:
             continue
         if (
@@ -40,7 +52,7 @@ def policy_for(ticket: Ticket) -> SLAPolicy | None:
             and (not policy.channels or ticket.channel in policy.channels)
         ):
             return policy
-    return candidates.filter(is_default=True).first()
+    return next((policy for policy in candidates if policy.is_default), None)
 
 
 def calendar_of(policy: SLAPolicy) -> sla.Calendar:
@@ -63,23 +75,60 @@ def calendar_of(policy: SLAPolicy) -> sla.Calendar:
     return sla.Calendar(source.time_zone, days, frozenset(extra))
 
 
-def start(ticket: Ticket, now: datetime) -> None:
-    """A new ticket: pick its policy and start first-response and resolution clocks."""
-    ticket.sla_policy = policy_for(ticket)
-    if ticket.sla_policy is not None:
+def start(ticket: Ticket, now: datetime) -> list[SLAClock]:
+    """A new ticket, before it is written: pick its policy, time its first-response and
+    resolution clocks, and set its deadline columns as refresh() would.
+
+    Returns the clocks, for `save_started` once the ticket is written: the ticket row is
+    written once, with its deadlines, and the clocks in one statement.
+    """
+    policy = ticket.sla_policy = policy_for(ticket)
+    clocks = []
+    if policy is not None:
         for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
-            _start_clock(ticket, kind, now)
-    refresh(ticket, now)
+            target = getattr(policy, _TARGETS[kind])
+            if target is not None:
+                clocks.append(
+                    SLAClock(
+                        ticket=ticket,
+                        kind=kind,
+                        cycle=1,
+                        policy=policy,
+                        target_minutes=target,
+                        started_at=now,
+                    )
+                )
+        if clocks:
+            if policy.calendar is not None and not policy.calendar.always_open:
+                prefetch_related_objects([policy.calendar], "hours", "custom_holidays")
+            calendar = calendar_of(policy)
+            for clock in clocks:
+                _time(clock, policy, calendar, now)
+    _set_deadlines(ticket, clocks, fired=set())  # nothing fired on a new ticket
+    return clocks
+
+
+def save_started(clocks: list[SLAClock]) -> None:
+    """Write the clocks `start` returned, once their ticket is written."""
+    SLAClock.objects.bulk_create(clocks)
 
 
 def customer_wrote(ticket: Ticket, now: datetime) -> None:
     """After the first response, each customer message starts a next-response clock."""
-    if ticket.sla_policy is None or _running(ticket, ClockKind.NEXT_RESPONSE):
+    if ticket.sla_policy_id is None:
         return
-    first = ticket.clocks.filter(kind=ClockKind.FIRST_RESPONSE).first()
-    if first is not None and first.stopped_at is None:
+    clocks = list(
+        ticket.clocks.filter(kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE])
+        .order_by("kind", "cycle")
+        .values_list("kind", "cycle", "stopped_at")
+    )
+    next_cycles = [cycle for kind, cycle, _ in clocks if kind == ClockKind.NEXT_RESPONSE]
+    if any(kind == ClockKind.NEXT_RESPONSE and stopped is None for kind, _, stopped in clocks):
+        return  # one is running already
+    first_response = [stopped for kind, _, stopped in clocks if kind == ClockKind.FIRST_RESPONSE]
+    if first_response and first_response[0] is None:
         return  # still waiting for the first response
-    _start_clock(ticket, ClockKind.NEXT_RESPONSE, now)
+    _start_clock(ticket, ClockKind.NEXT_RESPONSE, now, cycle=max(next_cycles, default=0) + 1)
     refresh(ticket, now)
 
 
@@ -138,23 +187,36 @@ def reevaluate(ticket: Ticket, now: datetime) -> None:
 def refresh(ticket: Ticket, now: datetime) -> None:
     """Recompute due and warning times of running clocks and the ticket's columns."""
     fired = _fired(ticket)
-    dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
-    checks: list[datetime] = []
     running = (
         ticket.clocks.filter(stopped_at__isnull=True)
         .select_related("policy__calendar")
         .prefetch_related("policy__calendar__hours", "policy__calendar__custom_holidays")
     )
+    timed = []
     for clock in running:
         policy = clock.policy or ticket.sla_policy
         if policy is None:
             continue
-        calendar, pauses = calendar_of(policy), _pauses(clock)
-        clock.due_at = sla.due_at(clock.started_at, clock.target_minutes, pauses, calendar, now)
-        clock.warning_at = sla.warning_at(
-            clock.started_at, clock.target_minutes, policy.warning_percent, pauses, calendar, now
-        )
+        _time(clock, policy, calendar_of(policy), now)
         clock.save(update_fields=["due_at", "warning_at"])
+        timed.append(clock)
+    _set_deadlines(ticket, timed, fired=fired)
+    ticket.save(update_fields=_DEADLINE_FIELDS)
+
+
+def _time(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:
+    pauses = _pauses(clock)
+    clock.due_at = sla.due_at(clock.started_at, clock.target_minutes, pauses, calendar, now)
+    clock.warning_at = sla.warning_at(
+        clock.started_at, clock.target_minutes, policy.warning_percent, pauses, calendar, now
+    )
+
+
+def _set_deadlines(ticket: Ticket, clocks: list[SLAClock], *, fired: set[tuple[int, str]]) -> None:
+    """The ticket's deadline columns from its running, timed clocks (not saved)."""
+    dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
+    checks: list[datetime] = []
+    for clock in clocks:
         dues[clock.kind] = clock.due_at
         if clock.warning_at and (clock.pk, FiringKind.WARNING) not in fired:
             checks.append(clock.warning_at)
@@ -165,16 +227,6 @@ def refresh(ticket: Ticket, now: datetime) -> None:
     ticket.resolution_due_at = dues[ClockKind.RESOLUTION]
     ticket.sla_due_at = min((d for d in dues.values() if d), default=None)
     ticket.sla_next_check_at = min(checks, default=None)
-    ticket.save(
-        update_fields=[
-            "sla_policy",
-            "first_response_due_at",
-            "next_response_due_at",
-            "resolution_due_at",
-            "sla_due_at",
-            "sla_next_check_at",
-        ]
-    )
 
 
 def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
@@ -192,24 +244,19 @@ def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
     )
 
 
-def _start_clock(ticket: Ticket, kind: ClockKind, now: datetime) -> None:
+def _start_clock(ticket: Ticket, kind: ClockKind, now: datetime, *, cycle: int) -> None:
     policy = ticket.sla_policy
     target = getattr(policy, _TARGETS[kind]) if policy else None
     if target is None:
         return
-    last = ticket.clocks.filter(kind=kind).order_by("-cycle").first()
     SLAClock.objects.create(
         ticket=ticket,
         kind=kind,
-        cycle=(last.cycle + 1) if last else 1,
+        cycle=cycle,
         policy=policy,
         target_minutes=target,
         started_at=now,
     )
-
-
-def _running(ticket: Ticket, kind: ClockKind) -> bool:
-    return ticket.clocks.filter(kind=kind, stopped_at__isnull=True).exists()
 
 
 def _open_pause(clock: SLAClock, now: datetime) -> None:
