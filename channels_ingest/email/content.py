@@ -5,11 +5,14 @@ never allowed to cost the rest. Hostile structure is bounded before and while pa
 """
 
 import binascii
+import functools
 import logging
 import quopri
 import re
 from dataclasses import dataclass, field
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
+from email.parser import BytesParser
 from email.policy import default as default_policy
 from typing import Any
 
@@ -38,6 +41,45 @@ MAX_BOUNDARY_LINES = 2 * MAX_PARTS
 MAX_TEXT_CHARS = 1_000_000
 
 _SERIALISE_POLICY = default_policy.clone(refold_source="none")
+# Header values longer than this are parsed again when read again (not kept in memory).
+_CACHED_HEADER_CHARS = 2000
+
+
+class _RememberingRegistry(HeaderRegistry):
+    """The email package's header registry, remembering the headers it parsed.
+
+    Under the default policy a header is parsed again on every read, and reading a message
+    reads each part's Content-Type some ten times (the parser itself, then the content
+    type, its parameters, the charset, the file name ...): most of the time of reading an
+    email. Parsed headers are immutable, so the same (name, value) can share one.
+    """
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > _CACHED_HEADER_CHARS:
+            return super().__call__(name, value)
+        return _parsed_header(name, value)
+
+
+_REGISTRY = HeaderRegistry()
+
+
+@functools.lru_cache(maxsize=256)  # a message's headers are read again within the message
+def _parsed_header(name: str, value: str) -> BaseHeader:
+    return _REGISTRY(name, value)
+
+
+# anymail's parsing policy (the default policy), with the remembering registry.
+_READ_POLICY = default_policy.clone(header_factory=_RememberingRegistry())
+
+
+def _parse(data: bytes) -> AnymailInboundMessage:
+    """As AnymailInboundMessage.parse_raw_mime_bytes, on the read policy."""
+    message: AnymailInboundMessage = BytesParser(
+        AnymailInboundMessage, policy=_READ_POLICY
+    ).parsebytes(data)
+    return message
+
+
 _BODY_TYPES = ("text/plain", "text/html")
 _CONTAINERS = ("multipart/", "message/rfc822", "message/global")
 _FORWARD_HEADERS = ("From", "Date", "Subject", "To", "Cc")
@@ -71,7 +113,7 @@ def read_content(raw: bytes) -> Content | None:
     """The readable content of raw RFC 5322 bytes; None if they cannot be parsed at all."""
     guarded, was_cut = _bounded(raw)
     try:
-        message = AnymailInboundMessage.parse_raw_mime_bytes(guarded)
+        message = _parse(guarded)
     except Exception as error:  # RecursionError, or a bug in the email package
         logger.warning("email could not be parsed: %s", type(error).__name__)
         return None
@@ -186,7 +228,7 @@ class _Reader:
         if match:
             head = b"Content-Type: " + content_type.encode() + b'; boundary="' + match.group(1)
             try:
-                reparsed = AnymailInboundMessage.parse_raw_mime_bytes(head + b'"\n\n' + data)
+                reparsed = _parse(head + b'"\n\n' + data)
             except Exception:
                 reparsed = None
             if reparsed is not None and isinstance(reparsed.get_payload(), list):
@@ -208,7 +250,7 @@ class _Reader:
                 else quopri.decodestring(encoded)
             )
             guarded, was_cut = _bounded(data)
-            message: Message = AnymailInboundMessage.parse_raw_mime_bytes(guarded)
+            message: Message = _parse(guarded)
         except Exception:
             return inner
         self.lost = self.lost or was_cut

@@ -792,7 +792,7 @@ def test_unparseable_message_gets_a_note_and_the_original(monkeypatch) -> None:
     def explode(raw: bytes) -> None:
         raise RecursionError
 
-    monkeypatch.setattr(content_module.AnymailInboundMessage, "parse_raw_mime_bytes", explode)
+    monkeypatch.setattr(content_module, "_parse", explode)
     raw = email("Subject: S", "Message-ID: <x@y>")
     message = parse_email(raw)
     assert message.text == UNREADABLE_NOTE
@@ -807,9 +807,7 @@ def test_unparseable_message_gets_a_note_and_the_original(monkeypatch) -> None:
 def test_unreadable_original_over_the_limit_is_not_attached(monkeypatch, settings) -> None:
     settings.HELPDESK_MAX_ATTACHMENT_BYTES = 100
     monkeypatch.setattr(
-        content_module.AnymailInboundMessage,
-        "parse_raw_mime_bytes",
-        lambda raw: (_ for _ in ()).throw(ValueError("boom")),
+        content_module, "_parse", lambda raw: (_ for _ in ()).throw(ValueError("boom"))
     )
     raw = email(body="x" * 500)
     message = parse_email(raw)
