@@ -7,11 +7,15 @@ workers too; the in-memory layer of the embedded default only reaches the proces
 made the change.
 """
 
+import asyncio
+import atexit
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
@@ -32,10 +36,107 @@ def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if not _in_event_loop_worker():
+        _pusher().push(layer, group, message)
+        return
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # a live push is a courtesy: the change itself is committed
         logger.warning("Live push to %s failed", group, exc_info=True)
+
+
+def _in_event_loop_worker() -> bool:
+    """Sync code run for an event loop (a view or consumer under ASGI): pushes go out on
+    that loop, as async_to_sync does there, through its connections."""
+    return getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+
+
+# Pushes waiting to be sent, at most (more are dropped: screens also refresh by themselves).
+_MAX_WAITING = 10_000
+# Pushes handed over within this long go out together (screens debounce longer than this).
+_GATHER_SECONDS = 0.05
+
+
+class _Pusher:
+    """Pushes from outside an event loop (Celery workers, commands), sent in order by one
+    event loop in a daemon thread.
+
+    async_to_sync would start a loop, a thread and a Redis connection for every push, and
+    make the caller wait for it (most of the time of ingesting a message); here the caller
+    only hands the push over, the channel layer keeps its connections (they belong to a
+    loop), and what arrives within a moment goes out together, each ticket's "changed"
+    once.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.waiting: list[tuple[BaseChannelLayer, str, dict[str, Any]]] = []
+        self.draining = False
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.idle.set()
+        threading.Thread(target=self.loop.run_forever, name="live-push", daemon=True).start()
+
+    def push(self, layer: BaseChannelLayer, group: str, message: dict[str, Any]) -> None:
+        with self.lock:
+            if len(self.waiting) >= _MAX_WAITING:  # the layer is down or far behind
+                logger.warning("Live push to %s dropped: %s waiting", group, _MAX_WAITING)
+                return
+            self.waiting.append((layer, group, message))
+            if self.draining:
+                return  # the running drain takes it
+            self.draining = True
+            self.idle.clear()
+        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self._drain()))
+
+    async def _drain(self) -> None:
+        while True:
+            await asyncio.sleep(_GATHER_SECONDS)
+            with self.lock:
+                batch, self.waiting = self.waiting, []
+                if not batch:
+                    self.draining = False
+                    self.idle.set()
+                    return
+            for layer, group, message in _coalesced(batch):
+                try:
+                    await layer.group_send(group, message)
+                except Exception:  # a live push is a courtesy: the change is committed
+                    logger.warning("Live push to %s failed", group, exc_info=True)
+
+    def flush(self, timeout: float) -> None:
+        self.idle.wait(timeout)
+
+
+def _coalesced(
+    batch: list[tuple[BaseChannelLayer, str, dict[str, Any]]],
+) -> list[tuple[BaseChannelLayer, str, dict[str, Any]]]:
+    """The batch in order, each ticket's changes by one actor told once (screens refresh on
+    any of them; the first one's kind is kept)."""
+    seen = set()
+    kept = []
+    for layer, group, message in batch:
+        if message.get("type") == "ticket.changed":
+            key = (group, message["ticket"], message["actor"])
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append((layer, group, message))
+    return kept
+
+
+_pushers: dict[int, _Pusher] = {}
+_pushers_lock = threading.Lock()
+
+
+def _pusher() -> _Pusher:
+    """This process's pusher (a forked Celery worker starts its own)."""
+    pid = os.getpid()
+    with _pushers_lock:
+        if pid not in _pushers:
+            _pushers[pid] = _Pusher()
+            atexit.register(_pushers[pid].flush, 5.0)
+        return _pushers[pid]
 
 
 def publish_ticket_changed(*, ticket_id: int, kind: str, actor_id: int | None) -> None:
