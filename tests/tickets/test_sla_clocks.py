@@ -272,3 +272,38 @@ def test_admin_ticket_page_explains_the_clocks(open_ticket, policy, admin_client
     with time_machine.travel(at(5, 9, 30), tick=False):
         page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "First response: running, 30 of 60 business minutes" in page
+
+
+def test_sweep_of_many_due_tickets_acts_on_each_in_a_fixed_number_of_statements(
+    open_ticket, policy, agent
+):
+    """Breaches are handled together: the statements do not grow with the due tickets, and
+    each ticket gets what a sweep of it alone would give."""
+    tier2_agent = AgentFactory(username="expert", tiers=[2])
+
+    def breach_all(count: int) -> tuple[list[Ticket], int]:
+        tickets = [opened(open_ticket, at(5, 9)) for _ in range(count)]
+        for ticket in tickets:
+            services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+        services.sla_sweep(now=at(5, 9, 50))  # the warnings, out of the way
+        with CaptureQueriesContext(connection) as queries:
+            assert services.sla_sweep(now=at(5, 10, 5)) == count  # first-response breaches
+        return tickets, len(queries)
+
+    few, few_statements = breach_all(2)
+    many, many_statements = breach_all(12)
+    assert many_statements == few_statements
+
+    for ticket in few + many:
+        ticket.refresh_from_db()
+        assert ticket.tier.level == 2
+        assert ticket.assignee is None  # agent1 works tier 1 only
+        escalated = TicketEvent.objects.get(ticket=ticket, kind=EventKind.ESCALATED)
+        assert escalated.data["unassigned"] == agent.pk
+        assert escalated.data["handoff_note"].startswith(f"{ticket.reference}: First response")
+        assert Notification.objects.filter(user=agent, ticket=ticket, kind="sla").exists()
+        assert Notification.objects.filter(user=tier2_agent, ticket=ticket).count() == 1
+        # The breach is behind it: the next check is the resolution clock's warning.
+        resolution = SLAClock.objects.get(ticket=ticket, kind=ClockKind.RESOLUTION)
+        assert ticket.sla_next_check_at == resolution.warning_at
+    assert services.sla_sweep(now=at(5, 10, 6)) == 0

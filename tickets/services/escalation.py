@@ -6,12 +6,28 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus, Tier
+from tickets.models import (
+    AgentProfile,
+    EventKind,
+    NoticeKind,
+    SLAPolicy,
+    Ticket,
+    TicketStatus,
+    Tier,
+)
 from tickets.services import sla_clocks
-from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services._common import (
+    Actor,
+    bulk_write,
+    lock_ticket,
+    new_event,
+    record_event,
+    record_events,
+    refuse_if_merged,
+)
 from tickets.services.assignment import agent_in_tier
-from tickets.services.notices import notify_agents, notify_customer
-from tickets.services.queueing import schedule_routing
+from tickets.services.notices import notify_agents, notify_agents_many, notify_customer
+from tickets.services.queueing import schedule_routing, schedule_routing_sweep
 
 HIGHEST_TIER = 3
 
@@ -105,3 +121,81 @@ def ticket_escalate(
         actor=actor,
         label=label,
     )
+
+
+def ticket_escalate_many(
+    *, tickets: list[Ticket], reason: str, handoff_notes: dict[int, str], actor: Actor, label: str
+) -> list[Ticket]:
+    """ticket_escalate (to the next tier) for many tickets at once, in a few statements for
+    all of them: the SLA sweep's breaches. The caller holds the tickets' rows locked and
+    passes them fresh. Tickets already in the highest tier, closed or merged stay where they
+    are; returns those that moved.
+
+    Each moved ticket gets what ticket_move_tier gives one: its ESCALATED event (unassigned
+    from an agent who does not work the new tier), the policy of its new tier, routing (one
+    routing sweep queued for all, instead of a task each), and the new tier's agents and its
+    customer told.
+    """
+    now = timezone.now()
+    tiers = {tier.level: tier for tier in Tier.objects.all()}
+    moving = [
+        ticket
+        for ticket in tickets
+        if ticket.tier.level < HIGHEST_TIER
+        and ticket.status != TicketStatus.CLOSED
+        and ticket.merged_into_id is None
+    ]
+    if not moving:
+        return []
+    targets = {tiers[ticket.tier.level + 1].pk for ticket in moving}
+    members = set(
+        AgentProfile.objects.filter(user__is_active=True, tiers__id__in=targets).values_list(
+            "user_id", "tiers__id"
+        )
+    )
+    events = []
+    for ticket in moving:
+        source, target = ticket.tier, tiers[ticket.tier.level + 1]
+        data: dict[str, Any] = {
+            "from": source.level,
+            "to": target.level,
+            "reason": reason,
+            "handoff_note": handoff_notes[ticket.pk],
+        }
+        if ticket.assignee_id is not None and (ticket.assignee_id, target.pk) not in members:
+            data["unassigned"] = ticket.assignee_id
+            ticket.assignee = None
+        events.append(new_event(ticket, EventKind.ESCALATED, actor=actor, label=label, **data))
+        ticket.tier = target
+        ticket.routing_due_at = ticket.updated_at = now
+    policies = _policies_for(moving)
+    for ticket in moving:
+        if policies[ticket.pk] != ticket.sla_policy:  # else reevaluate would change nothing
+            sla_clocks.reevaluate(ticket, now)
+    record_events(events)
+    bulk_write(moving, ["tier", "assignee", "routing_due_at", "updated_at"])
+    schedule_routing_sweep()
+    agents_of = {
+        tier_id: [user_id for user_id, member_of in members if member_of == tier_id]
+        for tier_id in targets
+    }
+    notify_agents_many(
+        [
+            (
+                agents_of[ticket.tier_id],
+                ticket,
+                "escalated",
+                f"{ticket.reference} was escalated to {ticket.tier}: {reason}",
+            )
+            for ticket in moving
+        ]
+    )
+    for ticket in moving:
+        notify_customer(ticket=ticket, kind=NoticeKind.ESCALATED)
+    return moving
+
+
+def _policies_for(tickets: list[Ticket]) -> dict[int, SLAPolicy | None]:
+    """sla_clocks.policy_for of each ticket, the policies read once for all."""
+    policies = list(SLAPolicy.objects.filter(is_active=True).order_by("position", "id"))
+    return {ticket.pk: sla_clocks.choose_policy(ticket, policies) for ticket in tickets}

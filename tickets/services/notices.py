@@ -1,11 +1,13 @@
 """Telling people what happened: customers on their channel, agents in the app (and by
 email if they asked)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -59,12 +61,60 @@ def _promise(ticket: Ticket) -> str:
 
 def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: str) -> None:
     """Stored notifications (unread until seen); emailed to agents who asked for it."""
-    created = Notification.objects.bulk_create(
-        Notification(user_id=user_id, ticket=ticket, kind=kind, text=text[:500])
+    notify_agents_many([(user_ids, ticket, kind, text)])
+
+
+# Notifications one email task takes at most.
+_EMAIL_TASK_SIZE = 5000
+
+
+def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
+    """notify_agents for many (user ids, ticket, kind, text) at once: one insert, an email
+    task per 5,000 notifications and the live pushes handed over together."""
+    rows = [
+        (user_id, ticket.pk, kind, text[:500])
+        for user_ids, ticket, kind, text in notices
         for user_id in set(user_ids)
-    )
-    schedule_agent_emails([n.pk for n in created if n.pk is not None])
+    ]
+    if not rows:
+        return
+    created = _insert_notifications(rows, timezone.now())
+    ids = [n.pk for n in created]
+    for start in range(0, len(ids), _EMAIL_TASK_SIZE):
+        schedule_agent_emails(ids[start : start + _EMAIL_TASK_SIZE])
     publish_notifications(created)
+
+
+def _insert_notifications(rows: list[tuple[int, int, str, str]], now: datetime) -> list[Any]:
+    """Write (user id, ticket id, kind, text) rows; returns them with their ids (pk, user_id,
+    ticket_id, text). On PostgreSQL one INSERT ... SELECT FROM unnest: tens of thousands of
+    notifications (an SLA sweep telling whole tiers) without building a model for each."""
+    if connection.vendor != "postgresql":
+        return Notification.objects.bulk_create(
+            Notification(user_id=u, ticket_id=t, kind=k, text=x, created_at=now)
+            for u, t, k, x in rows
+        )
+    users, tickets, kinds, texts = (list(column) for column in zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        table = Notification._meta.db_table
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, ticket_id, kind, text, created_at) "  # noqa: S608 - the model's table
+            "SELECT u, t, k, x, %s FROM unnest("
+            "%s::integer[], %s::bigint[], %s::text[], %s::text[]) AS r(u, t, k, x) "
+            "RETURNING id",  # in the order written, as Django's bulk_create relies on too
+            [now, users, tickets, kinds, texts],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    return [_Created(pk, u, t, x) for pk, (u, t, _, x) in zip(ids, rows, strict=True)]
+
+
+class _Created(NamedTuple):
+    """A notification just written, as its live push reads it."""
+
+    pk: int
+    user_id: int
+    ticket_id: int
+    text: str
 
 
 def notifications_email(*, notification_ids: list[int]) -> int:

@@ -20,7 +20,7 @@ from tickets.models import (
 
 _PAUSING = {TicketStatus.PENDING_CUSTOMER}
 # What refresh() writes on the ticket.
-_DEADLINE_FIELDS = [
+DEADLINE_FIELDS = [
     "sla_policy",
     "first_response_due_at",
     "next_response_due_at",
@@ -37,12 +37,23 @@ _TARGETS = {
 
 def policy_for(ticket: Ticket) -> SLAPolicy | None:
     """The first active policy, by position, whose conditions the ticket meets; else default."""
-    candidates = list(
+    candidates = (
         SLAPolicy.objects.filter(is_active=True)
         .filter(Q(organization__isnull=True) | Q(organization_id=ticket.customer.organization_id))
         .select_related("calendar")
         .order_by("position", "id")
     )
+    return choose_policy(ticket, list(candidates))
+
+
+def choose_policy(ticket: Ticket, policies: list[SLAPolicy]) -> SLAPolicy | None:
+    """policy_for's rule over active policies already read in (position, id) order; those
+    of another organization are passed over."""
+    candidates = [
+        policy
+        for policy in policies
+        if policy.organization_id in (None, ticket.customer.organization_id)
+    ]
     for policy in candidates:
         if policy.is_default:
             continue
@@ -103,8 +114,8 @@ def start(ticket: Ticket, now: datetime) -> list[SLAClock]:
                 prefetch_related_objects([policy.calendar], "hours", "custom_holidays")
             calendar = calendar_of(policy)
             for clock in clocks:
-                _time(clock, policy, calendar, now)
-    _set_deadlines(ticket, clocks, fired=set())  # nothing fired on a new ticket
+                time_clock(clock, policy, calendar, now)
+    set_deadlines(ticket, clocks, fired=set())  # nothing fired on a new ticket
     return clocks
 
 
@@ -197,22 +208,23 @@ def refresh(ticket: Ticket, now: datetime) -> None:
         policy = clock.policy or ticket.sla_policy
         if policy is None:
             continue
-        _time(clock, policy, calendar_of(policy), now)
+        time_clock(clock, policy, calendar_of(policy), now)
         clock.save(update_fields=["due_at", "warning_at"])
         timed.append(clock)
-    _set_deadlines(ticket, timed, fired=fired)
-    ticket.save(update_fields=_DEADLINE_FIELDS)
+    set_deadlines(ticket, timed, fired=fired)
+    ticket.save(update_fields=DEADLINE_FIELDS)
 
 
-def _time(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:
-    pauses = _pauses(clock)
+def time_clock(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:
+    """Set the clock's due and warning times (not saved)."""
+    pauses = pauses_of(clock)
     clock.due_at = sla.due_at(clock.started_at, clock.target_minutes, pauses, calendar, now)
     clock.warning_at = sla.warning_at(
         clock.started_at, clock.target_minutes, policy.warning_percent, pauses, calendar, now
     )
 
 
-def _set_deadlines(ticket: Ticket, clocks: list[SLAClock], *, fired: set[tuple[int, str]]) -> None:
+def set_deadlines(ticket: Ticket, clocks: list[SLAClock], *, fired: set[tuple[int, str]]) -> None:
     """The ticket's deadline columns from its running, timed clocks (not saved)."""
     dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
     checks: list[datetime] = []
@@ -237,7 +249,7 @@ def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
         clock.started_at,
         clock.target_minutes,
         policy.warning_percent,
-        _pauses(clock),
+        pauses_of(clock),
         calendar_of(policy),
         now,
         stopped_at=clock.stopped_at,
@@ -272,7 +284,7 @@ def _close_pause(clock: SLAClock, now: datetime) -> None:
         clock.save(update_fields=["pauses"])
 
 
-def _pauses(clock: SLAClock) -> list[sla.Pause]:
+def pauses_of(clock: SLAClock) -> list[sla.Pause]:
     return [
         sla.Pause(datetime.fromisoformat(start), datetime.fromisoformat(end) if end else None)
         for start, end in clock.pauses
