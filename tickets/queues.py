@@ -18,9 +18,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models import (
-    BooleanField,
     Count,
-    ExpressionWrapper,
     F,
     Max,
     Prefetch,
@@ -100,7 +98,7 @@ class QueueQuery:
 
 def queue_tickets(query: QueueQuery, *, user: User, now: datetime) -> QuerySet[Ticket] | None:
     """The tickets of a view with the filters applied, in the view's order; None if unknown."""
-    my_tiers = list(Tier.objects.filter(agents__user=user).values_list("pk", flat=True))
+    my_tiers = agent_tier_ids(user) if query.view == "unassigned" else []  # only it needs them
     scope = _view_filter(query.view, user=user, my_tier_ids=my_tiers, now=now)
     if scope is None:
         return None
@@ -116,7 +114,9 @@ def queue_tickets(query: QueueQuery, *, user: User, now: datetime) -> QuerySet[T
     ).filter(scope, merged_into__isnull=True)
     if query.tag:
         tickets = tickets.filter(tags__name=query.tag)
-    tickets = tickets.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+    tickets = tickets.prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list")
+    )
     if query.sort == "newest":
         return tickets.order_by("-created_at", "-id")
     return tickets.order_by(F("sla_due_at").asc(nulls_last=True), "id")
@@ -198,21 +198,19 @@ def queue_page(
 
 @dataclass(frozen=True)
 class DeskCounts:
-    """Active, unmerged tickets as (status, tier id, unassigned, number), and how many of
-    those waiting on the help desk breach soon: what every agent's counts are made of."""
+    """Active, unmerged tickets as (status, tier id, assignee id or None, number), and how
+    many of those waiting on the help desk breach soon: every agent's counts in one."""
 
-    groups: tuple[tuple[str, int, bool, int], ...]
+    groups: tuple[tuple[str, int, int | None, int], ...]
     breaching: int
 
 
 def desk_counts(*, now: datetime) -> DeskCounts:
-    """Two queries: an index-only scan of the active tickets, one range count."""
+    """Two queries: an index-only scan of the active tickets (grouped in the index's own
+    order), and one range count."""
     groups = (
         Ticket.objects.filter(status__in=ACTIVE_STATUSES, merged_into__isnull=True)
-        .annotate(
-            unassigned=ExpressionWrapper(Q(assignee__isnull=True), output_field=BooleanField())
-        )
-        .values_list("status", "tier_id", "unassigned")
+        .values_list("status", "tier_id", "assignee_id")
         .annotate(n=Count("*"))
         .order_by()
     )
@@ -222,7 +220,7 @@ def desk_counts(*, now: datetime) -> DeskCounts:
 
 # The desk's counts are shared this long at most ("breaching soon" moves with the clock).
 DESK_COUNTS_SECONDS = 10
-_DESK_COUNTS_KEY = "queues:desk-counts"
+_DESK_COUNTS_KEY = "queues:desk-counts:2"  # the shape of DeskCounts
 
 
 def desk_counts_shared(*, now: datetime) -> DeskCounts:
@@ -241,21 +239,20 @@ def queue_counts(
     *, user: User, tiers: list[Tier], now: datetime, desk: DeskCounts | None = None
 ) -> dict[str, int]:
     """The number of tickets in each view, for the sidebar: the desk's counts (computed
-    unless given), the agent's tiers and own tickets (two small queries)."""
+    unless given) read for this agent and their tiers (one small query)."""
     desk = desk or desk_counts(now=now)
     my_tier_ids = set(agent_tier_ids(user))
-    mine = Ticket.objects.filter(
-        _view_filter("mine", user=user, my_tier_ids=[], now=now), merged_into__isnull=True
-    ).count()
-    counts = {"mine": mine, "unassigned": 0, "waiting": 0, "breaching": desk.breaching, "all": 0}
+    counts = {"mine": 0, "unassigned": 0, "waiting": 0, "breaching": desk.breaching, "all": 0}
     per_tier: dict[int, int] = {}
-    for status, tier_id, unassigned, number in desk.groups:
+    for status, tier_id, assignee_id, number in desk.groups:
         counts["all"] += number
+        if assignee_id == user.pk:
+            counts["mine"] += number
         if status == TicketStatus.PENDING_CUSTOMER:
             counts["waiting"] += number
         if status in WORKING_STATUSES:
             per_tier[tier_id] = per_tier.get(tier_id, 0) + number
-            if unassigned and tier_id in my_tier_ids:
+            if assignee_id is None and tier_id in my_tier_ids:
                 counts["unassigned"] += number
     counts.update({f"tier-{tier.level}": per_tier.get(tier.pk, 0) for tier in tiers})
     return counts

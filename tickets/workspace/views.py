@@ -210,7 +210,16 @@ def _next_ticket(request: HttpRequest, ticket: Ticket) -> Ticket | None:
         tickets = queues.queue_tickets(
             queues.QueueQuery(view=view), user=_user(request), now=timezone.now()
         )
-        found = tickets.exclude(pk=ticket.pk).first() if tickets is not None else None
+        if tickets is None:
+            continue
+        # Only its id is shown (a link): no joins, no tags.
+        found = (
+            tickets.exclude(pk=ticket.pk)
+            .select_related(None)
+            .prefetch_related(None)
+            .only("pk")
+            .first()
+        )
         if found is not None:
             return found
     return None

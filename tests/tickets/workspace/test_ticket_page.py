@@ -284,3 +284,29 @@ def test_sla_clocks_show_the_time_left(agent_client, open_ticket):
     html = page(agent_client, ticket)
     clock = html.split("First response: <strong>running</strong>")[1].split("</p>")[0]
     assert re.search(r"\(1\xa0hour, 59\xa0minutes left\)|\(2\xa0hours left\)", clock), clock
+
+
+def test_what_customers_and_agents_wrote_is_shown_as_text_never_as_markup(
+    agent_client, open_ticket, agent
+):
+    evil = '<img src=x onerror="alert(1)">'
+    ticket = open_ticket(
+        subject=f"Help {evil}",
+        text=f"Line one\n{evil} & more",
+        sender="mallory@example.com",
+        sender_name=f"Mallory {evil}",
+    )
+    services.ticket_add_note(ticket=ticket, actor=agent, text=f"note {evil}")
+    services.ticket_escalate(
+        ticket=ticket, reason=f"why {evil}", handoff_note=f"handoff {evil}", actor=agent
+    )
+
+    escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    ticket_page = page(agent_client, ticket)
+    queue = agent_client.get("/agent/queue/all/").content.decode()
+    for html in (ticket_page, queue):
+        assert "<img src=x" not in html
+    assert f"Help {escaped}" in queue and f"Mallory {escaped}" in queue
+    for shown in (f"Line one<br>{escaped} &amp; more", f"note {escaped}", f"handoff {escaped}"):
+        assert shown in ticket_page
+    assert f"why {escaped}" in ticket_page
