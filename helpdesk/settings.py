@@ -102,7 +102,9 @@ def _database(url: str) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     elif env_bool("DATABASE_POOL", default=False):
-        config["OPTIONS"] = {"pool": True}
+        # Under ASGI, live chat messages use the event loop's worker threads (up to 6 on
+        # two cores) beside the one thread of other database work: one connection each.
+        config["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 8}}
     return config
 
 
@@ -122,7 +124,18 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {
+                # A consumer waits for its messages with a blocking pop of up to 5 s;
+                # redis-py 8 also gives up reading after 5 s by default, which tore idle
+                # sockets down (channels_redis issue #422). The read may take a little
+                # longer than the pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # All the sockets of one server process share one Redis list for what
+                # groups send them; past `capacity` waiting messages, new ones are dropped.
+                # The default (100) is sized for one socket: with hundreds of live chats a
+                # moment's lag dropped chat messages (docs/benchmarks-kb-chat.md).
+                "capacity": 2000,
+            },
         }
     }
 else:

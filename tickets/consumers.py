@@ -7,26 +7,44 @@ The server sends:
    "state": "viewing" | "typing" | "left"}
 - {"type": "notification", "text": str, "ticket": id or null, "id": id}
 - {"type": "unread", "count": n} once on connect.
+
+Queue pushes (tickets.live.QUEUES: any ticket changed, the chat queue changed) reach every
+open workspace. One subscriber per server process (_QueuesHub) receives them and tells its
+sockets what changed every QUEUE_PUSH_SECONDS: a change costs one delivery per process
+instead of one per agent, which with hundreds of agents and live chats swamped the server
+(docs/benchmarks-kb-chat.md). A socket hears every change of the tickets it shows and, of
+the others, that something changed (its page refreshes the queues either way).
 """
 
+import asyncio
+import contextlib
+import logging
 import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from tickets import live
 from tickets.errors import DomainError
-from tickets.models import AgentProfile, ChatSession, Notification, Ticket
+from tickets.models import AgentProfile, ChatSession, Message, Notification, Ticket
 from tickets.roles import is_staff_member
 from tickets.services import chat as chats
+
+logger = logging.getLogger(__name__)
 
 # Incoming frames larger than this are ignored: the protocol's messages are tiny.
 MAX_FRAME = 1024
 TYPING_INTERVAL_SECONDS = 1.0
 MAX_WATCHED = 20
+# Queue changes are gathered this long, then told to each socket at once (pages wait 0.4 to
+# 1.5 s more before they refresh).
+QUEUE_PUSH_SECONDS = 1.0
+# Group memberships expire in the channel layer (a day with Redis): the hub renews its own.
+QUEUES_REJOIN_SECONDS = 3600
 
 
 @database_sync_to_async
@@ -55,6 +73,107 @@ def _chat(chat_id: int) -> ChatSession | None:
     return ChatSession.objects.select_related("ticket").filter(pk=chat_id).first()
 
 
+# The frequent chat requests run in the shared thread pool rather than the one thread all
+# other database work waits for: each holds its own connection, none waits for another's.
+def _agent_message_sync(chat_id: int, agent: User, client_id: str, text: str) -> Message:
+    return chats.chat_agent_message(chat_id=chat_id, agent=agent, client_id=client_id, text=text)
+
+
+_agent_message = database_sync_to_async(_agent_message_sync, thread_sensitive=False)
+
+
+def _chat_read_sync(chat_id: int, up_to: int) -> None:
+    chat = ChatSession.objects.filter(pk=chat_id).first()
+    if chat is not None:
+        chats.chat_mark_read(chat=chat, side="agent", up_to=up_to)
+
+
+_chat_read = database_sync_to_async(_chat_read_sync, thread_sensitive=False)
+
+
+class _QueuesHub:
+    """This event loop's one member of the QUEUES group, telling its agents' sockets."""
+
+    hubs: dict[asyncio.AbstractEventLoop, "_QueuesHub"] = {}
+
+    def __init__(self) -> None:
+        self.sockets: set[AgentConsumer] = set()
+        self.changes: dict[tuple[int, int | None], dict[str, Any]] = {}
+        self.chat_queue = False
+        self.ready = asyncio.Event()
+        self.telling: asyncio.Task[None] | None = None
+        self.listening = asyncio.create_task(self._listen())
+
+    @classmethod
+    async def join(cls, socket: "AgentConsumer") -> None:
+        hub = cls.hubs.get(asyncio.get_running_loop())
+        if hub is None:
+            hub = cls.hubs[asyncio.get_running_loop()] = cls()
+        hub.sockets.add(socket)
+        with contextlib.suppress(TimeoutError):  # the layer is down: no live queues
+            async with asyncio.timeout(10):
+                await hub.ready.wait()
+
+    @classmethod
+    async def leave(cls, socket: "AgentConsumer") -> None:
+        loop = asyncio.get_running_loop()
+        hub = cls.hubs.get(loop)
+        if hub is None:
+            return
+        hub.sockets.discard(socket)
+        if not hub.sockets:
+            del cls.hubs[loop]
+            for task in (hub.listening, hub.telling):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    async def _listen(self) -> None:
+        layer = get_channel_layer()
+        assert layer is not None
+        channel = await layer.new_channel()
+        try:
+            while True:
+                try:
+                    await layer.group_add(live.QUEUES, channel)
+                    self.ready.set()
+                    async with asyncio.timeout(QUEUES_REJOIN_SECONDS):
+                        while True:
+                            self._collect(await layer.receive(channel))
+                except TimeoutError:
+                    continue  # time to renew the membership
+                except Exception:  # the layer failed: try again shortly
+                    logger.warning("Queue pushes interrupted", exc_info=True)
+                    await asyncio.sleep(1)
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(live.QUEUES, channel)
+
+    def _collect(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "ticket.changed":
+            self.changes[(message["ticket"], message["actor"])] = message
+        elif message.get("type") == "tickets.changed":  # several, sent together
+            for change in message["changes"]:
+                self.changes[(change["ticket"], change["actor"])] = change
+        elif message.get("type") == "chat.queue":
+            self.chat_queue = True
+        else:
+            return
+        if self.telling is None:
+            self.telling = asyncio.create_task(self._tell())
+
+    async def _tell(self) -> None:
+        await asyncio.sleep(QUEUE_PUSH_SECONDS)
+        changes, chat_queue = list(self.changes.values()), self.chat_queue
+        self.changes, self.chat_queue, self.telling = {}, False, None
+        for socket in list(self.sockets):
+            try:
+                await socket.queues_changed(changes, chat_queue=chat_queue)
+            except Exception:  # that socket is closing; the others still hear
+                logger.debug("Queue push to a closing socket failed", exc_info=True)
+
+
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     user: User
     watching: set[int]
@@ -67,7 +186,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user, self.watching, self.last_typing = user, set(), 0.0
         self.chats: set[int] = set()
-        await self.channel_layer.group_add(live.QUEUES, self.channel_name)
+        await _QueuesHub.join(self)
         await self.channel_layer.group_add(live.user_group(user.pk), self.channel_name)
         await self.accept()
         await _seen(user)
@@ -80,7 +199,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self._unwatch(ticket_id)
         for chat_id in self.chats:
             await self.channel_layer.group_discard(live.chat_group(chat_id), self.channel_name)
-        await self.channel_layer.group_discard(live.QUEUES, self.channel_name)
+        await _QueuesHub.leave(self)
         await self.channel_layer.group_discard(live.user_group(self.user.pk), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -141,12 +260,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         chat_id = content.get("chat")
         if not isinstance(chat_id, int) or isinstance(chat_id, bool):
             return
-        chat = await _chat(chat_id)
-        if chat is None:
-            return
         if kind == "chat.join":
-            await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
-            self.chats.add(chat_id)
+            if await _chat(chat_id) is not None:
+                await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
+                self.chats.add(chat_id)
         elif kind == "chat.typing" and chat_id in self.chats:
             await self.channel_layer.group_send(
                 live.chat_group(chat_id),
@@ -154,33 +271,44 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                  "data": {}},
             )  # fmt: skip
         elif kind == "chat.read" and isinstance(content.get("up_to"), int):
-            await database_sync_to_async(chats.chat_mark_read)(
-                chat=chat, side="agent", up_to=content["up_to"]
-            )
+            await _chat_read(chat_id, content["up_to"])
         elif kind == "chat.message":
-            await self._chat_message(chat, content)
+            await self._chat_message(chat_id, content)
 
-    async def _chat_message(self, chat: ChatSession, content: dict[str, Any]) -> None:
+    async def _chat_message(self, chat_id: int, content: dict[str, Any]) -> None:
         client_id = str(content.get("client_id", ""))[:100]
         if not client_id:
             return
         try:
-            message = await database_sync_to_async(chats.chat_agent_message)(
-                chat=chat, agent=self.user, client_id=client_id, text=str(content.get("text", ""))
+            message = await _agent_message(
+                chat_id, self.user, client_id, str(content.get("text", ""))
             )
         except DomainError as error:
             await self.send_json(
                 {
                     "type": "chat.error",
-                    "chat": chat.pk,
+                    "chat": chat_id,
                     "code": error.code,
                     "message": error.message,
                 }
             )
             return
         await self.send_json(
-            {"type": "chat.ack", "chat": chat.pk, "client_id": client_id, "id": message.pk}
+            {"type": "chat.ack", "chat": chat_id, "client_id": client_id, "id": message.pk}
         )
+
+    async def queues_changed(self, changes: list[dict[str, Any]], *, chat_queue: bool) -> None:
+        """From the hub: each change of a ticket shown here, and that others changed."""
+        other = None
+        for change in changes:
+            if change["ticket"] in self.watching:
+                await self.send_json({k: change[k] for k in ("type", "ticket", "kind", "actor")})
+            else:
+                other = change
+        if other is not None:
+            await self.send_json({k: other[k] for k in ("type", "ticket", "kind", "actor")})
+        if chat_queue:
+            await self.send_json({"type": "chat.queue"})
 
     # Group messages, named after their "type".
 
@@ -192,12 +320,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "chat.state", "chat": chat_id, **data})
         elif kind in ("typing", "read") and side == "customer":
             await self.send_json({"type": f"chat.{kind}", "chat": chat_id, **data})
-
-    async def chat_queue(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "chat.queue"})
-
-    async def ticket_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({k: event[k] for k in ("type", "ticket", "kind", "actor")})
 
     async def presence(self, event: dict[str, Any]) -> None:
         if event["sender"] == self.channel_name:

@@ -1,8 +1,9 @@
 """Live pushes to the agent workspace over the Channels layer, sent after commit.
 
-Groups: every agent's socket is in QUEUES (any ticket change: queues refresh) and in its
-user's group (notifications); a socket showing a ticket is also in that ticket's group
-(presence and typing). With Redis (production) pushes reach every web process, from Celery
+Groups: QUEUES (any ticket change: queues refresh) reaches every agent's socket through one
+member per web process (tickets.consumers); every socket is in its user's group
+(notifications); a socket showing a ticket is also in that ticket's group (presence and
+typing). With Redis (production) pushes reach every web process, from Celery
 workers too; the in-memory layer of the embedded default only reaches the process that
 made the change.
 """
@@ -12,9 +13,10 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from typing import Any
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -39,16 +41,79 @@ def _send(group: str, message: dict[str, Any]) -> None:
     if not _in_event_loop_worker():
         _pusher().push(layer, group, message)
         return
+    loop = SyncToAsync.threadlocal.main_event_loop
     try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # a live push is a courtesy: the change itself is committed
-        logger.warning("Live push to %s failed", group, exc_info=True)
+        loop.call_soon_threadsafe(_outbox(loop).put, layer, group, message)
+    except RuntimeError:  # the loop has closed (a test ended): nobody is listening
+        logger.warning("Live push to %s dropped: its event loop is closed", group)
 
 
 def _in_event_loop_worker() -> bool:
     """Sync code run for an event loop (a view or consumer under ASGI): pushes go out on
-    that loop, as async_to_sync does there, through its connections."""
+    that loop, through its connections."""
     return getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
+
+
+class _Outbox:
+    """Pushes from sync code run for an event loop, sent by that loop: in order within a
+    group, groups side by side, and the caller does not wait.
+
+    Waiting (async_to_sync) held the worker thread and its database connection for a
+    channel-layer round trip per push, two per chat message: under load the worker threads
+    did little else (docs/benchmarks-kb-chat.md). Queue changes waiting together go out as
+    one "tickets.changed" (tickets.consumers tells each socket).
+    """
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[tuple[BaseChannelLayer, str, dict[str, Any]]]] = {}
+        self.draining: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def put(self, layer: BaseChannelLayer, group: str, message: dict[str, Any]) -> None:
+        """On the loop: queue the push; start the group's drain unless it is running."""
+        self.waiting.setdefault(group, []).append((layer, group, message))
+        if group not in self.draining:
+            self.draining.add(group)
+            task = asyncio.get_running_loop().create_task(self._drain(group))
+            self.tasks.add(task)  # a reference, until it is done
+            task.add_done_callback(self.tasks.discard)
+
+    async def _drain(self, group: str) -> None:
+        try:
+            while batch := self.waiting.pop(group, None):
+                for layer, _group, message in _merged(_coalesced(batch)):
+                    try:
+                        await layer.group_send(group, message)
+                    except Exception:  # a live push is a courtesy: the change is committed
+                        logger.warning("Live push to %s failed", group, exc_info=True)
+        finally:
+            self.draining.discard(group)  # in the same step as the last look: none is missed
+
+
+def _merged(
+    batch: list[tuple[BaseChannelLayer, str, dict[str, Any]]],
+) -> list[tuple[BaseChannelLayer, str, dict[str, Any]]]:
+    """The batch with its "ticket.changed" pushes (all to QUEUES) as one "tickets.changed"."""
+    changes = [message for _l, _g, message in batch if message.get("type") == "ticket.changed"]
+    if len(changes) < 2:
+        return batch
+    first = next(i for i, (_l, _g, m) in enumerate(batch) if m.get("type") == "ticket.changed")
+    rest = [item for item in batch if item[2].get("type") != "ticket.changed"]
+    merged = (batch[first][0], batch[first][1], {"type": "tickets.changed", "changes": changes})
+    return [*rest[:first], merged, *rest[first:]]
+
+
+_outboxes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Outbox]" = (
+    weakref.WeakKeyDictionary()
+)
+_outboxes_lock = threading.Lock()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> _Outbox:
+    with _outboxes_lock:
+        if loop not in _outboxes:
+            _outboxes[loop] = _Outbox()
+        return _outboxes[loop]
 
 
 # Pushes waiting to be sent, at most (more are dropped: screens also refresh by themselves).

@@ -19,7 +19,7 @@ from helpdesk.signed import SignedId
 from tickets import live
 from tickets.errors import DomainError
 from tickets.inbound import InboundMessage
-from tickets.models import Channel, ChatSession, ContactKind
+from tickets.models import Channel, ChatSession, ContactKind, Message
 from tickets.services import chat as chats
 from tickets.services.messages import ticket_open
 
@@ -66,6 +66,21 @@ def _over(key: str, limit: int, window_seconds: int) -> bool:
     return count_hit(key, window_seconds=window_seconds) > limit
 
 
+# A message is the frequent request: the rate limit and the service in one call, run in the
+# shared thread pool rather than the one thread all other database work waits for (each call
+# holds its own connection; one socket's messages still go in order). The socket's chat was
+# read when it was bound; the service reads whether it has ended.
+def _customer_message_sync(chat: ChatSession, client_id: str, text: str) -> Message:
+    if _over(f"chat-msg:{chat.pk}", MESSAGES_PER_MINUTE, 60):
+        raise ChatRefused("rate_limited", "You are sending messages very fast; slow down.")
+    if not client_id:
+        raise ChatRefused("invalid", "A message needs a client_id.")
+    return chats.chat_customer_message(chat=chat, client_id=client_id, text=text)
+
+
+_customer_message = database_sync_to_async(_customer_message_sync, thread_sensitive=False)
+
+
 def _contact(content: dict[str, Any]) -> tuple[str, str, str]:
     name = str(content.get("name", "")).strip()[:200]
     email = str(content.get("email", "")).strip()[:320]
@@ -95,6 +110,7 @@ def _leave_message(name: str, email: str, text: str) -> str:
 
 class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
     chat_id: int | None = None
+    chat: ChatSession | None = None  # as bound: what does not change (key, name, ticket)
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -116,7 +132,7 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             await database_sync_to_async(chats.chat_touch)(chat_id=chat.pk)
 
     async def _bind(self, chat: ChatSession) -> None:
-        self.chat_id = chat.pk
+        self.chat_id, self.chat = chat.pk, chat
         await self.channel_layer.group_add(live.chat_group(chat.pk), self.channel_name)
         await self.send_json(await _session_data(chat))
 
@@ -184,15 +200,10 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "left_message", "reference": reference})
 
     async def _on_message(self, content: dict[str, Any]) -> None:
-        chat = await self._current()
-        if await database_sync_to_async(_over)(f"chat-msg:{chat.pk}", MESSAGES_PER_MINUTE, 60):
-            raise ChatRefused("rate_limited", "You are sending messages very fast; slow down.")
+        if self.chat is None:
+            raise ChatRefused("invalid", "Start a chat first.")
         client_id = str(content.get("client_id", ""))[:100]
-        if not client_id:
-            raise ChatRefused("invalid", "A message needs a client_id.")
-        message = await database_sync_to_async(chats.chat_customer_message)(
-            chat=chat, client_id=client_id, text=str(content.get("text", ""))
-        )
+        message = await _customer_message(self.chat, client_id, str(content.get("text", "")))
         await self.send_json({"type": "ack", "client_id": client_id, "id": message.pk})
 
     async def _on_sync(self, content: dict[str, Any]) -> None:

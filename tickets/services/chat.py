@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, F, Sum
 from django.db.models.functions import Greatest
 from django.urls import reverse
@@ -203,10 +203,12 @@ def _offer_articles(chat: ChatSession, text: str) -> None:
 def chat_customer_message(
     *, chat: ChatSession, client_id: str, text: str, now: datetime | None = None
 ) -> Message:
-    """Store what the customer wrote, once per client id, and push it to the agent."""
+    """Store what the customer wrote, once per client id, and push it to the agent.
+
+    `chat` may have been read a while ago (its socket keeps it): whether it has ended is
+    read here, by the same statement that records the customer was seen.
+    """
     text = _validate_text(text)
-    if chat.status == ChatStatus.ENDED:
-        raise Conflict("This chat has ended; start a new one.", code="ended")
     now = now or timezone.now()
     inbound = InboundMessage(
         channel=Channel.CHAT,
@@ -217,8 +219,14 @@ def chat_customer_message(
         external_id=f"{chat.key}:{client_id[:100]}",
     )
     with transaction.atomic():
+        seen = (
+            ChatSession.objects.filter(pk=chat.pk)
+            .exclude(status=ChatStatus.ENDED)
+            .update(customer_seen_at=now)
+        )
+        if not seen:
+            raise Conflict("This chat has ended; start a new one.", code="ended")
         result = ticket_add_inbound(ticket=chat.ticket, inbound=inbound, now=now)
-        ChatSession.objects.filter(pk=chat.pk).update(customer_seen_at=now)
         if result.outcome != IngestOutcome.DUPLICATE:
             live.publish_chat(
                 chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"
@@ -409,18 +417,29 @@ def chat_end(
     return chat
 
 
-def chat_agent_message(*, chat: ChatSession, agent: User, client_id: str, text: str) -> Message:
+def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) -> Message:
     """The holding agent's message: stored once per client id, pushed to the customer."""
     text = _validate_text(text)
+    chat = ChatSession.objects.select_related("ticket", "agent").filter(pk=chat_id).first()
+    if chat is None:
+        raise InvalidInput("There is no such chat.", code="unknown_chat")
     external_id = f"{chat.key}:agent:{client_id[:100]}"
-    existing = Message.objects.filter(channel=Channel.CHAT, external_id=external_id).first()
-    if existing is not None:
+    try:
+        _refuse_unless_holder(chat, agent)
+        return ticket_reply(
+            ticket=chat.ticket,
+            actor=agent,
+            text=text,
+            channel=Channel.CHAT,
+            external_id=external_id,
+        )
+    except (Conflict, IntegrityError):
+        # Sent again after a dropped connection (perhaps after the chat moved on): the
+        # message was stored the first time (the database keeps one per client id).
+        existing = Message.objects.filter(channel=Channel.CHAT, external_id=external_id).first()
+        if existing is None:
+            raise
         return existing
-    current = ChatSession.objects.select_related("agent").get(pk=chat.pk)
-    _refuse_unless_holder(current, agent)
-    return ticket_reply(
-        ticket=chat.ticket, actor=agent, text=text, channel=Channel.CHAT, external_id=external_id
-    )
 
 
 def chat_sweep_abandoned(*, now: datetime | None = None) -> int:
