@@ -5,14 +5,15 @@ The server sends:
 - {"type": "ticket.changed", "ticket": id, "kind": event kind, "actor": user id or null}
 - {"type": "presence", "ticket": id, "user": id, "name": str,
    "state": "viewing" | "typing" | "left"}
-- {"type": "notification", "text": str, "ticket": id or null, "id": id}
+- {"type": "notification", "text": str, "ticket": id or null, "id": id, "count": n}: one
+  notification, or n at once (then "ticket" is null and "text" says how many).
 - {"type": "unread", "count": n} once on connect.
 
 Queue pushes (tickets.live.QUEUES: any ticket changed, the chat queue changed) reach every
 open workspace. One subscriber per server process (_QueuesHub) receives them and tells its
 sockets what changed every QUEUE_PUSH_SECONDS: a change costs one delivery per process
 instead of one per agent, which with hundreds of agents and live chats swamped the server
-(docs/benchmarks-kb-chat.md). A socket hears every change of the tickets it shows and, of
+(docs/benchmarks.md). A socket hears every change of the tickets it shows and, of
 the others, that something changed (its page refreshes the queues either way).
 """
 
@@ -331,4 +332,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({k: event[k] for k in shown})
 
     async def notification(self, event: dict[str, Any]) -> None:
-        await self.send_json({k: event[k] for k in ("type", "text", "ticket", "id")})
+        await self.send_json(
+            {
+                **{k: event[k] for k in ("type", "text", "ticket", "id")},
+                "count": event.get("count", 1),
+            }
+        )

@@ -60,7 +60,7 @@ class _Outbox:
 
     Waiting (async_to_sync) held the worker thread and its database connection for a
     channel-layer round trip per push, two per chat message: under load the worker threads
-    did little else (docs/benchmarks-kb-chat.md). Queue changes waiting together go out as
+    did little else (docs/benchmarks.md). Queue changes waiting together go out as
     one "tickets.changed" (tickets.consumers tells each socket).
     """
 
@@ -137,6 +137,7 @@ class _Pusher:
         self.loop = asyncio.new_event_loop()
         self.waiting: list[tuple[BaseChannelLayer, str, dict[str, Any]]] = []
         self.draining = False
+        self.dropped = 0
         self.lock = threading.Lock()
         self.idle = threading.Event()
         self.idle.set()
@@ -145,7 +146,9 @@ class _Pusher:
     def push(self, layer: BaseChannelLayer, group: str, message: dict[str, Any]) -> None:
         with self.lock:
             if len(self.waiting) >= _MAX_WAITING:  # the layer is down or far behind
-                logger.warning("Live push to %s dropped: %s waiting", group, _MAX_WAITING)
+                if not self.dropped:  # once, not per push: the log would be the bottleneck
+                    logger.warning("Live pushes dropped: %s waiting", _MAX_WAITING)
+                self.dropped += 1
                 return
             self.waiting.append((layer, group, message))
             if self.draining:
@@ -159,6 +162,9 @@ class _Pusher:
             await asyncio.sleep(_GATHER_SECONDS)
             with self.lock:
                 batch, self.waiting = self.waiting, []
+                if self.dropped:
+                    logger.warning("%s live pushes were dropped", self.dropped)
+                    self.dropped = 0
                 if not batch:
                     self.draining = False
                     self.idle.set()
@@ -210,21 +216,37 @@ def publish_ticket_changed(*, ticket_id: int, kind: str, actor_id: int | None) -
     transaction.on_commit(lambda: _send(QUEUES, message))
 
 
+# More notifications than this for one agent at once are pushed as one summary (an SLA
+# sweep telling a tier of a thousand warnings must not raise a thousand toasts).
+NOTIFICATIONS_PUSHED_ONE_BY_ONE = 3
+
+
 def publish_notifications(notifications: list[Any]) -> None:
-    """Push new notifications to their agents' open workspaces, after commit."""
-    messages = [
-        (
-            user_group(n.user_id),
-            {"type": "notification", "text": n.text, "ticket": n.ticket_id, "id": n.pk},
-        )
-        for n in notifications
-    ]
+    """Push new notifications to their agents' open workspaces, after commit: each one, or
+    for an agent given many at once, one push saying how many (with the latest)."""
+    by_user: dict[int, list[Any]] = {}
+    for notification in notifications:
+        by_user.setdefault(notification.user_id, []).append(notification)
+    messages = []
+    for user_id, theirs in by_user.items():
+        if len(theirs) > NOTIFICATIONS_PUSHED_ONE_BY_ONE:
+            latest = theirs[-1]
+            text = f"{len(theirs)} new notifications. Latest: {latest.text}"
+            messages.append((user_group(user_id), _notification(latest, text, len(theirs))))
+        else:
+            messages += [(user_group(user_id), _notification(n, n.text, 1)) for n in theirs]
 
     def send() -> None:
         for group, message in messages:
             _send(group, message)
 
     transaction.on_commit(send)
+
+
+def _notification(notification: Any, text: str, count: int) -> dict[str, Any]:
+    ticket = notification.ticket_id if count == 1 else None
+    return {"type": "notification", "text": text, "ticket": ticket, "id": notification.pk,
+            "count": count}  # fmt: skip
 
 
 def chat_group(chat_id: int) -> str:

@@ -120,7 +120,7 @@
       showPresence();
       setTimeout(showPresence, 5100);
     } else if (msg.type === "notification") {
-      setUnread(parseInt(document.getElementById("unread").textContent || "0", 10) + 1);
+      setUnread(parseInt(document.getElementById("unread").textContent || "0", 10) + (msg.count || 1));
       toast(msg.text, msg.ticket);
     } else if (msg.type === "unread") {
       setUnread(msg.count);

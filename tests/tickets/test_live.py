@@ -9,7 +9,7 @@ from django.test import Client
 from helpdesk.asgi import application
 from tests.factories import AgentFactory
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import Notification, Ticket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -151,3 +151,28 @@ async def test_an_assignment_reaches_the_assignee_live(agent, admin_user, open_t
     assert ticket.reference in notification["text"]
     await socket.disconnect()
     assert await sync_to_async(Ticket.objects.filter(assignee=agent).count)() == 1
+
+
+async def test_many_notifications_at_once_reach_an_agent_as_one_summary(agent, open_ticket):
+    tickets = [await sync_to_async(open_ticket)() for _ in range(5)]
+    socket = await connect(agent)
+    await socket.connect()
+    assert await socket.receive_json_from() == {"type": "unread", "count": 0}
+
+    from tickets.services.notices import notify_agents_many
+
+    await sync_to_async(notify_agents_many)(
+        [([agent.pk], ticket, "sla", f"{ticket.reference} will breach") for ticket in tickets]
+    )
+
+    received = []
+    while not await socket.receive_nothing(timeout=1.5):
+        received.append(await socket.receive_json_from())
+    [summary] = [m for m in received if m["type"] == "notification"]  # not five toasts
+    assert (summary["count"], summary["ticket"]) == (5, None)
+    assert summary["text"] == f"5 new notifications. Latest: {tickets[-1].reference} will breach"
+    await socket.disconnect()
+    stored = await sync_to_async(list)(
+        Notification.objects.filter(user=agent, kind="sla").values_list("ticket_id", "text")
+    )
+    assert sorted(stored) == sorted((t.pk, f"{t.reference} will breach") for t in tickets)

@@ -3,7 +3,7 @@ email if they asked)."""
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -71,38 +71,60 @@ _EMAIL_TASK_SIZE = 5000
 def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
     """notify_agents for many (user ids, ticket, kind, text) at once: one insert, an email
     task per 5,000 notifications and the live pushes handed over together."""
-    rows = [
-        (user_id, ticket.pk, kind, text[:500])
+    wanted = [
+        (sorted(set(user_ids)), ticket.pk, kind, text[:500])
         for user_ids, ticket, kind, text in notices
-        for user_id in set(user_ids)
     ]
-    if not rows:
+    wanted = [notice for notice in wanted if notice[0]]
+    if not wanted:
         return
-    created = _insert_notifications(rows, timezone.now())
+    created = _insert_notifications(wanted, timezone.now())
     ids = [n.pk for n in created]
     for start in range(0, len(ids), _EMAIL_TASK_SIZE):
         schedule_agent_emails(ids[start : start + _EMAIL_TASK_SIZE])
     publish_notifications(created)
 
 
-def _insert_notifications(rows: list[tuple[int, int, str, str]], now: datetime) -> list[Any]:
-    """Write (user id, ticket id, kind, text) rows; returns them with their ids (pk, user_id,
-    ticket_id, text). On PostgreSQL one INSERT ... SELECT FROM unnest: tens of thousands of
-    notifications (an SLA sweep telling whole tiers) without building a model for each."""
+_Notice = tuple[list[int], int, str, str]  # (user ids, ticket id, kind, text)
+
+
+def _insert_notifications(notices: list[_Notice], now: datetime) -> list["_Created"]:
+    """Write a notification per user of each notice; returns them with their ids.
+
+    On PostgreSQL one INSERT ... SELECT: each notice once, joined with its set of users
+    (a tier's agents are one set however many tickets they hear of), so an SLA sweep
+    telling whole tiers of a thousand tickets sends a thousand texts, not sixty thousand.
+    """
+    rows = [(user, ticket, kind, text) for users, ticket, kind, text in notices for user in users]
     if connection.vendor != "postgresql":
-        return Notification.objects.bulk_create(
+        made = Notification.objects.bulk_create(
             Notification(user_id=u, ticket_id=t, kind=k, text=x, created_at=now)
             for u, t, k, x in rows
         )
-    users, tickets, kinds, texts = (list(column) for column in zip(*rows, strict=True))
+        return [_Created(n.pk, u, t, x) for n, (u, t, _, x) in zip(made, rows, strict=True)]
+    groups: dict[tuple[int, ...], int] = {}
+    notice_groups = [groups.setdefault(tuple(users), len(groups)) for users, *_ in notices]
+    members = [(number, user) for users, number in groups.items() for user in users]
+    table = Notification._meta.db_table
     with connection.cursor() as cursor:
-        table = Notification._meta.db_table
         cursor.execute(
             f"INSERT INTO {table} (user_id, ticket_id, kind, text, created_at) "  # noqa: S608 - the model's table
-            "SELECT u, t, k, x, %s FROM unnest("
-            "%s::integer[], %s::bigint[], %s::text[], %s::text[]) AS r(u, t, k, x) "
-            "RETURNING id",  # in the order written, as Django's bulk_create relies on too
-            [now, users, tickets, kinds, texts],
+            "SELECT m.u, n.t, n.k, n.x, %s "
+            "FROM unnest(%s::integer[], %s::bigint[], %s::text[], %s::text[]) "
+            "  WITH ORDINALITY AS n(g, t, k, x, o) "
+            "JOIN unnest(%s::integer[], %s::integer[]) WITH ORDINALITY AS m(g, u, p) "
+            "  ON m.g = n.g "
+            # Rows (and their ids) in the order of `rows`: each notice's users in turn.
+            "ORDER BY n.o, m.p RETURNING id",
+            [
+                now,
+                notice_groups,
+                [ticket for _, ticket, _, _ in notices],
+                [kind for _, _, kind, _ in notices],
+                [text for _, _, _, text in notices],
+                [number for number, _ in members],
+                [user for _, user in members],
+            ],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
     return [_Created(pk, u, t, x) for pk, (u, t, _, x) in zip(ids, rows, strict=True)]
