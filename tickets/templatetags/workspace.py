@@ -197,7 +197,7 @@ def _message_item(m: Message, dates: _Dates) -> str:
             f'<p class="call">{_e(call.get_direction_display())} call with '
             f"{_e(call.phone_number)}, {call.duration_seconds} s</p>"
         )
-    # The ticket page reads them as a list (selectors.ticket_detail(attachment_lists=True)).
+    # The ticket page reads them as a list (selectors.ticket_detail(for_page=True)).
     attachments = getattr(m, "attachment_list", None)
     if attachments is None:
         attachments = list(m.attachments.all())

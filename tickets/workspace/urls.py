@@ -16,6 +16,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note/", views.note, name="note"),
     path("tickets/<int:ticket_id>/change/", views.change, name="change"),
     path("tickets/<int:ticket_id>/escalate/", views.escalate, name="escalate"),
+    path("tickets/<int:ticket_id>/kb/", views.kb_suggestions, name="kb-suggestions"),
     path("kb/", views.kb_search, name="kb-search"),
     path("notifications/", views.notifications, name="notifications"),
     path("chats/", chat_views.chat_list, name="chats"),

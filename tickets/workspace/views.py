@@ -151,7 +151,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = selectors.ticket_detail(ticket_id, attachment_lists=True)
+    ticket = selectors.ticket_detail(ticket_id, for_page=True)
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
@@ -199,7 +199,7 @@ def _clocks(ticket: Ticket) -> list[dict[str, Any]]:
 
 
 def _suggestions(ticket: Ticket) -> list[Any]:
-    first = next((m for m in ticket.messages.all() if m.kind == MessageKind.INBOUND), None)
+    first = ticket.messages.filter(kind=MessageKind.INBOUND).only("body_text").first()
     text = f"{ticket.subject}\n{first.body_text if first else ''}"
     return article_suggest(text, limit=5, include_agent_only=True)
 
@@ -243,7 +243,6 @@ def _ticket_page(
         "macros": [
             (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros
         ],
-        "suggestions": _suggestions(ticket),
         "tier_agents": selectors.tier_agents(ticket.tier_id),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
         "other_tickets": [t for t in ticket.customer.history if t.pk != ticket.pk],  # type: ignore[attr-defined]
@@ -382,6 +381,16 @@ def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
         f"Escalated to tier {data['tier']}.",
     )
+
+
+@agent_required
+@require_GET
+def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page's knowledge-base suggestions (an HTMX fragment the page loads after
+    it is shown: the search is the slowest part of the page and nothing waits for it)."""
+    ticket = get_object_or_404(Ticket.objects.select_related(None), pk=ticket_id)
+    context = {"hits": _suggestions(ticket), "public_base": settings.PUBLIC_BASE_URL}
+    return render(request, "agent/_kb_hits.html", context)
 
 
 @agent_required

@@ -20,6 +20,7 @@ def urls(open_ticket, agent) -> list[tuple[str, str]]:
         ("get", "/agent/notifications/"),
         ("get", "/agent/kb/?q=vpn"),
         ("get", f"{t}/"),
+        ("get", f"{t}/kb/"),
         ("get", f"/agent/views/{saved.pk}/"),
         ("post", "/agent/views/"),
         ("post", f"/agent/views/{saved.pk}/delete/"),
