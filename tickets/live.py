@@ -129,8 +129,8 @@ class _Pusher:
     async_to_sync would start a loop, a thread and a Redis connection for every push, and
     make the caller wait for it (most of the time of ingesting a message); here the caller
     only hands the push over, the channel layer keeps its connections (they belong to a
-    loop), and what arrives within a moment goes out together, each ticket's "changed"
-    once.
+    loop), and what arrives within a moment goes out together: each ticket's "changed"
+    once, and the queue changes in one "tickets.changed".
     """
 
     def __init__(self) -> None:
@@ -169,7 +169,7 @@ class _Pusher:
                     self.draining = False
                     self.idle.set()
                     return
-            for layer, group, message in _coalesced(batch):
+            for layer, group, message in _merged(_coalesced(batch)):
                 try:
                     await layer.group_send(group, message)
                 except Exception:  # a live push is a courtesy: the change is committed
