@@ -119,10 +119,10 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
             *(f.name for f in Message._meta.concrete_fields if f.name != "body_html"),
             *_PAGE_PEOPLE,
             "call",
-        ).prefetch_related(Prefetch("attachments", to_attr="attachment_list"))
+        )
     else:
         messages = messages.prefetch_related("attachments")
-    return (
+    ticket = (
         Ticket.objects.select_related("customer", "customer__organization", "tier", "assignee")
         .prefetch_related(
             Prefetch("messages", queryset=messages),
@@ -139,6 +139,19 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
         .filter(pk=ticket_id)
         .first()
     )
+    if ticket is not None and for_page:
+        _attach_lists(ticket)
+    return ticket
+
+
+def _attach_lists(ticket: Ticket) -> None:
+    """Each message's attachments as `attachment_list`, read by the ticket (one parameter,
+    where a prefetch would list every message id)."""
+    by_message: dict[int, list[Attachment]] = {}
+    for attachment in Attachment.objects.filter(message__ticket_id=ticket.pk).order_by("pk"):
+        by_message.setdefault(attachment.message_id, []).append(attachment)
+    for message in ticket.messages.all():
+        message.attachment_list = by_message.get(message.pk, [])  # type: ignore[attr-defined]
 
 
 def customer_list(*, text: str = "") -> QuerySet[Customer]:
