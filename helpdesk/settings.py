@@ -133,7 +133,7 @@ if REDIS_URL:
                 # All the sockets of one server process share one Redis list for what
                 # groups send them; past `capacity` waiting messages, new ones are dropped.
                 # The default (100) is sized for one socket: with hundreds of live chats a
-                # moment's lag dropped chat messages (docs/benchmarks-kb-chat.md).
+                # moment's lag dropped chat messages (docs/benchmarks.md).
                 "capacity": 2000,
             },
         }

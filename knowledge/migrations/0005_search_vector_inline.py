@@ -3,7 +3,7 @@
 An article's row (Markdown body, rendered HTML, vector) is larger than PostgreSQL's 2 kB
 TOAST threshold, and an uncompressible vector of a few hundred words was moved out of the
 row: every search fetched it from the TOAST table once to match and again to rank, about
-three times slower than reading it in place (docs/benchmarks-kb-chat.md). With MAIN, the
+three times slower than reading it in place (docs/benchmarks.md). With MAIN, the
 bodies are moved out first and the vector stays in the row. The UPDATE rewrites the vectors
 already stored (a new value is stored by the new rule; an unchanged one would not be).
 

@@ -1,4 +1,4 @@
-"""Knowledge-base search over 10,000 published articles (docs/benchmarks-kb-chat.md).
+"""Knowledge-base search over 10,000 published articles (docs/benchmarks.md).
 
 The data set: the 40 demo articles (through the service) plus generated ones up to 10,000
 (times BENCH_SCALE), written like the demo articles (title, summary, tags, a Markdown body of
@@ -585,7 +585,7 @@ def run(ctx: Context) -> Iterator[Metric]:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) knowledge_article")
     articles = Article.objects.filter(status="published").count()
-    size = {"articles": articles}
+    size = {"articles": articles, "load_average": round(os.getloadavg()[0], 2)}
     short = _search_samples(SHORT_QUERIES, repeat=REPEAT)
     long = _search_samples(LONG_QUERIES, repeat=REPEAT)
     yield _metric("kb.search.short", short, queries=len(SHORT_QUERIES), **size)

@@ -13,6 +13,8 @@ the run queued (in the benchmark Redis database, where no worker listens) are co
 then removed again, as they name rows that were rolled back.
 """
 
+import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,6 +56,7 @@ def _measure(ctx: Context) -> Iterator[Metric]:
         {
             "p90": round(percentile(samples, 0.9), 3),
             "target_ms": 100,
+            "load_1min": round(os.getloadavg()[0], 2),
             "due": data.SLA_DUE,
             "open_tickets": open_tickets,
             "scale": ctx.scale,
@@ -71,7 +74,13 @@ def _measure(ctx: Context) -> Iterator[Metric]:
         len(seconds),
         {
             "target_s": 2,
-            **{key: value for key, value in measured[-1].items() if key != "seconds"},
+            "load_1min": round(os.getloadavg()[0], 2),
+            "cpu_seconds_p50": round(p50([run["cpu_seconds"] for run in measured]), 3),
+            **{
+                key: value
+                for key, value in measured[-1].items()
+                if key not in ("seconds", "cpu_seconds")
+            },
             "open_tickets": open_tickets,
             "scale": ctx.scale,
         },
@@ -107,15 +116,18 @@ def _process(moment: Any) -> dict[str, Any]:
                 queries[0] += 1
                 return execute(sql, params, many, context)
 
+            cpu = time.process_time()
             with (
                 connection.execute_wrapper(count),
                 stopwatch() as took,
                 TestCase.captureOnCommitCallbacks(execute=True) as callbacks,
             ):
                 fired = sla_sweep(now=moment, limit=data.SLA_DUE)
+            cpu = time.process_time() - cpu
             new_events = TicketEvent.objects.filter(pk__gt=last_event)
             result = {
                 "seconds": took["seconds"],
+                "cpu_seconds": round(cpu, 3),
                 "fired": fired,
                 "queries": queries[0],
                 "firings": SLAFiring.objects.filter(fired_at=moment).count(),
