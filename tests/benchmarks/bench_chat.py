@@ -218,6 +218,8 @@ class Talk:
     to_agent: dict[str, float] = field(default_factory=dict)
     to_customer: dict[str, float] = field(default_factory=dict)
     relay_ms: list[float] = field(default_factory=list)
+    # (when it was sent, "to_agent" or "to_customer", relay ms): where the slow ones are.
+    timeline: list[tuple[float, str, float]] = field(default_factory=list)
     frames: int = 0
     errors: dict[str, int] = field(default_factory=dict)  # refusals by code
 
@@ -240,6 +242,7 @@ async def _read(ws: Any, side: str, talk: Talk, inbox: asyncio.Queue[dict[str, A
                 sent = expected.pop(data["message"].get("client_id") or "", None)
                 if sent is not None:
                     talk.relay_ms.append((arrived - sent) * 1000)
+                    talk.timeline.append((sent, f"to_{side}", (arrived - sent) * 1000))
                     continue
             await inbox.put(data)
     except websockets.ConnectionClosed:
@@ -337,6 +340,7 @@ class Outcome:
     client_cpu_seconds: float
     frames: int
     errors: dict[str, int]
+    timeline: list[tuple[float, str, float]]
 
 
 async def _drive(
@@ -405,6 +409,7 @@ async def _converse(
     return Outcome(
         talk.relay_ms, len(talk.to_agent) + len(talk.to_customer), sent, setup_seconds,
         talk_seconds, cpu, own_cpu, talk.frames, talk.errors,
+        [(at - talk_started, way, ms) for at, way, ms in talk.timeline],
     )  # fmt: skip
 
 
@@ -447,9 +452,21 @@ def run(ctx: Context) -> Iterator[Metric]:
         "messages_per_second": round(count / interval, 1),
         "database_pool": os.environ.get("BENCH_CHAT_POOL", "1") == "1",
     }
+    by_way = {
+        way: [ms for _at, w, ms in outcome.timeline if w == way] or [float("nan")]
+        for way in ("to_agent", "to_customer")
+    }
+    # When the slow ones (over 100 ms) were sent, by 10-second slice of the talk.
+    slow_by_slice: dict[int, int] = {}
+    for at, _way, ms in outcome.timeline:
+        if ms > 100:
+            slow_by_slice[int(at // 10) * 10] = slow_by_slice.get(int(at // 10) * 10, 0) + 1
     yield Metric(
         "chat.relay", p50(samples), "ms", len(outcome.relay_ms),
         {"p99": round(percentile(samples, 0.99), 3), "max": round(max(samples), 3),
+         "p99_to_agent": round(percentile(by_way["to_agent"], 0.99), 1),
+         "p99_to_customer": round(percentile(by_way["to_customer"], 0.99), 1),
+         "slow_by_10s": dict(sorted(slow_by_slice.items())),
          "dropped": outcome.dropped, "sent": outcome.sent, "refused": outcome.errors,
          "target_p99_ms": 100, **common},
     )  # fmt: skip
