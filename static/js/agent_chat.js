@@ -117,7 +117,7 @@
     });
     text.addEventListener("input", function () {
       var now = Date.now();
-      if (now - lastTyping > 2000) {
+      if (now - lastTyping > 2000 && live.isOpen()) {  // else the next key press tells
         lastTyping = now;
         live.send({type: "chat.typing", chat: chatId});
       }

@@ -70,6 +70,7 @@ def test_customer_and_agent_chat_live_through_a_dropped_connection(
     expect(customer.locator("#chat-title")).to_contain_text("Alice")
 
     # Typing shows on the other side, then messages both ways.
+    expect(agent.locator("body")).to_have_attribute("data-live-state", "open")
     agent.locator("#chat-text").press_sequentially("Hi Grace", delay=20)
     expect(customer.locator("#chat-typing")).not_to_be_empty()
     agent.locator("#chat-text").press("Enter")
