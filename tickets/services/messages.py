@@ -194,7 +194,7 @@ def ticket_reply(
                 f"{ticket.reference} is closed; it cannot be answered any more.",
                 code="ticket_closed",
             )
-        channel = _reply_channel(ticket, channel)
+        channel, chat = _reply_channel(ticket, channel)
         if attachments and channel != Channel.EMAIL:
             raise InvalidInput(
                 "Files can only be sent by email; choose email or send them without files.",
@@ -215,10 +215,12 @@ def ticket_reply(
             created_at=now,
         )
         _store_attachments(message, attachments)
-        if channel == Channel.CHAT:
+        if chat is not None:
             # Pushed to the customer's open chat from this process, after commit; a page
             # that was away reads it back when it reconnects.
-            publish_chat_reply(message)
+            live.publish_chat(
+                chat.pk, "message", live.chat_message_payload(message, chat), side="agent"
+            )
         elif delivered:
             schedule_delivery(message.pk)
         record_event(ticket, EventKind.REPLIED, actor=actor, message=message.pk, channel=channel)
@@ -470,26 +472,15 @@ def _initial_delivery(channel: str) -> str:
     )
 
 
-def publish_chat_reply(message: Message) -> None:
-    chat = ChatSession.objects.filter(ticket_id=message.ticket_id).first()
-    if chat is not None:
-        payload = live.chat_message_payload(message, chat)
-        live.publish_chat(chat.pk, "message", payload, side="agent")
+def _live_chat(ticket: Ticket) -> ChatSession | None:
+    return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).first()
 
 
-def _live_chat(ticket: Ticket) -> bool:
-    return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).exists()
-
-
-def _reply_channel(ticket: Ticket, requested: str | None) -> str:
+def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSession | None]:
+    """The channel a reply goes by, and the live chat it goes to if it goes by chat."""
     if requested is not None:
         if requested not in Channel.values:
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
-        if requested == Channel.CHAT and not _live_chat(ticket):
-            raise InvalidInput(
-                "The customer is not in a live chat any more; answer by email.",
-                code="chat_ended",
-            )
         channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
         last_inbound = (
@@ -497,7 +488,13 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> str:
         )
         channel = last_inbound.channel if last_inbound else ticket.channel
         channel = _REPLY_FALLBACK.get(Channel(channel), channel)
-    if channel == Channel.CHAT and not _live_chat(ticket):
+    chat = _live_chat(ticket) if channel == Channel.CHAT else None
+    if channel == Channel.CHAT and chat is None:
+        if requested == Channel.CHAT:
+            raise InvalidInput(
+                "The customer is not in a live chat any more; answer by email.",
+                code="chat_ended",
+            )
         # The customer left the chat (or never had one open): answer by email.
         channel = Channel.EMAIL
     needed = _CONTACT_FOR_CHANNEL.get(Channel(channel))
@@ -507,4 +504,4 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> str:
             f"so this reply cannot go by {Channel(channel).label}.",
             code="unreachable_channel",
         )
-    return channel
+    return channel, chat

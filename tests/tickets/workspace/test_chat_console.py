@@ -127,3 +127,20 @@ def test_a_note_written_in_the_console_returns_to_it(client, agent, chat):
         f"/agent/tickets/{chat.ticket.pk}/note/", {"text": "x", "next": "https://evil.example/"}
     )
     assert response["Location"] == f"/agent/tickets/{chat.ticket.pk}/"
+
+
+def test_an_agents_chat_message_costs_a_fixed_number_of_statements(agent, chat):
+    """The frequent request of a live chat: its statements do not grow with the chat."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    counts = []
+    for number in range(3):
+        chats.chat_customer_message(chat=chat, client_id=f"c-{number}", text="And now?")
+        with CaptureQueriesContext(connection) as queries:
+            chats.chat_agent_message(
+                chat_id=chat.pk, agent=agent, client_id=f"a-{number}", text="Looking."
+            )
+        counts.append(len(queries))
+    assert counts[1] == counts[2] <= 12, counts
