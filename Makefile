@@ -32,10 +32,12 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# honcho hands each process a PORT counted from its base (5000 unless told): the web
+# process listens on PORT, which must be the address the banner prints.
 run: seed
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python -m helpdesk.devtools banner
-	$(BIN)/honcho --procfile helpdesk/Procfile.dev --app-root . start
+	$(BIN)/honcho --procfile helpdesk/Procfile.dev --app-root . start --port $${PORT:-8000}
 
 test: install
 	$(BIN)/python -m helpdesk.devtools test -- $(PYTEST_ARGS)
