@@ -19,9 +19,10 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
 from tickets.models import (
+    CallDirection,
     Channel,
+    DeliveryStatus,
     EventKind,
-    Message,
     MessageKind,
     Priority,
     Ticket,
@@ -38,6 +39,9 @@ def get_item(mapping: dict[str, Any], key: str) -> Any:
 
 
 _STATUS_LABELS = dict(TicketStatus.choices)
+_EVENT_LABELS = dict(EventKind.choices)
+_DELIVERY_LABELS = dict(DeliveryStatus.choices)
+_DIRECTION_LABELS = dict(CallDirection.choices)
 
 
 def _status(value: object) -> str:
@@ -47,8 +51,10 @@ def _status(value: object) -> str:
 @register.filter
 def event_summary(event: TicketEvent) -> str:
     """One line saying what happened, from the event's data."""
-    data = event.data or {}
-    kind = event.kind
+    return _summary(event.kind, event.data or {})
+
+
+def _summary(kind: str, data: dict[str, Any]) -> str:
     if kind == EventKind.STATUS_CHANGED:
         return f"Status: {_status(data.get('from'))} → {_status(data.get('to'))}"
     if kind in (EventKind.ESCALATED, EventKind.DEESCALATED):
@@ -65,7 +71,7 @@ def event_summary(event: TicketEvent) -> str:
         )
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
-    return str(event.get_kind_display())
+    return str(_EVENT_LABELS.get(kind, kind))
 
 
 def _e(value: object) -> str:
@@ -164,10 +170,10 @@ def _queue_row(ticket: Ticket, now: datetime, dates: _Dates, url: _TicketUrl) ->
 @register.simple_tag
 def timeline(items: list[dict[str, Any]]) -> SafeString:
     """A ticket's timeline, message and event items (agent/ticket.html)."""
-    dates = _Dates()
+    dates, urls = _Dates(), _Urls()
     return mark_safe(  # noqa: S308 - every value escaped in the items
         "\n".join(
-            _message_item(item["message"], dates)
+            _message_item(item["message"], dates, urls)
             if item["kind"] == "message"
             else _event_item(item["event"], dates)
             for item in items
@@ -175,62 +181,87 @@ def timeline(items: list[dict[str, Any]]) -> SafeString:
     )
 
 
-def _message_item(m: Message, dates: _Dates) -> str:
-    if m.kind == MessageKind.INBOUND:
-        author = (m.author_customer.name if m.author_customer else "") or m.sender or "Customer"
-    elif m.author_user:
-        author = _person(m.author_user)
+def _name(row: dict[str, Any], prefix: str) -> str:
+    """A user's name from a row's joined columns, as User.get_full_name, else username."""
+    full = f"{row[prefix + '__first_name'] or ''} {row[prefix + '__last_name'] or ''}".strip()
+    return full or str(row[prefix + "__username"] or "")
+
+
+def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
+    """One message of selectors.ticket_timeline."""
+    if m["kind"] == MessageKind.INBOUND:
+        author = m["author_customer__name"] or m["sender"] or "Customer"
+    elif m["author_user__username"]:
+        author = _name(m, "author_user")
     else:
         author = "Help desk (automatic)"
     delivery = ""
-    if m.delivery_status == "failed":
-        delivery = f' · <span class="failed">not delivered: {_e(m.delivery_error)}</span>'
-    elif m.delivery_status:
-        delivery = f" · {_e(m.get_delivery_status_display().lower())}"
+    if m["delivery_status"] == "failed":
+        delivery = f' · <span class="failed">not delivered: {_e(m["delivery_error"])}</span>'
+    elif m["delivery_status"]:
+        label = _DELIVERY_LABELS.get(m["delivery_status"], m["delivery_status"])
+        delivery = f" · {_e(str(label).lower())}"
     original = ""
-    if m.original:
-        original = f' · <a href="{_e(reverse("api:message-original", args=[m.pk]))}">original</a>'
-    call = getattr(m, "call", None)  # absent: RelatedObjectDoesNotExist, an AttributeError
+    if m["original"]:
+        original = f' · <a href="{_e(urls.original(m["id"]))}">original</a>'
     call_line = ""
-    if call is not None:
+    if m["call__direction"] is not None:
+        direction = _DIRECTION_LABELS.get(m["call__direction"], m["call__direction"])
         call_line = (
-            f'<p class="call">{_e(call.get_direction_display())} call with '
-            f"{_e(call.phone_number)}, {call.duration_seconds} s</p>"
+            f'<p class="call">{_e(direction)} call with '
+            f"{_e(m['call__phone_number'])}, {m['call__duration_seconds']} s</p>"
         )
-    # The ticket page reads them as a list (selectors.ticket_detail(for_page=True)).
-    attachments = getattr(m, "attachment_list", None)
-    if attachments is None:
-        attachments = list(m.attachments.all())
     files = ""
-    if attachments:
+    if m["attachments"]:
         files = '<ul class="attachments">{}</ul>'.format(
             "".join(
-                f'<li><a href="{_e(reverse("api:attachment-download", args=[a.pk]))}">'
-                f"{_e(a.filename)}</a> ({_e(filesizeformat(a.size))})</li>"
-                for a in attachments
+                f'<li><a href="{_e(urls.attachment(a["id"]))}">'
+                f"{_e(a['filename'])}</a> ({_e(filesizeformat(a['size']))})</li>"
+                for a in m["attachments"]
             )
         )
-    channel = "internal note" if m.kind == MessageKind.NOTE else m.get_channel_display()
+    if m["kind"] == MessageKind.NOTE:
+        channel = "internal note"
+    else:
+        channel = str(_CHANNEL_LABELS.get(m["channel"], m["channel"]))
     return (
-        f'<li class="msg msg-{_e(m.kind)}" id="message-{m.pk}">\n'
+        f'<li class="msg msg-{_e(m["kind"])}" id="message-{m["id"]}">\n'
         f"      <header><strong>{_e(author)}</strong>\n"
-        f'        <span class="meta">{_e(channel)} · <time datetime="{dates.iso(m.created_at)}">'
-        f"{dates.day_and_time(m.created_at)}</time>{delivery}{original}</span></header>\n"
+        f'        <span class="meta">{_e(channel)} · <time datetime="{dates.iso(m["created_at"])}">'
+        f"{dates.day_and_time(m['created_at'])}</time>{delivery}{original}</span></header>\n"
         f"      {call_line}\n"
-        f'      <div class="body">{_lines(m.body_text)}</div>\n'
+        f'      <div class="body">{_lines(m["body_text"])}</div>\n'
         f"      {files}\n"
         "    </li>"
     )
 
 
-def _event_item(e: TicketEvent, dates: _Dates) -> str:
+def _event_item(e: dict[str, Any], dates: _Dates) -> str:
+    """One event of selectors.ticket_timeline."""
     handoff = ""
-    if e.kind in (EventKind.ESCALATED, EventKind.DEESCALATED):
-        note = (e.data or {}).get("handoff_note", "")
+    data = e["data"] or {}
+    if e["kind"] in (EventKind.ESCALATED, EventKind.DEESCALATED):
+        note = data.get("handoff_note", "")
         handoff = f'<blockquote class="handoff">{_lines(str(note))}</blockquote>'
-    who = _person(e.actor) if e.actor else e.actor_label
+    who = _name(e, "actor") if e["actor__username"] else e["actor_label"]
     return (
-        f'<li class="event event-{_e(e.kind)}"><span>{_e(event_summary(e))}</span>\n'
+        f'<li class="event event-{_e(e["kind"])}"><span>{_e(_summary(e["kind"], data))}</span>\n'
         f"      {handoff}\n"
-        f'      <span class="meta">{_e(who)} · {dates.day_and_time(e.created_at)}</span></li>'
+        f'      <span class="meta">{_e(who)} · {dates.day_and_time(e["created_at"])}</span></li>'
     )
+
+
+class _Urls:
+    """Addresses of messages' originals and attachments, reversed once per timeline."""
+
+    def __init__(self) -> None:
+        self.original = _Address("api:message-original")
+        self.attachment = _Address("api:attachment-download")
+
+
+class _Address:
+    def __init__(self, name: str) -> None:
+        self.head, _, self.tail = reverse(name, args=[4242]).rpartition("4242")
+
+    def __call__(self, pk: int) -> str:
+        return f"{self.head}{pk}{self.tail}"

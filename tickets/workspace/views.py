@@ -157,19 +157,24 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
     return ticket
 
 
-def _timeline(ticket: Ticket) -> list[dict[str, Any]]:
+def _timeline(timeline: selectors.Timeline) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = [
-        {"at": m.created_at, "kind": "message", "message": m} for m in ticket.messages.all()
+        {"at": m["created_at"], "kind": "message", "message": m} for m in timeline.messages
     ]
     items += [
-        {"at": e.created_at, "kind": "event", "event": e}
-        for e in ticket.events.all()
-        if e.kind not in _MESSAGE_EVENTS
+        {"at": e["created_at"], "kind": "event", "event": e}
+        for e in timeline.events
+        if e["kind"] not in _MESSAGE_EVENTS
     ]
     return sorted(items, key=lambda item: item["at"])
 
 
-def _reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
+def _last_inbound_channel(ticket: Ticket) -> str | None:
+    inbound = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at", "-id")
+    return inbound.values_list("channel", flat=True).first()
+
+
+def _reply_channels(ticket: Ticket, last_inbound: str | None) -> list[tuple[str, str]]:
     """The channels this customer can be answered on, the one they last used first."""
     kinds = {point.kind for point in ticket.customer.contact_points.all()}
     available = [("email", "Email")] if "email" in kinds else []
@@ -177,8 +182,7 @@ def _reply_channels(ticket: Ticket) -> list[tuple[str, str]]:
         available.append(("sms", "SMS"))
     if chats.live_chat_of(ticket) is not None:
         available.append(("chat", "Live chat"))
-    inbound = [m for m in ticket.messages.all() if m.kind == MessageKind.INBOUND]
-    last = inbound[-1].channel if inbound else ticket.channel
+    last = last_inbound or ticket.channel
     available.sort(key=lambda choice: choice[0] != last)
     return available
 
@@ -228,14 +232,16 @@ def _next_ticket(request: HttpRequest, ticket: Ticket) -> Ticket | None:
 def _ticket_page(
     request: HttpRequest, ticket: Ticket, *, reply: ReplyForm | None = None, status: int = 200
 ) -> HttpResponse:
-    channels = _reply_channels(ticket)
+    timeline = selectors.ticket_timeline(ticket.pk)
+    inbound = [m["channel"] for m in timeline.messages if m["kind"] == MessageKind.INBOUND]
+    channels = _reply_channels(ticket, inbound[-1] if inbound else None)
     reply = reply or ReplyForm(initial={"channel": channels[0][0] if channels else ""})
     reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
     macros = list(Macro.objects.filter(is_active=True).select_related("set_tier"))
     context = {
         **_sidebar(request),
         "ticket": ticket,
-        "timeline": _timeline(ticket),
+        "timeline": _timeline(timeline),
         "clocks": _clocks(ticket),
         "reply_form": reply,
         "note_form": NoteForm(),
@@ -270,7 +276,8 @@ def _back(ticket_id: int) -> HttpResponse:
 def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(ticket_id)
     form = ReplyForm(request.POST, request.FILES)
-    form.fields["channel"].choices = _reply_channels(ticket)  # type: ignore[attr-defined]
+    channels = _reply_channels(ticket, _last_inbound_channel(ticket))
+    form.fields["channel"].choices = channels  # type: ignore[attr-defined]
     if not form.is_valid():
         return _ticket_page(request, ticket, reply=form, status=400)
     data = form.cleaned_data

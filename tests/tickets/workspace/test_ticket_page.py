@@ -83,6 +83,34 @@ def test_timeline_shows_every_channel_and_event_in_order(agent_client, agent, ti
     assert positions == sorted(positions)
     assert "internal note" in html
     assert "grace@example.com" in html  # contact points beside the timeline
+    assert "Inbound call with +14155550100, 95 s" in html
+    assert "<strong>Grace Hopper</strong>" in html  # the customer wrote the first message
+    assert f"<strong>{agent.get_full_name()}</strong>" in html  # the note's author
+    assert f"{agent.get_full_name()} · " in html  # who escalated
+
+
+def test_timeline_shows_delivery_failures_originals_and_automatic_messages(
+    agent_client, agent, ticket
+):
+    from django.core.files.base import ContentFile
+
+    first = ticket.messages.get()
+    first.original.save("original.eml", ContentFile(b"Subject: VPN\r\n\r\nIt drops"))
+    reply = services.ticket_reply(ticket=ticket, actor=agent, text="Try a cable.")
+    Message.objects.filter(pk=reply.pk).update(
+        delivery_status="failed", delivery_error="550 mailbox <full>"
+    )
+    Message.objects.create(
+        ticket=ticket, kind=MessageKind.OUTBOUND, channel="email", is_automatic=True,
+        body_text="We received your request.", delivery_status="delivered",
+    )  # fmt: skip
+
+    html = page(agent_client, ticket)
+
+    assert f'<a href="/api/v1/messages/{first.pk}/original/">original</a>' in html
+    assert "not delivered: 550 mailbox &lt;full&gt;</span>" in html
+    assert "<strong>Help desk (automatic)</strong>" in html
+    assert " · delivered" in html
 
 
 def test_the_customers_other_tickets_are_listed(agent_client, ticket, open_ticket):
