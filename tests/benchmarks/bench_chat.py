@@ -15,7 +15,8 @@ chats started, accepted and joined), the server's CPU use while talking. The cha
 tickets and customers are deleted afterwards; the agents (users "bench-chat-agent-N") stay,
 marked unavailable.
 
-BENCH_CHAT_PYSPY=FILE.svg records a py-spy flame graph of the server (set-up and talk)
+BENCH_CHAT_PYSPY=FILE.svg records a py-spy flame graph of the server (set-up and talk;
+py-spy is not a dependency: `.venv/bin/uv pip install py-spy`)
 (FILE.txt: collapsed stacks per thread; FILE.idle.txt: waiting included).
 """
 
