@@ -26,7 +26,6 @@ from tickets.models import (
     MessageKind,
     Priority,
     Ticket,
-    TicketEvent,
     TicketStatus,
 )
 
@@ -48,13 +47,8 @@ def _status(value: object) -> str:
     return str(_STATUS_LABELS.get(str(value), value))
 
 
-@register.filter
-def event_summary(event: TicketEvent) -> str:
+def _event_summary(kind: str, data: dict[str, Any]) -> str:
     """One line saying what happened, from the event's data."""
-    return _summary(event.kind, event.data or {})
-
-
-def _summary(kind: str, data: dict[str, Any]) -> str:
     if kind == EventKind.STATUS_CHANGED:
         return f"Status: {_status(data.get('from'))} → {_status(data.get('to'))}"
     if kind in (EventKind.ESCALATED, EventKind.DEESCALATED):
@@ -118,22 +112,11 @@ def queue_rows(tickets: list[Ticket], now: datetime) -> SafeString:
     if not tickets:
         return mark_safe('<tr><td colspan="8" class="empty">No tickets here. Nice work.</td></tr>')
     dates = _Dates()
-    url = _TicketUrl()
+    url = _Address("agent:ticket")
     return mark_safe("".join(_queue_row(ticket, now, dates, url) for ticket in tickets))  # noqa: S308 - escaped in _queue_row
 
 
-class _TicketUrl:
-    """A ticket page's address, reversed once per table."""
-
-    def __init__(self) -> None:
-        sample = reverse("agent:ticket", args=[4242])
-        self.head, _, self.tail = sample.rpartition("4242")
-
-    def __call__(self, pk: int) -> str:
-        return f"{self.head}{pk}{self.tail}"
-
-
-def _queue_row(ticket: Ticket, now: datetime, dates: _Dates, url: _TicketUrl) -> str:
+def _queue_row(ticket: Ticket, now: datetime, dates: _Dates, url: "_Address") -> str:
     tag_list = getattr(ticket, "tag_list", None)  # prefetched by queues.queue_tickets
     tags = "".join(
         f' <span class="tag">{_e(tag.name)}</span>'
@@ -244,8 +227,9 @@ def _event_item(e: dict[str, Any], dates: _Dates) -> str:
         note = data.get("handoff_note", "")
         handoff = f'<blockquote class="handoff">{_lines(str(note))}</blockquote>'
     who = _name(e, "actor") if e["actor__username"] else e["actor_label"]
+    summary = _event_summary(e["kind"], data)
     return (
-        f'<li class="event event-{_e(e["kind"])}"><span>{_e(_summary(e["kind"], data))}</span>\n'
+        f'<li class="event event-{_e(e["kind"])}"><span>{_e(summary)}</span>\n'
         f"      {handoff}\n"
         f'      <span class="meta">{_e(who)} · {dates.day_and_time(e["created_at"])}</span></li>'
     )
@@ -260,6 +244,8 @@ class _Urls:
 
 
 class _Address:
+    """A URL with one id in it, reversed once (not once per row or message)."""
+
     def __init__(self, name: str) -> None:
         self.head, _, self.tail = reverse(name, args=[4242]).rpartition("4242")
 
