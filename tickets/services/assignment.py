@@ -1,5 +1,7 @@
 """Who works a ticket: assignment within the ticket's tier."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -11,6 +13,18 @@ from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, Tic
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.notices import notify_agents
 from tickets.services.queueing import schedule_routing
+
+
+def active_agents_by_tier(tier_ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """Active agents' user ids by tier id (all tiers unless some are named): whom a tier's
+    notices reach, and who may keep a ticket that moves there. One query."""
+    profiles = AgentProfile.objects.filter(user__is_active=True, tiers__isnull=False)
+    if tier_ids is not None:
+        profiles = profiles.filter(tiers__id__in=list(tier_ids))
+    members: dict[int, list[int]] = defaultdict(list)
+    for user_id, tier_id in profiles.values_list("user_id", "tiers__id"):
+        members[tier_id].append(user_id)
+    return members
 
 
 def agent_in_tier(user: User, tier_id: int) -> bool:

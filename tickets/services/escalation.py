@@ -7,10 +7,8 @@ from django.utils import timezone
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
-    AgentProfile,
     EventKind,
     NoticeKind,
-    SLAPolicy,
     Ticket,
     TicketStatus,
     Tier,
@@ -25,7 +23,7 @@ from tickets.services._common import (
     record_events,
     refuse_if_merged,
 )
-from tickets.services.assignment import agent_in_tier
+from tickets.services.assignment import active_agents_by_tier, agent_in_tier
 from tickets.services.notices import notify_agents, notify_agents_many, notify_customer
 from tickets.services.queueing import schedule_routing, schedule_routing_sweep
 
@@ -148,11 +146,7 @@ def ticket_escalate_many(
     if not moving:
         return []
     targets = {tiers[ticket.tier.level + 1].pk for ticket in moving}
-    members = set(
-        AgentProfile.objects.filter(user__is_active=True, tiers__id__in=targets).values_list(
-            "user_id", "tiers__id"
-        )
-    )
+    agents_of = active_agents_by_tier(targets)
     events = []
     for ticket in moving:
         source, target = ticket.tier, tiers[ticket.tier.level + 1]
@@ -162,23 +156,18 @@ def ticket_escalate_many(
             "reason": reason,
             "handoff_note": handoff_notes[ticket.pk],
         }
-        if ticket.assignee_id is not None and (ticket.assignee_id, target.pk) not in members:
+        if ticket.assignee_id is not None and ticket.assignee_id not in agents_of[target.pk]:
             data["unassigned"] = ticket.assignee_id
             ticket.assignee = None
         events.append(new_event(ticket, EventKind.ESCALATED, actor=actor, label=label, **data))
         ticket.tier = target
         ticket.routing_due_at = ticket.updated_at = now
-    policies = _policies_for(moving)
+    policies = sla_clocks.active_policies()
     for ticket in moving:
-        if policies[ticket.pk] != ticket.sla_policy:  # else reevaluate would change nothing
-            sla_clocks.reevaluate(ticket, now)
+        sla_clocks.reevaluate(ticket, now, policies)
     record_events(events)
     bulk_write(moving, ["tier", "assignee", "routing_due_at", "updated_at"])
     schedule_routing_sweep()
-    agents_of = {
-        tier_id: [user_id for user_id, member_of in members if member_of == tier_id]
-        for tier_id in targets
-    }
     notify_agents_many(
         [
             (
@@ -193,9 +182,3 @@ def ticket_escalate_many(
     for ticket in moving:
         notify_customer(ticket=ticket, kind=NoticeKind.ESCALATED)
     return moving
-
-
-def _policies_for(tickets: list[Ticket]) -> dict[int, SLAPolicy | None]:
-    """sla_clocks.policy_for of each ticket, the policies read once for all."""
-    policies = list(SLAPolicy.objects.filter(is_active=True).order_by("position", "id"))
-    return {ticket.pk: sla_clocks.choose_policy(ticket, policies) for ticket in tickets}

@@ -46,6 +46,15 @@ def policy_for(ticket: Ticket) -> SLAPolicy | None:
     return choose_policy(ticket, list(candidates))
 
 
+def active_policies() -> list[SLAPolicy]:
+    """Every active policy in the order choose_policy weighs them (for many tickets)."""
+    return list(
+        SLAPolicy.objects.filter(is_active=True)
+        .select_related("calendar")
+        .order_by("position", "id")
+    )
+
+
 def choose_policy(ticket: Ticket, policies: list[SLAPolicy]) -> SLAPolicy | None:
     """policy_for's rule over active policies already read in (position, id) order; those
     of another organization are passed over."""
@@ -177,10 +186,11 @@ def status_changed(ticket: Ticket, old: str, new: str, now: datetime) -> None:
     refresh(ticket, now)
 
 
-def reevaluate(ticket: Ticket, now: datetime) -> None:
+def reevaluate(ticket: Ticket, now: datetime, policies: list[SLAPolicy] | None = None) -> None:
     """Priority, tier or organization changed: apply the policy that matches now, keeping
-    the time already elapsed on each running clock."""
-    policy = policy_for(ticket)
+    the time already elapsed on each running clock. `policies`: the active policies, read
+    once by a caller doing this for many tickets (else they are read here)."""
+    policy = policy_for(ticket) if policies is None else choose_policy(ticket, policies)
     if policy == ticket.sla_policy:
         return
     ticket.sla_policy = policy

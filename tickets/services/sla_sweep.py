@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from tickets import sla
 from tickets.models import (
-    AgentProfile,
     EventKind,
     FiringKind,
     Priority,
@@ -33,6 +32,7 @@ from tickets.models import (
 )
 from tickets.services import sla_clocks
 from tickets.services._common import bulk_write, new_event, record_events
+from tickets.services.assignment import active_agents_by_tier
 from tickets.services.notices import notify_agents_many
 
 _NEXT_PRIORITY = {
@@ -146,7 +146,7 @@ def _act(tickets: list[Ticket], fired: list[_Firing]) -> None:
     notices: list[tuple[list[int], Ticket, str, str]] = []
     escalations: dict[int, list[tuple[Ticket, str, str]]] = defaultdict(list)
     one_by_one: list[tuple[Callable[[Ticket, str, str], None], Ticket, str, str]] = []
-    tier_agents = _tier_agents()
+    tier_agents = active_agents_by_tier()
     for ticket, clock, kind in fired:
         policy = clock.policy
         label = f"SLA policy {policy.name}" if policy else "SLA"
@@ -186,16 +186,6 @@ def _act(tickets: list[Ticket], fired: list[_Firing]) -> None:
         for ticket in {id(t): t for _, t, _, _ in one_by_one}.values():
             ticket.refresh_from_db()
     _escalate(escalations)
-
-
-def _tier_agents() -> dict[int, list[int]]:
-    """Active agents' user ids by tier id (whom "notify the tier" tells)."""
-    members: dict[int, list[int]] = defaultdict(list)
-    for user_id, tier_id in AgentProfile.objects.filter(
-        user__is_active=True, tiers__isnull=False
-    ).values_list("user_id", "tiers__id"):
-        members[tier_id].append(user_id)
-    return members
 
 
 def _raise_priority(ticket: Ticket, text: str, label: str) -> None:
