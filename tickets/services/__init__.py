@@ -27,6 +27,7 @@ from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest import ticket_ingest
 from tickets.services.merging import ticket_merge
 from tickets.services.messages import (
+    last_inbound_channel,
     ticket_add_inbound,
     ticket_add_note,
     ticket_change_priority,
@@ -74,6 +75,7 @@ __all__ = [
     "customer_send_sign_in_link",
     "customer_set_organization",
     "customer_sign_in_by_link",
+    "last_inbound_channel",
     "macro_render",
     "message_mark_failed",
     "message_mark_sent",

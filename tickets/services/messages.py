@@ -476,6 +476,12 @@ def _live_chat(ticket: Ticket) -> ChatSession | None:
     return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).first()
 
 
+def last_inbound_channel(ticket: Ticket) -> str | None:
+    """The channel the customer last wrote on (replies go back on it by default)."""
+    inbound = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at", "-id")
+    return inbound.values_list("channel", flat=True).first()
+
+
 def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSession | None]:
     """The channel a reply goes by, and the live chat it goes to if it goes by chat."""
     if requested is not None:
@@ -483,10 +489,7 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSess
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
         channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
-        last_inbound = (
-            ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
-        )
-        channel = last_inbound.channel if last_inbound else ticket.channel
+        channel = last_inbound_channel(ticket) or ticket.channel
         channel = _REPLY_FALLBACK.get(Channel(channel), channel)
     chat = _live_chat(ticket) if channel == Channel.CHAT else None
     if channel == Channel.CHAT and chat is None:

@@ -169,11 +169,6 @@ def _timeline(timeline: selectors.Timeline) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item["at"])
 
 
-def _last_inbound_channel(ticket: Ticket) -> str | None:
-    inbound = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at", "-id")
-    return inbound.values_list("channel", flat=True).first()
-
-
 def _reply_channels(ticket: Ticket, last_inbound: str | None) -> list[tuple[str, str]]:
     """The channels this customer can be answered on, the one they last used first."""
     kinds = {point.kind for point in ticket.customer.contact_points.all()}
@@ -276,7 +271,7 @@ def _back(ticket_id: int) -> HttpResponse:
 def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(ticket_id)
     form = ReplyForm(request.POST, request.FILES)
-    channels = _reply_channels(ticket, _last_inbound_channel(ticket))
+    channels = _reply_channels(ticket, services.last_inbound_channel(ticket))
     form.fields["channel"].choices = channels  # type: ignore[attr-defined]
     if not form.is_valid():
         return _ticket_page(request, ticket, reply=form, status=400)
