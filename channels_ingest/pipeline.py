@@ -5,10 +5,12 @@ so nothing acknowledged is ever lost; process() turns it into a ticket message a
 commit, and sweep() re-drives whatever a dead worker left behind.
 """
 
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
@@ -18,7 +20,8 @@ from channels_ingest.errors import Rejected
 from channels_ingest.models import InboundItem, InboundStatus
 from tickets import services
 from tickets.errors import DomainError
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundMessage, IngestResult
+from tickets.services._common import bulk_write
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,9 @@ PARSERS = {
     "sms": "channels_ingest.sms.parse.parse_sms",
     "phone": "channels_ingest.voice.parse.parse_call",
 }
+# Items processed together (a mailbox poll, an imported mbox, the sweep): large enough that
+# a batch's fixed statements cost little per message, small enough to hold locks briefly.
+BATCH_SIZE = 100
 # Stored but not processed for this long means the worker that should have done it died.
 STALE_AFTER = timedelta(minutes=2)
 # What processing writes back to the item.
@@ -69,6 +75,73 @@ def receive(
     return item, True
 
 
+def receive_many(
+    *, channel: str, source: str, payloads: list[tuple[str, bytes]], content_type: str
+) -> list[tuple[InboundItem, bool]]:
+    """receive() for many payloads (key, bytes) at once: the new ones stored in one statement.
+    Not queued: the caller processes them (process_many) or queues them itself."""
+    keys = [key[:500] for key, _ in payloads]
+    stored = {
+        item.idempotency_key: item
+        for item in InboundItem.objects.filter(channel=channel, idempotency_key__in=keys).defer(
+            "payload"
+        )
+    }
+    new: dict[str, InboundItem] = {}
+    for key, (_, payload) in zip(keys, payloads, strict=True):
+        if key not in stored and key not in new:
+            new[key] = InboundItem(
+                channel=channel,
+                idempotency_key=key,
+                source=source[:100],
+                payload=payload,
+                content_type=content_type,
+            )
+    try:
+        with transaction.atomic():
+            InboundItem.objects.bulk_create(new.values())
+    except IntegrityError:  # stored concurrently: one by one, each insert deciding
+        return [
+            receive(
+                channel=channel,
+                source=source,
+                key=key,
+                payload=payload,
+                content_type=content_type,
+                enqueue=False,
+            )
+            for key, payload in payloads
+        ]
+    results, seen = [], set()
+    for key in keys:
+        if key in stored or key in seen:  # stored before, or repeated in this batch
+            results.append((stored.get(key) or new[key], False))
+        else:
+            seen.add(key)
+            results.append((new[key], True))
+    return results
+
+
+T = TypeVar("T")
+
+
+def batches(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def enqueue_many(item_ids: list[int]) -> None:
+    """Queue stored items for processing in batches (after they are committed)."""
+    from channels_ingest.tasks import process_inbound_batch
+
+    for batch in batches(item_ids):
+        try:
+            process_inbound_batch.delay(batch)
+        except Exception:
+            logger.exception("could not queue %s inbound items; the sweep will", len(batch))
+
+
 def _enqueue(item_id: int) -> None:
     from channels_ingest.tasks import process_inbound
 
@@ -86,33 +159,87 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
     admins, retried from the admin). Database trouble propagates so the task retries.
     """
     with transaction.atomic():
-        item = (
-            InboundItem.objects.select_for_update(skip_locked=True)
-            .filter(pk=item_id, status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
-            .first()
-        )
-        if item is None:
+        items = _claim([item_id])
+        if not items:
             return None  # already done, or another worker holds it
-        item.attempts += 1
+        item = items[0]
         try:
-            with transaction.atomic():
-                result = services.ticket_ingest(inbound=parse(item))
-        except (Rejected, DomainError) as refusal:
-            reason = refusal.reason if isinstance(refusal, Rejected) else refusal.message
-            logger.info("inbound item %s rejected: %s", item.pk, reason)
-            item.status, item.error = InboundStatus.REJECTED, reason
-        except DatabaseError:
-            raise
-        except Exception as error:  # ours: record it for the admins and move on
-            logger.exception("inbound item %s failed", item.pk)
-            item.status, item.error = InboundStatus.FAILED, f"{type(error).__name__}: {error}"
+            inbound = parse(item)
+        except Exception as error:
+            _finish(item, error, now)
         else:
-            item.status, item.error = InboundStatus.PROCESSED, ""
-            item.outcome = result.outcome
-            item.ticket_id, item.message_id = result.ticket.pk, result.message.pk
-        item.processed_at = now or timezone.now()
+            _finish(item, _ingest_one(inbound), now)
         item.save(update_fields=_PROCESSED_FIELDS)  # not the payload: it can be megabytes
     return item
+
+
+def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[InboundItem]:
+    """process() for many stored items at once (a mailbox poll, an imported mbox): parsed
+    one by one, ingested together (tickets.services.ticket_ingest_many), in one transaction.
+
+    Items another worker holds or has done are skipped; the others are returned, in order.
+    """
+    with transaction.atomic():
+        items = _claim(item_ids)
+        parsed: list[tuple[InboundItem, InboundMessage]] = []
+        for item in items:
+            try:
+                parsed.append((item, parse(item)))
+            except Exception as error:
+                _finish(item, error, now)
+        inbounds = [inbound for _, inbound in parsed]
+        try:
+            with transaction.atomic():
+                results: list[Outcome] = list(services.ticket_ingest_many(inbounds, now=now))
+        except DatabaseError:
+            raise
+        except Exception:  # ours: then each message on its own, so one cannot stop the rest
+            logger.exception("batch of %s inbound items failed; ingesting one by one", len(items))
+            results = [_ingest_one(inbound) for inbound in inbounds]
+        for (item, _), result in zip(parsed, results, strict=True):
+            _finish(item, result, now)
+        bulk_write(items, _PROCESSED_FIELDS)
+    return items
+
+
+# What ingesting an item came to: a result, a refusal (the sender's fault) or our error.
+Outcome = IngestResult | Exception
+
+
+def _claim(item_ids: list[int]) -> list[InboundItem]:
+    """The items still to process, locked (skipping any another worker holds)."""
+    return list(
+        InboundItem.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=item_ids, status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+        .order_by("pk")
+    )
+
+
+def _ingest_one(inbound: InboundMessage) -> Outcome:
+    try:
+        with transaction.atomic():
+            return services.ticket_ingest(inbound=inbound)
+    except DatabaseError:
+        raise
+    except Exception as error:
+        return error
+
+
+def _finish(item: InboundItem, outcome: Outcome, now: datetime | None) -> None:
+    """Record on the item how it went (not saved)."""
+    item.attempts += 1
+    if isinstance(outcome, IngestResult):
+        item.status, item.error = InboundStatus.PROCESSED, ""
+        item.outcome = outcome.outcome
+        item.ticket_id, item.message_id = outcome.ticket.pk, outcome.message.pk
+    elif isinstance(outcome, (Rejected, DomainError)):
+        reason = outcome.reason if isinstance(outcome, Rejected) else outcome.message
+        logger.info("inbound item %s rejected: %s", item.pk, reason)
+        item.status, item.error = InboundStatus.REJECTED, reason
+    else:  # ours: record it for the admins and move on
+        logger.error("inbound item %s failed", item.pk, exc_info=outcome)
+        item.status, item.error = InboundStatus.FAILED, f"{type(outcome).__name__}: {outcome}"
+    item.processed_at = now or timezone.now()
 
 
 def parse(item: InboundItem) -> InboundMessage:

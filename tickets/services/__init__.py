@@ -25,6 +25,7 @@ from tickets.services.delivery import (
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest import ticket_ingest
+from tickets.services.ingest_many import ticket_ingest_many
 from tickets.services.merging import ticket_merge
 from tickets.services.messages import (
     last_inbound_channel,
@@ -100,6 +101,7 @@ __all__ = [
     "ticket_customer_write",
     "ticket_escalate",
     "ticket_ingest",
+    "ticket_ingest_many",
     "ticket_log_call",
     "ticket_merge",
     "ticket_move_tier",

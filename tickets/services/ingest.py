@@ -94,18 +94,69 @@ def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datet
         self_service.ticket_resolve_deflected(ticket_id=ticket.pk, via="sms keyword", now=now)
 
 
-def _match_thread(inbound: InboundMessage, now: datetime) -> tuple[Ticket, str] | None:
+def _match_thread(
+    inbound: InboundMessage, now: datetime, known: "ThreadLookup | None" = None
+) -> tuple[Ticket, str] | None:
     if inbound.channel == Channel.EMAIL:
-        return _match_email(inbound)
+        return _match_email(inbound, known or ThreadLookup.for_messages([inbound]))
     if inbound.channel in (Channel.SMS, Channel.PHONE):
         ticket = _recent_ticket_of_sender(inbound, now)
         return (ticket, "recent") if ticket else None
     return None
 
 
-def _match_email(inbound: InboundMessage) -> tuple[Ticket, str] | None:
+class ThreadLookup:
+    """The stored tickets an email's threading signals can point at.
+
+    Read for one message, tickets named by id are fetched only when asked for (most
+    replies match by their headers first); read for many (`prefetch`), every ticket any of
+    them names is read up front, in one query.
+    """
+
+    def __init__(
+        self, by_message_id: dict[str, Ticket], tickets: dict[int, Ticket] | None = None
+    ) -> None:
+        self.by_message_id = by_message_id
+        self._tickets = tickets
+
+    @classmethod
+    def for_messages(
+        cls, inbounds: list[InboundMessage], *, prefetch: bool = False
+    ) -> "ThreadLookup":
+        message_ids = {message_id for inbound in inbounds for message_id in inbound.thread_ids}
+        stored: dict[str, Ticket] = {}
+        if message_ids:
+            stored = {
+                str(message.external_id): message.ticket
+                for message in Message.objects.filter(
+                    channel=Channel.EMAIL, external_id__in=message_ids
+                )
+                .select_related("ticket__customer")
+                .only("external_id", "ticket")
+            }
+        if not prefetch:
+            return cls(stored)
+        named = {pk for inbound in inbounds for pk in _named_ticket_ids(inbound)}
+        tickets = Ticket.objects.select_related("customer").in_bulk(named) if named else {}
+        return cls(stored, tickets)
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        if self._tickets is None:
+            return Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+        return self._tickets.get(ticket_id)
+
+
+def _named_ticket_ids(inbound: InboundMessage) -> set[int]:
+    """Tickets an email names by our Message-IDs, its reply address or its subject tag."""
+    named = {addressing.ticket_id_from_message_id(m) for m in inbound.thread_ids}
+    named.add(addressing.ticket_id_from_addresses(inbound.recipients))
+    named.add(addressing.ticket_id_from_subject(inbound.subject))
+    return {pk for pk in named if pk is not None}
+
+
+def _match_email(inbound: InboundMessage, known: ThreadLookup) -> tuple[Ticket, str] | None:
     if inbound.thread_ids:
-        ticket = _ticket_by_message_ids(inbound.thread_ids)
+        ticket = _ticket_by_message_ids(inbound.thread_ids, known)
         if ticket is not None:
             return ticket, "headers"
     for via, ticket_id in (
@@ -113,26 +164,20 @@ def _match_email(inbound: InboundMessage) -> tuple[Ticket, str] | None:
         ("subject", addressing.ticket_id_from_subject(inbound.subject)),
     ):
         if ticket_id is not None:
-            ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+            ticket = known.ticket(ticket_id)
             if ticket is not None:
                 return ticket, via
     return None
 
 
-def _ticket_by_message_ids(message_ids: tuple[str, ...]) -> Ticket | None:
+def _ticket_by_message_ids(message_ids: tuple[str, ...], known: ThreadLookup) -> Ticket | None:
     """The ticket of the first referenced message we know (In-Reply-To comes first)."""
-    stored = {
-        message.external_id: message.ticket
-        for message in Message.objects.filter(channel=Channel.EMAIL, external_id__in=message_ids)
-        .select_related("ticket__customer")
-        .only("external_id", "ticket")
-    }
     for message_id in message_ids:
-        if message_id in stored:
-            return stored[message_id]  # with its ticket, in the same query
+        if message_id in known.by_message_id:
+            return known.by_message_id[message_id]  # read with its ticket
         ticket_id = addressing.ticket_id_from_message_id(message_id)
         if ticket_id is not None:
-            ticket = Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
+            ticket = known.ticket(ticket_id)
             if ticket is not None:
                 return ticket
     return None

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -65,7 +66,7 @@ def ticket_open(
     as ticket_ingest has, passes check_duplicate=False; the database still refuses a
     concurrent duplicate, below.)
     """
-    _validate(inbound)
+    validate_inbound(inbound)
     duplicate = find_duplicate(inbound) if check_duplicate else None
     if duplicate is not None:
         return duplicate
@@ -77,7 +78,7 @@ def ticket_open(
                 kind=inbound.sender_kind, value=inbound.sender, name=inbound.sender_name
             )
             ticket = Ticket(
-                subject=_subject_for(inbound),
+                subject=subject_for(inbound),
                 customer=customer,
                 channel=inbound.channel,
                 priority=priority,
@@ -120,7 +121,7 @@ def ticket_add_inbound(
     A waiting or resolved ticket comes back to the help desk (open); a closed ticket does
     not take new messages (channels open a follow-up ticket instead).
     """
-    _validate(inbound)
+    validate_inbound(inbound)
     duplicate = find_duplicate(inbound) if check_duplicate else None
     if duplicate is not None:
         return duplicate
@@ -141,7 +142,7 @@ def ticket_add_inbound(
                 apply_transition(
                     ticket, TicketStatus.OPEN, actor=None, now=now, reason="customer replied"
                 )
-            arrived = _arrival(inbound, ticket, now)
+            arrived = arrival(inbound, ticket, now)
             ticket.last_message_at = arrived
             if ticket.tier.level == 0:  # the customer wrote again: on to a person
                 ticket.routing_due_at = now
@@ -311,7 +312,7 @@ def _refuse_if_closed(ticket: Ticket) -> None:
         raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
 
 
-def _validate(inbound: InboundMessage) -> None:
+def validate_inbound(inbound: InboundMessage) -> None:
     if inbound.channel not in Channel.values:
         raise InvalidInput(f"Unknown channel {inbound.channel!r}.", code="invalid_channel")
     if not (inbound.text.strip() or inbound.html.strip() or inbound.attachments):
@@ -325,7 +326,7 @@ def _tier(level: int) -> Tier:
         raise InvalidInput(f"There is no tier {level}.", code="invalid_tier") from None
 
 
-def _subject_for(inbound: InboundMessage) -> str:
+def subject_for(inbound: InboundMessage) -> str:
     subject = " ".join(inbound.subject.split())
     if not subject:
         words = inbound.text.split()
@@ -348,7 +349,7 @@ def find_duplicate(inbound: InboundMessage) -> IngestResult | None:
     return IngestResult(ticket=message.ticket, message=message, outcome=IngestOutcome.DUPLICATE)
 
 
-def _arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime:
+def arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime:
     """When the message belongs in the conversation: the sender's date, unless a wrong clock
     would put it before what was already said."""
     sent = inbound.received_at
@@ -358,6 +359,24 @@ def _arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime
 
 
 def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
+    message = inbound_message_row(ticket, inbound, at=at)
+    message.save(force_insert=True)
+    Attachment.objects.bulk_create(attachment_rows(message, inbound.attachments))
+    if inbound.call is not None:
+        CallLog.objects.create(
+            message=message,
+            direction=inbound.call.direction,
+            phone_number=inbound.call.phone_number,
+            duration_seconds=inbound.call.duration_seconds,
+            recording_url=inbound.call.recording_url,
+        )
+    record_event(ticket, **message_received_event(message))
+    add_participants(ticket, inbound.cc)
+    return message
+
+
+def inbound_message_row(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
+    """A customer's message, not yet written; its original is in storage already."""
     message = Message(
         ticket=ticket,
         kind=MessageKind.INBOUND,
@@ -373,27 +392,29 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> 
     if inbound.original is not None:
         # The file first, so that the row is written once, with its name.
         message.original.save("original.eml", ContentFile(inbound.original), save=False)
-    message.save(force_insert=True)
-    _store_attachments(message, inbound.attachments)
-    if inbound.call is not None:
-        CallLog.objects.create(
-            message=message,
-            direction=inbound.call.direction,
-            phone_number=inbound.call.phone_number,
-            duration_seconds=inbound.call.duration_seconds,
-            recording_url=inbound.call.recording_url,
-        )
-    record_event(
-        ticket, EventKind.MESSAGE_RECEIVED, actor=None, label="customer", message=message.pk
-    )
-    _add_participants(ticket, inbound.cc)
     return message
 
 
+def message_received_event(message: Message) -> dict[str, Any]:
+    """The arguments of the event a customer's message writes (record_event / new_event)."""
+    return {
+        "kind": EventKind.MESSAGE_RECEIVED,
+        "actor": None,
+        "label": "customer",
+        "message": message.pk,
+    }
+
+
 def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -> None:
-    """Stored under a safe name, typed by content; oversized ones are left out (adapters
-    mention them in the text), so one huge file never blocks the message."""
+    Attachment.objects.bulk_create(attachment_rows(message, items))
+
+
+def attachment_rows(message: Message, items: tuple[InboundAttachment, ...]) -> list[Attachment]:
+    """A message's files in storage under safe names, typed by content, and their rows (not
+    yet written). Oversized ones are left out (adapters mention them in the text), so one
+    huge file never blocks the message."""
     limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
+    rows = []
     for index, item in enumerate(items, start=1):
         if len(item.content) > limit:
             logger.info("attachment over the size limit left out of message %s", message.pk)
@@ -407,7 +428,9 @@ def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -
             size=len(item.content),
             content_id=item.content_id[:255],
         )
-        attachment.file.save(storage_name(name), ContentFile(item.content), save=True)
+        attachment.file.save(storage_name(name), ContentFile(item.content), save=False)
+        rows.append(attachment)
+    return rows
 
 
 def _refuse_oversized(items: tuple[InboundAttachment, ...]) -> None:
@@ -428,7 +451,7 @@ def _normalized_sender(inbound: InboundMessage) -> str:
         return inbound.sender[:320]
 
 
-def _add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> None:
+def add_participants(ticket: Ticket, people: tuple[tuple[str, str], ...]) -> None:
     """CC'd people join the conversation, except the help desk and the customer themself."""
     candidates = []
     for address, name in people:

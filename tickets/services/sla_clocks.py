@@ -95,14 +95,17 @@ def calendar_of(policy: SLAPolicy) -> sla.Calendar:
     return sla.Calendar(source.time_zone, days, frozenset(extra))
 
 
-def start(ticket: Ticket, now: datetime) -> list[SLAClock]:
+def start(ticket: Ticket, now: datetime, *, shared: "PolicyCache | None" = None) -> list[SLAClock]:
     """A new ticket, before it is written: pick its policy, time its first-response and
     resolution clocks, and set its deadline columns as refresh() would.
 
     Returns the clocks, for `save_started` once the ticket is written: the ticket row is
-    written once, with its deadlines, and the clocks in one statement.
+    written once, with its deadlines, and the clocks in one statement. `shared`: the
+    policies and calendars read once by a caller starting many tickets.
     """
-    policy = ticket.sla_policy = policy_for(ticket)
+    policy = ticket.sla_policy = (
+        policy_for(ticket) if shared is None else choose_policy(ticket, shared.policies)
+    )
     clocks = []
     if policy is not None:
         for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
@@ -119,13 +122,36 @@ def start(ticket: Ticket, now: datetime) -> list[SLAClock]:
                     )
                 )
         if clocks:
-            if policy.calendar is not None and not policy.calendar.always_open:
-                prefetch_related_objects([policy.calendar], "hours", "custom_holidays")
-            calendar = calendar_of(policy)
+            calendar = shared.calendar(policy) if shared is not None else _read_calendar(policy)
             for clock in clocks:
                 time_clock(clock, policy, calendar, now)
     set_deadlines(ticket, clocks, fired=set())  # nothing fired on a new ticket
     return clocks
+
+
+def _read_calendar(policy: SLAPolicy) -> sla.Calendar:
+    if policy.calendar is not None and not policy.calendar.always_open:
+        prefetch_related_objects([policy.calendar], "hours", "custom_holidays")
+    return calendar_of(policy)
+
+
+class PolicyCache:
+    """The active policies and their calendars, read and built once for many tickets
+    (building a calendar with its public holidays is the costly part)."""
+
+    def __init__(self) -> None:
+        self.policies = active_policies()
+        prefetch_related_objects(
+            [p.calendar for p in self.policies if p.calendar is not None],
+            "hours",
+            "custom_holidays",
+        )
+        self._calendars: dict[int, sla.Calendar] = {}
+
+    def calendar(self, policy: SLAPolicy) -> sla.Calendar:
+        if policy.pk not in self._calendars:
+            self._calendars[policy.pk] = calendar_of(policy)
+        return self._calendars[policy.pk]
 
 
 def save_started(clocks: list[SLAClock]) -> None:
@@ -135,21 +161,40 @@ def save_started(clocks: list[SLAClock]) -> None:
 
 def customer_wrote(ticket: Ticket, now: datetime) -> None:
     """After the first response, each customer message starts a next-response clock."""
-    if ticket.sla_policy_id is None:
+    customers_wrote([ticket], now)
+
+
+def customers_wrote(tickets: list[Ticket], now: datetime) -> None:
+    """customer_wrote for many tickets: their clocks are read in one query, and only the
+    tickets whose next-response clock starts are written."""
+    timed = {ticket.pk: ticket for ticket in tickets if ticket.sla_policy_id is not None}
+    if not timed:
         return
-    clocks = list(
-        ticket.clocks.filter(kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE])
-        .order_by("kind", "cycle")
-        .values_list("kind", "cycle", "stopped_at")
-    )
+    rows: dict[int, list[tuple[str, int, datetime | None]]] = {pk: [] for pk in timed}
+    for ticket_id, kind, cycle, stopped in (
+        SLAClock.objects.filter(
+            ticket_id__in=timed, kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE]
+        )
+        .order_by("ticket_id", "kind", "cycle")
+        .values_list("ticket_id", "kind", "cycle", "stopped_at")
+    ):
+        rows[ticket_id].append((kind, cycle, stopped))
+    for ticket_id, clocks in rows.items():
+        next_cycle = _next_response_cycle(clocks)
+        if next_cycle is not None:
+            _start_clock(timed[ticket_id], ClockKind.NEXT_RESPONSE, now, cycle=next_cycle)
+            refresh(timed[ticket_id], now)
+
+
+def _next_response_cycle(clocks: list[tuple[str, int, datetime | None]]) -> int | None:
+    """The cycle of the next-response clock a customer's message starts, if it starts one."""
     next_cycles = [cycle for kind, cycle, _ in clocks if kind == ClockKind.NEXT_RESPONSE]
     if any(kind == ClockKind.NEXT_RESPONSE and stopped is None for kind, _, stopped in clocks):
-        return  # one is running already
+        return None  # one is running already
     first_response = [stopped for kind, _, stopped in clocks if kind == ClockKind.FIRST_RESPONSE]
     if first_response and first_response[0] is None:
-        return  # still waiting for the first response
-    _start_clock(ticket, ClockKind.NEXT_RESPONSE, now, cycle=max(next_cycles, default=0) + 1)
-    refresh(ticket, now)
+        return None  # still waiting for the first response
+    return max(next_cycles, default=0) + 1
 
 
 def agent_responded(ticket: Ticket, now: datetime) -> None:

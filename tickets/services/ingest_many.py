@@ -1,0 +1,351 @@
+"""Many inbound emails at once (a mailbox import, a backlog): the usual cases written together.
+
+ticket_ingest is the rule for one message; this gives the same result for many. The
+messages are taken in rounds of independent ones: no two from one sender, on one ticket,
+or one answering another still to come. A round's lookups are read in a few queries, and
+its new customers, tickets, clocks, messages, files and events are written in one
+statement each, whatever its size.
+
+What is rare or has more to decide goes through ticket_ingest, one message at a time in the
+same transaction: another channel, a duplicate, an invalid or own sender, a stranger on a
+ticket, a merged, closed, waiting or resolved ticket. So does a whole round that meets a
+concurrent writer (a unique key taken meanwhile).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets import addressing
+from tickets.contacts import normalize_contact
+from tickets.errors import DomainError, InvalidInput
+from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    EventKind,
+    Message,
+    NoticeKind,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketParticipant,
+    TicketStatus,
+    Tier,
+)
+from tickets.services import sla_clocks
+from tickets.services._common import bulk_write, new_event, record_events
+from tickets.services.ingest import ThreadLookup, _match_email, ticket_ingest
+from tickets.services.messages import (
+    add_participants,
+    arrival,
+    attachment_rows,
+    inbound_message_row,
+    message_received_event,
+    subject_for,
+    validate_inbound,
+)
+from tickets.services.notices import notify_customer
+from tickets.services.queueing import schedule_routing_sweep
+
+IngestOutcomeOrError = IngestResult | DomainError
+# A message lands on a ticket in these states without a status change.
+_TAKES_MESSAGES = {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD}
+
+
+def ticket_ingest_many(
+    inbounds: list[InboundMessage], *, now: datetime | None = None
+) -> list[IngestOutcomeOrError]:
+    """ticket_ingest for each message, in order; a refusal is returned in its place.
+
+    Call inside a transaction: a database error ends the whole batch.
+    """
+    now = now or timezone.now()
+    results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
+    waiting = list(range(len(inbounds)))
+    while waiting:
+        taken, later = _independent(inbounds, waiting)
+        deferred = _ingest_round(inbounds, taken, results, now)
+        waiting = sorted(later + deferred)
+    done = [result for result in results if result is not None]
+    if len(done) != len(inbounds):
+        raise RuntimeError("a message of the batch was left without a result")
+    return done
+
+
+def _independent(inbounds: list[InboundMessage], waiting: list[int]) -> tuple[list[int], list[int]]:
+    """The messages that need none before them; the others wait for the next round.
+
+    A message waits when an earlier waiting one has its sender (the customer may be new) or
+    is the one it answers; whatever waits holds back the later ones it would have held.
+    """
+    taken, later = [], []
+    senders: set[str] = set()
+    message_ids: set[str] = set()
+    for index in waiting:
+        inbound = inbounds[index]
+        sender = inbound.sender.strip().lower()
+        if sender in senders or message_ids.intersection(inbound.thread_ids):
+            later.append(index)
+        else:
+            taken.append(index)
+        senders.add(sender)
+        if inbound.external_id:
+            message_ids.add(inbound.external_id)
+    return taken, later
+
+
+@dataclass
+class _Round:
+    """A round's messages sorted out: those written together and those taken one by one."""
+
+    now: datetime
+    new: list[int] = field(default_factory=list)
+    threaded: dict[int, Ticket] = field(default_factory=dict)  # message -> its ticket
+    single: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    senders: dict[int, str] = field(default_factory=dict)  # normalized addresses
+    contacts: dict[str, ContactPoint] = field(default_factory=dict)
+
+
+def _ingest_round(
+    inbounds: list[InboundMessage],
+    indices: list[int],
+    results: list[IngestOutcomeOrError | None],
+    now: datetime,
+) -> list[int]:
+    """Ingest one round of independent messages; returns those that wait for the next."""
+    sorted_out = _sort_out(inbounds, indices, now)
+    together = sorted_out.new + list(sorted_out.threaded)
+    if together:
+        try:
+            with transaction.atomic():
+                for index, result in _write_together(inbounds, sorted_out).items():
+                    results[index] = result
+        except IntegrityError:
+            # Someone else stored one of these meanwhile: the one-by-one path knows what to do.
+            sorted_out.single = sorted(sorted_out.single + together)
+    for index in sorted_out.single:
+        results[index] = _ingest_one(inbounds[index], now)
+    return sorted_out.deferred
+
+
+def _ingest_one(inbound: InboundMessage, now: datetime) -> IngestOutcomeOrError:
+    try:
+        with transaction.atomic():
+            return ticket_ingest(inbound=inbound, now=now)
+    except DomainError as refusal:
+        return refusal
+
+
+def _sort_out(inbounds: list[InboundMessage], indices: list[int], now: datetime) -> _Round:
+    sorted_out = _Round(now=now)
+    candidates = []
+    for index in indices:
+        inbound = inbounds[index]
+        sender = _plain_email_sender(inbound)
+        if sender is None:
+            sorted_out.single.append(index)
+        else:
+            sorted_out.senders[index] = sender
+            candidates.append(index)
+    stored = _stored_external_ids([inbounds[i] for i in candidates])
+    for index in [i for i in candidates if inbounds[i].external_id in stored]:
+        candidates.remove(index)
+        sorted_out.single.append(index)  # a duplicate: ticket_ingest says where it went
+    if not candidates:
+        return sorted_out
+    sorted_out.contacts = {
+        contact.value: contact
+        for contact in ContactPoint.objects.select_related("customer").filter(
+            kind=ContactKind.EMAIL, value__in={sorted_out.senders[i] for i in candidates}
+        )
+    }
+    known = ThreadLookup.for_messages([inbounds[i] for i in candidates], prefetch=True)
+    matches = {i: _match_email(inbounds[i], known) for i in candidates}
+    participants = _participants(
+        {(match[0].pk, sorted_out.senders[i]) for i, match in matches.items() if match}
+    )
+    claimed: set[int] = set()
+    for index in candidates:
+        contact = sorted_out.contacts.get(sorted_out.senders[index])
+        if contact is not None and contact.customer.merged_into_id is not None:
+            sorted_out.single.append(index)
+            continue
+        match = matches[index]
+        if match is None:
+            sorted_out.new.append(index)
+            continue
+        ticket = match[0]
+        if ticket.pk in claimed:
+            sorted_out.deferred.append(index)  # one message per ticket and round
+            continue
+        claimed.add(ticket.pk)
+        belongs = (contact is not None and contact.customer_id == ticket.customer_id) or (
+            ticket.pk,
+            sorted_out.senders[index],
+        ) in participants
+        if belongs and ticket.merged_into_id is None and ticket.status in _TAKES_MESSAGES:
+            sorted_out.threaded[index] = ticket
+        else:
+            sorted_out.single.append(index)
+    sorted_out.single.sort()
+    return sorted_out
+
+
+def _plain_email_sender(inbound: InboundMessage) -> str | None:
+    """The normalized sender of an email the usual path can take; None sends it one by one."""
+    if inbound.channel != Channel.EMAIL or inbound.call is not None:
+        return None
+    try:
+        validate_inbound(inbound)
+        sender = normalize_contact(ContactKind.EMAIL, inbound.sender)
+    except InvalidInput:
+        return None
+    return None if addressing.is_own_address(sender) else sender
+
+
+def _stored_external_ids(inbounds: list[InboundMessage]) -> set[str]:
+    ids = {inbound.external_id for inbound in inbounds if inbound.external_id}
+    if not ids:
+        return set()
+    stored = Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids)
+    return {str(external_id) for external_id in stored.values_list("external_id", flat=True)}
+
+
+def _participants(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    if not pairs:
+        return set()
+    rows = TicketParticipant.objects.filter(
+        ticket_id__in={ticket_id for ticket_id, _ in pairs},
+        email__in={email for _, email in pairs},
+    ).values_list("ticket_id", "email")
+    return set(rows) & pairs
+
+
+# --- Writing a round -------------------------------------------------------------------------
+
+
+def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[int, IngestResult]:
+    now = sorted_out.now
+    tickets = _open_tickets(inbounds, sorted_out)
+    threaded = _lock_threaded(sorted_out)
+    for index, ticket in threaded.items():
+        ticket.last_message_at = arrival(inbounds[index], ticket, now)
+        ticket.updated_at = now
+        if ticket.tier.level == 0:  # the customer wrote again: on to a person
+            ticket.routing_due_at = now
+    tickets.update(threaded)
+    at = {index: ticket.last_message_at or now for index, ticket in tickets.items()}
+    messages = _write_messages(inbounds, tickets, at)
+    bulk_write(list(threaded.values()), ["last_message_at", "routing_due_at", "updated_at"])
+    sla_clocks.customers_wrote(list(threaded.values()), now)
+    if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
+        schedule_routing_sweep()
+    for index in sorted_out.new:
+        notify_customer(ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now)
+    return {
+        index: IngestResult(
+            ticket=tickets[index],
+            message=messages[index],
+            outcome=IngestOutcome.THREADED if index in threaded else IngestOutcome.NEW,
+        )
+        for index in tickets
+    }
+
+
+def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[int, Ticket]:
+    """ticket_open's tickets for the round's new conversations, with their customers."""
+    if not sorted_out.new:
+        return {}
+    now = sorted_out.now
+    customers = _customers(inbounds, sorted_out)
+    tier = Tier.objects.get(level=0)
+    policies = sla_clocks.PolicyCache()
+    tickets, clocks = {}, []
+    for index in sorted_out.new:
+        inbound = inbounds[index]
+        ticket = Ticket(
+            subject=subject_for(inbound),
+            customer=customers[sorted_out.senders[index]],
+            channel=inbound.channel,
+            priority=Priority.NORMAL,
+            tier=tier,
+            created_at=inbound.received_at or now,
+            last_message_at=inbound.received_at or now,
+            routing_due_at=now,
+        )
+        clocks += sla_clocks.start(ticket, now, shared=policies)
+        tickets[index] = ticket
+    Ticket.objects.bulk_create(tickets.values())
+    sla_clocks.save_started(clocks)
+    record_events(
+        [
+            new_event(t, EventKind.CREATED, actor=None, channel=t.channel, tier=tier.level)
+            for t in tickets.values()
+        ]
+    )
+    return tickets
+
+
+def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, Customer]:
+    """The customer of each new conversation's sender, created for first-time senders."""
+    customers = {value: contact.customer for value, contact in sorted_out.contacts.items()}
+    created: dict[str, Customer] = {}
+    for index in sorted_out.new:
+        sender = sorted_out.senders[index]
+        if sender not in customers:
+            created[sender] = Customer(name=inbounds[index].sender_name.strip()[:200])
+    Customer.objects.bulk_create(created.values())
+    ContactPoint.objects.bulk_create(
+        ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=value)
+        for value, customer in created.items()
+    )
+    return customers | created
+
+
+def _lock_threaded(sorted_out: _Round) -> dict[int, Ticket]:
+    """The round's answered tickets re-read under their row locks; any that changed state
+    meanwhile (merged, closed, waiting) goes one by one instead."""
+    if not sorted_out.threaded:
+        return {}
+    locked = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("tier", "customer")
+        .in_bulk([ticket.pk for ticket in sorted_out.threaded.values()])
+    )
+    threaded = {}
+    for index, ticket in sorted_out.threaded.items():
+        fresh = locked[ticket.pk]
+        if fresh.merged_into_id is None and fresh.status in _TAKES_MESSAGES:
+            threaded[index] = fresh
+        else:
+            sorted_out.single.append(index)
+    sorted_out.single.sort()
+    return threaded
+
+
+def _write_messages(
+    inbounds: list[InboundMessage], tickets: dict[int, Ticket], at: dict[int, datetime]
+) -> dict[int, Message]:
+    """Each message on its ticket, at its time in the conversation."""
+    messages = {
+        index: inbound_message_row(ticket, inbounds[index], at=at[index])
+        for index, ticket in tickets.items()
+    }
+    Message.objects.bulk_create(messages.values())
+    files: list[Attachment] = []
+    events: list[TicketEvent] = []
+    for index, message in messages.items():
+        files += attachment_rows(message, inbounds[index].attachments)
+        events.append(new_event(tickets[index], **message_received_event(message)))
+    Attachment.objects.bulk_create(files)
+    record_events(events)
+    for index in messages:
+        add_participants(tickets[index], inbounds[index].cc)
+    return messages
