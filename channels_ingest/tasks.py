@@ -22,11 +22,22 @@ def process_inbound(item_id: int) -> None:
     pipeline.process(item_id)
 
 
+@shared_task(
+    name="channels_ingest.process_inbound_batch",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def process_inbound_batch(item_ids: list[int]) -> int:
+    """Many stored items together (a mailbox poll, the sweep); returns how many it took."""
+    return len(pipeline.process_many(item_ids))
+
+
 @shared_task(name="channels_ingest.sweep_inbound")
 def sweep_inbound() -> int:
     stale = pipeline.sweep()
-    for item_id in stale:
-        process_inbound.delay(item_id)
+    pipeline.enqueue_many(stale)
     return len(stale)
 
 

@@ -175,6 +175,7 @@ CELERY_TASK_ROUTES = {
     "tickets.sweep_chats": {"queue": "sla"},
     "tickets.email_notifications": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
+    "channels_ingest.process_inbound_batch": {"queue": "ingest"},
     "channels_ingest.sweep_inbound": {"queue": "ingest"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
     "channels_ingest.poll_mailboxes": {"queue": "ingest"},

@@ -313,12 +313,35 @@ def _poll_folder(
     deadline = time.monotonic() + POLL_BUDGET_SECONDS
     counts = {"stored": 0, "duplicates": 0, "too_large": 0, "failed": 0, "postponed": 0}
     counts["postponed"] = max(len(uids) - MAX_MESSAGES_PER_POLL, 0)
+    new_items: list[int] = []  # processed together once stored
+    try:
+        _import_messages(client, mailbox, capabilities, uids, deadline, counts, new_items)
+    finally:
+        pipeline.enqueue_many(new_items)
+    result = PollResult(**counts)
+    if result != PollResult():
+        logger.info("mailbox %s polled: %s", mailbox.name, result)
+    return result
+
+
+def _import_messages(
+    client: imaplib.IMAP4,
+    mailbox: Mailbox,
+    capabilities: frozenset[str],
+    uids: list[int],
+    deadline: float,
+    counts: dict[str, int],
+    new_items: list[int],
+) -> None:
+    """Store each message, one after the other, counting how it went. The ids of the new
+    ones go to new_items, to be processed in batches: a poll of a full mailbox is then
+    ingested at the batch rate, not one message per task."""
     for position, uid in enumerate(uids[:MAX_MESSAGES_PER_POLL]):
         if time.monotonic() > deadline:
             counts["postponed"] += len(uids[:MAX_MESSAGES_PER_POLL]) - position
             break
         try:
-            outcome = _import_message(client, mailbox, str(uid), capabilities)
+            outcome, item_id = _import_message(client, mailbox, str(uid), capabilities)
         except (imaplib.IMAP4.abort, OSError):
             raise  # the connection is gone: the whole poll ends (and the next one goes on)
         except Exception as error:
@@ -334,16 +357,15 @@ def _poll_folder(
             )
         else:
             counts[outcome] += 1
-    result = PollResult(**counts)
-    if result != PollResult():
-        logger.info("mailbox %s polled: %s", mailbox.name, result)
-    return result
+            if item_id is not None:
+                new_items.append(item_id)
 
 
 def _import_message(
     client: imaplib.IMAP4, mailbox: Mailbox, uid: str, capabilities: frozenset[str]
-) -> str:
-    """Store one message (or its too-large note), then settle it on the server."""
+) -> tuple[str, int | None]:
+    """Store one message (or its too-large note), then settle it on the server. Returns how
+    it went and the stored item if it is new (not yet queued for processing)."""
     size = _fetch_size(client, uid)
     too_large = size > mailbox.max_message_bytes
     if too_large:
@@ -354,18 +376,20 @@ def _import_message(
         raw = too_large_note(headers, size=size, mailbox=mailbox)
     else:
         raw = _fetch_literal(client, uid, "BODY.PEEK[]")
-    _item, created = pipeline.receive(
+    item, created = pipeline.receive(
         channel="email",
         source=f"imap:{mailbox.name}",
         key=idempotency_key(raw),
         payload=raw,
         content_type="message/rfc822",
+        enqueue=False,
     )
     # Stored and committed: only now may the server forget about it.
     _settle(client, mailbox, uid, capabilities)
+    new = item.pk if created else None
     if too_large:
-        return "too_large"
-    return "stored" if created else "duplicates"
+        return "too_large", new
+    return ("stored" if created else "duplicates"), new
 
 
 def _settle(

@@ -28,31 +28,39 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
         failures = 0
-        for raw in _messages(path):
+        for batch in pipeline.batches(_messages(path)):
             try:
-                self.stdout.write(_ingest(raw))
+                for line in _ingest(batch):
+                    self.stdout.write(line)
             except DatabaseError as error:
-                failures += 1
-                self.stderr.write(f"not stored (will need a retry): {error}")
+                failures += len(batch)
+                self.stderr.write(f"{len(batch)} not stored (will need a retry): {error}")
         if failures:
             sys.exit(EX_TEMPFAIL)
 
 
-def _ingest(raw: bytes) -> str:
+def _ingest(messages: list[bytes]) -> list[str]:
+    """Store a batch (an mbox is read in batches), then process it together; a line each."""
     from channels_ingest.email.parse import idempotency_key
 
-    item, created = pipeline.receive(
+    stored = pipeline.receive_many(
         channel="email",
         source="cli",
-        key=idempotency_key(raw),
-        payload=raw,
+        payloads=[(idempotency_key(raw), raw) for raw in messages],
         content_type="message/rfc822",
-        enqueue=False,
     )
-    if created:
-        item = pipeline.process(item.pk) or InboundItem.objects.get(pk=item.pk)
-        return _describe(item, item.outcome)
-    return _describe(item, "duplicate")
+    processed = {
+        item.pk: item
+        for item in pipeline.process_many([item.pk for item, created in stored if created])
+    }
+    lines = []
+    for item, created in stored:
+        if not created:
+            lines.append(_describe(item, "duplicate"))
+            continue
+        done = processed.get(item.pk) or InboundItem.objects.get(pk=item.pk)
+        lines.append(_describe(done, done.outcome))
+    return lines
 
 
 def _describe(item: InboundItem, outcome: str) -> str:
