@@ -22,6 +22,7 @@ from tickets.models import (
     TicketParticipant,
     TicketStatus,
 )
+from tickets.services import ingest_many
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +263,18 @@ def test_a_bug_in_the_batch_path_costs_no_message(monkeypatch):
     items = pipeline.process_many([item.pk for item, _ in stored])
     assert [i.status for i in items] == [InboundStatus.PROCESSED] * 3
     assert Ticket.objects.count() == 3
+
+
+def test_a_message_another_worker_stored_meanwhile_is_a_duplicate(monkeypatch, inbound):
+    batch = [inbound(), inbound()]
+    sort_out = ingest_many._sort_out
+
+    def racing(inbounds: list[InboundMessage], indices: list[int], now: Any) -> Any:
+        sorted_out = sort_out(inbounds, indices, now)
+        services.ticket_ingest(inbound=inbounds[0])  # another worker, just before our write
+        return sorted_out
+
+    monkeypatch.setattr(ingest_many, "_sort_out", racing)
+    results = services.ticket_ingest_many(batch)
+    assert [getattr(r, "outcome", r) for r in results] == ["duplicate", "new"]
+    assert Ticket.objects.count() == 2

@@ -98,7 +98,7 @@ def _match_thread(
     inbound: InboundMessage, now: datetime, known: "ThreadLookup | None" = None
 ) -> tuple[Ticket, str] | None:
     if inbound.channel == Channel.EMAIL:
-        return _match_email(inbound, known or ThreadLookup.for_messages([inbound]))
+        return match_email(inbound, known or ThreadLookup.for_messages([inbound]))
     if inbound.channel in (Channel.SMS, Channel.PHONE):
         ticket = _recent_ticket_of_sender(inbound, now)
         return (ticket, "recent") if ticket else None
@@ -154,7 +154,7 @@ def _named_ticket_ids(inbound: InboundMessage) -> set[int]:
     return {pk for pk in named if pk is not None}
 
 
-def _match_email(inbound: InboundMessage, known: ThreadLookup) -> tuple[Ticket, str] | None:
+def match_email(inbound: InboundMessage, known: ThreadLookup) -> tuple[Ticket, str] | None:
     if inbound.thread_ids:
         ticket = _ticket_by_message_ids(inbound.thread_ids, known)
         if ticket is not None:

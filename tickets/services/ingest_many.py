@@ -40,7 +40,7 @@ from tickets.models import (
 )
 from tickets.services import sla_clocks
 from tickets.services._common import bulk_write, new_event, record_events
-from tickets.services.ingest import ThreadLookup, _match_email, ticket_ingest
+from tickets.services.ingest import ThreadLookup, match_email, ticket_ingest
 from tickets.services.messages import (
     add_participants,
     arrival,
@@ -129,7 +129,7 @@ def _ingest_round(
                     results[index] = result
         except IntegrityError:
             # Someone else stored one of these meanwhile: the one-by-one path knows what to do.
-            sorted_out.single = sorted(sorted_out.single + together)
+            sorted_out.single = sorted(set(sorted_out.single) | set(together))
     for index in sorted_out.single:
         results[index] = _ingest_one(inbounds[index], now)
     return sorted_out.deferred
@@ -167,7 +167,7 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], now: datetime)
         )
     }
     known = ThreadLookup.for_messages([inbounds[i] for i in candidates], prefetch=True)
-    matches = {i: _match_email(inbounds[i], known) for i in candidates}
+    matches = {i: match_email(inbounds[i], known) for i in candidates}
     participants = _participants(
         {(match[0].pk, sorted_out.senders[i]) for i, match in matches.items() if match}
     )
