@@ -14,6 +14,7 @@ concurrent writer (a unique key taken meanwhile).
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -65,12 +66,12 @@ def ticket_ingest_many(
 
     Call inside a transaction: a database error ends the whole batch.
     """
-    now = now or timezone.now()
+    batch = _Batch(now or timezone.now())
     results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
     waiting = list(range(len(inbounds)))
     while waiting:
         taken, later = _independent(inbounds, waiting)
-        deferred = _ingest_round(inbounds, taken, results, now)
+        deferred = _ingest_round(inbounds, taken, results, batch)
         waiting = sorted(later + deferred)
     done = [result for result in results if result is not None]
     if len(done) != len(inbounds):
@@ -100,11 +101,26 @@ def _independent(inbounds: list[InboundMessage], waiting: list[int]) -> tuple[li
     return taken, later
 
 
+class _Batch:
+    """What every round of a batch shares, read when a round first needs it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    @cached_property
+    def policies(self) -> sla_clocks.PolicyCache:
+        return sla_clocks.PolicyCache()
+
+    @cached_property
+    def first_tier(self) -> Tier:
+        return Tier.objects.get(level=0)
+
+
 @dataclass
 class _Round:
     """A round's messages sorted out: those written together and those taken one by one."""
 
-    now: datetime
+    batch: _Batch
     new: list[int] = field(default_factory=list)
     threaded: dict[int, Ticket] = field(default_factory=dict)  # message -> its ticket
     single: list[int] = field(default_factory=list)
@@ -117,10 +133,10 @@ def _ingest_round(
     inbounds: list[InboundMessage],
     indices: list[int],
     results: list[IngestOutcomeOrError | None],
-    now: datetime,
+    batch: _Batch,
 ) -> list[int]:
     """Ingest one round of independent messages; returns those that wait for the next."""
-    sorted_out = _sort_out(inbounds, indices, now)
+    sorted_out = _sort_out(inbounds, indices, batch)
     together = sorted_out.new + list(sorted_out.threaded)
     if together:
         try:
@@ -131,7 +147,7 @@ def _ingest_round(
             # Someone else stored one of these meanwhile: the one-by-one path knows what to do.
             sorted_out.single = sorted(set(sorted_out.single) | set(together))
     for index in sorted_out.single:
-        results[index] = _ingest_one(inbounds[index], now)
+        results[index] = _ingest_one(inbounds[index], batch.now)
     return sorted_out.deferred
 
 
@@ -143,8 +159,8 @@ def _ingest_one(inbound: InboundMessage, now: datetime) -> IngestOutcomeOrError:
         return refusal
 
 
-def _sort_out(inbounds: list[InboundMessage], indices: list[int], now: datetime) -> _Round:
-    sorted_out = _Round(now=now)
+def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch) -> _Round:
+    sorted_out = _Round(batch)
     candidates = []
     for index in indices:
         inbound = inbounds[index]
@@ -155,9 +171,9 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], now: datetime)
             sorted_out.senders[index] = sender
             candidates.append(index)
     stored = _stored_external_ids([inbounds[i] for i in candidates])
-    for index in [i for i in candidates if inbounds[i].external_id in stored]:
-        candidates.remove(index)
-        sorted_out.single.append(index)  # a duplicate: ticket_ingest says where it went
+    # a duplicate goes one by one: ticket_ingest says where it went
+    sorted_out.single += [i for i in candidates if inbounds[i].external_id in stored]
+    candidates = [i for i in candidates if inbounds[i].external_id not in stored]
     if not candidates:
         return sorted_out
     sorted_out.contacts = {
@@ -232,7 +248,7 @@ def _participants(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[int, IngestResult]:
-    now = sorted_out.now
+    now = sorted_out.batch.now
     tickets = _open_tickets(inbounds, sorted_out)
     threaded = _lock_threaded(sorted_out)
     for index, ticket in threaded.items():
@@ -263,10 +279,9 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
     """ticket_open's tickets for the round's new conversations, with their customers."""
     if not sorted_out.new:
         return {}
-    now = sorted_out.now
+    now = sorted_out.batch.now
     customers = _customers(inbounds, sorted_out)
-    tier = Tier.objects.get(level=0)
-    policies = sla_clocks.PolicyCache()
+    tier = sorted_out.batch.first_tier
     tickets, clocks = {}, []
     for index in sorted_out.new:
         inbound = inbounds[index]
@@ -280,7 +295,7 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
             last_message_at=inbound.received_at or now,
             routing_due_at=now,
         )
-        clocks += sla_clocks.start(ticket, now, shared=policies)
+        clocks += sla_clocks.start(ticket, now, shared=sorted_out.batch.policies)
         tickets[index] = ticket
     Ticket.objects.bulk_create(tickets.values())
     sla_clocks.save_started(clocks)

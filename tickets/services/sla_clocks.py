@@ -122,7 +122,7 @@ def start(ticket: Ticket, now: datetime, *, shared: "PolicyCache | None" = None)
                     )
                 )
         if clocks:
-            calendar = shared.calendar(policy) if shared is not None else _read_calendar(policy)
+            calendar = shared.calendars.of(policy) if shared else _read_calendar(policy)
             for clock in clocks:
                 time_clock(clock, policy, calendar, now)
     set_deadlines(ticket, clocks, fired=set())  # nothing fired on a new ticket
@@ -135,9 +135,22 @@ def _read_calendar(policy: SLAPolicy) -> sla.Calendar:
     return calendar_of(policy)
 
 
+class Calendars:
+    """Each policy's calendar built once, for work on many clocks or tickets (building a
+    calendar with its public holidays is the costly part). The policies' calendars must be
+    read with their hours and holidays."""
+
+    def __init__(self) -> None:
+        self._built: dict[int, sla.Calendar] = {}
+
+    def of(self, policy: SLAPolicy) -> sla.Calendar:
+        if policy.pk not in self._built:
+            self._built[policy.pk] = calendar_of(policy)
+        return self._built[policy.pk]
+
+
 class PolicyCache:
-    """The active policies and their calendars, read and built once for many tickets
-    (building a calendar with its public holidays is the costly part)."""
+    """The active policies, read once with their calendars, for starting many tickets."""
 
     def __init__(self) -> None:
         self.policies = active_policies()
@@ -146,12 +159,7 @@ class PolicyCache:
             "hours",
             "custom_holidays",
         )
-        self._calendars: dict[int, sla.Calendar] = {}
-
-    def calendar(self, policy: SLAPolicy) -> sla.Calendar:
-        if policy.pk not in self._calendars:
-            self._calendars[policy.pk] = calendar_of(policy)
-        return self._calendars[policy.pk]
+        self.calendars = Calendars()
 
 
 def save_started(clocks: list[SLAClock]) -> None:

@@ -18,7 +18,6 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets import sla
 from tickets.models import (
     EventKind,
     FiringKind,
@@ -228,7 +227,7 @@ def _refresh(tickets: list[Ticket], now: datetime) -> None:
             clock_id__in=[clock.pk for running in clocks.values() for clock in running]
         ).values_list("clock_id", "kind")
     )
-    calendars: dict[int, sla.Calendar] = {}
+    calendars = sla_clocks.Calendars()
     timed: list[SLAClock] = []
     for ticket in tickets:
         timed_here = []
@@ -236,9 +235,7 @@ def _refresh(tickets: list[Ticket], now: datetime) -> None:
             policy: SLAPolicy | None = clock.policy or ticket.sla_policy
             if policy is None:
                 continue
-            if policy.pk not in calendars:
-                calendars[policy.pk] = sla_clocks.calendar_of(policy)
-            sla_clocks.time_clock(clock, policy, calendars[policy.pk], now)
+            sla_clocks.time_clock(clock, policy, calendars.of(policy), now)
             timed_here.append(clock)
         sla_clocks.set_deadlines(ticket, timed_here, fired=fired)
         timed += timed_here
