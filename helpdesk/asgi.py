@@ -2,12 +2,18 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 
 # Django must be set up before anything imports models (the WebSocket routes do).
-django_http = get_asgi_application()
+django.setup(set_prefix=False)  # as get_asgi_application() does
+
+from django.conf import settings  # noqa: E402
+
+from helpdesk.asgi_http import PooledThreadsASGIHandler  # noqa: E402
+
+django_http = PooledThreadsASGIHandler(threads=settings.HTTP_THREADS)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

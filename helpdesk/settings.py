@@ -68,6 +68,11 @@ MIDDLEWARE = [
 ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 ASGI_APPLICATION = "helpdesk.asgi.application"
+# Threads per web process for the synchronous part of HTTP requests (helpdesk/asgi_http.py):
+# the most requests one process works on at once; more wait for a thread.
+HTTP_THREADS = env_int("HTTP_THREADS", 32)
+if HTTP_THREADS < 1:
+    raise ImproperlyConfigured(f"HTTP_THREADS must be at least 1, got {HTTP_THREADS}")
 
 TEMPLATES = [
     {

@@ -47,6 +47,12 @@ def test_bad_boolean_is_a_clear_error():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_http_threads_must_be_at_least_one():
+    result = manage("check", env={**PRODUCTION, "HTTP_THREADS": "0"})
+    assert result.returncode != 0
+    assert "HTTP_THREADS must be at least 1, got 0" in result.stderr
+
+
 def test_redis_url_switches_cache_channel_layer_and_broker():
     code = (
         "from django.conf import settings as s;"
