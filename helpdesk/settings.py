@@ -107,8 +107,9 @@ def _database(url: str) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     elif env_bool("DATABASE_POOL", default=False):
-        # Under ASGI, live chat messages use the event loop's worker threads (up to 6 on
-        # two cores) beside the one thread of other database work: one connection each.
+        # Under ASGI a connection is held by each HTTP request being worked on (up to
+        # HTTP_THREADS) and each live chat message (the loop's worker threads, up to 6 on
+        # two cores), for as long as it takes; when all 8 are taken the next one waits.
         config["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 8}}
     return config
 
