@@ -90,6 +90,35 @@ def test_first_public_reply_meets_first_response_but_a_note_does_not(open_ticket
     assert ticket.sla_due_at == ticket.resolution_due_at
 
 
+def test_each_answer_leaves_the_other_clocks_deadlines_and_what_has_fired(
+    open_ticket, policy, agent, inbound
+):
+    ticket = opened(open_ticket, at(5, 9), sender="cust@example.com")
+    resolution = SLAClock.objects.get(ticket=ticket, kind=ClockKind.RESOLUTION)
+    assert resolution.due_at == at(5, 17)
+    SLAFiring.objects.create(clock=resolution, kind="warning")  # as if its 80% had passed
+    with time_machine.travel(at(5, 9, 30), tick=False):
+        services.ticket_reply(ticket=ticket, actor=agent, text="On it")
+    ticket.refresh_from_db()
+    assert (ticket.first_response_due_at, ticket.next_response_due_at) == (None, None)
+    assert ticket.resolution_due_at == ticket.sla_due_at == at(5, 17)
+    assert ticket.sla_next_check_at == at(5, 17)  # its warning fired: the breach is next
+
+    with time_machine.travel(at(5, 11), tick=False):
+        services.ticket_add_inbound(ticket=ticket, inbound=inbound(sender="cust@example.com"))
+    ticket.refresh_from_db()
+    assert ticket.next_response_due_at == ticket.sla_due_at == at(5, 13)
+    assert ticket.sla_next_check_at == at(5, 12, 36)  # 96 of 120 minutes
+
+    for minute in (30, 31):  # the second answer stops nothing and changes nothing
+        with time_machine.travel(at(5, 11, minute), tick=False):
+            services.ticket_reply(ticket=ticket, actor=agent, text="Still on it")
+        ticket.refresh_from_db()
+        assert ticket.next_response_due_at is None
+        assert ticket.sla_due_at == ticket.sla_next_check_at == at(5, 17)
+        assert ticket.resolution_due_at == at(5, 17)
+
+
 def test_waiting_on_the_customer_pauses_and_their_answer_starts_next_response(
     open_ticket, policy, agent, inbound
 ):

@@ -420,18 +420,19 @@ def chat_end(
 def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) -> Message:
     """The holding agent's message: stored once per client id, pushed to the customer."""
     text = _validate_text(text)
-    chat = ChatSession.objects.select_related("ticket", "agent").filter(pk=chat_id).first()
+    chat = ChatSession.objects.filter(pk=chat_id).first()
     if chat is None:
         raise InvalidInput("There is no such chat.", code="unknown_chat")
     external_id = f"{chat.key}:agent:{client_id[:100]}"
     try:
         _refuse_unless_holder(chat, agent)
         return ticket_reply(
-            ticket=chat.ticket,
+            ticket=Ticket(pk=chat.ticket_id),  # read and locked there
             actor=agent,
             text=text,
             channel=Channel.CHAT,
             external_id=external_id,
+            chat=chat,
         )
     except (Conflict, IntegrityError):
         # Sent again after a dropped connection (perhaps after the chat moved on): the

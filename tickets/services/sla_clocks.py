@@ -4,9 +4,10 @@ The arithmetic is tickets.sla (pure); this module keeps the stored clocks and th
 deadline columns in step. Callers hold the ticket's row lock.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 
 from tickets import sla
 from tickets.models import (
@@ -206,11 +207,17 @@ def _next_response_cycle(clocks: list[tuple[str, int, datetime | None]]) -> int 
 
 
 def agent_responded(ticket: Ticket, now: datetime) -> None:
-    """A public agent reply meets the first-response and next-response clocks."""
-    ticket.clocks.filter(
+    """A public agent reply meets the first-response and next-response clocks. The ticket's
+    deadline columns follow, not saved: the caller writes DEADLINE_FIELDS with its own change.
+
+    Stopping clocks changes no other clock's timing, so the running ones are not timed
+    again (a chat answers many times a minute): their stored deadlines are read instead.
+    """
+    stopped = ticket.clocks.filter(
         kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE], stopped_at__isnull=True
     ).update(stopped_at=now)
-    refresh(ticket, now)
+    if stopped:
+        read_deadlines(ticket)
 
 
 def status_changed(ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -278,6 +285,26 @@ def refresh(ticket: Ticket, now: datetime) -> None:
     ticket.save(update_fields=DEADLINE_FIELDS)
 
 
+def read_deadlines(ticket: Ticket) -> None:
+    """The ticket's deadline columns from its running clocks as they are timed now, and
+    which of their warnings and breaches have fired, in one query (not saved)."""
+    from tickets.models import SLAFiring
+
+    def fired(kind: str) -> Exists:
+        return Exists(SLAFiring.objects.filter(clock=OuterRef("pk"), kind=kind))
+
+    clocks = [
+        clock
+        for clock in ticket.clocks.filter(stopped_at__isnull=True)
+        .annotate(warned=fired(FiringKind.WARNING), breached=fired(FiringKind.BREACH))
+        .only("kind", "policy", "due_at", "warning_at")
+        if clock.policy_id is not None or ticket.sla_policy_id is not None  # as refresh() times
+    ]
+    done: set[tuple[int, str]] = {(c.pk, FiringKind.WARNING) for c in clocks if c.warned}
+    done |= {(c.pk, FiringKind.BREACH) for c in clocks if c.breached}
+    set_deadlines(ticket, clocks, fired=done)
+
+
 def time_clock(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:
     """Set the clock's due and warning times (not saved)."""
     pauses = pauses_of(clock)
@@ -287,7 +314,9 @@ def time_clock(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: 
     )
 
 
-def set_deadlines(ticket: Ticket, clocks: list[SLAClock], *, fired: set[tuple[int, str]]) -> None:
+def set_deadlines(
+    ticket: Ticket, clocks: Sequence[SLAClock], *, fired: set[tuple[int, str]]
+) -> None:
     """The ticket's deadline columns from its running, timed clocks (not saved)."""
     dues: dict[str, datetime | None] = {kind: None for kind in ClockKind}
     checks: list[datetime] = []
