@@ -226,7 +226,11 @@ def chat_customer_message(
         )
         if not seen:
             raise Conflict("This chat has ended; start a new one.", code="ended")
-        result = ticket_add_inbound(ticket=chat.ticket, inbound=inbound, now=now)
+        # A resend (the same client id after a dropped connection) is rare: the unique
+        # message id turns it into the stored message, without a look-up for every message.
+        result = ticket_add_inbound(
+            ticket=chat.ticket, inbound=inbound, now=now, check_duplicate=False
+        )
         if result.outcome != IngestOutcome.DUPLICATE:
             live.publish_chat(
                 chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"

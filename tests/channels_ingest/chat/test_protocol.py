@@ -71,7 +71,7 @@ async def agent_socket(user) -> WebsocketCommunicator:
         application, "/ws/agent/", headers=[ORIGIN, (b"cookie", await sync_to_async(cookie)())]
     )
     assert (await socket.connect())[0]
-    assert (await socket.receive_json_from())["type"] == "unread"
+    assert (await socket.receive_json_from(timeout=5))["type"] == "unread"
     return socket
 
 
@@ -96,18 +96,22 @@ async def start(socket: WebsocketCommunicator, text: str = "My VPN drops") -> di
 
 async def test_nobody_online_means_leave_a_message_answered_by_email(db, celery_eager):
     socket = await customer()
-    assert await socket.receive_json_from() == {"type": "status", "online": 0, "wait_seconds": 60}
+    assert await socket.receive_json_from(timeout=5) == {
+        "type": "status",
+        "online": 0,
+        "wait_seconds": 60,
+    }
     await socket.send_json_to(
         {"type": "start", "name": "Grace", "email": "grace@example.com", "text": "Hi",
          "client_id": "x"}
     )  # fmt: skip
-    assert (await socket.receive_json_from())["code"] == "offline"
+    assert (await socket.receive_json_from(timeout=5))["code"] == "offline"
 
     await socket.send_json_to(
         {"type": "leave_message", "name": "Grace", "email": "grace@example.com",
          "text": "My VPN drops every few minutes"}
     )  # fmt: skip
-    left = await socket.receive_json_from()
+    left = await socket.receive_json_from(timeout=5)
     ticket = await sync_to_async(Ticket.objects.get)()
     assert left == {"type": "left_message", "reference": ticket.reference}
     assert ticket.channel == Channel.WEB  # answered by email
@@ -118,7 +122,7 @@ async def test_nobody_online_means_leave_a_message_answered_by_email(db, celery_
 
 async def test_start_opens_a_chat_ticket_and_a_resent_message_is_stored_once(online_agent):
     socket = await customer()
-    status = await socket.receive_json_from()
+    status = await socket.receive_json_from(timeout=5)
     assert status["online"] == 1
     session = await start(socket)
 
@@ -138,17 +142,17 @@ async def test_start_opens_a_chat_ticket_and_a_resent_message_is_stored_once(onl
 
 async def test_reconnect_with_the_token_restores_the_conversation(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     session = await start(socket)
     await socket.disconnect()
 
     again = await customer(session["token"])
-    await again.receive_json_from()  # status
-    restored = await again.receive_json_from()
+    await again.receive_json_from(timeout=5)  # status
+    restored = await again.receive_json_from(timeout=5)
     assert restored["type"] == "session"
     assert [m["client_id"] for m in restored["messages"]] == ["c-1"]
     await again.send_json_to({"type": "sync", "after": restored["messages"][-1]["id"]})
-    assert await again.receive_json_from() == {"type": "messages", "messages": []}
+    assert await again.receive_json_from(timeout=5) == {"type": "messages", "messages": []}
     await again.disconnect()
 
 
@@ -161,7 +165,7 @@ async def test_a_forged_token_is_refused_with_4403():
 async def test_a_resent_start_finds_the_chat_it_opened(online_agent):
     first, second = await customer(), await customer()
     for socket in (first, second):
-        await socket.receive_json_from()
+        await socket.receive_json_from(timeout=5)
     one, two = await start(first), await start(second)
     assert await sync_to_async(ChatSession.objects.count)() == 1
     assert len(two["messages"]) == 1 and two["token"] == one["token"]
@@ -178,7 +182,7 @@ async def test_a_foreign_origin_is_refused():
 
 async def test_agent_and_customer_talk_live_with_typing_and_read_receipts(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     chat = await sync_to_async(ChatSession.objects.get)()
     agent = await agent_socket(online_agent)
@@ -213,7 +217,7 @@ async def test_agent_and_customer_talk_live_with_typing_and_read_receipts(online
 
 async def test_only_the_holding_agent_may_write(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     chat = await sync_to_async(ChatSession.objects.get)()
     bob = await sync_to_async(AgentFactory)(username="bob")
@@ -230,7 +234,7 @@ async def test_only_the_holding_agent_may_write(online_agent):
 
 async def test_end_transcript_and_rating(online_agent, celery_eager):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     chat = await sync_to_async(ChatSession.objects.get)()
     await sync_to_async(chats.chat_accept)(chat_id=chat.pk, agent=online_agent)
@@ -261,7 +265,7 @@ async def test_end_transcript_and_rating(online_agent, celery_eager):
 
 async def test_limits_size_and_rate(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     await socket.send_json_to({"type": "message", "client_id": "big", "text": "x" * 2001})
     assert (await receive_until(socket, "error"))["code"] == "too_long"
@@ -269,7 +273,7 @@ async def test_limits_size_and_rate(online_agent):
         await socket.send_json_to({"type": "message", "client_id": f"m{n}", "text": "spam"})
     replies = []
     while not await socket.receive_nothing(timeout=0.5):
-        replies.append(await socket.receive_json_from())
+        replies.append(await socket.receive_json_from(timeout=5))
     refused = [r for r in replies if r.get("code") == "rate_limited"]
     # 20 messages a minute: the oversized one counted, so 19 went through and 2 did not.
     assert len(refused) == 2
@@ -280,7 +284,7 @@ async def test_limits_size_and_rate(online_agent):
 
 async def test_html_stays_text(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     session = await start(socket, text="<img src=x onerror=alert(1)>")
     assert session["messages"][0]["text"] == "<img src=x onerror=alert(1)>"  # shown as text
     stored = await sync_to_async(Message.objects.get)(kind=MessageKind.INBOUND)
@@ -290,7 +294,7 @@ async def test_html_stays_text(online_agent):
 
 async def test_two_agents_accepting_at_once_one_wins(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     chat = await sync_to_async(ChatSession.objects.get)()
     bob = await sync_to_async(AgentFactory)(username="bob")
@@ -302,7 +306,7 @@ async def test_two_agents_accepting_at_once_one_wins(online_agent):
 
 async def test_a_silent_customer_page_ends_the_chat(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     await socket.disconnect()
     later = timezone.now() + timedelta(minutes=6)
@@ -313,7 +317,7 @@ async def test_a_silent_customer_page_ends_the_chat(online_agent):
 
 async def test_a_transfer_reaches_the_customer_and_the_new_agent_takes_over(online_agent):
     socket = await customer()
-    await socket.receive_json_from()
+    await socket.receive_json_from(timeout=5)
     await start(socket)
     chat = await sync_to_async(ChatSession.objects.get)()
     bob = await sync_to_async(AgentFactory)(username="bob", first_name="Bob")
