@@ -19,6 +19,7 @@ the others, that something changed (its page refreshes the queues either way).
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -44,6 +45,8 @@ MAX_WATCHED = 20
 # Queue changes are gathered this long, then told to each socket at once (pages wait 0.4 to
 # 1.5 s more before they refresh).
 QUEUE_PUSH_SECONDS = 1.0
+# The hub lets its event loop run other work after telling this many sockets.
+TELL_SLICE = 25
 # Group memberships expire in the channel layer (a day with Redis): the hub renews its own.
 QUEUES_REJOIN_SECONDS = 3600
 
@@ -168,11 +171,36 @@ class _QueuesHub:
         await asyncio.sleep(QUEUE_PUSH_SECONDS)
         changes, chat_queue = list(self.changes.values()), self.chat_queue
         self.changes, self.chat_queue, self.telling = {}, False, None
-        for socket in list(self.sockets):
+        changed = {change["ticket"] for change in changes}
+        # Most sockets show none of the changed tickets and hear the same frames: encoded once.
+        common = queue_frames(changes, chat_queue=chat_queue, watching=set())
+        for number, socket in enumerate(list(self.sockets), start=1):
+            frames = common
+            if changed & socket.watching:
+                frames = queue_frames(changes, chat_queue=chat_queue, watching=socket.watching)
             try:
-                await socket.queues_changed(changes, chat_queue=chat_queue)
+                for frame in frames:
+                    await socket.send(text_data=frame)
             except Exception:  # that socket is closing; the others still hear
                 logger.debug("Queue push to a closing socket failed", exc_info=True)
+            if number % TELL_SLICE == 0:
+                # Telling hundreds of sockets takes a while: chat messages and finished
+                # queries waiting on this event loop go in between.
+                await asyncio.sleep(0)
+
+
+def queue_frames(
+    changes: list[dict[str, Any]], *, chat_queue: bool, watching: set[int]
+) -> list[str]:
+    """What a socket showing the tickets `watching` hears of these changes: each change of
+    those tickets, and of the others that something changed."""
+    shown = [change for change in changes if change["ticket"] in watching]
+    others = [change for change in changes if change["ticket"] not in watching]
+    frames = [
+        json.dumps({k: change[k] for k in ("type", "ticket", "kind", "actor")})
+        for change in [*shown, *others[-1:]]
+    ]
+    return frames + ([json.dumps({"type": "chat.queue"})] if chat_queue else [])
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
@@ -297,19 +325,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "chat.ack", "chat": chat_id, "client_id": client_id, "id": message.pk}
         )
-
-    async def queues_changed(self, changes: list[dict[str, Any]], *, chat_queue: bool) -> None:
-        """From the hub: each change of a ticket shown here, and that others changed."""
-        other = None
-        for change in changes:
-            if change["ticket"] in self.watching:
-                await self.send_json({k: change[k] for k in ("type", "ticket", "kind", "actor")})
-            else:
-                other = change
-        if other is not None:
-            await self.send_json({k: other[k] for k in ("type", "ticket", "kind", "actor")})
-        if chat_queue:
-            await self.send_json({"type": "chat.queue"})
 
     # Group messages, named after their "type".
 

@@ -176,3 +176,34 @@ async def test_many_notifications_at_once_reach_an_agent_as_one_summary(agent, o
         Notification.objects.filter(user=agent, kind="sla").values_list("ticket_id", "text")
     )
     assert sorted(stored) == sorted((t.pk, f"{t.reference} will breach") for t in tickets)
+
+
+async def test_sockets_showing_other_tickets_hear_one_frame_and_the_watcher_hears_each(
+    agent, open_ticket, monkeypatch
+):
+    from tickets import consumers
+
+    monkeypatch.setattr(consumers, "TELL_SLICE", 1)  # the hub pauses between every socket
+    shown, other = await sync_to_async(open_ticket)(), await sync_to_async(open_ticket)()
+    mates = [await sync_to_async(AgentFactory)(username=f"mate-{n}") for n in range(3)]
+    watcher, *bystanders = [await connect(user) for user in (agent, *mates)]
+    for socket in (watcher, *bystanders):
+        assert (await socket.connect())[0]
+        await socket.receive_json_from()  # unread count
+    await watcher.send_json_to({"type": "watch", "ticket": shown.pk})
+    await watcher.receive_nothing(timeout=1.5)  # the tickets' own creation pushes
+
+    await sync_to_async(services.ticket_add_note)(ticket=shown, actor=agent, text="Looked.")
+    await sync_to_async(services.ticket_change_priority)(ticket=other, priority="high", actor=None)
+
+    heard = [await watcher.receive_json_from(timeout=3) for _ in range(2)]
+    assert [(m["ticket"], m["kind"]) for m in heard] == [
+        (shown.pk, "note_added"),
+        (other.pk, "priority_changed"),
+    ]
+    for socket in bystanders:
+        frame = await socket.receive_json_from(timeout=3)
+        assert (frame["ticket"], frame["kind"]) == (other.pk, "priority_changed")
+        assert await socket.receive_nothing(timeout=0.5)
+    for socket in (watcher, *bystanders):
+        await socket.disconnect()
