@@ -119,6 +119,28 @@ def test_each_answer_leaves_the_other_clocks_deadlines_and_what_has_fired(
         assert ticket.resolution_due_at == at(5, 17)
 
 
+def test_a_customer_reply_starts_its_clock_in_a_fixed_number_of_statements(
+    open_ticket, policy, agent, inbound
+):
+    """The frequent write of a conversation (every chat message): only the new clock is
+    timed, on the policy's calendar read with it; the other clocks are left as they are."""
+    ticket = opened(open_ticket, at(5, 9), sender="cust@example.com")
+    counts = []
+    for hour in (10, 12, 14):
+        with time_machine.travel(at(5, hour), tick=False):
+            services.ticket_reply(ticket=ticket, actor=agent, text="Which version?")
+        with (
+            time_machine.travel(at(5, hour, 30), tick=False),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            services.ticket_add_inbound(ticket=ticket, inbound=inbound(sender="cust@example.com"))
+        counts.append(len(queries))
+        ticket.refresh_from_db()
+        assert ticket.next_response_due_at == at(5, hour + 2, 30)
+    assert counts[0] == counts[2] <= 14, counts  # 17 when every running clock was timed again
+    assert ticket.resolution_due_at == at(5, 17)
+
+
 def test_waiting_on_the_customer_pauses_and_their_answer_starts_next_response(
     open_ticket, policy, agent, inbound
 ):

@@ -188,11 +188,42 @@ def customers_wrote(tickets: list[Ticket], now: datetime) -> None:
         .values_list("ticket_id", "kind", "cycle", "stopped_at")
     ):
         rows[ticket_id].append((kind, cycle, stopped))
-    for ticket_id, clocks in rows.items():
-        next_cycle = _next_response_cycle(clocks)
-        if next_cycle is not None:
-            _start_clock(timed[ticket_id], ClockKind.NEXT_RESPONSE, now, cycle=next_cycle)
-            refresh(timed[ticket_id], now)
+    starting = {
+        ticket_id: next_cycle
+        for ticket_id, clocks in rows.items()
+        if (next_cycle := _next_response_cycle(clocks)) is not None
+    }
+    if not starting:
+        return
+    # Starting a clock changes no other clock's timing: only the new ones are timed, before
+    # they are written, and each ticket's deadlines are read off its running clocks.
+    policies = _policies_with_calendars({timed[pk].sla_policy_id for pk in starting})
+    calendars, started = Calendars(), []
+    for ticket_id, cycle in starting.items():
+        policy = policies.get(timed[ticket_id].sla_policy_id)
+        if policy is None or policy.next_response_minutes is None:
+            continue
+        clock = SLAClock(
+            ticket=timed[ticket_id],
+            kind=ClockKind.NEXT_RESPONSE,
+            cycle=cycle,
+            policy=policy,
+            target_minutes=policy.next_response_minutes,
+            started_at=now,
+        )
+        time_clock(clock, policy, calendars.of(policy), now)
+        started.append(clock)
+    SLAClock.objects.bulk_create(started)
+    for clock in started:
+        read_deadlines(clock.ticket)
+        clock.ticket.save(update_fields=DEADLINE_FIELDS)
+
+
+def _policies_with_calendars(ids: set[int | None]) -> dict[int | None, SLAPolicy]:
+    policies = SLAPolicy.objects.select_related("calendar").in_bulk(ids)
+    calendars = [p.calendar for p in policies.values() if p.calendar and not p.calendar.always_open]
+    prefetch_related_objects(calendars, "hours", "custom_holidays")
+    return policies
 
 
 def _next_response_cycle(clocks: list[tuple[str, int, datetime | None]]) -> int | None:
@@ -297,7 +328,7 @@ def read_deadlines(ticket: Ticket) -> None:
         clock
         for clock in ticket.clocks.filter(stopped_at__isnull=True)
         .annotate(warned=fired(FiringKind.WARNING), breached=fired(FiringKind.BREACH))
-        .only("kind", "policy", "due_at", "warning_at")
+        .only("ticket", "kind", "policy", "due_at", "warning_at")
         if clock.policy_id is not None or ticket.sla_policy_id is not None  # as refresh() times
     ]
     done: set[tuple[int, str]] = {(c.pk, FiringKind.WARNING) for c in clocks if c.warned}
@@ -345,21 +376,6 @@ def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
         calendar_of(policy),
         now,
         stopped_at=clock.stopped_at,
-    )
-
-
-def _start_clock(ticket: Ticket, kind: ClockKind, now: datetime, *, cycle: int) -> None:
-    policy = ticket.sla_policy
-    target = getattr(policy, _TARGETS[kind]) if policy else None
-    if target is None:
-        return
-    SLAClock.objects.create(
-        ticket=ticket,
-        kind=kind,
-        cycle=cycle,
-        policy=policy,
-        target_minutes=target,
-        started_at=now,
     )
 
 
