@@ -54,6 +54,13 @@ def _in_event_loop_worker() -> bool:
     return getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid()
 
 
+# Live pushes one event loop sends at once. Each holds one of the channel layer's Redis
+# connections (redis-py allows 100 a process); the sockets' own sends and receives need some
+# too. When the server falls behind, hundreds of chats' pushes would otherwise ask for one
+# together, and those past the limit failed: lost live messages (docs/benchmarks.md).
+PUSHES_AT_ONCE = 32
+
+
 class _Outbox:
     """Pushes from sync code run for an event loop, sent by that loop: in order within a
     group, groups side by side, and the caller does not wait.
@@ -68,6 +75,7 @@ class _Outbox:
         self.waiting: dict[str, list[tuple[BaseChannelLayer, str, dict[str, Any]]]] = {}
         self.draining: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.sending = asyncio.Semaphore(PUSHES_AT_ONCE)
 
     def put(self, layer: BaseChannelLayer, group: str, message: dict[str, Any]) -> None:
         """On the loop: queue the push; start the group's drain unless it is running."""
@@ -83,7 +91,8 @@ class _Outbox:
             while batch := self.waiting.pop(group, None):
                 for layer, _group, message in _merged(_coalesced(batch)):
                     try:
-                        await layer.group_send(group, message)
+                        async with self.sending:
+                            await layer.group_send(group, message)
                     except Exception:  # a live push is a courtesy: the change is committed
                         logger.warning("Live push to %s failed", group, exc_info=True)
         finally:
