@@ -17,7 +17,8 @@ marked unavailable.
 
 BENCH_CHAT_PYSPY=FILE.svg records a py-spy flame graph of the server (set-up and talk;
 py-spy is not a dependency: `.venv/bin/uv pip install py-spy`)
-(FILE.txt: collapsed stacks per thread; FILE.idle.txt: waiting included).
+(FILE.txt: collapsed stacks per thread; FILE.idle.txt: waiting included; FILE.gil.txt: only
+the thread holding the interpreter lock).
 """
 
 import asyncio
@@ -425,6 +426,8 @@ def _profile(pid: int) -> subprocess.Popen[bytes] | None:
     if target.endswith(".txt"):  # collapsed stacks per thread (.idle.txt: waiting too)
         command += ["--format", "raw", "--threads"]
         command += ["--idle"] if target.endswith(".idle.txt") else []
+        # .gil.txt: only the thread holding the interpreter lock, i.e. where the CPU goes
+        command += ["--gil"] if target.endswith(".gil.txt") else []
     return subprocess.Popen(command)
 
 
