@@ -7,7 +7,12 @@ def count_hit(key: str, *, window_seconds: int) -> int:
     """Count one more hit for `key` in its window; returns the count including this one."""
     cache.add(key, 0, timeout=window_seconds)
     try:
-        return int(cache.incr(key))
+        count = int(cache.incr(key))
     except ValueError:  # the key expired between add and incr
         cache.set(key, 1, timeout=window_seconds)
         return 1
+    if count == 1:
+        # The window's first hit. Had the window ended between add and incr, Redis's INCR
+        # would have started a counter that never expires, limiting the key for ever.
+        cache.touch(key, window_seconds)
+    return count
