@@ -37,7 +37,12 @@ from tickets.models import (
 from tickets.services._common import record_event
 from tickets.services.assignment import agent_in_tier, ticket_assign
 from tickets.services.escalation import ticket_escalate
-from tickets.services.messages import ticket_add_inbound, ticket_open, ticket_reply
+from tickets.services.messages import (
+    find_duplicate,
+    ticket_add_inbound,
+    ticket_open,
+    ticket_reply,
+)
 from tickets.services.notices import notify_agents
 from tickets.services.outbound import ticket_send_automatic_reply
 
@@ -228,9 +233,15 @@ def chat_customer_message(
             raise Conflict("This chat has ended; start a new one.", code="ended")
         # A resend (the same client id after a dropped connection) is rare: the unique
         # message id turns it into the stored message, without a look-up for every message.
-        result = ticket_add_inbound(
-            ticket=chat.ticket, inbound=inbound, now=now, check_duplicate=False
-        )
+        try:
+            result = ticket_add_inbound(
+                ticket=chat.ticket, inbound=inbound, now=now, check_duplicate=False
+            )
+        except Conflict:  # the ticket was closed or merged: a resend still gets its message
+            duplicate = find_duplicate(inbound)
+            if duplicate is None:
+                raise
+            result = duplicate
         if result.outcome != IngestOutcome.DUPLICATE:
             live.publish_chat(
                 chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"
@@ -436,7 +447,6 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
             text=text,
             channel=Channel.CHAT,
             external_id=external_id,
-            chat=chat,
         )
     except (Conflict, IntegrityError):
         # Sent again after a dropped connection (perhaps after the chat moved on): the

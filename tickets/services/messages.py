@@ -177,13 +177,11 @@ def ticket_reply(
     attachments: tuple[InboundAttachment, ...] = (),
     external_id: str | None = None,
     now: datetime | None = None,
-    chat: ChatSession | None = None,
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
 
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
-    unless another status is asked for. Files go out with email replies only. `chat`: the
-    ticket's live chat, when the caller has read it already (the chat console).
+    unless another status is asked for. Files go out with email replies only.
     """
     if not text.strip():
         raise InvalidInput("A reply needs some text.", code="empty_message")
@@ -197,7 +195,7 @@ def ticket_reply(
                 f"{ticket.reference} is closed; it cannot be answered any more.",
                 code="ticket_closed",
             )
-        channel, chat = _reply_channel(ticket, channel, chat)
+        channel, chat = _reply_channel(ticket, channel)
         if attachments and channel != Channel.EMAIL:
             raise InvalidInput(
                 "Files can only be sent by email; choose email or send them without files.",
@@ -508,11 +506,11 @@ def last_inbound_channel(ticket: Ticket) -> str | None:
     return inbound.values_list("channel", flat=True).first()
 
 
-def _reply_channel(
-    ticket: Ticket, requested: str | None, known_chat: ChatSession | None = None
-) -> tuple[str, ChatSession | None]:
-    """The channel a reply goes by, and the live chat it goes to if it goes by chat
-    (`known_chat`, if the caller read it and it is still going, else looked up)."""
+def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSession | None]:
+    """The channel a reply goes by, and the live chat it goes to if it goes by chat.
+
+    The chat is read with the ticket locked: ending a chat records an event on its ticket,
+    so a chat seen going here cannot end before the reply is committed."""
     if requested is not None:
         if requested not in Channel.values:
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
@@ -520,11 +518,7 @@ def _reply_channel(
     else:
         channel = last_inbound_channel(ticket) or ticket.channel
         channel = _REPLY_FALLBACK.get(Channel(channel), channel)
-    chat = None
-    if channel == Channel.CHAT:
-        chat = known_chat
-        if chat is None or chat.ticket_id != ticket.pk or chat.status == ChatStatus.ENDED:
-            chat = _live_chat(ticket)
+    chat = _live_chat(ticket) if channel == Channel.CHAT else None
     if channel == Channel.CHAT and chat is None:
         if requested == Channel.CHAT:
             raise InvalidInput(

@@ -3,6 +3,8 @@
 import pytest
 
 from tests.factories import AgentFactory, CustomerFactory, UserFactory
+from tickets import services
+from tickets.errors import Conflict
 from tickets.models import ChatSession, EventKind, Notification, SLAClock, SLAPolicy
 from tickets.services import chat as chats
 
@@ -155,10 +157,19 @@ def test_an_agents_chat_message_costs_a_fixed_number_of_statements(agent, db):
                 chat_id=chat.pk, agent=agent, client_id=f"a-{number}", text="Looking."
             )
         counts.append(len(queries))
-    # The chat; the ticket locked; the message and its event; the clock stopped and the
-    # deadlines read; the ticket written once; and the transaction's two ends.
-    assert counts[1] == counts[2] <= 9, counts
+    # The chat; the ticket locked and its live chat read; the message and its event; the
+    # clock stopped and the deadlines read; the ticket written once; the transaction's ends.
+    assert counts[1] == counts[2] <= 10, counts
     assert [c.kind for c in SLAClock.objects.filter(ticket=chat.ticket, stopped_at=None)] == [
         "resolution"
     ]
     assert SLAClock.objects.filter(ticket=chat.ticket, kind="next_response").count() == 2
+
+
+def test_a_customer_message_sent_again_after_the_ticket_closed_gets_the_stored_one(agent, chat):
+    first = chats.chat_customer_message(chat=chat, client_id="c-9", text="Thanks, bye")
+    services.ticket_close(ticket=chat.ticket, actor=agent)
+    again = chats.chat_customer_message(chat=chat, client_id="c-9", text="Thanks, bye")
+    assert again.pk == first.pk
+    with pytest.raises(Conflict):  # a new message does not reopen a closed ticket
+        chats.chat_customer_message(chat=chat, client_id="c-10", text="One more thing")
