@@ -362,7 +362,7 @@ def arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime:
 def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
     message = inbound_message_row(ticket, inbound, at=at)
     message.save(force_insert=True)
-    Attachment.objects.bulk_create(attachment_rows(message, inbound.attachments))
+    _store_attachments(message, inbound.attachments)
     if inbound.call is not None:
         CallLog.objects.create(
             message=message,

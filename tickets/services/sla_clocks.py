@@ -4,16 +4,18 @@ The arithmetic is tickets.sla (pure); this module keeps the stored clocks and th
 deadline columns in step. Callers hold the ticket's row lock.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
 
 from tickets import sla
 from tickets.models import (
     ClockKind,
     FiringKind,
     SLAClock,
+    SLAFiring,
     SLAPolicy,
     Ticket,
     TicketStatus,
@@ -131,9 +133,14 @@ def start(ticket: Ticket, now: datetime, *, shared: "PolicyCache | None" = None)
 
 
 def _read_calendar(policy: SLAPolicy) -> sla.Calendar:
-    if policy.calendar is not None and not policy.calendar.always_open:
-        prefetch_related_objects([policy.calendar], "hours", "custom_holidays")
+    _read_calendar_days([policy])
     return calendar_of(policy)
+
+
+def _read_calendar_days(policies: Iterable[SLAPolicy]) -> None:
+    """Read the opening hours and holidays of the policies' calendars (calendar_of uses them)."""
+    calendars = [p.calendar for p in policies if p.calendar and not p.calendar.always_open]
+    prefetch_related_objects(calendars, "hours", "custom_holidays")
 
 
 class Calendars:
@@ -155,11 +162,7 @@ class PolicyCache:
 
     def __init__(self) -> None:
         self.policies = active_policies()
-        prefetch_related_objects(
-            [p.calendar for p in self.policies if p.calendar is not None],
-            "hours",
-            "custom_holidays",
-        )
+        _read_calendar_days(self.policies)
         self.calendars = Calendars()
 
 
@@ -221,8 +224,7 @@ def customers_wrote(tickets: list[Ticket], now: datetime) -> None:
 
 def _policies_with_calendars(ids: set[int | None]) -> dict[int | None, SLAPolicy]:
     policies = SLAPolicy.objects.select_related("calendar").in_bulk(ids)
-    calendars = [p.calendar for p in policies.values() if p.calendar and not p.calendar.always_open]
-    prefetch_related_objects(calendars, "hours", "custom_holidays")
+    _read_calendar_days(policies.values())
     return policies
 
 
@@ -298,42 +300,49 @@ def reevaluate(ticket: Ticket, now: datetime, policies: list[SLAPolicy] | None =
 
 def refresh(ticket: Ticket, now: datetime) -> None:
     """Recompute due and warning times of running clocks and the ticket's columns."""
-    fired = _fired(ticket)
     running = (
-        ticket.clocks.filter(stopped_at__isnull=True)
+        _running(ticket)
         .select_related("policy__calendar")
         .prefetch_related("policy__calendar__hours", "policy__calendar__custom_holidays")
     )
-    timed = []
+    calendars, timed = Calendars(), []
     for clock in running:
         policy = clock.policy or ticket.sla_policy
         if policy is None:
             continue
-        time_clock(clock, policy, calendar_of(policy), now)
+        time_clock(clock, policy, calendars.of(policy), now)
         clock.save(update_fields=["due_at", "warning_at"])
         timed.append(clock)
-    set_deadlines(ticket, timed, fired=fired)
+    set_deadlines(ticket, timed, fired=_fired_among(timed))
     ticket.save(update_fields=DEADLINE_FIELDS)
 
 
 def read_deadlines(ticket: Ticket) -> None:
     """The ticket's deadline columns from its running clocks as they are timed now, and
     which of their warnings and breaches have fired, in one query (not saved)."""
-    from tickets.models import SLAFiring
+    clocks = [
+        clock
+        for clock in _running(ticket).only("ticket", "kind", "policy", "due_at", "warning_at")
+        if clock.policy_id is not None or ticket.sla_policy_id is not None  # as refresh() times
+    ]
+    set_deadlines(ticket, clocks, fired=_fired_among(clocks))
+
+
+def _running(ticket: Ticket) -> "QuerySet[Any]":
+    """The ticket's running clocks, each with whether its warning and breach have fired."""
 
     def fired(kind: str) -> Exists:
         return Exists(SLAFiring.objects.filter(clock=OuterRef("pk"), kind=kind))
 
-    clocks = [
-        clock
-        for clock in ticket.clocks.filter(stopped_at__isnull=True)
-        .annotate(warned=fired(FiringKind.WARNING), breached=fired(FiringKind.BREACH))
-        .only("ticket", "kind", "policy", "due_at", "warning_at")
-        if clock.policy_id is not None or ticket.sla_policy_id is not None  # as refresh() times
-    ]
-    done: set[tuple[int, str]] = {(c.pk, FiringKind.WARNING) for c in clocks if c.warned}
-    done |= {(c.pk, FiringKind.BREACH) for c in clocks if c.breached}
-    set_deadlines(ticket, clocks, fired=done)
+    return ticket.clocks.filter(stopped_at__isnull=True).annotate(
+        warned=fired(FiringKind.WARNING), breached=fired(FiringKind.BREACH)
+    )
+
+
+def _fired_among(clocks: list[Any]) -> set[tuple[int, str]]:
+    """What set_deadlines needs to know of the firings of clocks read by _running()."""
+    fired: set[tuple[int, str]] = {(c.pk, FiringKind.WARNING) for c in clocks if c.warned}
+    return fired | {(c.pk, FiringKind.BREACH) for c in clocks if c.breached}
 
 
 def time_clock(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:
@@ -397,9 +406,3 @@ def pauses_of(clock: SLAClock) -> list[sla.Pause]:
         sla.Pause(datetime.fromisoformat(start), datetime.fromisoformat(end) if end else None)
         for start, end in clock.pauses
     ]
-
-
-def _fired(ticket: Ticket) -> set[tuple[int, str]]:
-    from tickets.models import SLAFiring
-
-    return set(SLAFiring.objects.filter(clock__ticket=ticket).values_list("clock_id", "kind"))
