@@ -24,7 +24,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from tests.benchmarks.harness import (
     Metric,
     configure_environment,
     percentile,
+    scratch_folder,
 )
 
 FULL_SIZE = 10_000
@@ -289,7 +289,7 @@ def child_environment(media: str) -> dict[str, str]:
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    media = tempfile.mkdtemp(prefix="bench-ingest-")
+    media = scratch_folder("bench-ingest-")
     try:
         env = child_environment(media)
         env["BENCH_SCALE"] = str(ctx.scale)

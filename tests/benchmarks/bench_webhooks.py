@@ -25,7 +25,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,7 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.benchmarks.bench_ingest import OWN_DATABASE, child_environment, generate_mail
-from tests.benchmarks.harness import Context, Metric, percentile
+from tests.benchmarks.harness import Context, Metric, percentile, scratch_folder
 
 CLIENTS = 16
 FULL_SECONDS = 300
@@ -401,7 +400,7 @@ def _waiting(env: dict[str, str]) -> int:
 
 def run(ctx: Context) -> Iterator[Metric]:
     seconds = max(30.0, FULL_SECONDS * ctx.scale)
-    media = tempfile.mkdtemp(prefix="bench-webhooks-")
+    media = scratch_folder("bench-webhooks-")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = server_environment(media, port)
