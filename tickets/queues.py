@@ -96,6 +96,15 @@ class QueueQuery:
     sort: str = "due"  # "due" (next SLA deadline first) or "newest"
 
 
+# What a queue's row shows (templatetags.workspace.queue_rows) and its cursor reads. The
+# rest of each ticket, its customer and its assignee stays unread: building them cost some
+# 2.5 ms of the page's CPU on the benchmark machine (docs/benchmarks.md).
+QUEUE_ROW_FIELDS = (
+    "subject", "channel", "status", "priority", "sla_due_at", "created_at", "customer__name",
+    "tier__level", "assignee__username", "assignee__first_name", "assignee__last_name",
+)  # fmt: skip
+
+
 def queue_tickets(query: QueueQuery, *, user: User, now: datetime) -> QuerySet[Ticket] | None:
     """The tickets of a view with the filters applied, in the view's order; None if unknown."""
     my_tiers = agent_tier_ids(user) if query.view == "unassigned" else []  # only it needs them
@@ -116,7 +125,7 @@ def queue_tickets(query: QueueQuery, *, user: User, now: datetime) -> QuerySet[T
         tickets = tickets.filter(tags__name=query.tag)
     tickets = tickets.prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list")
-    )
+    ).only(*QUEUE_ROW_FIELDS)
     if query.sort == "newest":
         return tickets.order_by("-created_at", "-id")
     return tickets.order_by(F("sla_due_at").asc(nulls_last=True), "id")
