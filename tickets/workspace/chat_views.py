@@ -89,7 +89,11 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
             (m, macro_render(m, ticket=ticket, agent=_user(request)))
             for m in Macro.objects.filter(is_active=True)
         ],
-        "tier_agents": [a for a in selectors.tier_agents(chat.tier_id) if a.pk != chat.agent_id],
+        "tier_agents": [
+            (agent_id, name)
+            for agent_id, name in selectors.tier_agents(chat.tier_id)
+            if agent_id != chat.agent_id
+        ],
         "escalate_form": EscalateForm(initial={"tier": min(chat.tier.level + 1, 3)}),
         "holder": chat.agent_id == request.user.pk and chat.status == ChatStatus.ACTIVE,
         "public_base": settings.PUBLIC_BASE_URL,

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.http import QueryDict
 
@@ -44,6 +46,21 @@ def filter_query_string(data: QueryDict) -> str:
     for key in ("after", "csrfmiddlewaretoken", "name"):
         kept.pop(key, None)
     return kept.urlencode()
+
+
+class SideSelect(forms.Form):
+    """One select of the ticket page's side panel (status, priority, assignee), posted on
+    its own as `value`; rendered by the project's form renderer, without a template loop."""
+
+    value = forms.ChoiceField(required=False)
+
+    def __init__(
+        self, *, control_id: str, choices: list[tuple[Any, str]], selected: object
+    ) -> None:
+        super().__init__(initial={"value": selected}, auto_id=False)
+        field = self.fields["value"]
+        field.choices = choices  # type: ignore[attr-defined]
+        field.widget.attrs["id"] = control_id
 
 
 class SavedViewForm(forms.Form):

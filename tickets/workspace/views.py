@@ -37,6 +37,7 @@ from tickets.workspace.forms import (
     QueueFilterForm,
     ReplyForm,
     SavedViewForm,
+    SideSelect,
     filter_query_string,
 )
 
@@ -244,11 +245,19 @@ def _ticket_page(
         "macros": [
             (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros
         ],
-        "tier_agents": selectors.tier_agents(ticket.tier_id),
+        "status_select": SideSelect(
+            control_id="side-status", choices=TicketStatus.choices, selected=ticket.status
+        ),
+        "priority_select": SideSelect(
+            control_id="side-priority", choices=Priority.choices, selected=ticket.priority
+        ),
+        "assignee_select": SideSelect(
+            control_id="side-assignee",
+            choices=[("", "Unassigned"), *selectors.tier_agents(ticket.tier_id)],
+            selected=ticket.assignee_id or "",
+        ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
         "other_tickets": [t for t in ticket.customer.history if t.pk != ticket.pk],  # type: ignore[attr-defined]
-        "status_choices": TicketStatus.choices,
-        "priority_choices": Priority.choices,
         "public_base": settings.PUBLIC_BASE_URL,
         "next_ticket": _next_ticket(request, ticket),
         "now": timezone.now(),

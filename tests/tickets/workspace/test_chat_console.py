@@ -1,5 +1,7 @@
 """The agents' chat console over HTTP: the queue, taking a chat, passing it on, ending it."""
 
+import re
+
 import pytest
 
 from tests.factories import AgentFactory, CustomerFactory, UserFactory
@@ -72,9 +74,14 @@ def test_the_chat_limit_per_agent(client, agent):
 
 
 def test_transfer_to_a_colleague_who_is_told(client, agent, chat):
-    bob = AgentFactory(username="bob", first_name="Bob")
+    bob = AgentFactory(username="bob", first_name="Bob", last_name="")
     chats.chat_accept(chat_id=chat.pk, agent=agent)
     client.force_login(agent)
+    console = client.get(f"/agent/chats/{chat.pk}/").content.decode()
+    choices = re.search(r'<select name="agent" id="transfer-agent">(.*?)</select>', console)
+    assert choices  # colleagues of the chat's tier, not the agent holding it
+    assert f'<option value="{bob.pk}">Bob</option>' in choices[1]
+    assert f'value="{agent.pk}"' not in choices[1]
     client.post(f"/agent/chats/{chat.pk}/transfer/", {"agent": bob.pk})
     chat.refresh_from_db()
     assert chat.agent == bob

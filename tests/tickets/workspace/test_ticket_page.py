@@ -3,11 +3,13 @@
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from knowledge import services as kb
+from tests.factories import AgentFactory
 from tickets import services
 from tickets.models import EventKind, Macro, Message, MessageKind, Ticket, Tier
 
@@ -160,6 +162,43 @@ def test_notes_status_priority_assignee_and_tags(agent_client, agent, ticket):
     assert ticket.messages.filter(kind=MessageKind.NOTE, body_text="Internal only").exists()
     html = page(agent_client, ticket)
     assert "Tags: network, vpn" in html
+
+
+def test_the_side_panel_shows_the_tickets_status_priority_and_its_tiers_agents(
+    agent_client, agent, ticket
+):
+    AgentFactory(username="zed", first_name="Zoe", last_name="Zander <Z>", tiers=[1])
+    AgentFactory(username="nameless", first_name="", last_name="", tiers=[1])
+    AgentFactory(username="elsewhere", first_name="Tim", tiers=[2])
+    AgentFactory(username="gone", first_name="Gus", tiers=[1], is_active=False)
+    url = f"/agent/tickets/{ticket.pk}/"
+    agent_client.post(f"{url}change/", {"field": "priority", "value": "high"})
+    agent_client.post(f"{url}change/", {"field": "assignee", "value": "me"})
+    agent_client.post(f"{url}change/", {"field": "status", "value": "on_hold"})
+
+    html = page(agent_client, ticket)
+    status = re.search(r'<select name="value" id="side-status">(.*?)</select>', html, re.S)
+    assert status and '<option value="on_hold" selected>On hold</option>' in status[1]
+    priority = re.search(r'<select name="value" id="side-priority">(.*?)</select>', html, re.S)
+    assert priority and '<option value="high" selected>High</option>' in priority[1]
+    assert priority[1].count("selected") == 1
+    assignee = re.search(r'<select name="value" id="side-assignee">(.*?)</select>', html, re.S)
+    assert assignee
+    names = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', assignee[1])
+    # Active agents of the ticket's tier, by first name (none for "nameless"), escaped.
+    tier_1 = sorted(
+        User.objects.filter(username__in=["nameless", "zed", agent.username]),
+        key=lambda user: (user.first_name, user.username),
+    )
+    shown = {"nameless": "nameless", "zed": "Zoe Zander &lt;Z&gt;"}
+    assert names == [("", "", "Unassigned")] + [
+        (
+            str(user.pk),
+            " selected" if user == agent else "",
+            shown.get(user.username, user.get_full_name()),
+        )
+        for user in tier_1
+    ]
 
 
 def test_a_bad_change_is_an_error_message_not_a_crash(agent_client, ticket):
