@@ -99,19 +99,27 @@ def ticket_id_from_reference(text: str) -> int | None:
     return int(candidate) if candidate.isdigit() and len(candidate) <= 18 else None
 
 
+# The customer's other tickets the agent's ticket page lists, the latest first.
+OTHER_TICKETS_ON_PAGE = 10
+
+
 def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
     """A ticket with its whole conversation and history, in a fixed number of queries.
 
     `for_page` leaves the conversation and history out: the agent's ticket page reads them
-    as plain rows (ticket_timeline), hundreds of them without a model instance each."""
+    as plain rows (ticket_timeline), hundreds of them without a model instance each. Its
+    customer's `history` is then their latest other tickets, one more than the page lists."""
+    history = Ticket.objects.order_by("-created_at", "-id")
+    if for_page:
+        # The latest few of the customer's other tickets, as the page lists them, and one
+        # more to tell that there are more: a customer with thousands of tickets (an alert
+        # mailbox, say) must not make each of their tickets slow to open.
+        history = history.exclude(pk=ticket_id).only("subject", "status", "customer")
+        history = history[: OTHER_TICKETS_ON_PAGE + 1]
     related: list[Any] = [
         Prefetch("customer__contact_points", queryset=ContactPoint.objects.all()),
-        # The customer's whole history, across channels, beside the conversation.
-        Prefetch(
-            "customer__tickets",
-            queryset=Ticket.objects.order_by("-created_at", "-id"),
-            to_attr="history",
-        ),
+        # The customer's history, across channels, beside the conversation.
+        Prefetch("customer__tickets", queryset=history, to_attr="history"),
         "participants",
     ]
     if not for_page:

@@ -234,6 +234,7 @@ def _ticket_page(
     reply = reply or ReplyForm(initial={"channel": channels[0][0] if channels else ""})
     reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
     macros = list(Macro.objects.filter(is_active=True).select_related("set_tier"))
+    history = ticket.customer.history  # type: ignore[attr-defined]
     context = {
         **_sidebar(request),
         "ticket": ticket,
@@ -257,7 +258,8 @@ def _ticket_page(
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
-        "other_tickets": [t for t in ticket.customer.history if t.pk != ticket.pk],  # type: ignore[attr-defined]
+        "other_tickets": history[: selectors.OTHER_TICKETS_ON_PAGE],
+        "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
         "public_base": settings.PUBLIC_BASE_URL,
         "next_ticket": _next_ticket(request, ticket),
         "now": timezone.now(),

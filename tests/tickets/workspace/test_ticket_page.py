@@ -117,7 +117,31 @@ def test_timeline_shows_delivery_failures_originals_and_automatic_messages(
 
 def test_the_customers_other_tickets_are_listed(agent_client, ticket, open_ticket):
     other = open_ticket(sender="grace@example.com", subject="Printer", text="Jammed")
-    assert f"{other.reference} Printer" in page(agent_client, ticket)
+    html = page(agent_client, ticket)
+    assert f"{other.reference} Printer" in html
+    assert "are shown" not in html
+
+
+def test_a_customer_with_many_tickets_shows_their_latest_at_the_same_cost(
+    agent_client, ticket, open_ticket
+):
+    def queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            html = page(agent_client, ticket)
+        return len(captured), html
+
+    before, _ = queries()
+    others = [
+        open_ticket(sender="grace@example.com", subject=f"Printer {n}", text="Jammed")
+        for n in range(12)
+    ]
+    cost, html = queries()
+    history = re.search(r'<ul class="history">(.*?)</ul>', html, re.S)
+    assert history
+    listed = re.findall(r'href="/agent/tickets/(\d+)/"', history[1])
+    assert listed == [str(t.pk) for t in reversed(others)][:10]  # the latest, not this one
+    assert "The latest 10 are shown." in history[1]
+    assert cost == before
 
 
 def test_reply_goes_out_on_the_customers_channel(agent_client, ticket):
