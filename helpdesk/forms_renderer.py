@@ -4,7 +4,9 @@ Every select, text box and text area of a page goes through the template engine,
 select includes one more template per option: the queue page's filters cost 3.7 ms of
 CPU that way on the benchmark machine, about a tenth of the page (docs/benchmarks.md).
 The templates below are rendered here instead, to the same markup (a test renders every
-widget of the project's forms both ways); any other template goes to Django as before.
+widget of the project's forms both ways); any other template, and a select whose options
+have a template of their own, go to Django as before. (Under this renderer Django's own
+form templates come first, so no app can override these.)
 """
 
 from collections.abc import Callable
@@ -13,13 +15,16 @@ from typing import Any
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # not in the stubs
 
 _INPUT = "django/forms/widgets/input.html"
+_OPTION = "django/forms/widgets/select_option.html"
 
 
 def _text(value: Any) -> str:
-    """`{{ value }}`: localized, then escaped unless safe."""
-    return str(conditional_escape(localize(value)))
+    """`{{ value }}`, as django.template.base.render_value_in_context writes it."""
+    value = localize(template_localtime(value))
+    return str(conditional_escape(value if isinstance(value, str) else str(value)))
 
 
 def _as_string(value: Any) -> str:
@@ -78,7 +83,7 @@ _WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
         for kind in ("text", "number", "email", "url", "password", "hidden", "search", "tel")
     },
     "django/forms/widgets/select.html": _select,
-    "django/forms/widgets/select_option.html": _option,
+    _OPTION: _option,
     "django/forms/widgets/textarea.html": _textarea,
 }
 
@@ -86,6 +91,15 @@ _WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
 class WidgetRenderer(DjangoTemplates):
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         write = _WRITERS.get(template_name)
-        if write is None or "widget" not in context:
+        if write is None or "widget" not in context or _own_option_template(context["widget"]):
             return super().render(template_name, context, request=request)
         return write(context["widget"])
+
+
+def _own_option_template(widget: dict[str, Any]) -> bool:
+    """A select whose options have a template of their own (option_template_name)."""
+    return any(
+        option["template_name"] != _OPTION
+        for _name, options, _index in widget.get("optgroups", ())
+        for option in options
+    )

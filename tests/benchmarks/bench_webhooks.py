@@ -399,8 +399,15 @@ def _waiting(env: dict[str, str]) -> int:
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    seconds = max(30.0, FULL_SECONDS * ctx.scale)
     media = scratch_folder("bench-webhooks-")
+    try:
+        yield from _serve_and_measure(ctx, media)
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+
+
+def _serve_and_measure(ctx: Context, media: str) -> Iterator[Metric]:
+    seconds = max(30.0, FULL_SECONDS * ctx.scale)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = server_environment(media, port)
@@ -435,7 +442,6 @@ def run(ctx: Context) -> Iterator[Metric]:
                 text = (logs / name).read_bytes().decode(errors="replace")
                 if "Traceback" in text or "ERROR" in text:
                     ctx.log(f"webhooks: {name} has errors; it ends with:\n{text[-3000:]}")
-            shutil.rmtree(media, ignore_errors=True)
 
 
 def _measure(

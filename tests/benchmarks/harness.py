@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/helpdesk_bench"
@@ -72,7 +73,7 @@ def scratch_folder(prefix: str) -> str:
     /tmp), which made storing attachments look twenty times dearer than it is."""
     from django.conf import settings
 
-    parent = settings.DATA_DIR / "bench"
+    parent = Path(settings.DATA_DIR).resolve() / "bench"  # servers run from another folder
     parent.mkdir(parents=True, exist_ok=True)
     return tempfile.mkdtemp(prefix=prefix, dir=parent)
 

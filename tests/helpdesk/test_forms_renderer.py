@@ -1,14 +1,16 @@
 """The form renderer writes, in Python, exactly what Django's widget templates write."""
 
 import importlib
+from datetime import UTC, datetime
 
 import pytest
 from django import forms
 from django.conf import settings
 from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.test import override_settings
 from django.utils.safestring import mark_safe
 
-from helpdesk.forms_renderer import _WRITERS, WidgetRenderer
+from helpdesk.forms_renderer import WidgetRenderer
 
 PROJECT_FORM_MODULES = (
     "tickets.workspace.forms",
@@ -89,12 +91,35 @@ def test_escaping_groups_safe_values_and_numbers_render_as_with_djangos_template
     assert " autofocus" in text and "hidden" not in text
 
 
-def test_the_templates_written_here_are_djangos_own():
-    """An app overriding one of them would not see its markup used: none does."""
-    engine = DjangoTemplates().engine
-    for name in _WRITERS:
-        origin = engine.get_template(name).origin.name
-        assert origin.endswith(f"django/forms/templates/{name}"), origin
+class Marked:
+    """Not a string, but with __html__: printed escaped, as str() of it."""
+
+    def __html__(self) -> str:
+        return "<b>marked</b>"
+
+    def __str__(self) -> str:
+        return "<b>marked</b>"
+
+
+class OwnOptions(forms.Select):
+    option_template_name = "django/forms/widgets/input_option.html"
+
+
+class Unusual(forms.Form):
+    when = forms.ChoiceField(
+        choices=[(1, datetime(2024, 1, 1, 23, 30, tzinfo=UTC)), (2, Marked())],
+    )
+    own = forms.ChoiceField(choices=[("a", "A")], widget=OwnOptions)
+
+
+@override_settings(TIME_ZONE="Asia/Tokyo")
+def test_times_objects_and_options_with_their_own_template_render_as_with_djangos():
+    form = Unusual()
+    ours = _widgets(form, WidgetRenderer())
+    assert ours == _widgets(form, DjangoTemplates())
+    assert "Jan. 2, 2024, 8:30 a.m." in ours[0]  # in the current time zone
+    assert "&lt;b&gt;marked&lt;/b&gt;" in ours[0]
+    assert "<option" not in ours[1]  # the widget's own option template was used
 
 
 def test_the_project_renders_forms_with_it():
