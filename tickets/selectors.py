@@ -101,6 +101,9 @@ def ticket_id_from_reference(text: str) -> int | None:
 
 # The customer's other tickets the agent's ticket page lists, the latest first.
 OTHER_TICKETS_ON_PAGE = 10
+# A customer's tickets the API gives with a ticket or the customer, the latest first (all
+# of them: the ticket list filtered by customer, page by page).
+LATEST_CUSTOMER_TICKETS = 50
 
 
 def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
@@ -108,14 +111,16 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
 
     `for_page` leaves the conversation and history out: the agent's ticket page reads them
     as plain rows (ticket_timeline), hundreds of them without a model instance each. Its
-    customer's `history` is then their latest other tickets, one more than the page lists."""
-    history = Ticket.objects.order_by("-created_at", "-id")
+    customer's `history` is then their latest other tickets, one more than the page lists;
+    else their latest LATEST_CUSTOMER_TICKETS other tickets."""
+    # The latest of the customer's other tickets, not all of them: a customer with
+    # thousands of tickets (an alert mailbox, say) must not make each ticket slow to open.
+    history = Ticket.objects.exclude(pk=ticket_id).order_by("-created_at", "-id")
     if for_page:
-        # The latest few of the customer's other tickets, as the page lists them, and one
-        # more to tell that there are more: a customer with thousands of tickets (an alert
-        # mailbox, say) must not make each of their tickets slow to open.
-        history = history.exclude(pk=ticket_id).only("subject", "status", "customer")
-        history = history[: OTHER_TICKETS_ON_PAGE + 1]
+        # As the page lists them, and one more to tell that there are more.
+        history = history.only("subject", "status", "customer")[: OTHER_TICKETS_ON_PAGE + 1]
+    else:
+        history = history[:LATEST_CUSTOMER_TICKETS]
     related: list[Any] = [
         Prefetch("customer__contact_points", queryset=ContactPoint.objects.all()),
         # The customer's history, across channels, beside the conversation.
@@ -208,7 +213,8 @@ def customer_detail(customer_id: int) -> Customer | None:
                 "tickets",
                 queryset=Ticket.objects.select_related("tier", "assignee").order_by(
                     "-created_at", "-id"
-                ),
+                )[:LATEST_CUSTOMER_TICKETS],
+                to_attr="latest_tickets",  # a sliced prefetch needs its own attribute
             ),
         )
         .filter(pk=customer_id)

@@ -235,6 +235,34 @@ def test_detail_has_contact_points_and_every_ticket(
     assert body["tickets"][0]["customer"] == {"id": ada.pk, "name": "Ada Lovelace"}
 
 
+def test_a_customer_and_their_tickets_give_their_latest_tickets_at_a_fixed_cost(
+    agent_api: APIClient, ada: Customer, open_ticket: Callable[..., Ticket]
+) -> None:
+    def get(url: str) -> tuple[int, dict[str, Any]]:
+        with CaptureQueriesContext(connection) as captured:
+            response = agent_api.get(url)
+        assert response.status_code == 200
+        return len(captured), response.json()
+
+    first = open_ticket(sender="ada@engines.example", subject="First")
+    few = (get(f"{CUSTOMERS}{ada.pk}/")[0], get(f"/api/v1/tickets/{first.pk}/")[0])
+    tickets = [first] + [
+        open_ticket(sender="ada@engines.example", subject=f"Alert {n}") for n in range(51)
+    ]
+    latest = [t.pk for t in reversed(tickets)]
+
+    cost, customer = get(f"{CUSTOMERS}{ada.pk}/")
+    assert [t["id"] for t in customer["tickets"]] == latest[:50]
+    detail_cost, detail = get(f"/api/v1/tickets/{first.pk}/")
+    assert [t["id"] for t in detail["customer_tickets"]] == latest[:50]  # the others
+    assert (cost, detail_cost) == few
+    # All of them, page by page.
+    first_page = get(f"/api/v1/tickets/?customer={ada.pk}")[1]
+    rest = agent_api.get(first_page["next"]).json()
+    listed = [t["id"] for t in first_page["results"] + rest["results"]]
+    assert sorted(listed) == sorted(t.pk for t in tickets)
+
+
 # --- Contact points -----------------------------------------------------------------------------
 
 

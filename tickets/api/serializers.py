@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tickets import selectors
 from tickets.models import (
     Attachment,
     CallDirection,
@@ -259,7 +260,8 @@ class TicketDetailSerializer(TicketSerializer):
         help_text="Each SLA clock: target, due, business time elapsed, pauses and state."
     )
     customer_tickets = serializers.SerializerMethodField(
-        help_text="The customer's other tickets, on every channel, newest first."
+        help_text="The customer's latest 50 other tickets, on every channel, newest first "
+        "(all of them: GET /api/v1/tickets/?customer=<id>)."
     )
 
     class Meta(TicketSerializer.Meta):
@@ -281,14 +283,19 @@ class TicketDetailSerializer(TicketSerializer):
     @extend_schema_field(TicketBriefSerializer(many=True))
     def get_customer_tickets(self, ticket: Ticket) -> list[dict[str, Any]]:
         history = getattr(ticket.customer, "history", None)
-        if history is None:
-            history = ticket.customer.tickets.order_by("-created_at", "-id")
+        if history is None:  # not read by selectors.ticket_detail
+            history = ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at", "-id")
+            history = history[: selectors.LATEST_CUSTOMER_TICKETS]
         others = [t for t in history if t.pk != ticket.pk]
         return list(TicketBriefSerializer(others, many=True).data)
 
 
 class CustomerDetailSerializer(CustomerSerializer):
-    tickets = TicketSerializer(many=True, source="tickets.all")
+    tickets = TicketSerializer(
+        many=True,
+        source="latest_tickets",  # read by selectors.customer_detail
+        help_text="The latest 50, newest first (all of them: GET /api/v1/tickets/?customer=<id>).",
+    )
     merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True
     )

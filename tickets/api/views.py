@@ -331,7 +331,7 @@ class CustomerListCreateView(generics.GenericAPIView):
 class CustomerDetailView(APIView):
     @extend_schema(
         responses={200: s.CustomerDetailSerializer, **error_responses(404)},
-        summary="A customer with contact points and every ticket",
+        summary="A customer with contact points and their latest tickets",
     )
     def get(self, request: Request, customer_id: int) -> Response:
         customer = selectors.customer_detail(customer_id)
