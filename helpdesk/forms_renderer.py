@@ -21,15 +21,14 @@ _INPUT = "django/forms/widgets/input.html"
 _OPTION = "django/forms/widgets/select_option.html"
 
 
-def _text(value: Any) -> str:
-    """`{{ value }}`, as django.template.base.render_value_in_context writes it."""
-    value = localize(template_localtime(value))
-    return str(conditional_escape(value if isinstance(value, str) else str(value)))
-
-
 def _as_string(value: Any) -> str:
     """`{{ value|stringformat:'s' }}`: str(), escaped unless safe (the filter keeps safety)."""
     return str(conditional_escape(value if isinstance(value, str) else str(value)))
+
+
+def _text(value: Any) -> str:
+    """`{{ value }}`, as django.template.base.render_value_in_context writes it."""
+    return _as_string(localize(template_localtime(value)))
 
 
 def _attrs(attrs: dict[str, Any]) -> str:

@@ -256,6 +256,8 @@ def test_a_customer_and_their_tickets_give_their_latest_tickets_at_a_fixed_cost(
     detail_cost, detail = get(f"/api/v1/tickets/{first.pk}/")
     assert [t["id"] for t in detail["customer_tickets"]] == latest[:50]  # the others
     assert (cost, detail_cost) == few
+    newest = get(f"/api/v1/tickets/{latest[0]}/")[1]
+    assert [t["id"] for t in newest["customer_tickets"]] == latest[1:51]  # never itself
     # All of them, page by page.
     first_page = get(f"/api/v1/tickets/?customer={ada.pk}")[1]
     rest = agent_api.get(first_page["next"]).json()

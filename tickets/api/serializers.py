@@ -286,8 +286,7 @@ class TicketDetailSerializer(TicketSerializer):
         if history is None:  # not read by selectors.ticket_detail
             history = ticket.customer.tickets.exclude(pk=ticket.pk).order_by("-created_at", "-id")
             history = history[: selectors.LATEST_CUSTOMER_TICKETS]
-        others = [t for t in history if t.pk != ticket.pk]
-        return list(TicketBriefSerializer(others, many=True).data)
+        return list(TicketBriefSerializer(history, many=True).data)  # the ticket is left out
 
 
 class CustomerDetailSerializer(CustomerSerializer):
