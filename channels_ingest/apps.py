@@ -10,6 +10,8 @@ class ChannelsIngestConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound
 
+        from channels_ingest.email import boundaries
         from channels_ingest.email.webhooks import receive_inbound_email
 
+        boundaries.install()  # every email this process parses, anymail's too
         inbound.connect(receive_inbound_email, dispatch_uid="helpdesk-inbound-email")
