@@ -6,6 +6,7 @@ Everything here is pure and total: any input gives a (possibly empty) answer.
 import base64
 import binascii
 import codecs
+import functools
 import hashlib
 import re
 from email.utils import getaddresses
@@ -232,18 +233,27 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     """(address, display name) pairs from address headers; malformed entries are skipped."""
     found: list[tuple[str, str]] = []
     for value in values:
-        text = fix_surrogates(unfold(value))
-        try:
-            pairs = getaddresses([text])
-        except Exception:  # the stdlib parser has had crashes on hostile input
-            pairs = []
-        for name, address in pairs[:MAX_ADDRESSES]:
-            address = clean_line(address).strip("<>")
-            if _ADDRESS.match(address):
-                found.append((address, header_text(name)))
+        read = _value_addresses if len(value) <= 2000 else _value_addresses.__wrapped__
+        found.extend(read(value))
         if len(found) >= MAX_ADDRESSES:
             break
     return found[:MAX_ADDRESSES]
+
+
+# A message reads From, To and Cc more than once; long values are not kept in memory.
+@functools.lru_cache(maxsize=64)
+def _value_addresses(value: str) -> tuple[tuple[str, str], ...]:
+    text = fix_surrogates(unfold(value))
+    try:
+        pairs = getaddresses([text])
+    except Exception:  # the stdlib parser has had crashes on hostile input
+        pairs = []
+    found = []
+    for name, address in pairs[:MAX_ADDRESSES]:
+        address = clean_line(address).strip("<>")
+        if _ADDRESS.match(address):
+            found.append((address, header_text(name)))
+    return tuple(found)
 
 
 _BRACKETED = re.compile(r"<([^<>]*)>")
