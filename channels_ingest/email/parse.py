@@ -63,29 +63,43 @@ class _Headers:
     """Top-level header fields, looked up case-insensitively."""
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self._fields = [(name.lower(), value) for name, value in fields]
+        self._values: dict[str, list[str]] = {}
+        for name, value in fields:
+            self._values.setdefault(name.lower(), []).append(value)
 
     def all(self, name: str) -> list[str]:
-        name = name.lower()
-        return [value for field, value in self._fields if field == name]
+        return list(self._values.get(name.lower(), ()))
 
     def first(self, name: str) -> str:
-        values = self.all(name)
+        values = self._values.get(name.lower())
         return values[0] if values else ""
 
     def has(self, name: str) -> bool:
-        return any(field == name.lower() for field, _ in self._fields)
+        return name.lower() in self._values
 
 
 def idempotency_key(raw: bytes) -> str:
     """The Message-ID as '<...>'; without one, 'sha256:' and the digest of the bytes."""
     try:
-        for value in _Headers(read_header_block(bytes(raw))).all("Message-ID"):
+        headers = _Headers(read_header_block(bytes(raw)))
+    except Exception as error:  # total by contract: garbage gets the digest
+        logger.info("no usable Message-ID (%s); using the digest", type(error).__name__)
+        return _digest(raw)
+    return _key(raw, headers)
+
+
+def _key(raw: bytes, headers: _Headers) -> str:
+    try:
+        for value in headers.all("Message-ID"):
             found = message_ids(value, bare=True, limit=1)
             if found:
                 return found[0]
     except Exception as error:  # total by contract: garbage gets the digest
         logger.info("no usable Message-ID (%s); using the digest", type(error).__name__)
+    return _digest(raw)
+
+
+def _digest(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(bytes(raw)).hexdigest()
 
 
@@ -111,7 +125,7 @@ def parse_email(raw: bytes, *, now: datetime | None = None) -> InboundMessage:
             sender=sender,
             sender_name=sender_name,
             text=text,
-            external_id=idempotency_key(raw),
+            external_id=_key(raw, headers),
             attachments=attachments,
             original=raw,
         )
@@ -130,7 +144,7 @@ def _parsed(
         subject=subject,
         text=text,
         html=html,
-        external_id=idempotency_key(raw),
+        external_id=_key(raw, headers),
         received_at=_received_at(headers, now=now),
         attachments=attachments,
         thread_ids=_thread_ids(headers),
