@@ -8,8 +8,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets.roles import ensure_role_groups
+        from tickets.workspace import sidebar
 
         # Groups need the permissions Django creates after migrating, so they are set up
         # then (idempotently) rather than in a migration. After every app, not only this one:
         # apps listed later (knowledge) get their permissions after tickets' signal.
         post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")
+        sidebar.connect_signals()

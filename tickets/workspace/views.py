@@ -16,8 +16,6 @@ from knowledge.selectors import article_search, article_suggest
 from tickets import queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
-    ChatSession,
-    ChatStatus,
     Macro,
     MessageKind,
     Notification,
@@ -26,10 +24,9 @@ from tickets.models import (
     Ticket,
     TicketStatus,
 )
-from tickets.roles import is_admin
 from tickets.services import chat as chats
 from tickets.services import sla_clocks
-from tickets.workspace import bulk
+from tickets.workspace import bulk, sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.forms import (
     EscalateForm,
@@ -51,20 +48,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _sidebar(request: HttpRequest) -> dict[str, Any]:
-    tiers = list(selectors.tier_list(agents=False))
-    now = timezone.now()
-    return {
-        "queue_views": queues.queue_views(tiers),
-        "counts": queues.queue_counts(
-            user=_user(request), tiers=tiers, now=now, desk=queues.desk_counts_shared(now=now)
-        ),
-        "saved_views": list(SavedView.objects.filter(owner=_user(request))),
-        "is_admin": is_admin(request.user),
-        "unread": Notification.objects.filter(user=_user(request), read_at__isnull=True).count(),
-        "chats_waiting": ChatSession.objects.filter(
-            status=ChatStatus.WAITING, tier__agents__user=_user(request)
-        ).count(),
-    }
+    return sidebar.sidebar(_user(request), now=timezone.now())
 
 
 @agent_required

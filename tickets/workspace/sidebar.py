@@ -1,0 +1,115 @@
+"""The agent workspace's sidebar: the queues, their counts, and the agent's own links.
+
+Every agent page shows it. The tiers, the agent's tiers, their saved views and whether they
+administer the desk change seldom, but were four queries on every page; they are kept in the
+cache per agent (`AgentSetup`), built again after any change to what they are read from.
+Such a change moves one version number on; an agent's entry remembers the version it was
+built under and is used only while that is still current. The
+changes are caught by model signals, so the admin, the API and the shell all count.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from tickets import queues, selectors
+from tickets.models import (
+    AgentProfile,
+    ChatSession,
+    ChatStatus,
+    Notification,
+    SavedView,
+    Tier,
+)
+from tickets.roles import is_admin
+
+_VERSION_KEY = "workspace:sidebar:version"
+# A safety net: an entry is rebuilt after this long even if no change was seen.
+SETUP_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class AgentSetup:
+    tiers: list[Tier]
+    my_tier_ids: frozenset[int]
+    saved_views: list[SavedView]
+    is_admin: bool
+
+
+def agent_setup(user: User) -> AgentSetup:
+    """What the sidebar shows of the desk's set-up for `user`: from the cache when current."""
+    key = f"workspace:sidebar:{user.pk}"
+    found = cache.get_many([_VERSION_KEY, key])
+    version = found.get(_VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(_VERSION_KEY, version, None)
+        version = cache.get(_VERSION_KEY, version)
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        setup: AgentSetup = entry[1]
+        return setup
+    setup = _read_setup(user)
+    cache.set(key, (version, setup), SETUP_SECONDS)
+    return setup
+
+
+def _read_setup(user: User) -> AgentSetup:
+    return AgentSetup(
+        tiers=list(selectors.tier_list(agents=False)),
+        my_tier_ids=frozenset(selectors.agent_tier_ids(user)),
+        saved_views=list(SavedView.objects.filter(owner=user)),
+        is_admin=is_admin(user),
+    )
+
+
+def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
+    """The sidebar's template context."""
+    setup = agent_setup(user)
+    desk = queues.desk_counts_shared(now=now)
+    return {
+        "queue_views": queues.queue_views(setup.tiers),
+        "counts": queues.queue_counts(
+            user=user, tiers=setup.tiers, now=now, desk=desk, my_tier_ids=setup.my_tier_ids
+        ),
+        "saved_views": setup.saved_views,
+        "is_admin": setup.is_admin,
+        "unread": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "chats_waiting": ChatSession.objects.filter(
+            status=ChatStatus.WAITING, tier__agents__user=user
+        ).count(),
+    }
+
+
+def setup_changed(**_: Any) -> None:
+    """A signal receiver: every agent's set-up is read again, now (for what reads within
+    this transaction) and once the change is committed (a page built in between may have
+    read the rows as they were)."""
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def _new_version() -> None:
+    cache.set(_VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def _user_changed(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # every sign-in writes it
+    setup_changed()
+
+
+def connect_signals() -> None:
+    for model in (Tier, SavedView, AgentProfile, Group):
+        post_save.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-save-{model}")
+        post_delete.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-del-{model}")
+    post_save.connect(_user_changed, sender=User, dispatch_uid="sidebar-save-user")
+    post_delete.connect(setup_changed, sender=User, dispatch_uid="sidebar-del-user")
+    for through in (AgentProfile.tiers.through, User.groups.through):
+        m2m_changed.connect(setup_changed, sender=through, dispatch_uid=f"sidebar-m2m-{through}")
