@@ -4,10 +4,13 @@ Every agent page shows it. The tiers, the agent's tiers, their saved views and w
 administer the desk change seldom, but were four queries on every page; they are kept in the
 cache per agent (`AgentSetup`), built again after any change to what they are read from.
 Such a change moves one version number on; an agent's entry remembers the version it was
-built under and is used only while that is still current. The
-changes are caught by model signals, so the admin, the API and the shell all count.
+built under and is used only while that is still current. The changes are caught by model
+signals, so the admin, the API and the shell all count; with a shared cache (Redis), in
+every process. In the embedded default each process has a cache of its own, so a change
+made in another process (a shell, the worker) shows within SETUP_SECONDS.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +19,7 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from tickets import queues, selectors
 from tickets.models import (
@@ -29,9 +32,15 @@ from tickets.models import (
 )
 from tickets.roles import is_admin
 
+logger = logging.getLogger(__name__)
+
 _VERSION_KEY = "workspace:sidebar:version"
-# A safety net: an entry is rebuilt after this long even if no change was seen.
-SETUP_SECONDS = 300
+# Entries hold pickled AgentSetup values: a change to AgentSetup moves this on, so that
+# code of another release never reads them.
+_ENTRY_KEY = "workspace:sidebar:v1:{user_id}"
+# A safety net: an entry is read again after this long even if no change was seen (see
+# the module's docstring for what is not seen).
+SETUP_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class AgentSetup:
 
 def agent_setup(user: User) -> AgentSetup:
     """What the sidebar shows of the desk's set-up for `user`: from the cache when current."""
-    key = f"workspace:sidebar:{user.pk}"
+    key = _ENTRY_KEY.format(user_id=user.pk)
     found = cache.get_many([_VERSION_KEY, key])
     version = found.get(_VERSION_KEY)
     if version is None:
@@ -92,24 +101,51 @@ def setup_changed(**_: Any) -> None:
     this transaction) and once the change is committed (a page built in between may have
     read the rows as they were)."""
     _new_version()
-    transaction.on_commit(_new_version)
+    transaction.on_commit(_new_version, robust=True)
 
 
 def _new_version() -> None:
-    cache.set(_VERSION_KEY, uuid.uuid4().hex, None)
+    try:
+        cache.set(_VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:  # the cache being down must not cost the change; entries expire
+        logger.warning("could not move the sidebar's version on", exc_info=True)
 
 
-def _user_changed(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
-        return  # every sign-in writes it
-    setup_changed()
+def _saved(*, shown: frozenset[str], update_fields: frozenset[str] | None, **kwargs: Any) -> None:
+    """A save of a row, unless only fields the sidebar does not show were written."""
+    if update_fields is None or update_fields & shown:
+        setup_changed()
+
+
+def _tier_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    # Routing writes `last_assigned` for every ticket it assigns.
+    _saved(shown=frozenset({"level", "name"}), update_fields=update_fields)
+
+
+def _user_saved(
+    created: bool = False, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    if created:
+        return  # in no group yet, and no one's sidebar shows them (customers sign up too)
+    _saved(shown=frozenset({"is_staff", "is_superuser", "is_active"}), update_fields=update_fields)
+
+
+def _link_changed(action: str = "", **kwargs: Any) -> None:
+    if action.startswith("post_"):
+        setup_changed()
 
 
 def connect_signals() -> None:
-    for model in (Tier, SavedView, AgentProfile, Group):
-        post_save.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-save-{model}")
-        post_delete.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-del-{model}")
-    post_save.connect(_user_changed, sender=User, dispatch_uid="sidebar-save-user")
-    post_delete.connect(setup_changed, sender=User, dispatch_uid="sidebar-del-user")
+    """What the set-up is read from. An agent profile's own fields are not shown (its tiers
+    are a link, below); deleting a tier, group, user or profile removes their links without
+    a link signal, so their deletion counts."""
+    post_save.connect(_tier_saved, sender=Tier, dispatch_uid="sidebar-tier")
+    post_save.connect(setup_changed, sender=SavedView, dispatch_uid="sidebar-view")
+    post_save.connect(setup_changed, sender=Group, dispatch_uid="sidebar-group")
+    post_save.connect(_user_saved, sender=User, dispatch_uid="sidebar-user")
+    for model in (Tier, SavedView, Group, User, AgentProfile):
+        post_delete.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-delete-{model}")
     for through in (AgentProfile.tiers.through, User.groups.through):
-        m2m_changed.connect(setup_changed, sender=through, dispatch_uid=f"sidebar-m2m-{through}")
+        m2m_changed.connect(_link_changed, sender=through, dispatch_uid=f"sidebar-link-{through}")
+    # Data migrations write through historical models, which send no signals.
+    post_migrate.connect(setup_changed, dispatch_uid="sidebar-migrate")

@@ -4,7 +4,7 @@ agent and kept until something it is read from changes, however it changes."""
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -118,7 +118,7 @@ def test_a_page_built_during_a_change_is_not_kept_after_the_commit(
         stale = sidebar._read_setup(agent)
         stale.tiers[1].name = "Frontline (old)"  # tier 1; tier 0 is self-service
         version = cache.get(sidebar._VERSION_KEY)
-        cache.set(f"workspace:sidebar:{agent.pk}", (version, stale))
+        cache.set(sidebar._ENTRY_KEY.format(user_id=agent.pk), (version, stale))
         assert sidebar.agent_setup(agent).tiers[1].name == "Frontline (old)"
 
     assert sidebar.agent_setup(agent).tiers[1].name == "Front line"
@@ -132,3 +132,41 @@ def test_signing_in_does_not_read_every_agents_setup_again(client, agent):
 
     assert client.login(username=agent.username, password="a long enough password 123")
     assert cache.get(sidebar._VERSION_KEY) == version
+
+
+def test_writes_the_sidebar_does_not_show_keep_every_agents_setup(agent, tier2_agent):
+    """Routing writes a tier's last assignee for each ticket; customers sign up; agents go
+    unavailable: none of that reads every agent's set-up again."""
+    sidebar.agent_setup(agent)
+    version = cache.get(sidebar._VERSION_KEY)
+
+    tier = Tier.objects.get(level=1)
+    tier.last_assigned = tier2_agent
+    tier.save(update_fields=["last_assigned"])
+    User.objects.create_user("new-customer", "new@example.com", "a long enough password 1")
+    profile = agent.agent_profile
+    profile.is_available = False
+    profile.save()
+
+    assert cache.get(sidebar._VERSION_KEY) == version
+    with CaptureQueriesContext(connection) as captured:
+        sidebar.agent_setup(agent)
+    assert len(captured) == 0
+
+
+def test_a_change_is_kept_when_the_cache_is_down(
+    settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    tier = Tier.objects.get(level=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        tier.name = "Still saved"
+        tier.save()
+
+    assert Tier.objects.get(level=2).name == "Still saved"
+    assert caplog.text.count("could not move the sidebar's version on") == 2
