@@ -250,13 +250,13 @@ def queue_counts(
     user: User,
     tiers: list[Tier],
     now: datetime,
+    my_tier_ids: Collection[int],
     desk: DeskCounts | None = None,
-    my_tier_ids: Collection[int] | None = None,
 ) -> dict[str, int]:
     """The number of tickets in each view, for the sidebar: the desk's counts (computed
-    unless given) read for this agent and their tiers (read unless given: one small query)."""
+    unless given) read for this agent and their tiers."""
     desk = desk or desk_counts(now=now)
-    my_tier_ids = set(agent_tier_ids(user) if my_tier_ids is None else my_tier_ids)
+    my_tier_ids = set(my_tier_ids)
     counts = {"mine": 0, "unassigned": 0, "waiting": 0, "breaching": desk.breaching, "all": 0}
     per_tier: dict[int, int] = {}
     for status, tier_id, assignee_id, number in desk.groups:

@@ -233,14 +233,18 @@ def addresses(values: list[str]) -> list[tuple[str, str]]:
     """(address, display name) pairs from address headers; malformed entries are skipped."""
     found: list[tuple[str, str]] = []
     for value in values:
-        read = _value_addresses if len(value) <= 2000 else _value_addresses.__wrapped__
+        short = len(value) <= _CACHED_VALUE_CHARS
+        read = _value_addresses if short else _value_addresses.__wrapped__
         found.extend(read(value))
         if len(found) >= MAX_ADDRESSES:
             break
     return found[:MAX_ADDRESSES]
 
 
-# A message reads From, To and Cc more than once; long values are not kept in memory.
+# A message reads From, To and Cc more than once; longer values are not kept in memory.
+_CACHED_VALUE_CHARS = 2000
+
+
 @functools.lru_cache(maxsize=64)
 def _value_addresses(value: str) -> tuple[tuple[str, str], ...]:
     text = fix_surrogates(unfold(value))

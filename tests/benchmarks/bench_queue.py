@@ -158,7 +158,8 @@ def _measure(ctx: Context) -> Iterator[Metric]:
     tiers = list(selectors.tier_list(agents=False))  # as the sidebar does
 
     def counts() -> dict[str, int]:
-        return queues.queue_counts(user=agent, tiers=tiers, now=timezone.now())
+        mine = selectors.agent_tier_ids(agent)  # as the sidebar does, on a cold cache
+        return queues.queue_counts(user=agent, tiers=tiers, now=timezone.now(), my_tier_ids=mine)
 
     samples = _timed(counts)
     yield _metric(

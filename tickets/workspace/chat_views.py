@@ -18,13 +18,14 @@ from tickets.errors import DomainError
 from tickets.models import ChatSession, ChatStatus, Macro, MessageKind, Ticket
 from tickets.services import assignee_by_id, macro_render
 from tickets.services import chat as chats
+from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.forms import EscalateForm
 from tickets.workspace.views import _sidebar, _user
 
 
 def _lists(request: HttpRequest) -> dict[str, Any]:
-    my_tiers = selectors.agent_tier_ids(_user(request))
+    my_tiers = sidebar.agent_setup(_user(request)).my_tier_ids
     related = ("ticket", "ticket__customer", "tier", "agent")
     return {
         "waiting": list(
