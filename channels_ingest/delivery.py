@@ -21,7 +21,10 @@ _LOCK_SECONDS = 300
 
 
 def deliver(message_id: int) -> None:
-    """Send the message if it is still pending; a repeated or concurrent call sends nothing."""
+    """Send the message if it is still pending; a repeated or concurrent call sends nothing.
+
+    The lock and the automatic-mail limit are in the cache: when it is down this raises,
+    and the task retries (the message stays pending until then)."""
     lock = f"deliver-message:{message_id}"
     if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
         return  # another worker is sending it right now
@@ -35,6 +38,8 @@ def deliver(message_id: int) -> None:
         )
         if message is None:
             return
+        if message.is_automatic and not services.automatic_reply_allowed(message=message):
+            return  # held back: over its address's hourly limit
         provider_id = _sender_for(message.channel)(message)
         services.message_mark_sent(message_id=message.pk, provider_id=provider_id)
     finally:

@@ -8,16 +8,20 @@ commit, and sweep() re-drives whatever a dead worker left behind.
 import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from channels_ingest.errors import Rejected
 from channels_ingest.models import InboundItem, InboundStatus
+from helpdesk.faults import is_transient
 from tickets import services
 from tickets.errors import DomainError
 from tickets.inbound import InboundMessage, IngestResult
@@ -34,8 +38,8 @@ PARSERS = {
 # Items processed together (a mailbox poll, an imported mbox, the sweep): large enough that
 # a batch's fixed statements cost little per message, small enough to hold locks briefly.
 BATCH_SIZE = 100
-# Stored but not processed for this long means the worker that should have done it died.
-STALE_AFTER = timedelta(minutes=2)
+# Batches one sweep processes at most; the next sweep goes on from there.
+SWEEP_MAX_BATCHES = 50
 # What processing writes back to the item.
 _PROCESSED_FIELDS = ["attempts", "status", "error", "outcome", "ticket", "message", "processed_at"]
 
@@ -155,10 +159,11 @@ def _enqueue(item_id: int) -> None:
 def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
     """Parse and ingest one stored item; safe to call twice or concurrently.
 
-    The sender's faults end as REJECTED, ours as FAILED with the error (visible to
-    admins, retried from the admin). Database trouble propagates so the task retries.
+    The sender's faults end as REJECTED, the message's own as FAILED with the error
+    (visible to admins, retried from the admin). An outage (database, Redis, broker)
+    leaves the item waiting and propagates, so the task retries it.
     """
-    with transaction.atomic():
+    with _retried_on_outage([item_id]), transaction.atomic():
         items = _claim([item_id])
         if not items:
             return None  # already done, or another worker holds it
@@ -166,7 +171,7 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
         try:
             inbound = parse(item)
         except Exception as error:
-            _finish(item, error, now)
+            _finish(item, _own_failure(error), now)
         else:
             _finish(item, _ingest_one(inbound), now)
         item.save(update_fields=_PROCESSED_FIELDS)  # not the payload: it can be megabytes
@@ -179,27 +184,33 @@ def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[In
 
     Items another worker holds or has done are skipped; the others are returned, in order.
     """
-    with transaction.atomic():
+    with _retried_on_outage(item_ids), transaction.atomic():
         items = _claim(item_ids)
-        parsed: list[tuple[InboundItem, InboundMessage]] = []
-        for item in items:
-            try:
-                parsed.append((item, parse(item)))
-            except Exception as error:
-                _finish(item, error, now)
-        inbounds = [inbound for _, inbound in parsed]
-        try:
-            with transaction.atomic():
-                results: list[Outcome] = list(services.ticket_ingest_many(inbounds, now=now))
-        except DatabaseError:
-            raise
-        except Exception:  # ours: then each message on its own, so one cannot stop the rest
-            logger.exception("batch of %s inbound items failed; ingesting one by one", len(items))
-            results = [_ingest_one(inbound) for inbound in inbounds]
-        for (item, _), result in zip(parsed, results, strict=True):
-            _finish(item, result, now)
-        bulk_write(items, _PROCESSED_FIELDS)
+        _process_claimed(items, now)
     return items
+
+
+def _process_claimed(items: list[InboundItem], now: datetime | None) -> None:
+    """Parse and ingest items this transaction holds; record how each went."""
+    parsed: list[tuple[InboundItem, InboundMessage]] = []
+    for item in items:
+        try:
+            parsed.append((item, parse(item)))
+        except Exception as error:
+            _finish(item, _own_failure(error), now)
+    inbounds = [inbound for _, inbound in parsed]
+    try:
+        with transaction.atomic():
+            results: list[Outcome] = list(services.ticket_ingest_many(inbounds, now=now))
+    except Exception as error:
+        if is_transient(error):
+            raise
+        # ours: then each message on its own, so one cannot stop the rest
+        logger.exception("batch of %s inbound items failed; ingesting one by one", len(items))
+        results = [_ingest_one(inbound) for inbound in inbounds]
+    for (item, _), result in zip(parsed, results, strict=True):
+        _finish(item, result, now)
+    bulk_write(items, _PROCESSED_FIELDS)
 
 
 # What ingesting an item came to: a result, a refusal (the sender's fault) or our error.
@@ -219,10 +230,43 @@ def _ingest_one(inbound: InboundMessage) -> Outcome:
     try:
         with transaction.atomic():
             return services.ticket_ingest(inbound=inbound)
-    except DatabaseError:
-        raise
     except Exception as error:
-        return error
+        return _own_failure(error)
+
+
+def _own_failure(error: Exception) -> Exception:
+    """The error, when it is the message's own (or the sender's); an outage is raised on."""
+    if is_transient(error):
+        raise error
+    return error
+
+
+@contextmanager
+def _retried_on_outage(item_ids: list[int]) -> Iterator[None]:
+    """Whatever escapes leaves the items waiting (their transaction rolled back): noted on
+    them for the admins, then raised on for the task's retry (and, failing that, the sweep).
+    """
+    try:
+        yield
+    except Exception as error:
+        logger.warning(
+            "%s inbound item(s) left for a retry: %s: %s",
+            len(item_ids),
+            type(error).__name__,
+            error,
+        )
+        _note_retry(item_ids, error)
+        raise
+
+
+def _note_retry(item_ids: list[int], error: Exception) -> None:
+    try:
+        InboundItem.objects.filter(pk__in=item_ids, status=InboundStatus.RECEIVED).update(
+            attempts=F("attempts") + 1,
+            error=f"Waiting to be retried after {type(error).__name__}: {error}"[:2000],
+        )
+    except Exception:  # the database is what is down: the retry itself will tell
+        logger.warning("could not note the retry on inbound items %s", item_ids[:10])
 
 
 def _finish(item: InboundItem, outcome: Outcome, now: datetime | None) -> None:
@@ -236,7 +280,7 @@ def _finish(item: InboundItem, outcome: Outcome, now: datetime | None) -> None:
         reason = outcome.reason if isinstance(outcome, Rejected) else outcome.message
         logger.info("inbound item %s rejected: %s", item.pk, reason)
         item.status, item.error = InboundStatus.REJECTED, reason
-    else:  # ours: record it for the admins and move on
+    else:  # the message's own: record it for the admins and move on
         logger.error("inbound item %s failed", item.pk, exc_info=outcome)
         item.status, item.error = InboundStatus.FAILED, f"{type(outcome).__name__}: {outcome}"
     item.processed_at = now or timezone.now()
@@ -247,14 +291,31 @@ def parse(item: InboundItem) -> InboundMessage:
     return parser(bytes(item.payload))
 
 
-def sweep(*, now: datetime | None = None) -> list[int]:
-    """Ids of items stored but never processed (a worker died); the caller re-queues them."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    return list(
-        InboundItem.objects.filter(
-            status=InboundStatus.RECEIVED, received_at__lt=cutoff
-        ).values_list("pk", flat=True)[:1000]
-    )
+def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) -> int:
+    """Process what was stored but not processed within HELPDESK_INBOUND_STALE_SECONDS (its
+    task was lost: a worker killed, the broker restarted empty, a retry given up), oldest
+    first, in batches, until none is left or `max_batches` were done. Returns how many.
+
+    It runs on its own queue and processes the items itself, so re-driving lost work never
+    waits behind the backlog of the ingest queue. Sweeps running at once share the work
+    (each batch skips the items another holds).
+    """
+    stale = timedelta(seconds=settings.HELPDESK_INBOUND_STALE_SECONDS)
+    done = 0
+    for _ in range(max_batches):
+        cutoff = (now or timezone.now()) - stale
+        with transaction.atomic():
+            items = list(
+                InboundItem.objects.select_for_update(skip_locked=True)
+                .filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
+                .order_by("received_at", "pk")[:BATCH_SIZE]
+            )
+            if not items:
+                break
+            with _retried_on_outage([item.pk for item in items]):
+                _process_claimed(items, now)
+        done += len(items)
+    return done
 
 
 def retry(item_ids: list[int]) -> int:

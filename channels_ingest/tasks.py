@@ -8,7 +8,10 @@ from channels_ingest import delivery, pipeline
 from channels_ingest.email import imap
 from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
+from helpdesk.faults import is_transient
 from tickets import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -36,21 +39,39 @@ def process_inbound_batch(item_ids: list[int]) -> int:
 
 @shared_task(name="channels_ingest.sweep_inbound")
 def sweep_inbound() -> int:
-    stale = pipeline.sweep()
-    pipeline.enqueue_many(stale)
-    return len(stale)
+    """Beat, on the `recovery` queue: process what stayed unprocessed too long."""
+    return pipeline.sweep()
 
 
 @shared_task(name="channels_ingest.deliver_message", bind=True, max_retries=8)
 def deliver_message(self: Task, message_id: int) -> None:
-    """Send one pending outbound message; transient failures retry with backoff."""
+    """Send one pending outbound message; transient failures retry with backoff.
+
+    A provider that keeps failing marks the message failed in the end; an outage of our
+    own (database, cache) never does: after the last retry the message stays pending and
+    the outbound sweep queues it again."""
     try:
         delivery.deliver(message_id)
     except DeliveryError as error:
-        if error.permanent or self.request.retries >= (self.max_retries or 0):
+        if error.permanent or _retries_left(self) == 0:
             services.message_mark_failed(message_id=message_id, reason=error.reason)
             return
-        raise self.retry(countdown=min(600, 30 * 2**self.request.retries)) from error
+        raise self.retry(countdown=_backoff(self)) from error
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        if _retries_left(self) == 0:
+            logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
+            return
+        raise self.retry(countdown=_backoff(self), exc=error) from error
+
+
+def _retries_left(task: Task) -> int:
+    return max(0, (task.max_retries or 0) - task.request.retries)
+
+
+def _backoff(task: Task) -> int:
+    return int(min(600, 30 * 2**task.request.retries))
 
 
 @shared_task(name="channels_ingest.sweep_outbound")
@@ -60,9 +81,6 @@ def sweep_outbound() -> int:
     for message_id in stale:
         deliver_message.delay(message_id)
     return len(stale)
-
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="channels_ingest.poll_mailboxes")

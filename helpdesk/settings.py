@@ -171,7 +171,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue per concern, so each can be given its own workers (README, "Scaling out").
 CELERY_TASK_QUEUES = [
     Queue(name)
-    for name in ("default", "ingest", "tier0", "tier1", "tier2", "tier3", "sla", "notify")
+    for name in (
+        "default",
+        "ingest",
+        "recovery",
+        "tier0",
+        "tier1",
+        "tier2",
+        "tier3",
+        "sla",
+        "notify",
+    )
 ]
 CELERY_TASK_ROUTES = {
     # route_ticket is sent to the queue of the ticket's tier explicitly; this is the fallback.
@@ -182,7 +192,8 @@ CELERY_TASK_ROUTES = {
     "tickets.email_notifications": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.process_inbound_batch": {"queue": "ingest"},
-    "channels_ingest.sweep_inbound": {"queue": "ingest"},
+    # Its own queue: re-driving lost work never waits behind the ingest backlog.
+    "channels_ingest.sweep_inbound": {"queue": "recovery"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
     "channels_ingest.poll_mailboxes": {"queue": "ingest"},
     "channels_ingest.deliver_message": {"queue": "notify"},
@@ -205,7 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-inbound": {
         "task": "channels_ingest.sweep_inbound",
-        "schedule": env_int("HELPDESK_INBOUND_SWEEP_SECONDS", 60),
+        "schedule": env_int("HELPDESK_INBOUND_SWEEP_SECONDS", 30),
     },
     "sweep-outbound": {
         "task": "channels_ingest.sweep_outbound",
@@ -253,6 +264,9 @@ HELPDESK_SUPPORT_ADDRESS = env_str("HELPDESK_SUPPORT_ADDRESS", DEFAULT_FROM_EMAI
 # A text or call from a number joins that customer's latest open ticket if it moved within
 # this many hours; otherwise it opens a new ticket.
 HELPDESK_SMS_THREAD_HOURS = env_int("HELPDESK_SMS_THREAD_HOURS", 72)
+# An inbound item stored this long ago and still not processed lost its task (a worker
+# killed, the broker restarted empty): the inbound sweep processes it (README, Channels).
+HELPDESK_INBOUND_STALE_SECONDS = env_int("HELPDESK_INBOUND_STALE_SECONDS", 60)
 # Automatic mail (confirmations, notifications) to one address, at most this many per hour:
 # two help desks answering each other must not loop.
 HELPDESK_AUTOMATIC_MAIL_PER_HOUR = env_int("HELPDESK_AUTOMATIC_MAIL_PER_HOUR", 5)

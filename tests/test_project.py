@@ -66,3 +66,21 @@ def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="well-known passwords"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_every_celery_queue_has_a_worker_in_make_run_and_in_compose(settings):
+    """A queue no worker serves holds its tasks for ever (the inbound sweep's `recovery`)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    queues = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed <= queues
+    procfile = (root / "helpdesk" / "Procfile.dev").read_text()
+    dev_worker = next(line for line in procfile.splitlines() if line.startswith("worker:"))
+    served = set(dev_worker.split("--queues ")[1].split()[0].split(","))
+    assert served == queues
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    command = compose["services"]["worker"]["command"]
+    served = set(next(a for a in command if a.startswith("--queues=")).split("=")[1].split(","))
+    assert served == queues

@@ -69,6 +69,8 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     DELIVERED = "delivered", "Delivered"
     FAILED = "failed", "Failed"
+    # An automatic message held back (the hourly limit per address): never sent.
+    SUPPRESSED = "suppressed", "Not sent"
 
 
 class EventKind(models.TextChoices):

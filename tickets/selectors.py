@@ -18,6 +18,7 @@ from tickets.models import (
     ContactKind,
     ContactPoint,
     Customer,
+    DeliveryStatus,
     Message,
     MessageKind,
     Ticket,
@@ -399,6 +400,7 @@ def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | No
     attachments; None when the ticket is not theirs."""
     public = (
         Message.objects.filter(kind__in=PUBLIC_MESSAGE_KINDS)
+        .exclude(delivery_status=DeliveryStatus.SUPPRESSED)  # never sent: never said
         .select_related("author_user")
         .prefetch_related("attachments")
         .order_by("created_at", "id")

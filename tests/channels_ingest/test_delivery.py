@@ -10,7 +10,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from channels_ingest import tasks
-from tickets import addressing, services
+from tickets import addressing, selectors, services
 from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,7 @@ def test_sweep_requeues_replies_left_pending(ticket, agent, celery_eager):
     assert message.delivery_status == DeliveryStatus.SENT
 
 
-def test_automatic_reply_is_marked_and_rate_limited(
+def test_automatic_reply_is_marked_and_rate_limited_when_sent(
     open_ticket, settings, celery_eager, django_capture_on_commit_callbacks
 ):
     settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR = 2
@@ -155,12 +155,31 @@ def test_automatic_reply_is_marked_and_rate_limited(
             for t in tickets
         ]
 
-    assert [m is not None for m in sent] == [True, True, False]
     assert len(mail.outbox) == 2
     assert mail.outbox[0].extra_headers["Auto-Submitted"] == "auto-replied"
     assert mail.outbox[0].subject == f"Got it [{tickets[0].reference}]"
+    statuses = [Message.objects.get(pk=m.pk).delivery_status for m in sent]
+    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.SUPPRESSED]
+    held = Message.objects.get(pk=sent[2].pk)
+    assert "more than 2 automatic messages" in held.delivery_error
     first = ticket_first_response(tickets[0])
     assert first is None  # an automatic reply is not a response
+
+
+def test_a_held_back_notice_is_shown_to_agents_and_never_to_the_customer(
+    open_ticket, settings, agent, client, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR = 0
+    ticket = open_ticket(sender="loop@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_send_automatic_reply(ticket=ticket, subject="Got it", text="Thanks!")
+    assert mail.outbox == []
+
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert "Not sent: more than 0 automatic messages" in page
+    thread = selectors.customer_ticket_thread(customer=ticket.customer, ticket_id=ticket.pk)
+    assert [m.body_text for m in thread.public_messages] == [ticket.messages.first().body_text]
 
 
 def ticket_first_response(ticket):

@@ -82,7 +82,7 @@ def test_rejections_are_final_and_not_swept():
     assert item.status == InboundStatus.REJECTED
     assert "sender" in item.error
     InboundItem.objects.filter(pk=item.pk).update(received_at=timezone.now() - timedelta(hours=1))
-    assert pipeline.sweep() == []
+    assert pipeline.sweep() == 0
 
 
 def test_broker_down_when_storing_loses_nothing(monkeypatch, django_capture_on_commit_callbacks):
@@ -100,3 +100,28 @@ def test_broker_down_when_storing_loses_nothing(monkeypatch, django_capture_on_c
         )
     assert created
     assert InboundItem.objects.get().status == InboundStatus.RECEIVED  # the sweep will come
+
+
+def test_the_sweep_takes_the_oldest_first_in_batches(settings, monkeypatch):
+    settings.HELPDESK_INBOUND_STALE_SECONDS = 60
+    monkeypatch.setattr(pipeline, "BATCH_SIZE", 2)
+    now = timezone.now()
+    items = []
+    for n, age in enumerate([61, 300, 30, 120, 90]):
+        raw = RAW.replace(b"<p1@", f"<p{n}@".encode()).replace(b"pat@", f"pat{n}@".encode())
+        item, _ = pipeline.receive(
+            channel="email",
+            source="test",
+            key=f"<p{n}@example.com>",
+            payload=raw,
+            content_type="message/rfc822",
+            enqueue=False,
+        )
+        InboundItem.objects.filter(pk=item.pk).update(received_at=now - timedelta(seconds=age))
+        items.append(item.pk)
+
+    assert pipeline.sweep(now=now, max_batches=1) == 2  # one batch: the two oldest
+    processed = InboundItem.objects.filter(status=InboundStatus.PROCESSED)
+    assert set(processed.values_list("pk", flat=True)) == {items[1], items[3]}
+    assert pipeline.sweep(now=now) == 2  # the rest that is stale, however many batches
+    assert InboundItem.objects.get(pk=items[2]).status == InboundStatus.RECEIVED  # too recent

@@ -38,6 +38,7 @@ from tickets.services.messages import (
 )
 from tickets.services.notices import notifications_email, notify_agents, notify_customer
 from tickets.services.outbound import (
+    automatic_reply_allowed,
     pending_deliveries,
     ticket_send_automatic_reply,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "ALLOWED_TRANSITIONS",
     "agent_release_tickets",
     "assignee_by_id",
+    "automatic_reply_allowed",
     "customer_add_contact_point",
     "customer_create",
     "customer_get_or_create_for_contact",

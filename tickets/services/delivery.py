@@ -14,7 +14,9 @@ _RANK = {
     DeliveryStatus.SENT: 1,
     DeliveryStatus.DELIVERED: 2,
     DeliveryStatus.FAILED: 2,
+    DeliveryStatus.SUPPRESSED: 2,
 }
+_FINAL = (DeliveryStatus.FAILED, DeliveryStatus.DELIVERED, DeliveryStatus.SUPPRESSED)
 _REPORTABLE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
 
 
@@ -59,7 +61,7 @@ def message_mark_failed(*, message_id: int, reason: str) -> None:
     """Sending failed for good: shown on the message and in the ticket's history."""
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
-        if message.delivery_status not in (DeliveryStatus.FAILED, DeliveryStatus.DELIVERED):
+        if message.delivery_status not in _FINAL:
             _fail(message, reason)
 
 

@@ -59,14 +59,17 @@ def ticket_send_automatic_reply(
     """An automatic message to the customer (e.g. "we received your request"), by text
     message if they wrote by SMS, else by email.
 
-    Never sent in answer to automatic mail, and rate-limited per address, so two help
-    desks (or an auto-responder) cannot mail each other forever.
+    Never sent in answer to automatic mail. Written as pending, in the caller's
+    transaction and without asking anything but the database: the hourly limit per address
+    (so that two help desks, or an auto-responder, cannot mail each other forever) is
+    checked when it is sent (`automatic_reply_allowed`), so an outage of the cache delays
+    the notice and never costs the customer's message it answers.
     """
     latest = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
     if latest is None or latest.is_automatic:
         return None
     channel, address = _automatic_destination(ticket, latest)
-    if not address or not _automatic_mail_allowed(address, now or timezone.now()):
+    if not address:
         return None
     with transaction.atomic():
         message = Message.objects.create(
@@ -82,6 +85,32 @@ def ticket_send_automatic_reply(
         )
         schedule_delivery(message.pk)
     return message
+
+
+def automatic_reply_allowed(*, message: Message, now: datetime | None = None) -> bool:
+    """Whether an automatic message may be sent now. One over its address's hourly limit is
+    marked SUPPRESSED (never sent, shown to agents) and False is returned.
+
+    Counts in the cache: an outage of it raises, and the sending task retries.
+    """
+    latest = (
+        message.ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
+    )
+    _, address = _automatic_destination(message.ticket, latest) if latest else ("", "")
+    address = address or f"ticket {message.ticket_id}"
+    now = now or timezone.now()
+    sent = count_hit(f"automatic-mail:{address}:{now:%Y%m%d%H}", window_seconds=3600)
+    if sent <= settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR:
+        return True
+    logger.info("automatic message %s suppressed: hourly limit reached", message.pk)
+    Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.PENDING).update(
+        delivery_status=DeliveryStatus.SUPPRESSED,
+        delivery_error=(
+            f"Not sent: more than {settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR} automatic "
+            "messages to this address in an hour (a loop with an auto-responder?)."
+        ),
+    )
+    return False
 
 
 def _automatic_destination(ticket: Ticket, latest: Message) -> tuple[str, str]:
@@ -106,11 +135,3 @@ def schedule_agent_emails(notification_ids: list[int]) -> None:
             logger.exception("could not queue notification emails")
 
     transaction.on_commit(enqueue)
-
-
-def _automatic_mail_allowed(address: str, now: datetime) -> bool:
-    sent = count_hit(f"automatic-mail:{address}:{now:%Y%m%d%H}", window_seconds=3600)
-    if sent > settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR:
-        logger.info("automatic mail to a customer suppressed: hourly limit reached")
-        return False
-    return True

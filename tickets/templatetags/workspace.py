@@ -181,6 +181,8 @@ def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
     delivery = ""
     if m["delivery_status"] == "failed":
         delivery = f' · <span class="failed">not delivered: {_e(m["delivery_error"])}</span>'
+    elif m["delivery_status"] == "suppressed":
+        delivery = f' · <span class="failed">{_e(m["delivery_error"] or "not sent")}</span>'
     elif m["delivery_status"]:
         label = _DELIVERY_LABELS.get(m["delivery_status"], m["delivery_status"])
         delivery = f" · {_e(str(label).lower())}"
