@@ -38,6 +38,8 @@ PARSERS = {
 # Items processed together (a mailbox poll, an imported mbox, the sweep): large enough that
 # a batch's fixed statements cost little per message, small enough to hold locks briefly.
 BATCH_SIZE = 100
+# How many generations of waiting parents a message brings into its batch.
+_PARENT_GENERATIONS = 5
 # Batches one sweep processes at most; the next sweep goes on from there.
 SWEEP_MAX_BATCHES = 50
 # What processing writes back to the item.
@@ -161,21 +163,15 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
 
     The sender's faults end as REJECTED, the message's own as FAILED with the error
     (visible to admins, retried from the admin). An outage (database, Redis, broker)
-    leaves the item waiting and propagates, so the task retries it.
+    leaves the item waiting and propagates, so the task retries it. Stored messages it
+    answers that are still waiting are processed with it, before it.
     """
     with _retried_on_outage([item_id]), transaction.atomic():
         items = _claim([item_id])
         if not items:
             return None  # already done, or another worker holds it
-        item = items[0]
-        try:
-            inbound = parse(item)
-        except Exception as error:
-            _finish(item, _own_failure(error), now)
-        else:
-            _finish(item, _ingest_one(inbound), now)
-        item.save(update_fields=_PROCESSED_FIELDS)  # not the payload: it can be megabytes
-    return item
+        _process_claimed(items, now)
+    return items[0]
 
 
 def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[InboundItem]:
@@ -191,26 +187,90 @@ def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[In
 
 
 def _process_claimed(items: list[InboundItem], now: datetime | None) -> None:
-    """Parse and ingest items this transaction holds; record how each went."""
-    parsed: list[tuple[InboundItem, InboundMessage]] = []
+    """Parse and ingest items this transaction holds, with the waiting items they answer;
+    record how each went. A lone message goes the one-message way."""
+    parsed = _parsed(items, now)
+    parents = _waiting_parents(items, parsed, now)
+    parsed = [(item, inbound) for item, inbound in parents if inbound is not None] + parsed
+    inbounds = [inbound for _, inbound in parsed]
+    if len(inbounds) == 1:
+        results: list[Outcome] = [_ingest_one(inbounds[0], now)]
+    else:
+        results = _ingest_together(inbounds, now)
+    for (item, _), result in zip(parsed, results, strict=True):
+        _finish(item, result, now)
+    written = items + [item for item, _ in parents]
+    if len(written) == 1:
+        written[0].save(update_fields=_PROCESSED_FIELDS)  # not the payload: can be megabytes
+    else:
+        bulk_write(written, _PROCESSED_FIELDS)
+
+
+def _parsed(
+    items: list[InboundItem], now: datetime | None
+) -> list[tuple[InboundItem, InboundMessage]]:
+    """The items that parse, with their messages; the others are finished as failed or
+    rejected."""
+    return [(item, inbound) for item, inbound in _parse_each(items, now) if inbound is not None]
+
+
+def _parse_each(
+    items: list[InboundItem], now: datetime | None
+) -> list[tuple[InboundItem, InboundMessage | None]]:
+    """Each item with its message, or None when it did not parse (then finished)."""
+    parsed: list[tuple[InboundItem, InboundMessage | None]] = []
     for item in items:
         try:
             parsed.append((item, parse(item)))
         except Exception as error:
             _finish(item, _own_failure(error), now)
-    inbounds = [inbound for _, inbound in parsed]
+            parsed.append((item, None))
+    return parsed
+
+
+def _waiting_parents(
+    items: list[InboundItem],
+    parsed: list[tuple[InboundItem, InboundMessage]],
+    now: datetime | None,
+) -> list[tuple[InboundItem, InboundMessage | None]]:
+    """Stored emails these messages answer that are still waiting (their task was lost, or
+    is behind this one): claimed too, parsed, to be processed first. Their own waiting
+    parents too, up to a few generations. One another worker holds is left to it: the
+    conversation lock makes whichever goes second see the other."""
+    have = {item.idempotency_key for item in items}
+    wanted = {ref for _, inbound in parsed for ref in services.late_references(inbound)} - have
+    found: list[tuple[InboundItem, InboundMessage | None]] = []
+    for _ in range(_PARENT_GENERATIONS):
+        if not wanted:
+            break
+        parents = list(
+            InboundItem.objects.select_for_update(skip_locked=True)
+            .filter(channel="email", status=InboundStatus.RECEIVED, idempotency_key__in=wanted)
+            .order_by("pk")
+        )
+        have |= {parent.idempotency_key for parent in parents}
+        generation = _parse_each(parents, now)
+        found = generation + found
+        wanted = {
+            ref
+            for _, inbound in generation
+            if inbound is not None
+            for ref in services.late_references(inbound)
+        }
+        wanted -= have
+    return found
+
+
+def _ingest_together(inbounds: list[InboundMessage], now: datetime | None) -> list["Outcome"]:
     try:
         with transaction.atomic():
-            results: list[Outcome] = list(services.ticket_ingest_many(inbounds, now=now))
+            return list(services.ticket_ingest_many(inbounds, now=now))
     except Exception as error:
         if is_transient(error):
             raise
         # ours: then each message on its own, so one cannot stop the rest
-        logger.exception("batch of %s inbound items failed; ingesting one by one", len(items))
-        results = [_ingest_one(inbound) for inbound in inbounds]
-    for (item, _), result in zip(parsed, results, strict=True):
-        _finish(item, result, now)
-    bulk_write(items, _PROCESSED_FIELDS)
+        logger.exception("batch of %s inbound items failed; ingesting one by one", len(inbounds))
+        return [_ingest_one(inbound, now) for inbound in inbounds]
 
 
 # What ingesting an item came to: a result, a refusal (the sender's fault) or our error.
@@ -226,10 +286,10 @@ def _claim(item_ids: list[int]) -> list[InboundItem]:
     )
 
 
-def _ingest_one(inbound: InboundMessage) -> Outcome:
+def _ingest_one(inbound: InboundMessage, now: datetime | None) -> Outcome:
     try:
         with transaction.atomic():
-            return services.ticket_ingest(inbound=inbound)
+            return services.ticket_ingest(inbound=inbound, now=now)
     except Exception as error:
         return _own_failure(error)
 

@@ -396,6 +396,24 @@ class Message(models.Model):
         return self.kind != MessageKind.NOTE
 
 
+class ThreadReference(models.Model):
+    """A Message-ID an inbound email answered that named no stored message when it was
+    threaded: the message it answers arrives later (delivered or processed out of order),
+    or never (mail the help desk was not sent). When a message with that id comes in, it
+    joins the conversation of the messages that named it (tickets/services/threads.py)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    referenced_id = models.CharField(max_length=500)
+    # The naming message opened its ticket: that ticket exists for want of the parent.
+    opened_ticket = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["referenced_id"], name="thread_reference_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.referenced_id} named by message {self.message_id}"
+
+
 class TicketParticipant(models.Model):
     """Someone besides the customer on an email conversation (a CC): they receive replies."""
 

@@ -51,6 +51,7 @@ from tickets.services.portal import (
 from tickets.services.routing import routing_due, ticket_route
 from tickets.services.satisfaction import ticket_rate
 from tickets.services.sla_sweep import sla_sweep
+from tickets.services.threads import late_references
 from tickets.services.transitions import (
     ALLOWED_TRANSITIONS,
     ticket_change_status,
@@ -79,6 +80,7 @@ __all__ = [
     "customer_set_organization",
     "customer_sign_in_by_link",
     "last_inbound_channel",
+    "late_references",
     "macro_render",
     "message_mark_failed",
     "message_mark_sent",

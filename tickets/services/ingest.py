@@ -2,8 +2,11 @@
 
 Threading uses every signal the channel gives, strongest first:
   email: our Message-IDs and any stored Message-ID in In-Reply-To/References, the signed
-         reply-to token, the [HD-n] tag in the subject;
+         reply-to token, the [HD-n] tag in the subject, then the messages that answered it
+         or named what it names before it arrived (tickets/services/threads.py);
   SMS and calls: the customer's latest open ticket that moved recently.
+Each message's conversation is locked first, so the result does not depend on the order in
+which messages are processed, or on two being processed at once.
 A match from someone who is neither the ticket's customer nor a participant opens a new
 ticket linked to it, so that strangers replying to one announcement do not pile onto
 one ticket. A reply to a merged ticket lands on the ticket it was merged into; to a closed
@@ -13,6 +16,7 @@ one it opens a follow-up.
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from tickets import addressing
@@ -25,13 +29,12 @@ from tickets.models import (
     ContactKind,
     ContactPoint,
     EventKind,
-    Message,
     Priority,
     Ticket,
     TicketParticipant,
     TicketStatus,
 )
-from tickets.services import self_service
+from tickets.services import self_service, threads
 from tickets.services._common import record_event
 from tickets.services.messages import find_duplicate, ticket_add_inbound, ticket_open
 
@@ -44,11 +47,29 @@ def ticket_ingest(
 ) -> IngestResult:
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
-    duplicate = find_duplicate(inbound)
-    if duplicate is not None:
-        return duplicate
-    now = now or timezone.now()
-    match = _match_thread(inbound, now)
+    with transaction.atomic():
+        threads.lock_conversations([inbound])
+        duplicate = find_duplicate(inbound)
+        if duplicate is not None:
+            return duplicate
+        now = now or timezone.now()
+        known = threads.ThreadLookup.for_messages([inbound])
+        match = _match_thread(inbound, now, known)
+        result = _store(inbound, match, priority, now, known)
+        if inbound.channel == Channel.EMAIL:
+            threads.settle_references(
+                inbound=inbound, result=result, known=known, via=match[1] if match else None
+            )
+    return result
+
+
+def _store(
+    inbound: InboundMessage,
+    match: tuple[Ticket, str] | None,
+    priority: str,
+    now: datetime,
+    known: threads.ThreadLookup,
+) -> IngestResult:
     if match is None:
         return ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
     ticket, via = match
@@ -67,7 +88,13 @@ def ticket_ingest(
     if ticket.status != TicketStatus.CLOSED:
         try:
             result = ticket_add_inbound(
-                ticket=ticket, inbound=inbound, now=now, check_duplicate=False
+                ticket=ticket,
+                inbound=inbound,
+                now=now,
+                check_duplicate=False,
+                answered_at=threads.answered_at(inbound, known)
+                if via == threads.VIA_ANSWER
+                else None,
             )
         except Conflict as error:
             if error.code != "ticket_closed":
@@ -95,91 +122,13 @@ def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datet
 
 
 def _match_thread(
-    inbound: InboundMessage, now: datetime, known: "ThreadLookup | None" = None
+    inbound: InboundMessage, now: datetime, known: threads.ThreadLookup
 ) -> tuple[Ticket, str] | None:
     if inbound.channel == Channel.EMAIL:
-        return match_email(inbound, known or ThreadLookup.for_messages([inbound]))
+        return threads.match_email(inbound, known)
     if inbound.channel in (Channel.SMS, Channel.PHONE):
         ticket = _recent_ticket_of_sender(inbound, now)
         return (ticket, "recent") if ticket else None
-    return None
-
-
-class ThreadLookup:
-    """The stored tickets an email's threading signals can point at.
-
-    Read for one message, tickets named by id are fetched only when asked for (most
-    replies match by their headers first); read for many (`prefetch`), every ticket any of
-    them names is read up front, in one query.
-    """
-
-    def __init__(
-        self, by_message_id: dict[str, Ticket], tickets: dict[int, Ticket] | None = None
-    ) -> None:
-        self.by_message_id = by_message_id
-        self._tickets = tickets
-
-    @classmethod
-    def for_messages(
-        cls, inbounds: list[InboundMessage], *, prefetch: bool = False
-    ) -> "ThreadLookup":
-        message_ids = {message_id for inbound in inbounds for message_id in inbound.thread_ids}
-        stored: dict[str, Ticket] = {}
-        if message_ids:
-            stored = {
-                str(message.external_id): message.ticket
-                for message in Message.objects.filter(
-                    channel=Channel.EMAIL, external_id__in=message_ids
-                )
-                .select_related("ticket__customer")
-                .only("external_id", "ticket")
-            }
-        if not prefetch:
-            return cls(stored)
-        named = {pk for inbound in inbounds for pk in _named_ticket_ids(inbound)}
-        tickets = Ticket.objects.select_related("customer").in_bulk(named) if named else {}
-        return cls(stored, tickets)
-
-    def ticket(self, ticket_id: int) -> Ticket | None:
-        if self._tickets is None:
-            return Ticket.objects.select_related("customer").filter(pk=ticket_id).first()
-        return self._tickets.get(ticket_id)
-
-
-def _named_ticket_ids(inbound: InboundMessage) -> set[int]:
-    """Tickets an email names by our Message-IDs, its reply address or its subject tag."""
-    named = {addressing.ticket_id_from_message_id(m) for m in inbound.thread_ids}
-    named.add(addressing.ticket_id_from_addresses(inbound.recipients))
-    named.add(addressing.ticket_id_from_subject(inbound.subject))
-    return {pk for pk in named if pk is not None}
-
-
-def match_email(inbound: InboundMessage, known: ThreadLookup) -> tuple[Ticket, str] | None:
-    if inbound.thread_ids:
-        ticket = _ticket_by_message_ids(inbound.thread_ids, known)
-        if ticket is not None:
-            return ticket, "headers"
-    for via, ticket_id in (
-        ("reply_address", addressing.ticket_id_from_addresses(inbound.recipients)),
-        ("subject", addressing.ticket_id_from_subject(inbound.subject)),
-    ):
-        if ticket_id is not None:
-            ticket = known.ticket(ticket_id)
-            if ticket is not None:
-                return ticket, via
-    return None
-
-
-def _ticket_by_message_ids(message_ids: tuple[str, ...], known: ThreadLookup) -> Ticket | None:
-    """The ticket of the first referenced message we know (In-Reply-To comes first)."""
-    for message_id in message_ids:
-        if message_id in known.by_message_id:
-            return known.by_message_id[message_id]  # read with its ticket
-        ticket_id = addressing.ticket_id_from_message_id(message_id)
-        if ticket_id is not None:
-            ticket = known.ticket(ticket_id)
-            if ticket is not None:
-                return ticket
     return None
 
 

@@ -33,15 +33,16 @@ from tickets.models import (
     Message,
     NoticeKind,
     Priority,
+    ThreadReference,
     Ticket,
     TicketEvent,
     TicketParticipant,
     TicketStatus,
     Tier,
 )
-from tickets.services import sla_clocks
+from tickets.services import sla_clocks, threads
 from tickets.services._common import bulk_write, new_event, record_events
-from tickets.services.ingest import ThreadLookup, match_email, ticket_ingest
+from tickets.services.ingest import ticket_ingest
 from tickets.services.messages import (
     add_participants,
     arrival,
@@ -53,6 +54,7 @@ from tickets.services.messages import (
 )
 from tickets.services.notices import notify_customer
 from tickets.services.queueing import schedule_routing_sweep
+from tickets.services.threads import ThreadLookup, match_email
 
 IngestOutcomeOrError = IngestResult | DomainError
 # A message lands on a ticket in these states without a status change.
@@ -66,6 +68,7 @@ def ticket_ingest_many(
 
     Call inside a transaction: a database error ends the whole batch.
     """
+    threads.lock_conversations(inbounds)
     batch = _Batch(now or timezone.now())
     results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
     waiting = list(range(len(inbounds)))
@@ -82,23 +85,35 @@ def ticket_ingest_many(
 def _independent(inbounds: list[InboundMessage], waiting: list[int]) -> tuple[list[int], list[int]]:
     """The messages that need none before them; the others wait for the next round.
 
-    A message waits when an earlier waiting one has its sender (the customer may be new) or
-    is the one it answers; whatever waits holds back the later ones it would have held.
+    A message waits for any waiting one it answers, wherever that one is in the batch, and
+    for an earlier one that shares its sender or a conversation (an id it has or names)
+    unless that one answers it. So the batch threads as if each message came after the
+    ones it answers, whatever their order. (Messages answering each other: the first goes.)
     """
-    taken, later = [], []
-    senders: set[str] = set()
-    message_ids: set[str] = set()
+    waiting_ids = {inbounds[i].external_id: i for i in waiting if inbounds[i].external_id}
+    held: dict[str, list[int]] = {}  # a key -> the earlier messages that have it
+    taken: list[int] = []
+    later: list[int] = []
     for index in waiting:
         inbound = inbounds[index]
-        sender = inbound.sender.strip().lower()
-        if sender in senders or message_ids.intersection(inbound.thread_ids):
-            later.append(index)
-        else:
-            taken.append(index)
-        senders.add(sender)
-        if inbound.external_id:
-            message_ids.add(inbound.external_id)
+        answers_one = any(
+            waiting_ids.get(message_id, index) != index for message_id in inbound.thread_ids
+        )
+        keys = _round_keys(inbound)
+        earlier = {other for key in keys for other in held.get(key, ())}
+        needs = answers_one or any(
+            inbound.external_id not in inbounds[other].thread_ids for other in earlier
+        )
+        (later if needs else taken).append(index)
+        for key in keys:
+            held.setdefault(key, []).append(index)
+    if not taken:
+        taken, later = later[:1], later[1:]
     return taken, later
+
+
+def _round_keys(inbound: InboundMessage) -> set[str]:
+    return {f"from:{inbound.sender.strip().lower()}", *threads.conversation_keys(inbound)}
 
 
 class _Batch:
@@ -127,6 +142,7 @@ class _Round:
     deferred: list[int] = field(default_factory=list)
     senders: dict[int, str] = field(default_factory=dict)  # normalized addresses
     contacts: dict[str, ContactPoint] = field(default_factory=dict)
+    known: ThreadLookup | None = None
 
 
 def _ingest_round(
@@ -183,6 +199,7 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
         )
     }
     known = ThreadLookup.for_messages([inbounds[i] for i in candidates], prefetch=True)
+    sorted_out.known = known
     matches = {i: match_email(inbounds[i], known) for i in candidates}
     participants = _participants(
         {(match[0].pk, sorted_out.senders[i]) for i, match in matches.items() if match}
@@ -197,11 +214,14 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
         if match is None:
             sorted_out.new.append(index)
             continue
-        ticket = match[0]
+        ticket, via = match
         if ticket.pk in claimed:
             sorted_out.deferred.append(index)  # one message per ticket and round
             continue
         claimed.add(ticket.pk)
+        if via in threads.LATE_VIAS or known.answered_late(inbounds[index]):
+            sorted_out.single.append(index)  # joined after its answer: placed, maybe merged
+            continue
         belongs = (contact is not None and contact.customer_id == ticket.customer_id) or (
             ticket.pk,
             sorted_out.senders[index],
@@ -259,6 +279,7 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     tickets.update(threaded)
     at = {index: ticket.last_message_at or now for index, ticket in tickets.items()}
     messages = _write_messages(inbounds, tickets, at)
+    _keep_missing_references(inbounds, messages, sorted_out)
     bulk_write(list(threaded.values()), ["last_message_at", "routing_due_at", "updated_at"])
     sla_clocks.customers_wrote(list(threaded.values()), now)
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
@@ -343,6 +364,25 @@ def _lock_threaded(sorted_out: _Round) -> dict[int, Ticket]:
             sorted_out.single.append(index)
     sorted_out.single.sort()
     return threaded
+
+
+def _keep_missing_references(
+    inbounds: list[InboundMessage], messages: dict[int, Message], sorted_out: _Round
+) -> None:
+    """threads.settle_references for the round's usual cases (none was answered early)."""
+    if sorted_out.known is None:
+        return
+    rows = [
+        row
+        for index, message in messages.items()
+        for row in threads.reference_rows(
+            message,
+            threads.missing_references(inbounds[index], sorted_out.known),
+            opened_ticket=index in sorted_out.new,
+        )
+    ]
+    if rows:
+        ThreadReference.objects.bulk_create(rows)
 
 
 def _write_messages(

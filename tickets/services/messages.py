@@ -40,6 +40,7 @@ from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.notices import notify_customer
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
 from tickets.services.queueing import schedule_routing
+from tickets.services.threads import placed_before
 from tickets.services.transitions import apply_transition
 
 logger = logging.getLogger(__name__)
@@ -115,11 +116,14 @@ def ticket_add_inbound(
     inbound: InboundMessage,
     now: datetime | None = None,
     check_duplicate: bool = True,
+    answered_at: datetime | None = None,
 ) -> IngestResult:
     """Add a customer's message to an existing ticket.
 
     A waiting or resolved ticket comes back to the help desk (open); a closed ticket does
-    not take new messages (channels open a follow-up ticket instead).
+    not take new messages (channels open a follow-up ticket instead). A message that
+    arrived after its own answer (`answered_at`: when the earliest answer was placed) goes
+    before that answer and changes nothing the answer has not changed already.
     """
     validate_inbound(inbound)
     duplicate = find_duplicate(inbound) if check_duplicate else None
@@ -135,15 +139,10 @@ def ticket_add_inbound(
                     f"{ticket.reference} is closed; open a follow-up ticket instead.",
                     code="ticket_closed",
                 )
-            if ticket.status in (
-                TicketStatus.PENDING_CUSTOMER,
-                TicketStatus.RESOLVED,
-            ):
-                apply_transition(
-                    ticket, TicketStatus.OPEN, actor=None, now=now, reason="customer replied"
-                )
-            arrived = arrival(inbound, ticket, now)
-            ticket.last_message_at = arrived
+            if answered_at is not None:
+                arrived = placed_before(inbound, answered_at)
+            else:
+                arrived = _customer_wrote(ticket, inbound, now)
             if ticket.tier.level == 0:  # the customer wrote again: on to a person
                 ticket.routing_due_at = now
                 schedule_routing(ticket.pk, 0)
@@ -157,13 +156,22 @@ def ticket_add_inbound(
                 ]
             )
             message = _store_inbound(ticket, inbound, at=arrived)
-            sla_clocks.customer_wrote(ticket, now)
+            if answered_at is None:
+                sla_clocks.customer_wrote(ticket, now)
     except IntegrityError:
         duplicate = find_duplicate(inbound)
         if duplicate is None:
             raise
         return duplicate
     return IngestResult(ticket=ticket, message=message, outcome=IngestOutcome.THREADED)
+
+
+def _customer_wrote(ticket: Ticket, inbound: InboundMessage, now: datetime) -> datetime:
+    """A waiting or resolved ticket is open again; returns where the message goes."""
+    if ticket.status in (TicketStatus.PENDING_CUSTOMER, TicketStatus.RESOLVED):
+        apply_transition(ticket, TicketStatus.OPEN, actor=None, now=now, reason="customer replied")
+    ticket.last_message_at = arrival(inbound, ticket, now)
+    return ticket.last_message_at
 
 
 def ticket_reply(
