@@ -3,6 +3,7 @@
 import logging
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 
 from channels_ingest import delivery, pipeline
 from channels_ingest.email import imap
@@ -41,6 +42,16 @@ def process_inbound_batch(item_ids: list[int]) -> int:
 def sweep_inbound() -> int:
     """Beat, on the `recovery` queue: process what stayed unprocessed too long."""
     return pipeline.sweep()
+
+
+@worker_ready.connect
+def sweep_when_a_worker_starts(**_: object) -> None:
+    """A worker starting may replace one that died holding items (its tasks are not
+    redelivered before the broker's visibility timeout): sweep now, not at the next beat."""
+    try:
+        sweep_inbound.delay()
+    except Exception:
+        logger.warning("could not queue the inbound sweep at start; beat will", exc_info=True)
 
 
 @shared_task(name="channels_ingest.deliver_message", bind=True, max_retries=8)

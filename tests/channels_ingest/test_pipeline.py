@@ -125,3 +125,17 @@ def test_the_sweep_takes_the_oldest_first_in_batches(settings, monkeypatch):
     assert set(processed.values_list("pk", flat=True)) == {items[1], items[3]}
     assert pipeline.sweep(now=now) == 2  # the rest that is stale, however many batches
     assert InboundItem.objects.get(pk=items[2]).status == InboundStatus.RECEIVED  # too recent
+
+
+def test_a_worker_that_starts_sweeps_at_once(celery_eager):
+    """A worker that starts may replace one that died holding items: it need not wait for
+    beat (the broker redelivers a dead worker's tasks only after its visibility timeout)."""
+    from celery.signals import worker_ready
+
+    item = store()
+    InboundItem.objects.filter(pk=item.pk).update(received_at=timezone.now() - timedelta(hours=1))
+
+    worker_ready.send(sender=None)
+
+    item.refresh_from_db()
+    assert item.status == InboundStatus.PROCESSED
