@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tests.concurrency import run_second_while_first_holds
 from tickets import services
 from tickets.inbound import IngestOutcome
 from tickets.models import Customer, Message, Ticket
@@ -58,3 +59,39 @@ def test_first_messages_from_a_new_address_make_one_customer(inbound):
     )
     assert len({r.ticket.pk for r in results}) == 6
     assert Customer.objects.count() == 1
+
+
+def test_a_ticket_that_changes_tier_while_a_reply_waits_for_it_is_still_answered(
+    open_ticket, agent
+):
+    """PostgreSQL re-checks a row locked meanwhile against the joined rows as they were:
+    locking a ticket with its tier joined dropped one that routing had just moved."""
+    ticket = open_ticket(tier_level=0, priority="high")  # high: handed to a person at once
+    texts: list[str] = []
+
+    def route() -> None:
+        texts.append(services.ticket_route(ticket_id=ticket.pk))
+
+    def answer() -> None:
+        texts.append(services.ticket_add_note(ticket=ticket, actor=agent, text="Seen.").body_text)
+
+    run_second_while_first_holds(route, answer, lock="transactionid")
+
+    assert texts == ["handed to tier 1", "Seen."]
+    assert Ticket.objects.get(pk=ticket.pk).tier.level == 1
+
+
+def test_routing_that_waits_for_an_escalation_routes_the_escalated_ticket(open_ticket, agent):
+    ticket = open_ticket(tier_level=1)
+    outcomes: list[str] = []
+
+    def escalate() -> None:
+        services.ticket_escalate(ticket=ticket, actor=agent, reason="VPN", handoff_note="Logs.")
+
+    def route() -> None:
+        outcomes.append(services.ticket_route(ticket_id=ticket.pk))
+
+    run_second_while_first_holds(escalate, route, lock="transactionid")
+
+    assert outcomes != ["gone"]  # it was read, in tier 2, after the escalation committed
+    assert Ticket.objects.get(pk=ticket.pk).tier.level == 2

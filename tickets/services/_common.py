@@ -1,11 +1,11 @@
 """Helpers shared by the services: locking a ticket and writing its history."""
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 
 from tickets.errors import Conflict
 from tickets.live import publish_ticket_changed
@@ -20,11 +20,39 @@ def lock_ticket(ticket: Ticket) -> Ticket:
 
     Must be called inside transaction.atomic().
     """
-    return (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("tier", "customer")
-        .get(pk=ticket.pk)
-    )
+    locked = lock_row(Ticket.objects.select_related("tier", "customer"), ticket.pk)
+    if locked is None:
+        raise Ticket.DoesNotExist(f"Ticket {ticket.pk} does not exist.")
+    return locked
+
+
+M = TypeVar("M", bound=Model)
+
+
+def lock_row(query: QuerySet[M], pk: int) -> M | None:
+    """The row `pk` of a query that joins others (select_related), locked; None if none.
+
+    Waiting for a lock, PostgreSQL re-checks a row another transaction changed against the
+    joined rows as they were: a row whose foreign key changed meanwhile (a ticket's tier
+    after routing, a chat's agent after a transfer) drops out of a locking query with
+    joins. Then it is locked alone and read again (the usual case costs one statement).
+    """
+    found = query.select_for_update(of=("self",)).filter(pk=pk).first()
+    if found is not None:
+        return found
+    plain = query.model._default_manager.select_for_update().filter(pk=pk)
+    if plain.values_list("pk").first() is None:
+        return None
+    return query.filter(pk=pk).first()
+
+
+def lock_rows(query: QuerySet[M], pks: Iterable[int]) -> dict[int, M]:
+    """Rows by pk, locked in pk order (so two callers cannot deadlock), read with the
+    query's joins after the lock (see lock_row)."""
+    wanted = sorted(set(pks))
+    plain = query.model._default_manager.select_for_update().filter(pk__in=wanted)
+    list(plain.order_by("pk").values_list("pk", flat=True))
+    return query.in_bulk(wanted)
 
 
 def refuse_if_merged(ticket: Ticket) -> None:

@@ -34,7 +34,7 @@ from tickets.models import (
     MessageKind,
     Ticket,
 )
-from tickets.services._common import record_event
+from tickets.services._common import lock_row, record_event
 from tickets.services.assignment import agent_in_tier, ticket_assign
 from tickets.services.escalation import ticket_escalate
 from tickets.services.messages import (
@@ -300,12 +300,7 @@ def chat_send_transcript(*, chat: ChatSession) -> Message | None:
 
 
 def _locked(chat_id: int) -> ChatSession:
-    chat = (
-        ChatSession.objects.select_for_update(of=("self",))
-        .select_related("ticket", "agent", "tier")
-        .filter(pk=chat_id)
-        .first()
-    )
+    chat = lock_row(ChatSession.objects.select_related("ticket", "agent", "tier"), chat_id)
     if chat is None:
         raise InvalidInput("There is no such chat.", code="unknown_chat")
     return chat

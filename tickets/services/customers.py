@@ -17,7 +17,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.services._common import Actor
+from tickets.services._common import Actor, lock_rows
 
 
 def customer_get_or_create_for_contact(*, kind: str, value: str, name: str = "") -> Customer:
@@ -162,9 +162,8 @@ def customer_set_organization(
             return customer
         customer.organization = organization
         customer.save(update_fields=["organization", "updated_at"])
-        active = customer.tickets.filter(status__in=ACTIVE_STATUSES).select_related(
-            "tier", "customer"
-        )
-        for ticket in active.select_for_update(of=("self",)):
+        active = customer.tickets.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
+        tickets = Ticket.objects.select_related("tier", "customer")
+        for ticket in lock_rows(tickets, list(active)).values():
             sla_clocks.reevaluate(ticket, now)
     return customer

@@ -41,7 +41,7 @@ from tickets.models import (
     Tier,
 )
 from tickets.services import sla_clocks, threads
-from tickets.services._common import bulk_write, new_event, record_events
+from tickets.services._common import bulk_write, lock_rows, new_event, record_events
 from tickets.services.ingest import ticket_ingest
 from tickets.services.messages import (
     add_participants,
@@ -350,10 +350,9 @@ def _lock_threaded(sorted_out: _Round) -> dict[int, Ticket]:
     meanwhile (merged, closed, waiting) goes one by one instead."""
     if not sorted_out.threaded:
         return {}
-    locked = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("tier", "customer")
-        .in_bulk([ticket.pk for ticket in sorted_out.threaded.values()])
+    locked = lock_rows(
+        Ticket.objects.select_related("tier", "customer"),
+        [ticket.pk for ticket in sorted_out.threaded.values()],
     )
     threaded = {}
     for index, ticket in sorted_out.threaded.items():

@@ -24,6 +24,7 @@ from tickets.models import (
     Tier,
 )
 from tickets.services import self_service
+from tickets.services._common import lock_row
 from tickets.services.assignment import ticket_assign
 from tickets.services.escalation import ticket_move_tier
 
@@ -36,12 +37,7 @@ def ticket_route(*, ticket_id: int, now: datetime | None = None) -> str:
     """Move the ticket one routing step on; returns what happened, for logs and tests."""
     now = now or timezone.now()
     with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("tier")
-            .filter(pk=ticket_id)
-            .first()
-        )
+        ticket = lock_row(Ticket.objects.select_related("tier"), ticket_id)
         if ticket is None:
             return "gone"
         if ticket.status not in ACTIVE_STATUSES or ticket.merged_into_id is not None:
