@@ -222,7 +222,9 @@ def _pusher() -> _Pusher:
 def publish_ticket_changed(*, ticket_id: int, kind: str, actor_id: int | None) -> None:
     """Tell open queues and ticket pages that a ticket changed, once the change is committed."""
     message = {"type": "ticket.changed", "ticket": ticket_id, "kind": kind, "actor": actor_id}
-    transaction.on_commit(lambda: _send(QUEUES, message))
+    # robust: a live push is a courtesy; whatever it meets, the change is committed and the
+    # callbacks after it (queueing routing, delivery) still run.
+    transaction.on_commit(lambda: _send(QUEUES, message), robust=True)
 
 
 # More notifications than this for one agent at once are pushed as one summary (an SLA
@@ -249,7 +251,7 @@ def publish_notifications(notifications: list[Any]) -> None:
         for group, message in messages:
             _send(group, message)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def _notification(notification: Any, text: str, count: int) -> dict[str, Any]:
@@ -269,12 +271,12 @@ def publish_chat(chat_id: int, kind: str, data: dict[str, Any], *, side: str = "
     agent), so each end can leave out its own typing and read receipts.
     """
     message = {"type": "chat.event", "chat": chat_id, "kind": kind, "side": side, "data": data}
-    transaction.on_commit(lambda: _send(chat_group(chat_id), message))
+    transaction.on_commit(lambda: _send(chat_group(chat_id), message), robust=True)
 
 
 def publish_chat_queue() -> None:
     """The waiting chats changed: agents' chat lists refresh."""
-    transaction.on_commit(lambda: _send(QUEUES, {"type": "chat.queue"}))
+    transaction.on_commit(lambda: _send(QUEUES, {"type": "chat.queue"}), robust=True)
 
 
 def chat_message_payload(message: Any, chat: Any) -> dict[str, Any]:

@@ -154,3 +154,22 @@ def test_a_cut_connection_in_a_batch_leaves_every_item_waiting():
     assert not Ticket.objects.exists()
     assert len(pipeline.process_many([first.pk, second.pk])) == 2
     assert Ticket.objects.count() == 2
+
+
+def test_the_mta_pipe_accepts_a_message_stored_before_an_outage_cut_its_processing(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "m.eml"
+    path.write_bytes(RAW)
+    out = StringIO()
+
+    with connection_cut_before('INSERT INTO "tickets_message"'):
+        call_command("ingest_email", str(path), stdout=out)  # no SystemExit(75): accepted
+
+    assert out.getvalue().startswith("stored, to be processed after an outage: Waiting")
+    item = InboundItem.objects.get()
+    assert item.status == InboundStatus.RECEIVED  # the sweep takes it from here
+    assert pipeline.sweep(now=timezone.now() + timedelta(hours=1)) == 1
+    assert Message.objects.get().body_text.strip() == "It jams."

@@ -2,6 +2,8 @@
 
 Usable as an MTA pipe (see README): exit status 0 when every message was stored or
 deliberately rejected, 75 (EX_TEMPFAIL) when one could not be stored, so the MTA retries.
+A message stored whose processing meets an outage is accepted: it waits, and the inbound
+sweep processes it.
 """
 
 import mailbox
@@ -16,6 +18,7 @@ from django.db import DatabaseError
 
 from channels_ingest import pipeline
 from channels_ingest.models import InboundItem, InboundStatus
+from helpdesk.faults import is_transient
 
 EX_TEMPFAIL = 75
 
@@ -49,10 +52,13 @@ def _ingest(messages: list[bytes]) -> list[str]:
         payloads=[(idempotency_key(raw), raw) for raw in messages],
         content_type="message/rfc822",
     )
-    processed = {
-        item.pk: item
-        for item in pipeline.process_many([item.pk for item, created in stored if created])
-    }
+    try:
+        finished = pipeline.process_many([item.pk for item, created in stored if created])
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        finished = []  # stored: the sweep processes them once the outage is over
+    processed = {item.pk: item for item in finished}
     lines = []
     for item, created in stored:
         if not created:
@@ -68,6 +74,8 @@ def _describe(item: InboundItem, outcome: str) -> str:
         return f"rejected: {item.error}"
     if item.status == InboundStatus.FAILED:
         return f"stored, processing failed (see admin, inbound items): {item.error}"
+    if item.status == InboundStatus.RECEIVED:
+        return f"stored, to be processed after an outage: {item.error}"
     reference = item.ticket.reference if item.ticket else "(pending)"
     return f"{reference} {outcome}"
 
