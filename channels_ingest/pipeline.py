@@ -40,6 +40,8 @@ PARSERS = {
 BATCH_SIZE = 100
 # How many generations of waiting parents a message brings into its batch.
 _PARENT_GENERATIONS = 5
+# Errors an item processed alone may meet before it is taken to be its own, not an outage.
+GIVE_UP_AFTER = 10
 # Batches one sweep processes at most; the next sweep goes on from there.
 SWEEP_MAX_BATCHES = 50
 # What processing writes back to the item.
@@ -166,7 +168,7 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
     leaves the item waiting and propagates, so the task retries it. Stored messages it
     answers that are still waiting are processed with it, before it.
     """
-    with _retried_on_outage([item_id]), transaction.atomic():
+    with _retried_on_outage([item_id], alone=True), transaction.atomic():
         items = _claim([item_id])
         if not items:
             return None  # already done, or another worker holds it
@@ -281,7 +283,7 @@ def _claim(item_ids: list[int]) -> list[InboundItem]:
     """The items still to process, locked (skipping any another worker holds)."""
     return list(
         InboundItem.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=item_ids, status__in=[InboundStatus.RECEIVED, InboundStatus.FAILED])
+        .filter(pk__in=item_ids, status=InboundStatus.RECEIVED)
         .order_by("pk")
     )
 
@@ -302,29 +304,41 @@ def _own_failure(error: Exception) -> Exception:
 
 
 @contextmanager
-def _retried_on_outage(item_ids: list[int]) -> Iterator[None]:
+def _retried_on_outage(item_ids: list[int], *, alone: bool = False) -> Iterator[None]:
     """Whatever escapes leaves the items waiting (their transaction rolled back): noted on
     them for the admins, then raised on for the task's retry (and, failing that, the sweep).
+
+    An item processed `alone` that has met an error GIVE_UP_AFTER times while the database
+    could note it is not meeting an outage: it is marked failed, for admins to retry.
     """
     try:
         yield
     except Exception as error:
-        logger.warning(
-            "%s inbound item(s) left for a retry: %s: %s",
-            len(item_ids),
-            type(error).__name__,
-            error,
-        )
-        _note_retry(item_ids, error)
+        logger.warning("%s inbound item(s) left for a retry: %s", len(item_ids), _summary(error))
+        _note_retry(item_ids, error, give_up=alone)
         raise
 
 
-def _note_retry(item_ids: list[int], error: Exception) -> None:
+def _summary(error: BaseException) -> str:
+    """The error's type and first line: a database's DETAIL line can quote personal data."""
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
+
+
+def _note_retry(item_ids: list[int], error: Exception, *, give_up: bool) -> None:
+    waiting = InboundItem.objects.filter(pk__in=item_ids, status=InboundStatus.RECEIVED)
     try:
-        InboundItem.objects.filter(pk__in=item_ids, status=InboundStatus.RECEIVED).update(
+        waiting.update(
             attempts=F("attempts") + 1,
             error=f"Waiting to be retried after {type(error).__name__}: {error}"[:2000],
         )
+        if give_up:
+            waiting.filter(attempts__gte=GIVE_UP_AFTER).update(
+                status=InboundStatus.FAILED,
+                error=f"Gave up after {GIVE_UP_AFTER} attempts, the last ending in "
+                f"{type(error).__name__}: {error}"[:2000],
+                processed_at=timezone.now(),
+            )
     except Exception:  # the database is what is down: the retry itself will tell
         logger.warning("could not note the retry on inbound items %s", item_ids[:10])
 
@@ -358,30 +372,57 @@ def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) 
 
     It runs on its own queue and processes the items itself, so re-driving lost work never
     waits behind the backlog of the ingest queue. Sweeps running at once share the work
-    (each batch skips the items another holds).
+    (each batch skips the items another holds). A batch that fails is taken again item by
+    item, so one message that cannot be processed holds up no other.
     """
     stale = timedelta(seconds=settings.HELPDESK_INBOUND_STALE_SECONDS)
     done = 0
+    failing: set[int] = set()  # failed item by item in this sweep: left to the next one
     for _ in range(max_batches):
         cutoff = (now or timezone.now()) - stale
-        with transaction.atomic():
-            items = list(
-                InboundItem.objects.select_for_update(skip_locked=True)
-                .filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
-                .order_by("received_at", "pk")[:BATCH_SIZE]
-            )
-            if not items:
-                break
-            with _retried_on_outage([item.pk for item in items]):
+        claimed: list[int] = []
+        try:
+            with transaction.atomic():
+                items = list(
+                    InboundItem.objects.select_for_update(skip_locked=True)
+                    .filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
+                    .exclude(pk__in=failing)
+                    .order_by("received_at", "pk")[:BATCH_SIZE]
+                )
+                claimed = [item.pk for item in items]
                 _process_claimed(items, now)
-        done += len(items)
+        except Exception as error:
+            if not claimed:
+                raise  # the claim itself failed: an outage; the next sweep tries again
+            logger.warning("a sweep batch failed (%s); item by item", _summary(error))
+            done += _one_by_one(claimed, now, failing)
+            continue
+        if not claimed:
+            break
+        done += len(claimed)
+    return done
+
+
+def _one_by_one(item_ids: list[int], now: datetime | None, failing: set[int]) -> int:
+    """Each item in a transaction of its own, so one that keeps failing holds up no other
+    (it is added to `failing`); when every one fails, that is an outage: raised."""
+    done, failed = 0, None
+    for item_id in item_ids:
+        try:
+            if process(item_id, now=now) is not None:
+                done += 1
+        except Exception as error:  # noted on the item (process)
+            failed = error
+            failing.add(item_id)
+    if failed is not None and not done:
+        raise failed
     return done
 
 
 def retry(item_ids: list[int]) -> int:
     """Admin action: put failed items back in line."""
     count = InboundItem.objects.filter(pk__in=item_ids, status=InboundStatus.FAILED).update(
-        status=InboundStatus.RECEIVED, error=""
+        status=InboundStatus.RECEIVED, error="", attempts=0
     )
     for item_id in item_ids:
         transaction.on_commit(partial(_enqueue, item_id))

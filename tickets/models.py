@@ -93,6 +93,7 @@ class EventKind(models.TextChoices):
     PARTICIPANT_ADDED = "participant_added", "Participant added"
     CALL_LOGGED = "call_logged", "Call logged"
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
+    DELIVERY_HELD = "delivery_held", "Automatic message not sent"
     SLA_POLICY = "sla_policy", "SLA policy applied"
     KB_SUGGESTED = "kb_suggested", "Self-service articles offered"
     DEFLECTED = "deflected", "Solved by self-service"

@@ -2,14 +2,18 @@
 whichever commits second sees what the first wrote. Each test holds one worker's
 transaction open at the worst moment and checks that the other waits for it (PostgreSQL)."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from channels_ingest import pipeline
 from channels_ingest.models import InboundItem
 from tests.channels_ingest.conversations import conversations, raw_email, store
 from tests.channels_ingest.sms.twilio_helpers import SMS_URL, post, sms_params, twilio_settings
 from tests.concurrency import run_second_while_first_holds
-from tickets.models import TicketStatus
+from tickets import services
+from tickets.models import Ticket, TicketStatus
 
 __all__ = ["twilio_settings"]
 
@@ -65,3 +69,38 @@ def test_two_texts_from_a_new_number_at_once_make_one_ticket(client, twilio_sett
 
     [(_, _, messages)] = conversations()
     assert messages == [("inbound", "Text SM-A"), ("inbound", "Text SM-B")]
+
+
+def test_an_answer_waiting_for_a_ticket_merged_meanwhile_lands_where_it_went(agent):
+    """The message that arrived late merges the ticket its early answer opened into its own
+    ticket, while a worker with an answer to that answer waits for the merged ticket."""
+    hour_ago = timezone.now() - timedelta(hours=1)
+    pipeline.process(store(raw_email("q", subject="Toner", start=hour_ago)).pk)
+    [toner] = Ticket.objects.all()
+    ours = services.ticket_reply(
+        ticket=toner, actor=agent, text="Try a new one.", now=hour_ago + timedelta(minutes=1)
+    )
+    pipeline.process(store(raw_email("r", answers=("p",), minute=30, start=hour_ago)).pk)
+    late = store(
+        raw_email("p", minute=20, start=hour_ago).replace(
+            b"Subject: Printer jams",
+            f"Subject: Re: Toner\r\nIn-Reply-To: {ours.external_id}".encode(),
+        )
+    )
+    answer = store(raw_email("r2", answers=("r",), minute=40, start=hour_ago))  # names r only
+
+    run_second_while_first_holds(
+        lambda: pipeline.process(late.pk), lambda: pipeline.process(answer.pk), lock="transactionid"
+    )
+
+    answer.refresh_from_db()
+    assert (answer.status, answer.outcome, answer.ticket_id) == ("processed", "threaded", toner.pk)
+    [(subject, _, messages)] = conversations()
+    assert subject == "Toner"
+    assert [text for _, text in messages] == [
+        "Message q.",
+        "Try a new one.",
+        "Message p.",
+        "Message r.",
+        "Message r2.",
+    ]

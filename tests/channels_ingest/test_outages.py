@@ -76,7 +76,7 @@ def test_a_text_received_and_processed_while_redis_is_down_loses_nothing(
     assert (sent.to, ticket.reference in sent.body) == ("+14155550123", True)
 
 
-def test_a_notice_whose_limit_cannot_be_checked_stays_pending_and_is_sent_later(
+def test_a_notice_that_cannot_be_sent_while_the_cache_is_down_stays_pending_then_goes(
     client, own_redis, notices
 ):
     post(client, SMS_URL, sms_params("SM-OUTAGE-2", "+14155550124", "Help"))

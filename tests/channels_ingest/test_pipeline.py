@@ -139,3 +139,67 @@ def test_a_worker_that_starts_sweeps_at_once(celery_eager):
 
     item.refresh_from_db()
     assert item.status == InboundStatus.PROCESSED
+
+
+def test_a_message_too_long_for_the_search_index_is_cut_not_lost():
+    """A text-search vector over 1 MB is refused by PostgreSQL, and the message with it."""
+    import random
+    import string
+
+    words = random.Random(1).choices(string.ascii_lowercase, k=9 * 120_000)
+    text = " ".join("".join(words[i : i + 9]) for i in range(0, len(words), 9))
+    item = store(RAW.replace(b"Hello", text.encode()))
+
+    pipeline.process(item.pk)
+
+    item.refresh_from_db()
+    assert item.status == InboundStatus.PROCESSED, item.error
+    body = item.message.body_text
+    assert body.startswith(text[:1000])
+    assert body.endswith(
+        "[Cut here: the message is longer than this. The whole message is in its original.]"
+    )
+    assert item.message.original  # where the rest is
+
+
+def test_a_message_that_keeps_failing_holds_up_no_other_and_is_given_up(monkeypatch):
+    """An error that repeats for one message (here a deadlock, every time) is retried like
+    an outage, but the sweep goes on with the others, and after GIVE_UP_AFTER tries the
+    message is failed, for the admins."""
+    import psycopg
+
+    from tickets import services
+
+    real_one, real_many = services.ticket_ingest, services.ticket_ingest_many
+
+    def deadlocked(inbounds):
+        if any(inbound.external_id == "<poison@example.com>" for inbound in inbounds):
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+
+    monkeypatch.setattr(
+        services, "ticket_ingest", lambda **kw: deadlocked([kw["inbound"]]) or real_one(**kw)
+    )
+    monkeypatch.setattr(
+        services, "ticket_ingest_many", lambda ins, **kw: deadlocked(ins) or real_many(ins, **kw)
+    )
+    hour_ago = timezone.now() - timedelta(hours=1)
+    keys = ["<aa@example.com>", "<poison@example.com>", "<zz@example.com>"]
+    for n, key in enumerate(keys):
+        raw = RAW.replace(b"<p1@example.com>", key.encode()).replace(b"pat@", f"p{n}@".encode())
+        item, _ = pipeline.receive(
+            channel="email", source="test", key=key, payload=raw,
+            content_type="message/rfc822", enqueue=False,
+        )  # fmt: skip
+        InboundItem.objects.filter(pk=item.pk).update(received_at=hour_ago)
+
+    assert pipeline.sweep() == 2
+    poison = InboundItem.objects.get(idempotency_key="<poison@example.com>")
+    assert (poison.status, poison.attempts) == (InboundStatus.RECEIVED, 1)
+    assert poison.error.startswith("Waiting to be retried after DeadlockDetected")
+    for _ in range(pipeline.GIVE_UP_AFTER - 1):  # alone, it looks like an outage: raised
+        with pytest.raises(psycopg.errors.DeadlockDetected):
+            pipeline.sweep()
+    poison.refresh_from_db()
+    assert poison.status == InboundStatus.FAILED
+    assert poison.error.startswith("Gave up after 10 attempts, the last ending in Deadlock")
+    assert pipeline.sweep() == 0  # failed: for the admins now, not the sweep

@@ -165,5 +165,6 @@ def customer_set_organization(
         active = customer.tickets.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
         tickets = Ticket.objects.select_related("tier", "customer")
         for ticket in lock_rows(tickets, list(active)).values():
-            sla_clocks.reevaluate(ticket, now)
+            if ticket.status in ACTIVE_STATUSES:  # as it is now, under the lock
+                sla_clocks.reevaluate(ticket, now)
     return customer

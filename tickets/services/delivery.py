@@ -65,6 +65,20 @@ def message_mark_failed(*, message_id: int, reason: str) -> None:
             _fail(message, reason)
 
 
+def message_mark_suppressed(*, message_id: int, reason: str) -> None:
+    """An automatic message held back, never sent: shown on it and in the ticket's history."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
+        if message.delivery_status != DeliveryStatus.PENDING:
+            return
+        message.delivery_status = DeliveryStatus.SUPPRESSED
+        message.delivery_error = reason
+        message.save(update_fields=["delivery_status", "delivery_error"])
+        record_event(
+            message.ticket, EventKind.DELIVERY_HELD, actor=None, message=message.pk, reason=reason
+        )
+
+
 def _fail(message: Message, reason: str) -> None:
     message.delivery_status = DeliveryStatus.FAILED
     message.delivery_error = reason

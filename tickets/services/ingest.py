@@ -36,7 +36,12 @@ from tickets.models import (
 )
 from tickets.services import self_service, threads
 from tickets.services._common import record_event
-from tickets.services.messages import find_duplicate, ticket_add_inbound, ticket_open
+from tickets.services.messages import (
+    find_duplicate,
+    ticket_add_inbound,
+    ticket_open,
+    validate_inbound,
+)
 
 # How far a chain of merges is followed (merges cannot form cycles; this is a guard).
 _MAX_MERGE_HOPS = 20
@@ -47,7 +52,10 @@ def ticket_ingest(
 ) -> IngestResult:
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
-    with transaction.atomic():
+    validate_inbound(inbound)  # refused before the transaction: the caller's stays usable
+    # A transaction if there is none (the conversation locks last until it ends); no
+    # savepoint inside the caller's (it costs two statements a message).
+    with transaction.atomic(savepoint=False):
         threads.lock_conversations([inbound])
         duplicate = find_duplicate(inbound)
         if duplicate is not None:
@@ -73,35 +81,29 @@ def _store(
     if match is None:
         return ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
     ticket, via = match
-    ticket = _follow_merges(ticket)
-    if not _sender_belongs(ticket, inbound):
-        result = ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
-        record_event(
-            result.ticket,
-            EventKind.RELATED,
-            actor=None,
-            related=ticket.pk,
-            via=via,
-            reason="The sender is not the customer or a participant of that ticket.",
-        )
-        return result
-    if ticket.status != TicketStatus.CLOSED:
+    answered_at = threads.answered_at(inbound, known) if via == threads.VIA_ANSWER else None
+    for _ in range(_MAX_MERGE_HOPS):
+        ticket = _follow_merges(ticket)
+        if not _sender_belongs(ticket, inbound):
+            return _open_beside(ticket, via, inbound, priority, now)
+        if ticket.status == TicketStatus.CLOSED:
+            break
         try:
             result = ticket_add_inbound(
                 ticket=ticket,
                 inbound=inbound,
                 now=now,
                 check_duplicate=False,
-                answered_at=threads.answered_at(inbound, known)
-                if via == threads.VIA_ANSWER
-                else None,
+                answered_at=answered_at,
             )
         except Conflict as error:
-            if error.code != "ticket_closed":
+            if error.code not in ("ticket_closed", "ticket_merged"):
                 raise
-        else:
-            _maybe_solved_by_keyword(result.ticket, inbound, now)
-            return result
+            # Closed or merged since it was read: decide again on the ticket as it is now.
+            ticket = Ticket.objects.select_related("customer").get(pk=ticket.pk)
+            continue
+        _maybe_solved_by_keyword(result.ticket, inbound, now)
+        return result
     return ticket_open(
         inbound=inbound,
         priority=ticket.priority,
@@ -109,6 +111,22 @@ def _store(
         follow_up_of=ticket,
         check_duplicate=False,
     )
+
+
+def _open_beside(
+    ticket: Ticket, via: str, inbound: InboundMessage, priority: str, now: datetime
+) -> IngestResult:
+    """A stranger's message on someone's ticket: a ticket of its own, linked to that one."""
+    result = ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
+    record_event(
+        result.ticket,
+        EventKind.RELATED,
+        actor=None,
+        related=ticket.pk,
+        via=via,
+        reason="The sender is not the customer or a participant of that ticket.",
+    )
+    return result
 
 
 def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datetime) -> None:

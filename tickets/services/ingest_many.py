@@ -8,8 +8,9 @@ statement each, whatever its size.
 
 What is rare or has more to decide goes through ticket_ingest, one message at a time in the
 same transaction: another channel, a duplicate, an invalid or own sender, a stranger on a
-ticket, a merged, closed, waiting or resolved ticket. So does a whole round that meets a
-concurrent writer (a unique key taken meanwhile).
+ticket, a merged, closed, waiting or resolved ticket, a message whose answer came first or
+that names what a missing message's answers name (tickets/services/threads.py). So does a
+whole round that meets a concurrent writer (a unique key taken meanwhile).
 """
 
 from dataclasses import dataclass, field
@@ -68,14 +69,15 @@ def ticket_ingest_many(
 
     Call inside a transaction: a database error ends the whole batch.
     """
-    threads.lock_conversations(inbounds)
-    batch = _Batch(now or timezone.now())
     results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
-    waiting = list(range(len(inbounds)))
-    while waiting:
-        taken, later = _independent(inbounds, waiting)
-        deferred = _ingest_round(inbounds, taken, results, batch)
-        waiting = sorted(later + deferred)
+    with transaction.atomic(savepoint=False):  # the locks need a transaction to last
+        threads.lock_conversations(inbounds)
+        batch = _Batch(now or timezone.now())
+        waiting = list(range(len(inbounds)))
+        while waiting:
+            taken, later = _independent(inbounds, waiting)
+            deferred = _ingest_round(inbounds, taken, results, batch)
+            waiting = sorted(later + deferred)
     done = [result for result in results if result is not None]
     if len(done) != len(inbounds):
         raise RuntimeError("a message of the batch was left without a result")
@@ -143,6 +145,7 @@ class _Round:
     senders: dict[int, str] = field(default_factory=dict)  # normalized addresses
     contacts: dict[str, ContactPoint] = field(default_factory=dict)
     known: ThreadLookup | None = None
+    vias: dict[int, str] = field(default_factory=dict)  # how each threaded one matched
 
 
 def _ingest_round(
@@ -215,6 +218,7 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
             sorted_out.new.append(index)
             continue
         ticket, via = match
+        sorted_out.vias[index] = via
         if ticket.pk in claimed:
             sorted_out.deferred.append(index)  # one message per ticket and round
             continue
@@ -374,6 +378,7 @@ def _keep_missing_references(
     rows = [
         row
         for index, message in messages.items()
+        if sorted_out.vias.get(index) != threads.VIA_HEADERS
         for row in threads.reference_rows(
             message,
             threads.missing_references(inbounds[index], sorted_out.known),

@@ -46,6 +46,8 @@ from tickets.services.transitions import apply_transition
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 255
+# A customer's text kept on the message (and searched); past it, in the original only.
+MAX_BODY_CHARS = 200_000
 # A subject derived from the first words of a message without one (SMS, chat).
 _DERIVED_SUBJECT_WORDS = 12
 
@@ -392,7 +394,7 @@ def inbound_message_row(ticket: Ticket, inbound: InboundMessage, *, at: datetime
         channel=inbound.channel,
         author_customer=ticket.customer,
         sender=_normalized_sender(inbound),
-        body_text=inbound.text,
+        body_text=_indexable(inbound.text, kept=inbound.original is not None),
         body_html=sanitize_html(inbound.html),
         external_id=inbound.external_id or None,
         is_automatic=inbound.is_automatic,
@@ -402,6 +404,16 @@ def inbound_message_row(ticket: Ticket, inbound: InboundMessage, *, at: datetime
         # The file first, so that the row is written once, with its name.
         message.original.save("original.eml", ContentFile(inbound.original), save=False)
     return message
+
+
+def _indexable(text: str, *, kept: bool) -> str:
+    """The text, cut where the ticket search's index could not take it (PostgreSQL refuses a
+    text-search vector over 1 MB, and with it the message): what is cut stays in the
+    original, when there is one."""
+    if len(text) <= MAX_BODY_CHARS:
+        return text
+    where = " The whole message is in its original." if kept else ""
+    return f"{text[:MAX_BODY_CHARS]}\n\n[Cut here: the message is longer than this.{where}]"
 
 
 def message_received_event(message: Message) -> dict[str, Any]:

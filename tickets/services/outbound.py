@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -22,6 +23,7 @@ from tickets.models import (
     MessageKind,
     Ticket,
 )
+from tickets.services.delivery import message_mark_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +93,11 @@ def automatic_reply_allowed(*, message: Message, now: datetime | None = None) ->
     """Whether an automatic message may be sent now. One over its address's hourly limit is
     marked SUPPRESSED (never sent, shown to agents) and False is returned.
 
-    Counts in the cache: an outage of it raises, and the sending task retries.
+    Counts in the cache, once per message (a retried send is not counted again): an outage
+    of it raises, and the sending task retries.
     """
+    if not cache.add(f"automatic-mail-counted:{message.pk}", 1, timeout=3600):
+        return True  # counted and allowed already: this is a retry
     latest = (
         message.ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
     )
@@ -103,12 +108,10 @@ def automatic_reply_allowed(*, message: Message, now: datetime | None = None) ->
     if sent <= settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR:
         return True
     logger.info("automatic message %s suppressed: hourly limit reached", message.pk)
-    Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SUPPRESSED,
-        delivery_error=(
-            f"Not sent: more than {settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR} automatic "
-            "messages to this address in an hour (a loop with an auto-responder?)."
-        ),
+    message_mark_suppressed(
+        message_id=message.pk,
+        reason=f"Not sent: more than {settings.HELPDESK_AUTOMATIC_MAIL_PER_HOUR} automatic "
+        "messages to this address in an hour (a loop with an auto-responder?).",
     )
     return False
 

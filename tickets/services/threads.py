@@ -24,7 +24,7 @@ from django.db import connection
 
 from tickets import addressing
 from tickets.contacts import normalize_contact
-from tickets.errors import InvalidInput
+from tickets.errors import Conflict, InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
     Channel,
@@ -78,8 +78,11 @@ def lock_conversations(inbounds: Iterable[InboundMessage]) -> None:
     """Wait for, then hold until the transaction ends, the conversations of these messages.
 
     Call at the start of a transaction, before it locks any ticket: every ingesting
-    transaction takes all its keys at once, in order, so they never deadlock each other.
-    Taking a key this transaction holds already costs nothing.
+    transaction takes all its keys at once, in order, so they do not deadlock each other.
+    Taking a key this transaction holds already waits for nothing. (Rolling back to a
+    savepoint releases the keys taken after it: a caller that goes on one message at a time
+    after a failed batch takes them message by message, where PostgreSQL may find a
+    deadlock, an outage the task retries.)
     """
     if connection.vendor != "postgresql":
         return  # SQLite: one writer at a time (transactions begin IMMEDIATE)
@@ -182,6 +185,7 @@ def _named_ticket_ids(inbound: InboundMessage) -> set[int]:
     return {pk for pk in named if pk is not None}
 
 
+VIA_HEADERS = "headers"  # a stored message (or one of ours) it names
 # How a message found its ticket when the message it answers was missing.
 VIA_ANSWER = "answer"  # a message answering it was threaded first
 VIA_SHARED_REFERENCE = "shared_reference"  # it names a missing message another one named
@@ -193,7 +197,7 @@ def match_email(inbound: InboundMessage, known: ThreadLookup) -> tuple[Ticket, s
     if inbound.thread_ids:
         ticket = _ticket_by_message_ids(inbound.thread_ids, known)
         if ticket is not None:
-            return ticket, "headers"
+            return ticket, VIA_HEADERS
     for via, ticket_id in (
         ("reply_address", addressing.ticket_id_from_addresses(inbound.recipients)),
         ("subject", addressing.ticket_id_from_subject(inbound.subject)),
@@ -263,7 +267,9 @@ def settle_references(
     no more."""
     if result.outcome == IngestOutcome.DUPLICATE:
         return
-    missing = missing_references(inbound, known)
+    # A message threaded by a stored message it names is on its conversation already: what
+    # else it names was never sent to us, or will find the conversation by that message.
+    missing = missing_references(inbound, known) if via != VIA_HEADERS else []
     if missing:
         ThreadReference.objects.bulk_create(
             reference_rows(
@@ -294,7 +300,10 @@ def _merge_tickets_opened_for_want_of_it(ticket: Ticket, answers: list[ThreadRef
             or opened.customer_id != ticket.customer_id
         ):
             continue
-        ticket_merge(source=opened, target=ticket, actor=None)
+        try:
+            ticket_merge(source=opened, target=ticket, actor=None)
+        except Conflict:  # closed or merged by someone meanwhile: theirs to decide
+            continue
         record_event(
             ticket,
             EventKind.RELATED,

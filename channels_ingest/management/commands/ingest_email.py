@@ -2,8 +2,9 @@
 
 Usable as an MTA pipe (see README): exit status 0 when every message was stored or
 deliberately rejected, 75 (EX_TEMPFAIL) when one could not be stored, so the MTA retries.
-A message stored whose processing meets an outage is accepted: it waits, and the inbound
-sweep processes it.
+A message stored whose processing is then cut by an outage (a connection lost, a deadlock)
+is accepted: it waits, and the inbound sweep processes it. With the database down
+altogether the command exits 75 (nothing lost: a redelivery is stored once).
 """
 
 import mailbox
