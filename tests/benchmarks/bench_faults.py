@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -48,7 +49,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from tests.benchmarks.bench_ingest import create_database, sibling_url
+from tests.benchmarks.bench_webhooks import wait_ready
 from tests.benchmarks.harness import DEFAULT_DATABASE_URL, Context, Metric, scratch_folder
+from tests.channels_ingest.sms.twilio_helpers import ACCOUNT_SID, OUR_NUMBER, sms_params
 from tests.outages import OwnRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,13 +61,12 @@ EMAILS, ANSWERS, TEXTS, NUMBERS = 2000, 400, 500, 150
 TWICE_SHARE = 0.10
 SECRET = "bench-faults:s3cr3t"
 TWILIO_TOKEN = "bench-faults-twilio-token-0123456789"
-ACCOUNT_SID = "AC" + "5" * 32
-OUR_NUMBER = "+14155558888"
 SUPPORT = "support@localhost"
 QUEUES = "default,ingest,recovery,tier0,tier1,tier2,tier3,sla,notify"
 STALE_SECONDS = 60  # the defaults of HELPDESK_INBOUND_STALE_SECONDS ...
 SWEEP_SECONDS = 30  # ... and HELPDESK_INBOUND_SWEEP_SECONDS
 SETTLE_LIMIT_SECONDS = 900
+WORKER_READY = b" ready."  # what a Celery worker logs once it takes tasks
 _SWEEP_LOG = re.compile(
     r"Task channels_ingest\.sweep_inbound\[[^\]]+\] succeeded in ([\d.]+)s: (\d+)"
 )
@@ -131,7 +133,7 @@ def traffic(run: str, base_url: str, seed: int, scale: float = 1.0) -> Traffic:
     for number in range(text_count):
         sid = f"SM{run}{number:010d}"
         numbers[sid] = rng.choice(phones)
-        params = _twilio(sid, numbers[sid], number)
+        params = sms_params(sid, numbers[sid], f"The router keeps rebooting ({number})")
         path = "/inbound/sms/twilio/"
         headers = {
             "X-Twilio-Signature": validator.compute_signature(base_url + path, params),
@@ -183,24 +185,6 @@ def _postmark(
         "StrippedTextReply": "",
         "Headers": headers,
         "Attachments": [],
-    }
-
-
-def _twilio(sid: str, sender: str, number: int) -> dict[str, str]:
-    return {
-        "ToCountry": "US",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": f"The router keeps rebooting ({number})",
-        "FromCountry": "US",
-        "To": OUR_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
     }
 
 
@@ -269,6 +253,8 @@ class Process:
         self.path = logs / f"{name}.log"
         self.log = self.path.open("ab")
         self.popen: subprocess.Popen[bytes] | None = None
+        self.held_down = True  # killed on purpose (or not started): not to be restarted
+        self.lock = threading.Lock()
 
     def start_until(self, ready: bytes, seconds: float = 90) -> None:
         """Start, and return once the log says `ready` once more (a worker takes seconds)."""
@@ -279,21 +265,31 @@ class Process:
             time.sleep(0.1)
 
     def start(self) -> None:
-        self.popen = subprocess.Popen(
-            self.command,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=self.log,
-            start_new_session=True,
-        )
+        with self.lock:
+            self.popen = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=self.log,
+                stderr=self.log,
+                start_new_session=True,
+            )
+            self.held_down = False
 
     def kill(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
+        with self.lock:
+            self.held_down = True
+            if self.popen is not None and self.popen.poll() is None:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+    def exited_by_itself(self) -> bool:
+        with self.lock:
+            return not self.held_down and self.popen is not None and self.popen.poll() is not None
 
     def stop(self) -> None:
+        with self.lock:
+            self.held_down = True
         if self.popen is not None and self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGTERM)
             try:
@@ -301,6 +297,28 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
+
+
+class Supervisor(threading.Thread):
+    """What runs the processes in production (compose's `restart: unless-stopped`): one
+    that exits by itself is started again, and the time it was down is an outage too."""
+
+    def __init__(self, processes: list[Process], outages: list["Outage"]) -> None:
+        super().__init__(daemon=True)
+        self.processes, self.outages = processes, outages
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.3):
+            for process in self.processes:
+                if process.exited_by_itself():
+                    outage = Outage(f"{process.name} exited by itself", time.monotonic())
+                    self.outages.append(outage)
+                    if process.name == "worker":
+                        process.start_until(WORKER_READY)
+                    else:
+                        process.start()
+                    outage.back = time.monotonic()
 
 
 @dataclass
@@ -465,29 +483,20 @@ def _one_run(ctx: Context, folder: str, seed: int, number: int) -> Iterator[Metr
         env, logs,
     )  # fmt: skip
     processes = [web, worker, beat]
+    outages: list[Outage] = []
+    supervisor = Supervisor(processes, outages)
     try:
         for process in processes:
             process.start()
-        _wait_ready(base_url)
-        yield from _measure(ctx, env, base_url, seed, number, web, worker, redis, logs)
+        wait_ready(base_url, web.popen)
+        supervisor.start()
+        yield from _measure(ctx, env, base_url, seed, number, web, worker, redis, outages)
     finally:
+        supervisor.stopped.set()
+        supervisor.join()
         for process in processes:
             process.stop()
         redis.stop()
-
-
-def _wait_ready(base_url: str, seconds: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the web server did not answer /healthz in time")
 
 
 def _faults(rng: random.Random, web: Process, worker: Process, redis: OwnRedis) -> list[Fault]:
@@ -497,7 +506,7 @@ def _faults(rng: random.Random, web: Process, worker: Process, redis: OwnRedis) 
     return [
         *(
             Fault("processed", rng.uniform(low, high), f"worker kill {n + 1}", worker.kill,
-                  rng.uniform(1, 4), lambda: worker.start_until(b" ready."))
+                  rng.uniform(1, 4), lambda: worker.start_until(WORKER_READY))
             for n, (low, high) in enumerate(kills)
         ),
         Fault("delivered", rng.uniform(0.3, 0.8), "redis kill", redis.stop, rng.uniform(3, 8),
@@ -516,12 +525,11 @@ def _measure(
     web: Process,
     worker: Process,
     redis: OwnRedis,
-    logs: Path,
+    outages: list["Outage"],
 ) -> Iterator[Metric]:
     rng = random.Random(seed)
     plan = traffic(f"f{seed}x{int(time.time())}", base_url, seed, ctx.scale)
     sent = Sent()
-    outages: list[Outage] = []
     faults = _faults(rng, web, worker, redis)
     progress = Progress(env, sent, len(plan.jobs), len(plan.deliveries))
     ctx.log(
@@ -553,7 +561,7 @@ def _measure(
     )
     settled = _wait_processed(env, delivered, ctx)
     counts = _verify(env, plan, sent)
-    sweeps = _sweep_rate(logs / "worker.log")
+    sweeps = _sweep_rate(worker.path)
     settle_seconds = _settle_seconds(env, last_ack)
     # The README's bound: the stale threshold and one sweep interval, the time to process
     # in batches what was waiting, and the time a worker was down meanwhile (what it held

@@ -280,7 +280,7 @@ def _purge(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 
-def _wait_ready(base_url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
     import urllib.request
 
     deadline = time.time() + seconds
@@ -451,7 +451,7 @@ def _measure(
     server: subprocess.Popen[bytes],
     seconds: float,
 ) -> Iterator[Metric]:
-    _wait_ready(base_url, server)
+    wait_ready(base_url, server)
     traffic = Traffic(base_url, run=f"w{int(time.time())}")
     warm = asyncio.run(load(traffic, 5.0))
     ctx.log(f"webhooks: warm-up {warm.requests} requests, errors {dict(warm.errors)}")
