@@ -365,6 +365,19 @@ def parse(item: InboundItem) -> InboundMessage:
     return parser(bytes(item.payload))
 
 
+def process_waiting(*, now: datetime | None = None) -> int:
+    """What the task queued for a new item does: process the items waiting longest, up to
+    BATCH_SIZE of them, in one batch (one waiting alone: the one-message way). Returns how
+    many it took.
+
+    A task is a wake-up, not a claim on its own item: under load one task takes a batch
+    (cheaper per message, oldest first) and the tasks of the items it took find less or
+    nothing to do; at rest, the task finds its own item alone. Every item stored queues a
+    task, so every item is taken by one, or by the sweep if its task was lost.
+    """
+    return _drain_once(older_than=None, failing=set(), now=now) or 0
+
+
 def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) -> int:
     """Process what was stored but not processed within HELPDESK_INBOUND_STALE_SECONDS (its
     task was lost: a worker killed, the broker restarted empty, a retry given up), oldest
@@ -379,28 +392,40 @@ def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) 
     done = 0
     failing: set[int] = set()  # failed item by item in this sweep: left to the next one
     for _ in range(max_batches):
-        cutoff = (now or timezone.now()) - stale
-        claimed: list[int] = []
-        try:
-            with transaction.atomic():
-                items = list(
-                    InboundItem.objects.select_for_update(skip_locked=True)
-                    .filter(status=InboundStatus.RECEIVED, received_at__lt=cutoff)
-                    .exclude(pk__in=failing)
-                    .order_by("received_at", "pk")[:BATCH_SIZE]
-                )
-                claimed = [item.pk for item in items]
-                _process_claimed(items, now)
-        except Exception as error:
-            if not claimed:
-                raise  # the claim itself failed: an outage; the next sweep tries again
-            logger.warning("a sweep batch failed (%s); item by item", _summary(error))
-            done += _one_by_one(claimed, now, failing)
-            continue
-        if not claimed:
+        taken = _drain_once(older_than=(now or timezone.now()) - stale, failing=failing, now=now)
+        if taken is None:
             break
-        done += len(claimed)
+        done += taken
     return done
+
+
+def _drain_once(
+    *, older_than: datetime | None, failing: set[int], now: datetime | None
+) -> int | None:
+    """One batch of the items waiting longest (stored before `older_than`, if given; not in
+    `failing`). Returns how many were processed, None when none was waiting. A batch that
+    fails is taken again item by item; a lone item that fails is raised on (an outage, or
+    its own error: the task's retry)."""
+    claimed: list[int] = []
+    waiting = InboundItem.objects.select_for_update(skip_locked=True).filter(
+        status=InboundStatus.RECEIVED
+    )
+    if older_than is not None:
+        waiting = waiting.filter(received_at__lt=older_than)
+    try:
+        with transaction.atomic():
+            items = list(
+                waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE]
+            )
+            claimed = [item.pk for item in items]
+            _process_claimed(items, now)
+    except Exception as error:
+        if len(claimed) <= 1:  # the claim failed (an outage), or one item alone
+            _note_retry(claimed, error, give_up=True)
+            raise
+        logger.warning("a batch of waiting items failed (%s); item by item", _summary(error))
+        return _one_by_one(claimed, now, failing)
+    return len(claimed) or None
 
 
 def _one_by_one(item_ids: list[int], now: datetime | None, failing: set[int]) -> int:

@@ -22,8 +22,10 @@ logger = logging.getLogger(__name__)
     retry_backoff_max=600,
     max_retries=8,
 )
-def process_inbound(item_id: int) -> None:
-    pipeline.process(item_id)
+def process_inbound(item_id: int) -> int:
+    """Queued for each stored item: processes the items waiting longest (a batch under
+    load, the item itself at rest); returns how many it took."""
+    return pipeline.process_waiting()
 
 
 @shared_task(

@@ -203,3 +203,21 @@ def test_a_message_that_keeps_failing_holds_up_no_other_and_is_given_up(monkeypa
     assert poison.status == InboundStatus.FAILED
     assert poison.error.startswith("Gave up after 10 attempts, the last ending in Deadlock")
     assert pipeline.sweep() == 0  # failed: for the admins now, not the sweep
+
+
+def test_a_task_takes_the_items_waiting_longest_in_one_batch():
+    """A webhook's task is a wake-up: with a backlog it takes up to a batch of the oldest
+    items together, and the tasks of the items it took find nothing left to do."""
+    items = []
+    for n in range(5):
+        raw = RAW.replace(b"<p1@", f"<w{n}@".encode()).replace(b"pat@", f"pat{n}@".encode())
+        item, _ = pipeline.receive(
+            channel="email", source="test", key=f"<w{n}@example.com>", payload=raw,
+            content_type="message/rfc822", enqueue=False,
+        )  # fmt: skip
+        items.append(item)
+
+    assert tasks.process_inbound.apply(args=[items[3].pk]).get() == 5
+    assert [tasks.process_inbound.apply(args=[i.pk]).get() for i in items] == [0] * 5
+    assert set(InboundItem.objects.values_list("status", flat=True)) == {InboundStatus.PROCESSED}
+    assert Ticket.objects.count() == 5
