@@ -414,9 +414,7 @@ def _drain_once(
         waiting = waiting.filter(received_at__lt=older_than)
     try:
         with transaction.atomic():
-            items = list(
-                waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE]
-            )
+            items = list(waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE])
             claimed = [item.pk for item in items]
             _process_claimed(items, now)
     except Exception as error:
