@@ -11,6 +11,7 @@ from django.utils import timezone
 from channels_ingest import pipeline, tasks
 from channels_ingest.models import InboundItem, InboundStatus
 from channels_ingest.sms import backends as sms_backends
+from tests.channels_ingest import conversations
 from tests.channels_ingest.sms.twilio_helpers import SMS_URL, post, sms_params, twilio_settings
 from tests.outages import connection_cut_before, own_redis
 from tickets.models import DeliveryStatus, EventKind, Message, MessageKind, Ticket, TicketEvent
@@ -96,17 +97,8 @@ def test_a_notice_that_cannot_be_sent_while_the_cache_is_down_stays_pending_then
     assert len(sms_backends.outbox) == 1
 
 
-def store_email() -> InboundItem:
-    item, created = pipeline.receive(
-        channel="email",
-        source="test",
-        key="<cut@example.com>",
-        payload=RAW,
-        content_type="message/rfc822",
-        enqueue=False,
-    )
-    assert created
-    return item
+def store_email(raw: bytes = RAW) -> InboundItem:
+    return conversations.store(raw)
 
 
 def test_a_connection_cut_mid_transaction_leaves_the_item_waiting_not_failed():
@@ -138,14 +130,7 @@ def test_the_task_retries_after_a_cut_connection_until_it_is_processed():
 
 def test_a_cut_connection_in_a_batch_leaves_every_item_waiting():
     first = store_email()
-    second, _ = pipeline.receive(
-        channel="email",
-        source="test",
-        key="<cut2@example.com>",
-        payload=RAW.replace(b"<cut@", b"<cut2@"),
-        content_type="message/rfc822",
-        enqueue=False,
-    )
+    second = store_email(RAW.replace(b"<cut@", b"<cut2@"))
 
     with connection_cut_before('INSERT INTO "tickets_message"'), pytest.raises(OperationalError):
         pipeline.process_many([first.pk, second.pk])

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from channels_ingest import pipeline, tasks
 from channels_ingest.models import InboundItem, InboundStatus
+from tests.channels_ingest import conversations
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -19,16 +20,13 @@ def broken_parser(payload: bytes) -> None:
 
 
 def store(raw: bytes = RAW) -> InboundItem:
-    item, created = pipeline.receive(
-        channel="email",
-        source="test",
-        key="<p1@example.com>",
-        payload=raw,
-        content_type="message/rfc822",
-        enqueue=False,
-    )
-    assert created
-    return item
+    return conversations.store(raw)
+
+
+def store_another(key: str, sender: str) -> InboundItem:
+    """RAW again, under another Message-ID and from another sender."""
+    raw = RAW.replace(b"<p1@example.com>", key.encode()).replace(b"pat@", f"{sender}@".encode())
+    return store(raw)
 
 
 def test_processing_turns_the_item_into_a_ticket_once():
@@ -108,15 +106,7 @@ def test_the_sweep_takes_the_oldest_first_in_batches(settings, monkeypatch):
     now = timezone.now()
     items = []
     for n, age in enumerate([61, 300, 30, 120, 90]):
-        raw = RAW.replace(b"<p1@", f"<p{n}@".encode()).replace(b"pat@", f"pat{n}@".encode())
-        item, _ = pipeline.receive(
-            channel="email",
-            source="test",
-            key=f"<p{n}@example.com>",
-            payload=raw,
-            content_type="message/rfc822",
-            enqueue=False,
-        )
+        item = store_another(f"<p{n}@example.com>", f"pat{n}")
         InboundItem.objects.filter(pk=item.pk).update(received_at=now - timedelta(seconds=age))
         items.append(item.pk)
 
@@ -185,11 +175,7 @@ def test_a_message_that_keeps_failing_holds_up_no_other_and_is_given_up(monkeypa
     hour_ago = timezone.now() - timedelta(hours=1)
     keys = ["<aa@example.com>", "<poison@example.com>", "<zz@example.com>"]
     for n, key in enumerate(keys):
-        raw = RAW.replace(b"<p1@example.com>", key.encode()).replace(b"pat@", f"p{n}@".encode())
-        item, _ = pipeline.receive(
-            channel="email", source="test", key=key, payload=raw,
-            content_type="message/rfc822", enqueue=False,
-        )  # fmt: skip
+        item = store_another(key, f"p{n}")
         InboundItem.objects.filter(pk=item.pk).update(received_at=hour_ago)
 
     assert pipeline.sweep() == 2
@@ -210,12 +196,7 @@ def test_a_task_takes_the_items_waiting_longest_in_one_batch():
     items together, and the tasks of the items it took find nothing left to do."""
     items = []
     for n in range(5):
-        raw = RAW.replace(b"<p1@", f"<w{n}@".encode()).replace(b"pat@", f"pat{n}@".encode())
-        item, _ = pipeline.receive(
-            channel="email", source="test", key=f"<w{n}@example.com>", payload=raw,
-            content_type="message/rfc822", enqueue=False,
-        )  # fmt: skip
-        items.append(item)
+        items.append(store_another(f"<w{n}@example.com>", f"pat{n}"))
 
     assert tasks.process_inbound.apply(args=[items[3].pk]).get() == 5
     assert [tasks.process_inbound.apply(args=[i.pk]).get() for i in items] == [0] * 5
