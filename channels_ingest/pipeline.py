@@ -168,12 +168,9 @@ def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
     leaves the item waiting and propagates, so the task retries it. Stored messages it
     answers that are still waiting are processed with it, before it.
     """
-    with _retried_on_outage([item_id], alone=True), transaction.atomic():
-        items = _claim([item_id])
-        if not items:
-            return None  # already done, or another worker holds it
-        _process_claimed(items, now)
-    return items[0]
+    with _retried_on_outage([item_id], alone=True):
+        items = _in_transaction(lambda: _claim([item_id]), now)
+    return items[0] if items else None  # none: already done, or another worker holds it
 
 
 def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[InboundItem]:
@@ -182,10 +179,39 @@ def process_many(item_ids: list[int], *, now: datetime | None = None) -> list[In
 
     Items another worker holds or has done are skipped; the others are returned, in order.
     """
-    with _retried_on_outage(item_ids), transaction.atomic():
-        items = _claim(item_ids)
-        _process_claimed(items, now)
-    return items
+    with _retried_on_outage(item_ids):
+        return _in_transaction(lambda: _claim(item_ids), now)
+
+
+def _in_transaction(
+    claim: Callable[[], list[InboundItem]], now: datetime | None
+) -> list[InboundItem]:
+    """Claim items and process them, in one transaction; returns them.
+
+    A lone message is ingested without a savepoint (two statements of a dozen): when it is
+    refused or fails on its own, everything is rolled back and the item claimed again, in
+    a transaction of its own, to record how it went.
+    """
+    try:
+        with transaction.atomic():
+            items = claim()
+            _process_claimed(items, now)
+        return items
+    except _AloneFailed as failed:
+        with transaction.atomic():
+            items = _claim([failed.item_id])
+            for item in items:
+                _finish(item, failed.error, now)
+                item.save(update_fields=_PROCESSED_FIELDS)
+        return items
+
+
+class _AloneFailed(Exception):
+    """A message ingested alone was refused, or failed on its own (not an outage)."""
+
+    def __init__(self, item_id: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.item_id, self.error = item_id, error
 
 
 def _process_claimed(items: list[InboundItem], now: datetime | None) -> None:
@@ -196,7 +222,7 @@ def _process_claimed(items: list[InboundItem], now: datetime | None) -> None:
     parsed = [(item, inbound) for item, inbound in parents if inbound is not None] + parsed
     inbounds = [inbound for _, inbound in parsed]
     if len(inbounds) == 1:
-        results: list[Outcome] = [_ingest_one(inbounds[0], now)]
+        results: list[Outcome] = [_ingest_alone(parsed[0][0], inbounds[0], now)]
     else:
         results = _ingest_together(inbounds, now)
     for (item, _), result in zip(parsed, results, strict=True):
@@ -294,6 +320,14 @@ def _ingest_one(inbound: InboundMessage, now: datetime | None) -> Outcome:
             return services.ticket_ingest(inbound=inbound, now=now)
     except Exception as error:
         return _own_failure(error)
+
+
+def _ingest_alone(item: InboundItem, inbound: InboundMessage, now: datetime | None) -> Outcome:
+    """_ingest_one without its savepoint: a failure is raised out of the transaction."""
+    try:
+        return services.ticket_ingest(inbound=inbound, now=now)
+    except Exception as error:
+        raise _AloneFailed(item.pk, _own_failure(error)) from error
 
 
 def _own_failure(error: Exception) -> Exception:
@@ -412,11 +446,14 @@ def _drain_once(
     )
     if older_than is not None:
         waiting = waiting.filter(received_at__lt=older_than)
+
+    def claim() -> list[InboundItem]:
+        items = list(waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE])
+        claimed[:] = [item.pk for item in items]
+        return items
+
     try:
-        with transaction.atomic():
-            items = list(waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE])
-            claimed = [item.pk for item in items]
-            _process_claimed(items, now)
+        _in_transaction(claim, now)
     except Exception as error:
         if len(claimed) <= 1:  # the claim failed (an outage), or one item alone
             _note_retry(claimed, error, give_up=True)

@@ -267,6 +267,9 @@ HELPDESK_SMS_THREAD_HOURS = env_int("HELPDESK_SMS_THREAD_HOURS", 72)
 # An inbound item stored this long ago and still not processed lost its task (a worker
 # killed, the broker restarted empty): the inbound sweep processes it (README, Channels).
 HELPDESK_INBOUND_STALE_SECONDS = env_int("HELPDESK_INBOUND_STALE_SECONDS", 60)
+# How often a process asks whether an admin changed the tiers, SLA policies, calendars or
+# customer notices it keeps in memory (tickets/services/desk_setup.py).
+HELPDESK_SETUP_CHECK_SECONDS = env_int("HELPDESK_SETUP_CHECK_SECONDS", 1)
 # Automatic mail (confirmations, notifications) to one address, at most this many per hour:
 # two help desks answering each other must not loop.
 HELPDESK_AUTOMATIC_MAIL_PER_HOUR = env_int("HELPDESK_AUTOMATIC_MAIL_PER_HOUR", 5)

@@ -56,6 +56,8 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     # Automatic customer notices add messages to every ticket; the tests of notices (and of
     # the doors that promise them, like the contact form) switch them on.
     settings.HELPDESK_CUSTOMER_NOTICES = False
+    # The desk's set-up is checked at every use: each test has a cache (and rows) of its own.
+    settings.HELPDESK_SETUP_CHECK_SECONDS = 0
     # Outbound SMS go to an in-memory outbox, like Django's locmem email backend.
     settings.SMS_BACKEND = "locmem"
 

@@ -8,6 +8,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from tickets.roles import ensure_role_groups
+        from tickets.services import desk_setup
         from tickets.workspace import sidebar
 
         # Groups need the permissions Django creates after migrating, so they are set up
@@ -15,3 +16,4 @@ class TicketsConfig(AppConfig):
         # apps listed later (knowledge) get their permissions after tickets' signal.
         post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")
         sidebar.connect_signals()
+        desk_setup.connect_signals()

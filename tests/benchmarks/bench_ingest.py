@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -405,8 +406,17 @@ def ingest_batches(
     return samples
 
 
-def ingest_all(messages: list[bytes], *, source: str, ctx: Context | None = None) -> list[float]:
-    """One message at a time (the path of a webhook's task); per-message ms."""
+def ingest_all(
+    messages: list[bytes],
+    *,
+    source: str,
+    ctx: Context | None = None,
+    counter: QueryCounter | None = None,
+) -> list[float]:
+    """One message at a time (the path of a webhook's task); per-message ms. `counter`
+    counts the statements of processing (the task), not of storing (the webhook)."""
+    from django.db import connection
+
     from channels_ingest import pipeline
     from channels_ingest.email.parse import idempotency_key
 
@@ -427,7 +437,8 @@ def ingest_all(messages: list[bytes], *, source: str, ctx: Context | None = None
             enqueue=False,
         )
         if created:
-            pipeline.process(item.pk)
+            with connection.execute_wrapper(counter) if counter else nullcontext():
+                pipeline.process(item.pk)
         samples.append((time.perf_counter() - started) * 1000)
     return samples
 
@@ -503,9 +514,11 @@ def child() -> int:
     new_tickets = Ticket.objects.count() - tickets_before
     stored = Message.objects.count() - messages_before
     attachments = Attachment.objects.count() - attachments_before
-    single_started = time.perf_counter()
-    single_samples = ingest_all(singles.messages, source="bench-single")
+    single_counter = QueryCounter()
+    single_cpu, single_started = time.process_time(), time.perf_counter()
+    single_samples = ingest_all(singles.messages, source="bench-single", counter=single_counter)
     single_rate = len(singles.messages) / (time.perf_counter() - single_started)
+    single_cpu = time.process_time() - single_cpu
     ctx.log(f"ingest: {len(singles.messages):,} one at a time = {single_rate:,.0f}/s")
 
     after = insert_commit_rate(probes)
@@ -557,6 +570,10 @@ def child() -> int:
             {
                 "p50_ms": round(percentile(single_samples, 0.5), 3),
                 "p99_ms": round(percentile(single_samples, 0.99), 3),
+                "cpu_ms_per_message": round(1000 * single_cpu / len(singles.messages), 2),
+                # Processing's (the task's), not storing's (the webhook's), without BEGIN and
+                # COMMIT: what the peer's figure counts.
+                "statements_per_message": round(single_counter.queries / len(singles.messages), 1),
                 "processed": single_processed,
                 "note": "one message per transaction, as a webhook's task takes it",
             },

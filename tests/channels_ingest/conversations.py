@@ -20,9 +20,10 @@ def raw_email(
     minute: int = 0,
     text: str = "",
     start: datetime = START,
+    cc: str = "",
 ) -> bytes:
     """An email with Message-ID <key@example.com>, answering the `answers` keys (the first
-    is In-Reply-To, all are References)."""
+    is In-Reply-To, all are References), copied to `cc` if given."""
     headers = [
         f"Message-ID: <{key}@example.com>",
         f"From: {sender.split('@')[0].title()} <{sender}>",
@@ -30,6 +31,8 @@ def raw_email(
         f"Subject: {'Re: ' if answers else ''}{subject}",
         f"Date: {format_datetime(start + timedelta(minutes=minute))}",
     ]
+    if cc:
+        headers.append(f"Cc: {cc}")
     if answers:
         headers.append(f"In-Reply-To: <{answers[0]}@example.com>")
         headers.append("References: " + " ".join(f"<{a}@example.com>" for a in answers[::-1]))

@@ -73,21 +73,29 @@ def test_two_texts_from_a_new_number_at_once_make_one_ticket(client, twilio_sett
 
 def test_an_answer_waiting_for_a_ticket_merged_meanwhile_lands_where_it_went(agent):
     """The message that arrived late merges the ticket its early answer opened into its own
-    ticket, while a worker with an answer to that answer waits for the merged ticket."""
+    ticket, while a worker with an answer to that answer waits for the merged ticket. (The
+    answer is from a colleague the customer copied in: two messages of one sender are
+    never processed at once.)"""
     hour_ago = timezone.now() - timedelta(hours=1)
-    pipeline.process(store(raw_email("q", subject="Toner", start=hour_ago)).pk)
+    pipeline.process(
+        store(raw_email("q", subject="Toner", start=hour_ago, cc="sam@example.com")).pk
+    )
     [toner] = Ticket.objects.all()
     ours = services.ticket_reply(
         ticket=toner, actor=agent, text="Try a new one.", now=hour_ago + timedelta(minutes=1)
     )
-    pipeline.process(store(raw_email("r", answers=("p",), minute=30, start=hour_ago)).pk)
+    pipeline.process(
+        store(raw_email("r", answers=("p",), minute=30, start=hour_ago, cc="sam@example.com")).pk
+    )
     late = store(
         raw_email("p", minute=20, start=hour_ago).replace(
             b"Subject: Printer jams",
             f"Subject: Re: Toner\r\nIn-Reply-To: {ours.external_id}".encode(),
         )
     )
-    answer = store(raw_email("r2", answers=("r",), minute=40, start=hour_ago))  # names r only
+    answer = store(  # names r only
+        raw_email("r2", sender="sam@example.com", answers=("r",), minute=40, start=hour_ago)
+    )
 
     run_second_while_first_holds(
         lambda: pipeline.process(late.pk), lambda: pipeline.process(answer.pk), lock="transactionid"

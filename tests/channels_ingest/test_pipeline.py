@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels_ingest import pipeline, tasks
@@ -202,3 +204,38 @@ def test_a_task_takes_the_items_waiting_longest_in_one_batch():
     assert [tasks.process_inbound.apply(args=[i.pk]).get() for i in items] == [0] * 5
     assert set(InboundItem.objects.values_list("status", flat=True)) == {InboundStatus.PROCESSED}
     assert Ticket.objects.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("case", "most"),
+    [
+        # claim, conversation locks, duplicate, references to it, contact; customer and
+        # contact, ticket, message, both events, the notice; the item
+        ("from a new address", 12),
+        ("from a known address", 10),
+        # claim, waiting parents, locks, duplicate, what it answers, references to it,
+        # sender's contact, ticket lock; ticket, message, event; the item
+        ("an answer", 12),
+    ],
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as in the worker
+def test_a_message_alone_costs_a_few_statements(case, most, settings):
+    """What the task of a lone webhook does, customer notices on, the set-up read already."""
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    raw = conversations.raw_email
+    pipeline.process(conversations.store(raw("warm", sender="known@example.com")).pk)
+    if case == "an answer":
+        pipeline.process(conversations.store(raw("q", sender="ann@example.com")).pk)
+    item = conversations.store(
+        {
+            "from a new address": raw("n", sender="new@example.com"),
+            "from a known address": raw("k", sender="known@example.com", subject="Other"),
+            "an answer": raw("a", sender="ann@example.com", answers=("q",)),
+        }[case]
+    )
+    with CaptureQueriesContext(connection) as queries:
+        pipeline.process(item.pk)
+    item.refresh_from_db()
+    assert item.outcome == ("threaded" if case == "an answer" else "new"), (item.status, item.error)
+    statements = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert len(statements) <= most, "\n".join(s[:120] for s in statements)

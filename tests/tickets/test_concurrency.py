@@ -61,6 +61,24 @@ def test_first_messages_from_a_new_address_make_one_customer(inbound):
     assert Customer.objects.count() == 1
 
 
+def test_first_emails_from_a_new_address_ingested_at_once_make_one_customer(inbound):
+    """Ingestion writes without savepoints: the sender's lock keeps two workers from
+    creating the customer twice."""
+    results = run_together(
+        6,
+        lambda n: services.ticket_ingest(
+            inbound=inbound(
+                sender="newcomer@example.com",
+                subject=f"Problem {n}",
+                external_id=f"<ingested-{n}@x>",
+            )
+        ),
+    )
+    assert [r.outcome for r in results] == [IngestOutcome.NEW] * 6
+    assert len({r.ticket.pk for r in results}) == 6
+    assert Customer.objects.count() == 1
+
+
 def test_a_ticket_that_changes_tier_while_a_reply_waits_for_it_is_still_answered(
     open_ticket, agent
 ):

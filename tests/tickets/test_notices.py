@@ -72,7 +72,9 @@ def test_resolved_notice_and_escalated_notice_only_when_enabled(
         services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")
     assert [m.subject for m in mail.outbox] == []  # escalation notice is off by default
 
-    CustomerNotice.objects.filter(kind="escalated").update(enabled=True)
+    escalated = CustomerNotice.objects.get(kind="escalated")
+    escalated.enabled = True
+    escalated.save()  # as the admin does: the processes' kept set-up is read again
     ticket.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")

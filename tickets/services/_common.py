@@ -1,10 +1,11 @@
 """Helpers shared by the services: locking a ticket and writing its history."""
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
 
 from tickets.errors import Conflict
@@ -53,6 +54,17 @@ def lock_rows(query: QuerySet[M], pks: Iterable[int]) -> dict[int, M]:
     plain = query.model._default_manager.select_for_update().filter(pk__in=wanted)
     list(plain.order_by("pk").values_list("pk", flat=True))
     return query.in_bulk(wanted)
+
+
+def savepoint_unless(locked: bool) -> AbstractContextManager[Any]:
+    """A savepoint, unless the caller holds the locks that keep others from racing it
+    (then its own transaction: a savepoint is two statements a message, and an error there
+    fails the caller's transaction whole, as it should)."""
+    if locked:
+        if not connection.in_atomic_block:
+            raise RuntimeError("a caller holding locks is in a transaction")
+        return nullcontext()
+    return transaction.atomic()
 
 
 def refuse_if_merged(ticket: Ticket) -> None:

@@ -17,25 +17,30 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.services._common import Actor, lock_rows
+from tickets.services._common import Actor, lock_rows, savepoint_unless
 
 
-def customer_get_or_create_for_contact(*, kind: str, value: str, name: str = "") -> Customer:
+def customer_get_or_create_for_contact(
+    *, kind: str, value: str, name: str = "", locked: bool = False
+) -> Customer:
     """The customer who owns this address or number, created on first contact.
 
     Safe under concurrency: two first messages from one new address make one customer.
+    `locked`: the caller holds the sender's lock (threads.lock_conversations), so no other
+    ingest can race it: no savepoint; another door creating the contact meanwhile fails the
+    caller's transaction (a unique race, retried).
     """
     normalized = normalize_contact(kind, value)
     contact = _contact_lookup(kind, normalized)
     if contact is not None:
         return _follow_merges(contact.customer)
     try:
-        with transaction.atomic():
+        with savepoint_unless(locked):
             customer = Customer.objects.create(name=name.strip()[:200])
             ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
             return customer
     except IntegrityError:
-        contact = _contact_lookup(kind, normalized)
+        contact = None if locked else _contact_lookup(kind, normalized)
         if contact is None:
             raise
         return _follow_merges(contact.customer)

@@ -79,7 +79,7 @@ def _store(
     known: threads.ThreadLookup,
 ) -> IngestResult:
     if match is None:
-        return ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
+        return ticket_open(inbound=inbound, priority=priority, now=now, locked=True)
     ticket, via = match
     answered_at = threads.answered_at(inbound, known) if via == threads.VIA_ANSWER else None
     for _ in range(_MAX_MERGE_HOPS):
@@ -93,7 +93,7 @@ def _store(
                 ticket=ticket,
                 inbound=inbound,
                 now=now,
-                check_duplicate=False,
+                locked=True,
                 answered_at=answered_at,
             )
         except Conflict as error:
@@ -109,7 +109,7 @@ def _store(
         priority=ticket.priority,
         now=now,
         follow_up_of=ticket,
-        check_duplicate=False,
+        locked=True,
     )
 
 
@@ -117,7 +117,7 @@ def _open_beside(
     ticket: Ticket, via: str, inbound: InboundMessage, priority: str, now: datetime
 ) -> IngestResult:
     """A stranger's message on someone's ticket: a ticket of its own, linked to that one."""
-    result = ticket_open(inbound=inbound, priority=priority, now=now, check_duplicate=False)
+    result = ticket_open(inbound=inbound, priority=priority, now=now, locked=True)
     record_event(
         result.ticket,
         EventKind.RELATED,

@@ -41,7 +41,7 @@ from tickets.models import (
     TicketStatus,
     Tier,
 )
-from tickets.services import sla_clocks, threads
+from tickets.services import desk_setup, sla_clocks, threads
 from tickets.services._common import bulk_write, lock_rows, new_event, record_events
 from tickets.services.ingest import ticket_ingest
 from tickets.services.messages import (
@@ -126,11 +126,11 @@ class _Batch:
 
     @cached_property
     def policies(self) -> sla_clocks.PolicyCache:
-        return sla_clocks.PolicyCache()
+        return desk_setup.current().policies
 
     @cached_property
     def first_tier(self) -> Tier:
-        return Tier.objects.get(level=0)
+        return desk_setup.current().tier(0)
 
 
 @dataclass
@@ -289,7 +289,9 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
     for index in sorted_out.new:
-        notify_customer(ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now)
+        notify_customer(
+            ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
+        )
     return {
         index: IngestResult(
             ticket=tickets[index],

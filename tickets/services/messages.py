@@ -1,6 +1,7 @@
 """Opening tickets and adding what people say to them: inbound, replies and notes."""
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,12 +31,20 @@ from tickets.models import (
     NoticeKind,
     Priority,
     Ticket,
+    TicketEvent,
     TicketParticipant,
     TicketStatus,
-    Tier,
 )
-from tickets.services import sla_clocks
-from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services import desk_setup, sla_clocks
+from tickets.services._common import (
+    Actor,
+    lock_ticket,
+    new_event,
+    record_event,
+    record_events,
+    refuse_if_merged,
+    savepoint_unless,
+)
 from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.notices import notify_customer
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
@@ -60,25 +69,31 @@ def ticket_open(
     actor: Actor = None,
     now: datetime | None = None,
     follow_up_of: Ticket | None = None,
-    check_duplicate: bool = True,
+    locked: bool = False,
 ) -> IngestResult:
     """Open a ticket from what a customer said, finding or creating the customer.
 
     A message whose external id was already stored is not stored again: the result
-    says DUPLICATE and points at the ticket that holds it. (A caller that has just looked,
-    as ticket_ingest has, passes check_duplicate=False; the database still refuses a
-    concurrent duplicate, below.)
+    says DUPLICATE and points at the ticket that holds it; the database refuses a
+    concurrent duplicate, which ends the same way. `locked`: the caller holds the message's
+    conversation and sender locks (threads.lock_conversations) and has looked for a
+    duplicate, so no other ingest can race it: no savepoint is taken, and another door
+    writing the same key meanwhile fails the caller's transaction (a unique race, retried).
     """
     validate_inbound(inbound)
-    duplicate = find_duplicate(inbound) if check_duplicate else None
+    duplicate = None if locked else find_duplicate(inbound)
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
-    tier = _tier(tier_level)
+    setup = desk_setup.current()
+    tier = setup.tier(tier_level)
     try:
-        with transaction.atomic():
+        with savepoint_unless(locked):
             customer = customer_get_or_create_for_contact(
-                kind=inbound.sender_kind, value=inbound.sender, name=inbound.sender_name
+                kind=inbound.sender_kind,
+                value=inbound.sender,
+                name=inbound.sender_name,
+                locked=locked,
             )
             ticket = Ticket(
                 subject=subject_for(inbound),
@@ -91,21 +106,28 @@ def ticket_open(
                 follow_up_of=follow_up_of,
                 routing_due_at=now,
             )
-            clocks = sla_clocks.start(ticket, now)  # its deadlines are written with it
+            # its deadlines are written with it
+            clocks = sla_clocks.start(ticket, now, shared=setup.policies)
             ticket.save(force_insert=True)
             sla_clocks.save_started(clocks)
             schedule_routing(ticket.pk, tier.level)
-            record_event(
-                ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
-            )
+            events = [
+                new_event(
+                    ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
+                )
+            ]
             if follow_up_of is not None:
-                record_event(ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk)
-                record_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk)
-            message = _store_inbound(ticket, inbound, at=inbound.received_at or now)
-            notify_customer(ticket=ticket, kind=NoticeKind.RECEIVED, now=now)
+                events += [
+                    new_event(
+                        ticket, EventKind.FOLLOW_UP, actor=None, follow_up_of=follow_up_of.pk
+                    ),
+                    new_event(follow_up_of, EventKind.FOLLOW_UP, actor=None, follow_up=ticket.pk),
+                ]
+            message = _store_inbound(ticket, inbound, at=inbound.received_at or now, events=events)
+            notify_customer(ticket=ticket, kind=NoticeKind.RECEIVED, now=now, answering=message)
     except IntegrityError:
         # The same message arrived concurrently and the other delivery won.
-        duplicate = find_duplicate(inbound)
+        duplicate = None if locked else find_duplicate(inbound)
         if duplicate is None:
             raise
         return duplicate
@@ -117,6 +139,7 @@ def ticket_add_inbound(
     ticket: Ticket,
     inbound: InboundMessage,
     now: datetime | None = None,
+    locked: bool = False,
     check_duplicate: bool = True,
     answered_at: datetime | None = None,
 ) -> IngestResult:
@@ -126,14 +149,15 @@ def ticket_add_inbound(
     not take new messages (channels open a follow-up ticket instead). A message that
     arrived after its own answer (`answered_at`: when the earliest answer was placed) goes
     before that answer and changes nothing the answer has not changed already.
+    `locked`: as for ticket_open (no duplicate check, no savepoint).
     """
     validate_inbound(inbound)
-    duplicate = find_duplicate(inbound) if check_duplicate else None
+    duplicate = find_duplicate(inbound) if check_duplicate and not locked else None
     if duplicate is not None:
         return duplicate
     now = now or timezone.now()
     try:
-        with transaction.atomic():
+        with savepoint_unless(locked):
             ticket = lock_ticket(ticket)
             refuse_if_merged(ticket)
             if ticket.status == TicketStatus.CLOSED:
@@ -161,7 +185,7 @@ def ticket_add_inbound(
             if answered_at is None:
                 sla_clocks.customer_wrote(ticket, now)
     except IntegrityError:
-        duplicate = find_duplicate(inbound)
+        duplicate = None if locked else find_duplicate(inbound)
         if duplicate is None:
             raise
         return duplicate
@@ -330,13 +354,6 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise InvalidInput("The message is empty.", code="empty_message")
 
 
-def _tier(level: int) -> Tier:
-    try:
-        return Tier.objects.get(level=level)
-    except Tier.DoesNotExist:
-        raise InvalidInput(f"There is no tier {level}.", code="invalid_tier") from None
-
-
 def subject_for(inbound: InboundMessage) -> str:
     subject = " ".join(inbound.subject.split())
     if not subject:
@@ -369,7 +386,11 @@ def arrival(inbound: InboundMessage, ticket: Ticket, now: datetime) -> datetime:
     return min(sent, now)
 
 
-def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> Message:
+def _store_inbound(
+    ticket: Ticket, inbound: InboundMessage, *, at: datetime, events: Sequence[TicketEvent] = ()
+) -> Message:
+    """The message written with its files, call log and participants; `events` (not yet
+    written) are written with its own, in one statement."""
     message = inbound_message_row(ticket, inbound, at=at)
     message.save(force_insert=True)
     _store_attachments(message, inbound.attachments)
@@ -381,7 +402,7 @@ def _store_inbound(ticket: Ticket, inbound: InboundMessage, *, at: datetime) -> 
             duration_seconds=inbound.call.duration_seconds,
             recording_url=inbound.call.recording_url,
         )
-    record_event(ticket, **message_received_event(message))
+    record_events([*events, new_event(ticket, **message_received_event(message))])
     add_participants(ticket, inbound.cc)
     return message
 

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import formats, timezone
 
 from tickets.live import publish_notifications
-from tickets.models import CustomerNotice, Message, NoticeKind, Notification, Ticket
+from tickets.models import Message, NoticeKind, Notification, Ticket
+from tickets.services import desk_setup
 from tickets.services.outbound import schedule_agent_emails, ticket_send_automatic_reply
 from tickets.services.satisfaction import rating_token
 
@@ -21,11 +22,15 @@ _NOTIFIED_CHANNELS = {"email", "web", "sms", "api"}
 
 
 def notify_customer(
-    *, ticket: Ticket, kind: NoticeKind, now: datetime | None = None
+    *,
+    ticket: Ticket,
+    kind: NoticeKind,
+    now: datetime | None = None,
+    answering: Message | None = None,
 ) -> Message | None:
     if not settings.HELPDESK_CUSTOMER_NOTICES or ticket.channel not in _NOTIFIED_CHANNELS:
         return None
-    notice = CustomerNotice.objects.filter(kind=kind, enabled=True).first()
+    notice = desk_setup.current().notice(kind)
     if notice is None:
         return None
     values = {
@@ -44,6 +49,7 @@ def notify_customer(
         subject=notice.subject.format_map(values),
         text=text,
         now=now,
+        answering=answering,
     )
 
 

@@ -56,10 +56,16 @@ def pending_deliveries(*, older_than: datetime) -> list[int]:
 
 
 def ticket_send_automatic_reply(
-    *, ticket: Ticket, text: str, subject: str = "", now: datetime | None = None
+    *,
+    ticket: Ticket,
+    text: str,
+    subject: str = "",
+    now: datetime | None = None,
+    answering: Message | None = None,
 ) -> Message | None:
     """An automatic message to the customer (e.g. "we received your request"), by text
-    message if they wrote by SMS, else by email.
+    message if they wrote by SMS, else by email. `answering`: the customer's message it
+    answers, when the caller has it (else their latest is read).
 
     Never sent in answer to automatic mail. Written as pending, in the caller's
     transaction and without asking anything but the database: the hourly limit per address
@@ -67,25 +73,26 @@ def ticket_send_automatic_reply(
     checked when it is sent (`automatic_reply_allowed`), so an outage of the cache delays
     the notice and never costs the customer's message it answers.
     """
-    latest = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
+    latest = answering or (
+        ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
+    )
     if latest is None or latest.is_automatic:
         return None
     channel, address = _automatic_destination(ticket, latest)
     if not address:
         return None
-    with transaction.atomic():
-        message = Message.objects.create(
-            ticket=ticket,
-            kind=MessageKind.OUTBOUND,
-            channel=channel,
-            subject=subject[:255],
-            body_text=text,
-            is_automatic=True,
-            external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else None,
-            delivery_status=DeliveryStatus.PENDING,
-            created_at=now or timezone.now(),
-        )
-        schedule_delivery(message.pk)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=MessageKind.OUTBOUND,
+        channel=channel,
+        subject=subject[:255],
+        body_text=text,
+        is_automatic=True,
+        external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else None,
+        delivery_status=DeliveryStatus.PENDING,
+        created_at=now or timezone.now(),
+    )
+    schedule_delivery(message.pk)
     return message
 
 

@@ -15,6 +15,7 @@ second waits for the first to commit and then sees what it wrote. SQLite seriali
 writers already.
 """
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -59,19 +60,17 @@ def late_references(inbound: InboundMessage) -> tuple[str, ...]:
 
 
 def conversation_keys(inbound: InboundMessage) -> set[str]:
-    """What a message's threading reads and writes: its own id and the ids it names, or, for
-    texts and calls (threaded by the sender's latest ticket), the sender."""
+    """What a message's ingestion reads and writes: the sender (their customer, created on
+    first contact; for texts and calls, their latest ticket, which threads them) and, for
+    email, its own id and the ids it names."""
+    keys = set()
+    with contextlib.suppress(InvalidInput):  # no sender to lock: nothing to create for them
+        keys.add(f"from:{normalize_contact(inbound.sender_kind, inbound.sender)}")
     if inbound.channel == Channel.EMAIL:
-        keys = {f"id:{message_id}" for message_id in late_references(inbound)}
+        keys |= {f"id:{message_id}" for message_id in late_references(inbound)}
         if inbound.external_id:
             keys.add(f"id:{inbound.external_id}")
-        return keys
-    if inbound.channel in (Channel.SMS, Channel.PHONE):
-        try:
-            return {f"from:{normalize_contact(inbound.sender_kind, inbound.sender)}"}
-        except InvalidInput:
-            return set()
-    return set()
+    return keys
 
 
 def lock_conversations(inbounds: Iterable[InboundMessage]) -> None:
