@@ -79,6 +79,36 @@ def deliver_message(self: Task, message_id: int) -> None:
         raise self.retry(countdown=_backoff(self), exc=error) from error
 
 
+@shared_task(name="channels_ingest.deliver_messages")
+def deliver_messages(message_ids: list[int]) -> int:
+    """Send many pending messages in one task (the notices of a batch of new tickets).
+    One that cannot be sent now is handed to deliver_message, which retries it alone with
+    backoff (and, if even that cannot be queued, the outbound sweep finds it pending).
+    Returns how many were handed on."""
+    handed_on = 0
+    for message_id in message_ids:
+        try:
+            delivery.deliver(message_id)
+        except DeliveryError as error:
+            if error.permanent:
+                services.message_mark_failed(message_id=message_id, reason=error.reason)
+                continue
+            handed_on += _deliver_alone_later(message_id, error)
+        except Exception as error:
+            handed_on += _deliver_alone_later(message_id, error)
+    return handed_on
+
+
+def _deliver_alone_later(message_id: int, error: Exception) -> int:
+    logger.warning("message %s handed to its own delivery task: %s", message_id, error)
+    try:
+        deliver_message.apply_async((message_id,), countdown=30)
+    except Exception:
+        logger.warning("message %s left pending for the outbound sweep", message_id)
+        return 0
+    return 1
+
+
 def _retries_left(task: Task) -> int:
     return max(0, (task.max_retries or 0) - task.request.retries)
 

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from channels_ingest import tasks
 from tickets import addressing, selectors, services
+from tickets.inbound import InboundMessage
 from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
+from tickets.services.outbound import _enqueue_deliveries
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +192,42 @@ def ticket_first_response(ticket):
 def test_no_automatic_reply_to_automatic_mail(open_ticket):
     ticket = open_ticket(is_automatic=True)
     assert services.ticket_send_automatic_reply(ticket=ticket, text="Got it") is None
+
+
+def test_a_batch_of_new_tickets_sends_its_notices_in_one_task(
+    settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    batch = [
+        InboundMessage(
+            channel=Channel.EMAIL,
+            sender_kind="email",
+            sender=f"reader{n}@example.com",
+            subject=f"Question {n}",
+            text="Where is my order?",
+            external_id=f"<notice-batch-{n}@example.com>",
+        )
+        for n in range(5)
+    ]
+    with django_capture_on_commit_callbacks() as queued:
+        services.ticket_ingest_many(batch)
+    deliveries = [c for c in queued if getattr(c, "func", None) is _enqueue_deliveries]
+    assert len(deliveries) == 1
+    for callback in queued:
+        callback()
+    assert sorted(m.to[0] for m in mail.outbox) == [f"reader{n}@example.com" for n in range(5)]
+    assert all("We received your request" in m.subject for m in mail.outbox)
+
+
+def test_the_batch_task_hands_what_it_cannot_send_now_to_a_retrying_task(ticket, agent, settings):
+    first = services.ticket_reply(ticket=ticket, actor=agent, text="One.")
+    second = services.ticket_reply(ticket=ticket, actor=agent, text="Two.")
+    settings.EMAIL_BACKEND = f"{__name__}.FlakyBackend"
+    assert tasks.deliver_messages.apply(args=[[first.pk, second.pk]], throw=True).get() == 2
+    assert {m.delivery_status for m in Message.objects.filter(pk__in=[first.pk, second.pk])} == {
+        DeliveryStatus.PENDING
+    }
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    assert tasks.deliver_messages.apply(args=[[first.pk]], throw=True).get() == 0
+    first.refresh_from_db()
+    assert first.delivery_status == DeliveryStatus.FAILED

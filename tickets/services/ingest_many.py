@@ -54,6 +54,7 @@ from tickets.services.messages import (
     validate_inbound,
 )
 from tickets.services.notices import notify_customer
+from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
 
@@ -288,10 +289,11 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     sla_clocks.customers_wrote(list(threaded.values()), now)
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
-    for index in sorted_out.new:
-        notify_customer(
-            ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
-        )
+    with deliveries_together():
+        for index in sorted_out.new:
+            notify_customer(
+                ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
+            )
     return {
         index: IngestResult(
             ticket=tickets[index],

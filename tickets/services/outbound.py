@@ -1,11 +1,16 @@
 """Outbound messages after they are written: queue them for sending, record what happened.
 
 Sending itself is a channel's job (channels_ingest); the domain only knows that a pending
-message must be delivered after commit, by the task named in HELPDESK_DELIVERY_TASK.
+message must be delivered after commit, by the task named in HELPDESK_DELIVERY_TASK (or,
+for many at once, HELPDESK_DELIVERY_BATCH_TASK).
 """
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -31,8 +36,47 @@ logger = logging.getLogger(__name__)
 DELIVERED_CHANNELS = {Channel.EMAIL, Channel.SMS, Channel.CHAT}
 
 
+# What deliveries_together collects in this thread (None: each is queued by itself).
+_together = threading.local()
+# Messages one delivery task sends at most.
+DELIVERY_BATCH = 100
+
+
+@contextmanager
+def deliveries_together() -> Iterator[None]:
+    """Within it, the messages scheduled for delivery are queued when the transaction
+    commits as one task per DELIVERY_BATCH of them (HELPDESK_DELIVERY_BATCH_TASK), not one
+    task each: a batch of new tickets, each with its notice, is one publish to the broker
+    and one task, not a hundred. What is collected is dropped if the block fails (its
+    writes roll back with the transaction)."""
+    if getattr(_together, "ids", None) is not None:
+        yield  # collected by the enclosing block
+        return
+    ids: list[int] = []
+    _together.ids = ids
+    try:
+        yield
+    finally:
+        _together.ids = None
+    if ids:
+        transaction.on_commit(partial(_enqueue_deliveries, ids))
+
+
+def _enqueue_deliveries(message_ids: list[int]) -> None:
+    for start in range(0, len(message_ids), DELIVERY_BATCH):
+        batch = message_ids[start : start + DELIVERY_BATCH]
+        try:
+            import_string(settings.HELPDESK_DELIVERY_BATCH_TASK).delay(batch)
+        except Exception:
+            logger.exception("could not queue delivery of %s messages", len(batch))
+
+
 def schedule_delivery(message_id: int) -> None:
     """Queue the sending task when the current transaction commits."""
+    collected = getattr(_together, "ids", None)
+    if collected is not None:
+        collected.append(message_id)
+        return
 
     def enqueue() -> None:
         try:
