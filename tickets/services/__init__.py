@@ -24,8 +24,7 @@ from tickets.services.delivery import (
     message_record_delivery,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
-from tickets.services.ingest import ticket_ingest
-from tickets.services.ingest_many import ticket_ingest_many
+from tickets.services.ingest_many import ticket_ingest, ticket_ingest_many
 from tickets.services.merging import ticket_merge
 from tickets.services.messages import (
     last_inbound_channel,

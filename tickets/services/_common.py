@@ -48,12 +48,20 @@ def lock_row(query: QuerySet[M], pk: int) -> M | None:
 
 
 def lock_rows(query: QuerySet[M], pks: Iterable[int]) -> dict[int, M]:
-    """Rows by pk, locked in pk order (so two callers cannot deadlock), read with the
-    query's joins after the lock (see lock_row)."""
+    """Rows by pk, locked in pk order (so two callers cannot deadlock), with the query's
+    joins. Rows that drop out of the joined locking query (see lock_row) are locked alone
+    and read again: the usual case is one statement."""
     wanted = sorted(set(pks))
-    plain = query.model._default_manager.select_for_update().filter(pk__in=wanted)
-    list(plain.order_by("pk").values_list("pk", flat=True))
-    return query.in_bulk(wanted)
+    found = {
+        row.pk: row
+        for row in query.select_for_update(of=("self",)).filter(pk__in=wanted).order_by("pk")
+    }
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        plain = query.model._default_manager.select_for_update().filter(pk__in=missing)
+        list(plain.order_by("pk").values_list("pk", flat=True))
+        found.update(query.in_bulk(missing))
+    return found
 
 
 def savepoint_unless(locked: bool) -> AbstractContextManager[Any]:

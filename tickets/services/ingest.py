@@ -1,4 +1,5 @@
-"""The one door every channel ends in: put what a customer said on the right ticket, once.
+"""One message, every case: the careful path of the ingestion funnel (tickets/services/
+ingest_many.py), which sends here what it does not write together with others.
 
 Threading uses every signal the channel gives, strongest first:
   email: our Message-IDs and any stored Message-ID in In-Reply-To/References, the signed
@@ -47,9 +48,10 @@ from tickets.services.messages import (
 _MAX_MERGE_HOPS = 20
 
 
-def ticket_ingest(
+def ingest_singly(
     *, inbound: InboundMessage, priority: str = Priority.NORMAL, now: datetime | None = None
 ) -> IngestResult:
+    """Put one message on its ticket, whatever its case; refusals are raised."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
     validate_inbound(inbound)  # refused before the transaction: the caller's stays usable

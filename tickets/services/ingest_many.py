@@ -1,16 +1,20 @@
-"""Many inbound emails at once (a mailbox import, a backlog): the usual cases written together.
+"""The one door every channel ends in: put what customers said on the right tickets, once.
 
-ticket_ingest is the rule for one message; this gives the same result for many. The
-messages are taken in rounds of independent ones: no two from one sender, on one ticket,
-or one answering another still to come. A round's lookups are read in a few queries, and
-its new customers, tickets, clocks, messages, files and events are written in one
-statement each, whatever its size.
+Its unit is a batch; a lone message is a batch of one. The messages are taken in rounds of
+independent ones: no two from one sender, on one ticket, or one answering another still to
+come. A round's lookups are read in a few queries, and its new customers, tickets, clocks,
+messages, files and events are written in one statement each, whatever its size.
 
-What is rare or has more to decide goes through ticket_ingest, one message at a time in the
-same transaction: another channel, a duplicate, an invalid or own sender, a stranger on a
-ticket, a merged, closed, waiting or resolved ticket, a message whose answer came first or
-that names what a missing message's answers name (tickets/services/threads.py). So does a
-whole round that meets a concurrent writer (a unique key taken meanwhile).
+What is rare or has more to decide goes the careful way (tickets/services/ingest.py,
+ingest_singly), one message at a time in the same transaction: another channel, a
+duplicate, an invalid or own sender, a stranger on a ticket, a merged, closed, waiting or
+resolved ticket, a message whose answer came first or that names what a missing message's
+answers name (tickets/services/threads.py). So does a whole round that meets a concurrent
+writer (a unique key taken meanwhile).
+
+A lone message (`ticket_ingest`) takes no savepoint: its conversation and sender locks keep
+other ingests out, and a refusal or an error is raised to the caller, whose transaction it
+fails (the pipeline records it in a transaction of its own).
 """
 
 from dataclasses import dataclass, field
@@ -43,7 +47,7 @@ from tickets.models import (
 )
 from tickets.services import desk_setup, sla_clocks, threads
 from tickets.services._common import bulk_write, lock_rows, new_event, record_events
-from tickets.services.ingest import ticket_ingest
+from tickets.services.ingest import ingest_singly
 from tickets.services.messages import (
     add_participants,
     arrival,
@@ -63,17 +67,35 @@ IngestOutcomeOrError = IngestResult | DomainError
 _TAKES_MESSAGES = {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD}
 
 
+def ticket_ingest(*, inbound: InboundMessage, now: datetime | None = None) -> IngestResult:
+    """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised."""
+    if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
+        raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
+    validate_inbound(inbound)  # refused before the transaction: the caller's stays usable
+    [result] = _ingest([inbound], now=now, alone=True)
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
 def ticket_ingest_many(
     inbounds: list[InboundMessage], *, now: datetime | None = None
 ) -> list[IngestOutcomeOrError]:
-    """ticket_ingest for each message, in order; a refusal is returned in its place.
+    """What ticket_ingest gives for each message, in order; a refusal is returned in its
+    place.
 
     Call inside a transaction: a database error ends the whole batch.
     """
+    return _ingest(inbounds, now=now, alone=False)
+
+
+def _ingest(
+    inbounds: list[InboundMessage], *, now: datetime | None, alone: bool
+) -> list[IngestOutcomeOrError]:
     results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
     with transaction.atomic(savepoint=False):  # the locks need a transaction to last
         threads.lock_conversations(inbounds)
-        batch = _Batch(now or timezone.now())
+        batch = _Batch(now or timezone.now(), alone=alone)
         waiting = list(range(len(inbounds)))
         while waiting:
             taken, later = _independent(inbounds, waiting)
@@ -122,8 +144,10 @@ def _round_keys(inbound: InboundMessage) -> set[str]:
 class _Batch:
     """What every round of a batch shares, read when a round first needs it."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, *, alone: bool) -> None:
         self.now = now
+        # One message: no savepoints (see the module's docstring).
+        self.alone = alone
 
     @cached_property
     def policies(self) -> sla_clocks.PolicyCache:
@@ -158,7 +182,12 @@ def _ingest_round(
     """Ingest one round of independent messages; returns those that wait for the next."""
     sorted_out = _sort_out(inbounds, indices, batch)
     together = sorted_out.new + list(sorted_out.threaded)
-    if together:
+    if together and batch.alone:
+        # Another door storing the same key meanwhile fails the caller's transaction: a
+        # unique race, retried (the pipeline's task, the sweep).
+        for index, result in _write_together(inbounds, sorted_out).items():
+            results[index] = result
+    elif together:
         try:
             with transaction.atomic():
                 for index, result in _write_together(inbounds, sorted_out).items():
@@ -167,14 +196,16 @@ def _ingest_round(
             # Someone else stored one of these meanwhile: the one-by-one path knows what to do.
             sorted_out.single = sorted(set(sorted_out.single) | set(together))
     for index in sorted_out.single:
-        results[index] = _ingest_one(inbounds[index], batch.now)
+        results[index] = _ingest_one(inbounds[index], batch)
     return sorted_out.deferred
 
 
-def _ingest_one(inbound: InboundMessage, now: datetime) -> IngestOutcomeOrError:
+def _ingest_one(inbound: InboundMessage, batch: _Batch) -> IngestOutcomeOrError:
+    if batch.alone:  # refusals raised, no savepoint
+        return ingest_singly(inbound=inbound, now=batch.now)
     try:
         with transaction.atomic():
-            return ticket_ingest(inbound=inbound, now=now)
+            return ingest_singly(inbound=inbound, now=batch.now)
     except DomainError as refusal:
         return refusal
 
@@ -205,8 +236,13 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
     known = ThreadLookup.for_messages([inbounds[i] for i in candidates], prefetch=True)
     sorted_out.known = known
     matches = {i: match_email(inbounds[i], known) for i in candidates}
+    # Whether a sender is a participant matters only where they are not the customer.
     participants = _participants(
-        {(match[0].pk, sorted_out.senders[i]) for i, match in matches.items() if match}
+        {
+            (match[0].pk, sorted_out.senders[i])
+            for i, match in matches.items()
+            if match and not _is_customer(sorted_out.contacts.get(sorted_out.senders[i]), match[0])
+        }
     )
     claimed: set[int] = set()
     for index in candidates:
@@ -227,16 +263,24 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
         if via in threads.LATE_VIAS or known.answered_late(inbounds[index]):
             sorted_out.single.append(index)  # joined after its answer: placed, maybe merged
             continue
-        belongs = (contact is not None and contact.customer_id == ticket.customer_id) or (
-            ticket.pk,
-            sorted_out.senders[index],
-        ) in participants
+        belongs = (
+            _is_customer(contact, ticket)
+            or (
+                ticket.pk,
+                sorted_out.senders[index],
+            )
+            in participants
+        )
         if belongs and ticket.merged_into_id is None and ticket.status in _TAKES_MESSAGES:
             sorted_out.threaded[index] = ticket
         else:
             sorted_out.single.append(index)
     sorted_out.single.sort()
     return sorted_out
+
+
+def _is_customer(contact: ContactPoint | None, ticket: Ticket) -> bool:
+    return contact is not None and contact.customer_id == ticket.customer_id
 
 
 def _plain_email_sender(inbound: InboundMessage) -> str | None:
@@ -281,9 +325,13 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
         ticket.updated_at = now
         if ticket.tier.level == 0:  # the customer wrote again: on to a person
             ticket.routing_due_at = now
+    created = [
+        new_event(t, EventKind.CREATED, actor=None, channel=t.channel, tier=t.tier.level)
+        for t in tickets.values()
+    ]
     tickets.update(threaded)
     at = {index: ticket.last_message_at or now for index, ticket in tickets.items()}
-    messages = _write_messages(inbounds, tickets, at)
+    messages = _write_messages(inbounds, tickets, at, created)
     _keep_missing_references(inbounds, messages, sorted_out)
     bulk_write(list(threaded.values()), ["last_message_at", "routing_due_at", "updated_at"])
     sla_clocks.customers_wrote(list(threaded.values()), now)
@@ -328,13 +376,7 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
         tickets[index] = ticket
     Ticket.objects.bulk_create(tickets.values())
     sla_clocks.save_started(clocks)
-    record_events(
-        [
-            new_event(t, EventKind.CREATED, actor=None, channel=t.channel, tier=tier.level)
-            for t in tickets.values()
-        ]
-    )
-    return tickets
+    return tickets  # their events are written with their messages
 
 
 def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, Customer]:
@@ -394,16 +436,20 @@ def _keep_missing_references(
 
 
 def _write_messages(
-    inbounds: list[InboundMessage], tickets: dict[int, Ticket], at: dict[int, datetime]
+    inbounds: list[InboundMessage],
+    tickets: dict[int, Ticket],
+    at: dict[int, datetime],
+    events: list[TicketEvent],
 ) -> dict[int, Message]:
-    """Each message on its ticket, at its time in the conversation."""
+    """Each message on its ticket, at its time in the conversation; `events` (not yet
+    written) are written with theirs."""
     messages = {
         index: inbound_message_row(ticket, inbounds[index], at=at[index])
         for index, ticket in tickets.items()
     }
     Message.objects.bulk_create(messages.values())
     files: list[Attachment] = []
-    events: list[TicketEvent] = []
+    events = list(events)
     for index, message in messages.items():
         files += attachment_rows(message, inbounds[index].attachments)
         events.append(new_event(tickets[index], **message_received_event(message)))
