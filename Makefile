@@ -13,7 +13,7 @@ help:
 	@echo "make run    - install, migrate, load demo data, start web + Celery worker + beat"
 	@echo "make test   - run the whole test suite (PostgreSQL + Redis when reachable)"
 	@echo "make lint   - ruff (lint + format check) and mypy"
-	@echo "make bench  - benchmarks on PostgreSQL + Redis, JSON lines (BENCH_SCALE=0.1 to shrink)"
+	@echo "make bench  - benchmarks on PostgreSQL + Redis, JSON lines (BENCH_SCALE=0.1 shrinks, BENCH=peer runs one)"
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)

@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, webhooks,
+"""Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
 queue, sla, kb, chat, faults; all by default). Prints one JSON object per line on stdout."""
 
 import importlib
@@ -7,7 +7,7 @@ import sys
 
 from tests.benchmarks.harness import Context, configure_environment
 
-ORDER = ["ingest", "queue", "sla", "kb", "webhooks", "chat", "faults"]
+ORDER = ["ingest", "peer", "queue", "sla", "kb", "webhooks", "chat", "faults"]
 
 
 def main(argv: list[str]) -> int:
