@@ -197,6 +197,7 @@ CELERY_TASK_ROUTES = {
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
     "channels_ingest.poll_mailboxes": {"queue": "ingest"},
     "channels_ingest.deliver_message": {"queue": "notify"},
+    "channels_ingest.deliver_messages": {"queue": "notify"},
     "channels_ingest.sweep_outbound": {"queue": "notify"},
     "channels_ingest.send_ticket_received": {"queue": "notify"},
 }
