@@ -166,9 +166,15 @@ def _references_to(inbounds: list[InboundMessage]) -> dict[str, list[ThreadRefer
             wanted.add(inbound.external_id)
     if not wanted:
         return {}
+    # Almost always there is none: look with a query that is cheap to build (no joins), and
+    # read the references with their messages and tickets only when there are some.
+    named = ThreadReference.objects.filter(referenced_id__in=wanted)
+    ids = list(named.values_list("pk", flat=True))
+    if not ids:
+        return {}
     found: dict[str, list[ThreadReference]] = {}
     for reference in (
-        ThreadReference.objects.filter(referenced_id__in=wanted)
+        ThreadReference.objects.filter(pk__in=ids)
         .select_related("message__ticket__customer")
         .order_by("message__created_at", "message_id")
     ):
