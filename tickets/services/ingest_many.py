@@ -93,7 +93,9 @@ def _ingest(
     inbounds: list[InboundMessage], *, now: datetime | None, alone: bool
 ) -> list[IngestOutcomeOrError]:
     results: list[IngestOutcomeOrError | None] = [None] * len(inbounds)
-    with transaction.atomic(savepoint=False):  # the locks need a transaction to last
+    # The locks need a transaction to last; the notices of the whole batch, however each
+    # message went, go out in one delivery task.
+    with transaction.atomic(savepoint=False), deliveries_together():
         threads.lock_conversations(inbounds)
         batch = _Batch(now or timezone.now(), alone=alone)
         waiting = list(range(len(inbounds)))
@@ -337,11 +339,10 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     sla_clocks.customers_wrote(list(threaded.values()), now)
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
-    with deliveries_together():
-        for index in sorted_out.new:
-            notify_customer(
-                ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
-            )
+    for index in sorted_out.new:
+        notify_customer(
+            ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
+        )
     return {
         index: IngestResult(
             ticket=tickets[index],

@@ -48,7 +48,8 @@ def deliveries_together() -> Iterator[None]:
     commits as one task per DELIVERY_BATCH of them (HELPDESK_DELIVERY_BATCH_TASK), not one
     task each: a batch of new tickets, each with its notice, is one publish to the broker
     and one task, not a hundred. What is collected is dropped if the block fails (its
-    writes roll back with the transaction)."""
+    writes roll back with the transaction); a message a savepoint within it rolled back is
+    found missing by the task, and skipped."""
     if getattr(_together, "ids", None) is not None:
         yield  # collected by the enclosing block
         return
