@@ -1,6 +1,7 @@
 """Store first, process after: failures are visible and retried; the sweep re-drives."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -216,6 +217,12 @@ def test_a_task_takes_the_items_waiting_longest_in_one_batch():
         # claim, waiting parents, locks, duplicate, what it answers, references to it,
         # sender's contact, ticket lock; ticket, message, event; the item
         ("an answer", 12),
+        # claim, locks, duplicate, contact; customer and contact, ticket, message, both
+        # events, the notice; the item
+        ("a text from a new number", 11),
+        # claim, locks, duplicate, contact, their recent ticket, ticket lock; ticket,
+        # message, event; the item
+        ("a text on the sender's ticket", 10),
     ],
 )
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as in the worker
@@ -226,16 +233,40 @@ def test_a_message_alone_costs_a_few_statements(case, most, settings):
     pipeline.process(conversations.store(raw("warm", sender="known@example.com")).pk)
     if case == "an answer":
         pipeline.process(conversations.store(raw("q", sender="ann@example.com")).pk)
-    item = conversations.store(
-        {
-            "from a new address": raw("n", sender="new@example.com"),
-            "from a known address": raw("k", sender="known@example.com", subject="Other"),
-            "an answer": raw("a", sender="ann@example.com", answers=("q",)),
-        }[case]
-    )
+    if case == "a text on the sender's ticket":
+        pipeline.process(_store_text("SM-FIRST", "+14155550111", "My router reboots.").pk)
+    item = {
+        "from a new address": lambda: conversations.store(raw("n", sender="new@example.com")),
+        "from a known address": lambda: conversations.store(
+            raw("k", sender="known@example.com", subject="Other")
+        ),
+        "an answer": lambda: conversations.store(
+            raw("a", sender="ann@example.com", answers=("q",))
+        ),
+        "a text from a new number": lambda: _store_text("SM-NEW", "+14155550122", "No signal."),
+        "a text on the sender's ticket": lambda: _store_text(
+            "SM-AGAIN", "+14155550111", "Still rebooting."
+        ),
+    }[case]()
     with CaptureQueriesContext(connection) as queries:
         pipeline.process(item.pk)
     item.refresh_from_db()
-    assert item.outcome == ("threaded" if case == "an answer" else "new"), (item.status, item.error)
+    threaded = case in ("an answer", "a text on the sender's ticket")
+    assert item.outcome == ("threaded" if threaded else "new"), (item.status, item.error)
     statements = [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
     assert len(statements) <= most, "\n".join(s[:120] for s in statements)
+
+
+def _store_text(sid: str, sender: str, body: str) -> InboundItem:
+    """A Twilio inbound-SMS delivery, stored as its webhook stores it."""
+    payload = urlencode({"MessageSid": sid, "From": sender, "To": "+14155559999", "Body": body})
+    item, created = pipeline.receive(
+        channel="sms",
+        source="test",
+        key=sid,
+        payload=payload.encode(),
+        content_type="application/x-www-form-urlencoded",
+        enqueue=False,
+    )
+    assert created
+    return item

@@ -131,13 +131,17 @@ def _open_beside(
     return result
 
 
-def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datetime) -> None:
-    """A texter answering the tier-0 offer with the keyword resolves it as deflected."""
-    if (
+def is_solved_keyword(inbound: InboundMessage) -> bool:
+    """A text saying only the keyword that answers the tier-0 offer (SOLVED)."""
+    return (
         inbound.channel == Channel.SMS
         and inbound.text.strip().strip(".!").upper() == self_service.SOLVED_KEYWORD
-        and self_service.was_offered(ticket)
-    ):
+    )
+
+
+def _maybe_solved_by_keyword(ticket: Ticket, inbound: InboundMessage, now: datetime) -> None:
+    """A texter answering the tier-0 offer with the keyword resolves it as deflected."""
+    if is_solved_keyword(inbound) and self_service.was_offered(ticket):
         self_service.ticket_resolve_deflected(ticket_id=ticket.pk, via="sms keyword", now=now)
 
 
@@ -152,6 +156,27 @@ def _match_thread(
     return None
 
 
+def recent_tickets(customer_ids: set[int], now: datetime) -> dict[int, Ticket]:
+    """Each customer's latest open ticket that moved within HELPDESK_SMS_THREAD_HOURS: where
+    their texts and calls go."""
+    if not customer_ids:
+        return {}
+    since = now - timedelta(hours=settings.HELPDESK_SMS_THREAD_HOURS)
+    latest: dict[int, Ticket] = {}
+    for ticket in (
+        Ticket.objects.select_related("customer")
+        .filter(
+            customer_id__in=customer_ids,
+            status__in=ACTIVE_STATUSES,
+            merged_into__isnull=True,
+            last_message_at__gte=since,
+        )
+        .order_by("customer_id", "-last_message_at", "-id")
+    ):
+        latest.setdefault(ticket.customer_id, ticket)
+    return latest
+
+
 def _recent_ticket_of_sender(inbound: InboundMessage, now: datetime) -> Ticket | None:
     try:
         value = normalize_contact(inbound.sender_kind, inbound.sender)
@@ -160,18 +185,7 @@ def _recent_ticket_of_sender(inbound: InboundMessage, now: datetime) -> Ticket |
     contact = ContactPoint.objects.filter(kind=inbound.sender_kind, value=value).first()
     if contact is None:
         return None
-    since = now - timedelta(hours=settings.HELPDESK_SMS_THREAD_HOURS)
-    return (
-        Ticket.objects.select_related("customer")
-        .filter(
-            customer_id=contact.customer_id,
-            status__in=ACTIVE_STATUSES,
-            merged_into__isnull=True,
-            last_message_at__gte=since,
-        )
-        .order_by("-last_message_at", "-id")
-        .first()
-    )
+    return recent_tickets({contact.customer_id}, now).get(contact.customer_id)
 
 
 def _follow_merges(ticket: Ticket) -> Ticket:

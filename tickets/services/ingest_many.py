@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import cached_property
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets import addressing
@@ -31,7 +32,6 @@ from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
     Attachment,
     Channel,
-    ContactKind,
     ContactPoint,
     Customer,
     EventKind,
@@ -47,7 +47,7 @@ from tickets.models import (
 )
 from tickets.services import desk_setup, sla_clocks, threads
 from tickets.services._common import bulk_write, lock_rows, new_event, record_events
-from tickets.services.ingest import ingest_singly
+from tickets.services.ingest import ingest_singly, is_solved_keyword, recent_tickets
 from tickets.services.messages import (
     add_participants,
     arrival,
@@ -57,7 +57,7 @@ from tickets.services.messages import (
     subject_for,
     validate_inbound,
 )
-from tickets.services.notices import notify_customer
+from tickets.services.notices import notify_customers
 from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
@@ -169,7 +169,7 @@ class _Round:
     threaded: dict[int, Ticket] = field(default_factory=dict)  # message -> its ticket
     single: list[int] = field(default_factory=list)
     deferred: list[int] = field(default_factory=list)
-    senders: dict[int, str] = field(default_factory=dict)  # normalized addresses
+    senders: dict[int, str] = field(default_factory=dict)  # normalized addresses, numbers
     contacts: dict[str, ContactPoint] = field(default_factory=dict)
     known: ThreadLookup | None = None
     vias: dict[int, str] = field(default_factory=dict)  # how each threaded one matched
@@ -217,7 +217,7 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
     candidates = []
     for index in indices:
         inbound = inbounds[index]
-        sender = _plain_email_sender(inbound)
+        sender = _plain_sender(inbound)
         if sender is None:
             sorted_out.single.append(index)
         else:
@@ -225,19 +225,19 @@ def _sort_out(inbounds: list[InboundMessage], indices: list[int], batch: _Batch)
             candidates.append(index)
     stored = _stored_external_ids([inbounds[i] for i in candidates])
     # a duplicate goes one by one: ticket_ingest says where it went
-    sorted_out.single += [i for i in candidates if inbounds[i].external_id in stored]
-    candidates = [i for i in candidates if inbounds[i].external_id not in stored]
+    is_stored = {i for i in candidates if (inbounds[i].channel, inbounds[i].external_id) in stored}
+    sorted_out.single += sorted(is_stored)
+    candidates = [i for i in candidates if i not in is_stored]
     if not candidates:
         return sorted_out
-    sorted_out.contacts = {
-        contact.value: contact
-        for contact in ContactPoint.objects.select_related("customer").filter(
-            kind=ContactKind.EMAIL, value__in={sorted_out.senders[i] for i in candidates}
-        )
-    }
-    known = ThreadLookup.for_messages([inbounds[i] for i in candidates], prefetch=True)
+    sorted_out.contacts = _contacts(
+        {(inbounds[i].sender_kind, sorted_out.senders[i]) for i in candidates}
+    )
+    emails = [i for i in candidates if inbounds[i].channel == Channel.EMAIL]
+    known = ThreadLookup.for_messages([inbounds[i] for i in emails], prefetch=True)
     sorted_out.known = known
-    matches = {i: match_email(inbounds[i], known) for i in candidates}
+    matches = {i: match_email(inbounds[i], known) for i in emails}
+    matches |= _recent_matches(inbounds, [i for i in candidates if i not in matches], sorted_out)
     # Whether a sender is a participant matters only where they are not the customer.
     participants = _participants(
         {
@@ -285,24 +285,65 @@ def _is_customer(contact: ContactPoint | None, ticket: Ticket) -> bool:
     return contact is not None and contact.customer_id == ticket.customer_id
 
 
-def _plain_email_sender(inbound: InboundMessage) -> str | None:
-    """The normalized sender of an email the usual path can take; None sends it one by one."""
-    if inbound.channel != Channel.EMAIL or inbound.call is not None:
+def _plain_sender(inbound: InboundMessage) -> str | None:
+    """The normalized sender of an email or a text the usual path can take; None sends it
+    one by one (a call, another channel, the tier-0 keyword, a sender not to be had)."""
+    if inbound.call is not None or inbound.channel not in (Channel.EMAIL, Channel.SMS):
+        return None
+    if is_solved_keyword(inbound):
         return None
     try:
         validate_inbound(inbound)
-        sender = normalize_contact(ContactKind.EMAIL, inbound.sender)
+        sender = normalize_contact(inbound.sender_kind, inbound.sender)
     except InvalidInput:
         return None
-    return None if addressing.is_own_address(sender) else sender
+    if inbound.channel == Channel.EMAIL and addressing.is_own_address(sender):
+        return None
+    return sender
 
 
-def _stored_external_ids(inbounds: list[InboundMessage]) -> set[str]:
+def _contacts(wanted: set[tuple[str, str]]) -> dict[str, ContactPoint]:
+    """The contact points of these (kind, value) senders, by value (an address and a number
+    never look alike)."""
+    by_kind: dict[str, set[str]] = {}
+    for kind, value in wanted:
+        by_kind.setdefault(kind, set()).add(value)
+    condition = Q()
+    for kind, values in by_kind.items():
+        condition |= Q(kind=kind, value__in=values)
+    return {
+        contact.value: contact
+        for contact in ContactPoint.objects.select_related("customer").filter(condition)
+    }
+
+
+def _recent_matches(
+    inbounds: list[InboundMessage], indices: list[int], sorted_out: _Round
+) -> dict[int, tuple[Ticket, str] | None]:
+    """Texts join their sender's latest open ticket that moved recently (ingest.py)."""
+    customers = {
+        contact.customer_id
+        for i in indices
+        if (contact := sorted_out.contacts.get(sorted_out.senders[i])) is not None
+    }
+    recent = recent_tickets(customers, sorted_out.batch.now)
+    matches: dict[int, tuple[Ticket, str] | None] = {}
+    for index in indices:
+        contact = sorted_out.contacts.get(sorted_out.senders[index])
+        ticket = recent.get(contact.customer_id) if contact is not None else None
+        matches[index] = (ticket, "recent") if ticket is not None else None
+    return matches
+
+
+def _stored_external_ids(inbounds: list[InboundMessage]) -> set[tuple[str, str]]:
+    """(channel, external id) of these messages that are stored already."""
     ids = {inbound.external_id for inbound in inbounds if inbound.external_id}
     if not ids:
         return set()
-    stored = Message.objects.filter(channel=Channel.EMAIL, external_id__in=ids)
-    return {str(external_id) for external_id in stored.values_list("external_id", flat=True)}
+    stored = Message.objects.filter(
+        channel__in={inbound.channel for inbound in inbounds}, external_id__in=ids
+    )
+    return {(channel, str(key)) for channel, key in stored.values_list("channel", "external_id")}
 
 
 def _participants(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
@@ -339,10 +380,10 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     sla_clocks.customers_wrote(list(threaded.values()), now)
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
-    for index in sorted_out.new:
-        notify_customer(
-            ticket=tickets[index], kind=NoticeKind.RECEIVED, now=now, answering=messages[index]
-        )
+    notify_customers(
+        [(tickets[index], NoticeKind.RECEIVED, messages[index]) for index in sorted_out.new],
+        now=now,
+    )
     return {
         index: IngestResult(
             ticket=tickets[index],
@@ -389,8 +430,9 @@ def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, 
         if sender not in customers:
             created[sender] = Customer(name=inbounds[index].sender_name.strip()[:200])
     Customer.objects.bulk_create(created.values())
+    kinds = {sorted_out.senders[index]: inbounds[index].sender_kind for index in sorted_out.new}
     ContactPoint.objects.bulk_create(
-        ContactPoint(customer=customer, kind=ContactKind.EMAIL, value=value)
+        ContactPoint(customer=customer, kind=kinds[value], value=value)
         for value, customer in created.items()
     )
     return customers | created
