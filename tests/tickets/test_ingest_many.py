@@ -204,6 +204,42 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(open_ticket):
     assert counts[0] == counts[1]
 
 
+def _texts(count: int) -> list[InboundMessage]:
+    """Half from new numbers, half from numbers whose ticket moved recently: one round."""
+
+    def text(number: str, n: int) -> InboundMessage:
+        return InboundMessage(
+            channel="sms",
+            sender_kind="phone",
+            sender=number,
+            text=f"The router reboots ({n}).",
+            external_id=f"SM{count:03d}{n:04d}",
+        )
+
+    known = [f"+1415555{count:02d}{n:02d}" for n in range(count // 2)]
+    services.ticket_ingest_many([text(number, n) for n, number in enumerate(known)])
+    new = [text(f"+1415556{count:02d}{n:02d}", 500 + n) for n in range(count // 2)]
+    again = [text(number, 900 + n) for n, number in enumerate(known)]
+    return [message for pair in zip(new, again, strict=True) for message in pair]
+
+
+def test_a_batch_of_texts_is_written_together(settings):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    counts = []
+    for size in (10, 40):
+        batch = _texts(size)
+        with CaptureQueriesContext(connection) as queries:
+            results = services.ticket_ingest_many(batch)
+        assert [getattr(r, "outcome", r) for r in results] == ["new", "threaded"] * (size // 2)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    replied = Ticket.objects.get(messages__external_id="SM0400900")
+    assert list(replied.messages.filter(kind="inbound").values_list("body_text", flat=True)) == [
+        "The router reboots (0).",
+        "The router reboots (900).",
+    ]
+
+
 def test_the_pipeline_stores_and_processes_many_items_at_once():
     def raw(number: int, sender: str, extra: str = "") -> bytes:
         return (

@@ -14,7 +14,11 @@ from django.utils import formats, timezone
 from tickets.live import publish_notifications
 from tickets.models import Message, NoticeKind, Notification, Ticket
 from tickets.services import desk_setup
-from tickets.services.outbound import schedule_agent_emails, ticket_send_automatic_reply
+from tickets.services.outbound import (
+    automatic_reply_row,
+    schedule_agent_emails,
+    schedule_delivery,
+)
 from tickets.services.satisfaction import rating_token
 
 # Phone and chat customers are told in the conversation itself.
@@ -28,6 +32,38 @@ def notify_customer(
     now: datetime | None = None,
     answering: Message | None = None,
 ) -> Message | None:
+    """Tell the customer, if the desk's notice of this kind is on: written as pending, sent
+    after commit."""
+    message = customer_notice(ticket=ticket, kind=kind, now=now, answering=answering)
+    if message is not None:
+        message.save(force_insert=True)
+        schedule_delivery(message.pk)
+    return message
+
+
+def notify_customers(
+    notices: Sequence[tuple[Ticket, NoticeKind, Message | None]], *, now: datetime
+) -> list[Message]:
+    """notify_customer for many (ticket, kind, message answered): one insert."""
+    messages = [
+        message
+        for ticket, kind, answering in notices
+        if (message := customer_notice(ticket=ticket, kind=kind, now=now, answering=answering))
+    ]
+    Message.objects.bulk_create(messages)
+    for message in messages:
+        schedule_delivery(message.pk)
+    return messages
+
+
+def customer_notice(
+    *,
+    ticket: Ticket,
+    kind: NoticeKind,
+    now: datetime | None = None,
+    answering: Message | None = None,
+) -> Message | None:
+    """The notice notify_customer sends, not yet written, or None when none goes."""
     if not settings.HELPDESK_CUSTOMER_NOTICES or ticket.channel not in _NOTIFIED_CHANNELS:
         return None
     notice = desk_setup.current().notice(kind)
@@ -44,7 +80,7 @@ def notify_customer(
     if values["rating_link"] and values["rating_link"] not in text:
         # The survey link goes with every resolution notice, whatever its admin wording.
         text = f"{text.rstrip()}\n\nHow did we do? Rate our help: {values['rating_link']}\n"
-    return ticket_send_automatic_reply(
+    return automatic_reply_row(
         ticket=ticket,
         subject=notice.subject.format_map(values),
         text=text,

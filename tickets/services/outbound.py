@@ -118,6 +118,24 @@ def ticket_send_automatic_reply(
     checked when it is sent (`automatic_reply_allowed`), so an outage of the cache delays
     the notice and never costs the customer's message it answers.
     """
+    message = automatic_reply_row(
+        ticket=ticket, text=text, subject=subject, now=now, answering=answering
+    )
+    if message is not None:
+        message.save(force_insert=True)
+        schedule_delivery(message.pk)
+    return message
+
+
+def automatic_reply_row(
+    *,
+    ticket: Ticket,
+    text: str,
+    subject: str = "",
+    now: datetime | None = None,
+    answering: Message | None = None,
+) -> Message | None:
+    """ticket_send_automatic_reply's message, not yet written (nor scheduled), or None."""
     latest = answering or (
         ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
     )
@@ -126,7 +144,7 @@ def ticket_send_automatic_reply(
     channel, address = _automatic_destination(ticket, latest)
     if not address:
         return None
-    message = Message.objects.create(
+    return Message(
         ticket=ticket,
         kind=MessageKind.OUTBOUND,
         channel=channel,
@@ -137,8 +155,6 @@ def ticket_send_automatic_reply(
         delivery_status=DeliveryStatus.PENDING,
         created_at=now or timezone.now(),
     )
-    schedule_delivery(message.pk)
-    return message
 
 
 def automatic_reply_allowed(*, message: Message, now: datetime | None = None) -> bool:
