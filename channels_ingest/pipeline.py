@@ -14,6 +14,7 @@ from functools import partial
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -44,6 +45,10 @@ _PARENT_GENERATIONS = 5
 GIVE_UP_AFTER = 10
 # Batches one sweep processes at most; the next sweep goes on from there.
 SWEEP_MAX_BATCHES = 50
+# The mark of a queued wake-up not yet started (see _enqueue); it expires so that a wake-up
+# lost with the broker is replaced.
+_WAKE_PENDING = "inbound:wake-up-queued"
+WAKE_PENDING_SECONDS = 15
 # What processing writes back to the item.
 _PROCESSED_FIELDS = ["attempts", "status", "error", "outcome", "ticket", "message", "processed_at"]
 
@@ -151,13 +156,36 @@ def enqueue_many(item_ids: list[int]) -> None:
 
 
 def _enqueue(item_id: int) -> None:
+    """Wake a worker for a stored item, unless a wake-up is already queued and not yet
+    started (it will find this item: the task clears the mark before it looks). Under load
+    that is one task per batch, not one per webhook; a wake-up lost with its mark is
+    replaced once the mark expires, and the sweep takes what waited meanwhile."""
     from channels_ingest.tasks import process_inbound
 
+    try:
+        if not cache.add(_WAKE_PENDING, item_id, timeout=WAKE_PENDING_SECONDS):
+            return
+    except Exception:  # the cache is down: wake one anyway
+        logger.warning("could not mark the inbound wake-up; queueing it", exc_info=True)
     try:
         process_inbound.delay(item_id)
     except Exception:
         # The broker is down: the item is stored, and the sweep will pick it up.
+        _forget_wake_up()
         logger.exception("could not queue inbound item %s; the sweep will retry", item_id)
+
+
+def woken() -> None:
+    """Called by a wake-up as it starts, before it looks for waiting items: what is stored
+    from now on queues a wake-up of its own."""
+    _forget_wake_up()
+
+
+def _forget_wake_up() -> None:
+    try:
+        cache.delete(_WAKE_PENDING)
+    except Exception:  # expires by itself
+        logger.warning("could not clear the inbound wake-up mark", exc_info=True)
 
 
 def process(item_id: int, *, now: datetime | None = None) -> InboundItem | None:
@@ -409,7 +437,7 @@ def process_waiting(*, now: datetime | None = None) -> int:
     nothing to do; at rest, the task finds its own item alone. Every item stored queues a
     task, so every item is taken by one, or by the sweep if its task was lost.
     """
-    return _drain_once(older_than=None, failing=set(), now=now) or 0
+    return _drain_once(older_than=None, failing=set(), now=now, wake_another=True) or 0
 
 
 def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) -> int:
@@ -434,7 +462,11 @@ def sweep(*, now: datetime | None = None, max_batches: int = SWEEP_MAX_BATCHES) 
 
 
 def _drain_once(
-    *, older_than: datetime | None, failing: set[int], now: datetime | None
+    *,
+    older_than: datetime | None,
+    failing: set[int],
+    now: datetime | None,
+    wake_another: bool = False,
 ) -> int | None:
     """One batch of the items waiting longest (stored before `older_than`, if given; not in
     `failing`). Returns how many were processed, None when none was waiting. A batch that
@@ -450,6 +482,9 @@ def _drain_once(
     def claim() -> list[InboundItem]:
         items = list(waiting.exclude(pk__in=failing).order_by("received_at", "pk")[:BATCH_SIZE])
         claimed[:] = [item.pk for item in items]
+        if wake_another and len(items) == BATCH_SIZE:
+            # More may be waiting: another worker takes the next batch meanwhile.
+            _enqueue(items[-1].pk)
         return items
 
     try:

@@ -23,8 +23,10 @@ logger = logging.getLogger(__name__)
     max_retries=8,
 )
 def process_inbound(item_id: int) -> int:
-    """Queued for each stored item: processes the items waiting longest (a batch under
-    load, the item itself at rest); returns how many it took."""
+    """A wake-up, queued when an item is stored and none is queued already: processes the
+    items waiting longest (a batch under load, the item itself at rest); returns how many
+    it took."""
+    pipeline.woken()
     return pipeline.process_waiting()
 
 

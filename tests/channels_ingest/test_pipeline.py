@@ -270,3 +270,42 @@ def _store_text(sid: str, sender: str, body: str) -> InboundItem:
     )
     assert created
     return item
+
+
+def _queued_wake_ups() -> int:
+    from helpdesk.celery import app
+
+    with app.connection_for_write() as connection:
+        return int(connection.default_channel.queue_declare("ingest", passive=True).message_count)
+
+
+def test_items_stored_while_a_wake_up_waits_queue_no_other(django_capture_on_commit_callbacks):
+    """Under load a worker is woken once per batch, not once per webhook."""
+    from helpdesk.celery import app
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("ingest")
+    for n in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            pipeline.receive(
+                channel="email",
+                source="test",
+                key=f"<wake{n}@example.com>",
+                payload=conversations.raw_email(f"wake{n}", sender=f"w{n}@example.com"),
+                content_type="message/rfc822",
+            )
+    assert _queued_wake_ups() == 1
+    pipeline.woken()  # the wake-up starts: what is stored now needs one of its own
+    with django_capture_on_commit_callbacks(execute=True):
+        pipeline.receive(
+            channel="email",
+            source="test",
+            key="<wake3@example.com>",
+            payload=conversations.raw_email("wake3", sender="w3@example.com"),
+            content_type="message/rfc822",
+        )
+    assert _queued_wake_ups() == 2
+    assert tasks.process_inbound.apply(args=[0]).get() == 4  # one takes them all
+    assert tasks.process_inbound.apply(args=[0]).get() == 0
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("ingest")
