@@ -12,7 +12,7 @@ The sidebar's counts cover every active ticket: the desk-wide part is one index-
 import base64
 import binascii
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -106,10 +106,19 @@ QUEUE_ROW_FIELDS = (
 )  # fmt: skip
 
 
-def queue_tickets(query: QueueQuery, *, user: User, now: datetime) -> QuerySet[Ticket] | None:
-    """The tickets of a view with the filters applied, in the view's order; None if unknown."""
-    my_tiers = agent_tier_ids(user) if query.view == "unassigned" else []  # only it needs them
-    scope = _view_filter(query.view, user=user, my_tier_ids=my_tiers, now=now)
+def queue_tickets(
+    query: QueueQuery,
+    *,
+    user: User,
+    now: datetime,
+    my_tier_ids: Iterable[int] | None = None,
+) -> QuerySet[Ticket] | None:
+    """The tickets of a view with the filters applied, in the view's order; None if unknown.
+    `my_tier_ids`: the user's tiers, when the caller has them (else read, if needed)."""
+    my_tiers: Iterable[int] = []
+    if query.view == "unassigned":  # only it needs them
+        my_tiers = agent_tier_ids(user) if my_tier_ids is None else my_tier_ids
+    scope = _view_filter(query.view, user=user, my_tier_ids=list(my_tiers), now=now)
     if scope is None:
         return None
     tickets = ticket_list(

@@ -1,5 +1,6 @@
-"""What admins set and every inbound message reads, read once per process: the tiers, the
-active SLA policies with their calendars, and the customer notices.
+"""What admins set and every inbound message (or agent page) reads, read once per process:
+the tiers, the active SLA policies with their calendars, the customer notices and the
+active macros.
 
 They change seldom, yet reading them cost four statements a message, and building a
 calendar with its public holidays most of a millisecond. As for the workspace's sidebar
@@ -28,6 +29,7 @@ from tickets.models import (
     BusinessCalendar,
     CustomerNotice,
     CustomHoliday,
+    Macro,
     OpeningHours,
     SLAPolicy,
     Tier,
@@ -47,6 +49,7 @@ class DeskSetup:
     tiers: dict[int, Tier]  # by level
     policies: PolicyCache
     notices: dict[str, CustomerNotice]  # the enabled ones, by kind
+    macros: list[Macro]  # the active ones, by name, with the tier they move to
 
     def tier(self, level: int) -> Tier:
         """A copy: the caller may put it on tickets and change it without touching others'."""
@@ -94,6 +97,7 @@ def _read() -> DeskSetup:
         tiers={tier.level: tier for tier in Tier.objects.all()},
         policies=PolicyCache(),
         notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
+        macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
     )
 
 
@@ -140,7 +144,14 @@ def _tier_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> N
 def connect_signals() -> None:
     post_save.connect(_tier_saved, sender=Tier, dispatch_uid="desk-setup-tier")
     post_delete.connect(setup_changed, sender=Tier, dispatch_uid="desk-setup-tier-delete")
-    for model in (SLAPolicy, BusinessCalendar, OpeningHours, CustomHoliday, CustomerNotice):
+    for model in (
+        SLAPolicy,
+        BusinessCalendar,
+        OpeningHours,
+        CustomHoliday,
+        CustomerNotice,
+        Macro,
+    ):
         post_save.connect(setup_changed, sender=model, dispatch_uid=f"desk-setup-{model}")
         post_delete.connect(setup_changed, sender=model, dispatch_uid=f"desk-setup-del-{model}")
     # Data migrations write through historical models, which send no signals.

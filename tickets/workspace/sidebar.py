@@ -19,6 +19,8 @@ from typing import Any
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from tickets import queues, selectors
@@ -89,11 +91,37 @@ def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
         ),
         "saved_views": setup.saved_views,
         "is_admin": setup.is_admin,
-        "unread": Notification.objects.filter(user=user, read_at__isnull=True).count(),
-        "chats_waiting": ChatSession.objects.filter(
-            status=ChatStatus.WAITING, tier__agents__user=user
-        ).count(),
+        **_personal_counts(user),
     }
+
+
+def _personal_counts(user: User) -> dict[str, int]:
+    """The agent's unread notifications and the chats waiting in their tiers: one query."""
+    unread = (
+        Notification.objects.filter(user=user, read_at__isnull=True)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    waiting = (
+        ChatSession.objects.filter(status=ChatStatus.WAITING, tier__agents__user=user)
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            unread=Coalesce(Subquery(unread), 0),
+            chats_waiting=Coalesce(Subquery(waiting), 0),
+        )
+        .values("unread", "chats_waiting")
+        .get()
+    )
+    return {"unread": int(row["unread"]), "chats_waiting": int(row["chats_waiting"])}
 
 
 def setup_changed(**_: Any) -> None:

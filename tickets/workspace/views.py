@@ -25,7 +25,7 @@ from tickets.models import (
     TicketStatus,
 )
 from tickets.services import chat as chats
-from tickets.services import sla_clocks
+from tickets.services import desk_setup, sla_clocks
 from tickets.workspace import bulk, sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.forms import (
@@ -64,7 +64,13 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
     if not form.is_valid():
         context = {**_sidebar(request), "form": form, "view": view, "page": None}
         return render(request, "agent/queue.html", context, status=400)
-    tickets = queues.queue_tickets(form.to_query(view), user=_user(request), now=timezone.now())
+    user = _user(request)
+    tickets = queues.queue_tickets(
+        form.to_query(view),
+        user=user,
+        now=timezone.now(),
+        my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
+    )
     if tickets is None:
         raise Http404("No such queue.")
     try:
@@ -190,9 +196,13 @@ def _suggestions(ticket: Ticket) -> list[Any]:
 
 def _next_ticket(request: HttpRequest, ticket: Ticket) -> Ticket | None:
     """The ticket to work after this one: my most urgent, else the most urgent unassigned."""
+    user = _user(request)
     for view in ("mine", "unassigned"):
         tickets = queues.queue_tickets(
-            queues.QueueQuery(view=view), user=_user(request), now=timezone.now()
+            queues.QueueQuery(view=view),
+            user=user,
+            now=timezone.now(),
+            my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
         )
         if tickets is None:
             continue
@@ -217,7 +227,7 @@ def _ticket_page(
     channels = _reply_channels(ticket, inbound[-1] if inbound else None)
     reply = reply or ReplyForm(initial={"channel": channels[0][0] if channels else ""})
     reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
-    macros = list(Macro.objects.filter(is_active=True).select_related("set_tier"))
+    macros = desk_setup.current().macros
     history = ticket.customer.history  # type: ignore[attr-defined]
     context = {
         **_sidebar(request),

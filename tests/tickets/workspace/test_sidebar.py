@@ -170,3 +170,21 @@ def test_a_change_is_kept_when_the_cache_is_down(
 
     assert Tier.objects.get(level=2).name == "Still saved"
     assert caplog.text.count("could not move the sidebar's version on") == 2
+
+
+def test_the_header_counts_unread_notifications_and_chats_waiting_in_my_tiers(agent_client, agent):
+    from django.utils import timezone
+
+    from tickets.models import Notification
+    from tickets.services import chat as chats
+
+    html = page(agent_client)
+    assert re.search(r'aria-label="unread">0<', html) and "0 waiting" in html
+    for text in ("Escalated to you", "Assigned to you", "Seen already"):
+        Notification.objects.create(user=agent, kind="assigned", text=text)
+    Notification.objects.filter(text="Seen already").update(read_at=timezone.now())
+    for n in range(3):
+        chats.chat_start(name=f"C{n}", email=f"c{n}@example.com", text="Hi", client_id="x")
+    html = page(agent_client)
+    assert re.search(r'aria-label="unread">2<', html)
+    assert "3 waiting" in html
