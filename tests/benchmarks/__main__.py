@@ -1,5 +1,6 @@
 """Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
-drain, queue, sla, kb, chat, faults; all by default). Prints one JSON object per line on stdout."""
+drain, latency, queue, sla, kb, chat, faults; all by default). Prints one JSON object per
+line on stdout."""
 
 import importlib
 import os
@@ -7,7 +8,7 @@ import sys
 
 from tests.benchmarks.harness import Context, configure_environment
 
-ORDER = ["ingest", "peer", "queue", "sla", "kb", "webhooks", "drain", "chat", "faults"]
+ORDER = ["ingest", "peer", "queue", "sla", "kb", "webhooks", "drain", "latency", "chat", "faults"]
 
 
 def main(argv: list[str]) -> int:

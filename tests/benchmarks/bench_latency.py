@@ -1,0 +1,234 @@
+"""End to end under a steady offered load: from a webhook's acknowledgement to its message on
+a ticket (what the agent's queue shows), with the web process, one worker, PostgreSQL,
+Redis and the load generator sharing the machine.
+
+The web process (uvicorn, `helpdesk.asgi`) and one Celery worker process (the `ingest`
+queue, at a lower CPU priority, as in the webhook benchmark) run; the clients offer the
+webhook benchmark's mix (Mailgun, Postmark, Twilio, signed) at a fixed rate,
+`BENCH_LATENCY_RATE` a second (200 by default), for five minutes at scale 1. Each
+acknowledged request's key and time are kept; afterwards each item's `processed_at` gives
+its latency. The backlog (items waiting) is sampled every second: it must not grow. Then
+twenty messages one at a time, a second apart: a lone message at rest.
+
+    python -m tests.benchmarks latency    # or: make bench BENCH=latency (BENCH_SCALE applies)
+"""
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.bench_webhooks import (
+    ROOT,
+    Traffic,
+    _database,
+    _free_port,
+    _nice,
+    _prepare,
+    _purge,
+    _stop,
+    server_environment,
+    wait_ready,
+)
+from tests.benchmarks.harness import Context, Metric, percentile, scratch_folder
+
+FULL_SECONDS = 300
+TARGET_P50_MS = 250
+TARGET_P99_MS = 2000
+CLIENTS = 32  # enough open requests for the offered rate at a few hundred ms each
+AT_REST = 20
+
+
+def run(ctx: Context) -> Iterator[Metric]:
+    media = scratch_folder("bench-latency-")
+    try:
+        yield from _run(ctx, media)
+    finally:
+        shutil.rmtree(media, ignore_errors=True)
+
+
+def _run(ctx: Context, media: str) -> Iterator[Metric]:
+    rate = float(os.environ.get("BENCH_LATENCY_RATE", "200"))
+    seconds = max(30.0, FULL_SECONDS * ctx.scale)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = server_environment(media, port)
+    env["HELPDESK_CUSTOMER_NOTICES"] = "1"
+    _prepare(env, ctx)
+    logs = Path(media) / "logs"
+    logs.mkdir()
+    server_command = [
+        sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    worker_command = [
+        sys.executable, "-m", "celery", "--app", "helpdesk", "worker", "--concurrency", "1",
+        "--queues", "ingest", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+        "--without-heartbeat",
+    ]  # fmt: skip
+    with (logs / "server.log").open("wb") as s_log, (logs / "worker.log").open("wb") as w_log:
+        server = subprocess.Popen(server_command, cwd=ROOT, env=env, stdout=s_log, stderr=s_log)
+        worker = subprocess.Popen(
+            worker_command, cwd=ROOT, env=env, stdout=w_log, stderr=w_log, preexec_fn=_nice
+        )
+        try:
+            wait_ready(base_url, server)
+            traffic = Traffic(base_url, run=f"l{int(time.time())}")
+            ctx.log(f"latency: {rate:.0f} webhooks/s offered for {seconds:.0f} s")
+            sampler = _BacklogSampler(env)
+            with sampler:
+                acked, errors = asyncio.run(_offer(traffic, rate, seconds))
+            settled = _wait_processed(env, limit=120.0)
+            loaded = _latencies(env, acked)
+            at_rest_acked, _ = asyncio.run(_offer(traffic, 1.0, AT_REST))
+            _wait_processed(env, limit=30.0)
+            at_rest = _latencies(env, at_rest_acked)
+        finally:
+            _stop(server)
+            _stop(worker)
+            _purge(env)
+    done = len(loaded)
+    ctx.log(
+        f"latency: {len(acked)} acknowledged ({len(acked) / seconds:.0f}/s), {done} timed; "
+        f"p50 {percentile(loaded, 0.5):.0f} ms, p99 {percentile(loaded, 0.99):.0f} ms"
+    )
+    yield Metric(
+        "latency.visible_p50_ms",
+        percentile(loaded, 0.5) if loaded else 0.0,
+        "ms",
+        done,
+        {
+            "target": TARGET_P50_MS,
+            "p99_ms": round(percentile(loaded, 0.99), 1) if loaded else None,
+            "p99_target": TARGET_P99_MS,
+            "offered_per_second": rate,
+            "acknowledged_per_second": round(len(acked) / seconds, 1),
+            "request_errors": errors,
+            "seconds": seconds,
+            "backlog_max": max((n for _, n in sampler.samples), default=0),
+            "backlog_at_end_of_load": sampler.samples[-1][1] if sampler.samples else 0,
+            "backlog_last_minute_slope_per_s": round(sampler.slope(last=60.0), 2),
+            "settled_seconds_after_load": round(settled, 1),
+        },
+    )
+    yield Metric(
+        "latency.at_rest_p50_ms",
+        percentile(at_rest, 0.5) if at_rest else 0.0,
+        "ms",
+        len(at_rest),
+        {"target": TARGET_P50_MS, "max_ms": round(max(at_rest, default=0.0), 1)},
+    )
+
+
+async def _offer(traffic: Traffic, rate: float, seconds: float) -> tuple[dict[str, float], int]:
+    """Requests at `rate` a second for `seconds`; returns {key: acknowledged at (epoch s)}
+    of the new ones answered 2xx, and how many failed."""
+    import aiohttp
+
+    acked: dict[str, float] = {}
+    errors = 0
+    pending: set[asyncio.Task[None]] = set()
+    timeout = aiohttp.ClientTimeout(total=30)
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+        async def send() -> None:
+            nonlocal errors
+            kind, url, headers, body, _, key = traffic.next()
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    ok = 200 <= response.status < 300
+            except Exception:
+                ok = False
+            if not ok:
+                errors += 1
+            elif not kind.endswith(" again"):
+                acked.setdefault(key, time.time())
+
+        started = time.perf_counter()
+        sent = 0
+        while (elapsed := time.perf_counter() - started) < seconds:
+            due = int(elapsed * rate) + 1
+            while sent < due:
+                task = asyncio.create_task(send())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                sent += 1
+            await asyncio.sleep(min(0.005, 1 / rate))
+        if pending:
+            await asyncio.gather(*pending)
+    return acked, errors
+
+
+def _latencies(env: dict[str, str], acked: dict[str, float]) -> list[float]:
+    """Milliseconds from each acknowledgement to its item's processing."""
+    if not acked:
+        return []
+    with _database(env) as connection:
+        rows = connection.execute(
+            "SELECT idempotency_key, extract(epoch FROM processed_at) "
+            "FROM channels_ingest_inbounditem "
+            "WHERE idempotency_key = ANY(%s) AND processed_at IS NOT NULL",
+            [list(acked)],
+        ).fetchall()
+    return [max(0.0, (float(done) - acked[key]) * 1000) for key, done in rows if key in acked]
+
+
+def _wait_processed(env: dict[str, str], *, limit: float) -> float:
+    started = time.perf_counter()
+    with _database(env) as connection:
+        while time.perf_counter() - started < limit:
+            row = connection.execute(
+                "SELECT count(*) FROM channels_ingest_inbounditem WHERE status = 'received'"
+            ).fetchone()
+            if row and row[0] == 0:
+                break
+            time.sleep(0.2)
+    return time.perf_counter() - started
+
+
+class _BacklogSampler:
+    """Items waiting, every second, in a thread of its own."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "_BacklogSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        with _database(self.env) as connection:
+            while not self._stop.wait(1.0):
+                row = connection.execute(
+                    "SELECT count(*) FROM channels_ingest_inbounditem WHERE status = 'received'"
+                ).fetchone()
+                self.samples.append((time.perf_counter() - started, int(row[0]) if row else 0))
+
+    def slope(self, *, last: float) -> float:
+        """Items a second the backlog grew by over the last `last` seconds (least squares)."""
+        if not self.samples:
+            return 0.0
+        end = self.samples[-1][0]
+        points = [(t, n) for t, n in self.samples if t >= end - last]
+        if len(points) < 2:
+            return 0.0
+        mean_t = sum(t for t, _ in points) / len(points)
+        mean_n = sum(n for _, n in points) / len(points)
+        spread = sum((t - mean_t) ** 2 for t, _ in points)
+        return sum((t - mean_t) * (n - mean_n) for t, n in points) / spread if spread else 0.0
