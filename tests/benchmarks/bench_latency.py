@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.benchmarks.bench_drain import _wait_until_drained
 from tests.benchmarks.bench_webhooks import (
     ROOT,
     Traffic,
@@ -84,10 +85,10 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
             sampler = _BacklogSampler(env)
             with sampler:
                 acked, errors = asyncio.run(_offer(traffic, rate, seconds))
-            settled = _wait_processed(env, limit=120.0)
+            settled = _wait_until_drained(env, limit=120.0)
             loaded = _latencies(env, acked)
             at_rest_acked, _ = asyncio.run(_offer(traffic, 1.0, AT_REST))
-            _wait_processed(env, limit=30.0)
+            _wait_until_drained(env, limit=30.0)
             at_rest = _latencies(env, at_rest_acked)
         finally:
             _stop(server)
@@ -179,19 +180,6 @@ def _latencies(env: dict[str, str], acked: dict[str, float]) -> list[float]:
             [list(acked)],
         ).fetchall()
     return [max(0.0, (float(done) - acked[key]) * 1000) for key, done in rows if key in acked]
-
-
-def _wait_processed(env: dict[str, str], *, limit: float) -> float:
-    started = time.perf_counter()
-    with _database(env) as connection:
-        while time.perf_counter() - started < limit:
-            row = connection.execute(
-                "SELECT count(*) FROM channels_ingest_inbounditem WHERE status = 'received'"
-            ).fetchone()
-            if row and row[0] == 0:
-                break
-            time.sleep(0.2)
-    return time.perf_counter() - started
 
 
 class _BacklogSampler:
