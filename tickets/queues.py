@@ -15,13 +15,13 @@ import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db.models import (
     Count,
     F,
-    Max,
     Prefetch,
     Q,
     QuerySet,
@@ -242,10 +242,16 @@ DESK_COUNTS_SECONDS = 10
 _DESK_COUNTS_KEY = "queues:desk-counts:2"  # the shape of DeskCounts
 
 
-def desk_counts_shared(*, now: datetime) -> DeskCounts:
+def latest_event_query() -> QuerySet[TicketEvent, Any]:
+    """The id of the latest ticket event, as a one-value query (to use as a subquery)."""
+    return TicketEvent.objects.order_by("-pk").values("pk")[:1]
+
+
+def desk_counts_shared(*, now: datetime, latest_event: int) -> DeskCounts:
     """desk_counts, computed once for every agent's sidebar until a ticket changes (every
-    change writes a TicketEvent: the latest event's id says whether they still hold)."""
-    latest = TicketEvent.objects.aggregate(latest=Max("pk"))["latest"] or 0
+    change writes a TicketEvent: `latest_event`, the latest one's id as the caller read it
+    with latest_event_query, says whether they still hold)."""
+    latest = latest_event
     cached = cache.get(_DESK_COUNTS_KEY)
     if cached is not None and cached[0] == latest:
         return cached[1]

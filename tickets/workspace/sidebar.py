@@ -83,7 +83,8 @@ def _read_setup(user: User) -> AgentSetup:
 def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
     """The sidebar's template context."""
     setup = agent_setup(user)
-    desk = queues.desk_counts_shared(now=now)
+    personal = _personal_counts(user)
+    desk = queues.desk_counts_shared(now=now, latest_event=personal.pop("latest_event"))
     return {
         "queue_views": queues.queue_views(setup.tiers),
         "counts": queues.queue_counts(
@@ -91,12 +92,13 @@ def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
         ),
         "saved_views": setup.saved_views,
         "is_admin": setup.is_admin,
-        **_personal_counts(user),
+        **personal,
     }
 
 
 def _personal_counts(user: User) -> dict[str, int]:
-    """The agent's unread notifications and the chats waiting in their tiers: one query."""
+    """The agent's unread notifications, the chats waiting in their tiers and the latest
+    ticket event (whether the desk's shared counts still hold): one query."""
     unread = (
         Notification.objects.filter(user=user, read_at__isnull=True)
         .order_by()
@@ -117,11 +119,16 @@ def _personal_counts(user: User) -> dict[str, int]:
         .annotate(
             unread=Coalesce(Subquery(unread), 0),
             chats_waiting=Coalesce(Subquery(waiting), 0),
+            latest_event=Coalesce(Subquery(queues.latest_event_query()), 0),
         )
-        .values("unread", "chats_waiting")
+        .values("unread", "chats_waiting", "latest_event")
         .get()
     )
-    return {"unread": int(row["unread"]), "chats_waiting": int(row["chats_waiting"])}
+    return {
+        "unread": int(row["unread"]),
+        "chats_waiting": int(row["chats_waiting"]),
+        "latest_event": int(row["latest_event"]),
+    }
 
 
 def setup_changed(**_: Any) -> None:
