@@ -20,7 +20,6 @@ processes; `.venv/bin/uv pip install py-spy`, not a dependency).
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,10 +37,12 @@ from tests.benchmarks.bench_webhooks import (
     _prepare,
     _purge,
     _stop,
+    ingest_worker_command,
+    server_command,
     server_environment,
     wait_ready,
 )
-from tests.benchmarks.harness import Context, Metric, scratch_folder
+from tests.benchmarks.harness import Context, Metric, in_scratch_folder
 
 FULL_BACKLOG = 10_000
 TARGET_ONE_WORKER = 750  # items/s
@@ -50,22 +51,22 @@ CLIENTS = 16
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    media = scratch_folder("bench-drain-")
-    try:
-        rates = {}
-        for workers in (1, 2):
-            metric = _drain(ctx, media, workers)
-            rates[workers] = metric.value
-            yield metric
-        yield Metric(
-            "drain.two_workers_over_one",
-            rates[2] / rates[1] if rates[1] else 0.0,
-            "ratio",
-            2,
-            {"target": TARGET_TWO_WORKERS},
-        )
-    finally:
-        shutil.rmtree(media, ignore_errors=True)
+    return in_scratch_folder("bench-drain-", lambda media: _drains(ctx, media))
+
+
+def _drains(ctx: Context, media: str) -> Iterator[Metric]:
+    rates = {}
+    for workers in (1, 2):
+        metric = _drain(ctx, media, workers)
+        rates[workers] = metric.value
+        yield metric
+    yield Metric(
+        "drain.two_workers_over_one",
+        rates[2] / rates[1] if rates[1] else 0.0,
+        "ratio",
+        2,
+        {"target": TARGET_TWO_WORKERS},
+    )
 
 
 def _drain(ctx: Context, media: str, workers: int) -> Metric:
@@ -79,14 +80,11 @@ def _drain(ctx: Context, media: str, workers: int) -> Metric:
     logs.mkdir(exist_ok=True)
     stored = _fill_backlog(ctx, env, base_url, count, logs)
     ctx.log(f"drain: {stored:,} items waiting; {workers} worker process(es) start")
-    worker_command = [
-        sys.executable, "-m", "celery", "--app", "helpdesk", "worker",
-        "--concurrency", str(workers), "--queues", "ingest", "--loglevel", "WARNING",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
     load_before = os.getloadavg()[0]
     with (logs / "worker.log").open("wb") as log:
-        worker = subprocess.Popen(worker_command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        worker = subprocess.Popen(
+            ingest_worker_command(workers), cwd=ROOT, env=env, stdout=log, stderr=log
+        )
         profiler = _profile(worker.pid) if workers == 1 else None
         try:
             waited = _wait_until_drained(env, limit=max(120.0, count / 50))
@@ -137,13 +135,9 @@ def _profile(pid: int) -> subprocess.Popen[bytes] | None:
 
 def _fill_backlog(ctx: Context, env: dict[str, str], base_url: str, count: int, logs: Path) -> int:
     """Post through the webhooks until `count` items are stored; returns how many are."""
-    server_command = [
-        sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
-        "--host", "127.0.0.1", "--port", base_url.rsplit(":", 1)[1],
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+    port = base_url.rsplit(":", 1)[1]
     with (logs / "server.log").open("wb") as log:
-        server = subprocess.Popen(server_command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        server = subprocess.Popen(server_command(port), cwd=ROOT, env=env, stdout=log, stderr=log)
         try:
             wait_ready(base_url, server)
             traffic = Traffic(base_url, run=f"d{int(time.time())}")

@@ -21,7 +21,6 @@ import json
 import os
 import quopri
 import random
-import shutil
 import subprocess
 import sys
 import time
@@ -39,8 +38,8 @@ from tests.benchmarks.harness import (
     Context,
     Metric,
     configure_environment,
+    in_scratch_folder,
     percentile,
-    scratch_folder,
 )
 
 FULL_SIZE = 10_000
@@ -290,19 +289,19 @@ def child_environment(media: str) -> dict[str, str]:
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    media = scratch_folder("bench-ingest-")
-    try:
-        env = child_environment(media)
-        env["BENCH_SCALE"] = str(ctx.scale)
-        command = [sys.executable, "-m", "tests.benchmarks.bench_ingest", "--child"]
-        ctx.log(f"ingest: {ctx.scaled(FULL_SIZE, 200)} messages in a child process")
-        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=True)
-        for line in done.stdout.splitlines():
-            data = json.loads(line)
-            extra = {k: v for k, v in data.items() if k not in ("metric", "value", "unit", "n")}
-            yield Metric(data["metric"], data["value"], data["unit"], data["n"], extra)
-    finally:
-        shutil.rmtree(media, ignore_errors=True)
+    return in_scratch_folder("bench-ingest-", lambda media: _in_child(ctx, media))
+
+
+def _in_child(ctx: Context, media: str) -> Iterator[Metric]:
+    env = child_environment(media)
+    env["BENCH_SCALE"] = str(ctx.scale)
+    command = [sys.executable, "-m", "tests.benchmarks.bench_ingest", "--child"]
+    ctx.log(f"ingest: {ctx.scaled(FULL_SIZE, 200)} messages in a child process")
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=True)
+    for line in done.stdout.splitlines():
+        data = json.loads(line)
+        extra = {k: v for k, v in data.items() if k not in ("metric", "value", "unit", "n")}
+        yield Metric(data["metric"], data["value"], data["unit"], data["n"], extra)
 
 
 # --- The child: the measured process -----------------------------------------------------------

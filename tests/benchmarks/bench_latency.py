@@ -15,9 +15,7 @@ twenty messages one at a time, a second apart: a lone message at rest.
 
 import asyncio
 import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,10 +32,12 @@ from tests.benchmarks.bench_webhooks import (
     _prepare,
     _purge,
     _stop,
+    ingest_worker_command,
+    server_command,
     server_environment,
     wait_ready,
 )
-from tests.benchmarks.harness import Context, Metric, percentile, scratch_folder
+from tests.benchmarks.harness import Context, Metric, in_scratch_folder, percentile
 
 FULL_SECONDS = 300
 TARGET_P50_MS = 250
@@ -47,11 +47,7 @@ AT_REST = 20
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    media = scratch_folder("bench-latency-")
-    try:
-        yield from _run(ctx, media)
-    finally:
-        shutil.rmtree(media, ignore_errors=True)
+    return in_scratch_folder("bench-latency-", lambda media: _run(ctx, media))
 
 
 def _run(ctx: Context, media: str) -> Iterator[Metric]:
@@ -64,19 +60,12 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
     _prepare(env, ctx)
     logs = Path(media) / "logs"
     logs.mkdir()
-    server_command = [
-        sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    worker_command = [
-        sys.executable, "-m", "celery", "--app", "helpdesk", "worker", "--concurrency", "1",
-        "--queues", "ingest", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
-    ]  # fmt: skip
     with (logs / "server.log").open("wb") as s_log, (logs / "worker.log").open("wb") as w_log:
-        server = subprocess.Popen(server_command, cwd=ROOT, env=env, stdout=s_log, stderr=s_log)
+        server = subprocess.Popen(
+            server_command(port), cwd=ROOT, env=env, stdout=s_log, stderr=s_log
+        )
         worker = subprocess.Popen(
-            worker_command, cwd=ROOT, env=env, stdout=w_log, stderr=w_log, preexec_fn=_nice
+            ingest_worker_command(), cwd=ROOT, env=env, stdout=w_log, stderr=w_log, preexec_fn=_nice
         )
         try:
             wait_ready(base_url, server)

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.benchmarks.bench_ingest import OWN_DATABASE, child_environment, generate_mail
-from tests.benchmarks.harness import Context, Metric, percentile, scratch_folder
+from tests.benchmarks.harness import Context, Metric, in_scratch_folder, percentile
 
 CLIENTS = 16
 FULL_SECONDS = 300
@@ -399,11 +398,24 @@ def _waiting(env: dict[str, str]) -> int:
 
 
 def run(ctx: Context) -> Iterator[Metric]:
-    media = scratch_folder("bench-webhooks-")
-    try:
-        yield from _serve_and_measure(ctx, media)
-    finally:
-        shutil.rmtree(media, ignore_errors=True)
+    return in_scratch_folder("bench-webhooks-", lambda media: _serve_and_measure(ctx, media))
+
+
+def server_command(port: int | str) -> list[str]:
+    """The web process: uvicorn serving the ASGI app, quiet."""
+    return [
+        sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def ingest_worker_command(concurrency: int = 1) -> list[str]:
+    """A Celery worker on the `ingest` queue with `concurrency` processes, quiet."""
+    return [
+        sys.executable, "-m", "celery", "--app", "helpdesk", "worker",
+        "--concurrency", str(concurrency), "--queues", "ingest", "--loglevel", "WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
 
 
 def _serve_and_measure(ctx: Context, media: str) -> Iterator[Metric]:
@@ -414,23 +426,19 @@ def _serve_and_measure(ctx: Context, media: str) -> Iterator[Metric]:
     _prepare(env, ctx)
     logs = Path(media) / "logs"
     logs.mkdir()
-    server_command = [
-        sys.executable, "-m", "uvicorn", "helpdesk.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    worker_command = [
-        sys.executable, "-m", "celery", "--app", "helpdesk", "worker", "--concurrency", "1",
-        "--queues", "ingest", "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-        "--without-heartbeat",
-    ]  # fmt: skip
     with (logs / "server.log").open("wb") as server_log, (logs / "worker.log").open("wb") as w_log:
         server = subprocess.Popen(
-            server_command, cwd=ROOT, env=env, stdout=server_log, stderr=server_log
+            server_command(port), cwd=ROOT, env=env, stdout=server_log, stderr=server_log
         )
         # The worker has the CPU the web process leaves (nice 10): on two cores shared with
         # PostgreSQL and the clients, this stands in for the worker's own machine.
         worker = subprocess.Popen(
-            worker_command, cwd=ROOT, env=env, stdout=w_log, stderr=w_log, preexec_fn=_nice
+            ingest_worker_command(),
+            cwd=ROOT,
+            env=env,
+            stdout=w_log,
+            stderr=w_log,
+            preexec_fn=_nice,
         )
         try:
             yield from _measure(ctx, env, base_url, server, seconds)

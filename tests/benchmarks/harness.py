@@ -10,6 +10,7 @@ Environment:
 
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -64,6 +65,17 @@ class Context:
     def log(self, text: str) -> None:
         """Progress for the person watching (stderr; stdout is the JSON lines)."""
         print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def in_scratch_folder(
+    prefix: str, measure: Callable[[str], Iterator["Metric"]]
+) -> Iterator["Metric"]:
+    """`measure`'s metrics, run with a scratch folder of its own, removed afterwards."""
+    folder = scratch_folder(prefix)
+    try:
+        yield from measure(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def scratch_folder(prefix: str) -> str:
