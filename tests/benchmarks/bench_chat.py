@@ -16,9 +16,8 @@ tickets and customers are deleted afterwards; the agents (users "bench-chat-agen
 marked unavailable.
 
 BENCH_CHAT_PYSPY=FILE.svg records a py-spy flame graph of the server (set-up and talk;
-py-spy is not a dependency: `.venv/bin/uv pip install py-spy`)
-(FILE.txt: collapsed stacks per thread; FILE.idle.txt: waiting included; FILE.gil.txt: only
-the thread holding the interpreter lock).
+harness.py_spy: FILE.threads.txt collapsed stacks per thread, FILE.idle.txt waiting
+included, FILE.gil.txt only the thread holding the interpreter lock).
 """
 
 import asyncio
@@ -36,7 +35,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.harness import Context, Metric, p50, percentile, prepared, stopwatch
+from tests.benchmarks.harness import (
+    Context,
+    Metric,
+    p50,
+    percentile,
+    prepared,
+    py_spy,
+    py_spy_end,
+    stopwatch,
+)
 
 FULL_PAIRS = 250
 MESSAGES = 8  # per side and pair
@@ -348,13 +356,11 @@ class Outcome:
 async def _drive(
     port: int, agents: list[tuple[int, str]], server_pid: int, ctx: Context
 ) -> Outcome:
-    profiler = _profile(server_pid)
+    profiler = py_spy(server_pid, os.environ.get("BENCH_CHAT_PYSPY"))
     try:
         return await _converse(port, agents, server_pid, ctx)
     finally:
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)  # py-spy writes what it has
-            profiler.wait()
+        py_spy_end(profiler)
 
 
 async def _converse(
@@ -413,22 +419,6 @@ async def _converse(
         talk_seconds, cpu, own_cpu, talk.frames, talk.errors,
         [(at - talk_started, way, ms) for at, way, ms in talk.timeline],
     )  # fmt: skip
-
-
-def _profile(pid: int) -> subprocess.Popen[bytes] | None:
-    target = os.environ.get("BENCH_CHAT_PYSPY")
-    if not target:
-        return None
-    command = [
-        str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-        "--output", target, "--nonblocking",
-    ]  # fmt: skip
-    if target.endswith(".txt"):  # collapsed stacks per thread (.idle.txt: waiting too)
-        command += ["--format", "raw", "--threads"]
-        command += ["--idle"] if target.endswith(".idle.txt") else []
-        # .gil.txt: only the thread holding the interpreter lock, i.e. where the CPU goes
-        command += ["--gil"] if target.endswith(".gil.txt") else []
-    return subprocess.Popen(command)
 
 
 def run(ctx: Context) -> Iterator[Metric]:

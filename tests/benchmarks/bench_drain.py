@@ -14,15 +14,13 @@ Exactly once: every item stored is processed, and every processed item has one m
 
     python -m tests.benchmarks drain     # or: make bench BENCH=drain (BENCH_SCALE applies)
 
-BENCH_DRAIN_PYSPY=FILE.txt records the one worker's drain with py-spy (collapsed stacks, its
-processes; `.venv/bin/uv pip install py-spy`, not a dependency).
+BENCH_DRAIN_PYSPY=FILE records the one worker's drain with py-spy, its processes too
+(harness.py_spy: FILE.txt collapsed stacks, else a flame graph).
 """
 
 import asyncio
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +40,7 @@ from tests.benchmarks.bench_webhooks import (
     server_environment,
     wait_ready,
 )
-from tests.benchmarks.harness import Context, Metric, in_scratch_folder
+from tests.benchmarks.harness import Context, Metric, in_scratch_folder, py_spy, py_spy_end
 
 FULL_BACKLOG = 10_000
 TARGET_ONE_WORKER = 750  # items/s
@@ -85,13 +83,12 @@ def _drain(ctx: Context, media: str, workers: int) -> Metric:
         worker = subprocess.Popen(
             ingest_worker_command(workers), cwd=ROOT, env=env, stdout=log, stderr=log
         )
-        profiler = _profile(worker.pid) if workers == 1 else None
+        target = os.environ.get("BENCH_DRAIN_PYSPY") if workers == 1 else None
+        profiler = py_spy(worker.pid, target, subprocesses=True)
         try:
             waited = _wait_until_drained(env, limit=max(120.0, count / 50))
         finally:
-            if profiler is not None:
-                profiler.send_signal(signal.SIGINT)  # py-spy writes what it has
-                profiler.wait()
+            py_spy_end(profiler)
             _stop(worker)
             _purge(env)
     result = _outcome(env)
@@ -120,17 +117,6 @@ def _drain(ctx: Context, media: str, workers: int) -> Metric:
             "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         },
     )
-
-
-def _profile(pid: int) -> subprocess.Popen[bytes] | None:
-    target = os.environ.get("BENCH_DRAIN_PYSPY")
-    if not target:
-        return None
-    command = [
-        str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-        "--subprocesses", "--output", target, "--format", "raw", "--nonblocking",
-    ]  # fmt: skip
-    return subprocess.Popen(command)
 
 
 def _fill_backlog(ctx: Context, env: dict[str, str], base_url: str, count: int, logs: Path) -> int:

@@ -11,7 +11,9 @@ Environment:
 import json
 import os
 import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,6 +90,35 @@ def scratch_folder(prefix: str) -> str:
     parent = Path(settings.DATA_DIR).resolve() / "bench"  # servers run from another folder
     parent.mkdir(parents=True, exist_ok=True)
     return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+def py_spy(pid: int, target: str | None, *, subprocesses: bool = False) -> Any:
+    """`py-spy record` of process `pid` into `target` (None: no profile), until py_spy_end.
+
+    A .txt target gets collapsed stacks (.threads.txt: per thread; .idle.txt: waiting too;
+    .gil.txt: only the thread holding the interpreter lock, i.e. where the CPU goes); any
+    other a flame graph. py-spy is not a dependency: `.venv/bin/uv pip install py-spy`."""
+    if not target:
+        return None
+    command = [
+        str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+        "--output", target, "--nonblocking",
+    ]  # fmt: skip
+    if subprocesses:
+        command.append("--subprocesses")
+    if target.endswith(".txt"):
+        command += ["--format", "raw"]
+        command += ["--threads"] if target.endswith((".threads.txt", ".idle.txt")) else []
+        command += ["--idle"] if target.endswith(".idle.txt") else []
+        command += ["--gil"] if target.endswith(".gil.txt") else []
+    return subprocess.Popen(command)
+
+
+def py_spy_end(profiler: Any) -> None:
+    """Stop a py_spy recording; py-spy writes what it has."""
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait()
 
 
 def timings_ms(action: Callable[[], Any], *, repeat: int, warmup: int = 3) -> list[float]:
