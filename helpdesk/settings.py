@@ -322,6 +322,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Agents sign in here (customers use the portal's own sign-in); password reset is by email.
 LOGIN_URL = "login"
+# Django's model backend, with the agent profile read with the user (one query a page).
+AUTHENTICATION_BACKENDS = ["helpdesk.auth_backends.UserWithProfileBackend"]  # USER_BACKEND
+# With Redis, sessions are read from the cache (and kept in the database too); a per-process
+# cache would keep a signed-out session alive in the other processes.
+if REDIS_URL:
+    SESSION_ENGINE = "helpdesk.sessions"
 LOGIN_REDIRECT_URL = "agent:home"
 LOGOUT_REDIRECT_URL = "login"
 # Django's renderer, with its plain widgets written without the template engine (faster).

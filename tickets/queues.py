@@ -12,6 +12,7 @@ The sidebar's counts cover every active ticket: the desk-wide part is one index-
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ from django.utils.dateparse import parse_datetime
 
 from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketEvent, TicketStatus, Tier
 from tickets.selectors import TicketFilters, agent_tier_ids, ticket_list
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 # "Breaching soon": a deadline within this time (or already past).
@@ -252,11 +255,18 @@ def desk_counts_shared(*, now: datetime, latest_event: int) -> DeskCounts:
     change writes a TicketEvent: `latest_event`, the latest one's id as the caller read it
     with latest_event_query, says whether they still hold)."""
     latest = latest_event
-    cached = cache.get(_DESK_COUNTS_KEY)
+    try:
+        cached = cache.get(_DESK_COUNTS_KEY)
+    except Exception:  # the cache being down costs the counting, not the page
+        logger.warning("could not read the desk's shared counts", exc_info=True)
+        return desk_counts(now=now)
     if cached is not None and cached[0] == latest:
         return cached[1]
     counts = desk_counts(now=now)
-    cache.set(_DESK_COUNTS_KEY, (latest, counts), DESK_COUNTS_SECONDS)
+    try:
+        cache.set(_DESK_COUNTS_KEY, (latest, counts), DESK_COUNTS_SECONDS)
+    except Exception:
+        logger.warning("could not share the desk's counts", exc_info=True)
     return counts
 
 

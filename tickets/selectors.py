@@ -138,8 +138,11 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
             ),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
         ]
+    joined = ["customer", "customer__organization", "tier", "assignee"]
+    if for_page:
+        joined.append("chat")  # whether it can be answered by live chat
     return (
-        Ticket.objects.select_related("customer", "customer__organization", "tier", "assignee")
+        Ticket.objects.select_related(*joined)
         .prefetch_related(*related)
         .filter(pk=ticket_id)
         .first()

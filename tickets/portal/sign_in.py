@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from helpdesk.auth_backends import USER_BACKEND
 from helpdesk.ratelimit import count_hit
 from tickets import selectors, services
 from tickets.portal.forms import PortalAuthenticationForm, SignInLinkForm
@@ -60,7 +61,8 @@ def sign_in_by_link(request: HttpRequest, token: str) -> HttpResponse:
     user = services.customer_sign_in_by_link(token=token)
     if user is None:
         return render(request, "support/login_link.html", {"state": "invalid"}, status=400)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # Signed in by the link, not by a password: the backend that reads them on each request.
+    login(request, user, backend=USER_BACKEND)
     next_url = request.session.pop(_NEXT, "")
     if _is_safe(request, next_url):
         return HttpResponseRedirect(next_url)

@@ -467,4 +467,9 @@ def chat_sweep_abandoned(*, now: datetime | None = None) -> int:
 
 
 def live_chat_of(ticket: Ticket) -> ChatSession | None:
+    """The ticket's chat while it has not ended; read with the ticket when it was
+    (select_related("chat")), else now."""
+    if Ticket.chat.is_cached(ticket):
+        chat = getattr(ticket, "chat", None)
+        return chat if chat is not None and chat.status != ChatStatus.ENDED else None
     return ChatSession.objects.filter(ticket=ticket).exclude(status=ChatStatus.ENDED).first()

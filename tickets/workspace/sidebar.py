@@ -56,18 +56,25 @@ class AgentSetup:
 def agent_setup(user: User) -> AgentSetup:
     """What the sidebar shows of the desk's set-up for `user`: from the cache when current."""
     key = _ENTRY_KEY.format(user_id=user.pk)
-    found = cache.get_many([_VERSION_KEY, key])
-    version = found.get(_VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(_VERSION_KEY, version, None)
-        version = cache.get(_VERSION_KEY, version)
+    try:
+        found = cache.get_many([_VERSION_KEY, key])
+        version = found.get(_VERSION_KEY)
+        if version is None:
+            version = uuid.uuid4().hex
+            cache.add(_VERSION_KEY, version, None)
+            version = cache.get(_VERSION_KEY, version)
+    except Exception:  # the cache being down costs a few queries, not the page
+        logger.warning("sidebar cache unavailable; reading the set-up", exc_info=True)
+        return _read_setup(user)
     entry = found.get(key)
     if entry is not None and entry[0] == version:
         setup: AgentSetup = entry[1]
         return setup
     setup = _read_setup(user)
-    cache.set(key, (version, setup), SETUP_SECONDS)
+    try:
+        cache.set(key, (version, setup), SETUP_SECONDS)
+    except Exception:
+        logger.warning("could not keep the sidebar's set-up", exc_info=True)
     return setup
 
 
@@ -80,10 +87,15 @@ def _read_setup(user: User) -> AgentSetup:
     )
 
 
-def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
-    """The sidebar's template context."""
+def sidebar(
+    user: User, *, now: datetime, also: dict[str, Subquery] | None = None
+) -> dict[str, Any]:
+    """The sidebar's template context.
+
+    `also` are a page's own single-value lookups (name: subquery), read in the same query
+    as the agent's counts and returned under "also", so that the page costs no query more."""
     setup = agent_setup(user)
-    personal = _personal_counts(user)
+    personal = _personal_counts(user, also or {})
     desk = queues.desk_counts_shared(now=now, latest_event=personal.pop("latest_event"))
     return {
         "queue_views": queues.queue_views(setup.tiers),
@@ -96,9 +108,10 @@ def sidebar(user: User, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def _personal_counts(user: User) -> dict[str, int]:
+def _personal_counts(user: User, also: dict[str, Subquery]) -> dict[str, Any]:
     """The agent's unread notifications, the chats waiting in their tiers and the latest
-    ticket event (whether the desk's shared counts still hold): one query."""
+    ticket event (whether the desk's shared counts still hold), and the page's `also`:
+    one query."""
     unread = (
         Notification.objects.filter(user=user, read_at__isnull=True)
         .order_by()
@@ -120,14 +133,16 @@ def _personal_counts(user: User) -> dict[str, int]:
             unread=Coalesce(Subquery(unread), 0),
             chats_waiting=Coalesce(Subquery(waiting), 0),
             latest_event=Coalesce(Subquery(queues.latest_event_query()), 0),
+            **also,
         )
-        .values("unread", "chats_waiting", "latest_event")
+        .values("unread", "chats_waiting", "latest_event", *also)
         .get()
     )
     return {
         "unread": int(row["unread"]),
         "chats_waiting": int(row["chats_waiting"]),
         "latest_event": int(row["latest_event"]),
+        "also": {name: row[name] for name in also},
     }
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db import IntegrityError
+from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,8 +48,8 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _sidebar(request: HttpRequest) -> dict[str, Any]:
-    return sidebar.sidebar(_user(request), now=timezone.now())
+def _sidebar(request: HttpRequest, also: dict[str, Subquery] | None = None) -> dict[str, Any]:
+    return sidebar.sidebar(_user(request), now=timezone.now(), also=also)
 
 
 @agent_required
@@ -194,28 +195,32 @@ def _suggestions(ticket: Ticket) -> list[Any]:
     return article_suggest(text, limit=5, include_agent_only=True)
 
 
-def _next_ticket(request: HttpRequest, ticket: Ticket) -> Ticket | None:
-    """The ticket to work after this one: my most urgent, else the most urgent unassigned."""
+_NEXT_TICKET_VIEWS = ("mine", "unassigned")
+
+
+def _next_ticket_lookups(request: HttpRequest, ticket: Ticket) -> dict[str, Subquery]:
+    """The ticket to work after this one: my most urgent, else the most urgent unassigned,
+    as the queues order them; one single-value lookup per queue, read with the sidebar."""
     user = _user(request)
-    for view in ("mine", "unassigned"):
+    lookups = {}
+    for view in _NEXT_TICKET_VIEWS:
         tickets = queues.queue_tickets(
             queues.QueueQuery(view=view),
             user=user,
             now=timezone.now(),
             my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
         )
-        if tickets is None:
-            continue
-        # Only its id is shown (a link): no joins, no tags.
-        found = (
-            tickets.exclude(pk=ticket.pk)
-            .select_related(None)
-            .prefetch_related(None)
-            .only("pk")
-            .first()
-        )
-        if found is not None:
-            return found
+        if tickets is not None:
+            # Only its id is shown (a link): no joins, no tags.
+            first = tickets.exclude(pk=ticket.pk).select_related(None).prefetch_related(None)
+            lookups[f"next_{view}"] = Subquery(first.values("pk")[:1])
+    return lookups
+
+
+def _next_ticket(found: dict[str, int | None]) -> Ticket | None:
+    for view in _NEXT_TICKET_VIEWS:
+        if found.get(f"next_{view}") is not None:
+            return Ticket(pk=found[f"next_{view}"])
     return None
 
 
@@ -229,8 +234,9 @@ def _ticket_page(
     reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
     macros = desk_setup.current().macros
     history = ticket.customer.history  # type: ignore[attr-defined]
+    side = _sidebar(request, also=_next_ticket_lookups(request, ticket))
     context = {
-        **_sidebar(request),
+        **side,
         "ticket": ticket,
         "timeline": _timeline(timeline),
         "clocks": _clocks(ticket),
@@ -255,7 +261,7 @@ def _ticket_page(
         "other_tickets": history[: selectors.OTHER_TICKETS_ON_PAGE],
         "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
         "public_base": settings.PUBLIC_BASE_URL,
-        "next_ticket": _next_ticket(request, ticket),
+        "next_ticket": _next_ticket(side["also"]),
         "now": timezone.now(),
     }
     return render(request, "agent/ticket.html", context, status=status)

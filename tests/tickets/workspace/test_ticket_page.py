@@ -297,18 +297,45 @@ def test_kb_search_is_for_agents_only(client, customer_user, articles):
 
 
 def test_ticket_page_costs_the_same_queries_for_2_or_20_messages(agent_client, agent, ticket):
+    captured = CaptureQueriesContext(connection)
+
     def queries() -> int:
-        with CaptureQueriesContext(connection) as captured:
+        with captured:
             page(agent_client, ticket)
         return len(captured)
 
     services.ticket_add_note(ticket=ticket, actor=agent, text="one")
     sidebar.agent_setup(agent)  # read on an agent's first page only
     few = queries()
+    # Read again with nothing changed, the desk's shared counts are not counted again: the
+    # user with their profile, the ticket with its chat, the customer's contacts and other
+    # tickets, participants, messages, files, events, the agent's counts with the next
+    # ticket, clocks, the tier's agents, tags.
+    assert queries() <= 12, "\n".join(q["sql"][:90] for q in captured)
     for n in range(9):
         services.ticket_add_note(ticket=ticket, actor=agent, text=f"note {n}")
         services.ticket_reply(ticket=ticket, actor=agent, text=f"reply {n}")
     assert queries() == few
+
+
+def _next_ticket_link(client, ticket: Ticket) -> str | None:
+    found = re.search(r'id="next-ticket" href="/agent/tickets/(\d+)/"', page(client, ticket))
+    return found.group(1) if found else None
+
+
+def test_next_ticket_is_mine_first_then_the_unassigned_of_my_tiers(
+    agent_client, agent, tier2_agent, ticket, open_ticket
+):
+    assert _next_ticket_link(agent_client, ticket) is None
+    open_ticket(tier_level=2, subject="Someone else's tier")
+    unassigned = open_ticket(subject="Nobody has it yet", priority="high")
+    assert _next_ticket_link(agent_client, ticket) == str(unassigned.pk)
+    mine = open_ticket(subject="Mine, less urgent", priority="low")
+    services.ticket_assign(ticket=mine, assignee=agent, actor=agent)
+    assert _next_ticket_link(agent_client, ticket) == str(mine.pk)
+    # Never the ticket being read: the other unassigned one instead (neither has a due
+    # time here, so the older first).
+    assert _next_ticket_link(agent_client, mine) == str(ticket.pk)
 
 
 def test_sign_in_page_and_password_reset_by_email(client, agent):

@@ -1,0 +1,25 @@
+"""Django's model backend, reading a signed-in user with their agent profile in one query:
+every workspace page asks whether the user is an agent (tickets.roles)."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import QuerySet
+
+# Its dotted path, for a sign-in that names the backend (a sign-in link, say).
+USER_BACKEND = "helpdesk.auth_backends.UserWithProfileBackend"
+
+
+def _users() -> QuerySet:
+    return get_user_model()._default_manager.select_related("agent_profile")
+
+
+class UserWithProfileBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        user = _users().filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id: Any) -> Any:
+        user = await _users().filter(pk=user_id).afirst()
+        return user if user is not None and self.user_can_authenticate(user) else None
