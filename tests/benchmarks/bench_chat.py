@@ -38,6 +38,7 @@ from typing import Any
 from tests.benchmarks.harness import (
     Context,
     Metric,
+    cpu_seconds,
     p50,
     percentile,
     prepared,
@@ -210,12 +211,6 @@ def _stop_server(server: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- The clients ------------------------------------------------------------------------
@@ -396,7 +391,7 @@ async def _converse(
         await _until(side.inbox, "state")  # accepted
     setup_seconds = time.perf_counter() - started
     ctx.log(f"chat: chats started, accepted and joined in {setup_seconds:.1f} s; talking")
-    cpu_before, talk_started = _cpu_seconds(server_pid), time.perf_counter()
+    cpu_before, talk_started = cpu_seconds(server_pid), time.perf_counter()
     own_before = time.process_time()
     await asyncio.gather(
         *(
@@ -408,7 +403,7 @@ async def _converse(
     while (talk.to_agent or talk.to_customer) and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
     talk_seconds = time.perf_counter() - talk_started
-    cpu = _cpu_seconds(server_pid) - cpu_before
+    cpu = cpu_seconds(server_pid) - cpu_before
     own_cpu = time.process_time() - own_before
     for side in [*agent_sides, *(c for c, _ in customers)]:
         await side.ws.close()

@@ -14,6 +14,9 @@ publishes, and the tickets it writes, never meet the other benchmarks' data or w
 
     python -m tests.benchmarks ingest                # via the runner (BENCH_SCALE applies)
     python -m tests.benchmarks.bench_ingest --child  # the measured process itself
+
+BENCH_INGEST_PYSPY=FILE records the child with py-spy (harness.py_spy; FILE.txt: collapsed
+stacks, in which the one-at-a-time path is the stacks through `pipeline.process`).
 """
 
 import base64
@@ -40,6 +43,8 @@ from tests.benchmarks.harness import (
     configure_environment,
     in_scratch_folder,
     percentile,
+    py_spy,
+    py_spy_end,
 )
 
 FULL_SIZE = 10_000
@@ -297,8 +302,13 @@ def _in_child(ctx: Context, media: str) -> Iterator[Metric]:
     env["BENCH_SCALE"] = str(ctx.scale)
     command = [sys.executable, "-m", "tests.benchmarks.bench_ingest", "--child"]
     ctx.log(f"ingest: {ctx.scaled(FULL_SIZE, 200)} messages in a child process")
-    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=True)
-    for line in done.stdout.splitlines():
+    measured = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    profiler = py_spy(measured.pid, os.environ.get("BENCH_INGEST_PYSPY"))
+    output, _ = measured.communicate()
+    py_spy_end(profiler)
+    if measured.returncode:
+        raise subprocess.CalledProcessError(measured.returncode, command, output)
+    for line in output.splitlines():
         data = json.loads(line)
         extra = {k: v for k, v in data.items() if k not in ("metric", "value", "unit", "n")}
         yield Metric(data["metric"], data["value"], data["unit"], data["n"], extra)

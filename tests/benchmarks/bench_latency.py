@@ -10,6 +10,10 @@ acknowledged request's key and time are kept; afterwards each item's `processed_
 its latency. The backlog (items waiting) is sampled every second: it must not grow. Then
 twenty messages one at a time, a second apart: a lone message at rest.
 
+Each process's CPU over the load is reported (`cpu_share`: the web process, the worker,
+the whole machine), to show which is the limit; BENCH_LATENCY_PYSPY=PREFIX records both
+with py-spy (PREFIX.server.txt, PREFIX.worker.txt: collapsed stacks).
+
     python -m tests.benchmarks latency    # or: make bench BENCH=latency (BENCH_SCALE applies)
 """
 
@@ -37,7 +41,15 @@ from tests.benchmarks.bench_webhooks import (
     server_environment,
     wait_ready,
 )
-from tests.benchmarks.harness import Context, Metric, in_scratch_folder, percentile
+from tests.benchmarks.harness import (
+    Context,
+    Metric,
+    cpu_seconds,
+    in_scratch_folder,
+    percentile,
+    py_spy,
+    py_spy_end,
+)
 
 FULL_SECONDS = 300
 TARGET_P50_MS = 250
@@ -72,8 +84,13 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
             traffic = Traffic(base_url, run=f"l{int(time.time())}")
             ctx.log(f"latency: {rate:.0f} webhooks/s offered for {seconds:.0f} s")
             sampler = _BacklogSampler(env)
+            profiles = _profiles(server.pid, worker.pid)
+            cpu_before = _cpu(server.pid, worker.pid)
             with sampler:
                 acked, errors = asyncio.run(_offer(traffic, rate, seconds))
+            cpu = {k: v - cpu_before[k] for k, v in _cpu(server.pid, worker.pid).items()}
+            for profiler in profiles:
+                py_spy_end(profiler)
             settled = _wait_until_drained(env, limit=120.0)
             loaded = _latencies(env, acked)
             at_rest_acked, _ = asyncio.run(_offer(traffic, 1.0, AT_REST))
@@ -105,6 +122,10 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
             "backlog_at_end_of_load": sampler.samples[-1][1] if sampler.samples else 0,
             "backlog_last_minute_slope_per_s": round(sampler.slope(last=60.0), 2),
             "settled_seconds_after_load": round(settled, 1),
+            # Where the two cores went while offered the load: each process's CPU over the
+            # span (1.0: a whole core), and the web process's CPU per acknowledged webhook.
+            "cpu_share": {k: round(v / seconds, 2) for k, v in cpu.items()},
+            "server_cpu_ms_per_acknowledged": round(1000 * cpu["server"] / max(1, len(acked)), 2),
         },
     )
     yield Metric(
@@ -114,6 +135,29 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
         len(at_rest),
         {"target": TARGET_P50_MS, "max_ms": round(max(at_rest, default=0.0), 1)},
     )
+
+
+def _cpu(server: int, worker: int) -> dict[str, float]:
+    """CPU seconds so far: the web process, the worker (its pool too), the whole machine
+    (from /proc/stat: everything else is PostgreSQL, Redis and the clients)."""
+    ticks = sum(int(n) for n in Path("/proc/stat").read_text().split()[1:9])
+    return {
+        "server": cpu_seconds(server),
+        "worker": cpu_seconds(worker, with_children=True),
+        "machine": ticks / os.sysconf("SC_CLK_TCK"),
+    }
+
+
+def _profiles(server: int, worker: int) -> list[Any]:
+    """BENCH_LATENCY_PYSPY=PREFIX: py-spy of the web process (PREFIX.server.txt) and of the
+    worker with its pool (PREFIX.worker.txt) while the load is offered."""
+    prefix = os.environ.get("BENCH_LATENCY_PYSPY")
+    if not prefix:
+        return []
+    return [
+        py_spy(server, f"{prefix}.server.txt"),
+        py_spy(worker, f"{prefix}.worker.txt", subprocesses=True),
+    ]
 
 
 async def _offer(traffic: Traffic, rate: float, seconds: float) -> tuple[dict[str, float], int]:

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.benchmarks.bench_ingest import OWN_DATABASE, child_environment, generate_mail
-from tests.benchmarks.harness import Context, Metric, in_scratch_folder, percentile
+from tests.benchmarks.harness import Context, Metric, cpu_seconds, in_scratch_folder, percentile
 
 CLIENTS = 16
 FULL_SECONDS = 300
@@ -217,6 +217,31 @@ async def load(traffic: Traffic, seconds: float, clients: int = CLIENTS) -> Sent
     return sent
 
 
+EMPTY_REQUESTS = 2000
+
+
+async def empty_requests(base_url: str, count: int, clients: int = CLIENTS) -> int:
+    """`count` GETs of a page that does not exist, from `clients` at once: what every request
+    costs the web process before any view's work (the ASGI server, the thread it is handed
+    to, the middleware, a 404). Returns how many were answered 404."""
+    import aiohttp
+
+    answered = 0
+    remaining = iter(range(count))
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal answered
+        for _ in remaining:
+            async with session.get(f"{base_url}/bench-no-such-page") as response:
+                await response.read()
+                answered += response.status == 404
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+    return answered
+
+
 # --- Processes -------------------------------------------------------------------------------
 
 
@@ -300,12 +325,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class RssSampler:
@@ -463,6 +482,11 @@ def _measure(
     traffic = Traffic(base_url, run=f"w{int(time.time())}")
     warm = asyncio.run(load(traffic, 5.0))
     ctx.log(f"webhooks: warm-up {warm.requests} requests, errors {dict(warm.errors)}")
+    # The floor: an empty request's CPU in the web process, measured on the same server.
+    cpu, started = cpu_seconds(server.pid), time.perf_counter()
+    answered = asyncio.run(empty_requests(base_url, EMPTY_REQUESTS))
+    empty_took, empty_cpu = time.perf_counter() - started, cpu_seconds(server.pid) - cpu
+    ctx.log(f"webhooks: {answered} empty requests at {answered / empty_took:.0f}/s")
     ctx.log(f"webhooks: {CLIENTS} clients for {seconds:.0f} s against {base_url}")
     load_before, cpu = os.getloadavg()[0], cpu_seconds(server.pid)
     with RssSampler(server.pid) as rss:
@@ -545,6 +569,18 @@ def _measure(
             "messages_once": counts["messages"] == counts["message_items"],
             "tickets": counts["tickets"],
             "statuses": {k: v for k, v in counts.items() if ":" in k},
+        },
+    )
+    yield Metric(
+        "webhooks.empty_request_cpu_ms",
+        1000 * empty_cpu / max(1, answered),
+        "ms",
+        answered,
+        {
+            "note": "the web process's CPU for a request that does nothing (a 404): its "
+            "ceiling is 1000 / this requests/s on a core of its own",
+            "requests_per_second": round(answered / empty_took, 1),
+            "webhook_cpu_ms": round(1000 * cpu / max(1, sent.requests), 2),
         },
     )
     peak = max(m for _, m in rss.samples)

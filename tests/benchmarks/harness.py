@@ -92,6 +92,21 @@ def scratch_folder(prefix: str) -> str:
     return tempfile.mkdtemp(prefix=prefix, dir=parent)
 
 
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User and system CPU time of a process so far (Linux /proc); with its live child
+    processes' too (a Celery worker's pool) when asked."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # ended since
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if not with_children:
+        return own
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = children.read_text().split() if children.exists() else []
+    return own + sum(cpu_seconds(int(kid), with_children=True) for kid in kids)
+
+
 def py_spy(pid: int, target: str | None, *, subprocesses: bool = False) -> Any:
     """`py-spy record` of process `pid` into `target` (None: no profile), until py_spy_end.
 
