@@ -164,6 +164,11 @@ class PolicyCache:
         self.policies = active_policies()
         _read_calendar_days(self.policies)
         self.calendars = Calendars()
+        self._by_id = {policy.pk: policy for policy in self.policies}
+
+    def get(self, policy_id: int | None) -> SLAPolicy | None:
+        """An active policy by id; None for another (inactive, or made since)."""
+        return self._by_id.get(policy_id) if policy_id is not None else None
 
 
 def save_started(clocks: list[SLAClock]) -> None:
@@ -373,8 +378,13 @@ def set_deadlines(
     ticket.sla_next_check_at = min(checks, default=None)
 
 
-def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
-    policy = clock.policy
+def explain(
+    clock: SLAClock, now: datetime, *, shared: PolicyCache | None = None
+) -> sla.ClockState | None:
+    """Where the clock stands at `now`. With `shared` (the desk's set-up), an active
+    policy and its built calendar come from there instead of the database."""
+    cached = shared.get(clock.policy_id) if shared is not None else None
+    policy = cached or clock.policy
     if policy is None:
         return None
     return sla.clock_state(
@@ -382,7 +392,7 @@ def explain(clock: SLAClock, now: datetime) -> sla.ClockState | None:
         clock.target_minutes,
         policy.warning_percent,
         pauses_of(clock),
-        calendar_of(policy),
+        shared.calendars.of(policy) if shared is not None and cached else calendar_of(policy),
         now,
         stopped_at=clock.stopped_at,
     )

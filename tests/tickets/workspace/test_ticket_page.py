@@ -318,6 +318,35 @@ def test_ticket_page_costs_the_same_queries_for_2_or_20_messages(agent_client, a
     assert queries() == few
 
 
+def test_clocks_on_business_hours_cost_no_query_for_their_calendar(
+    agent_client, agent, open_ticket
+):
+    from datetime import date, time
+
+    from django.utils import timezone
+
+    from tickets.models import BusinessCalendar, CustomHoliday, OpeningHours, SLAPolicy
+    from tickets.services import sla_clocks
+
+    office = BusinessCalendar.objects.create(name="Office", time_zone="Europe/Paris")
+    for weekday in range(5):
+        OpeningHours.objects.create(calendar=office, weekday=weekday, start=time(9), end=time(17))
+    CustomHoliday.objects.create(calendar=office, date=date(2026, 12, 24), name="Closed")
+    SLAPolicy.objects.update(calendar=office)
+    ticket = open_ticket(subject="Timed in office hours")
+    sidebar.agent_setup(agent)
+    page(agent_client, ticket)
+    with CaptureQueriesContext(connection) as captured:
+        html = page(agent_client, ticket)
+    assert len(captured) <= 12
+    assert not [q for q in captured if "openinghours" in q["sql"] or "holiday" in q["sql"]]
+    # The same deadlines as a clock read with its policy's calendar from the database.
+    for clock in ticket.clocks.exclude(stopped_at__isnull=False):
+        due = sla_clocks.explain(clock, timezone.now()).due_at
+        shown = timezone.localtime(due).strftime("%a %-d %b %H:%M")
+        assert f"due {shown}" in html
+
+
 def _next_ticket_link(client, ticket: Ticket) -> str | None:
     found = re.search(r'id="next-ticket" href="/agent/tickets/(\d+)/"', page(client, ticket))
     return found.group(1) if found else None
