@@ -125,7 +125,12 @@ REDIS_URL = env_str("REDIS_URL")
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # One pool per process, not one per request (helpdesk/redis_pool.py).
+            "OPTIONS": {"pool_class": "helpdesk.redis_pool.SharedConnectionPool"},
+        }
     }
     CHANNEL_LAYERS = {
         "default": {

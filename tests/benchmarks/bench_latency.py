@@ -140,7 +140,9 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
 def _cpu(server: int, worker: int) -> dict[str, float]:
     """CPU seconds so far: the web process, the worker (its pool too), the whole machine
     (from /proc/stat: everything else is PostgreSQL, Redis and the clients)."""
-    ticks = sum(int(n) for n in Path("/proc/stat").read_text().split()[1:9])
+    # The "cpu" line: user nice system idle iowait irq softirq steal; busy is all but idle.
+    fields = [int(n) for n in Path("/proc/stat").read_text().split()[1:9]]
+    ticks = sum(fields) - fields[3] - fields[4]
     return {
         "server": cpu_seconds(server),
         "worker": cpu_seconds(worker, with_children=True),

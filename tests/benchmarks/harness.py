@@ -126,7 +126,8 @@ def py_spy(pid: int, target: str | None, *, subprocesses: bool = False) -> Any:
         command += ["--threads"] if target.endswith((".threads.txt", ".idle.txt")) else []
         command += ["--idle"] if target.endswith(".idle.txt") else []
         command += ["--gil"] if target.endswith(".gil.txt") else []
-    return subprocess.Popen(command)
+    # Its messages go with the progress (stderr), never among the JSON lines (stdout).
+    return subprocess.Popen(command, stdout=sys.stderr)
 
 
 def py_spy_end(profiler: Any) -> None:

@@ -18,11 +18,16 @@ from helpdesk.asgi_http import PooledThreadsASGIHandler
 pytestmark = pytest.mark.django_db
 
 
-async def _get(application: Any, path: str, method: str = "GET") -> tuple[int, bytes]:
+async def _get(
+    application: Any,
+    path: str,
+    method: str = "GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, bytes]:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"localhost")],
+        "root_path": "", "headers": [(b"host", b"localhost"), *(headers or [])],
         "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000),
     }  # fmt: skip
     communicator = ApplicationCommunicator(application, scope)
