@@ -85,9 +85,11 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
             ctx.log(f"latency: {rate:.0f} webhooks/s offered for {seconds:.0f} s")
             sampler = _BacklogSampler(env)
             profiles = _profiles(server.pid, worker.pid)
-            cpu_before = _cpu(server.pid, worker.pid)
+            cpu_before, offered_at = _cpu(server.pid, worker.pid), time.perf_counter()
             with sampler:
                 acked, errors = asyncio.run(_offer(traffic, rate, seconds))
+            # Requests still open when the offer ends are waited for (up to their timeout).
+            offer_span = time.perf_counter() - offered_at
             cpu = {k: v - cpu_before[k] for k, v in _cpu(server.pid, worker.pid).items()}
             for profiler in profiles:
                 py_spy_end(profiler)
@@ -124,7 +126,8 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
             "settled_seconds_after_load": round(settled, 1),
             # Where the two cores went while offered the load: each process's CPU over the
             # span (1.0: a whole core), and the web process's CPU per acknowledged webhook.
-            "cpu_share": {k: round(v / seconds, 2) for k, v in cpu.items()},
+            "cpu_share": {k: round(v / offer_span, 2) for k, v in cpu.items()},
+            "offer_span_seconds": round(offer_span, 1),
             "server_cpu_ms_per_acknowledged": round(1000 * cpu["server"] / max(1, len(acked)), 2),
         },
     )
