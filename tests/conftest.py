@@ -145,6 +145,11 @@ def agent_api(agent: Any) -> APIClient:
 
 
 @pytest.fixture
+def tier2_api(tier2_agent: Any) -> APIClient:
+    return _client_for(tier2_agent)
+
+
+@pytest.fixture
 def admin_api(admin_user: Any) -> APIClient:
     return _client_for(admin_user)
 

@@ -27,3 +27,9 @@ class Conflict(DomainError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class NotAllowed(DomainError):
+    """The person may not do this to this ticket (tickets.policy): not their tier's, say."""
+
+    code = "not_allowed"

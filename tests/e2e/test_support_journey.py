@@ -80,13 +80,13 @@ def test_a_case_from_contact_form_through_two_tiers_to_a_rating(
     alice.get_by_label("Message").fill("Thanks Grace, our network team will look at this.")
     alice.get_by_role("button", name="Send reply").click()
     expect(alice.get_by_text("Reply sent.")).to_be_visible()
-    alice.locator("summary", has_text="Escalate").click()
+    alice.locator("summary", has_text="Escalate or de-escalate").click()
     alice.get_by_label("To tier").select_option("2")
     alice.get_by_label("Reason").fill("Client networking defect suspected")
     alice.get_by_label("Hand-off note (what the next tier needs to know)").fill(
         "Drops every few minutes since the update; power saving already off."
     )
-    alice.get_by_role("button", name="Escalate", exact=True).click()
+    alice.get_by_role("button", name="Move", exact=True).click()
     expect(alice.get_by_text("Escalated to tier 2.")).to_be_visible()
     screenshot("ticket-escalated", alice)
 

@@ -65,7 +65,7 @@ def test_no_notice_in_answer_to_automatic_mail(
 
 
 def test_resolved_notice_and_escalated_notice_only_when_enabled(
-    open_ticket, notices, agent, django_capture_on_commit_callbacks
+    open_ticket, notices, agent, tier2_agent, django_capture_on_commit_callbacks
 ):
     ticket = open_ticket(tier_level=1, sender="bo@example.com")
     with django_capture_on_commit_callbacks(execute=True):
@@ -77,8 +77,8 @@ def test_resolved_notice_and_escalated_notice_only_when_enabled(
     escalated.save()  # as the admin does: the processes' kept set-up is read again
     ticket.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        services.ticket_escalate(ticket=ticket, actor=agent, reason="r", handoff_note="n")
-        services.ticket_resolve(ticket=ticket, actor=agent)
+        services.ticket_escalate(ticket=ticket, actor=tier2_agent, reason="r", handoff_note="n")
+        services.ticket_resolve(ticket=ticket, actor=tier2_agent)
     subjects = [m.subject for m in mail.outbox]
     assert subjects == [
         f"Your request {ticket.reference} is with our specialists [{ticket.reference}]",

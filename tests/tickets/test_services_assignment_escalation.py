@@ -144,11 +144,12 @@ def test_reason_and_handoff_note_are_required(open_ticket, agent, reason, note, 
     assert ticket.tier.level == 1
 
 
-def test_deescalate_records_its_own_kind(open_ticket, agent):
+def test_deescalate_records_its_own_kind(open_ticket, tier2_agent):
     ticket = open_ticket(tier_level=2)
     services.ticket_move_tier(
-        ticket=ticket, tier_level=1, reason="Known issue", handoff_note="Send KB-12", actor=agent
-    )
+        ticket=ticket, tier_level=1, reason="Known issue", handoff_note="Send KB-12",
+        actor=tier2_agent,
+    )  # fmt: skip
     ticket.refresh_from_db()
     assert ticket.tier.level == 1
     assert last_event(ticket).kind == EventKind.DEESCALATED

@@ -9,7 +9,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tickets.errors import Conflict, DomainError
+from tickets.errors import Conflict, DomainError, NotAllowed
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -68,9 +68,13 @@ def _flatten(detail: Any, path: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        status_code = (
-            status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
-        )
+        status_code: int
+        if isinstance(exc, NotAllowed):
+            status_code = status.HTTP_403_FORBIDDEN
+        elif isinstance(exc, Conflict):
+            status_code = status.HTTP_409_CONFLICT
+        else:
+            status_code = status.HTTP_400_BAD_REQUEST
         return Response(_body(exc.code, exc.message), status=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

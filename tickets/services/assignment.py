@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
@@ -40,6 +41,8 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
             raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
         if ticket.assignee_id == assignee.pk:
             return ticket
+        if actor is not None and actor.pk != assignee.pk:  # taking it: only in one's tier
+            policy.refuse_unless_works_on(actor, ticket, "assign it")
         if not agent_in_tier(assignee, ticket.tier_id):
             raise InvalidInput(
                 f"{assignee} is not an active agent of {ticket.tier}; "
@@ -67,6 +70,7 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
         ticket = lock_ticket(ticket)
         if ticket.assignee_id is None:
             return ticket
+        policy.refuse_unless_works_on(actor, ticket, "unassign it")
         data: dict[str, Any] = {"from": ticket.assignee_id}
         if reason:
             data["reason"] = reason

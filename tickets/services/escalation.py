@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
     EventKind,
@@ -55,6 +56,7 @@ def ticket_move_tier(
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
+        policy.refuse_tier_move(actor, ticket, target.level)
         if ticket.status == TicketStatus.CLOSED:
             raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
         source = ticket.tier

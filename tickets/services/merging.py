@@ -1,19 +1,24 @@
 """Merging duplicate tickets: one conversation, one place."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import EventKind, Message, Ticket, TicketStatus
 from tickets.services._common import Actor, record_event
+from tickets.services.transitions import apply_transition
+from tickets.services.workspace import MAX_TAGS
 
 
 def ticket_merge(
     *, source: Ticket, target: Ticket, actor: Actor, now: datetime | None = None
 ) -> Ticket:
-    """Move every message of `source` onto `target`, then close `source` as merged.
+    """Move every message and tag of `source` onto `target`, then close `source` as merged
+    (a status change like any other: its SLA clocks stop).
 
     Later messages threaded to `source` land on `target` (channels follow merged_into).
     """
@@ -34,15 +39,40 @@ def ticket_merge(
                 raise Conflict(f"{ticket.reference} was already merged.", code="ticket_merged")
             if ticket.status == TicketStatus.CLOSED:
                 raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+        policy.refuse_unless_works_on(actor, source, "merge it into another ticket")
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)
         record_event(target, EventKind.MERGED_FROM, actor=actor, source=source.pk, messages=moved)
-        source.status = TicketStatus.CLOSED
-        source.closed_at = now
+        _keep_tags(source, target, actor)
+        apply_transition(
+            source,
+            TicketStatus.CLOSED,
+            actor=actor,
+            now=now,
+            reason=f"merged into {target.reference}",
+        )
         source.merged_into = target
-        source.save(update_fields=["status", "closed_at", "merged_into", "updated_at"])
+        source.save(
+            update_fields=["status", "resolved_at", "closed_at", "merged_into", "updated_at"]
+        )
         latest = max(filter(None, [source.last_message_at, target.last_message_at]), default=None)
         target.last_message_at = latest
         target.save(update_fields=["last_message_at", "updated_at"])
     return target
+
+
+def _keep_tags(source: Ticket, target: Ticket, actor: Actor) -> None:
+    """The source's tags added to the target's, up to a ticket's limit."""
+    before = list(target.tags.order_by("name"))
+    have = {tag.pk for tag in before}
+    added = [tag for tag in source.tags.order_by("name") if tag.pk not in have]
+    added = added[: max(0, MAX_TAGS - len(before))]
+    if not added:
+        return
+    target.tags.add(*added)
+    change: dict[str, Any] = {
+        "from": [tag.name for tag in before],
+        "to": sorted(tag.name for tag in [*before, *added]),
+    }
+    record_event(target, EventKind.TAGS_CHANGED, actor=actor, **change)

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets import live
+from tickets import live, policy
 from tickets.addressing import is_own_address, new_message_id
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -307,6 +307,7 @@ def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ti
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         _refuse_if_closed(ticket)
+        policy.refuse_unless_works_on(actor, ticket, "change its priority")
         if ticket.priority == priority:
             return ticket
         record_event(

@@ -1,9 +1,12 @@
 """Bulk actions on the tickets ticked in a queue: one service call per ticket.
 
 Each ticket succeeds or fails on its own; the agent is told which ones were refused and why.
+The rules are the services' (tickets.policy): a bulk action can do nothing a ticket's own
+page could not. Merging asks for confirmation first and names both tickets of each merge.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -17,7 +20,18 @@ from tickets.workspace.forms import BulkForm
 MAX_BULK = 200
 
 
-def _action(form: BulkForm, actor: User, first: Ticket) -> Callable[[Ticket], Any]:
+@dataclass
+class Outcome:
+    """What a bulk action did: how many tickets it changed, what it says of them, the
+    refusals, and, for a merge not yet confirmed, what to confirm."""
+
+    done: int = 0
+    said: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    to_confirm: dict[str, Any] | None = None
+
+
+def _action(form: BulkForm, actor: User, target: Ticket | None) -> Callable[[Ticket], Any]:
     data = form.cleaned_data
     action = data["action"]
     if action == "assign_me":
@@ -28,48 +42,64 @@ def _action(form: BulkForm, actor: User, first: Ticket) -> Callable[[Ticket], An
         return lambda t: services.ticket_change_priority(
             ticket=t, priority=data["priority"], actor=actor
         )
-    if action == "tier" and data["tier"] is not None and data["reason"].strip():
-        reason = data["reason"].strip()
+    reason, note = data["reason"].strip(), data["handoff_note"].strip()
+    if action == "tier" and data["tier"] is not None and reason and note:
         return lambda t: services.ticket_move_tier(
-            ticket=t, tier_level=data["tier"], reason=reason, handoff_note=reason, actor=actor
+            ticket=t, tier_level=data["tier"], reason=reason, handoff_note=note, actor=actor
         )
     if action == "tag" and data["tags"].strip():
         names = services.parse_tags(data["tags"])
         return lambda t: services.ticket_add_tags(ticket=t, names=names, actor=actor)
-    if action == "merge":
-        return lambda t: (
-            None if t.pk == first.pk else services.ticket_merge(source=t, target=first, actor=actor)
-        )
+    if action == "merge" and target is not None:
+        return lambda t: services.ticket_merge(source=t, target=target, actor=actor)
     raise InvalidInput(
         {
             "status": "Choose the status to set.",
             "priority": "Choose the priority to set.",
-            "tier": "Choose the tier and give a reason for the move.",
+            "tier": "Choose the tier, and give a reason and a hand-off note for the move.",
             "tag": "Give the tags to add.",
+            "merge": "Choose, among the ticked tickets, the one to merge the others into.",
         }.get(action, "Choose an action.")
     )
 
 
-def apply(data: QueryDict, *, actor: User) -> tuple[int, list[str]]:
-    """Run the chosen action on each ticked ticket; (how many succeeded, error messages)."""
+def _merge_target(form: BulkForm, tickets: list[Ticket]) -> Ticket | None:
+    """The ticked ticket named to keep ("HD-12" or "12"), if the action is a merge."""
+    if form.cleaned_data["action"] != "merge":
+        return None
+    named = form.cleaned_data["merge_into"].strip().rsplit("-", 1)[-1]
+    return next((t for t in tickets if named.isdigit() and t.pk == int(named)), None)
+
+
+def apply(data: QueryDict, *, actor: User) -> Outcome:
+    """Run the chosen action on each ticked ticket."""
     form = BulkForm(data)
     if not form.is_valid():
-        return 0, ["Tick at least one ticket and choose an action."]
+        return Outcome(errors=["Tick at least one ticket and choose an action."])
     ids = form.cleaned_data["tickets"][:MAX_BULK]
     tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ids)}
     ordered = [tickets[pk] for pk in ids if pk in tickets]
     if not ordered:
-        return 0, ["None of the ticked tickets exists any more."]
+        return Outcome(errors=["None of the ticked tickets exists any more."])
+    target = _merge_target(form, ordered)
     try:
-        action = _action(form, actor, ordered[0])
+        action = _action(form, actor, target)
     except DomainError as error:
-        return 0, [error.message]
-    done, errors = 0, []
-    for ticket in ordered:
+        return Outcome(errors=[error.message])
+    sources = [t for t in ordered if t.pk != (target.pk if target else None)]
+    if target is not None:
+        if not sources:
+            return Outcome(errors=["Tick the tickets to merge as well as the one to keep."])
+        if not form.cleaned_data["confirm"]:
+            return Outcome(to_confirm={"target": target, "sources": sources})
+    outcome = Outcome()
+    for ticket in sources:
         try:
             action(ticket)
         except DomainError as error:
-            errors.append(f"{ticket.reference}: {error.message}")
+            outcome.errors.append(f"{ticket.reference}: {error.message}")
         else:
-            done += 1
-    return done, errors
+            outcome.done += 1
+            if target is not None:
+                outcome.said.append(f"Merged {ticket.reference} into {target.reference}.")
+    return outcome

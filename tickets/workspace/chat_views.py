@@ -20,7 +20,7 @@ from tickets.services import assignee_by_id, macro_render
 from tickets.services import chat as chats
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
-from tickets.workspace.forms import EscalateForm
+from tickets.workspace.forms import TierMoveForm
 from tickets.workspace.views import _sidebar, _user
 
 
@@ -95,7 +95,7 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
             for agent_id, name in selectors.tier_agents(chat.tier_id)
             if agent_id != chat.agent_id
         ],
-        "escalate_form": EscalateForm(initial={"tier": min(chat.tier.level + 1, 3)}),
+        "escalate_form": TierMoveForm(initial={"tier": min(chat.tier.level + 1, 3)}),
         "holder": chat.agent_id == request.user.pk and chat.status == ChatStatus.ACTIVE,
         "public_base": settings.PUBLIC_BASE_URL,
     }
@@ -142,7 +142,7 @@ def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
-    form = EscalateForm(request.POST)
+    form = TierMoveForm(request.POST)
     if not form.is_valid():
         messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
         return redirect("agent:chat", chat_id=chat_id)

@@ -101,7 +101,10 @@ class NoteForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000)
 
 
-class EscalateForm(forms.Form):
+class TierMoveForm(forms.Form):
+    """A move to another tier (a chat's escalation too); which moves a person may make is
+    tickets.policy's to say."""
+
     tier = forms.TypedChoiceField(coerce=int, choices=[(n, f"Tier {n}") for n in range(1, 4)])
     reason = forms.CharField(max_length=500)
     handoff_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Hand-off note")
@@ -124,7 +127,7 @@ class BulkForm(forms.Form):
         ("priority", "Set priority"),
         ("tier", "Move to tier"),
         ("tag", "Add tags"),
-        ("merge", "Merge into the first selected"),
+        ("merge", "Merge into…"),
     ]
     tickets = IdListField()
     action = forms.ChoiceField(choices=ACTIONS)
@@ -134,7 +137,11 @@ class BulkForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "-"), *((n, f"Tier {n}") for n in range(4))],
+        choices=[("", "-"), *((n, f"Tier {n}") for n in range(1, 4))],
     )
     tags = forms.CharField(required=False, max_length=500)
     reason = forms.CharField(required=False, max_length=500)
+    handoff_note = forms.CharField(required=False, max_length=5000)
+    # The ticked ticket the others are merged into, by reference ("HD-12") or number.
+    merge_into = forms.CharField(required=False, max_length=40)
+    confirm = forms.BooleanField(required=False)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import article_search, article_suggest
-from tickets import queues, selectors, services
+from tickets import policy, queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
     Macro,
@@ -30,12 +30,12 @@ from tickets.services import desk_setup, sla_clocks
 from tickets.workspace import bulk, sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.forms import (
-    EscalateForm,
     NoteForm,
     QueueFilterForm,
     ReplyForm,
     SavedViewForm,
     SideSelect,
+    TierMoveForm,
     filter_query_string,
 )
 
@@ -133,13 +133,20 @@ def delete_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def bulk_action(request: HttpRequest) -> HttpResponse:
-    done, errors = bulk.apply(request.POST, actor=_user(request))
-    if done:
-        messages.success(request, f"Done for {done} ticket{'s' if done != 1 else ''}.")
-    for error in errors:
-        messages.error(request, error)
+    outcome = bulk.apply(request.POST, actor=_user(request))
     back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/agent/") else reverse("agent:home"))
+    back = back if back.startswith("/agent/") else reverse("agent:home")
+    if outcome.to_confirm is not None:
+        context = {**_sidebar(request), **outcome.to_confirm, "next": back}
+        return render(request, "agent/merge_confirm.html", context)
+    if outcome.done:
+        done = outcome.done
+        messages.success(request, f"Done for {done} ticket{'s' if done != 1 else ''}.")
+    for said in outcome.said:
+        messages.success(request, said)
+    for error in outcome.errors:
+        messages.error(request, error)
+    return redirect(back)
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -221,6 +228,25 @@ def _next_ticket(found: dict[str, int | None]) -> Ticket | None:
     return None
 
 
+def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """What this agent may do to the ticket (tickets.policy), from their kept set-up: the
+    page shows a control only when its action would be allowed."""
+    user = _user(request)
+    setup = sidebar.agent_setup(user)
+    staff = policy.Staff(user.pk, setup.my_tier_ids, setup.is_admin)
+    level = ticket.tier.level
+    moves = policy.tier_moves(staff, ticket)
+    return {
+        "works_on": policy.works_on(staff, ticket),
+        "may_take": ticket.tier_id in setup.my_tier_ids and ticket.assignee_id != user.pk,
+        # (level, label, whether it is the one offered first: the next tier up, if any)
+        "tier_moves": [
+            (n, f"Tier {n} ({'escalate' if n > level else 'de-escalate'})", n == level + 1)
+            for n in moves
+        ],
+    }
+
+
 def _ticket_page(
     request: HttpRequest, ticket: Ticket, *, reply: ReplyForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -239,7 +265,7 @@ def _ticket_page(
         "clocks": _clocks(ticket),
         "reply_form": reply,
         "note_form": NoteForm(),
-        "escalate_form": EscalateForm(initial={"tier": min(ticket.tier.level + 1, 3)}),
+        **_abilities(request, ticket),
         "macros": [
             (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros
         ],
@@ -373,23 +399,29 @@ def _assign(ticket: Ticket, value: str, actor: User) -> None:
 
 @agent_required
 @require_POST
-def escalate(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    form = EscalateForm(request.POST)
+def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Escalate or de-escalate, with a reason and a hand-off note (tickets.policy says who
+    may move which ticket)."""
+    form = TierMoveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
+        messages.error(
+            request, "To move the ticket, give the target tier, a reason and a hand-off note."
+        )
         return _back(ticket_id)
     data = form.cleaned_data
+    before = get_object_or_404(Ticket.objects.select_related("tier"), pk=ticket_id).tier.level
+    way = "Escalated" if data["tier"] > before else "De-escalated"
     return _act(
         request,
         ticket_id,
-        lambda t: services.ticket_escalate(
+        lambda t: services.ticket_move_tier(
             ticket=t,
             tier_level=data["tier"],
             reason=data["reason"],
             handoff_note=data["handoff_note"],
             actor=_user(request),
         ),
-        f"Escalated to tier {data['tier']}.",
+        f"{way} to tier {data['tier']}.",
     )
 
 

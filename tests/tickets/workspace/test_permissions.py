@@ -28,7 +28,7 @@ def urls(open_ticket, agent) -> list[tuple[str, str]]:
         ("post", f"{t}/reply/"),
         ("post", f"{t}/note/"),
         ("post", f"{t}/change/"),
-        ("post", f"{t}/escalate/"),
+        ("post", f"{t}/tier/"),
         ("post", "/agent/notifications/read/"),
     ]
 

@@ -1,0 +1,78 @@
+"""Who may change what on a ticket: the one policy every door asks, through the services.
+
+- The system (no actor: routing, the SLA sweep, the channels) may do whatever the ticket's
+  state allows.
+- Admins may act on any ticket.
+- An agent *works* a ticket when it is in one of their tiers or assigned to them. Only an
+  agent who works a ticket may move it to another tier, change its priority or its
+  assignee, or merge it into another ticket. Anyone on staff may read it, reply to it,
+  note on it and change its status.
+- Tier moves, up or down, go to tiers 1 to 3 (tier 0, self-service, is where new tickets
+  start; only routing takes them out of it), and each carries a reason and a hand-off note.
+- Only agents of a tier may be assigned its tickets (tickets.services.assignment).
+
+The rule itself is `works_on`, on what is known of the person (their tiers, whether they
+are an admin): the services read that from the database, the pages from the agent's
+cached set-up, so that a control is shown exactly when its action would be allowed.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+
+from tickets.errors import NotAllowed
+from tickets.models import AgentProfile, Ticket
+from tickets.roles import is_admin
+
+MOVABLE_LEVELS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """What the policy needs to know of a person."""
+
+    user_id: int
+    tier_ids: frozenset[int]
+    is_admin: bool
+
+    @classmethod
+    def of(cls, user: User) -> "Staff":
+        tier_ids = AgentProfile.objects.filter(user=user, user__is_active=True).values_list(
+            "tiers__id", flat=True
+        )
+        return cls(user.pk, frozenset(t for t in tier_ids if t is not None), is_admin(user))
+
+
+def works_on(staff: Staff, ticket: Ticket) -> bool:
+    return staff.is_admin or ticket.assignee_id == staff.user_id or ticket.tier_id in staff.tier_ids
+
+
+def tier_moves(staff: Staff, ticket: Ticket) -> list[int]:
+    """The tier levels `staff` may move the ticket to (none when they do not work it)."""
+    if not works_on(staff, ticket):
+        return []
+    return [level for level in MOVABLE_LEVELS if level != ticket.tier.level]
+
+
+def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> None:
+    """Raise NotAllowed unless the actor (None: the system) works the ticket; `doing` says
+    what was refused, e.g. "change its priority"."""
+    if actor is None or works_on(Staff.of(actor), ticket):
+        return
+    raise NotAllowed(
+        f"Only agents of {ticket.tier} (or its assignee, or an admin) may {doing}: "
+        f"{ticket.reference} is not in your tiers.",
+        code="not_your_tier",
+    )
+
+
+def refuse_tier_move(actor: User | None, ticket: Ticket, level: int) -> None:
+    """Raise NotAllowed unless the actor may move the ticket to tier `level`."""
+    if actor is None:
+        return
+    refuse_unless_works_on(actor, ticket, "move it to another tier")
+    if level not in MOVABLE_LEVELS:
+        raise NotAllowed(
+            "Tickets are moved to tiers 1 to 3; self-service (tier 0) is where new tickets start.",
+            code="tier_not_movable",
+        )
