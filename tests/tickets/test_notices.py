@@ -117,3 +117,57 @@ def test_agents_who_asked_get_notifications_by_email_once(
     assert ticket.reference in sent.subject
     ids = list(Notification.objects.values_list("pk", flat=True))
     assert services.notifications_email(notification_ids=ids) == 0  # already sent
+
+
+def _resolution_notices() -> list[str]:
+    return [m.body for m in mail.outbox if " is resolved " in m.subject]
+
+
+def test_a_reply_that_resolves_asks_for_the_rating_by_every_door(
+    open_ticket, notices, agent, client, agent_api, django_capture_on_commit_callbacks
+):
+    """The API's reply with status=resolved, the ticket page's reply form with "Then set
+    status: Resolved" and a macro that resolves all send the resolution notice with the
+    survey link, as a bare status change does."""
+    from tickets.models import Macro
+
+    client.force_login(agent)
+    macro = Macro.objects.create(name="Fixed", body="This is fixed.", set_status="resolved")
+    doors = {
+        "api": lambda t: agent_api.post(
+            f"/api/v1/tickets/{t.pk}/replies/",
+            {"text": "Fixed on our side.", "status": "resolved"},
+            format="json",
+        ),
+        "reply form": lambda t: client.post(
+            f"/agent/tickets/{t.pk}/reply/",
+            {"text": "Fixed on our side.", "channel": "email", "status": "resolved"},
+        ),
+        "macro": lambda t: client.post(
+            f"/agent/tickets/{t.pk}/reply/",
+            {"text": "This is fixed.", "channel": "email", "macro": macro.pk},
+        ),
+    }
+    for door, reply in doors.items():
+        ticket = open_ticket(sender=f"{door.replace(' ', '-')}@example.com")
+        mail.outbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = reply(ticket)
+        assert response.status_code in (201, 302), door
+        ticket.refresh_from_db()
+        assert ticket.status == "resolved", door
+        notices_sent = _resolution_notices()
+        assert len(notices_sent) == 1, door
+        assert "/support/rate/" in notices_sent[0], door  # the survey link
+
+
+def test_self_service_solved_by_the_customer_sends_no_resolution_notice(
+    open_ticket, notices, django_capture_on_commit_callbacks
+):
+    from tickets.services import self_service
+
+    ticket = open_ticket(tier_level=0)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert self_service.ticket_resolve_deflected(ticket_id=ticket.pk, via="link")
+    assert _resolution_notices() == []

@@ -94,8 +94,9 @@ def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None =
         if ticket.tier.level != 0 or ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN):
             return False
         apply_transition(
-            ticket, TicketStatus.RESOLVED, actor=None, now=now, reason="Solved by self-service"
-        )
+            ticket, TicketStatus.RESOLVED, actor=None, now=now, reason="Solved by self-service",
+            tell_customer=False,  # they just told us
+        )  # fmt: skip
         record_event(ticket, EventKind.DEFLECTED, actor=None, label=SELF_SERVICE, via=via)
         ticket.routing_due_at = None
         ticket.save(update_fields=["status", "resolved_at", "routing_due_at", "updated_at"])

@@ -24,9 +24,20 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 
 
 def apply_transition(
-    ticket: Ticket, to_status: str, *, actor: Actor, now: datetime, reason: str = ""
+    ticket: Ticket,
+    to_status: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+    tell_customer: bool = True,
 ) -> None:
-    """Change the status of an already locked ticket and record it; the caller saves."""
+    """Change the status of an already locked ticket and record it; the caller saves.
+
+    What a status change does happens here, whichever door asked for it (a status change,
+    a reply that resolves, a macro, a bulk action): the SLA clocks follow, and resolving
+    tells the customer and asks for their rating (the resolution notice with the survey
+    link), unless `tell_customer` is off (the customer said so themselves)."""
     from_status = ticket.status
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
@@ -47,6 +58,8 @@ def apply_transition(
     if reason:
         data["reason"] = reason
     record_event(ticket, EventKind.STATUS_CHANGED, actor=actor, **data)
+    if to_status == S.RESOLVED and tell_customer:
+        notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
 
 
 def ticket_change_status(
@@ -65,8 +78,6 @@ def ticket_change_status(
             return ticket
         apply_transition(ticket, status, actor=actor, now=now, reason=reason)
         ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-        if status == S.RESOLVED:
-            notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
     return ticket
 
 
