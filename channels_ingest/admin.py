@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from channels_ingest import pipeline
 from channels_ingest.models import InboundItem, InboundStatus, Mailbox, MailboxAuth
 from channels_ingest.tasks import poll_mailbox
+from channels_ingest.web import held
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class InboundItemAdmin(admin.ModelAdmin):
     search_fields = ["idempotency_key", "error"]
     list_select_related = ["ticket"]
     date_hierarchy = "received_at"
-    actions = ["retry"]
+    actions = ["retry", "release_held"]
     exclude = ["payload"]
     readonly_fields = [
         "channel",
@@ -78,6 +79,16 @@ class InboundItemAdmin(admin.ModelAdmin):
         failed = list(queryset.filter(status=InboundStatus.FAILED).values_list("pk", flat=True))
         count = pipeline.retry(failed)
         messages.success(request, f"{count} item(s) queued for another try.")
+
+    @admin.action(
+        description="Release held contact-form requests (open their tickets)",
+        permissions=["view"],
+    )
+    def release_held(self, request: HttpRequest, queryset: QuerySet[InboundItem]) -> None:
+        held_ids = queryset.filter(status=InboundStatus.HELD).values_list("pk", flat=True)
+        opened = [ticket for pk in held_ids if (ticket := held.release(pk)) is not None]
+        references = ", ".join(ticket.reference for ticket in opened)
+        messages.success(request, f"{len(opened)} request(s) released: {references or 'none'}.")
 
 
 class MailboxForm(forms.ModelForm):

@@ -11,6 +11,8 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Processed"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
+    # A request that looks like spam (the contact form's honeypot): kept for an admin.
+    HELD = "held", "Held as suspected spam"
 
 
 class InboundItem(models.Model):

@@ -16,6 +16,13 @@ SUGGESTIONS_SHOWN = 3
 SUGGEST_PER_MINUTE = 60
 
 
+# The contact form's fields kept when a suggestion answered the customer (and their limits).
+CONTACT_DRAFT = "contact_draft"
+_DRAFT_FIELDS = (
+    ("name", 200), ("email", 254), ("subject", 200), ("description", 20_000), ("urgency", 10),
+)  # fmt: skip
+
+
 class SolvedItForm(forms.Form):
     article = forms.IntegerField()
     subject = forms.CharField(required=False, max_length=200)
@@ -68,6 +75,10 @@ def solved_it(request: HttpRequest) -> HttpResponse:
         query=form.cleaned_data["subject"],
         search_id=search_id_from_token(form.cleaned_data["suggestion_search"]),
     )
+    # "I still need help" brings the form back as the customer left it (files excepted).
+    request.session[CONTACT_DRAFT] = {
+        name: request.POST.get(name, "")[:limit] for name, limit in _DRAFT_FIELDS
+    }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "support/_deflected.html", {"article": article})
     return redirect(f"{reverse('support-deflected')}?article={article.pk}")

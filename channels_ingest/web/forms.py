@@ -19,8 +19,13 @@ class ContactForm(forms.Form):
     attachments = MultipleFileField(
         required=False, help_text="Screenshots or logs, up to 10 files."
     )
-    # Robots fill every field; people never see this one.
-    website = forms.CharField(required=False, label="Leave this empty")
+    # Robots fill every field; people never see this one, cannot tab to it, and their
+    # browsers are asked not to fill it. A request with it filled is held, not dropped.
+    website = forms.CharField(
+        required=False,
+        label="Leave this empty",
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
 
     def is_robot(self) -> bool:
         return bool(self.cleaned_data.get("website"))

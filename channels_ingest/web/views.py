@@ -5,25 +5,34 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
 from helpdesk.ratelimit import count_hit
+from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import services
-from tickets.inbound import InboundAttachment, InboundMessage
-from tickets.models import Channel, ContactKind, Ticket
+from tickets.models import Ticket
 
 RATE_WINDOW_SECONDS = 600
 
 
 @require_http_methods(["GET", "POST"])
 def contact(request: HttpRequest) -> HttpResponse:
-    form = ContactForm(request.POST or None, request.FILES or None)
+    # What the customer typed before a suggestion answered them, if they still need help.
+    draft = request.session.pop(CONTACT_DRAFT, None) if request.method == "GET" else None
+    form = ContactForm(request.POST or None, request.FILES or None, initial=draft)
     if request.method != "POST" or not form.is_valid():
         return render(request, "support/new.html", {"form": form})
-    if form.is_robot():
-        return redirect("support-submitted")  # say nothing useful to a robot
     if _over_limit(request, form.cleaned_data["email"]):
         message = "You sent several requests in a short time. Please wait a few minutes."
         return render(request, "support/new.html", {"form": form, "limited": message}, status=429)
+    if form.is_robot():
+        # Kept for an admin, never dropped: a person's browser may have filled the field.
+        held.hold(
+            held.inbound_of_form(form.cleaned_data),
+            urgency=form.cleaned_data["urgency"],
+            reason="the hidden field was filled in",
+        )
+        return redirect("support-submitted")
     ticket = _open_ticket(form)
     request.session["submitted_reference"] = ticket.reference
     return redirect("support-submitted")
@@ -35,21 +44,9 @@ def submitted(request: HttpRequest) -> HttpResponse:
 
 
 def _open_ticket(form: ContactForm) -> Ticket:
-    data = form.cleaned_data
-    inbound = InboundMessage(
-        channel=Channel.WEB,
-        sender_kind=ContactKind.EMAIL,
-        sender=data["email"],
-        sender_name=data["name"],
-        subject=data["subject"],
-        text=data["description"],
-        attachments=tuple(
-            InboundAttachment(upload.name, upload.content_type or "", upload.read())
-            for upload in data["attachments"]
-        ),
-    )
+    inbound = held.inbound_of_form(form.cleaned_data)
     # Opening the ticket also sends the customer the "received" notice with the reference.
-    return services.ticket_open(inbound=inbound, priority=data["urgency"]).ticket
+    return services.ticket_open(inbound=inbound, priority=form.cleaned_data["urgency"]).ticket
 
 
 def _over_limit(request: HttpRequest, email: str) -> bool:

@@ -109,6 +109,22 @@ def test_this_solved_it_works_without_javascript(client, vpn):
     assert Deflection.objects.count() == 1
 
 
+def test_i_still_need_help_brings_back_what_the_customer_typed(client, vpn):
+    typed = {
+        "name": "Grace Hopper", "email": "grace@example.com",
+        "subject": "VPN keeps disconnecting",
+        "description": "Every ten minutes since the update, on Wi-Fi only.", "urgency": "high",
+    }  # fmt: skip
+    response = client.post("/support/solved-it/", {"article": vpn.pk, **typed}, **HTMX)
+    assert 'href="/support/new/"' in response.content.decode()  # "I still need help"
+    page = client.get("/support/new/").content.decode()
+    assert "Every ten minutes since the update, on Wi-Fi only." in page
+    assert 'value="grace@example.com"' in page and 'value="VPN keeps disconnecting"' in page
+    assert '<option value="high" selected>' in page
+    # Once: a later visit starts empty.
+    assert "Every ten minutes" not in client.get("/support/new/").content.decode()
+
+
 @pytest.mark.parametrize("article", ["internal", "missing", "not-a-number"])
 def test_solved_it_with_an_article_customers_cannot_read_is_refused(client, internal, article):
     article_id = {"internal": internal.pk, "missing": 999_999, "not-a-number": "x"}[article]

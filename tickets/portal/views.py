@@ -105,7 +105,10 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
 @require_POST
 @customer_required
 def ticket_close(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
+    """Closing is final for the customer: the first post asks, the confirmed one closes."""
     ticket = _own_ticket(me, ticket_id)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "support/close_confirm.html", {"ticket": ticket})
     try:
         services.ticket_close(ticket=ticket, actor=me.user)
     except DomainError as error:

@@ -89,10 +89,44 @@ def test_oversized_attachment_is_refused(client, settings):
     assert not Ticket.objects.exists()
 
 
-def test_honeypot_stores_nothing(client):
-    response = client.post("/support/new/", form(website="http://spam.example"))
+def test_a_filled_honeypot_is_held_for_an_admin_who_releases_it(client, admin_user):
+    from channels_ingest.models import InboundItem, InboundStatus
+
+    log = SimpleUploadedFile("export.log", b"blank page at 09:12", content_type="text/plain")
+    response = client.post("/support/new/", form(website="http://my.example", attachments=[log]))
     assert response.status_code == 302
     assert not Ticket.objects.exists()
+    item = InboundItem.objects.get()
+    assert item.status == InboundStatus.HELD and "suspected spam" in item.error
+
+    client.force_login(admin_user)
+    changelist = "/admin/channels_ingest/inbounditem/"
+    assert "Held as suspected spam" in client.get(changelist, {"status": "held"}).content.decode()
+    response = client.post(
+        changelist, {"action": "release_held", "_selected_action": [item.pk]}, follow=True
+    )
+    ticket = Ticket.objects.get()
+    assert f"1 request(s) released: {ticket.reference}" in response.content.decode()
+    assert (ticket.subject, ticket.priority, ticket.channel) == (
+        "Cannot export reports", "high", Channel.WEB,
+    )  # fmt: skip
+    assert ticket.messages.get().body_text.startswith("Clicking Export shows a blank page")
+    assert [a.filename for a in Attachment.objects.all()] == ["export.log"]
+    item.refresh_from_db()
+    assert (item.status, item.ticket_id) == (InboundStatus.PROCESSED, ticket.pk)
+    # Released once: a second release opens nothing more.
+    client.post(changelist, {"action": "release_held", "_selected_action": [item.pk]})
+    assert Ticket.objects.count() == 1
+
+
+def test_the_honeypot_is_out_of_the_tab_order_and_autofill_and_help_texts_are_linked(client):
+    import re
+
+    page = client.get("/support/new/").content.decode()
+    honeypot = re.search(r'<input[^>]*name="website"[^>]*>', page).group(0)
+    assert 'tabindex="-1"' in honeypot and 'autocomplete="off"' in honeypot
+    for described in re.findall(r'aria-describedby="([^"]+)"', page):
+        assert f'id="{described}"' in page, described
 
 
 def test_rate_limit_per_address(client, settings):

@@ -175,8 +175,12 @@ def test_a_double_submit_stores_the_message_once(ann):
     assert Message.objects.filter(ticket=ann.ticket, body_text="Once, please.").count() == 1
 
 
-def test_customer_closes_their_ticket(ann):
-    response = ann.client.post(thread_url(ann.ticket) + "close/")
+def test_customer_closes_their_ticket_after_confirming(ann):
+    asked = ann.client.post(thread_url(ann.ticket) + "close/")
+    assert asked.status_code == 200 and f"Close {ann.ticket.reference}?" in asked.text
+    ann.ticket.refresh_from_db()
+    assert ann.ticket.status != TicketStatus.CLOSED  # nothing yet
+    response = ann.client.post(thread_url(ann.ticket) + "close/", {"confirm": "yes"})
     assert response.status_code == 302
     ann.ticket.refresh_from_db()
     assert ann.ticket.status == TicketStatus.CLOSED

@@ -1,0 +1,97 @@
+"""Contact-form requests that look like spam: held for an admin, never dropped.
+
+A filled-in honeypot field is what robots do, but a person's browser may fill it too (an
+autofill, a screen reader's user): the request is kept as an inbound item "held as
+suspected spam", with everything the person sent, and an admin releases it (it opens its
+ticket as the form would have) or deletes it (channels_ingest admin).
+"""
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_ingest.models import InboundItem, InboundStatus
+from tickets import services
+from tickets.inbound import InboundAttachment, InboundMessage
+from tickets.models import Channel, ContactKind, Ticket
+
+SOURCE = "contact form"
+
+
+def inbound_of_form(data: dict[str, Any]) -> InboundMessage:
+    """The contact form's cleaned data as the ticket services take a message."""
+    return InboundMessage(
+        channel=Channel.WEB,
+        sender_kind=ContactKind.EMAIL,
+        sender=data["email"],
+        sender_name=data["name"],
+        subject=data["subject"],
+        text=data["description"],
+        attachments=tuple(
+            InboundAttachment(upload.name, upload.content_type or "", upload.read())
+            for upload in data["attachments"]
+        ),
+    )
+
+
+def hold(inbound: InboundMessage, *, urgency: str, reason: str) -> InboundItem:
+    """Keep a contact-form request for an admin to look at, with all the person sent."""
+    payload = {
+        "name": inbound.sender_name,
+        "email": inbound.sender,
+        "subject": inbound.subject,
+        "description": inbound.text,
+        "urgency": urgency,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "content": base64.b64encode(a.content).decode("ascii"),
+            }
+            for a in inbound.attachments
+        ],
+    }
+    return InboundItem.objects.create(
+        channel=Channel.WEB,
+        source=SOURCE,
+        idempotency_key=f"held:{uuid.uuid4()}",
+        payload=json.dumps(payload).encode(),
+        content_type="application/json",
+        status=InboundStatus.HELD,
+        error=f"Held as suspected spam: {reason}",
+    )
+
+
+def _inbound_of_held(payload: dict[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        channel=Channel.WEB,
+        sender_kind=ContactKind.EMAIL,
+        sender=payload["email"],
+        sender_name=payload["name"],
+        subject=payload["subject"],
+        text=payload["description"],
+        attachments=tuple(
+            InboundAttachment(a["filename"], a["content_type"], base64.b64decode(a["content"]))
+            for a in payload["attachments"]
+        ),
+    )
+
+
+def release(item_id: int) -> Ticket | None:
+    """Open the held request's ticket, as the form would have; None if it is not held."""
+    with transaction.atomic():
+        item = InboundItem.objects.select_for_update().filter(pk=item_id).first()
+        if item is None or item.status != InboundStatus.HELD:
+            return None
+        payload = json.loads(bytes(item.payload))
+        inbound = _inbound_of_held(payload)
+        ticket = services.ticket_open(inbound=inbound, priority=payload["urgency"]).ticket
+        item.status, item.ticket, item.outcome = InboundStatus.PROCESSED, ticket, "released"
+        item.processed_at = timezone.now()
+        item.error = ""
+        item.save(update_fields=["status", "ticket", "outcome", "processed_at", "error"])
+    return ticket
