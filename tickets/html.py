@@ -31,3 +31,10 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+
+
+def text_to_html(text: str) -> str:
+    """The HTML part of a mail we write as text: escaped, paragraphs kept, links made links."""
+    from django.utils.html import linebreaks, urlize
+
+    return linebreaks(urlize(text, autoescape=True))

@@ -256,10 +256,12 @@ _MAX_REFERENCES = 20
 def email_thread_for(message: Message) -> EmailThread | None:
     """Recipients and threading headers for an outbound email; None if it has nowhere to go."""
     ticket = message.ticket
+    # Earlier: dated before it, or written before it. A customer's clock may be ahead of
+    # ours: their message, dated by its Date header, may look later than our notice
+    # answering it, which must still thread under it.
     earlier = list(
-        Message.objects.filter(
-            ticket=ticket, channel=Channel.EMAIL, created_at__lte=message.created_at
-        )
+        Message.objects.filter(ticket=ticket, channel=Channel.EMAIL)
+        .filter(Q(created_at__lte=message.created_at) | Q(pk__lt=message.pk))
         .exclude(pk=message.pk)
         .exclude(kind=MessageKind.NOTE)
         .order_by("created_at", "id")

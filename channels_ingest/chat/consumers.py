@@ -21,7 +21,7 @@ from tickets.errors import DomainError
 from tickets.inbound import InboundMessage
 from tickets.models import Channel, ChatSession, ContactKind, Message
 from tickets.services import chat as chats
-from tickets.services.messages import ticket_open
+from tickets.services.messages import subject_from_text, ticket_open
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _leave_message(name: str, email: str, text: str) -> str:
         sender_kind=ContactKind.EMAIL,
         sender=email,
         sender_name=name,
-        subject=f"Chat message: {text.strip().splitlines()[0][:80]}" if text.strip() else "",
+        subject=f"Chat message: {subject_from_text(text)}" if text.strip() else "",
         text=text,
         external_id=f"chat-offline:{uuid.uuid4()}",
     )

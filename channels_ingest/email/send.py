@@ -6,10 +6,10 @@ from email.utils import formataddr
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.utils.html import escape, linebreaks
 
 from channels_ingest.errors import DeliveryError
 from tickets import addressing
+from tickets.html import text_to_html
 from tickets.models import Message
 from tickets.selectors import email_thread_for
 
@@ -69,4 +69,5 @@ def _headers(message: Message, in_reply_to: str, references: tuple[str, ...]) ->
 
 
 def _html(message: Message) -> str:
-    return message.body_html or linebreaks(escape(message.body_text))
+    """The HTML part: the agent's HTML, or the text with its links made links."""
+    return message.body_html or text_to_html(message.body_text)

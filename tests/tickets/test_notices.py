@@ -1,5 +1,8 @@
 """Keeping people informed: customers on their channel, agents in the app and by email."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 
@@ -36,6 +39,8 @@ def test_received_notice_by_email_with_reference_and_promise(
     assert sent.subject == f"We received your request: {ticket.subject} [{ticket.reference}]"
     assert ticket.reference in sent.body and "Hello Ann" in sent.body
     assert "We will answer by" in sent.body
+    promise = re.search(r"We will answer by ([^\n]*)", sent.body).group(1)
+    assert promise.endswith(" UTC.") and ".." not in promise, promise
     assert sent.extra_headers["Auto-Submitted"] == "auto-replied"
     notice = Message.objects.get(ticket=ticket, is_automatic=True)
     assert notice.author_user is None
@@ -171,3 +176,28 @@ def test_self_service_solved_by_the_customer_sends_no_resolution_notice(
     with django_capture_on_commit_callbacks(execute=True):
         assert self_service.ticket_resolve_deflected(ticket_id=ticket.pk, via="link")
     assert _resolution_notices() == []
+
+
+def test_our_notice_threads_under_a_message_dated_ahead_of_our_clock(
+    open_ticket, notices, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    ahead = timezone.now() + timedelta(minutes=5)  # the customer's clock is fast
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(sender="ann@example.com", external_id="<ahead@ann.example>", received_at=ahead)
+    [sent] = mail.outbox
+    assert sent.extra_headers["In-Reply-To"] == "<ahead@ann.example>"
+
+
+def test_links_in_automatic_mail_are_links_in_its_html_part(
+    open_ticket, notices, agent, django_capture_on_commit_callbacks
+):
+    ticket = open_ticket(sender="ann@example.com")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_resolve(ticket=ticket, actor=agent)
+    [sent] = mail.outbox
+    link = re.search(r"http://\S+/support/rate/\S+/", sent.body).group(0)
+    html = sent.alternatives[0].content
+    assert f'<a href="{link}"' in html

@@ -356,13 +356,15 @@ def validate_inbound(inbound: InboundMessage) -> None:
 
 
 def subject_for(inbound: InboundMessage) -> str:
-    subject = " ".join(inbound.subject.split())
-    if not subject:
-        words = inbound.text.split()
-        subject = " ".join(words[:_DERIVED_SUBJECT_WORDS])
-        if len(words) > _DERIVED_SUBJECT_WORDS:
-            subject += " …"
+    subject = " ".join(inbound.subject.split()) or subject_from_text(inbound.text)
     return (subject or "(no subject)")[:SUBJECT_MAX]
+
+
+def subject_from_text(text: str) -> str:
+    """A subject for a message that has none: its first words, never a word cut short."""
+    words = text.split()
+    subject = " ".join(words[:_DERIVED_SUBJECT_WORDS])
+    return f"{subject} …" if len(words) > _DERIVED_SUBJECT_WORDS else subject
 
 
 def find_duplicate(inbound: InboundMessage) -> IngestResult | None:

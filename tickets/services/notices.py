@@ -97,8 +97,14 @@ def _rating_link(ticket: Ticket) -> str:
 def _promise(ticket: Ticket) -> str:
     if ticket.first_response_due_at is None:
         return ""
-    when = formats.date_format(timezone.localtime(ticket.first_response_due_at), "DATETIME_FORMAT")
-    return f"We will answer by {when}."
+    return f"We will answer by {promised_time(ticket.first_response_due_at)}."
+
+
+def promised_time(moment: datetime) -> str:
+    """A time told to a customer: unambiguous, with its time zone, ending in no full stop
+    of its own ("5 December 2026, 14:30 UTC")."""
+    local = timezone.localtime(moment)
+    return f"{formats.date_format(local, 'j F Y, H:i')} {local.tzname()}"
 
 
 def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: str) -> None:

@@ -22,6 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
+from tickets.html import text_to_html
 from tickets.inbound import InboundAttachment, InboundMessage, IngestResult
 from tickets.models import Channel, ContactKind, ContactPoint, Customer, Ticket, TicketStatus
 from tickets.roles import is_staff_member
@@ -84,13 +85,15 @@ def customer_send_sign_in_link(*, email: str) -> bool:
 def _send_sign_in_mail(address: str, link: str) -> None:
     minutes = settings.HELPDESK_SIGN_IN_LINK_MINUTES
     try:
+        text = (
+            "Hello,\n\nuse this link to sign in and see your support requests:\n\n"
+            f"{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, "
+            "ignore this message: nobody can sign in without the link.\n"
+        )
         send_mail(
             subject="Your sign-in link",
-            message=(
-                "Hello,\n\nuse this link to sign in and see your support requests:\n\n"
-                f"{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, "
-                "ignore this message: nobody can sign in without the link.\n"
-            ),
+            message=text,
+            html_message=text_to_html(text),
             from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
             recipient_list=[address],
         )

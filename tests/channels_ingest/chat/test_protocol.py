@@ -110,11 +110,16 @@ async def test_nobody_online_means_leave_a_message_answered_by_email(db, celery_
 
     await socket.send_json_to(
         {"type": "leave_message", "name": "Grace", "email": "grace@example.com",
-         "text": "My VPN drops every few minutes"}
+         "text": "My VPN drops every few minutes since the update of Tuesday, on the office "
+                 "Wi-Fi only, never at home"}
     )  # fmt: skip
     left = await socket.receive_json_from(timeout=5)
     ticket = await sync_to_async(Ticket.objects.get)()
     assert left == {"type": "left_message", "reference": ticket.reference}
+    # Its first words, never one cut short.
+    assert ticket.subject == (
+        "Chat message: My VPN drops every few minutes since the update of Tuesday, on …"
+    )
     assert ticket.channel == Channel.WEB  # answered by email
     assert not await sync_to_async(ChatSession.objects.exists)()
     assert any("grace@example.com" in m.to for m in mail.outbox)  # "we received it"

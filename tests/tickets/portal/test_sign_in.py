@@ -43,6 +43,8 @@ def test_link_signs_in_once_and_creates_the_account(
     assert message.to == ["cleo@example.com"]
     assert "30 minutes" in message.body
     link = link_in(message)
+    [(html, _type)] = message.alternatives
+    assert re.search(rf'<a href="https?://[^"]+{re.escape(link)}"', html)  # a link, not text
 
     # Opening the link (or a mail scanner fetching it) does not sign in or spend it.
     page = client.get(link)
