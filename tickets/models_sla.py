@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from tickets import placeholders
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Monday"
@@ -213,13 +215,17 @@ class NoticeKind(models.TextChoices):
 
 
 class CustomerNotice(models.Model):
-    """What the customer is told automatically, on their channel. Placeholders:
-    {name} {reference} {subject} {first_response_due}."""
+    """What the customer is told automatically, on their channel (tickets.placeholders)."""
 
     kind = models.CharField(max_length=20, choices=NoticeKind.choices, unique=True)
     enabled = models.BooleanField(default=True)
-    subject = models.CharField(max_length=200, help_text="Email subject (SMS has none).")
-    text = models.TextField()
+    subject = models.CharField(
+        max_length=200,
+        help_text="Email subject (SMS has none). Placeholders as in the text.",
+    )
+    text = models.TextField(
+        help_text=f"Placeholders: {placeholders.listing(placeholders.IN_NOTICES)}."
+    )
 
     def __str__(self) -> str:
         return self.get_kind_display()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from tickets import placeholders
+
 
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
@@ -41,8 +43,7 @@ class Macro(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     body = models.TextField(
-        help_text="Placeholders: {{ customer.name }}, {{ customer.first_name }}, "
-        "{{ ticket.reference }}, {{ ticket.subject }}, {{ agent.name }}."
+        help_text=f"Placeholders: {placeholders.listing(placeholders.IN_REPLIES)}."
     )
     set_status = models.CharField(
         max_length=16,

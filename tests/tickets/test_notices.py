@@ -201,3 +201,38 @@ def test_links_in_automatic_mail_are_links_in_its_html_part(
     link = re.search(r"http://\S+/support/rate/\S+/", sent.body).group(0)
     html = sent.alternatives[0].content
     assert f'<a href="{link}"' in html
+
+
+def test_one_placeholder_syntax_in_replies_macros_and_notices(
+    open_ticket, notices, agent, client, agent_api, django_capture_on_commit_callbacks
+):
+    from tickets.models import CustomerNotice
+
+    agent.first_name = "Alice"
+    agent.save()
+    ticket = open_ticket(sender="ann@example.com", sender_name="Ann Lee")
+    typed = (
+        "Hello {{ customer.first_name }}, {{ agent.first_name }} here about "
+        "{{ ticket.reference }}. {{ unknown }}"
+    )
+    api_reply = agent_api.post(
+        f"/api/v1/tickets/{ticket.pk}/replies/", {"text": typed}, format="json"
+    ).json()
+    expected = f"Hello Ann, Alice here about {ticket.reference}. {{{{ unknown }}}}"
+    assert api_reply["body_text"] == expected  # an unknown one stays visible
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert "{{ customer.first_name }}" in page and "{{ ticket.reference }}" in page  # listed
+    client.post(f"/agent/tickets/{ticket.pk}/reply/", {"text": typed, "channel": "email"})
+    assert ticket.messages.filter(body_text=expected).count() == 2
+
+    # The notices use the same syntax (the old {name} was converted by a migration).
+    resolved = CustomerNotice.objects.get(kind="resolved")
+    assert "{{ customer.name }}" in resolved.text and "{name}" not in resolved.text
+    resolved.text = "Dear {{ customer.first_name }}, {{ ticket.reference }} is done."
+    resolved.save()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_resolve(ticket=ticket, actor=agent)
+    [sent] = [m for m in mail.outbox if "resolved" in m.subject]
+    assert sent.body.startswith(f"Dear Ann, {ticket.reference} is done.")

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets import live, policy
+from tickets import live, placeholders, policy
 from tickets.addressing import is_own_address, new_message_id
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -236,13 +236,18 @@ def ticket_reply(
                 code="attachments_need_email",
             )
         delivered = channel in DELIVERED_CHANNELS
+        # Placeholders typed into the reply ({{ customer.first_name }}...) are filled here,
+        # whichever door it came through.
+        values = placeholders.ticket_values(ticket)
+        if actor is not None:
+            values |= placeholders.agent_values(actor)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.OUTBOUND,
             channel=channel,
             author_user=actor,
-            body_text=text,
-            body_html=sanitize_html(html),
+            body_text=placeholders.fill(text, values),
+            body_html=sanitize_html(placeholders.fill(html, values, html=True)),
             # Our own Message-ID: the customer's answer threads back by it. Chat messages
             # carry the sender's client id instead (a resend is stored once).
             external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else external_id,

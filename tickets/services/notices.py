@@ -11,6 +11,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone
 
+from tickets import placeholders
 from tickets.live import publish_notifications
 from tickets.models import Message, NoticeKind, Notification, Ticket
 from tickets.services import desk_setup
@@ -69,20 +70,19 @@ def customer_notice(
     notice = desk_setup.current().notice(kind)
     if notice is None:
         return None
+    rating_link = _rating_link(ticket) if kind == NoticeKind.RESOLVED else ""
     values = {
-        "name": ticket.customer.name or "there",
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "first_response_due": _promise(ticket),
-        "rating_link": _rating_link(ticket) if kind == NoticeKind.RESOLVED else "",
+        **placeholders.ticket_values(ticket),
+        "ticket.promise": _promise(ticket),
+        "ticket.rating_link": rating_link,
     }
-    text = notice.text.format_map(values)
-    if values["rating_link"] and values["rating_link"] not in text:
+    text = placeholders.fill(notice.text, values)
+    if rating_link and rating_link not in text:
         # The survey link goes with every resolution notice, whatever its admin wording.
-        text = f"{text.rstrip()}\n\nHow did we do? Rate our help: {values['rating_link']}\n"
+        text = f"{text.rstrip()}\n\nHow did we do? Rate our help: {rating_link}\n"
     return automatic_reply_row(
         ticket=ticket,
-        subject=notice.subject.format_map(values),
+        subject=placeholders.fill(notice.subject, values),
         text=text,
         now=now,
         answering=answering,

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from tickets import placeholders
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundAttachment
 from tickets.models import EventKind, Macro, Message, Tag, Ticket
@@ -15,7 +16,6 @@ from tickets.services.messages import ticket_change_priority, ticket_reply
 
 MAX_TAGS = 20
 _TAG = re.compile(r"^[\w][\w .:/+-]{0,49}$")
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
 
 
 def parse_tags(text: str) -> list[str]:
@@ -55,16 +55,9 @@ def ticket_add_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket
 
 def macro_render(macro: Macro, *, ticket: Ticket, agent: User) -> str:
     """The macro's text with its placeholders filled; unknown placeholders stay visible."""
-    name = ticket.customer.name.strip()
-    values = {
-        "customer.name": name or "there",
-        "customer.first_name": name.split()[0] if name else "there",
-        "ticket.reference": ticket.reference,
-        "ticket.subject": ticket.subject,
-        "agent.name": agent.get_full_name() or agent.get_username(),
-        "agent.first_name": agent.first_name or agent.get_username(),
-    }
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), macro.body)
+    return placeholders.fill(
+        macro.body, {**placeholders.ticket_values(ticket), **placeholders.agent_values(agent)}
+    )
 
 
 def ticket_apply_macro(

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import article_search, article_suggest
-from tickets import policy, queues, selectors, services
+from tickets import placeholders, policy, queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
     Macro,
@@ -265,6 +265,7 @@ def _ticket_page(
         "clocks": _clocks(ticket),
         "reply_form": reply,
         "note_form": NoteForm(),
+        "reply_placeholders": placeholders.listing(placeholders.IN_REPLIES),
         **_abilities(request, ticket),
         "macros": [
             (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros

@@ -1,0 +1,65 @@
+"""The one placeholder syntax, `{{ name }}`: in replies, canned responses (macros) and the
+customer notices. A placeholder it does not know stays as it was typed, so that a mistake
+shows instead of vanishing. Where these texts are edited, the placeholders are listed
+(`listing`)."""
+
+import re
+from typing import Any
+
+from django.utils.html import escape
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
+
+# name: what it becomes
+TICKET = {
+    "customer.name": "the customer's name (“there” when we have none)",
+    "customer.first_name": "the customer's first name",
+    "ticket.reference": "the ticket's reference, e.g. HD-12",
+    "ticket.subject": "the ticket's subject",
+}
+AGENT = {
+    "agent.name": "your full name",
+    "agent.first_name": "your first name",
+}
+NOTICE = {
+    "ticket.promise": "when we will answer (“We will answer by 5 December 2026, 14:30 UTC.”)",
+    "ticket.rating_link": "the satisfaction survey's link (resolved notice)",
+}
+IN_REPLIES = {**TICKET, **AGENT}
+IN_NOTICES = {**TICKET, **NOTICE}
+
+
+def fill(text: str, values: dict[str, str], *, html: bool = False) -> str:
+    """`text` with its known placeholders replaced (escaped for HTML when `html`)."""
+    if "{{" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        return str(escape(values[name])) if html else values[name]
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def ticket_values(ticket: Any) -> dict[str, str]:
+    name = ticket.customer.name.strip()
+    return {
+        "customer.name": name or "there",
+        "customer.first_name": name.split()[0] if name else "there",
+        "ticket.reference": ticket.reference,
+        "ticket.subject": ticket.subject,
+    }
+
+
+def agent_values(agent: Any) -> dict[str, str]:
+    return {
+        "agent.name": agent.get_full_name() or agent.get_username(),
+        "agent.first_name": agent.first_name or agent.get_username(),
+    }
+
+
+def listing(names: dict[str, str]) -> str:
+    """'{{ customer.name }} (the customer's name), ...': for help texts."""
+    return "; ".join(f"{{{{ {name} }}}}: {meaning}" for name, meaning in names.items())
