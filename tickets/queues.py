@@ -59,29 +59,45 @@ def queue_views(tiers: list[Tier]) -> list[QueueView]:
         QueueView("waiting", "Waiting on customer"),
         QueueView("breaching", "Breaching soon"),
         QueueView("all", "All open"),
+        # Every ticket, resolved, closed and merged too: where an agent finds any ticket by
+        # reference, words, customer or status (not counted in the sidebar).
+        QueueView(ANY_STATUS_VIEW, "All tickets"),
     ]
 
 
 def _breaching(now: datetime) -> Q:
-    return Q(status__in=WORKING_STATUSES, sla_due_at__lte=now + BREACHING_WITHIN)
+    return Q(status__in=WORKING_STATUSES) & _due_soon(now)
 
 
-def _view_filter(key: str, *, user: User, my_tier_ids: list[int], now: datetime) -> Q | None:
+def _due_soon(now: datetime) -> Q:
+    return Q(sla_due_at__lte=now + BREACHING_WITHIN)
+
+
+ANY_STATUS_VIEW = "any"
+
+
+def _view_filter(
+    key: str, *, user: User, my_tier_ids: list[int], now: datetime
+) -> tuple[Q, Collection[str] | None] | None:
+    """A view's tickets, as (who or where, its statuses); the statuses apply unless the
+    agent filters by status (None: every status)."""
     if key == "mine":
-        return Q(assignee=user, status__in=ACTIVE_STATUSES)
+        return Q(assignee=user), ACTIVE_STATUSES
     if key == "unassigned":
-        return Q(assignee__isnull=True, tier_id__in=my_tier_ids, status__in=WORKING_STATUSES)
+        return Q(assignee__isnull=True, tier_id__in=my_tier_ids), WORKING_STATUSES
     if key == "waiting":
-        return Q(status=TicketStatus.PENDING_CUSTOMER)
+        return Q(), [TicketStatus.PENDING_CUSTOMER]
     if key == "breaching":
-        return _breaching(now)
+        return _due_soon(now), WORKING_STATUSES
     if key == "all":
-        return Q(status__in=ACTIVE_STATUSES)
+        return Q(), ACTIVE_STATUSES
+    if key == ANY_STATUS_VIEW:
+        return Q(), None
     if key.startswith("tier-") and key[5:].isdigit():
         # The tier's id as a value (not a join on the level), so that the tier's queue index
         # yields the tickets already in deadline order.
         tier = Tier.objects.filter(level=int(key[5:])).values("pk")[:1]
-        return Q(tier_id=Subquery(tier), status__in=WORKING_STATUSES)
+        return Q(tier_id=Subquery(tier)), WORKING_STATUSES
     return None
 
 
@@ -121,19 +137,26 @@ def queue_tickets(
     my_tiers: Iterable[int] = []
     if query.view == "unassigned":  # only it needs them
         my_tiers = agent_tier_ids(user) if my_tier_ids is None else my_tier_ids
-    scope = _view_filter(query.view, user=user, my_tier_ids=list(my_tiers), now=now)
-    if scope is None:
+    view = _view_filter(query.view, user=user, my_tier_ids=list(my_tiers), now=now)
+    if view is None:
         return None
+    scope, statuses = view
+    # Filtering by status shows those statuses within the view (a tier's resolved tickets,
+    # say): the view's own statuses are its default, not a limit.
+    if query.statuses:
+        statuses = query.statuses
     tickets = ticket_list(
         TicketFilters(
-            statuses=query.statuses,
+            statuses=tuple(statuses or ()),
             tier_levels=query.tier_levels,
             priorities=query.priorities,
             channels=query.channels,
             assignee_id=query.assignee_id,
             text=query.text,
         )
-    ).filter(scope, merged_into__isnull=True)
+    ).filter(scope)
+    if query.view != ANY_STATUS_VIEW:  # a merged ticket is found by search, not worked
+        tickets = tickets.filter(merged_into__isnull=True)
     if query.tag:
         tickets = tickets.filter(tags__name=query.tag)
     tickets = tickets.prefetch_related(

@@ -62,7 +62,8 @@ def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
 
 
 def _text_match(text: str) -> Q:
-    """Subject or any message matching the words, or the ticket's reference.
+    """Subject or any message matching the words, the customer (their name containing the
+    text, or one of their addresses or numbers being it), or the ticket's reference.
 
     PostgreSQL: full-text search (stemmed words, websearch syntax) on GIN-indexed
     expressions (migration 0012). SQLite: a plain substring match.
@@ -82,14 +83,24 @@ def _text_match(text: str) -> Q:
             .values("pk")
             .order_by()
         )
-        match = Q(pk__in=in_subject.union(matching_messages.order_by(), all=True))
+        of_customers = Ticket.objects.filter(_of_customers(text)).values("pk").order_by()
+        match = Q(pk__in=in_subject.union(matching_messages.order_by(), of_customers, all=True))
     else:
         in_messages = Message.objects.filter(ticket=OuterRef("pk"), body_text__icontains=text)
-        match = Q(subject__icontains=text) | Q(Exists(in_messages))
+        match = Q(subject__icontains=text) | Q(Exists(in_messages)) | _of_customers(text)
     ticket_id = ticket_id_from_reference(text)
     if ticket_id is not None:
         match |= Q(pk=ticket_id)
     return match
+
+
+def _of_customers(text: str) -> Q:
+    """Tickets of customers whose name contains the text, or with an address or number
+    that is it (contact points are stored normalised: addresses in lower case)."""
+    text = text.strip()
+    named = Customer.objects.filter(name__icontains=text).values("pk")
+    reached = ContactPoint.objects.filter(value__in={text, text.lower()}).values("customer_id")
+    return Q(customer_id__in=named) | Q(customer_id__in=reached)
 
 
 def ticket_id_from_reference(text: str) -> int | None:

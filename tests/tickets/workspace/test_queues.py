@@ -234,3 +234,30 @@ def test_search_matches_word_forms_in_subjects_and_messages(agent_client, open_t
 
     assert refs(get(agent_client, "/agent/queue/all/", q="export failing")) == [subject.reference]
     assert refs(get(agent_client, "/agent/queue/all/", q="disconnects")) == [body.reference]
+
+
+def test_any_ticket_is_found_whatever_its_status(agent_client, agent, open_ticket):
+    """Resolved, closed and merged tickets are found in "All tickets" by reference, words,
+    customer name or address; a status filter shows those statuses within any view."""
+    closed = open_ticket(subject="Printer jams on tray 2", sender="zoe@example.com",
+                         sender_name="Zoe Quist")  # fmt: skip
+    resolved = open_ticket(subject="Password reset mail never arrives")
+    kept = open_ticket(subject="Duplicate of the printer issue")
+    merged = open_ticket(subject="Printer again")
+    services.ticket_change_status(ticket=closed, status=TicketStatus.CLOSED, actor=agent)
+    services.ticket_resolve(ticket=resolved, actor=agent)
+    services.ticket_merge(source=merged, target=kept, actor=agent)
+
+    html = get(agent_client, "/agent/queue/all/")
+    assert closed.reference not in refs(html) and resolved.reference not in refs(html)
+    assert "All tickets" in html  # the view is in the sidebar
+
+    everything = "/agent/queue/any/"
+    for query in (closed.reference, "jams", "Zoe", "zoe@example.com"):
+        assert closed.reference in refs(get(agent_client, everything, q=query)), query
+    assert merged.reference in refs(get(agent_client, everything, q=merged.reference))
+    assert refs(get(agent_client, everything, status="resolved")) == [resolved.reference]
+    # Within a view: tier 1's resolved tickets, not an empty page.
+    assert refs(get(agent_client, "/agent/queue/tier-1/", status="resolved")) == [
+        resolved.reference
+    ]
