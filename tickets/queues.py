@@ -153,12 +153,11 @@ def queue_tickets(
             channels=query.channels,
             assignee_id=query.assignee_id,
             text=query.text,
+            tags=(query.tag,) if query.tag else (),
         )
     ).filter(scope)
     if query.view != ANY_STATUS_VIEW:  # a merged ticket is found by search, not worked
         tickets = tickets.filter(merged_into__isnull=True)
-    if query.tag:
-        tickets = tickets.filter(tags__name=query.tag)
     tickets = tickets.prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="tag_list")
     ).only(*QUEUE_ROW_FIELDS)

@@ -21,6 +21,7 @@ from tickets.models import (
     DeliveryStatus,
     Message,
     MessageKind,
+    Tag,
     Ticket,
     TicketEvent,
     Tier,
@@ -37,6 +38,7 @@ class TicketFilters:
     unassigned: bool = False
     customer_id: int | None = None
     text: str = ""
+    tags: tuple[str, ...] = ()  # tickets with all of them
 
 
 def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -58,6 +60,8 @@ def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
         tickets = tickets.filter(customer_id=filters.customer_id)
     if filters.text.strip():
         tickets = tickets.filter(_text_match(filters.text.strip()))
+    for tag in filters.tags:
+        tickets = tickets.filter(tags__name=tag.strip().lower())
     return tickets
 
 
@@ -138,6 +142,7 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
         # The customer's history, across channels, beside the conversation.
         Prefetch("customer__tickets", queryset=history, to_attr="history"),
         "participants",
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
     ]
     if not for_page:
         related += [
@@ -226,9 +231,9 @@ def customer_detail(customer_id: int) -> Customer | None:
             "contact_points",
             Prefetch(
                 "tickets",
-                queryset=Ticket.objects.select_related("tier", "assignee").order_by(
-                    "-created_at", "-id"
-                )[:LATEST_CUSTOMER_TICKETS],
+                queryset=Ticket.objects.select_related("tier", "assignee")
+                .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+                .order_by("-created_at", "-id")[:LATEST_CUSTOMER_TICKETS],
                 to_attr="latest_tickets",  # a sliced prefetch needs its own attribute
             ),
         )

@@ -1219,3 +1219,51 @@ def test_merge_into_an_unknown_ticket_is_404(
     assert response.status_code == 404
     ticket.refresh_from_db()
     assert ticket.merged_into_id is None
+
+
+# --- Tags, and fields the API does not know -------------------------------------------------
+
+
+def test_tags_are_set_shown_and_filtered_by(
+    agent_api: APIClient, open_ticket: Callable[..., Ticket]
+) -> None:
+    vpn, other = open_ticket(subject="VPN"), open_ticket(subject="Printer")
+    response = agent_api.patch(_detail(vpn.pk), {"tags": ["VPN", "outage"]}, format="json")
+    assert response.status_code == 200 and response.json()["tags"] == ["outage", "vpn"]
+    agent_api.patch(_detail(other.pk), {"tags": ["outage"]}, format="json")
+    assert [t["tags"] for t in agent_api.get(TICKETS).json()["results"]] == [
+        ["outage"], ["outage", "vpn"],
+    ]  # fmt: skip
+    assert _ids(agent_api.get(TICKETS, {"tag": "vpn"})) == [vpn.pk]
+    assert _ids(agent_api.get(f"{TICKETS}?tag=outage&tag=vpn")) == [vpn.pk]
+    assert sorted(_ids(agent_api.get(TICKETS, {"tag": "outage"}))) == sorted([vpn.pk, other.pk])
+    response = agent_api.patch(_detail(vpn.pk), {"tags": []}, format="json")
+    assert response.json()["tags"] == []
+    bad = agent_api.patch(_detail(vpn.pk), {"tags": ["<script>"]}, format="json")
+    assert bad.status_code == 400 and _error(bad)["code"] == "invalid_tag"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("patch", "", {"tagz": ["vpn"], "priority": "high"}),
+        ("post", "replies/", {"text": "Hello", "cc": ["boss@example.com"]}),
+        ("post", "notes/", {"text": "n", "pinned": True}),
+    ],
+)
+def test_fields_the_api_does_not_know_are_refused_and_change_nothing(
+    agent_api: APIClient, open_ticket: Callable[..., Ticket], method: str, path: str, data: Any
+) -> None:
+    ticket = open_ticket()
+    before = _db_snapshot()
+    response = getattr(agent_api, method)(f"{_detail(ticket.pk)}{path}", data, format="json")
+    assert response.status_code == 400
+    unknown = next(name for name in data if name not in ("priority", "text"))
+    assert _error(response)["fields"] == {unknown: ["Unknown field."]}
+    assert _db_snapshot() == before
+
+
+def test_query_parameters_the_list_does_not_know_are_refused(agent_api: APIClient) -> None:
+    response = agent_api.get(TICKETS, {"tags": "vpn"})
+    assert response.status_code == 400 and "tags" in _error(response)["fields"]
+    assert agent_api.get(TICKETS, {"page_size": 5}).status_code == 200

@@ -92,6 +92,9 @@ class TicketSerializer(serializers.ModelSerializer):
     merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
+    tags: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name", help_text="Tag names, in order."
+    )
 
     class Meta:
         model = Ticket
@@ -106,6 +109,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "customer",
             "assignee",
             "merged_into",
+            "tags",
             "first_response_due_at",
             "next_response_due_at",
             "resolution_due_at",
@@ -306,7 +310,28 @@ class CustomerDetailSerializer(CustomerSerializer):
 # --- Inputs --------------------------------------------------------------------------------
 
 
-class TicketListQuerySerializer(serializers.Serializer):
+class StrictInput(serializers.Serializer):
+    """An input that refuses the fields it does not know (400, with each named) instead of
+    ignoring them: a client asking for something the API does not do must hear so."""
+
+    # Query parameters the views read besides the serializer's (pagination).
+    also_allowed: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if hasattr(data, "keys"):
+            unknown = set(data.keys()) - set(self.fields) - self.also_allowed
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+_LIST_PARAMETERS = frozenset({"cursor", "page_size", "format"})
+
+
+class TicketListQuerySerializer(StrictInput):
+    also_allowed = _LIST_PARAMETERS
     status = serializers.ListField(
         child=serializers.ChoiceField(choices=[*TicketStatus.values, "active"]),
         required=False,
@@ -331,7 +356,13 @@ class TicketListQuerySerializer(serializers.Serializer):
     q = serializers.CharField(
         required=False,
         max_length=200,
-        help_text="Text in the subject or a message, or a ticket reference.",
+        help_text="Text in the subject or a message, the customer's name, address or number, "
+        "or a ticket reference.",
+    )
+    tag = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        required=False,
+        help_text="Tickets with this tag (repeat the parameter: with all of them).",
     )
 
     def to_internal_value(self, data: Any) -> Any:
@@ -339,7 +370,7 @@ class TicketListQuerySerializer(serializers.Serializer):
         if hasattr(data, "getlist"):
             data = {
                 key: [v for raw in data.getlist(key) for v in raw.split(",") if v]
-                if key in ("status", "tier", "priority", "channel")
+                if key in ("status", "tier", "priority", "channel", "tag")
                 else data.get(key)
                 for key in data
             }
@@ -348,7 +379,7 @@ class TicketListQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class RequesterSerializer(serializers.Serializer):
+class RequesterSerializer(StrictInput):
     name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     email = serializers.EmailField(required=False)
     phone = serializers.CharField(required=False, max_length=40)
@@ -359,7 +390,7 @@ class RequesterSerializer(serializers.Serializer):
         return attrs
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(StrictInput):
     requester = RequesterSerializer(
         required=False, help_text="Who the ticket is for; or give `customer`."
     )
@@ -388,16 +419,22 @@ class TicketCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(StrictInput):
     subject = serializers.CharField(required=False, max_length=255)
     status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     assignee = serializers.IntegerField(
         required=False, allow_null=True, help_text="A user id, or null to unassign."
     )
+    tags = serializers.ListField(
+        child=serializers.RegexField(r"^[^,]+$", max_length=50),
+        required=False,
+        max_length=20,
+        help_text="The ticket's tags, all of them (an empty list removes every tag).",
+    )
 
 
-class ReplyCreateSerializer(serializers.Serializer):
+class ReplyCreateSerializer(StrictInput):
     text = serializers.CharField()
     html = serializers.CharField(required=False, allow_blank=True, default="")
     channel = serializers.ChoiceField(
@@ -412,11 +449,11 @@ class ReplyCreateSerializer(serializers.Serializer):
     )
 
 
-class NoteCreateSerializer(serializers.Serializer):
+class NoteCreateSerializer(StrictInput):
     text = serializers.CharField()
 
 
-class TierMoveSerializer(serializers.Serializer):
+class TierMoveSerializer(StrictInput):
     tier = serializers.IntegerField(min_value=0, max_value=3, help_text="Target tier level.")
     reason = serializers.CharField(max_length=500)
     handoff_note = serializers.CharField(
@@ -424,11 +461,11 @@ class TierMoveSerializer(serializers.Serializer):
     )
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(StrictInput):
     into = serializers.IntegerField(min_value=1, help_text="Id of the ticket or customer to keep.")
 
 
-class CustomerCreateSerializer(serializers.Serializer):
+class CustomerCreateSerializer(StrictInput):
     name = serializers.CharField(max_length=200, allow_blank=True, default="")
     email = serializers.EmailField(required=False)
     phone = serializers.CharField(required=False, max_length=40)
@@ -439,12 +476,12 @@ class CustomerCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ContactPointCreateSerializer(serializers.Serializer):
+class ContactPointCreateSerializer(StrictInput):
     kind = serializers.ChoiceField(choices=[ContactKind.EMAIL, ContactKind.PHONE])
     value = serializers.CharField(max_length=320)
 
 
-class CallLogCreateSerializer(serializers.Serializer):
+class CallLogCreateSerializer(StrictInput):
     ticket = serializers.IntegerField(
         required=False, min_value=1, help_text="Ticket to log the call on; omit to open one."
     )
@@ -457,5 +494,6 @@ class CallLogCreateSerializer(serializers.Serializer):
     )
 
 
-class CustomerListQuerySerializer(serializers.Serializer):
+class CustomerListQuerySerializer(StrictInput):
+    also_allowed = _LIST_PARAMETERS
     q = serializers.CharField(required=False, max_length=200, help_text="Name, email or phone.")

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -17,7 +18,15 @@ from tickets.api.errors import error_responses
 from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
-from tickets.models import ACTIVE_STATUSES, Attachment, ContactKind, Customer, Message, Ticket
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Attachment,
+    ContactKind,
+    Customer,
+    Message,
+    Tag,
+    Ticket,
+)
 
 
 def _actor(request: Request) -> User:
@@ -69,8 +78,9 @@ class TicketListCreateView(generics.GenericAPIView):
                 unassigned=assignee == "none",
                 customer_id=params.get("customer"),
                 text=params.get("q", ""),
+                tags=tuple(params.get("tag", ())),
             )
-        )
+        ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
 
     @extend_schema(
         parameters=[s.TicketListQuerySerializer],
@@ -177,6 +187,9 @@ class TicketDetailView(APIView):
                     )
             if "status" in data:
                 services.ticket_change_status(ticket=ticket, status=data["status"], actor=actor)
+            if "tags" in data:
+                names = services.parse_tags(",".join(data["tags"]))
+                services.ticket_set_tags(ticket=ticket, names=names, actor=actor)
         return _ticket_detail_response(ticket.pk)
 
 
