@@ -353,10 +353,12 @@ def _reached_at(
     raise AssertionError("unreachable: the last running stretch never ends")
 
 
-def _warning_minutes(target_minutes: int, warning_percent: int) -> int:
+def _warning(target_minutes: int, warning_percent: int) -> timedelta:
+    """The warning share of a target, to the second: not rounded to whole minutes, which
+    made a one-minute target warn and breach at the same moment."""
     if not 0 <= warning_percent <= 100:
         raise ValueError(f"warning_percent must be within 0..100, got {warning_percent}")
-    return -(-target_minutes * warning_percent // 100)
+    return timedelta(seconds=round(target_minutes * 60 * warning_percent / 100))
 
 
 # --- Public API --------------------------------------------------------------------------
@@ -410,9 +412,10 @@ def warning_at(
     calendar: Calendar,
     now: datetime,
 ) -> datetime | None:
-    """Like :func:`due_at` for ``ceil(target_minutes * warning_percent / 100)`` minutes."""
-    minutes = _warning_minutes(target_minutes, warning_percent)
-    return due_at(started, minutes, pauses, calendar, now)
+    """Like :func:`due_at` for ``target_minutes * warning_percent / 100`` minutes (to the
+    second)."""
+    warning = _warning(target_minutes, warning_percent)
+    return _reached_at(_utc(started), warning, pauses, calendar, _utc(now))
 
 
 def clock_state(
@@ -429,7 +432,7 @@ def clock_state(
     end = _utc(now if stopped_at is None else stopped_at)
     begin = _utc(started)
     target = _duration(target_minutes)
-    warning = timedelta(minutes=_warning_minutes(target_minutes, warning_percent))
+    warning = _warning(target_minutes, warning_percent)
     elapsed = _elapsed(begin, end, pauses, calendar)
     paused = stopped_at is None and _is_paused(pauses, end)
     state: StateName

@@ -1,6 +1,6 @@
 """SLA clocks on real tickets: policies, business hours, pauses, and the sweep firing once."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -358,3 +358,41 @@ def test_sweep_of_many_due_tickets_acts_on_each_in_a_fixed_number_of_statements(
         resolution = SLAClock.objects.get(ticket=ticket, kind=ClockKind.RESOLUTION)
         assert ticket.sla_next_check_at == resolution.warning_at
     assert services.sla_sweep(now=at(5, 10, 6)) == 0
+
+
+def test_a_one_minute_target_warns_once_then_breaches_once_with_one_notice_each(
+    open_ticket, agent, time_machine
+):
+    """Warnings are timed to the second (not rounded up to the breach), and an assignee
+    who is also one of the tier's agents is told once."""
+    from tickets import tasks
+    from tickets.models import Notification
+
+    SLAPolicy.objects.create(
+        name="Tight", is_default=True, first_response_minutes=1, warning_percent=50,
+        warning_actions=["notify_assignee", "notify_tier"],
+        breach_actions=["notify_assignee", "notify_tier"],
+    )  # fmt: skip
+    start = datetime(2026, 1, 5, 10, tzinfo=UTC)
+    time_machine.move_to(start, tick=False)
+    ticket = open_ticket(tier_level=1)
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+
+    def fired() -> list[str]:
+        return list(
+            ticket.events.filter(kind__in=["sla_warning", "sla_breach"]).values_list(
+                "kind", flat=True
+            )
+        )
+
+    time_machine.move_to(start + timedelta(seconds=35), tick=False)
+    tasks.sla_sweep()
+    assert fired() == ["sla_warning"]
+    time_machine.move_to(start + timedelta(seconds=65), tick=False)
+    tasks.sla_sweep()
+    assert fired() == ["sla_warning", "sla_breach"]
+    texts = sorted(
+        Notification.objects.filter(user=agent, kind="sla").values_list("text", flat=True)
+    )
+    assert len(texts) == 2, texts  # one each, not one per reason
+    assert "SLA breached" in texts[0] and "SLA will breach" in texts[1]

@@ -388,10 +388,12 @@ def test_zero_target_and_bad_warning_percent(office: Calendar) -> None:
         Pause(london(2026, 1, 5, 10), london(2026, 1, 5, 9))
 
 
-def test_warning_rounds_up(office: Calendar) -> None:
+def test_warning_is_to_the_second_not_rounded_to_minutes(office: Calendar) -> None:
     started = london(2026, 1, 5, 9)
-    # ceil(7 * 50 / 100) = 4 minutes.
-    assert warning_at(started, 7, 50, [], office, started) == london(2026, 1, 5, 9, 4)
+    # 7 * 50 / 100 = 3.5 minutes.
+    assert warning_at(started, 7, 50, [], office, started) == london(2026, 1, 5, 9, 3, 30)
+    # A one-minute target warns before it breaches.
+    assert warning_at(started, 1, 80, [], office, started) == london(2026, 1, 5, 9, 0, 48)
 
 
 # --- clock_state -------------------------------------------------------------------------

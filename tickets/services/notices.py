@@ -119,11 +119,16 @@ _EMAIL_TASK_SIZE = 5000
 def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
     """notify_agents for many (user ids, ticket, kind, text) at once: one insert, an email
     task per 5,000 notifications and the live pushes handed over together."""
+    # One notification a person for the same news, however many reasons they have to get
+    # it (the assignee is also one of the tier's agents, say).
+    recipients: dict[tuple[int, str, str], set[int]] = {}
+    for user_ids, ticket, kind, text in notices:
+        recipients.setdefault((ticket.pk, kind, text[:500]), set()).update(user_ids)
     wanted = [
-        (sorted(set(user_ids)), ticket.pk, kind, text[:500])
-        for user_ids, ticket, kind, text in notices
+        (sorted(users), ticket_id, kind, text)
+        for (ticket_id, kind, text), users in recipients.items()
+        if users
     ]
-    wanted = [notice for notice in wanted if notice[0]]
     if not wanted:
         return
     created = _insert_notifications(wanted, timezone.now())
