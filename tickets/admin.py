@@ -116,6 +116,57 @@ class TierAdmin(admin.ModelAdmin):
         return ["level"] if obj else []
 
 
+class AgentAddForm(forms.ModelForm):
+    """Adding an agent is one form: the person's account (staff, in the Agents or Admins
+    group) and their profile, made together by services.agent_add."""
+
+    username = forms.CharField(max_length=150)
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(help_text="Where their notifications and sign-in help go.")
+    is_admin = forms.BooleanField(
+        required=False, label="Admin", help_text="Also configures the help desk."
+    )
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to email them a link to choose their own.",
+    )
+
+    class Meta:
+        model = AgentProfile
+        fields = ["tiers", "max_chats", "is_available"]
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("This username is taken.")
+        return username
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if password:
+            from django.contrib.auth.password_validation import validate_password
+
+            validate_password(password)
+        return password
+
+    def save(self, commit: bool = True) -> AgentProfile:
+        data = self.cleaned_data
+        profile = services.agent_add(
+            username=data["username"], email=data["email"], first_name=data["first_name"],
+            last_name=data["last_name"], tier_ids=[t.pk for t in data["tiers"]],
+            is_admin=data["is_admin"], password=data["password"],
+        )  # fmt: skip
+        profile.max_chats, profile.is_available = data["max_chats"], data["is_available"]
+        profile.save(update_fields=["max_chats", "is_available"])
+        self.instance = profile
+        return profile
+
+    def save_m2m(self) -> None:  # the tiers are set by agent_add
+        pass
+
+
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
     list_display = ["__str__", "tier_list", "is_available", "max_chats", "last_seen_at"]
@@ -123,8 +174,36 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_editable = ["is_available", "max_chats"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["tiers"]
-    raw_id_fields = ["user"]
     actions = ["release_tickets"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:  # adding: the person's account and profile in one form
+            kwargs["form"] = AgentAddForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return [
+                ("The person", {"fields": ["username", "first_name", "last_name", "email",
+                                            "password", "is_admin"]}),
+                ("Their work", {"fields": ["tiers", "max_chats", "is_available"]}),
+            ]  # fmt: skip
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["user"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+        # Adding: AgentAddForm.save made the account and the profile.
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if change:
+            super().save_related(request, form, formsets, change)
 
     @admin.action(description="Mark unavailable and return their open tickets to the queues")
     def release_tickets(self, request: HttpRequest, queryset: QuerySet[AgentProfile]) -> None:

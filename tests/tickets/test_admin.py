@@ -111,3 +111,50 @@ def test_admins_define_canned_responses_and_agents_cannot(client, admin_user, ag
     assert "Ask for logs" in client.get("/admin/tickets/macro/").content.decode()
     client.force_login(agent)
     assert client.get("/admin/tickets/macro/add/").status_code == 403
+
+
+ADD_AGENT = "/admin/tickets/agentprofile/add/"
+
+
+def test_an_admin_adds_an_agent_in_one_form_and_they_can_work(client, admin_user):
+    from django.contrib.auth.models import User
+
+    from tickets.models import Tier
+
+    client.force_login(admin_user)
+    page = client.get(ADD_AGENT).content.decode()
+    assert 'name="username"' in page and 'name="tiers"' in page
+    assert 'name="user"' not in page  # no raw user id to look up
+    tier2 = Tier.objects.get(level=2)
+    response = client.post(
+        ADD_AGENT,
+        {"username": "maya", "first_name": "Maya", "email": "Maya@Example.com",
+         "password": "a-long-enough-passphrase-42", "tiers": [tier2.pk], "max_chats": 3,
+         "is_available": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    maya = User.objects.get(username="maya")
+    assert maya.is_staff and not maya.is_superuser and maya.email == "maya@example.com"
+    assert [g.name for g in maya.groups.all()] == ["Agents"]
+    assert list(maya.agent_profile.tiers.all()) == [tier2]
+
+    client.logout()
+    assert client.login(username="maya", password="a-long-enough-passphrase-42")
+    assert client.get("/agent/queue/tier-2/").status_code == 200  # not a bare 403
+
+
+def test_an_agent_added_without_a_password_is_sent_a_link_to_choose_one(
+    client, admin_user, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(ADD_AGENT, {"username": "noor", "email": "noor@example.com",
+                                "max_chats": 3})  # fmt: skip
+    [sent] = mail.outbox
+    assert sent.to == ["noor@example.com"] and "/accounts/reset/" in sent.body
+    # A taken username is a form error, nothing made.
+    response = client.post(ADD_AGENT, {"username": "NOOR", "email": "x@example.com",
+                                       "max_chats": 3})  # fmt: skip
+    assert response.status_code == 200 and "This username is taken." in response.content.decode()

@@ -5,6 +5,7 @@ tickets.errors.DomainError subclasses.
 """
 
 from tickets.services.assignment import (
+    agent_add,
     agent_release_tickets,
     assignee_by_id,
     ticket_assign,
@@ -68,6 +69,7 @@ from tickets.services.workspace import (
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "agent_add",
     "agent_release_tickets",
     "assignee_by_id",
     "automatic_reply_allowed",

@@ -1,5 +1,6 @@
-"""Who works a ticket: assignment within the ticket's tier."""
+"""Who works a ticket: assignment within the ticket's tier; adding agents to the team."""
 
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -103,3 +104,49 @@ def agent_release_tickets(*, agent: User, actor: Actor, reason: str) -> int:
             schedule_routing(ticket.pk, ticket.tier.level)
         released += 1
     return released
+
+
+def agent_add(
+    *,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    tier_ids: Iterable[int] = (),
+    is_admin: bool = False,
+    password: str = "",
+) -> AgentProfile:
+    """A new person on the team, ready to sign in to the workspace: a staff user in the
+    Agents (or Admins) group, with an agent profile in the given tiers. Without a password
+    they are emailed a link to choose one (after commit)."""
+    from django.contrib.auth.models import Group
+
+    from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
+
+    username = username.strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(f"The username {username!r} is taken.", code="username_taken")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, email=email.strip().lower(), first_name=first_name.strip(),
+            last_name=last_name.strip(), password=password or None, is_staff=True,
+        )  # fmt: skip
+        if not password:
+            # A password nobody knows (a usable one: Django only sends reset links to those).
+            user.set_password(secrets.token_urlsafe(32))
+            user.save(update_fields=["password"])
+            transaction.on_commit(lambda: _send_password_link(user))
+        user.groups.add(Group.objects.get(name=ADMINS_GROUP if is_admin else AGENTS_GROUP))
+        profile = AgentProfile.objects.create(user=user)
+        profile.tiers.set(list(tier_ids))
+    return profile
+
+
+def _send_password_link(user: User) -> None:
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    form = PasswordResetForm({"email": user.email})
+    if form.is_valid():
+        base = settings.PUBLIC_BASE_URL
+        form.save(domain_override=base.split("://", 1)[-1], use_https=base.startswith("https://"))
