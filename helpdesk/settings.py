@@ -358,6 +358,10 @@ STORAGES = {
 }
 # Largest file accepted as an attachment, in bytes.
 HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+# Largest request body Django reads (its default, 2.5 MiB, refused providers' webhooks for
+# mail with a few MiB of attachments, and the provider gave up: mail lost). Providers post
+# mail up to 25-35 MB, base64 adds a third.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HELPDESK_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
 
 # --- Security (production values unless DEBUG) ------------------------------------------------
 

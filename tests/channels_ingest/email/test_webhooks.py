@@ -38,7 +38,7 @@ def anymail_settings(settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
 
 
-def postmark(client, **auth):
+def postmark(client, *, attachment: bytes = b"Account locked (code 42)", **auth):
     payload = {
         "FromName": "Maria Lopez",
         "MessageStream": "inbound",
@@ -67,9 +67,9 @@ def postmark(client, **auth):
         "Attachments": [
             {
                 "Name": "error.txt",
-                "Content": base64.b64encode(b"Account locked (code 42)").decode(),
+                "Content": base64.b64encode(attachment).decode(),
                 "ContentType": "text/plain",
-                "ContentLength": 24,
+                "ContentLength": len(attachment),
             }
         ],
     }
@@ -81,7 +81,7 @@ def postmark(client, **auth):
     )
 
 
-def mailgun(client, signing_key: str = SIGNING_KEY, **auth):
+def mailgun(client, signing_key: str = SIGNING_KEY, *, raw: bytes = RAW, **auth):
     timestamp, token = str(int(time.time())), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
     signature = hmac.new(
         signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
@@ -93,7 +93,7 @@ def mailgun(client, signing_key: str = SIGNING_KEY, **auth):
             "sender": "maria.lopez@example.com",
             "from": "Maria Lopez <maria.lopez@example.com>",
             "subject": "Cannot log in",
-            "body-mime": RAW.decode(),
+            "body-mime": raw.decode(),
             "timestamp": timestamp,
             "token": token,
             "signature": signature,
@@ -250,3 +250,30 @@ def test_stored_before_processing(client):
     assert item.status == InboundStatus.RECEIVED
     assert b"locked" in bytes(item.payload)
     assert not Ticket.objects.exists()
+
+
+def _mime_with(attachment: bytes) -> bytes:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"] = "Maria Lopez <maria.lopez@example.com>", "support@localhost"
+    message["Subject"], message["Message-ID"] = "Big log", "<big@mail.example>"
+    message.set_content("The log is attached.")
+    message.add_attachment(attachment, maintype="application", subtype="octet-stream",
+                           filename="big.log")  # fmt: skip
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize("provider", ["postmark", "mailgun"])
+def test_mail_with_megabytes_of_attachments_is_taken_not_refused(
+    client, provider, celery_eager, django_capture_on_commit_callbacks
+):
+    big = b"0123456789abcdef" * (10 * 1024 * 1024 // 16)  # 10 MiB, past Django's 2.5 MiB
+    with django_capture_on_commit_callbacks(execute=True):
+        if provider == "postmark":
+            response = postmark(client, attachment=big, **basic_auth())
+        else:
+            response = mailgun(client, raw=_mime_with(big), **basic_auth())
+    assert response.status_code == 200, response.content[:300]
+    stored = Message.objects.get().attachments.get()
+    assert stored.size == len(big)
