@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "helpdesk.webhook_errors.MalformedWebhookJSON",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -391,6 +392,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tickets.api.permissions.IsStaffMember"],
     "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.CreatedCursorPagination",
+    # DRF's three, JSON nested too deeply answered 400 (not RecursionError, a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "tickets.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tickets.api.errors.exception_handler",

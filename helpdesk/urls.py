@@ -10,6 +10,12 @@ from helpdesk.health import healthz
 from knowledge import suggest_views
 from tickets import report_views
 
+# Under /api/, what Django answers itself (an id that is not a number, a crash) comes in
+# the API's error shape; elsewhere as Django's pages.
+handler400 = "tickets.api.errors.bad_request"
+handler404 = "tickets.api.errors.not_found"
+handler500 = "tickets.api.errors.server_error"
+
 admin.site.site_header = "Help desk administration"
 admin.site.site_title = "Help desk"
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.ratelimit import count_hit
+from helpdesk.text import search_text
 from knowledge import selectors, services
 from knowledge.tracking import search_id_from_token, search_token
 
@@ -31,8 +32,7 @@ class SolvedItForm(forms.Form):
 
 def _form_text(request: HttpRequest) -> tuple[str, str]:
     data = request.GET if request.method == "GET" else request.POST
-    subject = data.get("subject", "")[:200].strip()
-    return subject, data.get("description", "")[:20_000].strip()
+    return search_text(data.get("subject", "")), search_text(data.get("description", ""), 20_000)
 
 
 @require_GET
@@ -77,7 +77,7 @@ def solved_it(request: HttpRequest) -> HttpResponse:
     )
     # "I still need help" brings the form back as the customer left it (files excepted).
     request.session[CONTACT_DRAFT] = {
-        name: request.POST.get(name, "")[:limit] for name, limit in _DRAFT_FIELDS
+        name: search_text(request.POST.get(name, ""), limit) for name, limit in _DRAFT_FIELDS
     }
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "support/_deflected.html", {"article": article})

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.text import search_text
 from knowledge import selectors, services
 from knowledge.models import Category, SearchSource
 from knowledge.tracking import search_id_from_token, search_token
@@ -88,7 +89,7 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
 
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
+    query = search_text(request.GET.get("q", ""))
     if not query:
         return render(request, "kb/search.html", {"query": query, "hits": []})
     staff = _staff(request)

@@ -3,7 +3,8 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -94,3 +95,31 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             getattr(detail, "code", exc.default_code) or exc.default_code, str(detail)
         )
     return response
+
+
+def _django_error(
+    request: HttpRequest, status_code: int, code: str, message: str, default: Any, **kwargs: Any
+) -> HttpResponse:
+    """An error Django answers itself (no view matched, a crash): in the API's error shape
+    under /api/, Django's own page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body(code, message), status=status_code)
+    return default(request, **kwargs)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _django_error(
+        request, 404, "not_found", "Not found.", defaults.page_not_found, exception=exception
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _django_error(
+        request, 500, "server_error", "Something went wrong on our side.", defaults.server_error
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _django_error(
+        request, 400, "bad_request", "Bad request.", defaults.bad_request, exception=exception
+    )

@@ -76,7 +76,7 @@ class CustomerBriefSerializer(serializers.ModelSerializer):
 
 
 class CustomerSerializer(serializers.ModelSerializer):
-    organization = serializers.CharField(source="organization.name", default=None)
+    organization = serializers.CharField(source="organization.name", default=None, allow_null=True)
     contact_points = ContactPointSerializer(many=True)
 
     class Meta:
@@ -90,7 +90,7 @@ class TicketSerializer(serializers.ModelSerializer):
     customer = CustomerBriefSerializer()
     assignee = UserBriefSerializer(allow_null=True)
     merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True
     )
     tags: serializers.SlugRelatedField = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="name", help_text="Tag names, in order."
@@ -258,7 +258,7 @@ class TicketDetailSerializer(TicketSerializer):
     events = TicketEventSerializer(many=True)
     participants = ParticipantSerializer(many=True)
     follow_up_of: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True
     )
     sla_clocks = serializers.SerializerMethodField(
         help_text="Each SLA clock: target, due, business time elapsed, pauses and state."
@@ -300,7 +300,7 @@ class CustomerDetailSerializer(CustomerSerializer):
         help_text="The latest 50, newest first (all of them: GET /api/v1/tickets/?customer=<id>).",
     )
     merged_into: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True
     )
 
     class Meta(CustomerSerializer.Meta):

@@ -96,7 +96,7 @@ class TicketListCreateView(generics.GenericAPIView):
         responses={
             201: s.TicketDetailSerializer,
             200: s.TicketDetailSerializer,
-            **error_responses(400),
+            **error_responses(400, 404),  # 404: no such customer
         },
         summary="Open a ticket for a customer",
         description="201 with the new ticket; 200 with the existing one when `external_id` "

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.text import search_text
 from knowledge.selectors import article_search, article_suggest
 from tickets import placeholders, policy, queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
@@ -440,7 +441,7 @@ def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_GET
 def kb_search(request: HttpRequest) -> HttpResponse:
     """Articles for the ticket page's search box (an HTMX fragment), agent-only ones included."""
-    query = request.GET.get("q", "").strip()[:200]
+    query = search_text(request.GET.get("q", ""))
     hits = article_search(query, include_agent_only=True, limit=8) if query else []
     context = {"hits": hits, "query": query, "public_base": settings.PUBLIC_BASE_URL}
     return render(request, "agent/_kb_hits.html", context)

@@ -1,0 +1,51 @@
+"""Requests a user (or a robot) can make that once ended in a server error: each gets a
+clear 4xx answer, in the API's error shape under /api/."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("url", ["/kb/search/", "/agent/kb/"])
+def test_a_nul_character_in_a_search_is_answered(client, agent, url):
+    client.force_login(agent)
+    response = client.get(url, {"q": "vpn\x00drops"})
+    assert response.status_code in (200, 400)
+
+
+def test_deeply_nested_json_is_a_400_in_the_error_shape(agent_api):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = agent_api.generic("POST", "/api/v1/tickets/", deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("parse_error", "invalid")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tickets/abc/", "/api/v1/customers/1e3/"])
+def test_an_id_that_is_not_a_number_is_a_json_404(agent_api, path):
+    response = agent_api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_malformed_json_to_a_provider_webhook_is_a_400(client, settings):
+    import base64
+
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "hooks:s3cret"}
+    auth = base64.b64encode(b"hooks:s3cret").decode()
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data='{"From": "ann@example.com", "Subject": ',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+    )
+    assert response.status_code == 400
+    response = client.post(
+        "/anymail/postmark/inbound/",
+        data=json.dumps(["not", "an", "object"]),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+    )
+    assert response.status_code == 400
