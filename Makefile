@@ -37,7 +37,7 @@ seed: migrate
 run: seed
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python -m helpdesk.devtools banner
-	$(BIN)/honcho --procfile helpdesk/Procfile.dev --app-root . start --port $${PORT:-8000}
+	$(BIN)/python -m helpdesk.devtools run
 
 test: install
 	$(BIN)/python -m helpdesk.devtools test -- $(PYTEST_ARGS)

@@ -76,6 +76,37 @@ def test(pytest_args: list[str]) -> int:
     return int(pytest.main(["-p", "no:cacheprovider", *pytest_args]))
 
 
+def run_environment(environ: dict[str, str]) -> dict[str, str]:
+    """The environment of `make run`'s processes. honcho hands each process a PORT of its
+    own (the worker 8100, beat 8200...): the links the worker mails to customers must name
+    the web process's port, so PUBLIC_BASE_URL is fixed from it first, unless set."""
+    port = environ.get("PORT", "8000")
+    return {
+        **environ,
+        "PORT": port,
+        "PUBLIC_BASE_URL": environ.get("PUBLIC_BASE_URL") or f"http://localhost:{port}",
+    }
+
+
+def run() -> int:
+    """The web process, a Celery worker and beat until Ctrl-C, which is a normal end."""
+    import signal
+    import subprocess
+
+    environ = run_environment(dict(os.environ))
+    command = [
+        os.path.join(os.path.dirname(sys.executable), "honcho"),
+        "--procfile", "helpdesk/Procfile.dev", "--app-root", ".",
+        "start", "--port", environ["PORT"],
+    ]  # fmt: skip
+    honcho = subprocess.Popen(command, env=environ)  # noqa: S603 (our own command line)
+    try:
+        code = honcho.wait()
+    except KeyboardInterrupt:  # honcho stops its processes on the same Ctrl-C
+        code = honcho.wait()
+    return 0 if code in (130, -signal.SIGINT, 128 + signal.SIGINT) else code
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0] if argv else ""), argv[1:]
     if rest[:1] == ["--"]:
@@ -85,7 +116,9 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "test":
         return test(rest)
-    print("usage: python -m helpdesk.devtools banner|test [-- pytest args]", file=sys.stderr)
+    if command == "run":
+        return run()
+    print("usage: python -m helpdesk.devtools banner|run|test [-- pytest args]", file=sys.stderr)
     return 2
 
 

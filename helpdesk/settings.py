@@ -156,8 +156,9 @@ else:
 
 # --- Celery -----------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# (The filesystem transport ignores the host; naming one keeps kombu from warning.)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://localhost/")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded default: a broker that is a folder, so no server is needed.
     _broker_dir = DATA_DIR / "celery-broker"
     for _folder in (_broker_dir, DATA_DIR / "celery-control"):
@@ -167,6 +168,9 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_broker_dir),
         "control_folder": str(DATA_DIR / "celery-control"),
     }
+# What tasks print (the development console mail backend's mails) is information, not a
+# warning (Celery's default level for it).
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -23,6 +25,8 @@ urlpatterns = [
     # Customers arrive at the help center; agents go to /agent/ (linked from its header).
     path("", RedirectView.as_view(pattern_name="kb-home", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on every page that names none (the admin's, say).
+    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path(
         "admin/reports/self-service/",
         admin.site.admin_view(report_views.self_service),

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION = {
@@ -93,5 +95,22 @@ def test_embedded_default_needs_no_server(tmp_path):
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
         "channels.layers.InMemoryChannelLayer",
-        "filesystem://",
+        "filesystem://localhost/",
     ]
+
+
+def test_make_run_links_name_the_web_port_whatever_port_honcho_gives_each_process():
+    from helpdesk.devtools import run_environment
+
+    assert run_environment({"PORT": "8101"})["PUBLIC_BASE_URL"] == "http://localhost:8101"
+    assert run_environment({})["PUBLIC_BASE_URL"] == "http://localhost:8000"
+    mine = {"PORT": "8101", "PUBLIC_BASE_URL": "https://help.example.com"}
+    assert run_environment(mine)["PUBLIC_BASE_URL"] == "https://help.example.com"
+
+
+@pytest.mark.django_db
+def test_no_favicon_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/favicon.svg")
+    page = client.get("/kb/").content.decode()
+    assert 'rel="icon"' in page
