@@ -86,14 +86,20 @@
     } else {
       item.textContent = text;
     }
+    // It stays until dismissed: a timed toast took its link away before some could use it.
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.textContent = "×";
+    close.setAttribute("aria-label", "Dismiss");
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(close);
     box.appendChild(item);
-    setTimeout(function () { item.remove(); }, 8000);
   }
 
   function setUnread(count) {
-    var badge = document.getElementById("unread");
-    badge.textContent = count;
-    badge.hidden = count === 0;
+    document.getElementById("unread").textContent = count;
+    document.getElementById("unread-wrap").hidden = count === 0;
   }
 
   // Other scripts of the workspace (the chat console) listen and send through this socket.

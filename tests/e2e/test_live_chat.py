@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.e2e.agents import sign_in
+from tests.e2e.axe import violations
 from tests.factories import AgentFactory
 from tickets.models import Channel, ChatSession, Message, MessageKind, Ticket
 
@@ -92,6 +93,8 @@ def test_customer_and_agent_chat_live_through_a_dropped_connection(
     expect(agent.locator("#chat-log").get_by_text("Written while offline")).to_have_count(1)
     expect(agent.locator("#chat-log")).not_to_contain_text("sending…")
     screenshot("customer-chat", customer)
+    # Both sides of a conversation with messages in it: no serious accessibility violation.
+    assert not violations(customer) + violations(agent)
 
     # The customer ends it, rates it; the ticket holds the whole conversation.
     customer.get_by_role("button", name="End chat").click()

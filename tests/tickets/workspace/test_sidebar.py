@@ -179,12 +179,16 @@ def test_the_header_counts_unread_notifications_and_chats_waiting_in_my_tiers(ag
     from tickets.services import chat as chats
 
     html = page(agent_client)
-    assert re.search(r'aria-label="unread">0<', html) and "0 waiting" in html
+    assert re.search(r'<span id="unread" class="badge">0</span>', html) and "0 waiting" in html
     for text in ("Escalated to you", "Assigned to you", "Seen already"):
         Notification.objects.create(user=agent, kind="assigned", text=text)
     Notification.objects.filter(text="Seen already").update(read_at=timezone.now())
     for n in range(3):
         chats.chat_start(name=f"C{n}", email=f"c{n}@example.com", text="Hi", client_id="x")
     html = page(agent_client)
-    assert re.search(r'aria-label="unread">2<', html)
+    # The count is part of the link's name: "Notifications 2 unread".
+    assert re.search(
+        r'<span id="unread" class="badge">2</span><span class="visually-hidden"> unread</span>',
+        html,
+    )
     assert "3 waiting" in html
