@@ -128,3 +128,28 @@ def test_customer_pages_start_with_a_skip_link(new_page: Callable[[], Page]) -> 
     page.goto("/kb/")
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Skip to content")
+
+
+@pytest.mark.parametrize("width", [1024, 800])
+def test_the_next_ticket_link_never_covers_the_title(
+    new_page: Callable[[], Page], desk: dict[str, Any], width: int
+) -> None:
+    long_subject = "Exports fail " + "and the VPN drops again after the update " * 3
+    other = services.ticket_open(
+        inbound=InboundMessage(
+            channel=Channel.EMAIL, sender_kind=ContactKind.EMAIL, sender="cora@example.com",
+            sender_name="Cora Lee", subject=long_subject, text="Still broken.",
+            external_id="<a11y-2@example.com>",
+        ),
+        tier_level=1,
+    ).ticket  # fmt: skip
+    page = new_page()
+    page.set_viewport_size({"width": width, "height": 768})
+    sign_in(page, "axel")
+    page.goto(f"/agent/tickets/{other.pk}/")
+    link = page.locator("#next-ticket").bounding_box()
+    title = page.locator("#ticket-title").bounding_box()
+    assert link is not None and title is not None
+    overlap_x = link["x"] < title["x"] + title["width"] and title["x"] < link["x"] + link["width"]
+    overlap_y = link["y"] < title["y"] + title["height"] and title["y"] < link["y"] + link["height"]
+    assert not (overlap_x and overlap_y), (link, title)
