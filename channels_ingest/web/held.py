@@ -24,17 +24,22 @@ SOURCE = "contact form"
 
 def inbound_of_form(data: dict[str, Any]) -> InboundMessage:
     """The contact form's cleaned data as the ticket services take a message."""
+    files = data["attachments"]
+    return _request(
+        data, tuple(InboundAttachment(f.name, f.content_type or "", f.read()) for f in files)
+    )
+
+
+def _request(fields: dict[str, Any], attachments: tuple[InboundAttachment, ...]) -> InboundMessage:
+    """A contact-form request (its fields as the form names them) as a message."""
     return InboundMessage(
         channel=Channel.WEB,
         sender_kind=ContactKind.EMAIL,
-        sender=data["email"],
-        sender_name=data["name"],
-        subject=data["subject"],
-        text=data["description"],
-        attachments=tuple(
-            InboundAttachment(upload.name, upload.content_type or "", upload.read())
-            for upload in data["attachments"]
-        ),
+        sender=fields["email"],
+        sender_name=fields["name"],
+        subject=fields["subject"],
+        text=fields["description"],
+        attachments=attachments,
     )
 
 
@@ -67,16 +72,12 @@ def hold(inbound: InboundMessage, *, urgency: str, reason: str) -> InboundItem:
 
 
 def _inbound_of_held(payload: dict[str, Any]) -> InboundMessage:
-    return InboundMessage(
-        channel=Channel.WEB,
-        sender_kind=ContactKind.EMAIL,
-        sender=payload["email"],
-        sender_name=payload["name"],
-        subject=payload["subject"],
-        text=payload["description"],
-        attachments=tuple(
-            InboundAttachment(a["filename"], a["content_type"], base64.b64decode(a["content"]))
-            for a in payload["attachments"]
+    files = payload["attachments"]
+    return _request(
+        payload,
+        tuple(
+            InboundAttachment(f["filename"], f["content_type"], base64.b64decode(f["content"]))
+            for f in files
         ),
     )
 
