@@ -367,6 +367,8 @@ HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 10
 # mail with a few MiB of attachments, and the provider gave up: mail lost). Providers post
 # mail up to 25-35 MB, base64 adds a third.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("HELPDESK_MAX_REQUEST_BYTES", 50 * 1024 * 1024)
+# The largest email `manage.py ingest_email` takes (an MTA bounces a larger one).
+HELPDESK_MAX_EMAIL_BYTES = env_int("HELPDESK_MAX_EMAIL_BYTES", 40 * 1024 * 1024)
 
 # --- Security (production values unless DEBUG) ------------------------------------------------
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -22,6 +23,10 @@ from channels_ingest.models import InboundItem, InboundStatus
 from helpdesk.faults import is_transient
 
 EX_TEMPFAIL = 75
+EX_DATAERR = 65  # the MTA bounces the message, telling its sender
+# A batch holds at most this much mail besides its count (an mbox of large messages
+# would otherwise be read a hundred messages at a time).
+MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
 class Command(BaseCommand):
@@ -31,16 +36,44 @@ class Command(BaseCommand):
         parser.add_argument("path", nargs="?", default="-", help="File, mbox, Maildir or -.")
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
-        failures = 0
-        for batch in pipeline.batches(_messages(path)):
+        failures = refused = 0
+        for batch in _batches(_messages(path)):
+            accepted = [raw for raw in batch if not _too_large(raw)]
+            for raw in batch:
+                if _too_large(raw):
+                    refused += 1
+                    self.stdout.write(
+                        f"refused: a message of {len(raw):,} bytes, over the limit of "
+                        f"{settings.HELPDESK_MAX_EMAIL_BYTES:,} (HELPDESK_MAX_EMAIL_BYTES)"
+                    )
             try:
-                for line in _ingest(batch):
+                for line in _ingest(accepted) if accepted else []:
                     self.stdout.write(line)
             except DatabaseError as error:
-                failures += len(batch)
-                self.stderr.write(f"{len(batch)} not stored (will need a retry): {error}")
+                failures += len(accepted)
+                self.stderr.write(f"{len(accepted)} not stored (will need a retry): {error}")
         if failures:
             sys.exit(EX_TEMPFAIL)
+        if refused:
+            sys.exit(EX_DATAERR)
+
+
+def _too_large(raw: bytes) -> bool:
+    return len(raw) > settings.HELPDESK_MAX_EMAIL_BYTES
+
+
+def _batches(messages: Iterator[bytes]) -> Iterator[list[bytes]]:
+    """The pipeline's batches, also ended when they hold MAX_BATCH_BYTES of mail."""
+    batch: list[bytes] = []
+    size = 0
+    for raw in messages:
+        batch.append(raw)
+        size += len(raw)
+        if len(batch) >= pipeline.BATCH_SIZE or size >= MAX_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def _ingest(messages: list[bytes]) -> list[str]:

@@ -152,3 +152,28 @@ def test_a_message_of_megabytes_is_stored_and_read_whole_and_its_redelivery_once
     # About 11 MB of mail: 5.7 times its size in Python memory at the peak; 8.9 times
     # before the payload was written apart and the parser fed in pieces.
     assert peak < 7 * len(raw), peak / len(raw)
+
+
+def test_a_message_over_the_limit_is_refused_with_a_bounce_status_and_the_rest_taken(
+    tmp_path, settings
+):
+    settings.HELPDESK_MAX_EMAIL_BYTES = 400
+    box = mailbox.mbox(tmp_path / "mixed.mbox")
+    box.add(email(21))
+    box.add(email(22, extra="X-Padding: " + "x" * 500 + "\r\n"))
+    box.add(email(23))
+    box.flush()
+    out = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("ingest_email", str(tmp_path / "mixed.mbox"), stdout=out)
+    assert exited.value.code == 65  # EX_DATAERR: the MTA tells the sender
+    lines = out.getvalue().splitlines()
+    assert sum(line.endswith(" new") for line in lines) == 2
+    big = len(mailbox.mbox(tmp_path / "mixed.mbox").get_bytes(1))
+    assert [line for line in lines if line.startswith("refused:")] == [
+        f"refused: a message of {big:,} bytes, over the limit of 400 (HELPDESK_MAX_EMAIL_BYTES)"
+    ]
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == [
+        "Question 21",
+        "Question 23",
+    ]
