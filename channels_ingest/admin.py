@@ -13,6 +13,8 @@ from channels_ingest import pipeline
 from channels_ingest.models import InboundItem, InboundStatus, Mailbox, MailboxAuth
 from channels_ingest.tasks import poll_mailbox
 from channels_ingest.web import held
+from tickets.errors import DomainError
+from tickets.roles import is_admin
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +84,24 @@ class InboundItemAdmin(admin.ModelAdmin):
 
     @admin.action(
         description="Release held contact-form requests (open their tickets)",
-        permissions=["view"],
+        permissions=["release"],
     )
     def release_held(self, request: HttpRequest, queryset: QuerySet[InboundItem]) -> None:
-        held_ids = queryset.filter(status=InboundStatus.HELD).values_list("pk", flat=True)
-        opened = [ticket for pk in held_ids if (ticket := held.release(pk)) is not None]
+        opened = []
+        for pk in queryset.filter(status=InboundStatus.HELD).values_list("pk", flat=True):
+            try:
+                ticket = held.release(pk)
+            except DomainError as error:  # said, and the others still released
+                messages.error(request, f"Item {pk}: {error.message}")
+                continue
+            if ticket is not None:
+                opened.append(ticket)
         references = ", ".join(ticket.reference for ticket in opened)
         messages.success(request, f"{len(opened)} request(s) released: {references or 'none'}.")
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        """Releasing opens tickets and writes to customers: admins only."""
+        return is_admin(request.user)
 
 
 class MailboxForm(forms.ModelForm):

@@ -111,7 +111,9 @@ def receive_many(
                 payload=b"" if _written_apart(payload) else payload,
                 content_type=content_type,
             )
-    payload_of = dict(zip(keys, (payload for _, payload in payloads), strict=True))
+    payload_of: dict[str, bytes] = {}
+    for key, (_, payload) in zip(keys, payloads, strict=True):
+        payload_of.setdefault(key, payload)  # the copy its row was made from: the first
     try:
         with transaction.atomic():
             InboundItem.objects.bulk_create(new.values())
@@ -159,7 +161,9 @@ def _write_large_payloads(items: list[tuple[InboundItem, bytes]]) -> None:
 
     connection.ensure_connection()
     table = InboundItem._meta.db_table
-    with psycopg.Cursor(connection.connection) as cursor:
+    # Django's wrapper: a failure is a django.db error (the callers' retry and exit status
+    # depend on it) and marks the connection as in error, as through the ORM.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         for item, payload in large:
             cursor.execute(
                 f'UPDATE "{table}" SET payload = %b WHERE id = %s',  # noqa: S608 (our table)

@@ -20,7 +20,8 @@ class MalformedWebhookJSON:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/anymail/"):
+        # Only a JSON body can be malformed JSON: any other error stays a 500, retried.
+        if not request.path.startswith("/anymail/") or request.content_type != "application/json":
             return None
         if isinstance(exception, json.JSONDecodeError):
             return HttpResponseBadRequest("Malformed JSON.")

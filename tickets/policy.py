@@ -3,10 +3,12 @@
 - The system (no actor: routing, the SLA sweep, the channels) may do whatever the ticket's
   state allows.
 - Admins may act on any ticket.
-- An agent *works* a ticket when it is in one of their tiers or assigned to them. Only an
+- An agent *works* a ticket when it is in one of their tiers or assigned to them, or still
+  in self-service (tier 0, where every agent may take one up). Only an
   agent who works a ticket may move it to another tier, change its priority or its
-  assignee, or merge it into another ticket. Anyone on staff may read it, reply to it,
-  note on it and change its status.
+  assignee, close it (final), or merge it (both tickets). Anyone on staff may read it,
+  reply to it, note on it and change its other statuses (resolve it, say).
+- Customers close their own tickets from the portal (its own access rule).
 - Tier moves, up or down, go to tiers 1 to 3 (tier 0, self-service, is where new tickets
   start; only routing takes them out of it), and each carries a reason and a hand-off note.
 - Only agents of a tier may be assigned its tickets (tickets.services.assignment).
@@ -22,7 +24,7 @@ from django.contrib.auth.models import User
 
 from tickets.errors import NotAllowed
 from tickets.models import AgentProfile, Ticket
-from tickets.roles import is_admin
+from tickets.roles import is_admin, is_staff_member
 
 MOVABLE_LEVELS = (1, 2, 3)
 
@@ -44,7 +46,13 @@ class Staff:
 
 
 def works_on(staff: Staff, ticket: Ticket) -> bool:
-    return staff.is_admin or ticket.assignee_id == staff.user_id or ticket.tier_id in staff.tier_ids
+    return (
+        staff.is_admin
+        or ticket.assignee_id == staff.user_id
+        or ticket.tier_id in staff.tier_ids
+        # Self-service holds tickets nobody is on yet: any agent may take one up.
+        or ticket.tier.level == 0
+    )
 
 
 def tier_moves(staff: Staff, ticket: Ticket) -> list[int]:
@@ -64,6 +72,12 @@ def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> No
         f"{ticket.reference} is not in your tiers.",
         code="not_your_tier",
     )
+
+
+def refuse_close(actor: User | None, ticket: Ticket) -> None:
+    """Closing is final: for the ticket's workers (customers close their own elsewhere)."""
+    if actor is not None and is_staff_member(actor):
+        refuse_unless_works_on(actor, ticket, "close it")
 
 
 def refuse_tier_move(actor: User | None, ticket: Ticket, level: int) -> None:

@@ -169,7 +169,6 @@ def test_bulk_move_needs_a_hand_off_note_of_its_own(agent_client, open_ticket):
 def test_bulk_move_refuses_each_ticket_outside_the_agents_tiers(
     agent_client, open_ticket, experts_ticket, expert
 ):
-    own = open_ticket(tier_level=2)
     response = agent_client.post(
         "/agent/bulk/",
         {"tickets": [experts_ticket.pk], "action": "tier", "tier": 1, "reason": "r",
@@ -178,7 +177,6 @@ def test_bulk_move_refuses_each_ticket_outside_the_agents_tiers(
     )  # fmt: skip
     assert f"{experts_ticket.reference}: Only agents of" in response.content.decode()
     assert _state(experts_ticket) == (3, expert.pk, "normal")
-    assert own.tier.level == 2
 
 
 # --- Merging ---------------------------------------------------------------------------------
@@ -240,3 +238,33 @@ def test_merging_another_tiers_ticket_is_refused(agent_api, experts_ticket, open
     )
     assert response.status_code == 403
     assert Ticket.objects.get(pk=experts_ticket.pk).merged_into_id is None
+
+
+def test_closing_is_for_the_tickets_workers_and_a_merge_needs_both_tickets(
+    agent_api, open_ticket, experts_ticket, client, customer_user
+):
+    response = agent_api.patch(
+        f"/api/v1/tickets/{experts_ticket.pk}/", {"status": "closed"}, format="json"
+    )
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=experts_ticket.pk).status != "closed"
+    mine = open_ticket(tier_level=1)
+    response = agent_api.post(
+        f"/api/v1/tickets/{mine.pk}/merge/", {"into": experts_ticket.pk}, format="json"
+    )
+    assert response.status_code == 403
+    assert Ticket.objects.get(pk=mine.pk).merged_into_id is None
+    # Resolving is anyone's; and a self-service ticket is every agent's to close.
+    assert (
+        agent_api.patch(
+            f"/api/v1/tickets/{experts_ticket.pk}/", {"status": "resolved"}, format="json"
+        ).status_code
+        == 200
+    )
+    waiting = open_ticket(tier_level=0)
+    assert (
+        agent_api.patch(
+            f"/api/v1/tickets/{waiting.pk}/", {"status": "closed"}, format="json"
+        ).status_code
+        == 200
+    )

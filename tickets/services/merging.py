@@ -40,6 +40,7 @@ def ticket_merge(
             if ticket.status == TicketStatus.CLOSED:
                 raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
         policy.refuse_unless_works_on(actor, source, "merge it into another ticket")
+        policy.refuse_unless_works_on(actor, target, "merge another ticket into it")
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import policy
 from tickets.errors import InvalidTransition
 from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus
 from tickets.services import sla_clocks
@@ -46,6 +47,8 @@ def apply_transition(
             f"{ticket.reference} cannot go from {TicketStatus(from_status).label.lower()} "
             f"to {TicketStatus(to_status).label.lower()}."
         )
+    if to_status == S.CLOSED:
+        policy.refuse_close(actor, ticket)
     ticket.status = to_status
     if to_status == S.RESOLVED:
         ticket.resolved_at = now

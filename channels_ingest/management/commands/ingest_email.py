@@ -95,8 +95,8 @@ def _ingest(messages: list[bytes]) -> list[str]:
     processed = {item.pk: item for item in finished}
     lines = []
     for item, created in stored:
-        if not created:
-            lines.append(_describe(item, "duplicate"))
+        if not created:  # stored before, or earlier in this batch (then processed just now)
+            lines.append(_describe(processed.get(item.pk, item), "duplicate"))
             continue
         done = processed.get(item.pk) or InboundItem.objects.get(pk=item.pk)
         lines.append(_describe(done, done.outcome))

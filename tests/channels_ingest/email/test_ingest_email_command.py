@@ -177,3 +177,18 @@ def test_a_message_over_the_limit_is_refused_with_a_bounce_status_and_the_rest_t
         "Question 21",
         "Question 23",
     ]
+
+
+def test_a_batch_repeating_a_message_id_stores_the_first_copy_whole(tmp_path):
+    from channels_ingest.models import InboundItem
+
+    big = email(31, extra="X-Padding: " + "y" * (1024 * 1024) + "\r\n")
+    small = email(31)  # the same Message-ID, a list that stripped it down
+    box = mailbox.mbox(tmp_path / "twice.mbox")
+    box.add(big)
+    box.add(small)
+    box.flush()
+    first = mailbox.mbox(tmp_path / "twice.mbox").get_bytes(0)
+    lines = run(str(tmp_path / "twice.mbox")).split("\n")
+    assert lines[0].endswith(" new") and lines[1].endswith(" duplicate")
+    assert bytes(InboundItem.objects.get().payload) == first

@@ -202,13 +202,13 @@ def test_bulk_tags_priority_tier_and_merge(agent_client, make_tickets):
     post = agent_client.post
     post("/agent/bulk/", {"tickets": [a.pk, b.pk], "action": "tag", "tags": "outage, vpn"})
     post("/agent/bulk/", {"tickets": [a.pk, b.pk], "action": "priority", "priority": "urgent"})
+    merge = {"tickets": [a.pk, b.pk], "action": "merge", "merge_into": a.reference}
+    post("/agent/bulk/", {**merge, "confirm": "on"})
     post(
         "/agent/bulk/",
         {"tickets": [a.pk], "action": "tier", "tier": 2, "reason": "Network",
          "handoff_note": "MTU"},
     )  # fmt: skip
-    merge = {"tickets": [a.pk, b.pk], "action": "merge", "merge_into": a.reference}
-    post("/agent/bulk/", {**merge, "confirm": "on"})
 
     a.refresh_from_db(), b.refresh_from_db()
     assert sorted(a.tags.values_list("name", flat=True)) == ["outage", "vpn"]
