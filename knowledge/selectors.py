@@ -91,11 +91,8 @@ def _postgres_search(
     trigram: bool,
     limit: int,
     candidates_text: str | None = None,
-    title_text: str | None = None,
 ) -> list[SearchHit]:
-    """`candidates_text`, when given, picks the articles that `text` then ranks;
-    `title_text` is what titles are compared with when `trigram` (else `text`)."""
-    title_text = title_text or text
+    """`candidates_text`, when given, picks the articles that `text` then ranks."""
     config = search_config()
     query = SearchQuery(text, search_type="websearch", config=config)
     wanted = query
@@ -106,12 +103,10 @@ def _postgres_search(
     # Only what the hits show: the stored vector and the rendered body are large.
     rows = articles.defer("search_vector", "body_html").annotate(rank=score)
     if trigram:
-        rows = rows.annotate(similarity=TrigramSimilarity("title", title_text))
+        rows = rows.annotate(similarity=TrigramSimilarity("title", text))
         # `title % text` lets the trigram index find the candidates (a bare similarity()
         # comparison reads every row); pg_trgm's own threshold is 0.3 unless set lower.
-        matches |= Q(TrigramSimilar(F("title"), Value(title_text))) & Q(
-            similarity__gte=TRIGRAM_THRESHOLD
-        )
+        matches |= Q(TrigramSimilar(F("title"), Value(text))) & Q(similarity__gte=TRIGRAM_THRESHOLD)
         score_expr = F("rank") + Greatest(F("similarity"), Value(0.0)) * Value(0.5)
     else:
         score_expr = F("rank") * Value(1.0)
@@ -175,20 +170,15 @@ def _fallback_search(articles: QuerySet[Article], words: list[str], limit: int) 
 
 
 def article_search(query: str, *, include_agent_only: bool, limit: int = 10) -> list[SearchHit]:
-    """Published articles for what a person typed into a search box, best first: the same
-    engine as the suggestions (article_suggest), so that a question gets the same answer in
-    the help center as in the contact form. A word no article holds ("why", "keeps") no
-    longer empties the result; a short query also finds titles by their likeness."""
-    short = len(query.split()) <= SHORT_QUERY_WORDS
-    if connection.vendor == "postgresql" and _WEB_SEARCH_SYNTAX.search(query):
-        # Someone who writes "a phrase" or -word means it: the query as they wrote it.
-        articles = _published(include_agent_only)
-        return _postgres_search(articles, query.strip(), trigram=short, limit=limit)
-    return _ranked(query, limit=limit, include_agent_only=include_agent_only, titles_alike=short)
-
-
-# A quoted phrase or an excluded word (-word): web search syntax, taken as written.
-_WEB_SEARCH_SYNTAX = re.compile(r'"|(?:^|\s)-\w')
+    """Published articles matching a person's query, best first."""
+    query = query.strip()
+    if not query:
+        return []
+    articles = _published(include_agent_only)
+    if connection.vendor == "postgresql":
+        short = len(query.split()) <= SHORT_QUERY_WORDS
+        return _postgres_search(articles, query, trigram=short, limit=limit)
+    return _fallback_search(articles, [w.lower() for w in _WORD.findall(query)], limit)
 
 
 # A suggestion ORs the text's words together, and in a large knowledge base the commonest
@@ -238,15 +228,6 @@ def article_suggest(
     text: str, *, limit: int = 3, include_agent_only: bool = False
 ) -> list[SearchHit]:
     """The best few published articles for a ticket's subject and body, with a confidence."""
-    return _ranked(text, limit=limit, include_agent_only=include_agent_only, titles_alike=False)
-
-
-def _ranked(
-    text: str, *, limit: int, include_agent_only: bool, titles_alike: bool
-) -> list[SearchHit]:
-    """The one retrieval engine: the text's telling words ORed together pick and rank the
-    articles (full-text on PostgreSQL, words on SQLite), then the share of those words each
-    article covers (its confidence) orders them."""
     words = keywords(text)
     if not words:
         return []
@@ -255,13 +236,9 @@ def _ranked(
         hits = _postgres_search(
             articles,
             " or ".join(words),
-            trigram=titles_alike,
+            trigram=False,
             limit=limit * 3,
-            # A few words pick their articles themselves; a paragraph by its rarer words.
-            candidates_text=" or ".join(
-                words if len(words) <= SHORT_QUERY_WORDS else _telling_words(words)
-            ),
-            title_text=text.strip(),
+            candidates_text=" or ".join(_telling_words(words)),
         )
     else:
         hits = _fallback_search(articles, words, limit * 3)
