@@ -19,7 +19,6 @@ with py-spy (PREFIX.server.txt, PREFIX.worker.txt: collapsed stacks).
 
 import asyncio
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -28,17 +27,12 @@ from typing import Any
 
 from tests.benchmarks.bench_drain import _wait_until_drained
 from tests.benchmarks.bench_webhooks import (
-    ROOT,
     Traffic,
     _database,
     _free_port,
-    _nice,
     _prepare,
-    _purge,
-    _stop,
-    ingest_worker_command,
-    server_command,
     server_environment,
+    serving,
     wait_ready,
 )
 from tests.benchmarks.harness import (
@@ -72,36 +66,25 @@ def _run(ctx: Context, media: str) -> Iterator[Metric]:
     _prepare(env, ctx)
     logs = Path(media) / "logs"
     logs.mkdir()
-    with (logs / "server.log").open("wb") as s_log, (logs / "worker.log").open("wb") as w_log:
-        server = subprocess.Popen(
-            server_command(port), cwd=ROOT, env=env, stdout=s_log, stderr=s_log
-        )
-        worker = subprocess.Popen(
-            ingest_worker_command(), cwd=ROOT, env=env, stdout=w_log, stderr=w_log, preexec_fn=_nice
-        )
-        try:
-            wait_ready(base_url, server)
-            traffic = Traffic(base_url, run=f"l{int(time.time())}")
-            ctx.log(f"latency: {rate:.0f} webhooks/s offered for {seconds:.0f} s")
-            sampler = _BacklogSampler(env)
-            profiles = _profiles(server.pid, worker.pid)
-            cpu_before, offered_at = _cpu(server.pid, worker.pid), time.perf_counter()
-            with sampler:
-                acked, errors = asyncio.run(_offer(traffic, rate, seconds))
-            # Requests still open when the offer ends are waited for (up to their timeout).
-            offer_span = time.perf_counter() - offered_at
-            cpu = {k: v - cpu_before[k] for k, v in _cpu(server.pid, worker.pid).items()}
-            for profiler in profiles:
-                py_spy_end(profiler)
-            settled = _wait_until_drained(env, limit=120.0)
-            loaded = _latencies(env, acked)
-            at_rest_acked, _ = asyncio.run(_offer(traffic, 1.0, AT_REST))
-            _wait_until_drained(env, limit=30.0)
-            at_rest = _latencies(env, at_rest_acked)
-        finally:
-            _stop(server)
-            _stop(worker)
-            _purge(env)
+    with serving(env, port, logs) as (server, worker):
+        wait_ready(base_url, server)
+        traffic = Traffic(base_url, run=f"l{int(time.time())}")
+        ctx.log(f"latency: {rate:.0f} webhooks/s offered for {seconds:.0f} s")
+        sampler = _BacklogSampler(env)
+        profiles = _profiles(server.pid, worker.pid)
+        cpu_before, offered_at = _cpu(server.pid, worker.pid), time.perf_counter()
+        with sampler:
+            acked, errors = asyncio.run(_offer(traffic, rate, seconds))
+        # Requests still open when the offer ends are waited for (up to their timeout).
+        offer_span = time.perf_counter() - offered_at
+        cpu = {k: v - cpu_before[k] for k, v in _cpu(server.pid, worker.pid).items()}
+        for profiler in profiles:
+            py_spy_end(profiler)
+        settled = _wait_until_drained(env, limit=120.0)
+        loaded = _latencies(env, acked)
+        at_rest_acked, _ = asyncio.run(_offer(traffic, 1.0, AT_REST))
+        _wait_until_drained(env, limit=30.0)
+        at_rest = _latencies(env, at_rest_acked)
     done = len(loaded)
     ctx.log(
         f"latency: {len(acked)} acknowledged ({len(acked) / seconds:.0f}/s), {done} timed; "

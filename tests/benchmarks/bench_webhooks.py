@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -437,6 +438,30 @@ def ingest_worker_command(concurrency: int = 1) -> list[str]:
     ]  # fmt: skip
 
 
+@contextmanager
+def serving(
+    env: dict[str, str], port: int, logs: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    """The web process and one ingest worker, logging into `logs`, until the block ends;
+    then both stopped and the queues purged (the routing tasks nobody here consumes)."""
+    with (logs / "server.log").open("wb") as server_log, (logs / "worker.log").open("wb") as w_log:
+        server = subprocess.Popen(
+            server_command(port), cwd=ROOT, env=env, stdout=server_log, stderr=server_log
+        )
+        # The worker has the CPU the web process leaves (nice 10): on two cores shared with
+        # PostgreSQL and the clients, this stands in for the worker's own machine.
+        worker = subprocess.Popen(
+            ingest_worker_command(), cwd=ROOT, env=env, stdout=w_log, stderr=w_log,
+            preexec_fn=_nice,
+        )  # fmt: skip
+        try:
+            yield server, worker
+        finally:
+            _stop(server)
+            _stop(worker)
+            _purge(env)
+
+
 def _serve_and_measure(ctx: Context, media: str) -> Iterator[Metric]:
     seconds = max(30.0, FULL_SECONDS * ctx.scale)
     port = _free_port()
@@ -445,30 +470,14 @@ def _serve_and_measure(ctx: Context, media: str) -> Iterator[Metric]:
     _prepare(env, ctx)
     logs = Path(media) / "logs"
     logs.mkdir()
-    with (logs / "server.log").open("wb") as server_log, (logs / "worker.log").open("wb") as w_log:
-        server = subprocess.Popen(
-            server_command(port), cwd=ROOT, env=env, stdout=server_log, stderr=server_log
-        )
-        # The worker has the CPU the web process leaves (nice 10): on two cores shared with
-        # PostgreSQL and the clients, this stands in for the worker's own machine.
-        worker = subprocess.Popen(
-            ingest_worker_command(),
-            cwd=ROOT,
-            env=env,
-            stdout=w_log,
-            stderr=w_log,
-            preexec_fn=_nice,
-        )
-        try:
+    try:
+        with serving(env, port, logs) as (server, _worker):
             yield from _measure(ctx, env, base_url, server, seconds)
-        finally:
-            _stop(server)
-            _stop(worker)
-            _purge(env)  # the routing tasks nobody here consumes
-            for name in ("server.log", "worker.log"):
-                text = (logs / name).read_bytes().decode(errors="replace")
-                if "Traceback" in text or "ERROR" in text:
-                    ctx.log(f"webhooks: {name} has errors; it ends with:\n{text[-3000:]}")
+    finally:
+        for name in ("server.log", "worker.log"):
+            text = (logs / name).read_bytes().decode(errors="replace")
+            if "Traceback" in text or "ERROR" in text:
+                ctx.log(f"webhooks: {name} has errors; it ends with:\n{text[-3000:]}")
 
 
 def _measure(
