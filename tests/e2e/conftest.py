@@ -255,3 +255,17 @@ def _save_screenshot(page: Page, item: pytest.Item, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=path, full_page=True)
     return path
+
+
+@pytest.fixture
+def vpn_article(db: None) -> Any:
+    """A published help-center article, "VPN disconnects every few minutes" (network)."""
+    from knowledge.services import article_save, category_save
+
+    category = category_save(category=None, name="Network", slug="network")
+    return article_save(
+        article=None, actor=None, title="VPN disconnects every few minutes",
+        slug="vpn-disconnects", category=category, summary="When the VPN drops.",
+        body_markdown="Turn off power saving for the network adapter.",
+        tags="vpn, disconnect", status="published", visibility="public",
+    )  # fmt: skip

@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from knowledge.services import article_save, category_save
 from tests.e2e.agents import sign_in
 from tests.e2e.axe import violations
 from tests.factories import AgentFactory, CustomerFactory, UserFactory
@@ -18,14 +17,7 @@ from tickets.models import Channel, ContactKind, Ticket
 
 
 @pytest.fixture
-def desk(db: None) -> dict[str, Any]:
-    category = category_save(category=None, name="Network", slug="network")
-    article_save(
-        article=None, actor=None, title="VPN disconnects every few minutes",
-        slug="vpn-disconnects", category=category, summary="When the VPN drops.",
-        body_markdown="Turn off **power saving** for the network adapter.",
-        tags="vpn", status="published", visibility="public",
-    )  # fmt: skip
+def desk(vpn_article: Any) -> dict[str, Any]:
     agent = AgentFactory(username="axel", tiers=[1, 2])
     user = UserFactory(username="cora")
     customer = CustomerFactory(user=user, name="Cora Lee")

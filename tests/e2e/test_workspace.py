@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from knowledge.services import article_save, category_save
 from tests.e2e.agents import sign_in
 from tests.factories import AgentFactory
 from tickets import services
@@ -17,14 +16,7 @@ from tickets.models import Channel, ContactKind, Ticket
 
 
 @pytest.fixture
-def ticket(db: None) -> Ticket:
-    category = category_save(category=None, name="Network", slug="network")
-    article_save(
-        article=None, actor=None, title="VPN disconnects every few minutes",
-        slug="vpn-disconnects", category=category, summary="When the VPN drops.",
-        body_markdown="Turn off power saving for the network adapter.",
-        tags="vpn, disconnect", status="published", visibility="public",
-    )  # fmt: skip
+def ticket(vpn_article: Any) -> Ticket:
     inbound = InboundMessage(
         channel=Channel.EMAIL,
         sender_kind=ContactKind.EMAIL,
