@@ -289,13 +289,16 @@ HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
 # Automatic notices to customers (received, escalated, resolved; worded in the admin).
 # Switch off for bulk imports.
 HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
-# Tier 0 offers knowledge-base articles whose suggestion confidence (0-1) reaches this;
-# without such a match a ticket goes straight on to tier 1.
-HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.6"))
-# The contact form shows live suggestions from this confidence up (lower than tier 0's: a
-# suggestion on screen costs the customer a glance, an automatic reply costs an email).
-HELPDESK_SUGGEST_MIN_CONFIDENCE = float(env_str("HELPDESK_SUGGEST_MIN_CONFIDENCE", "0.3"))
-# PostgreSQL text-search configuration of the knowledge base (re-save articles after a change).
+# Knowledge-base answers put before a customer unasked (tier 0's replies by email and SMS,
+# the chat, the contact form's suggestions) need this confidence (0-1); without such a match
+# a ticket goes straight on to tier 1. Calibrated on tests/kb_eval (docs/benchmarks.md).
+HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.23"))
+# Lists a person scans (the help-center search, the API, agents' suggestions) show articles
+# that hold at least this share (0-1) of what the query says (its words, weighted by rarity).
+KNOWLEDGE_MIN_COVERAGE = float(env_str("KNOWLEDGE_MIN_COVERAGE", "0.2"))
+# Language of the knowledge base's search (stemming): a PostgreSQL text-search configuration
+# name such as english, german or french ("simple" stems nothing); the index is rebuilt
+# by `manage.py kb_reindex`.
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # The same for the agents' ticket search (subjects and messages); indexed when migrating.
 TICKET_SEARCH_CONFIG = env_str("TICKET_SEARCH_CONFIG", KNOWLEDGE_SEARCH_CONFIG)

@@ -1,7 +1,6 @@
 """Categories, articles and their revisions: the answers the help desk publishes."""
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -75,9 +74,8 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Weighted title (A) > summary and tags (B) > body (C); kept up to date by the service on
-    # PostgreSQL (GIN-indexed there by migration), unused on SQLite.
-    search_vector = SearchVectorField(null=True, editable=False)
+    # The rendered body as plain text, for search snippets; derived like body_html.
+    body_text = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["title"]
@@ -180,3 +178,79 @@ class Deflection(models.Model):
 
     def __str__(self) -> str:
         return f"Deflected by {self.article}"
+
+
+class SearchTerm(models.Model):
+    """A term of the search index: a stemmed word, a synonym group or a pair of adjacent words.
+
+    `articles` counts the published articles whose text holds the term (its document
+    frequency); the term with empty text counts every indexed article.
+    """
+
+    text = models.CharField(max_length=120, unique=True)
+    articles = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ArticleTerm(models.Model):
+    """How strongly an article's text holds a term (field-weighted, saturated term frequency).
+
+    Written by knowledge.search.index for published articles only.
+    """
+
+    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()
+    public = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "article"], name="kb_article_term_unique")
+        ]
+        indexes = [models.Index(fields=["article"], name="kb_article_term_article")]
+
+    def __str__(self) -> str:
+        return f"{self.term_id} in {self.article_id}: {self.weight}"
+
+
+class LearnedTerm(models.Model):
+    """A term readers used to find an article that solved their problem: it draws later
+    searches with that word to the article, whether or not its text holds it."""
+
+    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="learned_terms")
+    strength = models.FloatField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["term", "article"], name="kb_learned_term_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {self.article}"
+
+
+class Synonym(models.Model):
+    """Words and phrases customers and articles use for one thing ("wifi, wireless network").
+
+    A search for any of them finds articles holding any other.
+    """
+
+    words = models.TextField(
+        help_text="Comma-separated words or phrases that mean the same, e.g. "
+        "“wifi, wi-fi, wireless network, wlan”."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["words"]
+
+    def __str__(self) -> str:
+        return self.words
+
+    @property
+    def word_list(self) -> list[str]:
+        return [word.strip() for word in self.words.split(",") if word.strip()]

@@ -5,13 +5,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.contrib.postgres.search import SearchVector
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from knowledge.markdown import render_markdown
+from knowledge.markdown import plain_text, render_markdown
 from knowledge.models import (
     Article,
     ArticleFeedback,
@@ -22,6 +21,7 @@ from knowledge.models import (
     SearchLog,
     SearchSource,
 )
+from knowledge.search.index import index_articles
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
 ARTICLE_FIELDS = frozenset(
@@ -55,17 +55,6 @@ def category_save(
     return category
 
 
-def _update_search_vector(article: Article) -> None:
-    if connection.vendor != "postgresql":
-        return
-    config = search_config()
-    Article.objects.filter(pk=article.pk).update(
-        search_vector=SearchVector("title", weight="A", config=config)
-        + SearchVector("summary", "tags", weight="B", config=config)
-        + SearchVector("body_markdown", weight="C", config=config)
-    )
-
-
 def _write_revision(article: Article, actor: User | None) -> ArticleRevision:
     last = article.revisions.aggregate(last=Max("number"))["last"] or 0
     return ArticleRevision.objects.create(
@@ -90,7 +79,7 @@ def article_save(
 
     `fields` are model fields (title, slug, category, summary, body_markdown, tags, status,
     visibility, author, last_reviewed_at). The body is rendered and sanitised here, the search
-    vector refreshed and a revision written, all in one transaction.
+    index rewritten and a revision written, all in one transaction.
     """
     now = now or timezone.now()
     article = article or Article()
@@ -104,11 +93,12 @@ def article_save(
     if "tags" in fields:
         article.tags = ", ".join(article.tag_list)
     article.body_html = render_markdown(article.body_markdown)
+    article.body_text = plain_text(article.body_html)
     if article.status == ArticleStatus.PUBLISHED and article.published_at is None:
         article.published_at = now
-    article.full_clean(exclude=["search_vector"])
+    article.full_clean()
     article.save()
-    _update_search_vector(article)
+    index_articles([article])
     _write_revision(article, actor)
     return article
 

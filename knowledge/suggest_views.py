@@ -1,7 +1,6 @@
 """The contact form's live suggestions (HTMX) and its "this solved my problem" button."""
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,11 +41,9 @@ def suggest(request: HttpRequest) -> HttpResponse:
     if count_hit(f"kb-suggest:ip:{client}", window_seconds=60) > SUGGEST_PER_MINUTE:
         return HttpResponse(status=429)
     subject, description = _form_text(request)
-    hits = [
-        hit
-        for hit in selectors.article_suggest(f"{subject}\n{description}", limit=SUGGESTIONS_SHOWN)
-        if hit.confidence >= settings.HELPDESK_SUGGEST_MIN_CONFIDENCE
-    ]
+    hits = selectors.article_answers(
+        f"{subject}\n{description}", limit=SUGGESTIONS_SHOWN, confident=True
+    )
     token = request.GET.get("suggestion_search", "")
     if subject or description:
         logged = services.search_revise(

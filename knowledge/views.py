@@ -93,7 +93,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if not query:
         return render(request, "kb/search.html", {"query": query, "hits": []})
     staff = _staff(request)
-    hits = selectors.article_search(query, include_agent_only=staff)
+    hits = selectors.article_answers(query, include_agent_only=staff)
     logged = services.search_record(
         query=query, source=SearchSource.PORTAL, results_count=len(hits), by_agent=staff
     )

@@ -21,7 +21,11 @@ class SearchResultSerializer(serializers.Serializer):
     slug = serializers.CharField()
     summary = serializers.CharField()
     snippet = serializers.CharField(help_text="Safe HTML: text with <mark> around matches.")
-    score = serializers.FloatField()
+    score = serializers.FloatField(help_text="Relevance; only the order matters.")
+    confidence = serializers.FloatField(
+        help_text="0-1: the share of the query the article answers; tier 0 offers an article "
+        "to customers unasked from HELPDESK_TIER0_CONFIDENCE up."
+    )
     url = serializers.CharField(
         help_text="The article's page in the portal; opening it credits this search."
     )
@@ -47,5 +51,6 @@ def hit_data(hit: SearchHit, *, search: str) -> dict[str, object]:
         "summary": article.summary,
         "snippet": hit.snippet,
         "score": round(hit.score, 4),
+        "confidence": hit.confidence,
         "url": f"{article_url(article)}?{urlencode({'search': search})}",
     }

@@ -36,7 +36,7 @@ class ArticleSearchView(APIView):
         query = s.SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         text, staff = query.validated_data["q"], is_staff_member(request.user)
-        hits = selectors.article_search(text, include_agent_only=staff)
+        hits = selectors.article_answers(text, include_agent_only=staff)
         logged = services.search_record(
             query=text, source=SearchSource.API, results_count=len(hits), by_agent=staff
         )

@@ -3,15 +3,16 @@
 The data set: the 40 demo articles (through the service) plus generated ones up to 10,000
 (times BENCH_SCALE), written like the demo articles (title, summary, tags, a Markdown body of
 a few hundred words with steps, an error table and a note), inserted with batched
-bulk_create and indexed with one UPDATE of the weighted search vector.
+bulk_create and indexed as `manage.py kb_reindex` does (knowledge.search.index).
 
-Metrics (p50 over every query x repeat):
-- kb.search.{short,long,all}: knowledge.selectors.article_search for short, typo-prone
-  queries (the trigram path) and longer ones (full text only);
-- kb.suggest: article_suggest for tickets' subject + body;
+Metrics (p50 over every query x repeat), all through the one engine (knowledge.search):
+- kb.search.{short,long,all}: the help-center search's list (article_answers) for short,
+  typo-prone queries and longer ones;
+- kb.suggest: the confident answers for tickets' subject + body (tier 0, the chat, the form);
 - kb.api.search: GET /api/v1/kb/search through Django's test Client (logs the search);
 - kb.http.suggest: GET /support/suggest/ (the contact form's live suggestions, HTML);
-- kb.eval.top3: the evaluation set of tests/knowledge/test_eval.py against the 10,000.
+- kb.eval.top3: tests/knowledge/eval_set.py's queries against the 10,000 (the door-by-door
+  evaluation on the demo knowledge base is tests/kb_eval, run by CI).
 """
 
 import os
@@ -343,7 +344,7 @@ def generated_articles(count: int, categories: dict[str, Any], seed: int = 7) ->
     """`count` unsaved, published Articles (the same ones for the same seed)."""
     from django.utils import timezone
 
-    from knowledge.markdown import render_markdown
+    from knowledge.markdown import plain_text, render_markdown
     from knowledge.models import Article, ArticleStatus, Visibility
 
     rng = random.Random(seed)
@@ -381,16 +382,16 @@ def generated_articles(count: int, categories: dict[str, Any], seed: int = 7) ->
         rendered = pool.map(render_markdown, [a.body_markdown for a in articles], chunksize=200)
         for article, html in zip(articles, rendered, strict=True):
             article.body_html = html
+            article.body_text = plain_text(html)
     return articles
 
 
 def build(ctx: Context, total: int) -> None:
-    from django.contrib.postgres.search import SearchVector
     from django.db import transaction
 
     from knowledge.demo import load_demo_knowledge_base
     from knowledge.models import Article, Category
-    from knowledge.services import search_config
+    from knowledge.search.index import reindex_all
 
     with transaction.atomic():
         # Another scale's articles would otherwise be searched too.
@@ -404,15 +405,9 @@ def build(ctx: Context, total: int) -> None:
         with stopwatch() as took:
             Article.objects.bulk_create(articles, batch_size=1000)
         ctx.log(f"kb: inserted in {took['seconds']:.1f} s")
-        config = search_config()
         with stopwatch() as took:
-            # The weighting of knowledge.services._update_search_vector, all rows at once.
-            Article.objects.filter(slug__startswith=SLUG_PREFIX).update(
-                search_vector=SearchVector("title", weight="A", config=config)
-                + SearchVector("summary", "tags", weight="B", config=config)
-                + SearchVector("body_markdown", weight="C", config=config)
-            )
-        ctx.log(f"kb: search vectors in one UPDATE in {took['seconds']:.1f} s")
+            indexed = reindex_all()  # what `manage.py kb_reindex` does
+        ctx.log(f"kb: {indexed} articles indexed in {took['seconds']:.1f} s")
 
 
 # --- What people search for -------------------------------------------------------------
@@ -501,23 +496,23 @@ TICKETS = [
 
 
 def _search_samples(queries: list[str], *, repeat: int) -> list[float]:
-    from knowledge.selectors import article_search
+    from knowledge.selectors import article_answers
 
     samples: list[float] = []
     for query in queries:
-        samples += timings_ms(
-            lambda q=query: article_search(q, include_agent_only=False), repeat=repeat, warmup=1
-        )
+        samples += timings_ms(lambda q=query: article_answers(q), repeat=repeat, warmup=1)
     return samples
 
 
 def _suggest_samples(*, repeat: int) -> list[float]:
-    from knowledge.selectors import article_suggest
+    from knowledge.selectors import article_answers
 
     samples: list[float] = []
     for subject, body in TICKETS:
         text = f"{subject}\n{body}"
-        samples += timings_ms(lambda t=text: article_suggest(t, limit=3), repeat=repeat, warmup=1)
+        samples += timings_ms(
+            lambda t=text: article_answers(t, limit=3, confident=True), repeat=repeat, warmup=1
+        )
     return samples
 
 
@@ -554,11 +549,11 @@ def _metric(name: str, samples: list[float], **extra: Any) -> Metric:
 
 
 def _eval_top3() -> tuple[float, int]:
-    from knowledge.selectors import article_suggest
+    from knowledge.selectors import article_answers
     from tests.knowledge.eval_set import EVAL_SET
 
     found = sum(
-        expected in [hit.article.slug for hit in article_suggest(query, limit=3)]
+        expected in [hit.article.slug for hit in article_answers(query, limit=3)]
         for query, expected in EVAL_SET
     )
     return found / len(EVAL_SET), len(EVAL_SET)
@@ -570,7 +565,7 @@ def run(ctx: Context) -> Iterator[Metric]:
     from knowledge.models import Article
 
     total = ctx.scaled(FULL_SIZE, minimum=100)
-    name = "kb"
+    name = "kb-index"  # the data set since the search index (knowledge.search) came
     with connection.cursor() as cursor:  # one kb data set at a time in the shared tables
         cursor.execute(
             "CREATE TABLE IF NOT EXISTS bench_dataset (key text PRIMARY KEY, built_at timestamptz)"
@@ -583,7 +578,8 @@ def run(ctx: Context) -> Iterator[Metric]:
     prepared(name, ctx.scale, lambda: built.append(True) or build(ctx, total), ctx)
     if built:  # the steady state of a live table: dead rows of the build vacuumed away
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) knowledge_article")
+            for table in ("knowledge_article", "knowledge_articleterm", "knowledge_searchterm"):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
     articles = Article.objects.filter(status="published").count()
     size = {"articles": articles, "load_average": round(os.getloadavg()[0], 2)}
     short = _search_samples(SHORT_QUERIES, repeat=REPEAT)

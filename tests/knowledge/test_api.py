@@ -40,7 +40,9 @@ def test_agents_also_see_agent_only_articles(kb: None, agent_api: APIClient) -> 
 def test_result_shape(kb: None, api: APIClient) -> None:
     [result] = api.get(URL, {"q": "password"}).json()["results"]
 
-    assert set(result) == {"id", "title", "slug", "summary", "snippet", "score", "url"}
+    assert set(result) == {
+        "id", "title", "slug", "summary", "snippet", "score", "confidence", "url"
+    }  # fmt: skip
     assert result["url"].startswith("/kb/access/password-reset/?search=")
     assert result["summary"] == "Back in."
 
@@ -72,4 +74,5 @@ def test_query_count_does_not_grow_with_results(
         response = api.get(URL, {"q": "password"})
 
     assert len(response.json()["results"]) == 6
-    assert len(many) == len(few) == 2  # the search and its log row
+    # The words' statistics, the ranking, the articles, and the search's log row.
+    assert len(many) == len(few) == 4

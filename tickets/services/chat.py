@@ -18,7 +18,7 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from knowledge.selectors import article_suggest
+from knowledge.selectors import article_answers
 from tickets import live
 from tickets.errors import Conflict, InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
@@ -45,6 +45,7 @@ from tickets.services.messages import (
 )
 from tickets.services.notices import notify_agents
 from tickets.services.outbound import ticket_send_automatic_reply
+from tickets.services.self_service import ANSWERS_OFFERED
 
 MAX_TEXT = 2000
 # The tier whose agents answer new chats.
@@ -174,11 +175,7 @@ def chat_start(
 
 def _offer_articles(chat: ChatSession, text: str) -> None:
     """While the customer waits, confident knowledge-base answers (tier 0, in the chat)."""
-    hits = [
-        hit
-        for hit in article_suggest(text, limit=2)
-        if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE
-    ]
+    hits = article_answers(text, limit=ANSWERS_OFFERED, confident=True)
     if not hits:
         return
     base = settings.PUBLIC_BASE_URL

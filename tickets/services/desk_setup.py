@@ -3,27 +3,18 @@ the tiers, the active SLA policies with their calendars, the customer notices an
 active macros.
 
 They change seldom, yet reading them cost four statements a message, and building a
-calendar with its public holidays most of a millisecond. As for the workspace's sidebar
-(tickets/workspace/sidebar.py), a change moves a version number in the shared cache on
-(model signals: the admin, the API and the shell all count), and a process checks that
-version at most every HELPDESK_SETUP_CHECK_SECONDS, reading the rows again when it moved.
-With a cache per process (the embedded default) a change made in another process shows
-within SETUP_MAX_SECONDS.
+calendar with its public holidays most of a millisecond. They are kept per process
+(helpdesk.kept) and read again after a change, caught by model signals: the admin, the
+API and the shell all count.
 """
 
 import copy
-import logging
-import threading
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 
+from helpdesk.kept import KeptPerProcess
 from tickets.errors import InvalidInput
 from tickets.models import (
     BusinessCalendar,
@@ -36,9 +27,6 @@ from tickets.models import (
 )
 from tickets.services.sla_clocks import PolicyCache
 
-logger = logging.getLogger(__name__)
-
-_VERSION_KEY = "desk-setup:version"
 # A safety net: the rows are read again after this long whatever the version says (a change
 # the signals cannot see: another process's change with a cache per process, raw SQL).
 SETUP_MAX_SECONDS = 60
@@ -62,34 +50,22 @@ class DeskSetup:
         return self.notices.get(kind)
 
 
-@dataclass
-class _Held:
-    setup: DeskSetup
-    version: str | None
-    read_at: float
-    checked_at: float
-
-
-_held: _Held | None = None
-_reading = threading.Lock()
+_kept = KeptPerProcess("desk-setup", lambda: _read(), max_seconds=SETUP_MAX_SECONDS)
 
 
 def current() -> DeskSetup:
     """The desk's set-up as this process last read it, read again if it changed."""
-    global _held
-    held, now = _held, time.monotonic()
-    if held is not None and now - held.read_at < SETUP_MAX_SECONDS:
-        if now - held.checked_at < settings.HELPDESK_SETUP_CHECK_SECONDS:
-            return held.setup
-        version = _version()
-        if version is not None and version == held.version:
-            held.checked_at = now
-            return held.setup
-    else:
-        version = _version()
-    with _reading:
-        _held = _Held(_read(), version, now, now)
-        return _held.setup
+    return _kept.current()
+
+
+def forget() -> None:
+    """Read the set-up again at its next use (this process only)."""
+    _kept.forget()
+
+
+def setup_changed(**kwargs: Any) -> None:
+    """A signal receiver: every process reads the set-up again."""
+    _kept.changed(**kwargs)
 
 
 def _read() -> DeskSetup:
@@ -99,40 +75,6 @@ def _read() -> DeskSetup:
         notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
     )
-
-
-def _version() -> str | None:
-    """The current version; None when the cache cannot say (then the rows are read)."""
-    try:
-        version = cache.get(_VERSION_KEY)
-        if version is None:
-            cache.add(_VERSION_KEY, uuid.uuid4().hex, None)
-            version = cache.get(_VERSION_KEY)
-        return str(version) if version is not None else None
-    except Exception:
-        logger.warning("could not read the desk set-up's version", exc_info=True)
-        return None
-
-
-def forget() -> None:
-    """Read the set-up again at its next use (this process only)."""
-    global _held
-    _held = None
-
-
-def setup_changed(**_: Any) -> None:
-    """A signal receiver: every process reads the set-up again, this one now (for what reads
-    within this transaction) and all once the change is committed."""
-    forget()
-    transaction.on_commit(_new_version, robust=True)
-
-
-def _new_version() -> None:
-    forget()
-    try:
-        cache.set(_VERSION_KEY, uuid.uuid4().hex, None)
-    except Exception:  # the cache being down must not cost the change; SETUP_MAX_SECONDS
-        logger.warning("could not move the desk set-up's version on", exc_info=True)
 
 
 def _tier_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:

@@ -13,13 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.signed import SignedId
-from knowledge.selectors import SearchHit, article_suggest
+from knowledge.selectors import SearchHit, article_answers
 from tickets.models import Channel, EventKind, MessageKind, Ticket, TicketStatus
 from tickets.services._common import lock_ticket, record_event
 from tickets.services.outbound import ticket_send_automatic_reply
 from tickets.services.transitions import apply_transition
 
 SOLVED_KEYWORD = "SOLVED"
+# The confident answers a customer is offered on any channel (the chat and the form too).
+ANSWERS_OFFERED = 3
 # A "solved" link keeps working this long.
 _LINK_MAX_AGE = 30 * 24 * 3600
 SELF_SERVICE = "Self-service"
@@ -44,11 +46,7 @@ def offer_articles(ticket: Ticket) -> bool:
     """Send the customer confident article matches; False when there are none."""
     first = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("created_at").first()
     text = f"{ticket.subject}\n{first.body_text if first else ''}"
-    hits = [
-        hit
-        for hit in article_suggest(text, limit=3)
-        if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE
-    ]
+    hits = article_answers(text, limit=ANSWERS_OFFERED, confident=True)
     if not hits:
         return False
     record_event(

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from knowledge.selectors import article_suggest
+from knowledge.selectors import article_answers
 from tickets import selectors
 from tickets.errors import DomainError
 from tickets.models import ChatSession, ChatStatus, Macro, MessageKind, Ticket
@@ -81,7 +81,7 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
         .exclude(pk=ticket.pk)
         .order_by("-created_at")[:10],
         "contacts": ticket.customer.contact_points.all(),
-        "suggestions": article_suggest(
+        "suggestions": article_answers(
             f"{ticket.subject}\n{first.body_text if first else ''}",
             limit=5,
             include_agent_only=True,

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.text import search_text
-from knowledge.selectors import article_search, article_suggest
+from knowledge.selectors import article_answers
 from tickets import placeholders, policy, queues, selectors, services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
@@ -197,7 +197,7 @@ def _clocks(ticket: Ticket) -> list[dict[str, Any]]:
 def _suggestions(ticket: Ticket) -> list[Any]:
     first = ticket.messages.filter(kind=MessageKind.INBOUND).only("body_text").first()
     text = f"{ticket.subject}\n{first.body_text if first else ''}"
-    return article_suggest(text, limit=5, include_agent_only=True)
+    return article_answers(text, limit=5, include_agent_only=True)
 
 
 _NEXT_TICKET_VIEWS = ("mine", "unassigned")
@@ -442,7 +442,7 @@ def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def kb_search(request: HttpRequest) -> HttpResponse:
     """Articles for the ticket page's search box (an HTMX fragment), agent-only ones included."""
     query = search_text(request.GET.get("q", ""))
-    hits = article_search(query, include_agent_only=True, limit=8) if query else []
+    hits = article_answers(query, include_agent_only=True, limit=8) if query else []
     context = {"hits": hits, "query": query, "public_base": settings.PUBLIC_BASE_URL}
     return render(request, "agent/_kb_hits.html", context)
 

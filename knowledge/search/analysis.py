@@ -1,0 +1,142 @@
+"""Text to search terms, the same way for articles and for what people type.
+
+Words are lower-cased and split (a hyphenated word also counts as one joined word:
+"wi-fi" is "wi", "fi" and "wifi"), stop words and a customer's filler words are dropped,
+and the rest stemmed with Snowball in the knowledge base's language ("passwords" and
+"password" are one term). A phrase of a synonym group also yields the group's term, so
+"wifi" in a question meets "wireless network" in an article. Articles and queries go
+through these same functions, which is what keeps the two sides in agreement on
+PostgreSQL and on SQLite alike.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+from django.conf import settings
+
+# A word: letters and digits, with inner hyphens or apostrophes ("sign-in", "don't").
+_WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
+_JOINERS = re.compile(r"['\u2019-]")
+# Prefix of a synonym group's term ("~wifi"); no word can start with it.
+GROUP_PREFIX = "~"
+
+_STOP_WORDS_TEXT = """
+    a about above after again against all also am an and any anymore anyone anything are as
+    at be because been before being below between both but by can cannot could did do does
+    doing don dont done during each either else even ever every few for from further get
+    gets getting got had has have having he her here hers herself him himself his how
+    however i if im in into is isnt it its itself ive just know let like ll me might mine
+    more most much must my myself need needs no nor not now of off ok okay on once one only
+    or other our ours ourselves out over own please really same says see seems she should
+    since so some someone something still such sure than thank thanks that thats the their
+    theirs them themselves then there these they thing things this those though through thx
+    to today too tried try trying under until up us very via want wants was wasnt way we
+    were weve what whats when where whether which while who whom why will with wont would
+    yes yet you your youre yours yourself ve re hello hi hey dear regards cheers best kind
+    guys team support cant couldnt doesnt didnt wouldnt arent havent hasnt shouldnt werent
+    asap urgent urgently help helps problem problems issue issues question questions
+    anybody somebody everyone keeps keep kept happen happens happened happening suddenly
+"""
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+# Snowball's names for the languages of PostgreSQL's text-search configurations.
+_SNOWBALL = {
+    "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english", "finnish",
+    "french", "german", "greek", "hindi", "hungarian", "indonesian", "irish", "italian",
+    "lithuanian", "nepali", "norwegian", "portuguese", "romanian", "russian", "serbian",
+    "spanish", "swedish", "tamil", "turkish", "yiddish",
+}  # fmt: skip
+
+
+def language() -> str:
+    """The knowledge base's language (KNOWLEDGE_SEARCH_CONFIG); "simple" stems nothing."""
+    return str(settings.KNOWLEDGE_SEARCH_CONFIG).lower()
+
+
+@lru_cache(maxsize=8)
+def _stemmer(lang: str) -> snowballstemmer.stemmer | None:
+    return snowballstemmer.stemmer(lang) if lang in _SNOWBALL else None
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, lang: str) -> str:
+    stemmer = _stemmer(lang)
+    return stemmer.stemWord(word) if stemmer is not None else word
+
+
+@dataclass(frozen=True)
+class Word:
+    """A meaningful word of a text: its term and where it stands (for snippets)."""
+
+    term: str
+    start: int
+    end: int
+
+
+def _keep(word: str) -> bool:
+    if word in _STOP_WORDS:
+        return False
+    # Single letters say nothing; numbers of two digits or more may be error codes (429).
+    return len(word) >= 2
+
+
+def words(text: str, lang: str | None = None) -> list[Word]:
+    """The meaningful words of a text, in order, each with its stemmed term."""
+    lang = lang or language()
+    found: list[Word] = []
+    for match in _WORD.finditer(text.lower()):
+        whole = match.group()
+        if _JOINERS.search(whole):
+            joined = _JOINERS.sub("", whole)
+            if joined in _STOP_WORDS:  # "don't"
+                continue
+            start = match.start()
+            for part in _JOINERS.split(whole):
+                if _keep(part):
+                    found.append(Word(stem(part, lang), start, start + len(part)))
+                start += len(part) + 1
+            if _keep(joined):
+                found.append(Word(stem(joined, lang), match.start(), match.end()))
+        elif _keep(whole):
+            found.append(Word(stem(whole, lang), match.start(), match.end()))
+    return found
+
+
+@dataclass
+class Thesaurus:
+    """Synonym groups as phrases of terms, each phrase pointing at its group's term."""
+
+    # First term of a phrase -> (the phrase's terms, the group's term), longest first.
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
+    # The group's term -> the terms of each of its phrases (to mark them in snippets).
+    members: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, groups: Iterable[list[str]], lang: str | None = None) -> "Thesaurus":
+        lang = lang or language()
+        thesaurus = cls()
+        for group in groups:
+            phrases = [p for p in (tuple(w.term for w in words(s, lang)) for s in group) if p]
+            if len(set(phrases)) < 2:
+                continue
+            name = GROUP_PREFIX + "_".join(phrases[0])
+            for phrase in phrases:
+                thesaurus.phrases.setdefault(phrase[0], []).append((phrase, name))
+                thesaurus.members.setdefault(name, []).append(phrase)
+        for entries in thesaurus.phrases.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+        return thesaurus
+
+    def groups_at(self, terms: list[str], index: int) -> list[tuple[str, int]]:
+        """The groups whose phrase starts at terms[index], with the phrase's length."""
+        found = []
+        for phrase, name in self.phrases.get(terms[index], ()):
+            if tuple(terms[index : index + len(phrase)]) == phrase:
+                found.append((name, len(phrase)))
+        return found
+
+
+EMPTY_THESAURUS = Thesaurus()

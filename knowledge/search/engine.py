@@ -1,0 +1,331 @@
+"""The one retrieval engine behind every door that finds articles for what a person wrote:
+the help-center search and its API, the contact form's suggestions, tier 0's answers by
+email and SMS, the chat's answers while waiting, and the agents' suggestions.
+
+A query is read as concepts, one per meaningful word: the word's own term, its synonym
+group's term and, for a word no article holds, the known words one typo away. An article
+scores the sum over concepts of its best matching term's weight (knowledge.search.index)
+times the term's rarity (idf), plus pairs of adjacent words (phrases). Its confidence is the
+share of the query's information it holds: the idf-weighted concepts it matches, words
+nobody wrote about counting against it. Doors show what reaches their confidence.
+
+Ranking runs in two phases so that common words ("windows", "error") do not make every
+query read most of the index: candidates are the articles holding one of the query's rarer
+terms, and only they are scored with all of them.
+"""
+
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.functions import Length
+
+from knowledge.models import Article, ArticleStatus, SearchTerm, Visibility
+from knowledge.search import thesaurus
+from knowledge.search.analysis import Thesaurus, language, words
+from knowledge.search.index import ALL_ARTICLES, MAX_TERM_LENGTH
+from knowledge.search.snippets import snippet
+
+# A long text (an email) is read for this many meaningful words: its start says what it is
+# about; signatures and quoted history come later.
+MAX_QUERY_WORDS = 40
+# What a match through a synonym, or through a typo, is worth beside the word itself.
+SYNONYM_FACTOR = 0.9
+TYPO_FACTOR = 0.7
+# A pair of adjacent query words found together in a title, summary or tags adds this
+# share of its rarity (and counts nowhere in the confidence).
+PAIR_FACTOR = 0.5
+# A word no article holds (nor any word one typo from it) weighs this share of the rarest
+# word's weight in the confidence: an unknown word may be the customer's own filler, or
+# the very thing no article answers.
+UNKNOWN_WORD_SHARE = 0.5
+# How much matched information makes strong evidence, in rare words (a word only one article
+# holds): the confidence is the coverage scaled by (1 - exp(-matched / EVIDENCE))², so a
+# query that is all one common word is not a confident match. Fitted with
+# HELPDESK_TIER0_CONFIDENCE on the tuning half of tests/kb_eval and its calibration set
+# (docs/benchmarks.md).
+EVIDENCE = 1.2
+# Candidates come from the query's rarer terms, rarest first, until about this many
+# article rows are read; at least one concept's terms are always read.
+CANDIDATE_ROWS = 3000
+# A concept counts fully in the confidence once its best match reaches this share of the
+# strongest possible (a word used once in a title or twice in a body), and partly below;
+# a match through a synonym or a typo counts with its factor.
+FULL_MATCH_SHARE = 0.7
+# Scored candidates returned by the database for the final ranking.
+RANKED = 40
+_EXCLUDED = re.compile(r"(?:^|\s)-(\w+)")
+
+
+@dataclass
+class Concept:
+    """A word of the query and the terms that count as it, each with its factor."""
+
+    word: str  # its term
+    terms: dict[str, float] = field(default_factory=dict)
+    counts: bool = True  # False for pairs of words
+    spelled: str = ""  # as the person wrote it (typos are looked up by both)
+
+
+@dataclass(frozen=True)
+class Hit:
+    article: Article
+    score: float
+    confidence: float  # 0..1, how sure we are that the article answers (calibrated)
+    coverage: float  # 0..1, the share of the query's information the article holds
+    snippet: str  # safe HTML: plain text with <mark> around the query's words
+
+
+@dataclass
+class _Query:
+    concepts: list[Concept]
+    excluded: list[str]
+    marked: set[str]  # the terms to mark in snippets
+
+
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of two letters is one typo), or limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _typo_limit(spelled: str) -> int:
+    """Typos forgiven in a word of this spelling: none in a short word."""
+    return 0 if len(spelled) < 4 else 1 if len(spelled) < 9 else 2
+
+
+def _parse(text: str, groups: Thesaurus) -> _Query:
+    excluded = [w.term for w in words(" ".join(_EXCLUDED.findall(text)))]
+    text = _EXCLUDED.sub(" ", text)
+    found = [w for w in words(text) if len(w.term) <= MAX_TERM_LENGTH]
+    terms = [w.term for w in found][:MAX_QUERY_WORDS]
+    concepts = {
+        term: Concept(term, {term: 1.0}, spelled=text[word.start : word.end].lower())
+        for term, word in reversed(list(zip(terms, found, strict=False)))
+    }
+    concepts = dict(reversed(concepts.items()))  # in order of first use
+    for index in range(len(terms)):
+        for group, length in groups.groups_at(terms, index):
+            for member in terms[index : index + length]:
+                concepts[member].terms.setdefault(group, SYNONYM_FACTOR)
+    pairs = {
+        f"{a} {b}": Concept(f"{a} {b}", {f"{a} {b}": PAIR_FACTOR}, counts=False)
+        for a, b in itertools.pairwise(terms)
+        if a != b
+    }
+    marked = set(concepts)
+    return _Query([*concepts.values(), *pairs.values()], excluded, marked)
+
+
+def _idf(holding: int, total: int) -> float:
+    return math.log(1 + (total - holding + 0.5) / (holding + 0.5))
+
+
+def _vocabulary(query: _Query) -> tuple[dict[str, tuple[int, int]], int]:
+    """The query's known terms (id, articles holding it) and the number of articles."""
+    wanted = {term for concept in query.concepts for term in concept.terms}
+    wanted |= set(query.excluded) | {ALL_ARTICLES}
+    rows = SearchTerm.objects.filter(text__in=wanted).values_list("text", "id", "articles")
+    known = {text: (pk, articles) for text, pk, articles in rows}
+    total = known.pop(ALL_ARTICLES, (0, 0))[1]
+    return known, total
+
+
+def _add_typo_matches(query: _Query, known: dict[str, tuple[int, int]]) -> None:
+    """Words no article holds also look for the known words one or two typos away."""
+    unknown = [
+        c for c in query.concepts if c.counts and _typo_limit(c.spelled) and c.word not in known
+    ]
+    if not unknown:
+        return
+    near_words = Q()
+    for concept in unknown:
+        low, high = sorted([len(concept.word), len(concept.spelled)])
+        near_words |= Q(text__startswith=concept.word[:1], size__range=(low - 2, high + 2))
+    candidates = list(
+        SearchTerm.objects.annotate(size=Length("text"))
+        .filter(near_words, articles__gt=0)
+        .exclude(text__contains=" ")
+        .values_list("text", "id", "articles")
+    )
+    for concept in unknown:
+        limit = _typo_limit(concept.spelled)
+        near = [
+            (distance, -articles, text, pk, articles)
+            for text, pk, articles in candidates
+            if (
+                distance := min(
+                    _osa_distance(concept.word, text, limit),
+                    _osa_distance(concept.spelled, text, limit),
+                    # Stemming drops a final e ("change" is "chang"): "chnage" is one typo.
+                    _osa_distance(concept.spelled, text + "e", limit),
+                )
+            )
+            <= limit
+        ]
+        for _distance, _order, text, pk, articles in sorted(near)[:2]:
+            concept.terms[text] = TYPO_FACTOR
+            known[text] = (pk, articles)
+            query.marked.add(text)
+
+
+_EXCLUDED_SQL = """WHERE best.article_id NOT IN (
+    SELECT article_id FROM knowledge_articleterm WHERE term_id IN ({terms})
+)"""
+_SCORE_SQL = """
+WITH q(term_id, concept, boost, factor) AS (VALUES {terms}),
+c(concept, weight) AS (VALUES {concepts}),
+candidate AS (
+    SELECT article_id FROM knowledge_articleterm
+    WHERE term_id IN ({candidate_terms}) {public}
+    UNION
+    SELECT article_id FROM knowledge_learnedterm WHERE term_id IN ({candidate_terms})
+),
+held AS (
+    SELECT term_id, article_id, weight FROM knowledge_articleterm
+    WHERE article_id IN (SELECT article_id FROM candidate) {public}
+    UNION ALL
+    SELECT term_id, article_id, strength FROM knowledge_learnedterm
+    WHERE article_id IN (SELECT article_id FROM candidate)
+),
+best AS (
+    SELECT held.article_id, q.concept, MAX(held.weight * q.boost) AS score,
+        MAX(q.factor * CASE WHEN held.weight >= {full} THEN 1.0 ELSE held.weight / {full} END)
+            AS credit
+    FROM held JOIN q ON q.term_id = held.term_id
+    GROUP BY held.article_id, q.concept
+)
+SELECT best.article_id, SUM(best.score), SUM(c.weight * best.credit),
+    SUM(CASE WHEN c.weight > 0 THEN 1 ELSE 0 END)
+FROM best
+JOIN c ON c.concept = best.concept
+{excluded}
+GROUP BY best.article_id
+ORDER BY 2 DESC, 1
+LIMIT {limit}
+"""
+
+
+def _score(
+    query: _Query, known: dict[str, tuple[int, int]], total: int, include_agent_only: bool
+) -> list[tuple[int, float, float, int]]:
+    """(article id, score, matched information, words matched) of the best candidates."""
+    from knowledge.search.index import K1
+
+    rows: list[tuple[int, int, float, float]] = []
+    weights: list[tuple[int, float]] = []
+    rarity: list[tuple[int, int]] = []  # (articles holding, concept) for the candidates
+    for number, concept in enumerate(query.concepts):
+        idfs = {}
+        for term, factor in concept.terms.items():
+            if term in known:
+                pk, holding = known[term]
+                idfs[term] = _idf(holding, total)
+                rows.append((pk, number, factor * idfs[term], factor))
+                if concept.counts:
+                    rarity.append((holding, pk))
+        if idfs:  # a pair adds to the score and counts nowhere in the confidence
+            weights.append((number, max(idfs.values()) if concept.counts else 0.0))
+    if not rows or not weights:
+        return []
+    candidate_terms: list[int] = []
+    read = 0
+    for holding, pk in sorted(rarity):
+        if candidate_terms and read + holding > CANDIDATE_ROWS:
+            break
+        candidate_terms.append(pk)
+        read += holding
+    excluded = [known[t][0] for t in query.excluded if t in known]
+    sql = _SCORE_SQL.format(
+        terms=", ".join(["(%s, %s, %s, %s)"] * len(rows)),
+        concepts=", ".join(["(%s, %s)"] * len(weights)),
+        candidate_terms=", ".join(["%s"] * len(candidate_terms)),
+        public="" if include_agent_only else "AND public",
+        full=float(K1 + 1) * FULL_MATCH_SHARE,
+        excluded=_EXCLUDED_SQL.format(terms=", ".join(["%s"] * len(excluded))) if excluded else "",
+        limit=RANKED,
+    )
+    params: list[int | float] = [value for row in rows for value in row]
+    params += [value for row in weights for value in row]
+    params += candidate_terms + candidate_terms + excluded
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            (pk, float(score), float(matched), int(words))
+            for pk, score, matched, words in cursor.fetchall()
+        ]
+
+
+def _query_weight(query: _Query, known: dict[str, tuple[int, int]], total: int) -> float:
+    """The query's information: its concepts' rarity, unknown words at a share of the rarest."""
+    rarest = _idf(0, max(total, 1))
+    weight = 0.0
+    for concept in query.concepts:
+        if not concept.counts:
+            continue
+        idfs = [_idf(known[t][1], total) for t in concept.terms if t in known]
+        weight += max(idfs) if idfs else rarest * UNKNOWN_WORD_SHARE
+    return weight
+
+
+def confidence(matched: float, information: float, rare_word: float) -> float:
+    """How sure we are that an article answers: from the share of the query's information
+    it holds (coverage) and how much information that is (a match on one common word is
+    weak evidence even when it is all the query says)."""
+    if information <= 0 or matched <= 0:
+        return 0.0
+    coverage = min(1.0, matched / information)
+    return coverage * (1 - math.exp(-matched / rare_word / EVIDENCE)) ** 2
+
+
+def find(text: str, *, include_agent_only: bool, limit: int = 10) -> list[Hit]:
+    """The published articles that answer `text`, best first, each with its confidence."""
+    query = _parse(text, thesaurus.current())
+    if not any(c.counts for c in query.concepts):
+        return []
+    known, total = _vocabulary(query)
+    _add_typo_matches(query, known)
+    scored = _score(query, known, total, include_agent_only)
+    if not scored:
+        return []
+    information = _query_weight(query, known, total)
+    articles = Article.objects.filter(
+        pk__in=[row[0] for row in scored], status=ArticleStatus.PUBLISHED
+    )
+    if not include_agent_only:
+        articles = articles.filter(visibility=Visibility.PUBLIC)
+    by_id = {
+        a.pk: a for a in articles.select_related("category").defer("body_html", "body_markdown")
+    }
+    hits: list[tuple[Article, float, float, float]] = []
+    for pk, score, matched, _words in scored:
+        article = by_id.get(pk)
+        if article is None:
+            continue
+        sure = confidence(matched, information, _idf(1, max(total, 1)))
+        coverage = min(1.0, matched / information) if information else 0.0
+        hits.append((article, score, round(sure, 4), round(coverage, 4)))
+    hits.sort(key=lambda hit: (-hit[1], hit[0].title))
+    return [
+        Hit(article, score, sure, coverage, snippet(article, query.marked))
+        for article, score, sure, coverage in hits[:limit]
+    ]
+
+
+__all__ = ["Hit", "find", "language"]
