@@ -32,6 +32,16 @@ urlpatterns = [
         admin.site.admin_view(report_views.self_service),
         name="report-self-service",
     ),
+    path(
+        "admin/reports/self-service/synonym/",
+        admin.site.admin_view(report_views.failed_search_as_synonym),
+        name="report-failed-search-synonym",
+    ),
+    path(
+        "admin/reports/self-service/search-words/",
+        admin.site.admin_view(report_views.failed_search_to_article),
+        name="report-failed-search-article",
+    ),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.workspace.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -17,12 +17,21 @@ from knowledge.models import (
     Category,
     Deflection,
     SearchLog,
+    Synonym,
 )
 
 
 def _actor(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
+
+
+@admin.register(Synonym)
+class SynonymAdmin(admin.ModelAdmin):
+    """Words readers and articles use for one thing; a change re-indexes every article."""
+
+    list_display = ["words", "updated_at"]
+    search_fields = ["words"]
 
 
 @admin.register(Category)
@@ -54,9 +63,9 @@ class ArticleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["category"]
     readonly_fields = ["preview", "published_at", "view_count", "helpful_yes", "helpful_no"]
     fields = [
-        "title", "slug", "category", "summary", "body_markdown", "preview", "tags", "status",
-        "visibility", "author", "last_reviewed_at", "published_at", "view_count",
-        "helpful_yes", "helpful_no",
+        "title", "slug", "category", "summary", "body_markdown", "preview", "tags",
+        "search_words", "status", "visibility", "author", "last_reviewed_at", "published_at",
+        "view_count", "helpful_yes", "helpful_no",
     ]  # fmt: skip
     inlines = [ArticleRevisionInline]
 

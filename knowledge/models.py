@@ -54,6 +54,12 @@ class Article(models.Model):
     # Rendered from body_markdown and sanitised by knowledge.services, never edited by hand.
     body_html = models.TextField(blank=True, editable=False)
     tags = models.CharField(max_length=300, blank=True, help_text="Comma-separated.")
+    # Words readers search with that the text does not use; found like tags, never shown.
+    search_words = models.TextField(
+        blank=True,
+        help_text="Other words readers use for this (comma-separated): searches with them "
+        "find the article. Not shown to readers.",
+    )
     status = models.CharField(
         max_length=12, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT
     )

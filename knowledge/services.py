@@ -20,14 +20,15 @@ from knowledge.models import (
     Deflection,
     SearchLog,
     SearchSource,
+    Synonym,
 )
-from knowledge.search.index import index_articles
+from knowledge.search.index import index_articles, learn
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
 ARTICLE_FIELDS = frozenset(
     {
-        "title", "slug", "category", "summary", "body_markdown", "tags", "status",
-        "visibility", "author", "last_reviewed_at",
+        "title", "slug", "category", "summary", "body_markdown", "tags", "search_words",
+        "status", "visibility", "author", "last_reviewed_at",
     }
 )  # fmt: skip
 
@@ -119,11 +120,24 @@ def article_record_view(*, article: Article) -> None:
 
 
 @transaction.atomic
-def article_record_feedback(*, article: Article, helpful: bool, comment: str = "") -> None:
-    """'Was this helpful?' — counted on the article, kept with the reason."""
+def article_record_feedback(
+    *,
+    article: Article,
+    helpful: bool,
+    comment: str = "",
+    search_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """'Was this helpful?' — counted on the article, kept with the reason. A "yes" from a
+    reader who came from a search teaches the search that query's words (learn)."""
     ArticleFeedback.objects.create(article=article, helpful=helpful, comment=comment[:2000])
     counter = "helpful_yes" if helpful else "helpful_no"
     Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
+    if helpful and search_id is not None:
+        # Only the search the reader opened this article from (the signed token says which).
+        searched = SearchLog.objects.filter(pk=search_id, clicked_article=article).first()
+        if searched is not None:
+            learn(query=searched.query, article=article, now=now or timezone.now())
 
 
 def search_record(
@@ -177,9 +191,12 @@ def search_record_click(
 def deflection_record(
     *, article: Article, query: str, search_id: int | None, now: datetime | None = None
 ) -> Deflection:
-    """The customer said a suggested article solved it and sent no request."""
+    """The customer said a suggested article solved it and sent no request: the search
+    learns their words for that article (learn)."""
     now = now or timezone.now()
     search_record_click(search_id=search_id, article=article, now=now)
+    searched = SearchLog.objects.filter(pk=search_id).first() if search_id is not None else None
+    learn(query=searched.query if searched else query, article=article, now=now)
     return Deflection.objects.create(article=article, query=query[:200], created_at=now)
 
 
@@ -214,3 +231,28 @@ def _free_slug(title: str) -> str:
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+def article_add_search_words(*, article: Article, words: str, actor: User | None) -> Article:
+    """Readers' words for an article (a failed search, from the self-service report)."""
+    known = [w.strip() for w in article.search_words.split(",") if w.strip()]
+    added = words.strip()[:200]
+    if not added or added.lower() in (w.lower() for w in known):
+        return article
+    return article_save(article=article, actor=actor, search_words=", ".join([*known, added]))
+
+
+@transaction.atomic
+def synonym_add(*, words: str, means: str) -> Synonym:
+    """`words` mean the same as `means`: joined to the group that has `means`, else a new
+    group of the two. Saving it re-indexes the articles (knowledge.search.thesaurus)."""
+    words, means = words.strip()[:200], means.strip()[:200]
+    if not words or not means:
+        raise ValueError("Say which words mean the same as which.")
+    for group in Synonym.objects.select_for_update():
+        if means.lower() in (w.lower() for w in group.word_list):
+            if words.lower() not in (w.lower() for w in group.word_list):
+                group.words = ", ".join([*group.word_list, words])
+                group.save()
+            return group
+    return Synonym.objects.create(words=f"{means}, {words}")

@@ -19,6 +19,7 @@ class FeedbackForm(forms.Form):
         choices=[("yes", "Yes"), ("no", "No")], coerce=lambda v: v == "yes"
     )
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea)
+    search = forms.CharField(required=False, max_length=200)  # the search that led here
 
 
 def _staff(request: HttpRequest) -> bool:
@@ -55,13 +56,14 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
         raise Http404
     if "voted" not in request.GET:  # back from "Was this helpful?": not a second reading
         services.article_record_view(article=found)
-    search_id = search_id_from_token(request.GET.get("search"))
-    services.search_record_click(search_id=search_id, article=found)
+    token = request.GET.get("search")
+    services.search_record_click(search_id=search_id_from_token(token), article=found)
     return render(
         request,
         "kb/article.html",
         {
             "article": found,
+            "search_token": token if search_id_from_token(token) is not None else "",
             "related": selectors.related_articles(found, include_agent_only=_staff(request)),
             "form": FeedbackForm(),
         },
@@ -81,6 +83,7 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
             article=found,
             helpful=form.cleaned_data["helpful"],
             comment=form.cleaned_data["comment"],
+            search_id=search_id_from_token(form.cleaned_data["search"]),
         )
         messages.success(request, "Thank you for your feedback.")
     url = reverse("kb-article", args=[found.category.slug, found.slug])

@@ -205,3 +205,23 @@ def kb_answer(db):
         body_markdown="Restart it.",
         status="published",
     )
+
+
+@pytest.fixture
+def make_kb_article(db):
+    """Publish an article through the service (in category "Basics")."""
+    from django.utils.text import slugify
+
+    from knowledge.models import Category
+    from knowledge.services import article_save, category_save
+
+    def make(title: str, body: str = "", **fields: Any) -> Any:
+        category = Category.objects.filter(slug="basics").first() or category_save(
+            category=None, name="Basics", slug="basics"
+        )
+        values = {"slug": slugify(title), "category": category, "status": "published"}
+        return article_save(
+            article=None, actor=None, title=title, body_markdown=body, **{**values, **fields}
+        )
+
+    return make

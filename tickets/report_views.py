@@ -1,12 +1,16 @@
 """Reports for admins, shown inside the Django admin's frame."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from knowledge import services as kb
+from knowledge.models import Article
 from tickets.reports import self_service_report
 from tickets.roles import is_admin
 
@@ -28,5 +32,57 @@ def self_service(request: HttpRequest) -> HttpResponse:
         "title": "Self-service and deflection",
         "form": form,
         "report": report,
+        # Offered as the article's address; the most read first (any other can be typed).
+        "articles": Article.objects.filter(status="published")
+        .order_by("-view_count", "title")
+        .only("slug", "title")[:500],
     }
     return render(request, "admin/reports/self_service.html", context)
+
+
+class SynonymForm(forms.Form):
+    query = forms.CharField(max_length=200)
+    means = forms.CharField(max_length=200, label="Means the same as")
+
+
+class SearchWordsForm(forms.Form):
+    query = forms.CharField(max_length=200)
+    article = forms.ModelChoiceField(
+        queryset=Article.objects.filter(status="published"), to_field_name="slug"
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    return redirect(f"{reverse('report-self-service')}#failed-searches")
+
+
+@require_POST
+def failed_search_as_synonym(request: HttpRequest) -> HttpResponse:
+    """One click from a failed search: its words mean the same as words articles use."""
+    if not is_admin(request.user):
+        raise PermissionDenied
+    form = SynonymForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say which words the search means, e.g. “wireless network”.")
+        return _back(request)
+    group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
+    messages.success(request, f"Synonyms now: {group.words}. Articles are re-indexed.")
+    return _back(request)
+
+
+@require_POST
+def failed_search_to_article(request: HttpRequest) -> HttpResponse:
+    """One click from a failed search: the article answers it; searching so finds it."""
+    if not is_admin(request.user):
+        raise PermissionDenied
+    form = SearchWordsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the article that answers this search.")
+        return _back(request)
+    article = kb.article_add_search_words(
+        article=form.cleaned_data["article"],
+        words=form.cleaned_data["query"],
+        actor=request.user if request.user.is_authenticated else None,
+    )
+    messages.success(request, f"“{form.cleaned_data['query']}” now finds “{article.title}”.")
+    return _back(request)

@@ -198,18 +198,19 @@ candidate AS (
     SELECT article_id FROM knowledge_learnedterm WHERE term_id IN ({candidate_terms})
 ),
 held AS (
-    SELECT term_id, article_id, weight FROM knowledge_articleterm
-    WHERE article_id IN (SELECT article_id FROM candidate) {public}
+    SELECT p.article_id, q.concept, p.weight * q.boost AS score,
+        q.factor * CASE WHEN p.weight >= {full} THEN 1.0 ELSE p.weight / {full} END AS credit
+    FROM q JOIN knowledge_articleterm AS p ON p.term_id = q.term_id
+    WHERE p.article_id IN (SELECT article_id FROM candidate) {public_p}
     UNION ALL
-    SELECT term_id, article_id, strength FROM knowledge_learnedterm
-    WHERE article_id IN (SELECT article_id FROM candidate)
+    SELECT l.article_id, q.concept, l.strength * q.boost,
+        q.factor * CASE WHEN l.strength >= {full} THEN 1.0 ELSE l.strength / {full} END
+    FROM q JOIN knowledge_learnedterm AS l ON l.term_id = q.term_id
+    WHERE l.article_id IN (SELECT article_id FROM candidate)
 ),
 best AS (
-    SELECT held.article_id, q.concept, MAX(held.weight * q.boost) AS score,
-        MAX(q.factor * CASE WHEN held.weight >= {full} THEN 1.0 ELSE held.weight / {full} END)
-            AS credit
-    FROM held JOIN q ON q.term_id = held.term_id
-    GROUP BY held.article_id, q.concept
+    SELECT article_id, concept, MAX(score) AS score, MAX(credit) AS credit
+    FROM held GROUP BY article_id, concept
 )
 SELECT best.article_id, SUM(best.score), SUM(c.weight * best.credit),
     SUM(CASE WHEN c.weight > 0 THEN 1 ELSE 0 END)
@@ -257,6 +258,7 @@ def _score(
         concepts=", ".join(["(%s, %s)"] * len(weights)),
         candidate_terms=", ".join(["%s"] * len(candidate_terms)),
         public="" if include_agent_only else "AND public",
+        public_p="" if include_agent_only else "AND p.public",
         full=float(K1 + 1) * FULL_MATCH_SHARE,
         excluded=_EXCLUDED_SQL.format(terms=", ".join(["%s"] * len(excluded))) if excluded else "",
         limit=RANKED,

@@ -47,7 +47,7 @@ def _fields(article: Article) -> list[tuple[str, str]]:
     category = article.category.name if article.category_id else ""
     return [
         ("title", article.title),
-        ("tags", article.tags.replace(",", " , ")),
+        ("tags", f"{article.tags} , {article.search_words}".replace(",", " , ")),
         ("summary", article.summary),
         ("category", category),
         ("body", article.body_text),

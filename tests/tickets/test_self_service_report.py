@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from knowledge import services as kb
-from knowledge.models import SearchSource
+from knowledge.models import SearchSource, Synonym
 from tickets.models import Ticket
 from tickets.services import self_service
 
@@ -71,3 +71,44 @@ def test_agents_and_customers_cannot_read_the_report(client, agent, customer_use
     assert URL not in client.get("/admin/").content.decode()
     client.force_login(customer_user)
     assert client.get(URL).status_code == 302
+
+
+def test_a_failed_search_becomes_a_synonym_in_one_click(
+    client, admin_user, make_kb_article, celery_eager, django_capture_on_commit_callbacks
+):
+    make_kb_article("Wireless network drops", "Move closer to the access point.")
+    kb.search_record(query="airwaves", source=SearchSource.PORTAL, results_count=0)
+    client.force_login(admin_user)
+    assert "airwaves" in client.get(URL).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the re-index task
+        response = client.post(
+            f"{URL}synonym/", {"query": "airwaves", "means": "wireless network"}, follow=True
+        )
+
+    assert "Synonyms now: wifi" in response.content.decode()
+    found = client.get("/api/v1/kb/search", {"q": "airwaves"}).json()["results"]
+    assert [r["title"] for r in found] == ["Wireless network drops"]
+
+
+def test_a_failed_search_is_added_to_the_article_that_answers_it(
+    client, admin_user, make_kb_article
+):
+    make_kb_article("Keyboard shortcuts", "Press ? to see every shortcut.")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{URL}search-words/", {"query": "hotkeys cheat sheet", "article": "keyboard-shortcuts"},
+        follow=True,
+    )  # fmt: skip
+
+    assert "now finds" in response.content.decode()
+    found = client.get("/api/v1/kb/search", {"q": "cheat sheet"}).json()["results"]
+    assert [r["title"] for r in found] == ["Keyboard shortcuts"]
+
+
+def test_only_admins_teach_the_search(client, agent):
+    client.force_login(agent)
+    response = client.post(f"{URL}synonym/", {"query": "x", "means": "y"})
+    assert response.status_code in (302, 403)
+    assert not Synonym.objects.filter(words__contains="y, x").exists()

@@ -1,0 +1,74 @@
+"""Search learns from use: a reader's words that led to an article that solved their
+problem draw later searches with those words to it (knowledge.search.index.learn)."""
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from knowledge.models import Article
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kb(make_article: Callable[..., Article]) -> dict[str, Article]:
+    return {
+        "vpn": make_article(
+            "VPN disconnects every few minutes",
+            "Turn off power saving for the network adapter, then reconnect the VPN client.",
+            tags="vpn, network",
+        ),
+        "invoice": make_article("Download an invoice", "Billing > Invoices > Download."),
+        "shortcuts": make_article("Keyboard shortcuts", "Press ? to see every shortcut."),
+    }
+
+
+def found(client: Client, query: str) -> list[str]:
+    return [r["slug"] for r in client.get("/api/v1/kb/search", {"q": query}).json()["results"]]
+
+
+def first_result_link(client: Client, query: str) -> str:
+    page = client.get("/kb/search/", {"q": query}).content.decode()
+    return re.search(r'href="(/kb/[\w-]+/[\w-]+/\?search=[^"]+)"', page).group(1)
+
+
+def test_a_helpful_vote_after_a_search_teaches_the_search_its_words(client, kb) -> None:
+    assert found(client, "zorbax") == []
+    link = first_result_link(client, "zorbax vpn drops")
+    article_page = client.get(link).content.decode()
+    token = re.search(r'name="search" value="([^"]+)"', article_page).group(1)
+
+    client.post(f"{link.split('?')[0]}feedback/", {"helpful": "yes", "search": token})
+
+    assert found(client, "zorbax") == ["vpn-disconnects-every-few-minutes"]
+
+
+def test_a_no_vote_or_a_forged_search_teaches_nothing(client, kb) -> None:
+    link = first_result_link(client, "zorbax vpn drops")
+    path = link.split("?")[0]
+    token = link.split("search=")[1]
+    client.get(link)
+
+    client.post(f"{path}feedback/", {"helpful": "no", "search": token})
+    client.post(f"{path}feedback/", {"helpful": "yes", "search": "forged"})
+    invoice = client.get("/kb/search/", {"q": "invoice"}).content.decode()
+    other = re.search(r"search=([^\"&]+)", invoice).group(1)
+    client.post(f"{path}feedback/", {"helpful": "yes", "search": other})  # not this article's
+
+    assert found(client, "zorbax") == []
+
+
+def test_this_solved_my_problem_on_the_contact_form_teaches_the_search(client, kb) -> None:
+    fragment = client.get(
+        "/support/suggest/", {"subject": "zorbax vpn disconnects", "description": ""}
+    ).content.decode()
+    token = re.search(r'name="suggestion_search" value="([^"]+)"', fragment).group(1)
+
+    client.post(
+        "/support/solved-it/",
+        {"article": kb["vpn"].pk, "subject": "zorbax vpn disconnects", "suggestion_search": token},
+    )
+
+    assert found(client, "zorbax") == ["vpn-disconnects-every-few-minutes"]
