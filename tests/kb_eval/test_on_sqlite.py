@@ -21,6 +21,7 @@ def test_the_evaluation_holds_on_sqlite_too(tmp_path: Path) -> None:
         "REDIS_URL": "",
     }
     env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("REQUIRE_SERVICES", None)  # this run is on SQLite and in-memory on purpose
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s",
          "tests/kb_eval", "-k", "not sqlite_too"],
