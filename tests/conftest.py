@@ -5,6 +5,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import pytest_asyncio
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -225,3 +226,19 @@ def make_kb_article(db):
         )
 
     return make
+
+
+@pytest_asyncio.fixture
+async def websockets(settings: Any) -> Any:
+    """For tests over real WebSockets (Channels' communicator), in one test process.
+
+    The channel layer is in memory: parallel test workers share Redis. The consumers'
+    database calls run in asgiref's worker thread, whose connection would otherwise stay
+    open and keep PostgreSQL from dropping the test database at the end.
+    """
+    from channels.db import database_sync_to_async
+    from django.db import connections
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    yield settings
+    await database_sync_to_async(connections.close_all)()

@@ -2,11 +2,9 @@
 sent while the customer waits (tier 0 in the chat), as test_doors.py does for the others."""
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.asgi import application
@@ -21,18 +19,8 @@ from tickets.models import AgentProfile
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.asyncio,
+    pytest.mark.usefixtures("websockets"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _close_consumer_connections():
-    yield
-    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

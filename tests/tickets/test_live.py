@@ -1,7 +1,6 @@
 """The workspace's WebSocket (/ws/agent/): live queues, presence and notifications."""
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.test import Client
@@ -14,24 +13,8 @@ from tickets.models import Notification, Ticket
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.asyncio,
+    pytest.mark.usefixtures("websockets"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _in_memory_layer(settings):
-    # One test process's sockets only: parallel test workers share Redis.
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _close_consumer_connections():
-    yield
-    # The consumers' database calls run in asgiref's worker thread, whose connection would
-    # otherwise stay open and keep PostgreSQL from dropping the test database at the end.
-    from channels.db import database_sync_to_async
-    from django.db import connections
-
-    await database_sync_to_async(connections.close_all)()
 
 
 def cookie_for(user) -> bytes:

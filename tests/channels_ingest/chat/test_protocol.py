@@ -4,12 +4,9 @@ docs/chat-protocol.md for the customer (/ws/chat/) and the agent (/ws/agent/).""
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.core import mail
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
@@ -31,20 +28,14 @@ from tickets.services import chat as chats
 pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.asyncio,
+    pytest.mark.usefixtures("websockets"),
 ]
 ORIGIN = (b"origin", b"http://localhost")
 
 
 @pytest.fixture(autouse=True)
-def _in_memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.HELPDESK_CUSTOMER_NOTICES = True
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def _close_consumer_connections():
-    yield
-    await database_sync_to_async(connections.close_all)()
+def _customer_notices(websockets):
+    websockets.HELPDESK_CUSTOMER_NOTICES = True
 
 
 @pytest.fixture
