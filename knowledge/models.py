@@ -206,16 +206,28 @@ class ArticleTerm(models.Model):
     Written by knowledge.search.index for published articles only.
     """
 
-    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+")
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+")
+    # Both ways in are the covering indexes below (PostgreSQL reads them without the table):
+    # a term's articles for the candidates, an article's terms for the final scores.
+    term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+", db_index=False)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
     weight = models.FloatField()
     public = models.BooleanField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["term", "article"], name="kb_article_term_unique")
+            models.UniqueConstraint(
+                fields=["term", "article"],
+                include=["weight", "public"],
+                name="kb_article_term_unique",
+            )
         ]
-        indexes = [models.Index(fields=["article"], name="kb_article_term_article")]
+        indexes = [
+            models.Index(
+                fields=["article", "term"],
+                include=["weight", "public"],
+                name="kb_article_term_article",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.term_id} in {self.article_id}: {self.weight}"

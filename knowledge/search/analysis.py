@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 from django.conf import settings
@@ -67,8 +68,7 @@ def stem(word: str, lang: str) -> str:
     return stemmer.stemWord(word) if stemmer is not None else word
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):  # a tuple: an article's snippet reads hundreds of them per search
     """A meaningful word of a text: its term and where it stands (for snippets)."""
 
     term: str

@@ -11,7 +11,8 @@ nobody wrote about counting against it. Doors show what reaches their confidence
 
 Ranking runs in two phases so that common words ("windows", "error") do not make every
 query read most of the index: candidates are the articles holding one of the query's rarer
-terms, and only they are scored with all of them.
+terms, and only the best of them by those terms (the finalists) are scored with all of them.
+The final scores are summed here, not in SQL, so both databases rank identically.
 """
 
 import itertools
@@ -26,7 +27,7 @@ from django.db.models.functions import Length
 from knowledge.models import Article, ArticleStatus, SearchTerm, Visibility
 from knowledge.search import thesaurus
 from knowledge.search.analysis import Thesaurus, language, words
-from knowledge.search.index import ALL_ARTICLES, MAX_TERM_LENGTH
+from knowledge.search.index import ALL_ARTICLES, K1, MAX_TERM_LENGTH
 from knowledge.search.snippets import snippet
 
 # A long text (an email) is read for this many meaningful words: its start says what it is
@@ -55,6 +56,9 @@ CANDIDATE_ROWS = 3000
 # strongest possible (a word used once in a title or twice in a body), and partly below;
 # a match through a synonym or a typo counts with its factor.
 FULL_MATCH_SHARE = 0.7
+# Candidates, by their score on the rarer terms, that are scored on every term: reading an
+# article's terms costs about a hundred index entries.
+FINALISTS = 200
 # Scored candidates returned by the database for the final ranking.
 RANKED = 40
 _EXCLUDED = re.compile(r"(?:^|\s)-(\w+)")
@@ -185,93 +189,130 @@ def _add_typo_matches(query: _Query, known: dict[str, tuple[int, int]]) -> None:
             query.marked.add(text)
 
 
-_EXCLUDED_SQL = """WHERE best.article_id NOT IN (
-    SELECT article_id FROM knowledge_articleterm WHERE term_id IN ({terms})
-)"""
-_SCORE_SQL = """
-WITH q(term_id, concept, boost, factor) AS (VALUES {terms}),
-c(concept, weight) AS (VALUES {concepts}),
-candidate AS (
-    SELECT article_id FROM knowledge_articleterm
-    WHERE term_id IN ({candidate_terms}) {public}
-    UNION
-    SELECT article_id FROM knowledge_learnedterm WHERE term_id IN ({candidate_terms})
-),
-held AS (
-    SELECT p.article_id, q.concept, p.weight * q.boost AS score,
-        q.factor * CASE WHEN p.weight >= {full} THEN 1.0 ELSE p.weight / {full} END AS credit
-    FROM q JOIN knowledge_articleterm AS p ON p.term_id = q.term_id
-    WHERE p.article_id IN (SELECT article_id FROM candidate) {public_p}
-    UNION ALL
-    SELECT l.article_id, q.concept, l.strength * q.boost,
-        q.factor * CASE WHEN l.strength >= {full} THEN 1.0 ELSE l.strength / {full} END
-    FROM q JOIN knowledge_learnedterm AS l ON l.term_id = q.term_id
-    WHERE l.article_id IN (SELECT article_id FROM candidate)
-),
-best AS (
-    SELECT article_id, concept, MAX(score) AS score, MAX(credit) AS credit
-    FROM held GROUP BY article_id, concept
-)
-SELECT best.article_id, SUM(best.score), SUM(c.weight * best.credit),
-    SUM(CASE WHEN c.weight > 0 THEN 1 ELSE 0 END)
-FROM best
-JOIN c ON c.concept = best.concept
-{excluded}
-GROUP BY best.article_id
-ORDER BY 2 DESC, 1
-LIMIT {limit}
+@dataclass(frozen=True)
+class _Use:
+    """One use of a term in the query: by which concept, at what weight (factor times idf)."""
+
+    concept: int
+    boost: float
+    factor: float
+
+
+def _uses(query: _Query, known: dict[str, tuple[int, int]], total: int) -> dict[int, list[_Use]]:
+    """Each known term's id and its uses (two words of one synonym group share its term)."""
+    uses: dict[int, list[_Use]] = {}
+    for number, concept in enumerate(query.concepts):
+        for term, factor in concept.terms.items():
+            if term in known:
+                pk, holding = known[term]
+                uses.setdefault(pk, []).append(_Use(number, factor * _idf(holding, total), factor))
+    return uses
+
+
+def _candidate_terms(query: _Query, known: dict[str, tuple[int, int]]) -> list[int]:
+    """The query's rarer word terms, rarest first, up to about CANDIDATE_ROWS articles."""
+    rarity = sorted(
+        {known[t][::-1] for c in query.concepts if c.counts for t in c.terms if t in known}
+    )
+    chosen: list[int] = []
+    read = 0
+    for holding, pk in rarity:
+        if chosen and read + holding > CANDIDATE_ROWS:
+            break
+        chosen.append(pk)
+        read += holding
+    return chosen
+
+
+_CANDIDATES_SQL = """
+SELECT article_id, term_id, weight FROM knowledge_articleterm
+WHERE term_id IN ({first}) {public}
+UNION ALL
+SELECT article_id, term_id, strength FROM knowledge_learnedterm WHERE term_id IN ({every})
 """
+_FINALISTS_SQL = """
+SELECT article_id, term_id, weight FROM knowledge_articleterm
+WHERE article_id IN ({finalists}) AND term_id IN ({terms}) {public}
+"""
+
+
+def _in(values: list[int]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _postings(sql: str, params: list[int]) -> list[tuple[int, int, float]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(article, term, float(weight)) for article, term, weight in cursor.fetchall()]
+
+
+class _Scores:
+    """Per article and concept, the best match's score and confidence credit."""
+
+    def __init__(self, uses: dict[int, list[_Use]]):
+        self.uses = uses
+        self.full = (K1 + 1) * FULL_MATCH_SHARE
+        self.best: dict[int, dict[int, tuple[float, float]]] = {}
+
+    def add(self, postings: list[tuple[int, int, float]]) -> None:
+        for article, term, weight in postings:
+            concepts = self.best.setdefault(article, {})
+            for use in self.uses[term]:
+                score = weight * use.boost
+                credit = use.factor * min(1.0, weight / self.full)
+                old_score, old_credit = concepts.get(use.concept, (0.0, 0.0))
+                concepts[use.concept] = (max(score, old_score), max(credit, old_credit))
+
+    def score(self, article: int) -> float:
+        return sum(score for score, _credit in self.best[article].values())
+
+    def matched(self, article: int, weights: dict[int, float]) -> float:
+        return sum(weights[c] * credit for c, (_score, credit) in self.best[article].items())
 
 
 def _score(
     query: _Query, known: dict[str, tuple[int, int]], total: int, include_agent_only: bool
-) -> list[tuple[int, float, float, int]]:
-    """(article id, score, matched information, words matched) of the best candidates."""
-    from knowledge.search.index import K1
+) -> list[tuple[int, float, float]]:
+    """(article id, score, matched information) of the best candidates, best first.
 
-    rows: list[tuple[int, int, float, float]] = []
-    weights: list[tuple[int, float]] = []
-    rarity: list[tuple[int, int]] = []  # (articles holding, concept) for the candidates
-    for number, concept in enumerate(query.concepts):
-        idfs = {}
-        for term, factor in concept.terms.items():
-            if term in known:
-                pk, holding = known[term]
-                idfs[term] = _idf(holding, total)
-                rows.append((pk, number, factor * idfs[term], factor))
-                if concept.counts:
-                    rarity.append((holding, pk))
-        if idfs:  # a pair adds to the score and counts nowhere in the confidence
-            weights.append((number, max(idfs.values()) if concept.counts else 0.0))
-    if not rows or not weights:
+    Phase one reads the postings of the rarer terms (and every learned term): the candidates
+    and their partial scores. Phase two reads the other terms for the FINALISTS with the
+    best partial scores only, through the (article, term) index.
+    """
+    uses = _uses(query, known, total)
+    weights = {  # a pair adds to the score and counts nowhere in the confidence
+        number: max((_idf(known[t][1], total) for t in c.terms if t in known), default=0.0)
+        if c.counts
+        else 0.0
+        for number, c in enumerate(query.concepts)
+    }
+    first = _candidate_terms(query, known)
+    if not first:
         return []
-    candidate_terms: list[int] = []
-    read = 0
-    for holding, pk in sorted(rarity):
-        if candidate_terms and read + holding > CANDIDATE_ROWS:
-            break
-        candidate_terms.append(pk)
-        read += holding
+    public = "" if include_agent_only else "AND public"
+    every = list(uses)
     excluded = [known[t][0] for t in query.excluded if t in known]
-    sql = _SCORE_SQL.format(
-        terms=", ".join(["(%s, %s, %s, %s)"] * len(rows)),
-        concepts=", ".join(["(%s, %s)"] * len(weights)),
-        candidate_terms=", ".join(["%s"] * len(candidate_terms)),
-        public="" if include_agent_only else "AND public",
-        public_p="" if include_agent_only else "AND p.public",
-        full=float(K1 + 1) * FULL_MATCH_SHARE,
-        excluded=_EXCLUDED_SQL.format(terms=", ".join(["%s"] * len(excluded))) if excluded else "",
-        limit=RANKED,
+    scores = _Scores({**uses, **{pk: [] for pk in excluded}})
+    scores.add(
+        _postings(
+            _CANDIDATES_SQL.format(first=_in(first), public=public, every=_in(every)),
+            first + every,
+        )
     )
-    params: list[int | float] = [value for row in rows for value in row]
-    params += [value for row in weights for value in row]
-    params += candidate_terms + candidate_terms + excluded
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [
-            (pk, float(score), float(matched), int(words))
-            for pk, score, matched, words in cursor.fetchall()
-        ]
+    finalists = sorted(scores.best, key=lambda a: (-scores.score(a), a))[:FINALISTS]
+    rest = [pk for pk in every if pk not in set(first)]
+    if finalists and (rest or excluded):
+        later = _postings(
+            _FINALISTS_SQL.format(
+                finalists=_in(finalists), terms=_in(rest + excluded), public=public
+            ),
+            finalists + rest + excluded,
+        )
+        scores.add(later)
+        unwanted = {article for article, term, _weight in later if term in set(excluded)}
+        finalists = [a for a in finalists if a not in unwanted]
+    ranked = sorted(finalists, key=lambda a: (-scores.score(a), a))[:RANKED]
+    return [(a, scores.score(a), scores.matched(a, weights)) for a in ranked]
 
 
 def _query_weight(query: _Query, known: dict[str, tuple[int, int]], total: int) -> float:
@@ -316,7 +357,7 @@ def find(text: str, *, include_agent_only: bool, limit: int = 10) -> list[Hit]:
         a.pk: a for a in articles.select_related("category").defer("body_html", "body_markdown")
     }
     hits: list[tuple[Article, float, float, float]] = []
-    for pk, score, matched, _words in scored:
+    for pk, score, matched in scored:
         article = by_id.get(pk)
         if article is None:
             continue
