@@ -206,8 +206,8 @@ class ArticleTerm(models.Model):
     Written by knowledge.search.index for published articles only.
     """
 
-    # Both ways in are the covering indexes below (PostgreSQL reads them without the table):
-    # a term's articles for the candidates, an article's terms for the final scores.
+    # The two ways in are the indexes below: a term's articles for the candidates, and an
+    # article's terms for the final scores (covering: PostgreSQL reads it without the table).
     term = models.ForeignKey(SearchTerm, on_delete=models.CASCADE, related_name="+", db_index=False)
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
     weight = models.FloatField()
@@ -215,11 +215,7 @@ class ArticleTerm(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["term", "article"],
-                include=["weight", "public"],
-                name="kb_article_term_unique",
-            )
+            models.UniqueConstraint(fields=["term", "article"], name="kb_article_term_unique")
         ]
         indexes = [
             models.Index(

@@ -52,6 +52,36 @@ _SNOWBALL = {
 }  # fmt: skip
 
 
+# Snowball's language names that wordfreq (how common a word is in everyday text) knows.
+_WORDFREQ = {
+    "arabic": "ar", "catalan": "ca", "danish": "da", "dutch": "nl", "english": "en",
+    "finnish": "fi", "french": "fr", "german": "de", "greek": "el", "hungarian": "hu",
+    "indonesian": "id", "irish": "ga", "italian": "it", "lithuanian": "lt", "norwegian": "nb",
+    "portuguese": "pt", "romanian": "ro", "russian": "ru", "serbian": "sr", "spanish": "es",
+    "swedish": "sv", "tamil": "ta", "turkish": "tr",
+}  # fmt: skip
+# A word more common in everyday text than EVERYDAY_FROM on wordfreq's Zipf scale ("invoice"
+# is 3.3, "number" 5.6, "time" 6.3) says less about what a question is about, down to
+# EVERYDAY_SHARE of its weight at EVERYDAY_AT. A knowledge base of a few dozen articles
+# cannot tell "number" from "invoice" by its own counts. Fitted with the confidence on the
+# tuning half of tests/kb_eval and its calibration set (docs/benchmarks.md).
+EVERYDAY_FROM = 3.5
+EVERYDAY_AT = 5.5
+EVERYDAY_SHARE = 0.3
+
+
+@lru_cache(maxsize=50_000)
+def telling(word: str, lang: str) -> float:
+    """How much a word says about a question (0.3..1): less the more everyday it is."""
+    code = _WORDFREQ.get(lang)
+    if code is None:
+        return 1.0
+    from wordfreq import zipf_frequency  # its word lists load on first use (about 50 MB)
+
+    everyday = (zipf_frequency(word, code) - EVERYDAY_FROM) / (EVERYDAY_AT - EVERYDAY_FROM)
+    return 1.0 - (1.0 - EVERYDAY_SHARE) * min(1.0, max(0.0, everyday))
+
+
 def language() -> str:
     """The knowledge base's language (KNOWLEDGE_SEARCH_CONFIG); "simple" stems nothing."""
     return str(settings.KNOWLEDGE_SEARCH_CONFIG).lower()

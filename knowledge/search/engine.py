@@ -18,6 +18,7 @@ The final scores are summed here, not in SQL, so both databases rank identically
 import itertools
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -26,7 +27,7 @@ from django.db.models.functions import Length
 
 from knowledge.models import Article, ArticleStatus, SearchTerm, Visibility
 from knowledge.search import thesaurus
-from knowledge.search.analysis import Thesaurus, language, words
+from knowledge.search.analysis import EVERYDAY_SHARE, Thesaurus, language, telling, words
 from knowledge.search.index import ALL_ARTICLES, K1, MAX_TERM_LENGTH
 from knowledge.search.snippets import snippet
 
@@ -42,7 +43,7 @@ PAIR_FACTOR = 0.5
 # A word no article holds (nor any word one typo from it) weighs this share of the rarest
 # word's weight in the confidence: an unknown word may be the customer's own filler, or
 # the very thing no article answers.
-UNKNOWN_WORD_SHARE = 0.5
+UNKNOWN_WORD_SHARE = 0.7
 # How much matched information makes strong evidence, in rare words (a word only one article
 # holds): the confidence is the coverage scaled by (1 - exp(-matched / EVIDENCE))², so a
 # query that is all one common word is not a confident match. Fitted with
@@ -59,8 +60,6 @@ FULL_MATCH_SHARE = 0.7
 # Candidates, by their score on the rarer terms, that are scored on every term: reading an
 # article's terms costs about a hundred index entries.
 FINALISTS = 200
-# Scored candidates returned by the database for the final ranking.
-RANKED = 40
 _EXCLUDED = re.compile(r"(?:^|\s)-(\w+)")
 
 
@@ -72,6 +71,7 @@ class Concept:
     terms: dict[str, float] = field(default_factory=dict)
     counts: bool = True  # False for pairs of words
     spelled: str = ""  # as the person wrote it (typos are looked up by both)
+    telling: float = 1.0  # its weight in the confidence: everyday words say less (analysis)
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,11 @@ def _parse(text: str, groups: Thesaurus) -> _Query:
     text = _EXCLUDED.sub(" ", text)
     found = [w for w in words(text) if len(w.term) <= MAX_TERM_LENGTH]
     terms = [w.term for w in found][:MAX_QUERY_WORDS]
+    lang = language()
     concepts = {
-        term: Concept(term, {term: 1.0}, spelled=text[word.start : word.end].lower())
+        term: Concept(term, {term: 1.0}, spelled=spelled, telling=telling(spelled, lang))
         for term, word in reversed(list(zip(terms, found, strict=False)))
+        if (spelled := text[word.start : word.end].lower())
     }
     concepts = dict(reversed(concepts.items()))  # in order of first use
     for index in range(len(terms)):
@@ -263,8 +265,10 @@ class _Scores:
                 old_score, old_credit = concepts.get(use.concept, (0.0, 0.0))
                 concepts[use.concept] = (max(score, old_score), max(credit, old_credit))
 
-    def score(self, article: int) -> float:
-        return sum(score for score, _credit in self.best[article].values())
+    def ranked(self, articles: Iterable[int]) -> list[tuple[int, float]]:
+        """The articles with their scores, best first."""
+        totals = [(a, sum(score for score, _credit in self.best[a].values())) for a in articles]
+        return sorted(totals, key=lambda pair: (-pair[1], pair[0]))
 
     def matched(self, article: int, weights: dict[int, float]) -> float:
         return sum(weights[c] * credit for c, (_score, credit) in self.best[article].items())
@@ -281,7 +285,8 @@ def _score(
     """
     uses = _uses(query, known, total)
     weights = {  # a pair adds to the score and counts nowhere in the confidence
-        number: max((_idf(known[t][1], total) for t in c.terms if t in known), default=0.0)
+        number: c.telling
+        * max((_idf(known[t][1], total) for t in c.terms if t in known), default=0.0)
         if c.counts
         else 0.0
         for number, c in enumerate(query.concepts)
@@ -299,7 +304,7 @@ def _score(
             first + every,
         )
     )
-    finalists = sorted(scores.best, key=lambda a: (-scores.score(a), a))[:FINALISTS]
+    finalists = [a for a, _score in scores.ranked(scores.best)[:FINALISTS]]
     rest = [pk for pk in every if pk not in set(first)]
     if finalists and (rest or excluded):
         later = _postings(
@@ -311,8 +316,7 @@ def _score(
         scores.add(later)
         unwanted = {article for article, term, _weight in later if term in set(excluded)}
         finalists = [a for a in finalists if a not in unwanted]
-    ranked = sorted(finalists, key=lambda a: (-scores.score(a), a))[:RANKED]
-    return [(a, scores.score(a), scores.matched(a, weights)) for a in ranked]
+    return [(a, score, scores.matched(a, weights)) for a, score in scores.ranked(finalists)]
 
 
 def _query_weight(query: _Query, known: dict[str, tuple[int, int]], total: int) -> float:
@@ -323,7 +327,12 @@ def _query_weight(query: _Query, known: dict[str, tuple[int, int]], total: int) 
         if not concept.counts:
             continue
         idfs = [_idf(known[t][1], total) for t in concept.terms if t in known]
-        weight += max(idfs) if idfs else rarest * UNKNOWN_WORD_SHARE
+        if idfs:
+            weight += concept.telling * max(idfs)
+        elif concept.word.isdigit():  # an order or invoice number, not what it is about
+            weight += EVERYDAY_SHARE * rarest * UNKNOWN_WORD_SHARE
+        else:  # it may be the very thing no article answers
+            weight += rarest * UNKNOWN_WORD_SHARE
     return weight
 
 
@@ -348,6 +357,9 @@ def find(text: str, *, include_agent_only: bool, limit: int = 10) -> list[Hit]:
     if not scored:
         return []
     information = _query_weight(query, known, total)
+    # The first `limit`, and any tied with the last of them (ties go by title).
+    last = scored[min(limit, len(scored)) - 1][1]
+    scored = [row for row in scored if row[1] >= last]
     articles = Article.objects.filter(
         pk__in=[row[0] for row in scored], status=ArticleStatus.PUBLISHED
     )
