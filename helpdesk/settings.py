@@ -295,7 +295,7 @@ HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
 # Knowledge-base answers put before a customer unasked (tier 0's replies by email and SMS,
 # the chat, the contact form's suggestions) need this confidence (0-1); without such a match
 # a ticket goes straight on to tier 1. Calibrated on tests/kb_eval (docs/benchmarks.md).
-HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.11"))
+HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.075"))
 # Lists a person scans (the help-center search, the API, agents' suggestions) show articles
 # that hold at least this share (0-1) of what the query says (its words, weighted by rarity).
 KNOWLEDGE_MIN_COVERAGE = float(env_str("KNOWLEDGE_MIN_COVERAGE", "0.2"))

@@ -70,16 +70,35 @@ EVERYDAY_AT = 5.5
 EVERYDAY_SHARE = 0.3
 
 
+# A word at least this common (Zipf) is a word of the language, not a typo of another:
+# "hire" is not "hide" mistyped, "tier" not "tie".
+WORD_OF_THE_LANGUAGE = 3.0
+
+
 @lru_cache(maxsize=50_000)
-def telling(word: str, lang: str) -> float:
-    """How much a word says about a question (0.3..1): less the more everyday it is."""
+def _zipf(word: str, lang: str) -> float | None:
+    """How common a word is in everyday text (wordfreq's Zipf scale), if the language is known."""
     code = _WORDFREQ.get(lang)
     if code is None:
-        return 1.0
+        return None
     from wordfreq import zipf_frequency  # its word lists load on first use (about 50 MB)
 
-    everyday = (zipf_frequency(word, code) - EVERYDAY_FROM) / (EVERYDAY_AT - EVERYDAY_FROM)
+    return float(zipf_frequency(word, code))
+
+
+def telling(word: str, lang: str) -> float:
+    """How much a word says about a question (0.3..1): less the more everyday it is."""
+    zipf = _zipf(word, lang)
+    if zipf is None:
+        return 1.0
+    everyday = (zipf - EVERYDAY_FROM) / (EVERYDAY_AT - EVERYDAY_FROM)
     return 1.0 - (1.0 - EVERYDAY_SHARE) * min(1.0, max(0.0, everyday))
+
+
+def is_a_word(word: str, lang: str) -> bool:
+    """Whether a word is common in the language (so not to be read as a typo)."""
+    zipf = _zipf(word, lang)
+    return zipf is not None and zipf >= WORD_OF_THE_LANGUAGE
 
 
 def language() -> str:

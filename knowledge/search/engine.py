@@ -27,7 +27,14 @@ from django.db.models.functions import Length
 
 from knowledge.models import Article, ArticleStatus, SearchTerm, Visibility
 from knowledge.search import thesaurus
-from knowledge.search.analysis import EVERYDAY_SHARE, Thesaurus, language, telling, words
+from knowledge.search.analysis import (
+    EVERYDAY_SHARE,
+    Thesaurus,
+    is_a_word,
+    language,
+    telling,
+    words,
+)
 from knowledge.search.index import ALL_ARTICLES, K1, MAX_TERM_LENGTH
 from knowledge.search.snippets import snippet
 
@@ -37,6 +44,7 @@ MAX_QUERY_WORDS = 40
 # What a match through a synonym, or through a typo, is worth beside the word itself.
 SYNONYM_FACTOR = 0.9
 TYPO_FACTOR = 0.7
+REAL_WORD_TYPO_FACTOR = 0.35
 # A pair of adjacent query words found together in a title, summary or tags adds this
 # share of its rarity (and counts nowhere in the confidence).
 PAIR_FACTOR = 0.5
@@ -49,7 +57,7 @@ UNKNOWN_WORD_SHARE = 0.7
 # query that is all one common word is not a confident match. Fitted with
 # HELPDESK_TIER0_CONFIDENCE on the tuning half of tests/kb_eval and its calibration set
 # (docs/benchmarks.md).
-EVIDENCE = 1.2
+EVIDENCE = 1.5
 # Candidates come from the query's rarer terms, rarest first, until about this many
 # article rows are read; at least one concept's terms are always read.
 CANDIDATE_ROWS = 3000
@@ -154,7 +162,9 @@ def _vocabulary(query: _Query) -> tuple[dict[str, tuple[int, int]], int]:
 
 
 def _add_typo_matches(query: _Query, known: dict[str, tuple[int, int]]) -> None:
-    """Words no article holds also look for the known words one or two typos away."""
+    """Words no article holds, and that are not words of the language themselves, also look
+    for the known words one or two typos away."""
+    lang = language()
     unknown = [
         c for c in query.concepts if c.counts and _typo_limit(c.spelled) and c.word not in known
     ]
@@ -185,8 +195,9 @@ def _add_typo_matches(query: _Query, known: dict[str, tuple[int, int]]) -> None:
             )
             <= limit
         ]
+        factor = REAL_WORD_TYPO_FACTOR if is_a_word(concept.spelled, lang) else TYPO_FACTOR
         for _distance, _order, text, pk, articles in sorted(near)[:2]:
-            concept.terms[text] = TYPO_FACTOR
+            concept.terms[text] = factor
             known[text] = (pk, articles)
             query.marked.add(text)
 
