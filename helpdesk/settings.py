@@ -262,6 +262,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
 # The name customers see on our mail.
 HELPDESK_SENDER_NAME = env_str("HELPDESK_SENDER_NAME", "Support")
 SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# A provider's signed webhook is refused when signed longer ago than this, and a signature
+# is taken once within it (channels_ingest/email/mailgun.py): Mailgun retries for 8 hours.
+HELPDESK_WEBHOOK_MAX_AGE_MINUTES = env_int("HELPDESK_WEBHOOK_MAX_AGE_MINUTES", 540)
 
 # --- SMS and voice (Twilio-compatible) ----------------------------------------------------
 

@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from channels_ingest.chat import page as chat_page
+from channels_ingest.email import mailgun
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
@@ -47,7 +48,10 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),
-    # Provider webhooks (inbound mail), verified by anymail itself.
+    # Provider webhooks (inbound mail), verified by anymail itself; Mailgun's also for
+    # freshness and replays (its signature does not cover the message).
+    re_path(r"^anymail/mailgun/inbound(_mime)?/$", mailgun.MailgunInboundView.as_view()),
+    path("anymail/mailgun/tracking/", mailgun.MailgunTrackingView.as_view()),
     path("anymail/", include("anymail.urls")),
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 
 import pytest
@@ -81,8 +82,18 @@ def postmark(client, *, attachment: bytes = b"Account locked (code 42)", **auth)
     )
 
 
-def mailgun(client, signing_key: str = SIGNING_KEY, *, raw: bytes = RAW, **auth):
-    timestamp, token = str(int(time.time())), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
+def mailgun(
+    client,
+    signing_key: str = SIGNING_KEY,
+    *,
+    raw: bytes = RAW,
+    token: str | None = None,
+    signed_at: float | None = None,
+    **auth,
+):
+    """Post as Mailgun does: a fresh random token and the current time, signed."""
+    timestamp = str(int(time.time() if signed_at is None else signed_at))
+    token = token or secrets.token_hex(25)
     signature = hmac.new(
         signing_key.encode(), (timestamp + token).encode(), hashlib.sha256
     ).hexdigest()
@@ -277,3 +288,51 @@ def test_mail_with_megabytes_of_attachments_is_taken_not_refused(
     assert response.status_code == 200, response.content[:300]
     stored = Message.objects.get().attachments.get()
     assert stored.size == len(big)
+
+
+def test_a_mailgun_signature_is_taken_once(client, celery_eager):
+    token = secrets.token_hex(25)
+    first = mailgun(client, token=token, **basic_auth())
+    other = RAW.replace(b"CAF3x+sample", b"forged").replace(b"locked", b"fine, send money")
+
+    replayed = mailgun(client, token=token, raw=other, **basic_auth())
+
+    assert (first.status_code, replayed.status_code) == (200, 400)
+    assert InboundItem.objects.count() == 1
+    assert not Message.objects.filter(body_text__contains="money").exists()
+
+
+@pytest.mark.parametrize("seconds_ago", [400 * 24 * 3600, 541 * 60, -3600])
+def test_a_mailgun_signature_outside_the_window_is_refused(client, seconds_ago):
+    response = mailgun(client, signed_at=time.time() - seconds_ago, **basic_auth())
+
+    assert response.status_code == 400
+    assert not InboundItem.objects.exists()
+
+
+def test_a_mailgun_retry_within_the_window_is_taken(client, celery_eager):
+    # Mailgun retries for up to 8 hours; a delivery signed 7 hours ago is still Mailgun's.
+    response = mailgun(client, signed_at=time.time() - 7 * 3600, **basic_auth())
+
+    assert response.status_code == 200
+    assert InboundItem.objects.count() == 1
+
+
+def test_a_failed_mailgun_delivery_gives_its_token_back(client, celery_eager, monkeypatch):
+    from channels_ingest import pipeline
+
+    real_receive = pipeline.receive
+
+    def database_down(**kwargs):
+        raise ConnectionError("database down")
+
+    token = secrets.token_hex(25)
+    monkeypatch.setattr(pipeline, "receive", database_down)
+    with pytest.raises(ConnectionError):
+        mailgun(client, token=token, **basic_auth())
+    monkeypatch.setattr(pipeline, "receive", real_receive)
+
+    retried = mailgun(client, token=token, **basic_auth())
+
+    assert retried.status_code == 200
+    assert InboundItem.objects.count() == 1
