@@ -41,17 +41,18 @@ def suggest(request: HttpRequest) -> HttpResponse:
     if count_hit(f"kb-suggest:ip:{client}", window_seconds=60) > SUGGEST_PER_MINUTE:
         return HttpResponse(status=429)
     subject, description = _form_text(request)
+    token = request.GET.get("suggestion_search", "")
+    if not (subject or description):  # the form is empty again: nothing to look up
+        return render(request, "support/_suggestions.html", {"hits": [], "search_token": token})
     hits = selectors.article_answers(
         f"{subject}\n{description}", limit=SUGGESTIONS_SHOWN, confident=True
     )
-    token = request.GET.get("suggestion_search", "")
-    if subject or description:
-        logged = services.search_revise(
-            search_id=search_id_from_token(token),
-            query=subject or description[:200],
-            results_count=len(hits),
-        )
-        token = search_token(logged.pk)
+    logged = services.search_revise(
+        search_id=search_id_from_token(token),
+        query=subject or description[:200],
+        results_count=len(hits),
+    )
+    token = search_token(logged.pk)
     return render(request, "support/_suggestions.html", {"hits": hits, "search_token": token})
 
 

@@ -1,0 +1,87 @@
+"""The client address the per-address limits count is the one a trusted proxy reports, and
+only that: the web server exactly as docker-compose.yml runs it (gunicorn, uvicorn worker)."""
+
+import http.client
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from knowledge.suggest_views import SUGGEST_PER_MINUTE
+from tests.helpdesk.test_health import _free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose_web_command(port: int) -> list[str]:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = [
+        f"--bind=127.0.0.1:{port}" if part.startswith("--bind=") else part
+        for part in compose["services"]["web"]["command"]
+        if not part.startswith("--workers=")
+    ]
+    return [str(Path(sys.executable).parent / command[0]), *command[1:], "--workers=1"]
+
+
+def _suggest_statuses(trusted_proxies: str, tmp_path: Path) -> list[int]:
+    """Statuses of SUGGEST_PER_MINUTE + 5 suggestions, each claiming another address."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FORWARDED_ALLOW_IPS": trusted_proxies,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",  # an empty form reads nothing
+        "DEBUG": "1",
+        "DATA_DIR": str(tmp_path),
+    }
+    server = subprocess.Popen(
+        _compose_web_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prefix = f"10.{random.randrange(256)}.{random.randrange(256)}"
+    try:
+        statuses = []
+        deadline = time.monotonic() + 30
+        for number in range(SUGGEST_PER_MINUTE + 5):
+            while True:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                try:
+                    connection.request(
+                        "GET",
+                        "/support/suggest/",
+                        headers={"X-Forwarded-For": f"{prefix}.{number}"},
+                    )
+                    statuses.append(connection.getresponse().status)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+                finally:
+                    connection.close()
+        return statuses
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_a_client_cannot_choose_its_address(tmp_path):
+    # We are not the proxy the server trusts: our X-Forwarded-For is ignored, so all the
+    # requests count against our own address, and the limit holds.
+    statuses = _suggest_statuses("10.255.255.254", tmp_path)
+
+    assert statuses.count(200) <= SUGGEST_PER_MINUTE
+    assert statuses[-1] == 429
+
+
+def test_the_trusted_proxy_reports_the_client_address(tmp_path):
+    # Behind the trusted proxy, each client is counted on its own.
+    statuses = _suggest_statuses("127.0.0.1", tmp_path)
+
+    assert set(statuses) == {200}
