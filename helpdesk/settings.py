@@ -203,6 +203,8 @@ CELERY_TASK_ROUTES = {
     "tickets.sla_sweep": {"queue": "sla"},
     "tickets.sweep_chats": {"queue": "sla"},
     "tickets.email_notifications": {"queue": "notify"},
+    "tickets.send_sign_in_link": {"queue": "notify"},
+    "tickets.send_password_reset": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.process_inbound_batch": {"queue": "ingest"},
     # Its own queue: re-driving lost work never waits behind the ingest backlog.

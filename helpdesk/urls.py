@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
@@ -12,6 +13,7 @@ from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
 from tickets import report_views
+from tickets.password_reset import QueuedPasswordResetForm
 
 # Under /api/, what Django answers itself (an id that is not a number, a crash) comes in
 # the API's error shape; elsewhere as Django's pages.
@@ -45,6 +47,11 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.workspace.urls")),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),

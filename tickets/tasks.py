@@ -41,6 +41,21 @@ def email_notifications(notification_ids: list[int]) -> int:
     return services.notifications_email(notification_ids=notification_ids)
 
 
+@shared_task(name="tickets.send_sign_in_link", autoretry_for=(OSError,), retry_backoff=True)
+def send_sign_in_link(email: str) -> bool:
+    """Look the address up and email it a portal sign-in link if it is a customer's: in a
+    worker, so the visitor's request takes the same time whoever they are."""
+    return services.customer_send_sign_in_link(email=email)
+
+
+@shared_task(name="tickets.send_password_reset", autoretry_for=(OSError,), retry_backoff=True)
+def send_password_reset(email: str) -> None:
+    """Django's password-reset mail for the accounts with this address, in a worker."""
+    from tickets.password_reset import send_password_reset_mail
+
+    send_password_reset_mail(email=email)
+
+
 @shared_task(name="tickets.sweep_chats")
 def sweep_chats() -> int:
     """End live chats whose customer left (their page stopped answering)."""

@@ -30,11 +30,6 @@ class SignInLinkForm(forms.Form):
 class PortalAuthenticationForm(AuthenticationForm):
     """Username (or email address) and password of a customer account; never staff."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "staff": "This sign-in is for customers. Agents and admins sign in to the agent area.",
-    }
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email address or username"
@@ -47,9 +42,9 @@ class PortalAuthenticationForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
-        if user.is_staff or is_staff_member(user):
-            raise forms.ValidationError(self.error_messages["staff"], code="staff")
-        if selectors.customer_for_user(user) is None:
+        # A staff member's right password gets the same answer as a wrong one: the page must
+        # not confirm a staff password to whoever is guessing it.
+        if user.is_staff or is_staff_member(user) or selectors.customer_for_user(user) is None:
             raise self.get_invalid_login_error()
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from helpdesk.auth_backends import USER_BACKEND
 from helpdesk.ratelimit import count_hit
-from tickets import selectors, services
+from tickets import selectors, services, tasks
 from tickets.portal.forms import PortalAuthenticationForm, SignInLinkForm
 from tickets.services.portal import sign_in_link_is_valid
 
@@ -41,8 +41,9 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     next_url = form.cleaned_data["next"]
     if _is_safe(request, next_url):
         request.session[_NEXT] = next_url
-    # The same page follows whether or not the address is known: nobody learns who is a customer.
-    services.customer_send_sign_in_link(email=email)
+    # The same page follows, as fast, whether or not the address is known: the look-up and
+    # the mail happen in a worker, so nobody learns who is a customer.
+    tasks.send_sign_in_link.delay(email)
     return redirect("portal-login-sent")
 
 

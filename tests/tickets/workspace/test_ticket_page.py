@@ -371,7 +371,7 @@ def test_next_ticket_is_mine_first_then_the_unassigned_of_my_tiers(
     assert _next_ticket_link(agent_client, mine) == str(ticket.pk)
 
 
-def test_sign_in_page_and_password_reset_by_email(client, agent):
+def test_sign_in_page_and_password_reset_by_email(client, agent, celery_eager):
     assert "Sign in to the help desk" in client.get("/accounts/login/").content.decode()
     response = client.post("/accounts/login/", {"username": agent.username, "password": "x"})
     assert "did not match" in response.content.decode()
