@@ -1,6 +1,12 @@
 """A fixed-window counter in the cache (shared by all processes when Redis is configured)."""
 
 from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the server sets it, from a trusted proxy's header at most."""
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def count_hit(key: str, *, window_seconds: int) -> int:

@@ -6,6 +6,7 @@ Setting DATABASE_URL and REDIS_URL switches to PostgreSQL and Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.webhook_errors.MalformedWebhookJSON",
+    # Last: answers a locked-out sign-in (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -344,7 +348,24 @@ AUTH_PASSWORD_VALIDATORS = [
 # Agents sign in here (customers use the portal's own sign-in); password reset is by email.
 LOGIN_URL = "login"
 # Django's model backend, with the agent profile read with the user (one query a page).
-AUTHENTICATION_BACKENDS = ["helpdesk.auth_backends.UserWithProfileBackend"]  # USER_BACKEND
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in door (workspace, admin, portal password) while locked.
+    "axes.backends.AxesStandaloneBackend",
+    "helpdesk.auth_backends.UserWithProfileBackend",  # USER_BACKEND
+]
+# Sign-in lockout (django-axes): after HELPDESK_SIGN_IN_FAILURES wrong passwords for one
+# account, or from one client address, that account or address is refused for
+# HELPDESK_LOCKOUT_MINUTES (a right password included); a success clears the count. Admins
+# release it early in the admin (Axes > Access attempts) or with `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = env_int("HELPDESK_SIGN_IN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("HELPDESK_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address gunicorn took from a trusted proxy (FORWARDED_ALLOW_IPS), never a header a
+# client sent itself.
+AXES_CLIENT_IP_CALLABLE = "helpdesk.ratelimit.client_address"
+AXES_VERBOSE = False
 # With Redis, sessions are read from the cache (and kept in the database too); a per-process
 # cache would keep a signed-out session alive in the other processes.
 if REDIS_URL:

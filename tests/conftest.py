@@ -262,3 +262,9 @@ async def websockets(settings: Any) -> Any:
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     yield settings
     await database_sync_to_async(connections.close_all)()
+
+
+def sign_in(client: Any, username: str, password: str) -> bool:
+    """Sign in through the staff sign-in page, as a person does (and as the lockout counts)."""
+    client.post("/accounts/login/", {"username": username, "password": password})
+    return "_auth_user_id" in client.session

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from tests.conftest import sign_in
 from tickets.models import EventKind, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def demo(settings):
 
 
 def test_demo_agent_signs_in_and_sees_the_demo_tickets(client, demo):
-    assert client.login(username="alice", password="demo")
+    assert sign_in(client, "alice", "demo")
     response = client.get("/admin/tickets/ticket/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -26,7 +27,7 @@ def test_demo_agent_signs_in_and_sees_the_demo_tickets(client, demo):
 
 
 def test_ticket_page_shows_messages_and_history(client, demo):
-    client.login(username="alice", password="demo")
+    sign_in(client, "alice", "demo")
     ticket = Ticket.objects.get(subject="Cannot log in after password reset")
     page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "account is locked" in page  # the customer's message
@@ -34,7 +35,7 @@ def test_ticket_page_shows_messages_and_history(client, demo):
 
 
 def test_assign_to_me_action_goes_through_the_service(client, demo):
-    client.login(username="bob", password="demo")
+    sign_in(client, "bob", "demo")
     ticket = Ticket.objects.get(subject="How do I add a second user?")
     response = client.post(
         "/admin/tickets/ticket/",
@@ -48,7 +49,7 @@ def test_assign_to_me_action_goes_through_the_service(client, demo):
 
 
 def test_status_cannot_be_edited_around_the_services(client, demo):
-    client.login(username="admin", password="demo")
+    sign_in(client, "admin", "demo")
     ticket = Ticket.objects.get(subject="How do I add a second user?")
     client.post(
         f"/admin/tickets/ticket/{ticket.pk}/change/",
@@ -75,7 +76,7 @@ def test_customer_account_cannot_enter_the_admin(client, customer_user):
 
 
 def test_agent_logs_a_call_from_the_ticket_page(client, demo):
-    client.login(username="alice", password="demo")
+    sign_in(client, "alice", "demo")
     ticket = Ticket.objects.get(subject="How do I add a second user?")
     page = client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert f"/admin/tickets/ticket/{ticket.pk}/log-call/" in page
@@ -139,7 +140,7 @@ def test_an_admin_adds_an_agent_in_one_form_and_they_can_work(client, admin_user
     assert list(maya.agent_profile.tiers.all()) == [tier2]
 
     client.logout()
-    assert client.login(username="maya", password="a-long-enough-passphrase-42")
+    assert sign_in(client, "maya", "a-long-enough-passphrase-42")
     assert client.get("/agent/queue/tier-2/").status_code == 200  # not a bare 403
 
 

@@ -10,6 +10,7 @@ from django.middleware.csrf import CSRF_SECRET_LENGTH
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
+from tests.conftest import sign_in
 from tests.factories import PASSWORD, AgentFactory, EmailContactFactory, UserFactory
 from tests.tickets.api_helpers import db_snapshot as _db_snapshot
 from tests.tickets.api_helpers import error_of as _error
@@ -241,7 +242,7 @@ def test_staff_session_from_a_password_login_reads_the_api(
 ) -> None:
     ticket = open_ticket()
     client = APIClient()
-    assert client.login(username=agent.username, password=PASSWORD)
+    assert sign_in(client, agent.username, PASSWORD)
 
     response = client.get(f"/api/v1/tickets/{ticket.pk}/")
 

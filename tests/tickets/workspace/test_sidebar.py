@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import sign_in
 from tickets.models import SavedView, Tier
 from tickets.roles import ADMINS_GROUP
 from tickets.workspace import sidebar
@@ -130,7 +131,7 @@ def test_signing_in_does_not_read_every_agents_setup_again(client, agent):
     sidebar.agent_setup(agent)
     version = cache.get(sidebar._VERSION_KEY)
 
-    assert client.login(username=agent.username, password="a long enough password 123")
+    assert sign_in(client, agent.username, "a long enough password 123")
     assert cache.get(sidebar._VERSION_KEY) == version
 
 
