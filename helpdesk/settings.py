@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.webhook_errors.MalformedWebhookJSON",
+    "tickets.api.limits.RateLimitHeaders",
     # Last: answers a locked-out sign-in (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
@@ -358,7 +359,8 @@ AUTHENTICATION_BACKENDS = [
 # HELPDESK_LOCKOUT_MINUTES (a right password included); a success clears the count. Admins
 # release it early in the admin (Axes > Access attempts) or with `manage.py axes_reset`.
 AXES_FAILURE_LIMIT = env_int("HELPDESK_SIGN_IN_FAILURES", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("HELPDESK_LOCKOUT_MINUTES", 15))
+HELPDESK_LOCKOUT_MINUTES = env_int("HELPDESK_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=HELPDESK_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -366,6 +368,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # client sent itself.
 AXES_CLIENT_IP_CALLABLE = "helpdesk.ratelimit.client_address"
 AXES_VERBOSE = False
+# Wrong API tokens from one address before it is answered 429 (HELPDESK_LOCKOUT_MINUTES).
+HELPDESK_API_TOKEN_FAILURES = env_int("HELPDESK_API_TOKEN_FAILURES", 20)
 # With Redis, sessions are read from the cache (and kept in the database too); a per-process
 # cache would keep a signed-out session alive in the other processes.
 if REDIS_URL:
@@ -425,10 +429,19 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 REST_FRAMEWORK = {
     # Token first, so that an anonymous request is answered 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tickets.api.limits.LimitedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tickets.api.permissions.IsStaffMember"],
+    # Rate limits (tickets/api/limits.py): per signed-in user (one token each), and per
+    # address for anonymous clients; the address is REMOTE_ADDR (NUM_PROXIES 0: DRF does
+    # not read X-Forwarded-For itself).
+    "DEFAULT_THROTTLE_CLASSES": ["tickets.api.limits.UserRate", "tickets.api.limits.AnonRate"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("HELPDESK_API_RATE_USER", "240/minute"),
+        "anon": env_str("HELPDESK_API_RATE_ANON", "60/minute"),
+    },
+    "NUM_PROXIES": 0,
     "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.CreatedCursorPagination",
     # DRF's three, JSON nested too deeply answered 400 (not RecursionError, a 500).
     "DEFAULT_PARSER_CLASSES": [

@@ -33,14 +33,16 @@ _DESCRIPTIONS = {
     403: "Authenticated, but not an agent or admin.",
     404: "No such object.",
     409: "The object's current state does not allow this (e.g. the ticket is closed).",
+    429: "Too many requests: wait the seconds Retry-After says (RateLimit-* headers tell "
+    "where the client stands before that).",
 }
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """Schema entries for the error answers an endpoint can give (401 and 403 always)."""
+    """Schema entries for the error answers an endpoint can give (401, 403 and 429 always)."""
     return {
         code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[code])
-        for code in sorted({401, 403, *codes})
+        for code in sorted({401, 403, 429, *codes})
     }
 
 
