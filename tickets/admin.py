@@ -33,6 +33,7 @@ from tickets.models import (
     OpeningHours,
     Organization,
     Priority,
+    SecurityEvent,
     SLAAction,
     SLAPolicy,
     Tag,
@@ -603,4 +604,24 @@ class ChatSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """The security log, read-only: nobody edits or deletes what happened."""
+
+    list_display = ("at", "kind", "username", "staff", "address", "path", "user_agent")
+    list_filter = ("kind", "staff")
+    search_fields = ("username", "address")
+    date_hierarchy = "at"
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

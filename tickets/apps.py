@@ -7,6 +7,7 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from tickets import security_log
         from tickets.roles import ensure_role_groups
         from tickets.services import desk_setup
         from tickets.workspace import sidebar
@@ -17,3 +18,4 @@ class TicketsConfig(AppConfig):
         post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")
         sidebar.connect_signals()
         desk_setup.connect_signals()
+        security_log.connect_signals()

@@ -496,6 +496,7 @@ class TicketEvent(models.Model):
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
+from tickets.models_security import SecurityEvent, SecurityEventKind  # noqa: E402
 from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
@@ -546,6 +547,8 @@ __all__ = [
     "SLAFiring",
     "SLAPolicy",
     "SavedView",
+    "SecurityEvent",
+    "SecurityEventKind",
     "Tag",
     "Ticket",
     "TicketEvent",

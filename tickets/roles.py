@@ -30,7 +30,10 @@ _AGENT_PERMISSIONS = {
         "articlerevision": ("view",),
     },
 }
-_ADMIN_APPS = ("tickets", "knowledge", "channels_ingest", "auth", "authtoken", "django_celery_beat")
+# Admins also read the sign-in records and release lockouts (axes).
+_ADMIN_APPS = (
+    "tickets", "knowledge", "channels_ingest", "auth", "authtoken", "django_celery_beat", "axes",
+)  # fmt: skip
 
 
 def _permissions_for(spec: dict[str, dict[str, tuple[str, ...]]]) -> list[Permission]:

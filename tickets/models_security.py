@@ -1,0 +1,44 @@
+"""The security log: sign-ins, failed and locked-out sign-ins, sign-outs and API tokens
+made or removed, as admins read them (Admin > Tickets > Security events).
+
+Written by tickets.security_log from Django's, django-axes' and the token model's signals,
+so every door (workspace, admin, portal, a sign-in link) is covered by the same receivers.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGNED_IN = "signed_in", "Signed in"
+    SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+    LOCKED_OUT = "locked_out", "Locked out"
+    SIGNED_OUT = "signed_out", "Signed out"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_DELETED = "token_deleted", "API token deleted"
+
+
+class SecurityEvent(models.Model):
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=20, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The account, when one is known (a failed sign-in may name none).",
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="As it was typed.")
+    staff = models.BooleanField(default=False, help_text="The account is an agent's or admin's.")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=200, blank=True, help_text="The door it came through.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["kind", "-at"], name="security_event_kind_at")]
+
+    def __str__(self) -> str:
+        who = self.username or self.user_id
+        return f"{self.get_kind_display()}: {who} at {self.at:%Y-%m-%d %H:%M}"
