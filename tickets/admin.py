@@ -57,6 +57,19 @@ class DraftArticleForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.order_by("name"))
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: listed and read, never added, edited or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
@@ -447,22 +460,13 @@ class AttachmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
+class TicketEventAdmin(ReadOnlyAdmin):
     """History is append-only: readable here, never edited or deleted."""
 
     list_display = ["created_at", "ticket", "kind", "actor", "actor_label"]
     list_filter = ["kind"]
     list_select_related = ["ticket", "actor"]
     raw_id_fields = ["ticket"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -608,7 +612,7 @@ class ChatSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     """The security log, read-only: nobody edits or deletes what happened."""
 
     list_display = ("at", "kind", "username", "staff", "address", "path", "user_agent")
@@ -616,12 +620,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
     search_fields = ("username", "address")
     date_hierarchy = "at"
     list_select_related = ("user",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
