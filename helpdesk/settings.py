@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "anymail",
+    # Staff sign-in with a second factor (TOTP, passkeys, recovery codes): django-allauth.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "tickets",
     "channels_ingest",
     "knowledge",
@@ -68,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "helpdesk.mfa.RequireSecondFactor",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -374,6 +380,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # The address gunicorn took from a trusted proxy (FORWARDED_ALLOW_IPS), never a header a
 # client sent itself.
 AXES_CLIENT_IP_CALLABLE = "helpdesk.ratelimit.client_address"
+# The staff door (allauth's form) names the account "login", the portal's "username".
+AXES_USERNAME_CALLABLE = "helpdesk.auth_backends.typed_username"
 AXES_VERBOSE = False
 # Wrong API tokens from one address before it is answered 429 (HELPDESK_LOCKOUT_MINUTES).
 HELPDESK_API_TOKEN_FAILURES = env_int("HELPDESK_API_TOKEN_FAILURES", 20)
@@ -382,6 +390,26 @@ HELPDESK_API_TOKEN_FAILURES = env_int("HELPDESK_API_TOKEN_FAILURES", 20)
 if REDIS_URL:
     SESSION_ENGINE = "helpdesk.sessions"
 LOGIN_REDIRECT_URL = "agent:home"
+# Staff sign in at /accounts/login/ through django-allauth, which asks for the second factor
+# (MFA) of an account that has one; nobody signs up there (admins create staff accounts).
+ACCOUNT_ADAPTER = "helpdesk.auth_backends.StaffAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+# Wrong passwords are counted once, by django-axes (AXES_* above).
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Staff addresses are set by admins, not verified by a mail from allauth.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Who must have a second factor: "staff" (agents and admins), "admins", or "off" (each
+# person chooses; see helpdesk/mfa.py). docker-compose.yml sets "admins".
+HELPDESK_MFA_REQUIRED = env_str("HELPDESK_MFA_REQUIRED", "off")
+if HELPDESK_MFA_REQUIRED not in {"off", "admins", "staff"}:
+    raise ImproperlyConfigured(
+        f"HELPDESK_MFA_REQUIRED must be off, admins or staff, not {HELPDESK_MFA_REQUIRED!r}"
+    )
+MFA_TOTP_ISSUER = env_str("HELPDESK_MFA_ISSUER", "Help desk")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # passkeys on http://localhost in development
 LOGOUT_REDIRECT_URL = "login"
 # Django's renderer, with its plain widgets written without the template engine (faster).
 FORM_RENDERER = "helpdesk.forms_renderer.WidgetRenderer"

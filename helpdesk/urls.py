@@ -13,7 +13,7 @@ from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
 from tickets import report_views
-from tickets.password_reset import QueuedPasswordResetForm
+from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
 
 # Under /api/, what Django answers itself (an id that is not a number, a crash) comes in
 # the API's error shape; elsewhere as Django's pages.
@@ -45,6 +45,8 @@ urlpatterns = [
         admin.site.admin_view(report_views.failed_search_to_article),
         name="report-failed-search-article",
     ),
+    # One staff sign-in door, where the second factor is asked: the admin's leads to it.
+    path("admin/login/", staff_sign_in_instead, name="admin-login"),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.workspace.urls")),
     path(
@@ -52,6 +54,9 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
         name="password_reset",
     ),
+    # allauth's own reset mails inside the request (address enumeration): ours instead.
+    path("accounts/password/reset/", RedirectView.as_view(pattern_name="password_reset")),
+    path("accounts/", include("allauth.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),

@@ -266,5 +266,5 @@ async def websockets(settings: Any) -> Any:
 
 def sign_in(client: Any, username: str, password: str) -> bool:
     """Sign in through the staff sign-in page, as a person does (and as the lockout counts)."""
-    client.post("/accounts/login/", {"username": username, "password": password})
+    client.post("/accounts/login/", {"login": username, "password": password})
     return "_auth_user_id" in client.session

@@ -1,7 +1,9 @@
-"""The security log: sign-ins, failed and locked-out sign-ins, sign-outs and API tokens
-made or removed, as admins read them (Admin > Tickets > Security events).
+"""The security log: sign-ins, failed and locked-out sign-ins, sign-outs, second factors
+added, removed or failed, and API tokens made or removed, as admins read them
+(Admin > Tickets > Security events).
 
-Written by tickets.security_log from Django's, django-axes' and the token model's signals,
+Written by tickets.security_log from Django's, django-axes', allauth's and the token
+model's signals,
 so every door (workspace, admin, portal, a sign-in link) is covered by the same receivers.
 """
 
@@ -14,6 +16,10 @@ class SecurityEventKind(models.TextChoices):
     SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
     LOCKED_OUT = "locked_out", "Locked out"
     SIGNED_OUT = "signed_out", "Signed out"
+    MFA_ADDED = "mfa_added", "Second factor added"
+    MFA_REMOVED = "mfa_removed", "Second factor removed"
+    MFA_RESET = "mfa_reset", "Recovery codes renewed"
+    MFA_FAILED = "mfa_failed", "Second factor failed"
     TOKEN_CREATED = "token_created", "API token created"
     TOKEN_DELETED = "token_deleted", "API token deleted"
 

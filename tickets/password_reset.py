@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -26,3 +28,8 @@ def send_password_reset_mail(*, email: str) -> None:
     form = PasswordResetForm(data={"email": email})
     if form.is_valid():
         form.save(domain_override=site.netloc, use_https=site.scheme == "https")
+
+
+def staff_sign_in_instead(request: HttpRequest) -> HttpResponse:
+    """The admin's sign-in page sends staff to the one staff sign-in (with its second factor)."""
+    return redirect_to_login(request.GET.get("next") or "/admin/", login_url="account_login")

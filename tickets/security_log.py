@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from allauth.mfa import signals as mfa
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -59,7 +60,24 @@ def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
     _record(SecurityEventKind.TOKEN_DELETED, user=instance.user)
 
 
+def _second_factor(kind: str) -> Any:
+    def receiver(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+        _record(kind, request=request, user=user)
+
+    return receiver
+
+
+_MFA_RECEIVERS = {
+    mfa.authenticator_added: _second_factor(SecurityEventKind.MFA_ADDED),
+    mfa.authenticator_removed: _second_factor(SecurityEventKind.MFA_REMOVED),
+    mfa.authenticator_reset: _second_factor(SecurityEventKind.MFA_RESET),
+    mfa.authentication_failed: _second_factor(SecurityEventKind.MFA_FAILED),
+}
+
+
 def connect_signals() -> None:
+    for signal, receiver in _MFA_RECEIVERS.items():
+        signal.connect(receiver, dispatch_uid=f"security-log-{id(signal)}")
     user_logged_in.connect(_signed_in, dispatch_uid="security-log-in")
     user_logged_out.connect(_signed_out, dispatch_uid="security-log-out")
     user_login_failed.connect(_sign_in_failed, dispatch_uid="security-log-failed")

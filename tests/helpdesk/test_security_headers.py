@@ -11,7 +11,6 @@ PUBLIC_PAGES = [
     "/support/login/",
     "/support/chat/",
     "/accounts/login/",
-    "/admin/login/",
     "/api/docs/",
 ]
 

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def sign_in(door: str, username: str, password: str, address: str = "203.0.113.9") -> Client:
     client = Client(REMOTE_ADDR=address, HTTP_USER_AGENT="Probe/1.0")
-    client.post(door, {"username": username, "password": password})
+    field = "username" if door.startswith("/support/") else "login"
+    client.post(door, {field: username, "password": password})
     return client
 
 
@@ -29,13 +30,13 @@ def test_sign_ins_failures_and_lockouts_at_every_door(settings):
     AdminFactory(username="boss")
 
     sign_in("/accounts/login/", "agent1", PASSWORD)
-    sign_in("/admin/login/", "boss", "wrong", address="198.51.100.4")
+    sign_in("/accounts/login/", "boss", "wrong", address="198.51.100.4")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         sign_in("/support/login/password/", "nobody", "guess", address="192.0.2.5")
 
     log = events()
     assert log[0] == ("signed_in", "agent1", True, "203.0.113.9", "/accounts/login/")
-    assert log[1] == ("sign_in_failed", "boss", True, "198.51.100.4", "/admin/login/")
+    assert log[1] == ("sign_in_failed", "boss", True, "198.51.100.4", "/accounts/login/")
     assert (
         log.count(("sign_in_failed", "nobody", False, "192.0.2.5", "/support/login/password/")) == 5
     )

@@ -1,0 +1,135 @@
+"""A second factor for staff (django-allauth): set up an authenticator app, then sign in
+with its code; recovery codes; and the setting that makes it mandatory."""
+
+import base64
+import hashlib
+import hmac
+import re
+import struct
+import time
+
+import pytest
+import time_machine
+from django.test import Client
+
+from tests.factories import PASSWORD, AdminFactory, AgentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def totp(secret: str, at: float | None = None) -> str:
+    """The code an authenticator app shows (RFC 6238: HMAC-SHA1, 30 s, 6 digits)."""
+    counter = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(base64.b32decode(secret), struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def password_step(username: str) -> Client:
+    client = Client()
+    client.post("/accounts/login/", {"login": username, "password": PASSWORD})
+    return client
+
+
+def enrol(username: str) -> tuple[str, list[str]]:
+    """Set up an authenticator app as its owner does; the secret and the recovery codes."""
+    client = password_step(username)
+    asked = client.get("/accounts/2fa/totp/activate/")
+    assert asked["Location"].startswith("/accounts/reauthenticate/")  # the password again
+    client.post(asked["Location"], {"password": PASSWORD})
+    page = client.get("/accounts/2fa/totp/activate/").text
+    secret = re.search(r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"', page) or re.search(
+        r'value="([A-Z2-7]{32})"', page
+    )
+    assert secret, page
+    done = client.post("/accounts/2fa/totp/activate/", {"code": totp(secret.group(1))})
+    assert done.status_code == 302, done.content
+    codes = re.findall(r"\b\d{8}\b", client.get("/accounts/2fa/recovery-codes/").text)
+    client.post("/accounts/logout/")
+    return secret.group(1), codes
+
+
+def next_code_window():
+    """Half a minute on: the app shows a new code (a code is taken once)."""
+    return time_machine.travel(time.time() + 31, tick=True)
+
+
+def opens_the_workspace(client: Client) -> bool:
+    page = client.get("/agent/", follow=True)
+    return page.status_code == 200 and "My open tickets" in page.text
+
+
+def test_with_an_authenticator_the_password_alone_does_not_sign_in():
+    AgentFactory(username="agent1", tiers=[1])
+    secret, _codes = enrol("agent1")
+
+    with next_code_window():
+        client = password_step("agent1")
+        assert "_auth_user_id" not in client.session
+        assert not opens_the_workspace(client)
+
+        client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+        assert "_auth_user_id" not in client.session
+
+        client.post("/accounts/2fa/authenticate/", {"code": totp(secret)})
+        assert "_auth_user_id" in client.session
+        assert opens_the_workspace(client)
+
+
+def test_a_recovery_code_signs_in_once():
+    AgentFactory(username="agent1", tiers=[1])
+    _secret, codes = enrol("agent1")
+    assert len(codes) >= 10
+
+    first = password_step("agent1")
+    first.post("/accounts/2fa/authenticate/", {"code": codes[0]})
+    assert "_auth_user_id" in first.session
+
+    again = password_step("agent1")
+    again.post("/accounts/2fa/authenticate/", {"code": codes[0]})
+    assert "_auth_user_id" not in again.session
+
+
+@pytest.mark.parametrize(
+    ("required", "agent_must", "admin_must"),
+    [("off", False, False), ("admins", False, True), ("staff", True, True)],
+)
+def test_who_must_set_one_up(settings, required, agent_must, admin_must):
+    settings.HELPDESK_MFA_REQUIRED = required
+    AgentFactory(username="agent1", tiers=[1])
+    AdminFactory(username="boss")
+
+    for username, must in (("agent1", agent_must), ("boss", admin_must)):
+        client = password_step(username)
+        assert "_auth_user_id" in client.session  # no factor yet: the password signs in
+        answer = client.get("/agent/")
+        sent_to_set_up = answer.status_code == 302 and answer["Location"] == "/accounts/2fa/"
+        assert sent_to_set_up == must, (username, answer.status_code, answer.get("Location"))
+
+
+def test_once_set_up_the_required_factor_opens_the_desk(settings):
+    settings.HELPDESK_MFA_REQUIRED = "staff"
+    AgentFactory(username="agent1", tiers=[1])
+    secret, _codes = enrol("agent1")
+
+    with next_code_window():
+        client = password_step("agent1")
+        client.post("/accounts/2fa/authenticate/", {"code": totp(secret)})
+
+        assert opens_the_workspace(client)
+
+
+def test_second_factor_changes_and_failures_are_in_the_security_log(
+    django_capture_on_commit_callbacks,
+):
+    from tickets.models import SecurityEvent
+
+    AgentFactory(username="agent1", tiers=[1])
+    with django_capture_on_commit_callbacks(execute=True):  # allauth tells after commit
+        enrol("agent1")
+    with next_code_window():
+        password_step("agent1").post("/accounts/2fa/authenticate/", {"code": "000000"})
+
+    kinds = list(SecurityEvent.objects.filter(username="agent1").values_list("kind", flat=True))
+    assert "mfa_added" in kinds and "mfa_failed" in kinds
