@@ -5,8 +5,13 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.shortcuts import redirect
 
 # Its dotted path, for a sign-in that names the backend (a sign-in link, say).
 USER_BACKEND = "helpdesk.auth_backends.UserWithProfileBackend"
@@ -41,3 +46,27 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: Any) -> bool:
         return False
+
+    def authenticate(self, request: Any, **credentials: Any) -> Any:
+        # With single sign-on required, a password signs in superusers only (to mend a
+        # broken set-up).
+        user = super().authenticate(request, **credentials)
+        if user is not None and settings.HELPDESK_SSO_REQUIRED and not user.is_superuser:
+            return None
+        return user
+
+
+class StaffSocialAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on signs in existing staff accounts only, by the address the provider
+    vouches for; it makes no accounts and lets no customer in at the staff door."""
+
+    def is_open_for_signup(self, request: Any, sociallogin: Any) -> bool:
+        return False
+
+    def pre_social_login(self, request: Any, sociallogin: Any) -> None:
+        from tickets.roles import is_staff_member
+
+        user = sociallogin.user
+        if user.pk is not None and not is_staff_member(user):
+            messages.error(request, "Single sign-on is for agents and admins.")
+            raise ImmediateHttpResponse(redirect("account_login"))

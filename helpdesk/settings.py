@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "tickets",
     "channels_ingest",
     "knowledge",
@@ -398,6 +400,27 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 # Wrong passwords are counted once, by django-axes (AXES_* above).
 ACCOUNT_RATE_LIMITS = {"login_failed": False}
+# Single sign-on for staff through OpenID Connect (Microsoft Entra ID, Okta, Google
+# Workspace...): set the issuer, client id and secret here, or add a "Social application"
+# (provider OpenID Connect) in the admin. It signs in an existing staff account whose
+# address the provider vouches for; it makes no new accounts. HELPDESK_SSO_REQUIRED then
+# refuses staff passwords at the sign-in (superusers keep theirs, to mend a broken set-up).
+HELPDESK_SSO_NAME = env_str("HELPDESK_SSO_NAME", "Single sign-on")
+HELPDESK_SSO_REQUIRED = env_bool("HELPDESK_SSO_REQUIRED", default=False)
+SOCIALACCOUNT_ADAPTER = "helpdesk.auth_backends.StaffSocialAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_PROVIDERS: dict[str, Any] = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
+if env_str("HELPDESK_SSO_ISSUER"):
+    SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"] = [
+        {
+            "provider_id": "sso",
+            "name": HELPDESK_SSO_NAME,
+            "client_id": env_str("HELPDESK_SSO_CLIENT_ID"),
+            "secret": env_str("HELPDESK_SSO_CLIENT_SECRET"),
+            "settings": {"server_url": env_str("HELPDESK_SSO_ISSUER")},
+        }
+    ]
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 # Staff addresses are set by admins, not verified by a mail from allauth.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
