@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.webhook_errors.MalformedWebhookJSON",
     "tickets.api.limits.RateLimitHeaders",
+    # After django-csp's: adds the sign-in providers to form-action on /accounts/ pages.
+    "helpdesk.sso.AllowSignInProviders",
     # Last: answers a locked-out sign-in (django-axes).
     "axes.middleware.AxesMiddleware",
 ]
