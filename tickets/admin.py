@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -34,6 +35,7 @@ from tickets.models import (
     Organization,
     Priority,
     SecurityEvent,
+    SignInPolicy,
     SLAAction,
     SLAPolicy,
     Tag,
@@ -620,3 +622,19 @@ class SecurityEventAdmin(ReadOnlyAdmin):
     search_fields = ("username", "address")
     date_hierarchy = "at"
     list_select_related = ("user",)
+
+
+@admin.register(SignInPolicy)
+class SignInPolicyAdmin(admin.ModelAdmin):
+    """One policy: opened from the list, never a second one, never deleted."""
+
+    list_display = ("second_factor",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not SignInPolicy.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"second_factor": settings.HELPDESK_MFA_REQUIRED}

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 
 class TicketsConfig(AppConfig):
@@ -7,7 +7,9 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
+        from helpdesk import mfa
         from tickets import security_log
+        from tickets.models import SignInPolicy
         from tickets.roles import ensure_role_groups
         from tickets.services import desk_setup
         from tickets.workspace import sidebar
@@ -19,3 +21,5 @@ class TicketsConfig(AppConfig):
         sidebar.connect_signals()
         desk_setup.connect_signals()
         security_log.connect_signals()
+        mfa.connect_signals()
+        post_save.connect(mfa.policy.changed, sender=SignInPolicy, dispatch_uid="mfa-policy")

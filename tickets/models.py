@@ -496,7 +496,12 @@ class TicketEvent(models.Model):
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
-from tickets.models_security import SecurityEvent, SecurityEventKind  # noqa: E402
+from tickets.models_security import (  # noqa: E402
+    SecondFactorRule,
+    SecurityEvent,
+    SecurityEventKind,
+    SignInPolicy,
+)
 from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
@@ -547,8 +552,10 @@ __all__ = [
     "SLAFiring",
     "SLAPolicy",
     "SavedView",
+    "SecondFactorRule",
     "SecurityEvent",
     "SecurityEventKind",
+    "SignInPolicy",
     "Tag",
     "Ticket",
     "TicketEvent",

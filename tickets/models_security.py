@@ -48,3 +48,28 @@ class SecurityEvent(models.Model):
     def __str__(self) -> str:
         who = self.username or self.user_id
         return f"{self.get_kind_display()}: {who} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SecondFactorRule(models.TextChoices):
+    OFF = "off", "Optional: each person chooses"
+    ADMINS = "admins", "Required for admins"
+    STAFF = "staff", "Required for all staff (agents and admins)"
+
+
+class SignInPolicy(models.Model):
+    """How staff must sign in, as admins set it (one row; HELPDESK_MFA_REQUIRED until an
+    admin saves it)."""
+
+    second_factor = models.CharField(
+        max_length=10,
+        choices=SecondFactorRule.choices,
+        help_text="Who must sign in with a second factor (an authenticator app or a "
+        "passkey). Who must and has none is asked to set one up before any other page.",
+    )
+
+    class Meta:
+        verbose_name = "sign-in policy"
+        verbose_name_plural = "sign-in policy"
+
+    def __str__(self) -> str:
+        return self.get_second_factor_display()

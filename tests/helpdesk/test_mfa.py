@@ -95,7 +95,7 @@ def test_a_recovery_code_signs_in_once():
     ("required", "agent_must", "admin_must"),
     [("off", False, False), ("admins", False, True), ("staff", True, True)],
 )
-def test_who_must_set_one_up(settings, required, agent_must, admin_must):
+def test_who_must_set_one_up(settings, fresh_policy, required, agent_must, admin_must):
     settings.HELPDESK_MFA_REQUIRED = required
     AgentFactory(username="agent1", tiers=[1])
     AdminFactory(username="boss")
@@ -106,6 +106,36 @@ def test_who_must_set_one_up(settings, required, agent_must, admin_must):
         answer = client.get("/agent/")
         sent_to_set_up = answer.status_code == 302 and answer["Location"] == "/accounts/2fa/"
         assert sent_to_set_up == must, (username, answer.status_code, answer.get("Location"))
+
+
+@pytest.fixture
+def fresh_policy():
+    """The sign-in policy is kept per process: read it again after a test that saved one."""
+    from helpdesk.mfa import policy
+
+    policy.forget()
+    yield
+    policy.forget()
+    policy.current()  # read again now, not in the next test's counted queries
+
+
+def test_admins_set_the_rule_in_the_admin(
+    settings, fresh_policy, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_MFA_REQUIRED = "off"  # the starting value, until an admin saves one
+    AgentFactory(username="agent1", tiers=[1])
+    admin = Client()
+    admin.force_login(AdminFactory(username="boss"))  # signed in before the policy
+    assert password_step("agent1").get("/agent/")["Location"] != "/accounts/2fa/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = admin.post("/admin/tickets/signinpolicy/add/", {"second_factor": "staff"})
+    assert saved.status_code == 302, saved.content
+
+    answer = password_step("agent1").get("/agent/")
+    assert (answer.status_code, answer["Location"]) == (302, "/accounts/2fa/")
+    # The admin who set it, with no second factor yet, is asked for one at the next sign-in.
+    assert password_step("boss").get("/admin/")["Location"] == "/accounts/2fa/"
 
 
 def test_once_set_up_the_required_factor_opens_the_desk(settings):
