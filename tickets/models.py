@@ -269,6 +269,9 @@ class Ticket(models.Model):
     # When routing must look at the ticket again (tier-0 hand-off); swept if a task was lost.
     routing_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    # Since when the customer waits for an answer (their oldest message not yet answered);
+    # empty once an agent replied publicly. A reply's wait is measured from it.
+    awaiting_reply_since = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -374,6 +377,11 @@ class Message(models.Model):
     provider_id = models.CharField(max_length=255, blank=True, db_index=True)
     # Auto-replies, bounces and bulk mail: stored, never answered automatically.
     is_automatic = models.BooleanField(default=False)
+    # An agent's public reply to a waiting customer: how long they had waited (calendar and
+    # business minutes), and whether it was the ticket's first reply. Reports read these.
+    waited_minutes = models.PositiveIntegerField(null=True, blank=True)
+    waited_business_minutes = models.PositiveIntegerField(null=True, blank=True)
+    first_reply = models.BooleanField(default=False)
     # The message exactly as it arrived (an email's RFC 5322 source), for "show original".
     original = models.FileField(upload_to="originals/%Y/%m/%d/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -387,7 +395,16 @@ class Message(models.Model):
                 name="message_unique_external_id",
             )
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_idx")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_idx"),
+            # The reports' reply times and agents' replies over a period.
+            models.Index(
+                fields=["created_at"],
+                include=["ticket", "author_user", "waited_business_minutes", "first_reply"],
+                condition=Q(kind="outbound"),
+                name="message_reply_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on ticket {self.ticket_id}"
@@ -496,6 +513,7 @@ class TicketEvent(models.Model):
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
+from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_security import (  # noqa: E402
     SecondFactorRule,
     SecurityEvent,
@@ -559,9 +577,11 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketEvent",
+    "TicketMetrics",
     "TicketParticipant",
     "TicketStatus",
     "Tier",
+    "TierMove",
     "Weekday",
     "format_reference",
 ]

@@ -147,12 +147,17 @@ class SLAClock(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     warning_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # The target was missed: its breach fired, or it stopped after it was due. A stopped
+    # clock that was not breached met its target.
+    breached = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["ticket", "kind", "cycle"]
         constraints = [
             models.UniqueConstraint(fields=["ticket", "kind", "cycle"], name="clock_unique_cycle")
         ]
+        # The SLA report: targets started over a period.
+        indexes = [models.Index(fields=["started_at"], name="clock_started_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of ticket {self.ticket_id}"

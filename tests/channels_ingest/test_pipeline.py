@@ -211,15 +211,15 @@ def test_a_task_takes_the_items_waiting_longest_in_one_batch():
     ("case", "most"),
     [
         # claim, conversation locks, duplicate, references to it, contact; customer and
-        # contact, ticket, message, both events, the notice; the item
-        ("from a new address", 12),
-        ("from a known address", 10),
+        # contact, ticket, its metrics, message, both events, the notice; the item
+        ("from a new address", 13),
+        ("from a known address", 11),
         # claim, waiting parents, locks, duplicate, what it answers, references to it,
         # sender's contact, ticket lock; ticket, message, event; the item
         ("an answer", 12),
-        # claim, locks, duplicate, contact; customer and contact, ticket, message, both
-        # events, the notice; the item
-        ("a text from a new number", 11),
+        # claim, locks, duplicate, contact; customer and contact, ticket, its metrics,
+        # message, both events, the notice; the item
+        ("a text from a new number", 12),
         # claim, locks, duplicate, contact, their recent ticket, ticket lock; ticket,
         # message, event; the item
         ("a text on the sender's ticket", 10),

@@ -17,11 +17,12 @@ Actor = User | None
 
 
 def lock_ticket(ticket: Ticket) -> Ticket:
-    """Re-read the ticket under a row lock, so concurrent agents do not overwrite each other.
+    """Re-read the ticket under a row lock, so concurrent agents do not overwrite each other;
+    its metrics row comes with it (tickets/metrics.py).
 
     Must be called inside transaction.atomic().
     """
-    locked = lock_row(Ticket.objects.select_related("tier", "customer"), ticket.pk)
+    locked = lock_row(Ticket.objects.select_related("tier", "customer", "metrics"), ticket.pk)
     if locked is None:
         raise Ticket.DoesNotExist(f"Ticket {ticket.pk} does not exist.")
     return locked

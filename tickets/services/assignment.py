@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import policy
+from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
@@ -56,6 +56,8 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
         )
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee", "updated_at"])
+        metrics.assigned(ticket)
+        metrics.save(ticket)
         if actor is None or actor.pk != assignee.pk:
             notify_agents(
                 user_ids=[assignee.pk],
@@ -78,6 +80,8 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
         record_event(ticket, EventKind.UNASSIGNED, actor=actor, **data)
         ticket.assignee = None
         ticket.save(update_fields=["assignee", "updated_at"])
+        metrics.assigned(ticket)
+        metrics.save(ticket)
     return ticket
 
 

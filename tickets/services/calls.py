@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import metrics
 from tickets.contacts import normalize_phone
 from tickets.errors import Conflict, InvalidInput
 from tickets.inbound import InboundCall, InboundMessage
@@ -129,7 +130,18 @@ def _mark_answered(ticket: Ticket, actor: Actor, now: datetime) -> None:
     """Talking to the customer is a response; a new ticket is then open."""
     if ticket.status == TicketStatus.NEW:
         apply_transition(ticket, TicketStatus.OPEN, actor=actor, now=now)
-    if actor is not None and ticket.first_responded_at is None:
-        ticket.first_responded_at = now
+    if actor is not None:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+        metrics.agent_replied(ticket, None, now)
     ticket.last_message_at = now
-    ticket.save(update_fields=["status", "first_responded_at", "last_message_at", "updated_at"])
+    ticket.save(
+        update_fields=[
+            "status",
+            "first_responded_at",
+            "last_message_at",
+            "awaiting_reply_since",
+            "updated_at",
+        ]
+    )
+    metrics.save(ticket)

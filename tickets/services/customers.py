@@ -16,6 +16,7 @@ from tickets.models import (
     Organization,
     Ticket,
     TicketEvent,
+    TicketMetrics,
 )
 from tickets.services._common import Actor, lock_rows, savepoint_unless
 
@@ -131,6 +132,9 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
             for ticket_id in ticket_ids
         )
         _merge_profile(source, target)
+        TicketMetrics.objects.filter(ticket__customer=target).update(
+            organization=target.organization_id
+        )
         source.merged_into = target
         source.save(update_fields=["merged_into", "user", "updated_at"])
     return target
@@ -167,6 +171,8 @@ def customer_set_organization(
             return customer
         customer.organization = organization
         customer.save(update_fields=["organization", "updated_at"])
+        # Reports count a customer's tickets under the organization they belong to now.
+        TicketMetrics.objects.filter(ticket__customer=customer).update(organization=organization)
         active = customer.tickets.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True)
         tickets = Ticket.objects.select_related("tier", "customer")
         for ticket in lock_rows(tickets, list(active)).values():

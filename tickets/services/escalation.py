@@ -5,14 +5,16 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import policy
+from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
     EventKind,
     NoticeKind,
     Ticket,
+    TicketMetrics,
     TicketStatus,
     Tier,
+    TierMove,
 )
 from tickets.services import sla_clocks
 from tickets.services._common import (
@@ -73,11 +75,17 @@ def ticket_move_tier(
             ticket.assignee = None
         kind = EventKind.ESCALATED if target.level > source.level else EventKind.DEESCALATED
         record_event(ticket, kind, actor=actor, label=label, **data)
+        now = timezone.now()
         ticket.tier = target
-        sla_clocks.reevaluate(ticket, timezone.now())
+        metrics.tier_moved(
+            ticket, source.level, target.level, now, reason=reason, by_person=actor is not None
+        ).save(force_insert=True)
+        metrics.assigned(ticket)
+        sla_clocks.reevaluate(ticket, now)
         # The new tier's routing (assignment) looks at it next.
-        ticket.routing_due_at = timezone.now()
+        ticket.routing_due_at = now
         ticket.save(update_fields=["tier", "assignee", "routing_due_at", "updated_at"])
+        metrics.save(ticket)
         schedule_routing(ticket.pk, target.level)
         if kind == EventKind.ESCALATED:
             notify_agents(
@@ -149,8 +157,11 @@ def ticket_escalate_many(
         return []
     targets = {tiers[ticket.tier.level + 1].pk for ticket in moving}
     agents_of = active_agents_by_tier(targets)
-    events = []
+    figures = TicketMetrics.objects.in_bulk([ticket.pk for ticket in moving])
+    events, moves = [], []
     for ticket in moving:
+        if ticket.pk in figures:
+            ticket.metrics = figures[ticket.pk]
         source, target = ticket.tier, tiers[ticket.tier.level + 1]
         data: dict[str, Any] = {
             "from": source.level,
@@ -163,12 +174,20 @@ def ticket_escalate_many(
             ticket.assignee = None
         events.append(new_event(ticket, EventKind.ESCALATED, actor=actor, label=label, **data))
         ticket.tier = target
+        moves.append(
+            metrics.tier_moved(
+                ticket, source.level, target.level, now, reason=reason, by_person=actor is not None
+            )
+        )
+        metrics.assigned(ticket)
         ticket.routing_due_at = ticket.updated_at = now
     policies = sla_clocks.active_policies()
     for ticket in moving:
         sla_clocks.reevaluate(ticket, now, policies)
     record_events(events)
     bulk_write(moving, ["tier", "assignee", "routing_due_at", "updated_at"])
+    TierMove.objects.bulk_create(moves)
+    metrics.save_many(moving)
     schedule_routing_sweep()
     notify_agents_many(
         [

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tickets import addressing
+from tickets import addressing, metrics
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
@@ -41,6 +41,7 @@ from tickets.models import (
     ThreadReference,
     Ticket,
     TicketEvent,
+    TicketMetrics,
     TicketParticipant,
     TicketStatus,
     Tier,
@@ -365,6 +366,7 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     threaded = _lock_threaded(sorted_out)
     for index, ticket in threaded.items():
         ticket.last_message_at = arrival(inbounds[index], ticket, now)
+        metrics.customer_wrote(ticket, ticket.last_message_at)
         ticket.updated_at = now
         if ticket.tier.level == 0:  # the customer wrote again: on to a person
             ticket.routing_due_at = now
@@ -376,7 +378,10 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     at = {index: ticket.last_message_at or now for index, ticket in tickets.items()}
     messages = _write_messages(inbounds, tickets, at, created)
     _keep_missing_references(inbounds, messages, sorted_out)
-    bulk_write(list(threaded.values()), ["last_message_at", "routing_due_at", "updated_at"])
+    bulk_write(
+        list(threaded.values()),
+        ["last_message_at", "awaiting_reply_since", "routing_due_at", "updated_at"],
+    )
     sla_clocks.customers_wrote(list(threaded.values()), now)
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
@@ -401,7 +406,7 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
     now = sorted_out.batch.now
     customers = _customers(inbounds, sorted_out)
     tier = sorted_out.batch.first_tier
-    tickets, clocks = {}, []
+    tickets, clocks, figures = {}, [], []
     for index in sorted_out.new:
         inbound = inbounds[index]
         ticket = Ticket(
@@ -415,8 +420,10 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
             routing_due_at=now,
         )
         clocks += sla_clocks.start(ticket, now, shared=sorted_out.batch.policies)
+        figures.append(metrics.opened(ticket))
         tickets[index] = ticket
     Ticket.objects.bulk_create(tickets.values())
+    TicketMetrics.objects.bulk_create(figures)
     sla_clocks.save_started(clocks)
     return tickets  # their events are written with their messages
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import policy
+from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import EventKind, Message, Ticket, TicketStatus
 from tickets.services._common import Actor, record_event
@@ -57,6 +57,8 @@ def ticket_merge(
         source.save(
             update_fields=["status", "resolved_at", "closed_at", "merged_into", "updated_at"]
         )
+        metrics.merged(source)
+        metrics.save(source)
         latest = max(filter(None, [source.last_message_at, target.last_message_at]), default=None)
         target.last_message_at = latest
         target.save(update_fields=["last_message_at", "updated_at"])

@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets import live, placeholders, policy
+from tickets import live, metrics, placeholders, policy
 from tickets.addressing import is_own_address, new_message_id
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -108,7 +108,9 @@ def ticket_open(
             )
             # its deadlines are written with it
             clocks = sla_clocks.start(ticket, now, shared=setup.policies)
+            figures = metrics.opened(ticket)
             ticket.save(force_insert=True)
+            figures.save(force_insert=True)
             sla_clocks.save_started(clocks)
             schedule_routing(ticket.pk, tier.level)
             events = [
@@ -169,6 +171,7 @@ def ticket_add_inbound(
                 arrived = placed_before(inbound, answered_at)
             else:
                 arrived = _customer_wrote(ticket, inbound, now)
+                metrics.customer_wrote(ticket, arrived)
             if ticket.tier.level == 0:  # the customer wrote again: on to a person
                 ticket.routing_due_at = now
                 schedule_routing(ticket.pk, 0)
@@ -177,10 +180,12 @@ def ticket_add_inbound(
                     "status",
                     "resolved_at",
                     "last_message_at",
+                    "awaiting_reply_since",
                     "routing_due_at",
                     "updated_at",
                 ]
             )
+            metrics.save(ticket)
             message = _store_inbound(ticket, inbound, at=arrived)
             if answered_at is None:
                 sla_clocks.customer_wrote(ticket, now)
@@ -241,7 +246,7 @@ def ticket_reply(
         values = placeholders.ticket_values(ticket)
         if actor is not None:
             values |= placeholders.agent_values(actor)
-        message = Message.objects.create(
+        message = Message(
             ticket=ticket,
             kind=MessageKind.OUTBOUND,
             channel=channel,
@@ -254,6 +259,8 @@ def ticket_reply(
             delivery_status=_initial_delivery(channel),
             created_at=now,
         )
+        metrics.agent_replied(ticket, message, now)
+        message.save(force_insert=True)
         _store_attachments(message, attachments)
         if chat is not None:
             # Pushed to the customer's open chat from this process, after commit; a page
@@ -278,10 +285,12 @@ def ticket_reply(
                 "closed_at",
                 "first_responded_at",
                 "last_message_at",
+                "awaiting_reply_since",
                 "updated_at",
                 *sla_clocks.DEADLINE_FIELDS,
             ]
         )
+        metrics.save(ticket)
     return message
 
 
@@ -323,6 +332,8 @@ def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ti
         )
         ticket.priority = priority
         ticket.save(update_fields=["priority", "updated_at"])
+        metrics.priority_changed(ticket)
+        metrics.save(ticket)
         sla_clocks.reevaluate(ticket, timezone.now())
     return ticket
 

@@ -5,8 +5,10 @@ notice carries a signed link, so customers can rate without signing in.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from helpdesk.signed import SignedId
+from tickets import metrics
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
@@ -65,6 +67,8 @@ def ticket_rate(
             )
         ticket.satisfaction = rating
         ticket.save(update_fields=["satisfaction", "updated_at"])
+        metrics.rated(ticket, rating, timezone.now())
+        metrics.save(ticket)
         record_event(
             ticket,
             EventKind.RATED,

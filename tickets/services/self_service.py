@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from helpdesk.signed import SignedId
 from knowledge.selectors import SearchHit, article_answers
+from tickets import metrics
 from tickets.models import Channel, EventKind, MessageKind, Ticket, TicketStatus
 from tickets.services._common import lock_ticket, record_event
 from tickets.services.outbound import ticket_send_automatic_reply
@@ -98,4 +99,5 @@ def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None =
         record_event(ticket, EventKind.DEFLECTED, actor=None, label=SELF_SERVICE, via=via)
         ticket.routing_due_at = None
         ticket.save(update_fields=["status", "resolved_at", "routing_due_at", "updated_at"])
+        metrics.save(ticket)
     return True

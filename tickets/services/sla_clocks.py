@@ -8,7 +8,17 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
 from tickets import sla
 from tickets.models import (
@@ -251,11 +261,20 @@ def agent_responded(ticket: Ticket, now: datetime) -> None:
     Stopping clocks changes no other clock's timing, so the running ones are not timed
     again (a chat answers many times a minute): their stored deadlines are read instead.
     """
-    stopped = ticket.clocks.filter(
-        kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE], stopped_at__isnull=True
-    ).update(stopped_at=now)
+    stopped = stop(
+        ticket.clocks.filter(kind__in=[ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE]), now
+    )
     if stopped:
         read_deadlines(ticket)
+
+
+def stop(clocks: "QuerySet[SLAClock]", now: datetime) -> int:
+    """Stop the running clocks among these; one stopped after its due time missed its
+    target (the sweep may not have fired its breach yet)."""
+    late = Q(due_at__isnull=False, due_at__lt=now)
+    return clocks.filter(stopped_at__isnull=True).update(
+        stopped_at=now, breached=Case(When(late, then=Value(True)), default=F("breached"))
+    )
 
 
 def status_changed(ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -273,7 +292,7 @@ def status_changed(ticket: Ticket, old: str, new: str, now: datetime) -> None:
             _close_pause(clock, now)
     if new in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         kinds = [ClockKind.RESOLUTION] if new == TicketStatus.RESOLVED else list(ClockKind)
-        ticket.clocks.filter(kind__in=kinds, stopped_at__isnull=True).update(stopped_at=now)
+        stop(ticket.clocks.filter(kind__in=kinds), now)
     elif old == TicketStatus.RESOLVED:
         latest = ticket.clocks.filter(kind=ClockKind.RESOLUTION).order_by("-cycle").first()
         if latest is not None and latest.stopped_at is not None:
@@ -340,14 +359,14 @@ def _running(ticket: Ticket) -> "QuerySet[Any]":
         return Exists(SLAFiring.objects.filter(clock=OuterRef("pk"), kind=kind))
 
     return ticket.clocks.filter(stopped_at__isnull=True).annotate(
-        warned=fired(FiringKind.WARNING), breached=fired(FiringKind.BREACH)
+        warned=fired(FiringKind.WARNING), breach_fired=fired(FiringKind.BREACH)
     )
 
 
 def _fired_among(clocks: list[Any]) -> set[tuple[int, str]]:
     """What set_deadlines needs to know of the firings of clocks read by _running()."""
     fired: set[tuple[int, str]] = {(c.pk, FiringKind.WARNING) for c in clocks if c.warned}
-    return fired | {(c.pk, FiringKind.BREACH) for c in clocks if c.breached}
+    return fired | {(c.pk, FiringKind.BREACH) for c in clocks if c.breach_fired}
 
 
 def time_clock(clock: SLAClock, policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> None:

@@ -66,9 +66,17 @@ def sla_sweep(*, now: datetime | None = None, limit: int = 1000) -> int:
         )
         clocks = _running_clocks(ids)
         fired = _fire(_due_firings(tickets, clocks, now), now)
+        _mark_breached(fired)
         _act(tickets, fired)
         _refresh(tickets, now)
     return len(fired)
+
+
+def _mark_breached(fired: list["_Firing"]) -> None:
+    """A breach is the clock's outcome, whatever happens to it later (the SLA report)."""
+    breached = [clock.pk for _, clock, kind in fired if kind == FiringKind.BREACH]
+    if breached:
+        SLAClock.objects.filter(pk__in=breached).update(breached=True)
 
 
 def _running_clocks(ticket_ids: list[int]) -> dict[int, list[SLAClock]]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from tickets import policy
+from tickets import metrics, policy
 from tickets.errors import InvalidTransition
 from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus
 from tickets.services import sla_clocks
@@ -38,7 +38,8 @@ def apply_transition(
     What a status change does happens here, whichever door asked for it (a status change,
     a reply that resolves, a macro, a bulk action): the SLA clocks follow, and resolving
     tells the customer and asks for their rating (the resolution notice with the survey
-    link), unless `tell_customer` is off (the customer said so themselves)."""
+    link), unless `tell_customer` is off (the customer said so themselves). The metrics
+    follow too; the caller writes them (metrics.save) as it writes the ticket."""
     from_status = ticket.status
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
@@ -57,6 +58,7 @@ def apply_transition(
     elif from_status == S.RESOLVED:
         ticket.resolved_at = None
     sla_clocks.status_changed(ticket, from_status, to_status, now)
+    metrics.status_changed(ticket, from_status, to_status, now)
     data = {"from": from_status, "to": to_status}
     if reason:
         data["reason"] = reason
@@ -81,6 +83,7 @@ def ticket_change_status(
             return ticket
         apply_transition(ticket, status, actor=actor, now=now, reason=reason)
         ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+        metrics.save(ticket)
     return ticket
 
 
