@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, P
 
 AGENTS_GROUP = "Agents"
 ADMINS_GROUP = "Admins"
+# Leads work tickets like agents and also read the reports.
+LEADS_GROUP = "Leads"
 
 # Agents work tickets and customers; they read, but do not configure, tiers.
 _AGENT_PERMISSIONS = {
@@ -51,6 +53,8 @@ def _permissions_for(spec: dict[str, dict[str, tuple[str, ...]]]) -> list[Permis
 def ensure_role_groups(**_: Any) -> None:
     agents, _created = Group.objects.get_or_create(name=AGENTS_GROUP)
     agents.permissions.add(*_permissions_for(_AGENT_PERMISSIONS))
+    leads, _created = Group.objects.get_or_create(name=LEADS_GROUP)
+    leads.permissions.add(*_permissions_for(_AGENT_PERMISSIONS))
     admins, _created = Group.objects.get_or_create(name=ADMINS_GROUP)
     admins.permissions.add(*Permission.objects.filter(content_type__app_label__in=_ADMIN_APPS))
 
@@ -66,7 +70,7 @@ def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
     return (
         hasattr(user, "agent_profile")
         or user.groups.filter(  # type: ignore[attr-defined]
-            name__in=(AGENTS_GROUP, ADMINS_GROUP)
+            name__in=(AGENTS_GROUP, LEADS_GROUP, ADMINS_GROUP)
         ).exists()
     )
 
@@ -82,4 +86,13 @@ def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
         and user.groups.filter(  # type: ignore[attr-defined]
             name=ADMINS_GROUP
         ).exists()
+    )
+
+
+def reads_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins and leads read the reports."""
+    if is_admin(user):
+        return True
+    return is_staff_member(user) and (
+        user.groups.filter(name=LEADS_GROUP).exists()  # type: ignore[union-attr]
     )

@@ -135,8 +135,24 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
     }
 
 
+# Reports: for admins and leads only (tests/reports/test_api.py reads them as those).
+REPORTS = ["/api/v1/reports/overview/", "/api/v1/reports/responsiveness/"]
+
+
 def test_every_route_is_covered() -> None:
-    assert len(api_urls.urlpatterns) == len({e.path for e in ENDPOINTS})
+    assert len(api_urls.urlpatterns) == len({e.path for e in ENDPOINTS} | set(REPORTS))
+
+
+@pytest.mark.parametrize("path", REPORTS)
+def test_reports_refuse_anonymous_customers_and_agents(
+    api: APIClient, customer_api: APIClient, agent_api: APIClient, path: str
+) -> None:
+    assert _error(api.get(path))["code"] == "not_authenticated"
+    for client in (customer_api, agent_api):
+        assert _error(client.get(path)) == {
+            "code": "permission_denied",
+            "message": "Reports are for admins and leads.",
+        }
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
@@ -415,7 +431,7 @@ def test_schema_documents_every_route_and_its_errors(api: APIClient) -> None:
         for p, ops in schema["paths"].items()
         if p.startswith("/api/v1/") and not p.startswith("/api/v1/kb/")
     }
-    assert {route(p) for p in staff_paths} == {route(e.path) for e in ENDPOINTS}
+    assert {route(p) for p in staff_paths} == {route(e.path) for e in ENDPOINTS} | set(REPORTS)
     for path, operations in staff_paths.items():
         for method, operation in operations.items():
             codes = set(operation["responses"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import views
+from tickets.api import reports, views
 
 app_name = "api"
 
@@ -37,4 +37,10 @@ urlpatterns = [
         name="customer-merge",
     ),
     path("tiers/", views.TierListView.as_view(), name="tier-list"),
+    path("reports/overview/", reports.OverviewReportView.as_view(), name="report-overview"),
+    path(
+        "reports/responsiveness/",
+        reports.ResponsivenessReportView.as_view(),
+        name="report-responsiveness",
+    ),
 ]

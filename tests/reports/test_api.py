@@ -1,0 +1,91 @@
+"""The reports' figures through the API, as a lead or an admin reads them, on the fixture
+history (tests/reports/conftest.py)."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import _client_for
+from tests.factories import AgentFactory
+from tests.reports.conftest import at, travel
+from tickets.roles import LEADS_GROUP
+
+pytestmark = pytest.mark.django_db
+WEEK = {"since": "2026-01-09", "until": "2026-01-15"}
+
+
+@pytest.fixture
+def lead_api():
+    lead = AgentFactory(tiers=[1, 2])
+    lead.groups.add(Group.objects.get(name=LEADS_GROUP))
+    return _client_for(lead)
+
+
+def test_the_overview_counts_what_came_in_and_what_was_solved(history, lead_api):
+    with travel(at(16, 12)):
+        report = lead_api.get("/api/v1/reports/overview/", WEEK).json()
+
+    # The duplicate merged into the ticket is not a request of its own.
+    assert (report["created"], report["solved"]) == (1, 1)
+    assert (report["backlog_at_start"], report["backlog_now"]) == (0, 0)
+    assert [(p["created"], p["solved"], p["backlog"]) for p in report["series"]] == [
+        (1, 0, 1), (0, 0, 1), (0, 0, 1), (0, 0, 1), (0, 0, 1), (0, 0, 1), (0, 1, 0)
+    ]  # fmt: skip
+    assert [(r["key"], r["created"], r["solved"]) for r in report["by_channel"]] == [
+        ("email", 1, 1)
+    ]
+    assert [(r["label"], r["created"]) for r in report["by_tier"]] == [("Tier 1", 1)]
+
+
+def test_response_times_are_medians_and_90th_percentiles(history, lead_api):
+    report = lead_api.get("/api/v1/reports/responsiveness/", WEEK).json()
+
+    assert report["first_reply"] == {
+        "count": 1, "median": 120, "p90": 120, "median_calendar": 5400, "p90_calendar": 5400
+    }  # fmt: skip
+    # Two next replies: 300 and 330 business minutes (300 and 1290 on the calendar).
+    assert report["next_reply"] == {
+        "count": 2, "median": 300, "p90": 330, "median_calendar": 300, "p90_calendar": 1290
+    }  # fmt: skip
+    assert (report["resolution"]["median"], report["resolution"]["median_calendar"]) == (
+        1050,
+        8250,
+    )
+    assert (report["solved"], report["solved_at_first_contact"], report["reopened"]) == (1, 0, 1)
+
+
+def test_filters_narrow_the_tickets(history, lead_api):
+    report = lead_api.get("/api/v1/reports/overview/", {**WEEK, "channel": "sms"}).json()
+
+    assert (report["created"], report["solved"]) == (0, 0)
+
+
+def test_only_admins_and_leads_read_reports(history, agent_api, admin_api, api):
+    assert agent_api.get("/api/v1/reports/overview/").status_code == 403
+    assert api.get("/api/v1/reports/overview/").status_code == 401
+    assert admin_api.get("/api/v1/reports/overview/").status_code == 200
+
+
+def test_a_wrong_period_is_refused_clearly(lead_api):
+    response = lead_api.get("/api/v1/reports/overview/", {"since": "last monday"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_date"
+    backwards = lead_api.get(
+        "/api/v1/reports/overview/", {"since": "2026-02-01", **{"until": "2026-01-01"}}
+    )
+    assert backwards.json()["error"]["code"] == "invalid_period"
+
+
+def test_a_report_costs_the_same_statements_however_many_tickets(history, lead_api, open_ticket):
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert lead_api.get("/api/v1/reports/overview/", WEEK).status_code == 200
+        return len(queries)
+
+    before = statements()
+    with travel(at(13, 12)):
+        for _ in range(5):
+            open_ticket()
+    assert statements() == before

@@ -1,0 +1,150 @@
+"""Overview: how much came in, how much was solved, and the backlog, over the period."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+
+from tickets.models import Channel, Priority
+from tickets.reporting.scope import Scope
+
+# The backlog's age groups: (label, at least this many days old).
+AGES = [("Under 1 day", 0), ("1-3 days", 1), ("3-7 days", 3), ("1-4 weeks", 7), ("Older", 28)]
+TOP_ORGANIZATIONS = 10
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a breakdown: created and solved in the period."""
+
+    key: str
+    label: str
+    created: int
+    solved: int
+
+
+@dataclass(frozen=True)
+class Point:
+    start: datetime
+    created: int
+    solved: int
+    backlog: int  # not solved at the end of the day or week
+
+
+@dataclass(frozen=True)
+class Overview:
+    scope: Scope
+    created: int
+    solved: int
+    backlog_at_start: int
+    backlog_now: int
+    series: list[Point]
+    by_channel: list[Row]
+    by_tier: list[Row]
+    by_priority: list[Row]
+    by_organization: list[Row]
+    backlog_age: list[tuple[str, int]]
+
+
+def overview(scope: Scope, now: datetime) -> Overview:
+    tickets = scope.tickets()
+    created = _counted(tickets.filter(scope.within("created_at")), "created_at", scope)
+    solved = _counted(tickets.filter(scope.within("solved_at")), "solved_at", scope)
+    at_start = (
+        tickets.filter(created_at__lt=scope.since)
+        .filter(Q(solved_at__isnull=True) | Q(solved_at__gte=scope.since))
+        .count()
+    )
+    return Overview(
+        scope=scope,
+        created=sum(created["bucket"].values()),
+        solved=sum(solved["bucket"].values()),
+        backlog_at_start=at_start,
+        backlog_now=tickets.filter(solved_at__isnull=True).count(),
+        series=_series(scope, created["bucket"], solved["bucket"], at_start),
+        by_channel=_rows(created["channel"], solved["channel"], dict(Channel.choices)),
+        by_tier=_rows(
+            created["tier_level"], solved["tier_level"], {n: f"Tier {n}" for n in range(4)}
+        ),
+        by_priority=_rows(created["priority"], solved["priority"], dict(Priority.choices)),
+        by_organization=_organizations(scope),
+        backlog_age=_backlog_age(scope, now),
+    )
+
+
+def _counted(rows, column: str, scope: Scope) -> dict[str, Counter]:
+    """Counts by bucket, channel, tier and priority, from one grouped query."""
+    counts: dict[str, Counter] = {
+        "bucket": Counter(), "channel": Counter(), "tier_level": Counter(), "priority": Counter()
+    }  # fmt: skip
+    grouped = (
+        rows.annotate(bucket=scope.trunc(column))
+        .values("bucket", "channel", "tier_level", "priority")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in grouped:
+        for name in counts:
+            counts[name][row[name]] += row["n"]
+    return counts
+
+
+def _series(scope: Scope, created: Counter, solved: Counter, at_start: int) -> list[Point]:
+    points, backlog = [], at_start
+    for start in scope.buckets():
+        backlog += created[start] - solved[start]
+        points.append(Point(start, created[start], solved[start], backlog))
+    return points
+
+
+def _rows(created: Counter, solved: Counter, labels: dict) -> list[Row]:
+    keys = sorted(set(created) | set(solved), key=lambda k: -(created[k] + solved[k]))
+    return [Row(str(k), str(labels.get(k, k)), created[k], solved[k]) for k in keys]
+
+
+def _organizations(scope: Scope) -> list[Row]:
+    """The organizations with the most tickets created or solved in the period."""
+    grouped = (
+        scope.tickets()
+        .filter(scope.within("created_at") | scope.within("solved_at"))
+        .values("organization_id", "organization__name")
+        .annotate(
+            created=Count("pk", filter=scope.within("created_at")),
+            solved=Count("pk", filter=scope.within("solved_at")),
+        )
+        .order_by("-created", "-solved", "organization__name")[:TOP_ORGANIZATIONS]
+    )
+    return [
+        Row(
+            str(row["organization_id"] or ""),
+            row["organization__name"] or "No organization",
+            row["created"],
+            row["solved"],
+        )
+        for row in grouped
+    ]
+
+
+def _backlog_age(scope: Scope, now: datetime) -> list[tuple[str, int]]:
+    """Tickets not solved now, by how long ago they came in."""
+    group = Case(
+        *[
+            When(created_at__lte=now - timedelta(days=days), then=Value(index))
+            for index, (_, days) in reversed(list(enumerate(AGES)))
+        ],
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    counts = dict(
+        scope.tickets()
+        .filter(solved_at__isnull=True)
+        .annotate(age=group)
+        .values("age")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("age", "n")
+    )
+    return [(label, counts.get(index, 0)) for index, (label, _) in enumerate(AGES)]
