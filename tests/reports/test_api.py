@@ -89,3 +89,26 @@ def test_a_report_costs_the_same_statements_however_many_tickets(history, lead_a
         for _ in range(5):
             open_ticket()
     assert statements() == before
+
+
+def test_sla_attainment_per_policy_and_target(history, lead_api):
+    report = lead_api.get("/api/v1/reports/sla/", WEEK).json()
+
+    # tests/reports/test_metrics.py works out each target; the merged duplicate's do not count.
+    assert [
+        (t["policy"], t["target"], t["met"], t["breached"], t["in_progress"])
+        for t in report["targets"]
+    ] == [
+        ("Office hours", "First response", 0, 1, 0),
+        ("Office hours", "Next response", 0, 2, 0),
+        ("Office hours", "Resolution", 1, 0, 0),
+    ]
+    assert (report["total"]["met"], report["total"]["breached"]) == (1, 3)
+    assert report["total"]["rate"] == 0.25
+    assert (report["breached_now"], report["due_soon"]) == (0, 0)
+
+
+def test_rates_are_part_of_the_figures(history, lead_api):
+    report = lead_api.get("/api/v1/reports/responsiveness/", WEEK).json()
+
+    assert (report["first_contact_rate"], report["reopen_rate"]) == (0.0, 1.0)

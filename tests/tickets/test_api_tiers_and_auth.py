@@ -136,7 +136,11 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
 
 
 # Reports: for admins and leads only (tests/reports/test_api.py reads them as those).
-REPORTS = ["/api/v1/reports/overview/", "/api/v1/reports/responsiveness/"]
+REPORTS = [
+    "/api/v1/reports/overview/",
+    "/api/v1/reports/responsiveness/",
+    "/api/v1/reports/sla/",
+]
 
 
 def test_every_route_is_covered() -> None:

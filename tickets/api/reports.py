@@ -15,6 +15,7 @@ from tickets.api.errors import error_responses
 from tickets.reporting.overview import overview
 from tickets.reporting.responsiveness import responsiveness
 from tickets.reporting.scope import scope_from
+from tickets.reporting.sla import sla_report
 from tickets.roles import reads_reports
 
 SCOPE_PARAMETERS = [
@@ -69,3 +70,13 @@ class OverviewReportView(_ReportView):
 class ResponsivenessReportView(_ReportView):
     def compute(self, scope: Any) -> Any:
         return responsiveness(scope)
+
+
+@extend_schema(
+    summary="SLA targets met and breached, per policy and target; breaches now",
+    parameters=SCOPE_PARAMETERS,
+    responses={200: OpenApiTypes.OBJECT, **error_responses(400)},
+)
+class SLAReportView(_ReportView):
+    def compute(self, scope: Any) -> Any:
+        return sla_report(scope, timezone.now())

@@ -43,4 +43,5 @@ urlpatterns = [
         reports.ResponsivenessReportView.as_view(),
         name="report-responsiveness",
     ),
+    path("reports/sla/", reports.SLAReportView.as_view(), name="report-sla"),
 ]

@@ -32,14 +32,8 @@ class Responsiveness:
     solved: int
     solved_at_first_contact: int
     reopened: int
-
-    @property
-    def first_contact_rate(self) -> float | None:
-        return self.solved_at_first_contact / self.solved if self.solved else None
-
-    @property
-    def reopen_rate(self) -> float | None:
-        return self.reopened / self.solved if self.solved else None
+    first_contact_rate: float | None
+    reopen_rate: float | None
 
 
 def responsiveness(scope: Scope) -> Responsiveness:
@@ -59,7 +53,13 @@ def responsiveness(scope: Scope) -> Responsiveness:
         solved=counts["solved"],
         solved_at_first_contact=counts["first_contact"],
         reopened=counts["reopened"],
+        first_contact_rate=_share(counts["first_contact"], counts["solved"]),
+        reopen_rate=_share(counts["reopened"], counts["solved"]),
     )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def next_replies(scope: Scope) -> QuerySet[Message]:
