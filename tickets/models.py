@@ -47,7 +47,7 @@ ACTIVE_STATUSES = (
 
 
 # Statuses that wait on the help desk (the workspace's queues; not waiting on the customer).
-_WORKING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
+WORKING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 
 
 class Priority(models.TextChoices):
@@ -310,13 +310,13 @@ class Ticket(models.Model):
             # A tier's queue in deadline order (an index range, whatever the page's depth).
             models.Index(
                 fields=["tier", "sla_due_at", "id"],
-                condition=Q(status__in=_WORKING, merged_into__isnull=True),
+                condition=Q(status__in=WORKING_STATUSES, merged_into__isnull=True),
                 name="ticket_tier_due_idx",
             ),
             # "Breaching soon": a range count, and that queue in deadline order.
             models.Index(
                 fields=["sla_due_at", "id"],
-                condition=Q(status__in=_WORKING, merged_into__isnull=True),
+                condition=Q(status__in=WORKING_STATUSES, merged_into__isnull=True),
                 name="ticket_working_due_idx",
             ),
             # The sidebar's counts: an index-only scan of the active tickets.
@@ -539,6 +539,7 @@ from tickets.models_workspace import Macro, SavedView, Tag  # noqa: E402
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "WORKING_STATUSES",
     "AgentProfile",
     "AssignmentMode",
     "Attachment",

@@ -12,6 +12,19 @@ from django.db import models
 from django.db.models import Q
 
 
+def _a_person() -> models.ForeignKey:
+    """A staff member the figures name (assignee, first to reply): a user deleted later
+    leaves the figure without a name, and the figures never hold up deleting users."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+
+
 class TicketMetrics(models.Model):
     """One ticket's figures, with the dimensions reports filter on copied beside them, so a
     report reads one narrow table (the ticket table is wide)."""
@@ -32,14 +45,7 @@ class TicketMetrics(models.Model):
         related_name="+",
         db_constraint=False,
     )
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    assignee = _a_person()
     # Merged into another ticket: its requests and work count there.
     merged = models.BooleanField(default=False)
     first_tier = models.PositiveSmallIntegerField()
@@ -49,14 +55,7 @@ class TicketMetrics(models.Model):
     first_reply_at = models.DateTimeField(null=True, blank=True)
     first_reply_minutes = models.PositiveIntegerField(null=True, blank=True)
     first_reply_business_minutes = models.PositiveIntegerField(null=True, blank=True)
-    first_reply_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_constraint=False,
-    )
+    first_reply_by = _a_person()
 
     # Status: when it was last solved (empty while it is not), and how often it came back.
     solved_at = models.DateTimeField(null=True, blank=True)

@@ -33,7 +33,15 @@ from django.db.models import (
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
 
-from tickets.models import ACTIVE_STATUSES, Tag, Ticket, TicketEvent, TicketStatus, Tier
+from tickets.models import (
+    ACTIVE_STATUSES,
+    WORKING_STATUSES,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    Tier,
+)
 from tickets.selectors import TicketFilters, agent_tier_ids, ticket_list
 
 logger = logging.getLogger(__name__)
@@ -41,8 +49,6 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 # "Breaching soon": a deadline within this time (or already past).
 BREACHING_WITHIN = timedelta(hours=1)
-# Statuses that wait on the help desk (not on the customer).
-WORKING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,13 @@ breaches happening now."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
 
-from tickets.models import ClockKind, SLAClock, Ticket, TicketStatus
+from tickets.models import WORKING_STATUSES, ClockKind, SLAClock, Ticket
+from tickets.queues import BREACHING_WITHIN
 from tickets.reporting.scope import Scope
-
-DUE_SOON = timedelta(hours=1)
-_WORKING = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,7 @@ def sla_report(scope: Scope, now: datetime) -> SLAReport:
     )
     labels = dict(ClockKind.choices)
     working = Ticket.objects.filter(
-        scope.dimensions("metrics__"), status__in=_WORKING, merged_into__isnull=True
+        scope.dimensions("metrics__"), status__in=WORKING_STATUSES, merged_into__isnull=True
     )
     targets = [
         attainment(
@@ -79,5 +77,5 @@ def sla_report(scope: Scope, now: datetime) -> SLAReport:
             sum(t.in_progress for t in targets),
         ),
         breached_now=working.filter(sla_due_at__lt=now).count(),
-        due_soon=working.filter(sla_due_at__gte=now, sla_due_at__lt=now + DUE_SOON).count(),
+        due_soon=working.filter(sla_due_at__gte=now, sla_due_at__lt=now + BREACHING_WITHIN).count(),
     )
