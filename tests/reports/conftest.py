@@ -42,8 +42,8 @@ def travel(when: datetime):
 @pytest.fixture
 def history(office_policy, inbound):
     """The ticket's life, through the services the doors call; returns its id."""
-    frontline = AgentFactory(tiers=[1])
-    engineer = AgentFactory(tiers=[2])
+    frontline = AgentFactory(tiers=[1], first_name="Fran", last_name="Front")
+    engineer = AgentFactory(tiers=[2], first_name="Erin", last_name="Engineer")
     sender = "ada@example.com"
     with travel(at(9, 16)):
         ticket = services.ticket_open(inbound=inbound(sender=sender), tier_level=0).ticket
@@ -78,7 +78,7 @@ def history(office_policy, inbound):
     with travel(at(15, 9, 30)):
         services.ticket_reply(ticket=ticket, actor=frontline, text="Fixed now.", status="resolved")
     with travel(at(15, 10)):
-        services.ticket_rate(ticket=ticket, rating=5, actor=None)
+        services.ticket_rate(ticket=ticket, rating=5, comment="Fixed at last", actor=None)
     with travel(at(15, 11)):
         duplicate = services.ticket_open(inbound=inbound(subject="Same again")).ticket
         services.ticket_merge(source=duplicate, target=ticket, actor=frontline)

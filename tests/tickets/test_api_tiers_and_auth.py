@@ -140,6 +140,9 @@ REPORTS = [
     "/api/v1/reports/overview/",
     "/api/v1/reports/responsiveness/",
     "/api/v1/reports/sla/",
+    "/api/v1/reports/satisfaction/",
+    "/api/v1/reports/tiers/",
+    "/api/v1/reports/agents/",
 ]
 
 

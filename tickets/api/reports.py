@@ -12,10 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tickets.api.errors import error_responses
+from tickets.reporting.agents import agents_report
 from tickets.reporting.overview import overview
 from tickets.reporting.responsiveness import responsiveness
+from tickets.reporting.satisfaction import satisfaction
 from tickets.reporting.scope import scope_from
 from tickets.reporting.sla import sla_report
+from tickets.reporting.tiers import tier_flow
 from tickets.roles import reads_reports
 
 SCOPE_PARAMETERS = [
@@ -80,3 +83,33 @@ class ResponsivenessReportView(_ReportView):
 class SLAReportView(_ReportView):
     def compute(self, scope: Any) -> Any:
         return sla_report(scope, timezone.now())
+
+
+@extend_schema(
+    summary="CSAT and survey response rate, by agent, tier and channel, with the comments",
+    parameters=SCOPE_PARAMETERS,
+    responses={200: OpenApiTypes.OBJECT, **error_responses(400)},
+)
+class SatisfactionReportView(_ReportView):
+    def compute(self, scope: Any) -> Any:
+        return satisfaction(scope)
+
+
+@extend_schema(
+    summary="Tier flow: tickets entering, solved in, escalated from and sent down from each tier",
+    parameters=SCOPE_PARAMETERS,
+    responses={200: OpenApiTypes.OBJECT, **error_responses(400)},
+)
+class TierFlowReportView(_ReportView):
+    def compute(self, scope: Any) -> Any:
+        return tier_flow(scope)
+
+
+@extend_schema(
+    summary="Per agent: assigned, replies, solved, median first reply, CSAT, open now",
+    parameters=SCOPE_PARAMETERS,
+    responses={200: OpenApiTypes.OBJECT, **error_responses(400)},
+)
+class AgentsReportView(_ReportView):
+    def compute(self, scope: Any) -> Any:
+        return agents_report(scope, timezone.now())

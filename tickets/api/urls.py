@@ -44,4 +44,11 @@ urlpatterns = [
         name="report-responsiveness",
     ),
     path("reports/sla/", reports.SLAReportView.as_view(), name="report-sla"),
+    path(
+        "reports/satisfaction/",
+        reports.SatisfactionReportView.as_view(),
+        name="report-satisfaction",
+    ),
+    path("reports/tiers/", reports.TierFlowReportView.as_view(), name="report-tiers"),
+    path("reports/agents/", reports.AgentsReportView.as_view(), name="report-agents"),
 ]
