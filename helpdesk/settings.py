@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE as CSP_NONCE
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
@@ -228,6 +229,7 @@ CELERY_TASK_ROUTES = {
     "tickets.email_notifications": {"queue": "notify"},
     "tickets.send_sign_in_link": {"queue": "notify"},
     "tickets.send_password_reset": {"queue": "notify"},
+    "tickets.mail_weekly_reports": {"queue": "notify"},
     "channels_ingest.process_inbound": {"queue": "ingest"},
     "channels_ingest.process_inbound_batch": {"queue": "ingest"},
     # Its own queue: re-driving lost work never waits behind the ingest backlog.
@@ -264,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
     "poll-mailboxes": {
         "task": "channels_ingest.poll_mailboxes",
         "schedule": env_int("HELPDESK_IMAP_POLL_SECONDS", 60),
+    },
+    # Mondays at 07:00 (UTC, CELERY_TIMEZONE): last week's summary (weeks in TIME_ZONE) to
+    # the admins and leads who asked for it.
+    "weekly-reports": {
+        "task": "tickets.mail_weekly_reports",
+        "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)

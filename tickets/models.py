@@ -535,7 +535,7 @@ from tickets.models_sla import (  # noqa: E402
     SLAPolicy,
     Weekday,
 )
-from tickets.models_workspace import Macro, SavedView, Tag  # noqa: E402
+from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag  # noqa: E402
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -566,6 +566,7 @@ __all__ = [
     "OpeningHours",
     "Organization",
     "Priority",
+    "ReportSubscription",
     "SLAAction",
     "SLAClock",
     "SLAFiring",

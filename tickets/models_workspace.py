@@ -83,3 +83,17 @@ class Macro(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReportSubscription(models.Model):
+    """An admin or lead who asked for the weekly summary of the reports by mail."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscription"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The Monday of the latest week mailed: a retried or doubled beat run mails once.
+    last_sent_week = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Weekly summary for {self.user}"

@@ -56,6 +56,14 @@ def send_password_reset(email: str) -> None:
     send_password_reset_mail(email=email)
 
 
+@shared_task(name="tickets.mail_weekly_reports", autoretry_for=(OSError,), retry_backoff=True)
+def mail_weekly_reports() -> int:
+    """Monday morning: last week's summary to the admins and leads who asked for it."""
+    from tickets.reporting.weekly import send_weekly_summaries
+
+    return send_weekly_summaries(timezone.now())
+
+
 @shared_task(name="tickets.sweep_chats")
 def sweep_chats() -> int:
     """End live chats whose customer left (their page stopped answering)."""

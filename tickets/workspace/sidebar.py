@@ -32,14 +32,14 @@ from tickets.models import (
     SavedView,
     Tier,
 )
-from tickets.roles import is_admin
+from tickets.roles import is_admin, reads_reports
 
 logger = logging.getLogger(__name__)
 
 _VERSION_KEY = "workspace:sidebar:version"
 # Entries hold pickled AgentSetup values: a change to AgentSetup moves this on, so that
 # code of another release never reads them.
-_ENTRY_KEY = "workspace:sidebar:v1:{user_id}"
+_ENTRY_KEY = "workspace:sidebar:v2:{user_id}"
 # A safety net: an entry is read again after this long even if no change was seen (see
 # the module's docstring for what is not seen).
 SETUP_SECONDS = 120
@@ -51,6 +51,7 @@ class AgentSetup:
     my_tier_ids: frozenset[int]
     saved_views: list[SavedView]
     is_admin: bool
+    reads_reports: bool
 
 
 def agent_setup(user: User) -> AgentSetup:
@@ -84,6 +85,7 @@ def _read_setup(user: User) -> AgentSetup:
         my_tier_ids=frozenset(selectors.agent_tier_ids(user)),
         saved_views=list(SavedView.objects.filter(owner=user)),
         is_admin=is_admin(user),
+        reads_reports=reads_reports(user),
     )
 
 
@@ -104,6 +106,7 @@ def sidebar(
         ),
         "saved_views": setup.saved_views,
         "is_admin": setup.is_admin,
+        "reads_reports": setup.reads_reports,
         **personal,
     }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.workspace import chat_views, views
+from tickets.workspace import chat_views, report_views, views
 
 app_name = "agent"
 
@@ -26,4 +26,9 @@ urlpatterns = [
     path("chats/<int:chat_id>/escalate/", chat_views.chat_escalate, name="chat-escalate"),
     path("chats/<int:chat_id>/end/", chat_views.chat_end, name="chat-end"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("reports/", report_views.reports_home, name="reports"),
+    path("reports/tickets/", report_views.report_tickets, name="report-tickets"),
+    path("reports/weekly/", report_views.weekly_summary, name="report-weekly"),
+    path("reports/<slug:name>/", report_views.report, name="report"),
+    path("reports/<slug:name>/<slug:table>.csv", report_views.report_csv, name="report-csv"),
 ]
