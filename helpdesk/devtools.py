@@ -34,7 +34,7 @@ def banner() -> None:
   Demo logins (password "demo"):
     admin                   everything
     alice, bob              tier 1 agents
-    carol                   tier 1 + 2 agent
+    carol                   tier 1 + 2 agent and lead (reads the reports)
     dan                     tier 2 agent
     erin                    tier 2 + 3 agent
   Customers sign in to the portal by an emailed link: here, mail is printed in this window.

@@ -12,6 +12,7 @@ from django.db import transaction
 from knowledge.demo import load_demo_knowledge_base
 from tickets import services
 from tickets.inbound import InboundMessage, IngestOutcome
+from tickets.management.commands._demo_history import load_history
 from tickets.models import (
     AgentProfile,
     BusinessCalendar,
@@ -23,10 +24,12 @@ from tickets.models import (
     SLAPolicy,
     Tier,
 )
-from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
+from tickets.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP
 
 DEMO_PASSWORD = "demo"
 ADMIN = ("admin", "Ada", "Admin")
+# A lead works tickets and reads the reports.
+LEADS = {"carol"}
 # username, first name, last name, tier levels
 AGENTS = [
     ("alice", "Alice", "Frontline", [1]),
@@ -161,10 +164,12 @@ class Command(BaseCommand):
             created = self._tickets(users)
             self._macros()
             articles = load_demo_knowledge_base(actor=users["admin"])
+            history = load_history(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(users)} staff users, {created} new ticket(s), "
-                f"{articles} new knowledge-base article(s)."
+                f"{articles} new knowledge-base article(s), {history} ticket(s) of history "
+                "for the reports."
             )
         )
 
@@ -237,6 +242,8 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             user.groups.add(agents_group)
+            if username in LEADS:
+                user.groups.add(Group.objects.get(name=LEADS_GROUP))
             profile, _ = AgentProfile.objects.get_or_create(user=user)
             profile.tiers.add(*(tiers[level] for level in levels))
             users[username] = user
@@ -263,9 +270,9 @@ class Command(BaseCommand):
             created += 1
             if org:
                 organization, _ = Organization.objects.get_or_create(name=org)
-                customer = result.ticket.customer
-                customer.organization = organization
-                customer.save(update_fields=["organization"])
+                services.customer_set_organization(
+                    customer=result.ticket.customer, organization=organization
+                )
             self._work(result.ticket, external_id, users)
         return created
 
