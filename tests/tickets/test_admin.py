@@ -1,9 +1,11 @@
 """The Django admin: agents see and work tickets there; customers cannot get in."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from tests.conftest import sign_in
 from tickets.models import EventKind, Ticket, TicketEvent
@@ -159,3 +161,19 @@ def test_an_agent_added_without_a_password_is_sent_a_link_to_choose_one(
     response = client.post(ADD_AGENT, {"username": "NOOR", "email": "x@example.com",
                                        "max_chats": 3})  # fmt: skip
     assert response.status_code == 200 and "This username is taken." in response.content.decode()
+
+
+def test_the_demo_lead_sees_weeks_of_history_in_every_report(client, demo):
+    import re
+
+    assert sign_in(client, "carol", "demo")
+    since = {"since": (timezone.localdate() - timedelta(days=60)).isoformat()}
+    figures = {}
+    for name in ("overview", "satisfaction", "tiers", "sla"):
+        page = client.get(f"/agent/reports/{name}/", since).content.decode()
+        for label, value in re.findall(r"<dt>([^<]+)</dt><dd>(?:<a [^>]+>)?([^<]+)<", page):
+            figures[label] = value
+    assert int(figures["Created"]) > 100 and int(figures["Solved"]) > 80
+    assert figures["CSAT"].endswith("%") and int(figures["Ratings"]) > 20
+    assert int(figures["Escalations"]) > 10 and int(figures["Answered by self-service"]) > 0
+    assert figures["Attainment"].endswith("%")
