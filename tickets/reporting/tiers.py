@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, QuerySet
 
 from knowledge import reports as kb
-from tickets.models import EventKind, TicketEvent, Tier, TierMove
+from tickets.models import EventKind, TicketEvent, TicketMetrics, Tier, TierMove
 from tickets.reporting.responsiveness import percentile
 from tickets.reporting.scope import Scope
 
@@ -89,22 +89,8 @@ class TierFlowReport:
 
 def tier_flow(scope: Scope) -> TierFlowReport:
     tickets = scope.tickets()
-    created = Counter(
-        dict(
-            tickets.filter(scope.within("created_at"))
-            .values_list("first_tier")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-    )
-    solved = Counter(
-        dict(
-            tickets.filter(scope.within("solved_at"))
-            .values_list("solved_tier")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-    )
+    created = _by_tier(tickets.filter(scope.within("created_at")), "first_tier")
+    solved = _by_tier(tickets.filter(scope.within("solved_at")), "solved_tier")
     moves = [
         Move(a, b, n)
         for a, b, n in tier_moves(scope)
@@ -138,6 +124,10 @@ def tier_flow(scope: Scope) -> TierFlowReport:
             )
         )
     return TierFlowReport(scope, flows, moves, _deflection(scope, sum(created.values())))
+
+
+def _by_tier(rows: QuerySet[TicketMetrics], column: str) -> Counter:
+    return Counter(dict(rows.values_list(column).annotate(n=Count("pk")).order_by()))
 
 
 def tier_moves(scope: Scope) -> QuerySet[TierMove]:
