@@ -400,7 +400,13 @@ class Message(models.Model):
             # The reports' reply times and agents' replies over a period.
             models.Index(
                 fields=["created_at"],
-                include=["ticket", "author_user", "waited_business_minutes", "first_reply"],
+                include=[
+                    "ticket",
+                    "author_user",
+                    "waited_minutes",
+                    "waited_business_minutes",
+                    "first_reply",
+                ],
                 condition=Q(kind="outbound"),
                 name="message_reply_idx",
             ),

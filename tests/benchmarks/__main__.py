@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
-drain, latency, queue, sla, kb, chat, faults; all by default). Prints one JSON object per
-line on stdout."""
+drain, latency, queue, sla, reports, kb, chat, faults; all by default). Prints one JSON object
+per line on stdout."""
 
 import importlib
 import os
@@ -8,7 +8,19 @@ import sys
 
 from tests.benchmarks.harness import Context, configure_environment
 
-ORDER = ["ingest", "peer", "queue", "sla", "kb", "webhooks", "drain", "latency", "chat", "faults"]
+ORDER = [
+    "ingest",
+    "peer",
+    "queue",
+    "sla",
+    "reports",
+    "kb",
+    "webhooks",
+    "drain",
+    "latency",
+    "chat",
+    "faults",
+]
 
 
 def main(argv: list[str]) -> int:

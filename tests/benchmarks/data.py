@@ -304,19 +304,26 @@ def next_id(table: str) -> int:
 # --- People, policies, knowledge ---------------------------------------------------------
 
 
-def make_agents(rng: random.Random) -> dict[int, list[int]]:
+def make_agents(
+    rng: random.Random,
+    per_tier: dict[int, int] = AGENTS_PER_TIER,
+    *,
+    bench_agent_admin: bool = False,
+    notifications: bool = True,
+) -> dict[int, list[int]]:
     """Agents per tier level (some tier-2 and tier-3 agents also work tier 1), and the
-    benchmark's own agent (tiers 1 and 2). Returns user ids per tier level."""
+    benchmark's own agent (tiers 1 and 2; also an admin, to read the reports, when
+    `bench_agent_admin`). Returns user ids per tier level."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group, User
 
     from tickets.models import AgentProfile, Tier
-    from tickets.roles import AGENTS_GROUP
+    from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
 
     tiers = {tier.level: tier for tier in Tier.objects.all()}
     password = make_password(PASSWORD)
     specs: list[tuple[str, list[int]]] = [(BENCH_AGENT, [1, 2])]
-    for level, count in AGENTS_PER_TIER.items():
+    for level, count in per_tier.items():
         for n in range(count):
             extra = [1] if level > 1 and rng.random() < 0.25 else []
             specs.append((f"agent-t{level}-{n:03d}", [level, *extra]))
@@ -332,8 +339,11 @@ def make_agents(rng: random.Random) -> dict[int, list[int]]:
         for username, _ in specs
     )
     Group.objects.get(name=AGENTS_GROUP).user_set.add(*users)
+    if bench_agent_admin:
+        Group.objects.get(name=ADMINS_GROUP).user_set.add(users[0])
     profiles = AgentProfile.objects.bulk_create(
-        AgentProfile(user=user, email_notifications=rng.random() < 0.2) for user in users
+        AgentProfile(user=user, email_notifications=notifications and rng.random() < 0.2)
+        for user in users
     )
     through = AgentProfile.tiers.through
     through.objects.bulk_create(
@@ -1047,3 +1057,570 @@ def sla_sweep_moment() -> datetime:
     count = min(SLA_DUE, checks.count())
     moment = checks.values_list("sla_next_check_at", flat=True)[count - 1]
     return moment
+
+
+# --- The reports data set ----------------------------------------------------------------
+#
+# `reports` (the reports, issue 23): 1,000,000 tickets over the last 365 days, each with its
+# metrics row (TicketMetrics) as the services keep it; about 1.9 agent replies per ticket
+# (each with its wait) and the customer messages they answered; first-response and
+# resolution SLA clocks; tier moves and their events; ratings and their "rated" events. 30
+# agents in tiers 1-3 and the benchmark's agent, who is also an admin (reads the reports);
+# 20 organizations. Written by PostgreSQL itself (INSERT ... SELECT over one planning table
+# drawn with random() from a fixed seed), with the secondary indexes built afterwards.
+#
+# Shapes: channels email 50 %, web 20, chat 12, SMS 8, phone 8, API 2; priorities low 20 %,
+# normal 60, high 15, urgent 5; first tier 0 (self-service, answered by the knowledge base
+# unless escalated) 5 %, tier 1 83, tier 2 9, tier 3 3; first replies (log-normal, by
+# priority) on ~95 %; ~90 % solved, ~5 % of those reopened; ~15 % moved between tiers (a
+# quarter of those moved back, some escalated twice); ~20 % of the solved rated, mostly 4-5;
+# ~10 % of the SLA targets breached. Business minutes are calendar minutes times a per-ticket
+# share (24/7 policy: all of them), and deadlines follow from the same share, so that a
+# target is breached exactly when its business minutes exceed it.
+
+REPORT_AGENTS_PER_TIER = {1: 16, 2: 9, 3: 5}
+REPORT_ORGANIZATIONS = 20
+REPORT_DAYS = 365
+REPORT_TABLES = (
+    "tickets_customer",
+    "tickets_contactpoint",
+    "tickets_ticket",
+    "tickets_ticketmetrics",
+    "tickets_message",
+    "tickets_ticketevent",
+    "tickets_slaclock",
+    "tickets_tiermove",
+)
+REPORT_COMMENTS = {
+    "good": (
+        "Quick and friendly, thank you!",
+        "Solved on the first try.",
+        "Great help, very clear explanation.",
+        "Thanks for sorting this out so fast.",
+        "Excellent support as always.",
+    ),
+    "neutral": (
+        "Took a while but it works now.",
+        "OK in the end.",
+        "Had to explain the problem twice.",
+    ),
+    "bad": (
+        "Nobody answered for days.",
+        "The problem is still there.",
+        "I was passed around between teams.",
+        "Too slow, we lost a day of work.",
+    ),
+}
+REPORT_REASONS = {
+    "up": ("Needs engineering", "Billing specialist needed", "Reproduced: defect", "Needs logs"),
+    "down": ("Workaround found", "Fixed: verify with the customer", "Back to frontline"),
+}
+
+
+@contextmanager
+def sql_load(ctx: Context, tables: Sequence[str]) -> Iterator[Callable[..., int]]:
+    """As bulk_load, for tables written by INSERT ... SELECT: yields `run(table, sql,
+    params)`, which runs the statement (no index maintenance, no foreign-key triggers) and
+    then has the table's secondary indexes built in the background, two at a time."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
+              AND NOT EXISTS (
+                SELECT 1 FROM pg_constraint c
+                WHERE c.conindid = (quote_ident(i.indexname))::regclass
+              )
+            """,
+            [list(tables)],
+        )
+        indexes: dict[str, list[str]] = {}
+        for table, name, definition in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+            indexes.setdefault(table, []).append(definition)
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("SET work_mem = '256MB'")
+    loader = _Loader(ctx, connection.settings_dict["NAME"], indexes)
+
+    def run(table: str | None, sql: str, params: dict[str, Any] | None = None) -> int:
+        with stopwatch() as took, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            count = cursor.rowcount
+        if table or count > 1:  # not the settings and DDL
+            ctx.log(f"  {table or 'bench_report_plan'}: {count:,} rows in {took['seconds']:.1f} s")
+        if table:
+            loader._queue(table)
+        return count
+
+    try:
+        yield run
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")
+            cursor.execute("RESET work_mem")
+        with stopwatch() as took:
+            loader.finish()
+        ctx.log(f"  {loader.count} indexes built, the last {took['seconds']:.1f} s after loading")
+        with connection.cursor() as cursor:
+            for table in tables:
+                if table == "tickets_ticketmetrics":  # its key is the ticket's
+                    continue
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+                )
+        with stopwatch() as took, connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        ctx.log(f"  vacuumed in {took['seconds']:.1f} s")
+
+
+def build_reports(ctx: Context) -> None:
+    from tickets.models import Organization, Tier
+
+    rng = random.Random(20261205)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    total = ctx.scaled(FULL_TICKETS, minimum=2000)
+    agents = make_agents(rng, REPORT_AGENTS_PER_TIER, bench_agent_admin=True, notifications=False)
+    policies = make_policies()
+    tier_ids = {tier.level: tier.pk for tier in Tier.objects.all()}
+    organizations = Organization.objects.bulk_create(
+        Organization(name=f"{name} {kind}", created_at=now - timedelta(days=REPORT_DAYS + 30))
+        for name, kind in zip(
+            LAST_NAMES[:REPORT_ORGANIZATIONS],
+            ("Ltd", "GmbH", "Inc", "SA", "BV") * REPORT_ORGANIZATIONS,
+            strict=False,
+        )
+    )
+    params: dict[str, Any] = {
+        "now": now,
+        "total": total,
+        "days": REPORT_DAYS,
+        "first_ticket": next_id("tickets_ticket"),
+        "first_customer": next_id("tickets_customer"),
+        "customers": max(100, total // TICKETS_PER_CUSTOMER),
+        "organizations": [o.pk for o in organizations],
+        "first_names": list(FIRST_NAMES),
+        "last_names": list(LAST_NAMES),
+        "products": list(PRODUCTS),
+        "problems": list(PROBLEMS),
+        "t1": agents[1],
+        "t2": agents[2],
+        "t3": agents[3],
+        "tier_ids": [tier_ids[level] for level in range(4)],
+        "urgent_policy": policies["urgent"].pk,
+        "standard_policy": policies["standard"].pk,
+        "good": list(REPORT_COMMENTS["good"]),
+        "neutral": list(REPORT_COMMENTS["neutral"]),
+        "bad": list(REPORT_COMMENTS["bad"]),
+        "up": list(REPORT_REASONS["up"]),
+        "down": list(REPORT_REASONS["down"]),
+        "bodies": [
+            " ".join(random.Random(n).choices(FILLER + PRODUCTS, k=25 + n)).capitalize() + "."
+            for n in range(40)
+        ],
+    }
+    with sql_load(ctx, REPORT_TABLES) as run:
+        run(None, "SELECT setseed(0.20261205)")  # reproducible draws
+        run("tickets_customer", _REPORT_CUSTOMERS, params)
+        run("tickets_contactpoint", _REPORT_CONTACTS, params)
+        run(None, "DROP TABLE IF EXISTS bench_report_plan")
+        run(None, _REPORT_PLAN, params)
+        run(None, "ANALYZE bench_report_plan")
+        run("tickets_ticket", _REPORT_TICKETS, params)
+        run("tickets_ticketmetrics", _REPORT_METRICS, params)
+        run("tickets_tiermove", _REPORT_TIER_MOVES, params)
+        run("tickets_slaclock", _REPORT_CLOCKS, params)
+        run("tickets_ticketevent", _REPORT_EVENTS, params)
+        run("tickets_message", _REPORT_MESSAGES, params)
+        run(None, "DROP TABLE bench_report_plan")
+
+
+def _pick(array: str, share: str) -> str:
+    """SQL: an element of the array parameter `array` at `share` (in [0, 1)) of its length;
+    a skewed share (a power of a draw) favours the first ones: a few agents, organizations
+    and customers do more than the others."""
+    kind = "int" if array in ("t1", "t2", "t3", "organizations") else "text"
+    values = f"%({array})s::{kind}[]"
+    return f"({values})[1 + floor(cardinality({values}) * {share})::int]"
+
+
+_REPORT_CUSTOMERS = f"""
+INSERT INTO tickets_customer (id, name, created_at, updated_at, merged_into_id, user_id,
+                              organization_id)
+SELECT %(first_customer)s + g - 1,
+       {_pick("first_names", "random()")} || ' ' || {_pick("last_names", "random()")},
+       %(now)s::timestamptz - interval '400 days', %(now)s::timestamptz - interval '400 days',
+       NULL, NULL,
+       CASE WHEN random() < 0.65 THEN {_pick("organizations", "power(random(), 2)")} END
+FROM generate_series(1, %(customers)s) g
+"""
+
+_REPORT_CONTACTS = """
+INSERT INTO tickets_contactpoint (kind, value, created_at, customer_id)
+SELECT 'email', 'customer.' || c.id || '@mail.example', c.created_at, c.id
+FROM tickets_customer c ORDER BY c.id
+"""
+
+# One row per ticket: every draw, and what follows from them. Columns named as in
+# TicketMetrics where they are the same thing.
+_REPORT_PLAN = f"""
+CREATE UNLOGGED TABLE bench_report_plan AS
+WITH raw AS (
+    SELECT CASE WHEN c0 > %(now)s::timestamptz THEN c0 - interval '1 day' ELSE c0 END AS created,
+           u_channel, u_priority, u_tier, u_customer, u_reply, u_solve, u_status, u_reopen,
+           u_move, u_move2, u_person, u_rating, u_rated, u_comment, u_biz, u_pause, u_agent,
+           u_agent2, u_replies, u_merge, z_reply, z_solve
+    FROM (
+        SELECT date_trunc('day', %(now)s::timestamptz)
+                   - floor(random() * %(days)s) * interval '1 day'
+                   + CASE WHEN random() < 0.8
+                          THEN interval '7 hours' + random() * interval '11 hours'
+                          ELSE random() * interval '24 hours' END AS c0,
+               random() AS u_channel, random() AS u_priority, random() AS u_tier,
+               random() AS u_customer, random() AS u_reply, random() AS u_solve,
+               random() AS u_status, random() AS u_reopen, random() AS u_move,
+               random() AS u_move2, random() AS u_person, random() AS u_rating,
+               random() AS u_rated, random() AS u_comment, random() AS u_biz,
+               random() AS u_pause, random() AS u_agent, random() AS u_agent2,
+               random() AS u_replies, random() AS u_merge,
+               sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS z_reply,
+               sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) AS z_solve
+        FROM generate_series(1, %(total)s)
+    ) drawn
+), ordered AS (
+    SELECT (%(first_ticket)s - 1 + row_number() OVER (ORDER BY created))::bigint AS id, raw.*
+    FROM raw
+)
+SELECT o.id, o.created, d.*, t.*, s.*, mv.*, m2.*,
+       CASE WHEN d.self_service AND mv.tier_level = 0 THEN NULL
+            WHEN s.solved_at IS NULL AND s.first_reply_at IS NULL THEN NULL
+            ELSE CASE greatest(mv.tier_level, 1)
+                 WHEN 1 THEN {_pick("t1", "power(o.u_agent, 1.4)")}
+                 WHEN 2 THEN {_pick("t2", "power(o.u_agent, 1.4)")}
+                 ELSE {_pick("t3", "power(o.u_agent, 1.4)")} END
+       END AS assignee_id,
+       CASE WHEN s.first_reply_at IS NOT NULL THEN
+            CASE greatest(d.first_tier, 1)
+                 WHEN 1 THEN {_pick("t1", "power(o.u_agent2, 1.4)")}
+                 WHEN 2 THEN {_pick("t2", "power(o.u_agent2, 1.4)")}
+                 ELSE {_pick("t3", "power(o.u_agent2, 1.4)")} END
+       END AS first_reply_by_id,
+       CASE WHEN s.first_reply_at IS NULL THEN 0
+            ELSE 1 + (o.u_replies < 0.6)::int + (o.u_replies < 0.25)::int
+                 + (o.u_replies < 0.08)::int + s.reopens END AS replies,
+       c.organization_id,
+       CASE WHEN s.solved_at IS NOT NULL AND o.u_merge < 0.003 AND o.id > %(first_ticket)s + 100
+            THEN o.id - 1 - floor(o.u_merge * 20000)::int END AS merged_into_id,
+       CASE WHEN s.solved_at IS NOT NULL AND o.u_merge >= 0.003 AND o.u_rating < 0.2 THEN
+            CASE WHEN o.u_rating < 0.016 THEN 1 WHEN o.u_rating < 0.028 THEN 2
+                 WHEN o.u_rating < 0.048 THEN 3 WHEN o.u_rating < 0.088 THEN 4 ELSE 5 END
+       END AS rating,
+       greatest(s.solved_at, least(%(now)s::timestamptz - interval '1 minute',
+                s.solved_at + (10 + o.u_rated * 4320) * interval '1 minute')) AS rated_at,
+       o.u_comment, o.u_person, o.u_pause
+FROM ordered o
+JOIN tickets_customer c ON c.id = %(first_customer)s
+     + floor(%(customers)s * power(o.u_customer, 1.3))::int
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN o.u_channel < 0.50 THEN 'email' WHEN o.u_channel < 0.70 THEN 'web'
+                WHEN o.u_channel < 0.82 THEN 'chat' WHEN o.u_channel < 0.90 THEN 'sms'
+                WHEN o.u_channel < 0.98 THEN 'phone' ELSE 'api' END AS channel,
+           CASE WHEN o.u_priority < 0.20 THEN 'low' WHEN o.u_priority < 0.80 THEN 'normal'
+                WHEN o.u_priority < 0.95 THEN 'high' ELSE 'urgent' END AS priority,
+           CASE WHEN o.u_tier < 0.05 THEN 0 WHEN o.u_tier < 0.88 THEN 1
+                WHEN o.u_tier < 0.97 THEN 2 ELSE 3 END AS first_tier,
+           c.id AS customer_id,
+           o.u_tier < 0.05 AND o.u_move >= 0.15 AS self_service,
+           o.u_move < 0.15 AS moved,
+           CASE WHEN o.u_priority >= 0.80 THEN %(urgent_policy)s ELSE %(standard_policy)s END
+               AS sla_policy_id,
+           CASE WHEN o.u_priority >= 0.80 THEN 1.0 ELSE 0.25 + 0.35 * o.u_biz END AS f,
+           CASE WHEN o.u_priority >= 0.80 THEN 60 ELSE 480 END AS fr_target,
+           CASE WHEN o.u_priority >= 0.80 THEN 480 ELSE 2400 END AS res_target
+) d
+CROSS JOIN LATERAL (
+    SELECT least(43200, greatest(1, round(exp(ln(
+               CASE d.priority WHEN 'urgent' THEN 20 WHEN 'high' THEN 25 WHEN 'normal' THEN 120
+                    ELSE 240 END) + o.z_reply))))::int AS fr_min,
+           NOT d.self_service AND o.u_reply < 0.99 AS has_reply,
+           CASE WHEN d.self_service THEN greatest(2, round(exp(ln(30) + o.z_solve)))
+                ELSE greatest(5, round(exp(ln(
+                    CASE d.priority WHEN 'urgent' THEN 180 WHEN 'high' THEN 240
+                         WHEN 'normal' THEN 1200 ELSE 2200 END) + 0.9 * o.z_solve)))
+           END::int AS after_reply_min
+) t
+CROSS JOIN LATERAL (
+    SELECT s0.*,
+           CASE WHEN s0.solved_at IS NOT NULL AND s0.first_reply_at IS NOT NULL
+                     AND o.u_reopen < 0.05 THEN 1 + (o.u_reopen < 0.008)::int ELSE 0
+           END AS reopens,
+           coalesce(s0.solved_at, %(now)s::timestamptz) AS life_end,
+           CASE WHEN s0.solved_at IS NOT NULL THEN
+                     CASE WHEN s0.solved_at < %(now)s::timestamptz - interval '4 days'
+                          THEN 'closed' ELSE 'resolved' END
+                WHEN s0.first_reply_at IS NULL THEN 'new'
+                WHEN o.u_status < 0.4 THEN 'open'
+                WHEN o.u_status < 0.8 THEN 'pending_customer'
+                ELSE 'on_hold' END AS status
+    FROM (
+        SELECT CASE WHEN t.has_reply
+                         AND o.created + t.fr_min * interval '1 minute' < %(now)s::timestamptz
+                    THEN o.created + t.fr_min * interval '1 minute' END AS first_reply_at,
+               CASE WHEN o.u_solve >= 0.08 AND (t.has_reply OR d.self_service OR o.u_solve > 0.5)
+                         AND o.created + ((t.has_reply)::int * t.fr_min + t.after_reply_min)
+                             * interval '1 minute' < %(now)s::timestamptz
+                    THEN o.created + ((t.has_reply)::int * t.fr_min + t.after_reply_min)
+                         * interval '1 minute' END AS solved_at
+    ) s0
+) s
+CROSS JOIN LATERAL (
+    SELECT mv0.*,
+           coalesce(mv0.to2, mv0.to1, d.first_tier) AS tier_level,
+           coalesce(mv0.at2, mv0.at1, o.created) AS tier_since,
+           (coalesce(mv0.to1 > d.first_tier, false))::int
+               + (coalesce(mv0.to2 > mv0.to1, false))::int AS escalations,
+           (coalesce(mv0.to1 < d.first_tier, false))::int
+               + (coalesce(mv0.to2 < mv0.to1, false))::int AS deescalations
+    FROM (
+        SELECT mv1.to1, mv1.a1, o.created + (s.life_end - o.created) * mv1.a1 AS at1,
+               mv2.to2, mv2.a2, o.created + (s.life_end - o.created) * mv2.a2 AS at2
+        FROM (
+            SELECT CASE WHEN d.moved THEN CASE WHEN d.first_tier = 3 THEN 2
+                                                ELSE d.first_tier + 1 END END AS to1,
+                   CASE WHEN d.moved THEN 0.02 + 0.45 * o.u_move / 0.15 END AS a1
+        ) mv1
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN d.moved AND o.u_move2 < 0.35 THEN
+                        CASE WHEN o.u_move2 < 0.25 OR mv1.to1 = 3 OR mv1.to1 < d.first_tier
+                             THEN d.first_tier ELSE mv1.to1 + 1 END END AS to2,
+                   CASE WHEN d.moved AND o.u_move2 < 0.35
+                        THEN mv1.a1 + (1 - mv1.a1) * (0.2 + 0.6 * o.u_move2 / 0.35) END AS a2
+        ) mv2
+    ) mv0
+) mv
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN s.first_reply_at IS NOT NULL THEN t.fr_min END AS first_reply_minutes,
+           CASE WHEN s.first_reply_at IS NOT NULL THEN round(t.fr_min * d.f)::int
+           END AS first_reply_business_minutes,
+           CASE WHEN s.reopens > 0
+                THEN s.first_reply_at + (s.solved_at - s.first_reply_at) * (0.3 + 8 * o.u_reopen)
+                ELSE s.solved_at END AS first_solved_at,
+           CASE WHEN s.solved_at IS NOT NULL
+                THEN round(extract(epoch FROM s.solved_at - o.created) / 60)::int
+           END AS resolution_minutes,
+           CASE WHEN s.solved_at IS NOT NULL
+                THEN round(extract(epoch FROM s.solved_at - o.created) / 60 * d.f)::int
+           END AS resolution_business_minutes,
+           round(extract(epoch FROM s.life_end - o.created) / 60 * d.f)::int AS life_business,
+           s.status IN ('pending_customer', 'on_hold') AS paused,
+           CASE WHEN s.status IN ('pending_customer', 'on_hold')
+                THEN least(%(now)s::timestamptz - interval '1 minute',
+                           s.first_reply_at + (5 + o.u_pause * 600) * interval '1 minute')
+           END AS paused_since,
+           o.created + d.fr_target / d.f * interval '1 minute' AS fr_due,
+           o.created + d.res_target / d.f * interval '1 minute' AS res_due
+) m2
+"""
+
+_REPORT_TICKETS = f"""
+INSERT INTO tickets_ticket (
+    id, subject, channel, status, priority, first_response_due_at, next_response_due_at,
+    resolution_due_at, sla_due_at, first_responded_at, awaiting_reply_since, last_message_at,
+    resolved_at, closed_at, created_at, updated_at, assignee_id, customer_id, merged_into_id,
+    tier_id, follow_up_of_id, routing_due_at, sla_next_check_at, sla_policy_id, satisfaction)
+SELECT p.id,
+       initcap({_pick("products", "p.u_comment")}) || ' ' || {_pick("products", "p.u_pause")}
+           || ' ' || {_pick("problems", "p.u_person")},
+       p.channel, p.status, p.priority,
+       x.fr_running, NULL, x.res_running, least(x.fr_running, x.res_running),
+       p.first_reply_at,
+       CASE p.status WHEN 'new' THEN p.created
+                     WHEN 'open' THEN p.first_reply_at
+                         + (%(now)s::timestamptz - p.first_reply_at) * 0.7 END,
+       greatest(p.created, p.first_reply_at, p.solved_at),
+       p.solved_at,
+       CASE WHEN p.status = 'closed' THEN p.solved_at + interval '4 days' END,
+       p.created,
+       greatest(p.created, p.first_reply_at, p.solved_at, p.tier_since,
+                CASE WHEN p.rating IS NOT NULL THEN p.rated_at END),
+       p.assignee_id, p.customer_id, p.merged_into_id,
+       (%(tier_ids)s::int[])[p.tier_level + 1], NULL, NULL, NULL, p.sla_policy_id, p.rating
+FROM bench_report_plan p
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN p.first_reply_at IS NULL AND p.solved_at IS NULL THEN p.fr_due END
+               AS fr_running,
+           CASE WHEN p.solved_at IS NULL AND (NOT p.paused OR p.res_due <= p.paused_since)
+                THEN p.res_due END AS res_running
+) x
+ORDER BY p.id
+"""
+
+_REPORT_METRICS = """
+INSERT INTO tickets_ticketmetrics (
+    ticket_id, created_at, channel, priority, tier_level, organization_id, assignee_id, merged,
+    first_tier, replies, first_reply_at, first_reply_minutes, first_reply_business_minutes,
+    first_reply_by_id, solved_at, first_solved_at, resolution_minutes,
+    resolution_business_minutes, solved_tier, reopens, waiting_minutes, on_hold_minutes,
+    paused_since, escalations, deescalations, tier_since, tier0_minutes, tier1_minutes,
+    tier2_minutes, tier3_minutes, rating, rated_at)
+SELECT p.id, p.created, p.channel, p.priority, p.tier_level, p.organization_id, p.assignee_id,
+       p.merged_into_id IS NOT NULL, p.first_tier, p.replies, p.first_reply_at,
+       p.first_reply_minutes, p.first_reply_business_minutes, p.first_reply_by_id, p.solved_at,
+       p.first_solved_at, p.resolution_minutes, p.resolution_business_minutes,
+       CASE WHEN p.solved_at IS NOT NULL THEN p.tier_level END, p.reopens,
+       CASE WHEN p.u_pause < 0.35 THEN round(p.life_business * 0.7 * p.u_pause)::int ELSE 0 END,
+       CASE WHEN p.u_pause > 0.9 THEN round(p.life_business * (p.u_pause - 0.9))::int ELSE 0 END,
+       p.paused_since, p.escalations, p.deescalations, p.tier_since,
+       round(p.life_business * w.w0)::int, round(p.life_business * w.w1)::int,
+       round(p.life_business * w.w2)::int, round(p.life_business * w.w3)::int,
+       p.rating, CASE WHEN p.rating IS NOT NULL THEN p.rated_at END
+FROM bench_report_plan p
+CROSS JOIN LATERAL (
+    SELECT coalesce(p.a1, 1) AS b1, coalesce(p.a2, 1) AS b2
+) b
+CROSS JOIN LATERAL (
+    SELECT
+      b.b1 * (p.first_tier = 0)::int + (b.b2 - b.b1) * coalesce(p.to1 = 0, false)::int
+          + (1 - b.b2) * coalesce(p.to2 = 0, false)::int AS w0,
+      b.b1 * (p.first_tier = 1)::int + (b.b2 - b.b1) * coalesce(p.to1 = 1, false)::int
+          + (1 - b.b2) * coalesce(p.to2 = 1, false)::int AS w1,
+      b.b1 * (p.first_tier = 2)::int + (b.b2 - b.b1) * coalesce(p.to1 = 2, false)::int
+          + (1 - b.b2) * coalesce(p.to2 = 2, false)::int AS w2,
+      b.b1 * (p.first_tier = 3)::int + (b.b2 - b.b1) * coalesce(p.to1 = 3, false)::int
+          + (1 - b.b2) * coalesce(p.to2 = 3, false)::int AS w3
+) w
+ORDER BY p.id
+"""
+
+_REPORT_MOVES = f"""
+SELECT p.id AS ticket_id, p.at1 AS at, p.first_tier AS from_level, p.to1 AS to_level,
+       p.first_tier > 0 AND p.u_person < 0.8 AS by_person,
+       CASE WHEN p.to1 > p.first_tier
+            THEN CASE WHEN p.first_tier = 0 THEN 'No self-service answer accepted'
+                      ELSE {_pick("up", "p.u_person")} END
+            ELSE {_pick("down", "p.u_person")} END AS reason,
+       p.assignee_id
+FROM bench_report_plan p WHERE p.to1 IS NOT NULL
+UNION ALL
+SELECT p.id, p.at2, p.to1, p.to2, p.u_person < 0.9,
+       CASE WHEN p.to2 > p.to1 THEN {_pick("up", "p.u_pause")}
+            ELSE {_pick("down", "p.u_pause")} END,
+       p.assignee_id
+FROM bench_report_plan p WHERE p.to2 IS NOT NULL
+"""
+
+_REPORT_TIER_MOVES = f"""
+INSERT INTO tickets_tiermove (ticket_id, at, from_level, to_level, reason, by_person)
+SELECT ticket_id, at, from_level, to_level, reason, by_person
+FROM ({_REPORT_MOVES}) moves
+ORDER BY at
+"""
+
+_REPORT_CLOCKS = """
+INSERT INTO tickets_slaclock (kind, cycle, target_minutes, started_at, pauses, due_at,
+                              warning_at, stopped_at, ticket_id, policy_id, breached)
+SELECT kind, 1, target, p.created, pauses, due, warning, stopped, p.id, p.sla_policy_id,
+       CASE WHEN stopped IS NOT NULL THEN stopped > due0 ELSE due0 < %(now)s::timestamptz AND
+                 (NOT running_paused OR due0 <= p.paused_since) END
+FROM bench_report_plan p
+CROSS JOIN LATERAL (
+    SELECT 'first_response' AS kind, p.fr_target AS target, p.fr_due AS due0,
+           coalesce(p.first_reply_at, p.solved_at) AS stopped, false AS running_paused
+    UNION ALL
+    SELECT 'resolution', p.res_target, p.res_due, p.solved_at,
+           p.solved_at IS NULL AND p.paused
+) c
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.running_paused AND c.due0 > p.paused_since THEN NULL ELSE c.due0 END
+               AS due,
+           CASE WHEN c.running_paused AND c.due0 > p.paused_since THEN NULL
+                ELSE p.created + (c.due0 - p.created) * 0.8 END AS warning,
+           CASE WHEN c.running_paused
+                THEN jsonb_build_array(jsonb_build_array(
+                    to_char(p.paused_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS+00:00'),
+                    NULL))
+                ELSE '[]'::jsonb END AS pauses
+) x
+ORDER BY p.created, p.id, c.kind
+"""
+
+_REPORT_EVENTS = f"""
+INSERT INTO tickets_ticketevent (kind, actor_label, data, created_at, actor_id, ticket_id)
+SELECT kind, label, data, at, actor, ticket FROM (
+    SELECT 'created' AS kind, 'system' AS label, '{{}}'::jsonb AS data, p.created AS at,
+           NULL::int AS actor, p.id AS ticket
+    FROM bench_report_plan p
+    UNION ALL
+    SELECT CASE WHEN m.to_level > m.from_level THEN 'escalated' ELSE 'deescalated' END,
+           CASE WHEN m.by_person THEN '' ELSE 'routing' END,
+           jsonb_build_object('from', m.from_level, 'to', m.to_level, 'reason', m.reason,
+                              'handoff_note', 'See the thread; customer informed.'),
+           m.at, CASE WHEN m.by_person THEN m.assignee_id END, m.ticket_id
+    FROM ({_REPORT_MOVES}) m
+    UNION ALL
+    SELECT 'rated', 'customer (rating link)',
+           jsonb_build_object('rating', p.rating, 'comment',
+               CASE WHEN p.rating <= 2 AND p.u_comment < 0.7
+                    THEN {_pick("bad", "p.u_comment / 0.7")}
+                    WHEN p.rating = 3 AND p.u_comment < 0.4
+                    THEN {_pick("neutral", "p.u_comment / 0.4")}
+                    WHEN p.rating >= 4 AND p.u_comment < 0.3
+                    THEN {_pick("good", "p.u_comment / 0.3")}
+                    ELSE '' END),
+           p.rated_at, NULL, p.id
+    FROM bench_report_plan p WHERE p.rating IS NOT NULL
+) events
+ORDER BY at
+"""
+
+# The customer's first message; each agent reply (the first with the first wait, 85 % of
+# the later ones answering a customer who wrote again, with that message before it).
+_REPORT_MESSAGES = f"""
+INSERT INTO tickets_message (
+    kind, channel, body_text, body_html, external_id, delivery_status, created_at,
+    author_customer_id, author_user_id, ticket_id, delivery_error, is_automatic, original,
+    provider_id, sender, subject, waited_minutes, waited_business_minutes, first_reply)
+WITH replies AS MATERIALIZED (
+    SELECT r.*,
+           CASE WHEN r.k = 1 THEN r.fr_min
+                WHEN r.u < 0.85 THEN greatest(1, round(r.gap * (0.2 + 0.7 * r.u2)))::int
+           END AS waited
+    FROM (
+        SELECT p.id, p.channel, p.customer_id, p.f, k, random() AS u, random() AS u2,
+               p.first_reply_minutes AS fr_min,
+               CASE WHEN k = 1 THEN p.first_reply_at
+                    ELSE p.first_reply_at + (p.life_end - p.first_reply_at)
+                         * ((k - 1)::float / p.replies) END AS at,
+               extract(epoch FROM p.life_end - p.first_reply_at) / 60 / p.replies AS gap,
+               CASE WHEN k = 1 THEN p.first_reply_by_id
+                    ELSE coalesce(p.assignee_id, p.first_reply_by_id) END AS author
+        FROM bench_report_plan p CROSS JOIN LATERAL generate_series(1, p.replies) k
+        WHERE p.first_reply_at IS NOT NULL
+    ) r
+)
+SELECT kind, channel, body, '', NULL, status, at, customer, author, ticket, '', false, '', '',
+       sender, '', waited, waited_business, first_reply
+FROM (
+    SELECT 'inbound' AS kind, p.channel, {_pick("bodies", "p.u_comment")} AS body,
+           '' AS status, p.created AS at, p.customer_id AS customer, NULL::int AS author,
+           p.id AS ticket,
+           CASE WHEN p.channel IN ('sms', 'phone') THEN '+1555' || lpad(p.customer_id::text, 7, '0')
+                ELSE 'customer.' || p.customer_id || '@mail.example' END AS sender,
+           NULL::int AS waited, NULL::int AS waited_business, false AS first_reply
+    FROM bench_report_plan p
+    UNION ALL
+    SELECT 'inbound', r.channel, {_pick("bodies", "r.u2")}, '',
+           r.at - r.waited * interval '1 minute', r.customer_id, NULL, r.id,
+           'customer.' || r.customer_id || '@mail.example', NULL, NULL, false
+    FROM replies r WHERE r.k > 1 AND r.waited IS NOT NULL
+    UNION ALL
+    SELECT 'outbound',
+           CASE WHEN r.channel IN ('email', 'sms', 'chat') THEN r.channel ELSE 'email' END,
+           {_pick("bodies", "r.u")}, 'delivered', r.at, NULL, r.author, r.id, '',
+           r.waited, round(r.waited * r.f)::int, r.k = 1
+    FROM replies r
+) messages
+ORDER BY at
+"""

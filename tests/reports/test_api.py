@@ -200,3 +200,16 @@ def test_every_report_costs_the_same_statements_however_many_tickets(
         for _ in range(5):
             open_ticket()
     assert statements() == before
+
+
+def test_the_backlog_at_start_of_a_period_that_runs_to_today(history, lead_api):
+    # Up to today the backlog at the start is worked out from today's (no query); it must
+    # agree with the count a past period makes.
+    to_today = {"since": "2026-01-13", "until": "2026-01-16"}
+    with travel(at(16, 12)):
+        today = lead_api.get("/api/v1/reports/overview/", to_today).json()
+    with travel(at(20, 12)):
+        past = lead_api.get("/api/v1/reports/overview/", to_today).json()
+
+    assert today["backlog_at_start"] == past["backlog_at_start"] == 1
+    assert (today["created"], today["solved"], today["backlog_now"]) == (0, 1, 0)

@@ -144,10 +144,7 @@ def agent_names(ids: set[int | None]) -> dict[Any, str]:
 
 def rating_events(scope: Scope) -> QuerySet[TicketEvent]:
     return TicketEvent.objects.filter(
-        scope.within("created_at"),
-        scope.dimensions("ticket__metrics__"),
-        kind=EventKind.RATED,
-        ticket__metrics__merged=False,
+        scope.within("created_at"), scope.of_tickets(), kind=EventKind.RATED
     )
 
 

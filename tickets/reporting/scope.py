@@ -57,6 +57,19 @@ class Scope:
             conditions["assignee_id"] = self.agent_id
         return Q(**{f"{prefix}{name}": value for name, value in conditions.items()})
 
+    def has_dimensions(self) -> bool:
+        return bool(self.dimensions())
+
+    def of_tickets(self, column: str = "ticket_id") -> Q:
+        """Rows of another table (replies, SLA clocks, tier moves, events) whose ticket the
+        filters select, merged ones never. A semi-join on the metrics, not a join through
+        the wide ticket table, which PostgreSQL cannot leave out; without filters, only the
+        few merged tickets are looked up (a small partial index)."""
+        if not self.has_dimensions():
+            merged = TicketMetrics.objects.filter(merged=True).values("ticket_id")
+            return ~Q(**{f"{column}__in": merged})
+        return Q(**{f"{column}__in": self.tickets().values("ticket_id")})
+
     def tickets(self) -> QuerySet[TicketMetrics]:
         """The metrics of the tickets the filters select (merged-away ones never count)."""
         return TicketMetrics.objects.filter(self.dimensions(), merged=False)

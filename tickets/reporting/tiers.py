@@ -132,9 +132,7 @@ def _by_tier(rows: QuerySet[TicketMetrics], column: str) -> Counter:
 
 def tier_moves(scope: Scope) -> QuerySet[TierMove]:
     """Moves between tiers in the period, of the tickets the filters select."""
-    return TierMove.objects.filter(
-        scope.within("at"), scope.dimensions("ticket__metrics__"), ticket__metrics__merged=False
-    )
+    return TierMove.objects.filter(scope.within("at"), scope.of_tickets())
 
 
 def _top_reasons(scope: Scope) -> dict[int, list[Reason]]:
@@ -173,7 +171,7 @@ def _deflection(scope: Scope, tickets_created: int) -> Deflection:
     """Contact forms given up carry no ticket, so the filters do not narrow them."""
     answers = TicketEvent.objects.filter(
         scope.within("created_at"),
-        scope.dimensions("ticket__metrics__"),
+        scope.of_tickets(),
         kind=EventKind.DEFLECTED,
     ).count()
     return Deflection(
