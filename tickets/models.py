@@ -381,7 +381,9 @@ class Message(models.Model):
     # business minutes), and whether it was the ticket's first reply. Reports read these.
     waited_minutes = models.PositiveIntegerField(null=True, blank=True)
     waited_business_minutes = models.PositiveIntegerField(null=True, blank=True)
-    first_reply = models.BooleanField(default=False)
+    # A database default too: rows written outside Django (imports, bulk loads) are not
+    # first replies unless they say so.
+    first_reply = models.BooleanField(default=False, db_default=False)
     # The message exactly as it arrived (an email's RFC 5322 source), for "show original".
     original = models.FileField(upload_to="originals/%Y/%m/%d/", blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -149,7 +149,7 @@ class SLAClock(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     # The target was missed: its breach fired, or it stopped after it was due. A stopped
     # clock that was not breached met its target.
-    breached = models.BooleanField(default=False)
+    breached = models.BooleanField(default=False, db_default=False)  # also for raw inserts
 
     class Meta:
         ordering = ["ticket", "kind", "cycle"]

@@ -233,6 +233,27 @@ class _Loader:
             self.todo.put((2, 0, ""))
 
 
+def _drop_secondary_indexes(cursor: Any, tables: Iterable[str]) -> dict[str, list[str]]:
+    """Drop the tables' indexes that back no constraint; returns their definitions, by
+    table, to build them again once the rows are in."""
+    cursor.execute(
+        """
+        SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i
+        WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
+          AND NOT EXISTS (
+            SELECT 1 FROM pg_constraint c
+            WHERE c.conindid = (quote_ident(i.indexname))::regclass
+          )
+        """,
+        [list(tables)],
+    )
+    indexes: dict[str, list[str]] = {}
+    for table, name, definition in cursor.fetchall():
+        cursor.execute(f'DROP INDEX "{name}"')
+        indexes.setdefault(table, []).append(definition)
+    return indexes
+
+
 @contextmanager
 def bulk_load(ctx: Context) -> Iterator[_Loader]:
     """Yields a loader (`load(table, columns, rows)`): no per-row index maintenance or
@@ -241,21 +262,7 @@ def bulk_load(ctx: Context) -> Iterator[_Loader]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.indexname))::regclass
-              )
-            """,
-            [list(BULK_TABLES)],
-        )
-        indexes: dict[str, list[str]] = {}
-        for table, name, definition in cursor.fetchall():
-            cursor.execute(f'DROP INDEX "{name}"')
-            indexes.setdefault(table, []).append(definition)
+        indexes = _drop_secondary_indexes(cursor, BULK_TABLES)
         cursor.execute("SET session_replication_role = replica")
     loader = _Loader(ctx, connection.settings_dict["NAME"], indexes)
     try:
@@ -1125,21 +1132,7 @@ def sql_load(ctx: Context, tables: Sequence[str]) -> Iterator[Callable[..., int]
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i
-            WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)
-              AND NOT EXISTS (
-                SELECT 1 FROM pg_constraint c
-                WHERE c.conindid = (quote_ident(i.indexname))::regclass
-              )
-            """,
-            [list(tables)],
-        )
-        indexes: dict[str, list[str]] = {}
-        for table, name, definition in cursor.fetchall():
-            cursor.execute(f'DROP INDEX "{name}"')
-            indexes.setdefault(table, []).append(definition)
+        indexes = _drop_secondary_indexes(cursor, tables)
         cursor.execute("SET session_replication_role = replica")
         cursor.execute("SET work_mem = '256MB'")
     loader = _Loader(ctx, connection.settings_dict["NAME"], indexes)
