@@ -126,9 +126,11 @@ def test_satisfaction_scores_the_ratings_and_shows_the_comments(history, lead_ap
     # Solved in the week and rated: the survey's response rate.
     assert (report["solved"], report["solved_rated"], report["response_rate"]) == (1, 1, 1.0)
     assert report["ratings"] == [[1, 0], [2, 0], [3, 0], [4, 0], [5, 1]]
-    assert [(s["label"], s["rated"], s["csat"]) for s in report["by_agent"]] == [
-        ("Fran Front", 1, 1.0)
-    ]
+    # Fran holds the ticket solved in the week, rated: all her customers answered.
+    assert [
+        (s["label"], s["rated"], s["csat"], s["solved"], s["response_rate"])
+        for s in report["by_agent"]
+    ] == [("Fran Front", 1, 1.0, 1, 1.0)]
     assert [(s["label"], s["rated"]) for s in report["by_tier"]] == [("Tier 1", 1)]
     assert [(s["key"], s["rated"]) for s in report["by_channel"]] == [("email", 1)]
     assert [(c["ticket_id"], c["rating"], c["comment"]) for c in report["comments"]] == [

@@ -76,7 +76,9 @@ def _created(rows: Rows, scope: Scope, now: datetime, p: _Params) -> Rows:
 
 
 def _solved(rows: Rows, scope: Scope, now: datetime, p: _Params) -> Rows:
-    return rows.filter(scope.within("solved_at"))
+    rows = rows.filter(scope.within("solved_at"))
+    solved_tier = p.number("solved_tier", required=False)
+    return rows if solved_tier is None else rows.filter(solved_tier=solved_tier)
 
 
 def _backlog_start(rows: Rows, scope: Scope, now: datetime, p: _Params) -> Rows:

@@ -413,7 +413,14 @@ def satisfaction_page(scope: Scope, now: datetime, link: Link) -> Page:
         return Table(
             key,
             title,
-            [Column(name, "text"), Column("Ratings"), Column("Good (4-5)"), Column("CSAT", "rate")],
+            [
+                Column(name, "text"),
+                Column("Ratings"),
+                Column("Good (4-5)"),
+                Column("CSAT", "rate"),
+                Column("Solved"),
+                Column("Response rate", "rate"),
+            ],
             [
                 [
                     Cell(s.label),
@@ -422,6 +429,8 @@ def satisfaction_page(scope: Scope, now: datetime, link: Link) -> Page:
                         s.good, link({"metric": "rated", "good": 1, param: s.key}) if s.key else ""
                     ),
                     Cell(s.csat),
+                    Cell(s.solved, link({"metric": "solved", param: s.key}) if s.key else ""),
+                    Cell(s.response_rate),
                 ]
                 for s in rows
             ],

@@ -19,13 +19,17 @@ COMMENTS = 50
 
 @dataclass(frozen=True)
 class Score:
-    """Ratings of one group: how many, how many good, the CSAT (good among rated)."""
+    """Ratings of one group: how many, how many good, the CSAT (good among rated); and of
+    its tickets solved in the period, how many were rated (the survey's response rate)."""
 
     key: str
     label: str
     rated: int
     good: int
     csat: float | None
+    solved: int = 0
+    responses: int = 0
+    response_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,16 +64,36 @@ class Satisfaction:
     comments: list[Comment]
 
 
-def score(key: str, label: str, rated: int, good: int) -> Score:
-    return Score(key, label, rated, good, good / rated if rated else None)
+def score(
+    key: str, label: str, rated: int, good: int, solved: int = 0, responses: int = 0
+) -> Score:
+    return Score(
+        key,
+        label,
+        rated,
+        good,
+        good / rated if rated else None,
+        solved,
+        responses,
+        responses / solved if solved else None,
+    )
 
 
 def satisfaction(scope: Scope) -> Satisfaction:
     tickets = scope.tickets()
     rated = tickets.filter(scope.within("rated_at"))
-    solved = tickets.filter(scope.within("solved_at")).aggregate(
-        solved=Count("pk"), rated=Count("pk", filter=Q(rating__isnull=False))
-    )
+    # The survey goes out when a ticket is solved: its response rate is over the solved.
+    surveyed: list[dict[str, Any]] = [
+        dict(row)
+        for row in tickets.filter(scope.within("solved_at"))
+        .values("assignee_id", "solved_tier", "channel")
+        .annotate(solved=Count("pk"), responses=Count("pk", filter=Q(rating__isnull=False)))
+        .order_by()
+    ]
+    solved = {
+        "solved": sum(row["solved"] for row in surveyed),
+        "rated": sum(row["responses"] for row in surveyed),
+    }
     grouped: list[dict[str, Any]] = [
         dict(row)
         for row in rated.annotate(bucket=scope.trunc("rated_at"))
@@ -83,15 +107,17 @@ def satisfaction(scope: Scope) -> Satisfaction:
     good = sum(n for value, n in ratings.items() if value >= GOOD)
     return Satisfaction(
         scope=scope,
-        total=score("", "All ratings", sum(ratings.values()), good),
+        total=score(
+            "", "All ratings", sum(ratings.values()), good, solved["solved"], solved["rated"]
+        ),
         solved=solved["solved"],
         solved_rated=solved["rated"],
         response_rate=solved["rated"] / solved["solved"] if solved["solved"] else None,
         ratings=sorted(ratings.items()),
         series=_series(scope, grouped),
-        by_agent=_scores(grouped, "assignee_id", _agent_names(grouped)),
-        by_tier=_scores(grouped, "solved_tier", {n: f"Tier {n}" for n in range(4)}),
-        by_channel=_scores(grouped, "channel", dict(Channel.choices)),
+        by_agent=_scores(grouped, surveyed, "assignee_id", _agent_names(grouped + surveyed)),
+        by_tier=_scores(grouped, surveyed, "solved_tier", {n: f"Tier {n}" for n in range(4)}),
+        by_channel=_scores(grouped, surveyed, "channel", dict(Channel.choices)),
         comments=comments(scope),
     )
 
@@ -109,16 +135,26 @@ def _series(scope: Scope, grouped: list[dict[str, Any]]) -> list[Point]:
     return points
 
 
-def _scores(grouped: list[dict[str, Any]], column: str, labels: dict[Any, str]) -> list[Score]:
+def _scores(
+    grouped: list[dict[str, Any]],
+    surveyed: list[dict[str, Any]],
+    column: str,
+    labels: dict[Any, str],
+) -> list[Score]:
+    """Per group: ratings in the period (`grouped`) and tickets solved in it (`surveyed`)."""
     totals: dict[Any, list[int]] = {}
     for row in grouped:
-        found = totals.setdefault(row[column], [0, 0])
+        found = totals.setdefault(row[column], [0, 0, 0, 0])
         found[0] += row["n"]
         found[1] += row["n"] if row["rating"] >= GOOD else 0
-    ordered = sorted(totals.items(), key=lambda item: (-item[1][0], str(item[0])))
+    for row in surveyed:
+        found = totals.setdefault(row[column], [0, 0, 0, 0])
+        found[2] += row["solved"]
+        found[3] += row["responses"]
+    ordered = sorted(totals.items(), key=lambda item: (-item[1][0], -item[1][2], str(item[0])))
     return [
-        score("" if key is None else str(key), labels.get(key, _nobody(column, key)), n, good)
-        for key, (n, good) in ordered
+        score("" if key is None else str(key), labels.get(key, _nobody(column, key)), *counts)
+        for key, counts in ordered
     ]
 
 
