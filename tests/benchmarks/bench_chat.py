@@ -103,9 +103,11 @@ def _create_agents(count: int) -> None:
 
 def _agents_online(count: int) -> list[tuple[int, str]]:
     """The first `count` bench agents, available and seen now: (user id, session key)."""
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
     from tickets.models import AgentProfile
@@ -116,11 +118,13 @@ def _agents_online(count: int) -> list[tuple[int, str]]:
     AgentProfile.objects.filter(user__in=users).update(
         is_available=True, last_seen_at=timezone.now()
     )
+    # The sessions the server reads: the project's engine, as a browser's sign-in makes them.
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
     agents = []
     for user in users:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the user backend
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         agents.append((user.pk, session.session_key or ""))

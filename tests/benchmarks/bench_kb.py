@@ -15,6 +15,7 @@ Metrics (p50 over every query x repeat), all through the one engine (knowledge.s
   evaluation on the demo knowledge base is tests/kb_eval, run by CI).
 """
 
+import itertools
 import os
 import random
 from collections.abc import Iterator
@@ -521,10 +522,13 @@ def _http_samples(*, repeat: int) -> tuple[list[float], list[float]]:
 
     client = Client()
     api: list[float] = []
+    addresses = (f"10.8.{n // 250}.{n % 250 + 1}" for n in itertools.count())
     for query in SHORT_QUERIES + LONG_QUERIES:
 
         def search(q: str = query) -> None:
-            response = client.get("/api/v1/kb/search", {"q": q})
+            # Many customers searching, one request each: the per-address limit for
+            # anonymous clients (60 a minute) still runs, and is not what this measures.
+            response = client.get("/api/v1/kb/search", {"q": q}, REMOTE_ADDR=next(addresses))
             assert response.status_code == 200, response.status_code
 
         api += timings_ms(search, repeat=repeat, warmup=1)
