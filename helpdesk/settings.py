@@ -333,7 +333,8 @@ HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
 # a ticket goes straight on to tier 1. Calibrated on tests/kb_eval (docs/benchmarks.md).
 HELPDESK_TIER0_CONFIDENCE = float(env_str("HELPDESK_TIER0_CONFIDENCE", "0.075"))
 # Lists a person scans (the help-center search, the API, agents' suggestions) show articles
-# that hold at least this share (0-1) of what the query says (its words, weighted by rarity).
+# that hold at least this share (0-1) of what the query says (its words, weighted by rarity);
+# less for long texts (knowledge.selectors.coverage_floor).
 KNOWLEDGE_MIN_COVERAGE = float(env_str("KNOWLEDGE_MIN_COVERAGE", "0.2"))
 # Language of the knowledge base's search (stemming): a PostgreSQL text-search configuration
 # name such as english, german or french ("simple" stems nothing); the index is rebuilt

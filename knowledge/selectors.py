@@ -6,9 +6,16 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from knowledge.models import Article, ArticleStatus, Category, Visibility
-from knowledge.search.engine import Hit, find
+from knowledge.search.analysis import words
+from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
 
 SearchHit = Hit
+# A long text (an email: backstory, the question, a signature) says more than any one
+# article answers, so the share an answer holds is smaller: past this many meaningful
+# words the listing's coverage floor falls with the length, to at most this share of it.
+# Tuned on the long emails of tests/kb_eval's tuning half (docs/benchmarks.md).
+LONG_TEXT_WORDS = 15
+LONG_TEXT_FLOOR = 0.6
 
 
 def _published(include_agent_only: bool) -> QuerySet[Article]:
@@ -31,7 +38,15 @@ def article_answers(
     hits = find(text, include_agent_only=include_agent_only, limit=limit)
     if confident:
         return [hit for hit in hits if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE]
-    return [hit for hit in hits if hit.coverage >= settings.KNOWLEDGE_MIN_COVERAGE]
+    floor = coverage_floor(text)
+    return [hit for hit in hits if hit.coverage >= floor]
+
+
+def coverage_floor(text: str) -> float:
+    """The share of what `text` says an article must hold to be listed for it."""
+    meaningful = min(len(words(text)), MAX_QUERY_WORDS)
+    share = max(LONG_TEXT_FLOOR, min(1.0, LONG_TEXT_WORDS / max(meaningful, 1)))
+    return float(settings.KNOWLEDGE_MIN_COVERAGE) * share
 
 
 def readable_articles(*, include_agent_only: bool) -> QuerySet[Article]:

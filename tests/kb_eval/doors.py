@@ -34,10 +34,12 @@ def _slugs(text: str) -> list[str]:
 
 
 def _subject(query: str) -> str:
-    """What a customer puts in a subject line: the query's start, cut at a word."""
-    if len(query) <= 78:
-        return query
-    return query[:78].rsplit(" ", 1)[0]
+    """What a customer puts in a subject line: the query's start on one line, cut at a
+    word."""
+    line = " ".join(query.split())
+    if len(line) <= 78:
+        return line
+    return line[:78].rsplit(" ", 1)[0]
 
 
 class Doors:
