@@ -83,3 +83,32 @@ def test_the_api_answers_every_request_as_its_schema_says(case, app, token):
         app=app, base_url="http://localhost", headers={"Authorization": f"Token {token}"},
         checks=CHECKS,
     )  # fmt: skip
+
+
+@pytest.fixture
+def lead_token(db: None, open_ticket) -> str:
+    from django.contrib.auth.models import Group
+
+    from tickets.roles import LEADS_GROUP
+
+    lead = AgentFactory(username="fuzzing-lead", tiers=[1])
+    lead.groups.add(Group.objects.get(name=LEADS_GROUP))
+    for n in range(3):
+        open_ticket(subject=f"Reported ticket {n}")
+    return Token.objects.create(user=lead).key
+
+
+@schema.include(path_regex="/reports/").parametrize()
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    derandomize=True,
+)
+def test_the_reports_answer_every_filter_as_their_schema_says(case, app, lead_token):
+    """Signed in as a lead, so that the reports' filters themselves are fuzzed (an agent
+    only ever gets 403 there)."""
+    case.call_and_validate(
+        app=app, base_url="http://localhost", headers={"Authorization": f"Token {lead_token}"},
+        checks=CHECKS,
+    )  # fmt: skip

@@ -215,3 +215,21 @@ def test_the_backlog_at_start_of_a_period_that_runs_to_today(history, lead_api):
 
     assert today["backlog_at_start"] == past["backlog_at_start"] == 1
     assert (today["created"], today["solved"], today["backlog_now"]) == (0, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"until": "9999-12-31"}, "invalid_date"),
+        ({"since": "0001-01-01", "until": "0001-01-07"}, "invalid_date"),
+        ({"tier": "99999999999999999999"}, "invalid_tier"),
+        ({"bucket": "year"}, "invalid_bucket"),
+        ({"channel": "fax"}, "invalid_channel"),
+        ({"agent": "me"}, "invalid_agent"),
+    ],
+)
+def test_every_wrong_filter_is_a_clear_400(lead_api, params, code):
+    for name in ("overview", "responsiveness", "sla", "satisfaction", "tiers", "agents"):
+        response = lead_api.get(f"/api/v1/reports/{name}/", {"bucket": "week", **params})
+        assert response.status_code == 400, (name, params)
+        assert response.json()["error"]["code"] == code

@@ -108,6 +108,7 @@ class Scope:
 
 
 DEFAULT_DAYS = 30
+EARLIEST, LATEST = date(1900, 1, 1), date(9000, 12, 31)
 
 
 def scope_from(params: Mapping[str, str], now: datetime) -> Scope:
@@ -133,9 +134,14 @@ def _date(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"{name} must be a date like 2026-01-31.", code="invalid_date") from None
+    if not EARLIEST <= day <= LATEST:  # the period's ends are computed a day or a week away
+        raise InvalidInput(
+            f"{name} must fall between {EARLIEST} and {LATEST}.", code="invalid_date"
+        )
+    return day
 
 
 def _number(value: str | None, name: str) -> int | None:
