@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from knowledge.models import Article, ArticleStatus, Category, Visibility
-from knowledge.search.analysis import words
+from knowledge.search.analysis import without_sign_off, words
 from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
 
 SearchHit = Hit
@@ -35,6 +35,7 @@ def article_answers(
     enough of the query is listed (the help-center search, the API, agents' suggestions), in
     the same order.
     """
+    text = without_sign_off(text)
     hits = find(text, include_agent_only=include_agent_only, limit=limit)
     if confident:
         return [hit for hit in hits if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE]

@@ -189,3 +189,24 @@ class Thesaurus:
 
 
 EMPTY_THESAURUS = Thesaurus()
+
+
+# A closing line ("Thanks,", "Best regards, Tom"): it and what follows (a name, a role, a
+# company) say who wrote, not what about. Looked for among a text's last lines only.
+_CLOSING = re.compile(
+    r"^(many thanks|thanks again|thanks in advance|thank you|thanks|thx|ty|cheers|"
+    r"kind regards|best regards|warm regards|regards|best wishes|all the best|best|"
+    r"sincerely|yours)\b[\s,.!a-z]{0,30}$",
+    re.IGNORECASE,
+)
+_SIGN_OFF_LINES = 6
+
+
+def without_sign_off(text: str) -> str:
+    """The text without its sign-off block, as the email pipeline trims signatures; the
+    whole text when nothing before a closing would be left."""
+    lines = text.rstrip().splitlines()
+    for index in range(len(lines) - 1, max(-1, len(lines) - 1 - _SIGN_OFF_LINES), -1):
+        if index > 0 and _CLOSING.match(lines[index].strip()):
+            return "\n".join(lines[:index])
+    return text
