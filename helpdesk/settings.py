@@ -218,6 +218,8 @@ CELERY_TASK_QUEUES = [
         "tier3",
         "sla",
         "notify",
+        "rules",
+        "webhooks",
     )
 ]
 CELERY_TASK_ROUTES = {
@@ -240,6 +242,12 @@ CELERY_TASK_ROUTES = {
     "channels_ingest.deliver_messages": {"queue": "notify"},
     "channels_ingest.sweep_outbound": {"queue": "notify"},
     "channels_ingest.send_ticket_received": {"queue": "notify"},
+    # Triggers and webhook subscriptions hear every ticket event (tickets.automation).
+    "tickets.dispatch_events": {"queue": "rules"},
+    "tickets.run_automations": {"queue": "rules"},
+    # Its own queue: a slow receiver never holds up notices or the rules.
+    "tickets.deliver_webhooks": {"queue": "webhooks"},
+    "tickets.sweep_webhooks": {"queue": "webhooks"},
 }
 # Installed into django-celery-beat's tables on start; admins can change them there.
 CELERY_BEAT_SCHEDULE = {
@@ -266,6 +274,15 @@ CELERY_BEAT_SCHEDULE = {
     "poll-mailboxes": {
         "task": "channels_ingest.poll_mailboxes",
         "schedule": env_int("HELPDESK_IMAP_POLL_SECONDS", 60),
+    },
+    "run-automations": {
+        "task": "tickets.run_automations",
+        "schedule": env_int("HELPDESK_AUTOMATIONS_SECONDS", 60),
+    },
+    # Webhook deliveries whose retry is due, or whose task was lost.
+    "sweep-webhooks": {
+        "task": "tickets.sweep_webhooks",
+        "schedule": env_int("HELPDESK_WEBHOOK_SWEEP_SECONDS", 30),
     },
     # Mondays at 07:00 (UTC, CELERY_TIMEZONE): last week's summary (weeks in TIME_ZONE) to
     # the admins and leads who asked for it.
@@ -328,6 +345,9 @@ HELPDESK_IMAP_CA_FILE = env_str("HELPDESK_IMAP_CA_FILE")
 # Automatic notices to customers (received, escalated, resolved; worded in the admin).
 # Switch off for bulk imports.
 HELPDESK_CUSTOMER_NOTICES = env_bool("HELPDESK_CUSTOMER_NOTICES", default=True)
+# How many times in a row rules may change a ticket in answer to each other's changes
+# before the next is stopped (and reported): a bound on chains, and a stop for loops.
+HELPDESK_RULES_MAX_DEPTH = env_int("HELPDESK_RULES_MAX_DEPTH", 5)
 # Knowledge-base answers put before a customer unasked (tier 0's replies by email and SMS,
 # the chat, the contact form's suggestions) need this confidence (0-1); without such a match
 # a ticket goes straight on to tier 1. Calibrated on tests/kb_eval (docs/benchmarks.md).
@@ -362,6 +382,14 @@ HELPDESK_DELIVERY_BATCH_TASK = "channels_ingest.tasks.deliver_messages"
 HELPDESK_AGENT_EMAIL_TASK = "tickets.tasks.email_notifications"
 # The Celery task that routes a ticket (queued on its tier's queue).
 HELPDESK_ROUTING_TASK = "tickets.tasks.route_ticket"
+# Outgoing webhooks: a receiver has this long to accept the connection, then to answer; a
+# delivery is tried this many times (pauses from 30 s doubling up to an hour: 8 tries take
+# about an hour) before it is given up; a webhook failing this many times in a row is
+# switched off and the admins are told.
+HELPDESK_WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_int("HELPDESK_WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5)
+HELPDESK_WEBHOOK_TIMEOUT_SECONDS = env_int("HELPDESK_WEBHOOK_TIMEOUT_SECONDS", 10)
+HELPDESK_WEBHOOK_MAX_ATTEMPTS = env_int("HELPDESK_WEBHOOK_MAX_ATTEMPTS", 8)
+HELPDESK_WEBHOOK_DISABLE_AFTER = env_int("HELPDESK_WEBHOOK_DISABLE_AFTER", 20)
 # Region used to read phone numbers written without a country code.
 HELPDESK_PHONE_REGION = env_str("HELPDESK_PHONE_REGION", "US")
 
@@ -563,6 +591,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: the outgoing webhooks are documented in the schema's `webhooks` section.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": ["tickets.api.webhook_schema.ticket_event"],
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tickets.models.TicketStatus",
         "PriorityEnum": "tickets.models.Priority",

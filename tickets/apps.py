@@ -9,9 +9,11 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from helpdesk import mfa
         from tickets import security_log
+        from tickets.automation import dispatch
         from tickets.models import SignInPolicy
         from tickets.roles import ensure_role_groups
         from tickets.services import desk_setup
+        from tickets.services._common import event_listeners
         from tickets.workspace import sidebar
 
         # Groups need the permissions Django creates after migrating, so they are set up
@@ -23,3 +25,6 @@ class TicketsConfig(AppConfig):
         security_log.connect_signals()
         mfa.connect_signals()
         post_save.connect(mfa.policy.changed, sender=SignInPolicy, dispatch_uid="mfa-policy")
+        # Triggers and webhook subscriptions hear every event the services write.
+        if dispatch.on_events not in event_listeners:
+            event_listeners.append(dispatch.on_events)

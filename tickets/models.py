@@ -105,6 +105,8 @@ class EventKind(models.TextChoices):
     CHAT_ACCEPTED = "chat_accepted", "Chat accepted"
     CHAT_TRANSFERRED = "chat_transferred", "Chat transferred"
     CHAT_ENDED = "chat_ended", "Chat ended"
+    RULE_STOPPED = "rule_stopped", "Rule stopped"
+    RULE_FAILED = "rule_failed", "Rule could not act"
 
 
 class Organization(models.Model):
@@ -275,6 +277,9 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When it entered its present status: what automations count from ("waiting on the
+    # customer for 3 days").
+    status_since = models.DateTimeField(default=timezone.now)
     tags = models.ManyToManyField("tickets.Tag", blank=True, related_name="tickets")
     # The customer's latest satisfaction rating (1-5); every rating is also a "rated" event.
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -318,6 +323,12 @@ class Ticket(models.Model):
                 fields=["sla_due_at", "id"],
                 condition=Q(status__in=WORKING_STATUSES, merged_into__isnull=True),
                 name="ticket_working_due_idx",
+            ),
+            # Automations: tickets in a status since before a time (a range of one status).
+            models.Index(
+                fields=["status", "status_since"],
+                condition=~Q(status="closed"),
+                name="ticket_status_since_idx",
             ),
             # The sidebar's counts: an index-only scan of the active tickets.
             models.Index(
@@ -520,6 +531,17 @@ class TicketEvent(models.Model):
 
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
+from tickets.models_automation import (  # noqa: E402
+    Automation,
+    AutomationFiring,
+    DeliveryState,
+    Trigger,
+    TriggerFiring,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookFormat,
+)
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_security import (  # noqa: E402
@@ -551,6 +573,8 @@ __all__ = [
     "AgentProfile",
     "AssignmentMode",
     "Attachment",
+    "Automation",
+    "AutomationFiring",
     "BusinessCalendar",
     "CallDirection",
     "CallLog",
@@ -563,6 +587,7 @@ __all__ = [
     "CustomHoliday",
     "Customer",
     "CustomerNotice",
+    "DeliveryState",
     "DeliveryStatus",
     "EventKind",
     "FiringKind",
@@ -592,6 +617,12 @@ __all__ = [
     "TicketStatus",
     "Tier",
     "TierMove",
+    "Trigger",
+    "TriggerFiring",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookFormat",
     "Weekday",
     "format_reference",
 ]

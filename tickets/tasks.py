@@ -68,3 +68,7 @@ def mail_weekly_reports() -> int:
 def sweep_chats() -> int:
     """End live chats whose customer left (their page stopped answering)."""
     return chat.chat_sweep_abandoned(now=timezone.now())
+
+
+# The rules' tasks live with the rules; importing them here registers them with Celery.
+from tickets.automation import tasks as automation_tasks  # noqa: E402, F401

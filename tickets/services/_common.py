@@ -1,7 +1,8 @@
 """Helpers shared by the services: locking a ticket and writing its history."""
 
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -14,6 +15,22 @@ from tickets.models import EventKind, Ticket, TicketEvent
 
 # The person acting; None when the system acts (an automation, a channel).
 Actor = User | None
+
+# Who the system acts as, for the history ("Trigger: VIP first"), while a rule's actions run.
+_acting_as: ContextVar[str] = ContextVar("acting_as", default="")
+# Told of every event written (tickets.automation registers itself in AppConfig.ready):
+# services write events, rules listen, and no service grows an `if` per rule.
+event_listeners: list[Callable[[list[TicketEvent]], None]] = []
+
+
+@contextmanager
+def acting_as(label: str) -> Iterator[None]:
+    """Changes made inside are shown as made by `label` (when no person acts)."""
+    token = _acting_as.set(label)
+    try:
+        yield
+    finally:
+        _acting_as.reset(token)
 
 
 def lock_ticket(ticket: Ticket) -> Ticket:
@@ -92,7 +109,7 @@ def new_event(
         ticket=ticket,
         kind=kind,
         actor=actor,
-        actor_label=label or ("" if actor is not None else "system"),
+        actor_label=label or ("" if actor is not None else _acting_as.get() or "system"),
         data=data,
     )
 
@@ -112,6 +129,8 @@ def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
     for event in events:
         # Every change of a ticket writes an event, so this one push keeps screens current.
         publish_ticket_changed(ticket_id=event.ticket_id, kind=event.kind, actor_id=event.actor_id)
+    for listener in event_listeners:
+        listener(events)
     return events
 
 

@@ -138,6 +138,7 @@ def _mark_answered(ticket: Ticket, actor: Actor, now: datetime) -> None:
     ticket.save(
         update_fields=[
             "status",
+            "status_since",
             "first_responded_at",
             "last_message_at",
             "awaiting_reply_since",

@@ -416,6 +416,7 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
             priority=Priority.NORMAL,
             tier=tier,
             created_at=inbound.received_at or now,
+            status_since=inbound.received_at or now,
             last_message_at=inbound.received_at or now,
             routing_due_at=now,
         )

@@ -55,7 +55,14 @@ def ticket_merge(
         )
         source.merged_into = target
         source.save(
-            update_fields=["status", "resolved_at", "closed_at", "merged_into", "updated_at"]
+            update_fields=[
+                "status",
+                "status_since",
+                "resolved_at",
+                "closed_at",
+                "merged_into",
+                "updated_at",
+            ]
         )
         metrics.merged(source)
         metrics.save(source)

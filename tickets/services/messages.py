@@ -102,6 +102,7 @@ def ticket_open(
                 priority=priority,
                 tier=tier,
                 created_at=inbound.received_at or now,
+                status_since=inbound.received_at or now,
                 last_message_at=inbound.received_at or now,
                 follow_up_of=follow_up_of,
                 routing_due_at=now,
@@ -178,6 +179,7 @@ def ticket_add_inbound(
             ticket.save(
                 update_fields=[
                     "status",
+                    "status_since",
                     "resolved_at",
                     "last_message_at",
                     "awaiting_reply_since",
@@ -281,6 +283,7 @@ def ticket_reply(
         ticket.save(
             update_fields=[
                 "status",
+                "status_since",
                 "resolved_at",
                 "closed_at",
                 "first_responded_at",

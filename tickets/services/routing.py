@@ -7,10 +7,12 @@ fails (broker down), `routing_due_at` stays set and the routing sweep picks it u
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from tickets.errors import InvalidInput
 from tickets.models import (
     ACTIVE_STATUSES,
     AgentProfile,
@@ -96,6 +98,24 @@ def _assign_in_tier(ticket: Ticket) -> str:
     tier.save(update_fields=["last_assigned"])
     Ticket.objects.filter(pk=ticket.pk).update(routing_due_at=None)
     return f"assigned to {agent.user.get_username()}"
+
+
+def ticket_assign_in_turn(*, ticket: Ticket, tier_level: int, label: str) -> User | None:
+    """Give the ticket to the next available agent of its tier (its tier's assignment mode:
+    in turn, or the least loaded); None when no agent is available."""
+    with transaction.atomic():
+        tier = Tier.objects.select_for_update().get(pk=ticket.tier_id)  # one pick at a time
+        if tier.level != tier_level:
+            raise InvalidInput(
+                f"{ticket.reference} is in {tier}, not tier {tier_level}.", code="wrong_tier"
+            )
+        agent = _pick_agent(tier)
+        if agent is None:
+            return None
+        ticket_assign(ticket=ticket, assignee=agent.user, actor=None, label=label)
+        tier.last_assigned = agent.user
+        tier.save(update_fields=["last_assigned"])
+        return agent.user
 
 
 def _pick_agent(tier: Tier) -> AgentProfile | None:

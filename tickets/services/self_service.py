@@ -98,6 +98,8 @@ def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None =
         )  # fmt: skip
         record_event(ticket, EventKind.DEFLECTED, actor=None, label=SELF_SERVICE, via=via)
         ticket.routing_due_at = None
-        ticket.save(update_fields=["status", "resolved_at", "routing_due_at", "updated_at"])
+        ticket.save(
+            update_fields=["status", "status_since", "resolved_at", "routing_due_at", "updated_at"]
+        )
         metrics.save(ticket)
     return True

@@ -51,6 +51,7 @@ def apply_transition(
     if to_status == S.CLOSED:
         policy.refuse_close(actor, ticket)
     ticket.status = to_status
+    ticket.status_since = now
     if to_status == S.RESOLVED:
         ticket.resolved_at = now
     elif to_status == S.CLOSED:
@@ -82,7 +83,9 @@ def ticket_change_status(
         if ticket.status == status:
             return ticket
         apply_transition(ticket, status, actor=actor, now=now, reason=reason)
-        ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+        ticket.save(
+            update_fields=["status", "status_since", "resolved_at", "closed_at", "updated_at"]
+        )
         metrics.save(ticket)
     return ticket
 

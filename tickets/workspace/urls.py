@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.workspace import chat_views, report_views, views
+from tickets.workspace import chat_views, report_views, rule_views, views
 
 app_name = "agent"
 
@@ -26,6 +26,22 @@ urlpatterns = [
     path("chats/<int:chat_id>/escalate/", chat_views.chat_escalate, name="chat-escalate"),
     path("chats/<int:chat_id>/end/", chat_views.chat_end, name="chat-end"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("rules/", rule_views.rules_home, name="rules"),
+    path("rules/triggers/new/", rule_views.trigger_edit, name="trigger-new"),
+    path("rules/triggers/<int:trigger_id>/", rule_views.trigger_edit, name="trigger"),
+    path("rules/automations/new/", rule_views.automation_edit, name="automation-new"),
+    path("rules/automations/<int:automation_id>/", rule_views.automation_edit, name="automation"),
+    path("rules/webhooks/new/", rule_views.webhook_edit, name="webhook-new"),
+    path("rules/webhooks/<int:webhook_id>/", rule_views.webhook_edit, name="webhook"),
+    path(
+        "rules/webhooks/<int:webhook_id>/enable/", rule_views.webhook_enable, name="webhook-enable"
+    ),
+    path(
+        "rules/deliveries/<int:delivery_id>/redeliver/",
+        rule_views.webhook_redeliver,
+        name="webhook-redeliver",
+    ),
+    path("rules/<slug:kind>/<int:rule_id>/delete/", rule_views.rule_delete, name="rule-delete"),
     path("reports/", report_views.reports_home, name="reports"),
     path("reports/tickets/", report_views.report_tickets, name="report-tickets"),
     path("reports/weekly/", report_views.weekly_summary, name="report-weekly"),

@@ -1,0 +1,181 @@
+"""The rules in the workspace, as an admin uses them: build a trigger from rows of
+conditions and actions, try it on a ticket, see it act on the next ticket from the contact
+form; automations and webhooks alike; agents may not."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.factories import AgentFactory
+from tickets.automation import dispatch
+from tickets.models import Automation, Ticket, Trigger, Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _rules(celery_eager: Any) -> None:
+    dispatch.forget_rules_in_use()
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Client:
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def outage_rule(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "save": "1",
+        "name": "Outages to tier 2",
+        "active": "on",
+        "events": ["ticket.created"],
+        "cond_group": ["all", "all", "any"],
+        "cond_field": ["subject", "channel", ""],
+        "cond_op": ["contains", "in", ""],
+        "cond_value": ["outage", "web, email", ""],
+        "act_type": ["set_priority", "add_tags", "set_tier", ""],
+        "act_value": ["urgent", "outage, network", "2", ""],
+        "act_details": ["", "", "Customer reports an outage; check the status page.", ""],
+    }
+    data.update(overrides)
+    return data
+
+
+def contact_form(subject: str) -> dict[str, str]:
+    return {
+        "name": "Dana Scully",
+        "email": "dana@example.org",
+        "subject": subject,
+        "description": "Nothing loads since this morning.",
+        "urgency": "normal",
+    }
+
+
+def test_an_admin_builds_a_trigger_and_it_acts_on_the_next_ticket_from_the_form(
+    admin_client, client, tier2_agent, django_capture_on_commit_callbacks
+):
+    response = admin_client.post("/agent/rules/triggers/new/", outage_rule())
+    trigger = Trigger.objects.get()
+    assert response.status_code == 302 and response.url == f"/agent/rules/triggers/{trigger.pk}/"
+    assert trigger.conditions == {
+        "all": [
+            {"field": "subject", "op": "contains", "value": "outage"},
+            {"field": "channel", "op": "in", "value": ["web", "email"]},
+        ],
+        "any": [],
+    }
+    assert trigger.actions[2] == {
+        "type": "set_tier",
+        "value": 2,
+        "note": "Customer reports an outage; check the status page.",
+    }
+    page = admin_client.get(f"/agent/rules/triggers/{trigger.pk}/").content.decode()
+    assert 'value="Outages to tier 2"' in page and ">outage, network</textarea>" in page
+    assert "Outages to tier 2" in admin_client.get("/agent/rules/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/support/new/", contact_form("Network outage in Leeds"))
+    ticket = Ticket.objects.get()
+    assert (ticket.priority, ticket.tier.level) == ("urgent", 2)
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["network", "outage"]
+    history = admin_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert "Trigger: Outages to tier 2" in history
+
+
+def test_a_wrong_rule_is_explained_and_nothing_is_saved(admin_client):
+    response = admin_client.post(
+        "/agent/rules/triggers/new/",
+        outage_rule(act_value=["enormous", "outage", "2", ""]),
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Action 1: the priority is one of low, normal, high, urgent." in page
+    assert 'value="Outages to tier 2"' in page  # what was typed stays
+    assert not Trigger.objects.exists()
+
+
+def test_more_rows_keeps_what_was_typed(admin_client):
+    typed = {key: value for key, value in outage_rule().items() if key != "save"}
+    response = admin_client.post("/agent/rules/triggers/new/", {**typed, "more": "1"})
+    page = response.content.decode()
+    assert page.count('name="cond_field"') == 3 + 4 - 1  # the 2 posted rows and 4 blank
+    assert 'value="web, email"' in page
+    assert not Trigger.objects.exists()
+
+
+def test_trying_a_trigger_on_a_ticket_shows_what_it_would_do(admin_client, open_ticket):
+    admin_client.post("/agent/rules/triggers/new/", outage_rule())
+    trigger = Trigger.objects.get()
+    ticket = open_ticket(subject="Outage at HQ")
+    page = admin_client.get(
+        f"/agent/rules/triggers/{trigger.pk}/", {"try": ticket.reference}
+    ).content.decode()
+    assert "It would act" in page
+    assert "✓ holds: Subject contains outage" in page
+    assert "Move to tier: 2" in page
+    ticket.refresh_from_db()
+    assert ticket.priority == "normal"  # nothing done
+    missing = admin_client.get(f"/agent/rules/triggers/{trigger.pk}/", {"try": "HD-999999"})
+    assert "There is no ticket HD-999999." in missing.content.decode()
+
+
+def test_an_admin_builds_an_automation(admin_client):
+    response = admin_client.post(
+        "/agent/rules/automations/new/",
+        {
+            "save": "1", "name": "Remind after 3 business days", "active": "on",
+            "since": "status_changed", "hours": "24", "business_hours": "on",
+            "cond_group": ["all"], "cond_field": ["status"], "cond_op": ["is"],
+            "cond_value": ["pending_customer"],
+            "act_type": ["message_customer"],
+            "act_value": ["Hello {{ customer.first_name }}, do you still need help?"],
+            "act_details": ["Still there?"],
+        },
+    )  # fmt: skip
+    automation = Automation.objects.get()
+    assert response.url == f"/agent/rules/automations/{automation.pk}/"
+    assert (automation.since, automation.hours, automation.business_hours) == (
+        "status_changed", 24, True
+    )  # fmt: skip
+    assert automation.actions == [
+        {
+            "type": "message_customer",
+            "value": "Hello {{ customer.first_name }}, do you still need help?",
+            "subject": "Still there?",
+        }
+    ]
+    page = admin_client.get(response.url).content.decode()
+    assert 'value="24"' in page and "Still there?" in page
+
+
+def test_webhooks_refuse_private_addresses_unless_allowed(admin_client):
+    form = {"name": "CRM", "url": "http://10.1.2.3/hook", "format": "helpdesk", "active": "on",
+            "events": ["ticket.created"]}  # fmt: skip
+    refused = admin_client.post("/agent/rules/webhooks/new/", form)
+    assert refused.status_code == 400 and not Webhook.objects.exists()
+    assert "private" in refused.content.decode()
+
+    saved = admin_client.post("/agent/rules/webhooks/new/", {**form, "allow_private_network": "on"})
+    hook = Webhook.objects.get()
+    assert saved.url == f"/agent/rules/webhooks/{hook.pk}/"
+    page = admin_client.get(saved.url).content.decode()
+    assert hook.secret in page and "Nothing sent yet." in page
+
+
+def test_agents_may_not_set_up_rules(client, agent):
+    client.force_login(AgentFactory(username="plain"))
+    for url in ["/agent/rules/", "/agent/rules/triggers/new/", "/agent/rules/webhooks/new/"]:
+        assert client.get(url).status_code == 403
+    assert client.post("/agent/rules/triggers/new/", outage_rule()).status_code == 403
+    assert not Trigger.objects.exists()
+    assert "/agent/rules/" not in client.get("/agent/").content.decode()
+
+
+def test_deleting_a_trigger(admin_client):
+    admin_client.post("/agent/rules/triggers/new/", outage_rule())
+    trigger = Trigger.objects.get()
+    response = admin_client.post(f"/agent/rules/trigger/{trigger.pk}/delete/")
+    assert response.status_code == 302 and not Trigger.objects.exists()

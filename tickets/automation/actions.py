@@ -1,0 +1,154 @@
+"""What a rule does, done through the same services a person's change goes through (so the
+status rules, SLA clocks, notices and history follow as for anyone), as "Trigger: <name>"."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Q
+
+from tickets import placeholders, services
+from tickets.automation import webhooks
+from tickets.errors import InvalidInput
+from tickets.models import Ticket, TicketEvent
+from tickets.roles import ADMINS_GROUP, LEADS_GROUP
+from tickets.services.notices import notify_agents
+from tickets.services.routing import ticket_assign_in_turn
+
+Action = dict[str, Any]
+
+
+def apply(action: Action, *, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    """Do one checked action (tickets.automation.rules.check_actions) to the ticket.
+    Raises tickets.errors.DomainError when the ticket refuses it (a closed ticket, no such
+    agent): the caller reports it."""
+    _DOERS[action["type"]](action, ticket, event, label)
+
+
+def would_change(actions: list[Action], ticket: Ticket) -> bool:
+    """Whether doing these actions again would change anything: a status, priority, tier or
+    assignee it already has, or tags already there (or gone), would not; a note, a message,
+    a notice or a webhook call always would."""
+    return any(_changes(action, ticket) for action in actions)
+
+
+def _changes(action: Action, ticket: Ticket) -> bool:
+    kind, value = action["type"], action.get("value")
+    if kind == "set_status":
+        return bool(ticket.status != value)
+    if kind == "set_priority":
+        return bool(ticket.priority != value)
+    if kind == "set_tier":
+        return bool(ticket.tier.level != value)
+    if kind == "assign":
+        return bool(ticket.assignee_id != value)
+    if kind in ("assign_round_robin", "unassign"):
+        return (ticket.assignee_id is None) == (kind == "assign_round_robin")
+    if kind in ("add_tags", "remove_tags"):
+        present = set(ticket.tags.values_list("name", flat=True))
+        named = set(action["value"])
+        return not named <= present if kind == "add_tags" else bool(named & present)
+    return True
+
+
+def _set_status(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    if ticket.status != action["value"]:
+        services.ticket_change_status(
+            ticket=ticket, status=action["value"], actor=None, reason=label
+        )
+
+
+def _set_priority(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    services.ticket_change_priority(ticket=ticket, priority=action["value"], actor=None)
+
+
+def _set_tier(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    if ticket.tier.level != action["value"]:
+        services.ticket_move_tier(
+            ticket=ticket,
+            tier_level=action["value"],
+            reason=label,
+            handoff_note=action["note"],
+            actor=None,
+            label=label,
+        )
+
+
+def _assign(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    agent = User.objects.filter(pk=action["value"], is_active=True).first()
+    if agent is None:
+        raise InvalidInput(f"There is no active user {action['value']}.", code="no_such_user")
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=None, label=label)
+
+
+def _assign_in_turn(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    if ticket.assignee_id is None:
+        ticket_assign_in_turn(ticket=ticket, tier_level=action["value"], label=label)
+
+
+def _unassign(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    services.ticket_unassign(ticket=ticket, actor=None, reason=label)
+
+
+def _change_tags(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    present = set(ticket.tags.values_list("name", flat=True))
+    wanted = set(action["value"])
+    after = present | wanted if action["type"] == "add_tags" else present - wanted
+    if after != present:
+        services.ticket_set_tags(ticket=ticket, names=sorted(after), actor=None)
+
+
+def _add_note(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    services.ticket_add_note(ticket=ticket, actor=None, text=f"{label}: {action['value']}")
+
+
+def _message_customer(
+    action: Action, ticket: Ticket, event: TicketEvent | None, label: str
+) -> None:
+    text = placeholders.fill(action["value"], placeholders.ticket_values(ticket))
+    subject = action.get("subject") or f"Re: {ticket.subject} [{ticket.reference}]"
+    services.ticket_send_automatic_reply(ticket=ticket, text=text, subject=subject)
+
+
+def _notify(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    targets = action["to"]
+    who = Q(pk__in=[t for t in targets if isinstance(t, int)])
+    if "assignee" in targets and ticket.assignee_id:
+        who |= Q(pk=ticket.assignee_id)
+    if "tier" in targets:
+        who |= Q(agent_profile__tiers=ticket.tier_id)
+    if "leads" in targets:
+        who |= Q(groups__name=LEADS_GROUP)
+    if "admins" in targets:
+        who |= Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True)
+    users = User.objects.filter(who, is_active=True).values_list("pk", flat=True).distinct()
+    text = placeholders.fill(action["value"], placeholders.ticket_values(ticket))
+    notify_agents(user_ids=list(users), ticket=ticket, kind="rule", text=f"{label}: {text}")
+
+
+def _webhook(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
+    from tickets.automation.rules import event_name
+
+    webhooks.for_action(
+        webhook_id=action["value"],
+        event_name=(event_name(event.kind) if event else None) or "ticket.rule",
+        event=event,
+        ticket=ticket,
+        text=action.get("text", ""),
+    )
+
+
+_DOERS: dict[str, Callable[[Action, Ticket, TicketEvent | None, str], None]] = {
+    "set_status": _set_status,
+    "set_priority": _set_priority,
+    "set_tier": _set_tier,
+    "assign": _assign,
+    "assign_round_robin": _assign_in_turn,
+    "unassign": _unassign,
+    "add_tags": _change_tags,
+    "remove_tags": _change_tags,
+    "add_note": _add_note,
+    "message_customer": _message_customer,
+    "notify": _notify,
+    "webhook": _webhook,
+}

@@ -1,0 +1,245 @@
+"""Feeding the rules the events the services write, and applying what they decide.
+
+Every written event reaches `on_events` (registered in AppConfig.ready). After commit, when
+any trigger or webhook subscription is active, a task on the `rules` queue runs `dispatch`:
+per ticket, each event is offered to the active triggers in order and to the webhooks
+subscribed to it. A trigger that fires acts through the services as "Trigger: <name>",
+in one transaction with its firing record (so it acts at most once per event, even if the
+task runs again). The events its changes write are offered to the triggers in turn, as a
+cascade. A trigger that would change the ticket again in answer to changes its own action
+led to is a loop, and one that would act more than HELPDESK_RULES_MAX_DEPTH rules deep in
+a chain is stopped; both are reported on the ticket and to the admins. (One whose actions
+would change nothing, a tag already there, is simply passed over.)
+"""
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tickets.automation import actions, webhooks
+from tickets.automation.facts import TicketFacts
+from tickets.automation.rules import event_name, holds
+from tickets.errors import DomainError
+from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring, Webhook
+from tickets.roles import ADMINS_GROUP
+from tickets.services._common import acting_as, record_event
+from tickets.services.notices import notify_agents
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Cascade:
+    """The events a rule's actions wrote, collected instead of dispatched on their own."""
+
+    caused: list[TicketEvent] = field(default_factory=list)
+
+
+_cascade: ContextVar[_Cascade | None] = ContextVar("rules_cascade", default=None)
+
+
+def on_events(events: list[TicketEvent]) -> None:
+    """Told of every event written: inside a rule's actions they join its cascade; otherwise
+    they are dispatched after commit."""
+    cascade = _cascade.get()
+    if cascade is not None:
+        cascade.caused.extend(events)
+        return
+    ids = [event.pk for event in events]
+    transaction.on_commit(lambda: _schedule(ids))
+
+
+def _schedule(event_ids: list[int]) -> None:
+    if not rules_in_use():
+        return
+    from tickets.automation.tasks import dispatch_events
+
+    dispatch_events.delay(event_ids)
+
+
+# Whether any trigger or subscription is active: asked after every commit that wrote events,
+# so it is remembered for a few seconds per process (and forgotten at once in the process
+# that changes a rule).
+_IN_USE_SECONDS = 5.0
+_in_use: tuple[float, bool] = (0.0, False)
+
+
+def rules_in_use() -> bool:
+    global _in_use
+    checked_at, in_use = _in_use
+    if time.monotonic() - checked_at < _IN_USE_SECONDS:
+        return in_use
+    in_use = (
+        Trigger.objects.filter(active=True).exists()
+        or Webhook.objects.filter(active=True, disabled_at__isnull=True).exclude(events=[]).exists()
+    )
+    _in_use = (time.monotonic(), in_use)
+    return in_use
+
+
+def forget_rules_in_use() -> None:
+    global _in_use
+    _in_use = (0.0, False)
+
+
+def dispatch(event_ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """Offer these events to the triggers and the webhook subscriptions; returns how many
+    triggers acted."""
+    events = list(TicketEvent.objects.filter(pk__in=list(event_ids)).order_by("ticket_id", "id"))
+    triggers = list(Trigger.objects.filter(active=True).order_by("position", "id"))
+    hooks = list(Webhook.objects.filter(active=True, disabled_at__isnull=True).exclude(events=[]))
+    if not events or not (triggers or hooks):
+        return 0
+    fired = set(
+        TriggerFiring.objects.filter(event__in=events).values_list("trigger_id", "event_id")
+    )
+    opened = {e.ticket_id for e in events if e.kind == EventKind.CREATED}
+    run = _Run(triggers, hooks, fired, opened, now or timezone.now())
+    by_ticket: dict[int, list[TicketEvent]] = {}
+    for event in events:
+        by_ticket.setdefault(event.ticket_id, []).append(event)
+    for ticket_events in by_ticket.values():
+        run.ticket_cascade(ticket_events)
+    return run.acted
+
+
+class _Run:
+    def __init__(
+        self,
+        triggers: list[Trigger],
+        hooks: list[Webhook],
+        fired: set[tuple[int, int]],
+        opened: set[int],
+        now: datetime,
+    ) -> None:
+        self.triggers, self.hooks, self.fired = triggers, hooks, fired
+        self.opened, self.now = opened, now
+        self.acted = 0
+        self.stopped: set[tuple[int, int]] = set()
+        self.max_depth = int(settings.HELPDESK_RULES_MAX_DEPTH)
+
+    def ticket_cascade(self, events: list[TicketEvent]) -> None:
+        # Each event with the triggers whose changes led to it, first to last.
+        pending: deque[tuple[TicketEvent, tuple[int, ...]]] = deque((e, ()) for e in events)
+        while pending:
+            event, chain = pending.popleft()
+            name = event_name(event.kind, opens_ticket=event.ticket_id in self.opened)
+            if name is None:
+                continue
+            ticket = _read_ticket(event.ticket_id)
+            if ticket is None:
+                return
+            self._tell_webhooks(name, event, ticket)
+            facts = TicketFacts(ticket, event, self.now)
+            for trigger in self.triggers:
+                if name not in trigger.events or (trigger.pk, event.pk) in self.fired:
+                    continue
+                if not holds(trigger.conditions, facts):
+                    continue
+                if not actions.would_change(trigger.actions, ticket):
+                    continue  # what it would do is done
+                if trigger.pk in chain or len(chain) >= self.max_depth:
+                    self._stop(trigger, ticket, looped=trigger.pk in chain)
+                    continue
+                caused = self._act(trigger, ticket, event)
+                if caused is None:
+                    continue
+                # A later trigger on this event acts on what this one changed: after it.
+                chain = (*chain, trigger.pk)
+                pending.extend((later, chain) for later in caused)
+                ticket = _read_ticket(event.ticket_id)  # later triggers see the changes
+                if ticket is None:
+                    return
+                facts = TicketFacts(ticket, event, self.now)
+
+    def _stop(self, trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
+        """Report a stopped trigger, once per ticket in a run."""
+        if (trigger.pk, ticket.pk) not in self.stopped:
+            self.stopped.add((trigger.pk, ticket.pk))
+            _report_stop(trigger, ticket, looped=looped)
+
+    def _tell_webhooks(self, name: str, event: TicketEvent, ticket: Ticket) -> None:
+        subscribed = [hook for hook in self.hooks if name in hook.events]
+        if subscribed:
+            with transaction.atomic():
+                webhooks.subscribed(name, event, ticket, subscribed)
+
+    def _act(
+        self, trigger: Trigger, ticket: Ticket, event: TicketEvent
+    ) -> list[TicketEvent] | None:
+        """The trigger's actions with its firing, in one transaction; the events they
+        wrote, or None if it had fired already or could not act."""
+        label = f"Trigger: {trigger.name}"
+        cascade = _Cascade()
+        token = _cascade.set(cascade)
+        try:
+            with transaction.atomic(), acting_as(label):
+                TriggerFiring.objects.create(trigger=trigger, event=event, ticket=ticket)
+                for action in trigger.actions:
+                    actions.apply(action, ticket=ticket, event=event, label=label)
+        except IntegrityError:
+            return None  # another run acted on this event already
+        except DomainError as refusal:
+            _report_failure(trigger, ticket, event, str(refusal))
+            return None
+        finally:
+            _cascade.reset(token)
+        self.fired.add((trigger.pk, event.pk))
+        self.acted += 1
+        return cascade.caused
+
+
+def _read_ticket(ticket_id: int) -> Ticket | None:
+    return (
+        Ticket.objects.select_related("customer", "tier", "sla_policy", "assignee")
+        .filter(pk=ticket_id, merged_into__isnull=True)
+        .first()
+    )
+
+
+def _report_stop(trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
+    why = (
+        "it would act again on changes it caused (a loop between rules)"
+        if looped
+        else f"rules changed the ticket {settings.HELPDESK_RULES_MAX_DEPTH} times in a row"
+    )
+    text = f"Trigger “{trigger.name}” was stopped on {ticket.reference}: {why}."
+    logger.warning("%s", text)
+    with transaction.atomic():
+        record_event(
+            ticket,
+            EventKind.RULE_STOPPED,
+            actor=None,
+            label=f"Trigger: {trigger.name}",
+            trigger=trigger.pk,
+            reason="loop" if looped else "depth",
+        )
+        notify_agents(user_ids=_admin_ids(), ticket=ticket, kind="rule_stopped", text=text)
+
+
+def _report_failure(trigger: Trigger, ticket: Ticket, event: TicketEvent, error: str) -> None:
+    logger.info("trigger %s could not act on %s: %s", trigger.pk, ticket.reference, error)
+    with transaction.atomic():
+        record_event(
+            ticket,
+            EventKind.RULE_FAILED,
+            actor=None,
+            label=f"Trigger: {trigger.name}",
+            trigger=trigger.pk,
+            error=error[:500],
+        )
+
+
+def _admin_ids() -> list[int]:
+    admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
+    return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())

@@ -1,0 +1,107 @@
+"""A ticket's facts as rule conditions ask for them (tickets.automation.rules.FIELDS): each
+read from the database only when a condition asks, and once."""
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tickets import sla
+from tickets.models import (
+    ContactKind,
+    EventKind,
+    Message,
+    MessageKind,
+    SLAPolicy,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services.sla_clocks import calendar_of
+
+_PREVIOUS = {
+    "previous_status": (EventKind.STATUS_CHANGED,),
+    "previous_priority": (EventKind.PRIORITY_CHANGED,),
+    "previous_tier": (EventKind.ESCALATED, EventKind.DEESCALATED),
+}
+
+
+class TicketFacts(Mapping[str, Any]):
+    """The facts of `ticket` (read fresh, with customer and tier) for `event`, if any, at
+    `now` (for business hours)."""
+
+    def __init__(self, ticket: Ticket, event: TicketEvent | None, now: datetime) -> None:
+        self.ticket, self.event, self.now = ticket, event, now
+        self._known: dict[str, Any] = {}
+        self._message: Message | bool | None = False  # False: not read yet
+        self._loaders: dict[str, Callable[[], Any]] = {
+            "channel": lambda: ticket.channel,
+            "tier": lambda: ticket.tier.level,
+            "priority": lambda: ticket.priority,
+            "status": lambda: ticket.status,
+            "assignee": lambda: ticket.assignee_id,
+            "tags": lambda: {t.lower() for t in ticket.tags.values_list("name", flat=True)},
+            "organization": lambda: ticket.customer.organization_id,
+            "customer": lambda: ticket.customer_id,
+            "sender": self._sender,
+            "sender_domain": lambda: self._sender().rpartition("@")[2] or None,
+            "subject": lambda: ticket.subject.lower(),
+            "body": lambda: self.message.body_text.lower() if self.message else "",
+            "business_hours": self._in_business_hours,
+            "rating": self._rating,
+            **{name: self._previous(kinds) for name, kinds in _PREVIOUS.items()},
+        }
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._known:
+            self._known[name] = self._loaders[name]()
+        return self._known[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    @property
+    def message(self) -> Message | None:
+        """The customer's message the event is about, else their latest."""
+        if self._message is False:
+            found = None
+            message_id = self.event.data.get("message") if self.event else None
+            if message_id:
+                found = Message.objects.filter(pk=message_id, ticket=self.ticket).first()
+            if found is None:
+                found = (
+                    self.ticket.messages.filter(kind=MessageKind.INBOUND)
+                    .order_by("-created_at", "-id")
+                    .first()
+                )
+            self._message = found
+        return self._message if isinstance(self._message, Message) else None
+
+    def _sender(self) -> str:
+        message = self.message
+        if message is not None and "@" in (message.sender or ""):
+            return message.sender.lower()
+        contact = self.ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).first()
+        return contact.value.lower() if contact else ""
+
+    def _previous(self, kinds: tuple[str, ...]) -> Callable[[], Any]:
+        def read() -> Any:
+            if self.event is None or self.event.kind not in kinds:
+                return None
+            return self.event.data.get("from")
+
+        return read
+
+    def _rating(self) -> int | None:
+        if self.event is not None and self.event.kind == EventKind.RATED:
+            return int(self.event.data.get("rating") or 0) or None
+        return self.ticket.satisfaction
+
+    def _in_business_hours(self) -> bool:
+        policy = self.ticket.sla_policy or SLAPolicy.objects.filter(is_default=True).first()
+        if policy is None:
+            return True
+        calendar = calendar_of(policy)
+        at = self.event.created_at if self.event else self.now
+        return sla.business_minutes_between(at, at + timedelta(minutes=1), calendar) > 0

@@ -1,0 +1,211 @@
+"""Admins' writes of rules: triggers, automations and webhooks, checked before they are
+kept (a rule that cannot mean anything is refused with what to change), and a trigger's
+dry run against an existing ticket."""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+
+from tickets.automation import rules, webhooks
+from tickets.automation.dispatch import forget_rules_in_use
+from tickets.automation.facts import TicketFacts
+from tickets.automation.timed import ANCHORS
+from tickets.errors import InvalidInput
+from tickets.models import Automation, Ticket, TicketEvent, Trigger, Webhook, WebhookFormat
+from tickets.services._common import Actor
+
+
+def _checked(check: Any, data: Any) -> Any:
+    try:
+        return check(data)
+    except rules.RuleError as wrong:
+        raise InvalidInput(str(wrong), code="invalid_rule") from None
+
+
+def _name(name: str, model: type[Trigger | Automation | Webhook], pk: int | None) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Give it a name.", code="name_required")
+    same = model._default_manager.filter(name__iexact=name)
+    if (same.exclude(pk=pk) if pk is not None else same).exists():
+        raise InvalidInput(f"There is already one called “{name}”.", code="name_taken")
+    return name
+
+
+def trigger_save(
+    *,
+    trigger: Trigger | None,
+    name: str,
+    events: Any,
+    conditions: Any,
+    actions: Any,
+    actor: Actor,
+    description: str = "",
+    active: bool = True,
+    position: int | None = None,
+) -> Trigger:
+    """Create (trigger None) or change a trigger."""
+    trigger = trigger or Trigger(created_by=actor)
+    trigger.name = _name(name, Trigger, trigger.pk)
+    trigger.events = _checked(rules.check_events, events)
+    trigger.conditions = _checked(rules.check_conditions, conditions)
+    trigger.actions = _checked(rules.check_actions, actions)
+    _check_webhook_actions(trigger.actions)
+    trigger.description, trigger.active = description.strip(), active
+    if position is not None:
+        trigger.position = position
+    elif trigger.pk is None:
+        last = Trigger.objects.order_by("-position").values_list("position", flat=True).first()
+        trigger.position = (last or 0) + 1
+    with transaction.atomic():
+        trigger.save()
+    forget_rules_in_use()
+    return trigger
+
+
+def automation_save(
+    *,
+    automation: Automation | None,
+    name: str,
+    since: str,
+    hours: Any,
+    conditions: Any,
+    actions: Any,
+    actor: Actor,
+    business_hours: bool = False,
+    description: str = "",
+    active: bool = True,
+) -> Automation:
+    """Create (automation None) or change an automation."""
+    automation = automation or Automation(created_by=actor)
+    automation.name = _name(name, Automation, automation.pk)
+    if since not in ANCHORS:
+        raise InvalidInput(
+            f"Count the time from one of: {', '.join(ANCHORS)}.", code="invalid_rule"
+        )
+    automation.since = since
+    statuses = [c for c in (conditions or {}).get("all", []) if isinstance(c, dict)]
+    if since == "status_changed" and not any(
+        c.get("field") == "status" and c.get("op") in ("is", "in") for c in statuses
+    ):
+        raise InvalidInput(
+            "Say which status the time is counted in (a condition: status is …).",
+            code="invalid_rule",
+        )
+    automation.hours = _hours(hours)
+    automation.business_hours = business_hours
+    automation.conditions = _checked(rules.check_conditions, conditions)
+    automation.actions = _checked(rules.check_actions, actions)
+    _check_webhook_actions(automation.actions)
+    automation.description, automation.active = description.strip(), active
+    if automation.pk is None:
+        last = Automation.objects.order_by("-position").values_list("position", flat=True)
+        automation.position = (last.first() or 0) + 1
+    automation.save()
+    return automation
+
+
+def _hours(value: Any) -> Decimal:
+    try:
+        hours = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput("Give the time in hours, e.g. 4 or 0.5.", code="invalid_rule") from None
+    if not Decimal("0.01") <= hours <= Decimal("87600"):
+        raise InvalidInput("The time is between 0.01 hours and ten years.", code="invalid_rule")
+    return hours
+
+
+def _check_webhook_actions(actions: list[dict[str, Any]]) -> None:
+    wanted = {a["value"] for a in actions if a["type"] == "webhook"}
+    known = set(Webhook.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    if wanted - known:
+        raise InvalidInput(f"There is no webhook {min(wanted - known)}.", code="invalid_rule")
+
+
+def webhook_save(
+    *,
+    webhook: Webhook | None,
+    name: str,
+    url: str,
+    events: Any,
+    actor: Actor,
+    format: str = WebhookFormat.HELPDESK,
+    active: bool = True,
+    allow_private_network: bool = False,
+) -> Webhook:
+    """Create (webhook None) or change a webhook; its address is checked (no private
+    network unless allowed)."""
+    webhook = webhook or Webhook()
+    webhook.name = _name(name, Webhook, webhook.pk)
+    if format not in WebhookFormat.values:
+        raise InvalidInput(f"The format is one of {', '.join(WebhookFormat.values)}.")
+    url = url.strip()
+    webhooks.check_target(url, allow_private=allow_private_network)
+    subscribed = _checked(rules.check_events, events) if events else []
+    webhook.url, webhook.format, webhook.events = url, format, subscribed
+    webhook.active, webhook.allow_private_network = active, allow_private_network
+    webhook.save()
+    forget_rules_in_use()
+    return webhook
+
+
+def rule_delete(*, rule: Trigger | Automation | Webhook, actor: Actor) -> None:
+    rule.delete()
+    forget_rules_in_use()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a trigger would do to a ticket now, without doing it."""
+
+    event: str
+    conditions: list[tuple[str, bool]]  # each condition in words, and whether it holds
+    fires: bool
+    actions: list[str]
+
+
+def trigger_preview(*, trigger: Trigger, ticket: Ticket, event: str = "") -> Preview:
+    """Whether `trigger` would act on `ticket` for `event` (its first event unless given),
+    judged on the ticket as it is and its latest event of that kind, and what it would do."""
+    from django.utils import timezone
+
+    event = event if event in trigger.events else trigger.events[0]
+    latest = _latest_event(ticket, event)
+    facts = TicketFacts(ticket, latest, timezone.now())
+    checks = [
+        (describe_condition(c), rules.holds({"all": [c]}, facts))
+        for c in trigger.conditions.get("all", [])
+    ]
+    some = trigger.conditions.get("any", [])
+    checks += [(f"or: {describe_condition(c)}", rules.holds({"all": [c]}, facts)) for c in some]
+    return Preview(
+        event=rules.EVENTS[event],
+        conditions=checks,
+        fires=rules.holds(trigger.conditions, facts),
+        actions=[describe_action(a) for a in trigger.actions],
+    )
+
+
+def _latest_event(ticket: Ticket, event: str) -> TicketEvent | None:
+    kinds = [kind for kind, name in rules.KIND_NAMES.items() if name == event]
+    return ticket.events.filter(kind__in=kinds).order_by("-created_at", "-id").first()
+
+
+def describe_condition(condition: dict[str, Any]) -> str:
+    field = rules.FIELDS[condition["field"]]
+    value = condition["value"]
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+    op = condition["op"].replace("_", " ")
+    return f"{field.label} {op}" + (f" {shown}" if shown is not None else "")
+
+
+def describe_action(action: dict[str, Any]) -> str:
+    label = rules.ACTIONS[action["type"]][0]
+    value = action.get("value")
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    if action["type"] == "notify":
+        value = f"{', '.join(map(str, action['to']))}: {action['value']}"
+    return f"{label}: {value}" if value not in (None, "") else label

@@ -1,0 +1,316 @@
+"""What a rule means, decided without touching the database: the events it can listen to,
+the conditions it can ask (and whether they hold for a ticket's facts), and the actions it
+can take. Rules are data (Trigger, Automation); `check_conditions` and `check_actions`
+turn what an admin wrote into that data or say clearly what is wrong with it.
+
+Conditions are two groups: every condition of `all` must hold, and, when `any` has
+conditions, at least one of them. A condition is {"field", "op", "value"}.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tickets.models import Channel, EventKind, Priority, TicketStatus
+
+# The events a trigger can listen to, and that webhooks can subscribe to.
+EVENTS: dict[str, str] = {
+    "ticket.created": "Ticket created",
+    "ticket.customer_replied": "Customer replied",
+    "ticket.agent_replied": "Agent replied",
+    "ticket.note_added": "Internal note added",
+    "ticket.status_changed": "Status changed",
+    "ticket.priority_changed": "Priority changed",
+    "ticket.tier_changed": "Tier changed",
+    "ticket.assignee_changed": "Assignee changed",
+    "ticket.tags_changed": "Tags changed",
+    "sla.warning": "SLA warning",
+    "sla.breached": "SLA breached",
+    "ticket.rated": "Customer rated",
+}
+KIND_NAMES: dict[str, str] = {
+    EventKind.CREATED: "ticket.created",
+    EventKind.MESSAGE_RECEIVED: "ticket.customer_replied",
+    EventKind.REPLIED: "ticket.agent_replied",
+    EventKind.NOTE_ADDED: "ticket.note_added",
+    EventKind.STATUS_CHANGED: "ticket.status_changed",
+    EventKind.PRIORITY_CHANGED: "ticket.priority_changed",
+    EventKind.ESCALATED: "ticket.tier_changed",
+    EventKind.DEESCALATED: "ticket.tier_changed",
+    EventKind.ASSIGNED: "ticket.assignee_changed",
+    EventKind.UNASSIGNED: "ticket.assignee_changed",
+    EventKind.TAGS_CHANGED: "ticket.tags_changed",
+    EventKind.SLA_WARNING: "sla.warning",
+    EventKind.SLA_BREACH: "sla.breached",
+    EventKind.RATED: "ticket.rated",
+}
+
+
+def event_name(kind: str, *, opens_ticket: bool = False) -> str | None:
+    """The rule event a ticket event is, if any. A new ticket's first message is the
+    ticket being created, not a reply."""
+    if kind == EventKind.MESSAGE_RECEIVED and opens_ticket:
+        return None
+    return KIND_NAMES.get(kind)
+
+
+class RuleError(ValueError):
+    """What an admin wrote is not a rule; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    ops: tuple[str, ...]
+    choices: tuple[str, ...] = ()  # allowed values, when there is a fixed set
+    number: bool = False
+
+
+_EQUAL = ("is", "is_not", "in", "not_in")
+_TEXT = ("contains", "not_contains", "is", "starts_with")
+_CHANNELS = tuple(Channel.values)
+_STATUSES = tuple(TicketStatus.values)
+_PRIORITIES = tuple(Priority.values)
+
+FIELDS: dict[str, Field] = {
+    "channel": Field("Channel", _EQUAL, _CHANNELS),
+    "tier": Field("Tier", (*_EQUAL, "above", "below"), number=True),
+    "priority": Field("Priority", (*_EQUAL, "above", "below"), _PRIORITIES),
+    "status": Field("Status", _EQUAL, _STATUSES),
+    "previous_status": Field("Status before the change", _EQUAL, _STATUSES),
+    "previous_priority": Field("Priority before the change", _EQUAL, _PRIORITIES),
+    "previous_tier": Field("Tier before the change", _EQUAL, number=True),
+    "assignee": Field("Assignee (user id)", (*_EQUAL, "is_empty", "is_set"), number=True),
+    "tags": Field("Tags", ("contains_any", "contains_all", "contains_none")),
+    "organization": Field("Organization (id)", (*_EQUAL, "is_empty", "is_set"), number=True),
+    "customer": Field("Customer (id)", _EQUAL, number=True),
+    "sender": Field("Sender's address", _TEXT),
+    "sender_domain": Field("Sender's domain", _EQUAL),
+    "subject": Field("Subject", _TEXT),
+    "body": Field("Message text", ("contains", "not_contains")),
+    "business_hours": Field("Within business hours", ("is",), ("true", "false")),
+    "rating": Field("Rating (1-5)", (*_EQUAL, "above", "below"), number=True),
+}
+_NO_VALUE = {"is_empty", "is_set"}
+_MANY = {"in", "not_in", "contains_any", "contains_all", "contains_none"}
+
+
+def check_conditions(data: Any) -> dict[str, list[dict[str, Any]]]:
+    """The conditions as stored, or RuleError naming the first wrong one."""
+    if data in (None, ""):
+        return {"all": [], "any": []}
+    if not isinstance(data, Mapping) or set(data) - {"all", "any"}:
+        raise RuleError('Conditions are {"all": [...], "any": [...]}.')
+    checked: dict[str, list[dict[str, Any]]] = {}
+    for group in ("all", "any"):
+        items = data.get(group) or []
+        if not isinstance(items, list):
+            raise RuleError(f'"{group}" must be a list of conditions.')
+        checked[group] = [_check_condition(item, group, n) for n, item in enumerate(items, 1)]
+    return checked
+
+
+def _check_condition(item: Any, group: str, number: int) -> dict[str, Any]:
+    where = f'Condition {number} of "{group}"'
+    if not isinstance(item, Mapping):
+        raise RuleError(f"{where} must be an object with field, op and value.")
+    name, op = item.get("field"), item.get("op")
+    field = FIELDS.get(str(name))
+    if field is None:
+        raise RuleError(f"{where}: unknown field {name!r}; one of {', '.join(FIELDS)}.")
+    if op not in field.ops:
+        raise RuleError(f"{where}: {field.label} takes {', '.join(field.ops)}, not {op!r}.")
+    if op in _NO_VALUE:
+        return {"field": name, "op": op, "value": None}
+    value = item.get("value")
+    values = value if op in _MANY else [value]
+    if not isinstance(values, list) or not values:
+        raise RuleError(f"{where}: {op} needs a list of values.")
+    cleaned = [_check_value(field, v, where) for v in values]
+    return {"field": name, "op": op, "value": cleaned if op in _MANY else cleaned[0]}
+
+
+def _check_value(field: Field, value: Any, where: str) -> Any:
+    if field.number:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise RuleError(
+                f"{where}: {field.label} needs a whole number, not {value!r}."
+            ) from None
+    text = str(value if value is not None else "").strip()
+    if field.choices and text.lower() not in field.choices:
+        raise RuleError(f"{where}: {field.label} is one of {', '.join(field.choices)}.")
+    if not text:
+        raise RuleError(f"{where}: give a value.")
+    return text.lower() if field.choices else text
+
+
+# The facts a condition is asked about: a field's value, computed only when asked.
+Facts = Mapping[str, Any]
+
+
+def holds(conditions: Mapping[str, list[dict[str, Any]]], facts: Facts) -> bool:
+    every = conditions.get("all") or []
+    some = conditions.get("any") or []
+    return all(_holds(c, facts) for c in every) and (
+        not some or any(_holds(c, facts) for c in some)
+    )
+
+
+_PRIORITY_ORDER = {value: n for n, value in enumerate(_PRIORITIES)}
+
+
+def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
+    name, op, wanted = condition["field"], condition["op"], condition["value"]
+    actual = facts[name]
+    if op == "is_empty":
+        return actual is None
+    if op == "is_set":
+        return actual is not None
+    if name == "tags":
+        return _tags_hold(op, set(actual or ()), {str(w).lower() for w in wanted})
+    if name == "business_hours":
+        return bool(actual) == (wanted == "true")
+    if op in ("above", "below"):
+        return _compares(name, op, actual, wanted)
+    return _TESTS[op](_normal(actual), wanted if op in _MANY else _normal(wanted))
+
+
+def _tags_hold(op: str, tags: set[str], wanted: set[str]) -> bool:
+    if op == "contains_any":
+        return bool(tags & wanted)
+    if op == "contains_all":
+        return wanted <= tags
+    return not tags & wanted
+
+
+def _compares(name: str, op: str, actual: Any, wanted: Any) -> bool:
+    if actual is None:
+        return False
+    if name == "priority":
+        actual, wanted = _PRIORITY_ORDER.get(actual, -1), _PRIORITY_ORDER[wanted]
+    return bool(actual > wanted if op == "above" else actual < wanted)
+
+
+def _normal(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _in(actual: Any, wanted: list[Any]) -> bool:
+    return actual in [_normal(w) for w in wanted]
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "is": lambda actual, wanted: actual == wanted,
+    "is_not": lambda actual, wanted: actual != wanted,
+    "in": _in,
+    "not_in": lambda actual, wanted: not _in(actual, wanted),
+    "contains": lambda actual, wanted: wanted in (actual or ""),
+    "not_contains": lambda actual, wanted: wanted not in (actual or ""),
+    "starts_with": lambda actual, wanted: (actual or "").startswith(wanted),
+}
+
+
+# Actions: type -> (label, what its "value" is).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "set_status": ("Set status", "a status"),
+    "set_priority": ("Set priority", "a priority"),
+    "set_tier": ("Move to tier", "a tier level, with a hand-off note in `note`"),
+    "assign": ("Assign to", "a user id"),
+    "assign_round_robin": ("Assign in turn within a tier", "a tier level"),
+    "unassign": ("Unassign", "nothing"),
+    "add_tags": ("Add tags", "a list of tags"),
+    "remove_tags": ("Remove tags", "a list of tags"),
+    "add_note": ("Add an internal note", "the note's text"),
+    "message_customer": ("Send the customer a message", "the text (placeholders allowed)"),
+    "notify": ("Notify agents", "who (assignee, tier, leads, admins or user ids) in `to`"),
+    "webhook": ("Call a webhook", "a webhook id (Slack and Teams take a `text`)"),
+}
+_TEXT_ACTIONS = {"add_note", "message_customer"}
+
+
+def check_actions(data: Any) -> list[dict[str, Any]]:
+    """The actions as stored, or RuleError naming the first wrong one."""
+    if not isinstance(data, list) or not data:
+        raise RuleError("A rule needs at least one action.")
+    return [_check_action(item, n) for n, item in enumerate(data, 1)]
+
+
+def _check_action(item: Any, number: int) -> dict[str, Any]:
+    where = f"Action {number}"
+    if not isinstance(item, Mapping) or item.get("type") not in ACTIONS:
+        raise RuleError(f"{where}: the type is one of {', '.join(ACTIONS)}.")
+    kind, value = item["type"], item.get("value")
+    checked: dict[str, Any] = {"type": kind}
+    if kind == "set_status":
+        checked["value"] = _one_of(value, _STATUSES, where, "status")
+    elif kind == "set_priority":
+        checked["value"] = _one_of(value, _PRIORITIES, where, "priority")
+    elif kind in ("set_tier", "assign_round_robin"):
+        checked["value"] = _whole(value, where, "tier level")
+        if kind == "set_tier":
+            checked["note"] = _text(item.get("note"), where, "a hand-off note")
+    elif kind == "assign":
+        checked["value"] = _whole(value, where, "user id")
+    elif kind in ("add_tags", "remove_tags"):
+        tags = [str(t).strip().lower() for t in (value or []) if str(t).strip()]
+        if not isinstance(value, list) or not tags:
+            raise RuleError(f"{where}: give a list of tags.")
+        checked["value"] = tags
+    elif kind in _TEXT_ACTIONS:
+        checked["value"] = _text(value, where, "some text")
+        if kind == "message_customer" and item.get("subject"):
+            checked["subject"] = str(item["subject"]).strip()[:255]
+    elif kind == "notify":
+        checked.update(_check_notify(item, where))
+    elif kind == "webhook":
+        checked["value"] = _whole(value, where, "webhook id")
+        if item.get("text"):
+            checked["text"] = str(item["text"])
+    return checked
+
+
+NOTIFY_GROUPS = ("assignee", "tier", "leads", "admins")
+
+
+def _check_notify(item: Mapping[str, Any], where: str) -> dict[str, Any]:
+    to = item.get("to")
+    targets = to if isinstance(to, list) else [to]
+    checked: list[Any] = []
+    for target in targets:
+        if target in NOTIFY_GROUPS:
+            checked.append(target)
+        else:
+            checked.append(_whole(target, where, f"user id or one of {', '.join(NOTIFY_GROUPS)}"))
+    return {"to": checked, "value": _text(item.get("value"), where, "the notification's text")}
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], where: str, what: str) -> str:
+    text = str(value or "").strip().lower()
+    if text not in allowed:
+        raise RuleError(f"{where}: the {what} is one of {', '.join(allowed)}.")
+    return text
+
+
+def _whole(value: Any, where: str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RuleError(f"{where}: give a {what}.") from None
+
+
+def _text(value: Any, where: str, what: str) -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise RuleError(f"{where}: write {what}.")
+    return text
+
+
+def check_events(data: Any) -> list[str]:
+    if not isinstance(data, list) or not data:
+        raise RuleError("Choose at least one event.")
+    unknown = [e for e in data if e not in EVENTS]
+    if unknown:
+        raise RuleError(f"Unknown event {unknown[0]!r}; one of {', '.join(EVENTS)}.")
+    return list(dict.fromkeys(data))

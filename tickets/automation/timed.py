@@ -1,0 +1,157 @@
+"""Automations: rules on time ("waiting on the customer for 3 business days: remind them").
+
+A beat task runs `run_automations` every minute. Each automation selects the tickets whose
+clock (its `since`: a moment kept as an indexed column) started at least its hours ago,
+through an index of the open tickets and the conditions that narrow it (status, tier,
+assignee), never by reading every ticket; its other conditions and business hours are then
+checked in Python on those few. It acts once per ticket for each start of that clock (the
+firing record's constraint), through the same services as triggers, as
+"Automation: <name>".
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from tickets import sla
+from tickets.automation import actions
+from tickets.automation.facts import TicketFacts
+from tickets.automation.rules import holds
+from tickets.errors import DomainError
+from tickets.models import (
+    ACTIVE_STATUSES,
+    Automation,
+    AutomationFiring,
+    EventKind,
+    SLAPolicy,
+    Ticket,
+)
+from tickets.services._common import acting_as, record_event
+from tickets.services.sla_clocks import calendar_of
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    label: str
+    column: str  # the ticket's column (or a related one) the clock starts at
+
+
+# What an automation's time counts from.
+ANCHORS: dict[str, Anchor] = {
+    "status_changed": Anchor("Since it entered its present status", "status_since"),
+    "created": Anchor("Since it was created", "created_at"),
+    "customer_waiting": Anchor(
+        "Since the customer has waited for an answer", "awaiting_reply_since"
+    ),
+    "last_message": Anchor("Since the last message", "last_message_at"),
+    "tier_entered": Anchor("Since it entered its present tier", "metrics__tier_since"),
+}
+# Tickets one automation handles in one run; the rest wait for the next minute.
+BATCH = 500
+# Conditions that become SQL (and so narrow the index range); the rest are checked after.
+_SQL_FIELDS = {"status": "status", "tier": "tier__level", "priority": "priority",
+               "channel": "channel"}  # fmt: skip
+
+
+def due(automation: Automation, now: datetime) -> QuerySet[Ticket]:
+    """The tickets whose clock started at least the automation's hours ago and that it has
+    not acted on for that start: a range of an index of the open tickets."""
+    column = ANCHORS[automation.since].column
+    cutoff = now - timedelta(hours=float(automation.hours))
+    fired = AutomationFiring.objects.filter(
+        automation=automation, ticket=OuterRef("pk"), anchor_at=OuterRef(column)
+    )
+    tickets = (
+        Ticket.objects.filter(**{f"{column}__lte": cutoff}, merged_into__isnull=True)
+        .filter(_sql_conditions(automation.conditions.get("all", [])))
+        .exclude(Exists(fired))
+    )
+    if automation.since != "status_changed":
+        tickets = tickets.filter(status__in=ACTIVE_STATUSES)
+    else:
+        tickets = tickets.exclude(status="closed")
+    return tickets.annotate(anchor=F(column)).order_by(column, "pk")
+
+
+def _sql_conditions(conditions: list[dict[str, Any]]) -> Q:
+    narrowed = Q()
+    for condition in conditions:
+        column, op, value = _SQL_FIELDS.get(condition["field"]), condition["op"], condition["value"]
+        if column and op == "is":
+            narrowed &= Q(**{column: value})
+        elif column and op == "in":
+            narrowed &= Q(**{f"{column}__in": value})
+        elif condition["field"] == "assignee" and op == "is_empty":
+            narrowed &= Q(assignee__isnull=True)
+        elif condition["field"] == "assignee" and op == "is":
+            narrowed &= Q(assignee_id=value)
+    return narrowed
+
+
+def run_automations(*, now: datetime | None = None) -> int:
+    """Run every active automation once; returns how many times they acted."""
+    now = now or timezone.now()
+    acted = 0
+    for automation in Automation.objects.filter(active=True).order_by("position", "id"):
+        tickets = list(
+            due(automation, now).select_related("customer", "tier", "sla_policy")[:BATCH]
+        )
+        for ticket in tickets:
+            acted += _maybe_act(automation, ticket, now)
+    return acted
+
+
+def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
+    anchor: datetime = ticket.anchor  # type: ignore[attr-defined]
+    if automation.business_hours and not _business_hours_passed(automation, ticket, anchor, now):
+        return 0
+    if not holds(automation.conditions, TicketFacts(ticket, None, now)):
+        return 0
+    label = f"Automation: {automation.name}"
+    try:
+        with transaction.atomic(), acting_as(label):
+            AutomationFiring.objects.create(automation=automation, ticket=ticket, anchor_at=anchor)
+            for action in automation.actions:
+                actions.apply(action, ticket=ticket, event=None, label=label)
+    except IntegrityError:
+        return 0  # another run acted already
+    except DomainError as refusal:
+        _record_failure(automation, ticket, anchor, str(refusal))
+        return 0
+    return 1
+
+
+def _business_hours_passed(
+    automation: Automation, ticket: Ticket, anchor: datetime, now: datetime
+) -> bool:
+    policy = ticket.sla_policy or SLAPolicy.objects.filter(is_default=True).first()
+    if policy is None:
+        return True
+    worked = sla.business_minutes_between(anchor, now, calendar_of(policy))
+    return worked >= float(automation.hours) * 60
+
+
+def _record_failure(automation: Automation, ticket: Ticket, anchor: datetime, error: str) -> None:
+    """The automation could not act (a closed ticket, an agent gone): said once on the
+    ticket, and not tried again for this start of its clock."""
+    logger.info("automation %s could not act on %s: %s", automation.pk, ticket.reference, error)
+    with transaction.atomic():
+        _, created = AutomationFiring.objects.get_or_create(
+            automation=automation, ticket=ticket, anchor_at=anchor
+        )
+        if created:
+            record_event(
+                ticket,
+                EventKind.RULE_FAILED,
+                actor=None,
+                label=f"Automation: {automation.name}",
+                automation=automation.pk,
+                error=error[:500],
+            )

@@ -1,0 +1,447 @@
+"""Outgoing webhooks: what a delivery says (the versioned payload, or a Slack or Teams line),
+how it is signed, which addresses it may go to, and writing deliveries in the caller's
+transaction (sent after commit, by tickets.automation.sending).
+
+A receiver verifies a helpdesk-format delivery with the webhook's secret:
+    expected = hmac.new(secret, f"{timestamp}.".encode() + body, sha256).hexdigest()
+    hmac.compare_digest(f"sha256={expected}", request.headers["X-Helpdesk-Signature"])
+where timestamp is the X-Helpdesk-Timestamp header; X-Helpdesk-Delivery tells a retry (same
+id) from a new delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+from datetime import datetime
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from tickets import placeholders
+from tickets.automation.rules import EVENTS
+from tickets.errors import Conflict, InvalidInput
+from tickets.models import (
+    ContactKind,
+    ContactPoint,
+    DeliveryState,
+    EventKind,
+    Message,
+    Ticket,
+    TicketEvent,
+    Webhook,
+    WebhookDelivery,
+    WebhookFormat,
+)
+from tickets.roles import ADMINS_GROUP
+from tickets.services._common import Actor
+from tickets.services.notices import notify_agents
+
+logger = logging.getLogger(__name__)
+
+PAYLOAD_VERSION = 1
+USER_AGENT = "helpdesk-webhooks/1"
+# Deliveries one sending task takes at most.
+TASK_BATCH = 100
+# A refused address's error code; an address that cannot be resolved is a different one (at
+# sending time a DNS failure is retried, a private address is not).
+PRIVATE_ADDRESS = "webhook_private_address"
+UNRESOLVABLE = "webhook_unresolvable"
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+# --- What is sent ------------------------------------------------------------------------
+
+
+def payload(
+    event_name: str, event: TicketEvent | None, ticket: Ticket, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The versioned JSON a helpdesk-format webhook receives for `event` (None: a rule's
+    action without one, e.g. an automation) on `ticket`. A fixed number of queries."""
+    ticket = _ticket_for_payload(ticket.pk)
+    occurred_at = event.created_at if event is not None else (now or timezone.now())
+    body: dict[str, Any] = {
+        "version": PAYLOAD_VERSION,
+        "event_id": event.pk if event is not None else None,
+        "type": event_name,
+        "occurred_at": occurred_at.isoformat(),
+        "ticket": _ticket_part(ticket),
+    }
+    if event is None:
+        return body
+    body["event"] = {"kind": event.kind, "actor": _actor_name(event), "data": event.data}
+    message_id = event.data.get("message")
+    if message_id:
+        message = Message.objects.filter(pk=message_id, ticket_id=ticket.pk).first()
+        if message is not None:
+            body["message"] = {
+                "id": message.pk,
+                "kind": message.kind,
+                "channel": message.channel,
+                "text": message.body_text,
+                "created_at": message.created_at.isoformat(),
+            }
+    if event.kind == EventKind.RATED:
+        body["rating"] = {
+            "score": event.data.get("rating"),
+            "comment": event.data.get("comment", ""),
+        }
+    return body
+
+
+def _ticket_for_payload(ticket_id: int) -> Ticket:
+    emails = ContactPoint.objects.filter(kind=ContactKind.EMAIL).order_by("created_at", "id")
+    return (
+        Ticket.objects.select_related("customer__organization", "tier", "assignee")
+        .prefetch_related(
+            "tags", Prefetch("customer__contact_points", queryset=emails, to_attr="emails")
+        )
+        .get(pk=ticket_id)
+    )
+
+
+def _ticket_part(ticket: Ticket) -> dict[str, Any]:
+    customer, assignee = ticket.customer, ticket.assignee
+    organization = customer.organization
+    emails: list[ContactPoint] = getattr(customer, "emails", [])
+    path = reverse("agent:ticket", args=[ticket.pk])
+    return {
+        "id": ticket.pk,
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "tier": ticket.tier.level,
+        "channel": ticket.channel,
+        "assignee": (
+            {"id": assignee.pk, "name": assignee.get_full_name() or assignee.get_username()}
+            if assignee is not None
+            else None
+        ),
+        "customer": {
+            "id": customer.pk,
+            "name": customer.name,
+            "email": emails[0].value if emails else None,
+        },
+        "organization": (
+            {"id": organization.pk, "name": organization.name} if organization else None
+        ),
+        "tags": sorted(tag.name for tag in ticket.tags.all()),
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+        "url": f"{settings.PUBLIC_BASE_URL}{path}",
+    }
+
+
+def _actor_name(event: TicketEvent) -> str:
+    if event.actor_id is None:
+        return event.actor_label
+    actor = event.actor
+    if actor is None:
+        return event.actor_label
+    return actor.get_full_name() or actor.get_username()
+
+
+def chat_text(event_name: str, ticket: Ticket) -> str:
+    """The line a Slack or Teams webhook shows for an event."""
+    return f"{ticket.reference} {ticket.subject}: {EVENTS.get(event_name, event_name)}"
+
+
+def _body(hook: Webhook, json_payload: str | None, text: str) -> str:
+    if hook.format == WebhookFormat.HELPDESK:
+        assert json_payload is not None
+        return json_payload
+    if hook.format == WebhookFormat.SLACK:
+        # Slack reads <...> as links and mentions (<!channel>): a subject cannot ping anyone.
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _dumps({"text": text})
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 (hex) of "<timestamp>." followed by the body, keyed with the secret."""
+    signed = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def headers(
+    delivery: WebhookDelivery, hook: Webhook, body: bytes, timestamp: int
+) -> dict[str, str]:
+    """The headers a delivery is sent with: signed for the helpdesk format only (Slack and
+    Teams know nothing of our signature)."""
+    sent = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if hook.format != WebhookFormat.HELPDESK:
+        return sent
+    return {
+        **sent,
+        "X-Helpdesk-Event": delivery.event_type,
+        "X-Helpdesk-Delivery": str(delivery.pk),
+        "X-Helpdesk-Timestamp": str(timestamp),
+        "X-Helpdesk-Signature": f"sha256={sign(hook.secret, timestamp, body)}",
+    }
+
+
+# --- Where it may go ---------------------------------------------------------------------
+
+
+def check_target(url: str, *, allow_private: bool) -> None:
+    """Refuse (tickets.errors.InvalidInput) an address that is not http(s), or, unless
+    `allow_private`, whose host resolves to any address that is not on the public internet
+    (private, loopback, link-local, multicast, reserved, unspecified; also inside IPv6).
+    Asked when a webhook is saved and again before each send (DNS answers change)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(
+            "A webhook's address starts with http:// or https:// and names a host.",
+            code="webhook_url",
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidInput("The address's port is not a number.", code="webhook_url") from None
+    if allow_private:
+        return
+    host = parts.hostname
+    try:
+        found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as error:
+        raise InvalidInput(f"{host} cannot be found ({error}).", code=UNRESOLVABLE) from None
+    for *_, sockaddr in found:
+        address = str(sockaddr[0])
+        if forbidden_address(address):
+            raise InvalidInput(
+                f"{host} is on a private network ({address}): webhooks go to public "
+                "addresses unless the webhook allows a private network.",
+                code=PRIVATE_ADDRESS,
+            )
+
+
+def forbidden_address(address: str) -> bool:
+    """Whether a webhook may not connect to this IP address (without allow_private_network)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _not_public(embedded)
+    return _not_public(ip)
+
+
+def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+# --- Writing deliveries ------------------------------------------------------------------
+
+
+def subscribed(
+    event_name: str, event: TicketEvent, ticket: Ticket, hooks: list[Webhook]
+) -> list[WebhookDelivery]:
+    """One delivery of `event` to each webhook of `hooks` that is on and subscribes to it,
+    in the caller's transaction (once per webhook and event: a re-run writes nothing new),
+    sent after commit. Returns the deliveries of the event to those webhooks."""
+    wanted = [
+        hook
+        for hook in hooks
+        if hook.active and hook.disabled_at is None and event_name in hook.events
+    ]
+    if not wanted:
+        return []
+    json_payload = None
+    if any(hook.format == WebhookFormat.HELPDESK for hook in wanted):
+        json_payload = _dumps(payload(event_name, event, ticket))
+    text = chat_text(event_name, ticket)
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                webhook=hook,
+                event_type=event_name,
+                source_event=event,
+                body=_body(hook, json_payload, text),
+                ticket=ticket,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for hook in wanted
+        ],
+        ignore_conflicts=True,  # ids are not returned then: read back below
+    )
+    deliveries = list(
+        WebhookDelivery.objects.filter(
+            source_event=event, webhook__in=wanted, redelivery_of__isnull=True
+        ).order_by("pk")
+    )
+    _schedule([d.pk for d in deliveries if d.state == DeliveryState.PENDING])
+    return deliveries
+
+
+def for_action(
+    *,
+    webhook_id: int,
+    event_name: str,
+    event: TicketEvent | None,
+    ticket: Ticket,
+    text: str = "",
+) -> WebhookDelivery:
+    """A delivery a rule's action asks for: the payload (helpdesk format) or `text` with its
+    placeholders filled (Slack, Teams; the event's line when empty). Sent after commit."""
+    hook = Webhook.objects.filter(pk=webhook_id).first()
+    if hook is None:
+        raise InvalidInput(f"There is no webhook {webhook_id}.", code="no_such_webhook")
+    if not hook.active or hook.disabled_at is not None:
+        raise InvalidInput(f"The webhook “{hook.name}” is switched off.", code="webhook_off")
+    json_payload = None
+    if hook.format == WebhookFormat.HELPDESK:
+        json_payload = _dumps(payload(event_name, event, ticket))
+    line = placeholders.fill(text, placeholders.ticket_values(ticket)) if text.strip() else ""
+    now = timezone.now()
+    # Not tied to the event (source_event): a subscription may send the same event too.
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook,
+        event_type=event_name,
+        body=_body(hook, json_payload, line or chat_text(event_name, ticket)),
+        ticket=ticket,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    _schedule([delivery.pk])
+    return delivery
+
+
+def redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
+    """Send a delivered or failed delivery's body again, as a new delivery (a new id;
+    signed afresh when sent), after commit."""
+    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery.pk)
+    if delivery.state == DeliveryState.PENDING:
+        raise Conflict("This delivery is still being sent.", code="delivery_pending")
+    hook = delivery.webhook
+    if not hook.active or hook.disabled_at is not None:
+        raise InvalidInput(
+            f"The webhook “{hook.name}” is switched off: switch it on first.",
+            code="webhook_off",
+        )
+    now = timezone.now()
+    again = WebhookDelivery.objects.create(
+        webhook=hook,
+        event_type=delivery.event_type,
+        source_event_id=delivery.source_event_id,
+        body=delivery.body,
+        ticket_id=delivery.ticket_id,
+        redelivery_of=delivery,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    logger.info("delivery %s sent again as %s by %s", delivery.pk, again.pk, _who(actor))
+    _schedule([again.pk])
+    return again
+
+
+def _schedule(delivery_ids: list[int]) -> None:
+    """Queue the sending task when the current transaction commits (if the broker is down,
+    the deliveries stay pending and the sweep sends them)."""
+    if delivery_ids:
+        transaction.on_commit(partial(_enqueue, delivery_ids))
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    # Imported here: the tasks module imports the rules, which import this one.
+    from tickets.automation.tasks import deliver_webhooks
+
+    for start in range(0, len(delivery_ids), TASK_BATCH):
+        batch = delivery_ids[start : start + TASK_BATCH]
+        try:
+            deliver_webhooks.delay(batch)
+        except Exception:
+            logger.exception("could not queue %s webhook deliveries", len(batch))
+
+
+# --- Switching off and on ----------------------------------------------------------------
+
+
+def disable(*, webhook_id: int, reason: str, ticket_id: int | None, now: datetime) -> bool:
+    """Switch a webhook off after failing too often (once: False if it was off already) and
+    tell the admins, in the app on the ticket of the delivery that failed last. Inside the
+    caller's transaction."""
+    switched = Webhook.objects.filter(pk=webhook_id, disabled_at__isnull=True).update(
+        disabled_at=now, disabled_reason=reason[:300]
+    )
+    if not switched:
+        return False
+    name = Webhook.objects.values_list("name", flat=True).get(pk=webhook_id)
+    text = f"Webhook “{name}” was switched off: {reason}"[:500]
+    logger.warning("%s", text)
+    admins = _admin_ids()
+    ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+    if ticket is not None:
+        notify_agents(user_ids=admins, ticket=ticket, kind="webhook_disabled", text=text)
+    else:
+        # A notification belongs to a ticket; without one (it was deleted), by email.
+        addresses = list(
+            User.objects.filter(pk__in=admins).exclude(email="").values_list("email", flat=True)
+        )
+        transaction.on_commit(partial(_mail_admins, addresses, text))
+    return True
+
+
+def _mail_admins(addresses: list[str], text: str) -> None:
+    if not addresses:
+        return
+    try:
+        send_mail(subject=text[:150], message=text, from_email=None, recipient_list=addresses)
+    except OSError:
+        logger.exception("could not email the admins that a webhook was switched off")
+
+
+def enable(*, webhook: Webhook, actor: Actor) -> Webhook:
+    """Switch a webhook that failed too often back on, its count of failures cleared
+    (the deliveries given up on meanwhile stay failed; they can be sent again)."""
+    Webhook.objects.filter(pk=webhook.pk).update(
+        disabled_at=None, disabled_reason="", consecutive_failures=0
+    )
+    webhook.refresh_from_db(fields=["disabled_at", "disabled_reason", "consecutive_failures"])
+    logger.info("webhook %s switched on again by %s", webhook.pk, _who(actor))
+    return webhook
+
+
+def _admin_ids() -> list[int]:
+    admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
+    return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())
+
+
+def _who(actor: Actor) -> str:
+    return f"user {actor.pk}" if actor is not None else "the system"
+
+
+def off_reason(hook: Webhook) -> str | None:
+    """Why a webhook's deliveries are not sent, or None when it is on."""
+    if hook.disabled_at is not None:
+        return f"The webhook was switched off: {hook.disabled_reason}"[:500]
+    if not hook.active:
+        return "The webhook is switched off."
+    return None

@@ -1,0 +1,211 @@
+"""Rules admins write without a developer: triggers (when something happens), automations
+(when time passes) and outgoing webhooks (telling other systems). Their conditions and
+actions are data (tickets.automation.rules reads them); each firing is recorded, so a
+rule acts at most once per event, or once per ticket and condition."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Trigger(models.Model):
+    """When one of `events` happens to a ticket and the conditions hold, do the actions."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    # Triggers run in this order; a later one sees what an earlier one changed.
+    position = models.PositiveIntegerField(default=0)
+    events = models.JSONField(default=list, help_text="Event names (tickets.automation.rules).")
+    conditions = models.JSONField(default=dict, blank=True)
+    actions = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TriggerFiring(models.Model):
+    """A trigger acted on an event: at most once (the constraint makes a re-run harmless)."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="firings")
+    event = models.ForeignKey("tickets.TicketEvent", on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["trigger", "event"], name="trigger_once_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"trigger {self.trigger_id} on event {self.event_id}"
+
+
+class Automation(models.Model):
+    """When a ticket has been in a state for a while (and the conditions hold), do the actions;
+    once per ticket for each time it enters that state."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    # What the time counts from (tickets.automation.timed.ANCHORS) and how long.
+    since = models.CharField(max_length=30)
+    hours = models.DecimalField(max_digits=8, decimal_places=2)
+    business_hours = models.BooleanField(
+        default=False, help_text="Count only the hours of the ticket's SLA calendar."
+    )
+    conditions = models.JSONField(default=dict, blank=True)
+    actions = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationFiring(models.Model):
+    """An automation acted on a ticket for the moment its clock started (`anchor_at`)."""
+
+    automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="firings")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    anchor_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["automation", "ticket", "anchor_at"], name="automation_once_per_anchor"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"automation {self.automation_id} on ticket {self.ticket_id}"
+
+
+class WebhookFormat(models.TextChoices):
+    HELPDESK = "helpdesk", "Signed JSON (this help desk's payload)"
+    SLACK = "slack", "Slack incoming webhook"
+    TEAMS = "teams", "Microsoft Teams incoming webhook"
+
+
+class Webhook(models.Model):
+    """An address other systems listen on: sent the events it subscribes to, and what
+    triggers send it."""
+
+    name = models.CharField(max_length=120, unique=True)
+    url = models.URLField(max_length=500)
+    format = models.CharField(
+        max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.HELPDESK
+    )
+    secret = models.CharField(max_length=100, default=_new_secret)
+    events = models.JSONField(default=list, blank=True, help_text="Subscribed event types.")
+    active = models.BooleanField(default=True)
+    allow_private_network = models.BooleanField(
+        default=False,
+        help_text="Allow an address on a private or loopback network (a service of your own).",
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One body for one webhook, sent until it is taken (2xx) or given up on. Its id is sent
+    as a header, so a receiver can tell a retry from a new delivery."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40)
+    # The ticket event it tells of, when a subscription sent it (one delivery per event).
+    source_event = models.ForeignKey(
+        "tickets.TicketEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker sending it holds it until then (a lost worker's claim runs out).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    redelivery_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redeliveries"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sender's sweep: what is pending and due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(state="pending"),
+                name="webhook_delivery_due_idx",
+            ),
+            models.Index(fields=["webhook", "-created_at"], name="webhook_delivery_log_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "source_event"],
+                condition=models.Q(source_event__isnull=False, redelivery_of__isnull=True),
+                name="webhook_once_per_event",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.event_type}) to webhook {self.webhook_id}"
+
+
+class WebhookAttempt(models.Model):
+    """One try at a delivery: the delivery log admins read."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt at {self.at:%Y-%m-%d %H:%M:%S}: {self.status_code or self.error}"
