@@ -48,14 +48,18 @@ def test_tiers_0_to_3_are_seeded_by_migration():
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent(settings):
-    from tickets.models import AgentProfile, Customer, Message, Ticket
+    from tickets.models import AgentProfile, Automation, Customer, Message, Ticket, Trigger
 
     settings.DEBUG = True
+    models = (Ticket, Message, Customer, AgentProfile, Trigger, Automation)
     call_command("seed_demo", stdout=StringIO())
-    counts = [m.objects.count() for m in (Ticket, Message, Customer, AgentProfile)]
+    counts = [m.objects.count() for m in models]
     call_command("seed_demo", stdout=StringIO())
-    assert [m.objects.count() for m in (Ticket, Message, Customer, AgentProfile)] == counts
+    assert [m.objects.count() for m in models] == counts
     assert counts[0] >= 5
+    # An example trigger on, the usual automations as examples, off.
+    assert [t.active for t in Trigger.objects.all()] == [True]
+    assert [a.active for a in Automation.objects.all()] == [False, False, False]
     assert set(Ticket.objects.values_list("channel", flat=True)) >= {"email", "sms", "phone", "web"}
 
 

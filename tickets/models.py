@@ -105,6 +105,7 @@ class EventKind(models.TextChoices):
     CHAT_ACCEPTED = "chat_accepted", "Chat accepted"
     CHAT_TRANSFERRED = "chat_transferred", "Chat transferred"
     CHAT_ENDED = "chat_ended", "Chat ended"
+    RULE_FIRED = "rule_fired", "Rule acted"
     RULE_STOPPED = "rule_stopped", "Rule stopped"
     RULE_FAILED = "rule_failed", "Rule could not act"
 

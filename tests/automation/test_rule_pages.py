@@ -2,14 +2,31 @@
 conditions and actions, try it on a ticket, see it act on the next ticket from the contact
 form; automations and webhooks alike; agents may not."""
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.core import mail
 from django.test import Client
 
 from tests.factories import AgentFactory
+from tickets import services
 from tickets.automation import dispatch
-from tickets.models import Automation, Ticket, Trigger, Webhook
+from tickets.automation.tasks import run_automations
+from tickets.inbound import InboundMessage
+from tickets.models import (
+    Automation,
+    BusinessCalendar,
+    Notification,
+    OpeningHours,
+    SLAPolicy,
+    Ticket,
+    Trigger,
+    Webhook,
+)
+from tickets.roles import LEADS_GROUP
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +100,7 @@ def test_an_admin_builds_a_trigger_and_it_acts_on_the_next_ticket_from_the_form(
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["network", "outage"]
     history = admin_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
     assert "Trigger: Outages to tier 2" in history
+    assert "Acted: Set priority: urgent; Add tags: outage, network; Move to tier: 2" in history
 
 
 def test_a_wrong_rule_is_explained_and_nothing_is_saved(admin_client):
@@ -179,3 +197,80 @@ def test_deleting_a_trigger(admin_client):
     trigger = Trigger.objects.get()
     response = admin_client.post(f"/agent/rules/trigger/{trigger.pk}/delete/")
     assert response.status_code == 302 and not Trigger.objects.exists()
+
+
+def automation_form(name: str, since: str, hours: str, conditions: list, actions: list,
+                    business_hours: bool = False) -> dict[str, Any]:  # fmt: skip
+    form: dict[str, Any] = {
+        "save": "1", "name": name, "active": "on", "since": since, "hours": hours,
+        "cond_group": [c[0] for c in conditions], "cond_field": [c[1] for c in conditions],
+        "cond_op": [c[2] for c in conditions], "cond_value": [c[3] for c in conditions],
+        "act_type": [a[0] for a in actions], "act_value": [a[1] for a in actions],
+        "act_details": [a[2] for a in actions],
+    }  # fmt: skip
+    if business_hours:
+        form["business_hours"] = "on"
+    return form
+
+
+def test_the_example_automations_built_in_the_workspace_act_on_new_tickets(
+    admin_client, client, agent, tier2_agent, django_capture_on_commit_callbacks
+):
+    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/London")
+    for weekday in range(5):
+        OpeningHours.objects.create(calendar=calendar, weekday=weekday, start=time(9), end=time(17))
+    SLAPolicy.objects.create(name="Office hours", is_default=True, calendar=calendar)
+    lead = AgentFactory(username="lead", tiers=[1])
+    lead.groups.add(Group.objects.get(name=LEADS_GROUP))
+    pending = ("all", "status", "is", "pending_customer")
+    examples = [
+        automation_form(
+            "Remind after 3 business days", "status_changed", "24", [pending],
+            [("message_customer", "Hello {{ customer.first_name }}, is {{ ticket.reference }} "
+              "still a problem?", "")],
+            business_hours=True,
+        ),
+        automation_form(
+            "Resolve after 7 days", "status_changed", "168", [pending],
+            [("add_note", "No answer in 7 days.", ""), ("set_status", "resolved", "")],
+        ),
+        automation_form(
+            "Unassigned in tier 2", "tier_entered", "4",
+            [("all", "tier", "is", "2"), ("all", "assignee", "is_empty", "")],
+            [("notify", "{{ ticket.reference }} has waited 4 hours in tier 2", "leads")],
+        ),
+    ]  # fmt: skip
+    for example in examples:
+        assert admin_client.post("/agent/rules/automations/new/", example).status_code == 302
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        client.post("/support/new/", contact_form("Printer jam"))
+        waiting = Ticket.objects.get()
+        services.ticket_reply(
+            ticket=waiting, actor=agent, text="Which model is it?", status="pending_customer"
+        )
+        stuck = services.ticket_open(
+            inbound=InboundMessage(
+                channel="email", sender_kind="email", sender="bo@example.com",
+                subject="Database locked", text="Since the upgrade.", external_id="<db@x>",
+            ),
+            tier_level=2,
+        ).ticket  # fmt: skip
+    mail.outbox.clear()
+
+    def beat(at: datetime) -> None:
+        with time_machine.travel(at, tick=False), django_capture_on_commit_callbacks(execute=True):
+            run_automations.delay()
+
+    beat(monday + timedelta(hours=4))  # tier 2, unassigned for 4 hours
+    [told] = Notification.objects.filter(kind="rule")
+    assert (told.user, told.ticket) == (lead, stuck)
+    beat(monday + timedelta(days=3))  # Thursday 10:00: 24 business hours
+    [reminder] = mail.outbox
+    assert reminder.to == ["dana@example.org"]
+    assert reminder.body.startswith(f"Hello Dana, is {waiting.reference} still a problem?")
+    beat(monday + timedelta(days=7))
+    waiting.refresh_from_db()
+    assert waiting.status == "resolved"
+    page = admin_client.get(f"/agent/tickets/{waiting.pk}/").content.decode()
+    assert "Automation: Resolve after 7 days" in page and "No answer in 7 days." in page

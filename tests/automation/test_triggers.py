@@ -62,7 +62,18 @@ def test_a_new_email_about_an_outage_goes_to_tier_2_as_urgent(
     assert (ticket.priority, ticket.tier.level) == ("urgent", 2)
     assert list(ticket.tags.values_list("name", flat=True)) == ["outage"]
     by_trigger = [kind for kind, label in history(ticket) if label == "Trigger: Outages to tier 2"]
-    assert by_trigger == [EventKind.PRIORITY_CHANGED, EventKind.TAGS_CHANGED, EventKind.ESCALATED]
+    assert by_trigger == [
+        EventKind.PRIORITY_CHANGED,
+        EventKind.TAGS_CHANGED,
+        EventKind.ESCALATED,
+        EventKind.RULE_FIRED,
+    ]
+    fired = ticket.events.get(kind=EventKind.RULE_FIRED)
+    assert fired.data["actions"] == [
+        "Set priority: urgent",
+        "Add tags: outage",
+        "Move to tier: 2",
+    ]
     escalation = ticket.events.get(kind=EventKind.ESCALATED)
     assert escalation.data["handoff_note"] == "Customer reports an outage."
     other.refresh_from_db()

@@ -9,9 +9,11 @@ from django.db.models import Q
 
 from tickets import placeholders, services
 from tickets.automation import webhooks
+from tickets.automation.rules import describe_action
 from tickets.errors import InvalidInput
-from tickets.models import Ticket, TicketEvent
+from tickets.models import EventKind, Ticket, TicketEvent
 from tickets.roles import ADMINS_GROUP, LEADS_GROUP
+from tickets.services._common import record_event
 from tickets.services.notices import notify_agents
 from tickets.services.routing import ticket_assign_in_turn
 
@@ -23,6 +25,19 @@ def apply(action: Action, *, ticket: Ticket, event: TicketEvent | None, label: s
     Raises tickets.errors.DomainError when the ticket refuses it (a closed ticket, no such
     agent): the caller reports it."""
     _DOERS[action["type"]](action, ticket, event, label)
+
+
+def record_fired(ticket: Ticket, label: str, done: list[Action], **rule: int) -> None:
+    """What the rule did, in the ticket's history (its notices and webhook calls leave no
+    other trace there)."""
+    record_event(
+        ticket,
+        EventKind.RULE_FIRED,
+        actor=None,
+        label=label,
+        actions=[describe_action(action) for action in done],
+        **rule,
+    )
 
 
 def would_change(actions: list[Action], ticket: Ticket) -> bool:

@@ -187,6 +187,7 @@ class _Run:
                 TriggerFiring.objects.create(trigger=trigger, event=event, ticket=ticket)
                 for action in trigger.actions:
                     actions.apply(action, ticket=ticket, event=event, label=label)
+                actions.record_fired(ticket, label, trigger.actions, trigger=trigger.pk)
         except IntegrityError:
             return None  # another run acted on this event already
         except DomainError as refusal:

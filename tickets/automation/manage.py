@@ -175,37 +175,21 @@ def trigger_preview(*, trigger: Trigger, ticket: Ticket, event: str = "") -> Pre
     latest = _latest_event(ticket, event)
     facts = TicketFacts(ticket, latest, timezone.now())
     checks = [
-        (describe_condition(c), rules.holds({"all": [c]}, facts))
+        (rules.describe_condition(c), rules.holds({"all": [c]}, facts))
         for c in trigger.conditions.get("all", [])
     ]
     some = trigger.conditions.get("any", [])
-    checks += [(f"or: {describe_condition(c)}", rules.holds({"all": [c]}, facts)) for c in some]
+    checks += [
+        (f"or: {rules.describe_condition(c)}", rules.holds({"all": [c]}, facts)) for c in some
+    ]
     return Preview(
         event=rules.EVENTS[event],
         conditions=checks,
         fires=rules.holds(trigger.conditions, facts),
-        actions=[describe_action(a) for a in trigger.actions],
+        actions=[rules.describe_action(a) for a in trigger.actions],
     )
 
 
 def _latest_event(ticket: Ticket, event: str) -> TicketEvent | None:
     kinds = [kind for kind, name in rules.KIND_NAMES.items() if name == event]
     return ticket.events.filter(kind__in=kinds).order_by("-created_at", "-id").first()
-
-
-def describe_condition(condition: dict[str, Any]) -> str:
-    field = rules.FIELDS[condition["field"]]
-    value = condition["value"]
-    shown = ", ".join(map(str, value)) if isinstance(value, list) else value
-    op = condition["op"].replace("_", " ")
-    return f"{field.label} {op}" + (f" {shown}" if shown is not None else "")
-
-
-def describe_action(action: dict[str, Any]) -> str:
-    label = rules.ACTIONS[action["type"]][0]
-    value = action.get("value")
-    if isinstance(value, list):
-        value = ", ".join(map(str, value))
-    if action["type"] == "notify":
-        value = f"{', '.join(map(str, action['to']))}: {action['value']}"
-    return f"{label}: {value}" if value not in (None, "") else label

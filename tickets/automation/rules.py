@@ -314,3 +314,21 @@ def check_events(data: Any) -> list[str]:
     if unknown:
         raise RuleError(f"Unknown event {unknown[0]!r}; one of {', '.join(EVENTS)}.")
     return list(dict.fromkeys(data))
+
+
+def describe_condition(condition: dict[str, Any]) -> str:
+    field = FIELDS[condition["field"]]
+    value = condition["value"]
+    shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+    op = condition["op"].replace("_", " ")
+    return f"{field.label} {op}" + (f" {shown}" if shown is not None else "")
+
+
+def describe_action(action: dict[str, Any]) -> str:
+    label = ACTIONS[action["type"]][0]
+    value = action.get("value")
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    if action["type"] == "notify":
+        value = f"{', '.join(map(str, action['to']))}: {action['value']}"
+    return f"{label}: {value}" if value not in (None, "") else label

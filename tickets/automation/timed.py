@@ -120,6 +120,7 @@ def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
             AutomationFiring.objects.create(automation=automation, ticket=ticket, anchor_at=anchor)
             for action in automation.actions:
                 actions.apply(action, ticket=ticket, event=None, label=label)
+            actions.record_fired(ticket, label, automation.actions, automation=automation.pk)
     except IntegrityError:
         return 0  # another run acted already
     except DomainError as refusal:

@@ -63,6 +63,13 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return f"Customer rated {data.get('rating')}/5" + (
             f": “{data['comment']}”" if data.get("comment") else ""
         )
+    if kind == EventKind.RULE_FIRED:
+        return "Acted: " + "; ".join(data.get("actions", []))
+    if kind == EventKind.RULE_STOPPED:
+        why = "a loop between rules" if data.get("reason") == "loop" else "too many rules in a row"
+        return f"Stopped: {why}"
+    if kind == EventKind.RULE_FAILED:
+        return f"Could not act: {data.get('error', '')}"
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
     return str(_EVENT_LABELS.get(kind, kind))

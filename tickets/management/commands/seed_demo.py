@@ -11,10 +11,12 @@ from django.db import transaction
 
 from knowledge.demo import load_demo_knowledge_base
 from tickets import services
+from tickets.automation import manage
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.management.commands._demo_history import load_history
 from tickets.models import (
     AgentProfile,
+    Automation,
     BusinessCalendar,
     Channel,
     ContactKind,
@@ -23,6 +25,7 @@ from tickets.models import (
     Organization,
     SLAPolicy,
     Tier,
+    Trigger,
 )
 from tickets.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP
 
@@ -145,6 +148,44 @@ MACROS = [
 DEMO_TAGS = {"demo-1": ["account"], "demo-3": ["vpn", "windows"], "demo-5": ["export", "bug"]}
 
 
+DEMO_TRIGGER: dict[str, Any] = {
+    "name": "Outages go to tier 2 as urgent",
+    "description": "A new ticket whose subject speaks of an outage skips the queue.",
+    "events": ["ticket.created"],
+    "conditions": {"all": [{"field": "subject", "op": "contains", "value": "outage"}]},
+    "actions": [
+        {"type": "set_priority", "value": "urgent"},
+        {"type": "add_tags", "value": ["outage"]},
+        {"type": "set_tier", "value": 2, "note": "Reported outage: check the status page."},
+    ],
+}
+_WAITING = {"all": [{"field": "status", "op": "is", "value": "pending_customer"}]}
+DEMO_AUTOMATIONS: list[dict[str, Any]] = [
+    {
+        "name": "Remind the customer after 3 business days",
+        "since": "status_changed", "hours": 24, "business_hours": True,
+        "conditions": _WAITING,
+        "actions": [{"type": "message_customer", "value": (
+            "Hello {{ customer.first_name }}, we are waiting for your answer on "
+            "{{ ticket.reference }}. Is it still a problem?")}],
+    },
+    {
+        "name": "Resolve after 7 days without an answer",
+        "since": "status_changed", "hours": 168, "conditions": _WAITING,
+        "actions": [{"type": "add_note", "value": "No answer from the customer in 7 days."},
+                    {"type": "set_status", "value": "resolved"}],
+    },
+    {
+        "name": "Unassigned in tier 2 for 4 hours: tell the leads",
+        "since": "tier_entered", "hours": 4,
+        "conditions": {"all": [{"field": "tier", "op": "is", "value": 2},
+                               {"field": "assignee", "op": "is_empty"}]},
+        "actions": [{"type": "notify", "to": ["leads"],
+                     "value": "{{ ticket.reference }} has waited 4 hours in tier 2"}],
+    },
+]  # fmt: skip
+
+
 class Command(BaseCommand):
     help = "Load demo users, customers and tickets (safe to run again; refuses when DEBUG is off)."
 
@@ -163,6 +204,7 @@ class Command(BaseCommand):
             users = self._users()
             created = self._tickets(users)
             self._macros()
+            self._rules()
             articles = load_demo_knowledge_base(actor=users["admin"])
             history = load_history(users)
         self.stdout.write(
@@ -289,6 +331,15 @@ class Command(BaseCommand):
                     else None,
                 },
             )
+
+    def _rules(self) -> None:
+        """A trigger that acts on new tickets, and the usual automations, switched off (on,
+        they would act at once on the demo history's old tickets)."""
+        if not Trigger.objects.filter(name=DEMO_TRIGGER["name"]).exists():
+            manage.trigger_save(trigger=None, actor=None, **DEMO_TRIGGER)
+        for example in DEMO_AUTOMATIONS:
+            if not Automation.objects.filter(name=example["name"]).exists():
+                manage.automation_save(automation=None, actor=None, active=False, **example)
 
     def _work(self, ticket: Any, external_id: str, users: dict[str, Any]) -> None:
         """Give some demo tickets a history, through the same services agents use."""
