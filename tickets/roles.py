@@ -96,3 +96,13 @@ def reads_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     return is_staff_member(user) and (
         user.groups.filter(name=LEADS_GROUP).exists()  # type: ignore[union-attr]
     )
+
+
+def admin_ids() -> list[int]:
+    """The active admins' user ids (the Admins group and superusers): whom the desk tells
+    about its own trouble (a rule stopped, a webhook switched off)."""
+    from django.contrib.auth.models import User
+    from django.db.models import Q
+
+    admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
+    return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())

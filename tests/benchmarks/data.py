@@ -1417,12 +1417,15 @@ CROSS JOIN LATERAL (
 ) m2
 """
 
+# status_since (what automations count from) is the last change, as migration 0026 sets it
+# on tickets written before it: a data set built before it and migrated has the same.
 _REPORT_TICKETS = f"""
 INSERT INTO tickets_ticket (
     id, subject, channel, status, priority, first_response_due_at, next_response_due_at,
     resolution_due_at, sla_due_at, first_responded_at, awaiting_reply_since, last_message_at,
     resolved_at, closed_at, created_at, updated_at, assignee_id, customer_id, merged_into_id,
-    tier_id, follow_up_of_id, routing_due_at, sla_next_check_at, sla_policy_id, satisfaction)
+    tier_id, follow_up_of_id, routing_due_at, sla_next_check_at, sla_policy_id, satisfaction,
+    status_since)
 SELECT p.id,
        initcap({_pick("products", "p.u_comment")}) || ' ' || {_pick("products", "p.u_pause")}
            || ' ' || {_pick("problems", "p.u_person")},
@@ -1436,13 +1439,14 @@ SELECT p.id,
        p.solved_at,
        CASE WHEN p.status = 'closed' THEN p.solved_at + interval '4 days' END,
        p.created,
-       greatest(p.created, p.first_reply_at, p.solved_at, p.tier_since,
-                CASE WHEN p.rating IS NOT NULL THEN p.rated_at END),
-       p.assignee_id, p.customer_id, p.merged_into_id,
-       (%(tier_ids)s::int[])[p.tier_level + 1], NULL, NULL, NULL, p.sla_policy_id, p.rating
+       x.updated, p.assignee_id, p.customer_id, p.merged_into_id,
+       (%(tier_ids)s::int[])[p.tier_level + 1], NULL, NULL, NULL, p.sla_policy_id, p.rating,
+       x.updated
 FROM bench_report_plan p
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN p.first_reply_at IS NULL AND p.solved_at IS NULL THEN p.fr_due END
+    SELECT greatest(p.created, p.first_reply_at, p.solved_at, p.tier_since,
+                    CASE WHEN p.rating IS NOT NULL THEN p.rated_at END) AS updated,
+           CASE WHEN p.first_reply_at IS NULL AND p.solved_at IS NULL THEN p.fr_due END
                AS fr_running,
            CASE WHEN p.solved_at IS NULL AND (NOT p.paused OR p.res_due <= p.paused_since)
                 THEN p.res_due END AS res_running

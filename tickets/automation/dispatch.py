@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from tickets.automation import actions, webhooks
@@ -31,7 +29,7 @@ from tickets.automation.facts import TicketFacts
 from tickets.automation.rules import event_name, holds
 from tickets.errors import DomainError
 from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring, Webhook
-from tickets.roles import ADMINS_GROUP
+from tickets.roles import admin_ids
 from tickets.services._common import acting_as, record_event
 from tickets.services.notices import notify_agents
 
@@ -225,7 +223,7 @@ def _report_stop(trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
             trigger=trigger.pk,
             reason="loop" if looped else "depth",
         )
-        notify_agents(user_ids=_admin_ids(), ticket=ticket, kind="rule_stopped", text=text)
+        notify_agents(user_ids=admin_ids(), ticket=ticket, kind="rule_stopped", text=text)
 
 
 def _report_failure(trigger: Trigger, ticket: Ticket, event: TicketEvent, error: str) -> None:
@@ -239,8 +237,3 @@ def _report_failure(trigger: Trigger, ticket: Ticket, event: TicketEvent, error:
             trigger=trigger.pk,
             error=error[:500],
         )
-
-
-def _admin_ids() -> list[int]:
-    admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
-    return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())

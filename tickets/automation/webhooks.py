@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,7 +46,7 @@ from tickets.models import (
     WebhookDelivery,
     WebhookFormat,
 )
-from tickets.roles import ADMINS_GROUP
+from tickets.roles import admin_ids
 from tickets.services._common import Actor
 from tickets.services.notices import notify_agents
 
@@ -396,7 +396,7 @@ def disable(*, webhook_id: int, reason: str, ticket_id: int | None, now: datetim
     name = Webhook.objects.values_list("name", flat=True).get(pk=webhook_id)
     text = f"Webhook “{name}” was switched off: {reason}"[:500]
     logger.warning("%s", text)
-    admins = _admin_ids()
+    admins = admin_ids()
     ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is not None:
         notify_agents(user_ids=admins, ticket=ticket, kind="webhook_disabled", text=text)
@@ -427,11 +427,6 @@ def enable(*, webhook: Webhook, actor: Actor) -> Webhook:
     webhook.refresh_from_db(fields=["disabled_at", "disabled_reason", "consecutive_failures"])
     logger.info("webhook %s switched on again by %s", webhook.pk, _who(actor))
     return webhook
-
-
-def _admin_ids() -> list[int]:
-    admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
-    return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())
 
 
 def _who(actor: Actor) -> str:
