@@ -200,7 +200,7 @@ class _Run:
 
 def _read_ticket(ticket_id: int) -> Ticket | None:
     return (
-        Ticket.objects.select_related("customer", "tier", "sla_policy", "assignee")
+        Ticket.objects.select_related("customer", "tier", "assignee")
         .filter(pk=ticket_id, merged_into__isnull=True)
         .first()
     )

@@ -11,11 +11,10 @@ from tickets.models import (
     EventKind,
     Message,
     MessageKind,
-    SLAPolicy,
     Ticket,
     TicketEvent,
 )
-from tickets.services.sla_clocks import calendar_of
+from tickets.services import desk_setup
 
 _PREVIOUS = {
     "previous_status": (EventKind.STATUS_CHANGED,),
@@ -99,9 +98,18 @@ class TicketFacts(Mapping[str, Any]):
         return self.ticket.satisfaction
 
     def _in_business_hours(self) -> bool:
-        policy = self.ticket.sla_policy or SLAPolicy.objects.filter(is_default=True).first()
-        if policy is None:
+        calendar = calendar_for(self.ticket)
+        if calendar is None:
             return True
-        calendar = calendar_of(policy)
         at = self.event.created_at if self.event else self.now
         return sla.business_minutes_between(at, at + timedelta(minutes=1), calendar) > 0
+
+
+def calendar_for(ticket: Ticket) -> sla.Calendar | None:
+    """The business calendar of the ticket's SLA policy (else the default policy's), as this
+    process keeps it (tickets.services.desk_setup); None without any policy."""
+    policies = desk_setup.current().policies
+    policy = policies.get(ticket.sla_policy_id) or next(
+        (p for p in policies.policies if p.is_default), None
+    )
+    return policies.calendars.of(policy) if policy is not None else None

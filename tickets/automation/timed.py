@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tickets import sla
 from tickets.automation import actions
-from tickets.automation.facts import TicketFacts
+from tickets.automation.facts import TicketFacts, calendar_for
 from tickets.automation.rules import holds
 from tickets.errors import DomainError
 from tickets.models import (
@@ -28,11 +28,9 @@ from tickets.models import (
     Automation,
     AutomationFiring,
     EventKind,
-    SLAPolicy,
     Ticket,
 )
 from tickets.services._common import acting_as, record_event
-from tickets.services.sla_clocks import calendar_of
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +99,7 @@ def run_automations(*, now: datetime | None = None) -> int:
     acted = 0
     for automation in Automation.objects.filter(active=True).order_by("position", "id"):
         tickets = list(
-            due(automation, now).select_related("customer", "tier", "sla_policy")[:BATCH]
+            due(automation, now).select_related("customer", "tier")[:BATCH]
         )
         for ticket in tickets:
             acted += _maybe_act(automation, ticket, now)
@@ -132,10 +130,10 @@ def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
 def _business_hours_passed(
     automation: Automation, ticket: Ticket, anchor: datetime, now: datetime
 ) -> bool:
-    policy = ticket.sla_policy or SLAPolicy.objects.filter(is_default=True).first()
-    if policy is None:
+    calendar = calendar_for(ticket)
+    if calendar is None:
         return True
-    worked = sla.business_minutes_between(anchor, now, calendar_of(policy))
+    worked = sla.business_minutes_between(anchor, now, calendar)
     return worked >= float(automation.hours) * 60
 
 
