@@ -90,14 +90,18 @@ class AutomationFiring(models.Model):
     """An automation acted on a ticket for the moment its clock started (`anchor_at`)."""
 
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="firings")
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
+    # Indexed first in the constraint's index: the sweep asks it, ticket by ticket, whether
+    # the automation acted already, without reading the table.
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     anchor_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["automation", "ticket", "anchor_at"], name="automation_once_per_anchor"
+                fields=["ticket", "automation", "anchor_at"], name="automation_once_per_anchor"
             )
         ]
 

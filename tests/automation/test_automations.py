@@ -153,7 +153,7 @@ def test_the_due_tickets_are_read_through_an_index(open_ticket, agent) -> None:
         conditions={"all": [{"field": "status", "op": "is", "value": "resolved"}]},
         actor=None, actions=[{"type": "set_status", "value": "closed"}],
     )  # fmt: skip
-    query = str(timed.due(automation, MONDAY).query)
+    query = str(timed.due_ids(automation, MONDAY).query)
     assert '"status_since" <=' in query and "NOT (EXISTS" in query.replace(
         "NOT EXISTS", "NOT (EXISTS"
     )

@@ -347,3 +347,25 @@ def test_a_trigger_tried_on_an_existing_ticket_changes_nothing(open_ticket) -> N
     assert preview.actions == ["Set priority: urgent", "Add tags: outage"]
     ticket.refresh_from_db()
     assert ticket.priority == "normal" and not ticket.tags.exists()
+
+
+def test_events_no_trigger_is_about_queue_no_task(
+    open_ticket, django_capture_on_commit_callbacks
+) -> None:
+    from unittest import mock
+
+    from tickets.automation.tasks import dispatch_events
+
+    rule(
+        "Refunds",
+        ["ticket.created"],
+        [{"type": "add_tags", "value": ["refund"]}],
+        all=[{"field": "subject", "op": "contains", "value": "refund"}],
+    )
+    with mock.patch.object(dispatch_events, "delay") as queued:
+        with django_capture_on_commit_callbacks(execute=True):
+            open_ticket(subject="Printer jam")
+        assert queued.call_count == 0  # judged at the door: no condition holds
+        with django_capture_on_commit_callbacks(execute=True):
+            open_ticket(subject="I want a refund")
+        assert queued.call_count == 1

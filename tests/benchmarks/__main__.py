@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
-drain, latency, queue, sla, reports, kb, chat, faults; all by default). Prints one JSON object
-per line on stdout."""
+drain, latency, queue, sla, rules, reports, kb, chat, faults; all by default). Prints one JSON
+object per line on stdout."""
 
 import importlib
 import os
@@ -13,6 +13,7 @@ ORDER = [
     "peer",
     "queue",
     "sla",
+    "rules",
     "reports",
     "kb",
     "webhooks",

@@ -1,7 +1,7 @@
 """What a rule does, done through the same services a person's change goes through (so the
 status rules, SLA clocks, notices and history follow as for anyone), as "Trigger: <name>"."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -40,14 +40,14 @@ def record_fired(ticket: Ticket, label: str, done: list[Action], **rule: int) ->
     )
 
 
-def would_change(actions: list[Action], ticket: Ticket) -> bool:
+def would_change(actions: list[Action], ticket: Ticket, facts: Mapping[str, Any]) -> bool:
     """Whether doing these actions again would change anything: a status, priority, tier or
     assignee it already has, or tags already there (or gone), would not; a note, a message,
-    a notice or a webhook call always would."""
-    return any(_changes(action, ticket) for action in actions)
+    a notice or a webhook call always would. `facts`: the ticket's (for its tags)."""
+    return any(_changes(action, ticket, facts) for action in actions)
 
 
-def _changes(action: Action, ticket: Ticket) -> bool:
+def _changes(action: Action, ticket: Ticket, facts: Mapping[str, Any]) -> bool:
     kind, value = action["type"], action.get("value")
     if kind == "set_status":
         return bool(ticket.status != value)
@@ -60,7 +60,7 @@ def _changes(action: Action, ticket: Ticket) -> bool:
     if kind in ("assign_round_robin", "unassign"):
         return (ticket.assignee_id is None) == (kind == "assign_round_robin")
     if kind in ("add_tags", "remove_tags"):
-        present = set(ticket.tags.values_list("name", flat=True))
+        present = facts["tags"]
         named = set(action["value"])
         return not named <= present if kind == "add_tags" else bool(named & present)
     return True

@@ -13,24 +13,24 @@ would change nothing, a tag already there, is simply passed over.)
 """
 
 import logging
-import time
 from collections import deque
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tickets.automation import actions, webhooks
+from tickets.automation import actions, active, webhooks
 from tickets.automation.facts import TicketFacts
 from tickets.automation.rules import event_name, holds
 from tickets.errors import DomainError
-from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring, Webhook
+from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring
 from tickets.roles import admin_ids
-from tickets.services._common import acting_as, record_event
+from tickets.services._common import acting_as, message_in_hand, record_event
 from tickets.services.notices import notify_agents
 
 logger = logging.getLogger(__name__)
@@ -53,56 +53,81 @@ def on_events(events: list[TicketEvent]) -> None:
     if cascade is not None:
         cascade.caused.extend(events)
         return
-    ids = [event.pk for event in events]
-    transaction.on_commit(lambda: _schedule(ids))
+    transaction.on_commit(lambda: _schedule(events))
 
 
-def _schedule(event_ids: list[int]) -> None:
-    if not rules_in_use():
+def _schedule(events: list[TicketEvent]) -> None:
+    """Queue the `rules` task for these events if a webhook subscribes to one of them, or a
+    trigger's conditions hold for one as the door left its ticket. Most events (a customer's
+    reply no trigger is about) end here, at the cost of the conditions they ask: no task."""
+    rules = active.current()
+    if not rules.in_use or not _worth_a_task(events, rules):
         return
     from tickets.automation.tasks import dispatch_events
 
-    dispatch_events.delay(event_ids)
+    dispatch_events.delay([event.pk for event in events])
 
 
-# Whether any trigger or subscription is active: asked after every commit that wrote events,
-# so it is remembered for a few seconds per process (and forgotten at once in the process
-# that changes a rule).
-_IN_USE_SECONDS = 5.0
-_in_use: tuple[float, bool] = (0.0, False)
+def _worth_a_task(events: list[TicketEvent], rules: active.ActiveRules) -> bool:
+    opened = {e.ticket_id for e in events if e.kind == EventKind.CREATED}
+    names = [event_name(e.kind, opens_ticket=e.ticket_id in opened) for e in events]
+    if any(name in hook.events for hook in rules.hooks for name in names):
+        return True
+    now = timezone.now()
+    shared_by_ticket: dict[int, dict[str, Any]] = {}
+    try:
+        for event, name in zip(events, names, strict=True):
+            if name is None or name not in rules.listened:
+                continue
+            shared = shared_by_ticket.setdefault(event.ticket_id, _known(event, opened, events))
+            facts = TicketFacts(event.ticket, event, now, shared)
+            if any(name in t.events and holds(t.conditions, facts) for t in rules.triggers):
+                return True
+    except Exception:  # a fact the door's objects cannot give: the task reads afresh
+        logger.warning("rules: could not judge events at the door", exc_info=True)
+        return True
+    return False
+
+
+def _known(event: TicketEvent, opened: set[int], events: list[TicketEvent]) -> dict[str, Any]:
+    """What is known of the event's ticket without asking: a ticket opened by these events
+    and given no tags in them has none, and its latest message is the one it was opened
+    with (when the door still has it in hand)."""
+    ticket_id = event.ticket_id
+    if ticket_id not in opened:
+        return {}
+    own = [e for e in events if e.ticket_id == ticket_id]
+    known: dict[str, Any] = {}
+    if not any(e.kind == EventKind.TAGS_CHANGED for e in own):
+        known["tags"] = set()
+    received = [message_in_hand(e) for e in own if e.kind == EventKind.MESSAGE_RECEIVED]
+    if len(received) == 1 and received[0] is not None:
+        known["latest_message"] = received[0]
+    return known
 
 
 def rules_in_use() -> bool:
-    global _in_use
-    checked_at, in_use = _in_use
-    if time.monotonic() - checked_at < _IN_USE_SECONDS:
-        return in_use
-    in_use = (
-        Trigger.objects.filter(active=True).exists()
-        or Webhook.objects.filter(active=True, disabled_at__isnull=True).exclude(events=[]).exists()
-    )
-    _in_use = (time.monotonic(), in_use)
-    return in_use
+    return active.current().in_use
 
 
 def forget_rules_in_use() -> None:
-    global _in_use
-    _in_use = (0.0, False)
+    """Read the active rules again at the next use (this process only)."""
+    active.forget()
 
 
 def dispatch(event_ids: Iterable[int], *, now: datetime | None = None) -> int:
     """Offer these events to the triggers and the webhook subscriptions; returns how many
     triggers acted."""
-    events = list(TicketEvent.objects.filter(pk__in=list(event_ids)).order_by("ticket_id", "id"))
-    triggers = list(Trigger.objects.filter(active=True).order_by("position", "id"))
-    hooks = list(Webhook.objects.filter(active=True, disabled_at__isnull=True).exclude(events=[]))
-    if not events or not (triggers or hooks):
+    rules = active.current()
+    if not rules.in_use:
         return 0
-    fired = set(
-        TriggerFiring.objects.filter(event__in=events).values_list("trigger_id", "event_id")
+    events = list(
+        TicketEvent.objects.filter(pk__in=list(event_ids))
+        .select_related("ticket__customer", "ticket__tier", "ticket__assignee")
+        .order_by("ticket_id", "id")
     )
     opened = {e.ticket_id for e in events if e.kind == EventKind.CREATED}
-    run = _Run(triggers, hooks, fired, opened, now or timezone.now())
+    run = _Run(rules, opened, now or timezone.now())
     by_ticket: dict[int, list[TicketEvent]] = {}
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event)
@@ -112,39 +137,36 @@ def dispatch(event_ids: Iterable[int], *, now: datetime | None = None) -> int:
 
 
 class _Run:
-    def __init__(
-        self,
-        triggers: list[Trigger],
-        hooks: list[Webhook],
-        fired: set[tuple[int, int]],
-        opened: set[int],
-        now: datetime,
-    ) -> None:
-        self.triggers, self.hooks, self.fired = triggers, hooks, fired
+    def __init__(self, rules: active.ActiveRules, opened: set[int], now: datetime) -> None:
+        self.triggers, self.hooks, self.listened = rules.triggers, rules.hooks, rules.listened
         self.opened, self.now = opened, now
+        self.fired: set[tuple[int, int]] = set()
         self.acted = 0
         self.stopped: set[tuple[int, int]] = set()
         self.max_depth = int(settings.HELPDESK_RULES_MAX_DEPTH)
 
     def ticket_cascade(self, events: list[TicketEvent]) -> None:
+        # The ticket as read with its events; read again once a trigger changed it.
+        ticket: Ticket | None = events[0].ticket
+        if ticket is None or ticket.merged_into_id is not None:
+            return
+        # The ticket's facts that are the same for each of its events.
+        shared = _known(events[0], self.opened, events)
         # Each event with the triggers whose changes led to it, first to last.
         pending: deque[tuple[TicketEvent, tuple[int, ...]]] = deque((e, ()) for e in events)
-        while pending:
+        while pending and ticket is not None:
             event, chain = pending.popleft()
             name = event_name(event.kind, opens_ticket=event.ticket_id in self.opened)
-            if name is None:
+            if name is None or name not in self.listened:
                 continue
-            ticket = _read_ticket(event.ticket_id)
-            if ticket is None:
-                return
             self._tell_webhooks(name, event, ticket)
-            facts = TicketFacts(ticket, event, self.now)
+            facts = TicketFacts(ticket, event, self.now, shared)
             for trigger in self.triggers:
                 if name not in trigger.events or (trigger.pk, event.pk) in self.fired:
                     continue
                 if not holds(trigger.conditions, facts):
                     continue
-                if not actions.would_change(trigger.actions, ticket):
+                if not actions.would_change(trigger.actions, ticket, facts):
                     continue  # what it would do is done
                 if trigger.pk in chain or len(chain) >= self.max_depth:
                     self._stop(trigger, ticket, looped=trigger.pk in chain)
@@ -158,7 +180,8 @@ class _Run:
                 ticket = _read_ticket(event.ticket_id)  # later triggers see the changes
                 if ticket is None:
                     return
-                facts = TicketFacts(ticket, event, self.now)
+                shared = {}
+                facts = TicketFacts(ticket, event, self.now, shared)
 
     def _stop(self, trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
         """Report a stopped trigger, once per ticket in a run."""
@@ -187,7 +210,7 @@ class _Run:
                     actions.apply(action, ticket=ticket, event=event, label=label)
                 actions.record_fired(ticket, label, trigger.actions, trigger=trigger.pk)
         except IntegrityError:
-            return None  # another run acted on this event already
+            return None  # a run before this one acted on this event (the task ran again)
         except DomainError as refusal:
             _report_failure(trigger, ticket, event, str(refusal))
             return None

@@ -15,6 +15,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.services import desk_setup
+from tickets.services._common import message_in_hand
 
 _PREVIOUS = {
     "previous_status": (EventKind.STATUS_CHANGED,),
@@ -25,11 +26,20 @@ _PREVIOUS = {
 
 class TicketFacts(Mapping[str, Any]):
     """The facts of `ticket` (read fresh, with customer and tier) for `event`, if any, at
-    `now` (for business hours)."""
+    `now` (for business hours). `shared` holds what does not depend on the event (the tags,
+    the customer's latest message), for the facts of the ticket's other events as long as
+    it does not change."""
 
-    def __init__(self, ticket: Ticket, event: TicketEvent | None, now: datetime) -> None:
+    def __init__(
+        self,
+        ticket: Ticket,
+        event: TicketEvent | None,
+        now: datetime,
+        shared: dict[str, Any] | None = None,
+    ) -> None:
         self.ticket, self.event, self.now = ticket, event, now
         self._known: dict[str, Any] = {}
+        self._shared = shared if shared is not None else {}
         self._message: Message | bool | None = False  # False: not read yet
         self._loaders: dict[str, Callable[[], Any]] = {
             "channel": lambda: ticket.channel,
@@ -37,7 +47,7 @@ class TicketFacts(Mapping[str, Any]):
             "priority": lambda: ticket.priority,
             "status": lambda: ticket.status,
             "assignee": lambda: ticket.assignee_id,
-            "tags": lambda: {t.lower() for t in ticket.tags.values_list("name", flat=True)},
+            "tags": lambda: self._once("tags", self._tags),
             "organization": lambda: ticket.customer.organization_id,
             "customer": lambda: ticket.customer_id,
             "sender": self._sender,
@@ -66,16 +76,27 @@ class TicketFacts(Mapping[str, Any]):
         if self._message is False:
             found = None
             message_id = self.event.data.get("message") if self.event else None
-            if message_id:
+            in_hand = message_in_hand(self.event) if self.event else None
+            if in_hand is not None and in_hand.pk == message_id:
+                found = in_hand
+            elif message_id:
                 found = Message.objects.filter(pk=message_id, ticket=self.ticket).first()
             if found is None:
-                found = (
-                    self.ticket.messages.filter(kind=MessageKind.INBOUND)
-                    .order_by("-created_at", "-id")
-                    .first()
-                )
+                found = self._once("latest_message", self._latest_message)
             self._message = found
         return self._message if isinstance(self._message, Message) else None
+
+    def _once(self, name: str, read: Callable[[], Any]) -> Any:
+        if name not in self._shared:
+            self._shared[name] = read()
+        return self._shared[name]
+
+    def _tags(self) -> set[str]:
+        return {tag.lower() for tag in self.ticket.tags.values_list("name", flat=True)}
+
+    def _latest_message(self) -> Message | None:
+        latest = self.ticket.messages.filter(kind=MessageKind.INBOUND)
+        return latest.order_by("-created_at", "-id").first()
 
     def _sender(self) -> str:
         message = self.message

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import transaction
 
+from tickets.automation import active as active_rules
 from tickets.automation import rules, webhooks
-from tickets.automation.dispatch import forget_rules_in_use
 from tickets.automation.facts import TicketFacts
 from tickets.automation.timed import ANCHORS
 from tickets.errors import InvalidInput
@@ -61,7 +61,7 @@ def trigger_save(
         trigger.position = (last or 0) + 1
     with transaction.atomic():
         trigger.save()
-    forget_rules_in_use()
+    active_rules.changed()
     return trigger
 
 
@@ -147,13 +147,13 @@ def webhook_save(
     webhook.url, webhook.format, webhook.events = url, format, subscribed
     webhook.active, webhook.allow_private_network = active, allow_private_network
     webhook.save()
-    forget_rules_in_use()
+    active_rules.changed()
     return webhook
 
 
 def rule_delete(*, rule: Trigger | Automation | Webhook, actor: Actor) -> None:
     rule.delete()
-    forget_rules_in_use()
+    active_rules.changed()
 
 
 @dataclass(frozen=True)

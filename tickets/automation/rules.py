@@ -150,12 +150,21 @@ def _check_value(field: Field, value: Any, where: str) -> Any:
 Facts = Mapping[str, Any]
 
 
+# Facts that cost a query to learn: the other conditions are asked first, so that a rule
+# whose channel or subject already rules it out never reads the message or the tags.
+_COSTLY = frozenset({"body", "sender", "sender_domain", "tags"})
+
+
 def holds(conditions: Mapping[str, list[dict[str, Any]]], facts: Facts) -> bool:
     every = conditions.get("all") or []
     some = conditions.get("any") or []
-    return all(_holds(c, facts) for c in every) and (
-        not some or any(_holds(c, facts) for c in some)
+    return all(_holds(c, facts) for c in _cheap_first(every)) and (
+        not some or any(_holds(c, facts) for c in _cheap_first(some))
     )
+
+
+def _cheap_first(conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(conditions, key=lambda condition: condition["field"] in _COSTLY)
 
 
 _PRIORITY_ORDER = {value: n for n, value in enumerate(_PRIORITIES)}

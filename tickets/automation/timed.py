@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from tickets import sla
@@ -30,6 +30,7 @@ from tickets.models import (
     EventKind,
     Ticket,
 )
+from tickets.services import desk_setup
 from tickets.services._common import acting_as, record_event
 
 logger = logging.getLogger(__name__)
@@ -51,16 +52,19 @@ ANCHORS: dict[str, Anchor] = {
     "last_message": Anchor("Since the last message", "last_message_at"),
     "tier_entered": Anchor("Since it entered its present tier", "metrics__tier_since"),
 }
-# Tickets one automation handles in one run; the rest wait for the next minute.
+# Tickets one automation handles in one run; the rest wait for the next minute. They are
+# read from the table a few at a time, as they are handled.
 BATCH = 500
+READ_AT_ONCE = 50
 # Conditions that become SQL (and so narrow the index range); the rest are checked after.
-_SQL_FIELDS = {"status": "status", "tier": "tier__level", "priority": "priority",
+_SQL_FIELDS = {"status": "status", "tier": "tier_id", "priority": "priority",
                "channel": "channel"}  # fmt: skip
 
 
-def due(automation: Automation, now: datetime) -> QuerySet[Ticket]:
-    """The tickets whose clock started at least the automation's hours ago and that it has
-    not acted on for that start: a range of an index of the open tickets."""
+def due_ids(automation: Automation, now: datetime) -> QuerySet[Ticket, tuple[int, datetime]]:
+    """(id, clock start) of the tickets whose clock started at least the automation's hours
+    ago and that it has not acted on for that start, oldest first: a range of an index of
+    the open tickets, and its firings' unique index, both read without their tables."""
     column = ANCHORS[automation.since].column
     cutoff = now - timedelta(hours=float(automation.hours))
     fired = AutomationFiring.objects.filter(
@@ -75,13 +79,25 @@ def due(automation: Automation, now: datetime) -> QuerySet[Ticket]:
         tickets = tickets.filter(status__in=ACTIVE_STATUSES)
     else:
         tickets = tickets.exclude(status="closed")
-    return tickets.annotate(anchor=F(column)).order_by(column, "pk")
+    return tickets.order_by(column, "pk").values_list("pk", column)
+
+
+def _read(starts: dict[int, datetime]) -> list[Ticket]:
+    """These tickets with what the rules ask of them, each with its clock's start as
+    `anchor`, in the order given."""
+    tickets = Ticket.objects.select_related("customer", "tier", "assignee").in_bulk(starts)
+    for pk, ticket in tickets.items():
+        ticket.anchor = starts[pk]  # type: ignore[attr-defined]
+    return [tickets[pk] for pk in starts if pk in tickets]
 
 
 def _sql_conditions(conditions: list[dict[str, Any]]) -> Q:
     narrowed = Q()
     for condition in conditions:
         column, op, value = _SQL_FIELDS.get(condition["field"]), condition["op"], condition["value"]
+        if column == "tier_id" and op in ("is", "in"):  # levels to ids: the index has ids
+            value = _tier_ids(value if op == "in" else [value])
+            op = "in"
         if column and op == "is":
             narrowed &= Q(**{column: value})
         elif column and op == "in":
@@ -93,16 +109,20 @@ def _sql_conditions(conditions: list[dict[str, Any]]) -> Q:
     return narrowed
 
 
+def _tier_ids(levels: list[int]) -> list[int]:
+    tiers = desk_setup.current().tiers
+    return [tiers[level].pk for level in levels if level in tiers]
+
+
 def run_automations(*, now: datetime | None = None) -> int:
     """Run every active automation once; returns how many times they acted."""
     now = now or timezone.now()
     acted = 0
     for automation in Automation.objects.filter(active=True).order_by("position", "id"):
-        tickets = list(
-            due(automation, now).select_related("customer", "tier")[:BATCH]
-        )
-        for ticket in tickets:
-            acted += _maybe_act(automation, ticket, now)
+        starts = list(due_ids(automation, now)[:BATCH])
+        for first in range(0, len(starts), READ_AT_ONCE):
+            for ticket in _read(dict(starts[first : first + READ_AT_ONCE])):
+                acted += _maybe_act(automation, ticket, now)
     return acted
 
 

@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tickets import placeholders
+from tickets.automation import active
 from tickets.automation.rules import EVENTS
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -393,6 +394,7 @@ def disable(*, webhook_id: int, reason: str, ticket_id: int | None, now: datetim
     )
     if not switched:
         return False
+    active.changed()  # subscriptions are kept per process
     name = Webhook.objects.values_list("name", flat=True).get(pk=webhook_id)
     text = f"Webhook “{name}” was switched off: {reason}"[:500]
     logger.warning("%s", text)
@@ -425,6 +427,7 @@ def enable(*, webhook: Webhook, actor: Actor) -> Webhook:
         disabled_at=None, disabled_reason="", consecutive_failures=0
     )
     webhook.refresh_from_db(fields=["disabled_at", "disabled_reason", "consecutive_failures"])
+    active.changed()
     logger.info("webhook %s switched on again by %s", webhook.pk, _who(actor))
     return webhook
 

@@ -114,6 +114,21 @@ def new_event(
     )
 
 
+# A customer's message travels with its event in memory (not stored: the event's data has
+# its id), so that what hears the event need not read it again.
+_MESSAGE_IN_HAND = "message_in_hand"
+
+
+def with_message(event: TicketEvent, message: Any) -> TicketEvent:
+    event.__dict__[_MESSAGE_IN_HAND] = message
+    return event
+
+
+def message_in_hand(event: TicketEvent) -> Any:
+    """The message the event was written with (with_message), if this is that object."""
+    return event.__dict__.get(_MESSAGE_IN_HAND)
+
+
 def record_event(
     ticket: Ticket, kind: EventKind, *, actor: Actor, label: str = "", **data: Any
 ) -> TicketEvent:

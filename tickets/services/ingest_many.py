@@ -54,7 +54,7 @@ from tickets.services.messages import (
     arrival,
     attachment_rows,
     inbound_message_row,
-    message_received_event,
+    message_received,
     subject_for,
     validate_inbound,
 )
@@ -503,7 +503,7 @@ def _write_messages(
     events = list(events)
     for index, message in messages.items():
         files += attachment_rows(message, inbounds[index].attachments)
-        events.append(new_event(tickets[index], **message_received_event(message)))
+        events.append(message_received(tickets[index], message))
     Attachment.objects.bulk_create(files)
     record_events(events)
     for index in messages:

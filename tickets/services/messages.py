@@ -44,6 +44,7 @@ from tickets.services._common import (
     record_events,
     refuse_if_merged,
     savepoint_unless,
+    with_message,
 )
 from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.notices import notify_customer
@@ -424,7 +425,7 @@ def _store_inbound(
             duration_seconds=inbound.call.duration_seconds,
             recording_url=inbound.call.recording_url,
         )
-    record_events([*events, new_event(ticket, **message_received_event(message))])
+    record_events([*events, message_received(ticket, message)])
     add_participants(ticket, inbound.cc)
     return message
 
@@ -457,6 +458,11 @@ def _indexable(text: str, *, kept: bool) -> str:
         return text
     where = " The whole message is in its original." if kept else ""
     return f"{text[:MAX_BODY_CHARS]}\n\n[Cut here: the message is longer than this.{where}]"
+
+
+def message_received(ticket: Ticket, message: Message) -> TicketEvent:
+    """The event a customer's message writes, not yet written, with the message in hand."""
+    return with_message(new_event(ticket, **message_received_event(message)), message)
 
 
 def message_received_event(message: Message) -> dict[str, Any]:
