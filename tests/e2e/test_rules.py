@@ -66,3 +66,33 @@ def test_rule_pages_have_no_serious_accessibility_violations(page: Page, team: N
                  "/agent/rules/automations/new/", "/agent/rules/webhooks/new/"]:  # fmt: skip
         page.goto(path)
         assert violations(page) == [], path
+
+
+def test_an_admin_builds_an_automation_in_the_browser(page: Page, team: None) -> None:
+    from tickets.models import Automation
+
+    sign_in(page, "ada")
+    page.goto("/agent/rules/")
+    page.get_by_role("link", name="New automation").click()
+    page.get_by_label("Name").fill("Unassigned in tier 2 for 4 hours")
+    page.get_by_label("After").fill("4")
+    page.get_by_label("counted").select_option("tier_entered")
+    page.get_by_label("Field of condition 1").select_option(label="Tier")
+    page.get_by_label("Test of condition 1").select_option("is")
+    page.get_by_label("Value of condition 1").fill("2")
+    page.get_by_label("Field of condition 2").select_option(label="Assignee (user id)")
+    page.get_by_label("Test of condition 2").select_option("is_empty")
+    page.get_by_label("Action 1", exact=True).select_option(label="Notify agents")
+    page.get_by_label("Value of action 1").fill("{{ ticket.reference }} waits in tier 2")
+    page.get_by_label("Details of action 1").fill("leads")
+    page.get_by_role("button", name="Save automation").click()
+    expect(page.get_by_text("Automation “Unassigned in tier 2 for 4 hours” saved.")).to_be_visible()
+    automation = Automation.objects.get()
+    assert (automation.since, automation.hours) == ("tier_entered", 4)
+    assert automation.conditions["all"] == [
+        {"field": "tier", "op": "is", "value": 2},
+        {"field": "assignee", "op": "is_empty", "value": None},
+    ]
+    assert automation.actions == [
+        {"type": "notify", "to": ["leads"], "value": "{{ ticket.reference }} waits in tier 2"}
+    ]

@@ -15,6 +15,7 @@ receivers drop ids they have seen).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import socket
 import time
@@ -78,17 +79,29 @@ def deliver(delivery_ids: list[int], now: datetime | None = None) -> int:
     Harmless to run again: what was delivered or is being sent is skipped."""
     clock: Callable[[], datetime] = (lambda: now) if now is not None else timezone.now
     ids = sorted(set(delivery_ids))
-    sender = _Sender()
+    sender = _sender()
     handled = 0
-    try:
-        for start in range(0, len(ids), sender.batch):
-            claimed, handled_off = _claim(ids[start : start + sender.batch], clock())
-            outcomes = sender.send(claimed)
-            _record(outcomes, clock())
-            handled += handled_off + len(outcomes)
-    finally:
-        sender.close()
+    for start in range(0, len(ids), sender.batch):
+        claimed, handled_off = _claim(ids[start : start + sender.batch], clock())
+        outcomes = sender.send(claimed)
+        _record(outcomes, clock())
+        handled += handled_off + len(outcomes)
     return handled
+
+
+# The sender of this process: its keep-alive connections and threads serve task after task
+# (a task is often one event's few deliveries; opening them anew cost most of its time).
+_kept_sender: tuple[int, _Sender] | None = None
+
+
+def _sender() -> _Sender:
+    """This process's sender (made again in a forked child), ready for a new batch."""
+    global _kept_sender
+    if _kept_sender is None or _kept_sender[0] != os.getpid():
+        _kept_sender = (os.getpid(), _Sender())
+    sender = _kept_sender[1]
+    sender.new_batch()
+    return sender
 
 
 def sweep(now: datetime | None = None) -> int:
@@ -256,14 +269,19 @@ class _Sender:
     """POSTs deliveries: one keep-alive session per kind of address check, THREADS at once."""
 
     def __init__(self) -> None:
+        self._sessions: dict[bool, requests.Session] = {}
+        self._checked: dict[tuple[str, bool], InvalidInput | None] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self.new_batch()
+
+    def new_batch(self) -> None:
+        """Settings read afresh, and addresses checked again (DNS may have changed)."""
         connect = float(settings.HELPDESK_WEBHOOK_CONNECT_TIMEOUT_SECONDS)
         read = float(settings.HELPDESK_WEBHOOK_TIMEOUT_SECONDS)
         self.timeout = (connect, read)
         rounds = max(1, int(CLAIM_SECONDS / 2 // (connect + read)))
         self.batch = THREADS * rounds
-        self._sessions: dict[bool, requests.Session] = {}
-        self._checked: dict[tuple[str, bool], InvalidInput | None] = {}
-        self._pool: ThreadPoolExecutor | None = None
+        self._checked = {}
 
     def send(self, deliveries: list[WebhookDelivery]) -> list[Outcome]:
         if len(deliveries) <= 1:
