@@ -16,15 +16,15 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Trigger(models.Model):
-    """When one of `events` happens to a ticket and the conditions hold, do the actions."""
+class Rule(models.Model):
+    """What triggers and automations have alike: a name, an order, conditions and actions
+    (tickets.automation.rules says what they mean)."""
 
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
-    # Triggers run in this order; a later one sees what an earlier one changed.
+    # Rules run in this order; a later one sees what an earlier one changed.
     position = models.PositiveIntegerField(default=0)
-    events = models.JSONField(default=list, help_text="Event names (tickets.automation.rules).")
     conditions = models.JSONField(default=dict, blank=True)
     actions = models.JSONField(default=list)
     created_by = models.ForeignKey(
@@ -34,10 +34,20 @@ class Trigger(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Trigger(Rule):
+    """When one of `events` happens to a ticket and the conditions hold, do the actions."""
+
+    events = models.JSONField(default=list, help_text="Event names (tickets.automation.rules).")
+
+    class Meta(Rule.Meta):
+        pass
 
 
 class TriggerFiring(models.Model):
@@ -57,33 +67,19 @@ class TriggerFiring(models.Model):
         return f"trigger {self.trigger_id} on event {self.event_id}"
 
 
-class Automation(models.Model):
+class Automation(Rule):
     """When a ticket has been in a state for a while (and the conditions hold), do the actions;
     once per ticket for each time it enters that state."""
 
-    name = models.CharField(max_length=120, unique=True)
-    description = models.TextField(blank=True)
-    active = models.BooleanField(default=True)
-    position = models.PositiveIntegerField(default=0)
     # What the time counts from (tickets.automation.timed.ANCHORS) and how long.
     since = models.CharField(max_length=30)
     hours = models.DecimalField(max_digits=8, decimal_places=2)
     business_hours = models.BooleanField(
         default=False, help_text="Count only the hours of the ticket's SLA calendar."
     )
-    conditions = models.JSONField(default=dict, blank=True)
-    actions = models.JSONField(default=list)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.name
+    class Meta(Rule.Meta):
+        pass
 
 
 class AutomationFiring(models.Model):
