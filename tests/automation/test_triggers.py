@@ -287,13 +287,21 @@ def test_customer_replies_agent_replies_and_messages_to_the_customer(
     assert status is not None and status.actor_label == "Trigger: Pending after reply"
 
 
-def test_notify_the_leads_and_the_tier(open_ticket, agent, django_capture_on_commit_callbacks):
+def test_notify_the_leads_and_the_tier(
+    open_ticket, agent, customer_user, django_capture_on_commit_callbacks
+):
     lead = AgentFactory(username="lead", tiers=[3])
     lead.groups.add(Group.objects.get(name=LEADS_GROUP))
     rule(
         "Tell leads about urgent tickets",
         ["ticket.created"],
-        [{"type": "notify", "to": ["leads", "tier"], "value": "{{ ticket.reference }} is urgent"}],
+        [
+            {
+                "type": "notify",
+                "to": ["leads", "tier", customer_user.pk],  # a customer is no one to tell
+                "value": "{{ ticket.reference }} is urgent",
+            }
+        ],
         all=[{"field": "priority", "op": "is", "value": "urgent"}],
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -136,7 +136,9 @@ def _notify(action: Action, ticket: Ticket, event: TicketEvent | None, label: st
         who |= Q(groups__name=LEADS_GROUP)
     if "admins" in targets:
         who |= Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True)
-    users = User.objects.filter(who, is_active=True).values_list("pk", flat=True).distinct()
+    # Staff only: a user id that is a customer's portal account is no one to tell here.
+    staff = User.objects.filter(who, is_active=True, is_staff=True)
+    users = staff.values_list("pk", flat=True).distinct()
     text = placeholders.fill(action["value"], placeholders.ticket_values(ticket))
     notify_agents(user_ids=list(users), ticket=ticket, kind="rule", text=f"{label}: {text}")
 
