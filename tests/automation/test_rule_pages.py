@@ -10,6 +10,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from tests.factories import AgentFactory
 from tickets import services
@@ -274,3 +275,37 @@ def test_the_example_automations_built_in_the_workspace_act_on_new_tickets(
     assert waiting.status == "resolved"
     page = admin_client.get(f"/agent/tickets/{waiting.pk}/").content.decode()
     assert "Automation: Resolve after 7 days" in page and "No answer in 7 days." in page
+
+
+def test_the_delivery_log_sends_a_failed_delivery_again_and_switches_a_webhook_back_on(
+    admin_client, open_ticket, settings, django_capture_on_commit_callbacks
+):
+    from tickets.automation import sending
+    from tickets.models import WebhookDelivery
+
+    settings.HELPDESK_WEBHOOK_MAX_ATTEMPTS = 1
+    admin_client.post(
+        "/agent/rules/webhooks/new/",
+        {"name": "Down", "url": "http://127.0.0.1:9/hook", "format": "helpdesk",
+         "active": "on", "allow_private_network": "on", "events": ["ticket.created"]},
+    )  # fmt: skip
+    hook = Webhook.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket()
+    sending.sweep()  # (the eager task ran it already; nothing is left)
+    [failed] = WebhookDelivery.objects.all()
+    assert failed.state == "failed"
+    page = admin_client.get(f"/agent/rules/webhooks/{hook.pk}/").content.decode()
+    assert ticket.reference in page and "no answer" in page and "Could not connect" in page
+
+    with django_capture_on_commit_callbacks(execute=False):
+        admin_client.post(f"/agent/rules/deliveries/{failed.pk}/redeliver/")
+    again = WebhookDelivery.objects.exclude(pk=failed.pk).get()
+    assert (again.redelivery_of_id, again.state, again.body) == (failed.pk, "pending", failed.body)
+
+    Webhook.objects.filter(pk=hook.pk).update(disabled_at=timezone.now(), disabled_reason="x")
+    page = admin_client.get(f"/agent/rules/webhooks/{hook.pk}/").content.decode()
+    assert "Switch it on again" in page
+    admin_client.post(f"/agent/rules/webhooks/{hook.pk}/enable/")
+    hook.refresh_from_db()
+    assert hook.disabled_at is None
