@@ -638,3 +638,7 @@ class SignInPolicyAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"second_factor": settings.HELPDESK_MFA_REQUIRED}
+
+
+# The products catalog's pages (their own module: this one holds the tickets' side).
+from tickets import admin_catalog  # noqa: E402, F401

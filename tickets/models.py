@@ -564,6 +564,12 @@ from tickets.models_automation import (  # noqa: E402
     WebhookDelivery,
     WebhookFormat,
 )
+from tickets.models_catalog import (  # noqa: E402
+    Product,
+    ProductPlan,
+    Service,
+    ServiceStatus,
+)
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_security import (  # noqa: E402
@@ -621,6 +627,8 @@ __all__ = [
     "OpeningHours",
     "Organization",
     "Priority",
+    "Product",
+    "ProductPlan",
     "ReportSubscription",
     "SLAAction",
     "SLAClock",
@@ -630,6 +638,8 @@ __all__ = [
     "SecondFactorRule",
     "SecurityEvent",
     "SecurityEventKind",
+    "Service",
+    "ServiceStatus",
     "SignInPolicy",
     "Tag",
     "Ticket",
