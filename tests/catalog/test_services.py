@@ -76,3 +76,25 @@ def test_an_admin_adds_a_service_and_a_taken_identifier_is_explained(admin_user,
     assert again.status_code == 200
     assert "Fibre AB1234 is another service already." in again.content.decode()
     assert Service.objects.count() == 1
+
+
+def test_the_ticket_page_lists_the_customers_services(agent, open_ticket, fibre, router) -> None:
+    ticket = open_ticket(sender="ann@example.com")
+    acme = OrganizationFactory(name="Acme")
+    ticket.customer.organization = acme
+    ticket.customer.save()
+    plan = ProductPlan.objects.create(product=fibre, name="500")
+    service_save(
+        service=None, product=fibre, plan=plan, customer=ticket.customer,
+        identifier="0207 946 0000", actor=None,
+    )  # fmt: skip
+    service_save(
+        service=None, product=router, organization=acme, identifier="RT-88-1234",
+        status="suspended", actor=None,
+    )  # fmt: skip
+    client = Client()
+    client.force_login(agent)
+    page = client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert "Fibre 500 · <code>0207 946 0000</code>" in page
+    assert 'Router X2 · <code>RT-88-1234</code> <span class="help">(organization)</span>' in page
+    assert '<span class="status">Suspended</span>' in page

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.text import search_text
 from knowledge.selectors import article_answers
 from tickets import placeholders, policy, queues, selectors, services
+from tickets.catalog.selectors import customer_services
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
     Macro,
@@ -42,6 +43,8 @@ from tickets.workspace.forms import (
 
 # Events that only repeat a message the timeline already shows.
 _MESSAGE_EVENTS = {"message_received", "replied", "note_added", "call_logged"}
+# The customer's services (and their organization's) listed beside a ticket.
+SERVICES_ON_PAGE = 20
 
 
 def _user(request: HttpRequest) -> User:
@@ -283,6 +286,7 @@ def _ticket_page(
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        "customer_services": list(customer_services(ticket.customer)[:SERVICES_ON_PAGE]),
         "other_tickets": history[: selectors.OTHER_TICKETS_ON_PAGE],
         "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
         "public_base": settings.PUBLIC_BASE_URL,
