@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.automation.receiver import serve
 from tests.factories import AgentFactory
 from tests.tickets.test_concurrency import run_together
 from tickets import services
@@ -85,27 +85,7 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
-        disable_nagle_algorithm = True  # each answer goes at once (no 40 ms stalls)
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status = state.answer(dict(self.headers.items()), body)
-            answer = b"ok" if status == 200 else b"receiver broke"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    server = serve(lambda path, headers, body: state.answer(dict(headers.items()), body))
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/helpdesk"
     yield state
     server.shutdown()

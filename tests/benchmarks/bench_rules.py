@@ -578,7 +578,7 @@ def _doors(ctx: Context) -> list[Metric]:
 def _receiver_main(conn: Any, fail_share: float, seed: int) -> None:
     """The receiver process: answers 500 to a random `fail_share` of the requests, checks
     each signature, counts the answers per delivery id; told by `conn`."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.automation.receiver import serve
 
     secrets: dict[str, str] = {}
     answered: dict[str, list[int]] = {}
@@ -586,29 +586,15 @@ def _receiver_main(conn: Any, fail_share: float, seed: int) -> None:
     lock = threading.Lock()
     rng = random.Random(seed)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
-        disable_nagle_algorithm = True  # each answer goes at once
+    def answer(path: str, headers: Any, body: bytes) -> int:
+        signed = _verified(secrets.get(path, ""), headers, body)
+        with lock:
+            status = 500 if rng.random() < fail_share else 200
+            answered.setdefault(headers.get("X-Helpdesk-Delivery", ""), []).append(status)
+            unsigned[0] += not signed
+        return status
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            signed = _verified(secrets.get(self.path, ""), self.headers, body)
-            with lock:
-                status = 500 if rng.random() < fail_share else 200
-                answered.setdefault(self.headers.get("X-Helpdesk-Delivery", ""), []).append(status)
-                unsigned[0] += not signed
-            answer = b"ok" if status == 200 else b"receiver broke"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    server = serve(answer)
     conn.send(server.server_address[1])
     while True:
         command, value = conn.recv()

@@ -5,15 +5,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import Model, Q
 
 from tickets import placeholders, services
 from tickets.automation import webhooks
 from tickets.automation.rules import describe_action
 from tickets.errors import InvalidInput
-from tickets.models import EventKind, Ticket, TicketEvent
+from tickets.models import Automation, EventKind, Ticket, TicketEvent, Trigger
 from tickets.roles import ADMINS_GROUP, LEADS_GROUP
-from tickets.services._common import record_event
+from tickets.services._common import acting_as, record_event
 from tickets.services.notices import notify_agents
 from tickets.services.routing import ticket_assign_in_turn
 
@@ -25,6 +26,22 @@ def apply(action: Action, *, ticket: Ticket, event: TicketEvent | None, label: s
     Raises tickets.errors.DomainError when the ticket refuses it (a closed ticket, no such
     agent): the caller reports it."""
     _DOERS[action["type"]](action, ticket, event, label)
+
+
+def perform(
+    rule: Trigger | Automation, firing: Model, *, ticket: Ticket, event: TicketEvent | None
+) -> None:
+    """A rule doing its actions, triggers and automations alike, in one transaction: its
+    firing record (whose unique constraint raises IntegrityError when it acted already),
+    each action through the services as "Trigger: <name>" (or "Automation: ..."), and what it
+    did in the history. A refusal (DomainError) undoes all of it; the caller reports it."""
+    kind = type(rule).__name__
+    label = f"{kind}: {rule.name}"
+    with transaction.atomic(), acting_as(label):
+        firing.save(force_insert=True)
+        for action in rule.actions:
+            apply(action, ticket=ticket, event=event, label=label)
+        record_fired(ticket, label, rule.actions, **{kind.lower(): rule.pk})
 
 
 def record_fired(ticket: Ticket, label: str, done: list[Action], **rule: int) -> None:

@@ -30,7 +30,7 @@ from tickets.automation.rules import event_name, holds
 from tickets.errors import DomainError
 from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring
 from tickets.roles import admin_ids
-from tickets.services._common import acting_as, message_in_hand, record_event
+from tickets.services._common import message_in_hand, record_event
 from tickets.services.notices import notify_agents
 
 logger = logging.getLogger(__name__)
@@ -200,15 +200,11 @@ class _Run:
     ) -> list[TicketEvent] | None:
         """The trigger's actions with its firing, in one transaction; the events they
         wrote, or None if it had fired already or could not act."""
-        label = f"Trigger: {trigger.name}"
         cascade = _Cascade()
         token = _cascade.set(cascade)
         try:
-            with transaction.atomic(), acting_as(label):
-                TriggerFiring.objects.create(trigger=trigger, event=event, ticket=ticket)
-                for action in trigger.actions:
-                    actions.apply(action, ticket=ticket, event=event, label=label)
-                actions.record_fired(ticket, label, trigger.actions, trigger=trigger.pk)
+            firing = TriggerFiring(trigger=trigger, event=event, ticket=ticket)
+            actions.perform(trigger, firing, ticket=ticket, event=event)
         except IntegrityError:
             return None  # a run before this one acted on this event (the task ran again)
         except DomainError as refusal:

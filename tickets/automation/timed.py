@@ -31,7 +31,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services import desk_setup
-from tickets.services._common import acting_as, record_event
+from tickets.services._common import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -132,13 +132,9 @@ def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
         return 0
     if not holds(automation.conditions, TicketFacts(ticket, None, now)):
         return 0
-    label = f"Automation: {automation.name}"
+    firing = AutomationFiring(automation=automation, ticket=ticket, anchor_at=anchor)
     try:
-        with transaction.atomic(), acting_as(label):
-            AutomationFiring.objects.create(automation=automation, ticket=ticket, anchor_at=anchor)
-            for action in automation.actions:
-                actions.apply(action, ticket=ticket, event=None, label=label)
-            actions.record_fired(ticket, label, automation.actions, automation=automation.pk)
+        actions.perform(automation, firing, ticket=ticket, event=None)
     except IntegrityError:
         return 0  # another run acted already
     except DomainError as refusal:

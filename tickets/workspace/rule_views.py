@@ -162,6 +162,19 @@ def _number_or_word(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
+def _posted_rule(request: HttpRequest) -> tuple[Rows, dict[str, Any]]:
+    """The posted rows, and what triggers and automations are saved with alike."""
+    rows = posted_rows(request.POST)
+    conditions, actions = rule_of(rows)
+    return rows, {
+        "name": request.POST.get("name", ""),
+        "description": request.POST.get("description", ""),
+        "active": "active" in request.POST,
+        "conditions": conditions,
+        "actions": actions,
+    }
+
+
 def _builder_context(rows: Rows, more: bool) -> dict[str, Any]:
     return {
         "rows": rows.with_blanks(BLANK_ROWS * (2 if more else 1)),
@@ -185,19 +198,14 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     user = _admin(request)
     trigger = get_object_or_404(Trigger, pk=trigger_id) if trigger_id else None
     if request.method == "POST" and "save" in request.POST:
-        rows = posted_rows(request.POST)
-        conditions, actions = rule_of(rows)
+        rows, common = _posted_rule(request)
         try:
             saved = manage.trigger_save(
                 trigger=trigger,
-                name=request.POST.get("name", ""),
-                description=request.POST.get("description", ""),
-                active="active" in request.POST,
                 events=request.POST.getlist("events"),
-                conditions=conditions,
-                actions=actions,
                 position=_position(request.POST.get("position")),
                 actor=user,
+                **common,
             )
         except InvalidInput as wrong:
             return _trigger_form(request, user, trigger, rows, error=wrong.message, status=400)
@@ -292,20 +300,15 @@ def automation_edit(request: HttpRequest, automation_id: int | None = None) -> H
     user = _admin(request)
     automation = get_object_or_404(Automation, pk=automation_id) if automation_id else None
     if request.method == "POST" and "save" in request.POST:
-        rows = posted_rows(request.POST)
-        conditions, actions = rule_of(rows)
+        rows, common = _posted_rule(request)
         try:
             saved = manage.automation_save(
                 automation=automation,
-                name=request.POST.get("name", ""),
-                description=request.POST.get("description", ""),
-                active="active" in request.POST,
                 since=request.POST.get("since", ""),
                 hours=request.POST.get("hours", ""),
                 business_hours="business_hours" in request.POST,
-                conditions=conditions,
-                actions=actions,
                 actor=user,
+                **common,
             )
         except InvalidInput as wrong:
             return _automation_form(
