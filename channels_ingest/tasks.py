@@ -9,8 +9,11 @@ from channels_ingest import delivery, pipeline
 from channels_ingest.email import imap
 from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
+from channels_ingest.sms.backends import send_sms
 from helpdesk.faults import is_transient
 from tickets import services
+from tickets.models import ContactKind
+from tickets.problems import telling
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +120,30 @@ def _retries_left(task: Task) -> int:
 
 def _backoff(task: Task) -> int:
     return int(min(600, 30 * 2**task.request.retries))
+
+
+@shared_task(name="channels_ingest.send_sms_notice", bind=True, max_retries=5)
+def send_sms_notice(self: Task, subscriber_id: int) -> bool:
+    """Text someone who asked to be told that a known issue is fixed; whether it went. A
+    repeated run finds them told and sends nothing; a provider failing for now retries
+    with backoff, then leaves them for the next run of the problem's answering."""
+    notice = telling.claim(subscriber_id, kind=ContactKind.PHONE)
+    if notice is None:
+        return False
+    try:
+        send_sms(notice.to, notice.text)
+    except DeliveryError as error:
+        again = not error.permanent
+        telling.not_told(subscriber_id, error.reason, again=again)
+        if again and _retries_left(self) > 0:
+            raise self.retry(countdown=_backoff(self)) from error
+        return False
+    except Exception as error:
+        telling.not_told(subscriber_id, f"Not sent: {type(error).__name__}", again=True)
+        if is_transient(error) and _retries_left(self) > 0:
+            raise self.retry(countdown=_backoff(self), exc=error) from error
+        raise
+    return True
 
 
 @shared_task(name="channels_ingest.sweep_outbound")

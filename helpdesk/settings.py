@@ -109,6 +109,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                # The known issues' banner (help center, contact form, chat): lazy, kept.
+                "tickets.problems.context.known_issues_banner",
             ],
         },
     },
@@ -323,6 +325,12 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
 
+# --- Monitoring ---------------------------------------------------------------------------
+
+# The bearer token monitoring sends to /inbound/monitoring/ (Alertmanager: http_config's
+# authorization credentials). Empty: the door is switched off (404).
+HELPDESK_MONITORING_TOKEN = env_str("HELPDESK_MONITORING_TOKEN")
+
 # --- The help desk ------------------------------------------------------------------------
 
 HELPDESK_TICKET_PREFIX = env_str("HELPDESK_TICKET_PREFIX", "HD")
@@ -382,6 +390,15 @@ HELPDESK_DELIVERY_BATCH_TASK = "channels_ingest.tasks.deliver_messages"
 HELPDESK_AGENT_EMAIL_TASK = "tickets.tasks.email_notifications"
 # The Celery task that routes a ticket (queued on its tier's queue).
 HELPDESK_ROUTING_TASK = "tickets.tasks.route_ticket"
+# Spikes of tickets alike (tickets.problems.spikes): at least this many in 15 minutes, and
+# this many times as many as usual, tell the agents.
+HELPDESK_SPIKES = env_bool("HELPDESK_SPIKES", default=True)
+HELPDESK_SPIKE_MIN_TICKETS = env_int("HELPDESK_SPIKE_MIN_TICKETS", 5)
+HELPDESK_SPIKE_FACTOR = float(env_str("HELPDESK_SPIKE_FACTOR", "4"))
+# Answers and resolves a solved problem's tickets (tickets.problems.solving).
+HELPDESK_SOLVE_PROBLEM_TASK = "tickets.tasks.solve_problem"
+# Texts someone who asked to be told when a known issue is fixed (tickets.problems.telling).
+HELPDESK_SMS_NOTICE_TASK = "channels_ingest.tasks.send_sms_notice"
 # Outgoing webhooks: a receiver has this long to accept the connection, then to answer; a
 # delivery is tried this many times (pauses from 30 s doubling up to an hour: 8 tries take
 # about an hour) before it is given up; a webhook failing this many times in a row is
@@ -598,6 +615,9 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tickets.models.TicketStatus",
         "PriorityEnum": "tickets.models.Priority",
         "ChannelEnum": "tickets.models.Channel",
+        "ProblemStatusEnum": "tickets.models.ProblemStatus",
+        "ProblemStatusFilterEnum": "tickets.api.problem_serializers.STATUS_FILTERS",
+        "ProblemStatusChangeEnum": "tickets.api.problem_serializers.STATUS_CHANGES",
     },
 }
 

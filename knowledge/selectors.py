@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from knowledge.models import Article, ArticleStatus, Category, Visibility
-from knowledge.search.analysis import without_sign_off, words
+from knowledge.search import thesaurus
+from knowledge.search.analysis import language, telling, without_sign_off, words
 from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
 
 SearchHit = Hit
@@ -88,3 +89,27 @@ def portal_home(*, include_agent_only: bool) -> dict[str, Any]:
         "popular": list(articles.order_by("-view_count", "title")[:6]),
         "recent": list(articles.order_by("-published_at", "-id")[:6]),
     }
+
+
+def telling_terms(text: str, *, most: int = 4) -> list[str]:
+    """The words that say most about what a text is about, as the search engine reads them
+    (stemmed, a synonym group's words as one: "wifi" is "wireless network"), most telling
+    first: what tickets alike share (tickets.problems.spikes)."""
+    text = without_sign_off(text)
+    found = words(text)[:MAX_QUERY_WORDS]
+    terms = [w.term for w in found]
+    groups = thesaurus.current()
+    named = {
+        index + offset: group
+        for index in range(len(terms))
+        for group, length in groups.groups_at(terms, index)
+        for offset in range(length)
+    }
+    lang = language()
+    weights: dict[str, float] = {}
+    for index, word in enumerate(found):
+        term = named.get(index, word.term)
+        weight = telling(text[word.start : word.end].lower(), lang)
+        weights[term] = max(weights.get(term, 0.0), weight)
+    # Of words as telling, the first written (dicts keep that order; the sort is stable).
+    return sorted(weights, key=lambda term: -weights[term])[:most]

@@ -57,6 +57,9 @@ def _test_settings(settings: Any, tmp_path: Any) -> None:
     # Automatic customer notices add messages to every ticket; the tests of notices (and of
     # the doors that promise them, like the contact form) switch them on.
     settings.HELPDESK_CUSTOMER_NOTICES = False
+    # Tests open many tickets alike in a minute: a spike each time. The spike tests (and
+    # the journeys that show them) switch detection on.
+    settings.HELPDESK_SPIKES = False
     # The desk's set-up is checked at every use: each test has a cache (and rows) of its own.
     settings.HELPDESK_SETUP_CHECK_SECONDS = 0
     # Outbound SMS go to an in-memory outbox, like Django's locmem email backend.

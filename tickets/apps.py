@@ -11,6 +11,7 @@ class TicketsConfig(AppConfig):
         from tickets import security_log
         from tickets.automation import dispatch
         from tickets.models import SignInPolicy
+        from tickets.problems import spikes
         from tickets.roles import ensure_role_groups
         from tickets.services import desk_setup
         from tickets.services._common import event_listeners
@@ -28,3 +29,6 @@ class TicketsConfig(AppConfig):
         # Triggers and webhook subscriptions hear every event the services write.
         if dispatch.on_events not in event_listeners:
             event_listeners.append(dispatch.on_events)
+        # New tickets are counted for spikes of tickets alike (tickets.problems.spikes).
+        if spikes.on_events not in event_listeners:
+            event_listeners.append(spikes.on_events)

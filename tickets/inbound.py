@@ -54,6 +54,10 @@ class InboundMessage:
     # The message exactly as received (an email's RFC 5322 bytes), kept for "show original".
     original: bytes | None = None
     call: InboundCall | None = None
+    # What the customer said it is about (a form's choice), for a new ticket: honoured when
+    # valid (an active product; a service of theirs or their organization's), else ignored.
+    product_id: int | None = None
+    service_id: int | None = None
 
 
 class IngestOutcome(StrEnum):

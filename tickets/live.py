@@ -256,8 +256,9 @@ def publish_notifications(notifications: list[Any]) -> None:
 
 def _notification(notification: Any, text: str, count: int) -> dict[str, Any]:
     ticket = notification.ticket_id if count == 1 else None
+    kind = notification.kind if count == 1 else ""
     return {"type": "notification", "text": text, "ticket": ticket, "id": notification.pk,
-            "count": count}  # fmt: skip
+            "count": count, "kind": kind}  # fmt: skip
 
 
 def chat_group(chat_id: int) -> str:

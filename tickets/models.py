@@ -109,6 +109,10 @@ class EventKind(models.TextChoices):
     RULE_FIRED = "rule_fired", "Rule acted"
     RULE_STOPPED = "rule_stopped", "Rule stopped"
     RULE_FAILED = "rule_failed", "Rule could not act"
+    PRODUCT_SET = "product_set", "Product or service set"
+    PROBLEM_LINKED = "problem_linked", "Linked to a problem"
+    PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from a problem"
+    PROBLEM_SOLVED = "problem_solved", "Answered as its problem was solved"
 
 
 class Organization(models.Model):
@@ -287,6 +291,19 @@ class Ticket(models.Model):
     # customer for 3 days").
     status_since = models.DateTimeField(default=timezone.now, db_default=Now())
     tags = models.ManyToManyField("tickets.Tag", blank=True, related_name="tickets")
+    # What it is about (tickets.catalog) and the root cause it is an incident of (a problem).
+    product = models.ForeignKey(
+        "tickets.Product", null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
+        related_name="tickets",
+    )  # fmt: skip
+    service = models.ForeignKey(
+        "tickets.Service", null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
+        related_name="tickets",
+    )  # fmt: skip
+    problem = models.ForeignKey(
+        "tickets.Problem", null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
+        related_name="incidents",
+    )  # fmt: skip
     # The customer's latest satisfaction rating (1-5); every rating is also a "rated" event.
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -351,6 +368,15 @@ class Ticket(models.Model):
                     ("awaiting_reply_since", "awaiting"),
                     ("last_message_at", "last_message"),
                 )
+            ],
+            # Few tickets have a product, service or problem: only those are indexed.
+            *[
+                models.Index(
+                    fields=[column, "id"],
+                    condition=Q(**{f"{column}__isnull": False}),
+                    name=f"ticket_{column}_idx",
+                )
+                for column in ("product", "service", "problem")
             ],
             # The sidebar's counts: an index-only scan of the active tickets.
             models.Index(
@@ -572,6 +598,17 @@ from tickets.models_catalog import (  # noqa: E402
 )
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
+from tickets.models_problems import (  # noqa: E402
+    OPEN_PROBLEM_STATUSES,
+    KnownIssue,
+    KnownIssueSubscriber,
+    Problem,
+    ProblemEvent,
+    ProblemEventKind,
+    ProblemSource,
+    ProblemStatus,
+    Spike,
+)
 from tickets.models_security import (  # noqa: E402
     SecondFactorRule,
     SecurityEvent,
@@ -597,6 +634,7 @@ from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag  
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "OPEN_PROBLEM_STATUSES",
     "WORKING_STATUSES",
     "AgentProfile",
     "AssignmentMode",
@@ -619,6 +657,8 @@ __all__ = [
     "DeliveryStatus",
     "EventKind",
     "FiringKind",
+    "KnownIssue",
+    "KnownIssueSubscriber",
     "Macro",
     "Message",
     "MessageKind",
@@ -627,6 +667,11 @@ __all__ = [
     "OpeningHours",
     "Organization",
     "Priority",
+    "Problem",
+    "ProblemEvent",
+    "ProblemEventKind",
+    "ProblemSource",
+    "ProblemStatus",
     "Product",
     "ProductPlan",
     "ReportSubscription",
@@ -641,6 +686,7 @@ __all__ = [
     "Service",
     "ServiceStatus",
     "SignInPolicy",
+    "Spike",
     "Tag",
     "Ticket",
     "TicketEvent",

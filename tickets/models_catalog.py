@@ -13,6 +13,10 @@ class Product(models.Model):
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True, help_text="Offered: shown in forms and pickers.")
+    # Knowledge-base articles about it: tier 0 and suggestions prefer them for its customers.
+    articles = models.ManyToManyField(
+        "knowledge.Article", blank=True, related_name="+", help_text="Articles about it."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -70,6 +74,8 @@ class Service(models.Model):
     # without regard to case, spaces or dashes (`key`).
     identifier = models.CharField(max_length=100, blank=True)
     key = models.CharField(max_length=100, blank=True, editable=False, db_index=True)
+    # Where it is delivered ("Leeds", "North"): known issues and spikes are told by it.
+    region = models.CharField(max_length=100, blank=True)
     since = models.DateField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ServiceStatus.choices, default=ServiceStatus.ACTIVE

@@ -106,3 +106,12 @@ def admin_ids() -> list[int]:
 
     admins = User.objects.filter(Q(groups__name=ADMINS_GROUP) | Q(is_superuser=True))
     return list(admins.filter(is_active=True).values_list("pk", flat=True).distinct())
+
+
+def lead_and_admin_ids() -> list[int]:
+    """The active leads' and admins' user ids: whom the desk tells of trouble beyond one
+    ticket (monitoring opened a problem)."""
+    from django.contrib.auth.models import User
+
+    leads = User.objects.filter(groups__name=LEADS_GROUP, is_active=True, is_staff=True)
+    return sorted({*admin_ids(), *leads.values_list("pk", flat=True)})

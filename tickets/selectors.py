@@ -27,6 +27,9 @@ from tickets.models import (
     Tier,
 )
 
+# What a ticket is about and the problem it is an incident of, as the API shows them.
+TICKET_ABOUT = ("product", "service", "problem")
+
 
 @dataclass(frozen=True)
 class TicketFilters:
@@ -39,6 +42,7 @@ class TicketFilters:
     customer_id: int | None = None
     text: str = ""
     tags: tuple[str, ...] = ()  # tickets with all of them
+    problem_id: int | None = None  # the incidents of a problem
 
 
 def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -58,6 +62,8 @@ def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
         tickets = tickets.filter(assignee_id=filters.assignee_id)
     if filters.customer_id is not None:
         tickets = tickets.filter(customer_id=filters.customer_id)
+    if filters.problem_id is not None:
+        tickets = tickets.filter(problem_id=filters.problem_id)
     if filters.text.strip():
         tickets = tickets.filter(_text_match(filters.text.strip()))
     for tag in filters.tags:
@@ -154,7 +160,9 @@ def ticket_detail(ticket_id: int, *, for_page: bool = False) -> Ticket | None:
             ),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
         ]
-    joined = ["customer", "customer__organization", "tier", "assignee"]
+    joined = [
+        "customer", "customer__organization", "tier", "assignee", "product", "service", "problem",
+    ]  # fmt: skip
     if for_page:
         joined.append("chat")  # whether it can be answered by live chat
     return (
@@ -231,7 +239,7 @@ def customer_detail(customer_id: int) -> Customer | None:
             "contact_points",
             Prefetch(
                 "tickets",
-                queryset=Ticket.objects.select_related("tier", "assignee")
+                queryset=Ticket.objects.select_related("tier", "assignee", *TICKET_ABOUT)
                 .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
                 .order_by("-created_at", "-id")[:LATEST_CUSTOMER_TICKETS],
                 to_attr="latest_tickets",  # a sliced prefetch needs its own attribute

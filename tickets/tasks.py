@@ -1,6 +1,7 @@
 """Celery tasks of the ticket domain: take ids, re-read, call one service."""
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from tickets import services
@@ -72,3 +73,16 @@ def sweep_chats() -> int:
 
 # The rules' tasks live with the rules; importing them here registers them with Celery.
 from tickets.automation import tasks as automation_tasks  # noqa: E402, F401
+
+
+@shared_task(
+    name="tickets.solve_problem",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def solve_problem(problem_id: int) -> tuple[int, int]:
+    """Answer and resolve a solved problem's open tickets; (answered, left)."""
+    from tickets.problems import solving
+
+    return solving.answer_linked(problem_id)

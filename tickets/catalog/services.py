@@ -5,9 +5,20 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 
+from tickets.catalog.selectors import About, belongs_to
 from tickets.errors import InvalidInput
-from tickets.models import Customer, Organization, Product, ProductPlan, Service, ServiceStatus
-from tickets.services._common import Actor
+from tickets.models import (
+    Customer,
+    EventKind,
+    Organization,
+    Product,
+    ProductPlan,
+    Service,
+    ServiceStatus,
+    Ticket,
+    TicketEvent,
+)
+from tickets.services._common import Actor, lock_ticket, new_event, record_event
 
 # What an identifier is written with besides its letters and digits ("AB-12 34" is AB1234).
 _SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
@@ -29,6 +40,7 @@ def service_save(
     plan: ProductPlan | None = None,
     identifier: str = "",
     since: date | None = None,
+    region: str = "",
     status: str = ServiceStatus.ACTIVE,
     notes: str = "",
 ) -> Service:
@@ -47,6 +59,7 @@ def service_save(
     service.identifier = identifier.strip()[:100]
     service.key = identifier_key(service.identifier)
     service.since, service.status, service.notes = since, status, notes.strip()
+    service.region = " ".join(region.split())[:100]
     try:
         with transaction.atomic():
             service.save()
@@ -56,3 +69,71 @@ def service_save(
             code="identifier_taken",
         ) from None
     return service
+
+
+def about_label(product: Product | None, service: Service | None) -> str:
+    """What a ticket is about, as its history says it."""
+    if service is not None:
+        return str(service)
+    return product.name if product is not None else ""
+
+
+def ticket_set_about(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    product: Product | None = None,
+    service: Service | None = None,
+    label: str = "",
+) -> Ticket:
+    """Say which product, or which of the customer's services, a ticket is about (None and
+    None: nothing in particular). A service sets its product too."""
+    if service is not None:
+        if product is not None and product.pk != service.product_id:
+            raise InvalidInput(
+                f"{service} is not a service of {product.name}.", code="wrong_product"
+            )
+        product = service.product
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        if service is not None and not belongs_to(service, ticket.customer):
+            raise InvalidInput(
+                f"{service} is not a service of {ticket.customer} or their organization.",
+                code="not_their_service",
+            )
+        if (ticket.product_id, ticket.service_id) == (
+            product.pk if product else None,
+            service.pk if service else None,
+        ):
+            return ticket
+        ticket.product, ticket.service = product, service
+        ticket.save(update_fields=["product", "service", "updated_at"])
+        record_event(
+            ticket,
+            EventKind.PRODUCT_SET,
+            actor=actor,
+            label=label,
+            to=about_label(product, service),
+            product=product.pk if product else None,
+            service=service.pk if service else None,
+        )
+    return ticket
+
+
+def about_on_open(ticket: Ticket, about: About | None) -> list[TicketEvent]:
+    """Set on a ticket not yet written what it is about (selectors.about_new_many: chosen by
+    its customer, or the service their first message names); the event to write with it."""
+    if about is None:
+        return []
+    ticket.product, ticket.service = about.product, about.service
+    return [
+        new_event(
+            ticket,
+            EventKind.PRODUCT_SET,
+            actor=None,
+            label="Chosen by the customer" if about.chosen else "Recognised",
+            to=about_label(about.product, about.service),
+            product=about.product.pk,
+            service=about.service.pk if about.service else None,
+        )
+    ]

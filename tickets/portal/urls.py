@@ -26,4 +26,9 @@ urlpatterns = [
     ),
     path("rate/<str:token>/", rating.rate_by_link, name="portal-rate-link"),
     path("solved/<str:token>/", self_service.self_service_solved, name="self-service-solved"),
+    path(
+        "known-issue/<int:problem_id>/mine/<str:token>/",
+        self_service.known_issue_mine,
+        name="known-issue-mine",
+    ),
 ]

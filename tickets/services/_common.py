@@ -141,8 +141,10 @@ def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
         events[0].save(force_insert=True)
     else:
         TicketEvent.objects.bulk_create(events, batch_size=1000)
-    for event in events:
-        # Every change of a ticket writes an event, so this one push keeps screens current.
+    # Every change of a ticket writes an event, so this one push keeps screens current: one
+    # a ticket (its latest), however many events a bulk write gives it.
+    latest = {event.ticket_id: event for event in events}
+    for event in latest.values():
         publish_ticket_changed(ticket_id=event.ticket_id, kind=event.kind, actor_id=event.actor_id)
     for listener in event_listeners:
         listener(events)

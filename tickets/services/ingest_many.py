@@ -26,6 +26,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets import addressing, metrics
+from tickets.catalog import services as catalog
+from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
@@ -52,6 +54,7 @@ from tickets.services.ingest import ingest_singly, is_solved_keyword, recent_tic
 from tickets.services.messages import (
     add_participants,
     arrival,
+    asked_about,
     attachment_rows,
     inbound_message_row,
     message_received,
@@ -362,7 +365,7 @@ def _participants(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
 
 def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[int, IngestResult]:
     now = sorted_out.batch.now
-    tickets = _open_tickets(inbounds, sorted_out)
+    tickets, about = _open_tickets(inbounds, sorted_out)
     threaded = _lock_threaded(sorted_out)
     for index, ticket in threaded.items():
         ticket.last_message_at = arrival(inbounds[index], ticket, now)
@@ -373,7 +376,7 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     created = [
         new_event(t, EventKind.CREATED, actor=None, channel=t.channel, tier=t.tier.level)
         for t in tickets.values()
-    ]
+    ] + about
     tickets.update(threaded)
     at = {index: ticket.last_message_at or now for index, ticket in tickets.items()}
     messages = _write_messages(inbounds, tickets, at, created)
@@ -399,10 +402,14 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
     }
 
 
-def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[int, Ticket]:
-    """ticket_open's tickets for the round's new conversations, with their customers."""
+def _open_tickets(
+    inbounds: list[InboundMessage], sorted_out: _Round
+) -> tuple[dict[int, Ticket], list[TicketEvent]]:
+    """ticket_open's tickets for the round's new conversations, with their customers, and
+    the events saying what each is about (chosen, or named in its message; written with
+    their messages)."""
     if not sorted_out.new:
-        return {}
+        return {}, []
     now = sorted_out.batch.now
     customers = _customers(inbounds, sorted_out)
     tier = sorted_out.batch.first_tier
@@ -423,10 +430,18 @@ def _open_tickets(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[in
         clocks += sla_clocks.start(ticket, now, shared=sorted_out.batch.policies)
         figures.append(metrics.opened(ticket))
         tickets[index] = ticket
+    found = about_new_many(
+        [asked_about(inbounds[index], ticket.customer) for index, ticket in tickets.items()]
+    )
+    about = [
+        event
+        for ticket, chosen_or_named in zip(tickets.values(), found, strict=True)
+        for event in catalog.about_on_open(ticket, chosen_or_named)
+    ]
     Ticket.objects.bulk_create(tickets.values())
     TicketMetrics.objects.bulk_create(figures)
     sla_clocks.save_started(clocks)
-    return tickets  # their events are written with their messages
+    return tickets, about
 
 
 def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, Customer]:

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from tickets import live, metrics, placeholders, policy
 from tickets.addressing import is_own_address, new_message_id
+from tickets.catalog import services as catalog
+from tickets.catalog.selectors import Asked, about_new_many
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.files import safe_filename, sniff_content_type, storage_name
@@ -24,6 +26,7 @@ from tickets.models import (
     ChatSession,
     ChatStatus,
     ContactKind,
+    Customer,
     DeliveryStatus,
     EventKind,
     Message,
@@ -108,6 +111,9 @@ def ticket_open(
                 follow_up_of=follow_up_of,
                 routing_due_at=now,
             )
+            about = catalog.about_on_open(
+                ticket, about_new_many([asked_about(inbound, customer)])[0]
+            )
             # its deadlines are written with it
             clocks = sla_clocks.start(ticket, now, shared=setup.policies)
             figures = metrics.opened(ticket)
@@ -118,7 +124,8 @@ def ticket_open(
             events = [
                 new_event(
                     ticket, EventKind.CREATED, actor=actor, channel=inbound.channel, tier=tier.level
-                )
+                ),
+                *about,
             ]
             if follow_up_of is not None:
                 events += [
@@ -259,7 +266,7 @@ def ticket_reply(
             # Our own Message-ID: the customer's answer threads back by it. Chat messages
             # carry the sender's client id instead (a resend is stored once).
             external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else external_id,
-            delivery_status=_initial_delivery(channel),
+            delivery_status=initial_delivery(channel),
             created_at=now,
         )
         metrics.agent_replied(ticket, message, now)
@@ -373,6 +380,17 @@ def validate_inbound(inbound: InboundMessage) -> None:
         raise InvalidInput(f"Unknown channel {inbound.channel!r}.", code="invalid_channel")
     if not (inbound.text.strip() or inbound.html.strip() or inbound.attachments):
         raise InvalidInput("The message is empty.", code="empty_message")
+
+
+def asked_about(inbound: InboundMessage, customer: Customer) -> Asked:
+    """Where a new ticket's product or service is looked for: what the customer chose,
+    else what they wrote."""
+    return Asked(
+        text=f"{inbound.subject}\n{inbound.text}",
+        customer=customer,
+        product_id=inbound.product_id,
+        service_id=inbound.service_id,
+    )
 
 
 def subject_for(inbound: InboundMessage) -> str:
@@ -557,7 +575,26 @@ _CONTACT_FOR_CHANNEL = {
 _REPLY_FALLBACK = {Channel.WEB: Channel.EMAIL, Channel.API: Channel.EMAIL}
 
 
-def _initial_delivery(channel: str) -> str:
+def default_reply_channel(last_inbound: str | None, ticket_channel: str) -> str:
+    """Where an answer goes unless the agent says: where the customer last wrote."""
+    channel = last_inbound or ticket_channel
+    return _REPLY_FALLBACK.get(Channel(channel), channel)
+
+
+def contact_needed(channel: str) -> str | None:
+    """The kind of contact point a reply on this channel is sent to, if it needs one."""
+    return _CONTACT_FOR_CHANNEL.get(Channel(channel))
+
+
+def unreachable_by(channel: str) -> str:
+    needed = ContactKind(_CONTACT_FOR_CHANNEL[Channel(channel)])
+    return (
+        f"The customer has no {needed.label.lower()}, "
+        f"so this reply cannot go by {Channel(channel).label}."
+    )
+
+
+def initial_delivery(channel: str) -> str:
     if channel == Channel.CHAT:
         return DeliveryStatus.SENT
     return (
@@ -585,8 +622,7 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSess
             raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
         channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
-        channel = last_inbound_channel(ticket) or ticket.channel
-        channel = _REPLY_FALLBACK.get(Channel(channel), channel)
+        channel = default_reply_channel(last_inbound_channel(ticket), ticket.channel)
     chat = _live_chat(ticket) if channel == Channel.CHAT else None
     if channel == Channel.CHAT and chat is None:
         if requested == Channel.CHAT:
@@ -596,11 +632,10 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSess
             )
         # The customer left the chat (or never had one open): answer by email.
         channel = Channel.EMAIL
-    needed = _CONTACT_FOR_CHANNEL.get(Channel(channel))
+    needed = contact_needed(channel)
     if needed and not ticket.customer.contact_points.filter(kind=needed).exists():
         raise InvalidInput(
-            f"The customer has no {ContactKind(needed).label.lower()}, "
-            f"so this reply cannot go by {Channel(channel).label}.",
+            unreachable_by(channel),
             code="unreachable_channel",
         )
     return channel, chat

@@ -70,16 +70,16 @@ def customer_notice(
     notice = desk_setup.current().notice(kind)
     if notice is None:
         return None
-    rating_link = _rating_link(ticket) if kind == NoticeKind.RESOLVED else ""
+    link = rating_link(ticket) if kind == NoticeKind.RESOLVED else ""
     values = {
         **placeholders.ticket_values(ticket),
         "ticket.promise": _promise(ticket),
-        "ticket.rating_link": rating_link,
+        "ticket.rating_link": link,
     }
     text = placeholders.fill(notice.text, values)
-    if rating_link and rating_link not in text:
+    if link:
         # The survey link goes with every resolution notice, whatever its admin wording.
-        text = f"{text.rstrip()}\n\nHow did we do? Rate our help: {rating_link}\n"
+        text = with_rating_request(text, link)
     return automatic_reply_row(
         ticket=ticket,
         subject=placeholders.fill(notice.subject, values),
@@ -89,7 +89,15 @@ def customer_notice(
     )
 
 
-def _rating_link(ticket: Ticket) -> str:
+def with_rating_request(text: str, rating_link: str) -> str:
+    """A resolving message with the satisfaction survey's link (unless it holds it)."""
+    if rating_link in text:
+        return text
+    return f"{text.rstrip()}\n\nHow did we do? Rate our help: {rating_link}\n"
+
+
+def rating_link(ticket: Ticket) -> str:
+    """The link to the ticket's satisfaction survey (signed: no sign-in needed)."""
     path = reverse("portal-rate-link", args=[rating_token(ticket.pk)])
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
@@ -114,6 +122,18 @@ def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: s
 
 # Notifications one email task takes at most.
 _EMAIL_TASK_SIZE = 5000
+
+
+def notify_staff(*, user_ids: Iterable[int], kind: str, text: str, now: datetime) -> None:
+    """Stored notifications of news about no one ticket (monitoring opened a problem): the
+    workspace lists them and pushes them live; emailed to agents who asked for it."""
+    made = Notification.objects.bulk_create(
+        Notification(user_id=user, ticket=None, kind=kind, text=text[:500], created_at=now)
+        for user in sorted(set(user_ids))
+    )
+    if made:
+        schedule_agent_emails([n.pk for n in made])
+        publish_notifications(made)
 
 
 def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
@@ -154,7 +174,7 @@ def _insert_notifications(notices: list[_Notice], now: datetime) -> list["_Creat
             Notification(user_id=u, ticket_id=t, kind=k, text=x, created_at=now)
             for u, t, k, x in rows
         )
-        return [_Created(n.pk, u, t, x) for n, (u, t, _, x) in zip(made, rows, strict=True)]
+        return [_Created(n.pk, u, t, x, k) for n, (u, t, k, x) in zip(made, rows, strict=True)]
     groups: dict[tuple[int, ...], int] = {}
     notice_groups = [groups.setdefault(tuple(users), len(groups)) for users, *_ in notices]
     members = [(number, user) for users, number in groups.items() for user in users]
@@ -180,7 +200,7 @@ def _insert_notifications(notices: list[_Notice], now: datetime) -> list["_Creat
             ],
         )
         ids = [pk for (pk,) in cursor.fetchall()]
-    return [_Created(pk, u, t, x) for pk, (u, t, _, x) in zip(ids, rows, strict=True)]
+    return [_Created(pk, u, t, x, k) for pk, (u, t, k, x) in zip(ids, rows, strict=True)]
 
 
 class _Created(NamedTuple):
@@ -190,6 +210,7 @@ class _Created(NamedTuple):
     user_id: int
     ticket_id: int
     text: str
+    kind: str
 
 
 def notifications_email(*, notification_ids: list[int]) -> int:
@@ -210,7 +231,10 @@ def notifications_email(*, notification_ids: list[int]) -> int:
         )
         if not claimed:
             continue  # another worker sends it
-        link = f"{settings.PUBLIC_BASE_URL}/agent/tickets/{notification.ticket_id}/"
+        if notification.ticket_id:
+            link = f"{settings.PUBLIC_BASE_URL}/agent/tickets/{notification.ticket_id}/"
+        else:
+            link = f"{settings.PUBLIC_BASE_URL}{reverse('agent:notifications')}"
         send_mail(
             subject=notification.text[:150],
             message=f"{notification.text}\n\n{link}\n",

@@ -15,7 +15,9 @@ from django.utils import timezone
 from helpdesk.signed import SignedId
 from knowledge.selectors import SearchHit, article_answers
 from tickets import metrics
+from tickets.catalog.selectors import articles_about, customer_services, preferring
 from tickets.models import Channel, EventKind, MessageKind, Ticket, TicketStatus
+from tickets.problems import known_issues, offers
 from tickets.services._common import lock_ticket, record_event
 from tickets.services.outbound import ticket_send_automatic_reply
 from tickets.services.transitions import apply_transition
@@ -44,11 +46,20 @@ def was_offered(ticket: Ticket) -> bool:
 
 
 def offer_articles(ticket: Ticket) -> bool:
-    """Send the customer confident article matches; False when there are none."""
+    """Send the customer what may answer them: a known issue of a service they have first,
+    then confident article matches (those about their products first); False when there is
+    nothing to offer."""
     first = ticket.messages.filter(kind=MessageKind.INBOUND).order_by("created_at").first()
     text = f"{ticket.subject}\n{first.body_text if first else ''}"
-    hits = article_answers(text, limit=ANSWERS_OFFERED, confident=True)
-    if not hits:
+    services = list(customer_services(ticket.customer))
+    issues = offers.issues_for(ticket, services) if known_issues.current() else []
+    products = {s.product_id for s in services}
+    if ticket.product_id is not None:
+        products.add(ticket.product_id)
+    hits = preferring(
+        article_answers(text, limit=ANSWERS_OFFERED, confident=True), articles_about(products)
+    )
+    if not hits and not issues:
         return False
     record_event(
         ticket,
@@ -56,17 +67,20 @@ def offer_articles(ticket: Ticket) -> bool:
         actor=None,
         label=SELF_SERVICE,
         articles=[hit.article.slug for hit in hits],
+        known_issues=[issue.problem_id for issue in issues],
     )
     ticket_send_automatic_reply(
         ticket=ticket,
-        subject=f"Answers that may solve: {ticket.subject}",
-        text=_offer_text(ticket, hits),
+        subject=f"{'We know of this' if issues else 'Answers that may solve'}: {ticket.subject}",
+        text="\n".join([*offers.offer_lines(ticket, issues), *_article_lines(ticket, hits)]),
     )
     return True
 
 
-def _offer_text(ticket: Ticket, hits: list[SearchHit]) -> str:
+def _article_lines(ticket: Ticket, hits: list[SearchHit]) -> list[str]:
     base = settings.PUBLIC_BASE_URL
+    if not hits:
+        return ["Otherwise there is nothing to do: a member of our team will answer you."]
     lines = [
         f"While we look at your request {ticket.reference}, these articles may already answer it:",
         "",
@@ -82,7 +96,7 @@ def _offer_text(ticket: Ticket, hits: list[SearchHit]) -> str:
     if ticket.channel == Channel.SMS:
         lines.append(f"Or reply {SOLVED_KEYWORD} to this message.")
     lines.append("Otherwise there is nothing to do: a member of our team will answer you.")
-    return "\n".join(lines)
+    return lines
 
 
 def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None = None) -> bool:

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from tickets import metrics, policy
 from tickets.errors import InvalidTransition
-from tickets.models import EventKind, NoticeKind, Ticket, TicketStatus
+from tickets.models import EventKind, NoticeKind, Ticket, TicketEvent, TicketStatus
 from tickets.services import sla_clocks
-from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
+from tickets.services._common import Actor, lock_ticket, new_event, record_events, refuse_if_merged
 from tickets.services.notices import notify_customer
 
 S = TicketStatus
@@ -41,15 +41,31 @@ def apply_transition(
     link), unless `tell_customer` is off (the customer said so themselves). The metrics
     follow too; the caller writes them (metrics.save) as it writes the ticket."""
     from_status = ticket.status
+    refuse_transition(ticket, to_status, actor=actor)
+    set_status(ticket, to_status, now=now)
+    sla_clocks.status_changed(ticket, from_status, to_status, now)
+    record_events([status_event(ticket, from_status, actor=actor, reason=reason)])
+    if to_status == S.RESOLVED and tell_customer:
+        notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
+
+
+def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
+    """Raise unless the map (and, for closing, the policy) lets the ticket go there."""
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+    if to_status not in ALLOWED_TRANSITIONS[ticket.status]:
         raise InvalidTransition(
-            f"{ticket.reference} cannot go from {TicketStatus(from_status).label.lower()} "
+            f"{ticket.reference} cannot go from {TicketStatus(ticket.status).label.lower()} "
             f"to {TicketStatus(to_status).label.lower()}."
         )
     if to_status == S.CLOSED:
         policy.refuse_close(actor, ticket)
+
+
+def set_status(ticket: Ticket, to_status: str, *, now: datetime) -> None:
+    """The ticket's status columns and metrics for an allowed change (the SLA clocks and
+    the event are the caller's: one ticket's or many at once)."""
+    from_status = ticket.status
     ticket.status = to_status
     ticket.status_since = now
     if to_status == S.RESOLVED:
@@ -58,14 +74,17 @@ def apply_transition(
         ticket.closed_at = now
     elif from_status == S.RESOLVED:
         ticket.resolved_at = None
-    sla_clocks.status_changed(ticket, from_status, to_status, now)
     metrics.status_changed(ticket, from_status, to_status, now)
-    data = {"from": from_status, "to": to_status}
+
+
+def status_event(
+    ticket: Ticket, from_status: str, *, actor: Actor, reason: str = ""
+) -> TicketEvent:
+    """The event of a status change set_status made, not yet written."""
+    data = {"from": from_status, "to": ticket.status}
     if reason:
         data["reason"] = reason
-    record_event(ticket, EventKind.STATUS_CHANGED, actor=actor, **data)
-    if to_status == S.RESOLVED and tell_customer:
-        notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
+    return new_event(ticket, EventKind.STATUS_CHANGED, actor=actor, **data)
 
 
 def ticket_change_status(

@@ -70,6 +70,17 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return f"Stopped: {why}"
     if kind == EventKind.RULE_FAILED:
         return f"Could not act: {data.get('error', '')}"
+    if kind == EventKind.PRODUCT_SET:
+        return f"About: {data.get('to') or 'nothing in particular'}"
+    if kind in (EventKind.PROBLEM_LINKED, EventKind.PROBLEM_UNLINKED):
+        linked = "Linked to" if kind == EventKind.PROBLEM_LINKED else "Unlinked from"
+        return f"{linked} problem {data.get('problem_ref', '')}: {data.get('title', '')}"
+    if kind == EventKind.PROBLEM_SOLVED:
+        if data.get("unanswered"):
+            return f"Problem {data.get('problem_ref', '')} solved, but not answered here: " + str(
+                data["unanswered"]
+            )
+        return f"Problem {data.get('problem_ref', '')} solved: the customer was answered"
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
     return str(_EVENT_LABELS.get(kind, kind))

@@ -1,0 +1,268 @@
+"""Writes of problems: open one, change it, note on it, link its incident tickets, solve it.
+
+Linking is for anyone on staff (as a note is, tickets.policy); a solved problem takes no
+more tickets, and a closed or merged ticket is not linked (it can no longer be answered).
+Solving marks the problem solved and ends its known issue in one transaction; its tickets
+are then answered and resolved by a task, in batches (tickets.problems.solving).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.errors import Conflict, InvalidInput
+from tickets.models import (
+    EventKind,
+    Problem,
+    ProblemEvent,
+    ProblemEventKind,
+    ProblemSource,
+    ProblemStatus,
+    Product,
+    Ticket,
+    TicketStatus,
+)
+from tickets.problems import known_issues
+from tickets.services._common import Actor, lock_row, lock_rows, new_event, record_events
+
+TITLE_MAX = 200
+# Tickets linked at once at most (a queue's page, a spike, a bulk action).
+MOST_LINKED_AT_ONCE = 10_000
+
+
+def problem_event(
+    problem: Problem, kind: ProblemEventKind, *, actor: Actor, text: str = "", **data: Any
+) -> ProblemEvent:
+    return ProblemEvent.objects.create(
+        problem=problem, kind=kind, actor=actor, text=text, data=data
+    )
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("A problem needs a title.", code="title_missing")
+    return title[:TITLE_MAX]
+
+
+def problem_create(
+    *,
+    title: str,
+    actor: Actor,
+    public_explanation: str = "",
+    product: Product | None = None,
+    region: str = "",
+    owner: User | None = None,
+    source: str = ProblemSource.AGENT,
+    external_key: str = "",
+    tickets: Sequence[Ticket] = (),
+    note: str = "",
+) -> Problem:
+    """A new problem (owned by whoever opened it unless said), with `tickets` linked."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                problem = Problem.objects.create(
+                    title=_title(title),
+                    public_explanation=public_explanation.strip(),
+                    product=product,
+                    region=region.strip()[:100],
+                    owner=owner or actor,
+                    source=source,
+                    external_key=external_key[:200],
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"A problem from {source} is known as {external_key!r} already.",
+                code="problem_exists",
+            ) from None
+        problem_event(problem, ProblemEventKind.CREATED, actor=actor, text=note.strip())
+        if tickets:
+            problem_link(problem=problem, tickets=tickets, actor=actor)
+    return problem
+
+
+# The fields problem_change may change, and how each is read.
+_CHANGEABLE = ("title", "status", "owner", "public_explanation", "product", "region")
+
+
+def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem:
+    """Change some of a problem's title, status (not to solved: problem_solve does that),
+    owner, public explanation, product and region."""
+    unknown = set(changes) - set(_CHANGEABLE)
+    if unknown:
+        raise InvalidInput(f"A problem has no {', '.join(sorted(unknown))} to change.")
+    if "title" in changes:
+        changes["title"] = _title(changes["title"])
+    if "status" in changes and changes["status"] not in (
+        ProblemStatus.INVESTIGATING,
+        ProblemStatus.IDENTIFIED,
+    ):
+        raise InvalidInput(
+            "A problem is investigating or its cause identified; solve it to solve it.",
+            code="invalid_status",
+        )
+    with transaction.atomic():
+        problem = _locked(problem)
+        _refuse_if_solved(problem)
+        said = {}
+        for name, value in changes.items():
+            if getattr(problem, name) != value:
+                setattr(problem, name, value)
+                said[name] = str(value) if value is not None else ""
+        if not said:
+            return problem
+        problem.save()
+        problem_event(problem, ProblemEventKind.CHANGED, actor=actor, **said)
+        if problem_is_published(problem):
+            known_issues.changed()
+    return problem
+
+
+def problem_note(*, problem: Problem, actor: Actor, text: str) -> ProblemEvent:
+    """An internal note on the problem (staff only ever read it)."""
+    if not text.strip():
+        raise InvalidInput("A note needs some text.", code="empty_message")
+    return problem_event(problem, ProblemEventKind.NOTE, actor=actor, text=text.strip())
+
+
+@dataclass
+class Linked:
+    """What linking did: tickets linked, those linked already, those refused and why."""
+
+    linked: list[Ticket] = field(default_factory=list)
+    already: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def problem_link(*, problem: Problem, tickets: Sequence[Ticket], actor: Actor) -> Linked:
+    """Link tickets to the problem as its incidents (a ticket of another problem moves to
+    this one; its event says from which), in a few statements whatever their number."""
+    if len(tickets) > MOST_LINKED_AT_ONCE:
+        raise InvalidInput(f"Link at most {MOST_LINKED_AT_ONCE:,} tickets at once.")
+    outcome = Linked()
+    with transaction.atomic():
+        problem = _locked(problem)
+        _refuse_if_solved(problem)
+        locked = lock_rows(Ticket.objects.all(), [t.pk for t in tickets])
+        for ticket in locked.values():
+            why = _cannot_link(ticket, problem)
+            if why == "":
+                outcome.already += 1
+            elif why:
+                outcome.refused[ticket.reference] = why
+            else:
+                outcome.linked.append(ticket)
+        _write_links(problem, outcome.linked, actor=actor)
+    return outcome
+
+
+def _cannot_link(ticket: Ticket, problem: Problem) -> str | None:
+    """Why the ticket cannot be linked; "" when it is linked already; None when it can."""
+    if ticket.problem_id == problem.pk:
+        return ""
+    if ticket.merged_into_id is not None:
+        return "it was merged into another ticket"
+    if ticket.status == TicketStatus.CLOSED:
+        return "it is closed"
+    return None
+
+
+def _write_links(problem: Problem, tickets: list[Ticket], *, actor: Actor) -> None:
+    if not tickets:
+        return
+    now = timezone.now()
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(problem=problem, updated_at=now)
+    data: dict[str, Any] = {
+        "problem": problem.pk,
+        "problem_ref": problem.reference,
+        "title": problem.title,
+    }
+    record_events(
+        [
+            new_event(
+                t,
+                EventKind.PROBLEM_LINKED,
+                actor=actor,
+                **data,
+                **_moved_from(t),
+            )
+            for t in tickets
+        ]
+    )
+    problem_event(
+        problem,
+        ProblemEventKind.LINKED,
+        actor=actor,
+        text=", ".join(t.reference for t in tickets[:20]) + (" …" if len(tickets) > 20 else ""),
+        count=len(tickets),
+    )
+    for ticket in tickets:
+        ticket.problem = problem
+
+
+def _moved_from(ticket: Ticket) -> dict[str, Any]:
+    return {"moved_from": ticket.problem_id} if ticket.problem_id else {}
+
+
+def problem_unlink(*, ticket: Ticket, actor: Actor) -> Ticket:
+    """Take a ticket off its problem (it was something else after all)."""
+    with transaction.atomic():
+        ticket = lock_row(Ticket.objects.select_related("problem"), ticket.pk) or ticket
+        problem = ticket.problem
+        if problem is None:
+            raise Conflict(f"{ticket.reference} is linked to no problem.", code="not_linked")
+        Ticket.objects.filter(pk=ticket.pk).update(problem=None, updated_at=timezone.now())
+        data: dict[str, Any] = {
+            "problem": problem.pk,
+            "problem_ref": problem.reference,
+            "title": problem.title,
+        }
+        record_events([new_event(ticket, EventKind.PROBLEM_UNLINKED, actor=actor, **data)])
+        problem_event(problem, ProblemEventKind.UNLINKED, actor=actor, text=ticket.reference)
+        ticket.problem = None
+    return ticket
+
+
+def problem_solve(
+    *, problem: Problem, actor: Actor, answer: str, now: datetime | None = None
+) -> Problem:
+    """Solve the problem: its known issue ends, and once committed every linked ticket still
+    open is answered with `answer` (placeholders filled for each customer) and resolved, and
+    whoever asked to be told is told (tickets.problems.solving, in a task)."""
+    from tickets.problems import solving
+
+    if not answer.strip():
+        raise InvalidInput("Write the answer every linked customer gets.", code="answer_missing")
+    now = now or timezone.now()
+    with transaction.atomic():
+        problem = _locked(problem)
+        _refuse_if_solved(problem)
+        problem.status, problem.solution = ProblemStatus.SOLVED, answer.strip()
+        problem.solved_at, problem.solved_by = now, actor
+        problem.save()
+        problem_event(problem, ProblemEventKind.SOLVED, actor=actor, text=problem.solution)
+        known_issues.end_for(problem, now=now)
+        solving.schedule(problem.pk)
+    return problem
+
+
+def problem_is_published(problem: Problem) -> bool:
+    return known_issues.current_for(problem) is not None
+
+
+def _locked(problem: Problem) -> Problem:
+    locked = lock_row(Problem.objects.all(), problem.pk)
+    if locked is None:
+        raise InvalidInput(f"Problem {problem.pk} does not exist.", code="not_found")
+    return locked
+
+
+def _refuse_if_solved(problem: Problem) -> None:
+    if problem.status == ProblemStatus.SOLVED:
+        raise Conflict(f"{problem.reference} is solved already.", code="problem_solved")
