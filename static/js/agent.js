@@ -74,13 +74,14 @@
     if (el) el.textContent = parts.join(" · ");
   }
 
-  function toast(text, ticket) {
+  function toast(text, ticket, kind) {
     var box = document.getElementById("toasts");
     var item = document.createElement("div");
     item.className = "toast";
     if (ticket) {
       var link = document.createElement("a");
-      link.href = "/agent/tickets/" + ticket + "/";
+      // A spike is told with its newest ticket; it leads to the spikes, to act on them all.
+      link.href = kind === "spike" ? "/agent/problems/#spikes-title" : "/agent/tickets/" + ticket + "/";
       link.textContent = text;
       item.appendChild(link);
     } else {
@@ -127,7 +128,7 @@
       setTimeout(showPresence, 5100);
     } else if (msg.type === "notification") {
       setUnread(parseInt(document.getElementById("unread").textContent || "0", 10) + (msg.count || 1));
-      toast(msg.text, msg.ticket);
+      toast(msg.text, msg.ticket, msg.kind);
     } else if (msg.type === "unread") {
       setUnread(msg.count);
     }

@@ -14,7 +14,8 @@ from django.http import QueryDict
 
 from tickets import services
 from tickets.errors import DomainError, InvalidInput
-from tickets.models import Ticket
+from tickets.models import Problem, Ticket
+from tickets.problems import services as problems
 from tickets.workspace.forms import BulkForm
 
 MAX_BULK = 200
@@ -59,6 +60,7 @@ def _action(form: BulkForm, actor: User, target: Ticket | None) -> Callable[[Tic
             "tier": "Choose the tier, and give a reason and a hand-off note for the move.",
             "tag": "Give the tags to add.",
             "merge": "Choose, among the ticked tickets, the one to merge the others into.",
+            "problem": "Choose the problem to link the ticked tickets to.",
         }.get(action, "Choose an action.")
     )
 
@@ -71,6 +73,21 @@ def _merge_target(form: BulkForm, tickets: list[Ticket]) -> Ticket | None:
     return next((t for t in tickets if named.isdigit() and t.pk == int(named)), None)
 
 
+def _link_to_problem(form: BulkForm, tickets: list[Ticket], actor: User) -> Outcome:
+    """All the ticked tickets at once (problems.problem_link is a bulk path)."""
+    problem = Problem.objects.filter(pk=form.cleaned_data["problem"] or 0).first()
+    if problem is None:
+        return Outcome(errors=["Choose the problem to link the ticked tickets to."])
+    try:
+        linked = problems.problem_link(problem=problem, tickets=tickets, actor=actor)
+    except DomainError as error:
+        return Outcome(errors=[error.message])
+    outcome = Outcome(done=len(linked.linked))
+    outcome.said.append(f"Linked to {problem.reference} {problem.title}.")
+    outcome.errors += [f"{ref}: not linked, {why}." for ref, why in linked.refused.items()]
+    return outcome
+
+
 def apply(data: QueryDict, *, actor: User) -> Outcome:
     """Run the chosen action on each ticked ticket."""
     form = BulkForm(data)
@@ -81,6 +98,8 @@ def apply(data: QueryDict, *, actor: User) -> Outcome:
     ordered = [tickets[pk] for pk in ids if pk in tickets]
     if not ordered:
         return Outcome(errors=["None of the ticked tickets exists any more."])
+    if form.cleaned_data["action"] == "problem":
+        return _link_to_problem(form, ordered, actor)
     target = _merge_target(form, ordered)
     try:
         action = _action(form, actor, target)

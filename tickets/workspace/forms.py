@@ -128,6 +128,7 @@ class BulkForm(forms.Form):
         ("tier", "Move to tier"),
         ("tag", "Add tags"),
         ("merge", "Merge into…"),
+        ("problem", "Link to problem…"),
     ]
     tickets = IdListField()
     action = forms.ChoiceField(choices=ACTIONS)
@@ -145,3 +146,5 @@ class BulkForm(forms.Form):
     # The ticked ticket the others are merged into, by reference ("HD-12") or number.
     merge_into = forms.CharField(required=False, max_length=40)
     confirm = forms.BooleanField(required=False)
+    # The open problem the ticked tickets are linked to.
+    problem = forms.IntegerField(required=False, min_value=1)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.workspace import chat_views, report_views, rule_views, views
+from tickets.workspace import chat_views, problem_views, report_views, rule_views, views
 
 app_name = "agent"
 
@@ -42,6 +42,27 @@ urlpatterns = [
         name="webhook-redeliver",
     ),
     path("rules/<slug:kind>/<int:rule_id>/delete/", rule_views.rule_delete, name="rule-delete"),
+    path("tickets/<int:ticket_id>/about/", problem_views.ticket_about, name="ticket-about"),
+    path("tickets/<int:ticket_id>/problem/", problem_views.ticket_problem, name="ticket-problem"),
+    path("problems/", problem_views.problems_home, name="problems"),
+    path("problems/new/", problem_views.problem_new, name="problem-new"),
+    path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),
+    path("problems/<int:problem_id>/edit/", problem_views.problem_edit, name="problem-edit"),
+    path("problems/<int:problem_id>/note/", problem_views.problem_note, name="problem-note"),
+    path("problems/<int:problem_id>/link/", problem_views.problem_link, name="problem-link"),
+    path(
+        "problems/<int:problem_id>/known-issue/",
+        problem_views.known_issue_publish,
+        name="known-issue-publish",
+    ),
+    path(
+        "problems/<int:problem_id>/known-issue/end/",
+        problem_views.known_issue_end,
+        name="known-issue-end",
+    ),
+    path("problems/<int:problem_id>/solve/", problem_views.problem_solve, name="problem-solve"),
+    path("spikes/<int:spike_id>/problem/", problem_views.spike_problem, name="spike-problem"),
+    path("spikes/<int:spike_id>/dismiss/", problem_views.spike_dismiss, name="spike-dismiss"),
     path("reports/", report_views.reports_home, name="reports"),
     path("reports/tickets/", report_views.report_tickets, name="report-tickets"),
     path("reports/weekly/", report_views.weekly_summary, name="report-weekly"),

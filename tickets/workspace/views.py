@@ -16,7 +16,12 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.text import search_text
 from knowledge.selectors import article_answers
 from tickets import placeholders, policy, queues, selectors, services
-from tickets.catalog.selectors import customer_services
+from tickets.catalog.selectors import (
+    articles_about,
+    customer_services,
+    offered_products,
+    preferring,
+)
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
     Macro,
@@ -27,6 +32,8 @@ from tickets.models import (
     Ticket,
     TicketStatus,
 )
+from tickets.problems.selectors import open_problems_to_link
+from tickets.problems.spikes import NOTIFICATION_KIND as SPIKE_NOTIFICATION
 from tickets.services import chat as chats
 from tickets.services import desk_setup, sla_clocks
 from tickets.workspace import bulk, sidebar
@@ -92,6 +99,7 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         "page": page,
         "filters": filter_query_string(request.GET),
         "now": timezone.now(),
+        "problems_to_link": open_problems_to_link(),
     }
     return render(request, "agent/queue.html", context)
 
@@ -200,7 +208,12 @@ def _clocks(ticket: Ticket) -> list[dict[str, Any]]:
 def _suggestions(ticket: Ticket) -> list[Any]:
     first = ticket.messages.filter(kind=MessageKind.INBOUND).only("body_text").first()
     text = f"{ticket.subject}\n{first.body_text if first else ''}"
-    return article_answers(text, limit=5, include_agent_only=True)
+    # Articles about the customer's products (and the ticket's) first.
+    products = {s.product_id for s in customer_services(ticket.customer)}
+    if ticket.product_id is not None:
+        products.add(ticket.product_id)
+    hits = article_answers(text, limit=5, include_agent_only=True)
+    return preferring(hits, articles_about(products))
 
 
 _NEXT_TICKET_VIEWS = ("mine", "unassigned")
@@ -251,6 +264,24 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def _about(ticket: Ticket) -> dict[str, Any]:
+    """What the ticket is about and its problem, with what the agent may choose instead."""
+    services_had = list(customer_services(ticket.customer)[:SERVICES_ON_PAGE])
+    chosen = ""
+    if ticket.service_id:
+        chosen = f"service:{ticket.service_id}"
+    elif ticket.product_id:
+        chosen = f"product:{ticket.product_id}"
+    choices = [("", "Nothing in particular")]
+    choices += [(f"service:{s.pk}", f"{s} (the customer's)") for s in services_had]
+    choices += [(f"product:{p.pk}", p.name) for p in offered_products()]
+    return {
+        "customer_services": services_had,
+        "about_select": SideSelect(control_id="side-about", choices=choices, selected=chosen),
+        "problems_to_link": [] if ticket.problem_id else open_problems_to_link(),
+    }
+
+
 def _ticket_page(
     request: HttpRequest, ticket: Ticket, *, reply: ReplyForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -286,7 +317,7 @@ def _ticket_page(
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
-        "customer_services": list(customer_services(ticket.customer)[:SERVICES_ON_PAGE]),
+        **_about(ticket),
         "other_tickets": history[: selectors.OTHER_TICKETS_ON_PAGE],
         "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
         "public_base": settings.PUBLIC_BASE_URL,
@@ -436,7 +467,7 @@ def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The ticket page's knowledge-base suggestions (an HTMX fragment the page loads after
     it is shown: the search is the slowest part of the page and nothing waits for it)."""
-    ticket = get_object_or_404(Ticket.objects.select_related(None), pk=ticket_id)
+    ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=ticket_id)
     context = {"hits": _suggestions(ticket), "public_base": settings.PUBLIC_BASE_URL}
     return render(request, "agent/_kb_hits.html", context)
 
@@ -468,6 +499,8 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     if notification_id.isdigit():
         notification = get_object_or_404(Notification, pk=int(notification_id), user=_user(request))
         mine.filter(pk=notification.pk).update(read_at=timezone.now())
+        if notification.kind == SPIKE_NOTIFICATION:
+            return redirect(f"{reverse('agent:problems')}#spikes-title")
         if notification.ticket_id:
             return redirect("agent:ticket", ticket_id=notification.ticket_id)
         return redirect("agent:notifications")
