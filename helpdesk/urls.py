@@ -14,6 +14,7 @@ from helpdesk.health import healthz
 from knowledge import suggest_views
 from tickets import report_views
 from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
+from tickets.portal import status
 
 # Under /api/, what Django answers itself (an id that is not a number, a crash) comes in
 # the API's error shape; elsewhere as Django's pages.
@@ -71,6 +72,9 @@ urlpatterns = [
     path("support/solved-it/", suggest_views.solved_it, name="support-solved-it"),
     path("support/solved-it/done/", suggest_views.deflected, name="support-deflected"),
     path("support/chat/", chat_page.chat_page, name="support-chat"),
+    # The public status page: known issues now and lately, "tell me when it's fixed".
+    path("status/", status.status_page, name="status"),
+    path("status/<int:known_issue_id>/notify/", status.notify, name="status-notify"),
     # The customer portal: sign-in, my tickets, the signed "solved" and "rate us" links.
     path("support/", include("tickets.portal.urls")),
     path("inbound/", include("channels_ingest.urls")),

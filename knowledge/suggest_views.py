@@ -19,7 +19,8 @@ SUGGEST_PER_MINUTE = 60
 # The contact form's fields kept when a suggestion answered the customer (and their limits).
 CONTACT_DRAFT = "contact_draft"
 _DRAFT_FIELDS = (
-    ("name", 200), ("email", 254), ("subject", 200), ("description", 20_000), ("urgency", 10),
+    ("name", 200), ("email", 254), ("about", 30), ("subject", 200), ("description", 20_000),
+    ("urgency", 10),
 )  # fmt: skip
 
 

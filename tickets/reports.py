@@ -1,10 +1,11 @@
 """The self-service report: how many requests the knowledge base answered before a human.
 
 Deflection rate = requests answered by self-service / all requests, over a period, where
-- answered by self-service: contact forms abandoned after "this solved my problem", plus
-  tickets the customer resolved from the tier-0 answers;
-- all requests: every ticket opened, plus those abandoned contact forms (they would have
-  been tickets).
+- answered by self-service: contact forms abandoned after "this solved my problem",
+  tickets the customer resolved from the tier-0 answers, and "tell me when it's fixed"
+  asked of a known issue instead of a ticket;
+- all requests: every ticket opened, plus those abandoned contact forms and known-issue
+  subscriptions (they would have been tickets).
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.db.models import Count, Q
 from knowledge import reports as kb
 from knowledge.models import Article
 from tickets.models import EventKind, Ticket, TicketEvent
+from tickets.problems import known_issues
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class SelfServiceReport:
     web_form_deflections: int
     tier0_offers: int
     tier0_deflections: int
+    known_issue_subscriptions: int
     searches: kb.SearchStats
     failed_searches: list[kb.FailedSearch]
     most_read: list[Article]
@@ -32,11 +35,11 @@ class SelfServiceReport:
 
     @property
     def deflected(self) -> int:
-        return self.web_form_deflections + self.tier0_deflections
+        return self.web_form_deflections + self.tier0_deflections + self.known_issue_subscriptions
 
     @property
     def requests(self) -> int:
-        return self.tickets_opened + self.web_form_deflections
+        return self.tickets_opened + self.web_form_deflections + self.known_issue_subscriptions
 
     @property
     def deflection_rate(self) -> float | None:
@@ -64,6 +67,7 @@ def self_service_report(*, days: int, now: datetime) -> SelfServiceReport:
         web_form_deflections=kb.web_form_deflections(since=since, until=now),
         tier0_offers=events["offers"],
         tier0_deflections=events["deflections"],
+        known_issue_subscriptions=known_issues.subscribed_between(since, now),
         searches=kb.search_stats(since=since, until=now),
         failed_searches=kb.failed_searches(since=since, until=now),
         most_read=kb.articles_by_readers(),

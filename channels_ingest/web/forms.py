@@ -1,6 +1,12 @@
+from typing import Any
+
 from django import forms
 
 from helpdesk.uploads import MultipleFileField
+from tickets.catalog import selectors as catalog
+from tickets.models import Customer, ServiceStatus
+
+NOT_SURE = ("", "Not sure, or something else")
 
 
 class ContactForm(forms.Form):
@@ -8,6 +14,12 @@ class ContactForm(forms.Form):
 
     name = forms.CharField(max_length=200, label="Your name")
     email = forms.EmailField(label="Your email", help_text="We answer here.")
+    # "service:<id>" or "product:<id>"; the choices depend on who asks (see __init__).
+    about = forms.ChoiceField(
+        required=False,
+        label="What is it about?",
+        help_text="Optional: it brings your request to the right people sooner.",
+    )
     subject = forms.CharField(max_length=200)
     description = forms.CharField(
         widget=forms.Textarea,
@@ -26,6 +38,36 @@ class ContactForm(forms.Form):
         label="Leave this empty",
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+
+    def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any) -> None:
+        """`customer`: the signed-in portal customer, who may also choose one of their (or
+        their organization's) services; anyone else chooses among the products offered."""
+        super().__init__(*args, **kwargs)
+        products = [(f"product:{p.pk}", p.name) for p in catalog.offered_products()]
+        services = (
+            [
+                (f"service:{s.pk}", str(s))
+                for s in catalog.customer_services(customer).exclude(status=ServiceStatus.ENDED)
+            ]
+            if customer is not None
+            else []
+        )
+        if not products and not services:
+            del self.fields["about"]  # nothing to choose from
+            return
+        field = self.fields["about"]
+        assert isinstance(field, forms.ChoiceField)
+        if services:
+            field.choices = [NOT_SURE, ("Your services", services), ("Products", products)]
+        else:
+            field.choices = [NOT_SURE, *products]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        kind, _, number = (cleaned.get("about") or "").partition(":")
+        cleaned["product_id"] = int(number) if kind == "product" else None
+        cleaned["service_id"] = int(number) if kind == "service" else None
+        return cleaned
 
     def is_robot(self) -> bool:
         return bool(self.cleaned_data.get("website"))

@@ -40,6 +40,9 @@ def _request(fields: dict[str, Any], attachments: tuple[InboundAttachment, ...])
         subject=fields["subject"],
         text=fields["description"],
         attachments=attachments,
+        # What they chose it is about (a request held before this was asked has none).
+        product_id=fields.get("product_id"),
+        service_id=fields.get("service_id"),
     )
 
 
@@ -51,6 +54,8 @@ def hold(inbound: InboundMessage, *, urgency: str, reason: str) -> InboundItem:
         "subject": inbound.subject,
         "description": inbound.text,
         "urgency": urgency,
+        "product_id": inbound.product_id,
+        "service_id": inbound.service_id,
         "attachments": [
             {
                 "filename": a.filename,

@@ -9,7 +9,7 @@ from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
 from helpdesk.ratelimit import count_hit
 from knowledge.suggest_views import CONTACT_DRAFT
-from tickets import services
+from tickets import selectors, services
 from tickets.models import Ticket
 
 RATE_WINDOW_SECONDS = 600
@@ -19,7 +19,10 @@ RATE_WINDOW_SECONDS = 600
 def contact(request: HttpRequest) -> HttpResponse:
     # What the customer typed before a suggestion answered them, if they still need help.
     draft = request.session.pop(CONTACT_DRAFT, None) if request.method == "GET" else None
-    form = ContactForm(request.POST or None, request.FILES or None, initial=draft)
+    customer = selectors.customer_for_user(request.user)
+    form = ContactForm(
+        request.POST or None, request.FILES or None, initial=draft, customer=customer
+    )
     if request.method != "POST" or not form.is_valid():
         return render(request, "support/new.html", {"form": form})
     if _over_limit(request, form.cleaned_data["email"]):

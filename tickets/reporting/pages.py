@@ -660,6 +660,11 @@ def tiers_page(scope: Scope, now: datetime, link: Link) -> Page:
                         Cell(None),
                     ],
                     [
+                        Cell("Known issues: “tell me when it is fixed” instead of a ticket"),
+                        Cell(deflection.known_issue),
+                        Cell(None),
+                    ],
+                    [
                         Cell("Tickets created"),
                         Cell(deflection.tickets_created, link({"metric": "created"})),
                         Cell(None),
@@ -670,9 +675,9 @@ def tiers_page(scope: Scope, now: datetime, link: Link) -> Page:
                         Cell(deflection.rate),
                     ],
                 ],
-                note="Deflection: answered by self-service among all requests (tickets created "
-                "and contact forms given up). Given-up forms carry no ticket, so the filters "
-                "do not narrow them.",
+                note="Deflection: answered by self-service among all requests (tickets "
+                "created, contact forms given up and known-issue subscriptions). Given-up forms "
+                "and subscriptions carry no ticket, so the filters do not narrow them.",
             ),
         ],
     )

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from knowledge import reports as kb
 from tickets.models import EventKind, TicketEvent, TicketMetrics, Tier, TierMove
+from tickets.problems import known_issues
 from tickets.reporting.responsiveness import percentile
 from tickets.reporting.scope import Scope
 
@@ -68,14 +69,19 @@ class Deflection:
     web_form: int  # contact forms given up after "this solved my problem"
     tier0_answers: int  # tickets the customer closed from the tier-0 answers
     tickets_created: int
+    # "tell me when it's fixed" asked of a known issue (on the banner or the status page)
+    # instead of a ticket
+    known_issue: int = 0
 
     @property
     def deflected(self) -> int:
-        return self.web_form + self.tier0_answers
+        return self.web_form + self.tier0_answers + self.known_issue
 
     @property
     def rate(self) -> float | None:
-        requests = self.tickets_created + self.web_form
+        """Among all requests: tickets created, and those that needed none (given-up forms,
+        known-issue subscriptions)."""
+        requests = self.tickets_created + self.web_form + self.known_issue
         return self.deflected / requests if requests else None
 
 
@@ -168,7 +174,8 @@ def _time_in_tier(scope: Scope, level: int) -> list[tuple[int, int]]:
 
 
 def _deflection(scope: Scope, tickets_created: int) -> Deflection:
-    """Contact forms given up carry no ticket, so the filters do not narrow them."""
+    """Contact forms given up and known-issue subscriptions carry no ticket, so the filters
+    do not narrow them."""
     answers = TicketEvent.objects.filter(
         scope.within("created_at"),
         scope.of_tickets(),
@@ -178,4 +185,5 @@ def _deflection(scope: Scope, tickets_created: int) -> Deflection:
         web_form=kb.web_form_deflections(since=scope.since, until=scope.until),
         tier0_answers=answers,
         tickets_created=tickets_created,
+        known_issue=known_issues.subscribed_between(scope.since, scope.until),
     )
