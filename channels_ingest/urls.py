@@ -1,7 +1,9 @@
-"""Provider webhooks, mounted at /inbound/ (Twilio is configured with these public URLs)."""
+"""Provider webhooks, mounted at /inbound/ (Twilio and monitoring are configured with these
+public URLs)."""
 
 from django.urls import path
 
+from channels_ingest.monitoring import views as monitoring_views
 from channels_ingest.sms import views as sms_views
 from channels_ingest.voice import views as voice_views
 
@@ -9,4 +11,10 @@ urlpatterns = [
     path("sms/twilio/", sms_views.twilio_sms, name="sms-twilio"),
     path("sms/twilio/status/", sms_views.twilio_sms_status, name="sms-twilio-status"),
     path("voice/twilio/", voice_views.twilio_call_status, name="voice-twilio"),
+    path("monitoring/", monitoring_views.generic, name="monitoring"),
+    path(
+        "monitoring/alertmanager/",
+        monitoring_views.alertmanager,
+        name="monitoring-alertmanager",
+    ),
 ]

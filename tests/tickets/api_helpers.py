@@ -7,7 +7,10 @@ from tickets.models import (
     Attachment,
     ContactPoint,
     Customer,
+    KnownIssue,
     Message,
+    Problem,
+    ProblemEvent,
     Ticket,
     TicketEvent,
 )
@@ -27,5 +30,8 @@ def ids_of(response: Any) -> list[int]:
 
 def db_snapshot() -> dict[str, list[dict[str, Any]]]:
     """Every row the API can write, to show that a refused request wrote nothing."""
-    models = (Ticket, Message, TicketEvent, Attachment, Customer, ContactPoint, AgentProfile)
+    models = (
+        Ticket, Message, TicketEvent, Attachment, Customer, ContactPoint, AgentProfile,
+        Problem, ProblemEvent, KnownIssue,
+    )  # fmt: skip
     return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}

@@ -21,6 +21,8 @@ from tickets.models import (
     Attachment,
     Ticket,
 )
+from tickets.problems import known_issues
+from tickets.problems import services as problems
 
 pytestmark = pytest.mark.django_db
 
@@ -106,12 +108,34 @@ ENDPOINTS = [
         lambda ids: {"into": ids["other_customer"]},
     ),
     Endpoint("get", "/api/v1/tiers/", 200),
+    Endpoint("post", "/api/v1/tickets/{ticket}/unlink-problem/", 200),
+    Endpoint("get", "/api/v1/problems/", 200),
+    Endpoint("post", "/api/v1/problems/", 201, lambda ids: {"title": "Mail is slow"}),
+    Endpoint("get", "/api/v1/problems/{problem}/", 200),
+    Endpoint("patch", "/api/v1/problems/{problem}/", 200, lambda ids: {"status": "identified"}),
+    Endpoint("post", "/api/v1/problems/{problem}/notes/", 201, lambda ids: {"text": "Upstream."}),
+    Endpoint(
+        "post",
+        "/api/v1/problems/{problem}/link/",
+        200,
+        lambda ids: {"tickets": [ids["other_ticket"]]},
+    ),
+    Endpoint("post", "/api/v1/problems/{problem}/solve/", 202, lambda ids: {"answer": "Fixed."}),
+    Endpoint(
+        "put",
+        "/api/v1/problems/{problem}/known-issue/",
+        200,
+        lambda ids: {"title": "Mail delays", "summary": "Mail arrives late; we are on it."},
+    ),
+    Endpoint("delete", "/api/v1/problems/{problem}/known-issue/", 204),
 ]
+# Public: what customers are told (tests/api/test_problems_api.py reads it as anyone).
+PUBLIC = ["/api/v1/known-issues/"]
 # (endpoint, the id in its path that points at nothing)
 UNKNOWN_IDS = [
     pytest.param(e, name, id=f"{e} unknown {name}")
     for e in ENDPOINTS
-    for name in ("ticket", "attachment", "customer", "message")
+    for name in ("ticket", "attachment", "customer", "message", "problem")
     if "{" + name + "}" in e.path
 ]
 
@@ -125,7 +149,12 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
     )
     other_ticket = open_ticket()
     other_customer = EmailContactFactory().customer
+    problem = problems.problem_create(title="Outage", actor=None, tickets=[ticket])
+    known_issues.known_issue_publish(
+        problem=problem, actor=None, title="Outage", summary="Something is down."
+    )
     return {
+        "problem": problem.pk,
         "ticket": ticket.pk,
         "other_ticket": other_ticket.pk,
         "attachment": Attachment.objects.get(message__ticket=ticket).pk,
@@ -147,7 +176,8 @@ REPORTS = [
 
 
 def test_every_route_is_covered() -> None:
-    assert len(api_urls.urlpatterns) == len({e.path for e in ENDPOINTS} | set(REPORTS))
+    routes = {e.path for e in ENDPOINTS} | set(REPORTS) | set(PUBLIC)
+    assert len(api_urls.urlpatterns) == len(routes)
 
 
 @pytest.mark.parametrize("path", REPORTS)
@@ -432,11 +462,12 @@ def test_schema_documents_every_route_and_its_errors(api: APIClient) -> None:
     def route(path: str) -> str:
         return re.sub(r"\{[a-z_]+\}", "{id}", path)
 
-    # The staff API; the public knowledge-base search (/api/v1/kb/) has its own tests.
+    # The staff API; the public knowledge-base search (/api/v1/kb/) and known issues have
+    # their own tests.
     staff_paths = {
         p: ops
         for p, ops in schema["paths"].items()
-        if p.startswith("/api/v1/") and not p.startswith("/api/v1/kb/")
+        if p.startswith("/api/v1/") and not p.startswith("/api/v1/kb/") and p not in PUBLIC
     }
     assert {route(p) for p in staff_paths} == {route(e.path) for e in ENDPOINTS} | set(REPORTS)
     for path, operations in staff_paths.items():

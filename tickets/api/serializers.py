@@ -19,6 +19,9 @@ from tickets.models import (
     Customer,
     Message,
     Priority,
+    Problem,
+    Product,
+    Service,
     Ticket,
     TicketEvent,
     TicketParticipant,
@@ -84,6 +87,26 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "organization", "contact_points", "created_at"]
 
 
+class ProductBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name"]
+
+
+class ServiceBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "identifier", "product", "region"]
+
+
+class ProblemBriefSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(help_text="PRB-<id>.")
+
+    class Meta:
+        model = Problem
+        fields = ["id", "reference", "title", "status"]
+
+
 class TicketSerializer(serializers.ModelSerializer):
     reference = serializers.CharField()
     tier = serializers.IntegerField(source="tier.level", help_text="Tier level, 0-3.")
@@ -95,6 +118,11 @@ class TicketSerializer(serializers.ModelSerializer):
     tags: serializers.SlugRelatedField = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="name", help_text="Tag names, in order."
     )
+    product = ProductBriefSerializer(allow_null=True, help_text="What the ticket is about.")
+    service = ServiceBriefSerializer(
+        allow_null=True, help_text="Which of the customer's services it is about."
+    )
+    problem = ProblemBriefSerializer(allow_null=True, help_text="The problem it is an incident of.")
 
     class Meta:
         model = Ticket
@@ -110,6 +138,9 @@ class TicketSerializer(serializers.ModelSerializer):
             "assignee",
             "merged_into",
             "tags",
+            "product",
+            "service",
+            "problem",
             "first_response_due_at",
             "next_response_due_at",
             "resolution_due_at",
@@ -364,6 +395,9 @@ class TicketListQuerySerializer(StrictInput):
         required=False,
         help_text="Tickets with this tag (repeat the parameter: with all of them).",
     )
+    problem = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="The incidents of a problem."
+    )
 
     def to_internal_value(self, data: Any) -> Any:
         # Query strings repeat keys for lists; also accept comma-separated values.
@@ -431,6 +465,20 @@ class TicketUpdateSerializer(StrictInput):
         required=False,
         max_length=20,
         help_text="The ticket's tags, all of them (an empty list removes every tag).",
+    )
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The product it is about, or null for none (its service is kept if it is "
+        "of this product).",
+    )
+    service = serializers.PrimaryKeyRelatedField(
+        queryset=Service.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="One of the customer's (or their organization's) services, which sets its "
+        "product too; null for none (the product is kept).",
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import reports, views
+from tickets.api import problems, reports, views
 
 app_name = "api"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/notes/", views.TicketNoteView.as_view(), name="ticket-note"),
     path("tickets/<int:ticket_id>/tier/", views.TicketTierView.as_view(), name="ticket-tier"),
     path("tickets/<int:ticket_id>/merge/", views.TicketMergeView.as_view(), name="ticket-merge"),
+    path(
+        "tickets/<int:ticket_id>/unlink-problem/",
+        problems.TicketUnlinkProblemView.as_view(),
+        name="ticket-unlink-problem",
+    ),
     path("calls/", views.CallLogView.as_view(), name="call-log"),
     path(
         "messages/<int:message_id>/original/",
@@ -37,6 +42,25 @@ urlpatterns = [
         name="customer-merge",
     ),
     path("tiers/", views.TierListView.as_view(), name="tier-list"),
+    path("problems/", problems.ProblemListCreateView.as_view(), name="problem-list"),
+    path("problems/<int:problem_id>/", problems.ProblemDetailView.as_view(), name="problem-detail"),
+    path(
+        "problems/<int:problem_id>/notes/", problems.ProblemNoteView.as_view(), name="problem-note"
+    ),
+    path(
+        "problems/<int:problem_id>/link/", problems.ProblemLinkView.as_view(), name="problem-link"
+    ),
+    path(
+        "problems/<int:problem_id>/solve/",
+        problems.ProblemSolveView.as_view(),
+        name="problem-solve",
+    ),
+    path(
+        "problems/<int:problem_id>/known-issue/",
+        problems.ProblemKnownIssueView.as_view(),
+        name="problem-known-issue",
+    ),
+    path("known-issues/", problems.KnownIssueListView.as_view(), name="known-issue-list"),
     path("reports/overview/", reports.OverviewReportView.as_view(), name="report-overview"),
     path(
         "reports/responsiveness/",

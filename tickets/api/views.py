@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from tickets import selectors, services
 from tickets.api import serializers as s
 from tickets.api.errors import error_responses
+from tickets.catalog.services import ticket_set_about
 from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
@@ -24,6 +25,8 @@ from tickets.models import (
     ContactKind,
     Customer,
     Message,
+    Product,
+    Service,
     Tag,
     Ticket,
 )
@@ -66,7 +69,7 @@ class TicketListCreateView(generics.GenericAPIView):
         if "active" in statuses:
             statuses = tuple({*statuses, *ACTIVE_STATUSES} - {"active"})
         assignee = params.get("assignee")
-        return selectors.ticket_list(
+        tickets = selectors.ticket_list(
             selectors.TicketFilters(
                 statuses=statuses,
                 tier_levels=tuple(params.get("tier", ())),
@@ -79,8 +82,10 @@ class TicketListCreateView(generics.GenericAPIView):
                 customer_id=params.get("customer"),
                 text=params.get("q", ""),
                 tags=tuple(params.get("tag", ())),
+                problem_id=params.get("problem"),
             )
-        ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+        ).select_related(*selectors.TICKET_ABOUT)
+        return tickets.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
 
     @extend_schema(
         parameters=[s.TicketListQuerySerializer],
@@ -162,7 +167,7 @@ class TicketDetailView(APIView):
     @extend_schema(
         request=s.TicketUpdateSerializer,
         responses={200: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
-        summary="Change subject, status, priority or assignee",
+        summary="Change subject, status, priority, assignee, tags, product or service",
     )
     def patch(self, request: Request, ticket_id: int) -> Response:
         ticket = _ticket_or_404(ticket_id)
@@ -190,7 +195,26 @@ class TicketDetailView(APIView):
             if "tags" in data:
                 names = services.parse_tags(",".join(data["tags"]))
                 services.ticket_set_tags(ticket=ticket, names=names, actor=actor)
+            if "product" in data or "service" in data:
+                product, service = _about(ticket, data)
+                ticket_set_about(ticket=ticket, product=product, service=service, actor=actor)
         return _ticket_detail_response(ticket.pk)
+
+
+def _about(ticket: Ticket, data: dict[str, Any]) -> tuple[Product | None, Service | None]:
+    """(product, service) for ticket_set_about from a PATCH that may name one or both: a
+    service alone sets its product; a product alone keeps the service if it is of it; null
+    for the service alone keeps the product."""
+    if "service" in data:
+        service = data["service"]
+        if "product" in data:
+            return data["product"], service
+        return (None if service is not None else ticket.product), service
+    product = data["product"]
+    kept = ticket.service
+    if kept is not None and product is not None and kept.product_id == product.pk:
+        return product, kept
+    return product, None
 
 
 class TicketReplyView(APIView):
