@@ -14,6 +14,7 @@ from tickets import services
 from tickets.automation import manage
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.management.commands._demo_history import load_history
+from tickets.management.commands._demo_problems import load_catalog_and_burst
 from tickets.models import (
     AgentProfile,
     Automation,
@@ -207,11 +208,14 @@ class Command(BaseCommand):
             self._rules()
             articles = load_demo_knowledge_base(actor=users["admin"])
             history = load_history(users)
+            # After the articles (products are tied to some); its burst makes a spike.
+            burst = load_catalog_and_burst()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(users)} staff users, {created} new ticket(s), "
                 f"{articles} new knowledge-base article(s), {history} ticket(s) of history "
-                "for the reports."
+                f"for the reports, {burst} ticket(s) of a burst alike (a spike to make a "
+                "problem of)."
             )
         )
 
