@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from knowledge.selectors import telling_terms
@@ -221,13 +221,22 @@ def _record(key: str, labels: list[str], seen: Seen, gathered: list[int]) -> Spi
     return spike
 
 
+# A ticket joins a spike under way in one statement (no lock, no read): its id is added to
+# the spike's list unless there or the list is full.
+_JOIN = {
+    "postgresql": "UPDATE {table} SET ticket_ids = ticket_ids || to_jsonb(%s::bigint) "
+    "WHERE id = %s AND jsonb_array_length(ticket_ids) < %s "
+    "AND NOT ticket_ids @> to_jsonb(%s::bigint)",
+    "sqlite": "UPDATE {table} SET ticket_ids = json_insert(ticket_ids, '$[#]', %s) "
+    "WHERE id = %s AND json_array_length(ticket_ids) < %s "
+    "AND NOT EXISTS (SELECT 1 FROM json_each(ticket_ids) WHERE value = %s)",
+}
+
+
 def _join(spike_id: int, ticket_id: int) -> None:
-    with transaction.atomic():
-        spike = Spike.objects.select_for_update().filter(pk=spike_id).first()
-        if spike is None or ticket_id in spike.ticket_ids or len(spike.ticket_ids) >= GATHERED:
-            return
-        spike.ticket_ids = [*spike.ticket_ids, ticket_id]
-        spike.save(update_fields=["ticket_ids"])
+    sql = _JOIN[connection.vendor].format(table=Spike._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ticket_id, spike_id, GATHERED, ticket_id])
 
 
 def _tell_agents(spike: Spike, *, newest: int | None) -> None:
@@ -326,9 +335,9 @@ class _Counts:
         return self._hit_cache(keys, ticket_id, now)
 
     def _hit_redis(self, redis: Any, keys: list[str], ticket_id: int, now: float) -> dict:
-        script = _script(redis)
         prefix = _cache_prefix()
-        answers = script(
+        answers = _hit_script(
+            redis,
             keys=[prefix + self._bucket(key) for key in keys],
             args=[
                 int(now // SLOT_SECONDS), int(now // 3600), ticket_id, WINDOW_SLOTS,
@@ -369,9 +378,9 @@ class _Counts:
         return [int(i) for i in cache.get(ids_key, [])]
 
     def mark_ongoing(self, keys: list[str], spike_id: int) -> None:
+        redis = _redis()
         for key in keys:
             # Read by the script as a plain value: set through the client on Redis.
-            redis = _redis()
             name = f"{self._bucket(key)}:on"
             if redis is not None:
                 redis.set(_cache_prefix() + name, spike_id, ex=SPIKE_LASTS)
@@ -404,16 +413,15 @@ def _redis() -> Any:
     return backend._cache.get_client(write=True)
 
 
-_scripts: dict[int, Any] = {}
+_script_held: list[Any] = []
 
 
-def _script(redis: Any) -> Any:
-    """The counting script, registered once per client (redis-py sends its hash, and the
-    script itself again if the server forgot it)."""
-    script = _scripts.get(id(redis))
-    if script is None:
-        script = _scripts[id(redis)] = redis.register_script(_HIT)
-    return script
+def _hit_script(redis: Any, *, keys: list[str], args: list[Any]) -> Any:
+    """Run the counting script: by its hash, the script itself again if the server forgot
+    it (redis-py's Script; registered once, run on whichever client of the pool)."""
+    if not _script_held:
+        _script_held.append(redis.register_script(_HIT))
+    return _script_held[0](keys=keys, args=args, client=redis)
 
 
 def _cache_prefix() -> str:
