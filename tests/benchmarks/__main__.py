@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
-drain, latency, queue, sla, rules, reports, kb, chat, faults; all by default). Prints one JSON
-object per line on stdout."""
+drain, latency, queue, sla, rules, problems, reports, kb, chat, faults; all by default).
+Prints one JSON object per line on stdout."""
 
 import importlib
 import os
@@ -14,6 +14,7 @@ ORDER = [
     "queue",
     "sla",
     "rules",
+    "problems",
     "reports",
     "kb",
     "webhooks",
