@@ -641,4 +641,8 @@ class SignInPolicyAdmin(admin.ModelAdmin):
 
 
 # The products catalog's pages (their own module: this one holds the tickets' side).
-from tickets import admin_catalog  # noqa: E402, F401
+from tickets import admin_catalog  # noqa: E402
+
+# Their services on a customer's and an organization's page.
+CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline]
+OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]

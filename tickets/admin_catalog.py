@@ -23,14 +23,17 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name"]
     inlines = [ProductPlanInline]
+    # The knowledge-base articles about it: tier 0 and suggestions prefer them for its
+    # customers.
+    filter_horizontal = ["articles"]
 
 
 class ServiceForm(forms.ModelForm):
     class Meta:
         model = Service
         fields = [
-            "product", "plan", "customer", "organization", "identifier", "since", "status",
-            "notes",
+            "product", "plan", "customer", "organization", "identifier", "region", "since",
+            "status", "notes",
         ]  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
@@ -52,8 +55,10 @@ class ServiceForm(forms.ModelForm):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = ServiceForm
-    list_display = ["product", "plan", "identifier", "customer", "organization", "status"]
-    list_filter = ["status", "product"]
+    list_display = [
+        "product", "plan", "identifier", "customer", "organization", "region", "status",
+    ]  # fmt: skip
+    list_filter = ["status", "product", "region"]
     search_fields = ["identifier", "key", "customer__name", "organization__name"]
     list_select_related = ["product", "plan", "customer", "organization"]
     autocomplete_fields = ["customer", "organization"]
@@ -68,3 +73,17 @@ class ServiceAdmin(admin.ModelAdmin):
             )
         except InvalidInput as refused:  # checked by the form; a race lost since
             raise forms.ValidationError(refused.message) from None
+
+
+class OwnServicesInline(admin.TabularInline):
+    """A customer's or an organization's services on its page (changed on the service's)."""
+
+    model = Service
+    extra = 0
+    fields = ["product", "plan", "identifier", "region", "since", "status"]
+    readonly_fields = ["product", "plan", "identifier", "region", "since", "status"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # through the service's own page: its identifier is checked there

@@ -76,6 +76,12 @@ def test_an_admin_adds_a_service_and_a_taken_identifier_is_explained(admin_user,
     assert again.status_code == 200
     assert "Fibre AB1234 is another service already." in again.content.decode()
     assert Service.objects.count() == 1
+    response = client.post(
+        "/admin/tickets/service/add/", {**form, "identifier": "CD-9", "region": " North  East "}
+    )
+    assert Service.objects.get(key="CD9").region == "North East"
+    page = client.get(f"/admin/tickets/customer/{ann.pk}/change/").content.decode()
+    assert "AB-1234" in page and "North East" in page, "the customer's page lists them"
 
 
 def test_the_ticket_page_lists_the_customers_services(agent, open_ticket, fibre, router) -> None:

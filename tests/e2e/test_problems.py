@@ -60,6 +60,8 @@ def test_from_a_burst_to_a_solved_problem_with_every_customer_answered(
     screenshot("told-when-fixed", customer)
     assert KnownIssueSubscriber.objects.filter(address="karin.berg@example.com").exists()
 
+    agent.reload()
+    expect(agent.locator("#asked-to-be-told")).to_contain_text("1 person asked to be told")
     agent.get_by_label("Answer to every linked customer").fill(
         "Hello {{ customer.first_name }}, the EU-West gateway works again. Sorry!"
     )

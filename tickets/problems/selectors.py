@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from tickets.models import (
     ACTIVE_STATUSES,
     OPEN_PROBLEM_STATUSES,
+    KnownIssueSubscriber,
     Problem,
     ProblemEvent,
     Spike,
@@ -114,3 +115,8 @@ def open_problems_to_link() -> list[tuple[int, str]]:
         (p.pk, f"{p.reference} {p.title}")
         for p in problems.order_by("-created_at", "-id")[:PROBLEMS_TO_LINK]
     ]
+
+
+def asked_to_be_told(problem: Problem) -> int:
+    """How many asked to be told when its known issue is fixed instead of writing."""
+    return KnownIssueSubscriber.objects.filter(known_issue__problem=problem).count()

@@ -135,6 +135,7 @@ def _problem_page(
         problem=problem,
         known_issue=issue,
         counts=problem_selectors.problem_counts(problem),
+        asked_to_be_told=problem_selectors.asked_to_be_told(problem) if issue else 0,
         tickets=problem_selectors.problem_tickets(problem),
         history=problem_selectors.problem_history(problem),
         form=forms.pop("form", None) or ProblemForm.of(problem),
