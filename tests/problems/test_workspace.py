@@ -223,3 +223,22 @@ def test_the_history_of_a_ticket_says_it_was_linked_and_answered(
     assert ticket.events.filter(kind=EventKind.PROBLEM_LINKED).exists()
     page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
     assert f"Linked to problem {problem.reference}: Outage" in page
+
+
+def test_an_agent_stops_showing_a_known_issue_and_a_second_stop_says_why(
+    agent_client: Any, agent: Any
+) -> None:
+    from tickets.problems import known_issues
+
+    problem = problems.problem_create(title="Outage", actor=agent)
+    known_issues.known_issue_publish(
+        problem=problem, actor=agent, title="Mail delayed", summary="Up to an hour."
+    )
+    url = f"/agent/problems/{problem.pk}/known-issue/end/"
+
+    response = agent_client.post(url, follow=True)
+
+    assert "The known issue is no longer shown." in _messages(response)
+    assert not KnownIssue.objects.get().is_current
+    assert "has no known issue published" in _messages(agent_client.post(url, follow=True))[0]
+    assert known_issues.current() == ()

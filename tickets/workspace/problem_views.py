@@ -176,17 +176,25 @@ def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
     return _back(problem)
 
 
+def _on_problem(
+    request: HttpRequest, problem_id: int, action: Callable[[Problem, User], Any], said: str
+) -> HttpResponse:
+    """Run one service on the problem as this agent, and back to its page."""
+    problem = _problem_or_404(problem_id)
+    _done(request, lambda: action(problem, _user(request)), said)
+    return _back(problem)
+
+
 @agent_required
 @require_POST
 def problem_note(request: HttpRequest, problem_id: int) -> HttpResponse:
-    problem = _problem_or_404(problem_id)
     text = request.POST.get("text", "")
-    _done(
+    return _on_problem(
         request,
-        lambda: problems.problem_note(problem=problem, actor=_user(request), text=text),
+        problem_id,
+        lambda problem, actor: problems.problem_note(problem=problem, actor=actor, text=text),
         "Note added.",
     )
-    return _back(problem)
 
 
 @agent_required
@@ -255,13 +263,12 @@ def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
-    problem = _problem_or_404(problem_id)
-    _done(
+    return _on_problem(
         request,
-        lambda: known_issues.known_issue_end(problem=problem, actor=_user(request)),
+        problem_id,
+        lambda problem, actor: known_issues.known_issue_end(problem=problem, actor=actor),
         "The known issue is no longer shown.",
     )
-    return _back(problem)
 
 
 @agent_required
