@@ -57,7 +57,7 @@ def test_customer_pages_have_no_serious_accessibility_violations(
     services.ticket_resolve(ticket=ticket, actor=desk["agent"])
     for url in ("/kb/", "/kb/network/", "/kb/network/vpn-disconnects/", "/kb/search/?q=vpn",
                 "/kb/search/?q=zebra", "/support/new/", "/support/login/",
-                "/support/login/password/", "/support/chat/",
+                "/support/login/password/", "/support/chat/", "/status/",
                 f"/support/solved-it/done/?article={article.pk}",
                 f"/support/rate/{rating_token(ticket.pk)}/"):  # fmt: skip
         page.goto(url)
@@ -89,7 +89,8 @@ def test_agent_pages_have_no_serious_accessibility_violations(
     found = violations(page)
     ticket: Ticket = desk["ticket"]
     for url in ("/agent/queue/tier-1/", "/agent/queue/any/?q=vpn", f"/agent/tickets/{ticket.pk}/",
-                "/agent/chats/", "/agent/notifications/"):  # fmt: skip
+                "/agent/chats/", "/agent/notifications/", "/agent/problems/",
+                f"/agent/customers/{ticket.customer_id}/"):  # fmt: skip
         page.goto(url)
         found += violations(page)
     assert not found, "\n".join(found)

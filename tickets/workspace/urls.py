@@ -1,6 +1,13 @@
 from django.urls import path
 
-from tickets.workspace import chat_views, problem_views, report_views, rule_views, views
+from tickets.workspace import (
+    chat_views,
+    customer_views,
+    problem_views,
+    report_views,
+    rule_views,
+    views,
+)
 
 app_name = "agent"
 
@@ -44,6 +51,7 @@ urlpatterns = [
     path("rules/<slug:kind>/<int:rule_id>/delete/", rule_views.rule_delete, name="rule-delete"),
     path("tickets/<int:ticket_id>/about/", problem_views.ticket_about, name="ticket-about"),
     path("tickets/<int:ticket_id>/problem/", problem_views.ticket_problem, name="ticket-problem"),
+    path("customers/<int:customer_id>/", customer_views.customer_page, name="customer"),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),
