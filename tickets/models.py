@@ -156,6 +156,24 @@ class Customer(models.Model):
         return self.name or f"Customer {self.pk}"
 
 
+class CustomerNote(models.Model):
+    """What agents keep in mind about a customer (staff only ever read it)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="customer_note_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
 class ContactPoint(models.Model):
     """An address or number that identifies a customer; stored normalised."""
 
@@ -652,6 +670,7 @@ __all__ = [
     "ContactPoint",
     "CustomHoliday",
     "Customer",
+    "CustomerNote",
     "CustomerNotice",
     "DeliveryState",
     "DeliveryStatus",

@@ -17,6 +17,8 @@ from tickets.services.customers import (
     customer_create,
     customer_get_or_create_for_contact,
     customer_merge,
+    customer_note,
+    customer_remove_contact_point,
     customer_set_organization,
 )
 from tickets.services.delivery import (
@@ -77,6 +79,8 @@ __all__ = [
     "customer_create",
     "customer_get_or_create_for_contact",
     "customer_merge",
+    "customer_note",
+    "customer_remove_contact_point",
     "customer_send_sign_in_link",
     "customer_set_organization",
     "customer_sign_in_by_link",

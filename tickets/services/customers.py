@@ -12,6 +12,7 @@ from tickets.models import (
     ACTIVE_STATUSES,
     ContactPoint,
     Customer,
+    CustomerNote,
     EventKind,
     Organization,
     Ticket,
@@ -100,6 +101,29 @@ def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> 
         raise Conflict(
             f"{normalized} was just added to another customer.", code="contact_taken"
         ) from None
+
+
+def customer_remove_contact_point(*, customer: Customer, contact_id: int) -> None:
+    """Forget one of a customer's addresses or numbers; the last one stays (a customer
+    nobody can reach cannot be answered)."""
+    with transaction.atomic():
+        points = list(ContactPoint.objects.select_for_update().filter(customer=customer))
+        point = next((p for p in points if p.pk == contact_id), None)
+        if point is None:
+            raise InvalidInput("That is not one of this customer's contacts.", code="not_found")
+        if len(points) == 1:
+            raise Conflict(
+                "This is the customer's only contact: add another before removing it.",
+                code="last_contact",
+            )
+        point.delete()
+
+
+def customer_note(*, customer: Customer, actor: Actor, text: str) -> CustomerNote:
+    """A note agents keep about the customer."""
+    if not text.strip():
+        raise InvalidInput("A note needs some text.", code="empty_message")
+    return CustomerNote.objects.create(customer=customer, author=actor, text=text.strip())
 
 
 def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Customer:

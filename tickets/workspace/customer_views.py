@@ -1,6 +1,9 @@
-"""A customer's page in the workspace: who they are, how to reach them, the services they
-and their organization have, and every ticket on every channel, newest first (a page at a
-time, the same statements for a customer of ten tickets or ten thousand)."""
+"""A customer's page in the workspace: who they are, how to reach them (added and removed
+here), the notes agents keep about them, the services they and their organization have,
+and every ticket on every channel, newest first (a page at a time, the same statements for
+a customer of ten tickets or ten thousand)."""
+
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -8,11 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from tickets import queues
+from tickets import queues, services
 from tickets.catalog.selectors import customer_services
-from tickets.models import Customer, Ticket
+from tickets.errors import DomainError
+from tickets.models import ContactKind, Customer, CustomerNote, Ticket
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 
@@ -20,6 +24,9 @@ from tickets.workspace.access import agent_required
 TICKETS_ON_PAGE = 25
 PEOPLE_ON_PAGE = 20
 SERVICES_ON_PAGE = 50
+NOTES_ON_PAGE = 20
+# The contact points an agent adds by hand (chat and web ids come with their channel).
+ADDABLE = [(ContactKind.EMAIL, "Email"), (ContactKind.PHONE, "Phone")]
 
 
 def _user(request: HttpRequest) -> User:
@@ -72,6 +79,57 @@ def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         "services": list(customer_services(customer)[:SERVICES_ON_PAGE]),
         "page": page,
         "people": people,
+        "notes": list(
+            CustomerNote.objects.filter(customer=customer).select_related("author")[:NOTES_ON_PAGE]
+        ),
+        "addable": ADDABLE,
         "now": timezone.now(),
     }
     return render(request, "agent/customer.html", context)
+
+
+def _on_customer(request: HttpRequest, customer_id: int, action: Any, said: str) -> HttpResponse:
+    """Run one service on the customer; a refusal comes back as an error message."""
+    customer = _customer_or_404(customer_id)
+    try:
+        action(customer)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, said)
+    return redirect("agent:customer", customer_id=customer.pk)
+
+
+@agent_required
+@require_POST
+def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "")
+    return _on_customer(
+        request,
+        customer_id,
+        lambda c: services.customer_add_contact_point(customer=c, kind=kind, value=value),
+        "Contact added.",
+    )
+
+
+@agent_required
+@require_POST
+def contact_remove(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
+    return _on_customer(
+        request,
+        customer_id,
+        lambda c: services.customer_remove_contact_point(customer=c, contact_id=contact_id),
+        "Contact removed.",
+    )
+
+
+@agent_required
+@require_POST
+def note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    text = request.POST.get("text", "")
+    return _on_customer(
+        request,
+        customer_id,
+        lambda c: services.customer_note(customer=c, actor=_user(request), text=text),
+        "Note added.",
+    )

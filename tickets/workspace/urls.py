@@ -52,6 +52,17 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/about/", problem_views.ticket_about, name="ticket-about"),
     path("tickets/<int:ticket_id>/problem/", problem_views.ticket_problem, name="ticket-problem"),
     path("customers/<int:customer_id>/", customer_views.customer_page, name="customer"),
+    path(
+        "customers/<int:customer_id>/contacts/",
+        customer_views.contact_add,
+        name="customer-contact-add",
+    ),
+    path(
+        "customers/<int:customer_id>/contacts/<int:contact_id>/remove/",
+        customer_views.contact_remove,
+        name="customer-contact-remove",
+    ),
+    path("customers/<int:customer_id>/notes/", customer_views.note_add, name="customer-note"),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),

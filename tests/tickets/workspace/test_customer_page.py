@@ -95,3 +95,52 @@ def test_the_page_is_for_staff_only(client: Any, customer_user: Any) -> None:
     client.force_login(customer_user)
     assert client.get(f"/agent/customers/{customer_user.customer.pk}/").status_code == 403
     assert client.get("/agent/customers/999999/").status_code == 403
+
+
+def _said(response: Any) -> str:
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_an_agent_adds_and_removes_contacts_but_never_the_last(
+    agent_client: Any, open_ticket: Any
+) -> None:
+    ann = open_ticket(sender="ann@example.com").customer
+    url = f"/agent/customers/{ann.pk}/"
+    other = open_ticket(sender="taken@example.com").customer
+
+    added = agent_client.post(
+        f"{url}contacts/", {"kind": "phone", "value": "(415) 555-0100"}, follow=True
+    )
+    assert "Contact added." in _said(added)
+    assert "+14155550100" in added.content.decode()
+    taken = agent_client.post(
+        f"{url}contacts/", {"kind": "email", "value": "TAKEN@example.com"}, follow=True
+    )
+    assert f"already belongs to customer {other.pk}" in _said(taken)
+    bad = agent_client.post(
+        f"{url}contacts/", {"kind": "email", "value": "not an address"}, follow=True
+    )
+    assert "Contact added." not in _said(bad) and _said(bad)
+
+    phone = ann.contact_points.get(kind="phone")
+    agent_client.post(f"{url}contacts/{phone.pk}/remove/")
+    email = ann.contact_points.get()
+    last = agent_client.post(f"{url}contacts/{email.pk}/remove/", follow=True)
+    assert "This is the customer's only contact" in _said(last)
+    assert list(ann.contact_points.values_list("value", flat=True)) == ["ann@example.com"]
+    mine = agent_client.post(f"{url}contacts/{other.contact_points.get().pk}/remove/", follow=True)
+    assert "not one of this customer's contacts" in _said(mine)
+    assert other.contact_points.exists()
+
+
+def test_agents_keep_notes_about_a_customer(agent_client: Any, open_ticket: Any) -> None:
+    ann = open_ticket(sender="ann@example.com").customer
+    url = f"/agent/customers/{ann.pk}/"
+    agent_client.post(f"{url}notes/", {"text": "Prefers phone calls after 5pm."})
+    assert (
+        "Note needs"
+        not in agent_client.post(f"{url}notes/", {"text": " "}, follow=True).content.decode()
+    )
+    page = agent_client.get(url).content.decode()
+    assert "Prefers phone calls after 5pm." in page
+    assert ann.notes.count() == 1
