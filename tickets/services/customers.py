@@ -14,7 +14,9 @@ from tickets.models import (
     Customer,
     CustomerNote,
     EventKind,
+    KnownIssueSubscriber,
     Organization,
+    Service,
     Ticket,
     TicketEvent,
     TicketMetrics,
@@ -143,7 +145,14 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
 
         ticket_ids = list(Ticket.objects.filter(customer=source).values_list("pk", flat=True))
         Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)
+        contacts = list(
+            ContactPoint.objects.filter(customer=source).values_list("value", flat=True)
+        )
         ContactPoint.objects.filter(customer=source).update(customer=target)
+        # What else is theirs follows: services, agents' notes, "tell me when it's fixed".
+        Service.objects.filter(customer=source).update(customer=target)
+        CustomerNote.objects.filter(customer=source).update(customer=target)
+        KnownIssueSubscriber.objects.filter(customer=source).update(customer=target)
         source.messages.update(author_customer=target)
         TicketEvent.objects.bulk_create(
             TicketEvent(
@@ -161,6 +170,13 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
         )
         source.merged_into = target
         source.save(update_fields=["merged_into", "user", "updated_at"])
+        # Said where agents look: on the customer kept, as who merged whom.
+        CustomerNote.objects.create(
+            customer=target,
+            author=actor,
+            text=f"Merged in: customer {source.pk} {source.name or '(no name)'} "
+            f"({', '.join(contacts) or 'no contacts'}), {len(ticket_ids)} ticket(s).",
+        )
     return target
 
 

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import queues, services
 from tickets.catalog.selectors import customer_services
+from tickets.contacts import normalize_contact
 from tickets.errors import DomainError
-from tickets.models import ContactKind, Customer, CustomerNote, Ticket
+from tickets.models import ContactKind, ContactPoint, Customer, CustomerNote, Ticket
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 
@@ -132,4 +133,50 @@ def note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         customer_id,
         lambda c: services.customer_note(customer=c, actor=_user(request), text=text),
         "Note added.",
+    )
+
+
+def _other_customer(named: str) -> Customer | None:
+    """A customer named by number ("1042") or by one of their addresses or numbers."""
+    named = named.strip().removeprefix("#")
+    if named.isdigit():
+        return Customer.objects.filter(pk=int(named)).first()
+    kind = ContactKind.EMAIL if "@" in named else ContactKind.PHONE
+    try:
+        value = normalize_contact(kind, named)
+    except DomainError:
+        return None
+    point = ContactPoint.objects.select_related("customer").filter(kind=kind, value=value).first()
+    return point.customer if point is not None else None
+
+
+@agent_required
+@require_POST
+def merge(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Merge another customer into this one: first what would move, then, confirmed, done."""
+    target = _customer_or_404(customer_id)
+    source = _other_customer(request.POST.get("other", ""))
+    if source is None or source.pk == target.pk or source.merged_into_id is not None:
+        messages.error(
+            request,
+            "Name the customer to merge into this one by an address, a number or #id "
+            "(another customer, not merged already).",
+        )
+        return redirect("agent:customer", customer_id=target.pk)
+    if not request.POST.get("confirm"):
+        context = {
+            **sidebar.sidebar(_user(request), now=timezone.now()),
+            "view": "customers",
+            "target": target,
+            "source": source,
+            "contacts": list(source.contact_points.all()),
+            "tickets": Ticket.objects.filter(customer=source).count(),
+            "services": customer_services(source).filter(customer=source).count(),
+        }
+        return render(request, "agent/customer_merge_confirm.html", context)
+    return _on_customer(
+        request,
+        target.pk,
+        lambda c: services.customer_merge(source=source, target=c, actor=_user(request)),
+        f"Merged {source.name or 'the customer'} into {target.name or 'this customer'}.",
     )

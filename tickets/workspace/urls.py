@@ -63,6 +63,7 @@ urlpatterns = [
         name="customer-contact-remove",
     ),
     path("customers/<int:customer_id>/notes/", customer_views.note_add, name="customer-note"),
+    path("customers/<int:customer_id>/merge/", customer_views.merge, name="customer-merge"),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),

@@ -144,3 +144,44 @@ def test_agents_keep_notes_about_a_customer(agent_client: Any, open_ticket: Any)
     page = agent_client.get(url).content.decode()
     assert "Prefers phone calls after 5pm." in page
     assert ann.notes.count() == 1
+
+
+def test_an_agent_merges_a_customer_after_seeing_what_moves(
+    agent_client: Any, agent: Any, open_ticket: Any
+) -> None:
+    kept = open_ticket(sender="ann@example.com").customer
+    twin_ticket = open_ticket(
+        channel=Channel.SMS, sender_kind=ContactKind.PHONE, sender="+14155550100", text="Hi"
+    )
+    twin = twin_ticket.customer
+    fibre = Product.objects.create(name="Fibre")
+    service_save(service=None, product=fibre, customer=twin, identifier="FB-7", actor=None)
+    services.customer_note(customer=twin, actor=agent, text="Calls at night.")
+    url = f"/agent/customers/{kept.pk}/merge/"
+
+    preview = agent_client.post(url, {"other": "(415) 555-0100"})
+
+    text = preview.content.decode()
+    assert "1 ticket," in text and "+14155550100" in text and "1 service" in text
+    twin.refresh_from_db()
+    assert twin.merged_into is None, "nothing moves before it is confirmed"
+
+    done = agent_client.post(url, {"other": str(twin.pk), "confirm": "1"}, follow=True)
+
+    assert "Merged" in _said(done)
+    twin_ticket.refresh_from_db()
+    assert twin_ticket.customer_id == kept.pk
+    assert kept.services.get().identifier == "FB-7"
+    page = done.content.decode()
+    assert "Calls at night." in page and f"Merged in: customer {twin.pk}" in page
+    assert "+14155550100" in page
+
+
+def test_merging_oneself_or_nobody_is_refused(agent_client: Any, open_ticket: Any) -> None:
+    ann = open_ticket(sender="ann@example.com").customer
+    url = f"/agent/customers/{ann.pk}/merge/"
+    for other in ("ann@example.com", "nobody@example.com", "#999999", "not a contact"):
+        response = agent_client.post(url, {"other": other, "confirm": "1"}, follow=True)
+        assert "Name the customer to merge" in _said(response), other
+    ann.refresh_from_db()
+    assert ann.merged_into is None
