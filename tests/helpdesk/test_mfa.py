@@ -26,6 +26,16 @@ def totp(secret: str, at: float | None = None) -> str:
     return f"{value % 1_000_000:06d}"
 
 
+def code_to_type(secret: str, *, seconds_left: float = 8) -> str:
+    """The app's code as a person types it in a browser: with time to spare before the app
+    shows the next one (a code read at the end of its half minute reaches the server in the
+    next, where it is refused)."""
+    left = 30 - time.time() % 30
+    if left < seconds_left:
+        time.sleep(left + 0.1)
+    return totp(secret)
+
+
 def password_step(username: str) -> Client:
     client = Client()
     client.post("/accounts/login/", {"login": username, "password": PASSWORD})
