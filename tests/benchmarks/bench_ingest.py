@@ -20,7 +20,6 @@ stacks, in which the one-at-a-time path is the stacks through `pipeline.process`
 """
 
 import base64
-import json
 import os
 import quopri
 import random
@@ -309,9 +308,7 @@ def _in_child(ctx: Context, media: str) -> Iterator[Metric]:
     if measured.returncode:
         raise subprocess.CalledProcessError(measured.returncode, command, output)
     for line in output.splitlines():
-        data = json.loads(line)
-        extra = {k: v for k, v in data.items() if k not in ("metric", "value", "unit", "n")}
-        yield Metric(data["metric"], data["value"], data["unit"], data["n"], extra)
+        yield Metric.from_line(line)
 
 
 # --- The child: the measured process -----------------------------------------------------------

@@ -41,7 +41,6 @@ BENCH_PROBLEMS_WORKERS=N gives the worker N processes (2 by default); BENCH_PROB
 records it with py-spy (harness.py_spy; its pool too).
 """
 
-import json
 import os
 import random
 import subprocess
@@ -66,6 +65,7 @@ from tests.benchmarks.harness import (
     configure_environment,
     cpu_seconds,
     in_scratch_folder,
+    metrics_of_child,
     p50,
     percentile,
     py_spy,
@@ -158,15 +158,8 @@ def _in_child(ctx: Context, media: str) -> Iterator[Metric]:
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "SMS_BACKEND": "locmem",
     }
-    command = [sys.executable, "-m", "tests.benchmarks.bench_problems", "--child"]
     ctx.log(f"problems: in a child process, database {OWN_DATABASE}, Redis {redis_url}")
-    child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if child.returncode:
-        raise subprocess.CalledProcessError(child.returncode, command, child.stdout)
-    for line in child.stdout.splitlines():
-        found = json.loads(line)
-        extra = {k: v for k, v in found.items() if k not in ("metric", "value", "unit", "n")}
-        yield Metric(found["metric"], found["value"], found["unit"], found["n"], extra)
+    yield from metrics_of_child("tests.benchmarks.bench_problems", env)
 
 
 # --- The child: the measured process -------------------------------------------------------

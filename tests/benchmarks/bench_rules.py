@@ -75,6 +75,7 @@ from tests.benchmarks.harness import (
     Metric,
     configure_environment,
     in_scratch_folder,
+    metrics_of_child,
     p50,
     percentile,
     stopwatch,
@@ -121,14 +122,7 @@ def _desk_in_child(ctx: Context) -> Iterator[Metric]:
         "BENCH_REDIS_URL": sibling_url(base_redis, str(OWN_REDIS_DB)),
         "BENCH_SCALE": str(ctx.scale),
     }
-    command = [sys.executable, "-m", "tests.benchmarks.bench_rules", "--child"]
-    desk = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if desk.returncode:
-        raise subprocess.CalledProcessError(desk.returncode, command, desk.stdout)
-    for line in desk.stdout.splitlines():
-        found = json.loads(line)
-        extra = {k: v for k, v in found.items() if k not in ("metric", "value", "unit", "n")}
-        yield Metric(found["metric"], found["value"], found["unit"], found["n"], extra)
+    yield from metrics_of_child("tests.benchmarks.bench_rules", env)
 
 
 def child() -> int:
@@ -792,7 +786,6 @@ def _pending(hooks: list[Any], count: int) -> list[int]:
     """`count` pending deliveries spread over the hooks, with real payloads of the desk's
     events (written directly, as the subscriptions write them; no task queued: the sweep
     sends them)."""
-    import json
 
     from django.core.serializers.json import DjangoJSONEncoder
     from django.utils import timezone

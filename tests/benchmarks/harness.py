@@ -55,6 +55,24 @@ class Metric:
         data = {"metric": self.metric, "value": value, "unit": self.unit, "n": self.n}
         return json.dumps({**data, **self.extra})
 
+    @classmethod
+    def from_line(cls, line: str) -> "Metric":
+        """The metric a child process printed with `line()`."""
+        data = json.loads(line)
+        extra = {k: v for k, v in data.items() if k not in ("metric", "value", "unit", "n")}
+        return cls(data["metric"], data["value"], data["unit"], data["n"], extra)
+
+
+def metrics_of_child(module: str, env: dict[str, str]) -> Iterator[Metric]:
+    """Run a benchmark module's measured part (`python -m <module> --child`) in a process of
+    its own with `env`, and read back the metrics it printed, one JSON line each."""
+    command = [sys.executable, "-m", module, "--child"]
+    child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command, child.stdout)
+    for line in child.stdout.splitlines():
+        yield Metric.from_line(line)
+
 
 @dataclass
 class Context:
