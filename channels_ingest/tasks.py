@@ -14,6 +14,7 @@ from helpdesk.faults import is_transient
 from tickets import services
 from tickets.models import ContactKind
 from tickets.problems import telling
+from tickets.services.verification import verification_notice
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +141,27 @@ def send_sms_notice(self: Task, subscriber_id: int) -> bool:
         return False
     except Exception as error:
         telling.not_told(subscriber_id, f"Not sent: {type(error).__name__}", again=True)
+        if is_transient(error) and _retries_left(self) > 0:
+            raise self.retry(countdown=_backoff(self), exc=error) from error
+        raise
+    return True
+
+
+@shared_task(name="channels_ingest.send_sms_verification", bind=True, max_retries=5)
+def send_sms_verification(self: Task, contact_id: int) -> bool:
+    """Text a customer the link that confirms their number; whether it went. A provider
+    failing for now retries with backoff; a refused number is logged and left unverified."""
+    notice = verification_notice(contact_id, short=True)
+    if notice is None:
+        return False
+    try:
+        send_sms(notice.to, notice.text)
+    except DeliveryError as error:
+        if not error.permanent and _retries_left(self) > 0:
+            raise self.retry(countdown=_backoff(self)) from error
+        logger.info("contact %s: verification text not sent: %s", contact_id, error.reason)
+        return False
+    except Exception as error:
         if is_transient(error) and _retries_left(self) > 0:
             raise self.retry(countdown=_backoff(self), exc=error) from error
         raise

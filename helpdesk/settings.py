@@ -399,6 +399,8 @@ HELPDESK_SPIKE_FACTOR = float(env_str("HELPDESK_SPIKE_FACTOR", "4"))
 HELPDESK_SOLVE_PROBLEM_TASK = "tickets.tasks.solve_problem"
 # Texts someone who asked to be told when a known issue is fixed (tickets.problems.telling).
 HELPDESK_SMS_NOTICE_TASK = "channels_ingest.tasks.send_sms_notice"
+# Texts a customer the link that confirms their number (tickets.services.verification).
+HELPDESK_SMS_VERIFICATION_TASK = "channels_ingest.tasks.send_sms_verification"
 # Outgoing webhooks: a receiver has this long to accept the connection, then to answer; a
 # delivery is tried this many times (pauses from 30 s doubling up to an hour: 8 tries take
 # about an hour) before it is given up; a webhook failing this many times in a row is

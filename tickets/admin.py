@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 
 from knowledge import services as kb_services
@@ -33,6 +33,7 @@ from tickets.models import (
     Notification,
     OpeningHours,
     Organization,
+    OrganizationDomain,
     Priority,
     SecurityEvent,
     SignInPolicy,
@@ -72,10 +73,36 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OrganizationDomainInline(admin.TabularInline):
+    model = OrganizationDomain
+    extra = 0
+    readonly_fields = ["domain"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Domains are checked (format, public mail services, owner) by the service: they are
+        # added on the organization's workspace page.
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
-    search_fields = ["name"]
+    list_display = ["name", "sla_policy", "created_at"]
+    search_fields = ["name", "domains__domain"]
+    list_select_related = ["sla_policy"]
+    fields = ["name", "sla_policy", "notes"]
+    inlines = [OrganizationDomainInline]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # A new plan applies to the organization's open tickets: through the service.
+        services.organization_update(
+            organization=obj, name=obj.name, notes=obj.notes, sla_policy=obj.sla_policy
+        )
+
+    def view_on_site(self, obj: Organization) -> str:
+        return reverse("agent:organization", args=[obj.pk])
 
 
 class ContactPointInline(admin.TabularInline):

@@ -117,6 +117,17 @@ class EventKind(models.TextChoices):
 
 class Organization(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    notes = models.TextField(blank=True, help_text="What agents should know (staff only).")
+    # The organization's SLA plan: tried before every other policy for its customers' tickets.
+    sla_policy = models.ForeignKey(
+        "tickets.SLAPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="SLA plan",
+        help_text="Tried first for this organization's tickets (its conditions still apply).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -124,6 +135,19 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganizationDomain(models.Model):
+    """An email domain whose new customers join the organization on their first contact."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True, help_text="e.g. acme.example")
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class Customer(models.Model):
@@ -181,6 +205,8 @@ class ContactPoint(models.Model):
     kind = models.CharField(max_length=10, choices=ContactKind.choices)
     value = models.CharField(max_length=320)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the customer proved the address or number is theirs (a link sent to it, opened).
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "value"]
@@ -685,6 +711,7 @@ __all__ = [
     "Notification",
     "OpeningHours",
     "Organization",
+    "OrganizationDomain",
     "Priority",
     "Problem",
     "ProblemEvent",

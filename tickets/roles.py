@@ -98,6 +98,11 @@ def reads_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     )
 
 
+def edits_organizations(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins and leads edit organizations (domains, SLA plan, notes); agents read them."""
+    return reads_reports(user)
+
+
 def admin_ids() -> list[int]:
     """The active admins' user ids (the Admins group and superusers): whom the desk tells
     about its own trouble (a rule stopped, a webhook switched off)."""

@@ -49,6 +49,15 @@ def send_sign_in_link(email: str) -> bool:
     return services.customer_send_sign_in_link(email=email)
 
 
+@shared_task(name="tickets.send_contact_verification", autoretry_for=(OSError,), retry_backoff=True)
+def send_contact_verification(contact_id: int) -> bool:
+    """Email the customer a link that confirms the address is theirs (nothing if it is
+    gone or verified meanwhile)."""
+    from tickets.services.verification import send_verification_email
+
+    return send_verification_email(contact_id)
+
+
 @shared_task(name="tickets.send_password_reset", autoretry_for=(OSError,), retry_backoff=True)
 def send_password_reset(email: str) -> None:
     """Django's password-reset mail for the accounts with this address, in a worker."""

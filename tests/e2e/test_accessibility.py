@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.agents import sign_in
 from tests.e2e.axe import violations
-from tests.factories import AgentFactory, CustomerFactory, UserFactory
+from tests.factories import AgentFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tickets import services
 from tickets.inbound import InboundMessage
 from tickets.models import Channel, ContactKind, Ticket
@@ -33,7 +33,9 @@ def desk(vpn_article: Any) -> dict[str, Any]:
         tier_level=1,
     ).ticket  # fmt: skip
     services.ticket_reply(ticket=ticket, actor=agent, text="Please try the new client.")
-    return {"agent": agent, "customer_user": user, "ticket": ticket}
+    organization = OrganizationFactory(name="Acme")
+    services.customer_set_organization(customer=customer, organization=organization)
+    return {"agent": agent, "customer_user": user, "ticket": ticket, "organization": organization}
 
 
 def _signed_in_customer(page: Page, user: Any, base_url: str) -> None:
@@ -90,7 +92,8 @@ def test_agent_pages_have_no_serious_accessibility_violations(
     ticket: Ticket = desk["ticket"]
     for url in ("/agent/queue/tier-1/", "/agent/queue/any/?q=vpn", f"/agent/tickets/{ticket.pk}/",
                 "/agent/chats/", "/agent/notifications/", "/agent/problems/",
-                f"/agent/customers/{ticket.customer_id}/"):  # fmt: skip
+                f"/agent/customers/{ticket.customer_id}/", "/agent/organizations/",
+                f"/agent/organizations/{desk['organization'].pk}/"):  # fmt: skip
         page.goto(url)
         found += violations(page)
     assert not found, "\n".join(found)

@@ -4,7 +4,7 @@ they belong to channels_ingest, which tickets does not import)."""
 from django.urls import path
 from django.views.generic import RedirectView
 
-from tickets.portal import rating, self_service, sign_in, views
+from tickets.portal import rating, self_service, sign_in, verification, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal-tickets"), name="portal-home"),
@@ -24,6 +24,7 @@ urlpatterns = [
         views.attachment_download,
         name="portal-attachment",
     ),
+    path("verify/<str:token>/", verification.verify_contact, name="verify-contact"),
     path("rate/<str:token>/", rating.rate_by_link, name="portal-rate-link"),
     path("solved/<str:token>/", self_service.self_service_solved, name="self-service-solved"),
     path(

@@ -39,6 +39,12 @@ from tickets.services.messages import (
     ticket_reply,
 )
 from tickets.services.notices import notifications_email, notify_agents, notify_customer
+from tickets.services.organizations import (
+    organization_add_domain,
+    organization_adopt_domain_customers,
+    organization_remove_domain,
+    organization_update,
+)
 from tickets.services.outbound import (
     automatic_reply_allowed,
     pending_deliveries,
@@ -93,6 +99,10 @@ __all__ = [
     "notifications_email",
     "notify_agents",
     "notify_customer",
+    "organization_add_domain",
+    "organization_adopt_domain_customers",
+    "organization_remove_domain",
+    "organization_update",
     "parse_tags",
     "pending_deliveries",
     "routing_due",

@@ -22,6 +22,7 @@ from tickets.models import (
     TicketMetrics,
 )
 from tickets.services._common import Actor, lock_rows, savepoint_unless
+from tickets.services.organizations import organization_for_new_customer
 
 
 def customer_get_or_create_for_contact(
@@ -40,7 +41,10 @@ def customer_get_or_create_for_contact(
         return _follow_merges(contact.customer)
     try:
         with savepoint_unless(locked):
-            customer = Customer.objects.create(name=name.strip()[:200])
+            customer = Customer.objects.create(
+                name=name.strip()[:200],
+                organization=organization_for_new_customer(kind, normalized),
+            )
             ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
             return customer
     except IntegrityError:
@@ -72,6 +76,11 @@ def customer_create(
     """A customer entered by an agent, with at least one way to reach them."""
     if not contacts:
         raise InvalidInput("A customer needs at least one email address or phone number.")
+    if organization is None:
+        organization = next(
+            filter(None, (organization_for_new_customer(kind, value) for kind, value in contacts)),
+            None,
+        )
     with transaction.atomic():
         customer = Customer.objects.create(name=name.strip()[:200], organization=organization)
         for kind, value in contacts:

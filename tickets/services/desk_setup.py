@@ -1,6 +1,6 @@
 """What admins set and every inbound message (or agent page) reads, read once per process:
-the tiers, the active SLA policies with their calendars, the customer notices and the
-active macros.
+the tiers, the active SLA policies with their calendars (and the organizations whose plan
+each is), the customer notices and the active macros.
 
 They change seldom, yet reading them cost four statements a message, and building a
 calendar with its public holidays most of a millisecond. They are kept per process
@@ -22,6 +22,7 @@ from tickets.models import (
     CustomHoliday,
     Macro,
     OpeningHours,
+    Organization,
     SLAPolicy,
     Tier,
 )
@@ -83,8 +84,16 @@ def _tier_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> N
         setup_changed()
 
 
+def _organization_saved(update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    # The policies are kept with the organizations whose plan each is.
+    if update_fields is None or "sla_policy" in update_fields:
+        setup_changed()
+
+
 def connect_signals() -> None:
     post_save.connect(_tier_saved, sender=Tier, dispatch_uid="desk-setup-tier")
+    post_save.connect(_organization_saved, sender=Organization, dispatch_uid="desk-setup-org")
+    post_delete.connect(setup_changed, sender=Organization, dispatch_uid="desk-setup-org-delete")
     post_delete.connect(setup_changed, sender=Tier, dispatch_uid="desk-setup-tier-delete")
     for model in (
         SLAPolicy,

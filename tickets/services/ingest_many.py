@@ -34,6 +34,7 @@ from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
 from tickets.models import (
     Attachment,
     Channel,
+    ContactKind,
     ContactPoint,
     Customer,
     EventKind,
@@ -62,6 +63,7 @@ from tickets.services.messages import (
     validate_inbound,
 )
 from tickets.services.notices import notify_customers
+from tickets.services.organizations import organizations_for_addresses
 from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
@@ -448,10 +450,20 @@ def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, 
     """The customer of each new conversation's sender, created for first-time senders."""
     customers = {value: contact.customer for value, contact in sorted_out.contacts.items()}
     created: dict[str, Customer] = {}
+    first_senders = [
+        sorted_out.senders[index]
+        for index in sorted_out.new
+        if sorted_out.senders[index] not in customers
+        and inbounds[index].sender_kind == ContactKind.EMAIL
+    ]
+    # New customers writing from an organization's domain join it (one query a batch).
+    joining = organizations_for_addresses(first_senders)
     for index in sorted_out.new:
         sender = sorted_out.senders[index]
         if sender not in customers:
-            created[sender] = Customer(name=inbounds[index].sender_name.strip()[:200])
+            created[sender] = Customer(
+                name=inbounds[index].sender_name.strip()[:200], organization=joining.get(sender)
+            )
     Customer.objects.bulk_create(created.values())
     kinds = {sorted_out.senders[index]: inbounds[index].sender_kind for index in sorted_out.new}
     ContactPoint.objects.bulk_create(

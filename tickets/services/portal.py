@@ -123,6 +123,8 @@ def customer_sign_in_by_link(*, token: str, now: datetime | None = None) -> User
             return None
         if user is None:
             user = _create_portal_account(customer, contact.value)
+        if contact.verified_at is None:  # the link reached them: the address is theirs
+            ContactPoint.objects.filter(pk=contact.pk).update(verified_at=now or timezone.now())
         user.last_login = now or timezone.now()
         user.save(update_fields=["last_login"])
     return user

@@ -24,6 +24,7 @@ from tickets import sla
 from tickets.models import (
     ClockKind,
     FiringKind,
+    Organization,
     SLAClock,
     SLAFiring,
     SLAPolicy,
@@ -49,33 +50,51 @@ _TARGETS = {
 
 
 def policy_for(ticket: Ticket) -> SLAPolicy | None:
-    """The first active policy, by position, whose conditions the ticket meets; else default."""
+    """The first active policy, by position, whose conditions the ticket meets; else default.
+    The customer's organization's plan, when it has one, is tried before all others."""
+    organization_id = ticket.customer.organization_id
     candidates = (
         SLAPolicy.objects.filter(is_active=True)
-        .filter(Q(organization__isnull=True) | Q(organization_id=ticket.customer.organization_id))
+        .filter(Q(organization__isnull=True) | Q(organization_id=organization_id))
         .select_related("calendar")
         .order_by("position", "id")
     )
-    return choose_policy(ticket, list(candidates))
+    return choose_policy(ticket, _with_plans(list(candidates), organization_id))
 
 
 def active_policies() -> list[SLAPolicy]:
     """Every active policy in the order choose_policy weighs them (for many tickets)."""
-    return list(
+    policies = (
         SLAPolicy.objects.filter(is_active=True)
         .select_related("calendar")
         .order_by("position", "id")
     )
+    return _with_plans(list(policies))
+
+
+def _with_plans(policies: list[SLAPolicy], organization_id: int | None = -1) -> list[SLAPolicy]:
+    """Mark each policy with the organizations whose plan it is (`plan_for`), for one
+    organization or (-1) all; no query when there is no organization to ask about."""
+    plans: dict[int, set[int]] = {policy.pk: set() for policy in policies}
+    if organization_id is not None and policies:
+        organizations = Organization.objects.filter(sla_policy_id__in=plans)
+        if organization_id != -1:
+            organizations = organizations.filter(pk=organization_id)
+        for policy_id, org_id in organizations.values_list("sla_policy_id", "pk"):
+            plans[policy_id].add(org_id)
+    for policy in policies:
+        policy.plan_for = frozenset(plans[policy.pk])  # type: ignore[attr-defined]
+    return policies
 
 
 def choose_policy(ticket: Ticket, policies: list[SLAPolicy]) -> SLAPolicy | None:
     """policy_for's rule over active policies already read in (position, id) order; those
-    of another organization are passed over."""
+    of another organization are passed over, and the organization's plan goes first."""
+    organization_id = ticket.customer.organization_id
     candidates = [
-        policy
-        for policy in policies
-        if policy.organization_id in (None, ticket.customer.organization_id)
+        policy for policy in policies if policy.organization_id in (None, organization_id)
     ]
+    candidates.sort(key=lambda policy: organization_id not in getattr(policy, "plan_for", ()))
     for policy in candidates:
         if policy.is_default:
             continue

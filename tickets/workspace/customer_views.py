@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import queues, services
 from tickets.catalog.selectors import customer_services
 from tickets.contacts import normalize_contact
-from tickets.errors import DomainError
+from tickets.errors import DomainError, InvalidInput
 from tickets.models import ContactKind, ContactPoint, Customer, CustomerNote, Ticket
+from tickets.services.verification import contact_point_send_verification
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 
@@ -122,6 +123,18 @@ def contact_remove(request: HttpRequest, customer_id: int, contact_id: int) -> H
         lambda c: services.customer_remove_contact_point(customer=c, contact_id=contact_id),
         "Contact removed.",
     )
+
+
+@agent_required
+@require_POST
+def contact_verify(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
+    def send(customer: Customer) -> None:
+        contact = customer.contact_points.filter(pk=contact_id).first()
+        if contact is None:
+            raise InvalidInput("That is not one of this customer's contacts.")
+        contact_point_send_verification(contact=contact)
+
+    return _on_customer(request, customer_id, send, "Confirmation link sent.")
 
 
 @agent_required

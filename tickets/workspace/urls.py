@@ -3,6 +3,7 @@ from django.urls import path
 from tickets.workspace import (
     chat_views,
     customer_views,
+    organization_views,
     problem_views,
     report_views,
     rule_views,
@@ -62,8 +63,39 @@ urlpatterns = [
         customer_views.contact_remove,
         name="customer-contact-remove",
     ),
+    path(
+        "customers/<int:customer_id>/contacts/<int:contact_id>/verify/",
+        customer_views.contact_verify,
+        name="customer-contact-verify",
+    ),
     path("customers/<int:customer_id>/notes/", customer_views.note_add, name="customer-note"),
     path("customers/<int:customer_id>/merge/", customer_views.merge, name="customer-merge"),
+    path("organizations/", organization_views.organization_list, name="organizations"),
+    path(
+        "organizations/<int:organization_id>/",
+        organization_views.organization_page,
+        name="organization",
+    ),
+    path(
+        "organizations/<int:organization_id>/edit/",
+        organization_views.organization_edit,
+        name="organization-edit",
+    ),
+    path(
+        "organizations/<int:organization_id>/domains/",
+        organization_views.domain_add,
+        name="organization-domain-add",
+    ),
+    path(
+        "organizations/<int:organization_id>/domains/<int:domain_id>/remove/",
+        organization_views.domain_remove,
+        name="organization-domain-remove",
+    ),
+    path(
+        "organizations/<int:organization_id>/domains/<int:domain_id>/adopt/",
+        organization_views.domain_adopt,
+        name="organization-domain-adopt",
+    ),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),

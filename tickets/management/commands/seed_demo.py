@@ -24,6 +24,7 @@ from tickets.models import (
     Macro,
     OpeningHours,
     Organization,
+    OrganizationDomain,
     SLAPolicy,
     Tier,
     Trigger,
@@ -44,6 +45,8 @@ AGENTS = [
 ]
 
 # external id, channel, (contact kind, contact), name, organization, subject, text, priority
+# Organizations whose email domain makes new customers members.
+DOMAINS = {"Initech": "initech.example"}
 TICKETS: list[tuple[str, str, tuple[str, str], str, str, str, str, str]] = [
     (
         "demo-1",
@@ -316,6 +319,10 @@ class Command(BaseCommand):
             created += 1
             if org:
                 organization, _ = Organization.objects.get_or_create(name=org)
+                if org in DOMAINS:  # its next new customers join it (the organization page)
+                    OrganizationDomain.objects.get_or_create(
+                        domain=DOMAINS[org], defaults={"organization": organization}
+                    )
                 services.customer_set_organization(
                     customer=result.ticket.customer, organization=organization
                 )
