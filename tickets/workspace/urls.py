@@ -3,6 +3,7 @@ from django.urls import path
 from tickets.workspace import (
     chat_views,
     customer_views,
+    privacy_views,
     problem_views,
     report_views,
     rule_views,
@@ -64,6 +65,13 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/notes/", customer_views.note_add, name="customer-note"),
     path("customers/<int:customer_id>/merge/", customer_views.merge, name="customer-merge"),
+    path(
+        "customers/<int:customer_id>/export/",
+        privacy_views.export_request,
+        name="customer-export",
+    ),
+    path("customers/<int:customer_id>/erase/", privacy_views.erase_customer, name="customer-erase"),
+    path("exports/<int:export_id>/download/", privacy_views.export_download, name="export"),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),
