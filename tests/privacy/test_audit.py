@@ -50,3 +50,46 @@ def test_admins_read_the_log_and_nobody_edits_it(client: Any, admin_user: Any, a
     assert client.post(f"/admin/tickets/auditentry/{entry.pk}/delete/").status_code == 403
     client.force_login(agent)
     assert client.get("/admin/tickets/auditentry/").status_code in (302, 403)
+
+
+def _merges(n: int, actor: Any) -> None:
+    for i in range(n):
+        kept = Customer.objects.create(name=f"Kept {i}")
+        services.customer_merge(
+            source=Customer.objects.create(name=f"Gone {i}"), target=kept, actor=actor
+        )
+
+
+def test_leads_read_the_log_in_the_workspace_a_page_at_a_time(
+    client: Any, lead: Any, agent: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tickets.privacy.audit import audit_record
+
+    _merges(3, agent)
+    audit_record(action=AuditAction.RETENTION_RUN, actor=None, object_type="retention",
+                 summary="Retention: 0 ticket(s) acted on by 0 rule(s).")  # fmt: skip
+    client.force_login(lead)
+
+    def statements() -> int:
+        client.get("/agent/audit/")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/agent/audit/").status_code == 200
+        return len(captured)
+
+    few = statements()
+    page = client.get("/agent/audit/").content.decode()
+    assert "Audit log" in page and "Customers merged" in page and "system" in page
+    merged = client.get("/agent/audit/", {"action": "customer_merged"}).content.decode()
+    assert "Retention: 0 ticket(s)" not in merged and "merged into customer" in merged
+    _merges(60, agent)
+    assert statements() == few
+    first = client.get("/agent/audit/")
+    assert len(first.context["entries"]) == 50
+    rest = client.get("/agent/audit/", {"before": first.context["next_before"]})
+    assert len(rest.context["entries"]) == 14 and rest.context["next_before"] is None
+    client.force_login(agent)
+    assert client.get("/agent/audit/").status_code == 403
+    assert "Audit log" not in client.get("/agent/").content.decode()

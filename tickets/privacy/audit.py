@@ -32,3 +32,17 @@ def audit_record(
         summary=summary[:300],
         details=json.loads(json.dumps(details, cls=DjangoJSONEncoder)),
     )
+
+
+def audit_page(
+    *, action: str = "", before: int | None = None, size: int = 50
+) -> tuple[list[AuditEntry], int | None]:
+    """A page of the log, newest first (keyset on id: one statement at any depth), and the
+    id to ask for the next page with (None on the last)."""
+    entries = AuditEntry.objects.select_related("actor").order_by("-id")
+    if action:
+        entries = entries.filter(action=action)
+    if before is not None:
+        entries = entries.filter(pk__lt=before)
+    found = list(entries[: size + 1])
+    return found[:size], (found[size - 1].pk if len(found) > size else None)

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.errors import DomainError
-from tickets.models import CustomerExport, ErasureMode, ExportState
+from tickets.models import AuditAction, CustomerExport, ErasureMode, ExportState
 from tickets.privacy import erase, export
-from tickets.roles import handles_personal_data
+from tickets.privacy.audit import audit_page
+from tickets.roles import handles_personal_data, reads_reports
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.customer_views import _customer_or_404
@@ -92,3 +93,31 @@ def erase_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
         "modes": ErasureMode.choices,
     }
     return render(request, "agent/customer_erase_confirm.html", context)
+
+
+AUDIT_ON_PAGE = 50
+
+
+@agent_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log, for admins and leads: newest first, by action, a page at a time."""
+    user = request.user
+    assert isinstance(user, User)
+    if not reads_reports(user):
+        raise PermissionDenied
+    action = request.GET.get("action", "")
+    action = action if action in AuditAction.values else ""
+    before = request.GET.get("before", "")
+    entries, next_before = audit_page(
+        action=action, before=int(before) if before.isdigit() else None, size=AUDIT_ON_PAGE
+    )
+    context = {
+        **sidebar.sidebar(user, now=timezone.now()),
+        "view": "audit",
+        "entries": entries,
+        "next_before": next_before,
+        "action": action,
+        "actions": AuditAction.choices,
+    }
+    return render(request, "agent/audit.html", context)

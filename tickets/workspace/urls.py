@@ -72,6 +72,7 @@ urlpatterns = [
     ),
     path("customers/<int:customer_id>/erase/", privacy_views.erase_customer, name="customer-erase"),
     path("exports/<int:export_id>/download/", privacy_views.export_download, name="export"),
+    path("audit/", privacy_views.audit_log, name="audit"),
     path("problems/", problem_views.problems_home, name="problems"),
     path("problems/new/", problem_views.problem_new, name="problem-new"),
     path("problems/<int:problem_id>/", problem_views.problem_page, name="problem"),
