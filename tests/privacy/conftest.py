@@ -85,6 +85,7 @@ def held(db: None, agent: Any) -> Held:
         inbound=_mail(
             sender="bob.builder@example.com", sender_name="Bob Builder",
             subject="Bob Builder's bill", text="Bob Builder writes.", external_id="<b@bob>",
+            cc=(("ann.person@example.com", "Ann Person"),),  # Ann is copied in on Bob's
         ),
         tier_level=1,
     ).ticket  # fmt: skip

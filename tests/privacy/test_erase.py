@@ -64,6 +64,7 @@ def test_anonymising_leaves_the_tickets_and_nothing_personal(
     assert [trace for trace in ANN_TRACES if trace in after] == []
     assert "Bob Builder" in after and "bob.builder@example.com" in after  # others untouched
     assert Ticket.objects.get(pk=held.bob_ticket.pk).subject == "Bob Builder's bill"
+    assert not held.bob_ticket.participants.exists()  # Ann was copied in on Bob's ticket
     kept = Ticket.objects.filter(customer=held.ann)
     assert set(kept.values_list("pk", flat=True)) == {held.mail.pk, held.chat_ticket.pk}
     assert Message.objects.filter(ticket__customer=held.ann).count() == messages_before

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -153,10 +153,23 @@ def customer_erase(
 
 
 def _scrub_customers(family: list[int], *, now: datetime) -> None:
+    addresses = list(
+        ContactPoint.objects.filter(customer_id__in=family).values_list("value", flat=True)
+    )
+    # Where they appear on other people's tickets: copied in, or writing there.
+    TicketParticipant.objects.filter(email__in=addresses).delete()
+    TicketEvent.objects.filter(kind=EventKind.PARTICIPANT_ADDED, data__email__in=addresses).update(
+        data={}
+    )
+    Message.objects.filter(author_customer_id__in=family).exclude(
+        ticket__customer_id__in=family
+    ).update(sender="")
     ContactPoint.objects.filter(customer_id__in=family).delete()
     CustomerNote.objects.filter(customer_id__in=family).delete()
     Service.objects.filter(customer_id__in=family).delete()
-    KnownIssueSubscriber.objects.filter(customer_id__in=family).delete()
+    KnownIssueSubscriber.objects.filter(
+        Q(customer_id__in=family) | Q(address__in=addresses)
+    ).delete()
     exports = CustomerExport.objects.filter(customer_id__in=family)
     delete_files_on_commit(CustomerExport, "file", exports.values_list("file", flat=True))
     exports.delete()
