@@ -44,6 +44,7 @@ def test_the_preview_says_what_will_go(admin_client: Any, held: Held) -> None:
     page = admin_client.get(f"/agent/customers/{held.ann.pk}/erase/").content.decode()
     # Ann's mail, the reply, the note and the call on one ticket; her chat's first message.
     assert "2 tickets with 5 messages and 1 attachment" in page
+    assert "2 of them still open" in page
     assert "2 contact points, 1 note, 1 service" in page
     assert "Their portal account" in page
     assert Customer.objects.get(pk=held.ann.pk).name == "Ann Person"  # nothing done yet

@@ -21,6 +21,7 @@ from django.utils.crypto import get_random_string
 
 from tickets.errors import InvalidInput, NotAllowed
 from tickets.models import (
+    ACTIVE_STATUSES,
     Attachment,
     AuditAction,
     CallLog,
@@ -69,6 +70,7 @@ class ErasePreview:
 
     customers: int
     tickets: int
+    open_tickets: int
     messages: int
     attachments: int
     contacts: int
@@ -101,6 +103,7 @@ def customer_erase_preview(*, customer: Customer) -> ErasePreview:
     return ErasePreview(
         customers=len(family),
         tickets=tickets.count(),
+        open_tickets=tickets.filter(status__in=ACTIVE_STATUSES).count(),
         messages=Message.objects.filter(ticket__customer_id__in=family).count(),
         attachments=Attachment.objects.filter(message__ticket__customer_id__in=family).count(),
         contacts=ContactPoint.objects.filter(customer_id__in=family).count(),
