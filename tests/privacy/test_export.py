@@ -168,3 +168,17 @@ def test_expired_exports_go_with_the_retention_run(
     with django_capture_on_commit_callbacks(execute=True):
         retention_run(now=made.expires_at + timedelta(seconds=1))
     assert not CustomerExport.objects.exists() and not storage.exists(name)
+
+
+def test_a_file_gone_from_storage_is_listed_not_fatal(held: Held) -> None:
+    from tickets.models import Attachment
+
+    attachment = Attachment.objects.get()
+    attachment.file.storage.delete(attachment.file.name)
+    out = io.BytesIO()
+    counts = export.write_customer_zip(held.ann, out, now=timezone.now())
+    archive = zipfile.ZipFile(out)
+    assert counts["files"] == 1  # the original is still there
+    missing = archive.read("missing-files.txt").decode().split()
+    assert missing == [f"attachments/{held.mail.pk}/{attachment.pk}-scan.pdf"]
+    assert archive.getinfo("customer.json").date_time[0] == timezone.now().year

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import IO, Any
-from zipfile import ZIP_DEFLATED, ZipFile
+from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from django.contrib.auth.models import User
 from django.core.files import File
@@ -147,7 +147,7 @@ def write_customer_zip(customer: Customer, out: IO[bytes], *, now: datetime) -> 
     family = customer_family(customer.pk)
     files: list[tuple[str, Any, str]] = []
     with ZipFile(out, "w", compression=ZIP_DEFLATED) as archive:
-        with archive.open("customer.json", "w", force_zip64=True) as document:
+        with archive.open(_entry("customer.json", now), "w", force_zip64=True) as document:
             head = json.dumps(_profile(customer, family, now=now), cls=DjangoJSONEncoder, indent=1)
             document.write(f'{head.rstrip().removesuffix("}")},\n "tickets": [\n'.encode())
             for tickets in _ticket_batches(family):
@@ -164,7 +164,7 @@ def write_customer_zip(customer: Customer, out: IO[bytes], *, now: datetime) -> 
             try:
                 with (
                     storage.open(name, "rb") as source,
-                    archive.open(path, "w", force_zip64=True) as target,
+                    archive.open(_entry(path, now), "w", force_zip64=True) as target,
                 ):
                     shutil.copyfileobj(source, target, 1024 * 1024)
             except FileNotFoundError:
@@ -172,8 +172,15 @@ def write_customer_zip(customer: Customer, out: IO[bytes], *, now: datetime) -> 
             else:
                 counts["files"] += 1
         if missing:
-            archive.writestr("missing-files.txt", "\n".join(missing) + "\n")
+            archive.writestr(_entry("missing-files.txt", now), "\n".join(missing) + "\n")
     return counts
+
+
+def _entry(path: str, now: datetime) -> ZipInfo:
+    """A compressed entry dated when the export was made (not 1980)."""
+    entry = ZipInfo(path, date_time=timezone.localtime(now).timetuple()[:6])
+    entry.compress_type = ZIP_DEFLATED
+    return entry
 
 
 def _profile(customer: Customer, family: list[int], *, now: datetime) -> dict[str, Any]:
