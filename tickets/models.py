@@ -400,6 +400,12 @@ class Ticket(models.Model):
                 )
                 for column in ("product", "service", "problem")
             ],
+            # Retention rules (tickets.privacy.retention): closed tickets by when they closed.
+            models.Index(
+                fields=["closed_at", "id"],
+                condition=Q(status="closed"),
+                name="ticket_closed_idx",
+            ),
             # The sidebar's counts: an index-only scan of the active tickets.
             models.Index(
                 fields=["status", "tier", "assignee"],
