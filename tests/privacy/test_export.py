@@ -182,3 +182,21 @@ def test_a_file_gone_from_storage_is_listed_not_fatal(held: Held) -> None:
     missing = archive.read("missing-files.txt").decode().split()
     assert missing == [f"attachments/{held.mail.pk}/{attachment.pk}-scan.pdf"]
     assert archive.getinfo("customer.json").date_time[0] == timezone.now().year
+
+
+def test_asking_twice_makes_one_export_and_a_lost_one_is_queued_again(
+    admin_user: Any, held: Held, django_capture_on_commit_callbacks: Any, celery_eager: Any
+) -> None:
+    asked = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        first = export.customer_export_request(customer=held.ann, actor=admin_user, now=asked)
+        again = export.customer_export_request(customer=held.ann, actor=admin_user, now=asked)
+    assert again == first and len(queued) == 1
+    # Its task was lost (never ran); ten minutes on, asking again builds the same export.
+    later = asked + timedelta(minutes=11)
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = export.customer_export_request(customer=held.ann, actor=admin_user, now=later)
+    assert retried == first and CustomerExport.objects.get().state == "ready"
+    # A late twin of the task finds it built and does nothing more.
+    export.customer_export_build(export_id=first.pk)
+    assert AuditEntry.objects.filter(action=AuditAction.CUSTOMER_EXPORTED).count() == 1

@@ -48,6 +48,8 @@ from tickets.privacy.erase import customer_family, refuse_unless_handles_persona
 BATCH = 100
 # How long the requester may download an export.
 EXPORT_DAYS = 7
+# An export still pending this long after it was asked for lost its task.
+REQUEUE_AFTER = timedelta(minutes=10)
 # The task that builds an export (services do not import tasks; tasks import services).
 _BUILD_TASK = "tickets.tasks.build_customer_export"
 
@@ -65,12 +67,20 @@ def customer_export_request(
         )
     now = now or timezone.now()
     with transaction.atomic():
-        export = CustomerExport.objects.create(
+        pending = (
+            CustomerExport.objects.select_for_update()
+            .filter(customer=customer, requested_by=actor, state=ExportState.PENDING)
+            .first()
+        )
+        if pending is not None and pending.created_at > now - REQUEUE_AFTER:
+            return pending  # asked twice: one export is enough
+        export = pending or CustomerExport.objects.create(
             customer=customer,
             requested_by=actor,
             created_at=now,
             expires_at=now + timedelta(days=EXPORT_DAYS),
         )
+        # A pending export this old lost its task (a worker gone): asking again re-queues it.
         transaction.on_commit(lambda: import_string(_BUILD_TASK).delay(export.pk))
     return export
 
@@ -88,6 +98,9 @@ def customer_export_build(*, export_id: int, now: datetime | None = None) -> Cus
         counts = write_customer_zip(export.customer, out, now=now)
         out.seek(0)
         with transaction.atomic():
+            export = CustomerExport.objects.select_for_update().get(pk=export.pk)
+            if export.state != ExportState.PENDING:  # a re-queued twin finished first
+                return export
             export.file.save(storage_name("export.zip"), File(out), save=False)
             export.size = export.file.size
             export.state = ExportState.READY
