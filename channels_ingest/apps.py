@@ -10,8 +10,13 @@ class ChannelsIngestConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import inbound
 
+        from channels_ingest import privacy
         from channels_ingest.email import boundaries
         from channels_ingest.email.webhooks import receive_inbound_email
+        from tickets.privacy.erase import erase_listeners
 
         boundaries.install()  # every email this process parses, anymail's too
         inbound.connect(receive_inbound_email, dispatch_uid="helpdesk-inbound-email")
+        # Erasing tickets erases the raw payloads they came from.
+        if privacy.forget_payloads not in erase_listeners:
+            erase_listeners.append(privacy.forget_payloads)

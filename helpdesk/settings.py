@@ -292,6 +292,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.mail_weekly_reports",
         "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
     },
+    # Nightly at 03:15 (UTC): the admins' retention rules anonymise or delete closed tickets,
+    # and expired customer exports are removed (README, "Privacy").
+    "retention": {
+        "task": "tickets.apply_retention",
+        "schedule": crontab(minute=15, hour=3),
+    },
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

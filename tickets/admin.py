@@ -673,3 +673,6 @@ from tickets import admin_catalog  # noqa: E402
 # Their services on a customer's and an organization's page.
 CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline]
 OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]
+
+# The audit log and the retention rules (tickets.privacy).
+from tickets import admin_privacy  # noqa: E402, F401

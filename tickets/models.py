@@ -89,6 +89,7 @@ class EventKind(models.TextChoices):
     MERGED_INTO = "merged_into", "Merged into another ticket"
     MERGED_FROM = "merged_from", "Another ticket merged in"
     CUSTOMER_MERGED = "customer_merged", "Customer merged"
+    ANONYMISED = "anonymised", "Personal data removed"
     FOLLOW_UP = "follow_up", "Follow-up of a closed ticket"
     RELATED = "related", "Possibly related ticket"
     PARTICIPANT_ADDED = "participant_added", "Participant added"
@@ -169,6 +170,9 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
     )
+    # Set when their personal data was erased on request (tickets.privacy.erase): the row
+    # stays as an anonymous placeholder, so statistics keep counting their tickets.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -422,6 +426,12 @@ class Ticket(models.Model):
                 )
                 for column in ("product", "service", "problem")
             ],
+            # Retention rules (tickets.privacy.retention): closed tickets by when they closed.
+            models.Index(
+                fields=["closed_at", "id"],
+                condition=Q(status="closed"),
+                name="ticket_closed_idx",
+            ),
             # The sidebar's counts: an index-only scan of the active tickets.
             models.Index(
                 fields=["status", "tier", "assignee"],
@@ -623,6 +633,7 @@ class TicketEvent(models.Model):
 
 
 # SLA configuration and clocks live in their own module; importing them here registers them.
+from tickets.models_audit import AuditAction, AuditEntry  # noqa: E402
 from tickets.models_automation import (  # noqa: E402
     Automation,
     AutomationFiring,
@@ -642,6 +653,12 @@ from tickets.models_catalog import (  # noqa: E402
 )
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
+from tickets.models_privacy import (  # noqa: E402
+    CustomerExport,
+    ErasureMode,
+    ExportState,
+    RetentionRule,
+)
 from tickets.models_problems import (  # noqa: E402
     OPEN_PROBLEM_STATUSES,
     KnownIssue,
@@ -683,6 +700,8 @@ __all__ = [
     "AgentProfile",
     "AssignmentMode",
     "Attachment",
+    "AuditAction",
+    "AuditEntry",
     "Automation",
     "AutomationFiring",
     "BusinessCalendar",
@@ -696,11 +715,14 @@ __all__ = [
     "ContactPoint",
     "CustomHoliday",
     "Customer",
+    "CustomerExport",
     "CustomerNote",
     "CustomerNotice",
     "DeliveryState",
     "DeliveryStatus",
+    "ErasureMode",
     "EventKind",
+    "ExportState",
     "FiringKind",
     "KnownIssue",
     "KnownIssueSubscriber",
@@ -721,6 +743,7 @@ __all__ = [
     "Product",
     "ProductPlan",
     "ReportSubscription",
+    "RetentionRule",
     "SLAAction",
     "SLAClock",
     "SLAFiring",

@@ -89,6 +89,11 @@ def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
     )
 
 
+def handles_personal_data(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins export and erase a customer's data (tickets.privacy); leads and agents do not."""
+    return is_admin(user)
+
+
 def reads_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Admins and leads read the reports."""
     if is_admin(user):

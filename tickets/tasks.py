@@ -95,3 +95,35 @@ def solve_problem(problem_id: int) -> tuple[int, int]:
     from tickets.problems import solving
 
     return solving.answer_linked(problem_id)
+
+
+@shared_task(name="tickets.build_customer_export", acks_late=True)
+def build_customer_export(export_id: int) -> str:
+    """Build a customer's export ZIP (tickets.privacy.export); marked failed if it cannot be."""
+    from tickets.privacy import export
+
+    try:
+        built = export.customer_export_build(export_id=export_id)
+    except Exception as error:
+        export.customer_export_failed(export_id=export_id, error=repr(error))
+        raise
+    return built.state if built is not None else "gone"
+
+
+@shared_task(name="tickets.erase_customer", autoretry_for=(OperationalError,), retry_backoff=True)
+def erase_customer(customer_id: int, mode: str, actor_id: int | None) -> int:
+    """Erase a customer as an admin chose (tickets.privacy.erase); a repeat finds less to do."""
+    from django.contrib.auth.models import User
+
+    from tickets.privacy.erase import customer_erase
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    return customer_erase(customer_id=customer_id, mode=mode, actor=actor).tickets
+
+
+@shared_task(name="tickets.apply_retention", autoretry_for=(OperationalError,), retry_backoff=True)
+def apply_retention() -> int:
+    """Nightly: the admins' retention rules on closed tickets (tickets.privacy.retention)."""
+    from tickets.privacy.retention import retention_run
+
+    return sum(retention_run(now=timezone.now()).values())

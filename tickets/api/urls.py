@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import problems, reports, views
+from tickets.api import privacy, problems, reports, views
 
 app_name = "api"
 
@@ -40,6 +40,17 @@ urlpatterns = [
         "customers/<int:customer_id>/merge/",
         views.CustomerMergeView.as_view(),
         name="customer-merge",
+    ),
+    path(
+        "customers/<int:customer_id>/export/",
+        privacy.CustomerExportView.as_view(),
+        name="customer-export",
+    ),
+    path("exports/<int:export_id>/", privacy.ExportDetailView.as_view(), name="export-detail"),
+    path(
+        "exports/<int:export_id>/download/",
+        privacy.ExportDownloadView.as_view(),
+        name="export-download",
     ),
     path("tiers/", views.TierListView.as_view(), name="tier-list"),
     path("problems/", problems.ProblemListCreateView.as_view(), name="problem-list"),

@@ -10,6 +10,7 @@ from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
     ACTIVE_STATUSES,
+    AuditAction,
     ContactPoint,
     Customer,
     CustomerNote,
@@ -21,6 +22,7 @@ from tickets.models import (
     TicketEvent,
     TicketMetrics,
 )
+from tickets.privacy.audit import audit_record
 from tickets.services._common import Actor, lock_rows, savepoint_unless
 from tickets.services.organizations import organization_for_new_customer
 
@@ -159,8 +161,8 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
         )
         ContactPoint.objects.filter(customer=source).update(customer=target)
         # What else is theirs follows: services, agents' notes, "tell me when it's fixed".
-        Service.objects.filter(customer=source).update(customer=target)
-        CustomerNote.objects.filter(customer=source).update(customer=target)
+        services = Service.objects.filter(customer=source).update(customer=target)
+        notes = CustomerNote.objects.filter(customer=source).update(customer=target)
         KnownIssueSubscriber.objects.filter(customer=source).update(customer=target)
         source.messages.update(author_customer=target)
         TicketEvent.objects.bulk_create(
@@ -185,6 +187,20 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
             author=actor,
             text=f"Merged in: customer {source.pk} {source.name or '(no name)'} "
             f"({', '.join(contacts) or 'no contacts'}), {len(ticket_ids)} ticket(s).",
+        )
+        audit_record(
+            action=AuditAction.CUSTOMER_MERGED,
+            actor=actor,
+            object_type="customer",
+            object_id=target.pk,
+            summary=f"Customer {source.pk} merged into customer {target.pk}: "
+            f"{len(ticket_ids)} ticket(s), {len(contacts)} contact(s) moved.",
+            source=source.pk,
+            target=target.pk,
+            tickets=len(ticket_ids),
+            contacts=len(contacts),
+            services=services,
+            notes=notes,
         )
     return target
 

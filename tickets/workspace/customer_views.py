@@ -17,7 +17,15 @@ from tickets import queues, services
 from tickets.catalog.selectors import customer_services
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
-from tickets.models import ContactKind, ContactPoint, Customer, CustomerNote, Ticket
+from tickets.models import (
+    ContactKind,
+    ContactPoint,
+    Customer,
+    CustomerExport,
+    CustomerNote,
+    Ticket,
+)
+from tickets.roles import handles_personal_data
 from tickets.services.verification import contact_point_send_verification
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
@@ -27,6 +35,7 @@ TICKETS_ON_PAGE = 25
 PEOPLE_ON_PAGE = 20
 SERVICES_ON_PAGE = 50
 NOTES_ON_PAGE = 20
+EXPORTS_ON_PAGE = 5
 # The contact points an agent adds by hand (chat and web ids come with their channel).
 ADDABLE = [(ContactKind.EMAIL, "Email"), (ContactKind.PHONE, "Phone")]
 
@@ -86,8 +95,19 @@ def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
         ),
         "addable": ADDABLE,
         "now": timezone.now(),
+        **_privacy(_user(request), customer),
     }
     return render(request, "agent/customer.html", context)
+
+
+def _privacy(user: User, customer: Customer) -> dict[str, Any]:
+    """For admins: the exports they asked for of this customer (one statement)."""
+    if not handles_personal_data(user):
+        return {"privacy": False}
+    exports = CustomerExport.objects.filter(
+        customer=customer, requested_by=user, expires_at__gt=timezone.now()
+    )
+    return {"privacy": True, "exports": list(exports[:EXPORTS_ON_PAGE])}
 
 
 def _on_customer(request: HttpRequest, customer_id: int, action: Any, said: str) -> HttpResponse:
