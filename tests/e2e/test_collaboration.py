@@ -104,7 +104,7 @@ def test_a_colleague_and_a_vendor_on_one_ticket(
     alice.get_by_text("Start a side conversation").click()
     alice.get_by_label("To (email address)").fill("help@vendor.example")
     alice.get_by_label("Subject").fill("Invoice sync API errors")
-    alice.get_by_label("Message to the third party").fill("Your API answers 500 since Monday.")
+    alice.get_by_label("What to write to them").fill("Your API answers 500 since Monday.")
     alice.get_by_role("button", name="Send to third party").click()
     thread = alice.locator(".side-thread", has_text="Invoice sync API errors")
     expect(thread).to_contain_text("Your API answers 500 since Monday.")
