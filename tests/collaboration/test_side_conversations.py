@@ -238,3 +238,25 @@ def test_the_api_lists_and_starts_side_conversations_for_staff_only(
     assert again.status_code == 201 and len(again.json()["messages"]) == 2
     assert api.post(url, {"to": "x@y.example", "subject": "s"}, format="json").status_code == 400
     assert _client_for(customer_user).get(url).status_code == 403
+
+
+def test_a_reply_to_the_side_address_through_ingest_email_threads_there(started, ticket, tmp_path):
+    """Another inbound door (`manage.py ingest_email`, an MTA pipe): a reply that kept only
+    the side conversation's reply address still lands in it."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    reply_to = mail.outbox[0].reply_to[0]
+    raw = tmp_path / "vendor.eml"
+    raw.write_bytes(
+        (
+            "Message-ID: <r3@vendor.example>\r\nFrom: Vendor <help@vendor.example>\r\n"
+            f"To: {reply_to}\r\nSubject: our findings\r\n\r\nPatched on our side.\r\n"
+        ).encode()
+    )
+    out = StringIO()
+    call_command("ingest_email", str(raw), stdout=out)
+    assert out.getvalue().split() == [ticket.reference, "side"]
+    assert started.messages.get(kind="inbound").body_text.startswith("Patched on our side.")
+    assert ticket.messages.count() == 1 and Ticket.objects.count() == 1
