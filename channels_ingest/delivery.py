@@ -9,7 +9,8 @@ from django.utils.module_loading import import_string
 
 from channels_ingest.errors import DeliveryError
 from tickets import services
-from tickets.models import DeliveryStatus, Message, MessageKind
+from tickets.collab import services as collab
+from tickets.models import DeliveryStatus, Message, MessageKind, SideMessage, SideMessageKind
 
 SENDERS = {
     "email": "channels_ingest.email.send.deliver_email",
@@ -54,3 +55,33 @@ def _sender_for(channel: str) -> Callable[[Message], str]:
 
 def stale_pending() -> list[int]:
     return services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+
+
+def deliver_side(side_message_id: int) -> None:
+    """Send a side conversation's message (to its third party) if it is still pending; a
+    repeated or concurrent call sends nothing."""
+    from channels_ingest.email.send import deliver_side_email
+
+    lock = f"deliver-side-message:{side_message_id}"
+    if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
+        return
+    try:
+        message = (
+            SideMessage.objects.select_related("conversation__ticket")
+            .filter(
+                pk=side_message_id,
+                kind=SideMessageKind.OUTBOUND,
+                delivery_status=DeliveryStatus.PENDING,
+            )
+            .first()
+        )
+        if message is None:
+            return
+        provider_id = deliver_side_email(message)
+        collab.side_message_mark_sent(message_id=message.pk, provider_id=provider_id)
+    finally:
+        cache.delete(lock)
+
+
+def stale_side_pending() -> list[int]:
+    return collab.pending_side_deliveries(older_than=timezone.now() - STALE_AFTER)

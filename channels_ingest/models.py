@@ -34,7 +34,7 @@ class InboundItem(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
-    # new / threaded / duplicate, once processed.
+    # new / threaded / duplicate, once processed; side: a reply in a side conversation.
     outcome = models.CharField(max_length=10, blank=True)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL)
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL)

@@ -12,6 +12,7 @@ from channels_ingest.models import Mailbox
 from channels_ingest.sms.backends import send_sms
 from helpdesk.faults import is_transient
 from tickets import services
+from tickets.collab import services as collab
 from tickets.models import ContactKind
 from tickets.problems import telling
 from tickets.services.verification import verification_notice
@@ -82,6 +83,22 @@ def deliver_message(self: Task, message_id: int) -> None:
         if _retries_left(self) == 0:
             logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
             return
+        raise self.retry(countdown=_backoff(self), exc=error) from error
+
+
+@shared_task(name="channels_ingest.deliver_side_message", bind=True, max_retries=8)
+def deliver_side_message(self: Task, side_message_id: int) -> None:
+    """Send one pending message of a side conversation; as deliver_message."""
+    try:
+        delivery.deliver_side(side_message_id)
+    except DeliveryError as error:
+        if error.permanent or _retries_left(self) == 0:
+            collab.side_message_mark_failed(message_id=side_message_id, reason=error.reason)
+            return
+        raise self.retry(countdown=_backoff(self)) from error
+    except Exception as error:
+        if not is_transient(error) or _retries_left(self) == 0:
+            raise
         raise self.retry(countdown=_backoff(self), exc=error) from error
 
 
@@ -174,7 +191,10 @@ def sweep_outbound() -> int:
     stale = delivery.stale_pending()
     for message_id in stale:
         deliver_message.delay(message_id)
-    return len(stale)
+    side = delivery.stale_side_pending()
+    for side_message_id in side:
+        deliver_side_message.delay(side_message_id)
+    return len(stale) + len(side)
 
 
 @shared_task(name="channels_ingest.poll_mailboxes")

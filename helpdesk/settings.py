@@ -392,6 +392,8 @@ HELPDESK_CHAT_ONLINE_SECONDS = env_int("HELPDESK_CHAT_ONLINE_SECONDS", 90)
 HELPDESK_DELIVERY_TASK = "channels_ingest.tasks.deliver_message"
 # The one that sends many (the notices of a batch of new tickets).
 HELPDESK_DELIVERY_BATCH_TASK = "channels_ingest.tasks.deliver_messages"
+# The one that sends a side conversation's message to its third party (tickets.collab).
+HELPDESK_SIDE_DELIVERY_TASK = "channels_ingest.tasks.deliver_side_message"
 # The Celery task that emails agents their notifications (if they asked for it).
 HELPDESK_AGENT_EMAIL_TASK = "tickets.tasks.email_notifications"
 # The Celery task that routes a ticket (queued on its tier's queue).

@@ -75,3 +75,57 @@ def ticket_id_from_subject(subject: str) -> int | None:
     prefix = re.escape(settings.HELPDESK_TICKET_PREFIX)
     match = re.search(rf"\[{prefix}-(\d+)\]", subject, re.IGNORECASE)
     return int(match.group(1)) if match else None
+
+
+# Side conversations (tickets.collab.side): email with a third party about a ticket. Their
+# ids, reply addresses and subject tags differ from a ticket's, so that a third party's
+# reply can never be taken for the customer's.
+
+
+def _side_mac(conversation_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"side:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def side_reply_address(conversation_id: int) -> str:
+    """support+s7-<mac>@domain: a reply to it finds side conversation 7."""
+    local, _, domain = support_address().partition("@")
+    return f"{local}+s{conversation_id}-{_side_mac(conversation_id)}@{domain}"
+
+
+_SIDE_TOKEN = re.compile(r"\+s(\d+)-([0-9a-f]{16})@", re.IGNORECASE)
+
+
+def side_id_from_addresses(addresses: tuple[str, ...] | list[str]) -> int | None:
+    for address in addresses:
+        match = _SIDE_TOKEN.search(address)
+        if match and hmac.compare_digest(match.group(2).lower(), _side_mac(int(match.group(1)))):
+            return int(match.group(1))
+    return None
+
+
+def new_side_message_id(conversation_id: int) -> str:
+    """A Message-ID for an email of a side conversation (never a ticket's: see above)."""
+    return f"<hd-side-{conversation_id}.{secrets.token_hex(8)}@{_domain()}>"
+
+
+_SIDE_MESSAGE_ID = re.compile(r"^<?hd-side-(\d+)\.[0-9a-f]+@([^>]+)>?$", re.IGNORECASE)
+
+
+def side_id_from_message_id(message_id: str) -> int | None:
+    match = _SIDE_MESSAGE_ID.match(message_id.strip())
+    if match and match.group(2).lower() == _domain():
+        return int(match.group(1))
+    return None
+
+
+def side_subject_tag(ticket_reference: str, conversation_id: int) -> str:
+    """[HD-42/S7]: not a ticket's tag ([HD-42]), so it never threads onto the ticket."""
+    return f"[{ticket_reference}/S{conversation_id}]"
+
+
+def side_id_from_subject(subject: str) -> tuple[int, int] | None:
+    """(ticket id, side conversation id) from a side conversation's subject tag."""
+    prefix = re.escape(settings.HELPDESK_TICKET_PREFIX)
+    match = re.search(rf"\[{prefix}-(\d+)/S(\d+)\]", subject, re.IGNORECASE)
+    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -10,6 +10,7 @@ class TicketsConfig(AppConfig):
         from helpdesk import mfa
         from tickets import security_log
         from tickets.automation import dispatch
+        from tickets.collab import following
         from tickets.models import SignInPolicy
         from tickets.problems import spikes
         from tickets.roles import ensure_role_groups
@@ -32,3 +33,6 @@ class TicketsConfig(AppConfig):
         # New tickets are counted for spikes of tickets alike (tickets.problems.spikes).
         if spikes.on_events not in event_listeners:
             event_listeners.append(spikes.on_events)
+        # Followers hear of their tickets' news (tickets.collab.following).
+        if following.on_events not in event_listeners:
+            event_listeners.append(following.on_events)

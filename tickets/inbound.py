@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from tickets.models import Channel, ContactKind, Message, Ticket
+from tickets.models import Channel, ContactKind, Message, SideMessage, Ticket
 
 
 @dataclass(frozen=True)
@@ -70,4 +70,14 @@ class IngestOutcome(StrEnum):
 class IngestResult:
     ticket: Ticket
     message: Message
+    outcome: IngestOutcome
+
+
+@dataclass(frozen=True)
+class SideReplyResult:
+    """A third party's email that went to its side conversation, not to the customer's
+    (tickets.collab.services.side_conversation_receive)."""
+
+    ticket: Ticket
+    side_message: SideMessage
     outcome: IngestOutcome

@@ -114,6 +114,12 @@ class EventKind(models.TextChoices):
     PROBLEM_LINKED = "problem_linked", "Linked to a problem"
     PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from a problem"
     PROBLEM_SOLVED = "problem_solved", "Answered as its problem was solved"
+    TICKET_LINKED = "ticket_linked", "Linked to a related ticket"
+    TICKET_UNLINKED = "ticket_unlinked", "Unlinked from a related ticket"
+    SIDE_STARTED = "side_started", "Side conversation started"
+    SIDE_SENT = "side_sent", "Side conversation: message sent"
+    SIDE_RECEIVED = "side_received", "Side conversation: reply received"
+    SIDE_CLOSED = "side_closed", "Side conversation closed"
 
 
 class Organization(models.Model):
@@ -354,6 +360,9 @@ class Ticket(models.Model):
     )  # fmt: skip
     # The customer's latest satisfaction rating (1-5); every rating is also a "rated" event.
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Whether any agent follows it (tickets.collab): read with the ticket wherever its events
+    # are written, so that telling followers costs no query for the (many) tickets without.
+    has_followers = models.BooleanField(default=False, db_default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -652,6 +661,14 @@ from tickets.models_catalog import (  # noqa: E402
     ServiceStatus,
 )
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
+from tickets.models_collab import (  # noqa: E402
+    SideConversation,
+    SideMessage,
+    SideMessageKind,
+    SideStatus,
+    TicketFollower,
+    TicketLink,
+)
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_privacy import (  # noqa: E402
     CustomerExport,
@@ -754,11 +771,17 @@ __all__ = [
     "SecurityEventKind",
     "Service",
     "ServiceStatus",
+    "SideConversation",
+    "SideMessage",
+    "SideMessageKind",
+    "SideStatus",
     "SignInPolicy",
     "Spike",
     "Tag",
     "Ticket",
     "TicketEvent",
+    "TicketFollower",
+    "TicketLink",
     "TicketMetrics",
     "TicketParticipant",
     "TicketStatus",

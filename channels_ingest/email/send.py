@@ -10,7 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from channels_ingest.errors import DeliveryError
 from tickets import addressing
 from tickets.html import text_to_html
-from tickets.models import Message
+from tickets.models import Message, SideMessage
 from tickets.selectors import email_thread_for
 
 
@@ -33,6 +33,40 @@ def deliver_email(message: Message) -> str:
     for attachment in message.attachments.all():
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return _send(email, message.external_id)
+
+
+def deliver_side_email(message: SideMessage) -> str:
+    """Send one message of a side conversation to its third party, in its own thread: its
+    own reply address, Message-IDs and subject tag, never the ticket's (a reply to it must
+    never reach the customer's conversation)."""
+    conversation = message.conversation
+    earlier = list(
+        conversation.messages.filter(created_at__lte=message.created_at, external_id__isnull=False)
+        .exclude(pk=message.pk)
+        .order_by("created_at", "id")
+        .values_list("external_id", flat=True)
+    )
+    tag = addressing.side_subject_tag(conversation.ticket.reference, conversation.pk)
+    subject = conversation.subject if not earlier else f"Re: {conversation.subject}"
+    headers = {"Message-ID": message.external_id or ""}
+    if earlier:
+        headers["In-Reply-To"] = str(earlier[-1])
+        headers["References"] = " ".join(str(ref) for ref in earlier[-20:])
+    email = EmailMultiAlternatives(
+        subject=subject if tag in subject else f"{subject} {tag}",
+        body=message.body_text,
+        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[conversation.counterpart],
+        reply_to=[addressing.side_reply_address(conversation.pk)],
+        headers=headers,
+    )
+    email.attach_alternative(text_to_html(message.body_text), "text/html")
+    return _send(email, message.external_id)
+
+
+def _send(email: EmailMultiAlternatives, message_id: str | None) -> str:
+    """Hand the email to the backend; returns the provider's id for it (or our Message-ID)."""
     try:
         email.send()
     except (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused) as error:
@@ -44,7 +78,7 @@ def deliver_email(message: Message) -> str:
     except (smtplib.SMTPException, OSError) as error:
         raise DeliveryError(f"Mail server unavailable: {error}", permanent=False) from error
     status = getattr(email, "anymail_status", None)
-    return (getattr(status, "message_id", None) or message.external_id or "")[:255]
+    return (getattr(status, "message_id", None) or message_id or "")[:255]
 
 
 def _subject(message: Message) -> str:

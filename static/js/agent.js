@@ -53,7 +53,14 @@
       .then(function (html) {
         if (!html) return;
         swap(".agent-sidebar", html);
-        if (ticketId) swap(".timeline", html);
+        if (ticketId) {
+          swap(".timeline", html);
+          // Side conversations too, unless a draft is being written in one.
+          var drafting = Array.prototype.some.call(
+            document.querySelectorAll("#side-conversations textarea, #side-conversations input"),
+            function (field) { return field.value && field.type !== "hidden"; });
+          if (!drafting) swap("#side-conversations", html);
+        }
         else if (!ticked) swap("#queue-table", html);
       });
   }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import privacy, problems, reports, views
+from tickets.api import collab, privacy, problems, reports, views
 
 app_name = "api"
 
@@ -10,6 +10,36 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/replies/", views.TicketReplyView.as_view(), name="ticket-reply"),
     path("tickets/<int:ticket_id>/notes/", views.TicketNoteView.as_view(), name="ticket-note"),
     path("tickets/<int:ticket_id>/tier/", views.TicketTierView.as_view(), name="ticket-tier"),
+    path(
+        "tickets/<int:ticket_id>/followers/",
+        collab.TicketFollowView.as_view(),
+        name="ticket-followers",
+    ),
+    path(
+        "tickets/<int:ticket_id>/related/",
+        collab.RelatedTicketsView.as_view(),
+        name="ticket-related",
+    ),
+    path(
+        "tickets/<int:ticket_id>/related/<int:other_id>/",
+        collab.RelatedTicketView.as_view(),
+        name="ticket-related-one",
+    ),
+    path(
+        "tickets/<int:ticket_id>/side-conversations/",
+        collab.SideConversationsView.as_view(),
+        name="ticket-side-conversations",
+    ),
+    path(
+        "tickets/<int:ticket_id>/side-conversations/<int:side_id>/messages/",
+        collab.SideReplyView.as_view(),
+        name="ticket-side-reply",
+    ),
+    path(
+        "tickets/<int:ticket_id>/side-conversations/<int:side_id>/close/",
+        collab.SideCloseView.as_view(),
+        name="ticket-side-close",
+    ),
     path("tickets/<int:ticket_id>/merge/", views.TicketMergeView.as_view(), name="ticket-merge"),
     path(
         "tickets/<int:ticket_id>/unlink-problem/",

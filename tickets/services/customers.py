@@ -45,7 +45,7 @@ def customer_get_or_create_for_contact(
         with savepoint_unless(locked):
             customer = Customer.objects.create(
                 name=name.strip()[:200],
-                organization=organization_for_new_customer(kind, normalized),
+                organization_id=organization_for_new_customer(kind, normalized),
             )
             ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
             return customer
@@ -78,13 +78,15 @@ def customer_create(
     """A customer entered by an agent, with at least one way to reach them."""
     if not contacts:
         raise InvalidInput("A customer needs at least one email address or phone number.")
-    if organization is None:
-        organization = next(
-            filter(None, (organization_for_new_customer(kind, value) for kind, value in contacts)),
-            None,
-        )
+    joins = next(
+        filter(None, (organization_for_new_customer(kind, value) for kind, value in contacts)),
+        None,
+    )
     with transaction.atomic():
-        customer = Customer.objects.create(name=name.strip()[:200], organization=organization)
+        customer = Customer.objects.create(
+            name=name.strip()[:200],
+            organization_id=organization.pk if organization is not None else joins,
+        )
         for kind, value in contacts:
             customer_add_contact_point(customer=customer, kind=kind, value=value)
     return customer

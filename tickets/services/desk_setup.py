@@ -1,6 +1,6 @@
 """What admins set and every inbound message (or agent page) reads, read once per process:
 the tiers, the active SLA policies with their calendars (and the organizations whose plan
-each is), the customer notices and the active macros.
+each is), the customer notices, the active macros and the organizations' domains.
 
 They change seldom, yet reading them cost four statements a message, and building a
 calendar with its public holidays most of a millisecond. They are kept per process
@@ -23,6 +23,7 @@ from tickets.models import (
     Macro,
     OpeningHours,
     Organization,
+    OrganizationDomain,
     SLAPolicy,
     Tier,
 )
@@ -39,6 +40,7 @@ class DeskSetup:
     policies: PolicyCache
     notices: dict[str, CustomerNotice]  # the enabled ones, by kind
     macros: list[Macro]  # the active ones, by name, with the tier they move to
+    domains: dict[str, int]  # organizations' email domains: the organization's id
 
     def tier(self, level: int) -> Tier:
         """A copy: the caller may put it on tickets and change it without touching others'."""
@@ -75,6 +77,7 @@ def _read() -> DeskSetup:
         policies=PolicyCache(),
         notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
+        domains=dict(OrganizationDomain.objects.values_list("domain", "organization_id")),
     )
 
 
@@ -102,6 +105,7 @@ def connect_signals() -> None:
         CustomHoliday,
         CustomerNotice,
         Macro,
+        OrganizationDomain,
     ):
         post_save.connect(setup_changed, sender=model, dispatch_uid=f"desk-setup-{model}")
         post_delete.connect(setup_changed, sender=model, dispatch_uid=f"desk-setup-del-{model}")

@@ -30,7 +30,7 @@ from tickets.catalog import services as catalog
 from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
-from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
+from tickets.inbound import InboundMessage, IngestOutcome, IngestResult, SideReplyResult
 from tickets.models import (
     Attachment,
     Channel,
@@ -68,13 +68,16 @@ from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
 
-IngestOutcomeOrError = IngestResult | DomainError
+IngestOutcomeOrError = IngestResult | SideReplyResult | DomainError
 # A message lands on a ticket in these states without a status change.
 _TAKES_MESSAGES = {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD}
 
 
-def ticket_ingest(*, inbound: InboundMessage, now: datetime | None = None) -> IngestResult:
-    """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised."""
+def ticket_ingest(
+    *, inbound: InboundMessage, now: datetime | None = None
+) -> IngestResult | SideReplyResult:
+    """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised.
+    A third party's reply in a side conversation goes there (tickets.collab)."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
     validate_inbound(inbound)  # refused before the transaction: the caller's stays usable
@@ -104,7 +107,13 @@ def _ingest(
     with transaction.atomic(savepoint=False), deliveries_together():
         threads.lock_conversations(inbounds)
         batch = _Batch(now or timezone.now(), alone=alone)
-        waiting = list(range(len(inbounds)))
+        waiting = []
+        for index, inbound in enumerate(inbounds):
+            side = _side_reply(inbound, batch.now)
+            if side is None:
+                waiting.append(index)
+            else:
+                results[index] = side
         while waiting:
             taken, later = _independent(inbounds, waiting)
             deferred = _ingest_round(inbounds, taken, results, batch)
@@ -113,6 +122,19 @@ def _ingest(
     if len(done) != len(inbounds):
         raise RuntimeError("a message of the batch was left without a result")
     return done
+
+
+def _side_reply(inbound: InboundMessage, now: datetime) -> SideReplyResult | None:
+    """A third party's reply in a side conversation is stored there, never on a ticket's
+    conversation (tickets.collab.services)."""
+    from tickets.collab import services as collab
+
+    conversation_id = collab.side_conversation_named(inbound)
+    if conversation_id is None:
+        return None
+    return collab.side_conversation_receive(
+        inbound=inbound, conversation_id=conversation_id, now=now
+    )
 
 
 def _independent(inbounds: list[InboundMessage], waiting: list[int]) -> tuple[list[int], list[int]]:
@@ -456,13 +478,14 @@ def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, 
         if sorted_out.senders[index] not in customers
         and inbounds[index].sender_kind == ContactKind.EMAIL
     ]
-    # New customers writing from an organization's domain join it (one query a batch).
+    # New customers writing from an organization's domain join it.
     joining = organizations_for_addresses(first_senders)
     for index in sorted_out.new:
         sender = sorted_out.senders[index]
         if sender not in customers:
             created[sender] = Customer(
-                name=inbounds[index].sender_name.strip()[:200], organization=joining.get(sender)
+                name=inbounds[index].sender_name.strip()[:200],
+                organization_id=joining.get(sender),
             )
     Customer.objects.bulk_create(created.values())
     kinds = {sorted_out.senders[index]: inbounds[index].sender_kind for index in sorted_out.new}

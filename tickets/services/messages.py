@@ -14,6 +14,7 @@ from tickets import live, metrics, placeholders, policy
 from tickets.addressing import is_own_address, new_message_id
 from tickets.catalog import services as catalog
 from tickets.catalog.selectors import Asked, about_new_many
+from tickets.collab import mentions
 from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.files import safe_filename, sniff_content_type, storage_name
@@ -308,9 +309,11 @@ def ticket_reply(
 def ticket_add_note(
     *, ticket: Ticket, actor: Actor, text: str, now: datetime | None = None
 ) -> Message:
-    """An internal note: visible to agents only, never sent, allowed in any status."""
+    """An internal note: visible to agents only, never sent, allowed in any status. The
+    colleagues it @mentions are told and follow the ticket (tickets.collab.mentions)."""
     if not text.strip():
         raise InvalidInput("A note needs some text.", code="empty_message")
+    mentioned = mentions.resolve(text)
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         message = Message.objects.create(
@@ -321,8 +324,10 @@ def ticket_add_note(
             body_text=text,
             created_at=now or timezone.now(),
         )
-        record_event(ticket, EventKind.NOTE_ADDED, actor=actor, message=message.pk)
+        extra: dict[str, Any] = {"mentions": mentions.mention_data(mentioned)} if mentioned else {}
+        record_event(ticket, EventKind.NOTE_ADDED, actor=actor, message=message.pk, **extra)
         ticket.save(update_fields=["updated_at"])
+        mentions.tell_mentioned(ticket=ticket, note=message, users=mentioned, actor=actor)
     return message
 
 

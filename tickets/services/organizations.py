@@ -60,22 +60,20 @@ def normalize_domain(text: str) -> str:
     return domain
 
 
-def organizations_for_addresses(addresses: Iterable[str]) -> dict[str, Organization]:
-    """The organization each email address's domain belongs to (those that have one), in one
-    query for any number of addresses."""
-    domains = {address: email_domain(address) for address in addresses if "@" in address}
-    if not domains:
+def organizations_for_addresses(addresses: Iterable[str]) -> dict[str, int]:
+    """The id of the organization each email address's domain belongs to (those that have
+    one), from the desk's set-up kept per process: no query."""
+    from tickets.services import desk_setup
+
+    owners = desk_setup.current().domains
+    if not owners:
         return {}
-    owners = {
-        row.domain: row.organization
-        for row in OrganizationDomain.objects.select_related("organization").filter(
-            domain__in=set(domains.values())
-        )
-    }
-    return {address: owners[domain] for address, domain in domains.items() if domain in owners}
+    found = {address: owners.get(email_domain(address)) for address in addresses}
+    return {address: owner for address, owner in found.items() if owner is not None}
 
 
-def organization_for_new_customer(kind: str, value: str) -> Organization | None:
+def organization_for_new_customer(kind: str, value: str) -> int | None:
+    """The organization a new customer first reached by this contact joins, if any."""
     if kind != ContactKind.EMAIL:
         return None
     return organizations_for_addresses([value]).get(value)

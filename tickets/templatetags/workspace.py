@@ -7,6 +7,7 @@ the templates' own, as it was; every value is escaped as autoescape would (_e, _
 """
 
 import html
+import re
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +82,17 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
                 data["unanswered"]
             )
         return f"Problem {data.get('problem_ref', '')} solved: the customer was answered"
+    if kind in (EventKind.TICKET_LINKED, EventKind.TICKET_UNLINKED):
+        how = "Related to" if kind == EventKind.TICKET_LINKED else "No longer related to"
+        return f"{how} {data.get('other_ref', '')}"
+    if kind in (EventKind.SIDE_STARTED, EventKind.SIDE_SENT):
+        return f"Side conversation “{data.get('subject', '')}”: wrote to {data.get('to', '')}"
+    if kind == EventKind.SIDE_RECEIVED:
+        return f"Side conversation “{data.get('subject', '')}”: reply received"
+    if kind == EventKind.SIDE_CLOSED:
+        return f"Side conversation “{data.get('subject', '')}” closed"
+    if kind == EventKind.NOTE_ADDED and data.get("mentions"):
+        return "Mentioned " + ", ".join(str(m.get("name", "")) for m in data["mentions"])
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
     return str(_EVENT_LABELS.get(kind, kind))
@@ -94,6 +106,24 @@ def _e(value: object) -> str:
 def _lines(text: str) -> str:
     """The `linebreaksbr` filter: escaped, each line break a <br>."""
     return _e(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+def _with_mentions(body: str, m: dict[str, Any]) -> str:
+    """A note's escaped body with the colleagues it mentioned (its event says whom)
+    highlighted: @username, as typed, in a <mark> naming them."""
+    for mention in m.get("mentions") or ():
+        username = str(mention.get("username", ""))
+        if not username:
+            continue
+        pattern = re.compile(rf"(?<![\w.+-])@({re.escape(_e(username))})(?![\w])", re.I)
+        title = _e(mention.get("name", ""))
+        body = pattern.sub(rf'<mark class="mention" title="{_regex_safe(title)}">@\1</mark>', body)
+    return body
+
+
+def _regex_safe(text: str) -> str:
+    """Text put in a regex replacement as itself (its backslashes doubled)."""
+    return text.replace("\\", "\\\\")
 
 
 def _person(user: Any) -> str:
@@ -233,7 +263,7 @@ def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
         f'        <span class="meta">{_e(channel)} · <time datetime="{dates.iso(m["created_at"])}">'
         f"{dates.day_and_time(m['created_at'])}</time>{delivery}{original}</span></header>\n"
         f"      {call_line}\n"
-        f'      <div class="body">{_lines(m["body_text"])}</div>\n'
+        f'      <div class="body">{_with_mentions(_lines(m["body_text"]), m)}</div>\n'
         f"      {files}\n"
         "    </li>"
     )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from tickets.workspace import (
     chat_views,
+    collab_views,
     customer_views,
     organization_views,
     privacy_views,
@@ -26,6 +27,20 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/change/", views.change, name="change"),
     path("tickets/<int:ticket_id>/tier/", views.move_tier, name="move-tier"),
     path("tickets/<int:ticket_id>/kb/", views.kb_suggestions, name="kb-suggestions"),
+    path("tickets/<int:ticket_id>/follow/", collab_views.follow, name="follow"),
+    path("tickets/<int:ticket_id>/related/", collab_views.link, name="related"),
+    path("tickets/<int:ticket_id>/side/", collab_views.side_start, name="side-start"),
+    path(
+        "tickets/<int:ticket_id>/side/<int:side_id>/reply/",
+        collab_views.side_reply,
+        name="side-reply",
+    ),
+    path(
+        "tickets/<int:ticket_id>/side/<int:side_id>/close/",
+        collab_views.side_close,
+        name="side-close",
+    ),
+    path("mentions/", collab_views.mention_choices, name="mention-choices"),
     path("kb/", views.kb_search, name="kb-search"),
     path("notifications/", views.notifications, name="notifications"),
     path("chats/", chat_views.chat_list, name="chats"),

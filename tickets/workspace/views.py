@@ -22,6 +22,7 @@ from tickets.catalog.selectors import (
     offered_products,
     preferring,
 )
+from tickets.collab import selectors as collab_selectors
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import (
     Macro,
@@ -169,8 +170,19 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 
 
 def _timeline(timeline: selectors.Timeline) -> list[dict[str, Any]]:
+    # Whom each note mentioned, from its event: the note highlights their names.
+    mentioned = {
+        e["data"].get("message"): e["data"]["mentions"]
+        for e in timeline.events
+        if e["kind"] == "note_added" and (e["data"] or {}).get("mentions")
+    }
     items: list[dict[str, Any]] = [
-        {"at": m["created_at"], "kind": "message", "message": m} for m in timeline.messages
+        {
+            "at": m["created_at"],
+            "kind": "message",
+            "message": {**m, "mentions": mentioned.get(m["id"])},
+        }
+        for m in timeline.messages
     ]
     items += [
         {"at": e["created_at"], "kind": "event", "event": e}
@@ -293,6 +305,7 @@ def _ticket_page(
     macros = desk_setup.current().macros
     history = ticket.customer.history  # type: ignore[attr-defined]
     side = _sidebar(request, also=_next_ticket_lookups(request, ticket))
+    together = collab_selectors.collaboration(ticket)
     context = {
         **side,
         "ticket": ticket,
@@ -313,7 +326,7 @@ def _ticket_page(
         ),
         "assignee_select": SideSelect(
             control_id="side-assignee",
-            choices=[("", "Unassigned"), *selectors.tier_agents(ticket.tier_id)],
+            choices=[("", "Unassigned"), *together.tier_agents],
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
@@ -322,6 +335,8 @@ def _ticket_page(
         "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
         "public_base": settings.PUBLIC_BASE_URL,
         "next_ticket": _next_ticket(side["also"]),
+        "collab": together,
+        "following": together.follows(_user(request).pk),
         "now": timezone.now(),
     }
     return render(request, "agent/ticket.html", context, status=status)

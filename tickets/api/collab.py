@@ -1,0 +1,224 @@
+"""API v1 for working together on a ticket (staff only, as every API door): followers,
+related tickets and side conversations. Notes @mention through the note endpoint, whose
+service reads the mentions."""
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tickets.api.errors import error_responses
+from tickets.api.serializers import StrictInput
+from tickets.collab import selectors as collab_selectors
+from tickets.collab import services as collab
+from tickets.models import SideConversation, SideMessage, Ticket
+
+
+def _actor(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.select_related("tier", "customer").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise Http404
+    return ticket
+
+
+def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class FollowerSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+
+
+class RelatedTicketSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+
+
+class LinkSerializer(StrictInput):
+    ticket = serializers.IntegerField(min_value=1, help_text="Id of the related ticket.")
+
+
+class SideMessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SideMessage
+        fields = ["id", "kind", "author", "sender", "body_text", "delivery_status",
+                  "delivery_error", "created_at"]  # fmt: skip
+
+    def get_author(self, message: SideMessage) -> str:
+        user = message.author_user
+        return (user.get_full_name() or user.username) if user is not None else ""
+
+
+class SideConversationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="conversation.pk")
+    subject = serializers.CharField(source="conversation.subject")
+    counterpart = serializers.EmailField(source="conversation.counterpart")
+    status = serializers.CharField(source="conversation.status")
+    created_at = serializers.DateTimeField(source="conversation.created_at")
+    messages = SideMessageSerializer(many=True)
+
+
+class SideStartSerializer(StrictInput):
+    to = serializers.CharField(max_length=320, help_text="The third party's email address.")
+    subject = serializers.CharField(max_length=255)
+    text = serializers.CharField()
+
+
+class SideReplySerializer(StrictInput):
+    text = serializers.CharField()
+
+
+class TicketFollowView(APIView):
+    @extend_schema(
+        responses={200: FollowerSerializer(many=True), **error_responses(404)},
+        summary="The ticket's followers",
+    )
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        _, followers = collab_selectors.people_on_ticket(ticket.pk, ticket.tier_id)
+        return Response(FollowerSerializer(followers, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: FollowerSerializer(many=True), **error_responses(404)},
+        summary="Follow the ticket (hear of its customer messages, status changes and notes)",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        collab.ticket_follow(ticket=ticket, actor=_actor(request))
+        return self.get(request, ticket_id)
+
+    @extend_schema(
+        request=None,
+        responses={200: FollowerSerializer(many=True), **error_responses(404)},
+        summary="Stop following the ticket",
+    )
+    def delete(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        collab.ticket_unfollow(ticket=ticket, actor=_actor(request))
+        return self.get(request, ticket_id)
+
+
+class RelatedTicketsView(APIView):
+    @extend_schema(
+        responses={200: RelatedTicketSerializer(many=True), **error_responses(404)},
+        summary="Tickets related to this one",
+    )
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        related = collab_selectors.related_tickets(ticket.pk)
+        return Response(RelatedTicketSerializer(related, many=True).data)
+
+    @extend_schema(
+        request=LinkSerializer,
+        responses={201: RelatedTicketSerializer(many=True), **error_responses(400, 404, 409)},
+        summary="Link another ticket as related (shown on both)",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        other = _ticket_or_404(_valid(LinkSerializer, request)["ticket"])
+        collab.ticket_link(ticket=ticket, other=other, actor=_actor(request))
+        related = collab_selectors.related_tickets(ticket.pk)
+        return Response(
+            RelatedTicketSerializer(related, many=True).data, status=status.HTTP_201_CREATED
+        )
+
+
+class RelatedTicketView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, **error_responses(404, 409)},
+        summary="Unlink a related ticket",
+    )
+    def delete(self, request: Request, ticket_id: int, other_id: int) -> Response:
+        ticket, other = _ticket_or_404(ticket_id), _ticket_or_404(other_id)
+        collab.ticket_unlink(ticket=ticket, other=other, actor=_actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SideConversationsView(APIView):
+    @extend_schema(
+        responses={200: SideConversationSerializer(many=True), **error_responses(404)},
+        summary="The ticket's side conversations with third parties (staff only)",
+    )
+    def get(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        threads = collab_selectors.side_threads(ticket.pk)
+        return Response(SideConversationSerializer(threads, many=True).data)
+
+    @extend_schema(
+        request=SideStartSerializer,
+        responses={201: SideConversationSerializer, **error_responses(400, 404, 409)},
+        summary="Email a third party about the ticket in a side conversation",
+    )
+    def post(self, request: Request, ticket_id: int) -> Response:
+        ticket = _ticket_or_404(ticket_id)
+        data = _valid(SideStartSerializer, request)
+        conversation = collab.side_conversation_start(
+            ticket=ticket, to=data["to"], subject=data["subject"], text=data["text"],
+            actor=_actor(request),
+        )  # fmt: skip
+        return Response(_thread(conversation), status=status.HTTP_201_CREATED)
+
+
+def _thread(conversation: SideConversation) -> Any:
+    thread = collab_selectors.SideThread(
+        conversation, list(conversation.messages.select_related("author_user"))
+    )
+    return SideConversationSerializer(thread).data
+
+
+def _conversation_or_404(ticket_id: int, side_id: int) -> SideConversation:
+    conversation = (
+        SideConversation.objects.select_related("ticket")
+        .filter(pk=side_id, ticket_id=ticket_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404
+    return conversation
+
+
+class SideReplyView(APIView):
+    @extend_schema(
+        request=SideReplySerializer,
+        responses={201: SideConversationSerializer, **error_responses(400, 404, 409)},
+        summary="Write again to the third party of a side conversation",
+    )
+    def post(self, request: Request, ticket_id: int, side_id: int) -> Response:
+        conversation = _conversation_or_404(ticket_id, side_id)
+        text = _valid(SideReplySerializer, request)["text"]
+        collab.side_conversation_reply(conversation=conversation, text=text, actor=_actor(request))
+        return Response(_thread(conversation), status=status.HTTP_201_CREATED)
+
+
+class SideCloseView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: SideConversationSerializer, **error_responses(404)},
+        summary="Close a side conversation (a later message opens it again)",
+    )
+    def post(self, request: Request, ticket_id: int, side_id: int) -> Response:
+        conversation = _conversation_or_404(ticket_id, side_id)
+        conversation = collab.side_conversation_close(
+            conversation=conversation, actor=_actor(request)
+        )
+        return Response(_thread(conversation))

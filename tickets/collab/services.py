@@ -1,0 +1,358 @@
+"""Writes of working together: following, related tickets, side conversations.
+
+Each runs in one transaction and writes its TicketEvent in it (following writes none: it
+changes who hears of the ticket, not the ticket).
+"""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from tickets import addressing
+from tickets.collab.following import add_followers
+from tickets.contacts import normalize_email
+from tickets.errors import Conflict, InvalidInput
+from tickets.html import sanitize_html
+from tickets.inbound import InboundMessage, IngestOutcome, SideReplyResult
+from tickets.models import (
+    ContactKind,
+    DeliveryStatus,
+    EventKind,
+    SideConversation,
+    SideMessage,
+    SideMessageKind,
+    SideStatus,
+    Ticket,
+    TicketFollower,
+    TicketLink,
+)
+from tickets.services._common import Actor, lock_ticket, new_event, record_event, record_events
+from tickets.services.notices import notify_agents
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX = 255
+TEXT_MAX = 50_000
+
+
+# --- Following ----------------------------------------------------------------------------
+
+
+def ticket_follow(*, ticket: Ticket, actor: User) -> None:
+    """The agent hears of the ticket's news from now on (again: nothing changes)."""
+    with transaction.atomic():
+        add_followers(lock_ticket(ticket), [actor.pk])
+
+
+def ticket_unfollow(*, ticket: Ticket, actor: User) -> None:
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        TicketFollower.objects.filter(ticket=ticket, user=actor).delete()
+        if ticket.has_followers and not TicketFollower.objects.filter(ticket=ticket).exists():
+            Ticket.objects.filter(pk=ticket.pk).update(has_followers=False)
+
+
+# --- Related tickets ----------------------------------------------------------------------
+
+
+def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
+    """Say two tickets are related: shown on both, an event on both."""
+    if ticket.pk == other.pk:
+        raise InvalidInput("A ticket cannot be related to itself.", code="link_to_itself")
+    low, high = sorted((ticket.pk, other.pk))
+    with transaction.atomic():
+        # Both locked, in id order: two agents linking the same pair meet here.
+        first, second = lock_ticket(Ticket(pk=low)), lock_ticket(Ticket(pk=high))
+        for one in (first, second):
+            if one.merged_into_id is not None:
+                raise Conflict(
+                    f"{one.reference} was merged into another ticket; link that one instead.",
+                    code="ticket_merged",
+                )
+        if TicketLink.objects.filter(low_id=low, high_id=high).exists():
+            raise Conflict(
+                f"{first.reference} and {second.reference} are already related.",
+                code="already_linked",
+            )
+        link = TicketLink.objects.create(low_id=low, high_id=high, created_by=actor)
+        record_events(
+            [
+                new_event(first, EventKind.TICKET_LINKED, actor=actor, other=high,
+                          other_ref=second.reference),
+                new_event(second, EventKind.TICKET_LINKED, actor=actor, other=low,
+                          other_ref=first.reference),
+            ]
+        )  # fmt: skip
+    return link
+
+
+def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> None:
+    low, high = sorted((ticket.pk, other.pk))
+    with transaction.atomic():
+        first, second = lock_ticket(Ticket(pk=low)), lock_ticket(Ticket(pk=high))
+        deleted, _ = TicketLink.objects.filter(low_id=low, high_id=high).delete()
+        if not deleted:
+            raise Conflict(
+                f"{first.reference} and {second.reference} are not related.", code="not_linked"
+            )
+        record_events(
+            [
+                new_event(first, EventKind.TICKET_UNLINKED, actor=actor, other=high,
+                          other_ref=second.reference),
+                new_event(second, EventKind.TICKET_UNLINKED, actor=actor, other=low,
+                          other_ref=first.reference),
+            ]
+        )  # fmt: skip
+
+
+# --- Side conversations -------------------------------------------------------------------
+
+
+def side_conversation_start(
+    *,
+    ticket: Ticket,
+    to: str,
+    subject: str,
+    text: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> SideConversation:
+    """Email a third party about the ticket: a conversation of its own, sent like a reply
+    (pending, then by the delivery task after commit). Never to the customer."""
+    address = normalize_email(to)
+    subject = " ".join(subject.split())
+    if not subject:
+        raise InvalidInput("A side conversation needs a subject.", code="empty_subject")
+    _refuse_empty(text)
+    if addressing.is_own_address(address):
+        raise InvalidInput("That is the help desk's own address.", code="own_address")
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        _refuse_if_merged(ticket)
+        if ticket.customer.contact_points.filter(kind=ContactKind.EMAIL, value=address).exists():
+            raise InvalidInput(
+                "That is the customer's address: answer them in the ticket's reply box.",
+                code="customer_address",
+            )
+        conversation = SideConversation.objects.create(
+            ticket=ticket,
+            subject=subject[:SUBJECT_MAX],
+            counterpart=address,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        message = _outbound(conversation, text, actor, now)
+        record_event(
+            ticket, EventKind.SIDE_STARTED, actor=actor, side=conversation.pk, to=address,
+            subject=conversation.subject, message=message.pk,
+        )  # fmt: skip
+        if actor is not None:  # who asked hears the answer
+            add_followers(ticket, [actor.pk])
+    return conversation
+
+
+def side_conversation_reply(
+    *, conversation: SideConversation, text: str, actor: Actor, now: datetime | None = None
+) -> SideMessage:
+    """Write again to the third party, in the same thread (a closed one opens again)."""
+    _refuse_empty(text)
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = lock_ticket(conversation.ticket)
+        _refuse_if_merged(ticket)
+        conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)
+        conversation.status, conversation.updated_at = SideStatus.OPEN, now
+        conversation.save(update_fields=["status", "updated_at"])
+        message = _outbound(conversation, text, actor, now)
+        record_event(
+            ticket, EventKind.SIDE_SENT, actor=actor, side=conversation.pk,
+            to=conversation.counterpart, subject=conversation.subject, message=message.pk,
+        )  # fmt: skip
+    return message
+
+
+def side_conversation_close(
+    *, conversation: SideConversation, actor: Actor, now: datetime | None = None
+) -> SideConversation:
+    """Done with it (a later reply from the third party, or to them, opens it again)."""
+    with transaction.atomic():
+        ticket = lock_ticket(conversation.ticket)
+        conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == SideStatus.CLOSED:
+            return conversation
+        conversation.status, conversation.updated_at = SideStatus.CLOSED, now or timezone.now()
+        conversation.save(update_fields=["status", "updated_at"])
+        record_event(
+            ticket, EventKind.SIDE_CLOSED, actor=actor, side=conversation.pk,
+            subject=conversation.subject,
+        )  # fmt: skip
+    return conversation
+
+
+def _refuse_empty(text: str) -> None:
+    if not text.strip():
+        raise InvalidInput("The message needs some text.", code="empty_message")
+    if len(text) > TEXT_MAX:
+        raise InvalidInput(
+            f"The message is longer than {TEXT_MAX} characters.", code="message_too_long"
+        )
+
+
+def _refuse_if_merged(ticket: Ticket) -> None:
+    if ticket.merged_into_id is not None:
+        raise Conflict(
+            f"{ticket.reference} was merged into another ticket; work on that one instead.",
+            code="ticket_merged",
+        )
+
+
+def _outbound(
+    conversation: SideConversation, text: str, actor: Actor, now: datetime
+) -> SideMessage:
+    message = SideMessage.objects.create(
+        conversation=conversation,
+        kind=SideMessageKind.OUTBOUND,
+        author_user=actor,
+        body_text=text,
+        external_id=addressing.new_side_message_id(conversation.pk),
+        delivery_status=DeliveryStatus.PENDING,
+        created_at=now,
+    )
+    schedule_side_delivery(message.pk)
+    return message
+
+
+def schedule_side_delivery(message_id: int) -> None:
+    """Queue the sending task when the transaction commits (a broker outage leaves the
+    message pending for the outbound sweep)."""
+
+    def enqueue() -> None:
+        try:
+            import_string(settings.HELPDESK_SIDE_DELIVERY_TASK).delay(message_id)
+        except Exception:
+            logger.exception("could not queue delivery of side message %s", message_id)
+
+    transaction.on_commit(enqueue)
+
+
+def side_message_mark_sent(*, message_id: int, provider_id: str) -> None:
+    SideMessage.objects.filter(pk=message_id, delivery_status=DeliveryStatus.PENDING).update(
+        delivery_status=DeliveryStatus.SENT, provider_id=provider_id[:255], delivery_error=""
+    )
+
+
+def side_message_mark_failed(*, message_id: int, reason: str) -> None:
+    """The provider refused it for good: said on the message and in the ticket's history."""
+    with transaction.atomic():
+        message = (
+            SideMessage.objects.select_for_update(of=("self",))
+            .select_related("conversation__ticket")
+            .filter(pk=message_id, delivery_status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if message is None:
+            return
+        message.delivery_status, message.delivery_error = DeliveryStatus.FAILED, reason[:2000]
+        message.save(update_fields=["delivery_status", "delivery_error"])
+        conversation = message.conversation
+        record_event(
+            conversation.ticket, EventKind.DELIVERY_FAILED, actor=None, side=conversation.pk,
+            side_message=message.pk, error=reason[:500],
+        )  # fmt: skip
+
+
+def pending_side_deliveries(*, older_than: datetime) -> list[int]:
+    return list(
+        SideMessage.objects.filter(
+            kind=SideMessageKind.OUTBOUND,
+            delivery_status=DeliveryStatus.PENDING,
+            created_at__lt=older_than,
+        ).values_list("pk", flat=True)[:500]
+    )
+
+
+# --- Replies from the third party ---------------------------------------------------------
+
+
+def side_conversation_named(inbound: InboundMessage) -> int | None:
+    """The side conversation an email names, by what only our side mail carries: its
+    Message-IDs (In-Reply-To, References), its reply address, or its subject tag from the
+    conversation's own counterpart. Reads nothing: most mail names none."""
+    if inbound.channel != "email":
+        return None
+    for message_id in inbound.thread_ids:
+        side = addressing.side_id_from_message_id(message_id)
+        if side is not None:
+            return side
+    side = addressing.side_id_from_addresses(inbound.recipients)
+    if side is not None:
+        return side
+    tagged = addressing.side_id_from_subject(inbound.subject)
+    return tagged[1] if tagged is not None else None
+
+
+def side_conversation_receive(
+    *, inbound: InboundMessage, conversation_id: int, now: datetime | None = None
+) -> SideReplyResult | None:
+    """A third party's email into its side conversation: stored there, never on the
+    customer's conversation; the ticket's status, clocks and metrics do not change. The
+    assignee, the conversation's starter and the followers are told. None when the
+    conversation does not exist or the email only names it by subject from another address
+    (the caller then ingests it as any email). Call inside the ingest's transaction."""
+    now = now or timezone.now()
+    conversation = (
+        SideConversation.objects.select_related("ticket").filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        return None
+    ticket = conversation.ticket
+    sender = inbound.sender.strip().lower()
+    by_headers = (
+        any(addressing.side_id_from_message_id(m) == conversation.pk for m in inbound.thread_ids)
+        or addressing.side_id_from_addresses(inbound.recipients) == conversation.pk
+    )
+    if not by_headers:
+        tagged = addressing.side_id_from_subject(inbound.subject)
+        if tagged != (ticket.pk, conversation.pk) or sender != conversation.counterpart:
+            return None
+    if inbound.external_id:
+        stored = SideMessage.objects.filter(external_id=inbound.external_id).first()
+        if stored is not None:
+            return SideReplyResult(ticket, stored, IngestOutcome.DUPLICATE)
+    message = SideMessage(
+        conversation=conversation,
+        kind=SideMessageKind.INBOUND,
+        sender=sender[:320],
+        body_text=inbound.text,
+        body_html=sanitize_html(inbound.html),
+        external_id=inbound.external_id or None,
+        created_at=now,
+    )
+    if inbound.original is not None:
+        message.original.save("original.eml", ContentFile(inbound.original), save=False)
+    message.save(force_insert=True)
+    conversation.status, conversation.updated_at = SideStatus.OPEN, now
+    conversation.save(update_fields=["status", "updated_at"])
+    record_event(
+        ticket, EventKind.SIDE_RECEIVED, actor=None, label=sender, side=conversation.pk,
+        subject=conversation.subject, message=message.pk,
+    )  # fmt: skip
+    told = {pk for pk in (ticket.assignee_id, conversation.created_by_id) if pk is not None}
+    if ticket.has_followers:
+        told |= set(ticket.followers.filter(user__is_active=True).values_list("user_id", flat=True))
+    notify_agents(
+        user_ids=told,
+        ticket=ticket,
+        kind="side_reply",
+        text=f"{ticket.reference}: {sender} replied in the side conversation "
+        f"“{conversation.subject}”",
+    )
+    return SideReplyResult(ticket, message, IngestOutcome.THREADED)

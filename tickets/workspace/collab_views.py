@@ -1,0 +1,149 @@
+"""Working a ticket together from its page: follow it, relate it to another, write to a
+third party in a side conversation; and the colleagues the note box's @ offers."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets.collab import selectors as collab_selectors
+from tickets.collab import services as collab
+from tickets.errors import DomainError, InvalidInput
+from tickets.models import SideConversation, Ticket
+from tickets.workspace.access import agent_required
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _back(ticket_id: int, anchor: str = "") -> HttpResponse:
+    response = redirect("agent:ticket", ticket_id=ticket_id)
+    if anchor:
+        response["Location"] += f"#{anchor}"
+    return response
+
+
+def _act(
+    request: HttpRequest, ticket_id: int, action: Callable[[], Any], done: str, anchor: str = ""
+) -> HttpResponse:
+    """Run one service; a refusal comes back as an error message on the ticket page."""
+    try:
+        action()
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return _back(ticket_id, anchor)
+
+
+@agent_required
+@require_POST
+def follow(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    if request.POST.get("follow") == "0":
+        collab.ticket_unfollow(ticket=ticket, actor=_user(request))
+        messages.success(request, f"You no longer follow {ticket.reference}.")
+    else:
+        collab.ticket_follow(ticket=ticket, actor=_user(request))
+        messages.success(request, f"You follow {ticket.reference}: you will hear of its news.")
+    return _back(ticket_id, "followers-title")
+
+
+_REFERENCE = re.compile(rf"^\s*(?:#|{re.escape(settings.HELPDESK_TICKET_PREFIX)}-)?(\d+)\s*$", re.I)
+
+
+def _other_ticket(raw: str) -> Ticket:
+    match = _REFERENCE.match(raw)
+    other = Ticket.objects.filter(pk=int(match.group(1))).first() if match else None
+    if other is None:
+        raise InvalidInput(f"No ticket {raw.strip()!r}: give its reference, like HD-42.")
+    return other
+
+
+@agent_required
+@require_POST
+def link(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    actor = _user(request)
+    raw = request.POST.get("other", "")
+
+    def act() -> None:
+        other = _other_ticket(raw)
+        if request.POST.get("unlink"):
+            collab.ticket_unlink(ticket=ticket, other=other, actor=actor)
+        else:
+            collab.ticket_link(ticket=ticket, other=other, actor=actor)
+
+    done = "Unlinked." if request.POST.get("unlink") else "Linked as related."
+    return _act(request, ticket_id, act, done, "related-title")
+
+
+@agent_required
+@require_POST
+def side_start(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    post = request.POST
+    return _act(
+        request,
+        ticket_id,
+        lambda: collab.side_conversation_start(
+            ticket=ticket,
+            to=post.get("to", ""),
+            subject=post.get("subject", ""),
+            text=post.get("text", ""),
+            actor=_user(request),
+        ),
+        "Side conversation started: the email is on its way.",
+        "side-title",
+    )
+
+
+def _conversation(ticket_id: int, side_id: int) -> SideConversation:
+    return get_object_or_404(
+        SideConversation.objects.select_related("ticket"), pk=side_id, ticket_id=ticket_id
+    )
+
+
+@agent_required
+@require_POST
+def side_reply(request: HttpRequest, ticket_id: int, side_id: int) -> HttpResponse:
+    conversation = _conversation(ticket_id, side_id)
+    return _act(
+        request,
+        ticket_id,
+        lambda: collab.side_conversation_reply(
+            conversation=conversation, text=request.POST.get("text", ""), actor=_user(request)
+        ),
+        "Sent to the side conversation.",
+        f"side-{side_id}",
+    )
+
+
+@agent_required
+@require_POST
+def side_close(request: HttpRequest, ticket_id: int, side_id: int) -> HttpResponse:
+    conversation = _conversation(ticket_id, side_id)
+    return _act(
+        request,
+        ticket_id,
+        lambda: collab.side_conversation_close(conversation=conversation, actor=_user(request)),
+        "Side conversation closed.",
+        f"side-{side_id}",
+    )
+
+
+@agent_required
+@require_GET
+def mention_choices(request: HttpRequest) -> JsonResponse:
+    """The colleagues a note can mention, for what was typed after @ (the note box's list)."""
+    return JsonResponse(
+        {"results": collab_selectors.mention_choices(request.GET.get("q", "")[:150])}
+    )
