@@ -9,6 +9,7 @@ import pytest
 from tests.factories import AgentFactory, UserFactory
 from tickets import services
 from tickets.catalog.services import service_save
+from tickets.collab.services import side_conversation_start
 from tickets.inbound import InboundAttachment, InboundMessage
 from tickets.models import Channel, ContactKind, Customer, Product, Ticket
 from tickets.services import chat
@@ -64,6 +65,10 @@ def held(db: None, agent: Any) -> Held:
     services.customer_note(customer=ann, actor=agent, text="Ann Person prefers the phone.")
     services.ticket_reply(ticket=mail, actor=agent, text="Hello Ann Person, we are on it.")
     services.ticket_add_note(ticket=mail, actor=agent, text="Ann Person called twice.")
+    side_conversation_start(
+        ticket=mail, to="vendor@supplier.example", subject="Router of Ann Person",
+        text="Please swap the router of Ann Person.", actor=agent,
+    )  # fmt: skip
     services.ticket_log_call(
         actor=agent, phone_number="+14155550123", direction="inbound", duration_seconds=60,
         notes="Ann Person rang about the router.", ticket=mail,

@@ -36,6 +36,8 @@ from tickets.models import (
     Message,
     Notification,
     Service,
+    SideConversation,
+    SideMessage,
     ThreadReference,
     Ticket,
     TicketEvent,
@@ -229,6 +231,7 @@ def tickets_anonymise(
             )
             TicketParticipant.objects.filter(ticket_id__in=batch).delete()
             WebhookDelivery.objects.filter(ticket_id__in=batch).delete()
+            _scrub_side_conversations(batch)
             Notification.objects.filter(ticket_id__in=batch).update(
                 text="(about a ticket since anonymised)"
             )
@@ -243,6 +246,24 @@ def tickets_anonymise(
             )  # fmt: skip
         done += len(batch)
     return done
+
+
+def _side_originals(batch: list[int]) -> QuerySet[SideMessage, str]:
+    return (
+        SideMessage.objects.filter(conversation__ticket_id__in=batch)
+        .exclude(original="")
+        .values_list("original", flat=True)
+    )
+
+
+def _scrub_side_conversations(batch: list[int]) -> None:
+    """What agents wrote to vendors about the customer goes; that a conversation took
+    place (and with whom: the vendor's address, not the customer's) stays."""
+    delete_files_on_commit(SideMessage, "original", _side_originals(batch))
+    SideMessage.objects.filter(conversation__ticket_id__in=batch).update(
+        body_text="", body_html="", original="", delivery_error=""
+    )
+    SideConversation.objects.filter(ticket_id__in=batch).update(subject=ANONYMISED_SUBJECT)
 
 
 def _scrub_event_data(batch: list[int]) -> None:
@@ -293,6 +314,7 @@ def tickets_delete(*, tickets: QuerySet[Ticket]) -> int:
                 "original",
                 messages.exclude(original="").values_list("original", flat=True),
             )
+            delete_files_on_commit(SideMessage, "original", _side_originals(batch))
             # Kept by SET_NULL otherwise, with the ticket's data in their bodies.
             WebhookDelivery.objects.filter(ticket_id__in=batch).delete()
             done += Ticket.objects.filter(pk__in=batch).delete()[1].get("tickets.Ticket", 0)
