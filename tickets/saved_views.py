@@ -130,19 +130,22 @@ def views_for(user: User, *, tier_ids: Collection[int], role: str | None) -> lis
     return list(SavedView.objects.filter(visible).select_related("tier"))
 
 
-def view_visible(view: SavedView, user: User, *, tier_ids: Collection[int]) -> bool:
+def view_visible(
+    view: SavedView, user: User, *, tier_ids: Collection[int], role: str | None
+) -> bool:
     if view.sharing == ViewSharing.PERSONAL:
         return view.owner_id == user.pk
-    if view.sharing == ViewSharing.EVERYONE or policy.may(role_of(user), "shared_views"):
+    if view.sharing == ViewSharing.EVERYONE or policy.may(role, "shared_views"):
         return True
     return view.tier_id in tier_ids
 
 
-def may_edit(view: SavedView, user: User) -> bool:
-    """Owners edit their personal views; admins and leads edit the shared ones."""
+def may_edit(view: SavedView, user: User, *, role: str | None = None) -> bool:
+    """Owners edit their personal views; admins and leads edit the shared ones. `role`:
+    the user's, when the caller has it (else read)."""
     if view.sharing == ViewSharing.PERSONAL:
         return view.owner_id == user.pk
-    return policy.may(role_of(user), "shared_views")
+    return policy.may(role if role is not None else role_of(user), "shared_views")
 
 
 # --- A view's tickets ---------------------------------------------------------------------------
@@ -166,9 +169,12 @@ def view_tickets(
     tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
     if tickets is None:
         return None
-    extra = [f for key in parse_columns(view.columns) for f in _EXTRA_FIELDS.get(key, ())]
+    shown = parse_columns(view.columns)
+    extra = [f for key in shown for f in _EXTRA_FIELDS.get(key, ())]
+    if "product" in shown:
+        tickets = tickets.select_related("product")
     if extra:
-        tickets = tickets.select_related("product").only(*queues.QUEUE_ROW_FIELDS, *extra)
+        tickets = tickets.only(*queues.QUEUE_ROW_FIELDS, *extra)
     if sort is None:
         return tickets
     key, descending = sort

@@ -203,7 +203,13 @@ class ViewEditForm(forms.Form):
         self.fields["sort"].choices = sorts  # type: ignore[attr-defined]
         for key, column in COLUMNS.items():
             self.fields[f"order_{key}"] = forms.IntegerField(
-                required=False, min_value=1, max_value=99, label=f"Position of {column.label}"
+                required=False,
+                min_value=1,
+                max_value=99,
+                label=f"Position of {column.label}",
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"Position of {column.label}", "size": 3}
+                ),
             )
 
     def order_fields_by_key(self) -> dict[str, forms.BoundField]:

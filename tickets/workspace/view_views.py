@@ -30,7 +30,8 @@ def _user(request: HttpRequest) -> User:
 def _visible_view(request: HttpRequest, view_id: int) -> SavedView:
     view = get_object_or_404(SavedView.objects.select_related("tier"), pk=view_id)
     user = _user(request)
-    if not saved_views.view_visible(view, user, tier_ids=sidebar.agent_setup(user).my_tier_ids):
+    setup = sidebar.agent_setup(user)
+    if not saved_views.view_visible(view, user, tier_ids=setup.my_tier_ids, role=setup.role):
         raise Http404("No such view.")
     return view
 
@@ -95,7 +96,7 @@ def view_page(request: HttpRequest, view_id: int) -> HttpResponse:
             messages.error(request, "That page link is not valid any more; here is the first page.")
             return redirect("agent:saved-view", view_id=view.pk)
     sort_param = f"sort={'-' if sort and sort[1] else ''}{sort[0]}" if sort else ""
-    editable = saved_views.may_edit(view, user)
+    editable = saved_views.may_edit(view, user, role=setup.role)
     context = {
         **sidebar.sidebar(user, now=timezone.now()),
         "view": f"saved-{view.pk}",
