@@ -52,7 +52,6 @@ _LEAD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "trigger": ("view", "add", "change", "delete"),
         "automation": ("view", "add", "change", "delete"),
         "macro": ("view", "add", "change", "delete"),
-        "savedview": ("view", "add", "change", "delete"),
     },
 }
 # Light agents read what agents read, and write internal notes (through the workspace).
@@ -91,7 +90,7 @@ def ensure_role_groups(**_: Any) -> None:
 
 
 def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """An agent or an admin: someone who works tickets, as opposed to a customer."""
+    """Someone on staff who works with tickets (any role), as opposed to a customer."""
     if not user.is_authenticated or not user.is_active:
         return False
     if getattr(user, "is_superuser", False):

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.agents import sign_in
+from tests.e2e.axe import violations
 from tests.factories import AgentFactory, LeadFactory, LightAgentFactory
 from tickets import services
 from tickets.models import Ticket
@@ -49,9 +50,13 @@ def test_a_lead_shares_a_view_an_agent_sorts_it_a_light_agent_notes(
         columns.get_by_label(f"Position of {label}").fill(str(position + 1))
     lead.get_by_label("Sort by", exact=True).select_option(label="Updated, descending")
     screenshot("view-form", lead)
+    found = violations(lead)
     lead.get_by_role("button", name="Save view").click()
     expect(lead.get_by_role("heading", name="Solved in tier 1")).to_be_visible()
     expect(lead.locator("#view-audience")).to_have_text("Shared with Tier 1: Frontline.")
+    lead.get_by_role("link", name="Team").click()
+    expect(lead.get_by_role("row", name="Lia")).to_contain_text("Light agent")
+    found += violations(lead)
 
     agent = new_page()
     sign_in(agent, "arne")
@@ -73,6 +78,7 @@ def test_a_lead_shares_a_view_an_agent_sorts_it_a_light_agent_notes(
     expect(rows.first).to_contain_text("Beta")
     expect(agent.locator("#edit-view")).to_have_count(0)  # shared views are the leads'
     screenshot("agent-sorted-view", agent)
+    found += violations(agent)
 
     light = new_page()
     sign_in(light, "lia")
@@ -85,3 +91,5 @@ def test_a_lead_shares_a_view_an_agent_sorts_it_a_light_agent_notes(
     expect(light.get_by_text("Note added.")).to_be_visible()
     expect(light.get_by_text("Customer called: all good.")).to_be_visible()
     screenshot("light-agent-note", light)
+    found += violations(light)
+    assert not found, "\n".join(found)

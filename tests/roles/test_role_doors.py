@@ -340,3 +340,13 @@ def test_light_agents_change_no_ticket_in_the_django_admin(role, ticket):
         # They may look (view permission) but there is no save button to use.
         assert response.status_code == 200
         assert 'name="_save"' not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_problems_are_opened_by_those_who_work_tickets(role, ticket):
+    from tickets.models import Problem
+
+    client = browser(person(role))
+    response = client.post(f"/agent/tickets/{ticket.pk}/problem/", {"title": "VPN is down"})
+    assert response.status_code == (403 if role == "light_agent" else 302)
+    assert Problem.objects.exists() is (role != "light_agent")

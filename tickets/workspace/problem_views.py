@@ -21,7 +21,7 @@ from tickets.problems import selectors as problem_selectors
 from tickets.problems import services as problems
 from tickets.selectors import ticket_id_from_reference
 from tickets.workspace import sidebar
-from tickets.workspace.access import agent_required
+from tickets.workspace.access import agent_required, works_tickets_required
 from tickets.workspace.problem_forms import KnownIssueForm, LinkForm, ProblemForm, SolveForm
 
 
@@ -73,6 +73,7 @@ def problems_home(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_new(request: HttpRequest) -> HttpResponse:
     form = ProblemForm(request.POST)
@@ -93,6 +94,7 @@ def problem_new(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
     """The one click from a spike to a problem with its tickets linked."""
@@ -103,6 +105,7 @@ def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def spike_dismiss(request: HttpRequest, spike_id: int) -> HttpResponse:
     Spike.objects.filter(pk=spike_id, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
@@ -157,6 +160,7 @@ def _back(problem: Problem) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -198,6 +202,7 @@ def problem_note(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
     """Link tickets named by reference ("HD-12, HD-13 HD-20")."""
@@ -236,6 +241,7 @@ def _link(request: HttpRequest, problem: Problem, tickets: list[Ticket]) -> None
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -261,6 +267,7 @@ def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
     return _on_problem(
@@ -272,6 +279,7 @@ def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -295,6 +303,7 @@ def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Link the ticket to an open problem, or to a new one titled here, or unlink it."""
@@ -324,6 +333,7 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def ticket_about(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """What the ticket is about: "service:<id>", "product:<id>" or "" (nothing said)."""
