@@ -350,3 +350,17 @@ def test_problems_are_opened_by_those_who_work_tickets(role, ticket):
     response = client.post(f"/agent/tickets/{ticket.pk}/problem/", {"title": "VPN is down"})
     assert response.status_code == (403 if role == "light_agent" else 302)
     assert Problem.objects.exists() is (role != "light_agent")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_problem_pages_show_light_agents_no_controls_but_notes(role, ticket):
+    from tickets.problems import services as problems
+
+    problem = problems.problem_create(title="VPN is down", actor=None)
+    client = browser(person(role))
+    home = client.get("/agent/problems/").content.decode()
+    assert ('action="/agent/problems/new/"' in home) is (role != "light_agent")
+    page = client.get(f"/agent/problems/{problem.pk}/").content.decode()
+    assert ('id="solve-button"' in page) is (role != "light_agent")
+    assert ('id="publish-button"' in page) is (role != "light_agent")
+    assert f'action="/agent/problems/{problem.pk}/note/"' in page

@@ -32,7 +32,10 @@ def _user(request: HttpRequest) -> User:
 
 def _page(request: HttpRequest, template: str, status: int = 200, **context: Any) -> HttpResponse:
     side = sidebar.sidebar(_user(request), now=timezone.now())
-    return render(request, template, {**side, "view": "problems", **context}, status=status)
+    # Light agents read problems and note on them; the rest is for those who work tickets.
+    works = sidebar.agent_setup(_user(request)).may("work_tickets")
+    context = {**side, "view": "problems", "works_tickets": works, **context}
+    return render(request, template, context, status=status)
 
 
 def _problem_or_404(problem_id: int) -> Problem:
