@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from tickets.models import AgentProfile, ContactKind, ContactPoint, Customer, Organization, Tier
-from tickets.roles import ADMINS_GROUP, AGENTS_GROUP
+from tickets.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP, LIGHT_AGENTS_GROUP
 
 PASSWORD = "correct horse battery staple"
 
@@ -41,6 +41,24 @@ class AgentFactory(UserFactory):
         profile, _ = AgentProfile.objects.get_or_create(user=user)
         levels = extracted if extracted is not None else [1]
         profile.tiers.set(Tier.objects.filter(level__in=levels))
+
+
+class LeadFactory(AgentFactory):
+    """An agent who is also in the Leads group (a lead works tickets in their tiers)."""
+
+    @factory.post_generation
+    def lead(user, create, extracted, **kwargs):
+        if create:
+            user.groups.add(Group.objects.get(name=LEADS_GROUP))
+
+
+class LightAgentFactory(AgentFactory):
+    """A staff user in the Light agents group only, with an agent profile in the tiers."""
+
+    @factory.post_generation
+    def light(user, create, extracted, **kwargs):
+        if create:
+            user.groups.set([Group.objects.get(name=LIGHT_AGENTS_GROUP)])
 
 
 class AdminFactory(UserFactory):

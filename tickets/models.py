@@ -708,7 +708,7 @@ from tickets.models_sla import (  # noqa: E402
     SLAPolicy,
     Weekday,
 )
-from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag  # noqa: E402
+from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag, ViewSharing  # noqa: E402
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -789,6 +789,7 @@ __all__ = [
     "TierMove",
     "Trigger",
     "TriggerFiring",
+    "ViewSharing",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

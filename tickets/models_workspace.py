@@ -18,8 +18,16 @@ class Tag(models.Model):
         return self.name
 
 
+class ViewSharing(models.TextChoices):
+    PERSONAL = "personal", "Only me"
+    EVERYONE = "everyone", "Everyone"
+    TIER = "tier", "One tier"
+
+
 class SavedView(models.Model):
-    """An agent's own queue: a name for a set of filters, kept as the list page's query string."""
+    """A named queue: a set of filters (kept as the list page's query string), the columns
+    shown and their order, and the sort. Personal (its owner's) or shared, with everyone or
+    with one tier's agents; admins and leads manage the shared ones (tickets.saved_views)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
@@ -27,15 +35,38 @@ class SavedView(models.Model):
     name = models.CharField(max_length=80)
     query = models.CharField(max_length=1000, help_text="The queue filters, as a query string.")
     position = models.PositiveIntegerField(default=0)
+    sharing = models.CharField(
+        max_length=10, choices=ViewSharing.choices, default=ViewSharing.PERSONAL
+    )
+    tier = models.ForeignKey(
+        "tickets.Tier",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shared_views",
+        help_text="The tier whose agents see the view, when shared with one tier.",
+    )
+    # Column keys in the order shown (tickets.saved_views.COLUMNS); blank: the default ones.
+    columns = models.CharField(max_length=300, blank=True, default="")
+    # A shown column's key, "-" first for descending; blank: the queue's own order.
+    sort = models.CharField(max_length=20, blank=True, default="")
 
     class Meta:
         ordering = ["position", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique")
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_owner_name_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(sharing="tier") | models.Q(tier__isnull=False),
+                name="saved_view_tier_when_shared_with_a_tier",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_shared(self) -> bool:
+        return self.sharing != ViewSharing.PERSONAL
 
 
 class Macro(models.Model):

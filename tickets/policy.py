@@ -1,5 +1,10 @@
 """Who may change what on a ticket: the one policy every door asks, through the services.
 
+Roles (tickets.roles, README "Roles") say what kind of thing a person may do at all
+(`may`, CAPABILITIES): admins everything; leads also the reports, shared views, rules and
+canned responses, but no system settings; agents work tickets; light agents read tickets
+and write internal notes, nothing else. Inside each role the tier rules below apply.
+
 - The system (no actor: routing, the SLA sweep, the channels) may do whatever the ticket's
   state allows.
 - Admins may act on any ticket.
@@ -22,11 +27,53 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
+from tickets import roles
 from tickets.errors import NotAllowed
 from tickets.models import AgentProfile, Ticket
-from tickets.roles import is_admin, is_staff_member
+from tickets.roles import ADMIN, AGENT, LEAD, LIGHT_AGENT, is_staff_member
 
 MOVABLE_LEVELS = (1, 2, 3)
+
+# What each role may do, beyond reading tickets (every role on staff reads every ticket).
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # Internal notes on any ticket.
+    "note": frozenset({ADMIN, LEAD, AGENT, LIGHT_AGENT}),
+    # Replies, status, priority, assignee, tier, tags, merges, macros, chats, problems.
+    "work_tickets": frozenset({ADMIN, LEAD, AGENT}),
+    # Personal views (one's own queues).
+    "personal_views": frozenset({ADMIN, LEAD, AGENT, LIGHT_AGENT}),
+    "shared_views": frozenset({ADMIN, LEAD}),
+    "reports": frozenset({ADMIN, LEAD}),
+    # Triggers, automations and canned responses.
+    "rules": frozenset({ADMIN, LEAD}),
+    # Who is on the team, their roles and tiers (to read; to change is "settings").
+    "see_team": frozenset({ADMIN, LEAD}),
+    # System settings: channels, SLA policies, tiers, sign-in, branding, webhooks, roles.
+    "settings": frozenset({ADMIN}),
+}
+
+
+def may(role: str | None, capability: str) -> bool:
+    return role in CAPABILITIES[capability]
+
+
+def refuse_unless_may(actor: User | None, capability: str, doing: str) -> None:
+    """Raise NotAllowed unless the actor's role allows `capability` (None: the system)."""
+    if actor is None or may(roles.role_of(actor), capability):
+        return
+    role = roles.role_of(actor)
+    who = f"{roles.ROLE_LABELS[role]}s" if role else "Customers"
+    raise NotAllowed(f"{who} may not {doing}.", code="role_not_allowed")
+
+
+def refuse_unless_works_tickets(actor: User | None, doing: str) -> None:
+    """Light agents read tickets and write internal notes only: they may not `doing`. Other
+    people (customers acting through the portal, the system) are not concerned here."""
+    if actor is not None and roles.role_of(actor) == LIGHT_AGENT:
+        raise NotAllowed(
+            f"Light agents read tickets and write internal notes; they may not {doing}.",
+            code="light_agent",
+        )
 
 
 @dataclass(frozen=True)
@@ -36,16 +83,22 @@ class Staff:
     user_id: int
     tier_ids: frozenset[int]
     is_admin: bool
+    role: str | None = AGENT
 
     @classmethod
     def of(cls, user: User) -> "Staff":
         tier_ids = AgentProfile.objects.filter(user=user, user__is_active=True).values_list(
             "tiers__id", flat=True
         )
-        return cls(user.pk, frozenset(t for t in tier_ids if t is not None), is_admin(user))
+        role = roles.role_of(user)
+        return cls(user.pk, frozenset(t for t in tier_ids if t is not None), role == ADMIN, role)
 
 
 def works_on(staff: Staff, ticket: Ticket) -> bool:
+    """Whether `staff` may change the ticket's priority, assignee or tier, close or merge it
+    (light agents never do)."""
+    if staff.role == LIGHT_AGENT:
+        return False
     return (
         staff.is_admin
         or ticket.assignee_id == staff.user_id
@@ -72,6 +125,14 @@ def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> No
         f"{ticket.reference} is not in your tiers.",
         code="not_your_tier",
     )
+
+
+def refuse_event_kinds(kinds_by_actor: list[tuple[User | None, str]]) -> None:
+    """The last guard, in the one function that writes ticket history: a light agent's
+    change of anything but a note is refused, whichever door or service it came through."""
+    for actor, kind in kinds_by_actor:
+        if kind != "note_added":
+            refuse_unless_works_tickets(actor, "change tickets")
 
 
 def refuse_close(actor: User | None, ticket: Ticket) -> None:

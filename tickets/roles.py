@@ -1,6 +1,8 @@
-"""Roles are Django groups: admins configure everything, agents work tickets.
+"""Roles are Django groups: admins configure everything, leads run the team, agents work
+tickets, light agents read them and write internal notes (README, "Roles").
 
 Customers have no group and no staff flag: they use the portal, never the admin or the API.
+What each role may do is tickets.policy's to say; this module says who has which role.
 """
 
 from typing import Any
@@ -11,6 +13,18 @@ AGENTS_GROUP = "Agents"
 ADMINS_GROUP = "Admins"
 # Leads work tickets like agents and also read the reports.
 LEADS_GROUP = "Leads"
+# Light agents read tickets and write internal notes; they change nothing else.
+LIGHT_AGENTS_GROUP = "Light agents"
+
+ADMIN, LEAD, AGENT, LIGHT_AGENT = "admin", "lead", "agent", "light_agent"
+ROLES = (ADMIN, LEAD, AGENT, LIGHT_AGENT)
+ROLE_LABELS = {ADMIN: "Admin", LEAD: "Lead", AGENT: "Agent", LIGHT_AGENT: "Light agent"}
+ROLE_GROUPS = {
+    ADMIN: ADMINS_GROUP,
+    LEAD: LEADS_GROUP,
+    AGENT: AGENTS_GROUP,
+    LIGHT_AGENT: LIGHT_AGENTS_GROUP,
+}
 
 # Agents work tickets and customers; they read, but do not configure, tiers.
 _AGENT_PERMISSIONS = {
@@ -31,6 +45,19 @@ _AGENT_PERMISSIONS = {
         "article": ("view", "add", "change"),
         "articlerevision": ("view",),
     },
+}
+# Leads also manage the rules (triggers, automations) and the canned responses.
+_LEAD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "tickets": {
+        "trigger": ("view", "add", "change", "delete"),
+        "automation": ("view", "add", "change", "delete"),
+        "macro": ("view", "add", "change", "delete"),
+    },
+}
+# Light agents read what agents read, and write internal notes (through the workspace).
+_LIGHT_AGENT_PERMISSIONS = {
+    app: {model: tuple(a for a in actions if a == "view") for model, actions in models.items()}
+    for app, models in _AGENT_PERMISSIONS.items()
 }
 # Admins also read the sign-in records and release lockouts (axes).
 _ADMIN_APPS = (
@@ -55,12 +82,15 @@ def ensure_role_groups(**_: Any) -> None:
     agents.permissions.add(*_permissions_for(_AGENT_PERMISSIONS))
     leads, _created = Group.objects.get_or_create(name=LEADS_GROUP)
     leads.permissions.add(*_permissions_for(_AGENT_PERMISSIONS))
+    leads.permissions.add(*_permissions_for(_LEAD_PERMISSIONS))
+    light, _created = Group.objects.get_or_create(name=LIGHT_AGENTS_GROUP)
+    light.permissions.add(*_permissions_for(_LIGHT_AGENT_PERMISSIONS))
     admins, _created = Group.objects.get_or_create(name=ADMINS_GROUP)
     admins.permissions.add(*Permission.objects.filter(content_type__app_label__in=_ADMIN_APPS))
 
 
 def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """An agent or an admin: someone who works tickets, as opposed to a customer."""
+    """Someone on staff who works with tickets (any role), as opposed to a customer."""
     if not user.is_authenticated or not user.is_active:
         return False
     if getattr(user, "is_superuser", False):
@@ -70,9 +100,38 @@ def is_staff_member(user: AbstractBaseUser | AnonymousUser) -> bool:
     return (
         hasattr(user, "agent_profile")
         or user.groups.filter(  # type: ignore[attr-defined]
-            name__in=(AGENTS_GROUP, LEADS_GROUP, ADMINS_GROUP)
+            name__in=(AGENTS_GROUP, LEADS_GROUP, ADMINS_GROUP, LIGHT_AGENTS_GROUP)
         ).exists()
     )
+
+
+# Where role_of keeps a user's role on the user object (one query per request at most).
+_ROLE_ATTR = "_helpdesk_role"
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
+    """The person's role (ADMIN, LEAD, AGENT or LIGHT_AGENT), None for customers and the
+    signed-out. The strongest group wins; staff with an agent profile and no group are
+    agents (as is_staff_member has it). Kept on the user object once read."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if _ROLE_ATTR in user.__dict__:
+        return user.__dict__[_ROLE_ATTR]
+    role: str | None = None
+    if getattr(user, "is_superuser", False):
+        role = ADMIN
+    elif getattr(user, "is_staff", False):
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
+        role = next((r for r in ROLES if ROLE_GROUPS[r] in names), None)
+        if role is None and hasattr(user, "agent_profile"):
+            role = AGENT
+    user.__dict__[_ROLE_ATTR] = role
+    return role
+
+
+def forget_role(user: AbstractBaseUser) -> None:
+    """After a change of the user's groups: read the role again next time."""
+    user.__dict__.pop(_ROLE_ATTR, None)
 
 
 def is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -103,9 +162,14 @@ def reads_reports(user: AbstractBaseUser | AnonymousUser) -> bool:
     )
 
 
+def is_lead_or_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins and leads: who run the team (shared views, rules, macros, reports)."""
+    return role_of(user) in (ADMIN, LEAD)
+
+
 def edits_organizations(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Admins and leads edit organizations (domains, SLA plan, notes); agents read them."""
-    return reads_reports(user)
+    return is_lead_or_admin(user)
 
 
 def admin_ids() -> list[int]:

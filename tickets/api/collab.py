@@ -87,6 +87,8 @@ class SideReplySerializer(StrictInput):
 
 
 class TicketFollowView(APIView):
+    light_agents_write = True  # following changes no ticket: light agents follow too
+
     @extend_schema(
         responses={200: FollowerSerializer(many=True), **error_responses(404)},
         summary="The ticket's followers",

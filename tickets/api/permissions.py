@@ -3,13 +3,24 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from tickets.roles import is_staff_member
+from tickets.roles import LIGHT_AGENT, is_staff_member, role_of
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class IsStaffMember(BasePermission):
-    """Agents and admins only; customers use the portal, not this API."""
+    """People on staff only; customers use the portal, not this API. Light agents read,
+    and write internal notes (views that say `light_agents_write = True`); the services
+    refuse them any other change too (tickets.policy)."""
 
     message = "This API is for agents and admins."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_member(request.user)
+        if not is_staff_member(request.user):
+            return False
+        if request.method in SAFE_METHODS or getattr(view, "light_agents_write", False):
+            return True
+        if role_of(request.user) == LIGHT_AGENT:
+            self.message = "Light agents read tickets and write internal notes only."
+            return False
+        return True

@@ -238,6 +238,8 @@ class TicketReplyView(APIView):
 
 
 class TicketNoteView(APIView):
+    light_agents_write = True  # light agents write internal notes (tickets.policy)
+
     @extend_schema(
         request=s.NoteCreateSerializer,
         responses={201: s.MessageSerializer, **error_responses(400, 404)},

@@ -1,6 +1,7 @@
-"""Admins' writes of rules: triggers, automations and webhooks, checked before they are
-kept (a rule that cannot mean anything is refused with what to change), and a trigger's
-dry run against an existing ticket."""
+"""Admins' and leads' writes of rules (webhooks are admins' alone, tickets.policy):
+triggers, automations and webhooks, checked before they are kept (a rule that cannot mean
+anything is refused with what to change), and a trigger's dry run against an existing
+ticket."""
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -8,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from tickets import policy
 from tickets.automation import active as active_rules
 from tickets.automation import rules, webhooks
 from tickets.automation.facts import TicketFacts
@@ -47,6 +49,7 @@ def trigger_save(
     position: int | None = None,
 ) -> Trigger:
     """Create (trigger None) or change a trigger."""
+    policy.refuse_unless_may(actor, "rules", "manage rules")
     trigger = trigger or Trigger(created_by=actor)
     trigger.name = _name(name, Trigger, trigger.pk)
     trigger.events = _checked(rules.check_events, events)
@@ -79,6 +82,7 @@ def automation_save(
     active: bool = True,
 ) -> Automation:
     """Create (automation None) or change an automation."""
+    policy.refuse_unless_may(actor, "rules", "manage rules")
     automation = automation or Automation(created_by=actor)
     automation.name = _name(name, Automation, automation.pk)
     if since not in ANCHORS:
@@ -137,6 +141,7 @@ def webhook_save(
 ) -> Webhook:
     """Create (webhook None) or change a webhook; its address is checked (no private
     network unless allowed)."""
+    policy.refuse_unless_may(actor, "settings", "manage webhooks")
     webhook = webhook or Webhook()
     webhook.name = _name(name, Webhook, webhook.pk)
     if format not in WebhookFormat.values:
@@ -152,6 +157,9 @@ def webhook_save(
 
 
 def rule_delete(*, rule: Trigger | Automation | Webhook, actor: Actor) -> None:
+    if isinstance(rule, Webhook):
+        policy.refuse_unless_may(actor, "settings", "manage webhooks")
+    policy.refuse_unless_may(actor, "rules", "manage rules")
     rule.delete()
     active_rules.changed()
 

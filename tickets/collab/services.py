@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from tickets import addressing
+from tickets import addressing, policy
 from tickets.collab.following import add_followers
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -63,6 +63,7 @@ def ticket_unfollow(*, ticket: Ticket, actor: User) -> None:
 
 def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
     """Say two tickets are related: shown on both, an event on both."""
+    policy.refuse_unless_works_tickets(actor, "link tickets")
     if ticket.pk == other.pk:
         raise InvalidInput("A ticket cannot be related to itself.", code="link_to_itself")
     low, high = sorted((ticket.pk, other.pk))
@@ -93,6 +94,7 @@ def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
 
 
 def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> None:
+    policy.refuse_unless_works_tickets(actor, "unlink tickets")
     low, high = sorted((ticket.pk, other.pk))
     with transaction.atomic():
         first, second = lock_ticket(Ticket(pk=low)), lock_ticket(Ticket(pk=high))
@@ -125,6 +127,7 @@ def side_conversation_start(
 ) -> SideConversation:
     """Email a third party about the ticket: a conversation of its own, sent like a reply
     (pending, then by the delivery task after commit). Never to the customer."""
+    policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
     address = normalize_email(to)
     subject = " ".join(subject.split())
     if not subject:
@@ -163,6 +166,7 @@ def side_conversation_reply(
     *, conversation: SideConversation, text: str, actor: Actor, now: datetime | None = None
 ) -> SideMessage:
     """Write again to the third party, in the same thread (a closed one opens again)."""
+    policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
     _refuse_empty(text)
     now = now or timezone.now()
     with transaction.atomic():
@@ -183,6 +187,7 @@ def side_conversation_close(
     *, conversation: SideConversation, actor: Actor, now: datetime | None = None
 ) -> SideConversation:
     """Done with it (a later reply from the third party, or to them, opens it again)."""
+    policy.refuse_unless_works_tickets(actor, "close side conversations")
     with transaction.atomic():
         ticket = lock_ticket(conversation.ticket)
         conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)

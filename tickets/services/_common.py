@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
 
+from tickets import policy
 from tickets.errors import Conflict
 from tickets.live import publish_ticket_changed
 from tickets.models import EventKind, Ticket, TicketEvent
@@ -136,7 +137,12 @@ def record_event(
 
 
 def record_events(events: list[TicketEvent]) -> list[TicketEvent]:
-    """Write events (one statement) and tell open screens about each."""
+    """Write events (one statement) and tell open screens about each. A person whose role
+    may not make such a change is refused here too (tickets.policy), whichever door it came
+    through: the caller's transaction then writes nothing."""
+    policy.refuse_event_kinds(
+        [(event.actor, event.kind) for event in events if event.actor_id is not None]
+    )
     if len(events) == 1:
         events[0].save(force_insert=True)
     else:

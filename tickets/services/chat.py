@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from knowledge.selectors import article_answers
-from tickets import live
+from tickets import live, policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
@@ -322,6 +322,7 @@ def _state_changed(chat: ChatSession) -> None:
 
 def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> ChatSession:
     """Take a waiting chat. Two agents accepting at once: one wins, the other is told."""
+    policy.refuse_unless_works_tickets(agent, "take chats")
     with transaction.atomic():
         chat = _locked(chat_id)
         if chat.status != ChatStatus.WAITING:

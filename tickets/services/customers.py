@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tickets import policy
 from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -143,6 +144,7 @@ def customer_note(*, customer: Customer, actor: Actor, text: str) -> CustomerNot
 
 def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Customer:
     """Fold `source` into `target`: every ticket and contact point follows, with an event."""
+    policy.refuse_unless_works_tickets(actor, "merge customers")
     if source.pk == target.pk:
         raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
     with transaction.atomic():

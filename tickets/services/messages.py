@@ -233,6 +233,7 @@ def ticket_reply(
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
     unless another status is asked for. Files go out with email replies only.
     """
+    policy.refuse_unless_works_tickets(actor, "reply to customers")
     if not text.strip():
         raise InvalidInput("A reply needs some text.", code="empty_message")
     _refuse_oversized(attachments)
@@ -309,8 +310,10 @@ def ticket_reply(
 def ticket_add_note(
     *, ticket: Ticket, actor: Actor, text: str, now: datetime | None = None
 ) -> Message:
-    """An internal note: visible to agents only, never sent, allowed in any status. The
-    colleagues it @mentions are told and follow the ticket (tickets.collab.mentions)."""
+    """An internal note: visible to agents only, never sent, allowed in any status (and to
+    every role on staff, light agents too). The colleagues it @mentions are told and follow
+    the ticket (tickets.collab.mentions)."""
+    policy.refuse_unless_may(actor, "note", "write internal notes")
     if not text.strip():
         raise InvalidInput("A note needs some text.", code="empty_message")
     mentioned = mentions.resolve(text)

@@ -51,6 +51,7 @@ def apply_transition(
 
 def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
     """Raise unless the map (and, for closing, the policy) lets the ticket go there."""
+    policy.refuse_unless_works_tickets(actor, "change a ticket's status")
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
     if to_status not in ALLOWED_TRANSITIONS[ticket.status]:

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from tickets import placeholders
+from tickets import placeholders, policy
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundAttachment
 from tickets.models import EventKind, Macro, Message, Tag, Ticket
@@ -33,6 +33,7 @@ def parse_tags(text: str) -> list[str]:
 
 
 def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
+    policy.refuse_unless_works_tickets(actor, "change tags")
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         before = sorted(ticket.tags.values_list("name", flat=True))
@@ -70,6 +71,7 @@ def ticket_apply_macro(
     attachments: tuple[InboundAttachment, ...] = (),
 ) -> Message:
     """Send the macro's reply (as edited by the agent) and make the changes it carries."""
+    policy.refuse_unless_works_tickets(actor, "apply canned responses")
     text = text.strip() or macro_render(macro, ticket=ticket, agent=actor)
     with transaction.atomic():
         message = ticket_reply(

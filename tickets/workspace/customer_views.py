@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import queues, services
+from tickets import policy, queues, services
 from tickets.catalog.selectors import customer_services
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
@@ -86,6 +86,7 @@ def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
     context = {
         **sidebar.sidebar(_user(request), now=timezone.now()),
         "view": "customers",
+        "works_tickets": sidebar.agent_setup(_user(request)).may("work_tickets"),
         "customer": customer,
         "services": list(customer_services(customer)[:SERVICES_ON_PAGE]),
         "page": page,
@@ -110,10 +111,15 @@ def _privacy(user: User, customer: Customer) -> dict[str, Any]:
     return {"privacy": True, "exports": list(exports[:EXPORTS_ON_PAGE])}
 
 
-def _on_customer(request: HttpRequest, customer_id: int, action: Any, said: str) -> HttpResponse:
-    """Run one service on the customer; a refusal comes back as an error message."""
+def _on_customer(
+    request: HttpRequest, customer_id: int, action: Any, said: str, *, changes: bool = True
+) -> HttpResponse:
+    """Run one service on the customer; a refusal comes back as an error message.
+    `changes`: the customer's contact points or identity (not for light agents)."""
     customer = _customer_or_404(customer_id)
     try:
+        if changes:
+            policy.refuse_unless_works_tickets(_user(request), "change customers")
         action(customer)
     except DomainError as error:
         messages.error(request, error.message)
@@ -166,6 +172,7 @@ def note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         customer_id,
         lambda c: services.customer_note(customer=c, actor=_user(request), text=text),
         "Note added.",
+        changes=False,
     )
 
 

@@ -5,8 +5,9 @@ from django.http import QueryDict
 
 from helpdesk.uploads import MultipleFileField
 from tickets.inbound import InboundAttachment
-from tickets.models import Channel, Priority, TicketStatus
-from tickets.queues import QueueQuery
+from tickets.models import Channel, Priority, TicketStatus, Tier, ViewSharing
+from tickets.queues import ANY_STATUS_VIEW, QueueQuery
+from tickets.saved_views import COLUMNS, DEFAULT_COLUMNS
 
 
 class QueueFilterForm(forms.Form):
@@ -148,3 +149,120 @@ class BulkForm(forms.Form):
     confirm = forms.BooleanField(required=False)
     # The open problem the ticked tickets are linked to.
     problem = forms.IntegerField(required=False, min_value=1)
+
+
+class ViewEditForm(forms.Form):
+    """A saved view as edited in the browser: its name, who sees it, the queue it narrows,
+    the filters (as the queue page's), its columns in order and its sort."""
+
+    name = forms.CharField(max_length=80)
+    sharing = forms.ChoiceField(choices=ViewSharing.choices, initial=ViewSharing.PERSONAL)
+    share_tier = forms.ModelChoiceField(
+        queryset=Tier.objects.order_by("level"), required=False, label="Tier"
+    )
+    queue = forms.ChoiceField(label="Tickets of", initial=ANY_STATUS_VIEW)
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    status = forms.MultipleChoiceField(
+        required=False, choices=TicketStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    priority = forms.MultipleChoiceField(
+        required=False, choices=Priority.choices, widget=forms.CheckboxSelectMultiple
+    )
+    channel = forms.MultipleChoiceField(
+        required=False, choices=Channel.choices, widget=forms.CheckboxSelectMultiple
+    )
+    tier = forms.TypedMultipleChoiceField(
+        required=False,
+        coerce=int,
+        choices=[(n, f"Tier {n}") for n in range(4)],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    tag = forms.CharField(required=False, max_length=50)
+    columns = forms.MultipleChoiceField(
+        choices=[(key, column.label) for key, column in COLUMNS.items()],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Number the shown columns to set their order.",
+    )
+    sort = forms.ChoiceField(required=False, label="Sort by")
+
+    FILTERS = ("q", "status", "priority", "channel", "tier", "tag")
+
+    def __init__(self, *args: Any, queues: list[tuple[str, str]], may_share: bool, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["queue"].choices = queues  # type: ignore[attr-defined]
+        if not may_share:
+            self.fields["sharing"].choices = [  # type: ignore[attr-defined]
+                (ViewSharing.PERSONAL, ViewSharing.PERSONAL.label)
+            ]
+        sorts: list[tuple[str, str]] = [("", "The queue's own order")]
+        for key, column in COLUMNS.items():
+            sorts += [
+                (key, f"{column.label}, ascending"),
+                (f"-{key}", f"{column.label}, descending"),
+            ]
+        self.fields["sort"].choices = sorts  # type: ignore[attr-defined]
+        for key, column in COLUMNS.items():
+            self.fields[f"order_{key}"] = forms.IntegerField(
+                required=False,
+                min_value=1,
+                max_value=99,
+                label=f"Position of {column.label}",
+                widget=forms.NumberInput(
+                    attrs={"aria-label": f"Position of {column.label}", "size": 3}
+                ),
+            )
+
+    def order_fields_by_key(self) -> dict[str, forms.BoundField]:
+        return {key: self[f"order_{key}"] for key in COLUMNS}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("sharing") == ViewSharing.TIER and not data.get("share_tier"):
+            self.add_error("share_tier", "Choose the tier to share the view with.")
+        if data.get("sort") and data.get("columns") is not None:
+            key = data["sort"].lstrip("-")
+            if key not in data["columns"]:
+                self.add_error("sort", "Sort by one of the shown columns.")
+        return data
+
+    def ordered_columns(self) -> list[str]:
+        """The ticked columns, by their numbers (unnumbered ones after, in the usual order)."""
+        keys = list(COLUMNS)
+        chosen = self.cleaned_data["columns"]
+        return sorted(
+            chosen,
+            key=lambda k: (self.cleaned_data.get(f"order_{k}") or 100, keys.index(k)),
+        )
+
+    def query_string(self) -> str:
+        params = QueryDict(mutable=True)
+        params["view"] = self.cleaned_data["queue"]
+        for name in self.FILTERS:
+            value = self.cleaned_data[name]
+            if isinstance(value, list):
+                params.setlist(name, [str(v) for v in value])
+            elif value:
+                params[name] = str(value)
+        return params.urlencode()
+
+    @classmethod
+    def initial_for(cls, view: Any) -> dict[str, Any]:
+        """The form's initial values from a saved view."""
+        params = QueryDict(view.query)
+        columns = [c for c in view.columns.split(",") if c in COLUMNS] or list(DEFAULT_COLUMNS)
+        initial: dict[str, Any] = {
+            "name": view.name,
+            "sharing": view.sharing,
+            "share_tier": view.tier_id,
+            "queue": params.get("view", ANY_STATUS_VIEW),
+            "q": params.get("q", ""),
+            "tag": params.get("tag", ""),
+            "status": params.getlist("status"),
+            "priority": params.getlist("priority"),
+            "channel": params.getlist("channel"),
+            "tier": params.getlist("tier"),
+            "columns": columns,
+            "sort": view.sort,
+        }
+        initial.update({f"order_{key}": i + 1 for i, key in enumerate(columns)})
+        return initial

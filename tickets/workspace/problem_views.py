@@ -21,7 +21,7 @@ from tickets.problems import selectors as problem_selectors
 from tickets.problems import services as problems
 from tickets.selectors import ticket_id_from_reference
 from tickets.workspace import sidebar
-from tickets.workspace.access import agent_required
+from tickets.workspace.access import agent_required, works_tickets_required
 from tickets.workspace.problem_forms import KnownIssueForm, LinkForm, ProblemForm, SolveForm
 
 
@@ -32,7 +32,10 @@ def _user(request: HttpRequest) -> User:
 
 def _page(request: HttpRequest, template: str, status: int = 200, **context: Any) -> HttpResponse:
     side = sidebar.sidebar(_user(request), now=timezone.now())
-    return render(request, template, {**side, "view": "problems", **context}, status=status)
+    # Light agents read problems and note on them; the rest is for those who work tickets.
+    works = sidebar.agent_setup(_user(request)).may("work_tickets")
+    context = {**side, "view": "problems", "works_tickets": works, **context}
+    return render(request, template, context, status=status)
 
 
 def _problem_or_404(problem_id: int) -> Problem:
@@ -73,6 +76,7 @@ def problems_home(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_new(request: HttpRequest) -> HttpResponse:
     form = ProblemForm(request.POST)
@@ -93,6 +97,7 @@ def problem_new(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
     """The one click from a spike to a problem with its tickets linked."""
@@ -103,6 +108,7 @@ def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def spike_dismiss(request: HttpRequest, spike_id: int) -> HttpResponse:
     Spike.objects.filter(pk=spike_id, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
@@ -157,6 +163,7 @@ def _back(problem: Problem) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -198,6 +205,7 @@ def problem_note(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
     """Link tickets named by reference ("HD-12, HD-13 HD-20")."""
@@ -236,6 +244,7 @@ def _link(request: HttpRequest, problem: Problem, tickets: list[Ticket]) -> None
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -261,6 +270,7 @@ def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
     return _on_problem(
@@ -272,6 +282,7 @@ def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
@@ -295,6 +306,7 @@ def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Link the ticket to an open problem, or to a new one titled here, or unlink it."""
@@ -324,6 +336,7 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @agent_required
+@works_tickets_required
 @require_POST
 def ticket_about(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """What the ticket is about: "service:<id>", "product:<id>" or "" (nothing said)."""

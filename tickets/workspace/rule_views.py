@@ -1,6 +1,7 @@
-"""Rules in the workspace, for admins: triggers, automations and webhooks built in the
-browser (rows of conditions and actions), tried on a ticket, and webhooks' delivery logs.
-What a rule means is checked by tickets.automation (manage, rules), not here."""
+"""Rules in the workspace, for admins and leads (webhooks: admins only): triggers,
+automations and webhooks built in the browser (rows of conditions and actions), tried on a
+ticket, and webhooks' delivery logs. What a rule means is checked by tickets.automation
+(manage, rules), not here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tickets import policy
 from tickets.automation import manage, rules, webhooks
 from tickets.automation.timed import ANCHORS
 from tickets.errors import DomainError, InvalidInput
@@ -26,7 +28,7 @@ from tickets.models import (
     WebhookDelivery,
     WebhookFormat,
 )
-from tickets.roles import is_admin
+from tickets.roles import is_admin, role_of
 from tickets.selectors import ticket_id_from_reference
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
@@ -45,7 +47,15 @@ DETAILS = {
 
 def _admin(request: HttpRequest) -> User:
     if not is_admin(request.user):
-        raise PermissionDenied("Rules are set up by admins.")
+        raise PermissionDenied("Webhooks are set up by admins.")
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _rules_manager(request: HttpRequest) -> User:
+    """Admins and leads manage triggers and automations (tickets.policy, "rules")."""
+    if not policy.may(role_of(request.user), "rules"):
+        raise PermissionDenied("Rules are set up by admins and leads.")
     assert isinstance(request.user, User)
     return request.user
 
@@ -57,7 +67,7 @@ def _context(user: User, **extra: Any) -> dict[str, Any]:
 @agent_required
 @require_http_methods(["GET"])
 def rules_home(request: HttpRequest) -> HttpResponse:
-    user = _admin(request)
+    user = _rules_manager(request)
     return render(
         request,
         "agent/rules/home.html",
@@ -65,7 +75,7 @@ def rules_home(request: HttpRequest) -> HttpResponse:
             user,
             triggers=Trigger.objects.all(),
             automations=Automation.objects.all(),
-            webhooks=Webhook.objects.all(),
+            webhooks=Webhook.objects.all() if is_admin(user) else None,
             events=rules.EVENTS,
         ),
     )
@@ -195,7 +205,7 @@ def _builder_context(rows: Rows, more: bool) -> dict[str, Any]:
 @agent_required
 @require_http_methods(["GET", "POST"])
 def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpResponse:
-    user = _admin(request)
+    user = _rules_manager(request)
     trigger = get_object_or_404(Trigger, pk=trigger_id) if trigger_id else None
     if request.method == "POST" and "save" in request.POST:
         rows, common = _posted_rule(request)
@@ -276,7 +286,7 @@ def _ticket_by_reference(text: str) -> Ticket | None:
 @agent_required
 @require_POST
 def rule_delete(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
-    _admin(request)
+    _rules_manager(request)
     rule: Trigger | Automation | Webhook
     if kind == "trigger":
         rule = get_object_or_404(Trigger, pk=rule_id)
@@ -297,7 +307,7 @@ def rule_delete(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
 @agent_required
 @require_http_methods(["GET", "POST"])
 def automation_edit(request: HttpRequest, automation_id: int | None = None) -> HttpResponse:
-    user = _admin(request)
+    user = _rules_manager(request)
     automation = get_object_or_404(Automation, pk=automation_id) if automation_id else None
     if request.method == "POST" and "save" in request.POST:
         rows, common = _posted_rule(request)

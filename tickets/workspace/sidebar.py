@@ -23,7 +23,7 @@ from django.db.models import Count, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-from tickets import queues, selectors
+from tickets import policy, queues, roles, saved_views, selectors
 from tickets.models import (
     AgentProfile,
     ChatSession,
@@ -32,14 +32,13 @@ from tickets.models import (
     SavedView,
     Tier,
 )
-from tickets.roles import is_admin, reads_reports
 
 logger = logging.getLogger(__name__)
 
 _VERSION_KEY = "workspace:sidebar:version"
 # Entries hold pickled AgentSetup values: a change to AgentSetup moves this on, so that
 # code of another release never reads them.
-_ENTRY_KEY = "workspace:sidebar:v2:{user_id}"
+_ENTRY_KEY = "workspace:sidebar:v3:{user_id}"
 # A safety net: an entry is read again after this long even if no change was seen (see
 # the module's docstring for what is not seen).
 SETUP_SECONDS = 120
@@ -50,8 +49,14 @@ class AgentSetup:
     tiers: list[Tier]
     my_tier_ids: frozenset[int]
     saved_views: list[SavedView]
+    # Each saved view's queue and filters, read from its query string (its count's query).
+    view_queries: dict[int, queues.QueueQuery]
     is_admin: bool
     reads_reports: bool
+    role: str | None
+
+    def may(self, capability: str) -> bool:
+        return policy.may(self.role, capability)
 
 
 def agent_setup(user: User) -> AgentSetup:
@@ -80,12 +85,25 @@ def agent_setup(user: User) -> AgentSetup:
 
 
 def _read_setup(user: User) -> AgentSetup:
+    from tickets.workspace.forms import QueueFilterForm
+
+    role = roles.role_of(user)
+    my_tier_ids = frozenset(selectors.agent_tier_ids(user))
+    views = saved_views.views_for(user, tier_ids=my_tier_ids, role=role)
+    view_queries = {}
+    for view in views:
+        params = saved_views.view_params(view)
+        form = QueueFilterForm(params)
+        if form.is_valid():
+            view_queries[view.pk] = form.to_query(params.get("view", "all"))
     return AgentSetup(
         tiers=list(selectors.tier_list(agents=False)),
-        my_tier_ids=frozenset(selectors.agent_tier_ids(user)),
-        saved_views=list(SavedView.objects.filter(owner=user)),
-        is_admin=is_admin(user),
-        reads_reports=reads_reports(user),
+        my_tier_ids=my_tier_ids,
+        saved_views=views,
+        view_queries=view_queries,
+        is_admin=role == roles.ADMIN,
+        reads_reports=policy.may(role, "reports"),
+        role=role,
     )
 
 
@@ -97,16 +115,36 @@ def sidebar(
     `also` are a page's own single-value lookups (name: subquery), read in the same query
     as the agent's counts and returned under "also", so that the page costs no query more."""
     setup = agent_setup(user)
-    personal = _personal_counts(user, also or {})
+    counted = saved_views.count_lookups(
+        {f"view_{pk}": query for pk, query in setup.view_queries.items()},
+        user=user,
+        now=now,
+        my_tier_ids=setup.my_tier_ids,
+    )
+    personal = _personal_counts(user, {**(also or {}), **counted})
     desk = queues.desk_counts_shared(now=now, latest_event=personal.pop("latest_event"))
+    view_counts = {name: personal["also"].pop(name) for name in counted}
     return {
         "queue_views": queues.queue_views(setup.tiers),
         "counts": queues.queue_counts(
             user=user, tiers=setup.tiers, now=now, desk=desk, my_tier_ids=setup.my_tier_ids
         ),
-        "saved_views": setup.saved_views,
+        "saved_views": [
+            (view, view_counts.get(f"view_{view.pk}"))
+            for view in setup.saved_views
+            if not view.is_shared
+        ],
+        "shared_views": [
+            (view, view_counts.get(f"view_{view.pk}"))
+            for view in setup.saved_views
+            if view.is_shared
+        ],
         "is_admin": setup.is_admin,
         "reads_reports": setup.reads_reports,
+        "role": setup.role,
+        "manages_rules": setup.may("rules"),
+        "sees_team": setup.may("see_team"),
+        "shares_views": setup.may("shared_views"),
         **personal,
     }
 

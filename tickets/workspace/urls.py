@@ -9,6 +9,8 @@ from tickets.workspace import (
     problem_views,
     report_views,
     rule_views,
+    team_views,
+    view_views,
     views,
 )
 
@@ -18,8 +20,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("queue/<slug:view>/", views.queue, name="queue"),
     path("views/", views.save_view, name="save-view"),
-    path("views/<int:view_id>/", views.open_saved_view, name="saved-view"),
-    path("views/<int:view_id>/delete/", views.delete_saved_view, name="delete-view"),
+    path("views/new/", view_views.view_new, name="view-new"),
+    path("views/<int:view_id>/", view_views.view_page, name="saved-view"),
+    path("views/<int:view_id>/edit/", view_views.view_edit, name="view-edit"),
+    path("views/<int:view_id>/delete/", view_views.view_delete, name="delete-view"),
+    path("team/", team_views.team, name="team"),
+    path("team/<int:user_id>/", team_views.team_member, name="team-member"),
     path("bulk/", views.bulk_action, name="bulk"),
     path("tickets/<int:ticket_id>/", views.ticket_page, name="ticket"),
     path("tickets/<int:ticket_id>/reply/", views.reply, name="reply"),

@@ -5,7 +5,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.db import IntegrityError
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,11 +31,13 @@ from tickets.models import (
     SavedView,
     Ticket,
     TicketStatus,
+    ViewSharing,
 )
 from tickets.problems.selectors import open_problems_to_link
 from tickets.problems.spikes import NOTIFICATION_KIND as SPIKE_NOTIFICATION
 from tickets.services import chat as chats
 from tickets.services import desk_setup, sla_clocks
+from tickets.services.saved_views import saved_view_save
 from tickets.workspace import bulk, sidebar
 from tickets.workspace.access import agent_required
 from tickets.workspace.forms import (
@@ -101,6 +102,7 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         "filters": filter_query_string(request.GET),
         "now": timezone.now(),
         "problems_to_link": open_problems_to_link(),
+        "works_tickets": sidebar.agent_setup(user).may("work_tickets"),
     }
     return render(request, "agent/queue.html", context)
 
@@ -108,39 +110,31 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
 @agent_required
 @require_POST
 def save_view(request: HttpRequest) -> HttpResponse:
+    """The queue page's "Save these filters": a personal view of this queue and filters."""
     form = SavedViewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the view a name (up to 80 characters).")
         return redirect("agent:home")
     data = form.cleaned_data
-    query = f"view={data['view']}&{data['query']}"
+    user = _user(request)
+    name = data["name"].strip()
+    existing = SavedView.objects.filter(owner=user, name=name).first()
     try:
-        SavedView.objects.update_or_create(
-            owner=_user(request), name=data["name"].strip(), defaults={"query": query}
+        saved = saved_view_save(
+            view=existing,
+            name=name,
+            query=f"view={data['view']}&{data['query']}",
+            actor=user,
+            sharing=existing.sharing if existing else ViewSharing.PERSONAL,
+            tier=existing.tier if existing else None,
+            columns=existing.columns.split(",") if existing and existing.columns else None,
+            sort=existing.sort if existing else "",
         )
-    except IntegrityError:  # the same name saved twice at once
-        messages.error(request, "A view with that name was just saved; try again.")
-    else:
-        messages.success(request, f"Saved view “{data['name']}”.")
-    return redirect(f"{reverse('agent:queue', args=[data['view']])}?{data['query']}")
-
-
-@agent_required
-@require_GET
-def open_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    saved = get_object_or_404(SavedView, pk=view_id, owner=_user(request))
-    params = dict(part.split("=", 1) for part in saved.query.split("&") if "=" in part)
-    view = params.get("view", "mine")
-    rest = "&".join(p for p in saved.query.split("&") if not p.startswith("view="))
-    return redirect(f"{reverse('agent:queue', args=[view])}?{rest}")
-
-
-@agent_required
-@require_POST
-def delete_saved_view(request: HttpRequest, view_id: int) -> HttpResponse:
-    get_object_or_404(SavedView, pk=view_id, owner=_user(request)).delete()
-    messages.success(request, "View deleted.")
-    return redirect("agent:home")
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect(f"{reverse('agent:queue', args=[data['view']])}?{data['query']}")
+    messages.success(request, f"Saved view “{saved.name}”.")
+    return redirect("agent:saved-view", view_id=saved.pk)
 
 
 @agent_required
@@ -262,12 +256,17 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     page shows a control only when its action would be allowed."""
     user = _user(request)
     setup = sidebar.agent_setup(user)
-    staff = policy.Staff(user.pk, setup.my_tier_ids, setup.is_admin)
+    staff = policy.Staff(user.pk, setup.my_tier_ids, setup.is_admin, setup.role)
     level = ticket.tier.level
     moves = policy.tier_moves(staff, ticket)
+    works_tickets = setup.may("work_tickets")
     return {
         "works_on": policy.works_on(staff, ticket),
-        "may_take": ticket.tier_id in setup.my_tier_ids and ticket.assignee_id != user.pk,
+        # Replies, status, tags, macros, what it is about: not for light agents.
+        "works_tickets": works_tickets,
+        "may_take": works_tickets
+        and ticket.tier_id in setup.my_tier_ids
+        and ticket.assignee_id != user.pk,
         # (level, label, whether it is the one offered first: the next tier up, if any)
         "tier_moves": [
             (n, f"Tier {n} ({'escalate' if n > level else 'de-escalate'})", n == level + 1)

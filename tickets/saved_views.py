@@ -1,0 +1,280 @@
+"""Saved views, read: which views a person sees, their tickets in any shown column's order
+(keyset pages over (sort value, id)), and their counts for the sidebar in one query.
+
+A view keeps the queue page's filters as a query string (`view=` names the queue it
+narrows: "any" is every status, solved and closed too), its columns and its sort.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.functions import Coalesce
+from django.http import QueryDict
+from django.utils.dateparse import parse_datetime
+
+from tickets import policy, queues
+from tickets.models import Priority, SavedView, Ticket, TicketStatus, ViewSharing
+from tickets.roles import role_of
+
+# Undated deadlines sort after every dated one (as in the queues).
+_NEVER = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    # What the rows are sorted by for this column (nulls made comparable: keyset pages).
+    sort: Combinable
+    kind: str  # "int", "str" or "datetime": how the cursor's value is read back
+
+
+def _rank(field: str, values: list[str]) -> Case:
+    return Case(
+        *(When(**{field: value}, then=Value(i)) for i, value in enumerate(values)),
+        default=Value(len(values)),
+        output_field=IntegerField(),
+    )
+
+
+COLUMNS: dict[str, Column] = {
+    column.key: column
+    for column in (
+        Column("reference", "Ticket", F("id"), "int"),
+        Column("subject", "Subject", F("subject"), "str"),
+        Column(
+            "customer",
+            "Customer",
+            Coalesce(F("customer__name"), Value(""), output_field=CharField()),
+            "str",
+        ),
+        Column("status", "Status", _rank("status", list(TicketStatus.values)), "int"),
+        Column("priority", "Priority", _rank("priority", list(Priority.values)), "int"),
+        Column("tier", "Tier", F("tier__level"), "int"),
+        Column(
+            "assignee",
+            "Assignee",
+            Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
+            "str",
+        ),
+        Column("channel", "Channel", F("channel"), "str"),
+        Column("created", "Created", F("created_at"), "datetime"),
+        Column("updated", "Updated", F("updated_at"), "datetime"),
+        Column(
+            "due",
+            "SLA due",
+            Coalesce(F("sla_due_at"), Value(_NEVER), output_field=DateTimeField()),
+            "datetime",
+        ),
+        Column(
+            "product",
+            "Product",
+            Coalesce(F("product__name"), Value(""), output_field=CharField()),
+            "str",
+        ),
+    )
+}
+DEFAULT_COLUMNS = ("reference", "customer", "status", "priority", "tier", "assignee", "due")
+# What the rows read besides queues.QUEUE_ROW_FIELDS, for the columns that need more.
+_EXTRA_FIELDS = {"updated": ("updated_at",), "product": ("product__name",)}
+
+
+def parse_columns(text: str) -> list[str]:
+    """The known column keys of a stored list, in order, each once (default if none)."""
+    keys = []
+    for key in text.split(","):
+        key = key.strip()
+        if key in COLUMNS and key not in keys:
+            keys.append(key)
+    return keys or list(DEFAULT_COLUMNS)
+
+
+def parse_sort(text: str, columns: Collection[str]) -> tuple[str, bool] | None:
+    """(column key, descending) for a sort like "-updated" on a shown column, else None."""
+    descending = text.startswith("-")
+    key = text[1:] if descending else text
+    return (key, descending) if key in COLUMNS and key in columns else None
+
+
+# --- Who sees which views ---------------------------------------------------------------------
+
+
+def views_for(user: User, *, tier_ids: Collection[int], role: str | None) -> list[SavedView]:
+    """The views `user` sees: their own personal ones, the views shared with everyone or
+    with one of their tiers; admins and leads also every other shared view (to manage it)."""
+    visible = Q(owner=user, sharing=ViewSharing.PERSONAL) | Q(sharing=ViewSharing.EVERYONE)
+    visible |= Q(sharing=ViewSharing.TIER, tier_id__in=list(tier_ids))
+    if policy.may(role, "shared_views"):
+        visible |= ~Q(sharing=ViewSharing.PERSONAL)
+    return list(SavedView.objects.filter(visible).select_related("tier"))
+
+
+def view_visible(
+    view: SavedView, user: User, *, tier_ids: Collection[int], role: str | None
+) -> bool:
+    if view.sharing == ViewSharing.PERSONAL:
+        return view.owner_id == user.pk
+    if view.sharing == ViewSharing.EVERYONE or policy.may(role, "shared_views"):
+        return True
+    return view.tier_id in tier_ids
+
+
+def may_edit(view: SavedView, user: User, *, role: str | None = None) -> bool:
+    """Owners edit their personal views; admins and leads edit the shared ones. `role`:
+    the user's, when the caller has it (else read)."""
+    if view.sharing == ViewSharing.PERSONAL:
+        return view.owner_id == user.pk
+    return policy.may(role if role is not None else role_of(user), "shared_views")
+
+
+# --- A view's tickets ---------------------------------------------------------------------------
+
+
+def view_params(view: SavedView) -> QueryDict:
+    return QueryDict(view.query)
+
+
+def view_tickets(
+    view: SavedView,
+    query: queues.QueueQuery,
+    *,
+    user: User,
+    now: datetime,
+    my_tier_ids: Collection[int],
+    sort: tuple[str, bool] | None,
+) -> QuerySet[Ticket] | None:
+    """The view's tickets (its queue narrowed by its filters) in the chosen column's order,
+    or the queue's own when `sort` is None; None if the view names no known queue."""
+    tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+    if tickets is None:
+        return None
+    shown = parse_columns(view.columns)
+    extra = [f for key in shown for f in _EXTRA_FIELDS.get(key, ())]
+    if "product" in shown:
+        tickets = tickets.select_related("product")
+    if extra:
+        tickets = tickets.only(*queues.QUEUE_ROW_FIELDS, *extra)
+    if sort is None:
+        return tickets
+    key, descending = sort
+    tickets = tickets.annotate(sort_value=COLUMNS[key].sort)
+    if descending:
+        return tickets.order_by(F("sort_value").desc(), "-id")
+    return tickets.order_by(F("sort_value").asc(), "id")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Page:
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
+def _cursor_value(column: Column, value: Any) -> Any:
+    if column.kind == "datetime":
+        return value.isoformat()
+    return value
+
+
+def _read_value(column: Column, value: Any) -> Any:
+    if column.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if column.kind == "str" and isinstance(value, str):
+        return value
+    if column.kind == "datetime" and isinstance(value, str):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return moment
+    raise BadCursor(value)
+
+
+def column_page(
+    tickets: QuerySet[Ticket],
+    *,
+    sort: tuple[str, bool],
+    cursor: str = "",
+    size: int = queues.PAGE_SIZE,
+) -> Page:
+    """One page after `cursor` of tickets sorted by a column (view_tickets): the rows after
+    (sort value, id), one query whatever the depth."""
+    key, descending = sort
+    column = COLUMNS[key]
+    if cursor:
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+            raise BadCursor(cursor) from error
+        if not (isinstance(raw, list) and len(raw) == 3 and raw[0] == key):
+            raise BadCursor(cursor)
+        if not isinstance(raw[2], int) or isinstance(raw[2], bool):
+            raise BadCursor(cursor)
+        row = Tuple(F("sort_value"), F("id"))
+        compare = TupleLessThan if descending else TupleGreaterThan
+        tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), raw[2])))
+    rows = list(tickets[: size + 1])
+    page, more = rows[:size], len(rows) > size
+    if not more:
+        return Page(page, None)
+    last = page[-1]
+    value = _cursor_value(column, last.sort_value)  # type: ignore[attr-defined]
+    encoded = base64.urlsafe_b64encode(json.dumps([key, value, last.pk]).encode()).decode()
+    return Page(page, encoded)
+
+
+# --- Counts for the sidebar ------------------------------------------------------------------
+
+
+def count_lookups(
+    queries: dict[str, queues.QueueQuery],
+    *,
+    user: User,
+    now: datetime,
+    my_tier_ids: Collection[int],
+) -> dict[str, Any]:
+    """One single-value lookup per view (name: its view's number of tickets), to read in
+    the sidebar's one query (sidebar.sidebar's `also`): a constant number of queries
+    whatever the number of views."""
+    lookups: dict[str, Any] = {}
+    for name, query in queries.items():
+        tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+        if tickets is None:
+            continue
+        counted = (
+            tickets.select_related(None)
+            .prefetch_related(None)
+            .order_by()
+            .annotate(one=Value(1))
+            .values("one")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        lookups[name] = Coalesce(Subquery(counted), 0)
+    return lookups
+
+
+def count_name(view: SavedView) -> str:
+    return f"saved_view_{view.pk}"

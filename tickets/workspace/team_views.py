@@ -1,0 +1,99 @@
+"""The team page: every person on staff with their role and tiers. Admins change them;
+leads read them."""
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import roles
+from tickets.errors import DomainError
+from tickets.models import Tier
+from tickets.services.team import team_member_update
+from tickets.workspace import sidebar
+from tickets.workspace.access import agent_required
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _members() -> list[dict[str, object]]:
+    """Everyone on staff, with their role and tiers: three queries whatever their number."""
+    people = (
+        User.objects.filter(is_staff=True, is_active=True)
+        .prefetch_related(
+            "groups",
+            Prefetch(
+                "agent_profile__tiers", queryset=Tier.objects.order_by("level"), to_attr="tier_list"
+            ),
+        )
+        .order_by("username")
+    )
+    members = []
+    for person in people:
+        names = {group.name for group in person.groups.all()}
+        role = (
+            roles.ADMIN
+            if person.is_superuser
+            else next((r for r in roles.ROLES if roles.ROLE_GROUPS[r] in names), None)
+        )
+        profile = getattr(person, "agent_profile", None)
+        if role is None and profile is None:
+            continue  # staff with no role (a service account): not on the team
+        tiers = profile.tier_list if profile is not None else []
+        members.append(
+            {
+                "person": person,
+                "role": role or roles.AGENT,
+                "role_label": roles.ROLE_LABELS[role or roles.AGENT],
+                "tier_ids": {tier.pk for tier in tiers},
+                "tiers": tiers,
+            }
+        )
+    return members
+
+
+@agent_required
+@require_GET
+def team(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    setup = sidebar.agent_setup(user)
+    if not setup.may("see_team"):
+        raise PermissionDenied("The team page is for admins and leads.")
+    context = {
+        **sidebar.sidebar(user, now=timezone.now()),
+        "view": "team",
+        "members": _members(),
+        "all_tiers": Tier.objects.order_by("level"),
+        "role_choices": [(r, roles.ROLE_LABELS[r]) for r in roles.ROLES],
+        "may_change": setup.may("settings"),
+    }
+    return render(request, "agent/team.html", context)
+
+
+@agent_required
+@require_POST
+def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
+    """An admin gives a person a role and tiers (the service checks who may)."""
+    member = get_object_or_404(User, pk=user_id, is_staff=True)
+    tier_ids = [int(t) for t in request.POST.getlist("tiers") if t.isdigit()]
+    try:
+        team_member_update(
+            member=member,
+            role=request.POST.get("role", ""),
+            tier_ids=tier_ids,
+            actor=_user(request),
+        )
+    except DomainError as refused:
+        if refused.code == "role_not_allowed":
+            raise PermissionDenied(refused.message) from refused
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{member.get_full_name() or member.username} saved.")
+    return redirect("agent:team")
