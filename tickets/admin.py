@@ -646,3 +646,6 @@ from tickets import admin_catalog  # noqa: E402
 # Their services on a customer's and an organization's page.
 CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline]
 OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]
+
+# Custom ticket fields and the forms that group them.
+from tickets import admin_fields  # noqa: E402, F401

@@ -113,6 +113,7 @@ class EventKind(models.TextChoices):
     PROBLEM_LINKED = "problem_linked", "Linked to a problem"
     PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from a problem"
     PROBLEM_SOLVED = "problem_solved", "Answered as its problem was solved"
+    FIELDS_CHANGED = "fields_changed", "Fields changed"
 
 
 class Organization(models.Model):
@@ -615,6 +616,15 @@ from tickets.models_catalog import (  # noqa: E402
     ServiceStatus,
 )
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
+from tickets.models_fields import (  # noqa: E402
+    CHOICE_KINDS,
+    FieldChoice,
+    FieldKind,
+    TicketField,
+    TicketFieldValue,
+    TicketForm,
+    TicketFormField,
+)
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_problems import (  # noqa: E402
     OPEN_PROBLEM_STATUSES,
@@ -652,6 +662,7 @@ from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag  
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CHOICE_KINDS",
     "OPEN_PROBLEM_STATUSES",
     "WORKING_STATUSES",
     "AgentProfile",
@@ -675,6 +686,8 @@ __all__ = [
     "DeliveryState",
     "DeliveryStatus",
     "EventKind",
+    "FieldChoice",
+    "FieldKind",
     "FiringKind",
     "KnownIssue",
     "KnownIssueSubscriber",
@@ -709,6 +722,10 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketEvent",
+    "TicketField",
+    "TicketFieldValue",
+    "TicketForm",
+    "TicketFormField",
     "TicketMetrics",
     "TicketParticipant",
     "TicketStatus",

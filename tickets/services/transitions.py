@@ -7,12 +7,16 @@ from django.utils import timezone
 
 from tickets import metrics, policy
 from tickets.errors import InvalidTransition
+from tickets.fields.selectors import missing_to_solve
 from tickets.models import EventKind, NoticeKind, Ticket, TicketEvent, TicketStatus
 from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, new_event, record_events, refuse_if_merged
 from tickets.services.notices import notify_customer
 
 S = TicketStatus
+# A ticket is solved once resolved or closed: the fields required when solving are asked
+# for on the way there (the first time; closing a resolved ticket asks nothing more).
+SOLVED = (S.RESOLVED, S.CLOSED)
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.NEW: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
     S.OPEN: frozenset({S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
@@ -49,8 +53,13 @@ def apply_transition(
         notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
 
 
-def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
-    """Raise unless the map (and, for closing, the policy) lets the ticket go there."""
+def refuse_transition(
+    ticket: Ticket, to_status: str, *, actor: Actor, lacking: list[str] | None = None
+) -> None:
+    """Raise unless the map (and, for closing, the policy) lets the ticket go there, and,
+    when a person on staff solves it, unless it has the fields required when solving.
+    `lacking`: those it lacks, when the caller read them for many tickets at once
+    (tickets.fields.selectors.missing_to_solve); else they are read here."""
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
     if to_status not in ALLOWED_TRANSITIONS[ticket.status]:
@@ -60,6 +69,15 @@ def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
         )
     if to_status == S.CLOSED:
         policy.refuse_close(actor, ticket)
+    if to_status in SOLVED and ticket.status not in SOLVED and policy.solves_by_hand(actor):
+        if lacking is None:
+            lacking = missing_to_solve([ticket.pk]).get(ticket.pk, [])
+        if lacking:
+            raise InvalidTransition(
+                f"{ticket.reference} cannot be {TicketStatus(to_status).label.lower()} "
+                f"before these fields are filled in: {', '.join(lacking)}.",
+                code="fields_required",
+            )
 
 
 def set_status(ticket: Ticket, to_status: str, *, now: datetime) -> None:

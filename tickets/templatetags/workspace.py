@@ -83,7 +83,27 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return f"Problem {data.get('problem_ref', '')} solved: the customer was answered"
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
+    if kind == EventKind.FIELDS_CHANGED:
+        return _fields_summary(data)
     return str(_EVENT_LABELS.get(kind, kind))
+
+
+def _field_value(value: object) -> str:
+    if value in (None, [], ""):
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _fields_summary(data: dict[str, Any]) -> str:
+    parts = [
+        f"{change.get('label') or change.get('key')}: {_field_value(change.get('from'))} → "
+        f"{_field_value(change.get('to'))}"
+        for change in data.get("changes") or []
+    ]
+    where = f" (form “{data['form']}”)" if data.get("form") else ""
+    return "Fields" + where + ": " + "; ".join(parts)
 
 
 def _e(value: object) -> str:
@@ -140,6 +160,10 @@ def _queue_row(ticket: Ticket, now: datetime, dates: _Dates, url: "_Address") ->
         f' <span class="tag">{_e(tag.name)}</span>'
         for tag in (ticket.tags.all() if tag_list is None else tag_list)
     )
+    fields = "".join(
+        f' <span class="custom-field">{_e(item.label)}: {_e(item.text)}</span>'
+        for item in getattr(ticket, "custom_fields_shown", ())
+    )
     due = ticket.sla_due_at
     if due is None:
         deadline = "—"
@@ -158,7 +182,7 @@ def _queue_row(ticket: Ticket, now: datetime, dates: _Dates, url: "_Address") ->
         f'</td><td><a href="{_e(url(ticket.pk))}" class="ticket-link">'
         f'<span class="ref">{ref}</span> {_e(ticket.subject)}</a>'
         f' <span class="channel">{_e(_CHANNEL_LABELS.get(ticket.channel, ticket.channel))}</span>'
-        f"{tags}</td><td>{_e(ticket.customer.name or '—')}</td>"
+        f"{tags}{fields}</td><td>{_e(ticket.customer.name or '—')}</td>"
         f'<td><span class="status status-{_e(status)}">{_e(_STATUS_LABELS.get(status, status))}'
         f'</span></td><td><span class="priority priority-{_e(priority)}">'
         f"{_e(_PRIORITY_LABELS.get(priority, priority))}</span></td>"

@@ -23,6 +23,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note/", views.note, name="note"),
     path("tickets/<int:ticket_id>/change/", views.change, name="change"),
     path("tickets/<int:ticket_id>/tier/", views.move_tier, name="move-tier"),
+    path("tickets/<int:ticket_id>/fields/", views.set_fields, name="ticket-fields"),
     path("tickets/<int:ticket_id>/kb/", views.kb_suggestions, name="kb-suggestions"),
     path("kb/", views.kb_search, name="kb-search"),
     path("notifications/", views.notifications, name="notifications"),
