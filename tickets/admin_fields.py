@@ -51,7 +51,7 @@ class ChoiceFormSet(forms.BaseInlineFormSet):
 class FieldChoiceInline(admin.TabularInline):
     model = FieldChoice
     formset = ChoiceFormSet
-    extra = 1
+    extra = 3  # blank rows for the first choices (more: "Add another")
     fields = ["position", "value", "label"]
     ordering = ["position", "id"]
 
@@ -84,10 +84,9 @@ class TicketFieldAdmin(admin.ModelAdmin):
 
 class TicketFormFieldInline(admin.TabularInline):
     model = TicketFormField
-    extra = 1
+    extra = 3
     fields = ["position", "field"]
     ordering = ["position", "id"]
-    autocomplete_fields = ["field"]
 
 
 @admin.register(TicketForm)

@@ -58,7 +58,8 @@ class ContactForm(forms.Form):
                 widget=forms.HiddenInput, initial=ticket_form.pk, required=False
             )
             field_inputs.add_inputs(self, form_fields(ticket_form), for_customer=True)
-            self.order_fields([*self._BEFORE_FIELDS, *self.fields])
+            custom = [name for name in self.fields if name.startswith(field_inputs.PREFIX)]
+            self.order_fields([*self._BEFORE_FIELDS, *custom])  # then attachments
         products = [(f"product:{p.pk}", p.name) for p in catalog.offered_products()]
         services = (
             [

@@ -35,6 +35,8 @@ def test_the_form_offers_the_kinds_of_request_and_the_chosen_ones_fields(client,
     assert 'name="field_plan"' in page and "Your plan" in page
     assert 'name="field_order_number"' in page and 'name="field_modules"' in page
     assert "Root cause" not in page and "Seats" not in page  # agents' fields
+    assert page.index('name="description"') < page.index('name="field_plan"')
+    assert page.index('name="field_modules"') < page.index('name="attachments"')
     page = client.get("/support/new/", {"form": desk.technical.pk}).content.decode()
     assert 'name="field_plan"' in page and 'name="field_order_number"' not in page
 

@@ -36,6 +36,7 @@ def apply_transition(
     now: datetime,
     reason: str = "",
     tell_customer: bool = True,
+    lacking: list[str] | None = None,
 ) -> None:
     """Change the status of an already locked ticket and record it; the caller saves.
 
@@ -43,9 +44,10 @@ def apply_transition(
     a reply that resolves, a macro, a bulk action): the SLA clocks follow, and resolving
     tells the customer and asks for their rating (the resolution notice with the survey
     link), unless `tell_customer` is off (the customer said so themselves). The metrics
-    follow too; the caller writes them (metrics.save) as it writes the ticket."""
+    follow too; the caller writes them (metrics.save) as it writes the ticket. `lacking`:
+    as refuse_transition takes it."""
     from_status = ticket.status
-    refuse_transition(ticket, to_status, actor=actor)
+    refuse_transition(ticket, to_status, actor=actor, lacking=lacking)
     set_status(ticket, to_status, now=now)
     sla_clocks.status_changed(ticket, from_status, to_status, now)
     record_events([status_event(ticket, from_status, actor=actor, reason=reason)])
