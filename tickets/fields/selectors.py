@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.signals import post_delete, post_migrate, post_save
 
+from helpdesk.kept import KeptPerProcess
 from tickets.errors import InvalidInput
 from tickets.fields.values import BadValue, Stored, as_value, parse_date, parse_number
 from tickets.models import (
@@ -22,11 +24,28 @@ from tickets.models import (
 
 
 def active_fields() -> dict[str, TicketField]:
-    """The active fields by key, in order, with their choices (two queries)."""
+    """The active fields by key, in order, with their choices: read once per process and
+    again after an admin changes one (helpdesk.kept), so pages pay nothing for them. The
+    caller must not change what it gets (it is shared)."""
+    return _kept.current()
+
+
+def _read_fields() -> dict[str, TicketField]:
     fields = TicketField.objects.filter(active=True).prefetch_related(
         Prefetch("choices", queryset=FieldChoice.objects.order_by("position", "id"))
     )
     return {field.key: field for field in fields}
+
+
+_kept = KeptPerProcess("ticket-fields", _read_fields, max_seconds=60)
+
+
+def connect_signals() -> None:
+    """Every process reads the fields again after one (or a choice) is saved or deleted."""
+    for model in (TicketField, FieldChoice):
+        post_save.connect(_kept.changed, sender=model, dispatch_uid=f"ticket-fields-{model}")
+        post_delete.connect(_kept.changed, sender=model, dispatch_uid=f"ticket-fields-del-{model}")
+    post_migrate.connect(_kept.changed, dispatch_uid="ticket-fields-migrate")
 
 
 def offered_forms() -> list[TicketForm]:
@@ -127,7 +146,7 @@ def display(field: TicketField, value: Any) -> str:
 
 def attach_shown(tickets: list[Any]) -> None:
     """Give each ticket of a page `custom_fields_shown` (the fields set on it, as agents
-    see them): three queries for the page, whatever its size."""
+    see them): one query for the page, whatever its size (none without fields)."""
     if not tickets:
         return
     fields = active_fields()
@@ -142,13 +161,14 @@ def attach_shown(tickets: list[Any]) -> None:
 
 def missing_to_solve(ticket_ids: Iterable[int]) -> dict[int, list[str]]:
     """For each ticket, the labels of the fields required when solving that it lacks
-    (tickets that lack none are left out): two queries, however many tickets."""
+    (tickets that lack none are left out): one query, however many tickets (none without
+    such fields)."""
     ids = list(ticket_ids)
-    required = list(
-        TicketField.objects.filter(active=True, required_to_solve=True).values_list(
-            "pk", "agent_label"
-        )
-    )
+    required = [
+        (field.pk, field.agent_label)
+        for field in active_fields().values()
+        if field.required_to_solve
+    ]
     if not required or not ids:
         return {}
     present = set(
@@ -185,7 +205,7 @@ class FieldCondition:
 def condition_filter(condition: FieldCondition) -> Q | Exists:
     """The tickets meeting the condition, as a filter on tickets: an index range of the
     values table (field, value, ticket) probed per ticket. InvalidInput when wrong."""
-    field = TicketField.objects.filter(key=condition.key, active=True).first()
+    field = active_fields().get(condition.key)
     if field is None:
         raise InvalidInput(f"There is no field {condition.key!r}.", code="unknown_field")
     rows = TicketFieldValue.objects.filter(field_id=field.pk, ticket_id=OuterRef("pk"))

@@ -173,8 +173,11 @@ def _own_ticket(me: PortalVisitor, ticket_id: int) -> Ticket:
 
 def _fields_shown(ticket: Ticket) -> list[field_selectors.Shown]:
     """The custom fields the customer may see, those with a value."""
+    fields = field_selectors.active_fields()
+    if not fields:
+        return []
     values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {})
-    return field_selectors.shown(field_selectors.active_fields(), values, for_customer=True)
+    return field_selectors.shown(fields, values, for_customer=True)
 
 
 def _own_merge_target(ticket: Ticket, me: PortalVisitor) -> Ticket | None:

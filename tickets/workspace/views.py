@@ -294,7 +294,7 @@ def _about(ticket: Ticket) -> dict[str, Any]:
 def _fields_form(ticket: Ticket, data: Any = None) -> forms.Form:
     """The ticket's custom fields as one form, filled with their values."""
     definitions = field_selectors.active_fields()
-    values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {})
+    values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {}) if definitions else {}
     current = field_selectors.api_values(definitions, values)
     form = forms.Form(data, prefix="cf")
     field_inputs.add_inputs(form, list(definitions.values()), for_customer=False, initial=current)
