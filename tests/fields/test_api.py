@@ -73,3 +73,29 @@ def test_the_list_gives_every_tickets_fields_at_a_constant_cost(
     assert queries() == few
     rows = agent_api.get("/api/v1/tickets/").json()["results"]
     assert sorted(str(r["custom_fields"]["plan"]) for r in rows).count("basic") == 2
+
+
+def test_a_ticket_opened_through_the_api_takes_its_fields_or_nothing(desk, agent_api):
+    from tickets.models import Ticket
+
+    body = {
+        "requester": {"email": "ops@example.com", "name": "Ops"},
+        "subject": "Seats",
+        "text": "We need more seats.",
+    }
+    refused = agent_api.post(
+        "/api/v1/tickets/", {**body, "custom_fields": {"seats": -3}}, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"] == {"custom_fields.seats": ["Seats: give at least 1."]}
+    assert not Ticket.objects.exists()
+    created = agent_api.post(
+        "/api/v1/tickets/", {**body, "custom_fields": {"seats": 30, "plan": "team"}}, format="json"
+    )
+    assert created.status_code == 400  # "team" is no choice of this desk
+    created = agent_api.post(
+        "/api/v1/tickets/", {**body, "custom_fields": {"seats": 30, "plan": "pro"}}, format="json"
+    )
+    assert created.status_code == 201
+    assert created.json()["custom_fields"]["seats"] == 30
+    assert created.json()["custom_fields"]["plan"] == "pro"

@@ -484,6 +484,10 @@ class TicketCreateSerializer(StrictInput):
         max_length=500,
         help_text="Your id for this request: sending it twice creates one ticket.",
     )
+    custom_fields = serializers.DictField(
+        required=False,
+        help_text="Custom field values by key; a wrong one refuses the whole request.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("requester")) == bool(attrs.get("customer")):

@@ -114,22 +114,27 @@ class TicketListCreateView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(s.TicketCreateSerializer, request)
         sender_kind, sender, name = _requester(data)
-        result = services.ticket_open(
-            inbound=InboundMessage(
-                channel=data["channel"],
-                sender_kind=sender_kind,
-                sender=sender,
-                sender_name=name,
-                subject=data["subject"],
-                text=data["text"],
-                html=data["html"],
-                external_id=data.get("external_id"),
-            ),
-            priority=data["priority"],
-            tier_level=data["tier"],
-            actor=_actor(request),
-        )
-        created = result.outcome == IngestOutcome.NEW
+        with transaction.atomic():  # the ticket and its fields, or nothing
+            result = services.ticket_open(
+                inbound=InboundMessage(
+                    channel=data["channel"],
+                    sender_kind=sender_kind,
+                    sender=sender,
+                    sender_name=name,
+                    subject=data["subject"],
+                    text=data["text"],
+                    html=data["html"],
+                    external_id=data.get("external_id"),
+                ),
+                priority=data["priority"],
+                tier_level=data["tier"],
+                actor=_actor(request),
+            )
+            created = result.outcome == IngestOutcome.NEW
+            if created and data.get("custom_fields"):
+                ticket_set_fields(
+                    ticket=result.ticket, values=data["custom_fields"], actor=_actor(request)
+                )
         return _ticket_detail_response(
             result.ticket.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
