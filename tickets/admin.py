@@ -674,5 +674,6 @@ from tickets import admin_catalog  # noqa: E402
 CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline]
 OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]
 
-# The audit log and the retention rules (tickets.privacy).
-from tickets import admin_privacy  # noqa: E402, F401
+# The audit log and the retention rules (tickets.privacy); custom ticket fields and the forms
+# that group them.
+from tickets import admin_fields, admin_privacy  # noqa: E402, F401

@@ -11,6 +11,7 @@ class TicketsConfig(AppConfig):
         from tickets import security_log
         from tickets.automation import dispatch
         from tickets.collab import following
+        from tickets.fields import selectors as field_selectors
         from tickets.models import SignInPolicy
         from tickets.problems import spikes
         from tickets.roles import ensure_role_groups
@@ -24,6 +25,7 @@ class TicketsConfig(AppConfig):
         post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")
         sidebar.connect_signals()
         desk_setup.connect_signals()
+        field_selectors.connect_signals()
         security_log.connect_signals()
         mfa.connect_signals()
         post_save.connect(mfa.policy.changed, sender=SignInPolicy, dispatch_uid="mfa-policy")

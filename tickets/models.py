@@ -120,6 +120,7 @@ class EventKind(models.TextChoices):
     SIDE_SENT = "side_sent", "Side conversation: message sent"
     SIDE_RECEIVED = "side_received", "Side conversation: reply received"
     SIDE_CLOSED = "side_closed", "Side conversation closed"
+    FIELDS_CHANGED = "fields_changed", "Fields changed"
 
 
 class Organization(models.Model):
@@ -669,6 +670,15 @@ from tickets.models_collab import (  # noqa: E402
     TicketFollower,
     TicketLink,
 )
+from tickets.models_fields import (  # noqa: E402
+    CHOICE_KINDS,
+    FieldChoice,
+    FieldKind,
+    TicketField,
+    TicketFieldValue,
+    TicketForm,
+    TicketFormField,
+)
 from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
 from tickets.models_privacy import (  # noqa: E402
     CustomerExport,
@@ -712,6 +722,7 @@ from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag, 
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CHOICE_KINDS",
     "OPEN_PROBLEM_STATUSES",
     "WORKING_STATUSES",
     "AgentProfile",
@@ -740,6 +751,8 @@ __all__ = [
     "ErasureMode",
     "EventKind",
     "ExportState",
+    "FieldChoice",
+    "FieldKind",
     "FiringKind",
     "KnownIssue",
     "KnownIssueSubscriber",
@@ -780,7 +793,11 @@ __all__ = [
     "Tag",
     "Ticket",
     "TicketEvent",
+    "TicketField",
+    "TicketFieldValue",
     "TicketFollower",
+    "TicketForm",
+    "TicketFormField",
     "TicketLink",
     "TicketMetrics",
     "TicketParticipant",

@@ -141,6 +141,14 @@ def refuse_close(actor: User | None, ticket: Ticket) -> None:
         refuse_unless_works_on(actor, ticket, "close it")
 
 
+def solves_by_hand(actor: User | None) -> bool:
+    """Whether a status change to solved asks for the fields required when solving: when a
+    person on staff makes it (any door). The system (rules, self-service, the auto-close
+    of resolved tickets) and customers closing their own tickets are not asked: nobody
+    could fill the fields there."""
+    return actor is not None and is_staff_member(actor)
+
+
 def refuse_tier_move(actor: User | None, ticket: Ticket, level: int) -> None:
     """Raise NotAllowed unless the actor may move the ticket to tier `level`."""
     if actor is None:

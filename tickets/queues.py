@@ -33,6 +33,7 @@ from django.db.models import (
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
 
+from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.models import (
     ACTIVE_STATUSES,
     WORKING_STATUSES,
@@ -120,6 +121,8 @@ class QueueQuery:
     tag: str = ""
     text: str = ""
     sort: str = "due"  # "due" (next SLA deadline first) or "newest"
+    # A custom field's condition (tickets.fields): a probe of its value index per ticket.
+    field: FieldCondition | None = None
 
 
 # What a queue's row shows (templatetags.workspace.queue_rows) and its cursor reads. The
@@ -162,6 +165,8 @@ def queue_tickets(
             tags=(query.tag,) if query.tag else (),
         )
     ).filter(scope)
+    if query.field is not None:  # InvalidInput when the condition is wrong
+        tickets = tickets.filter(condition_filter(query.field))
     if query.view != ANY_STATUS_VIEW:  # a merged ticket is found by search, not worked
         tickets = tickets.filter(merged_into__isnull=True)
     tickets = tickets.prefetch_related(

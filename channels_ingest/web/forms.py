@@ -4,7 +4,9 @@ from django import forms
 
 from helpdesk.uploads import MultipleFileField
 from tickets.catalog import selectors as catalog
-from tickets.models import Customer, ServiceStatus
+from tickets.fields import forms as field_inputs
+from tickets.fields.selectors import form_fields
+from tickets.models import Customer, ServiceStatus, TicketForm
 
 NOT_SURE = ("", "Not sure, or something else")
 
@@ -39,10 +41,25 @@ class ContactForm(forms.Form):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        customer: Customer | None = None,
+        ticket_form: TicketForm | None = None,
+        **kwargs: Any,
+    ) -> None:
         """`customer`: the signed-in portal customer, who may also choose one of their (or
-        their organization's) services; anyone else chooses among the products offered."""
+        their organization's) services; anyone else chooses among the products offered.
+        `ticket_form`: the kind of request the customer chose, whose fields they fill."""
         super().__init__(*args, **kwargs)
+        self.ticket_form = ticket_form
+        if ticket_form is not None:
+            self.fields["ticket_form"] = forms.IntegerField(
+                widget=forms.HiddenInput, initial=ticket_form.pk, required=False
+            )
+            field_inputs.add_inputs(self, form_fields(ticket_form), for_customer=True)
+            custom = [name for name in self.fields if name.startswith(field_inputs.PREFIX)]
+            self.order_fields([*self._BEFORE_FIELDS, *custom])  # then attachments
         products = [(f"product:{p.pk}", p.name) for p in catalog.offered_products()]
         services = (
             [
@@ -62,12 +79,22 @@ class ContactForm(forms.Form):
         else:
             field.choices = [NOT_SURE, *products]
 
+    # The form's own fields before the custom ones (which come before the attachments).
+    _BEFORE_FIELDS = ("name", "email", "about", "subject", "description", "urgency")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         kind, _, number = (cleaned.get("about") or "").partition(":")
         cleaned["product_id"] = int(number) if kind == "product" else None
         cleaned["service_id"] = int(number) if kind == "service" else None
+        chosen = self.ticket_form
+        if chosen is not None and chosen.product_id and not kind:
+            cleaned["product_id"] = chosen.product_id  # the form is for one product
         return cleaned
+
+    def custom_values(self) -> dict[str, Any]:
+        """The custom fields' values by key (those left empty included)."""
+        return field_inputs.submitted(self)
 
     def is_robot(self) -> bool:
         return bool(self.cleaned_data.get("website"))

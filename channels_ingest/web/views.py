@@ -1,6 +1,7 @@
 """The portal's "contact support" form: the web channel's door."""
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -10,7 +11,10 @@ from channels_ingest.web.forms import ContactForm
 from helpdesk.ratelimit import count_hit
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
-from tickets.models import Ticket
+from tickets.fields import selectors as field_selectors
+from tickets.fields.services import ticket_set_fields
+from tickets.models import Ticket, TicketForm
+from tickets.services._common import acting_as
 
 RATE_WINDOW_SECONDS = 600
 
@@ -20,14 +24,21 @@ def contact(request: HttpRequest) -> HttpResponse:
     # What the customer typed before a suggestion answered them, if they still need help.
     draft = request.session.pop(CONTACT_DRAFT, None) if request.method == "GET" else None
     customer = selectors.customer_for_user(request.user)
+    offered = field_selectors.offered_forms()
+    chosen = _chosen(offered, request.POST.get("ticket_form") or request.GET.get("form"))
     form = ContactForm(
-        request.POST or None, request.FILES or None, initial=draft, customer=customer
+        request.POST or None,
+        request.FILES or None,
+        initial=draft,
+        customer=customer,
+        ticket_form=chosen,
     )
+    page = {"form": form, "ticket_forms": offered, "chosen_form": chosen}
     if request.method != "POST" or not form.is_valid():
-        return render(request, "support/new.html", {"form": form})
+        return render(request, "support/new.html", page)
     if _over_limit(request, form.cleaned_data["email"]):
         message = "You sent several requests in a short time. Please wait a few minutes."
-        return render(request, "support/new.html", {"form": form, "limited": message}, status=429)
+        return render(request, "support/new.html", {**page, "limited": message}, status=429)
     if form.is_robot():
         # Kept for an admin, never dropped: a person's browser may have filled the field.
         held.hold(
@@ -46,10 +57,28 @@ def submitted(request: HttpRequest) -> HttpResponse:
     return render(request, "support/submitted.html", {"reference": reference})
 
 
+def _chosen(offered: list[TicketForm], wanted: str | None) -> TicketForm | None:
+    """The kind of request asked for (by id), else the first one offered."""
+    by_id = {str(f.pk): f for f in offered}
+    return by_id.get(wanted or "") or (offered[0] if offered else None)
+
+
 def _open_ticket(form: ContactForm) -> Ticket:
     inbound = held.inbound_of_form(form.cleaned_data)
-    # Opening the ticket also sends the customer the "received" notice with the reference.
-    return services.ticket_open(inbound=inbound, priority=form.cleaned_data["urgency"]).ticket
+    values = {key: value for key, value in form.custom_values().items() if value}
+    with transaction.atomic():
+        # Opening the ticket also sends the customer the "received" notice with the reference.
+        ticket = services.ticket_open(inbound=inbound, priority=form.cleaned_data["urgency"]).ticket
+        if values and form.ticket_form is not None:
+            with acting_as("The customer, in the contact form"):
+                ticket_set_fields(
+                    ticket=ticket,
+                    values=values,
+                    actor=None,
+                    for_customer=True,
+                    form_name=form.ticket_form.name,
+                )
+    return ticket
 
 
 def _over_limit(request: HttpRequest, email: str) -> bool:

@@ -1,6 +1,6 @@
 """Run the benchmarks: `python -m tests.benchmarks [name ...]` (names: ingest, peer, webhooks,
-drain, latency, queue, sla, rules, problems, reports, kb, chat, faults; all by default).
-Prints one JSON object per line on stdout."""
+drain, latency, queue, sla, rules, problems, reports, kb, chat, faults, fields; all by
+default). Prints one JSON object per line on stdout."""
 
 import importlib
 import os
@@ -22,6 +22,7 @@ ORDER = [
     "latency",
     "chat",
     "faults",
+    "fields",
 ]
 
 

@@ -172,6 +172,7 @@ BULK_TABLES = (
     "tickets_slaclock",
     "tickets_slafiring",
     "tickets_ticket_tags",
+    "tickets_ticketfieldvalue",
 )
 
 

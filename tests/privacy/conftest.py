@@ -10,8 +10,9 @@ from tests.factories import AgentFactory, UserFactory
 from tickets import services
 from tickets.catalog.services import service_save
 from tickets.collab.services import side_conversation_start
+from tickets.fields.services import ticket_set_fields
 from tickets.inbound import InboundAttachment, InboundMessage
-from tickets.models import Channel, ContactKind, Customer, Product, Ticket
+from tickets.models import Channel, ContactKind, Customer, Product, Ticket, TicketField
 from tickets.services import chat
 
 # What must not survive Ann's erasure anywhere in the database.
@@ -65,6 +66,8 @@ def held(db: None, agent: Any) -> Held:
     services.customer_note(customer=ann, actor=agent, text="Ann Person prefers the phone.")
     services.ticket_reply(ticket=mail, actor=agent, text="Hello Ann Person, we are on it.")
     services.ticket_add_note(ticket=mail, actor=agent, text="Ann Person called twice.")
+    TicketField.objects.create(key="site", kind="text", agent_label="Site")
+    ticket_set_fields(ticket=mail, values={"site": "Ann Person's flat"}, actor=agent)
     side_conversation_start(
         ticket=mail, to="vendor@supplier.example", subject="Router of Ann Person",
         text="Please swap the router of Ann Person.", actor=agent,

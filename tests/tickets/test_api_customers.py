@@ -13,6 +13,7 @@ from tests.tickets.api_helpers import db_snapshot as _db_snapshot
 from tests.tickets.api_helpers import error_of as _error
 from tests.tickets.api_helpers import ids_of as _ids
 from tickets import services
+from tickets.fields.selectors import active_fields
 from tickets.models import ContactPoint, Customer, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -245,6 +246,7 @@ def test_a_customer_and_their_tickets_give_their_latest_tickets_at_a_fixed_cost(
         return len(captured), response.json()
 
     first = open_ticket(sender="ada@engines.example", subject="First")
+    active_fields()  # custom field definitions, kept per process: read on first use only
     few = (get(f"{CUSTOMERS}{ada.pk}/")[0], get(f"/api/v1/tickets/{first.pk}/")[0])
     tickets = [first] + [
         open_ticket(sender="ada@engines.example", subject=f"Alert {n}") for n in range(51)

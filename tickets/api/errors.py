@@ -78,7 +78,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status_code = status.HTTP_409_CONFLICT
         else:
             status_code = status.HTTP_400_BAD_REQUEST
-        return Response(_body(exc.code, exc.message), status=status_code)
+        # Values refused field by field (tickets.fields) are named each, as a serializer's.
+        refused = getattr(exc, "errors", None)
+        fields = {f"custom_fields.{k}": [v] for k, v in refused.items()} if refused else None
+        return Response(_body(exc.code, exc.message, fields), status=status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

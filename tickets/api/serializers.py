@@ -1,5 +1,6 @@
 """Input and output shapes of the API, kept apart: inputs validate, outputs present."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tickets import selectors
+from tickets.fields import selectors as field_selectors
 from tickets.models import (
     Attachment,
     CallDirection,
@@ -123,6 +125,11 @@ class TicketSerializer(serializers.ModelSerializer):
         allow_null=True, help_text="Which of the customer's services it is about."
     )
     problem = ProblemBriefSerializer(allow_null=True, help_text="The problem it is an incident of.")
+    custom_fields = serializers.SerializerMethodField(
+        help_text="Every active custom field by key: text, number, date (YYYY-MM-DD), a "
+        "drop-down's choice value, a multi-select's list of values, a checkbox's true/false; "
+        "null when empty."
+    )
 
     class Meta:
         model = Ticket
@@ -141,6 +148,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "product",
             "service",
             "problem",
+            "custom_fields",
             "first_response_due_at",
             "next_response_due_at",
             "resolution_due_at",
@@ -152,6 +160,36 @@ class TicketSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    @extend_schema_field(serializers.DictField())
+    def get_custom_fields(self, ticket: Ticket) -> dict[str, Any]:
+        """From the page's values read at once (field_context), else read for this ticket."""
+        definitions = self.context.get("field_definitions")
+        if definitions is None:
+            definitions = field_selectors.active_fields()
+        page = self.context.get("field_values")
+        if not definitions:
+            return {}
+        if page is not None and ticket.pk in page.ticket_ids:
+            values = page.values.get(ticket.pk, {})
+        else:
+            values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {})
+        return field_selectors.api_values(definitions, values)
+
+
+@dataclass(frozen=True)
+class PageValues:
+    ticket_ids: frozenset[int]
+    values: dict[int, dict[int, list[Any]]]
+
+
+def field_context(tickets: list[Ticket]) -> dict[str, Any]:
+    """The serializer context giving a page of tickets their custom fields in one query,
+    whatever its size (none without fields)."""
+    ids = frozenset(ticket.pk for ticket in tickets)
+    definitions = field_selectors.active_fields()
+    values = field_selectors.values_of(ids) if definitions else {}
+    return {"field_definitions": definitions, "field_values": PageValues(ids, values)}
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -446,6 +484,10 @@ class TicketCreateSerializer(StrictInput):
         max_length=500,
         help_text="Your id for this request: sending it twice creates one ticket.",
     )
+    custom_fields = serializers.DictField(
+        required=False,
+        help_text="Custom field values by key; a wrong one refuses the whole request.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("requester")) == bool(attrs.get("customer")):
@@ -479,6 +521,12 @@ class TicketUpdateSerializer(StrictInput):
         allow_null=True,
         help_text="One of the customer's (or their organization's) services, which sets its "
         "product too; null for none (the product is kept).",
+    )
+    custom_fields = serializers.DictField(
+        required=False,
+        help_text="Custom field values by key (null empties one); those not named are kept. "
+        "Set before a status change in the same request, so a ticket can get the fields "
+        "required when solving and be resolved at once.",
     )
 
 

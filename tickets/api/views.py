@@ -18,6 +18,7 @@ from tickets.api.errors import error_responses
 from tickets.catalog.services import ticket_set_about
 from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
+from tickets.fields.services import ticket_set_fields
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -94,7 +95,10 @@ class TicketListCreateView(generics.GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(s.TicketSerializer(page, many=True).data)
+        context = s.field_context(page or [])
+        return self.get_paginated_response(
+            s.TicketSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(
         request=s.TicketCreateSerializer,
@@ -110,22 +114,27 @@ class TicketListCreateView(generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(s.TicketCreateSerializer, request)
         sender_kind, sender, name = _requester(data)
-        result = services.ticket_open(
-            inbound=InboundMessage(
-                channel=data["channel"],
-                sender_kind=sender_kind,
-                sender=sender,
-                sender_name=name,
-                subject=data["subject"],
-                text=data["text"],
-                html=data["html"],
-                external_id=data.get("external_id"),
-            ),
-            priority=data["priority"],
-            tier_level=data["tier"],
-            actor=_actor(request),
-        )
-        created = result.outcome == IngestOutcome.NEW
+        with transaction.atomic():  # the ticket and its fields, or nothing
+            result = services.ticket_open(
+                inbound=InboundMessage(
+                    channel=data["channel"],
+                    sender_kind=sender_kind,
+                    sender=sender,
+                    sender_name=name,
+                    subject=data["subject"],
+                    text=data["text"],
+                    html=data["html"],
+                    external_id=data.get("external_id"),
+                ),
+                priority=data["priority"],
+                tier_level=data["tier"],
+                actor=_actor(request),
+            )
+            created = result.outcome == IngestOutcome.NEW
+            if created and data.get("custom_fields"):
+                ticket_set_fields(
+                    ticket=result.ticket, values=data["custom_fields"], actor=_actor(request)
+                )
         return _ticket_detail_response(
             result.ticket.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -167,7 +176,7 @@ class TicketDetailView(APIView):
     @extend_schema(
         request=s.TicketUpdateSerializer,
         responses={200: s.TicketDetailSerializer, **error_responses(400, 404, 409)},
-        summary="Change subject, status, priority, assignee, tags, product or service",
+        summary="Change subject, status, priority, assignee, tags, product, service or fields",
     )
     def patch(self, request: Request, ticket_id: int) -> Response:
         ticket = _ticket_or_404(ticket_id)
@@ -175,6 +184,8 @@ class TicketDetailView(APIView):
         actor = _actor(request)
         # All asked-for changes happen together or not at all.
         with transaction.atomic():
+            if "custom_fields" in data:  # first: a status change may need them
+                ticket_set_fields(ticket=ticket, values=data["custom_fields"], actor=actor)
             if "subject" in data:
                 services.ticket_change_subject(ticket=ticket, subject=data["subject"], actor=actor)
             if "priority" in data:
@@ -362,7 +373,7 @@ class CustomerListCreateView(generics.GenericAPIView):
         ]
         customer = services.customer_create(name=data["name"], contacts=contacts)
         return Response(
-            s.CustomerDetailSerializer(selectors.customer_detail(customer.pk)).data,
+            _customer_data(selectors.customer_detail(customer.pk)),
             status=status.HTTP_201_CREATED,
         )
 
@@ -376,7 +387,7 @@ class CustomerDetailView(APIView):
         customer = selectors.customer_detail(customer_id)
         if customer is None:
             raise Http404
-        return Response(s.CustomerDetailSerializer(customer).data)
+        return Response(_customer_data(customer))
 
 
 class CustomerContactPointView(APIView):
@@ -406,7 +417,13 @@ class CustomerMergeView(APIView):
         target = services.customer_merge(
             source=source, target=_customer_or_404(data["into"]), actor=_actor(request)
         )
-        return Response(s.CustomerDetailSerializer(selectors.customer_detail(target.pk)).data)
+        return Response(_customer_data(selectors.customer_detail(target.pk)))
+
+
+def _customer_data(customer: Customer | None) -> Any:
+    """A customer with their latest tickets, whose custom fields are read at once."""
+    tickets = list(getattr(customer, "latest_tickets", []))
+    return s.CustomerDetailSerializer(customer, context=s.field_context(tickets)).data
 
 
 class TierListView(generics.ListAPIView):

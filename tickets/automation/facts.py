@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tickets import sla
+from tickets.automation.rules import CUSTOM_PREFIX
+from tickets.fields import selectors as field_selectors
 from tickets.models import (
     ContactKind,
     EventKind,
@@ -61,8 +63,16 @@ class TicketFacts(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._known:
-            self._known[name] = self._loaders[name]()
+            if name.startswith(CUSTOM_PREFIX):
+                values = self._once("custom_fields", self._custom_fields)
+                self._known[name] = values.get(name.removeprefix(CUSTOM_PREFIX), [])
+            else:
+                self._known[name] = self._loaders[name]()
         return self._known[name]
+
+    def _custom_fields(self) -> dict[str, list[str]]:
+        """The ticket's custom field values as text, by key (one query)."""
+        return field_selectors.values_as_text(self.ticket.pk)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaders)

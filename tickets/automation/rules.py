@@ -7,8 +7,10 @@ Conditions are two groups: every condition of `all` must hold, and, when `any` h
 conditions, at least one of them. A condition is {"field", "op", "value"}.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tickets.models import Channel, EventKind, Priority, TicketStatus
@@ -92,6 +94,22 @@ FIELDS: dict[str, Field] = {
     "rating": Field("Rating (1-5)", (*_EQUAL, "above", "below"), number=True),
 }
 _NO_VALUE = {"is_empty", "is_set"}
+
+# A custom field (tickets.fields) is asked about as "field:<its key>": its value is a list
+# (none, one, or a multi-select's several; a ticked checkbox is ["true"]).
+CUSTOM_PREFIX = "field:"
+_CUSTOM_KEY = re.compile(r"^field:[a-z][a-z0-9_]{0,39}$")
+CUSTOM_OPS = (
+    "is", "is_not", "in", "not_in", "contains_any", "contains_all", "contains_none",
+    "above", "below", "is_set", "is_empty",
+)  # fmt: skip
+
+
+def custom_field(name: str, label: str = "") -> Field:
+    """The condition field of a custom field, `label` shown for it."""
+    return Field(label or f"Field {name.removeprefix(CUSTOM_PREFIX)}", CUSTOM_OPS)
+
+
 _MANY = {"in", "not_in", "contains_any", "contains_all", "contains_none"}
 
 
@@ -116,6 +134,8 @@ def _check_condition(item: Any, group: str, number: int) -> dict[str, Any]:
         raise RuleError(f"{where} must be an object with field, op and value.")
     name, op = item.get("field"), item.get("op")
     field = FIELDS.get(str(name))
+    if field is None and _CUSTOM_KEY.match(str(name)):
+        field = custom_field(str(name))
     if field is None:
         raise RuleError(f"{where}: unknown field {name!r}; one of {', '.join(FIELDS)}.")
     if op not in field.ops:
@@ -173,6 +193,8 @@ _PRIORITY_ORDER = {value: n for n, value in enumerate(_PRIORITIES)}
 def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
     name, op, wanted = condition["field"], condition["op"], condition["value"]
     actual = facts[name]
+    if name.startswith(CUSTOM_PREFIX):
+        return _custom_holds(op, [_normal(a) for a in actual or ()], wanted)
     if op == "is_empty":
         return actual is None
     if op == "is_set":
@@ -184,6 +206,42 @@ def _holds(condition: Mapping[str, Any], facts: Facts) -> bool:
     if op in ("above", "below"):
         return _compares(name, op, actual, wanted)
     return _TESTS[op](_normal(actual), wanted if op in _MANY else _normal(wanted))
+
+
+def _custom_holds(op: str, actual: list[str], wanted: Any) -> bool:
+    """A custom field's condition on its values (as text: a choice's value, a number, a
+    date YYYY-MM-DD, "true" for a ticked checkbox)."""
+    if op == "is_set":
+        return bool(actual)
+    if op == "is_empty":
+        return not actual
+    if op in ("above", "below"):
+        return any(_compares_text(op, value, str(wanted)) for value in actual)
+    many = [_canonical(w) for w in (wanted if isinstance(wanted, list) else [wanted])]
+    have = {_canonical(a) for a in actual}
+    if op in ("is", "in", "contains_any"):  # a multi-select "is" X when X is among its values
+        return any(w in have for w in many)
+    if op == "contains_all":
+        return all(w in have for w in many)
+    return not any(w in have for w in many)  # is_not, not_in, contains_none
+
+
+def _canonical(value: Any) -> str:
+    """A value as compared: numbers by their value (12.50 is 12.5), text without case."""
+    text = str(value).strip().lower()
+    try:
+        return str(Decimal(text).normalize())
+    except InvalidOperation:
+        return text
+
+
+def _compares_text(op: str, actual: str, wanted: str) -> bool:
+    """Numbers compared as numbers, anything else (dates) as text."""
+    try:
+        a, w = Decimal(actual), Decimal(wanted)
+    except InvalidOperation:
+        return actual > wanted if op == "above" else actual < wanted
+    return a > w if op == "above" else a < w
 
 
 def _tags_hold(op: str, tags: set[str], wanted: set[str]) -> bool:
@@ -326,7 +384,7 @@ def check_events(data: Any) -> list[str]:
 
 
 def describe_condition(condition: dict[str, Any]) -> str:
-    field = FIELDS[condition["field"]]
+    field = FIELDS.get(condition["field"]) or custom_field(condition["field"])
     value = condition["value"]
     shown = ", ".join(map(str, value)) if isinstance(value, list) else value
     op = condition["op"].replace("_", " ")

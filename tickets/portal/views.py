@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import selectors, services
 from tickets.downloads import attachment_response
 from tickets.errors import DomainError
+from tickets.fields import selectors as field_selectors
 from tickets.inbound import InboundAttachment
 from tickets.models import Ticket, TicketStatus
 from tickets.portal.access import PortalVisitor, customer_required
@@ -170,6 +171,15 @@ def _own_ticket(me: PortalVisitor, ticket_id: int) -> Ticket:
     return ticket
 
 
+def _fields_shown(ticket: Ticket) -> list[field_selectors.Shown]:
+    """The custom fields the customer may see, those with a value."""
+    fields = field_selectors.active_fields()
+    if not fields:
+        return []
+    values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {})
+    return field_selectors.shown(fields, values, for_customer=True)
+
+
 def _own_merge_target(ticket: Ticket, me: PortalVisitor) -> Ticket | None:
     target = ticket.merged_into
     return target if target is not None and target.customer_id == me.customer.pk else None
@@ -208,5 +218,6 @@ def _thread_page(
         "reply_error": reply_error,
         "rating_error": rating_error,
         "reopen_days": settings.HELPDESK_REOPEN_DAYS,
+        "fields": _fields_shown(ticket),
     }
     return render(request, "support/thread.html", context, status=status)

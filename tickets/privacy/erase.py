@@ -32,6 +32,7 @@ from tickets.models import (
     CustomerNote,
     ErasureMode,
     EventKind,
+    FieldKind,
     KnownIssueSubscriber,
     Message,
     Notification,
@@ -41,6 +42,7 @@ from tickets.models import (
     ThreadReference,
     Ticket,
     TicketEvent,
+    TicketFieldValue,
     TicketParticipant,
     WebhookDelivery,
 )
@@ -232,6 +234,11 @@ def tickets_anonymise(
             TicketParticipant.objects.filter(ticket_id__in=batch).delete()
             WebhookDelivery.objects.filter(ticket_id__in=batch).delete()
             _scrub_side_conversations(batch)
+            # Free text typed into custom fields may name anyone; choices, numbers and
+            # dates stay for the reports.
+            TicketFieldValue.objects.filter(
+                ticket_id__in=batch, field__kind=FieldKind.TEXT
+            ).delete()
             Notification.objects.filter(ticket_id__in=batch).update(
                 text="(about a ticket since anonymised)"
             )

@@ -153,6 +153,10 @@ def overview_page(scope: Scope, now: datetime, link: Link) -> Page:
                 "organization",
                 link,
             ),
+            *(
+                _breakdown(f"field-{n}", f"By {label}", label, rows, "", link)
+                for n, (label, rows) in enumerate(report.by_field, start=1)
+            ),
             Table(
                 "backlog_age",
                 "Backlog by age (now)",

@@ -17,6 +17,7 @@ from django.db.models import Max
 from tickets import live, metrics, placeholders
 from tickets.addressing import new_message_id
 from tickets.errors import DomainError
+from tickets.fields.selectors import missing_to_solve
 from tickets.models import (
     ACTIVE_STATUSES,
     Channel,
@@ -84,11 +85,14 @@ def tickets_answer_and_resolve(
             t for t in tickets.values() if t.status in ACTIVE_STATUSES and t.merged_into_id is None
         ]
         channels = _reply_channels(active)
+        lacking = missing_to_solve(t.pk for t in active)
         answered: list[Ticket] = []
         for ticket in active:
             channel = channels[ticket.pk]
             try:
-                refuse_transition(ticket, TicketStatus.RESOLVED, actor=actor)
+                refuse_transition(
+                    ticket, TicketStatus.RESOLVED, actor=actor, lacking=lacking.get(ticket.pk, [])
+                )
                 if channel.startswith("!"):
                     raise DomainError(channel[1:])
             except DomainError as error:

@@ -52,6 +52,8 @@ def ticket_merge(
             actor=actor,
             now=now,
             reason=f"merged into {target.reference}",
+            # Not solved but carried on in the target: its fields are not asked for here.
+            lacking=[],
         )
         source.merged_into = target
         source.save(

@@ -7,12 +7,16 @@ from django.utils import timezone
 
 from tickets import metrics, policy
 from tickets.errors import InvalidTransition
+from tickets.fields.selectors import missing_to_solve
 from tickets.models import EventKind, NoticeKind, Ticket, TicketEvent, TicketStatus
 from tickets.services import sla_clocks
 from tickets.services._common import Actor, lock_ticket, new_event, record_events, refuse_if_merged
 from tickets.services.notices import notify_customer
 
 S = TicketStatus
+# A ticket is solved once resolved or closed: the fields required when solving are asked
+# for on the way there (the first time; closing a resolved ticket asks nothing more).
+SOLVED = (S.RESOLVED, S.CLOSED)
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.NEW: frozenset({S.OPEN, S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
     S.OPEN: frozenset({S.PENDING_CUSTOMER, S.ON_HOLD, S.RESOLVED, S.CLOSED}),
@@ -32,6 +36,7 @@ def apply_transition(
     now: datetime,
     reason: str = "",
     tell_customer: bool = True,
+    lacking: list[str] | None = None,
 ) -> None:
     """Change the status of an already locked ticket and record it; the caller saves.
 
@@ -39,9 +44,10 @@ def apply_transition(
     a reply that resolves, a macro, a bulk action): the SLA clocks follow, and resolving
     tells the customer and asks for their rating (the resolution notice with the survey
     link), unless `tell_customer` is off (the customer said so themselves). The metrics
-    follow too; the caller writes them (metrics.save) as it writes the ticket."""
+    follow too; the caller writes them (metrics.save) as it writes the ticket. `lacking`:
+    as refuse_transition takes it."""
     from_status = ticket.status
-    refuse_transition(ticket, to_status, actor=actor)
+    refuse_transition(ticket, to_status, actor=actor, lacking=lacking)
     set_status(ticket, to_status, now=now)
     sla_clocks.status_changed(ticket, from_status, to_status, now)
     record_events([status_event(ticket, from_status, actor=actor, reason=reason)])
@@ -49,8 +55,13 @@ def apply_transition(
         notify_customer(ticket=ticket, kind=NoticeKind.RESOLVED, now=now)
 
 
-def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
-    """Raise unless the map (and, for closing, the policy) lets the ticket go there."""
+def refuse_transition(
+    ticket: Ticket, to_status: str, *, actor: Actor, lacking: list[str] | None = None
+) -> None:
+    """Raise unless the map (and, for closing, the policy) lets the ticket go there, and,
+    when a person on staff solves it, unless it has the fields required when solving.
+    `lacking`: those it lacks, when the caller read them for many tickets at once
+    (tickets.fields.selectors.missing_to_solve); else they are read here."""
     policy.refuse_unless_works_tickets(actor, "change a ticket's status")
     if to_status not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
@@ -61,6 +72,15 @@ def refuse_transition(ticket: Ticket, to_status: str, *, actor: Actor) -> None:
         )
     if to_status == S.CLOSED:
         policy.refuse_close(actor, ticket)
+    if to_status in SOLVED and ticket.status not in SOLVED and policy.solves_by_hand(actor):
+        if lacking is None:
+            lacking = missing_to_solve([ticket.pk]).get(ticket.pk, [])
+        if lacking:
+            raise InvalidTransition(
+                f"{ticket.reference} cannot be {TicketStatus(to_status).label.lower()} "
+                f"before these fields are filled in: {', '.join(lacking)}.",
+                code="fields_required",
+            )
 
 
 def set_status(ticket: Ticket, to_status: str, *, now: datetime) -> None:

@@ -95,7 +95,27 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return "Mentioned " + ", ".join(str(m.get("name", "")) for m in data["mentions"])
     if kind == EventKind.MACRO_APPLIED:
         return f"Canned response “{data.get('macro', '')}”"
+    if kind == EventKind.FIELDS_CHANGED:
+        return _fields_summary(data)
     return str(_EVENT_LABELS.get(kind, kind))
+
+
+def _field_value(value: object) -> str:
+    if value in (None, [], ""):
+        return "empty"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _fields_summary(data: dict[str, Any]) -> str:
+    parts = [
+        f"{change.get('label') or change.get('key')}: {_field_value(change.get('from'))} → "
+        f"{_field_value(change.get('to'))}"
+        for change in data.get("changes") or []
+    ]
+    where = f" (form “{data['form']}”)" if data.get("form") else ""
+    return "Fields" + where + ": " + "; ".join(parts)
 
 
 def _e(value: object) -> str:
@@ -258,6 +278,10 @@ def _queue_row(
         f' <span class="tag">{_e(tag.name)}</span>'
         for tag in (ticket.tags.all() if tag_list is None else tag_list)
     )
+    fields = "".join(
+        f' <span class="custom-field">{_e(item.label)}: {_e(item.text)}</span>'
+        for item in getattr(ticket, "custom_fields_shown", ())
+    )
     deadline = _deadline(ticket.sla_due_at, now, dates)
     ref = _e(ticket.reference)
     status, priority = ticket.status, ticket.priority
@@ -266,7 +290,7 @@ def _queue_row(
         f'<td><a href="{_e(url(ticket.pk))}" class="ticket-link">'
         f'<span class="ref">{ref}</span> {_e(ticket.subject)}</a>'
         f' <span class="channel">{_e(_CHANNEL_LABELS.get(ticket.channel, ticket.channel))}</span>'
-        f"{tags}</td><td>{_e(ticket.customer.name or '—')}</td>"
+        f"{tags}{fields}</td><td>{_e(ticket.customer.name or '—')}</td>"
         f'<td><span class="status status-{_e(status)}">{_e(_STATUS_LABELS.get(status, status))}'
         f'</span></td><td><span class="priority priority-{_e(priority)}">'
         f"{_e(_PRIORITY_LABELS.get(priority, priority))}</span></td>"

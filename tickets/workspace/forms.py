@@ -4,6 +4,8 @@ from django import forms
 from django.http import QueryDict
 
 from helpdesk.uploads import MultipleFileField
+from tickets.fields import selectors as field_selectors
+from tickets.fields.selectors import FieldCondition
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
@@ -25,6 +27,34 @@ class QueueFilterForm(forms.Form):
     sort = forms.ChoiceField(
         required=False, choices=[("due", "Next deadline"), ("newest", "Newest")]
     )
+    # A custom field's condition: its key, and a value (equals, or one of a multi-select's
+    # choices), a range (numbers, dates), or only that it is set.
+    cf = forms.CharField(required=False, max_length=40, label="Field")
+    cf_op = forms.ChoiceField(
+        required=False,
+        label="Condition",
+        choices=[("is", "is"), ("between", "between"), ("set", "is set"), ("not_set", "is empty")],
+    )
+    cf_value = forms.CharField(required=False, max_length=500, label="Value")
+    cf_min = forms.CharField(required=False, max_length=40, label="From")
+    cf_max = forms.CharField(required=False, max_length=40, label="To")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keys = [(f.key, f.agent_label) for f in field_selectors.active_fields().values()]
+        if keys:
+            self.fields["cf"] = forms.ChoiceField(
+                required=False, label="Field", choices=[("", "-"), *keys]
+            )
+
+    def field_condition(self) -> FieldCondition | None:
+        data = self.cleaned_data
+        if not data.get("cf"):
+            return None
+        op = data["cf_op"] or ("between" if data["cf_min"] or data["cf_max"] else "is")
+        return FieldCondition(
+            key=data["cf"], op=op, value=data["cf_value"], low=data["cf_min"], high=data["cf_max"]
+        )
 
     def to_query(self, view: str) -> QueueQuery:
         data = self.cleaned_data
@@ -38,6 +68,7 @@ class QueueFilterForm(forms.Form):
             tag=data["tag"].strip().lower(),
             text=data["q"],
             sort=data["sort"] or "due",
+            field=self.field_condition(),
         )
 
 

@@ -20,6 +20,7 @@ from tickets import policy
 from tickets.automation import manage, rules, webhooks
 from tickets.automation.timed import ANCHORS
 from tickets.errors import DomainError, InvalidInput
+from tickets.fields import selectors as field_selectors
 from tickets.models import (
     Automation,
     Ticket,
@@ -186,12 +187,25 @@ def _posted_rule(request: HttpRequest) -> tuple[Rows, dict[str, Any]]:
 
 
 def _builder_context(rows: Rows, more: bool) -> dict[str, Any]:
+    # Custom fields (tickets.fields), asked about as field:<key>.
+    custom = [
+        (
+            rules.CUSTOM_PREFIX + key,
+            rules.custom_field(key, f"Field: {field.agent_label}"),
+            ", ".join(c.value for c in field.choices.all()),
+        )
+        for key, field in field_selectors.active_fields().items()
+    ]
     return {
         "rows": rows.with_blanks(BLANK_ROWS * (2 if more else 1)),
-        "fields": [(name, f.label) for name, f in rules.FIELDS.items()],
-        "ops": sorted({op for f in rules.FIELDS.values() for op in f.ops}),
+        "fields": [
+            *((name, f.label) for name, f in rules.FIELDS.items()),
+            *((name, f.label) for name, f, _ in custom),
+        ],
+        "ops": sorted({op for f in rules.FIELDS.values() for op in f.ops} | {*rules.CUSTOM_OPS}),
         "field_help": [
-            (f.label, ", ".join(f.ops), ", ".join(f.choices)) for f in rules.FIELDS.values()
+            *((f.label, ", ".join(f.ops), ", ".join(f.choices)) for f in rules.FIELDS.values()),
+            *((f.label, ", ".join(f.ops), choices) for _, f, choices in custom),
         ],
         "action_types": [(name, label) for name, (label, _) in rules.ACTIONS.items()],
         "action_help": [(label, what) for label, what in rules.ACTIONS.values()],

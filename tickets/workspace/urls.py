@@ -32,6 +32,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note/", views.note, name="note"),
     path("tickets/<int:ticket_id>/change/", views.change, name="change"),
     path("tickets/<int:ticket_id>/tier/", views.move_tier, name="move-tier"),
+    path("tickets/<int:ticket_id>/fields/", views.set_fields, name="ticket-fields"),
     path("tickets/<int:ticket_id>/kb/", views.kb_suggestions, name="kb-suggestions"),
     path("tickets/<int:ticket_id>/follow/", collab_views.follow, name="follow"),
     path("tickets/<int:ticket_id>/related/", collab_views.link, name="related"),

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -23,6 +24,9 @@ from tickets.catalog.selectors import (
 )
 from tickets.collab import selectors as collab_selectors
 from tickets.errors import DomainError, InvalidInput
+from tickets.fields import forms as field_inputs
+from tickets.fields import selectors as field_selectors
+from tickets.fields.services import ticket_set_fields
 from tickets.models import (
     Macro,
     MessageKind,
@@ -79,21 +83,26 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         context = {**_sidebar(request), "form": form, "view": view, "page": None}
         return render(request, "agent/queue.html", context, status=400)
     user = _user(request)
-    tickets = queues.queue_tickets(
-        form.to_query(view),
-        user=user,
-        now=timezone.now(),
-        my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
-    )
-    if tickets is None:
-        raise Http404("No such queue.")
     try:
+        tickets = queues.queue_tickets(
+            form.to_query(view),
+            user=user,
+            now=timezone.now(),
+            my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
+        )
+        if tickets is None:
+            raise Http404("No such queue.")
         page = queues.queue_page(
             tickets, sort=form.cleaned_data["sort"] or "due", cursor=request.GET.get("after", "")
         )
+    except InvalidInput as error:  # a field condition that cannot hold (tickets.fields)
+        form.add_error(None, error.message)
+        context = {**_sidebar(request), "form": form, "view": view, "page": None}
+        return render(request, "agent/queue.html", context, status=400)
     except queues.BadCursor:
         messages.error(request, "That page link is not valid any more; here is the first page.")
         return redirect(f"{reverse('agent:queue', args=[view])}?{filter_query_string(request.GET)}")
+    field_selectors.attach_shown(page.tickets)  # their custom fields, for all at once
     context = {
         **_sidebar(request),
         "form": form,
@@ -293,8 +302,23 @@ def _about(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def _fields_form(ticket: Ticket, data: Any = None) -> forms.Form:
+    """The ticket's custom fields as one form, filled with their values."""
+    definitions = field_selectors.active_fields()
+    values = field_selectors.values_of([ticket.pk]).get(ticket.pk, {}) if definitions else {}
+    current = field_selectors.api_values(definitions, values)
+    form = forms.Form(data, prefix="cf")
+    field_inputs.add_inputs(form, list(definitions.values()), for_customer=False, initial=current)
+    return form
+
+
 def _ticket_page(
-    request: HttpRequest, ticket: Ticket, *, reply: ReplyForm | None = None, status: int = 200
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    reply: ReplyForm | None = None,
+    fields_form: forms.Form | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     timeline = selectors.ticket_timeline(ticket.pk)
     inbound = [m["channel"] for m in timeline.messages if m["kind"] == MessageKind.INBOUND]
@@ -329,6 +353,7 @@ def _ticket_page(
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
+        "fields_form": fields_form or _fields_form(ticket),
         **_about(ticket),
         "other_tickets": history[: selectors.OTHER_TICKETS_ON_PAGE],
         "more_other_tickets": len(history) > selectors.OTHER_TICKETS_ON_PAGE,
@@ -433,6 +458,27 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         messages.error(request, "Nothing to change.")
         return _back(ticket_id)
     return _act(request, ticket_id, actions[field], "Saved.")
+
+
+@agent_required
+@require_POST
+def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket's custom fields, all at once from its side panel (only changes are
+    written, each in the history)."""
+    ticket = _ticket_or_404(ticket_id)
+    form = _fields_form(ticket, request.POST)
+    if not form.is_valid():
+        messages.error(request, "Some fields were not saved: correct them below.")
+        return _ticket_page(request, ticket, fields_form=form, status=400)
+    try:
+        changed = ticket_set_fields(
+            ticket=ticket, values=field_inputs.submitted(form), actor=_user(request)
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back(ticket.pk)
+    messages.success(request, "Fields saved." if changed else "Nothing changed.")
+    return _back(ticket.pk)
 
 
 def _assign(ticket: Ticket, value: str, actor: User) -> None:

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from knowledge import services as kb
 from tests.factories import AgentFactory
 from tickets import services
+from tickets.fields.selectors import active_fields
 from tickets.models import EventKind, Macro, Message, MessageKind, Ticket, Tier
 from tickets.workspace import sidebar
 
@@ -132,6 +133,7 @@ def test_a_customer_with_many_tickets_shows_their_latest_at_the_same_cost(
         return len(captured), html
 
     sidebar.agent_setup(agent)  # read on an agent's first page only
+    active_fields()  # custom field definitions, kept per process: read on first use only
     before, _ = queries()
     others = [
         open_ticket(sender="grace@example.com", subject=f"Printer {n}", text="Jammed")
@@ -306,6 +308,7 @@ def test_ticket_page_costs_the_same_queries_for_2_or_20_messages(agent_client, a
 
     services.ticket_add_note(ticket=ticket, actor=agent, text="one")
     sidebar.agent_setup(agent)  # read on an agent's first page only
+    active_fields()  # custom field definitions, kept per process: read on first use only
     few = queries()
     # Read again with nothing changed, the desk's shared counts are not counted again: the
     # user with their profile, the ticket with its chat, the customer's contacts and other

@@ -1,0 +1,99 @@
+"""Custom ticket fields and forms in the admin: a field with its choices (drop-downs,
+multi-selects) inline, a form with its fields inline, both in the order customers see."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from tickets.fields.values import definition_errors
+from tickets.models import CHOICE_KINDS, FieldChoice, TicketField, TicketForm, TicketFormField
+
+
+class TicketFieldForm(forms.ModelForm):
+    class Meta:
+        model = TicketField
+        fields = [
+            "agent_label", "customer_label", "key", "kind", "help_text", "customer_visible",
+            "customer_editable", "position", "active", "required", "required_to_solve",
+            "min_value", "max_value", "max_length", "pattern", "pattern_message",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        errors = definition_errors(
+            kind=data.get("kind") or "",
+            min_value=data.get("min_value"),
+            max_value=data.get("max_value"),
+            max_length=data.get("max_length"),
+            pattern=data.get("pattern") or "",
+        )
+        for name, message in errors.items():
+            self.add_error(name, message)
+        return data
+
+
+class ChoiceFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("value") and not form.cleaned_data.get("DELETE")
+        ]
+        kind = self.instance.kind
+        if kind in CHOICE_KINDS and not kept:
+            raise forms.ValidationError("A drop-down or multi-select needs at least one choice.")
+        if kind not in CHOICE_KINDS and kept:
+            raise forms.ValidationError("Only drop-downs and multi-selects have choices.")
+
+
+class FieldChoiceInline(admin.TabularInline):
+    model = FieldChoice
+    formset = ChoiceFormSet
+    extra = 3  # blank rows for the first choices (more: "Add another")
+    fields = ["position", "value", "label"]
+    ordering = ["position", "id"]
+
+
+@admin.register(TicketField)
+class TicketFieldAdmin(admin.ModelAdmin):
+    form = TicketFieldForm
+    inlines = [FieldChoiceInline]
+    list_display = [
+        "agent_label", "key", "kind", "customer_visible", "customer_editable",
+        "required", "required_to_solve", "position", "active",
+    ]  # fmt: skip
+    list_editable = ["position", "active"]
+    list_filter = ["kind", "active", "customer_editable", "required_to_solve"]
+    search_fields = ["key", "agent_label", "customer_label"]
+    fieldsets = [
+        (None, {"fields": ["agent_label", "customer_label", "key", "kind", "help_text"]}),
+        (
+            "Who sees it",
+            {"fields": ["customer_visible", "customer_editable", "position", "active"]},
+        ),
+        ("Validation", {"fields": ["required", "required_to_solve"]}),
+        ("Numbers", {"fields": ["min_value", "max_value"], "classes": ["collapse"]}),
+        (
+            "Text",
+            {"fields": ["max_length", "pattern", "pattern_message"], "classes": ["collapse"]},
+        ),
+    ]
+
+
+class TicketFormFieldInline(admin.TabularInline):
+    model = TicketFormField
+    extra = 3
+    fields = ["position", "field"]
+    ordering = ["position", "id"]
+
+
+@admin.register(TicketForm)
+class TicketFormAdmin(admin.ModelAdmin):
+    inlines = [TicketFormFieldInline]
+    list_display = ["name", "product", "position", "active"]
+    list_editable = ["position", "active"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    autocomplete_fields = ["product"]
