@@ -145,6 +145,10 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_customers"
     )
+    # The language of every automatic message to them and of the portal when signed in (one
+    # of settings.LANGUAGES; blank: not known yet). Detected from their browser or first
+    # message (helpdesk.languages); their own choice in the portal replaces it.
+    language = models.CharField(max_length=10, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -637,6 +641,7 @@ from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
     CustomerNotice,
+    CustomerNoticeTranslation,
     CustomHoliday,
     FiringKind,
     NoticeKind,
@@ -672,6 +677,7 @@ __all__ = [
     "Customer",
     "CustomerNote",
     "CustomerNotice",
+    "CustomerNoticeTranslation",
     "DeliveryState",
     "DeliveryStatus",
     "EventKind",

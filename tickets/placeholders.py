@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.utils.html import escape
+from django.utils.translation import pgettext
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
 
@@ -45,9 +46,11 @@ def fill(text: str, values: dict[str, str], *, html: bool = False) -> str:
 
 def ticket_values(ticket: Any) -> dict[str, str]:
     name = ticket.customer.name.strip()
+    # "Hello there": in the language active for the message (German: "Guten Tag zusammen").
+    there = pgettext("greeting without a name", "there")
     return {
-        "customer.name": name or "there",
-        "customer.first_name": name.split()[0] if name else "there",
+        "customer.name": name or there,
+        "customer.first_name": name.split()[0] if name else there,
         "ticket.reference": ticket.reference,
         "ticket.subject": ticket.subject,
     }

@@ -11,9 +11,11 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from helpdesk.languages import language_of_browser
 from helpdesk.ratelimit import count_hit
 from helpdesk.signed import SignedId
 from tickets import live
@@ -94,7 +96,7 @@ def _contact(content: dict[str, Any]) -> tuple[str, str, str]:
     return name, email, text
 
 
-def _leave_message(name: str, email: str, text: str) -> str:
+def _leave_message(name: str, email: str, text: str, language: str) -> str:
     """Nobody online: the message becomes a ticket answered by email."""
     inbound = InboundMessage(
         channel=Channel.WEB,
@@ -104,6 +106,7 @@ def _leave_message(name: str, email: str, text: str) -> str:
         subject=f"Chat message: {subject_from_text(text)}" if text.strip() else "",
         text=text,
         external_id=f"chat-offline:{uuid.uuid4()}",
+        language=language,
     )
     return ticket_open(inbound=inbound).ticket.reference
 
@@ -176,6 +179,15 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
 
     # Client messages (docs/chat-protocol.md).
 
+    def _language(self) -> str:
+        """The language the customer's browser asked the chat page in."""
+        headers = dict(self.scope.get("headers") or [])
+        cookies = self.scope.get("cookies") or {}
+        return language_of_browser(
+            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+            chosen=cookies.get(settings.LANGUAGE_COOKIE_NAME, ""),
+        )
+
     async def _on_start(self, content: dict[str, Any]) -> None:
         if self.chat_id is not None:
             raise ChatRefused("invalid", "This page already has a chat.")
@@ -185,7 +197,7 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             raise ChatRefused("offline", "Nobody is online right now; leave us a message.")
         client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
         chat = await database_sync_to_async(chats.chat_start)(
-            name=name, email=email, text=text, client_id=client_id
+            name=name, email=email, text=text, client_id=client_id, language=self._language()
         )
         await self._bind(await _chat(chat.pk))
         first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
@@ -196,7 +208,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         if not text.strip():
             raise ChatRefused("invalid", "Write your message first.")
         await self._limit_starts("Too many messages; wait a few minutes.")
-        reference = await database_sync_to_async(_leave_message)(name, email, text[:20_000])
+        reference = await database_sync_to_async(_leave_message)(
+            name, email, text[:20_000], self._language()
+        )
         await self.send_json({"type": "left_message", "reference": reference})
 
     async def _on_message(self, content: dict[str, Any]) -> None:

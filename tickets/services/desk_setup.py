@@ -19,6 +19,7 @@ from tickets.errors import InvalidInput
 from tickets.models import (
     BusinessCalendar,
     CustomerNotice,
+    CustomerNoticeTranslation,
     CustomHoliday,
     Macro,
     OpeningHours,
@@ -72,7 +73,12 @@ def _read() -> DeskSetup:
     return DeskSetup(
         tiers={tier.level: tier for tier in Tier.objects.all()},
         policies=PolicyCache(),
-        notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
+        notices={
+            notice.kind: notice
+            for notice in CustomerNotice.objects.filter(enabled=True).prefetch_related(
+                "translations"
+            )
+        },
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
     )
 
@@ -92,6 +98,7 @@ def connect_signals() -> None:
         OpeningHours,
         CustomHoliday,
         CustomerNotice,
+        CustomerNoticeTranslation,
         Macro,
     ):
         post_save.connect(setup_changed, sender=model, dispatch_uid=f"desk-setup-{model}")

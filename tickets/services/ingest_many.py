@@ -30,7 +30,7 @@ from tickets.catalog import services as catalog
 from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
-from tickets.inbound import InboundMessage, IngestOutcome, IngestResult
+from tickets.inbound import InboundMessage, IngestOutcome, IngestResult, language_worth_keeping
 from tickets.models import (
     Attachment,
     Channel,
@@ -448,11 +448,23 @@ def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, 
     """The customer of each new conversation's sender, created for first-time senders."""
     customers = {value: contact.customer for value, contact in sorted_out.contacts.items()}
     created: dict[str, Customer] = {}
+    learned: dict[str, list[Customer]] = {}  # known customers' newly told languages
     for index in sorted_out.new:
         sender = sorted_out.senders[index]
-        if sender not in customers:
-            created[sender] = Customer(name=inbounds[index].sender_name.strip()[:200])
+        known = customers.get(sender)
+        if known is None and sender not in created:
+            created[sender] = Customer(
+                name=inbounds[index].sender_name.strip()[:200],
+                language=language_worth_keeping(inbounds[index]),
+            )
+        elif known is not None and not known.language:
+            language = language_worth_keeping(inbounds[index])
+            if language:
+                known.language = language
+                learned.setdefault(language, []).append(known)
     Customer.objects.bulk_create(created.values())
+    for language, told in learned.items():  # at most one statement a language
+        Customer.objects.filter(pk__in=[c.pk for c in told], language="").update(language=language)
     kinds = {sorted_out.senders[index]: inbounds[index].sender_kind for index in sorted_out.new}
     ContactPoint.objects.bulk_create(
         ContactPoint(customer=customer, kind=kinds[value], value=value)
