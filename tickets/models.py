@@ -148,7 +148,7 @@ class Customer(models.Model):
     # The language of every automatic message to them and of the portal when signed in (one
     # of settings.LANGUAGES; blank: not known yet). Detected from their browser or first
     # message (helpdesk.languages); their own choice in the portal replaces it.
-    language = models.CharField(max_length=10, blank=True, default="")
+    language = models.CharField(max_length=10, blank=True, default="", choices=settings.LANGUAGES)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

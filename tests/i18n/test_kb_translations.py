@@ -146,3 +146,19 @@ def test_admins_add_translations_in_the_admin(admin_user, articles):
 def test_a_translation_into_a_language_the_desk_has_not_is_refused(articles):
     with pytest.raises(ValueError, match="LANGUAGES"):
         article_translation_save(article=articles["vpn"], language="xx", title="?")
+
+
+def test_the_demo_knowledge_base_comes_with_german_translations(client):
+    from knowledge.demo import load_demo_knowledge_base
+
+    load_demo_knowledge_base()
+    load_demo_knowledge_base()  # again: nothing doubled
+    assert ArticleTranslation.objects.filter(language="de").count() == 3
+    hits = article_answers("Wie beantrage ich eine Rückerstattung?", language="de")
+    assert hits[0].article.title == "Eine Rückerstattung beantragen"
+    hits = article_answers("VPN bricht alle paar Minuten ab", language="de", confident=True)
+    assert hits[0].article.slug == "acme-connect-disconnects-every-few-minutes"
+    page = client.get(
+        "/kb/account-access/reset-your-password/", HTTP_ACCEPT_LANGUAGE="de"
+    ).content.decode()
+    assert "<h1>Passwort zurücksetzen</h1>" in page

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='language',
-            field=models.CharField(blank=True, default='', max_length=10),
+            field=models.CharField(blank=True, choices=[('en', 'English'), ('de', 'Deutsch')], default='', max_length=10),
         ),
         migrations.CreateModel(
             name='CustomerNoticeTranslation',

@@ -119,7 +119,7 @@ def chat_availability(*, now: datetime | None = None, tier_level: int = CHAT_TIE
 def _validate_text(text: str) -> str:
     text = text.strip()
     if not text:
-        raise InvalidInput("Write a message first.", code="empty_message")
+        raise InvalidInput(gettext_noop("Write a message first."), code="empty_message")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"A message has at most {MAX_TEXT} characters.", code="too_long")
     return text
@@ -154,7 +154,7 @@ def chat_start(
         return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
-        raise InvalidInput("Tell us your name.", code="invalid_name")
+        raise InvalidInput(gettext_noop("Tell us your name."), code="invalid_name")
     key = uuid.uuid4()
     inbound = InboundMessage(
         channel=Channel.CHAT,
@@ -236,7 +236,7 @@ def chat_customer_message(
             .update(customer_seen_at=now)
         )
         if not seen:
-            raise Conflict("This chat has ended; start a new one.", code="ended")
+            raise Conflict(gettext_noop("This chat has ended; start a new one."), code="ended")
         # A resend (the same client id after a dropped connection) is rare: the unique
         # message id turns it into the stored message, without a look-up for every message.
         try:
@@ -273,9 +273,9 @@ def chat_mark_read(*, chat: ChatSession, side: str, up_to: int) -> None:
 @transaction.atomic
 def chat_rate(*, chat: ChatSession, rating: int, comment: str = "") -> None:
     if chat.status != ChatStatus.ENDED:
-        raise Conflict("A chat can be rated once it has ended.", code="not_ended")
+        raise Conflict(gettext_noop("A chat can be rated once it has ended."), code="not_ended")
     if not 1 <= rating <= 5:
-        raise InvalidInput("Choose a rating from 1 to 5.", code="invalid_rating")
+        raise InvalidInput(gettext_noop("Choose a rating from 1 to 5."), code="invalid_rating")
     ChatSession.objects.filter(pk=chat.pk).update(rating=rating, rating_comment=comment[:2000])
     record_event(
         chat.ticket, EventKind.RATED, actor=None, label=chat.name, rating=rating,
@@ -326,7 +326,7 @@ def _in(language: str, text: str) -> str:
 def _locked(chat_id: int) -> ChatSession:
     chat = lock_row(ChatSession.objects.select_related("ticket", "agent", "tier"), chat_id)
     if chat is None:
-        raise InvalidInput("There is no such chat.", code="unknown_chat")
+        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
     return chat
 
 
@@ -456,7 +456,7 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
     text = _validate_text(text)
     chat = ChatSession.objects.filter(pk=chat_id).first()
     if chat is None:
-        raise InvalidInput("There is no such chat.", code="unknown_chat")
+        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
     external_id = f"{chat.key}:agent:{client_id[:100]}"
     try:
         _refuse_unless_holder(chat, agent)
