@@ -16,10 +16,12 @@ from django.utils import translation
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from helpdesk.languages import supported_language
+from helpdesk.languages import default_language, supported_language
 from tickets import selectors, services
 from tickets.roles import is_staff_member
 
+# Pages for staff only, in the default language (README "Languages").
+WORKSPACE = "/agent/"
 # The signed-in customer's language in their session ("" when they have none).
 SESSION_KEY = "customer_language"
 _SESSION_USER = "customer_language_user"
@@ -27,13 +29,18 @@ _SESSION_USER = "customer_language_user"
 
 class CustomerLanguage:
     """After AuthenticationMiddleware: a signed-in customer's kept language wins over the
-    browser's; everyone else keeps LocaleMiddleware's choice."""
+    browser's; everyone else keeps LocaleMiddleware's choice, except in the workspace."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = _customer_language(request)
+        if request.path_info.startswith(WORKSPACE):
+            # Only the workspace's layout is translated: the rest of it would be English
+            # in a German frame. It stays in the default language.
+            language = default_language()
+        else:
+            language = _customer_language(request)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
