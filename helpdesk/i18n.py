@@ -16,7 +16,7 @@ from django.utils import translation
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from helpdesk.languages import default_language, supported_language
+from helpdesk.languages import default_language, language_of_request, supported_language
 from tickets import selectors, services
 from tickets.roles import is_staff_member
 
@@ -63,6 +63,11 @@ def remember_customer_language(*, request: HttpRequest | None, user: Any, **kwar
     customer = None
     if isinstance(user, User) and not user.is_staff and not is_staff_member(user):
         customer = selectors.customer_for_user(user)
+    if customer is not None and not customer.language:
+        # Not known yet: the browser she signs in with tells it (the default is not kept).
+        told = language_of_request(request)
+        if told != default_language():
+            services.customer_note_language(customer=customer, language=told)
     request.session[_SESSION_USER] = user.pk
     request.session[SESSION_KEY] = customer.language if customer else ""
 

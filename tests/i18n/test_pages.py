@@ -111,6 +111,27 @@ def test_a_customer_without_a_language_reads_the_browsers(portal_customer):
     assert Customer.objects.get(pk=portal_customer.pk).language == ""
 
 
+def test_signing_in_with_a_german_browser_keeps_german_on_a_customer_without_one(
+    portal_customer,
+):
+    portal_customer.user.set_password("correct horse battery")
+    portal_customer.user.save()
+    client = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    response = client.post(
+        "/support/login/password/",
+        {"username": "greta", "password": "correct horse battery"},
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=portal_customer.pk).language == "de"
+    # A known language stays, whatever the next browser asks.
+    english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    english.post(
+        "/support/login/password/", {"username": "greta", "password": "correct horse battery"}
+    )
+    assert Customer.objects.get(pk=portal_customer.pk).language == "de"
+    assert "Meine Anfragen" in english.get("/support/tickets/").content.decode()
+
+
 def test_the_chat_widgets_strings_come_in_the_pages_language(client):
     page = client.get("/support/chat/", **GERMAN).content.decode()
     assert '<script src="/jsi18n/"' in page
