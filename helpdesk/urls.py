@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
@@ -11,6 +12,7 @@ from channels_ingest.chat import page as chat_page
 from channels_ingest.email import mailgun
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
+from helpdesk.i18n import language_switch
 from knowledge import suggest_views
 from tickets import report_views
 from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
@@ -29,6 +31,10 @@ urlpatterns = [
     # Customers arrive at the help center; agents go to /agent/ (linked from its header).
     path("", RedirectView.as_view(pattern_name="kb-home", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    # The language switcher (a POST with the CSRF token) and the chat's strings in the
+    # page's language (static/chat/chat.js).
+    path("i18n/setlang/", language_switch, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Browsers ask for /favicon.ico on every page that names none (the admin's, say).
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path(

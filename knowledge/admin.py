@@ -14,6 +14,7 @@ from knowledge.models import (
     Article,
     ArticleFeedback,
     ArticleRevision,
+    ArticleTranslation,
     Category,
     Deflection,
     SearchLog,
@@ -83,6 +84,39 @@ class ArticleAdmin(admin.ModelAdmin):
             if name in services.ARTICLE_FIELDS
         }
         services.article_save(article=obj, actor=_actor(request), **fields)
+
+
+@admin.register(ArticleTranslation)
+class ArticleTranslationAdmin(admin.ModelAdmin):
+    """An article in the help center's other languages (README "Languages"): readers of
+    that language see it, and searches in it find it first."""
+
+    list_display = ["title", "article", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["title", "article__title"]
+    autocomplete_fields = ["article"]
+    fields = ["article", "language", "title", "summary", "body_markdown", "preview"]
+    readonly_fields = ["preview"]
+
+    @admin.display(description="Preview (as saved)")
+    def preview(self, obj: ArticleTranslation) -> SafeString:
+        if not obj.body_html:
+            return mark_safe("<em>Save to see the rendered translation.</em>")
+        # body_html was sanitised by the service when the translation was saved.
+        return format_html('<div class="kb-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
+
+    def save_model(
+        self, request: HttpRequest, obj: ArticleTranslation, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        services.article_translation_save(
+            translation=obj,
+            article=data["article"],
+            language=data["language"],
+            title=data["title"],
+            summary=data.get("summary") or "",
+            body_markdown=data.get("body_markdown") or "",
+        )
 
 
 @admin.register(ArticleRevision)

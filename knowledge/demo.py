@@ -3,9 +3,9 @@
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from knowledge import demo_articles
-from knowledge.models import Article, ArticleStatus, Category
-from knowledge.services import article_save, category_save
+from knowledge import demo_articles, demo_translations
+from knowledge.models import Article, ArticleStatus, ArticleTranslation, Category
+from knowledge.services import article_save, article_translation_save, category_save
 
 
 @transaction.atomic
@@ -43,4 +43,26 @@ def load_demo_knowledge_base(*, actor: User | None = None) -> int:
             status=ArticleStatus.PUBLISHED,
         )
         created += 1
+    _load_translations()
     return created
+
+
+def _load_translations() -> None:
+    """The demo articles' translations that do not exist yet."""
+    articles = {a.slug: a for a in Article.objects.filter(slug__in=demo_translations.TRANSLATIONS)}
+    existing = set(
+        ArticleTranslation.objects.filter(article__in=articles.values()).values_list(
+            "article__slug", "language"
+        )
+    )
+    for slug, languages in demo_translations.TRANSLATIONS.items():
+        for language, text in languages.items():
+            if slug not in articles or (slug, language) in existing:
+                continue
+            article_translation_save(
+                article=articles[slug],
+                language=language,
+                title=text["title"],
+                summary=text["summary"],
+                body_markdown=text["body"],
+            )

@@ -95,6 +95,35 @@ class Article(models.Model):
         return [tag.strip() for tag in self.tags.split(",") if tag.strip()]
 
 
+class ArticleTranslation(models.Model):
+    """An article in another language than the knowledge base's own: the help center shows
+    it to readers of that language, and searches in that language find it first
+    (knowledge.search.translated). Written by knowledge.services.article_translation_save."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=500, blank=True)
+    body_markdown = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, editable=False)
+    body_text = models.TextField(blank=True, editable=False)
+    # Its search terms and their weights (knowledge.search.translated), kept with it.
+    search_terms = models.JSONField(default=dict, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["article", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "language"], name="kb_articletranslation_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["language", "article"], name="kb_translation_lang")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+
 class ArticleRevision(models.Model):
     """A snapshot of an article's text, written by every save through the service."""
 

@@ -9,6 +9,7 @@ from knowledge.models import Article, ArticleStatus, Category, Visibility
 from knowledge.search import thesaurus
 from knowledge.search.analysis import language, telling, without_sign_off, words
 from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
+from knowledge.search.translated import find_translated, show_translations
 
 SearchHit = Hit
 # A long text (an email: backstory, the question, a signature) says more than any one
@@ -27,7 +28,12 @@ def _published(include_agent_only: bool) -> QuerySet[Article]:
 
 
 def article_answers(
-    text: str, *, include_agent_only: bool = False, limit: int = 10, confident: bool = False
+    text: str,
+    *,
+    include_agent_only: bool = False,
+    limit: int = 10,
+    confident: bool = False,
+    language: str = "",
 ) -> list[Hit]:
     """The articles that answer `text`, best first: every door asks this one engine.
 
@@ -35,13 +41,46 @@ def article_answers(
     replies, the chat, the contact form's suggestions); otherwise every article holding
     enough of the query is listed (the help-center search, the API, agents' suggestions), in
     the same order.
+
+    `language`, a reader's language other than the knowledge base's (settings.LANGUAGE_CODE):
+    the articles translated into it that answer come first, then the engine's answers in
+    the knowledge base's language, each shown in the reader's language when translated.
     """
     text = without_sign_off(text)
     hits = find(text, include_agent_only=include_agent_only, limit=limit)
+    translated: list[Hit] = []
+    if language and language != _base_language():
+        translated = find_translated(
+            text, language=language, include_agent_only=include_agent_only, limit=limit
+        )
+        show_translations([hit.article for hit in hits], language)
     if confident:
-        return [hit for hit in hits if hit.confidence >= settings.HELPDESK_TIER0_CONFIDENCE]
+        wanted = settings.HELPDESK_TIER0_CONFIDENCE
+        return _first_of_each([h for h in [*translated, *hits] if h.confidence >= wanted], limit)
     floor = coverage_floor(text)
-    return [hit for hit in hits if hit.coverage >= floor]
+    return _first_of_each([h for h in [*translated, *hits] if h.coverage >= floor], limit)
+
+
+def _base_language() -> str:
+    return str(settings.LANGUAGE_CODE).split("-")[0]
+
+
+def _first_of_each(hits: list[Hit], limit: int) -> list[Hit]:
+    seen: set[int] = set()
+    unique = []
+    for hit in hits:
+        if hit.article.pk not in seen:
+            seen.add(hit.article.pk)
+            unique.append(hit)
+    return unique[:limit]
+
+
+def articles_in_language(articles: list[Article], language: str) -> list[Article]:
+    """The articles as a reader of `language` reads them: translated where they are (one
+    query; none in the knowledge base's own language)."""
+    if language and language != _base_language():
+        show_translations(articles, language)
+    return articles
 
 
 def coverage_floor(text: str) -> float:

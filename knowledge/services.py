@@ -16,6 +16,7 @@ from knowledge.models import (
     ArticleFeedback,
     ArticleRevision,
     ArticleStatus,
+    ArticleTranslation,
     Category,
     Deflection,
     SearchLog,
@@ -23,6 +24,7 @@ from knowledge.models import (
     Synonym,
 )
 from knowledge.search.index import index_articles, learn
+from knowledge.search.translated import terms_of
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
 ARTICLE_FIELDS = frozenset(
@@ -256,3 +258,35 @@ def synonym_add(*, words: str, means: str) -> Synonym:
                 group.save()
             return group
     return Synonym.objects.create(words=f"{means}, {words}")
+
+
+def article_translation_save(
+    *,
+    translation: ArticleTranslation | None = None,
+    article: Article,
+    language: str,
+    title: str,
+    summary: str = "",
+    body_markdown: str = "",
+) -> ArticleTranslation:
+    """Write an article's translation into `language` (a new one, or `translation`
+    changed): its body rendered and its search terms kept with it."""
+    codes = {code for code, _name in settings.LANGUAGES}
+    if language not in codes:
+        raise ValueError(f"{language!r} is not one of settings.LANGUAGES")
+    translation = translation or ArticleTranslation(article=article)
+    translation.article = article
+    translation.language = language
+    translation.title = title.strip()[:200]
+    translation.summary = summary.strip()[:500]
+    translation.body_markdown = body_markdown
+    translation.body_html = render_markdown(body_markdown)
+    translation.body_text = plain_text(translation.body_html)
+    translation.search_terms = terms_of(
+        title=translation.title,
+        summary=translation.summary,
+        body_text=translation.body_text,
+        language=language,
+    )
+    translation.save()
+    return translation

@@ -4,6 +4,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.ratelimit import count_hit
@@ -46,7 +47,10 @@ def suggest(request: HttpRequest) -> HttpResponse:
     if not (subject or description):  # the form is empty again: nothing to look up
         return render(request, "support/_suggestions.html", {"hits": [], "search_token": token})
     hits = selectors.article_answers(
-        f"{subject}\n{description}", limit=SUGGESTIONS_SHOWN, confident=True
+        f"{subject}\n{description}",
+        limit=SUGGESTIONS_SHOWN,
+        confident=True,
+        language=get_language(),
     )
     logged = services.search_revise(
         search_id=search_id_from_token(token),
@@ -67,7 +71,7 @@ def solved_it(request: HttpRequest) -> HttpResponse:
             include_agent_only=False, pk=form.cleaned_data["article"]
         )
     if article is None:
-        error = "That article is not available. Please send your request instead."
+        error = gettext("That article is not available. Please send your request instead.")
         return render(request, "support/deflected.html", {"error": error}, status=400)
     services.deflection_record(
         article=article,
@@ -78,6 +82,7 @@ def solved_it(request: HttpRequest) -> HttpResponse:
     request.session[CONTACT_DRAFT] = {
         name: search_text(request.POST.get(name, ""), limit) for name, limit in _DRAFT_FIELDS
     }
+    selectors.articles_in_language([article], get_language())
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "support/_deflected.html", {"article": article})
     return redirect(f"{reverse('support-deflected')}?article={article.pk}")
@@ -91,4 +96,6 @@ def deflected(request: HttpRequest) -> HttpResponse:
         if article_id.isdigit()
         else None
     )
+    if article is not None:
+        selectors.articles_in_language([article], get_language())
     return render(request, "support/deflected.html", {"article": article})

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.text import search_text
@@ -29,6 +30,8 @@ def _staff(request: HttpRequest) -> bool:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     context = selectors.portal_home(include_agent_only=_staff(request))
+    language = get_language()
+    selectors.articles_in_language([*context["popular"], *context["recent"]], language)
     return render(request, "kb/home.html", context)
 
 
@@ -43,7 +46,9 @@ def category(request: HttpRequest, category_slug: str) -> HttpResponse:
         "kb/category.html",
         {
             "category": current,
-            "articles": articles.order_by("title"),
+            "articles": selectors.articles_in_language(
+                list(articles.order_by("title")), get_language()
+            ),
             "children": current.children.all(),
         },
     )
@@ -58,13 +63,16 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
         services.article_record_view(article=found)
     token = request.GET.get("search")
     services.search_record_click(search_id=search_id_from_token(token), article=found)
+    related = selectors.related_articles(found, include_agent_only=_staff(request))
+    # The reader's language where the article is translated (read only, never saved).
+    selectors.articles_in_language([found, *related], get_language())
     return render(
         request,
         "kb/article.html",
         {
             "article": found,
             "search_token": token if search_id_from_token(token) is not None else "",
-            "related": selectors.related_articles(found, include_agent_only=_staff(request)),
+            "related": related,
             "form": FeedbackForm(),
         },
     )
@@ -77,7 +85,7 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
         raise Http404
     form = FeedbackForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose yes or no.")
+        messages.error(request, gettext("Choose yes or no."))
     else:
         services.article_record_feedback(
             article=found,
@@ -85,7 +93,7 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
             comment=form.cleaned_data["comment"],
             search_id=search_id_from_token(form.cleaned_data["search"]),
         )
-        messages.success(request, "Thank you for your feedback.")
+        messages.success(request, gettext("Thank you for your feedback."))
     url = reverse("kb-article", args=[found.category.slug, found.slug])
     return redirect(f"{url}?voted=1")
 
@@ -96,7 +104,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if not query:
         return render(request, "kb/search.html", {"query": query, "hits": []})
     staff = _staff(request)
-    hits = selectors.article_answers(query, include_agent_only=staff)
+    hits = selectors.article_answers(query, include_agent_only=staff, language=get_language())
     logged = services.search_record(
         query=query, source=SearchSource.PORTAL, results_count=len(hits), by_agent=staff
     )

@@ -27,6 +27,7 @@ from tickets.models import (
     ContactPoint,
     Customer,
     CustomerNotice,
+    CustomerNoticeTranslation,
     CustomHoliday,
     Macro,
     Message,
@@ -599,11 +600,19 @@ class NotificationAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "ticket"]
 
 
+class CustomerNoticeTranslationInline(admin.StackedInline):
+    """The notice for customers who read another language (README "Languages")."""
+
+    model = CustomerNoticeTranslation
+    extra = 0
+
+
 @admin.register(CustomerNotice)
 class CustomerNoticeAdmin(admin.ModelAdmin):
     list_display = ["kind", "enabled", "subject"]
     list_editable = ["enabled"]
     readonly_fields = ["kind"]
+    inlines = [CustomerNoticeTranslationInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one notice per kind, created by migration

@@ -7,7 +7,7 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self) -> None:
-        from helpdesk import mfa
+        from helpdesk import i18n, mfa
         from tickets import security_log
         from tickets.automation import dispatch
         from tickets.collab import following
@@ -28,6 +28,7 @@ class TicketsConfig(AppConfig):
         field_selectors.connect_signals()
         security_log.connect_signals()
         mfa.connect_signals()
+        i18n.connect_signals()
         post_save.connect(mfa.policy.changed, sender=SignInPolicy, dispatch_uid="mfa-policy")
         # Triggers and webhook subscriptions hear every event the services write.
         if dispatch.on_events not in event_listeners:

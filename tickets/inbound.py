@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from helpdesk.languages import default_language, language_of_message
 from tickets.models import Channel, ContactKind, Message, SideMessage, Ticket
 
 
@@ -58,6 +59,23 @@ class InboundMessage:
     # valid (an active product; a service of theirs or their organization's), else ignored.
     product_id: int | None = None
     service_id: int | None = None
+    # The language the customer reads, when the channel says it (the browser's on the
+    # contact form and chat, an email's Content-Language header); else read from the text.
+    language: str = ""
+
+
+def inbound_language(inbound: InboundMessage) -> str:
+    """The desk's language this message is written in ("" when unsure)."""
+    return language_of_message(
+        text=f"{inbound.subject}\n{inbound.text}", content_language=inbound.language
+    )
+
+
+def language_worth_keeping(inbound: InboundMessage) -> str:
+    """The language to keep on a sender whose language is not known: one other than the
+    default ("" otherwise: a blank language already means the default)."""
+    language = inbound_language(inbound)
+    return language if language != default_language() else ""
 
 
 class IngestOutcome(StrEnum):

@@ -180,6 +180,10 @@ class Customer(models.Model):
     # Set when their personal data was erased on request (tickets.privacy.erase): the row
     # stays as an anonymous placeholder, so statistics keep counting their tickets.
     erased_at = models.DateTimeField(null=True, blank=True)
+    # The language of every automatic message to them and of the portal when signed in (one
+    # of settings.LANGUAGES; blank: not known yet). Detected from their browser or first
+    # message (helpdesk.languages); their own choice in the portal replaces it.
+    language = models.CharField(max_length=10, blank=True, default="", choices=settings.LANGUAGES)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -707,6 +711,7 @@ from tickets.models_sla import (  # noqa: E402
     BusinessCalendar,
     ClockKind,
     CustomerNotice,
+    CustomerNoticeTranslation,
     CustomHoliday,
     FiringKind,
     NoticeKind,
@@ -746,6 +751,7 @@ __all__ = [
     "CustomerExport",
     "CustomerNote",
     "CustomerNotice",
+    "CustomerNoticeTranslation",
     "DeliveryState",
     "DeliveryStatus",
     "ErasureMode",

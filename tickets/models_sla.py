@@ -241,3 +241,32 @@ class CustomerNotice(models.Model):
 
     def __str__(self) -> str:
         return self.get_kind_display()
+
+    def wording(self, language: str) -> tuple[str, str]:
+        """(subject, text) in this language when the notice has it, else the notice's own.
+        Reads the prefetched translations (tickets.services.desk_setup)."""
+        for translation in self.translations.all():
+            if translation.language == language:
+                return translation.subject, translation.text
+        return self.subject, self.text
+
+
+class CustomerNoticeTranslation(models.Model):
+    """A customer notice in another language, sent to customers who read that language."""
+
+    notice = models.ForeignKey(
+        CustomerNotice, on_delete=models.CASCADE, related_name="translations"
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    subject = models.CharField(max_length=200, help_text="Email subject (SMS has none).")
+    text = models.TextField(help_text="The same placeholders as the notice's own text.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "language"], name="customernoticetranslation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice} ({self.language})"

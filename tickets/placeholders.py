@@ -6,7 +6,11 @@ shows instead of vanishing. Where these texts are edited, the placeholders are l
 import re
 from typing import Any
 
+from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import pgettext
+
+from helpdesk.languages import default_language, supported_language
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
 
@@ -45,9 +49,13 @@ def fill(text: str, values: dict[str, str], *, html: bool = False) -> str:
 
 def ticket_values(ticket: Any) -> dict[str, str]:
     name = ticket.customer.name.strip()
+    # "Hello there", in the customer's language (German: "Guten Tag zusammen").
+    language = supported_language(ticket.customer.language) or default_language()
+    with translation.override(language):
+        there = pgettext("greeting without a name", "there")
     return {
-        "customer.name": name or "there",
-        "customer.first_name": name.split()[0] if name else "there",
+        "customer.name": name or there,
+        "customer.first_name": name.split()[0] if name else there,
         "ticket.reference": ticket.reference,
         "ticket.subject": ticket.subject,
     }

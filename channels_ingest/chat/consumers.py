@@ -11,9 +11,13 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 
+from helpdesk.languages import default_language, language_of_browser
 from helpdesk.ratelimit import count_hit
 from helpdesk.signed import SignedId
 from tickets import live
@@ -72,9 +76,11 @@ def _over(key: str, limit: int, window_seconds: int) -> bool:
 # read when it was bound; the service reads whether it has ended.
 def _customer_message_sync(chat: ChatSession, client_id: str, text: str) -> Message:
     if _over(f"chat-msg:{chat.pk}", MESSAGES_PER_MINUTE, 60):
-        raise ChatRefused("rate_limited", "You are sending messages very fast; slow down.")
+        raise ChatRefused(
+            "rate_limited", gettext_noop("You are sending messages very fast; slow down.")
+        )
     if not client_id:
-        raise ChatRefused("invalid", "A message needs a client_id.")
+        raise ChatRefused("invalid", gettext_noop("A message needs a client_id."))
     return chats.chat_customer_message(chat=chat, client_id=client_id, text=text)
 
 
@@ -86,15 +92,17 @@ def _contact(content: dict[str, Any]) -> tuple[str, str, str]:
     email = str(content.get("email", "")).strip()[:320]
     text = str(content.get("text", ""))
     if not name:
-        raise ChatRefused("invalid", "Tell us your name.")
+        raise ChatRefused("invalid", gettext_noop("Tell us your name."))
     try:
         validate_email(email)
     except ValidationError:
-        raise ChatRefused("invalid", "Give an email address we can answer at.") from None
+        raise ChatRefused(
+            "invalid", gettext_noop("Give an email address we can answer at.")
+        ) from None
     return name, email, text
 
 
-def _leave_message(name: str, email: str, text: str) -> str:
+def _leave_message(name: str, email: str, text: str, language: str) -> str:
     """Nobody online: the message becomes a ticket answered by email."""
     inbound = InboundMessage(
         channel=Channel.WEB,
@@ -104,6 +112,7 @@ def _leave_message(name: str, email: str, text: str) -> str:
         subject=f"Chat message: {subject_from_text(text)}" if text.strip() else "",
         text=text,
         external_id=f"chat-offline:{uuid.uuid4()}",
+        language=language,
     )
     return ticket_open(inbound=inbound).ticket.reference
 
@@ -160,6 +169,10 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error(error.code, error.message)
 
     async def _error(self, code: str, message: str) -> None:
+        # In the language of the customer's page (the messages are marked for translation
+        # where they are raised; one not in the catalogue stays as it is).
+        with translation.override(self._language() or default_language()):
+            message = gettext(message) if message else message
         await self.send_json({"type": "error", "code": code, "message": message})
 
     async def _limit_starts(self, message: str) -> None:
@@ -171,21 +184,32 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
     async def _current(self) -> ChatSession:
         chat = await _chat(self.chat_id) if self.chat_id is not None else None
         if chat is None:
-            raise ChatRefused("invalid", "Start a chat first.")
+            raise ChatRefused("invalid", gettext_noop("Start a chat first."))
         return chat
 
     # Client messages (docs/chat-protocol.md).
 
+    def _language(self) -> str:
+        """The language the customer's browser asked the chat page in."""
+        headers = dict(self.scope.get("headers") or [])
+        cookies = self.scope.get("cookies") or {}
+        return language_of_browser(
+            accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+            chosen=cookies.get(settings.LANGUAGE_COOKIE_NAME, ""),
+        )
+
     async def _on_start(self, content: dict[str, Any]) -> None:
         if self.chat_id is not None:
-            raise ChatRefused("invalid", "This page already has a chat.")
+            raise ChatRefused("invalid", gettext_noop("This page already has a chat."))
         name, email, text = _contact(content)
-        await self._limit_starts("Too many chats started; wait a few minutes.")
+        await self._limit_starts(gettext_noop("Too many chats started; wait a few minutes."))
         if (await _status())["online"] == 0:
-            raise ChatRefused("offline", "Nobody is online right now; leave us a message.")
+            raise ChatRefused(
+                "offline", gettext_noop("Nobody is online right now; leave us a message.")
+            )
         client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
         chat = await database_sync_to_async(chats.chat_start)(
-            name=name, email=email, text=text, client_id=client_id
+            name=name, email=email, text=text, client_id=client_id, language=self._language()
         )
         await self._bind(await _chat(chat.pk))
         first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
@@ -194,14 +218,16 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
     async def _on_leave_message(self, content: dict[str, Any]) -> None:
         name, email, text = _contact(content)
         if not text.strip():
-            raise ChatRefused("invalid", "Write your message first.")
-        await self._limit_starts("Too many messages; wait a few minutes.")
-        reference = await database_sync_to_async(_leave_message)(name, email, text[:20_000])
+            raise ChatRefused("invalid", gettext_noop("Write your message first."))
+        await self._limit_starts(gettext_noop("Too many messages; wait a few minutes."))
+        reference = await database_sync_to_async(_leave_message)(
+            name, email, text[:20_000], self._language()
+        )
         await self.send_json({"type": "left_message", "reference": reference})
 
     async def _on_message(self, content: dict[str, Any]) -> None:
         if self.chat is None:
-            raise ChatRefused("invalid", "Start a chat first.")
+            raise ChatRefused("invalid", gettext_noop("Start a chat first."))
         client_id = str(content.get("client_id", ""))[:100]
         message = await _customer_message(self.chat, client_id, str(content.get("text", "")))
         await self.send_json({"type": "ack", "client_id": client_id, "id": message.pk})
@@ -237,14 +263,16 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         chat = await self._current()
         sent = await database_sync_to_async(chats.chat_send_transcript)(chat=chat)
         if sent is None:
-            raise ChatRefused("rate_limited", "We sent you several emails already; try later.")
+            raise ChatRefused(
+                "rate_limited", gettext_noop("We sent you several emails already; try later.")
+            )
         await self.send_json({"type": "transcript_sent"})
 
     async def _on_rate(self, content: dict[str, Any]) -> None:
         chat = await self._current()
         rating = content.get("rating")
         if not isinstance(rating, int) or isinstance(rating, bool):
-            raise ChatRefused("invalid", "Choose a rating from 1 to 5.")
+            raise ChatRefused("invalid", gettext_noop("Choose a rating from 1 to 5."))
         comment = str(content.get("comment", ""))
         await database_sync_to_async(chats.chat_rate)(chat=chat, rating=rating, comment=comment)
         await self.send_json({"type": "rated"})

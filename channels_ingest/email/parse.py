@@ -152,6 +152,8 @@ def _parsed(
         cc=_cc(headers, sender=sender),
         is_automatic=_is_automatic(headers),
         original=raw,
+        # The language the sender's mail client says it is written in (RFC 3282), if any.
+        language=header_text(headers.first("Content-Language"))[:100],
     )
 
 

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.uploads import MultipleFileField
 from tickets.catalog import selectors as catalog
@@ -8,36 +9,40 @@ from tickets.fields import forms as field_inputs
 from tickets.fields.selectors import form_fields
 from tickets.models import Customer, ServiceStatus, TicketForm
 
-NOT_SURE = ("", "Not sure, or something else")
+NOT_SURE = ("", _("Not sure, or something else"))
 
 
 class ContactForm(forms.Form):
-    URGENCY = [("low", "Not urgent"), ("normal", "Normal"), ("high", "Urgent: I cannot work")]
+    URGENCY = [
+        ("low", _("Not urgent")),
+        ("normal", _("Normal")),
+        ("high", _("Urgent: I cannot work")),
+    ]
 
-    name = forms.CharField(max_length=200, label="Your name")
-    email = forms.EmailField(label="Your email", help_text="We answer here.")
+    name = forms.CharField(max_length=200, label=_("Your name"))
+    email = forms.EmailField(label=_("Your email"), help_text=_("We answer here."))
     # "service:<id>" or "product:<id>"; the choices depend on who asks (see __init__).
     about = forms.ChoiceField(
         required=False,
-        label="What is it about?",
-        help_text="Optional: it brings your request to the right people sooner.",
+        label=_("What is it about?"),
+        help_text=_("Optional: it brings your request to the right people sooner."),
     )
-    subject = forms.CharField(max_length=200)
+    subject = forms.CharField(max_length=200, label=_("Subject"))
     description = forms.CharField(
         widget=forms.Textarea,
         max_length=20_000,
-        label="What happened?",
-        help_text="What you did, what you expected and what you saw instead.",
+        label=_("What happened?"),
+        help_text=_("What you did, what you expected and what you saw instead."),
     )
-    urgency = forms.ChoiceField(choices=URGENCY, initial="normal", label="How urgent is it?")
+    urgency = forms.ChoiceField(choices=URGENCY, initial="normal", label=_("How urgent is it?"))
     attachments = MultipleFileField(
-        required=False, help_text="Screenshots or logs, up to 10 files."
+        required=False, label=_("Attachments"), help_text=_("Screenshots or logs, up to 10 files.")
     )
     # Robots fill every field; people never see this one, cannot tab to it, and their
     # browsers are asked not to fill it. A request with it filled is held, not dropped.
     website = forms.CharField(
         required=False,
-        label="Leave this empty",
+        label=_("Leave this empty"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
@@ -75,7 +80,7 @@ class ContactForm(forms.Form):
         field = self.fields["about"]
         assert isinstance(field, forms.ChoiceField)
         if services:
-            field.choices = [NOT_SURE, ("Your services", services), ("Products", products)]
+            field.choices = [NOT_SURE, (_("Your services"), services), (_("Products"), products)]
         else:
             field.choices = [NOT_SURE, *products]
 

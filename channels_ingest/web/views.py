@@ -1,13 +1,17 @@
 """The portal's "contact support" form: the web channel's door."""
 
+from dataclasses import replace
+
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
+from helpdesk.languages import language_of_request
 from helpdesk.ratelimit import count_hit
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
@@ -37,7 +41,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.method != "POST" or not form.is_valid():
         return render(request, "support/new.html", page)
     if _over_limit(request, form.cleaned_data["email"]):
-        message = "You sent several requests in a short time. Please wait a few minutes."
+        message = gettext("You sent several requests in a short time. Please wait a few minutes.")
         return render(request, "support/new.html", {**page, "limited": message}, status=429)
     if form.is_robot():
         # Kept for an admin, never dropped: a person's browser may have filled the field.
@@ -47,7 +51,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             reason="the hidden field was filled in",
         )
         return redirect("support-submitted")
-    ticket = _open_ticket(form)
+    ticket = _open_ticket(form, language=language_of_request(request))
     request.session["submitted_reference"] = ticket.reference
     return redirect("support-submitted")
 
@@ -63,8 +67,8 @@ def _chosen(offered: list[TicketForm], wanted: str | None) -> TicketForm | None:
     return by_id.get(wanted or "") or (offered[0] if offered else None)
 
 
-def _open_ticket(form: ContactForm) -> Ticket:
-    inbound = held.inbound_of_form(form.cleaned_data)
+def _open_ticket(form: ContactForm, *, language: str) -> Ticket:
+    inbound = replace(held.inbound_of_form(form.cleaned_data), language=language)
     values = {key: value for key, value in form.custom_values().items() if value}
     with transaction.atomic():
         # Opening the ticket also sends the customer the "received" notice with the reference.

@@ -29,15 +29,22 @@
   var STORE_PREFIX = "helpdesk.chat.";
   var SAMPLE_CLIENT_ID = "00000000-0000-4000-8000-000000000000";  // as long as a real one
   var EMBEDDED = root.dataset.embedded === "1" && window.parent !== window;
+  // The page's language: Django's JavaScriptCatalog (/jsi18n/, loaded before this script)
+  // defines gettext and interpolate; without it the text stays English.
+  var _ = window.gettext || function (text) { return text; };
+  function fill(text, values) {
+    return window.interpolate ? window.interpolate(text, values, true)
+      : text.replace(/%\((\w+)\)s/g, function (all, key) { return values[key]; });
+  }
 
   var ERRORS = {
-    offline: "Nobody is online any more. Leave your message below and we answer by email.",
-    too_long: "That message is too long: the limit is 2,000 characters.",
-    rate_limited: "You are sending messages very quickly; wait a moment.",
-    invalid: "That was not accepted. Check what you entered and try again.",
-    ended: "This chat has ended, so the message was not delivered."
+    offline: _("Nobody is online any more. Leave your message below and we answer by email."),
+    too_long: _("That message is too long: the limit is 2,000 characters."),
+    rate_limited: _("You are sending messages very quickly; wait a moment."),
+    invalid: _("That was not accepted. Check what you entered and try again."),
+    ended: _("This chat has ended, so the message was not delivered.")
   };
-  var RECEIPTS = {sending: "Sending…", sent: "Sent", read: "Read", failed: "Not delivered"};
+  var RECEIPTS = {sending: _("Sending…"), sent: _("Sent"), read: _("Read"), failed: _("Not delivered")};
   var SENDERS = {customer: true, agent: true, system: true};
 
   var body = document.body;
@@ -217,7 +224,7 @@
     state.awaitingPong = false;
     state.sentNow = {};
     startPing();
-    if (state.everOpen) showConnection("Connected again.", "ok");
+    if (state.everOpen) showConnection(_("Connected again."), "ok");
     state.everOpen = true;
     if (state.token) {
       // The server sends the whole transcript on connect; sync covers a server that
@@ -257,7 +264,7 @@
       state.leave = null;
       state.leaveSent = false;
       el.startSubmit.disabled = false;
-      showStartError("The connection dropped before we could confirm your message. Please send it again.");
+      showStartError(_("The connection dropped before we could confirm your message. Please send it again."));
     }
     lostConnection();
     scheduleReconnect();
@@ -367,8 +374,8 @@
     transcript_sent: function () {
       var email = store.get("email");
       el.transcriptStatus.textContent = email
-        ? "We sent the transcript to " + email + "."
-        : "We sent the transcript to your email address.";
+        ? fill(_("We sent the transcript to %(email)s."), {email: email})
+        : _("We sent the transcript to your email address.");
       el.transcript.disabled = false;
     },
 
@@ -385,7 +392,7 @@
   function handleError(code, serverText) {
     // The server's text names the case (which limit, which field); ours is the fallback.
     var text = (typeof serverText === "string" && serverText) || ERRORS[code] ||
-      "Something went wrong. Please try again.";
+      _("Something went wrong. Please try again.");
     if (state.pendingStart) {
       startRefused(code, text);
       return;
@@ -425,7 +432,7 @@
     forgetChat();
     showView("start");
     setFormMode(state.online === 0 ? "message" : "chat");
-    showStartError("Your chat session has expired. Start a new chat if you still need help.");
+    showStartError(_("Your chat session has expired. Start a new chat if you still need help."));
     reconnectNow();
   }
 
@@ -433,9 +440,9 @@
 
   function formatWait(seconds) {
     if (typeof seconds !== "number" || seconds < 0) return "";
-    if (seconds < 60) return "less than a minute";
+    if (seconds < 60) return _("less than a minute");
     var minutes = Math.round(seconds / 60);
-    return minutes === 1 ? "about 1 minute" : "about " + minutes + " minutes";
+    return minutes === 1 ? _("about 1 minute") : fill(_("about %(minutes)s minutes"), {minutes: minutes});
   }
 
   function showStatus(online, waitSeconds) {
@@ -447,8 +454,8 @@
     el.status.dataset.online = isOnline ? "yes" : "no";
     var wait = formatWait(state.waitSeconds);
     el.statusText.textContent = isOnline
-      ? "We are online." + (wait ? " Expected wait: " + wait + "." : "")
-      : "Nobody is online right now.";
+      ? _("We are online.") + (wait ? " " + fill(_("Expected wait: %(wait)s."), {wait: wait}) : "")
+      : _("Nobody is online right now.");
     // The form follows who is online, unless a request from it is on its way.
     if (!state.pendingStart && !state.leave) setFormMode(isOnline ? "chat" : "message");
     if (state.session === "waiting") showQueue();
@@ -457,13 +464,13 @@
   function setFormMode(mode) {
     el.startForm.dataset.mode = mode;
     if (mode === "chat") {
-      el.startTitle.textContent = "Chat with support";
-      el.startIntro.textContent = "Tell us what you need and an agent joins you here.";
-      el.startSubmit.textContent = "Start chat";
+      el.startTitle.textContent = _("Chat with support");
+      el.startIntro.textContent = _("Tell us what you need and an agent joins you here.");
+      el.startSubmit.textContent = _("Start chat");
     } else {
-      el.startTitle.textContent = "Leave us a message";
-      el.startIntro.textContent = "Leave your message and we answer by email.";
-      el.startSubmit.textContent = "Send message";
+      el.startTitle.textContent = _("Leave us a message");
+      el.startIntro.textContent = _("Leave your message and we answer by email.");
+      el.startSubmit.textContent = _("Send message");
     }
   }
 
@@ -487,7 +494,7 @@
     var email = el.email.value.trim();
     var text = el.first.value.trim();
     if (!name || !text) {
-      showStartError("Please fill in your name and your question.");
+      showStartError(_("Please fill in your name and your question."));
       (name ? el.first : el.name).focus();
       return;
     }
@@ -516,7 +523,7 @@
     state.outbox.push(entry);
     saveOutbox();
     setSessionName("starting");
-    setTitle("Starting your chat…");
+    setTitle(_("Starting your chat…"));
     showView("conversation");
     showPending(entry);
     if (send(state.pendingStart)) state.sentNow[clientId] = true;
@@ -562,14 +569,14 @@
     state.position = typeof position === "number" ? position : null;
     setSessionName(name);
     if (name === "waiting") {
-      setTitle("Waiting for an agent");
+      setTitle(_("Waiting for an agent"));
       showQueue();
     } else if (name === "active") {
-      setTitle("Chat with " + (state.agent || "support"));
+      setTitle(state.agent ? fill(_("Chat with %(agent)s"), {agent: state.agent}) : _("Chat with support"));
       el.queue.textContent = previous !== "active" && !quiet && state.agent
-        ? state.agent + " joined the chat." : "";
+        ? fill(_("%(agent)s joined the chat."), {agent: state.agent}) : "";
     } else {
-      if (state.agent) setTitle("Chat with " + state.agent);
+      if (state.agent) setTitle(fill(_("Chat with %(agent)s"), {agent: state.agent}));
       el.queue.textContent = "";
       showEnded(previous !== "ended" && !quiet);
     }
@@ -577,11 +584,11 @@
 
   function showQueue() {
     var parts = [];
-    if (state.position === 1) parts.push("You are next in the queue.");
-    else if (state.position) parts.push("You are number " + state.position + " in the queue.");
-    else parts.push("An agent will be with you shortly.");
+    if (state.position === 1) parts.push(_("You are next in the queue."));
+    else if (state.position) parts.push(fill(_("You are number %(position)s in the queue."), {position: state.position}));
+    else parts.push(_("An agent will be with you shortly."));
     var wait = formatWait(state.waitSeconds);
-    if (wait && state.online) parts.push("Expected wait: " + wait + ".");
+    if (wait && state.online) parts.push(fill(_("Expected wait: %(wait)s."), {wait: wait}));
     el.queue.textContent = parts.join(" ");
   }
 
@@ -615,11 +622,11 @@
 
   function lostConnection() {
     if (state.session === "none") {
-      el.statusText.textContent = "Cannot reach the chat right now; trying again…";
+      el.statusText.textContent = _("Cannot reach the chat right now; trying again…");
       el.status.dataset.online = "unknown";
     }
     if (state.session !== "none" && state.session !== "left") {
-      showConnection("Connection lost. Reconnecting… Your messages go out as soon as we are back.", "lost");
+      showConnection(_("Connection lost. Reconnecting… Your messages go out as soon as we are back."), "lost");
     }
   }
 
@@ -638,7 +645,7 @@
     meta.className = "chat-meta";
     var who = document.createElement("span");
     who.className = "chat-name";
-    who.textContent = sender === "customer" ? "You" : (name || (sender === "agent" ? "Agent" : "Help desk"));
+    who.textContent = sender === "customer" ? _("You") : (name || (sender === "agent" ? _("Agent") : _("Help desk")));
     var when = document.createElement("time");
     if (at) when.setAttribute("datetime", at);
     when.textContent = formatTime(at);
@@ -661,7 +668,7 @@
   function setReceipt(item, kind) {
     var receipt = item.querySelector(".chat-receipt");
     if (!receipt) return;
-    // Read is final: a late ack does not turn it back into "Sent".
+    // Read is final: a late ack does not turn it back into _("Sent").
     if (item.dataset.receipt === "read" && kind === "sent") return;
     item.dataset.receipt = kind;
     receipt.textContent = RECEIPTS[kind];
@@ -802,7 +809,7 @@
 
   function showAgentTyping() {
     if (state.session === "ended") return;
-    var text = (state.agent || "The agent") + " is typing…";
+    var text = state.agent ? fill(_("%(agent)s is typing…"), {agent: state.agent}) : _("The agent is typing…");
     if (el.typing.textContent !== text) el.typing.textContent = text;  // announced once
     clearTimeout(state.agentTypingTimer);
     state.agentTypingTimer = setTimeout(hideAgentTyping, AGENT_TYPING_SHOWN_MS);
@@ -898,7 +905,7 @@
 
   el.transcript.addEventListener("click", function () {
     el.transcript.disabled = true;
-    el.transcriptStatus.textContent = "Sending the transcript…";
+    el.transcriptStatus.textContent = _("Sending the transcript…");
     sendWhenOpen({type: "transcript"});
   });
 
@@ -952,7 +959,7 @@
   if (state.token || state.pendingStart) {
     // A reload: show what is known at once; the server's `session` fills in the rest.
     setSessionName(state.token ? "resuming" : "starting");
-    setTitle(state.token ? "Reconnecting to your chat…" : "Starting your chat…");
+    setTitle(state.token ? _("Reconnecting to your chat…") : _("Starting your chat…"));
     showView("conversation");
     state.outbox.forEach(showPending);
   } else {

@@ -21,7 +21,17 @@
     new URL(script.src, document.baseURI).origin;
   origin = new URL(origin).origin;
   var CHAT_URL = origin + "/support/chat/?embed=1";
-  var LABEL = "Chat with support";
+  // The button sits on the host site, outside the help desk's pages and their catalogue
+  // (/jsi18n/): its three strings come in the help desk's languages from this table, in
+  // the host page's language (<html lang>), else the browser's. `data-label` on the tag
+  // names the button otherwise. The chat inside the panel follows the browser's language.
+  var STRINGS = {
+    en: {label: "Chat with support", unread: " (new message)", close: "Close chat"},
+    de: {label: "Mit dem Support chatten", unread: " (neue Nachricht)", close: "Chat schließen"}
+  };
+  var wanted = (document.documentElement.lang || navigator.language || "en").slice(0, 2);
+  var TEXT = STRINGS[wanted.toLowerCase()] || STRINGS.en;
+  var LABEL = script.getAttribute("data-label") || TEXT.label;
 
   var CSS = [
     ":host { all: initial; }",
@@ -72,7 +82,7 @@
     panel.hidden = true;
     var bar = element("div", {"class": "bar"});
     bar.appendChild(element("span", {"aria-hidden": "true"}, LABEL));
-    closeButton = element("button", {type: "button", "class": "close", "aria-label": "Close chat"}, "×");
+    closeButton = element("button", {type: "button", "class": "close", "aria-label": TEXT.close}, "×");
     bar.appendChild(closeButton);
     panel.appendChild(bar);
 
@@ -116,7 +126,7 @@
 
   function setUnread(unread) {
     dot.hidden = !unread;
-    if (unread) launcher.setAttribute("aria-label", LABEL + " (new message)");
+    if (unread) launcher.setAttribute("aria-label", LABEL + TEXT.unread);
     else launcher.removeAttribute("aria-label");
   }
 

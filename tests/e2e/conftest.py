@@ -189,7 +189,7 @@ def browser(_chromium: _Chromium, monkeypatch: pytest.MonkeyPatch) -> Iterator[B
 @pytest.fixture
 def new_page(
     browser: Browser, live_server_url: str, request: pytest.FixtureRequest
-) -> Iterator[Callable[[], Page]]:
+) -> Iterator[Callable[..., Page]]:
     """Open a page in a fresh browser context (no cookies: one more person) on the server.
 
     Relative URLs work. The test fails if a page reported a JavaScript error or a resource
@@ -200,9 +200,10 @@ def new_page(
     pages: list[Page] = []
     problems: list[str] = []
 
-    def open_page() -> Page:
+    def open_page(**options: Any) -> Page:
+        """`options`: more of Playwright's context options (locale="de-DE", say)."""
         context = browser.new_context(
-            base_url=live_server_url, viewport={"width": 1024, "height": 768}
+            base_url=live_server_url, viewport={"width": 1024, "height": 768}, **options
         )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()

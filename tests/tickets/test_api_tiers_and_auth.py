@@ -15,6 +15,7 @@ from tests.factories import PASSWORD, AgentFactory, EmailContactFactory, UserFac
 from tests.tickets.api_helpers import db_snapshot as _db_snapshot
 from tests.tickets.api_helpers import error_of as _error
 from tickets.api import urls as api_urls
+from tickets.collab.services import side_conversation_start, ticket_link
 from tickets.inbound import InboundAttachment
 from tickets.models import (
     AgentProfile,
@@ -128,6 +129,34 @@ ENDPOINTS = [
         lambda ids: {"title": "Mail delays", "summary": "Mail arrives late; we are on it."},
     ),
     Endpoint("delete", "/api/v1/problems/{problem}/known-issue/", 204),
+    Endpoint("get", "/api/v1/tickets/{ticket}/followers/", 200),
+    Endpoint("post", "/api/v1/tickets/{ticket}/followers/", 200),
+    Endpoint("delete", "/api/v1/tickets/{ticket}/followers/", 200),
+    Endpoint("get", "/api/v1/tickets/{ticket}/related/", 200),
+    Endpoint(
+        "post", "/api/v1/tickets/{ticket}/related/", 201, lambda ids: {"ticket": ids["third"]}
+    ),
+    Endpoint("delete", "/api/v1/tickets/{ticket}/related/{other_ticket}/", 204),
+    Endpoint("get", "/api/v1/tickets/{ticket}/side-conversations/", 200),
+    Endpoint(
+        "post",
+        "/api/v1/tickets/{ticket}/side-conversations/",
+        201,
+        lambda ids: {"to": "parts@vendor.example", "subject": "Part", "text": "In stock?"},
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/tickets/{ticket}/side-conversations/{side}/messages/",
+        201,
+        lambda ids: {"text": "Any news?"},
+    ),
+    Endpoint("post", "/api/v1/tickets/{ticket}/side-conversations/{side}/close/", 200),
+]
+# Admins only (tests/privacy/test_export.py reads them as each role).
+PRIVACY = [
+    "/api/v1/customers/{customer}/export/",
+    "/api/v1/exports/{export}/",
+    "/api/v1/exports/{export}/download/",
 ]
 # Public: what customers are told (tests/api/test_problems_api.py reads it as anyone).
 PUBLIC = ["/api/v1/known-issues/"]
@@ -135,7 +164,7 @@ PUBLIC = ["/api/v1/known-issues/"]
 UNKNOWN_IDS = [
     pytest.param(e, name, id=f"{e} unknown {name}")
     for e in ENDPOINTS
-    for name in ("ticket", "attachment", "customer", "message", "problem")
+    for name in ("ticket", "attachment", "customer", "message", "problem", "side")
     if "{" + name + "}" in e.path
 ]
 
@@ -148,6 +177,11 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
         original=b"From: someone@example.com\r\nSubject: Help\r\n\r\nIt broke.\r\n",
     )
     other_ticket = open_ticket()
+    third = open_ticket(sender="third@example.com")
+    ticket_link(ticket=ticket, other=other_ticket, actor=None)
+    side = side_conversation_start(
+        ticket=ticket, to="vendor@supplier.example", subject="Spare part", text="Any?", actor=None
+    )
     other_customer = EmailContactFactory().customer
     problem = problems.problem_create(title="Outage", actor=None, tickets=[ticket])
     known_issues.known_issue_publish(
@@ -161,6 +195,8 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
         "message": ticket.messages.get().pk,
         "customer": ticket.customer_id,
         "other_customer": other_customer.pk,
+        "third": third.pk,
+        "side": side.pk,
     }
 
 
@@ -176,7 +212,7 @@ REPORTS = [
 
 
 def test_every_route_is_covered() -> None:
-    routes = {e.path for e in ENDPOINTS} | set(REPORTS) | set(PUBLIC)
+    routes = {e.path for e in ENDPOINTS} | set(REPORTS) | set(PUBLIC) | set(PRIVACY)
     assert len(api_urls.urlpatterns) == len(routes)
 
 
@@ -469,7 +505,8 @@ def test_schema_documents_every_route_and_its_errors(api: APIClient) -> None:
         for p, ops in schema["paths"].items()
         if p.startswith("/api/v1/") and not p.startswith("/api/v1/kb/") and p not in PUBLIC
     }
-    assert {route(p) for p in staff_paths} == {route(e.path) for e in ENDPOINTS} | set(REPORTS)
+    documented = {route(e.path) for e in ENDPOINTS} | set(REPORTS) | {route(p) for p in PRIVACY}
+    assert {route(p) for p in staff_paths} == documented
     for path, operations in staff_paths.items():
         for method, operation in operations.items():
             codes = set(operation["responses"])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import User
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.uploads import MAX_FILES, MultipleFileField
 from tickets import selectors
@@ -20,9 +21,9 @@ MESSAGE_MAX_CHARS = 20_000
 
 class SignInLinkForm(forms.Form):
     email = forms.EmailField(
-        label="Your email address",
+        label=_("Your email address"),
         max_length=320,
-        help_text="The address you wrote to us from. We email you a link to sign in.",
+        help_text=_("The address you wrote to us from. We email you a link to sign in."),
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -32,7 +33,7 @@ class PortalAuthenticationForm(AuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email address or username"
+        self.fields["username"].label = _("Email address or username")
 
     def clean_username(self) -> str:
         username: str = self.cleaned_data["username"]
@@ -55,13 +56,13 @@ class ReplyForm(forms.Form):
     text = forms.CharField(
         widget=forms.Textarea,
         max_length=MESSAGE_MAX_CHARS,
-        label="Your message",
-        error_messages={"required": "Write a message before sending."},
+        label=_("Your message"),
+        error_messages={"required": _("Write a message before sending.")},
     )
     attachments = MultipleFileField(
         required=False,
-        label="Attach files",
-        help_text="Screenshots or logs, up to 10 files.",
+        label=_("Attach files"),
+        help_text=_("Screenshots or logs, up to 10 files."),
         too_large_hint="; attach a smaller file (your message is kept below)",
     )
     # One id per rendered form: a second submit of the same form stores the message once.
@@ -71,13 +72,16 @@ class ReplyForm(forms.Form):
         kwargs.setdefault("initial", {"submission": uuid.uuid4().hex})
         super().__init__(*args, **kwargs)
         limit = filesizeformat(settings.HELPDESK_MAX_ATTACHMENT_BYTES)
-        help_text = f"Screenshots or logs: up to {MAX_FILES} files, {limit} each."
+        help_text = _("Screenshots or logs: up to %(files)s files, %(limit)s each.") % {
+            "files": MAX_FILES,
+            "limit": limit,
+        }
         self.fields["attachments"].help_text = help_text
 
     def clean_text(self) -> str:
         text: str = self.cleaned_data["text"]
         if not text.strip():
-            raise forms.ValidationError("Write a message before sending.")
+            raise forms.ValidationError(_("Write a message before sending."))
         return text
 
     def clean_submission(self) -> str:
@@ -86,11 +90,11 @@ class ReplyForm(forms.Form):
 
 
 RATING_CHOICES = [
-    (5, "5: Very good"),
-    (4, "4: Good"),
-    (3, "3: OK"),
-    (2, "2: Poor"),
-    (1, "1: Very poor"),
+    (5, _("5: Very good")),
+    (4, _("4: Good")),
+    (3, _("3: OK")),
+    (2, _("2: Poor")),
+    (1, _("1: Very poor")),
 ]
 
 
@@ -99,12 +103,12 @@ class RatingForm(forms.Form):
         choices=RATING_CHOICES,
         coerce=int,
         widget=forms.RadioSelect,
-        label="How did we do?",
-        error_messages={"required": "Choose a rating from 1 to 5."},
+        label=_("How did we do?"),
+        error_messages={"required": _("Choose a rating from 1 to 5.")},
     )
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         max_length=COMMENT_MAX_CHARS,
-        label="Anything you want to tell us? (optional)",
+        label=_("Anything you want to tell us? (optional)"),
     )

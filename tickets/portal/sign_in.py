@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from helpdesk.auth_backends import USER_BACKEND
@@ -36,7 +37,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return render(request, "support/login.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
     if _over_limit(request, email):
-        limited = "You asked for several links in a short time. Please wait a few minutes."
+        limited = gettext("You asked for several links in a short time. Please wait a few minutes.")
         return render(request, "support/login.html", {"form": form, "limited": limited}, status=429)
     next_url = form.cleaned_data["next"]
     if _is_safe(request, next_url):

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.ratelimit import client_address, count_hit
@@ -23,17 +25,19 @@ from tickets.problems import known_issues
 ENDED_DAYS = 14
 RATE_WINDOW_SECONDS = 600
 _UNREADABLE = {
-    ContactKind.EMAIL: "Enter an email address like name@example.com.",
-    ContactKind.PHONE: "Enter a mobile number we can text, with its country code "
-    "(like +44 7700 900123), or an email address.",
+    ContactKind.EMAIL: _("Enter an email address like name@example.com."),
+    ContactKind.PHONE: _(
+        "Enter a mobile number we can text, with its country code "
+        "(like +44 7700 900123), or an email address."
+    ),
 }
 
 
 class NotifyForm(forms.Form):
     contact = forms.CharField(
         max_length=320,
-        label="Your email or mobile number",
-        help_text="We write once, when it is fixed, and never for anything else.",
+        label=_("Your email or mobile number"),
+        help_text=_("We write once, when it is fixed, and never for anything else."),
         widget=forms.TextInput(attrs={"autocomplete": "email"}),
     )
 
@@ -61,7 +65,7 @@ def notify(request: HttpRequest, known_issue_id: int) -> HttpResponse:
     if not form.is_valid():
         return _page(request, failed=(known_issue_id, form), status=400)
     if _over_limit(request, form.cleaned_data["contact"]):
-        limited = "You asked several times in a short time. Please wait a few minutes."
+        limited = gettext("You asked several times in a short time. Please wait a few minutes.")
         return _page(request, failed=(known_issue_id, form), limited=limited, status=429)
     try:
         subscriber = known_issues.known_issue_subscribe(
@@ -76,10 +80,12 @@ def notify(request: HttpRequest, known_issue_id: int) -> HttpResponse:
     except Conflict as error:
         messages.error(request, error.message)
         return redirect("status")
-    how = "email" if subscriber.kind == ContactKind.EMAIL else "text"
-    messages.success(
-        request, f"Thank you. We will {how} {subscriber.address} once, when it is fixed."
+    told = (
+        gettext("Thank you. We will email %(address)s once, when it is fixed.")
+        if subscriber.kind == ContactKind.EMAIL
+        else gettext("Thank you. We will text %(address)s once, when it is fixed.")
     )
+    messages.success(request, told % {"address": subscriber.address})
     return redirect(f"{reverse('status')}#known-issue-{known_issue_id}")
 
 
@@ -103,7 +109,7 @@ def _page(
         for issue in known_issues.current()
     ]
     if failed_id is not None and all(issue.id != failed_id for issue, _ in current):
-        limited = limited or "This issue is fixed already, or no longer known."
+        limited = limited or gettext("This issue is fixed already, or no longer known.")
     context = {
         "current": current,
         "ended": known_issues.ended_since(timezone.now() - timedelta(days=ENDED_DAYS)),

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import selectors, services
@@ -26,19 +28,19 @@ from tickets.services.satisfaction import is_rateable
 
 # Statuses in the customer's words (agents' labels, like "Waiting on customer", are theirs).
 CUSTOMER_STATUS_LABELS = {
-    TicketStatus.NEW: "Received",
-    TicketStatus.OPEN: "In progress",
-    TicketStatus.PENDING_CUSTOMER: "Waiting for your reply",
-    TicketStatus.ON_HOLD: "In progress",
-    TicketStatus.RESOLVED: "Resolved",
-    TicketStatus.CLOSED: "Closed",
+    TicketStatus.NEW: _("Received"),
+    TicketStatus.OPEN: _("In progress"),
+    TicketStatus.PENDING_CUSTOMER: _("Waiting for your reply"),
+    TicketStatus.ON_HOLD: _("In progress"),
+    TicketStatus.RESOLVED: _("Resolved"),
+    TicketStatus.CLOSED: _("Closed"),
 }
 
 
 def status_label(ticket: Ticket) -> str:
     if ticket.merged_into_id is not None:
-        return "Merged"
-    return CUSTOMER_STATUS_LABELS[TicketStatus(ticket.status)]
+        return gettext("Merged")
+    return str(CUSTOMER_STATUS_LABELS[TicketStatus(ticket.status)])
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,11 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
     if result.ticket.pk != ticket.pk:
         messages.success(
             request,
-            f"{ticket.reference} was closed, so we opened {result.ticket.reference} "
-            "for your message.",
+            gettext("%(closed)s was closed, so we opened %(new)s for your message.")
+            % {"closed": ticket.reference, "new": result.ticket.reference},
         )
     else:
-        messages.success(request, "Your message was sent.")
+        messages.success(request, gettext("Your message was sent."))
     return redirect("portal-ticket", ticket_id=result.ticket.pk)
 
 
@@ -115,7 +117,10 @@ def ticket_close(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{ticket.reference} is closed. Thank you!")
+        messages.success(
+            request,
+            gettext("%(reference)s is closed. Thank you!") % {"reference": ticket.reference},
+        )
     return redirect("portal-ticket", ticket_id=ticket.pk)
 
 
@@ -128,7 +133,11 @@ def ticket_reopen(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Ht
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{ticket.reference} is open again; our team will answer.")
+        messages.success(
+            request,
+            gettext("%(reference)s is open again; our team will answer.")
+            % {"reference": ticket.reference},
+        )
     return redirect("portal-ticket", ticket_id=ticket.pk)
 
 
@@ -150,7 +159,7 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
         return _thread_page(
             request, me, ticket, rating_form=form, rating_error=error.message, status=409
         )
-    messages.success(request, "Thank you for your feedback!")
+    messages.success(request, gettext("Thank you for your feedback!"))
     return redirect("portal-ticket", ticket_id=ticket.pk)
 
 

@@ -6,6 +6,7 @@ is answered when it is solved, with nothing more to do)."""
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from helpdesk.signed import SignedId
 from tickets.models import Problem, ProblemStatus, Service, Ticket
@@ -47,14 +48,20 @@ def offer_lines(ticket: Ticket, issues: list[Current]) -> list[str]:
         token = mine_token(ticket.pk, issue.problem_id)
         path = reverse("known-issue-mine", args=[issue.problem_id, token])
         fix = (
-            f" We expect it fixed by {promised_time(issue.expected_fix_at)}."
+            " "
+            + gettext("We expect it fixed by %(time)s.")
+            % {"time": promised_time(issue.expected_fix_at)}
             if issue.expected_fix_at
             else ""
         )
         lines += [
-            f"We know of a problem that may be what you are seeing: {issue.title}.",
+            gettext("We know of a problem that may be what you are seeing: %(title)s.")
+            % {"title": issue.title},
             f"{issue.summary}{fix}",
-            f"If this is it, tell us here and we will write to you when it is fixed: {base}{path}",
+            gettext(
+                "If this is it, tell us here and we will write to you when it is fixed: %(link)s"
+            )
+            % {"link": f"{base}{path}"},
             "",
         ]
     return lines

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from tickets.models import (
     ContactKind,
@@ -29,6 +30,7 @@ from tickets.models import (
     Problem,
     ProblemStatus,
 )
+from tickets.services.notices import customer_language
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +88,17 @@ def claim(subscriber_id: int, *, kind: str, now: datetime | None = None) -> Fixe
     ).update(notified_at=now or timezone.now(), notify_error="")
     if not claimed:
         return None
-    subscriber = KnownIssueSubscriber.objects.select_related("known_issue__problem").get(
-        pk=subscriber_id
-    )
+    subscriber = KnownIssueSubscriber.objects.select_related(
+        "known_issue__problem", "customer"
+    ).get(pk=subscriber_id)
     issue = subscriber.known_issue
-    return FixedNotice(
-        subscriber_id=subscriber.pk,
-        to=subscriber.address,
-        subject=f"Fixed: {issue.title}",
-        text=fixed_text(issue, short=kind == ContactKind.PHONE),
-    )
+    with translation.override(customer_language(subscriber.customer)):
+        return FixedNotice(
+            subscriber_id=subscriber.pk,
+            to=subscriber.address,
+            subject=gettext("Fixed: %(title)s") % {"title": issue.title},
+            text=fixed_text(issue, short=kind == ContactKind.PHONE),
+        )
 
 
 def not_told(subscriber_id: int, reason: str, *, again: bool) -> None:
@@ -115,13 +118,17 @@ def fixed_text(issue: KnownIssue, *, short: bool = False) -> str:
     if short:
         if len(explanation) > SMS_EXPLANATION_CHARS:
             explanation = explanation[: SMS_EXPLANATION_CHARS - 1].rsplit(" ", 1)[0] + "…"
-        return f"Fixed: {issue.title}. {explanation} Status: {status}"
-    return (
-        f"Hello,\n\nYou asked us to tell you when this was fixed: {issue.title}.\n\n"
-        f"It is fixed now. {explanation}\n\n"
-        f"The status of our services: {status}\n\n"
+        return gettext("Fixed: %(title)s. %(explanation)s Status: %(link)s") % {
+            "title": issue.title,
+            "explanation": explanation,
+            "link": status,
+        }
+    return gettext(
+        "Hello,\n\nYou asked us to tell you when this was fixed: %(title)s.\n\n"
+        "It is fixed now. %(explanation)s\n\n"
+        "The status of our services: %(link)s\n\n"
         "We will not write to you about it again.\n"
-    )
+    ) % {"title": issue.title, "explanation": explanation, "link": status}
 
 
 def _email(subscriber_id: int, now: datetime) -> bool | None:

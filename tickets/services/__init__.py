@@ -18,7 +18,9 @@ from tickets.services.customers import (
     customer_get_or_create_for_contact,
     customer_merge,
     customer_note,
+    customer_note_language,
     customer_remove_contact_point,
+    customer_set_language,
     customer_set_organization,
 )
 from tickets.services.delivery import (
@@ -86,8 +88,10 @@ __all__ = [
     "customer_get_or_create_for_contact",
     "customer_merge",
     "customer_note",
+    "customer_note_language",
     "customer_remove_contact_point",
     "customer_send_sign_in_link",
+    "customer_set_language",
     "customer_set_organization",
     "customer_sign_in_by_link",
     "last_inbound_channel",

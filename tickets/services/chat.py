@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, F, Sum
 from django.db.models.functions import Greatest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from knowledge.selectors import article_answers
 from tickets import live, policy
@@ -43,7 +44,7 @@ from tickets.services.messages import (
     ticket_open,
     ticket_reply,
 )
-from tickets.services.notices import notify_agents
+from tickets.services.notices import customer_language, notify_agents
 from tickets.services.outbound import ticket_send_automatic_reply
 from tickets.services.self_service import ANSWERS_OFFERED
 
@@ -118,7 +119,7 @@ def chat_availability(*, now: datetime | None = None, tier_level: int = CHAT_TIE
 def _validate_text(text: str) -> str:
     text = text.strip()
     if not text:
-        raise InvalidInput("Write a message first.", code="empty_message")
+        raise InvalidInput(gettext_noop("Write a message first."), code="empty_message")
     if len(text) > MAX_TEXT:
         raise InvalidInput(f"A message has at most {MAX_TEXT} characters.", code="too_long")
     return text
@@ -131,7 +132,13 @@ def _subject(text: str) -> str:
 
 @transaction.atomic
 def chat_start(
-    *, name: str, email: str, text: str, client_id: str, now: datetime | None = None
+    *,
+    name: str,
+    email: str,
+    text: str,
+    client_id: str,
+    language: str = "",
+    now: datetime | None = None,
 ) -> ChatSession:
     """Open the chat's ticket with its first message and put it in tier 1's chat queue.
 
@@ -147,7 +154,7 @@ def chat_start(
         return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
-        raise InvalidInput("Tell us your name.", code="invalid_name")
+        raise InvalidInput(gettext_noop("Tell us your name."), code="invalid_name")
     key = uuid.uuid4()
     inbound = InboundMessage(
         channel=Channel.CHAT,
@@ -157,6 +164,7 @@ def chat_start(
         subject=_subject(text),
         text=text,
         external_id=f"{key}:{client_id}",
+        language=language,
     )
     ticket = ticket_open(inbound=inbound, tier_level=CHAT_TIER, now=now).ticket
     chat = ChatSession.objects.create(
@@ -175,7 +183,8 @@ def chat_start(
 
 def _offer_articles(chat: ChatSession, text: str) -> None:
     """While the customer waits, confident knowledge-base answers (tier 0, in the chat)."""
-    hits = article_answers(text, limit=ANSWERS_OFFERED, confident=True)
+    language = customer_language(chat.ticket.customer)
+    hits = article_answers(text, limit=ANSWERS_OFFERED, confident=True, language=language)
     if not hits:
         return
     base = settings.PUBLIC_BASE_URL
@@ -188,7 +197,7 @@ def _offer_articles(chat: ChatSession, text: str) -> None:
         ticket=chat.ticket,
         kind=MessageKind.OUTBOUND,
         channel=Channel.CHAT,
-        body_text=f"While you wait for an agent, these articles may already help:\n{links}",
+        body_text=_in(language, _WHILE_YOU_WAIT) % {"links": links},
         is_automatic=True,
         delivery_status=DeliveryStatus.SENT,
     )
@@ -227,7 +236,7 @@ def chat_customer_message(
             .update(customer_seen_at=now)
         )
         if not seen:
-            raise Conflict("This chat has ended; start a new one.", code="ended")
+            raise Conflict(gettext_noop("This chat has ended; start a new one."), code="ended")
         # A resend (the same client id after a dropped connection) is rare: the unique
         # message id turns it into the stored message, without a look-up for every message.
         try:
@@ -264,9 +273,9 @@ def chat_mark_read(*, chat: ChatSession, side: str, up_to: int) -> None:
 @transaction.atomic
 def chat_rate(*, chat: ChatSession, rating: int, comment: str = "") -> None:
     if chat.status != ChatStatus.ENDED:
-        raise Conflict("A chat can be rated once it has ended.", code="not_ended")
+        raise Conflict(gettext_noop("A chat can be rated once it has ended."), code="not_ended")
     if not 1 <= rating <= 5:
-        raise InvalidInput("Choose a rating from 1 to 5.", code="invalid_rating")
+        raise InvalidInput(gettext_noop("Choose a rating from 1 to 5."), code="invalid_rating")
     ChatSession.objects.filter(pk=chat.pk).update(rating=rating, rating_comment=comment[:2000])
     record_event(
         chat.ticket, EventKind.RATED, actor=None, label=chat.name, rating=rating,
@@ -287,10 +296,28 @@ def chat_send_transcript(*, chat: ChatSession) -> Message | None:
         f"{m.body_text}"
         for m in messages
     ]
-    text = f"Your chat with us ({chat.ticket.reference}):\n\n" + "\n".join(lines)
+    language = customer_language(chat.ticket.customer)
+    values = {"reference": chat.ticket.reference}
+    text = _in(language, _TRANSCRIPT_TEXT) % values + "\n\n" + "\n".join(lines)
     return ticket_send_automatic_reply(
-        ticket=chat.ticket, subject=f"Your chat transcript ({chat.ticket.reference})", text=text
+        ticket=chat.ticket,
+        subject=_in(language, _TRANSCRIPT_SUBJECT) % values,
+        text=text,
     )
+
+
+# What the customer is told in the chat, in their language (makemessages finds them here).
+_WHILE_YOU_WAIT = gettext_noop(
+    "While you wait for an agent, these articles may already help:\n%(links)s"
+)
+_TRANSCRIPT_TEXT = gettext_noop("Your chat with us (%(reference)s):")
+_TRANSCRIPT_SUBJECT = gettext_noop("Your chat transcript (%(reference)s)")
+
+
+def _in(language: str, text: str) -> str:
+    """`text` (a msgid) in the customer's language."""
+    with translation.override(language):
+        return gettext(text)
 
 
 # --- The agents' side ---------------------------------------------------------------------
@@ -299,7 +326,7 @@ def chat_send_transcript(*, chat: ChatSession) -> Message | None:
 def _locked(chat_id: int) -> ChatSession:
     chat = lock_row(ChatSession.objects.select_related("ticket", "agent", "tier"), chat_id)
     if chat is None:
-        raise InvalidInput("There is no such chat.", code="unknown_chat")
+        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
     return chat
 
 
@@ -430,7 +457,7 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
     text = _validate_text(text)
     chat = ChatSession.objects.filter(pk=chat_id).first()
     if chat is None:
-        raise InvalidInput("There is no such chat.", code="unknown_chat")
+        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
     external_id = f"{chat.key}:agent:{client_id[:100]}"
     try:
         _refuse_unless_holder(chat, agent)

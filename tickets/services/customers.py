@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from helpdesk.languages import supported_language
 from tickets import policy
 from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
@@ -90,6 +91,31 @@ def customer_create(
         )
         for kind, value in contacts:
             customer_add_contact_point(customer=customer, kind=kind, value=value)
+    return customer
+
+
+def customer_note_language(*, customer: Customer, language: str) -> bool:
+    """Keep a detected language (the browser's, a message's) on a customer whose language is
+    not known yet; a known one (their own choice included) stays. True when it was set."""
+    language = supported_language(language)
+    if not language or customer.language:
+        return False
+    updated = Customer.objects.filter(pk=customer.pk, language="").update(
+        language=language, updated_at=timezone.now()
+    )
+    if updated:
+        customer.language = language
+    return bool(updated)
+
+
+def customer_set_language(*, customer: Customer, language: str) -> Customer:
+    """The customer's own choice (the portal's language switcher): replaces any other."""
+    chosen = supported_language(language)
+    if not chosen:
+        raise InvalidInput(f"{language!r} is not a language of this help desk.")
+    if customer.language != chosen:
+        customer.language = chosen
+        customer.save(update_fields=["language", "updated_at"])
     return customer
 
 
@@ -218,6 +244,9 @@ def _merge_profile(source: Customer, target: Customer) -> None:
     if target.organization_id is None and source.organization_id is not None:
         target.organization_id = source.organization_id
         fields.append("organization")
+    if not target.language and source.language:
+        target.language = source.language
+        fields.append("language")
     if target.user_id is None and source.user_id is not None:
         user_id, source.user = source.user_id, None
         source.save(update_fields=["user"])

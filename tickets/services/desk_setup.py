@@ -19,6 +19,7 @@ from tickets.errors import InvalidInput
 from tickets.models import (
     BusinessCalendar,
     CustomerNotice,
+    CustomerNoticeTranslation,
     CustomHoliday,
     Macro,
     OpeningHours,
@@ -75,7 +76,12 @@ def _read() -> DeskSetup:
     return DeskSetup(
         tiers={tier.level: tier for tier in Tier.objects.all()},
         policies=PolicyCache(),
-        notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
+        notices={
+            notice.kind: notice
+            for notice in CustomerNotice.objects.filter(enabled=True).prefetch_related(
+                "translations"
+            )
+        },
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
         domains=dict(OrganizationDomain.objects.values_list("domain", "organization_id")),
     )
@@ -104,6 +110,7 @@ def connect_signals() -> None:
         OpeningHours,
         CustomHoliday,
         CustomerNotice,
+        CustomerNoticeTranslation,
         Macro,
         OrganizationDomain,
     ):

@@ -30,7 +30,13 @@ from tickets.catalog import services as catalog
 from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
-from tickets.inbound import InboundMessage, IngestOutcome, IngestResult, SideReplyResult
+from tickets.inbound import (
+    InboundMessage,
+    IngestOutcome,
+    IngestResult,
+    SideReplyResult,
+    language_worth_keeping,
+)
 from tickets.models import (
     Attachment,
     Channel,
@@ -480,14 +486,24 @@ def _customers(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[str, 
     ]
     # New customers writing from an organization's domain join it.
     joining = organizations_for_addresses(first_senders)
+    learned: dict[str, list[Customer]] = {}  # known customers' newly told languages
     for index in sorted_out.new:
         sender = sorted_out.senders[index]
-        if sender not in customers:
+        known = customers.get(sender)
+        if known is None and sender not in created:
             created[sender] = Customer(
                 name=inbounds[index].sender_name.strip()[:200],
                 organization_id=joining.get(sender),
+                language=language_worth_keeping(inbounds[index]),
             )
+        elif known is not None and not known.language:
+            language = language_worth_keeping(inbounds[index])
+            if language:
+                known.language = language
+                learned.setdefault(language, []).append(known)
     Customer.objects.bulk_create(created.values())
+    for language, told in learned.items():  # at most one statement a language
+        Customer.objects.filter(pk__in=[c.pk for c in told], language="").update(language=language)
     kinds = {sorted_out.senders[index]: inbounds[index].sender_kind for index in sorted_out.new}
     ContactPoint.objects.bulk_create(
         ContactPoint(customer=customer, kind=kinds[value], value=value)

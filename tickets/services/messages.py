@@ -19,7 +19,13 @@ from tickets.contacts import normalize_contact, normalize_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.files import safe_filename, sniff_content_type, storage_name
 from tickets.html import sanitize_html
-from tickets.inbound import InboundAttachment, InboundMessage, IngestOutcome, IngestResult
+from tickets.inbound import (
+    InboundAttachment,
+    InboundMessage,
+    IngestOutcome,
+    IngestResult,
+    language_worth_keeping,
+)
 from tickets.models import (
     Attachment,
     CallLog,
@@ -50,7 +56,10 @@ from tickets.services._common import (
     savepoint_unless,
     with_message,
 )
-from tickets.services.customers import customer_get_or_create_for_contact
+from tickets.services.customers import (
+    customer_get_or_create_for_contact,
+    customer_note_language,
+)
 from tickets.services.notices import notify_customer
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
 from tickets.services.queueing import schedule_routing
@@ -100,6 +109,8 @@ def ticket_open(
                 name=inbound.sender_name,
                 locked=locked,
             )
+            if not customer.language:
+                customer_note_language(customer=customer, language=language_worth_keeping(inbound))
             ticket = Ticket(
                 subject=subject_for(inbound),
                 customer=customer,

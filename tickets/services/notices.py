@@ -9,11 +9,13 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 
+from helpdesk.languages import default_language, supported_language
 from tickets import placeholders
 from tickets.live import publish_notifications
-from tickets.models import Message, NoticeKind, Notification, Ticket
+from tickets.models import Customer, Message, NoticeKind, Notification, Ticket
 from tickets.services import desk_setup
 from tickets.services.outbound import (
     automatic_reply_row,
@@ -70,30 +72,37 @@ def customer_notice(
     notice = desk_setup.current().notice(kind)
     if notice is None:
         return None
-    link = rating_link(ticket) if kind == NoticeKind.RESOLVED else ""
-    values = {
-        **placeholders.ticket_values(ticket),
-        "ticket.promise": _promise(ticket),
-        "ticket.rating_link": link,
-    }
-    text = placeholders.fill(notice.text, values)
-    if link:
-        # The survey link goes with every resolution notice, whatever its admin wording.
-        text = with_rating_request(text, link)
+    language = customer_language(ticket.customer)
+    subject, wording = notice.wording(language)
+    with translation.override(language):
+        link = rating_link(ticket) if kind == NoticeKind.RESOLVED else ""
+        values = {
+            **placeholders.ticket_values(ticket),
+            "ticket.promise": _promise(ticket),
+            "ticket.rating_link": link,
+        }
+        text = placeholders.fill(wording, values)
+        if link:
+            # The survey link goes with every resolution notice, whatever its admin wording.
+            text = with_rating_request(text, link)
+        subject = placeholders.fill(subject, values)
     return automatic_reply_row(
-        ticket=ticket,
-        subject=placeholders.fill(notice.subject, values),
-        text=text,
-        now=now,
-        answering=answering,
+        ticket=ticket, subject=subject, text=text, now=now, answering=answering
     )
+
+
+def customer_language(customer: Customer | None) -> str:
+    """The language automatic messages to this customer are written in: theirs when known,
+    else the desk's default."""
+    return supported_language(customer.language if customer else "") or default_language()
 
 
 def with_rating_request(text: str, rating_link: str) -> str:
     """A resolving message with the satisfaction survey's link (unless it holds it)."""
     if rating_link in text:
         return text
-    return f"{text.rstrip()}\n\nHow did we do? Rate our help: {rating_link}\n"
+    request = gettext("How did we do? Rate our help: %(link)s") % {"link": rating_link}
+    return f"{text.rstrip()}\n\n{request}\n"
 
 
 def rating_link(ticket: Ticket) -> str:
@@ -105,7 +114,9 @@ def rating_link(ticket: Ticket) -> str:
 def _promise(ticket: Ticket) -> str:
     if ticket.first_response_due_at is None:
         return ""
-    return f"We will answer by {promised_time(ticket.first_response_due_at)}."
+    return gettext("We will answer by %(time)s.") % {
+        "time": promised_time(ticket.first_response_due_at)
+    }
 
 
 def promised_time(moment: datetime) -> str:

@@ -17,8 +17,9 @@ from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
 
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
@@ -29,6 +30,7 @@ from tickets.roles import is_staff_member
 from tickets.services._common import Actor
 from tickets.services.customers import customer_add_contact_point
 from tickets.services.messages import ticket_add_inbound, ticket_open
+from tickets.services.notices import customer_language
 from tickets.services.transitions import ticket_reopen
 
 logger = logging.getLogger(__name__)
@@ -78,20 +80,23 @@ def customer_send_sign_in_link(*, email: str) -> bool:
     if contact is None or not _may_use_portal(contact.customer.user):
         return False
     link = settings.PUBLIC_BASE_URL + reverse("portal-login-link", args=[sign_in_token(contact)])
-    transaction.on_commit(lambda: _send_sign_in_mail(address, link))
+    language = customer_language(contact.customer)
+    transaction.on_commit(lambda: _send_sign_in_mail(address, link, language))
     return True
 
 
-def _send_sign_in_mail(address: str, link: str) -> None:
+def _send_sign_in_mail(address: str, link: str, language: str) -> None:
     minutes = settings.HELPDESK_SIGN_IN_LINK_MINUTES
     try:
-        text = (
-            "Hello,\n\nuse this link to sign in and see your support requests:\n\n"
-            f"{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, "
-            "ignore this message: nobody can sign in without the link.\n"
-        )
+        with translation.override(language):
+            text = gettext(
+                "Hello,\n\nuse this link to sign in and see your support requests:\n\n"
+                "%(link)s\n\nIt works once, for %(minutes)s minutes. If you did not ask for "
+                "it, ignore this message: nobody can sign in without the link.\n"
+            ) % {"link": link, "minutes": minutes}
+            subject = gettext("Your sign-in link")
         send_mail(
-            subject="Your sign-in link",
+            subject=subject,
             message=text,
             html_message=text_to_html(text),
             from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),

@@ -10,7 +10,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from helpdesk.signed import SignedId
 from knowledge.selectors import SearchHit, article_answers
@@ -19,6 +20,7 @@ from tickets.catalog.selectors import articles_about, customer_services, preferr
 from tickets.models import Channel, EventKind, MessageKind, Ticket, TicketStatus
 from tickets.problems import known_issues, offers
 from tickets.services._common import lock_ticket, record_event
+from tickets.services.notices import customer_language
 from tickets.services.outbound import ticket_send_automatic_reply
 from tickets.services.transitions import apply_transition
 
@@ -56,8 +58,10 @@ def offer_articles(ticket: Ticket) -> bool:
     products = {s.product_id for s in services}
     if ticket.product_id is not None:
         products.add(ticket.product_id)
+    language = customer_language(ticket.customer)
     hits = preferring(
-        article_answers(text, limit=ANSWERS_OFFERED, confident=True), articles_about(products)
+        article_answers(text, limit=ANSWERS_OFFERED, confident=True, language=language),
+        articles_about(products),
     )
     if not hits and not issues:
         return False
@@ -69,20 +73,23 @@ def offer_articles(ticket: Ticket) -> bool:
         articles=[hit.article.slug for hit in hits],
         known_issues=[issue.problem_id for issue in issues],
     )
-    ticket_send_automatic_reply(
-        ticket=ticket,
-        subject=f"{'We know of this' if issues else 'Answers that may solve'}: {ticket.subject}",
-        text="\n".join([*offers.offer_lines(ticket, issues), *_article_lines(ticket, hits)]),
-    )
+    with translation.override(language):
+        heading = gettext("We know of this") if issues else gettext("Answers that may solve")
+        text = "\n".join([*offers.offer_lines(ticket, issues), *_article_lines(ticket, hits)])
+    ticket_send_automatic_reply(ticket=ticket, subject=f"{heading}: {ticket.subject}", text=text)
     return True
 
 
 def _article_lines(ticket: Ticket, hits: list[SearchHit]) -> list[str]:
     base = settings.PUBLIC_BASE_URL
+    otherwise = gettext("Otherwise there is nothing to do: a member of our team will answer you.")
     if not hits:
-        return ["Otherwise there is nothing to do: a member of our team will answer you."]
+        return [otherwise]
     lines = [
-        f"While we look at your request {ticket.reference}, these articles may already answer it:",
+        gettext(
+            "While we look at your request %(reference)s, these articles may already answer it:"
+        )
+        % {"reference": ticket.reference},
         "",
         *(
             f"- {hit.article.title}: "
@@ -90,12 +97,12 @@ def _article_lines(ticket: Ticket, hits: list[SearchHit]) -> list[str]:
             for hit in hits
         ),
         "",
-        f"If one solved your problem, tell us here: "
-        f"{base}{reverse('self-service-solved', args=[solved_token(ticket.pk)])}",
+        gettext("If one solved your problem, tell us here: %(link)s")
+        % {"link": f"{base}{reverse('self-service-solved', args=[solved_token(ticket.pk)])}"},
     ]
     if ticket.channel == Channel.SMS:
-        lines.append(f"Or reply {SOLVED_KEYWORD} to this message.")
-    lines.append("Otherwise there is nothing to do: a member of our team will answer you.")
+        lines.append(gettext("Or reply %(keyword)s to this message.") % {"keyword": SOLVED_KEYWORD})
+    lines.append(otherwise)
     return lines
 
 
