@@ -1,7 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect
-from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -13,6 +11,7 @@ from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from knowledge import suggest_views
 from tickets import report_views
+from tickets.branding import views as brand_views
 from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
 from tickets.portal import status
 
@@ -30,7 +29,10 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="kb-home", permanent=False)),
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico on every page that names none (the admin's, say).
-    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    path("favicon.ico", brand_views.favicon_ico, name="favicon"),
+    path("brand/logo/<str:version>/", brand_views.logo, name="brand-logo"),
+    path("brand/favicon/<str:version>/", brand_views.favicon, name="brand-favicon"),
+    path("brand/widget.json", brand_views.widget_look, name="brand-widget"),
     path(
         "admin/reports/self-service/",
         admin.site.admin_view(report_views.self_service),

@@ -190,6 +190,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_editable = ["is_available", "max_chats"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["tiers"]
+    exclude = ["notification_settings"]  # the agent's own (My settings)
     actions = ["release_tickets"]
 
     def get_form(
@@ -646,3 +647,6 @@ from tickets import admin_catalog  # noqa: E402
 # Their services on a customer's and an organization's page.
 CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline]
 OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]
+
+# The branding page (its own module with the rest of the brand).
+from tickets.branding import admin as branding_admin  # noqa: E402, F401

@@ -8,14 +8,14 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from helpdesk import mfa
-        from tickets import security_log
+        from tickets import branding, security_log
         from tickets.automation import dispatch
         from tickets.models import SignInPolicy
         from tickets.problems import spikes
         from tickets.roles import ensure_role_groups
-        from tickets.services import desk_setup
+        from tickets.services import desk_setup, notification_prefs
         from tickets.services._common import event_listeners
-        from tickets.workspace import sidebar
+        from tickets.workspace import preferences, sidebar
 
         # Groups need the permissions Django creates after migrating, so they are set up
         # then (idempotently) rather than in a migration. After every app, not only this one:
@@ -23,6 +23,9 @@ class TicketsConfig(AppConfig):
         post_migrate.connect(ensure_role_groups, dispatch_uid="helpdesk-role-groups")
         sidebar.connect_signals()
         desk_setup.connect_signals()
+        branding.connect_signals()
+        notification_prefs.connect_signals()
+        preferences.connect_signals()
         security_log.connect_signals()
         mfa.connect_signals()
         post_save.connect(mfa.policy.changed, sender=SignInPolicy, dispatch_uid="mfa-policy")

@@ -304,7 +304,14 @@ def _locked(chat_id: int) -> ChatSession:
 
 
 def _refuse_if_full(agent: User) -> None:
+    """Away agents take no chats (My settings); the others up to their max_chats."""
     profile = AgentProfile.objects.filter(user=agent).first()
+    if profile is not None and not profile.is_available:
+        raise Conflict(
+            f"{agent.get_full_name() or agent.username} is away and takes no chats"
+            " (set available in My settings).",
+            code="agent_away",
+        )
     limit = profile.max_chats if profile else 0
     held = ChatSession.objects.filter(agent=agent, status=ChatStatus.ACTIVE).count()
     if held >= limit:

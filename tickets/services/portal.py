@@ -9,20 +9,18 @@ once, and a new link outdates older ones.
 import logging
 import uuid
 from datetime import datetime, timedelta
-from email.utils import formataddr
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from tickets.branding.mail import branded_email
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
-from tickets.html import text_to_html
 from tickets.inbound import InboundAttachment, InboundMessage, IngestResult
 from tickets.models import Channel, ContactKind, ContactPoint, Customer, Ticket, TicketStatus
 from tickets.roles import is_staff_member
@@ -90,13 +88,7 @@ def _send_sign_in_mail(address: str, link: str) -> None:
             f"{link}\n\nIt works once, for {minutes} minutes. If you did not ask for it, "
             "ignore this message: nobody can sign in without the link.\n"
         )
-        send_mail(
-            subject="Your sign-in link",
-            message=text,
-            html_message=text_to_html(text),
-            from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
-            recipient_list=[address],
-        )
+        branded_email(subject="Your sign-in link", text=text, to=[address]).send()
     except Exception:
         # The visitor already saw "check your email"; they can ask again.
         logger.exception("could not send a portal sign-in link")

@@ -6,6 +6,7 @@ from tickets.workspace import (
     problem_views,
     report_views,
     rule_views,
+    settings_views,
     views,
 )
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/kb/", views.kb_suggestions, name="kb-suggestions"),
     path("kb/", views.kb_search, name="kb-search"),
     path("notifications/", views.notifications, name="notifications"),
+    path("settings/", settings_views.my_settings, name="my-settings"),
+    path("settings/availability/", settings_views.my_availability, name="my-availability"),
     path("chats/", chat_views.chat_list, name="chats"),
     path("chats/<int:chat_id>/", chat_views.chat_console, name="chat"),
     path("chats/<int:chat_id>/accept/", chat_views.chat_accept, name="chat-accept"),
