@@ -82,3 +82,18 @@ def test_notes_and_agents_without_a_signature_add_nothing(agent: Any, open_ticke
     assert note.body_text == "Internal."
     automatic = services.ticket_reply(ticket=ticket, actor=None, text="From the desk.")
     assert automatic.body_text == "From the desk."
+
+
+def test_lines_of_a_live_chat_carry_no_signature_but_a_reply_on_chat_does(
+    agent: Any, agent_client: Any
+) -> None:
+    from tickets.models import AgentProfile
+    from tickets.services import chat as chats
+
+    AgentProfile.objects.filter(user=agent).update(chat_signature="Al, Acme chat")
+    chat = chats.chat_start(name="Ann", email="ann@example.com", text="Hi", client_id="c-9")
+    chats.chat_accept(chat_id=chat.pk, agent=agent)
+    line = chats.chat_agent_message(chat_id=chat.pk, agent=agent, client_id="a-1", text="Hello")
+    assert line.body_text == "Hello"
+    reply = services.ticket_reply(ticket=chat.ticket, actor=agent, text="Summary", channel="chat")
+    assert reply.body_text == "Summary\n\nAl, Acme chat"

@@ -61,7 +61,7 @@ def test_an_admin_sets_name_colours_logo_and_favicon(
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
-        ({"primary_color": "#ffcc00"}, "White text on #ffcc00 has a contrast of 1.5:1"),
+        ({"primary_color": "#ffcc00"}, "#ffcc00 has a contrast of 1.4:1 with white text"),
         ({"primary_color": "blue"}, "The primary colour must be a hex colour"),
         ({"accent_color": "#12345"}, "The accent colour must be a hex colour"),
         ({"support_address": "not an address"}, "Enter a valid email address"),
@@ -122,3 +122,16 @@ def test_the_service_refuses_agents(agent: Any) -> None:
     with pytest.raises(NotAllowed):
         brand_update(data=BrandInput(company_name="Mine"), actor=agent)
     assert not Brand.objects.exists()
+
+
+def test_contrast_is_measured_as_wcag_says() -> None:
+    from tickets.branding import colors
+    from tickets.errors import InvalidInput
+
+    assert colors.contrast("#000", "#ffffff") == pytest.approx(21)
+    assert colors.contrast("#767676", "#fff") == pytest.approx(4.54, abs=0.01)
+    assert colors.normalize_hex(" 1E5BB8 ") == "#1e5bb8"
+    # Readable on white, not on the pages' light grey: refused (links sit on both).
+    with pytest.raises(InvalidInput, match=r"#767676 has a contrast of 4\.2:1"):
+        colors.refuse_unreadable_primary("#767676")
+    colors.refuse_unreadable_primary("#1e5bb8")

@@ -2,7 +2,9 @@
 
 `current()` is what templates (through tickets.branding.context), mail
 (tickets.branding.mail) and the addresses (tickets.addressing) read: no query while the
-brand is unchanged. Saving it (brand_update, the admin) moves the version on.
+brand is unchanged. It is kept with the rest of what admins set up and every message or
+page reads (tickets.services.desk_setup, a helpdesk.kept value): one version to check per
+use, one read after a change. Saving it (brand_update, the admin) moves the version on.
 """
 
 import hashlib
@@ -10,11 +12,10 @@ from dataclasses import dataclass
 from email.utils import formataddr
 
 from django.conf import settings
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import post_delete, post_save
 from django.templatetags.static import static
 from django.urls import reverse
 
-from helpdesk.kept import KeptPerProcess
 from tickets.branding.colors import WHITE, hover_shade
 
 DEFAULT_PRIMARY = "#1e5bb8"
@@ -80,7 +81,8 @@ class Look:
         return formataddr((self.company_name or settings.HELPDESK_SENDER_NAME, address))
 
 
-def _read() -> Look:
+def read_look() -> Look:
+    """The brand as saved (a query: tickets.services.desk_setup keeps it)."""
     from tickets.models import Brand
 
     brand = Brand.objects.order_by("pk").first()
@@ -99,22 +101,18 @@ def _read() -> Look:
     )
 
 
-_kept = KeptPerProcess("brand", _read, max_seconds=60)
-
-
 def current() -> Look:
     """The brand as this process last read it (read again once it changed)."""
-    return _kept.current()
+    from tickets.services import desk_setup
+
+    return desk_setup.current().brand
 
 
 def changed(**kwargs: object) -> None:
-    """A signal receiver: every process reads the brand again."""
-    _kept.changed(**kwargs)
+    """A signal receiver: every process reads the brand (with the desk's set-up) again."""
+    from tickets.services import desk_setup
 
-
-def forget() -> None:
-    """Read the brand again at its next use (this process only; tests start afresh)."""
-    _kept.forget()
+    desk_setup.setup_changed(**kwargs)
 
 
 def connect_signals() -> None:
@@ -122,4 +120,3 @@ def connect_signals() -> None:
 
     post_save.connect(changed, sender=Brand, dispatch_uid="brand-saved")
     post_delete.connect(changed, sender=Brand, dispatch_uid="brand-deleted")
-    post_migrate.connect(changed, dispatch_uid="brand-migrate")

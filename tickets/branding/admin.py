@@ -115,12 +115,12 @@ class BrandAdmin(admin.ModelAdmin):
     def preview(self, obj: Brand | None) -> str:
         look = current()
         logo = (
-            format_html('<img src="/brand/logo/{}/" alt="" height="40"> ', look.logo_version)
+            format_html('<img src="{}" alt="Logo" height="40"> ', look.logo_url)
             if look.logo
             else "No logo (the default one is shown). "
         )
         favicon = (
-            format_html('<img src="/brand/favicon/{}/" alt="" height="16">', look.favicon_version)
+            format_html('<img src="{}" alt="Favicon" height="16">', look.favicon_url)
             if look.favicon
             else "No favicon (the default one is shown)."
         )

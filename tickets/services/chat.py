@@ -446,6 +446,7 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
             text=text,
             channel=Channel.CHAT,
             external_id=external_id,
+            signed=False,  # a line of a conversation, not a letter
         )
     except (Conflict, IntegrityError):
         # Sent again after a dropped connection (perhaps after the chat moved on): the

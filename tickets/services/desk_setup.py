@@ -1,6 +1,6 @@
-"""What admins set and every inbound message (or agent page) reads, read once per process:
-the tiers, the active SLA policies with their calendars, the customer notices and the
-active macros.
+"""What admins set and every inbound message (or page) reads, read once per process:
+the tiers, the active SLA policies with their calendars, the customer notices, the
+active macros and the brand (tickets.branding; its signals are connected there).
 
 They change seldom, yet reading them cost four statements a message, and building a
 calendar with its public holidays most of a millisecond. They are kept per process
@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_migrate, post_save
 
 from helpdesk.kept import KeptPerProcess
+from tickets.branding import Look, read_look
 from tickets.errors import InvalidInput
 from tickets.models import (
     BusinessCalendar,
@@ -38,6 +39,7 @@ class DeskSetup:
     policies: PolicyCache
     notices: dict[str, CustomerNotice]  # the enabled ones, by kind
     macros: list[Macro]  # the active ones, by name, with the tier they move to
+    brand: Look
 
     def tier(self, level: int) -> Tier:
         """A copy: the caller may put it on tickets and change it without touching others'."""
@@ -74,6 +76,7 @@ def _read() -> DeskSetup:
         policies=PolicyCache(),
         notices={notice.kind: notice for notice in CustomerNotice.objects.filter(enabled=True)},
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
+        brand=read_look(),
     )
 
 

@@ -229,11 +229,13 @@ def ticket_reply(
     attachments: tuple[InboundAttachment, ...] = (),
     external_id: str | None = None,
     now: datetime | None = None,
+    signed: bool = True,
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
 
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
-    unless another status is asked for. Files go out with email replies only.
+    unless another status is asked for. Files go out with email replies only. The agent's
+    signature for the channel goes under it (`signed`; not under lines of a live chat).
     """
     if not text.strip():
         raise InvalidInput("A reply needs some text.", code="empty_message")
@@ -260,7 +262,7 @@ def ticket_reply(
         if actor is not None:
             values |= placeholders.agent_values(actor)
         # The agent's signature for this channel, the one place it is added.
-        signature = signature_for(actor, channel, ticket_channel=ticket.channel)
+        signature = signature_for(actor, channel, ticket_channel=ticket.channel) if signed else ""
         text, html = signed_text(text, signature, channel), signed_html(html, signature)
         message = Message(
             ticket=ticket,
