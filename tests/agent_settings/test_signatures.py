@@ -75,9 +75,11 @@ def test_notes_and_agents_without_a_signature_add_nothing(agent: Any, open_ticke
     ticket = open_ticket(sender="ann@example.com")
     reply = services.ticket_reply(ticket=ticket, actor=agent, text="Plain.")
     assert reply.body_text == "Plain."
-    from tickets.models import AgentProfile
-
-    AgentProfile.objects.filter(user=agent).update(signature="Al")
+    agent.agent_profile.signature = "Al"
+    agent.agent_profile.save()
+    assert services.ticket_reply(ticket=ticket, actor=agent, text="Signed.").body_text == (
+        "Signed.\n\nAl"
+    )
     note = services.ticket_add_note(ticket=ticket, actor=agent, text="Internal.")
     assert note.body_text == "Internal."
     automatic = services.ticket_reply(ticket=ticket, actor=None, text="From the desk.")
@@ -87,10 +89,10 @@ def test_notes_and_agents_without_a_signature_add_nothing(agent: Any, open_ticke
 def test_lines_of_a_live_chat_carry_no_signature_but_a_reply_on_chat_does(
     agent: Any, agent_client: Any
 ) -> None:
-    from tickets.models import AgentProfile
     from tickets.services import chat as chats
 
-    AgentProfile.objects.filter(user=agent).update(chat_signature="Al, Acme chat")
+    agent.agent_profile.chat_signature = "Al, Acme chat"
+    agent.agent_profile.save()
     chat = chats.chat_start(name="Ann", email="ann@example.com", text="Hi", client_id="c-9")
     chats.chat_accept(chat_id=chat.pk, agent=agent)
     line = chats.chat_agent_message(chat_id=chat.pk, agent=agent, client_id="a-1", text="Hello")
