@@ -82,6 +82,8 @@ MIDDLEWARE = [
     # A signed-in customer's own language (kept on the customer) over the browser's.
     "helpdesk.i18n.CustomerLanguage",
     "helpdesk.mfa.RequireSecondFactor",
+    # An agent's own time zone and language (My settings) for the workspace.
+    "tickets.workspace.preferences.AgentPreferences",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -115,6 +117,8 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 # The known issues' banner (help center, contact form, chat): lazy, kept.
                 "tickets.problems.context.known_issues_banner",
+                # The brand (name, logo, colours, favicon): lazy, kept per process.
+                "tickets.branding.context.brand",
             ],
         },
     },

@@ -1,7 +1,5 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.shortcuts import redirect
-from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
@@ -15,6 +13,7 @@ from helpdesk.health import healthz
 from helpdesk.i18n import language_switch
 from knowledge import suggest_views
 from tickets import report_views
+from tickets.branding import views as brand_views
 from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
 from tickets.portal import status
 
@@ -36,7 +35,10 @@ urlpatterns = [
     path("i18n/setlang/", language_switch, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Browsers ask for /favicon.ico on every page that names none (the admin's, say).
-    path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
+    path("favicon.ico", brand_views.favicon_ico, name="favicon"),
+    path("brand/logo/<str:version>/", brand_views.logo, name="brand-logo"),
+    path("brand/favicon/<str:version>/", brand_views.favicon, name="brand-favicon"),
+    path("brand/widget.json", brand_views.widget_look, name="brand-widget"),
     path(
         "admin/reports/self-service/",
         admin.site.admin_view(report_views.self_service),

@@ -13,11 +13,25 @@ from django.conf import settings
 
 
 def support_address() -> str:
-    return settings.HELPDESK_SUPPORT_ADDRESS
+    """The mailbox customers write to: the brand's support address when an admin set one
+    (tickets.branding, kept per process), otherwise HELPDESK_SUPPORT_ADDRESS."""
+    from tickets.branding import current
+
+    return current().support_address or settings.HELPDESK_SUPPORT_ADDRESS
+
+
+def _own_addresses() -> set[str]:
+    """Both mailboxes count as ours (the configured one keeps receiving, and answers to
+    mail sent before the brand's address was set still thread)."""
+    return {support_address().lower(), settings.HELPDESK_SUPPORT_ADDRESS.lower()}
 
 
 def _domain() -> str:
     return support_address().rsplit("@", 1)[-1].lower()
+
+
+def _own_domains() -> set[str]:
+    return {address.rsplit("@", 1)[-1] for address in _own_addresses()}
 
 
 def _token_mac(ticket_id: int) -> str:
@@ -44,11 +58,14 @@ def ticket_id_from_addresses(addresses: tuple[str, ...] | list[str]) -> int | No
 
 def is_own_address(address: str) -> bool:
     """The help desk's own mailbox, with or without a +token."""
-    local, _, domain = support_address().lower().partition("@")
     candidate = address.lower()
-    return candidate == f"{local}@{domain}" or (
-        candidate.startswith(f"{local}+") and candidate.endswith(f"@{domain}")
-    )
+    for own in _own_addresses():
+        local, _, domain = own.partition("@")
+        if candidate == own or (
+            candidate.startswith(f"{local}+") and candidate.endswith(f"@{domain}")
+        ):
+            return True
+    return False
 
 
 def new_message_id(ticket_id: int) -> str:
@@ -61,7 +78,7 @@ _OUR_MESSAGE_ID = re.compile(r"^<?hd-(\d+)\.[0-9a-f]+@([^>]+)>?$", re.IGNORECASE
 
 def ticket_id_from_message_id(message_id: str) -> int | None:
     match = _OUR_MESSAGE_ID.match(message_id.strip())
-    if match and match.group(2).lower() == _domain():
+    if match and match.group(2).lower() in _own_domains():
         return int(match.group(1))
     return None
 

@@ -218,6 +218,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_editable = ["is_available", "max_chats"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     filter_horizontal = ["tiers"]
+    exclude = ["notification_settings"]  # the agent's own (My settings)
     actions = ["release_tickets"]
 
     def get_form(
@@ -684,5 +685,6 @@ CustomerAdmin.inlines = [*CustomerAdmin.inlines, admin_catalog.OwnServicesInline
 OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServicesInline]
 
 # The audit log and the retention rules (tickets.privacy); custom ticket fields and the forms
-# that group them.
+# that group them; the branding page (its own module with the rest of the brand).
 from tickets import admin_fields, admin_privacy  # noqa: E402, F401
+from tickets.branding import admin as branding_admin  # noqa: E402, F401

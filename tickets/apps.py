@@ -8,16 +8,16 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from helpdesk import i18n, mfa
-        from tickets import security_log
+        from tickets import branding, security_log
         from tickets.automation import dispatch
         from tickets.collab import following
         from tickets.fields import selectors as field_selectors
         from tickets.models import SignInPolicy
         from tickets.problems import spikes
         from tickets.roles import ensure_role_groups
-        from tickets.services import desk_setup
+        from tickets.services import desk_setup, notification_prefs
         from tickets.services._common import event_listeners
-        from tickets.workspace import sidebar
+        from tickets.workspace import preferences, sidebar
 
         # Groups need the permissions Django creates after migrating, so they are set up
         # then (idempotently) rather than in a migration. After every app, not only this one:
@@ -26,6 +26,9 @@ class TicketsConfig(AppConfig):
         sidebar.connect_signals()
         desk_setup.connect_signals()
         field_selectors.connect_signals()
+        branding.connect_signals()
+        notification_prefs.connect_signals()
+        preferences.connect_signals()
         security_log.connect_signals()
         mfa.connect_signals()
         i18n.connect_signals()

@@ -288,7 +288,25 @@ class AgentProfile(models.Model):
         default=False,
         help_text="Also email assignments, escalations to my tiers and SLA warnings/breaches.",
     )
-    signature = models.TextField(blank=True)
+    # The signatures appended to this agent's replies, one per channel (tickets.signatures).
+    signature = models.TextField("email signature", blank=True)
+    sms_signature = models.CharField("SMS signature", max_length=40, blank=True)
+    chat_signature = models.CharField("chat signature", max_length=200, blank=True)
+    web_signature = models.TextField(
+        "web signature",
+        blank=True,
+        help_text="For replies to web-form tickets (read in the portal and by email); "
+        "empty: the email signature.",
+    )
+    # {kind: {"app": bool, "email": bool}} where the agent differs from the defaults
+    # (tickets.services.notification_prefs).
+    notification_settings = models.JSONField(default=dict, blank=True)
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="Dates in the workspace; empty: the server's."
+    )
+    language = models.CharField(
+        max_length=10, blank=True, help_text="The workspace's language; empty: the browser's."
+    )
     max_chats = models.PositiveSmallIntegerField(
         default=3, help_text="Live chats this agent may hold at once."
     )
@@ -659,6 +677,7 @@ from tickets.models_automation import (  # noqa: E402
     WebhookDelivery,
     WebhookFormat,
 )
+from tickets.models_branding import Brand  # noqa: E402
 from tickets.models_catalog import (  # noqa: E402
     Product,
     ProductPlan,
@@ -737,6 +756,7 @@ __all__ = [
     "AuditEntry",
     "Automation",
     "AutomationFiring",
+    "Brand",
     "BusinessCalendar",
     "CallDirection",
     "CallLog",

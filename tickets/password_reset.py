@@ -14,6 +14,9 @@ from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
+
+from tickets.branding.mail import branded_email
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -23,9 +26,26 @@ class QueuedPasswordResetForm(PasswordResetForm):
         send_password_reset.delay(self.cleaned_data["email"])
 
 
+class BrandedPasswordResetForm(PasswordResetForm):
+    """Django's reset mail, in the brand's frame and from its address."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        text = loader.render_to_string(email_template_name, context)
+        branded_email(subject=subject, text=text, to=[to_email]).send()
+
+
 def send_password_reset_mail(*, email: str) -> None:
     site = urlsplit(settings.PUBLIC_BASE_URL)
-    form = PasswordResetForm(data={"email": email})
+    form = BrandedPasswordResetForm(data={"email": email})
     if form.is_valid():
         form.save(domain_override=site.netloc, use_https=site.scheme == "https")
 

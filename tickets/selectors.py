@@ -1,7 +1,9 @@
 """The reads the views need; each owns its joins, so a page costs a fixed number of queries."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -461,3 +463,37 @@ def portal_username_for_email(email: str) -> str | None:
         .values_list("customer__user__username", flat=True)
         .first()
     )
+
+
+# --- Agents' availability: the team as the chat page shows it --------------------------------
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    user_id: int
+    name: str
+    is_available: bool
+    online: bool  # their workspace is open (the heartbeat)
+
+
+def team_availability(tier_ids: Iterable[int], *, now: datetime) -> list[TeamMember]:
+    """The active agents of these tiers, available or away and online or not, by name."""
+    seen_after = now - timedelta(seconds=settings.HELPDESK_CHAT_ONLINE_SECONDS)
+    rows = (
+        AgentProfile.objects.filter(user__is_active=True, tiers__in=list(tier_ids))
+        .distinct()
+        .order_by("user__first_name", "user__username")
+        .values_list(
+            "user_id", "user__first_name", "user__last_name", "user__username",
+            "is_available", "last_seen_at",
+        )
+    )  # fmt: skip
+    return [
+        TeamMember(
+            user_id,
+            f"{first} {last}".strip() or username,
+            available,
+            seen is not None and seen >= seen_after,
+        )
+        for user_id, first, last, username, available, seen in rows
+    ]

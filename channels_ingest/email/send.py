@@ -1,14 +1,13 @@
 """Sending a reply by email through Django's mail backend (anymail in production)."""
 
 import smtplib
-from email.utils import formataddr
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from channels_ingest.errors import DeliveryError
 from tickets import addressing
+from tickets.branding.mail import branded_email
 from tickets.html import text_to_html
 from tickets.models import Message, SideMessage
 from tickets.selectors import email_thread_for
@@ -20,16 +19,16 @@ def deliver_email(message: Message) -> str:
     if thread is None:
         raise DeliveryError("The customer has no email address.", permanent=True)
     ticket = message.ticket
-    email = EmailMultiAlternatives(
+    # From the brand's name and support address (or the configured ones): tickets.branding.
+    email = branded_email(
         subject=_subject(message),
-        body=message.body_text,
-        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
+        text=message.body_text,
+        html=_html(message),
         to=[thread.to],
-        cc=list(thread.cc),
+        cc=thread.cc,
         reply_to=[addressing.reply_address(ticket.pk)],
         headers=_headers(message, thread.in_reply_to, thread.references),
     )
-    email.attach_alternative(_html(message), "text/html")
     for attachment in message.attachments.all():
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
@@ -53,15 +52,14 @@ def deliver_side_email(message: SideMessage) -> str:
     if earlier:
         headers["In-Reply-To"] = str(earlier[-1])
         headers["References"] = " ".join(str(ref) for ref in earlier[-20:])
-    email = EmailMultiAlternatives(
+    # From the brand, like a reply; only the reply address differs.
+    email = branded_email(
         subject=subject if tag in subject else f"{subject} {tag}",
-        body=message.body_text,
-        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
+        text=message.body_text,
         to=[conversation.counterpart],
         reply_to=[addressing.side_reply_address(conversation.pk)],
         headers=headers,
     )
-    email.attach_alternative(text_to_html(message.body_text), "text/html")
     return _send(email, message.external_id)
 
 

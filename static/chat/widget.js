@@ -7,7 +7,8 @@
 // `data-helpdesk-origin="https://help.example.com"` on the tag names the help desk when the
 // static files are served from elsewhere (a CDN). Button and panel live in one shadow root,
 // so the site's styles and ours leave each other alone; the only global is
-// window.HelpdeskChat ({open, close, toggle}).
+// window.HelpdeskChat ({open, close, toggle}). The button wears the help desk's brand (its
+// name and primary colour, from /brand/widget.json on the same origin).
 (function () {
   "use strict";
 
@@ -32,15 +33,17 @@
   var wanted = (document.documentElement.lang || navigator.language || "en").slice(0, 2);
   var TEXT = STRINGS[wanted.toLowerCase()] || STRINGS.en;
   var LABEL = script.getAttribute("data-label") || TEXT.label;
+  // The brand's look (colours, "Chat with <company>" in that language).
+  var LOOK_URL = origin + "/brand/widget.json?lang=" + encodeURIComponent(wanted.toLowerCase());
 
   var CSS = [
     ":host { all: initial; }",
     ".launcher, .panel { font: 1rem/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; }",
     ".launcher { position: fixed; right: 1rem; bottom: 1rem; z-index: 2147483000;",
     "  display: inline-flex; align-items: center; gap: .5rem; padding: .75rem 1.15rem;",
-    "  border: 0; border-radius: 999px; background: #1e5bb8; color: #fff; font-weight: 600;",
+    "  border: 0; border-radius: 999px; background: var(--hd-primary, #1e5bb8); color: var(--hd-ink, #fff); font-weight: 600;",
     "  cursor: pointer; box-shadow: 0 4px 14px rgba(0, 0, 0, .25); }",
-    ".launcher:hover { background: #174a96; }",
+    ".launcher:hover { background: var(--hd-hover, #174a96); }",
     ".launcher:focus-visible, .close:focus-visible { outline: 3px solid #93b4ea; outline-offset: 2px; }",
     ".icon { width: 1.25rem; height: 1.25rem; fill: currentColor; flex: none; }",
     ".dot { width: .65rem; height: .65rem; border-radius: 50%; background: #fbbf24; }",
@@ -50,7 +53,7 @@
     "  height: min(38rem, calc(100vh - 6.5rem)); overflow: hidden; background: #fff;",
     "  border: 1px solid #cbd2d9; border-radius: .75rem; box-shadow: 0 10px 30px rgba(0, 0, 0, .25); }",
     ".bar { display: flex; align-items: center; justify-content: space-between;",
-    "  padding: .4rem .4rem .4rem 1rem; background: #1e5bb8; color: #fff; font-weight: 600; }",
+    "  padding: .4rem .4rem .4rem 1rem; background: var(--hd-primary, #1e5bb8); color: var(--hd-ink, #fff); font-weight: 600; }",
     ".close { margin: 0; padding: .2rem .65rem; border: 0; border-radius: .375rem;",
     "  background: transparent; color: #fff; font: inherit; font-size: 1.5rem; line-height: 1; cursor: pointer; }",
     ".close:hover { background: rgba(255, 255, 255, .15); }",
@@ -63,6 +66,8 @@
   ].join("\n");
 
   var launcher = null, panel = null, closeButton = null, frame = null, dot = null;
+  var host = null, barLabel = null, launcherText = null;
+  var HEX = /^#[0-9a-f]{6}$/;
 
   function element(tag, attributes, text) {
     var node = document.createElement(tag);
@@ -73,7 +78,7 @@
 
   function build() {
     if (launcher) return;
-    var host = element("div", {"data-helpdesk-chat": ""});
+    host = element("div", {"data-helpdesk-chat": ""});
     var shadow = host.attachShadow({mode: "open"});
     var style = element("style");
     style.textContent = CSS;
@@ -81,7 +86,8 @@
     panel = element("div", {id: "panel", "class": "panel", role: "dialog", "aria-label": LABEL});
     panel.hidden = true;
     var bar = element("div", {"class": "bar"});
-    bar.appendChild(element("span", {"aria-hidden": "true"}, LABEL));
+    barLabel = element("span", {"aria-hidden": "true"}, LABEL);
+    bar.appendChild(barLabel);
     closeButton = element("button", {type: "button", "class": "close", "aria-label": TEXT.close}, "×");
     bar.appendChild(closeButton);
     panel.appendChild(bar);
@@ -97,7 +103,8 @@
     path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
     svg.appendChild(path);
     launcher.appendChild(svg);
-    launcher.appendChild(element("span", {"class": "text"}, LABEL));
+    launcherText = element("span", {"class": "text"}, LABEL);
+    launcher.appendChild(launcherText);
     dot = element("span", {"class": "dot", "aria-hidden": "true"});
     dot.hidden = true;
     launcher.appendChild(dot);
@@ -113,6 +120,28 @@
       if (event.key === "Escape") close();
     });
     window.addEventListener("message", onFrameMessage);
+    wearBrand();
+  }
+
+  // The brand's name and colours; the defaults above stay if they cannot be read.
+  function wearBrand() {
+    if (!window.fetch) return;
+    fetch(LOOK_URL, {credentials: "omit"}).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (look) {
+      if (!look) return;
+      [["--hd-primary", look.primary], ["--hd-ink", look.primary_ink],
+       ["--hd-hover", look.primary_hover]].forEach(function (pair) {
+        if (typeof pair[1] === "string" && HEX.test(pair[1])) host.style.setProperty(pair[0], pair[1]);
+      });
+      if (!script.getAttribute("data-label") && typeof look.label === "string" && look.label) {
+        LABEL = look.label.slice(0, 80);
+        barLabel.textContent = LABEL;
+        launcherText.textContent = LABEL;
+        panel.setAttribute("aria-label", LABEL);
+        if (frame) frame.setAttribute("title", LABEL);
+      }
+    }).catch(function () {});
   }
 
   // The chat page asks to close (Escape inside it) or says an agent wrote.

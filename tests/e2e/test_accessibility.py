@@ -91,7 +91,7 @@ def test_agent_pages_have_no_serious_accessibility_violations(
     found = violations(page)
     ticket: Ticket = desk["ticket"]
     for url in ("/agent/queue/tier-1/", "/agent/queue/any/?q=vpn", f"/agent/tickets/{ticket.pk}/",
-                "/agent/chats/", "/agent/notifications/", "/agent/problems/",
+                "/agent/chats/", "/agent/notifications/", "/agent/problems/", "/agent/settings/",
                 f"/agent/customers/{ticket.customer_id}/", "/agent/organizations/",
                 f"/agent/organizations/{desk['organization'].pk}/"):  # fmt: skip
         page.goto(url)

@@ -111,6 +111,7 @@ def test_make_run_links_name_the_web_port_whatever_port_honcho_gives_each_proces
 @pytest.mark.django_db
 def test_no_favicon_404(client):
     response = client.get("/favicon.ico")
-    assert response.status_code == 301 and response["Location"].endswith("/favicon.svg")
+    # The default favicon until an admin uploads one (tests/branding/test_favicon.py).
+    assert response.status_code == 302 and response["Location"].endswith("/brand/favicon.png")
     page = client.get("/kb/").content.decode()
     assert 'rel="icon"' in page

@@ -228,7 +228,7 @@ def test_bad_input_is_explained_and_what_was_typed_is_kept(
     assert response.status_code == 400
     html = unescape(response.content.decode())
     assert error in html
-    assert "<title>Error: Service status</title>" in html
+    assert "<title>Error: Service status · Support</title>" in html  # the brand's name
     field = re.search(rf'<input[^>]*id="notify-{issue.pk}-contact"[^>]*>', html).group(0)
     assert f'value="{typed}"' in field or not typed
     assert 'aria-invalid="true"' in field

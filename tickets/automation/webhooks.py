@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Prefetch
@@ -34,6 +33,7 @@ from django.utils import timezone
 from tickets import placeholders
 from tickets.automation import active
 from tickets.automation.rules import EVENTS
+from tickets.branding.mail import branded_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
     ContactKind,
@@ -415,7 +415,7 @@ def _mail_admins(addresses: list[str], text: str) -> None:
     if not addresses:
         return
     try:
-        send_mail(subject=text[:150], message=text, from_email=None, recipient_list=addresses)
+        branded_email(subject=text[:150], text=text, to=addresses).send()
     except OSError:
         logger.exception("could not email the admins that a webhook was switched off")
 

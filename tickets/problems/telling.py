@@ -13,16 +13,15 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
+from tickets.branding.mail import branded_email
 from tickets.models import (
     ContactKind,
     KnownIssue,
@@ -136,11 +135,11 @@ def _email(subscriber_id: int, now: datetime) -> bool | None:
     notice = claim(subscriber_id, kind=ContactKind.EMAIL, now=now)
     if notice is None:
         return None
-    message = EmailMessage(
+    message = branded_email(
         subject=notice.subject,
-        body=notice.text,
-        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.HELPDESK_SUPPORT_ADDRESS)),
+        text=notice.text,
         to=[notice.to],
+        fallback_address=settings.HELPDESK_SUPPORT_ADDRESS,
         # RFC 3834: an automatic message; autoresponders should not answer it.
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
     )

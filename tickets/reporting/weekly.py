@@ -9,10 +9,11 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from tickets.branding import current
+from tickets.branding.mail import branded_email
 from tickets.models import ReportSubscription
 from tickets.reporting.overview import overview
 from tickets.reporting.responsiveness import responsiveness
@@ -98,10 +99,9 @@ def _mail(address: str, scope: Scope, week: date, lines: list[Line]) -> None:
         "link": f"{settings.PUBLIC_BASE_URL}/agent/reports/overview/?{query}",
         "settings_link": f"{settings.PUBLIC_BASE_URL}/agent/reports/",
     }
-    send_mail(
-        subject=f"Help desk: the week of {week:%-d %B %Y}",
-        message=render_to_string("agent/reports/weekly.txt", context),
-        from_email=None,
-        recipient_list=[address],
-        html_message=render_to_string("agent/reports/weekly.html", context),
-    )
+    branded_email(
+        subject=f"{current().company_name or 'Help desk'}: the week of {week:%-d %B %Y}",
+        text=render_to_string("agent/reports/weekly.txt", context),
+        html=render_to_string("agent/reports/weekly.html", context),
+        to=[address],
+    ).send()

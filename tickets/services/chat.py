@@ -331,7 +331,14 @@ def _locked(chat_id: int) -> ChatSession:
 
 
 def _refuse_if_full(agent: User) -> None:
+    """Away agents take no chats (My settings); the others up to their max_chats."""
     profile = AgentProfile.objects.filter(user=agent).first()
+    if profile is not None and not profile.is_available:
+        raise Conflict(
+            f"{agent.get_full_name() or agent.username} is away and takes no chats"
+            " (set available in My settings).",
+            code="agent_away",
+        )
     limit = profile.max_chats if profile else 0
     held = ChatSession.objects.filter(agent=agent, status=ChatStatus.ACTIVE).count()
     if held >= limit:
@@ -467,6 +474,7 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
             text=text,
             channel=Channel.CHAT,
             external_id=external_id,
+            signed=False,  # a line of a conversation, not a letter
         )
     except (Conflict, IntegrityError):
         # Sent again after a dropped connection (perhaps after the chat moved on): the

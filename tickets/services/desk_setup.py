@@ -1,6 +1,7 @@
-"""What admins set and every inbound message (or agent page) reads, read once per process:
+"""What admins set and every inbound message (or page) reads, read once per process:
 the tiers, the active SLA policies with their calendars (and the organizations whose plan
-each is), the customer notices, the active macros and the organizations' domains.
+each is), the customer notices, the active macros, the organizations' domains and the brand
+(tickets.branding; its signals are connected there).
 
 They change seldom, yet reading them cost four statements a message, and building a
 calendar with its public holidays most of a millisecond. They are kept per process
@@ -15,6 +16,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_migrate, post_save
 
 from helpdesk.kept import KeptPerProcess
+from tickets.branding import Look, read_look
 from tickets.errors import InvalidInput
 from tickets.models import (
     BusinessCalendar,
@@ -42,6 +44,7 @@ class DeskSetup:
     notices: dict[str, CustomerNotice]  # the enabled ones, by kind
     macros: list[Macro]  # the active ones, by name, with the tier they move to
     domains: dict[str, int]  # organizations' email domains: the organization's id
+    brand: Look
 
     def tier(self, level: int) -> Tier:
         """A copy: the caller may put it on tickets and change it without touching others'."""
@@ -84,6 +87,7 @@ def _read() -> DeskSetup:
         },
         macros=list(Macro.objects.filter(is_active=True).select_related("set_tier")),
         domains=dict(OrganizationDomain.objects.values_list("domain", "organization_id")),
+        brand=read_look(),
     )
 
 

@@ -68,7 +68,7 @@ from tickets.services.messages import (
     subject_for,
     validate_inbound,
 )
-from tickets.services.notices import notify_customers
+from tickets.services.notices import notify_assignees_of_customer_messages, notify_customers
 from tickets.services.organizations import organizations_for_addresses
 from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
@@ -416,6 +416,9 @@ def _write_together(inbounds: list[InboundMessage], sorted_out: _Round) -> dict[
         ["last_message_at", "awaiting_reply_since", "routing_due_at", "updated_at"],
     )
     sla_clocks.customers_wrote(list(threaded.values()), now)
+    notify_assignees_of_customer_messages(
+        t for i, t in threaded.items() if inbounds[i].channel != Channel.CHAT
+    )
     if sorted_out.new or any(t.routing_due_at == now for t in threaded.values()):
         schedule_routing_sweep()
     notify_customers(

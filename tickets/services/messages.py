@@ -60,9 +60,10 @@ from tickets.services.customers import (
     customer_get_or_create_for_contact,
     customer_note_language,
 )
-from tickets.services.notices import notify_customer
+from tickets.services.notices import notify_assignees_of_customer_messages, notify_customer
 from tickets.services.outbound import DELIVERED_CHANNELS, schedule_delivery
 from tickets.services.queueing import schedule_routing
+from tickets.services.signatures import signature_for, signed_html, signed_text
 from tickets.services.threads import placed_before
 from tickets.services.transitions import apply_transition
 
@@ -211,6 +212,8 @@ def ticket_add_inbound(
             message = _store_inbound(ticket, inbound, at=arrived)
             if answered_at is None:
                 sla_clocks.customer_wrote(ticket, now)
+                if inbound.channel != Channel.CHAT:  # in a chat the agent is there
+                    notify_assignees_of_customer_messages([ticket])
     except IntegrityError:
         duplicate = None if locked else find_duplicate(inbound)
         if duplicate is None:
@@ -238,11 +241,13 @@ def ticket_reply(
     attachments: tuple[InboundAttachment, ...] = (),
     external_id: str | None = None,
     now: datetime | None = None,
+    signed: bool = True,
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
 
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
-    unless another status is asked for. Files go out with email replies only.
+    unless another status is asked for. Files go out with email replies only. The agent's
+    signature for the channel goes under it (`signed`; not under lines of a live chat).
     """
     policy.refuse_unless_works_tickets(actor, "reply to customers")
     if not text.strip():
@@ -269,6 +274,9 @@ def ticket_reply(
         values = placeholders.ticket_values(ticket)
         if actor is not None:
             values |= placeholders.agent_values(actor)
+        # The agent's signature for this channel, the one place it is added.
+        signature = signature_for(actor, channel, ticket_channel=ticket.channel) if signed else ""
+        text, html = signed_text(text, signature, channel), signed_html(html, signature)
         message = Message(
             ticket=ticket,
             kind=MessageKind.OUTBOUND,

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone, translation
@@ -14,9 +13,10 @@ from django.utils.translation import gettext
 
 from helpdesk.languages import default_language, supported_language
 from tickets import placeholders
+from tickets.branding.mail import branded_email
 from tickets.live import publish_notifications
 from tickets.models import Customer, Message, NoticeKind, Notification, Ticket
-from tickets.services import desk_setup
+from tickets.services import desk_setup, notification_prefs
 from tickets.services.outbound import (
     automatic_reply_row,
     schedule_agent_emails,
@@ -138,13 +138,21 @@ _EMAIL_TASK_SIZE = 5000
 def notify_staff(*, user_ids: Iterable[int], kind: str, text: str, now: datetime) -> None:
     """Stored notifications of news about no one ticket (monitoring opened a problem): the
     workspace lists them and pushes them live; emailed to agents who asked for it."""
+    users, email_only = notification_prefs.recipients(user_ids, kind)
     made = Notification.objects.bulk_create(
-        Notification(user_id=user, ticket=None, kind=kind, text=text[:500], created_at=now)
-        for user in sorted(set(user_ids))
+        Notification(
+            user_id=user,
+            ticket=None,
+            kind=kind,
+            text=text[:500],
+            created_at=now,
+            read_at=now if user in email_only else None,
+        )
+        for user in users
     )
     if made:
         schedule_agent_emails([n.pk for n in made])
-        publish_notifications(made)
+        publish_notifications([n for n in made if n.read_at is None])
 
 
 def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
@@ -155,18 +163,42 @@ def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]
     recipients: dict[tuple[int, str, str], set[int]] = {}
     for user_ids, ticket, kind, text in notices:
         recipients.setdefault((ticket.pk, kind, text[:500]), set()).update(user_ids)
-    wanted = [
-        (sorted(users), ticket_id, kind, text)
-        for (ticket_id, kind, text), users in recipients.items()
-        if users
-    ]
+    wanted = []
+    email_only: set[tuple[int, str]] = set()  # (user, kind): stored read, not pushed
+    for (ticket_id, kind, text), users in recipients.items():
+        # Each agent's own choice of what they hear of, and how (notification_prefs).
+        chosen, by_email_only = notification_prefs.recipients(users, kind)
+        if chosen:
+            wanted.append((chosen, ticket_id, kind, text))
+            email_only.update((user, kind) for user in by_email_only)
     if not wanted:
         return
-    created = _insert_notifications(wanted, timezone.now())
+    now = timezone.now()
+    created = _insert_notifications(wanted, now)
     ids = [n.pk for n in created]
     for start in range(0, len(ids), _EMAIL_TASK_SIZE):
         schedule_agent_emails(ids[start : start + _EMAIL_TASK_SIZE])
+    if email_only:
+        unseen = [n.pk for n in created if (n.user_id, n.kind) in email_only]
+        Notification.objects.filter(pk__in=unseen).update(read_at=now)
+        created = [n for n in created if (n.user_id, n.kind) not in email_only]
     publish_notifications(created)
+
+
+def notify_assignees_of_customer_messages(tickets: Iterable[Ticket]) -> None:
+    """Tell each ticket's assignee that the customer wrote (if they want to hear of it)."""
+    notify_agents_many(
+        [
+            (
+                [ticket.assignee_id],
+                ticket,
+                "customer_message",
+                f"{ticket.reference}: the customer wrote again: {ticket.subject}",
+            )
+            for ticket in tickets
+            if ticket.assignee_id is not None
+        ]
+    )
 
 
 _Notice = tuple[list[int], int, str, str]  # (user ids, ticket id, kind, text)
@@ -237,6 +269,8 @@ def notifications_email(*, notification_ids: list[int]) -> int:
         .select_related("user")
     )
     for notification in pending:
+        if not notification_prefs.wants(notification.user_id, notification.kind, "email"):
+            continue
         claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
             emailed_at=timezone.now()
         )
@@ -246,11 +280,10 @@ def notifications_email(*, notification_ids: list[int]) -> int:
             link = f"{settings.PUBLIC_BASE_URL}/agent/tickets/{notification.ticket_id}/"
         else:
             link = f"{settings.PUBLIC_BASE_URL}{reverse('agent:notifications')}"
-        send_mail(
+        branded_email(
             subject=notification.text[:150],
-            message=f"{notification.text}\n\n{link}\n",
-            from_email=None,
-            recipient_list=[notification.user.email],
-        )
+            text=f"{notification.text}\n\n{link}\n",
+            to=[notification.user.email],
+        ).send()
         sent += 1
     return sent

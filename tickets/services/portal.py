@@ -9,21 +9,19 @@ once, and a new link outdates older ones.
 import logging
 import uuid
 from datetime import datetime, timedelta
-from email.utils import formataddr
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
+from tickets.branding.mail import branded_email
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
-from tickets.html import text_to_html
 from tickets.inbound import InboundAttachment, InboundMessage, IngestResult
 from tickets.models import Channel, ContactKind, ContactPoint, Customer, Ticket, TicketStatus
 from tickets.roles import is_staff_member
@@ -95,13 +93,7 @@ def _send_sign_in_mail(address: str, link: str, language: str) -> None:
                 "it, ignore this message: nobody can sign in without the link.\n"
             ) % {"link": link, "minutes": minutes}
             subject = gettext("Your sign-in link")
-        send_mail(
-            subject=subject,
-            message=text,
-            html_message=text_to_html(text),
-            from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
-            recipient_list=[address],
-        )
+        branded_email(subject=subject, text=text, to=[address]).send()
     except Exception:
         # The visitor already saw "check your email"; they can ask again.
         logger.exception("could not send a portal sign-in link")

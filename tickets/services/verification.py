@@ -8,18 +8,19 @@ removed or moved to another customer; confirming is a POST (mail scanners open l
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
+from tickets.branding.mail import branded_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ContactKind, ContactPoint
+from tickets.services.notices import customer_language
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ LINK_DAYS = 7
 class VerificationNotice:
     to: str
     text: str
+    subject: str
 
 
 def verification_token(contact: ContactPoint) -> str:
@@ -73,29 +75,35 @@ def contact_point_send_verification(*, contact: ContactPoint) -> None:
 
 
 def verification_notice(contact_id: int, *, short: bool = False) -> VerificationNotice | None:
-    """What to send to the contact point (None: it is gone or verified meanwhile)."""
-    contact = ContactPoint.objects.filter(pk=contact_id, verified_at__isnull=True).first()
+    """What to send to the contact point, in the customer's language (None: it is gone or
+    verified meanwhile)."""
+    contact = (
+        ContactPoint.objects.select_related("customer")
+        .filter(pk=contact_id, verified_at__isnull=True)
+        .first()
+    )
     if contact is None:
         return None
     link = verification_link(contact)
-    if short:
-        return VerificationNotice(contact.value, f"Confirm this number for support: {link}")
-    return VerificationNotice(
-        contact.value,
-        "Hello,\n\nplease confirm that this address is yours, so we know where to reach "
-        f"you about your support requests:\n\n{link}\n\nThe link works for {LINK_DAYS} days. "
-        "If you did not expect this message, ignore it.\n",
-    )
+    with translation.override(customer_language(contact.customer)):
+        if short:
+            text = gettext("Confirm this number for support: %(link)s") % {"link": link}
+            return VerificationNotice(contact.value, text, "")
+        text = gettext(
+            "Hello,\n\nplease confirm that this address is yours, so we know where to reach "
+            "you about your support requests:\n\n%(link)s\n\nThe link works for %(days)s "
+            "days. If you did not expect this message, ignore it.\n"
+        ) % {"link": link, "days": LINK_DAYS}
+        return VerificationNotice(contact.value, text, gettext("Please confirm your email address"))
 
 
 def send_verification_email(contact_id: int) -> bool:
     notice = verification_notice(contact_id)
     if notice is None:
         return False
-    EmailMessage(
-        subject="Please confirm your email address",
-        body=notice.text,
-        from_email=formataddr((settings.HELPDESK_SENDER_NAME, settings.DEFAULT_FROM_EMAIL)),
+    branded_email(
+        subject=notice.subject,
+        text=notice.text,
         to=[notice.to],
         headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
     ).send()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import article_answers
@@ -44,7 +45,10 @@ def _lists(request: HttpRequest) -> dict[str, Any]:
 @agent_required
 @require_GET
 def chat_list(request: HttpRequest) -> HttpResponse:
-    context = {**_sidebar(request), **_lists(request), "view": "chats"}
+    my_tiers = sidebar.agent_setup(_user(request)).my_tier_ids
+    team = selectors.team_availability(my_tiers, now=timezone.now())
+    me = next((member for member in team if member.user_id == request.user.pk), None)
+    context = {**_sidebar(request), **_lists(request), "view": "chats", "team": team, "me": me}
     return render(request, "agent/chats.html", context)
 
 
@@ -90,10 +94,11 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
             (m, macro_render(m, ticket=ticket, agent=_user(request)))
             for m in Macro.objects.filter(is_active=True)
         ],
+        # Away colleagues take no chats (tickets.services.chat): not offered.
         "tier_agents": [
-            (agent_id, name)
-            for agent_id, name in selectors.tier_agents(chat.tier_id)
-            if agent_id != chat.agent_id
+            (member.user_id, member.name)
+            for member in selectors.team_availability([chat.tier_id], now=timezone.now())
+            if member.user_id != chat.agent_id and member.is_available
         ],
         "escalate_form": TierMoveForm(initial={"tier": min(chat.tier.level + 1, 3)}),
         "holder": chat.agent_id == request.user.pk and chat.status == ChatStatus.ACTIVE,

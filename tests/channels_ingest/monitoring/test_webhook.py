@@ -143,7 +143,8 @@ def test_a_firing_alert_opens_a_problem_and_tells_the_leads_and_admins(
     [sent] = mail.outbox
     assert sent.to == ["lead@example.com"]
     assert sent.subject == text
-    assert sent.body == f"{text}\n\n{settings.PUBLIC_BASE_URL}/agent/notifications/\n"
+    # (then the brand's footer: tests/branding/test_emails.py)
+    assert sent.body.startswith(f"{text}\n\n{settings.PUBLIC_BASE_URL}/agent/notifications/\n")
 
 
 def test_product_and_region_are_left_empty_when_not_labelled_or_unknown(staff: Any) -> None:

@@ -1,6 +1,7 @@
 """Demo data: tiers' agents, an admin, customers and tickets across channels. Idempotent."""
 
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -206,6 +207,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._service_levels()
             users = self._users()
+            self._brand()
             created = self._tickets(users)
             self._macros()
             self._rules()
@@ -259,6 +261,33 @@ class Command(BaseCommand):
             },
         )
         Tier.objects.filter(level=1).update(assignment_mode="round_robin")
+
+    def _brand(self) -> None:
+        """Acme Support's name, colours and logo (static/brand/acme-*.png), unless an admin
+        set a brand already."""
+        from tickets.branding.services import BrandInput, brand_update
+        from tickets.models import Brand
+
+        if Brand.objects.exclude(company_name="").exists():
+            return
+        images = Path(settings.BASE_DIR) / "static" / "brand"
+        brand_update(
+            data=BrandInput(
+                company_name="Acme Support",
+                primary_color="#b43c0b",
+                accent_color="#f59e0b",
+                footer_text="Acme Ltd, 1 Demo Street, London. We answer on weekdays, 8:00-18:00.",
+                logo=(images / "acme-logo.png").read_bytes(),
+                favicon=(images / "acme-favicon.png").read_bytes(),
+            ),
+            actor=None,
+        )
+        # Signatures for the agents' replies (My settings).
+        for profile in AgentProfile.objects.select_related("user").filter(signature=""):
+            name = profile.user.first_name or profile.user.username
+            profile.signature = f"{name}\nAcme Support"
+            profile.sms_signature = f"-{name}, Acme"
+            profile.save(update_fields=["signature", "sms_signature"])
 
     def _users(self) -> dict[str, Any]:
         User = get_user_model()
