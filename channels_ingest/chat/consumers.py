@@ -14,6 +14,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -22,8 +23,10 @@ from helpdesk.ratelimit import count_hit
 from helpdesk.signed import SignedId
 from tickets import live
 from tickets.errors import DomainError
+from tickets.fields import forms as field_forms
+from tickets.fields import selectors as field_selectors
 from tickets.inbound import InboundMessage
-from tickets.models import Channel, ChatSession, ContactKind, Message
+from tickets.models import Channel, ChatSession, ContactKind, Message, TicketForm
 from tickets.services import chat as chats
 from tickets.services.messages import subject_from_text, ticket_open
 
@@ -102,8 +105,21 @@ def _contact(content: dict[str, Any]) -> tuple[str, str, str]:
     return name, email, text
 
 
-def _leave_message(name: str, email: str, text: str, language: str) -> str:
+def _pre_form(content: dict[str, Any]) -> tuple[TicketForm | None, dict[str, Any]]:
+    """The kind of request the customer chose in the chat's start form and what they filled
+    in its fields, checked as the contact form checks them (FieldErrors otherwise)."""
+    offered = field_selectors.offered_forms()
+    if not offered:
+        return None, {}
+    chosen = field_selectors.chosen_form(offered, str(content.get("form", "")))
+    filled = content.get("fields")
+    filled = filled if isinstance(filled, dict) else {}
+    return chosen, field_forms.customer_values(chosen, {str(k): v for k, v in filled.items()})
+
+
+def _leave_message(name: str, email: str, text: str, language: str, content: dict[str, Any]) -> str:
     """Nobody online: the message becomes a ticket answered by email."""
+    ticket_form, values = _pre_form(content)
     inbound = InboundMessage(
         channel=Channel.WEB,
         sender_kind=ContactKind.EMAIL,
@@ -114,7 +130,10 @@ def _leave_message(name: str, email: str, text: str, language: str) -> str:
         external_id=f"chat-offline:{uuid.uuid4()}",
         language=language,
     )
-    return ticket_open(inbound=inbound).ticket.reference
+    with transaction.atomic():
+        ticket = ticket_open(inbound=inbound).ticket
+        chats.set_customer_fields(ticket, ticket_form, values, door="in the chat's message form")
+    return ticket.reference
 
 
 class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
@@ -208,8 +227,15 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
                 "offline", gettext_noop("Nobody is online right now; leave us a message.")
             )
         client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
+        ticket_form, values = await database_sync_to_async(_pre_form)(content)
         chat = await database_sync_to_async(chats.chat_start)(
-            name=name, email=email, text=text, client_id=client_id, language=self._language()
+            name=name,
+            email=email,
+            text=text,
+            client_id=client_id,
+            language=self._language(),
+            ticket_form=ticket_form,
+            field_values=values,
         )
         await self._bind(await _chat(chat.pk))
         first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
@@ -221,7 +247,7 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             raise ChatRefused("invalid", gettext_noop("Write your message first."))
         await self._limit_starts(gettext_noop("Too many messages; wait a few minutes."))
         reference = await database_sync_to_async(_leave_message)(
-            name, email, text[:20_000], self._language()
+            name, email, text[:20_000], self._language(), content
         )
         await self.send_json({"type": "left_message", "reference": reference})
 

@@ -4,11 +4,14 @@ The page is a shell: static/chat/chat.js speaks the protocol (docs/chat-protocol
 /ws/chat/. Only the embedded version (`?embed=1`) may be framed by other sites.
 """
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from tickets import selectors
+from tickets.fields import forms as field_forms
+from tickets.fields import selectors as field_selectors
 from tickets.portal.forms import RATING_CHOICES
 
 
@@ -16,6 +19,11 @@ from tickets.portal.forms import RATING_CHOICES
 def chat_page(request: HttpRequest) -> HttpResponse:
     embedded = request.GET.get("embed") == "1"
     name, email = _known_customer(request)
+    offered = field_selectors.offered_forms()
+    chosen = field_selectors.chosen_form(offered, request.GET.get("form"))
+    fields = forms.Form()
+    if chosen is not None:  # the kind of request's own questions (custom fields and forms)
+        field_forms.add_inputs(fields, field_selectors.form_fields(chosen), for_customer=True)
     response = render(
         request,
         "support/chat.html",
@@ -24,6 +32,9 @@ def chat_page(request: HttpRequest) -> HttpResponse:
             "customer_name": name,
             "customer_email": email,
             "rating_choices": RATING_CHOICES,
+            "ticket_forms": offered,
+            "chosen_form": chosen,
+            "fields_form": fields,
         },
     )
     if embedded:

@@ -17,7 +17,7 @@ from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
 from tickets.fields.services import ticket_set_fields
-from tickets.models import Ticket, TicketForm
+from tickets.models import Ticket
 from tickets.services._common import acting_as
 
 RATE_WINDOW_SECONDS = 600
@@ -29,7 +29,9 @@ def contact(request: HttpRequest) -> HttpResponse:
     draft = request.session.pop(CONTACT_DRAFT, None) if request.method == "GET" else None
     customer = selectors.customer_for_user(request.user)
     offered = field_selectors.offered_forms()
-    chosen = _chosen(offered, request.POST.get("ticket_form") or request.GET.get("form"))
+    chosen = field_selectors.chosen_form(
+        offered, request.POST.get("ticket_form") or request.GET.get("form")
+    )
     form = ContactForm(
         request.POST or None,
         request.FILES or None,
@@ -59,12 +61,6 @@ def contact(request: HttpRequest) -> HttpResponse:
 def submitted(request: HttpRequest) -> HttpResponse:
     reference = request.session.pop("submitted_reference", None)
     return render(request, "support/submitted.html", {"reference": reference})
-
-
-def _chosen(offered: list[TicketForm], wanted: str | None) -> TicketForm | None:
-    """The kind of request asked for (by id), else the first one offered."""
-    by_id = {str(f.pk): f for f in offered}
-    return by_id.get(wanted or "") or (offered[0] if offered else None)
 
 
 def _open_ticket(form: ContactForm, *, language: str) -> Ticket:

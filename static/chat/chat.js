@@ -505,7 +505,8 @@
     }
     store.set("email", email);
     if (el.startForm.dataset.mode === "message") {
-      state.leave = {type: "leave_message", name: name, email: email, text: text};
+      state.leave = {type: "leave_message", name: name, email: email, text: text,
+                     form: el.startForm.dataset.ticketForm || "", fields: preFormFields()};
       state.leaveSent = send(state.leave);
       el.startSubmit.disabled = true;
       return;
@@ -513,10 +514,32 @@
     startChat(name, email, text);
   });
 
+  // The kind of request's own questions (custom fields) in the start form, by input name:
+  // a multi-select's ticked choices as a list, a lone checkbox as true or false.
+  function preFormFields() {
+    var fields = {};
+    var inputs = el.startForm.querySelectorAll('[name^="field_"]');
+    Array.prototype.forEach.call(inputs, function (input) {
+      if (input.type !== "checkbox") {
+        fields[input.name] = input.value;
+        return;
+      }
+      var alike = el.startForm.querySelectorAll('[name="' + input.name + '"]');
+      if (alike.length === 1) {
+        fields[input.name] = input.checked;
+        return;
+      }
+      fields[input.name] = fields[input.name] || [];
+      if (input.checked) fields[input.name].push(input.value);
+    });
+    return fields;
+  }
+
   function startChat(name, email, text) {
     forgetChat();
     var clientId = newClientId();
-    state.pendingStart = {type: "start", name: name, email: email, text: text, client_id: clientId};
+    state.pendingStart = {type: "start", name: name, email: email, text: text, client_id: clientId,
+                          form: el.startForm.dataset.ticketForm || "", fields: preFormFields()};
     store.set("start", state.pendingStart);
     store.set("email", email);
     var entry = {client_id: clientId, text: text, at: new Date().toISOString()};

@@ -5,8 +5,9 @@ from typing import Any
 
 from django import forms
 
-from tickets.fields.values import BadValue, as_value, clean
-from tickets.models import FieldKind, TicketField
+from tickets.fields.selectors import form_fields
+from tickets.fields.values import BadValue, FieldErrors, as_value, clean
+from tickets.models import FieldKind, TicketField, TicketForm
 
 PREFIX = "field_"
 
@@ -83,3 +84,26 @@ def submitted(form: forms.BaseForm) -> dict[str, Any]:
         for name, value in form.cleaned_data.items()
         if name.startswith(PREFIX)
     }
+
+
+def customer_values(ticket_form: TicketForm | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What a customer filled in the form's fields outside a Django form of ours (the chat's
+    pre-form sends them over its socket), judged as the contact form judges them: required
+    fields, each value's rules. FieldErrors names each wrong one; only the filled are kept."""
+    if ticket_form is None:
+        return {}
+    form = forms.Form(data={name: value for name, value in data.items() if name.startswith(PREFIX)})
+    add_inputs(form, form_fields(ticket_form), for_customer=True)
+    if not form.is_valid():
+        raise FieldErrors(
+            {
+                name[len(PREFIX) :]: f"{form.fields[name].label}: {' '.join(map(str, errors))}"
+                for name, errors in form.errors.items()
+                if name in form.fields
+            }
+        )
+    return {key: value for key, value in submitted(form).items() if value not in _EMPTY}
+
+
+# What a customer left empty (an unticked checkbox says nothing either).
+_EMPTY: tuple[Any, ...] = (None, "", [], False)

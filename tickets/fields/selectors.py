@@ -59,6 +59,12 @@ def offered_forms() -> list[TicketForm]:
     )
 
 
+def chosen_form(offered: list[TicketForm], wanted: str | None) -> TicketForm | None:
+    """The kind of request asked for (by id) among those offered, else the first one."""
+    by_id = {str(form.pk): form for form in offered}
+    return by_id.get(wanted or "") or (offered[0] if offered else None)
+
+
 def form_fields(form: TicketForm, *, for_customer: bool = True) -> list[TicketField]:
     """The form's fields in its order (for customers: those they fill)."""
     members = sorted(form.members.all(), key=lambda m: (m.position, m.pk))

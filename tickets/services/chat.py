@@ -34,8 +34,9 @@ from tickets.models import (
     Message,
     MessageKind,
     Ticket,
+    TicketForm,
 )
-from tickets.services._common import lock_row, record_event
+from tickets.services._common import acting_as, lock_row, record_event
 from tickets.services.assignment import agent_in_tier, ticket_assign
 from tickets.services.escalation import ticket_escalate
 from tickets.services.messages import (
@@ -138,9 +139,13 @@ def chat_start(
     text: str,
     client_id: str,
     language: str = "",
+    ticket_form: TicketForm | None = None,
+    field_values: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> ChatSession:
     """Open the chat's ticket with its first message and put it in tier 1's chat queue.
+    `field_values`: what the customer filled in the pre-form's custom fields (checked by
+    tickets.fields.forms.customer_values), set on the ticket as the contact form sets them.
 
     The same start sent again (the customer's connection dropped before the answer) finds
     the chat it opened.
@@ -167,6 +172,7 @@ def chat_start(
         language=language,
     )
     ticket = ticket_open(inbound=inbound, tier_level=CHAT_TIER, now=now).ticket
+    set_customer_fields(ticket, ticket_form, field_values or {}, door="in the chat")
     chat = ChatSession.objects.create(
         key=key,
         ticket=ticket,
@@ -179,6 +185,21 @@ def chat_start(
     _offer_articles(chat, text)
     live.publish_chat_queue()
     return chat
+
+
+def set_customer_fields(
+    ticket: Ticket, ticket_form: TicketForm | None, values: dict[str, Any], *, door: str
+) -> None:
+    """What a customer filled in a form's fields, on their new ticket, in its history as
+    theirs."""
+    if ticket_form is None or not values:
+        return
+    from tickets.fields.services import ticket_set_fields
+
+    with acting_as(f"The customer, {door}"):
+        ticket_set_fields(
+            ticket=ticket, values=values, actor=None, for_customer=True, form_name=ticket_form.name
+        )
 
 
 def _offer_articles(chat: ChatSession, text: str) -> None:
