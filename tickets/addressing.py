@@ -34,26 +34,37 @@ def _own_domains() -> set[str]:
     return {address.rsplit("@", 1)[-1] for address in _own_addresses()}
 
 
-def _token_mac(ticket_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"reply-to:{ticket_id}".encode(), hashlib.sha256).hexdigest()[:16]
+# A +token in the support address names what a reply is about: t (a ticket, "reply-to") or s
+# (a side conversation, "side"), with a MAC so that it cannot be guessed.
+_PURPOSES = {"t": "reply-to", "s": "side"}
+
+
+def _mac(letter: str, object_id: int) -> str:
+    key, purpose = settings.SECRET_KEY.encode(), _PURPOSES[letter]
+    return hmac.new(key, f"{purpose}:{object_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _tagged_address(letter: str, object_id: int) -> str:
+    local, _, domain = support_address().partition("@")
+    return f"{local}+{letter}{object_id}-{_mac(letter, object_id)}@{domain}"
+
+
+def _id_from_addresses(letter: str, addresses: tuple[str, ...] | list[str]) -> int | None:
+    token = re.compile(rf"\+{letter}(\d+)-([0-9a-f]{{16}})@", re.IGNORECASE)
+    for address in addresses:
+        match = token.search(address)
+        if match and hmac.compare_digest(match.group(2).lower(), _mac(letter, int(match.group(1)))):
+            return int(match.group(1))
+    return None
 
 
 def reply_address(ticket_id: int) -> str:
     """support+t42-<mac>@domain: a reply to it finds ticket 42, and the token cannot be guessed."""
-    local, _, domain = support_address().partition("@")
-    return f"{local}+t{ticket_id}-{_token_mac(ticket_id)}@{domain}"
-
-
-_TOKEN = re.compile(r"\+t(\d+)-([0-9a-f]{16})@", re.IGNORECASE)
+    return _tagged_address("t", ticket_id)
 
 
 def ticket_id_from_addresses(addresses: tuple[str, ...] | list[str]) -> int | None:
-    for address in addresses:
-        match = _TOKEN.search(address)
-        if match and hmac.compare_digest(match.group(2).lower(), _token_mac(int(match.group(1)))):
-            return int(match.group(1))
-    return None
+    return _id_from_addresses("t", addresses)
 
 
 def is_own_address(address: str) -> bool:
@@ -99,26 +110,13 @@ def ticket_id_from_subject(subject: str) -> int | None:
 # reply can never be taken for the customer's.
 
 
-def _side_mac(conversation_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"side:{conversation_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
 def side_reply_address(conversation_id: int) -> str:
     """support+s7-<mac>@domain: a reply to it finds side conversation 7."""
-    local, _, domain = support_address().partition("@")
-    return f"{local}+s{conversation_id}-{_side_mac(conversation_id)}@{domain}"
-
-
-_SIDE_TOKEN = re.compile(r"\+s(\d+)-([0-9a-f]{16})@", re.IGNORECASE)
+    return _tagged_address("s", conversation_id)
 
 
 def side_id_from_addresses(addresses: tuple[str, ...] | list[str]) -> int | None:
-    for address in addresses:
-        match = _SIDE_TOKEN.search(address)
-        if match and hmac.compare_digest(match.group(2).lower(), _side_mac(int(match.group(1)))):
-            return int(match.group(1))
-    return None
+    return _id_from_addresses("s", addresses)
 
 
 def new_side_message_id(conversation_id: int) -> str:

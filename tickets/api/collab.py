@@ -4,7 +4,6 @@ service reads the mentions."""
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,28 +13,10 @@ from rest_framework.views import APIView
 
 from tickets.api.errors import error_responses
 from tickets.api.serializers import StrictInput
+from tickets.api.views import _actor, _ticket_or_404, _valid
 from tickets.collab import selectors as collab_selectors
 from tickets.collab import services as collab
-from tickets.models import SideConversation, SideMessage, Ticket
-
-
-def _actor(request: Request) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _ticket_or_404(ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.select_related("tier", "customer").filter(pk=ticket_id).first()
-    if ticket is None:
-        raise Http404
-    return ticket
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+from tickets.models import SideConversation, SideMessage
 
 
 class FollowerSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import FileResponse, Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -14,6 +13,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from tickets.api.errors import error_responses
+from tickets.api.views import _actor
 from tickets.models import Customer, CustomerExport, ExportState
 from tickets.privacy.export import customer_export_request
 from tickets.roles import handles_personal_data
@@ -42,15 +42,10 @@ class ExportSerializer(serializers.Serializer):
         return reverse("api:export-download", args=[export.pk], request=self.context.get("request"))
 
 
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _own_export(request: Request, export_id: int) -> CustomerExport:
     """An export the caller asked for and that has not expired; 404 otherwise."""
     found = CustomerExport.objects.filter(
-        pk=export_id, requested_by=_user(request), expires_at__gt=timezone.now()
+        pk=export_id, requested_by=_actor(request), expires_at__gt=timezone.now()
     ).first()
     if found is None:
         raise Http404
@@ -69,7 +64,7 @@ class CustomerExportView(APIView):
         customer = Customer.objects.filter(pk=customer_id).first()
         if customer is None:
             raise Http404
-        export = customer_export_request(customer=customer, actor=_user(request))
+        export = customer_export_request(customer=customer, actor=_actor(request))
         data = ExportSerializer(export, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
