@@ -46,11 +46,27 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "reports": frozenset({ADMIN, LEAD}),
     # Triggers, automations and canned responses.
     "rules": frozenset({ADMIN, LEAD}),
-    # Who is on the team, their roles and tiers (to read; to change is "settings").
+    # Who is on the team, their roles and tiers (to read; who may change whom: roles_given_by).
     "see_team": frozenset({ADMIN, LEAD}),
     # System settings: channels, SLA policies, tiers, sign-in, branding, webhooks, roles.
     "settings": frozenset({ADMIN}),
 }
+
+
+# The roles each role may give, on the team page: admins any (to anyone but a superuser);
+# leads run their team's agents: they make people agents or light agents, and set their
+# tiers, but change no admin's or lead's role.
+_ROLES_GIVEN_BY: dict[str, tuple[str, ...]] = {ADMIN: roles.ROLES, LEAD: (AGENT, LIGHT_AGENT)}
+
+
+def roles_given_by(role: str | None) -> tuple[str, ...]:
+    return _ROLES_GIVEN_BY.get(role or "", ())
+
+
+def may_change_member(actor_role: str | None, member_role: str | None, *, superuser: bool) -> bool:
+    """Whether someone of `actor_role` may change the role and tiers of a person of
+    `member_role` (a superuser is always an admin: nobody changes them here)."""
+    return not superuser and (member_role or AGENT) in roles_given_by(actor_role)
 
 
 def may(role: str | None, capability: str) -> bool:

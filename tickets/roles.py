@@ -52,6 +52,11 @@ _LEAD_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "trigger": ("view", "add", "change", "delete"),
         "automation": ("view", "add", "change", "delete"),
         "macro": ("view", "add", "change", "delete"),
+        # Custom ticket fields and the forms that group them (tickets.fields).
+        "ticketfield": ("view", "add", "change", "delete"),
+        "fieldchoice": ("view", "add", "change", "delete"),
+        "ticketform": ("view", "add", "change", "delete"),
+        "ticketformfield": ("view", "add", "change", "delete"),
     },
 }
 # Light agents read what agents read, and write internal notes (through the workspace).

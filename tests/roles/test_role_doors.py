@@ -18,6 +18,7 @@ from tickets.models import (
     MessageKind,
     Ticket,
     TicketEvent,
+    Tier,
     Trigger,
     Webhook,
 )
@@ -315,17 +316,39 @@ def test_the_team_page(role, status):
     if status == 200:
         html = response.content.decode()
         assert "cole" in html
-        # Admins get the controls; leads read.
-        assert (f'id="role-{colleague.pk}"' in html) is (role == "admin")
+        # Admins and leads get the controls for an agent.
+        assert (f'id="role-{colleague.pk}"' in html) is (role in ("admin", "lead"))
     posted = client.post(f"/agent/team/{colleague.pk}/", {"role": "light_agent", "tiers": []})
     colleague = type(colleague).objects.get(pk=colleague.pk)
-    if role == "admin":
+    if role in ("admin", "lead"):
         assert posted.status_code == 302
         assert role_of(colleague) == "light_agent"
         assert not colleague.agent_profile.tiers.exists()
     else:
         assert posted.status_code == 403
         assert role_of(colleague) == "agent"
+
+
+def test_a_lead_runs_agents_but_makes_no_lead_or_admin():
+    lead = person("lead")
+    other_lead = LeadFactory(username="lou", tiers=[1])
+    agent = AgentFactory(username="abe", tiers=[1])
+    client = browser(lead)
+    html = client.get("/agent/team/").content.decode()
+    assert f'id="role-{agent.pk}"' in html and f'id="role-{other_lead.pk}"' not in html
+    assert '<option value="admin"' not in html and '<option value="lead"' not in html
+
+    tier = dict(Tier.objects.values_list("level", "pk"))
+    first, both = [tier[1]], [tier[1], tier[2]]
+    promoted = client.post(f"/agent/team/{agent.pk}/", {"role": "admin", "tiers": first})
+    demoted = client.post(f"/agent/team/{other_lead.pk}/", {"role": "agent", "tiers": first})
+    moved = client.post(f"/agent/team/{agent.pk}/", {"role": "agent", "tiers": both})
+
+    assert (promoted.status_code, demoted.status_code, moved.status_code) == (403, 403, 302)
+    assert role_of(type(agent).objects.get(pk=agent.pk)) == "agent"
+    assert role_of(type(lead).objects.get(pk=other_lead.pk)) == "lead"
+    levels = set(agent.agent_profile.tiers.values_list("level", flat=True))
+    assert levels == {1, 2}
 
 
 def test_an_admin_cannot_change_their_own_role(client):
@@ -392,3 +415,12 @@ def test_problem_pages_show_light_agents_no_controls_but_notes(role, ticket):
     assert ('id="solve-button"' in page) is (role != "light_agent")
     assert ('id="publish-button"' in page) is (role != "light_agent")
     assert f'action="/agent/problems/{problem.pk}/note/"' in page
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("admin", 200), ("lead", 200), ("agent", 403), ("light_agent", 403)]
+)
+def test_admins_and_leads_define_custom_fields_in_the_admin(role, status):
+    client = browser(person(role))
+    assert client.get("/admin/tickets/ticketfield/add/").status_code == status
+    assert client.get("/admin/tickets/ticketform/").status_code == status

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import roles
+from tickets import policy, roles
 from tickets.errors import DomainError
 from tickets.models import Tier
 from tickets.services.team import team_member_update
@@ -23,8 +23,9 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _members() -> list[dict[str, object]]:
-    """Everyone on staff, with their role and tiers: three queries whatever their number."""
+def _members(viewer: User, viewer_role: str | None) -> list[dict[str, object]]:
+    """Everyone on staff, with their role and tiers and whether the viewer may change them:
+    three queries whatever their number."""
     people = (
         User.objects.filter(is_staff=True, is_active=True)
         .prefetch_related(
@@ -54,6 +55,8 @@ def _members() -> list[dict[str, object]]:
                 "role_label": roles.ROLE_LABELS[role or roles.AGENT],
                 "tier_ids": {tier.pk for tier in tiers},
                 "tiers": tiers,
+                "changeable": person.pk != viewer.pk
+                and policy.may_change_member(viewer_role, role, superuser=person.is_superuser),
             }
         )
     return members
@@ -69,10 +72,12 @@ def team(request: HttpRequest) -> HttpResponse:
     context = {
         **sidebar.sidebar(user, now=timezone.now()),
         "view": "team",
-        "members": _members(),
+        "members": _members(user, roles.role_of(user)),
         "all_tiers": Tier.objects.order_by("level"),
-        "role_choices": [(r, roles.ROLE_LABELS[r]) for r in roles.ROLES],
-        "may_change": setup.may("settings"),
+        "role_choices": [
+            (r, roles.ROLE_LABELS[r]) for r in policy.roles_given_by(roles.role_of(user))
+        ],
+        "may_change": bool(policy.roles_given_by(roles.role_of(user))),
     }
     return render(request, "agent/team.html", context)
 
@@ -80,7 +85,7 @@ def team(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_POST
 def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
-    """An admin gives a person a role and tiers (the service checks who may)."""
+    """An admin or a lead gives a person a role and tiers (the service checks who may)."""
     member = get_object_or_404(User, pk=user_id, is_staff=True)
     tier_ids = [int(t) for t in request.POST.getlist("tiers") if t.isdigit()]
     try:
