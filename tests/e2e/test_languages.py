@@ -89,3 +89,26 @@ def test_a_german_customer_uses_help_center_form_and_portal_in_german(
     expect(page.get_by_role("heading", name="My requests", level=1)).to_be_visible()
     ticket.customer.refresh_from_db()
     assert ticket.customer.language == "en"
+
+
+def test_a_german_customer_chats_in_german_and_the_widget_says_so(
+    new_page: Callable[..., Page], screenshot: Callable[..., Path], celery_eager: Any
+) -> None:
+    page = new_page(locale="de-DE")
+    page.goto("/support/chat/")
+    expect(page.locator("body")).to_have_attribute("data-chat-online", "no")
+    expect(page.get_by_role("button", name="Nachricht senden")).to_be_visible()
+    page.get_by_label("Ihr Name").fill("Jutta Weber")
+    page.get_by_label(re.compile("E-Mail")).first.fill("jutta@example.de")
+    page.locator("#chat-first").fill("Bitte rufen Sie mich zurück.")
+    page.locator("#chat-start-submit").click()
+    expect(
+        page.get_by_role("heading", name="Vielen Dank, wir haben Ihre Nachricht erhalten")
+    ).to_be_visible()
+    screenshot("german-chat-message-left", page)
+    ticket = Ticket.objects.get(customer__name="Jutta Weber")
+    assert ticket.customer.language == "de"
+
+    # The widget's button, on a German host page, asks for the label in German.
+    look = page.request.get("/brand/widget.json?lang=de").json()
+    assert look["label"].startswith("Mit ") and look["label"].endswith(" chatten")
