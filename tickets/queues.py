@@ -13,13 +13,15 @@ import base64
 import binascii
 import json
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     F,
@@ -229,6 +231,20 @@ class BadCursor(ValueError):
     pass
 
 
+@contextmanager
+def _serial_plans() -> Iterator[None]:
+    """A page's rows read without parallel workers on PostgreSQL: a page stops after a few
+    dozen rows, and starting workers costs more than they save (a rare custom-field value
+    in tier 1's queue over 1,000,000 tickets: 4 ms serial, 20 to 25 ms with two workers;
+    docs/benchmarks.md). Reports keep their parallel plans."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def queue_page(
     tickets: QuerySet[Ticket], *, sort: str, cursor: str = "", size: int = PAGE_SIZE
 ) -> Page:
@@ -239,10 +255,11 @@ def queue_page(
         if after is None:
             raise BadCursor(cursor)
         narrowed, undated_follow = after
-    rows = list(narrowed[: size + 1])
-    if undated_follow and len(rows) <= size:
-        # The tickets with a deadline ran out on this page: those without one come next.
-        rows += tickets.filter(sla_due_at__isnull=True)[: size + 1 - len(rows)]
+    with _serial_plans():
+        rows = list(narrowed[: size + 1])
+        if undated_follow and len(rows) <= size:
+            # The tickets with a deadline ran out on this page: those without one come next.
+            rows += tickets.filter(sla_due_at__isnull=True)[: size + 1 - len(rows)]
     page, more = rows[:size], len(rows) > size
     if not more:
         return Page(page, None)
