@@ -67,6 +67,10 @@ def test_an_admin_exports_a_customer_and_downloads_everything(
     assert call["number"] == "+14155550123" and call["duration_seconds"] == 60
     assert mail["participants"] == [{"email": "fred.friend@example.com", "name": "Fred Friend"}]
     assert any(e["kind"] == "created" for e in mail["history"])
+    assert mail["custom_fields"] == {"site": ["Ann Person's flat"]}
+    (side,) = mail["side_conversations"]
+    assert side["with"] == "vendor@supplier.example" and side["subject"] == "Router of Ann Person"
+    assert side["messages"][0]["text"] == "Please swap the router of Ann Person."
     first = mail["messages"][0]
     assert archive.read(first["attachments"][0]["file"]) == b"%PDF-1.4 Ann"
     assert archive.read(first["original"]).startswith(b"From: Ann Person")

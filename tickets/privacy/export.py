@@ -38,8 +38,11 @@ from tickets.models import (
     KnownIssueSubscriber,
     Message,
     Service,
+    SideConversation,
+    SideMessage,
     Ticket,
     TicketEvent,
+    TicketFieldValue,
 )
 from tickets.privacy.audit import audit_record
 from tickets.privacy.erase import customer_family, refuse_unless_handles_personal_data
@@ -274,6 +277,19 @@ def _ticket_batches(family: list[int]) -> Iterator[list[Ticket]]:
                 ),
             ),
             Prefetch("events", queryset=TicketEvent.objects.select_related("actor")),
+            Prefetch(
+                "field_values",
+                queryset=TicketFieldValue.objects.select_related("field").order_by("pk"),
+            ),
+            Prefetch(
+                "side_conversations",
+                queryset=SideConversation.objects.order_by("pk").prefetch_related(
+                    Prefetch(
+                        "messages",
+                        queryset=SideMessage.objects.select_related("author_user").order_by("pk"),
+                    )
+                ),
+            ),
         )
         .order_by("pk")
     )
@@ -284,6 +300,17 @@ def _ticket_batches(family: list[int]) -> Iterator[list[Ticket]]:
             return
         yield batch
         last = batch[-1].pk
+
+
+def _custom_fields(ticket: Ticket) -> dict[str, list[Any]]:
+    """Every custom field's values on the ticket, by key (agents' fields too: all we hold)."""
+    values: dict[str, list[Any]] = {}
+    for row in ticket.field_values.all():
+        value = next(
+            (v for v in (row.value_text, row.value_number, row.value_date) if v is not None), None
+        )
+        values.setdefault(row.field.key, []).append(value)
+    return values
 
 
 def _person(user: User | None) -> str | None:
@@ -359,6 +386,25 @@ def _ticket(ticket: Ticket) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]
         if chat
         else None,
         "messages": messages,
+        "custom_fields": _custom_fields(ticket),
+        "side_conversations": [
+            {
+                "subject": side.subject,
+                "with": side.counterpart,
+                "status": side.status,
+                "started_at": side.created_at,
+                "messages": [
+                    {
+                        "kind": m.kind,
+                        "at": m.created_at,
+                        "by": _person(m.author_user) or m.sender,
+                        "text": m.body_text,
+                    }
+                    for m in side.messages.all()
+                ],
+            }
+            for side in ticket.side_conversations.all()
+        ],
         "history": [
             {
                 "kind": e.kind,
