@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 
+from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.models import (
     AgentProfile,
     Attachment,
@@ -45,6 +46,7 @@ class TicketFilters:
     text: str = ""
     tags: tuple[str, ...] = ()  # tickets with all of them
     problem_id: int | None = None  # the incidents of a problem
+    field: FieldCondition | None = None  # a custom field's condition (tickets.fields)
 
 
 def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -66,6 +68,8 @@ def ticket_list(filters: TicketFilters | None = None) -> QuerySet[Ticket]:
         tickets = tickets.filter(customer_id=filters.customer_id)
     if filters.problem_id is not None:
         tickets = tickets.filter(problem_id=filters.problem_id)
+    if filters.field is not None:  # InvalidInput when the condition is wrong
+        tickets = tickets.filter(condition_filter(filters.field))
     if filters.text.strip():
         tickets = tickets.filter(_text_match(filters.text.strip()))
     for tag in filters.tags:

@@ -99,3 +99,28 @@ def test_a_ticket_opened_through_the_api_takes_its_fields_or_nothing(desk, agent
     assert created.status_code == 201
     assert created.json()["custom_fields"]["seats"] == 30
     assert created.json()["custom_fields"]["plan"] == "pro"
+
+
+def test_the_ticket_list_filters_by_a_field_as_the_queue_does(desk, agent_api, open_ticket):
+    pro = open_ticket(sender="pro@example.com")
+    big = open_ticket(sender="big@example.com")
+    open_ticket(sender="none@example.com")
+    for ticket, values in ((pro, {"plan": "pro", "seats": 5}), (big, {"seats": 400})):
+        response = agent_api.patch(
+            f"/api/v1/tickets/{ticket.pk}/", {"custom_fields": values}, format="json"
+        )
+        assert response.status_code == 200
+
+    def listed(**params):
+        response = agent_api.get("/api/v1/tickets/", params)
+        assert response.status_code == 200, response.content
+        return {t["id"] for t in response.json()["results"]}
+
+    assert listed(cf="plan", cf_value="pro") == {pro.pk}
+    assert listed(cf="seats", cf_min="100") == {big.pk}
+    assert listed(cf="seats", cf_op="set") == {pro.pk, big.pk}
+    assert pro.pk not in listed(cf="plan", cf_op="not_set")
+    refused = agent_api.get("/api/v1/tickets/", {"cf": "plan", "cf_value": "gold"})
+    assert refused.status_code == 400 and "gold" in str(refused.json())
+    unknown = agent_api.get("/api/v1/tickets/", {"cf": "nope", "cf_op": "set"})
+    assert unknown.status_code == 400

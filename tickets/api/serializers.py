@@ -436,6 +436,19 @@ class TicketListQuerySerializer(StrictInput):
     problem = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="The incidents of a problem."
     )
+    cf = serializers.CharField(
+        required=False, max_length=40, help_text="A custom field's key, to filter by its value."
+    )
+    cf_op = serializers.ChoiceField(
+        choices=["is", "between", "set", "not_set"],
+        required=False,
+        help_text="is cf_value (or one of a multi-select's choices; a checkbox: ticked), "
+        "between cf_min and cf_max (numbers, dates), set, or not_set. Default: is, or between "
+        "when a bound is given.",
+    )
+    cf_value = serializers.CharField(required=False, max_length=500)
+    cf_min = serializers.CharField(required=False, max_length=40)
+    cf_max = serializers.CharField(required=False, max_length=40)
 
     def to_internal_value(self, data: Any) -> Any:
         # Query strings repeat keys for lists; also accept comma-separated values.

@@ -18,6 +18,7 @@ from tickets.api.errors import error_responses
 from tickets.catalog.services import ticket_set_about
 from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
+from tickets.fields.selectors import FieldCondition
 from tickets.fields.services import ticket_set_fields
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
@@ -59,6 +60,20 @@ def _ticket_detail_response(ticket_id: int, status_code: int = status.HTTP_200_O
     return Response(s.TicketDetailSerializer(ticket).data, status=status_code)
 
 
+def _field_condition(params: dict[str, Any]) -> FieldCondition | None:
+    """A custom field's condition, named as the queue's filter names it (cf, cf_op, ...)."""
+    if not params.get("cf"):
+        return None
+    low, high = params.get("cf_min", ""), params.get("cf_max", "")
+    return FieldCondition(
+        key=params["cf"],
+        op=params.get("cf_op") or ("between" if low or high else "is"),
+        value=params.get("cf_value", ""),
+        low=low,
+        high=high,
+    )
+
+
 class TicketListCreateView(generics.GenericAPIView):
     serializer_class = s.TicketSerializer
 
@@ -84,6 +99,7 @@ class TicketListCreateView(generics.GenericAPIView):
                 text=params.get("q", ""),
                 tags=tuple(params.get("tag", ())),
                 problem_id=params.get("problem"),
+                field=_field_condition(params),
             )
         ).select_related(*selectors.TICKET_ABOUT)
         return tickets.prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
