@@ -1,26 +1,30 @@
-"""Custom fields in a real browser: an admin defines a drop-down and a form in the admin, a
-customer picks the form in the contact form and fills the field, and an agent sees the
-value on the ticket and filters the queue by it."""
+"""Custom fields in a real browser: a team lead defines a drop-down and a form in the admin
+(and makes a newcomer a light agent on the team page), a customer picks the form in the
+contact form and fills the field, and an agent sees the value on the ticket and filters the
+queue by it."""
 
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from tests.e2e.agents import sign_in
-from tests.factories import AdminFactory, AgentFactory
+from tests.factories import AgentFactory, LeadFactory
 from tickets.models import TicketForm
+from tickets.roles import role_of
 
 
 @pytest.fixture
 def team() -> None:
-    AdminFactory(username="ada", first_name="Ada")
+    LeadFactory(username="ada", first_name="Ada", tiers=[1])
     AgentFactory(username="tom", tiers=[1])
+    AgentFactory(username="nell", first_name="Nell", tiers=[1])
     TicketForm.objects.create(name="General question", position=0)
 
 
-def test_a_field_defined_by_an_admin_is_filled_by_a_customer_and_filtered_by_an_agent(
+def test_a_field_defined_by_a_lead_is_filled_by_a_customer_and_filtered_by_an_agent(
     new_page: Callable[[], Page], screenshot: Callable[..., Path], team: None
 ) -> None:
     admin = new_page()
@@ -46,6 +50,13 @@ def test_a_field_defined_by_an_admin_is_filled_by_a_customer_and_filtered_by_an_
     admin.get_by_role("button", name="Save", exact=True).click()
     expect(admin.get_by_text("was added successfully")).to_be_visible()
     screenshot("forms-in-admin", admin)
+
+    # The lead also runs the team: the newcomer starts as a light agent.
+    admin.goto("/agent/team/")
+    admin.get_by_label("Role of nell").select_option(label="Light agent")
+    admin.locator("tr", has_text="nell").get_by_role("button", name="Save").click()
+    expect(admin.locator("p.success")).to_contain_text("saved.")
+    assert role_of(User.objects.get(username="nell")) == "light_agent"
 
     customer = new_page()
     customer.goto("/support/new/")
