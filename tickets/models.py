@@ -742,7 +742,14 @@ from tickets.models_sla import (  # noqa: E402
     SLAPolicy,
     Weekday,
 )
-from tickets.models_workspace import Macro, ReportSubscription, SavedView, Tag, ViewSharing  # noqa: E402
+from tickets.models_workspace import (  # noqa: E402
+    Macro,
+    ReportSubscription,
+    SavedView,
+    Tag,
+    Team,
+    ViewSharing,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -817,6 +824,7 @@ __all__ = [
     "SignInPolicy",
     "Spike",
     "Tag",
+    "Team",
     "Ticket",
     "TicketEvent",
     "TicketField",

@@ -18,16 +18,35 @@ class Tag(models.Model):
         return self.name
 
 
+class Team(models.Model):
+    """A group of colleagues (a shift, a product's specialists, a region) that leads put
+    together on the team page, across tiers: views can be shared with it."""
+
+    name = models.CharField(max_length=80, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="support_teams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ViewSharing(models.TextChoices):
     PERSONAL = "personal", "Only me"
     EVERYONE = "everyone", "Everyone"
     TIER = "tier", "One tier"
+    TEAM = "team", "One team"
 
 
 class SavedView(models.Model):
     """A named queue: a set of filters (kept as the list page's query string), the columns
-    shown and their order, and the sort. Personal (its owner's) or shared, with everyone or
-    with one tier's agents; admins and leads manage the shared ones (tickets.saved_views)."""
+    shown and their order, and the sort. Personal (its owner's) or shared, with everyone,
+    one tier's agents or one team; admins and leads manage the shared ones
+    (tickets.saved_views)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
@@ -46,8 +65,17 @@ class SavedView(models.Model):
         related_name="shared_views",
         help_text="The tier whose agents see the view, when shared with one tier.",
     )
-    # Column keys in the order shown (tickets.saved_views.COLUMNS); blank: the default ones.
-    columns = models.CharField(max_length=300, blank=True, default="")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="shared_views",
+        help_text="The team whose members see the view, when shared with one team.",
+    )
+    # Column keys in the order shown (tickets.saved_views.column_for: the built-in ones and
+    # "field:<key>" for a custom field); blank: the default ones.
+    columns = models.CharField(max_length=1000, blank=True, default="")
     # A shown column's key, "-" first for descending; blank: the queue's own order.
     sort = models.CharField(max_length=20, blank=True, default="")
 
@@ -58,6 +86,10 @@ class SavedView(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(sharing="tier") | models.Q(tier__isnull=False),
                 name="saved_view_tier_when_shared_with_a_tier",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(sharing="team") | models.Q(team__isnull=False),
+                name="saved_view_team_when_shared_with_a_team",
             ),
         ]
 

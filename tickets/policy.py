@@ -48,6 +48,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "rules": frozenset({ADMIN, LEAD}),
     # Who is on the team, their roles and tiers (to read; who may change whom: roles_given_by).
     "see_team": frozenset({ADMIN, LEAD}),
+    # Teams (groups of colleagues across tiers, to share views with): make, name, staff them.
+    "teams": frozenset({ADMIN, LEAD}),
     # System settings: channels, SLA policies, tiers, sign-in, branding, webhooks, roles.
     "settings": frozenset({ADMIN}),
 }

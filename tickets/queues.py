@@ -232,7 +232,7 @@ class BadCursor(ValueError):
 
 
 @contextmanager
-def _serial_plans() -> Iterator[None]:
+def serial_plans() -> Iterator[None]:
     """A page's rows read without parallel workers on PostgreSQL: a page stops after a few
     dozen rows, and starting workers costs more than they save (a rare custom-field value
     in tier 1's queue over 1,000,000 tickets: 4 ms serial, 20 to 25 ms with two workers;
@@ -255,7 +255,7 @@ def queue_page(
         if after is None:
             raise BadCursor(cursor)
         narrowed, undated_follow = after
-    with _serial_plans():
+    with serial_plans():
         rows = list(narrowed[: size + 1])
         if undated_follow and len(rows) <= size:
             # The tickets with a deadline ran out on this page: those without one come next.

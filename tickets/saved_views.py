@@ -2,7 +2,8 @@
 (keyset pages over (sort value, id)), and their counts for the sidebar in one query.
 
 A view keeps the queue page's filters as a query string (`view=` names the queue it
-narrows: "any" is every status, solved and closed too), its columns and its sort.
+narrows: "any" is every status, solved and closed too), its columns (built-in ones and
+custom fields) and its sort. The built-in queues sort by their columns the same way.
 """
 
 import base64
@@ -10,7 +11,7 @@ import binascii
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -18,9 +19,12 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateField,
     DateTimeField,
     F,
+    FloatField,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -29,12 +33,22 @@ from django.db.models import (
 )
 from django.db.models.expressions import Combinable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
-from django.utils.dateparse import parse_datetime
+from django.utils.dateparse import parse_date, parse_datetime
 
 from tickets import policy, queues
-from tickets.models import Priority, SavedView, Ticket, TicketStatus, ViewSharing
+from tickets.fields import selectors as field_selectors
+from tickets.models import (
+    FieldKind,
+    Priority,
+    SavedView,
+    Ticket,
+    TicketField,
+    TicketFieldValue,
+    TicketStatus,
+    ViewSharing,
+)
 from tickets.roles import role_of
 
 # Undated deadlines sort after every dated one (as in the queues).
@@ -47,7 +61,10 @@ class Column:
     label: str
     # What the rows are sorted by for this column (nulls made comparable: keyset pages).
     sort: Combinable
-    kind: str  # "int", "str" or "datetime": how the cursor's value is read back
+    # "int", "str", "float", "date" or "datetime": how the cursor's value is read back.
+    kind: str
+    # A custom field's column: the field it shows (its cells read the field's values).
+    field: TicketField | None = None
 
 
 def _rank(field: str, values: list[str]) -> Case:
@@ -96,16 +113,63 @@ COLUMNS: dict[str, Column] = {
     )
 }
 DEFAULT_COLUMNS = ("reference", "customer", "status", "priority", "tier", "assignee", "due")
+# The built-in queues' columns (agent/queue.html), each of which sorts them.
+QUEUE_COLUMNS = DEFAULT_COLUMNS
 # What the rows read besides queues.QUEUE_ROW_FIELDS, for the columns that need more.
 _EXTRA_FIELDS = {"updated": ("updated_at",), "product": ("product__name",)}
 
+# A custom field's column: "field:<its key>".
+FIELD_COLUMN = "field:"
+# A field's value as it sorts, by the field's kind: (value column, cursor kind, what an
+# empty value sorts as: before every value, ascending). A multi-select sorts by its first
+# value; a number as a float, so that the cursor compares alike on every database.
+_FIELD_SORTS: dict[str, tuple[str, str, Any]] = {
+    FieldKind.NUMBER: ("value_number", "float", Value(-1e300, output_field=FloatField())),
+    FieldKind.DATE: ("value_date", "date", Value(date.min, output_field=DateField())),
+}
+_TEXT_SORT = ("value_text", "str", Value("", output_field=CharField()))
+
+
+def _field_column(field: TicketField) -> Column:
+    name, kind, empty = _FIELD_SORTS.get(field.kind, _TEXT_SORT)
+    first = (
+        TicketFieldValue.objects.filter(ticket_id=OuterRef("pk"), field_id=field.pk)
+        .order_by(name)
+        .values(name)[:1]
+    )
+    value: Combinable = Subquery(first)
+    if kind == "float":
+        value = Cast(value, FloatField())
+    sort = Coalesce(value, empty, output_field=empty.output_field)
+    return Column(f"{FIELD_COLUMN}{field.key}", field.agent_label, sort, kind, field)
+
+
+def available_columns() -> dict[str, Column]:
+    """Every column a view may show: the built-in ones, then one per active custom field
+    (read from the fields kept per process: no query)."""
+    return {
+        **COLUMNS,
+        **{
+            f"{FIELD_COLUMN}{key}": _field_column(field)
+            for key, field in field_selectors.active_fields().items()
+        },
+    }
+
+
+def column_for(key: str) -> Column | None:
+    if key.startswith(FIELD_COLUMN):
+        field = field_selectors.active_fields().get(key[len(FIELD_COLUMN) :])
+        return _field_column(field) if field is not None else None
+    return COLUMNS.get(key)
+
 
 def parse_columns(text: str) -> list[str]:
-    """The known column keys of a stored list, in order, each once (default if none)."""
+    """The known column keys of a stored list, in order, each once (default if none); a
+    custom field's column goes when the field is made inactive."""
     keys = []
     for key in text.split(","):
         key = key.strip()
-        if key in COLUMNS and key not in keys:
+        if column_for(key) is not None and key not in keys:
             keys.append(key)
     return keys or list(DEFAULT_COLUMNS)
 
@@ -114,29 +178,40 @@ def parse_sort(text: str, columns: Collection[str]) -> tuple[str, bool] | None:
     """(column key, descending) for a sort like "-updated" on a shown column, else None."""
     descending = text.startswith("-")
     key = text[1:] if descending else text
-    return (key, descending) if key in COLUMNS and key in columns else None
+    return (key, descending) if key in columns and column_for(key) is not None else None
 
 
 # --- Who sees which views ---------------------------------------------------------------------
 
 
-def views_for(user: User, *, tier_ids: Collection[int], role: str | None) -> list[SavedView]:
-    """The views `user` sees: their own personal ones, the views shared with everyone or
-    with one of their tiers; admins and leads also every other shared view (to manage it)."""
+def views_for(
+    user: User, *, tier_ids: Collection[int], team_ids: Collection[int], role: str | None
+) -> list[SavedView]:
+    """The views `user` sees: their own personal ones, the views shared with everyone, with
+    one of their tiers or one of their teams; admins and leads also every other shared view
+    (to manage it)."""
     visible = Q(owner=user, sharing=ViewSharing.PERSONAL) | Q(sharing=ViewSharing.EVERYONE)
     visible |= Q(sharing=ViewSharing.TIER, tier_id__in=list(tier_ids))
+    visible |= Q(sharing=ViewSharing.TEAM, team_id__in=list(team_ids))
     if policy.may(role, "shared_views"):
         visible |= ~Q(sharing=ViewSharing.PERSONAL)
-    return list(SavedView.objects.filter(visible).select_related("tier"))
+    return list(SavedView.objects.filter(visible).select_related("tier", "team"))
 
 
 def view_visible(
-    view: SavedView, user: User, *, tier_ids: Collection[int], role: str | None
+    view: SavedView,
+    user: User,
+    *,
+    tier_ids: Collection[int],
+    team_ids: Collection[int],
+    role: str | None,
 ) -> bool:
     if view.sharing == ViewSharing.PERSONAL:
         return view.owner_id == user.pk
     if view.sharing == ViewSharing.EVERYONE or policy.may(role, "shared_views"):
         return True
+    if view.sharing == ViewSharing.TEAM:
+        return view.team_id in team_ids
     return view.tier_id in tier_ids
 
 
@@ -175,13 +250,30 @@ def view_tickets(
         tickets = tickets.select_related("product")
     if extra:
         tickets = tickets.only(*queues.QUEUE_ROW_FIELDS, *extra)
-    if sort is None:
-        return tickets
+    return tickets if sort is None else sorted_by_column(tickets, sort)
+
+
+def sorted_by_column(tickets: QuerySet[Ticket], sort: tuple[str, bool]) -> QuerySet[Ticket]:
+    """The tickets in a column's order (then by id: every row has its place for the keyset
+    pages of column_page); `sort` as parse_sort gives it."""
     key, descending = sort
-    tickets = tickets.annotate(sort_value=COLUMNS[key].sort)
+    column = column_for(key)
+    if column is None:
+        raise KeyError(key)
+    tickets = tickets.annotate(sort_value=column.sort)
     if descending:
         return tickets.order_by(F("sort_value").desc(), "-id")
     return tickets.order_by(F("sort_value").asc(), "id")
+
+
+def attach_field_values(tickets: list[Ticket], columns: Collection[str]) -> None:
+    """Give each ticket of a page `column_values` ({field id: rows}) when a custom field's
+    column is shown: one query for the page, whatever its size (none otherwise)."""
+    if not any(key.startswith(FIELD_COLUMN) for key in columns):
+        return
+    values = field_selectors.values_of(ticket.pk for ticket in tickets) if tickets else {}
+    for ticket in tickets:
+        ticket.column_values = values.get(ticket.pk, {})  # type: ignore[attr-defined]
 
 
 class BadCursor(ValueError):
@@ -195,7 +287,7 @@ class Page:
 
 
 def _cursor_value(column: Column, value: Any) -> Any:
-    if column.kind == "datetime":
+    if column.kind in ("datetime", "date"):
         return value.isoformat()
     return value
 
@@ -203,12 +295,18 @@ def _cursor_value(column: Column, value: Any) -> Any:
 def _read_value(column: Column, value: Any) -> Any:
     if column.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
         return value
+    if column.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     if column.kind == "str" and isinstance(value, str):
         return value
     if column.kind == "datetime" and isinstance(value, str):
         moment = parse_datetime(value)
         if moment is not None:
             return moment
+    if column.kind == "date" and isinstance(value, str):
+        day = parse_date(value)
+        if day is not None:
+            return day
     raise BadCursor(value)
 
 
@@ -222,7 +320,9 @@ def column_page(
     """One page after `cursor` of tickets sorted by a column (view_tickets): the rows after
     (sort value, id), one query whatever the depth."""
     key, descending = sort
-    column = COLUMNS[key]
+    column = column_for(key)
+    if column is None:
+        raise BadCursor(cursor)
     if cursor:
         try:
             raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
@@ -235,7 +335,8 @@ def column_page(
         row = Tuple(F("sort_value"), F("id"))
         compare = TupleLessThan if descending else TupleGreaterThan
         tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), raw[2])))
-    rows = list(tickets[: size + 1])
+    with queues.serial_plans():
+        rows = list(tickets[: size + 1])
     page, more = rows[:size], len(rows) > size
     if not more:
         return Page(page, None)

@@ -5,8 +5,8 @@ from django.db import IntegrityError, transaction
 
 from tickets import policy
 from tickets.errors import Conflict, InvalidInput, NotAllowed
-from tickets.models import SavedView, Tier, ViewSharing
-from tickets.saved_views import COLUMNS, may_edit, parse_sort
+from tickets.models import SavedView, Team, Tier, ViewSharing
+from tickets.saved_views import available_columns, column_for, may_edit, parse_sort
 
 
 def saved_view_save(
@@ -17,11 +17,13 @@ def saved_view_save(
     actor: User,
     sharing: str = ViewSharing.PERSONAL,
     tier: Tier | None = None,
+    team: Team | None = None,
     columns: list[str] | None = None,
     sort: str = "",
 ) -> SavedView:
     """Create (view None) or change a view. `query` is the queue page's filters as a query
-    string (validated by the caller's form); `columns`, keys of COLUMNS in order."""
+    string (validated by the caller's form); `columns`, column keys in order
+    (saved_views.column_for)."""
     name = name.strip()
     if not name or len(name) > 80:
         raise InvalidInput("Give the view a name (up to 80 characters).", code="invalid_view")
@@ -29,22 +31,25 @@ def saved_view_save(
         raise InvalidInput("Choose who sees the view.", code="invalid_view")
     if sharing == ViewSharing.TIER and tier is None:
         raise InvalidInput("Choose the tier to share the view with.", code="invalid_view")
+    if sharing == ViewSharing.TEAM and team is None:
+        raise InvalidInput("Choose the team to share the view with.", code="invalid_view")
     if sharing != ViewSharing.PERSONAL:
         policy.refuse_unless_may(actor, "shared_views", "share views")
     else:
         policy.refuse_unless_may(actor, "personal_views", "keep views")
     if view is not None and not may_edit(view, actor):
         raise NotAllowed("Only admins and leads change shared views.", code="role_not_allowed")
-    unknown = [key for key in columns or [] if key not in COLUMNS]
+    unknown = [key for key in columns or [] if column_for(key) is None]
     if unknown:
         raise InvalidInput(f"Unknown column {unknown[0]!r}.", code="invalid_view")
     shown = list(dict.fromkeys(columns or []))
-    if sort and parse_sort(sort, shown or COLUMNS) is None:
+    if sort and parse_sort(sort, shown or available_columns()) is None:
         raise InvalidInput("Sort by one of the shown columns.", code="invalid_view")
     if view is None:
         view = SavedView(owner=actor)
     view.name, view.query, view.sharing = name, query[:1000], sharing
     view.tier = tier if sharing == ViewSharing.TIER else None
+    view.team = team if sharing == ViewSharing.TEAM else None
     view.columns, view.sort = ",".join(shown), sort
     try:
         with transaction.atomic():

@@ -1,14 +1,15 @@
 """The team: each person's role (tickets.roles) and tiers, set by admins (any role) and
-leads (agents and light agents: tickets.policy.roles_given_by)."""
+leads (agents and light agents: tickets.policy.roles_given_by); and the teams (groups of
+colleagues across tiers, that views are shared with), made by admins and leads."""
 
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from tickets import policy, roles
-from tickets.errors import InvalidInput, NotAllowed
-from tickets.models import AgentProfile, Tier
+from tickets.errors import Conflict, InvalidInput, NotAllowed
+from tickets.models import AgentProfile, SavedView, Team, Tier, ViewSharing
 
 
 def team_member_update(
@@ -46,3 +47,39 @@ def team_member_update(
         profile.tiers.set(tiers)
     roles.forget_role(member)
     return member
+
+
+def team_save(
+    *, team: Team | None, name: str, member_ids: Iterable[int], actor: User | None
+) -> Team:
+    """Make a team (team None) or rename it, and give it these members (people on staff)."""
+    if actor is not None:
+        policy.refuse_unless_may(actor, "teams", "manage teams")
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise InvalidInput("Give the team a name (up to 80 characters).", code="invalid_team")
+    wanted = set(member_ids)
+    members = list(User.objects.filter(pk__in=wanted, is_staff=True, is_active=True))
+    if len(members) != len(wanted):
+        raise InvalidInput("Choose members among the people on staff.", code="invalid_member")
+    team = team or Team()
+    team.name = name
+    try:
+        with transaction.atomic():
+            team.save()
+            team.members.set(members)
+    except IntegrityError as error:
+        raise Conflict(
+            f"There is already a team called “{name}”; choose another name.", code="team_name"
+        ) from error
+    return team
+
+
+def team_delete(*, team: Team, actor: User | None) -> None:
+    """Remove a team. The views shared with it are kept, as their owners' own views (a
+    lead shares them again with whom they choose)."""
+    if actor is not None:
+        policy.refuse_unless_may(actor, "teams", "manage teams")
+    with transaction.atomic():
+        SavedView.objects.filter(team=team).update(sharing=ViewSharing.PERSONAL, team=None)
+        team.delete()

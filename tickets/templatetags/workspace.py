@@ -19,6 +19,9 @@ from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
+from tickets import saved_views
+from tickets.fields import selectors as field_selectors
+from tickets.fields.values import as_value
 from tickets.models import (
     CallDirection,
     Channel,
@@ -27,6 +30,7 @@ from tickets.models import (
     MessageKind,
     Priority,
     Ticket,
+    TicketField,
     TicketStatus,
 )
 
@@ -207,8 +211,16 @@ def _deadline(due: datetime | None, now: datetime, dates: _Dates) -> str:
     return f'<time datetime="{dates.iso(due)}" class="">in {_e(timeuntil(due, now))}</time>'
 
 
-def _cell(key: str, ticket: Ticket, now: datetime, dates: _Dates, url: "_Address") -> str:
-    """One cell of a saved view's row (tickets.saved_views.COLUMNS)."""
+def _cell(
+    key: str,
+    ticket: Ticket,
+    now: datetime,
+    dates: _Dates,
+    url: "_Address",
+    custom: dict[str, TicketField],
+) -> str:
+    """One cell of a saved view's row (tickets.saved_views.COLUMNS, or a custom field's
+    column: `custom`, the shown ones' fields by column key)."""
     ref = _e(ticket.reference)
     if key == "reference":
         return (
@@ -244,6 +256,10 @@ def _cell(key: str, ticket: Ticket, now: datetime, dates: _Dates, url: "_Address
         return f"<td>{_deadline(ticket.sla_due_at, now, dates)}</td>"
     if key == "product":
         return f"<td>{_e(ticket.product.name) if ticket.product_id else '—'}</td>"  # type: ignore[union-attr]
+    field = custom.get(key)
+    if field is not None:  # its values read by saved_views.attach_field_values
+        rows = getattr(ticket, "column_values", {}).get(field.pk, [])
+        return f"<td>{_e(field_selectors.display(field, as_value(field.kind, rows)))}</td>"
     return "<td></td>"
 
 
@@ -257,9 +273,14 @@ def view_rows(
         return mark_safe(f'<tr><td colspan="{span}" class="empty">No tickets here.</td></tr>')  # noqa: S308 - a number
     dates = _Dates()
     url = _Address("agent:ticket")
+    custom = {
+        key: column.field
+        for key in columns
+        if (column := saved_views.column_for(key)) is not None and column.field is not None
+    }
     rows = []
     for ticket in tickets:
-        cells = "".join(_cell(key, ticket, now, dates, url) for key in columns)
+        cells = "".join(_cell(key, ticket, now, dates, url, custom) for key in columns)
         tick = _tick(ticket, _e(ticket.reference), selectable)
         if "reference" not in columns:  # the ticket is opened from its first cell
             cells = (

@@ -7,9 +7,18 @@ from helpdesk.uploads import MultipleFileField
 from tickets.fields import selectors as field_selectors
 from tickets.fields.selectors import FieldCondition
 from tickets.inbound import InboundAttachment
-from tickets.models import Channel, Priority, TicketStatus, Tier, ViewSharing
+from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
-from tickets.saved_views import COLUMNS, DEFAULT_COLUMNS
+from tickets.saved_views import (
+    COLUMNS,
+    QUEUE_COLUMNS,
+    available_columns,
+    parse_columns,
+    parse_sort,
+)
+
+# A queue's own orders (tickets.queues.queue_page's); any other sort is by a column.
+QUEUE_ORDERS = ("", "due", "newest")
 
 
 class QueueFilterForm(forms.Form):
@@ -24,8 +33,19 @@ class QueueFilterForm(forms.Form):
     )
     assignee = forms.IntegerField(required=False, min_value=1)
     tag = forms.CharField(required=False, max_length=50)
+    # The queue's own orders, or one of its columns' (as its headers' links sort).
     sort = forms.ChoiceField(
-        required=False, choices=[("due", "Next deadline"), ("newest", "Newest")]
+        required=False,
+        choices=[
+            ("due", "Next deadline"),
+            ("newest", "Newest"),
+            *(
+                (f"{sign}{key}", f"{COLUMNS[key].label}, {way}")
+                for key in QUEUE_COLUMNS
+                for sign, way in (("", "ascending"), ("-", "descending"))
+                if f"{sign}{key}" != "due"
+            ),
+        ],
     )
     # A custom field's condition: its key, and a value (equals, or one of a multi-select's
     # choices), a range (numbers, dates), or only that it is set.
@@ -67,9 +87,15 @@ class QueueFilterForm(forms.Form):
             assignee_id=data["assignee"],
             tag=data["tag"].strip().lower(),
             text=data["q"],
-            sort=data["sort"] or "due",
+            sort=data["sort"] if data["sort"] in QUEUE_ORDERS else "due",
             field=self.field_condition(),
         )
+
+    def column_sort(self) -> tuple[str, bool] | None:
+        """The column the page is sorted by, (key, descending); None: the queue's own order
+        (the next deadline first, or the newest)."""
+        chosen = self.cleaned_data.get("sort") or ""
+        return None if chosen in QUEUE_ORDERS else parse_sort(chosen, QUEUE_COLUMNS)
 
 
 def filter_query_string(data: QueryDict) -> str:
@@ -191,6 +217,9 @@ class ViewEditForm(forms.Form):
     share_tier = forms.ModelChoiceField(
         queryset=Tier.objects.order_by("level"), required=False, label="Tier"
     )
+    share_team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("name"), required=False, label="Team"
+    )
     queue = forms.ChoiceField(label="Tickets of", initial=ANY_STATUS_VIEW)
     q = forms.CharField(required=False, max_length=200, label="Search")
     status = forms.MultipleChoiceField(
@@ -209,8 +238,8 @@ class ViewEditForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     tag = forms.CharField(required=False, max_length=50)
+    # The built-in columns and the active custom fields' (set per form: fields change).
     columns = forms.MultipleChoiceField(
-        choices=[(key, column.label) for key, column in COLUMNS.items()],
         widget=forms.CheckboxSelectMultiple,
         help_text="Number the shown columns to set their order.",
     )
@@ -225,14 +254,18 @@ class ViewEditForm(forms.Form):
             self.fields["sharing"].choices = [  # type: ignore[attr-defined]
                 (ViewSharing.PERSONAL, ViewSharing.PERSONAL.label)
             ]
+        self.available = available_columns()
+        self.fields["columns"].choices = [  # type: ignore[attr-defined]
+            (key, column.label) for key, column in self.available.items()
+        ]
         sorts: list[tuple[str, str]] = [("", "The queue's own order")]
-        for key, column in COLUMNS.items():
+        for key, column in self.available.items():
             sorts += [
                 (key, f"{column.label}, ascending"),
                 (f"-{key}", f"{column.label}, descending"),
             ]
         self.fields["sort"].choices = sorts  # type: ignore[attr-defined]
-        for key, column in COLUMNS.items():
+        for key, column in self.available.items():
             self.fields[f"order_{key}"] = forms.IntegerField(
                 required=False,
                 min_value=1,
@@ -244,12 +277,14 @@ class ViewEditForm(forms.Form):
             )
 
     def order_fields_by_key(self) -> dict[str, forms.BoundField]:
-        return {key: self[f"order_{key}"] for key in COLUMNS}
+        return {key: self[f"order_{key}"] for key in self.available}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("sharing") == ViewSharing.TIER and not data.get("share_tier"):
             self.add_error("share_tier", "Choose the tier to share the view with.")
+        if data.get("sharing") == ViewSharing.TEAM and not data.get("share_team"):
+            self.add_error("share_team", "Choose the team to share the view with.")
         if data.get("sort") and data.get("columns") is not None:
             key = data["sort"].lstrip("-")
             if key not in data["columns"]:
@@ -258,7 +293,7 @@ class ViewEditForm(forms.Form):
 
     def ordered_columns(self) -> list[str]:
         """The ticked columns, by their numbers (unnumbered ones after, in the usual order)."""
-        keys = list(COLUMNS)
+        keys = list(self.available)
         chosen = self.cleaned_data["columns"]
         return sorted(
             chosen,
@@ -280,11 +315,12 @@ class ViewEditForm(forms.Form):
     def initial_for(cls, view: Any) -> dict[str, Any]:
         """The form's initial values from a saved view."""
         params = QueryDict(view.query)
-        columns = [c for c in view.columns.split(",") if c in COLUMNS] or list(DEFAULT_COLUMNS)
+        columns = parse_columns(view.columns)
         initial: dict[str, Any] = {
             "name": view.name,
             "sharing": view.sharing,
             "share_tier": view.tier_id,
+            "share_team": view.team_id,
             "queue": params.get("view", ANY_STATUS_VIEW),
             "q": params.get("q", ""),
             "tag": params.get("tag", ""),

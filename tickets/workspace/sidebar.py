@@ -30,6 +30,7 @@ from tickets.models import (
     ChatStatus,
     Notification,
     SavedView,
+    Team,
     Tier,
 )
 
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 _VERSION_KEY = "workspace:sidebar:version"
 # Entries hold pickled AgentSetup values: a change to AgentSetup moves this on, so that
 # code of another release never reads them.
-_ENTRY_KEY = "workspace:sidebar:v3:{user_id}"
+_ENTRY_KEY = "workspace:sidebar:v4:{user_id}"
 # A safety net: an entry is read again after this long even if no change was seen (see
 # the module's docstring for what is not seen).
 SETUP_SECONDS = 120
@@ -48,6 +49,7 @@ SETUP_SECONDS = 120
 class AgentSetup:
     tiers: list[Tier]
     my_tier_ids: frozenset[int]
+    my_team_ids: frozenset[int]
     saved_views: list[SavedView]
     # Each saved view's queue and filters, read from its query string (its count's query).
     view_queries: dict[int, queues.QueueQuery]
@@ -89,7 +91,8 @@ def _read_setup(user: User) -> AgentSetup:
 
     role = roles.role_of(user)
     my_tier_ids = frozenset(selectors.agent_tier_ids(user))
-    views = saved_views.views_for(user, tier_ids=my_tier_ids, role=role)
+    my_team_ids = frozenset(user.support_teams.values_list("pk", flat=True))
+    views = saved_views.views_for(user, tier_ids=my_tier_ids, team_ids=my_team_ids, role=role)
     view_queries = {}
     for view in views:
         params = saved_views.view_params(view)
@@ -99,6 +102,7 @@ def _read_setup(user: User) -> AgentSetup:
     return AgentSetup(
         tiers=list(selectors.tier_list(agents=False)),
         my_tier_ids=my_tier_ids,
+        my_team_ids=my_team_ids,
         saved_views=views,
         view_queries=view_queries,
         is_admin=role == roles.ADMIN,
@@ -234,9 +238,10 @@ def connect_signals() -> None:
     post_save.connect(setup_changed, sender=SavedView, dispatch_uid="sidebar-view")
     post_save.connect(setup_changed, sender=Group, dispatch_uid="sidebar-group")
     post_save.connect(_user_saved, sender=User, dispatch_uid="sidebar-user")
-    for model in (Tier, SavedView, Group, User, AgentProfile):
+    post_save.connect(setup_changed, sender=Team, dispatch_uid="sidebar-team")
+    for model in (Tier, SavedView, Group, User, AgentProfile, Team):
         post_delete.connect(setup_changed, sender=model, dispatch_uid=f"sidebar-delete-{model}")
-    for through in (AgentProfile.tiers.through, User.groups.through):
+    for through in (AgentProfile.tiers.through, User.groups.through, Team.members.through):
         m2m_changed.connect(_link_changed, sender=through, dispatch_uid=f"sidebar-link-{through}")
     # Data migrations write through historical models, which send no signals.
     post_migrate.connect(setup_changed, dispatch_uid="sidebar-migrate")

@@ -1,5 +1,6 @@
-"""The team page: every person on staff with their role and tiers. Admins change them;
-leads read them."""
+"""The team page: every person on staff with their role, tiers and teams; admins change
+anyone's role and tiers, leads those of agents and light agents. Below, the teams (groups
+of colleagues across tiers that views are shared with), which admins and leads make."""
 
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -7,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import policy, roles
 from tickets.errors import DomainError
-from tickets.models import Tier
-from tickets.services.team import team_member_update
+from tickets.models import Team, Tier
+from tickets.services.team import team_delete, team_member_update, team_save
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
 
@@ -69,10 +71,23 @@ def team(request: HttpRequest) -> HttpResponse:
     setup = sidebar.agent_setup(user)
     if not setup.may("see_team"):
         raise PermissionDenied("The team page is for admins and leads.")
+    members = _members(user, roles.role_of(user))
+    teams = list(Team.objects.prefetch_related("members"))
+    team_names: dict[int, list[str]] = {}
+    for group in teams:
+        group.member_ids = {person.pk for person in group.members.all()}  # type: ignore[attr-defined]
+        for person in group.members.all():
+            team_names.setdefault(person.pk, []).append(group.name)
+    for member in members:
+        who = member["person"]
+        assert isinstance(who, User)
+        member["teams"] = team_names.get(who.pk, [])
     context = {
         **sidebar.sidebar(user, now=timezone.now()),
         "view": "team",
-        "members": _members(user, roles.role_of(user)),
+        "members": members,
+        "teams": teams,
+        "manages_teams": setup.may("teams"),
         "all_tiers": Tier.objects.order_by("level"),
         "role_choices": [
             (r, roles.ROLE_LABELS[r]) for r in policy.roles_given_by(roles.role_of(user))
@@ -102,3 +117,48 @@ def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{member.get_full_name() or member.username} saved.")
     return redirect("agent:team")
+
+
+def _member_ids(request: HttpRequest) -> list[int]:
+    return [int(m) for m in request.POST.getlist("members") if m.isdigit() and len(m) < 12]
+
+
+def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:
+    try:
+        saved = team_save(
+            team=team,
+            name=request.POST.get("name", ""),
+            member_ids=_member_ids(request),
+            actor=_user(request),
+        )
+    except DomainError as refused:
+        if refused.code == "role_not_allowed":
+            raise PermissionDenied(refused.message) from refused
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"Team “{saved.name}” saved.")
+    return redirect(f"{reverse('agent:team')}#teams")
+
+
+@agent_required
+@require_POST
+def team_new(request: HttpRequest) -> HttpResponse:
+    return _team_saved(request, None)
+
+
+@agent_required
+@require_POST
+def team_edit(request: HttpRequest, team_id: int) -> HttpResponse:
+    return _team_saved(request, get_object_or_404(Team, pk=team_id))
+
+
+@agent_required
+@require_POST
+def team_remove(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = get_object_or_404(Team, pk=team_id)
+    try:
+        team_delete(team=team, actor=_user(request))
+    except DomainError as refused:
+        raise PermissionDenied(refused.message) from refused
+    messages.success(request, f"Team “{team.name}” removed; its views are their owners' again.")
+    return redirect(f"{reverse('agent:team')}#teams")

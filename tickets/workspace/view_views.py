@@ -28,27 +28,36 @@ def _user(request: HttpRequest) -> User:
 
 
 def _visible_view(request: HttpRequest, view_id: int) -> SavedView:
-    view = get_object_or_404(SavedView.objects.select_related("tier"), pk=view_id)
+    view = get_object_or_404(SavedView.objects.select_related("tier", "team"), pk=view_id)
     user = _user(request)
     setup = sidebar.agent_setup(user)
-    if not saved_views.view_visible(view, user, tier_ids=setup.my_tier_ids, role=setup.role):
+    visible = saved_views.view_visible(
+        view, user, tier_ids=setup.my_tier_ids, team_ids=setup.my_team_ids, role=setup.role
+    )
+    if not visible:
         raise Http404("No such view.")
     return view
 
 
-def _headers(columns: list[str], sort: tuple[str, bool] | None) -> list[dict[str, Any]]:
+def column_headers(
+    columns: list[str], sort: tuple[str, bool] | None, base: str = ""
+) -> list[dict[str, Any]]:
     """Each shown column's header: its label, the link that sorts by it (the other way
-    round when it is the current sort) and its aria-sort."""
+    round when it is the current sort; `base`, the page's other parameters, kept) and its
+    aria-sort."""
     headers = []
     for key in columns:
+        column = saved_views.column_for(key)
+        if column is None:
+            continue
         current = sort is not None and sort[0] == key
         descending = current and sort is not None and sort[1]
         flip = "-" if current and not descending else ""
         headers.append(
             {
                 "key": key,
-                "label": saved_views.COLUMNS[key].label,
-                "href": f"?sort={flip}{key}",
+                "label": column.label,
+                "href": f"?{base}{'&' if base else ''}sort={flip}{key}",
                 "aria_sort": ("descending" if descending else "ascending") if current else "none",
             }
         )
@@ -95,6 +104,7 @@ def view_page(request: HttpRequest, view_id: int) -> HttpResponse:
         except (queues.BadCursor, saved_views.BadCursor):
             messages.error(request, "That page link is not valid any more; here is the first page.")
             return redirect("agent:saved-view", view_id=view.pk)
+        saved_views.attach_field_values(page.tickets, columns)
     sort_param = f"sort={'-' if sort and sort[1] else ''}{sort[0]}" if sort else ""
     editable = saved_views.may_edit(view, user, role=setup.role)
     context = {
@@ -103,7 +113,7 @@ def view_page(request: HttpRequest, view_id: int) -> HttpResponse:
         "saved_view": view,
         "page": page,
         "columns": columns,
-        "headers": _headers(columns, sort),
+        "headers": column_headers(columns, sort),
         "sort_param": sort_param,
         "now": timezone.now(),
         "problems_to_link": open_problems_to_link() if setup.may("work_tickets") else [],
@@ -139,6 +149,7 @@ def _save(request: HttpRequest, view: SavedView | None) -> HttpResponse:
                 actor=_user(request),
                 sharing=data["sharing"],
                 tier=data["share_tier"],
+                team=data["share_team"],
                 columns=form.ordered_columns(),
                 sort=data["sort"],
             )

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.db.models import Subquery
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.text import search_text
 from knowledge.selectors import article_answers
-from tickets import placeholders, policy, queues, selectors, services
+from tickets import placeholders, policy, queues, saved_views, selectors, services
 from tickets.catalog.selectors import (
     articles_about,
     customer_services,
@@ -53,6 +53,7 @@ from tickets.workspace.forms import (
     TierMoveForm,
     filter_query_string,
 )
+from tickets.workspace.view_views import column_headers
 
 # Events that only repeat a message the timeline already shows.
 _MESSAGE_EVENTS = {"message_received", "replied", "note_added", "call_logged"}
@@ -92,14 +93,21 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         )
         if tickets is None:
             raise Http404("No such queue.")
-        page = queues.queue_page(
-            tickets, sort=form.cleaned_data["sort"] or "due", cursor=request.GET.get("after", "")
-        )
+        by_column = form.column_sort()
+        cursor = request.GET.get("after", "")
+        page: queues.Page | saved_views.Page
+        if by_column is None:
+            page = queues.queue_page(
+                tickets, sort=form.cleaned_data["sort"] or "due", cursor=cursor
+            )
+        else:
+            tickets = saved_views.sorted_by_column(tickets, by_column)
+            page = saved_views.column_page(tickets, sort=by_column, cursor=cursor)
     except InvalidInput as error:  # a field condition that cannot hold (tickets.fields)
         form.add_error(None, error.message)
         context = {**_sidebar(request), "form": form, "view": view, "page": None}
         return render(request, "agent/queue.html", context, status=400)
-    except queues.BadCursor:
+    except (queues.BadCursor, saved_views.BadCursor):
         messages.error(request, "That page link is not valid any more; here is the first page.")
         return redirect(f"{reverse('agent:queue', args=[view])}?{filter_query_string(request.GET)}")
     field_selectors.attach_shown(page.tickets)  # their custom fields, for all at once
@@ -109,11 +117,31 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         "view": view,
         "page": page,
         "filters": filter_query_string(request.GET),
+        "headers": _queue_headers(request, form, by_column),
         "now": timezone.now(),
         "problems_to_link": open_problems_to_link(),
         "works_tickets": sidebar.agent_setup(user).may("work_tickets"),
     }
     return render(request, "agent/queue.html", context)
+
+
+def _queue_headers(
+    request: HttpRequest, form: QueueFilterForm, by_column: tuple[str, bool] | None
+) -> list[dict[str, Any]]:
+    """The queue's column headers, each a link sorting by it (the filters kept): the next
+    deadline first is the queue's own order, shown as that column's."""
+    kept = request.GET.copy()
+    for name in ("sort", "after"):
+        kept.pop(name, None)
+    if by_column is None and (form.cleaned_data["sort"] or "due") == "due":
+        by_column = ("due", False)
+    return column_headers(list(saved_views.QUEUE_COLUMNS), by_column, base=kept.urlencode())
+
+
+def _column_sort_of(query: str) -> str:
+    """A queue page's column sort (sort=-priority, say), for a view saved from it."""
+    chosen = QueryDict(query).get("sort", "")
+    return chosen if saved_views.parse_sort(chosen, saved_views.QUEUE_COLUMNS) else ""
 
 
 @agent_required
@@ -137,7 +165,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
             sharing=existing.sharing if existing else ViewSharing.PERSONAL,
             tier=existing.tier if existing else None,
             columns=existing.columns.split(",") if existing and existing.columns else None,
-            sort=existing.sort if existing else "",
+            sort=existing.sort if existing else _column_sort_of(data["query"]),
         )
     except DomainError as refused:
         messages.error(request, refused.message)
