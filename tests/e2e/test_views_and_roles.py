@@ -1,6 +1,7 @@
 """A lead sets up a shared view for tier 1 in the browser (solved tickets, chosen columns);
 an agent of tier 1 finds it in the sidebar with its count and sorts it by a column; a light
-agent opens a ticket, sees no reply box and adds an internal note."""
+agent opens a ticket, sees no reply box and adds an internal note. A lead makes a team
+across tiers and shares a view with a custom field's column with it."""
 
 import re
 from collections.abc import Callable
@@ -13,7 +14,8 @@ from tests.e2e.agents import sign_in
 from tests.e2e.axe import violations
 from tests.factories import AgentFactory, LeadFactory, LightAgentFactory
 from tickets import services
-from tickets.models import Ticket
+from tickets.fields.services import ticket_set_fields
+from tickets.models import FieldChoice, FieldKind, Ticket, TicketField
 
 
 @pytest.fixture
@@ -93,4 +95,64 @@ def test_a_lead_shares_a_view_an_agent_sorts_it_a_light_agent_notes(
     expect(light.get_by_text("Customer called: all good.")).to_be_visible()
     screenshot("light-agent-note", light)
     found += violations(light)
+    assert not found, "\n".join(found)
+
+
+def test_a_lead_makes_a_team_and_shares_a_view_of_a_custom_field_with_it(
+    new_page: Callable[[], Page],
+    screenshot: Callable[..., Path],
+    open_ticket: Callable[..., Ticket],
+) -> None:
+    LeadFactory(username="lena", first_name="Lena", tiers=[1])
+    AgentFactory(username="bo", first_name="Bo", tiers=[2])
+    AgentFactory(username="cy", first_name="Cy", tiers=[1])
+    plan = TicketField.objects.create(key="plan", kind=FieldKind.DROPDOWN, agent_label="Plan")
+    for n, value in enumerate(("basic", "pro")):
+        FieldChoice.objects.create(field=plan, value=value, label=value.title(), position=n)
+    for subject, value in (("Invoice twice", "pro"), ("Card declined", "basic")):
+        ticket = open_ticket(tier_level=2, subject=subject)
+        ticket_set_fields(ticket=ticket, values={"plan": value}, actor=None)
+
+    lead = new_page()
+    sign_in(lead, "lena")
+    lead.get_by_role("link", name="Team").click()
+    new_team = lead.locator("#new-team")
+    new_team.get_by_label("Name").fill("Billing squad")
+    new_team.get_by_label("Bo").check()
+    new_team.get_by_role("button", name="Make the team").click()
+    expect(lead.get_by_text("Team “Billing squad” saved.")).to_be_visible()
+    expect(lead.get_by_role("row", name=re.compile(r"^Bo "))).to_contain_text("Billing squad")
+    found = violations(lead)
+
+    lead.get_by_role("link", name="New view").click()
+    lead.get_by_label("Name", exact=True).fill("Billing by plan")
+    lead.get_by_label("Shared with", exact=True).select_option(label="One team")
+    lead.get_by_label("Team to share with").select_option(label="Billing squad")
+    lead.get_by_label("Tickets of", exact=True).select_option(label="All open")
+    columns = lead.locator(".columns-chooser")
+    columns.get_by_label("Plan", exact=True).check()
+    columns.get_by_label("Position of Plan").fill("2")
+    lead.get_by_label("Sort by", exact=True).select_option(label="Plan, descending")
+    lead.get_by_role("button", name="Save view").click()
+    expect(lead.locator("#view-audience")).to_have_text("Shared with the team Billing squad.")
+
+    member = new_page()
+    sign_in(member, "bo")
+    member.locator("#shared-views").get_by_role("link", name="Billing by plan").click()
+    expect(member.locator('#queue-table th[data-column="field:plan"]')).to_have_text("Plan ↓")
+    rows = member.locator("#queue-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Pro")  # "pro" after "basic": first, descending
+    member.get_by_role("link", name="Plan ↓").click()
+    expect(rows.first).to_contain_text("Basic")
+    # The built-in queues sort by their headers too.
+    member.goto("/agent/queue/all/")
+    member.locator("#queue-table").get_by_role("link", name="Priority", exact=True).click()
+    expect(member.locator('th[data-column="priority"]')).to_have_attribute("aria-sort", "ascending")
+    screenshot("team-view-by-field", member)
+    found += violations(member)
+
+    outsider = new_page()
+    sign_in(outsider, "cy")
+    expect(outsider.locator("#shared-views").get_by_text("Billing by plan")).to_have_count(0)
     assert not found, "\n".join(found)
