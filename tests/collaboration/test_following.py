@@ -68,3 +68,25 @@ def test_follow_through_the_api(ann, ticket):
     assert api.get(url).json() == [{"id": ann.pk, "name": "Ann Lee"}]
     assert api.delete(url).json() == []
     assert _client_for(None).get(url).status_code in (401, 403)
+
+
+def test_an_assignee_who_follows_hears_of_a_customer_message_once(
+    ann, cleo, ticket, inbound, django_capture_on_commit_callbacks
+):
+    """As the assignee (their notification choices decide); other followers as followers."""
+    services.ticket_assign(ticket=ticket, assignee=ann, actor=ann)
+    for follower in (ann, cleo):
+        assert (
+            _client_for(follower).post(f"/api/v1/tickets/{ticket.pk}/followers/").status_code == 200
+        )
+    Notification.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_ingest(
+            inbound=inbound(
+                sender="portal@example.com",
+                subject=f"Re: Invoices do not sync [{ticket.reference}]",
+                text="Any news?",
+            )
+        )
+    assert kinds_for(ann) == ["customer_message"]
+    assert kinds_for(cleo) == ["followed_message_received"]

@@ -3,7 +3,9 @@
 An event listener (tickets.services._common.event_listeners), so every door that writes
 those events (a channel, a reply that resolves, a bulk action, a rule) tells followers,
 after commit, in one query for all the tickets of a batch. Nobody is told of their own
-change, and a colleague a note mentions hears of it once (the mention).
+change, a colleague a note mentions hears of it once (the mention), and an assignee who
+follows their ticket hears of the customer's message once (as its assignee, as their
+notification choices say: tickets.services.notices).
 """
 
 from collections.abc import Sequence
@@ -50,16 +52,20 @@ def _may_be_followed(event: TicketEvent) -> bool:
 def tell_followers(news: Sequence[tuple[int, str, int | None, dict[str, Any]]]) -> None:
     ticket_ids = {ticket_id for ticket_id, *_ in news}
     following: dict[int, set[int]] = {}
-    for ticket_id, user_id in TicketFollower.objects.filter(
+    assignees: dict[int, int | None] = {}
+    for ticket_id, user_id, assignee_id in TicketFollower.objects.filter(
         ticket_id__in=ticket_ids, user__is_active=True
-    ).values_list("ticket_id", "user_id"):
+    ).values_list("ticket_id", "user_id", "ticket__assignee_id"):
         following.setdefault(ticket_id, set()).add(user_id)
+        assignees[ticket_id] = assignee_id
     if not following:
         return
     notices = []
     for ticket_id, kind, actor_id, data in news:
         told = following.get(ticket_id, set()) - {actor_id}
         told -= {mention.get("id") for mention in data.get("mentions", [])}
+        if kind == EventKind.MESSAGE_RECEIVED:  # the assignee hears of it as the assignee
+            told -= {assignees.get(ticket_id)}
         if told:
             ticket = Ticket(pk=ticket_id)
             notices.append(
