@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -16,6 +18,7 @@ from knowledge.models import (
     ArticleRevision,
     ArticleTranslation,
     Category,
+    CategoryTranslation,
     Deflection,
     SearchLog,
     Synonym,
@@ -35,12 +38,55 @@ class SynonymAdmin(admin.ModelAdmin):
     search_fields = ["words"]
 
 
+def _translation_language_choices() -> list[tuple[str, str]]:
+    # The knowledge base's own language is the category's own name.
+    names = dict(settings.LANGUAGES)
+    return [("", "---------")] + [
+        (code, str(names[code])) for code in services.translation_languages()
+    ]
+
+
+class CategoryTranslationForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=_translation_language_choices)
+
+    class Meta:
+        model = CategoryTranslation
+        fields = ["language", "name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class CategoryTranslationInline(admin.TabularInline):
+    """The category's name and description in the help center's other languages (README
+    "Languages"): readers of that language see them."""
+
+    model = CategoryTranslation
+    form = CategoryTranslationForm
+    extra = 0
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "parent", "position"]
     list_filter = ["parent"]
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ["name"]
+    inlines = [CategoryTranslationInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not CategoryTranslation:
+            super().save_formset(request, form, formset, change)
+            return
+        translations = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        for translation in translations:
+            services.category_translation_save(
+                translation=translation,
+                category=form.instance,
+                language=translation.language,
+                name=translation.name,
+                description=translation.description,
+            )
 
 
 class ArticleRevisionInline(admin.TabularInline):

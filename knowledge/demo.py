@@ -4,8 +4,19 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from knowledge import demo_articles, demo_translations
-from knowledge.models import Article, ArticleStatus, ArticleTranslation, Category
-from knowledge.services import article_save, article_translation_save, category_save
+from knowledge.models import (
+    Article,
+    ArticleStatus,
+    ArticleTranslation,
+    Category,
+    CategoryTranslation,
+)
+from knowledge.services import (
+    article_save,
+    article_translation_save,
+    category_save,
+    category_translation_save,
+)
 
 
 @transaction.atomic
@@ -43,8 +54,28 @@ def load_demo_knowledge_base(*, actor: User | None = None) -> int:
             status=ArticleStatus.PUBLISHED,
         )
         created += 1
+    _load_category_translations(categories)
     _load_translations()
     return created
+
+
+def _load_category_translations(categories: dict[str, Category]) -> None:
+    """The demo categories' translations that do not exist yet."""
+    existing = set(
+        CategoryTranslation.objects.filter(category__in=categories.values()).values_list(
+            "category__slug", "language"
+        )
+    )
+    for slug, languages in demo_translations.CATEGORIES.items():
+        for language, text in languages.items():
+            if slug not in categories or (slug, language) in existing:
+                continue
+            category_translation_save(
+                category=categories[slug],
+                language=language,
+                name=text["name"],
+                description=text["description"],
+            )
 
 
 def _load_translations() -> None:

@@ -1,6 +1,6 @@
-"""German translations of a few demo articles (knowledge/demo_articles.py), loaded with
-them: a German visitor of the demo reads these in German, and a search in German finds
-them first."""
+"""German translations of the demo categories and of a few demo articles
+(knowledge/demo_articles.py), loaded with them: a German visitor of the demo reads these
+in German, and a search in German finds the articles first."""
 
 from textwrap import dedent
 
@@ -8,6 +8,74 @@ from textwrap import dedent
 def _md(text: str) -> str:
     return dedent(text).strip() + "\n"
 
+
+# category slug -> language -> name, description
+CATEGORIES: dict[str, dict[str, dict[str, str]]] = {
+    "billing": {
+        "de": {
+            "name": "Abrechnung",
+            "description": "Rechnungen, Tarife, Umsatzsteuerangaben, Währungen und Belege.",
+        }
+    },
+    "payments-and-refunds": {
+        "de": {
+            "name": "Zahlungen & Rückerstattungen",
+            "description": "Kartenzahlungen, fehlgeschlagene Abbuchungen, Zahlungsmittel und "
+            "Rückerstattungen.",
+        }
+    },
+    "account-access": {
+        "de": {
+            "name": "Konto & Zugang",
+            "description": "Anmeldung, Passwörter, Benutzer, Einladungen und Änderungen am Konto.",
+        }
+    },
+    "sso-and-2fa": {
+        "de": {
+            "name": "Zwei-Faktor & Single Sign-on",
+            "description": "Zwei-Faktor-Authentifizierung und SSO mit Microsoft Entra ID und Okta.",
+        }
+    },
+    "connectivity": {
+        "de": {
+            "name": "Verbindung",
+            "description": "Netzwerkanforderungen, Proxys, Firewalls, DNS und "
+            "Synchronisationsgeschwindigkeit.",
+        }
+    },
+    "acme-connect": {
+        "de": {
+            "name": "Acme Connect (VPN)",
+            "description": "Fehlerbehebung für den sicheren Tunnel-Client Acme Connect.",
+        }
+    },
+    "installation": {
+        "de": {
+            "name": "Installation",
+            "description": "Den Desktop-Client unter Windows, macOS und Linux installieren "
+            "und aktualisieren.",
+        }
+    },
+    "using-the-product": {
+        "de": {
+            "name": "Das Produkt verwenden",
+            "description": "Funktionen für jeden Tag: Importe, Benachrichtigungen, "
+            "Tastenkürzel und mehr.",
+        }
+    },
+    "reports-and-exports": {
+        "de": {
+            "name": "Berichte & Exporte",
+            "description": "Berichte erstellen, planen und exportieren.",
+        }
+    },
+    "api": {
+        "de": {
+            "name": "API & Integrationen",
+            "description": "API-Tokens, Ratenbegrenzungen und die Anbindung anderer Werkzeuge.",
+        }
+    },
+}
 
 # article slug -> language -> title, summary, body (Markdown)
 TRANSLATIONS: dict[str, dict[str, dict[str, str]]] = {

@@ -34,6 +34,31 @@ class Category(models.Model):
             raise ValidationError({"parent": "A category with children cannot have a parent."})
 
 
+class CategoryTranslation(models.Model):
+    """A category's name and description in another language than the knowledge base's
+    own: the help center and the knowledge-base API show them to readers of that language
+    (knowledge.selectors.categories_in_language). Written by
+    knowledge.services.category_translation_save."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["language"]
+        # Also the index of the readers' lookup: the shown categories' rows in one language.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "language"], name="kb_categorytranslation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+
 class ArticleStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"

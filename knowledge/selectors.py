@@ -1,11 +1,12 @@
 """Reads of the knowledge base: answers for what people write, articles for readers."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
-from knowledge.models import Article, ArticleStatus, Category, Visibility
+from knowledge.models import Article, ArticleStatus, Category, CategoryTranslation, Visibility
 from knowledge.search import thesaurus
 from knowledge.search.analysis import language, telling, without_sign_off, words
 from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
@@ -81,6 +82,36 @@ def articles_in_language(articles: list[Article], language: str) -> list[Article
     if language and language != _base_language():
         show_translations(articles, language)
     return articles
+
+
+def categories_in_language(categories: Iterable[Category | None], language: str) -> None:
+    """The categories as a reader of `language` reads them: each translated category's
+    name and description in its place (its description falls back to the category's own),
+    read, never saved so. One query for all of them, none in the knowledge base's own
+    language; None (a missing parent) is passed over."""
+    shown = [category for category in categories if category is not None]
+    if not shown or not language or language == _base_language():
+        return
+    in_language = CategoryTranslation.objects.filter(language=language).only(
+        "category_id", "name", "description"
+    )
+    prefetch_related_objects(shown, Prefetch("translations", in_language, to_attr="_shown"))
+    for category in shown:
+        for translation in category._shown:  # type: ignore[attr-defined]
+            category.name = translation.name
+            category.description = translation.description or category.description
+
+
+def help_center_categories(*, language: str) -> list[Category]:
+    """The help center's topics with their subtopics, named in `language` where
+    translated (three queries, however many there are)."""
+    topics = list(
+        Category.objects.filter(parent__isnull=True)
+        .prefetch_related("children")
+        .order_by("position", "name")
+    )
+    categories_in_language([*topics, *(c for t in topics for c in t.children.all())], language)
+    return topics
 
 
 def coverage_floor(text: str) -> float:

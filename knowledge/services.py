@@ -18,6 +18,7 @@ from knowledge.models import (
     ArticleStatus,
     ArticleTranslation,
     Category,
+    CategoryTranslation,
     Deflection,
     SearchLog,
     SearchSource,
@@ -56,6 +57,39 @@ def category_save(
     category.full_clean()
     category.save()
     return category
+
+
+def category_translation_save(
+    *,
+    translation: CategoryTranslation | None = None,
+    category: Category,
+    language: str,
+    name: str,
+    description: str = "",
+) -> CategoryTranslation:
+    """Write a category's name and description in `language` (a new translation, or
+    `translation` changed). The knowledge base's own language is the category's own."""
+    if language not in translation_languages():
+        raise ValueError(
+            f"{language!r} is not one of settings.LANGUAGES other than the knowledge "
+            f"base's own ({settings.LANGUAGE_CODE!r})"
+        )
+    if not name.strip():
+        raise ValueError("A category's translation needs a name.")
+    translation = translation or CategoryTranslation(category=category)
+    translation.category = category
+    translation.language = language
+    translation.name = name.strip()[:120]
+    translation.description = description.strip()
+    translation.save()
+    return translation
+
+
+def translation_languages() -> list[str]:
+    """The languages a category may be translated into: settings.LANGUAGES but the
+    knowledge base's own (settings.LANGUAGE_CODE)."""
+    own = str(settings.LANGUAGE_CODE).split("-")[0]
+    return [code for code, _name in settings.LANGUAGES if code != own]
 
 
 def _write_revision(article: Article, actor: User | None) -> ArticleRevision:

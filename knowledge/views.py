@@ -32,15 +32,18 @@ def home(request: HttpRequest) -> HttpResponse:
     context = selectors.portal_home(include_agent_only=_staff(request))
     language = get_language()
     selectors.articles_in_language([*context["popular"], *context["recent"]], language)
+    selectors.categories_in_language(context["categories"], language)
     return render(request, "kb/home.html", context)
 
 
 @require_GET
 def category(request: HttpRequest, category_slug: str) -> HttpResponse:
     current = get_object_or_404(Category.objects.select_related("parent"), slug=category_slug)
+    children = list(current.children.all())
     articles = selectors.readable_articles(include_agent_only=_staff(request)).filter(
-        category__in=[current, *current.children.all()]
+        category__in=[current, *children]
     )
+    selectors.categories_in_language([current, current.parent, *children], get_language())
     return render(
         request,
         "kb/category.html",
@@ -49,7 +52,7 @@ def category(request: HttpRequest, category_slug: str) -> HttpResponse:
             "articles": selectors.articles_in_language(
                 list(articles.order_by("title")), get_language()
             ),
-            "children": current.children.all(),
+            "children": children,
         },
     )
 
@@ -66,6 +69,7 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
     related = selectors.related_articles(found, include_agent_only=_staff(request))
     # The reader's language where the article is translated (read only, never saved).
     selectors.articles_in_language([found, *related], get_language())
+    selectors.categories_in_language([found.category], get_language())
     return render(
         request,
         "kb/article.html",

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from rest_framework import serializers
 
-from knowledge.models import Article
+from knowledge.models import Article, Category
 from knowledge.selectors import SearchHit
 
 MAX_QUERY_LENGTH = 200
@@ -36,6 +36,35 @@ class SearchResponseSerializer(serializers.Serializer):
         help_text="Signed reference to this search, already part of each result's url."
     )
     results = SearchResultSerializer(many=True)
+
+
+class SubcategorySerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField(help_text="In the reader's language where translated.")
+    description = serializers.CharField(
+        help_text="In the reader's language where translated; may be empty."
+    )
+    url = serializers.CharField(help_text="The category's page in the help center.")
+
+
+class CategorySerializer(SubcategorySerializer):
+    children = SubcategorySerializer(many=True, help_text="Its subcategories, in order.")
+
+
+class CategoriesResponseSerializer(serializers.Serializer):
+    categories = CategorySerializer(many=True, help_text="The help center's topics, in order.")
+
+
+def category_data(category: Category, *, children: bool = True) -> dict[str, object]:
+    data: dict[str, object] = {
+        "slug": category.slug,
+        "name": category.name,
+        "description": category.description,
+        "url": reverse("kb-category", args=[category.slug]),
+    }
+    if children:
+        data["children"] = [category_data(c, children=False) for c in category.children.all()]
+    return data
 
 
 def article_url(article: Article) -> str:

@@ -6,4 +6,5 @@ app_name = "kb-api"
 
 urlpatterns = [
     path("search", views.ArticleSearchView.as_view(), name="search"),
+    path("categories", views.CategoryListView.as_view(), name="categories"),
 ]

@@ -1,5 +1,6 @@
 """Knowledge-base API: parse the query, call one selector, shape the output."""
 
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -44,3 +45,25 @@ class ArticleSearchView(APIView):
         return Response(
             {"search": token, "results": [s.hit_data(hit, search=token) for hit in hits]}
         )
+
+
+class CategoryListView(APIView):
+    """Public: the help center's categories, named in the reader's language (a signed-in
+    customer's own, else Accept-Language) where translated."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses={
+            200: s.CategoriesResponseSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer,
+                description="A token or session was sent but is not valid "
+                "(send none to read as an anonymous visitor).",
+            ),
+        },
+        summary="List the knowledge base's categories",
+    )
+    def get(self, request: Request) -> Response:
+        topics = selectors.help_center_categories(language=get_language())
+        return Response({"categories": [s.category_data(topic) for topic in topics]})

@@ -10,13 +10,19 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from knowledge.services import article_save, article_translation_save, category_save
+from knowledge.services import (
+    article_save,
+    article_translation_save,
+    category_save,
+    category_translation_save,
+)
 from tickets.models import Ticket
 
 
 @pytest.fixture
 def translated_article(db: None) -> None:
     category = category_save(category=None, name="Network", slug="network")
+    category_translation_save(category=category, language="de", name="Netzwerk")
     article = article_save(
         article=None, actor=None, title="VPN disconnects every few minutes",
         slug="vpn-disconnects", category=category,
@@ -47,10 +53,13 @@ def test_a_german_customer_uses_help_center_form_and_portal_in_german(
     page.goto("/kb/")
     expect(page.get_by_role("heading", name="Hilfe-Center", level=1)).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_role("link", name="Netzwerk", exact=True)).to_be_visible()
     page.get_by_label("Im Hilfe-Center suchen").fill("VPN Verbindung getrennt")
     page.get_by_role("button", name="Suchen").click()
     page.get_by_role("link", name="VPN trennt sich alle paar Minuten").click()
     expect(page.get_by_text("Energiesparfunktion")).to_be_visible()
+    breadcrumb = page.get_by_role("navigation", name="Navigationspfad")
+    expect(breadcrumb.get_by_role("link", name="Netzwerk", exact=True)).to_be_visible()
     expect(page.get_by_text("War das hilfreich?")).to_be_visible()
     screenshot("german-article", page)
 

@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from knowledge.models import Article
+from knowledge import services
+from knowledge.models import Article, Category
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/kb/search"
@@ -76,3 +77,28 @@ def test_query_count_does_not_grow_with_results(
     assert len(response.json()["results"]) == 6
     # The words' statistics, the ranking, the articles, and the search's log row.
     assert len(many) == len(few) == 4
+
+
+def test_categories_list_the_help_centers_topics_in_order(
+    category: Category, api: APIClient, customer_api: APIClient
+) -> None:
+    billing = services.category_save(
+        category=None, name="Billing", slug="billing", position=0, description="Invoices."
+    )
+    services.category_save(category=None, name="Refunds", slug="refunds", parent=billing)
+    services.category_save(category=None, name="Cards", slug="cards", parent=billing, position=1)
+    services.category_save(
+        category=None, name="Apps", slug="apps", position=1, description="Mobile apps."
+    )
+
+    response = api.get("/api/v1/kb/categories")
+
+    assert response.status_code == 200
+    topics = response.json()["categories"]
+    assert [(t["name"], [c["name"] for c in t["children"]]) for t in topics] == [
+        ("Access", []),  # by position, then by name
+        ("Billing", ["Refunds", "Cards"]),
+        ("Apps", []),
+    ]
+    assert topics[1]["url"] == "/kb/billing/" and topics[1]["description"] == "Invoices."
+    assert customer_api.get("/api/v1/kb/categories").json() == response.json()
