@@ -9,6 +9,8 @@ import json
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from channels_ingest.models import InboundItem, InboundStatus
 from tests.conftest import _client_for
@@ -556,3 +558,29 @@ def test_the_api_takes_files_as_multipart_and_lists_them(
         "message": "big.txt is larger than the 0 MiB limit.",
     }
     assert SideMessage.objects.count() == 2 and SideAttachment.objects.count() == 3
+
+
+def test_the_ticket_page_reads_side_files_at_the_same_cost_however_many(
+    started, as_user, ann, ticket
+):
+    client = as_user(ann)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(f"/agent/tickets/{ticket.pk}/").status_code == 200
+        return len(captured)
+
+    queries()  # the agent's first page reads their set-up and the desk's counts
+    few = queries()
+    for n in range(4):
+        files = tuple(InboundAttachment(f"f{n}-{i}.txt", "text/plain", b"x") for i in range(3))
+        collab.side_conversation_reply(
+            conversation=started, text=f"More {n}", attachments=files, actor=ann
+        )
+        collab.side_conversation_start(
+            ticket=ticket, to=f"v{n}@vendor.example", subject=f"Part {n}", text="In stock?",
+            attachments=files, actor=ann,
+        )  # fmt: skip
+    assert SideAttachment.objects.count() == 24
+    queries()  # the desk's counts changed with the conversations: read again once
+    assert queries() == few
