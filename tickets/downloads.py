@@ -2,10 +2,10 @@
 
 from django.http import FileResponse, Http404
 
-from tickets.models import Attachment
+from tickets.models import Attachment, SideAttachment
 
 
-def attachment_response(attachment: Attachment | None) -> FileResponse:
+def attachment_response(attachment: Attachment | SideAttachment | None) -> FileResponse:
     """The file as a download; 404 when there is no such attachment or its file is gone.
 
     Callers decide who may read it; this never renders a file inline (no stored XSS).

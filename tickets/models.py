@@ -686,6 +686,7 @@ from tickets.models_catalog import (  # noqa: E402
 )
 from tickets.models_chat import ChatSession, ChatStatus  # noqa: E402
 from tickets.models_collab import (  # noqa: E402
+    SideAttachment,
     SideConversation,
     SideMessage,
     SideMessageKind,
@@ -817,6 +818,7 @@ __all__ = [
     "SecurityEventKind",
     "Service",
     "ServiceStatus",
+    "SideAttachment",
     "SideConversation",
     "SideMessage",
     "SideMessageKind",

@@ -1,6 +1,7 @@
 """Sending a reply by email through Django's mail backend (anymail in production)."""
 
 import smtplib
+from collections.abc import Iterable
 
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives
@@ -9,7 +10,7 @@ from channels_ingest.errors import DeliveryError
 from tickets import addressing
 from tickets.branding.mail import branded_email
 from tickets.html import text_to_html
-from tickets.models import Message, SideMessage
+from tickets.models import Attachment, Message, SideAttachment, SideMessage
 from tickets.selectors import email_thread_for
 
 
@@ -29,9 +30,7 @@ def deliver_email(message: Message) -> str:
         reply_to=[addressing.reply_address(ticket.pk)],
         headers=_headers(message, thread.in_reply_to, thread.references),
     )
-    for attachment in message.attachments.all():
-        with attachment.file.open("rb") as handle:
-            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    _attach(email, message.attachments.all())
     return _send(email, message.external_id)
 
 
@@ -60,7 +59,16 @@ def deliver_side_email(message: SideMessage) -> str:
         reply_to=[addressing.side_reply_address(conversation.pk)],
         headers=headers,
     )
+    _attach(email, message.attachments.all())
     return _send(email, message.external_id)
+
+
+def _attach(
+    email: EmailMultiAlternatives, attachments: Iterable[Attachment | SideAttachment]
+) -> None:
+    for attachment in attachments:
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
 
 
 def _send(email: EmailMultiAlternatives, message_id: str | None) -> str:

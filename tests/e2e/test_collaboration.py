@@ -1,7 +1,8 @@
 """Working a ticket together in a real browser: an agent @mentions a colleague in a note
 (picked from the note box's list), the colleague is notified and opens the ticket; the agent
-starts a side conversation with a vendor, whose reply (through the inbound email webhook)
-appears in that side conversation on the ticket page, and never in the customer's thread."""
+starts a side conversation with a vendor, a log attached, whose reply (through the inbound
+email webhook, with a file) appears in that side conversation on the ticket page, and never
+in the customer's thread."""
 
 import base64
 import json
@@ -49,7 +50,14 @@ def _vendor_reply(in_reply_to: str, subject: str) -> None:
             {"Name": "Message-ID", "Value": "<vendor-1@vendor.example>"},
             {"Name": "In-Reply-To", "Value": in_reply_to},
         ],
-        "Attachments": [],
+        "Attachments": [
+            {
+                "Name": "release-notes.txt",
+                "Content": base64.b64encode(b"Fixed: invoice sync.\n").decode(),
+                "ContentType": "text/plain",
+                "ContentLength": 21,
+            }
+        ],
     }
     auth = base64.b64encode(SECRET.encode()).decode()
     response = Client().post(
@@ -105,16 +113,26 @@ def test_a_colleague_and_a_vendor_on_one_ticket(
     alice.get_by_label("To (email address)").fill("help@vendor.example")
     alice.get_by_label("Subject").fill("Invoice sync API errors")
     alice.get_by_label("What to write to them").fill("Your API answers 500 since Monday.")
+    alice.locator("#side-files").set_input_files(
+        {"name": "sync.log", "mimeType": "text/plain", "buffer": b"POST /invoices 500\n"}
+    )
     alice.get_by_role("button", name="Send to third party").click()
     thread = alice.locator(".side-thread", has_text="Invoice sync API errors")
     expect(thread).to_contain_text("Your API answers 500 since Monday.")
+    expect(thread.get_by_role("link", name="sync.log")).to_be_visible()
     [sent] = mail.outbox
     assert sent.to == ["help@vendor.example"]
+    assert [(a.filename, a.content) for a in sent.attachments] == [
+        ("sync.log", "POST /invoices 500\n")
+    ]
 
     # The vendor answers through the inbound email door; it lands in the side conversation.
     _vendor_reply(sent.extra_headers["Message-ID"], sent.subject)
     alice.reload()
     expect(thread).to_contain_text("Known bug on our side, fixed in tonight's release.")
+    with alice.expect_download() as download:
+        thread.get_by_role("link", name="release-notes.txt").click()
+    assert Path(download.value.path()).read_bytes() == b"Fixed: invoice sync.\n"
     expect(alice.locator(".timeline")).not_to_contain_text("Known bug on our side")
     expect(alice.locator(".timeline")).to_contain_text("reply received")
     screenshot("side-conversation", of=alice)

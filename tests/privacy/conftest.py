@@ -9,10 +9,18 @@ import pytest
 from tests.factories import AgentFactory, UserFactory
 from tickets import services
 from tickets.catalog.services import service_save
-from tickets.collab.services import side_conversation_start
+from tickets.collab.services import side_conversation_reply, side_conversation_start
 from tickets.fields.services import ticket_set_fields
 from tickets.inbound import InboundAttachment, InboundMessage
-from tickets.models import Channel, ContactKind, Customer, Product, Ticket, TicketField
+from tickets.models import (
+    Channel,
+    ContactKind,
+    Customer,
+    Product,
+    SideAttachment,
+    Ticket,
+    TicketField,
+)
 from tickets.services import chat
 
 # What must not survive Ann's erasure anywhere in the database.
@@ -117,3 +125,26 @@ def database_text() -> str:
         for model in apps.get_models()
         if model._meta.managed and not model._meta.proxy
     )
+
+
+@pytest.fixture
+def side_files(held: Held, agent: Any) -> list[SideAttachment]:
+    """Files about Ann in the side conversation on her mail: one the agent sent the vendor,
+    and one in the vendor's reply (through the ingest door)."""
+    conversation = held.mail.side_conversations.get()
+    sent = side_conversation_reply(
+        conversation=conversation, text="Her order form is attached.", actor=agent,
+        attachments=(InboundAttachment("order-ann.pdf", "application/pdf", b"%PDF-1.4 Ann's"),),
+    )  # fmt: skip
+    services.ticket_ingest(
+        inbound=_mail(
+            sender="vendor@supplier.example", sender_name="Supplier", subject="Re: the router",
+            text="The return label is attached.", external_id="<rma@supplier.example>",
+            thread_ids=(str(sent.external_id),),
+            attachments=(InboundAttachment("rma-ann.txt", "text/plain", b"RMA for Ann Person"),),
+        )
+    )  # fmt: skip
+    files = list(SideAttachment.objects.order_by("pk"))
+    assert [f.filename for f in files] == ["order-ann.pdf", "rma-ann.txt"]
+    assert all(f.file.storage.exists(f.file.name) for f in files)
+    return files

@@ -13,6 +13,7 @@ from tickets.models import (
     AuditEntry,
     Customer,
     Message,
+    SideAttachment,
     Ticket,
     TicketEvent,
 )
@@ -97,6 +98,24 @@ def test_deleting_takes_their_tickets_and_files(
     assert Ticket.objects.filter(pk=held.bob_ticket.pk).exists() and "Bob Builder" in after
     entry = AuditEntry.objects.get(action=AuditAction.CUSTOMER_ERASED)
     assert entry.details["mode"] == "delete" and "Ann" not in json.dumps(entry.details)
+
+
+@pytest.mark.parametrize("mode", ["anonymise", "delete"])
+def test_the_files_of_side_conversations_go_too(
+    admin_client: Any, held: Held, side_files: list[SideAttachment], mode: str,
+    celery_eager: Any, django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    stored = [(f.file.storage, f.file.name) for f in side_files]
+    page = admin_client.get(f"/agent/customers/{held.ann.pk}/erase/").content.decode()
+    assert "and 3 attachments" in page  # the ticket's and the side conversation's
+
+    _erase(admin_client, held, mode, django_capture_on_commit_callbacks)
+
+    assert not SideAttachment.objects.exists()
+    assert not any(storage.exists(name) for storage, name in stored)
+    assert "order-ann" not in database_text() and "rma-ann" not in database_text()
+    entry = AuditEntry.objects.get(action=AuditAction.CUSTOMER_ERASED)
+    assert entry.details["attachments"] == 3
 
 
 def test_customers_merged_into_them_are_erased_too(

@@ -16,7 +16,9 @@ from django.utils import timezone
 from tests.factories import AdminFactory
 from tests.privacy.conftest import Held
 from tickets import services
-from tickets.models import AuditAction, AuditEntry, CustomerExport, Notification
+from tickets.collab.services import side_conversation_start
+from tickets.inbound import InboundAttachment
+from tickets.models import AuditAction, AuditEntry, CustomerExport, Notification, SideAttachment
 from tickets.privacy import export
 
 pytestmark = pytest.mark.django_db
@@ -144,6 +146,27 @@ def test_the_command_writes_the_zip(held: Held, admin_user: Any, tmp_path: Any) 
     assert entry.actor == admin_user and entry.details["via"] == "command"
 
 
+def test_the_export_holds_the_files_of_side_conversations(
+    held: Held, side_files: list[SideAttachment], admin_user: Any, tmp_path: Any
+) -> None:
+    out = tmp_path / "ann.zip"
+    call_command("export_customer", held.ann.pk, output=str(out), by="boss", stdout=io.StringIO())
+    archive = zipfile.ZipFile(out)
+    tickets = json.loads(archive.read("customer.json"))["tickets"]
+    (mail,) = (t for t in tickets if t["reference"] == held.mail.reference)
+    (side,) = mail["side_conversations"]
+    listed = [a for m in side["messages"] for a in m["attachments"]]
+    assert [(a["filename"], a["content_type"], a["size"]) for a in listed] == [
+        ("order-ann.pdf", "application/pdf", 14),
+        ("rma-ann.txt", "text/plain", 18),
+    ]
+    assert [archive.read(a["file"]) for a in listed] == [b"%PDF-1.4 Ann's", b"RMA for Ann Person"]
+    assert listed[0]["file"] == f"side_attachments/{held.mail.pk}/{side_files[0].pk}-order-ann.pdf"
+    # With the ticket's own attachment and original.
+    entry = AuditEntry.objects.get(action=AuditAction.CUSTOMER_EXPORTED)
+    assert entry.details["files"] == 4
+
+
 def test_a_batch_of_tickets_costs_the_same_statements_however_much_they_hold(
     held: Held, agent: Any, open_ticket: Any
 ) -> None:
@@ -158,6 +181,10 @@ def test_a_batch_of_tickets_costs_the_same_statements_however_much_they_hold(
         ticket = open_ticket(sender="ann.person@example.com", subject=f"More {n}")
         services.ticket_reply(ticket=ticket, actor=agent, text=f"Answer {n}")
         services.ticket_add_note(ticket=ticket, actor=agent, text=f"Note {n}")
+        side_conversation_start(
+            ticket=ticket, to="vendor@supplier.example", subject=f"Part {n}", text="In stock?",
+            attachments=(InboundAttachment(f"part-{n}.txt", "text/plain", b"part"),), actor=agent,
+        )  # fmt: skip
     assert statements() == few
 
 

@@ -9,6 +9,8 @@ import time_machine
 from django.conf import settings
 
 from tickets import services
+from tickets.collab.services import side_conversation_start
+from tickets.inbound import InboundAttachment
 from tickets.models import (
     AuditAction,
     AuditEntry,
@@ -16,6 +18,7 @@ from tickets.models import (
     ContactKind,
     Message,
     RetentionRule,
+    SideAttachment,
     Ticket,
 )
 from tickets.tasks import apply_retention
@@ -87,6 +90,27 @@ def test_the_nightly_task_anonymises_and_deletes_what_the_rules_say(
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
         assert apply_retention.apply().get() == 0
     assert AuditEntry.objects.filter(action=AuditAction.RETENTION_RUN).count() == 2
+
+
+def test_retention_deletes_the_files_of_side_conversations(
+    tickets: dict[str, Ticket], agent: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    for name in ("old_mail", "old_sms"):
+        side_conversation_start(
+            ticket=tickets[name], to="vendor@supplier.example", subject="Part", text="In stock?",
+            attachments=(InboundAttachment(f"{name}.txt", "text/plain", b"about Olga"),),
+            actor=agent,
+        )  # fmt: skip
+    stored = [(f.file.storage, f.file.name) for f in SideAttachment.objects.all()]
+    RetentionRule.objects.create(name="Mail", channel=Channel.EMAIL, closed_days=365,
+                                 action="anonymise")  # fmt: skip
+    RetentionRule.objects.create(name="SMS", channel=Channel.SMS, closed_days=90, action="delete")
+
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        assert apply_retention.apply().get() == 2
+
+    assert len(stored) == 2 and not SideAttachment.objects.exists()
+    assert not any(storage.exists(name) for storage, name in stored)
 
 
 def test_a_rule_switched_off_does_nothing(tickets: dict[str, Ticket]) -> None:

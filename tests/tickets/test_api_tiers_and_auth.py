@@ -20,6 +20,7 @@ from tickets.inbound import InboundAttachment
 from tickets.models import (
     AgentProfile,
     Attachment,
+    SideAttachment,
     Ticket,
 )
 from tickets.problems import known_issues
@@ -76,6 +77,7 @@ ENDPOINTS = [
         "post", "/api/v1/tickets/{ticket}/merge/", 200, lambda ids: {"into": ids["other_ticket"]}
     ),
     Endpoint("get", "/api/v1/attachments/{attachment}/", 200),
+    Endpoint("get", "/api/v1/side-attachments/{side_attachment}/", 200),
     Endpoint(
         "post",
         "/api/v1/calls/",
@@ -160,11 +162,12 @@ PRIVACY = [
 ]
 # Public: what customers are told (tests/api/test_problems_api.py reads it as anyone).
 PUBLIC = ["/api/v1/known-issues/"]
+_ID_NAMES = ("ticket", "attachment", "customer", "message", "problem", "side", "side_attachment")
 # (endpoint, the id in its path that points at nothing)
 UNKNOWN_IDS = [
     pytest.param(e, name, id=f"{e} unknown {name}")
     for e in ENDPOINTS
-    for name in ("ticket", "attachment", "customer", "message", "problem", "side")
+    for name in _ID_NAMES
     if "{" + name + "}" in e.path
 ]
 
@@ -180,8 +183,9 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
     third = open_ticket(sender="third@example.com")
     ticket_link(ticket=ticket, other=other_ticket, actor=None)
     side = side_conversation_start(
-        ticket=ticket, to="vendor@supplier.example", subject="Spare part", text="Any?", actor=None
-    )
+        ticket=ticket, to="vendor@supplier.example", subject="Spare part", text="Any?",
+        attachments=(InboundAttachment("part.txt", "text/plain", b"part 42"),), actor=None,
+    )  # fmt: skip
     other_customer = EmailContactFactory().customer
     problem = problems.problem_create(title="Outage", actor=None, tickets=[ticket])
     known_issues.known_issue_publish(
@@ -197,6 +201,7 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
         "other_customer": other_customer.pk,
         "third": third.pk,
         "side": side.pk,
+        "side_attachment": SideAttachment.objects.get(message__conversation=side).pk,
     }
 
 

@@ -4,19 +4,23 @@ service reads the mentions."""
 
 from typing import Any
 
-from django.http import Http404
+from django.http import FileResponse, Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from helpdesk.uploads import MAX_FILES
 from tickets.api.errors import error_responses
 from tickets.api.serializers import StrictInput
 from tickets.api.views import _actor, _ticket_or_404, _valid
 from tickets.collab import selectors as collab_selectors
 from tickets.collab import services as collab
-from tickets.models import SideConversation, SideMessage
+from tickets.downloads import attachment_response
+from tickets.inbound import InboundAttachment
+from tickets.models import SideAttachment, SideConversation, SideMessage
 
 
 class FollowerSerializer(serializers.Serializer):
@@ -35,13 +39,25 @@ class LinkSerializer(StrictInput):
     ticket = serializers.IntegerField(min_value=1, help_text="Id of the related ticket.")
 
 
+class SideAttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SideAttachment
+        fields = ["id", "filename", "content_type", "size", "content_id", "url"]
+
+    def get_url(self, attachment: SideAttachment) -> str:
+        return reverse("api:side-attachment-download", args=[attachment.pk])
+
+
 class SideMessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
+    attachments = SideAttachmentSerializer(many=True)
 
     class Meta:
         model = SideMessage
         fields = ["id", "kind", "author", "sender", "body_text", "delivery_status",
-                  "delivery_error", "created_at"]  # fmt: skip
+                  "delivery_error", "attachments", "created_at"]  # fmt: skip
 
     def get_author(self, message: SideMessage) -> str:
         user = message.author_user
@@ -57,14 +73,33 @@ class SideConversationSerializer(serializers.Serializer):
     messages = SideMessageSerializer(many=True)
 
 
+def _files_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=MAX_FILES,
+        help_text=f"Files to attach to the email (multipart/form-data; up to {MAX_FILES}, each "
+        "within the attachment size limit).",
+    )
+
+
 class SideStartSerializer(StrictInput):
     to = serializers.CharField(max_length=320, help_text="The third party's email address.")
     subject = serializers.CharField(max_length=255)
     text = serializers.CharField()
+    attachments = _files_field()
 
 
 class SideReplySerializer(StrictInput):
     text = serializers.CharField()
+    attachments = _files_field()
+
+
+def _files(data: dict[str, Any]) -> tuple[InboundAttachment, ...]:
+    return tuple(
+        InboundAttachment(upload.name, upload.content_type or "", upload.read())
+        for upload in data.get("attachments", [])
+    )
 
 
 class TicketFollowView(APIView):
@@ -157,14 +192,15 @@ class SideConversationsView(APIView):
         data = _valid(SideStartSerializer, request)
         conversation = collab.side_conversation_start(
             ticket=ticket, to=data["to"], subject=data["subject"], text=data["text"],
-            actor=_actor(request),
+            attachments=_files(data), actor=_actor(request),
         )  # fmt: skip
         return Response(_thread(conversation), status=status.HTTP_201_CREATED)
 
 
 def _thread(conversation: SideConversation) -> Any:
     thread = collab_selectors.SideThread(
-        conversation, list(conversation.messages.select_related("author_user"))
+        conversation,
+        list(conversation.messages.select_related("author_user").prefetch_related("attachments")),
     )
     return SideConversationSerializer(thread).data
 
@@ -188,8 +224,11 @@ class SideReplyView(APIView):
     )
     def post(self, request: Request, ticket_id: int, side_id: int) -> Response:
         conversation = _conversation_or_404(ticket_id, side_id)
-        text = _valid(SideReplySerializer, request)["text"]
-        collab.side_conversation_reply(conversation=conversation, text=text, actor=_actor(request))
+        data = _valid(SideReplySerializer, request)
+        collab.side_conversation_reply(
+            conversation=conversation, text=data["text"], attachments=_files(data),
+            actor=_actor(request),
+        )  # fmt: skip
         return Response(_thread(conversation), status=status.HTTP_201_CREATED)
 
 
@@ -205,3 +244,12 @@ class SideCloseView(APIView):
             conversation=conversation, actor=_actor(request)
         )
         return Response(_thread(conversation))
+
+
+class SideAttachmentDownloadView(APIView):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): bytes, **error_responses(404)},
+        summary="Download a file of a side conversation (staff only, never customers)",
+    )
+    def get(self, request: Request, attachment_id: int) -> FileResponse:
+        return attachment_response(SideAttachment.objects.filter(pk=attachment_id).first())

@@ -57,6 +57,11 @@ urlpatterns = [
         views.AttachmentDownloadView.as_view(),
         name="attachment-download",
     ),
+    path(
+        "side-attachments/<int:attachment_id>/",
+        collab.SideAttachmentDownloadView.as_view(),
+        name="side-attachment-download",
+    ),
     path("customers/", views.CustomerListCreateView.as_view(), name="customer-list"),
     path(
         "customers/<int:customer_id>/", views.CustomerDetailView.as_view(), name="customer-detail"

@@ -4,11 +4,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 
 from tickets.collab.mentions import display_name, staff
 from tickets.models import (
     AgentProfile,
+    SideAttachment,
     SideConversation,
     SideMessage,
     Ticket,
@@ -91,12 +92,13 @@ def related_tickets(ticket_id: int) -> list[Ticket]:
 
 
 def side_threads(ticket_id: int) -> list[SideThread]:
-    """The ticket's side conversations with their messages, oldest first (one query: every
-    conversation starts with a message)."""
+    """The ticket's side conversations with their messages and each message's `attachments`,
+    oldest first (two queries: every conversation starts with a message)."""
     threads: dict[int, SideThread] = {}
     for message in (
         SideMessage.objects.filter(conversation__ticket_id=ticket_id)
         .select_related("conversation", "author_user")
+        .prefetch_related(Prefetch("attachments", SideAttachment.objects.order_by("pk")))
         .order_by("conversation__created_at", "conversation_id", "created_at", "id")
     ):
         thread = threads.setdefault(message.conversation_id, SideThread(message.conversation))
@@ -105,7 +107,7 @@ def side_threads(ticket_id: int) -> list[SideThread]:
 
 
 def collaboration(ticket: Ticket) -> Collaboration:
-    """What the ticket page shows of the people and tickets around it: three queries (the
+    """What the ticket page shows of the people and tickets around it: four queries (the
     first of which the page made anyway, for the assignee's choices)."""
     agents, followers = people_on_ticket(ticket.pk, ticket.tier_id)
     return Collaboration(

@@ -19,11 +19,12 @@ from tickets.collab.following import add_followers
 from tickets.contacts import normalize_email
 from tickets.errors import Conflict, InvalidInput
 from tickets.html import sanitize_html
-from tickets.inbound import InboundMessage, IngestOutcome, SideReplyResult
+from tickets.inbound import InboundAttachment, InboundMessage, IngestOutcome, SideReplyResult
 from tickets.models import (
     ContactKind,
     DeliveryStatus,
     EventKind,
+    SideAttachment,
     SideConversation,
     SideMessage,
     SideMessageKind,
@@ -33,6 +34,7 @@ from tickets.models import (
     TicketLink,
 )
 from tickets.services._common import Actor, lock_ticket, new_event, record_event, record_events
+from tickets.services.messages import file_rows, refuse_oversized_files
 from tickets.services.notices import notify_agents
 
 logger = logging.getLogger(__name__)
@@ -123,16 +125,19 @@ def side_conversation_start(
     subject: str,
     text: str,
     actor: Actor,
+    attachments: tuple[InboundAttachment, ...] = (),
     now: datetime | None = None,
 ) -> SideConversation:
     """Email a third party about the ticket: a conversation of its own, sent like a reply
-    (pending, then by the delivery task after commit). Never to the customer."""
+    (pending, then by the delivery task after commit), with the files attached. Never to the
+    customer."""
     policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
     address = normalize_email(to)
     subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput("A side conversation needs a subject.", code="empty_subject")
     _refuse_empty(text)
+    refuse_oversized_files(attachments)
     if addressing.is_own_address(address):
         raise InvalidInput("That is the help desk's own address.", code="own_address")
     now = now or timezone.now()
@@ -152,7 +157,7 @@ def side_conversation_start(
             created_at=now,
             updated_at=now,
         )
-        message = _outbound(conversation, text, actor, now)
+        message = _outbound(conversation, text, attachments, actor, now)
         record_event(
             ticket, EventKind.SIDE_STARTED, actor=actor, side=conversation.pk, to=address,
             subject=conversation.subject, message=message.pk,
@@ -163,11 +168,18 @@ def side_conversation_start(
 
 
 def side_conversation_reply(
-    *, conversation: SideConversation, text: str, actor: Actor, now: datetime | None = None
+    *,
+    conversation: SideConversation,
+    text: str,
+    actor: Actor,
+    attachments: tuple[InboundAttachment, ...] = (),
+    now: datetime | None = None,
 ) -> SideMessage:
-    """Write again to the third party, in the same thread (a closed one opens again)."""
+    """Write again to the third party, in the same thread (a closed one opens again), with
+    the files attached."""
     policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
     _refuse_empty(text)
+    refuse_oversized_files(attachments)
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(conversation.ticket)
@@ -175,7 +187,7 @@ def side_conversation_reply(
         conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)
         conversation.status, conversation.updated_at = SideStatus.OPEN, now
         conversation.save(update_fields=["status", "updated_at"])
-        message = _outbound(conversation, text, actor, now)
+        message = _outbound(conversation, text, attachments, actor, now)
         record_event(
             ticket, EventKind.SIDE_SENT, actor=actor, side=conversation.pk,
             to=conversation.counterpart, subject=conversation.subject, message=message.pk,
@@ -220,7 +232,11 @@ def _refuse_if_merged(ticket: Ticket) -> None:
 
 
 def _outbound(
-    conversation: SideConversation, text: str, actor: Actor, now: datetime
+    conversation: SideConversation,
+    text: str,
+    attachments: tuple[InboundAttachment, ...],
+    actor: Actor,
+    now: datetime,
 ) -> SideMessage:
     message = SideMessage.objects.create(
         conversation=conversation,
@@ -231,8 +247,20 @@ def _outbound(
         delivery_status=DeliveryStatus.PENDING,
         created_at=now,
     )
+    _store_files(message, attachments)
     schedule_side_delivery(message.pk)
     return message
+
+
+def _store_files(message: SideMessage, items: tuple[InboundAttachment, ...]) -> None:
+    """The message's files, under the rules of a ticket message's (safe names, types by
+    content, the size limit)."""
+    if items:
+        SideAttachment.objects.bulk_create(
+            file_rows(
+                items, lambda: SideAttachment(message=message), of=f"side message {message.pk}"
+            )
+        )
 
 
 def schedule_side_delivery(message_id: int) -> None:
@@ -307,8 +335,8 @@ def side_conversation_named(inbound: InboundMessage) -> int | None:
 def side_conversation_receive(
     *, inbound: InboundMessage, conversation_id: int, now: datetime | None = None
 ) -> SideReplyResult | None:
-    """A third party's email into its side conversation: stored there, never on the
-    customer's conversation; the ticket's status, clocks and metrics do not change. The
+    """A third party's email into its side conversation: stored there with its files, never
+    on the customer's conversation; the ticket's status, clocks and metrics do not change. The
     assignee, the conversation's starter and the followers are told. None when the
     conversation does not exist or the email only names it by subject from another address
     (the caller then ingests it as any email). Call inside the ingest's transaction."""
@@ -344,6 +372,7 @@ def side_conversation_receive(
     if inbound.original is not None:
         message.original.save("original.eml", ContentFile(inbound.original), save=False)
     message.save(force_insert=True)
+    _store_files(message, inbound.attachments)
     conversation.status, conversation.updated_at = SideStatus.OPEN, now
     conversation.save(update_fields=["status", "updated_at"])
     record_event(

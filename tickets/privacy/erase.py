@@ -37,6 +37,7 @@ from tickets.models import (
     Message,
     Notification,
     Service,
+    SideAttachment,
     SideConversation,
     SideMessage,
     ThreadReference,
@@ -76,7 +77,7 @@ class ErasePreview:
     tickets: int
     open_tickets: int
     messages: int
-    attachments: int
+    attachments: int  # on their messages and their side conversations
     contacts: int
     notes: int
     services: int
@@ -109,7 +110,10 @@ def customer_erase_preview(*, customer: Customer) -> ErasePreview:
         tickets=tickets.count(),
         open_tickets=tickets.filter(status__in=ACTIVE_STATUSES).count(),
         messages=Message.objects.filter(ticket__customer_id__in=family).count(),
-        attachments=Attachment.objects.filter(message__ticket__customer_id__in=family).count(),
+        attachments=Attachment.objects.filter(message__ticket__customer_id__in=family).count()
+        + SideAttachment.objects.filter(
+            message__conversation__ticket__customer_id__in=family
+        ).count(),
         contacts=ContactPoint.objects.filter(customer_id__in=family).count(),
         notes=CustomerNote.objects.filter(customer_id__in=family).count(),
         services=Service.objects.filter(customer_id__in=family).count(),
@@ -263,10 +267,18 @@ def _side_originals(batch: list[int]) -> QuerySet[SideMessage, str]:
     )
 
 
+def _side_files(batch: list[int]) -> QuerySet[SideAttachment]:
+    return SideAttachment.objects.filter(message__conversation__ticket_id__in=batch)
+
+
 def _scrub_side_conversations(batch: list[int]) -> None:
-    """What agents wrote to vendors about the customer goes; that a conversation took
-    place (and with whom: the vendor's address, not the customer's) stays."""
+    """What agents and vendors wrote about the customer goes, files too; that a
+    conversation took place (and with whom: the vendor's address, not the customer's)
+    stays."""
     delete_files_on_commit(SideMessage, "original", _side_originals(batch))
+    files = _side_files(batch)
+    delete_files_on_commit(SideAttachment, "file", files.values_list("file", flat=True))
+    files.delete()
     SideMessage.objects.filter(conversation__ticket_id__in=batch).update(
         body_text="", body_html="", original="", delivery_error=""
     )
@@ -322,6 +334,9 @@ def tickets_delete(*, tickets: QuerySet[Ticket]) -> int:
                 messages.exclude(original="").values_list("original", flat=True),
             )
             delete_files_on_commit(SideMessage, "original", _side_originals(batch))
+            delete_files_on_commit(
+                SideAttachment, "file", _side_files(batch).values_list("file", flat=True)
+            )
             # Kept by SET_NULL otherwise, with the ticket's data in their bodies.
             WebhookDelivery.objects.filter(ticket_id__in=batch).delete()
             done += Ticket.objects.filter(pk__in=batch).delete()[1].get("tickets.Ticket", 0)

@@ -1,7 +1,7 @@
 """Everything held about a customer, as a ZIP: `customer.json` (profile, contact points,
 organization, portal account, services, notes, known-issue subscriptions, and every ticket
 with its messages, calls, chat, participants, ratings and history) and the files themselves
-(attachments, and each message's original as it arrived).
+(attachments, side conversations' too, and each message's original as it arrived).
 
 An admin asks on the customer's page or the API (customer_export_request); a worker builds
 it (customer_export_build) reading tickets a batch at a time with a fixed number of
@@ -38,6 +38,7 @@ from tickets.models import (
     KnownIssueSubscriber,
     Message,
     Service,
+    SideAttachment,
     SideConversation,
     SideMessage,
     Ticket,
@@ -286,7 +287,11 @@ def _ticket_batches(family: list[int]) -> Iterator[list[Ticket]]:
                 queryset=SideConversation.objects.order_by("pk").prefetch_related(
                     Prefetch(
                         "messages",
-                        queryset=SideMessage.objects.select_related("author_user").order_by("pk"),
+                        queryset=SideMessage.objects.select_related("author_user")
+                        .prefetch_related(
+                            Prefetch("attachments", queryset=SideAttachment.objects.order_by("pk"))
+                        )
+                        .order_by("pk"),
                     )
                 ),
             ),
@@ -317,18 +322,47 @@ def _person(user: User | None) -> str | None:
     return (user.get_full_name() or user.username) if user is not None else None
 
 
+def _files_of(owner: Any, folder: str, files: list[tuple[str, Any, str]]) -> list[dict[str, Any]]:
+    """A message's attachments as the document lists them; their files join `files` (path
+    in the archive, storage, stored name)."""
+    listed = []
+    for attachment in owner.attachments.all():
+        path = f"{folder}/{attachment.pk}-{attachment.filename}"
+        listed.append(
+            {"filename": attachment.filename, "content_type": attachment.content_type,
+             "size": attachment.size, "file": path}
+        )  # fmt: skip
+        files.append((path, attachment.file.storage, str(attachment.file.name)))
+    return listed
+
+
+def _side_conversations(ticket: Ticket, files: list[tuple[str, Any, str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "subject": side.subject,
+            "with": side.counterpart,
+            "status": side.status,
+            "started_at": side.created_at,
+            "messages": [
+                {
+                    "kind": m.kind,
+                    "at": m.created_at,
+                    "by": _person(m.author_user) or m.sender,
+                    "text": m.body_text,
+                    "attachments": _files_of(m, f"side_attachments/{ticket.pk}", files),
+                }
+                for m in side.messages.all()
+            ],
+        }
+        for side in ticket.side_conversations.all()
+    ]
+
+
 def _ticket(ticket: Ticket) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]:
     files: list[tuple[str, Any, str]] = []
     messages = []
     for message in ticket.messages.all():
-        attachments = []
-        for attachment in message.attachments.all():
-            path = f"attachments/{ticket.pk}/{attachment.pk}-{attachment.filename}"
-            attachments.append(
-                {"filename": attachment.filename, "content_type": attachment.content_type,
-                 "size": attachment.size, "file": path}
-            )  # fmt: skip
-            files.append((path, attachment.file.storage, str(attachment.file.name)))
+        attachments = _files_of(message, f"attachments/{ticket.pk}", files)
         original = None
         if message.original:
             original = f"originals/{ticket.pk}/{message.pk}.eml"
@@ -387,24 +421,7 @@ def _ticket(ticket: Ticket) -> tuple[dict[str, Any], list[tuple[str, Any, str]]]
         else None,
         "messages": messages,
         "custom_fields": _custom_fields(ticket),
-        "side_conversations": [
-            {
-                "subject": side.subject,
-                "with": side.counterpart,
-                "status": side.status,
-                "started_at": side.created_at,
-                "messages": [
-                    {
-                        "kind": m.kind,
-                        "at": m.created_at,
-                        "by": _person(m.author_user) or m.sender,
-                        "text": m.body_text,
-                    }
-                    for m in side.messages.all()
-                ],
-            }
-            for side in ticket.side_conversations.all()
-        ],
+        "side_conversations": _side_conversations(ticket, files),
         "history": [
             {
                 "kind": e.kind,

@@ -1,9 +1,9 @@
 """Opening tickets and adding what people say to them: inbound, replies and notes."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -40,6 +40,7 @@ from tickets.models import (
     MessageKind,
     NoticeKind,
     Priority,
+    SideAttachment,
     Ticket,
     TicketEvent,
     TicketParticipant,
@@ -252,7 +253,7 @@ def ticket_reply(
     policy.refuse_unless_works_tickets(actor, "reply to customers")
     if not text.strip():
         raise InvalidInput("A reply needs some text.", code="empty_message")
-    _refuse_oversized(attachments)
+    refuse_oversized_files(attachments)
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -525,30 +526,37 @@ def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -
 
 
 def attachment_rows(message: Message, items: tuple[InboundAttachment, ...]) -> list[Attachment]:
-    """A message's files in storage under safe names, typed by content, and their rows (not
-    yet written). Oversized ones are left out (adapters mention them in the text), so one
-    huge file never blocks the message."""
+    """A message's files in storage and their rows (not yet written): file_rows."""
+    return file_rows(items, lambda: Attachment(message=message), of=f"message {message.pk}")
+
+
+_FileRow = TypeVar("_FileRow", Attachment, SideAttachment)
+
+
+def file_rows(
+    items: tuple[InboundAttachment, ...], new_row: Callable[[], _FileRow], *, of: str
+) -> list[_FileRow]:
+    """Files in storage under safe names, typed by content, and their rows (not yet
+    written), each made by `new_row` (a ticket message's or a side conversation's). Oversized
+    ones are left out (adapters mention them in the text), so one huge file never blocks the
+    message they came with (`of`, for the log)."""
     limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
     rows = []
     for index, item in enumerate(items, start=1):
         if len(item.content) > limit:
-            logger.info("attachment over the size limit left out of message %s", message.pk)
+            logger.info("attachment over the size limit left out of %s", of)
             continue
         content_type = sniff_content_type(item.content, item.content_type)
         name = safe_filename(item.filename, content_type=content_type, index=index)
-        attachment = Attachment(
-            message=message,
-            filename=name,
-            content_type=content_type,
-            size=len(item.content),
-            content_id=item.content_id[:255],
-        )
-        attachment.file.save(storage_name(name), ContentFile(item.content), save=False)
-        rows.append(attachment)
+        row = new_row()
+        row.filename, row.content_type = name, content_type
+        row.size, row.content_id = len(item.content), item.content_id[:255]
+        row.file.save(storage_name(name), ContentFile(item.content), save=False)
+        rows.append(row)
     return rows
 
 
-def _refuse_oversized(items: tuple[InboundAttachment, ...]) -> None:
+def refuse_oversized_files(items: tuple[InboundAttachment, ...]) -> None:
     """An agent's own files are refused whole (unlike a customer's, which are left out)."""
     limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
     for item in items:

@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -17,6 +18,8 @@ from tickets.collab import services as collab
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import SideConversation, Ticket
 from tickets.workspace.access import agent_required
+from tickets.workspace.forms import SideReplyForm, SideStartForm
+from tickets.workspace.views import _ticket_or_404, _ticket_page
 
 
 def _user(request: HttpRequest) -> User:
@@ -89,21 +92,23 @@ def link(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def side_start(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=ticket_id)
-    post = request.POST
-    return _act(
-        request,
-        ticket_id,
-        lambda: collab.side_conversation_start(
-            ticket=ticket,
-            to=post.get("to", ""),
-            subject=post.get("subject", ""),
-            text=post.get("text", ""),
-            actor=_user(request),
-        ),
-        "Side conversation started: the email is on its way.",
-        "side-title",
-    )
+    """Start one with its files; a refusal shows the page again with what was typed."""
+    ticket = _ticket_or_404(ticket_id)
+    form = SideStartForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            collab.side_conversation_start(
+                ticket=ticket, to=data["to"], subject=data["subject"], text=data["text"],
+                attachments=form.files_to_send(), actor=_user(request),
+            )  # fmt: skip
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Side conversation started: the email is on its way.")
+            return _back(ticket_id, "side-title")
+    _not_sent(request, form)
+    return _ticket_page(request, ticket, side_start=form, status=400)
 
 
 def _conversation(ticket_id: int, side_id: int) -> SideConversation:
@@ -115,16 +120,28 @@ def _conversation(ticket_id: int, side_id: int) -> SideConversation:
 @agent_required
 @require_POST
 def side_reply(request: HttpRequest, ticket_id: int, side_id: int) -> HttpResponse:
+    """Write again with files; a refusal shows the page again with what was typed."""
     conversation = _conversation(ticket_id, side_id)
-    return _act(
-        request,
-        ticket_id,
-        lambda: collab.side_conversation_reply(
-            conversation=conversation, text=request.POST.get("text", ""), actor=_user(request)
-        ),
-        "Sent to the side conversation.",
-        f"side-{side_id}",
-    )
+    form = SideReplyForm(request.POST, request.FILES, conversation_id=conversation.pk)
+    if form.is_valid():
+        try:
+            collab.side_conversation_reply(
+                conversation=conversation, text=form.cleaned_data["text"],
+                attachments=form.files_to_send(), actor=_user(request),
+            )  # fmt: skip
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Sent to the side conversation.")
+            return _back(ticket_id, f"side-{side_id}")
+    _not_sent(request, form)
+    return _ticket_page(request, _ticket_or_404(ticket_id), side_reply=form, status=400)
+
+
+def _not_sent(request: HttpRequest, form: forms.Form) -> None:
+    """Said at the top of the page too: the box with the errors may be far below."""
+    said = " ".join(str(error) for errors in form.errors.values() for error in errors)
+    messages.error(request, f"Nothing was sent: {said}")
 
 
 @agent_required

@@ -149,10 +149,50 @@ class ReplyForm(forms.Form):
     )
 
     def files_to_send(self) -> tuple[InboundAttachment, ...]:
-        return tuple(
-            InboundAttachment(upload.name, upload.content_type or "", upload.read())
-            for upload in self.cleaned_data["attachments"]
-        )
+        return files_to_send(self.cleaned_data["attachments"])
+
+
+def files_to_send(uploads: list[Any]) -> tuple[InboundAttachment, ...]:
+    return tuple(
+        InboundAttachment(upload.name, upload.content_type or "", upload.read())
+        for upload in uploads
+    )
+
+
+def _side_files() -> MultipleFileField:
+    return MultipleFileField(
+        required=False,
+        label="Attach files",
+        too_large_hint="; attach a smaller file (your message is kept)",
+    )
+
+
+class SideStartForm(forms.Form):
+    """Starting a side conversation on the ticket page. The form checks only the files
+    (their number and size); what makes a good conversation is the service's to say."""
+
+    to = forms.CharField(required=False, max_length=320)
+    subject = forms.CharField(required=False, max_length=255)
+    text = forms.CharField(required=False, strip=False, max_length=50_000)
+    attachments = _side_files()
+
+    def files_to_send(self) -> tuple[InboundAttachment, ...]:
+        return files_to_send(self.cleaned_data["attachments"])
+
+
+class SideReplyForm(forms.Form):
+    """Writing again in one side conversation (`conversation_id`: the page shows what was
+    typed, and any error, in that conversation's box)."""
+
+    text = forms.CharField(required=False, strip=False, max_length=50_000)
+    attachments = _side_files()
+
+    def __init__(self, *args: Any, conversation_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conversation_id = conversation_id
+
+    def files_to_send(self) -> tuple[InboundAttachment, ...]:
+        return files_to_send(self.cleaned_data["attachments"])
 
 
 class NoteForm(forms.Form):

@@ -49,7 +49,9 @@ from tickets.workspace.forms import (
     QueueFilterForm,
     ReplyForm,
     SavedViewForm,
+    SideReplyForm,
     SideSelect,
+    SideStartForm,
     TierMoveForm,
     filter_query_string,
 )
@@ -346,6 +348,8 @@ def _ticket_page(
     *,
     reply: ReplyForm | None = None,
     fields_form: forms.Form | None = None,
+    side_start: SideStartForm | None = None,
+    side_reply: SideReplyForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     timeline = selectors.ticket_timeline(ticket.pk)
@@ -388,6 +392,9 @@ def _ticket_page(
         "public_base": settings.PUBLIC_BASE_URL,
         "next_ticket": _next_ticket(side["also"]),
         "collab": together,
+        # A side conversation's box as sent, when it came back with an error.
+        "side_form": side_start or SideStartForm(),
+        "side_reply_form": side_reply,
         "following": together.follows(_user(request).pk),
         "now": timezone.now(),
     }
