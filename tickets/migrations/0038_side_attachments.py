@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0036_branding_and_agent_settings'),
+        ('tickets', '0037_teams_and_field_columns'),
     ]
 
     operations = [
