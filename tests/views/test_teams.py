@@ -67,7 +67,7 @@ def test_a_lead_makes_a_team_across_tiers_and_shares_a_view_with_it(lead, people
     team = Team.objects.get()
     assert {m.username for m in team.members.all()} == {"ana", "bo"}
     # The team page says who is in which team.
-    row = re.search(r'<tr data-user="%d">(.*?)</tr>' % people["bo"].pk, html, re.S).group(1)
+    row = re.search(rf'<tr data-user="{people["bo"].pk}">(.*?)</tr>', html, re.S).group(1)
     assert "Billing squad" in row
 
     assert share_with_team(browser(lead), team).status_code == 302
