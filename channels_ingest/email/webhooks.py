@@ -5,6 +5,8 @@ into an email message; this receiver stores it raw before the view answers 200, 
 crash after that point loses nothing and a redelivery is stored once.
 """
 
+from email import encoders
+from email.message import Message
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,7 +18,7 @@ def receive_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any)
     from channels_ingest.email.parse import idempotency_key
 
     source = esp_name.lower().replace(" ", "_")
-    raw = _posted_mime(event.esp_event, source) or event.message.as_bytes()
+    raw = _posted_mime(event.esp_event, source) or _serialised(event.message)
     pipeline.receive(
         channel="email",
         source=source,
@@ -24,6 +26,18 @@ def receive_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any)
         payload=raw,
         content_type="message/rfc822",
     )
+
+
+def _serialised(message: Message) -> bytes:
+    """A message anymail built from a provider's JSON (Postmark's, say), as MIME. anymail
+    leaves its attachments' bytes without a transfer encoding, and serialising would turn
+    their CR bytes into LF (a PNG or a ZIP broken): each such file is put in base64 first.
+    The texts keep their encoding (their line ends are text's own)."""
+    for part in message.walk():
+        is_file = part.get("Content-Disposition") is not None
+        if is_file and not part.is_multipart() and part.get("Content-Transfer-Encoding") is None:
+            encoders.encode_base64(part)
+    return message.as_bytes()
 
 
 def _posted_mime(request: Any, source: str) -> bytes | None:

@@ -276,9 +276,8 @@ def test_a_reply_to_the_side_address_through_ingest_email_threads_there(started,
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 24
 PDF = b"%PDF-1.4 patch notes\n"
-# Without a CR byte: anymail's Postmark message, serialised again, turns the CR bytes of
-# binary parts into LF (CRLF into LF), on a ticket's attachments as on these.
-GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01;"
+# With CR bytes, which must come through Postmark's JSON as they were sent.
+GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\r\n\r;"
 
 
 def _postmark_file(name: str, content: bytes, content_type: str, content_id: str = "") -> dict:
@@ -387,7 +386,7 @@ def test_a_vendor_reply_with_files_is_stored_in_the_side_conversation_only(
         ("diagram.gif", "image/gif", len(GIF), "diagram@vendor"),  # inline, as on tickets
         ("patch-notes.pdf", "application/pdf", len(PDF), ""),
     ]
-    assert files[1].file.read() == PDF
+    assert (files[0].file.read(), files[1].file.read()) == (GIF, PDF)
     # Nothing reached the customer's conversation.
     assert ticket.messages.count() == 1 and not Attachment.objects.exists()
 

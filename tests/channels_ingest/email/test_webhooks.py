@@ -39,7 +39,14 @@ def anymail_settings(settings):
     settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
 
 
-def postmark(client, *, attachment: bytes = b"Account locked (code 42)", **auth):
+def postmark(
+    client,
+    *,
+    attachment: bytes = b"Account locked (code 42)",
+    name: str = "error.txt",
+    content_type: str = "text/plain",
+    **auth,
+):
     payload = {
         "FromName": "Maria Lopez",
         "MessageStream": "inbound",
@@ -67,9 +74,9 @@ def postmark(client, *, attachment: bytes = b"Account locked (code 42)", **auth)
         ],
         "Attachments": [
             {
-                "Name": "error.txt",
+                "Name": name,
                 "Content": base64.b64encode(attachment).decode(),
-                "ContentType": "text/plain",
+                "ContentType": content_type,
                 "ContentLength": len(attachment),
             }
         ],
@@ -234,6 +241,28 @@ def test_postmark_html_is_sanitised_and_attachment_kept(
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "content_type", "content"),
+    [
+        ("screen.png", "image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))),
+        ("logs.zip", "application/zip", b"PK\x03\x04" + b"\r\n\r" * 40 + b"\x00\r"),
+        ("notes.txt", "text/plain", b"first line\r\nsecond line\r\n"),
+    ],
+)
+def test_a_postmark_attachment_is_kept_byte_for_byte(
+    name, content_type, content, client, celery_eager, django_capture_on_commit_callbacks
+):
+    """Postmark posts JSON; the message anymail builds from it is serialised to be stored:
+    CR bytes in a file must come through as they were sent."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = postmark(
+            client, attachment=content, name=name, content_type=content_type, **basic_auth()
+        )
+    assert response.status_code == 200
+    attachment = Message.objects.get().attachments.get()
+    assert (attachment.filename, attachment.file.read()) == (name, content)
+
+
 @pytest.mark.parametrize("provider", AUTHENTICATED)
 def test_redelivery_is_stored_once(
     client, provider, celery_eager, django_capture_on_commit_callbacks
@@ -259,7 +288,7 @@ def test_stored_before_processing(client):
     assert response.status_code == 200
     item = InboundItem.objects.get()
     assert item.status == InboundStatus.RECEIVED
-    assert b"locked" in bytes(item.payload)
+    assert b"Subject: Cannot log in" in bytes(item.payload)
     assert not Ticket.objects.exists()
 
 
