@@ -135,6 +135,23 @@ def live_server_url(_asgi_server: tuple[str, _CurrentApplication], settings: Any
     current.application = _build_application()
     yield url
     current.application = None
+    _end_busy_server_sessions()
+
+
+def _end_busy_server_sessions() -> None:
+    """End the server thread's database sessions still busy (a request or a socket the
+    test left running) before pytest-django empties the tables: its TRUNCATE would wait for
+    their locks, and they for the server's event loop, for ever. Idle sessions hold no
+    locks and are left; each xdist worker has a test database of its own."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+        )
 
 
 # --- The browser ---------------------------------------------------------------------------
