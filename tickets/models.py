@@ -621,9 +621,10 @@ class CallLog(models.Model):
         return f"{self.get_direction_display()} call {self.phone_number}"
 
 
-class Attachment(models.Model):
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to="attachments/%Y/%m/%d/")
+class StoredFile(models.Model):
+    """What is kept of a file sent or received with a message (a ticket's, a side
+    conversation's): written under one set of rules (tickets.services.messages.file_rows)."""
+
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=255, default="application/octet-stream")
     size = models.PositiveBigIntegerField(default=0)
@@ -631,8 +632,16 @@ class Attachment(models.Model):
     content_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        abstract = True
+
     def __str__(self) -> str:
         return self.filename
+
+
+class Attachment(StoredFile):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/%d/")
 
 
 class TicketEvent(models.Model):

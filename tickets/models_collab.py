@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from tickets.models import StoredFile
+
 
 class TicketFollower(models.Model):
     """An agent who is told of a ticket's news (customer messages, status changes, notes)."""
@@ -124,19 +126,10 @@ class SideMessage(models.Model):
         return f"{self.get_kind_display()} in side conversation {self.conversation_id}"
 
 
-class SideAttachment(models.Model):
+class SideAttachment(StoredFile):
     """A file on a side conversation's message, sent to or received from the third party.
     As a ticket's attachments (tickets.models.Attachment), under the same rules
     (tickets.services.messages.file_rows); only staff download it (tickets.downloads)."""
 
     message = models.ForeignKey(SideMessage, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to="side/attachments/%Y/%m/%d/")
-    filename = models.CharField(max_length=255)
-    content_type = models.CharField(max_length=255, default="application/octet-stream")
-    size = models.PositiveBigIntegerField(default=0)
-    # Set for inline images referenced from the HTML body as cid:<content_id>.
-    content_id = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return self.filename

@@ -2,6 +2,8 @@
 anyone's role and tiers, leads those of agents and light agents. Below, the teams (groups
 of colleagues across tiers that views are shared with), which admins and leads make."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -103,20 +105,31 @@ def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
     """An admin or a lead gives a person a role and tiers (the service checks who may)."""
     member = get_object_or_404(User, pk=user_id, is_staff=True)
     tier_ids = [int(t) for t in request.POST.getlist("tiers") if t.isdigit()]
-    try:
+
+    def save() -> str:
         team_member_update(
             member=member,
             role=request.POST.get("role", ""),
             tier_ids=tier_ids,
             actor=_user(request),
         )
+        return f"{member.get_full_name() or member.username} saved."
+
+    _change(request, save)
+    return redirect("agent:team")
+
+
+def _change(request: HttpRequest, change: Callable[[], str]) -> None:
+    """Make a change to the team, saying what was done; a role that may not make it gets
+    403, other refusals are said on the page."""
+    try:
+        done = change()
     except DomainError as refused:
         if refused.code == "role_not_allowed":
             raise PermissionDenied(refused.message) from refused
         messages.error(request, refused.message)
     else:
-        messages.success(request, f"{member.get_full_name() or member.username} saved.")
-    return redirect("agent:team")
+        messages.success(request, done)
 
 
 def _member_ids(request: HttpRequest) -> list[int]:
@@ -124,19 +137,16 @@ def _member_ids(request: HttpRequest) -> list[int]:
 
 
 def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:
-    try:
+    def save() -> str:
         saved = team_save(
             team=team,
             name=request.POST.get("name", ""),
             member_ids=_member_ids(request),
             actor=_user(request),
         )
-    except DomainError as refused:
-        if refused.code == "role_not_allowed":
-            raise PermissionDenied(refused.message) from refused
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, f"Team “{saved.name}” saved.")
+        return f"Team “{saved.name}” saved."
+
+    _change(request, save)
     return redirect(f"{reverse('agent:team')}#teams")
 
 
@@ -156,9 +166,10 @@ def team_edit(request: HttpRequest, team_id: int) -> HttpResponse:
 @require_POST
 def team_remove(request: HttpRequest, team_id: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=team_id)
-    try:
+
+    def remove() -> str:
         team_delete(team=team, actor=_user(request))
-    except DomainError as refused:
-        raise PermissionDenied(refused.message) from refused
-    messages.success(request, f"Team “{team.name}” removed; its views are their owners' again.")
+        return f"Team “{team.name}” removed; its views are their owners' again."
+
+    _change(request, remove)
     return redirect(f"{reverse('agent:team')}#teams")
