@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import AgentFactory
-from tickets.models import KnownIssue, KnownIssueSubscriber, Product
+from tickets.models import KnownIssue, KnownIssueSubscriber, Product, Service
 from tickets.problems import known_issues
 from tickets.problems import services as problems
 from tickets.roles import LEADS_GROUP
@@ -124,6 +124,31 @@ def test_the_banner_shows_what_is_published_on_every_customer_page(
     # Agents' pages have no banner.
     client.force_login(AgentFactory(tiers=[1]))
     assert BANNER not in _page(client, "/agent/queue/mine/")
+
+
+def test_a_signed_in_customer_sees_the_issues_that_affect_their_services(
+    client: Client, publish: Any, fibre: Product, customer_user: Any
+) -> None:
+    """Visitors, and customers whose services the desk does not know, see every issue."""
+    mobile = Product.objects.create(name="Mobile")
+    publish()  # fibre, in Leeds and the North
+    publish(title="Mobile data slow", products=[mobile], regions=[])
+    publish(title="Portal maintenance tonight", products=[], regions=[])  # everyone
+    every = {"Fibre down in Leeds", "Mobile data slow", "Portal maintenance tonight"}
+
+    def shown() -> set[str]:
+        return set(re.findall(r"Known issue: ([^<]+)</strong>", _page(client, "/kb/")))
+
+    assert shown() == every  # a visitor
+    client.force_login(customer_user)
+    assert shown() == every  # no services known
+    customer = customer_for_user(customer_user)
+    Service.objects.create(customer=customer, product=fibre, identifier="FB-1", region="Leeds")
+    assert shown() == {"Fibre down in Leeds", "Portal maintenance tonight"}
+    Service.objects.filter(customer=customer).update(region="Bristol")
+    assert shown() == {"Portal maintenance tonight"}
+    Service.objects.create(customer=customer, product=mobile, identifier="M-1", region="Bristol")
+    assert shown() == {"Mobile data slow", "Portal maintenance tonight"}
 
 
 def test_the_banner_is_read_again_once_a_known_issue_ends(
