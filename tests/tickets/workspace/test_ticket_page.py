@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection
@@ -315,8 +316,10 @@ def test_ticket_page_costs_the_same_queries_for_2_or_20_messages(agent_client, a
     # tickets, participants, messages, files, events, the agent's counts with the next
     # ticket, clocks, the tier's agents with the ticket's followers, tags, the customer's
     # services, the products, the open problems it may be linked to, the related tickets
-    # and the side conversations with their messages.
-    assert queries() <= 17, "\n".join(q["sql"][:90] for q in captured)
+    # and the side conversations with their messages. Without Redis (the embedded default)
+    # the session is read from the database: one more.
+    budget = 17 if settings.SESSION_ENGINE == "helpdesk.sessions" else 18
+    assert queries() <= budget, "\n".join(q["sql"][:90] for q in captured)
     for n in range(9):
         services.ticket_add_note(ticket=ticket, actor=agent, text=f"note {n}")
         services.ticket_reply(ticket=ticket, actor=agent, text=f"reply {n}")
