@@ -126,7 +126,7 @@ def test_the_banner_shows_what_is_published_on_every_customer_page(
     assert BANNER not in _page(client, "/agent/queue/mine/")
 
 
-def test_a_signed_in_customer_sees_the_issues_that_affect_their_services(
+def test_a_signed_in_customer_is_shown_the_issues_that_affect_their_services(
     client: Client, publish: Any, fibre: Product, customer_user: Any
 ) -> None:
     """Visitors, and customers whose services the desk does not know, see every issue."""
@@ -137,7 +137,11 @@ def test_a_signed_in_customer_sees_the_issues_that_affect_their_services(
     every = {"Fibre down in Leeds", "Mobile data slow", "Portal maintenance tonight"}
 
     def shown() -> set[str]:
-        return set(re.findall(r"Known issue: ([^<]+)</strong>", _page(client, "/kb/")))
+        """On the help center's banner, and the same through the public API."""
+        banner = set(re.findall(r"Known issue: ([^<]+)</strong>", _page(client, "/kb/")))
+        listed = {issue["title"] for issue in client.get("/api/v1/known-issues/").json()}
+        assert banner == listed
+        return banner
 
     assert shown() == every  # a visitor
     client.force_login(customer_user)

@@ -222,7 +222,9 @@ class KnownIssueListView(APIView):
         summary="The known issues customers are told of now, newest first (public)",
         description="No authentication needed: only what support published for customers. "
         "A known issue naming products or regions affects their customers only; one naming "
-        "none affects everyone.",
+        "none affects everyone. A signed-in customer whose services are known gets those "
+        "that affect them; anyone else every one.",
     )
     def get(self, request: Request) -> Response:
-        return Response(s.PublicKnownIssueSerializer(known_issues.current(), many=True).data)
+        shown = known_issues.shown_to(request.user)
+        return Response(s.PublicKnownIssueSerializer(shown, many=True).data)
