@@ -49,3 +49,21 @@ def test_malformed_json_to_a_provider_webhook_is_a_400(client, settings):
         HTTP_AUTHORIZATION=f"Basic {auth}",
     )
     assert response.status_code == 400
+
+
+HUGE = 2**70  # past a 64-bit column: SQLite overflows where PostgreSQL finds nothing
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", f"/api/v1/tickets/{HUGE}/"),
+        ("post", f"/api/v1/tickets/{HUGE}/side-conversations/1/close/"),
+        ("post", f"/api/v1/tickets/{HUGE}/side-conversations/1/messages/"),
+        ("post", f"/api/v1/tickets/1/side-conversations/{HUGE}/close/"),
+    ],
+)
+def test_an_id_past_the_columns_range_is_a_json_404(agent_api, method, path):
+    response = getattr(agent_api, method)(path, {"text": "Any news?"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

@@ -23,6 +23,7 @@ def _tables_read(client: Client) -> list[str]:
     ]
 
 
+@pytest.mark.services  # the sessions come from the cache with Redis only
 def test_a_signed_in_page_reads_the_session_from_the_cache_and_the_user_with_the_profile(
     client, agent
 ):

@@ -206,12 +206,10 @@ def _thread(conversation: SideConversation) -> Any:
 
 
 def _conversation_or_404(ticket_id: int, side_id: int) -> SideConversation:
-    conversation = (
-        SideConversation.objects.select_related("ticket")
-        .filter(pk=side_id, ticket_id=ticket_id)
-        .first()
-    )
-    if conversation is None:
+    # The ticket is compared here, not in the query: Django keeps a number past the column's
+    # range out of a primary-key lookup, not out of a foreign key's (SQLite then overflows).
+    conversation = SideConversation.objects.select_related("ticket").filter(pk=side_id).first()
+    if conversation is None or conversation.ticket_id != ticket_id:
         raise Http404
     return conversation
 
