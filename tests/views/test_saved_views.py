@@ -12,22 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import AgentFactory, LeadFactory, LightAgentFactory
+from tests.views.conftest import browser
 from tickets import services
 from tickets.models import SavedView, Ticket, Tier
 from tickets.saved_views import COLUMNS
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def lead() -> Any:
-    return LeadFactory(username="lena", tiers=[1])
 
 
 @pytest.fixture

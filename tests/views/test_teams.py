@@ -9,21 +9,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import AgentFactory, LeadFactory, LightAgentFactory, UserFactory
+from tests.factories import AgentFactory, LightAgentFactory, UserFactory
+from tests.views.conftest import browser
 from tickets.models import SavedView, Team
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def lead() -> Any:
-    return LeadFactory(username="lena", tiers=[1])
 
 
 @pytest.fixture
