@@ -63,6 +63,7 @@ class _CurrentApplication:
 
     def __init__(self) -> None:
         self.application: Any = None
+        self.server: uvicorn.Server | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self.application is None:
@@ -85,6 +86,7 @@ def _asgi_server(django_db_setup: None) -> Iterator[tuple[str, _CurrentApplicati
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
+    current.server = server
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [listener]}, name="e2e-uvicorn", daemon=True
     )
@@ -135,14 +137,29 @@ def live_server_url(_asgi_server: tuple[str, _CurrentApplication], settings: Any
     current.application = _build_application()
     yield url
     current.application = None
+    if current.server is not None:
+        _wait_for_requests_to_end(current.server)
     _end_busy_server_sessions()
 
 
+# How long a test's last requests and sockets may take to end (their pages are closed).
+_QUIET_SECONDS = 5.0
+
+
+def _wait_for_requests_to_end(server: uvicorn.Server) -> None:
+    """Wait until the server runs no request and no socket's handler (a closed page's
+    WebSocket still runs its disconnect handler, which writes): pytest-django's TRUNCATE
+    then locks tables nobody reads, instead of deadlocking with them. Idle keep-alive
+    connections run nothing and are not waited for."""
+    deadline = time.monotonic() + _QUIET_SECONDS
+    while server.server_state.tasks and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _end_busy_server_sessions() -> None:
-    """End the server thread's database sessions still busy (a request or a socket the
-    test left running) before pytest-django empties the tables: its TRUNCATE would wait for
-    their locks, and they for the server's event loop, for ever. Idle sessions hold no
-    locks and are left; each xdist worker has a test database of its own."""
+    """End the server thread's database sessions still busy (a request or a socket that did
+    not end in time) before pytest-django empties the tables. Idle sessions hold no locks
+    and are left; each xdist worker has a test database of its own."""
     connection = connections["default"]
     if connection.vendor != "postgresql":
         return
