@@ -132,11 +132,20 @@ class ArticleAdmin(admin.ModelAdmin):
         services.article_save(article=obj, actor=_actor(request), **fields)
 
 
+class ArticleTranslationForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=_translation_language_choices)
+
+    class Meta:
+        model = ArticleTranslation
+        fields = ["article", "language", "title", "summary", "body_markdown"]
+
+
 @admin.register(ArticleTranslation)
 class ArticleTranslationAdmin(admin.ModelAdmin):
     """An article in the help center's other languages (README "Languages"): readers of
     that language see it, and searches in it find it first."""
 
+    form = ArticleTranslationForm
     list_display = ["title", "article", "language", "updated_at"]
     list_filter = ["language"]
     search_fields = ["title", "article__title"]

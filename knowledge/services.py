@@ -69,11 +69,7 @@ def category_translation_save(
 ) -> CategoryTranslation:
     """Write a category's name and description in `language` (a new translation, or
     `translation` changed). The knowledge base's own language is the category's own."""
-    if language not in translation_languages():
-        raise ValueError(
-            f"{language!r} is not one of settings.LANGUAGES other than the knowledge "
-            f"base's own ({settings.LANGUAGE_CODE!r})"
-        )
+    _refuse_untranslatable(language)
     if not name.strip():
         raise ValueError("A category's translation needs a name.")
     translation = translation or CategoryTranslation(category=category)
@@ -86,10 +82,18 @@ def category_translation_save(
 
 
 def translation_languages() -> list[str]:
-    """The languages a category may be translated into: settings.LANGUAGES but the
-    knowledge base's own (settings.LANGUAGE_CODE)."""
+    """The languages an article or a category may be translated into: settings.LANGUAGES
+    but the knowledge base's own (settings.LANGUAGE_CODE), which their own texts are in."""
     own = str(settings.LANGUAGE_CODE).split("-")[0]
     return [code for code, _name in settings.LANGUAGES if code != own]
+
+
+def _refuse_untranslatable(language: str) -> None:
+    if language not in translation_languages():
+        raise ValueError(
+            f"{language!r} is not one of settings.LANGUAGES other than the knowledge "
+            f"base's own ({settings.LANGUAGE_CODE!r})"
+        )
 
 
 def _write_revision(article: Article, actor: User | None) -> ArticleRevision:
@@ -304,10 +308,9 @@ def article_translation_save(
     body_markdown: str = "",
 ) -> ArticleTranslation:
     """Write an article's translation into `language` (a new one, or `translation`
-    changed): its body rendered and its search terms kept with it."""
-    codes = {code for code, _name in settings.LANGUAGES}
-    if language not in codes:
-        raise ValueError(f"{language!r} is not one of settings.LANGUAGES")
+    changed): its body rendered and its search terms kept with it. The knowledge base's
+    own language is the article's own."""
+    _refuse_untranslatable(language)
     translation = translation or ArticleTranslation(article=article)
     translation.article = article
     translation.language = language

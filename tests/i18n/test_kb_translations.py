@@ -146,6 +146,9 @@ def test_admins_add_translations_in_the_admin(admin_user, articles):
 def test_a_translation_into_a_language_the_desk_has_not_is_refused(articles):
     with pytest.raises(ValueError, match="LANGUAGES"):
         article_translation_save(article=articles["vpn"], language="xx", title="?")
+    # Nor into the knowledge base's own language (the article's own texts), as for categories.
+    with pytest.raises(ValueError, match="knowledge base's own"):
+        article_translation_save(article=articles["vpn"], language="en", title="VPN")
 
 
 def test_the_demo_knowledge_base_comes_with_german_translations(client):

@@ -84,15 +84,18 @@ def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
                 code="already_linked",
             )
         link = TicketLink.objects.create(low_id=low, high_id=high, created_by=actor)
-        record_events(
-            [
-                new_event(first, EventKind.TICKET_LINKED, actor=actor, other=high,
-                          other_ref=second.reference),
-                new_event(second, EventKind.TICKET_LINKED, actor=actor, other=low,
-                          other_ref=first.reference),
-            ]
-        )  # fmt: skip
+        _record_on_both(first, second, EventKind.TICKET_LINKED, actor)
     return link
+
+
+def _record_on_both(first: Ticket, second: Ticket, kind: EventKind, actor: Actor) -> None:
+    """The event in each ticket's history, naming the other."""
+    record_events(
+        [
+            new_event(first, kind, actor=actor, other=second.pk, other_ref=second.reference),
+            new_event(second, kind, actor=actor, other=first.pk, other_ref=first.reference),
+        ]
+    )
 
 
 def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> None:
@@ -105,14 +108,7 @@ def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> None:
             raise Conflict(
                 f"{first.reference} and {second.reference} are not related.", code="not_linked"
             )
-        record_events(
-            [
-                new_event(first, EventKind.TICKET_UNLINKED, actor=actor, other=high,
-                          other_ref=second.reference),
-                new_event(second, EventKind.TICKET_UNLINKED, actor=actor, other=low,
-                          other_ref=first.reference),
-            ]
-        )  # fmt: skip
+        _record_on_both(first, second, EventKind.TICKET_UNLINKED, actor)
 
 
 # --- Side conversations -------------------------------------------------------------------
