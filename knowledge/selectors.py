@@ -1,6 +1,7 @@
 """Reads of the knowledge base: answers for what people write, articles for readers."""
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from knowledge.models import Article, ArticleStatus, Category, CategoryTranslati
 from knowledge.search import thesaurus
 from knowledge.search.analysis import language, telling, without_sign_off, words
 from knowledge.search.engine import MAX_QUERY_WORDS, Hit, find
-from knowledge.search.translated import find_translated, show_translations
+from knowledge.search.translated import find_translated, show_translations, translated_snippet
 
 SearchHit = Hit
 # A long text (an email: backstory, the question, a signature) says more than any one
@@ -55,6 +56,7 @@ def article_answers(
             text, language=language, include_agent_only=include_agent_only, limit=limit
         )
         show_translations([hit.article for hit in hits], language)
+        hits = [_snippet_as_shown(hit, text, language) for hit in hits]
     if confident:
         wanted = settings.HELPDESK_TIER0_CONFIDENCE
         return _first_of_each([h for h in [*translated, *hits] if h.confidence >= wanted], limit)
@@ -64,6 +66,19 @@ def article_answers(
 
 def _base_language() -> str:
     return str(settings.LANGUAGE_CODE).split("-")[0]
+
+
+def shown_language(article: Article) -> str:
+    """The language an article is shown in: a translation's, else the knowledge base's."""
+    return getattr(article, "shown_language", _base_language())
+
+
+def _snippet_as_shown(hit: Hit, text: str, language: str) -> Hit:
+    """A hit in the knowledge base's language shown translated: its snippet from the
+    translation the reader sees, not from the text they do not."""
+    if shown_language(hit.article) != language:
+        return hit
+    return replace(hit, snippet=translated_snippet(hit.article, text, language))
 
 
 def _first_of_each(hits: list[Hit], limit: int) -> list[Hit]:

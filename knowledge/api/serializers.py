@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from knowledge.models import Article, Category
-from knowledge.selectors import SearchHit
+from knowledge.selectors import SearchHit, shown_language
 
 MAX_QUERY_LENGTH = 200
 
@@ -28,6 +28,10 @@ class SearchResultSerializer(serializers.Serializer):
     )
     url = serializers.CharField(
         help_text="The article's page in the portal; opening it credits this search."
+    )
+    language = serializers.CharField(
+        help_text="The language of its title, summary and snippet: the reader's where the "
+        "article is translated into it, else the knowledge base's."
     )
 
 
@@ -82,4 +86,5 @@ def hit_data(hit: SearchHit, *, search: str) -> dict[str, object]:
         "score": round(hit.score, 4),
         "confidence": hit.confidence,
         "url": f"{article_url(article)}?{urlencode({'search': search})}",
+        "language": shown_language(article),
     }

@@ -16,7 +16,9 @@ from tickets.roles import is_staff_member
 
 
 class ArticleSearchView(APIView):
-    """Public: anonymous users and customers see public articles, agents also agent-only ones."""
+    """Public: anonymous users and customers see public articles, agents also agent-only ones.
+    Results come in the reader's language (a signed-in customer's own, else Accept-Language)
+    where translated, as in the help center."""
 
     permission_classes = [AllowAny]
 
@@ -37,7 +39,7 @@ class ArticleSearchView(APIView):
         query = s.SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         text, staff = query.validated_data["q"], is_staff_member(request.user)
-        hits = selectors.article_answers(text, include_agent_only=staff)
+        hits = selectors.article_answers(text, include_agent_only=staff, language=get_language())
         logged = services.search_record(
             query=text, source=SearchSource.API, results_count=len(hits), by_agent=staff
         )

@@ -17,9 +17,13 @@ LEAD_CHARACTERS = 80
 _SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n)(?=\S)")
 
 
-def snippet(article: Article, marked: set[str], width: int = SNIPPET_CHARACTERS) -> str:
+def snippet(
+    article: Article, marked: set[str], *, lang: str | None = None, width: int = SNIPPET_CHARACTERS
+) -> str:
+    """`lang`: the Snowball language of the text shown (a translation's), if not the
+    knowledge base's; `marked` holds terms stemmed in it."""
     text = article.body_text or article.summary
-    marks = _marks(words(text), marked)
+    marks = _marks(words(text, lang), marked)
     start = _start(text, marks, width)
     end = _end(text, start + width)
     parts = ["… " if start > 0 else ""]

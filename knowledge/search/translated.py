@@ -113,9 +113,17 @@ def find_translated(
             continue
         sure = round(confidence(matched, information, rare_word), 4)
         coverage = round(min(1.0, matched / information), 4) if information else 0.0
-        hits.append(Hit(article, score, sure, coverage, snippet(article, set(query))))
+        hits.append(
+            Hit(article, score, sure, coverage, translated_snippet(article, text, language))
+        )
     hits.sort(key=lambda hit: (-hit.score, hit.article.title))
     return hits
+
+
+def translated_snippet(article: Article, text: str, language: str) -> str:
+    """The snippet of an article shown in `language`, its words marked as stemmed there."""
+    marked = set(_query_terms(text, language))
+    return snippet(article, marked, lang=SNOWBALL.get(language, "simple"))
 
 
 def in_language(articles: Iterable[Article], language: str) -> dict[int, Article]:

@@ -55,6 +55,28 @@ def test_a_search_in_german_finds_the_german_translation(client, articles):
     assert hits[0].article.title == "Passwort zurücksetzen"
 
 
+def test_the_search_api_answers_in_the_readers_language(client, articles):
+    # The same answer as the help center's search box: the German translation, marked.
+    found = client.get("/api/v1/kb/search", {"q": "Passwort vergessen"}, **GERMAN).json()
+    [result] = found["results"]
+    assert result["title"] == "Passwort zurücksetzen" and result["language"] == "de"
+    assert "<mark>Passwort</mark> <mark>vergessen</mark>" in result["snippet"]
+    english = client.get("/api/v1/kb/search", {"q": "forgot password"}).json()["results"]
+    assert [(r["title"], r["language"]) for r in english] == [("Reset your password", "en")]
+
+
+def test_an_english_search_by_a_german_reader_shows_the_translation_whole(client, articles):
+    # Found by its English words, shown in German: the snippet is the German text too.
+    found = client.get("/api/v1/kb/search", {"q": "forgot password"}, **GERMAN).json()
+    [result] = found["results"]
+    assert result["title"] == "Passwort zurücksetzen" and result["language"] == "de"
+    assert (
+        result["snippet"].startswith("Öffnen Sie Anmelden") and "emailed" not in result["snippet"]
+    )
+    page = client.get("/kb/search/", {"q": "forgot password"}, **GERMAN).content.decode()
+    assert "Passwort zurücksetzen" in page and "follow the emailed link" not in page
+
+
 def test_stemming_follows_the_translations_language(articles):
     hits = article_answers("Verbindung getrennt VPN", language="de")
     assert hits and hits[0].article.slug == "vpn-disconnects-every-few-minutes"

@@ -42,10 +42,11 @@ def test_result_shape(kb: None, api: APIClient) -> None:
     [result] = api.get(URL, {"q": "password"}).json()["results"]
 
     assert set(result) == {
-        "id", "title", "slug", "summary", "snippet", "score", "confidence", "url"
+        "id", "title", "slug", "summary", "snippet", "score", "confidence", "url", "language"
     }  # fmt: skip
     assert result["url"].startswith("/kb/access/password-reset/?search=")
     assert result["summary"] == "Back in."
+    assert result["language"] == "en"
 
 
 @pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "x" * 201}])
