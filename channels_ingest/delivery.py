@@ -7,7 +7,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from channels_ingest import outbox as outboxes
 from channels_ingest.errors import DeliveryError
+from channels_ingest.outbox import Outbox
 from tickets import services
 from tickets.collab import services as collab
 from tickets.models import DeliveryStatus, Message, MessageKind, SideMessage, SideMessageKind
@@ -21,8 +23,9 @@ STALE_AFTER = timedelta(minutes=5)
 _LOCK_SECONDS = 300
 
 
-def deliver(message_id: int) -> None:
+def deliver(message_id: int, outbox: Outbox | None = None) -> None:
     """Send the message if it is still pending; a repeated or concurrent call sends nothing.
+    `outbox`: the connections a batch shares (channels_ingest.outbox); one of its own if none.
 
     The lock and the automatic-mail limit are in the cache: when it is down this raises,
     and the task retries (the message stays pending until then)."""
@@ -41,13 +44,18 @@ def deliver(message_id: int) -> None:
             return
         if message.is_automatic and not services.automatic_reply_allowed(message=message):
             return  # held back: over its address's hourly limit
-        provider_id = _sender_for(message.channel)(message)
+        send = _sender_for(message.channel)
+        if outbox is None:
+            with outboxes.opened() as own:
+                provider_id = send(message, own)
+        else:
+            provider_id = send(message, outbox)
         services.message_mark_sent(message_id=message.pk, provider_id=provider_id)
     finally:
         cache.delete(lock)
 
 
-def _sender_for(channel: str) -> Callable[[Message], str]:
+def _sender_for(channel: str) -> Callable[[Message, Outbox], str]:
     if channel not in SENDERS:
         raise DeliveryError(f"Replies on the {channel} channel cannot be sent.", permanent=True)
     return import_string(SENDERS[channel])

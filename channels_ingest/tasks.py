@@ -6,6 +6,7 @@ from celery import Task, shared_task
 from celery.signals import worker_ready
 
 from channels_ingest import delivery, pipeline
+from channels_ingest import outbox as outboxes
 from channels_ingest.email import imap
 from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
@@ -109,16 +110,19 @@ def deliver_messages(message_ids: list[int]) -> int:
     backoff (and, if even that cannot be queued, the outbound sweep finds it pending).
     Returns how many were handed on."""
     handed_on = 0
-    for message_id in message_ids:
-        try:
-            delivery.deliver(message_id)
-        except DeliveryError as error:
-            if error.permanent:
-                services.message_mark_failed(message_id=message_id, reason=error.reason)
-                continue
-            handed_on += _deliver_alone_later(message_id, error)
-        except Exception as error:
-            handed_on += _deliver_alone_later(message_id, error)
+    with outboxes.opened() as outbox:  # one mail session, one SMS client for the batch
+        for message_id in message_ids:
+            try:
+                delivery.deliver(message_id, outbox)
+            except DeliveryError as error:
+                if error.permanent:
+                    services.message_mark_failed(message_id=message_id, reason=error.reason)
+                    continue
+                handed_on += _deliver_alone_later(message_id, error)
+                outbox.reconnect_mail()
+            except Exception as error:
+                handed_on += _deliver_alone_later(message_id, error)
+                outbox.reconnect_mail()
     return handed_on
 
 

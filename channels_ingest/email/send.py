@@ -7,6 +7,7 @@ from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives
 
 from channels_ingest.errors import DeliveryError
+from channels_ingest.outbox import Outbox
 from tickets import addressing
 from tickets.branding.mail import branded_email
 from tickets.html import text_to_html
@@ -14,8 +15,9 @@ from tickets.models import Attachment, Message, SideAttachment, SideMessage
 from tickets.selectors import email_thread_for
 
 
-def deliver_email(message: Message) -> str:
-    """Send one outbound message; returns the provider's id for it (or our Message-ID)."""
+def deliver_email(message: Message, outbox: Outbox) -> str:
+    """Send one outbound message through the outbox's mail session; returns the provider's
+    id for it (or our Message-ID)."""
     thread = email_thread_for(message)
     if thread is None:
         raise DeliveryError("The customer has no email address.", permanent=True)
@@ -30,6 +32,7 @@ def deliver_email(message: Message) -> str:
         reply_to=[addressing.reply_address(ticket.pk)],
         headers=_headers(message, thread.in_reply_to, thread.references),
     )
+    email.connection = outbox.mail
     _attach(email, message.attachments.all())
     return _send(email, message.external_id)
 

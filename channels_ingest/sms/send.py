@@ -1,13 +1,15 @@
 """Sending an agent's reply as SMS: the number to use, then the configured backend."""
 
 from channels_ingest.errors import DeliveryError
+from channels_ingest.outbox import Outbox
 from channels_ingest.sms.backends import send_sms
 from tickets.models import Channel, Message, MessageKind
 from tickets.selectors import sms_number_for
 
 
-def deliver_sms(message: Message) -> str:
-    """Send an outbound SMS message; the provider id of its first part.
+def deliver_sms(message: Message, outbox: Outbox) -> str:
+    """Send an outbound SMS message through the outbox's SMS backend; the provider id of
+    its first part.
 
     Status callbacks find the message by that id. Goes over the network: never call
     inside a transaction.
@@ -20,4 +22,4 @@ def deliver_sms(message: Message) -> str:
     phone = sms_number_for(message)
     if phone is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
-    return send_sms(phone, message.body_text)[0]
+    return send_sms(phone, message.body_text, backend=outbox.sms)[0]

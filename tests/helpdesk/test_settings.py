@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.mail_server import running_mail_server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION = {
@@ -115,3 +117,19 @@ def test_no_favicon_404(client):
     assert response.status_code == 302 and response["Location"].endswith("/brand/favicon.png")
     page = client.get("/kb/").content.decode()
     assert 'rel="icon"' in page
+
+
+def test_mail_goes_through_the_smtp_server_named_in_the_environment():
+    # What an admin runs to check the mail settings: Django's own test email.
+    with running_mail_server() as smtp_server:
+        env = {**PRODUCTION, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_server.port)}
+        result = manage("sendtestemail", "admin@example.com", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [to for to, _subject in smtp_server.received] == ["admin@example.com"]
+
+
+def test_starttls_and_tls_from_the_start_are_not_both_taken():
+    env = {**PRODUCTION, "EMAIL_HOST": "mail.example.com", "EMAIL_USE_TLS": "1"}
+    result = manage("check", env={**env, "EMAIL_USE_SSL": "1"})
+    assert result.returncode != 0
+    assert "Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both." in result.stderr

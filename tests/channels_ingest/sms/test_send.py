@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels_ingest import delivery
+from channels_ingest import delivery, outbox
 from channels_ingest.errors import DeliveryError
 from channels_ingest.sms.send import deliver_sms
 from tickets import services
@@ -22,6 +22,11 @@ def sms_from(number: str, sid: str, text: str = "Help") -> InboundMessage:
     )
 
 
+def send(reply: Message) -> str:
+    with outbox.opened() as batch:
+        return deliver_sms(reply, batch)
+
+
 @pytest.fixture
 def sms_ticket(db):
     return services.ticket_ingest(inbound=sms_from("+14155550123", "SM1")).ticket
@@ -30,7 +35,7 @@ def sms_ticket(db):
 def test_reply_goes_to_the_customers_number(sms_ticket, agent, sms_outbox):
     reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Try restarting it.")
 
-    provider_id = deliver_sms(reply)
+    provider_id = send(reply)
 
     assert [(sms.to, sms.body) for sms in sms_outbox] == [("+14155550123", "Try restarting it.")]
     assert provider_id == sms_outbox[0].provider_id
@@ -39,7 +44,7 @@ def test_reply_goes_to_the_customers_number(sms_ticket, agent, sms_outbox):
 def test_long_reply_returns_the_first_parts_id(sms_ticket, agent, sms_outbox):
     reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="word " * 700)
 
-    provider_id = deliver_sms(reply)
+    provider_id = send(reply)
 
     assert len(sms_outbox) == 3
     assert provider_id == sms_outbox[0].provider_id
@@ -54,7 +59,7 @@ def test_reply_goes_to_the_number_the_customer_last_texted_from(sms_ticket, agen
     services.ticket_ingest(inbound=sms_from("+14155550123", "SM2", "Still broken"))
     reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="On it.")
 
-    deliver_sms(reply)
+    send(reply)
 
     assert sms_outbox[0].to == "+14155550123"
 
@@ -69,7 +74,7 @@ def test_without_a_usable_last_number_the_newest_contact_point_is_used(
     ContactPoint.objects.create(customer=customer, kind=ContactKind.PHONE, value="+14155550111")
     ContactPoint.objects.create(customer=customer, kind=ContactKind.PHONE, value="+14155550222")
 
-    deliver_sms(reply)
+    send(reply)
 
     assert sms_outbox[0].to == "+14155550222"
 
@@ -79,7 +84,7 @@ def test_customer_without_a_phone_is_a_permanent_failure(sms_ticket, agent, sms_
     ContactPoint.objects.filter(kind=ContactKind.PHONE).delete()
 
     with pytest.raises(DeliveryError) as failure:
-        deliver_sms(reply)
+        send(reply)
 
     assert failure.value.permanent
     assert sms_outbox == []
@@ -89,7 +94,7 @@ def test_a_message_that_is_not_an_outbound_sms_is_refused(sms_ticket, sms_outbox
     inbound = Message.objects.get(ticket=sms_ticket)
 
     with pytest.raises(DeliveryError) as failure:
-        deliver_sms(inbound)
+        send(inbound)
 
     assert failure.value.permanent
     assert sms_outbox == []
