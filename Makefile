@@ -25,6 +25,9 @@ install: $(BIN)/uv
 
 # `make run` is the local, embedded set-up: development settings unless told otherwise.
 run seed migrate: export DEBUG ?= 1
+# The links in mail (written when the demo is seeded, and sent by the worker) name the web
+# process's address.
+run seed migrate: export PUBLIC_BASE_URL ?= http://localhost:$(or $(PORT),8000)
 
 migrate: install
 	$(BIN)/python manage.py migrate --no-input
