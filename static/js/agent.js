@@ -10,6 +10,7 @@
     var caret = (before + spacer + text).length;
     textarea.focus();
     textarea.setSelectionRange(caret, caret);
+    textarea.dispatchEvent(new Event("input"));  // kept as a draft like typed text
   }
 
   document.addEventListener("click", function (event) {
@@ -23,6 +24,7 @@
     if (macro && reply) {
       // The macro's text replaces the draft; sending applies its status, priority and tier.
       reply.value = macro.dataset.text;
+      reply.dispatchEvent(new Event("input"));
       document.getElementById("id_macro").value = macro.dataset.macro;
       if (macro.dataset.status) document.getElementById("id_status").value = macro.dataset.status;
       reply.focus();
@@ -265,5 +267,86 @@
     else if (key === "e") { var d = document.querySelector("details.escalate"); if (d) { d.open = true; focus("#id_reason"); } }
     else handled = false;
     if (handled) event.preventDefault();
+  });
+})();
+
+// Drafts: what an agent writes in a ticket's reply or note box is kept in this browser
+// until it is sent, so leaving the page, a refused send or a session that ran out (signing
+// in again leads back to the ticket) loses nothing. Kept per agent and ticket, 14 days.
+(function () {
+  "use strict";
+  var body = document.body, ticket = body.dataset.ticket, user = body.dataset.user;
+  if (!ticket || !user || !window.localStorage) return;
+  var KEEP_MS = 14 * 24 * 3600 * 1000;
+  var boxes = [
+    {name: "reply", field: document.getElementById("id_text")},
+    {name: "note", field: document.getElementById("id_note")}
+  ].filter(function (box) { return box.field && box.field.form; });
+
+  function key(name) { return "helpdesk-draft:" + user + ":" + ticket + ":" + name; }
+
+  function read(name) {
+    try {
+      var draft = JSON.parse(localStorage.getItem(key(name)));
+      if (draft && typeof draft.text === "string" && Date.now() - draft.at < KEEP_MS) return draft.text;
+      localStorage.removeItem(key(name));
+    } catch (e) { /* storage full, blocked or not JSON: no draft */ }
+    return "";
+  }
+
+  function keep(name, text) {
+    try {
+      if (text.trim()) localStorage.setItem(key(name), JSON.stringify({text: text, at: Date.now()}));
+      else localStorage.removeItem(key(name));
+    } catch (e) { /* storage full or blocked: the draft lives in the page only */ }
+  }
+
+  // A send that went comes back to "#sent-reply" or "#sent-note" (tickets/workspace/views.py);
+  // one refused, or a sign-in in between, does not, and the draft stays.
+  var sent = /^#sent-(reply|note)$/.exec(window.location.hash);
+  if (sent) {
+    keep(sent[1], "");
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+
+  function restoredNote(box) {
+    var note = document.createElement("p");
+    note.className = "help draft-restored";
+    note.setAttribute("role", "status");
+    note.textContent = "Your unsent text was kept. ";
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "portal-link";
+    discard.textContent = "Discard it";
+    discard.addEventListener("click", function () {
+      box.field.value = "";
+      keep(box.name, "");
+      note.remove();
+      box.field.focus();
+    });
+    note.appendChild(discard);
+    box.field.insertAdjacentElement("afterend", note);
+  }
+
+  boxes.forEach(function (box) {
+    var saved = read(box.name);
+    // A refused send comes back with its text in the box: that text wins.
+    if (saved && !box.field.value) {
+      box.field.value = saved;
+      restoredNote(box);
+    }
+    var timer = null;
+    box.field.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { keep(box.name, box.field.value); }, 300);
+    });
+    box.field.form.addEventListener("submit", function () {
+      clearTimeout(timer);
+      keep(box.name, box.field.value);
+    });
+    // Leaving the page before the pause after typing: kept all the same.
+    window.addEventListener("pagehide", function () {
+      if (timer !== null) keep(box.name, box.field.value);
+    });
   });
 })();

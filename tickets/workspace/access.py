@@ -3,11 +3,13 @@
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from tickets import policy
 from tickets.roles import is_staff_member, role_of
@@ -21,12 +23,28 @@ def agent_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
+            return redirect_to_login(_back_after_sign_in(request))
         if not is_staff_member(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _back_after_sign_in(request: HttpRequest) -> str:
+    """Where signing in leads: the page asked for; for a form sent after the session ended
+    (a reply, a note), the workspace page it was sent from, as an action's address answers
+    only to a form (the browser keeps the unsent text there: static/js/agent.js)."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    referer = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        page = urlsplit(referer)
+        if page.path.startswith("/agent/"):
+            return page.path + (f"?{page.query}" if page.query else "")
+    return "/agent/"
 
 
 def works_tickets_required(view: View) -> View:

@@ -411,6 +411,12 @@ def _back(ticket_id: int) -> HttpResponse:
     return redirect("agent:ticket", ticket_id=ticket_id)
 
 
+def _sent(ticket_id: int, box: str) -> HttpResponse:
+    """Back to the ticket, telling its page which box's text went (the browser then drops
+    the draft it kept: static/js/agent.js)."""
+    return redirect(reverse("agent:ticket", args=[ticket_id]) + f"#sent-{box}")
+
+
 @agent_required
 @require_POST
 def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -440,7 +446,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         form.add_error(None, error.message)
         return _ticket_page(request, ticket, reply=form, status=400)
     messages.success(request, "Reply sent.")
-    return _back(ticket.pk)
+    return _sent(ticket.pk, "reply")
 
 
 def _act(request: HttpRequest, ticket_id: int, action: Any, done: str) -> HttpResponse:
@@ -462,16 +468,22 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "A note needs some text.")
         return _back(ticket_id)
-    text = form.cleaned_data["text"]
-    response = _act(
-        request,
-        ticket_id,
-        lambda t: services.ticket_add_note(ticket=t, actor=_user(request), text=text),
-        "Note added.",
-    )
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    try:
+        services.ticket_add_note(
+            ticket=ticket, actor=_user(request), text=form.cleaned_data["text"]
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _back(ticket_id)
+    messages.success(request, "Note added.")
     back = request.POST.get("next", "")
     # Back to where the note was written (the chat console), never off the workspace.
-    return redirect(back) if back.startswith("/agent/") and "//" not in back else response
+    return (
+        redirect(back)
+        if back.startswith("/agent/") and "//" not in back
+        else _sent(ticket_id, "note")
+    )
 
 
 @agent_required

@@ -135,7 +135,7 @@ def test_a_note_written_in_the_console_returns_to_it(client, agent, chat):
     response = client.post(
         f"/agent/tickets/{chat.ticket.pk}/note/", {"text": "x", "next": "https://evil.example/"}
     )
-    assert response["Location"] == f"/agent/tickets/{chat.ticket.pk}/"
+    assert response["Location"] == f"/agent/tickets/{chat.ticket.pk}/#sent-note"
 
 
 def test_an_agents_chat_message_costs_a_fixed_number_of_statements(agent, db):

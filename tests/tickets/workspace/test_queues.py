@@ -34,6 +34,20 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, url):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_after_sign_in(client, agent):
+    # The reply's address answers only to a form: signing in leads to the ticket, where
+    # the browser kept the unsent text (static/js/agent.js).
+    sent_from = "http://testserver/agent/tickets/7/?tab=side"
+    response = client.post("/agent/tickets/7/reply/", {"text": "Hi"}, HTTP_REFERER=sent_from)
+    assert response["Location"] == "/accounts/login/?next=/agent/tickets/7/%3Ftab%3Dside"
+    # From elsewhere, or from no page: the workspace's start.
+    for referer in ("https://evil.example/agent/tickets/7/", "http://testserver/kb/", ""):
+        response = client.post("/agent/tickets/7/note/", {"text": "x"}, HTTP_REFERER=referer)
+        assert response["Location"] == "/accounts/login/?next=/agent/"
+    client.force_login(agent)
+    assert client.get("/agent/tickets/7/reply/").status_code == 405  # why: not a page
+
+
 @pytest.mark.parametrize("url", ["/agent/", "/agent/queue/mine/", "/agent/queue/tier-1/"])
 def test_customers_cannot_enter_the_workspace(client, customer_user, url):
     client.force_login(customer_user)
