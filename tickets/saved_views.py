@@ -38,6 +38,7 @@ from django.http import QueryDict
 from django.utils.dateparse import parse_date, parse_datetime
 
 from tickets import policy, queues
+from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
 from tickets.models import (
     FieldKind,
@@ -240,8 +241,9 @@ def view_tickets(
     sort: tuple[str, bool] | None,
 ) -> QuerySet[Ticket] | None:
     """The view's tickets (its queue narrowed by its filters) in the chosen column's order,
-    or the queue's own when `sort` is None; None if the view names no known queue."""
-    tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+    or the queue's own when `sort` is None; None if the view names no known queue or its
+    custom-field condition no longer holds."""
+    tickets = _queue_of(query, user=user, now=now, my_tier_ids=my_tier_ids)
     if tickets is None:
         return None
     shown = parse_columns(view.columns)
@@ -251,6 +253,19 @@ def view_tickets(
     if extra:
         tickets = tickets.only(*queues.QUEUE_ROW_FIELDS, *extra)
     return tickets if sort is None else sorted_by_column(tickets, sort)
+
+
+def _queue_of(
+    query: queues.QueueQuery, *, user: User, now: datetime, my_tier_ids: Collection[int]
+) -> QuerySet[Ticket] | None:
+    """A view's queue narrowed by its filters; None when it names no known queue, or its
+    custom-field condition no longer holds (the field made inactive, its kind changed, the
+    chosen value no longer one of its choices): the view says so on its page and counts
+    nothing in the sidebar, and every other page works."""
+    try:
+        return queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+    except InvalidInput:
+        return None
 
 
 def sorted_by_column(tickets: QuerySet[Ticket], sort: tuple[str, bool]) -> QuerySet[Ticket]:
@@ -361,7 +376,7 @@ def count_lookups(
     whatever the number of views."""
     lookups: dict[str, Any] = {}
     for name, query in queries.items():
-        tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+        tickets = _queue_of(query, user=user, now=now, my_tier_ids=my_tier_ids)
         if tickets is None:
             continue
         counted = (
