@@ -68,7 +68,7 @@ def test_a_view_whose_field_condition_no_longer_holds_leaves_the_pages_working(
         page = client.get("/agent/queue/all/")
         assert page.status_code == 200
         assert len(refs(page.content.decode())) == 2
-        assert '>Pro <span class="count">–</span>' in page.content.decode()  # no count
+        assert '>Pro <span class="count">\u2013</span>' in page.content.decode()  # no count
         view_page = client.get(f"/agent/views/{pro_view.pk}/")
         assert view_page.status_code == 200
         html = view_page.content.decode()
