@@ -74,3 +74,34 @@ def test_a_view_whose_field_condition_no_longer_holds_leaves_the_pages_working(
         html = view_page.content.decode()
         assert "This view&#x27;s filters no longer make sense; edit the view." in html
         assert refs(html) == []
+
+
+def test_editing_a_view_keeps_its_field_condition(pro_view, lead):
+    client = browser(lead)
+    assert "cf=plan" in pro_view.query
+    form = client.get(f"/agent/views/{pro_view.pk}/").content.decode()
+    assert re.search(r'<option value="plan" selected>', form)
+    assert 'name="cf_value" value="pro"' in form
+    data = {"name": "Pro plan", "sharing": "everyone", "queue": "all", "columns": ["reference"],
+            "cf": "plan", "cf_value": "pro"}  # fmt: skip
+    assert client.post(f"/agent/views/{pro_view.pk}/edit/", data).status_code == 302
+    page = client.get(f"/agent/views/{pro_view.pk}/").content.decode()
+    assert sidebar_count(page, "Pro plan") == "1" and len(refs(page)) == 1
+
+
+def test_a_view_from_a_queues_field_filter_starts_with_its_condition(pro_view, lead):
+    client = browser(lead)
+    html = client.get("/agent/queue/all/", {"cf": "plan", "cf_value": "pro"}).content.decode()
+    link = re.search(r'href="(/agent/views/new/\?[^"]+)" id="new-view-from-filters"', html)
+    form = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert re.search(r'<option value="plan" selected>', form)
+    assert 'name="cf_value" value="pro"' in form
+
+
+def test_a_field_condition_that_cannot_hold_is_refused_in_the_editor(pro_view, lead):
+    data = {"name": "Between", "sharing": "personal", "queue": "all", "columns": ["reference"],
+            "cf": "plan", "cf_op": "between", "cf_min": "1"}  # fmt: skip
+    response = browser(lead).post("/agent/views/new/", data)
+    assert response.status_code == 400
+    assert "Plan: only numbers and dates have a range." in response.content.decode()
+    assert SavedView.objects.count() == 1
