@@ -9,6 +9,7 @@ custom fields) and its sort. The built-in queues sort by their columns the same 
 import base64
 import binascii
 import json
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +36,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from tickets import policy, queues
 from tickets.errors import InvalidInput
@@ -307,22 +308,35 @@ def _cursor_value(column: Column, value: Any) -> Any:
     return value
 
 
+def _finite(value: float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an int past any float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _read_value(column: Column, value: Any) -> Any:
-    if column.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if column.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if column.kind == "str" and isinstance(value, str):
-        return value
-    if column.kind == "datetime" and isinstance(value, str):
-        moment = parse_datetime(value)
-        if moment is not None:
-            return moment
-    if column.kind == "date" and isinstance(value, str):
-        day = parse_date(value)
-        if day is not None:
-            return day
-    raise BadCursor(value)
+    """A cursor's sort value as the database compares it (queues.cursor_id and friends)."""
+    read: Any = None
+    if isinstance(value, bool):
+        pass
+    elif column.kind == "int":
+        read = queues.cursor_id(value)
+    elif column.kind == "float" and isinstance(value, int | float):
+        read = _finite(value)
+    elif column.kind == "str":
+        read = queues.cursor_text(value)
+    elif column.kind == "datetime":
+        read = queues.cursor_moment(value)
+    elif column.kind == "date" and isinstance(value, str):
+        try:
+            read = parse_date(value)
+        except ValueError:  # well-formed but not a date
+            read = None
+    if read is None:
+        raise BadCursor(value)
+    return read
 
 
 def column_page(
@@ -345,11 +359,12 @@ def column_page(
             raise BadCursor(cursor) from error
         if not (isinstance(raw, list) and len(raw) == 3 and raw[0] == key):
             raise BadCursor(cursor)
-        if not isinstance(raw[2], int) or isinstance(raw[2], bool):
+        last_id = queues.cursor_id(raw[2]) if not isinstance(raw[2], bool) else None
+        if last_id is None:
             raise BadCursor(cursor)
         row = Tuple(F("sort_value"), F("id"))
         compare = TupleLessThan if descending else TupleGreaterThan
-        tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), raw[2])))
+        tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), last_id)))
     with queues.serial_plans():
         rows = list(tickets[: size + 1])
     page, more = rows[:size], len(rows) > size
