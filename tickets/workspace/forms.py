@@ -4,8 +4,8 @@ from django import forms
 from django.http import QueryDict
 
 from helpdesk.uploads import MultipleFileField
-from tickets.fields import selectors as field_selectors
 from tickets.errors import InvalidInput
+from tickets.fields import selectors as field_selectors
 from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
