@@ -176,3 +176,20 @@ def test_saving_a_queues_filters_over_a_team_view_keeps_it_the_teams(lead, peopl
     assert (view.query, view.sharing, view.team_id) == ("view=all&priority=high", "team", team.pk)
     assert view.columns == "reference,status"
     assert "Night queue" in browser(people["ana"]).get("/agent/queue/mine/").content.decode()
+
+
+def test_forged_ids_are_refused_with_a_clear_error(lead, people):
+    """An id of digits int() does not read ("²") or past any id was a server error."""
+    client = browser(lead)
+    for members in (["²"], ["99999999999999999999"]):
+        html = client.post(
+            "/agent/team/teams/new/", {"name": "Nights", "members": members}, follow=True
+        ).content.decode()
+        assert "Choose members among the people on staff" in html
+    assert not Team.objects.exists()
+    for tiers in (["²"], ["99999999999999999999"]):
+        html = client.post(
+            f"/agent/team/{people['ana'].pk}/", {"role": "agent", "tiers": tiers}, follow=True
+        ).content.decode()
+        assert "Choose tiers that exist." in html
+    assert [t.level for t in people["ana"].agent_profile.tiers.all()] == [1]
