@@ -74,10 +74,12 @@ class SavedView(models.Model):
         help_text="The team whose members see the view, when shared with one team.",
     )
     # Column keys in the order shown (tickets.saved_views.column_for: the built-in ones and
-    # "field:<key>" for a custom field); blank: the default ones.
-    columns = models.CharField(max_length=1000, blank=True, default="")
-    # A shown column's key, "-" first for descending; blank: the queue's own order.
-    sort = models.CharField(max_length=20, blank=True, default="")
+    # "field:<key>" for a custom field); blank: the default ones. Unbounded: every active
+    # field may be shown, however many the desk defines.
+    columns = models.TextField(blank=True, default="")
+    # A shown column's key, "-" first for descending; blank: the queue's own order. Room for
+    # the longest: "-field:" and a custom field's key (TicketField.key, 40 characters).
+    sort = models.CharField(max_length=50, blank=True, default="")
 
     class Meta:
         ordering = ["position", "name"]

@@ -197,6 +197,27 @@ def _decode(cursor: str) -> list[str | int | None] | None:
     return values if isinstance(values, list) and len(values) == 2 else None
 
 
+# A cursor's values are read back as the database can compare them: an id within a 64-bit
+# column, text without NUL (PostgreSQL refuses it), a real moment; anything else is a
+# cursor this code did not write (a forged link: the first page, not a server error).
+_ID_RANGE = range(-(2**63), 2**63)
+
+
+def cursor_id(value: object) -> int | None:
+    return value if isinstance(value, int) and value in _ID_RANGE else None
+
+
+def cursor_moment(value: object) -> datetime | None:
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but not a date ("2024-02-30")
+        return None
+
+
+def cursor_text(value: object) -> str | None:
+    return value if isinstance(value, str) and "\x00" not in value else None
+
+
 def _after(
     tickets: QuerySet[Ticket], sort: str, cursor: str
 ) -> tuple[QuerySet[Ticket], bool] | None:
@@ -204,9 +225,9 @@ def _after(
     values = _decode(cursor)
     if values is None:
         return None
-    raw_time, last_id = values
-    moment = parse_datetime(raw_time) if isinstance(raw_time, str) else None
-    if not isinstance(last_id, int) or (raw_time is not None and moment is None):
+    raw_time, raw_id = values
+    moment, last_id = cursor_moment(raw_time), cursor_id(raw_id)
+    if last_id is None or (raw_time is not None and moment is None):
         return None
     # Row comparisons, (deadline, id) > (cursor's): the index range starts right there, even
     # among the many tickets that share one deadline (office hours end at the same minute).

@@ -9,6 +9,7 @@ custom fields) and its sort. The built-in queues sort by their columns the same 
 import base64
 import binascii
 import json
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,9 +36,10 @@ from django.db.models.expressions import Combinable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from tickets import policy, queues
+from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
 from tickets.models import (
     FieldKind,
@@ -240,8 +242,9 @@ def view_tickets(
     sort: tuple[str, bool] | None,
 ) -> QuerySet[Ticket] | None:
     """The view's tickets (its queue narrowed by its filters) in the chosen column's order,
-    or the queue's own when `sort` is None; None if the view names no known queue."""
-    tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+    or the queue's own when `sort` is None; None if the view names no known queue or its
+    custom-field condition no longer holds."""
+    tickets = _queue_of(query, user=user, now=now, my_tier_ids=my_tier_ids)
     if tickets is None:
         return None
     shown = parse_columns(view.columns)
@@ -251,6 +254,19 @@ def view_tickets(
     if extra:
         tickets = tickets.only(*queues.QUEUE_ROW_FIELDS, *extra)
     return tickets if sort is None else sorted_by_column(tickets, sort)
+
+
+def _queue_of(
+    query: queues.QueueQuery, *, user: User, now: datetime, my_tier_ids: Collection[int]
+) -> QuerySet[Ticket] | None:
+    """A view's queue narrowed by its filters; None when it names no known queue, or its
+    custom-field condition no longer holds (the field made inactive, its kind changed, the
+    chosen value no longer one of its choices): the view says so on its page and counts
+    nothing in the sidebar, and every other page works."""
+    try:
+        return queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+    except InvalidInput:
+        return None
 
 
 def sorted_by_column(tickets: QuerySet[Ticket], sort: tuple[str, bool]) -> QuerySet[Ticket]:
@@ -292,22 +308,35 @@ def _cursor_value(column: Column, value: Any) -> Any:
     return value
 
 
+def _finite(value: float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:  # an int past any float
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _read_value(column: Column, value: Any) -> Any:
-    if column.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if column.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if column.kind == "str" and isinstance(value, str):
-        return value
-    if column.kind == "datetime" and isinstance(value, str):
-        moment = parse_datetime(value)
-        if moment is not None:
-            return moment
-    if column.kind == "date" and isinstance(value, str):
-        day = parse_date(value)
-        if day is not None:
-            return day
-    raise BadCursor(value)
+    """A cursor's sort value as the database compares it (queues.cursor_id and friends)."""
+    read: Any = None
+    if isinstance(value, bool):
+        pass
+    elif column.kind == "int":
+        read = queues.cursor_id(value)
+    elif column.kind == "float" and isinstance(value, int | float):
+        read = _finite(value)
+    elif column.kind == "str":
+        read = queues.cursor_text(value)
+    elif column.kind == "datetime":
+        read = queues.cursor_moment(value)
+    elif column.kind == "date" and isinstance(value, str):
+        try:
+            read = parse_date(value)
+        except ValueError:  # well-formed but not a date
+            read = None
+    if read is None:
+        raise BadCursor(value)
+    return read
 
 
 def column_page(
@@ -330,11 +359,12 @@ def column_page(
             raise BadCursor(cursor) from error
         if not (isinstance(raw, list) and len(raw) == 3 and raw[0] == key):
             raise BadCursor(cursor)
-        if not isinstance(raw[2], int) or isinstance(raw[2], bool):
+        last_id = queues.cursor_id(raw[2]) if not isinstance(raw[2], bool) else None
+        if last_id is None:
             raise BadCursor(cursor)
         row = Tuple(F("sort_value"), F("id"))
         compare = TupleLessThan if descending else TupleGreaterThan
-        tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), raw[2])))
+        tickets = tickets.filter(compare(row, (_read_value(column, raw[1]), last_id)))
     with queues.serial_plans():
         rows = list(tickets[: size + 1])
     page, more = rows[:size], len(rows) > size
@@ -361,7 +391,7 @@ def count_lookups(
     whatever the number of views."""
     lookups: dict[str, Any] = {}
     for name, query in queries.items():
-        tickets = queues.queue_tickets(query, user=user, now=now, my_tier_ids=my_tier_ids)
+        tickets = _queue_of(query, user=user, now=now, my_tier_ids=my_tier_ids)
         if tickets is None:
             continue
         counted = (

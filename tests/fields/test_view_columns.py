@@ -12,8 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import LeadFactory
+from tests.fields.conftest import make_field
 from tickets.fields.services import ticket_set_fields
-from tickets.models import SavedView, TicketField
+from tickets.models import FieldKind, SavedView, TicketField
+from tickets.saved_views import available_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +156,24 @@ def test_an_unknown_field_column_is_refused_with_a_clear_error(desk, lead_client
     assert response.status_code == 400
     assert "field:nope is not one of the available choices" in response.content.decode()
     assert not SavedView.objects.exists()
+
+
+def test_a_view_sorts_by_a_field_with_a_long_key_and_shows_every_field_column(
+    desk, agent, open_ticket, lead_client
+):
+    """A field's key may be 40 characters: sorting by it, the other way round, is kept
+    (the sort was cut at 20 and the database refused the view: a server error)."""
+    key = "contract_renewal_quarter_of_the_customer"
+    assert len(key) == 40
+    make_field(key, FieldKind.NUMBER, "Renewal quarter")
+    for n in range(24):  # a desk with many fields, every one shown
+        make_field(f"extra_field_number_{n:02}_with_a_long_key", FieldKind.TEXT, f"Extra {n}")
+    TicketField.objects.get(key="plan").save()  # an admin's change: the fields are read again
+    for quarter in (2, 4):
+        ticket_set_fields(ticket=open_ticket(), values={key: quarter}, actor=agent)
+    columns = ["reference", f"field:{key}", *(c for c in available_columns() if "extra" in c)]
+    view = make_view(lead_client, columns, sort=f"-field:{key}")
+    assert (view.sort, view.columns.split(",")) == (f"-field:{key}", columns)
+    response = lead_client.get(f"/agent/views/{view.pk}/")
+    assert response.status_code == 200
+    assert cells(response.content.decode(), f"field:{key}") == ["4", "2"]

@@ -2,6 +2,8 @@
 sorts by it (again: the other way round), keeps the filters, and pages walk every ticket
 once; a view saved from a sorted queue keeps its sort."""
 
+import base64
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -97,6 +99,32 @@ def test_a_bad_sort_or_cursor_gets_a_clear_answer(agent_client, open_ticket):
         "/agent/queue/all/", {"sort": "-customer", "after": "bm90LWEtY3Vyc29y"}, follow=True
     )
     assert "That page link is not valid" in response.content.decode()
+
+
+def cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("sort", "after"),
+    [
+        ("customer", cursor("customer", "Ann\u0000", 1)),  # text the database refuses
+        ("-due", cursor("due", "2026-02-30T09:00:00+00:00", 1)),  # no such day
+        ("reference", cursor("reference", 10**30, 10**30)),  # past a 64-bit id
+        ("", cursor("2026-02-30T09:00:00+00:00", 1)),  # the queue's own order alike
+        ("newest", cursor("2026-03-01T09:00:00+00:00", -(10**30))),
+    ],
+)
+def test_a_forged_cursor_of_values_the_database_cannot_compare_returns_to_the_first_page(
+    sort, after, agent_client, open_ticket
+):
+    """Each was a server error (a NUL in text, a date that does not exist, an id past the
+    column's range on SQLite)."""
+    ticket = open_ticket(tier_level=1)
+    response = agent_client.get("/agent/queue/all/", {"sort": sort, "after": after}, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "That page link is not valid" in html and refs(html) == [ticket.pk]
 
 
 def test_a_view_saved_from_a_sorted_queue_keeps_its_sort(agent_client, open_ticket):

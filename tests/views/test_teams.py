@@ -158,3 +158,38 @@ def test_the_team_page_costs_the_same_queries_for_1_or_6_teams(lead, people):
         make_team(client, f"Team {n}", people["ana"], people["bo"], people["cy"])
     client.get("/agent/team/")
     assert queries() == one
+
+
+def test_saving_a_queues_filters_over_a_team_view_keeps_it_the_teams(lead, people):
+    """The queue page's "Save these filters as" under the name of the lead's view shared
+    with a team changes its filters and keeps it shared with that team (it was refused:
+    "Choose the team to share the view with")."""
+    client = browser(lead)
+    make_team(client, "Nights", people["ana"])
+    team = Team.objects.get()
+    share_with_team(client, team, "Night queue")
+    response = client.post(
+        "/agent/views/", {"name": "Night queue", "view": "all", "query": "priority=high"}
+    )
+    view = SavedView.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/agent/views/{view.pk}/"
+    assert (view.query, view.sharing, view.team_id) == ("view=all&priority=high", "team", team.pk)
+    assert view.columns == "reference,status"
+    assert "Night queue" in browser(people["ana"]).get("/agent/queue/mine/").content.decode()
+
+
+def test_forged_ids_are_refused_with_a_clear_error(lead, people):
+    """An id of digits int() does not read ("²") or past any id was a server error."""
+    client = browser(lead)
+    for members in (["²"], ["99999999999999999999"]):
+        html = client.post(
+            "/agent/team/teams/new/", {"name": "Nights", "members": members}, follow=True
+        ).content.decode()
+        assert "Choose members among the people on staff" in html
+    assert not Team.objects.exists()
+    for tiers in (["²"], ["99999999999999999999"]):
+        html = client.post(
+            f"/agent/team/{people['ana'].pk}/", {"role": "agent", "tiers": tiers}, follow=True
+        ).content.decode()
+        assert "Choose tiers that exist." in html
+    assert [t.level for t in people["ana"].agent_profile.tiers.all()] == [1]

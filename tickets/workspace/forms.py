@@ -4,8 +4,9 @@ from django import forms
 from django.http import QueryDict
 
 from helpdesk.uploads import MultipleFileField
+from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
-from tickets.fields.selectors import FieldCondition
+from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
@@ -21,7 +22,42 @@ from tickets.saved_views import (
 QUEUE_ORDERS = ("", "due", "newest")
 
 
-class QueueFilterForm(forms.Form):
+class FieldConditionForm(forms.Form):
+    """A custom field's condition, as the queue page filters by it and a view keeps it: its
+    key, and a value (equals, or one of a multi-select's choices), a range (numbers,
+    dates), or only that it is set."""
+
+    cf = forms.CharField(required=False, max_length=40, label="Field")
+    cf_op = forms.ChoiceField(
+        required=False,
+        label="Condition",
+        choices=[("is", "is"), ("between", "between"), ("set", "is set"), ("not_set", "is empty")],
+    )
+    cf_value = forms.CharField(required=False, max_length=500, label="Value")
+    cf_min = forms.CharField(required=False, max_length=40, label="From")
+    cf_max = forms.CharField(required=False, max_length=40, label="To")
+
+    CONDITION = ("cf", "cf_op", "cf_value", "cf_min", "cf_max")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        keys = [(f.key, f.agent_label) for f in field_selectors.active_fields().values()]
+        if keys:
+            self.fields["cf"] = forms.ChoiceField(
+                required=False, label="Field", choices=[("", "-"), *keys]
+            )
+
+    def field_condition(self) -> FieldCondition | None:
+        data = self.cleaned_data
+        if not data.get("cf"):
+            return None
+        op = data["cf_op"] or ("between" if data["cf_min"] or data["cf_max"] else "is")
+        return FieldCondition(
+            key=data["cf"], op=op, value=data["cf_value"], low=data["cf_min"], high=data["cf_max"]
+        )
+
+
+class QueueFilterForm(FieldConditionForm):
     """The list page's filters; a saved view stores them as a query string."""
 
     q = forms.CharField(required=False, max_length=200, label="Search")
@@ -47,34 +83,6 @@ class QueueFilterForm(forms.Form):
             ),
         ],
     )
-    # A custom field's condition: its key, and a value (equals, or one of a multi-select's
-    # choices), a range (numbers, dates), or only that it is set.
-    cf = forms.CharField(required=False, max_length=40, label="Field")
-    cf_op = forms.ChoiceField(
-        required=False,
-        label="Condition",
-        choices=[("is", "is"), ("between", "between"), ("set", "is set"), ("not_set", "is empty")],
-    )
-    cf_value = forms.CharField(required=False, max_length=500, label="Value")
-    cf_min = forms.CharField(required=False, max_length=40, label="From")
-    cf_max = forms.CharField(required=False, max_length=40, label="To")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        keys = [(f.key, f.agent_label) for f in field_selectors.active_fields().values()]
-        if keys:
-            self.fields["cf"] = forms.ChoiceField(
-                required=False, label="Field", choices=[("", "-"), *keys]
-            )
-
-    def field_condition(self) -> FieldCondition | None:
-        data = self.cleaned_data
-        if not data.get("cf"):
-            return None
-        op = data["cf_op"] or ("between" if data["cf_min"] or data["cf_max"] else "is")
-        return FieldCondition(
-            key=data["cf"], op=op, value=data["cf_value"], low=data["cf_min"], high=data["cf_max"]
-        )
 
     def to_query(self, view: str) -> QueueQuery:
         data = self.cleaned_data
@@ -248,9 +256,10 @@ class BulkForm(forms.Form):
     problem = forms.IntegerField(required=False, min_value=1)
 
 
-class ViewEditForm(forms.Form):
+class ViewEditForm(FieldConditionForm):
     """A saved view as edited in the browser: its name, who sees it, the queue it narrows,
-    the filters (as the queue page's), its columns in order and its sort."""
+    the filters (as the queue page's, a custom field's condition too), its columns in order
+    and its sort."""
 
     name = forms.CharField(max_length=80)
     sharing = forms.ChoiceField(choices=ViewSharing.choices, initial=ViewSharing.PERSONAL)
@@ -285,7 +294,7 @@ class ViewEditForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, label="Sort by")
 
-    FILTERS = ("q", "status", "priority", "channel", "tier", "tag")
+    FILTERS = ("q", "status", "priority", "channel", "tier", "tag", *FieldConditionForm.CONDITION)
 
     def __init__(self, *args: Any, queues: list[tuple[str, str]], may_share: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -329,6 +338,12 @@ class ViewEditForm(forms.Form):
             key = data["sort"].lstrip("-")
             if key not in data["columns"]:
                 self.add_error("sort", "Sort by one of the shown columns.")
+        condition = self.field_condition() if "cf" in data else None
+        if condition is not None:
+            try:  # as the queue would read it: a condition that cannot hold is said here
+                condition_filter(condition)
+            except InvalidInput as error:
+                self.add_error("cf", error.message)
         return data
 
     def ordered_columns(self) -> list[str]:
@@ -364,6 +379,7 @@ class ViewEditForm(forms.Form):
             "queue": params.get("view", ANY_STATUS_VIEW),
             "q": params.get("q", ""),
             "tag": params.get("tag", ""),
+            **{name: params.get(name, "") for name in FieldConditionForm.CONDITION},
             "status": params.getlist("status"),
             "priority": params.getlist("priority"),
             "channel": params.getlist("channel"),

@@ -104,7 +104,7 @@ def team(request: HttpRequest) -> HttpResponse:
 def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
     """An admin or a lead gives a person a role and tiers (the service checks who may)."""
     member = get_object_or_404(User, pk=user_id, is_staff=True)
-    tier_ids = [int(t) for t in request.POST.getlist("tiers") if t.isdigit()]
+    tier_ids = _posted_ids(request, "tiers")
 
     def save() -> str:
         team_member_update(
@@ -132,8 +132,14 @@ def _change(request: HttpRequest, change: Callable[[], str]) -> None:
         messages.success(request, done)
 
 
-def _member_ids(request: HttpRequest) -> list[int]:
-    return [int(m) for m in request.POST.getlist("members") if m.isdigit() and len(m) < 12]
+def _posted_ids(request: HttpRequest, name: str) -> list[int]:
+    """The ids posted under `name`; one that is no id (ASCII digits only: "²" is a digit to
+    str.isdigit, not to int(); within a column's range) reads as 0, which no row has, so
+    the service refuses the choice as it does an unknown id."""
+    return [
+        int(v) if v.isascii() and v.isdigit() and len(v) < 12 else 0
+        for v in request.POST.getlist(name)
+    ]
 
 
 def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:
@@ -141,7 +147,7 @@ def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:
         saved = team_save(
             team=team,
             name=request.POST.get("name", ""),
-            member_ids=_member_ids(request),
+            member_ids=_posted_ids(request, "members"),
             actor=_user(request),
         )
         return f"Team “{saved.name}” saved."

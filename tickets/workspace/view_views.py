@@ -176,7 +176,7 @@ def view_new(request: HttpRequest) -> HttpResponse:
         return _save(request, None)
     initial: dict[str, Any] = {"columns": list(saved_views.DEFAULT_COLUMNS)}
     initial.update({f"order_{k}": i + 1 for i, k in enumerate(saved_views.DEFAULT_COLUMNS)})
-    for name in ("queue", "q", "tag"):
+    for name in ("queue", "q", "tag", *ViewEditForm.CONDITION):
         if request.GET.get(name):
             initial[name] = request.GET[name]
     for name in ("status", "priority", "channel", "tier"):

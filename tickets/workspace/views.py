@@ -164,8 +164,10 @@ def save_view(request: HttpRequest) -> HttpResponse:
             name=name,
             query=f"view={data['view']}&{data['query']}",
             actor=user,
+            # A view of that name keeps whom it is shared with: only its filters change.
             sharing=existing.sharing if existing else ViewSharing.PERSONAL,
             tier=existing.tier if existing else None,
+            team=existing.team if existing else None,
             columns=existing.columns.split(",") if existing and existing.columns else None,
             sort=existing.sort if existing else _column_sort_of(data["query"]),
         )
