@@ -11,6 +11,7 @@ from helpdesk.ratelimit import count_hit
 from helpdesk.text import search_text
 from knowledge import selectors, services
 from knowledge.tracking import search_id_from_token, search_token
+from tickets.ids import id_from
 
 SUGGESTIONS_SHOWN = 3
 # Suggestion requests per client address per minute (one per pause in typing is far less).
@@ -90,10 +91,10 @@ def solved_it(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def deflected(request: HttpRequest) -> HttpResponse:
-    article_id = request.GET.get("article", "")
+    article_id = id_from(request.GET.get("article", ""))
     article = (
-        selectors.article_for_reader(include_agent_only=False, pk=int(article_id))
-        if article_id.isdigit()
+        selectors.article_for_reader(include_agent_only=False, pk=article_id)
+        if article_id
         else None
     )
     if article is not None:

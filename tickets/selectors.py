@@ -14,6 +14,7 @@ from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, Query
 from django.db.models.functions import Coalesce, Greatest
 
 from tickets.fields.selectors import FieldCondition, condition_filter
+from tickets.ids import id_from
 from tickets.models import (
     AgentProfile,
     Attachment,
@@ -124,7 +125,7 @@ def ticket_id_from_reference(text: str) -> int | None:
     candidate = text.strip().upper()
     prefix = f"{settings.HELPDESK_TICKET_PREFIX.upper()}-"
     candidate = candidate.removeprefix(prefix)
-    return int(candidate) if candidate.isdigit() and len(candidate) <= 18 else None
+    return id_from(candidate)
 
 
 # The customer's other tickets the agent's ticket page lists, the latest first.

@@ -67,3 +67,46 @@ def test_an_id_past_the_columns_range_is_a_json_404(agent_api, method, path):
     response = getattr(agent_api, method)(path, {"text": "Any news?"}, format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+# A number no row can have: a digit to str.isdigit that int() does not read, and one past a
+# 64-bit column (SQLite, the embedded default, cannot even compare it).
+FORGED_NUMBERS = ["²", "99999999999999999999999"]
+
+
+@pytest.fixture
+def admin_browser(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.mark.parametrize("forged", FORGED_NUMBERS)
+def test_a_forged_number_in_a_page_address_is_answered(admin_browser, api, forged):
+    for url, params in [
+        ("/agent/queue/all/", {"q": f"HD-{forged}"}),
+        ("/agent/audit/", {"before": forged}),
+        ("/support/solved-it/done/", {"article": forged}),
+    ]:
+        assert admin_browser.get(url, params).status_code < 500, url
+    assert api.get("/api/v1/kb/search", {"q": f"HD-{forged}"}).status_code == 200
+
+
+@pytest.mark.parametrize("forged", FORGED_NUMBERS)
+def test_a_forged_number_in_a_form_is_refused_with_a_message(
+    admin_browser, admin_api, open_ticket, forged
+):
+    ticket = open_ticket()
+    base = f"/agent/tickets/{ticket.pk}"
+    for url, data in [
+        (f"{base}/change/", {"field": "assignee", "value": forged}),
+        (f"{base}/problem/", {"problem": forged}),
+        (f"{base}/about/", {"about": f"service:{forged}"}),
+        ("/agent/bulk/", {"tickets": [ticket.pk], "action": "merge", "merge_into": forged}),
+        (f"/agent/customers/{ticket.customer_id}/merge/", {"other": forged}),
+        ("/agent/notifications/read/", {"notification": forged}),
+        ("/agent/chats/1/transfer/", {"agent": forged}),
+    ]:
+        response = admin_browser.post(url, data)
+        assert response.status_code < 500, url
+    response = admin_api.get("/api/v1/tickets/", {"assignee": forged})
+    assert response.status_code in (200, 400)

@@ -20,6 +20,7 @@ from tickets.downloads import attachment_response
 from tickets.errors import InvalidInput
 from tickets.fields.selectors import FieldCondition
 from tickets.fields.services import ticket_set_fields
+from tickets.ids import id_from
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -91,9 +92,7 @@ class TicketListCreateView(generics.GenericAPIView):
                 tier_levels=tuple(params.get("tier", ())),
                 priorities=tuple(params.get("priority", ())),
                 channels=tuple(params.get("channel", ())),
-                assignee_id=self.request.user.pk
-                if assignee == "me"
-                else (int(assignee) if assignee and assignee.isdigit() else None),
+                assignee_id=self.request.user.pk if assignee == "me" else id_from(assignee),
                 unassigned=assignee == "none",
                 customer_id=params.get("customer"),
                 text=params.get("q", ""),

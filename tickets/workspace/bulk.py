@@ -14,6 +14,7 @@ from django.http import QueryDict
 
 from tickets import services
 from tickets.errors import DomainError, InvalidInput
+from tickets.ids import id_from
 from tickets.models import Problem, Ticket
 from tickets.problems import services as problems
 from tickets.workspace.forms import BulkForm
@@ -69,8 +70,8 @@ def _merge_target(form: BulkForm, tickets: list[Ticket]) -> Ticket | None:
     """The ticked ticket named to keep ("HD-12" or "12"), if the action is a merge."""
     if form.cleaned_data["action"] != "merge":
         return None
-    named = form.cleaned_data["merge_into"].strip().rsplit("-", 1)[-1]
-    return next((t for t in tickets if named.isdigit() and t.pk == int(named)), None)
+    named = id_from(form.cleaned_data["merge_into"].strip().rsplit("-", 1)[-1])
+    return next((t for t in tickets if t.pk == named), None)
 
 
 def _link_to_problem(form: BulkForm, tickets: list[Ticket], actor: User) -> Outcome:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from knowledge.selectors import article_answers
 from tickets import selectors
 from tickets.errors import DomainError
+from tickets.ids import id_from
 from tickets.models import ChatSession, ChatStatus, Macro, MessageKind, Ticket
 from tickets.services import assignee_by_id, macro_render
 from tickets.services import chat as chats
@@ -132,14 +133,14 @@ def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
 @agent_required
 @require_POST
 def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
-    value = request.POST.get("agent", "")
-    if not value.isdigit():
+    agent_id = id_from(request.POST.get("agent", ""))
+    if agent_id is None:
         messages.error(request, "Choose the agent to pass the chat to.")
         return redirect("agent:chat", chat_id=chat_id)
     actor = _user(request)
 
     def transfer() -> None:
-        chats.chat_transfer(chat_id=chat_id, to_agent=assignee_by_id(int(value)), actor=actor)
+        chats.chat_transfer(chat_id=chat_id, to_agent=assignee_by_id(agent_id), actor=actor)
 
     return _act(request, chat_id, transfer, "Chat passed on.")
 

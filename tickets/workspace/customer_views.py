@@ -17,6 +17,7 @@ from tickets import policy, queues, services
 from tickets.catalog.selectors import customer_services
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
+from tickets.ids import id_from
 from tickets.models import (
     ContactKind,
     ContactPoint,
@@ -180,7 +181,8 @@ def _other_customer(named: str) -> Customer | None:
     """A customer named by number ("1042") or by one of their addresses or numbers."""
     named = named.strip().removeprefix("#")
     if named.isdigit():
-        return Customer.objects.filter(pk=int(named)).first()
+        number = id_from(named)
+        return Customer.objects.filter(pk=number).first() if number else None
     kind = ContactKind.EMAIL if "@" in named else ContactKind.PHONE
     try:
         value = normalize_contact(kind, named)

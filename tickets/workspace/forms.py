@@ -7,6 +7,7 @@ from helpdesk.uploads import MultipleFileField
 from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
 from tickets.fields.selectors import FieldCondition, condition_filter
+from tickets.ids import id_from
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
@@ -223,7 +224,7 @@ class IdListField(forms.TypedMultipleChoiceField):
         super().__init__(coerce=int, choices=[])
 
     def valid_value(self, value: object) -> bool:
-        return str(value).isdigit() and len(str(value)) < 19
+        return id_from(str(value)) is not None
 
 
 class BulkForm(forms.Form):

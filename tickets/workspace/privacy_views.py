@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.errors import DomainError
+from tickets.ids import id_from
 from tickets.models import AuditAction, CustomerExport, ErasureMode, ExportState
 from tickets.privacy import erase, export
 from tickets.privacy.audit import audit_page
@@ -109,9 +110,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     action = request.GET.get("action", "")
     action = action if action in AuditAction.values else ""
     before = request.GET.get("before", "")
-    entries, next_before = audit_page(
-        action=action, before=int(before) if before.isdigit() else None, size=AUDIT_ON_PAGE
-    )
+    entries, next_before = audit_page(action=action, before=id_from(before), size=AUDIT_ON_PAGE)
     context = {
         **sidebar.sidebar(user, now=timezone.now()),
         "view": "audit",

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import placeholders
 from tickets.catalog import services as catalog
 from tickets.errors import DomainError
+from tickets.ids import id_from
 from tickets.models import Problem, Product, Service, Spike, Ticket
 from tickets.problems import known_issues, spikes
 from tickets.problems import selectors as problem_selectors
@@ -326,8 +327,8 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "Opened a problem with this ticket linked.",
         )
         return back
-    problem_id = request.POST.get("problem", "")
-    problem = Problem.objects.filter(pk=int(problem_id)).first() if problem_id.isdigit() else None
+    problem_id = id_from(request.POST.get("problem", ""))
+    problem = Problem.objects.filter(pk=problem_id).first() if problem_id else None
     if problem is None:
         messages.error(request, "Choose the problem to link to, or give a new problem's title.")
         return back
@@ -343,10 +344,11 @@ def ticket_about(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=ticket_id)
     kind, _, value = request.POST.get("about", "").partition(":")
     product = service = None
-    if kind == "service" and value.isdigit():
-        service = Service.objects.select_related("product").filter(pk=int(value)).first()
-    elif kind == "product" and value.isdigit():
-        product = Product.objects.filter(pk=int(value)).first()
+    chosen = id_from(value)
+    if kind == "service" and chosen:
+        service = Service.objects.select_related("product").filter(pk=chosen).first()
+    elif kind == "product" and chosen:
+        product = Product.objects.filter(pk=chosen).first()
     if kind and product is None and service is None:
         messages.error(request, "Choose one of the customer's services or a product.")
         return redirect("agent:ticket", ticket_id=ticket.pk)

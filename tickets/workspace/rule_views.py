@@ -21,6 +21,7 @@ from tickets.automation import manage, rules, webhooks
 from tickets.automation.timed import ANCHORS
 from tickets.errors import DomainError, InvalidInput
 from tickets.fields import selectors as field_selectors
+from tickets.ids import whole_number
 from tickets.models import (
     Automation,
     Ticket,
@@ -170,7 +171,8 @@ def _action(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _number_or_word(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    number = whole_number(text)
+    return text if number is None else number
 
 
 def _posted_rule(request: HttpRequest) -> tuple[Rows, dict[str, Any]]:
@@ -287,7 +289,7 @@ def _trigger_form(
 
 
 def _position(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    return whole_number(text)
 
 
 def _ticket_by_reference(text: str) -> Ticket | None:

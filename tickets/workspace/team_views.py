@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import policy, roles
 from tickets.errors import DomainError
+from tickets.ids import id_from
 from tickets.models import Team, Tier
 from tickets.services.team import team_delete, team_member_update, team_save
 from tickets.workspace import sidebar
@@ -133,13 +134,9 @@ def _change(request: HttpRequest, change: Callable[[], str]) -> None:
 
 
 def _posted_ids(request: HttpRequest, name: str) -> list[int]:
-    """The ids posted under `name`; one that is no id (ASCII digits only: "²" is a digit to
-    str.isdigit, not to int(); within a column's range) reads as 0, which no row has, so
-    the service refuses the choice as it does an unknown id."""
-    return [
-        int(v) if v.isascii() and v.isdigit() and len(v) < 12 else 0
-        for v in request.POST.getlist(name)
-    ]
+    """The ids posted under `name`; one that is no id (tickets.ids) reads as 0, which no row
+    has, so the service refuses the choice as it does an unknown id."""
+    return [id_from(v) or 0 for v in request.POST.getlist(name)]
 
 
 def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:

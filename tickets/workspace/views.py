@@ -27,6 +27,7 @@ from tickets.errors import DomainError, InvalidInput
 from tickets.fields import forms as field_inputs
 from tickets.fields import selectors as field_selectors
 from tickets.fields.services import ticket_set_fields
+from tickets.ids import id_from
 from tickets.models import (
     Macro,
     MessageKind,
@@ -535,9 +536,9 @@ def _assign(ticket: Ticket, value: str, actor: User) -> None:
         services.ticket_unassign(ticket=ticket, actor=actor)
     elif value == "me":
         services.ticket_assign(ticket=ticket, assignee=actor, actor=actor)
-    elif value.isdigit():
+    elif (agent_id := id_from(value)) is not None:
         services.ticket_assign(
-            ticket=ticket, assignee=services.assignee_by_id(int(value)), actor=actor
+            ticket=ticket, assignee=services.assignee_by_id(agent_id), actor=actor
         )
     else:
         raise InvalidInput("Choose an agent.")
@@ -605,8 +606,10 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     """Mark one notification (and go to its ticket) or all of them as read."""
     mine = Notification.objects.filter(user=_user(request), read_at__isnull=True)
     notification_id = request.POST.get("notification", "")
-    if notification_id.isdigit():
-        notification = get_object_or_404(Notification, pk=int(notification_id), user=_user(request))
+    if notification_id:
+        notification = get_object_or_404(
+            Notification, pk=id_from(notification_id) or 0, user=_user(request)
+        )
         mine.filter(pk=notification.pk).update(read_at=timezone.now())
         if notification.kind == SPIKE_NOTIFICATION:
             return redirect(f"{reverse('agent:problems')}#spikes-title")
