@@ -11,31 +11,32 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    PHONE = "phone", "Phone"
-    CHAT = "chat", "Live chat"
-    WEB = "web", "Web form"
-    API = "api", "API"
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Live chat")
+    WEB = "web", _("Web form")
+    API = "api", _("API")
 
 
 class ContactKind(models.TextChoices):
-    EMAIL = "email", "Email address"
-    PHONE = "phone", "Phone number"
-    CHAT = "chat", "Chat identity"
-    WEB = "web", "Web identity"
+    EMAIL = "email", _("Email address")
+    PHONE = "phone", _("Phone number")
+    CHAT = "chat", _("Chat identity")
+    WEB = "web", _("Web identity")
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING_CUSTOMER = "pending_customer", "Waiting on customer"
-    ON_HOLD = "on_hold", "On hold"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting on customer")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 # Statuses in which a ticket still needs work from the help desk or the customer.
@@ -52,16 +53,16 @@ WORKING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class MessageKind(models.TextChoices):
-    INBOUND = "inbound", "From the customer"
-    OUTBOUND = "outbound", "To the customer"
-    NOTE = "note", "Internal note"
+    INBOUND = "inbound", _("From the customer")
+    OUTBOUND = "outbound", _("To the customer")
+    NOTE = "note", _("Internal note")
 
 
 class DeliveryStatus(models.TextChoices):
