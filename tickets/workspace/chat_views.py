@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import article_answers
@@ -125,7 +126,7 @@ def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
         request,
         chat_id,
         lambda: chats.chat_accept(chat_id=chat_id, agent=agent),
-        "Chat accepted: the customer sees you are here.",
+        _("Chat accepted: the customer sees you are here."),
     )
 
 
@@ -134,14 +135,14 @@ def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
 def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
     value = request.POST.get("agent", "")
     if not value.isdigit():
-        messages.error(request, "Choose the agent to pass the chat to.")
+        messages.error(request, _("Choose the agent to pass the chat to."))
         return redirect("agent:chat", chat_id=chat_id)
     actor = _user(request)
 
     def transfer() -> None:
         chats.chat_transfer(chat_id=chat_id, to_agent=assignee_by_id(int(value)), actor=actor)
 
-    return _act(request, chat_id, transfer, "Chat passed on.")
+    return _act(request, chat_id, transfer, _("Chat passed on."))
 
 
 @agent_required
@@ -149,7 +150,9 @@ def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
 def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
     form = TierMoveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
+        messages.error(
+            request, _("To escalate, give the target tier, a reason and a hand-off note.")
+        )
         return redirect("agent:chat", chat_id=chat_id)
     data, actor = form.cleaned_data, _user(request)
     return _act(
@@ -162,7 +165,8 @@ def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
             handoff_note=data["handoff_note"],
             actor=actor,
         ),
-        f"Chat escalated to tier {data['tier']}; it waits in that tier's chat queue.",
+        _("Chat escalated to tier %(level)s; it waits in that tier's chat queue.")
+        % {"level": data["tier"]},
     )
 
 
@@ -174,5 +178,5 @@ def chat_end(request: HttpRequest, chat_id: int) -> HttpResponse:
         request,
         chat_id,
         lambda: chats.chat_end(chat_id=chat_id, by="agent", actor=actor),
-        "Chat ended. The ticket stays open for anything to follow up by email.",
+        _("Chat ended. The ticket stays open for anything to follow up by email."),
     )
