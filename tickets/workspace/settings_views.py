@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -108,7 +109,7 @@ class MySettingsForm(forms.Form):
                 initial[f"notify_{kind}_{medium}"] = value
         return initial
 
-    def notification_rows(self) -> list[tuple[str, Any, Any]]:
+    def notification_rows(self) -> list[tuple[str | Promise, Any, Any]]:
         return [
             (label, self[f"notify_{kind}_app"], self[f"notify_{kind}_email"])
             for kind, label in notification_prefs.KINDS.items()
