@@ -20,7 +20,8 @@ from helpdesk.languages import default_language, language_of_request, supported_
 from tickets import selectors, services
 from tickets.roles import is_staff_member
 
-# Pages for staff only, in the default language (README "Languages").
+# Pages for staff only: in the agent's own language (My settings, applied by
+# tickets.workspace.preferences), else the browser's as LocaleMiddleware chose it.
 WORKSPACE = "/agent/"
 # The signed-in customer's language in their session ("" when they have none).
 SESSION_KEY = "customer_language"
@@ -29,18 +30,15 @@ _SESSION_USER = "customer_language_user"
 
 class CustomerLanguage:
     """After AuthenticationMiddleware: a signed-in customer's kept language wins over the
-    browser's; everyone else keeps LocaleMiddleware's choice, except in the workspace."""
+    browser's; everyone else keeps LocaleMiddleware's choice."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(WORKSPACE):
-            # Only the workspace's layout is translated: the rest of it would be English
-            # in a German frame. It stays in the default language.
-            language = default_language()
-        else:
-            language = _customer_language(request)
+        # The workspace is staff's: no customer's language there (an agent's own is set
+        # after this, by AgentPreferences).
+        language = "" if request.path_info.startswith(WORKSPACE) else _customer_language(request)
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language

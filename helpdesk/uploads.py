@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import Promise
 
 MAX_FILES = 10
 
@@ -19,7 +20,7 @@ class MultipleFileField(forms.FileField):
     `too_large_hint` is added to the size error (e.g. that the typed message is kept).
     """
 
-    def __init__(self, *args: Any, too_large_hint: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, too_large_hint: "str | Promise" = "", **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         self.too_large_hint = too_large_hint
         super().__init__(*args, **kwargs)

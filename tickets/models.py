@@ -11,31 +11,32 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    PHONE = "phone", "Phone"
-    CHAT = "chat", "Live chat"
-    WEB = "web", "Web form"
-    API = "api", "API"
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone")
+    CHAT = "chat", _("Live chat")
+    WEB = "web", _("Web form")
+    API = "api", _("API")
 
 
 class ContactKind(models.TextChoices):
-    EMAIL = "email", "Email address"
-    PHONE = "phone", "Phone number"
-    CHAT = "chat", "Chat identity"
-    WEB = "web", "Web identity"
+    EMAIL = "email", _("Email address")
+    PHONE = "phone", _("Phone number")
+    CHAT = "chat", _("Chat identity")
+    WEB = "web", _("Web identity")
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING_CUSTOMER = "pending_customer", "Waiting on customer"
-    ON_HOLD = "on_hold", "On hold"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting on customer")
+    ON_HOLD = "on_hold", _("On hold")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 # Statuses in which a ticket still needs work from the help desk or the customer.
@@ -52,75 +53,75 @@ WORKING_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD)
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class MessageKind(models.TextChoices):
-    INBOUND = "inbound", "From the customer"
-    OUTBOUND = "outbound", "To the customer"
-    NOTE = "note", "Internal note"
+    INBOUND = "inbound", _("From the customer")
+    OUTBOUND = "outbound", _("To the customer")
+    NOTE = "note", _("Internal note")
 
 
 class DeliveryStatus(models.TextChoices):
-    NOT_APPLICABLE = "", "-"
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    FAILED = "failed", "Failed"
+    NOT_APPLICABLE = "", _("-")
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
     # An automatic message held back (the hourly limit per address): never sent.
-    SUPPRESSED = "suppressed", "Not sent"
+    SUPPRESSED = "suppressed", _("Not sent")
 
 
 class EventKind(models.TextChoices):
-    CREATED = "created", "Created"
-    MESSAGE_RECEIVED = "message_received", "Customer wrote"
-    REPLIED = "replied", "Agent replied"
-    NOTE_ADDED = "note_added", "Internal note"
-    ASSIGNED = "assigned", "Assigned"
-    UNASSIGNED = "unassigned", "Unassigned"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    PRIORITY_CHANGED = "priority_changed", "Priority changed"
-    SUBJECT_CHANGED = "subject_changed", "Subject changed"
-    ESCALATED = "escalated", "Escalated"
-    DEESCALATED = "deescalated", "De-escalated"
-    MERGED_INTO = "merged_into", "Merged into another ticket"
-    MERGED_FROM = "merged_from", "Another ticket merged in"
-    CUSTOMER_MERGED = "customer_merged", "Customer merged"
-    ANONYMISED = "anonymised", "Personal data removed"
-    FOLLOW_UP = "follow_up", "Follow-up of a closed ticket"
-    RELATED = "related", "Possibly related ticket"
-    PARTICIPANT_ADDED = "participant_added", "Participant added"
-    CALL_LOGGED = "call_logged", "Call logged"
-    DELIVERY_FAILED = "delivery_failed", "Delivery failed"
-    DELIVERY_HELD = "delivery_held", "Automatic message not sent"
-    SLA_POLICY = "sla_policy", "SLA policy applied"
-    KB_SUGGESTED = "kb_suggested", "Self-service articles offered"
-    DEFLECTED = "deflected", "Solved by self-service"
-    SLA_WARNING = "sla_warning", "SLA warning"
-    SLA_BREACH = "sla_breach", "SLA breached"
-    TAGS_CHANGED = "tags_changed", "Tags changed"
-    RATED = "rated", "Customer rated the support"
-    MACRO_APPLIED = "macro_applied", "Canned response applied"
-    CHAT_ACCEPTED = "chat_accepted", "Chat accepted"
-    CHAT_TRANSFERRED = "chat_transferred", "Chat transferred"
-    CHAT_ENDED = "chat_ended", "Chat ended"
-    RULE_FIRED = "rule_fired", "Rule acted"
-    RULE_STOPPED = "rule_stopped", "Rule stopped"
-    RULE_FAILED = "rule_failed", "Rule could not act"
-    PRODUCT_SET = "product_set", "Product or service set"
-    PROBLEM_LINKED = "problem_linked", "Linked to a problem"
-    PROBLEM_UNLINKED = "problem_unlinked", "Unlinked from a problem"
-    PROBLEM_SOLVED = "problem_solved", "Answered as its problem was solved"
-    TICKET_LINKED = "ticket_linked", "Linked to a related ticket"
-    TICKET_UNLINKED = "ticket_unlinked", "Unlinked from a related ticket"
-    SIDE_STARTED = "side_started", "Side conversation started"
-    SIDE_SENT = "side_sent", "Side conversation: message sent"
-    SIDE_RECEIVED = "side_received", "Side conversation: reply received"
-    SIDE_CLOSED = "side_closed", "Side conversation closed"
-    FIELDS_CHANGED = "fields_changed", "Fields changed"
+    CREATED = "created", _("Created")
+    MESSAGE_RECEIVED = "message_received", _("Customer wrote")
+    REPLIED = "replied", _("Agent replied")
+    NOTE_ADDED = "note_added", _("Internal note")
+    ASSIGNED = "assigned", _("Assigned")
+    UNASSIGNED = "unassigned", _("Unassigned")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+    SUBJECT_CHANGED = "subject_changed", _("Subject changed")
+    ESCALATED = "escalated", _("Escalated")
+    DEESCALATED = "deescalated", _("De-escalated")
+    MERGED_INTO = "merged_into", _("Merged into another ticket")
+    MERGED_FROM = "merged_from", _("Another ticket merged in")
+    CUSTOMER_MERGED = "customer_merged", _("Customer merged")
+    ANONYMISED = "anonymised", _("Personal data removed")
+    FOLLOW_UP = "follow_up", _("Follow-up of a closed ticket")
+    RELATED = "related", _("Possibly related ticket")
+    PARTICIPANT_ADDED = "participant_added", _("Participant added")
+    CALL_LOGGED = "call_logged", _("Call logged")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
+    DELIVERY_HELD = "delivery_held", _("Automatic message not sent")
+    SLA_POLICY = "sla_policy", _("SLA policy applied")
+    KB_SUGGESTED = "kb_suggested", _("Self-service articles offered")
+    DEFLECTED = "deflected", _("Solved by self-service")
+    SLA_WARNING = "sla_warning", _("SLA warning")
+    SLA_BREACH = "sla_breach", _("SLA breached")
+    TAGS_CHANGED = "tags_changed", _("Tags changed")
+    RATED = "rated", _("Customer rated the support")
+    MACRO_APPLIED = "macro_applied", _("Canned response applied")
+    CHAT_ACCEPTED = "chat_accepted", _("Chat accepted")
+    CHAT_TRANSFERRED = "chat_transferred", _("Chat transferred")
+    CHAT_ENDED = "chat_ended", _("Chat ended")
+    RULE_FIRED = "rule_fired", _("Rule acted")
+    RULE_STOPPED = "rule_stopped", _("Rule stopped")
+    RULE_FAILED = "rule_failed", _("Rule could not act")
+    PRODUCT_SET = "product_set", _("Product or service set")
+    PROBLEM_LINKED = "problem_linked", _("Linked to a problem")
+    PROBLEM_UNLINKED = "problem_unlinked", _("Unlinked from a problem")
+    PROBLEM_SOLVED = "problem_solved", _("Answered as its problem was solved")
+    TICKET_LINKED = "ticket_linked", _("Linked to a related ticket")
+    TICKET_UNLINKED = "ticket_unlinked", _("Unlinked from a related ticket")
+    SIDE_STARTED = "side_started", _("Side conversation started")
+    SIDE_SENT = "side_sent", _("Side conversation: message sent")
+    SIDE_RECEIVED = "side_received", _("Side conversation: reply received")
+    SIDE_CLOSED = "side_closed", _("Side conversation closed")
+    FIELDS_CHANGED = "fields_changed", _("Fields changed")
 
 
 class Organization(models.Model):

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ChatStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting for an agent"
-    ACTIVE = "active", "With an agent"
-    ENDED = "ended", "Ended"
+    WAITING = "waiting", _("Waiting for an agent")
+    ACTIVE = "active", _("With an agent")
+    ENDED = "ended", _("Ended")
 
 
 class ChatSession(models.Model):

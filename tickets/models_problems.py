@@ -9,21 +9,22 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ProblemStatus(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Cause identified"
-    SOLVED = "solved", "Solved"
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Cause identified")
+    SOLVED = "solved", _("Solved")
 
 
 OPEN_PROBLEM_STATUSES = (ProblemStatus.INVESTIGATING, ProblemStatus.IDENTIFIED)
 
 
 class ProblemSource(models.TextChoices):
-    AGENT = "agent", "An agent"
-    SPIKE = "spike", "A spike of like tickets"
-    MONITORING = "monitoring", "Monitoring"
+    AGENT = "agent", _("An agent")
+    SPIKE = "spike", _("A spike of like tickets")
+    MONITORING = "monitoring", _("Monitoring")
 
 
 class Problem(models.Model):
@@ -92,15 +93,15 @@ class Problem(models.Model):
 
 
 class ProblemEventKind(models.TextChoices):
-    CREATED = "created", "Created"
-    NOTE = "note", "Internal note"
-    CHANGED = "changed", "Changed"
-    LINKED = "linked", "Tickets linked"
-    UNLINKED = "unlinked", "Ticket unlinked"
-    PUBLISHED = "published", "Known issue published"
-    UNPUBLISHED = "unpublished", "Known issue ended"
-    MONITORING = "monitoring", "Monitoring"
-    SOLVED = "solved", "Solved"
+    CREATED = "created", _("Created")
+    NOTE = "note", _("Internal note")
+    CHANGED = "changed", _("Changed")
+    LINKED = "linked", _("Tickets linked")
+    UNLINKED = "unlinked", _("Ticket unlinked")
+    PUBLISHED = "published", _("Known issue published")
+    UNPUBLISHED = "unpublished", _("Known issue ended")
+    MONITORING = "monitoring", _("Monitoring")
+    SOLVED = "solved", _("Solved")
 
 
 class ProblemEvent(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from tickets import placeholders
 
@@ -36,10 +37,10 @@ class Team(models.Model):
 
 
 class ViewSharing(models.TextChoices):
-    PERSONAL = "personal", "Only me"
-    EVERYONE = "everyone", "Everyone"
-    TIER = "tier", "One tier"
-    TEAM = "team", "One team"
+    PERSONAL = "personal", _("Only me")
+    EVERYONE = "everyone", _("Everyone")
+    TIER = "tier", _("One tier")
+    TEAM = "team", _("One team")
 
 
 class SavedView(models.Model):

@@ -34,6 +34,7 @@ from django.db.models import (
 # Row comparisons (Django's own, for composite keys; spelled out on databases without them).
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.models import (
@@ -62,15 +63,21 @@ class QueueView:
 
 def queue_views(tiers: list[Tier]) -> list[QueueView]:
     return [
-        QueueView("mine", "My open tickets"),
-        QueueView("unassigned", "Unassigned in my tiers"),
-        *(QueueView(f"tier-{tier.level}", f"Tier {tier.level} · {tier.name}") for tier in tiers),
-        QueueView("waiting", "Waiting on customer"),
-        QueueView("breaching", "Breaching soon"),
-        QueueView("all", "All open"),
+        QueueView("mine", _("My open tickets")),
+        QueueView("unassigned", _("Unassigned in my tiers")),
+        *(
+            QueueView(
+                f"tier-{tier.level}",
+                _("Tier %(level)s · %(name)s") % {"level": tier.level, "name": tier.name},
+            )
+            for tier in tiers
+        ),
+        QueueView("waiting", _("Waiting on customer")),
+        QueueView("breaching", _("Breaching soon")),
+        QueueView("all", _("All open")),
         # Every ticket, resolved, closed and merged too: where an agent finds any ticket by
         # reference, words, customer or status (not counted in the sidebar).
-        QueueView(ANY_STATUS_VIEW, "All tickets"),
+        QueueView(ANY_STATUS_VIEW, _("All tickets")),
     ]
 
 

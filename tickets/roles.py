@@ -8,6 +8,7 @@ What each role may do is tickets.policy's to say; this module says who has which
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.utils.translation import gettext_noop
 
 AGENTS_GROUP = "Agents"
 ADMINS_GROUP = "Admins"
@@ -18,7 +19,14 @@ LIGHT_AGENTS_GROUP = "Light agents"
 
 ADMIN, LEAD, AGENT, LIGHT_AGENT = "admin", "lead", "agent", "light_agent"
 ROLES = (ADMIN, LEAD, AGENT, LIGHT_AGENT)
-ROLE_LABELS = {ADMIN: "Admin", LEAD: "Lead", AGENT: "Agent", LIGHT_AGENT: "Light agent"}
+# Marked for translation but kept in English here (tickets.policy builds sentences from
+# them); the team page shows them translated.
+ROLE_LABELS = {
+    ADMIN: gettext_noop("Admin"),
+    LEAD: gettext_noop("Lead"),
+    AGENT: gettext_noop("Agent"),
+    LIGHT_AGENT: gettext_noop("Light agent"),
+}
 ROLE_GROUPS = {
     ADMIN: ADMINS_GROUP,
     LEAD: LEADS_GROUP,

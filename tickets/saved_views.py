@@ -37,6 +37,8 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, Tuple
 from django.db.models.functions import Cast, Coalesce
 from django.http import QueryDict
 from django.utils.dateparse import parse_date
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from tickets import policy, queues
 from tickets.errors import InvalidInput
@@ -60,7 +62,7 @@ _NEVER = datetime.fromisoformat("9999-12-31T00:00:00+00:00")
 @dataclass(frozen=True)
 class Column:
     key: str
-    label: str
+    label: str | Promise
     # What the rows are sorted by for this column (nulls made comparable: keyset pages).
     sort: Combinable
     # "int", "str", "float", "date" or "datetime": how the cursor's value is read back.
@@ -80,35 +82,35 @@ def _rank(field: str, values: list[str]) -> Case:
 COLUMNS: dict[str, Column] = {
     column.key: column
     for column in (
-        Column("reference", "Ticket", F("id"), "int"),
-        Column("subject", "Subject", F("subject"), "str"),
+        Column("reference", _("Ticket"), F("id"), "int"),
+        Column("subject", _("Subject"), F("subject"), "str"),
         Column(
             "customer",
-            "Customer",
+            _("Customer"),
             Coalesce(F("customer__name"), Value(""), output_field=CharField()),
             "str",
         ),
-        Column("status", "Status", _rank("status", list(TicketStatus.values)), "int"),
-        Column("priority", "Priority", _rank("priority", list(Priority.values)), "int"),
-        Column("tier", "Tier", F("tier__level"), "int"),
+        Column("status", _("Status"), _rank("status", list(TicketStatus.values)), "int"),
+        Column("priority", _("Priority"), _rank("priority", list(Priority.values)), "int"),
+        Column("tier", _("Tier"), F("tier__level"), "int"),
         Column(
             "assignee",
-            "Assignee",
+            _("Assignee"),
             Coalesce(F("assignee__username"), Value(""), output_field=CharField()),
             "str",
         ),
-        Column("channel", "Channel", F("channel"), "str"),
-        Column("created", "Created", F("created_at"), "datetime"),
-        Column("updated", "Updated", F("updated_at"), "datetime"),
+        Column("channel", _("Channel"), F("channel"), "str"),
+        Column("created", _("Created"), F("created_at"), "datetime"),
+        Column("updated", _("Updated"), F("updated_at"), "datetime"),
         Column(
             "due",
-            "SLA due",
+            _("SLA due"),
             Coalesce(F("sla_due_at"), Value(_NEVER), output_field=DateTimeField()),
             "datetime",
         ),
         Column(
             "product",
-            "Product",
+            _("Product"),
             Coalesce(F("product__name"), Value(""), output_field=CharField()),
             "str",
         ),

@@ -65,3 +65,10 @@ def test_a_crash_shows_a_calm_page_that_needs_no_database(monkeypatch) -> None:
     assert response.status_code == 500
     assert "<h1>Something went wrong on our side</h1>" in page
     assert "the database went away" not in page
+
+
+def test_error_pages_speak_the_readers_language(client: Client) -> None:
+    page = client.get("/kb/no-such-topic/", **GERMAN).content.decode()
+    assert "<h1>Seite nicht gefunden</h1>" in page and "Page not found" not in page
+    expired = Client(enforce_csrf_checks=True).post("/support/new/", {}, **GERMAN)
+    assert "<h1>Dieses Formular ist abgelaufen</h1>" in expired.content.decode()

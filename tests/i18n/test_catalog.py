@@ -12,7 +12,7 @@ from django.utils.translation.template import templatize
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "locale" / "de" / "LC_MESSAGES"
 TEMPLATES = ROOT / "templates"
-# What customers see; the workspace (templates/agent/) may stay English, the admin does.
+# What customers see; the admin stays English.
 CUSTOMER_TEMPLATES = [
     TEMPLATES / "base.html",
     TEMPLATES / "_language_switch.html",
@@ -63,6 +63,17 @@ def test_every_string_of_customer_pages_has_a_german_translation(path):
         if catalogue[msgid]["fuzzy"] or not all(catalogue[msgid]["strs"])  # type: ignore[arg-type]
     )
     assert not untranslated, untranslated
+
+
+# The agents' workspace (the weekly summary mail is sent in the default language).
+WORKSPACE_TEMPLATES = [
+    path for path in sorted((TEMPLATES / "agent").rglob("*.html")) if path.name != "weekly.html"
+]
+
+
+@pytest.mark.parametrize("path", WORKSPACE_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))
+def test_every_string_of_the_workspace_has_a_german_translation(path):
+    test_every_string_of_customer_pages_has_a_german_translation(path)
 
 
 def test_customer_templates_use_the_catalogue_at_all():

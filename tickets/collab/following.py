@@ -11,7 +11,9 @@ notification choices say: tickets.services.notices).
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from tickets.models import EventKind, Ticket, TicketEvent, TicketFollower, TicketStatus
 from tickets.services.notices import notify_agents_many
@@ -79,6 +81,9 @@ def _said(kind: str, data: dict[str, Any]) -> str:
         return "the customer wrote"
     if kind == EventKind.STATUS_CHANGED:
         to = data.get("to", "")
-        label = TicketStatus(to).label.lower() if to in TicketStatus.values else to
+        # The notice is stored and read by every follower: in the default language, not
+        # in the language of the agent whose change it tells of.
+        with translation.override(settings.LANGUAGE_CODE):
+            label = str(TicketStatus(to).label).lower() if to in TicketStatus.values else to
         return f"status changed to {label}"
     return "a new internal note"

@@ -117,7 +117,9 @@ def satisfaction(scope: Scope) -> Satisfaction:
         series=_series(scope, grouped),
         by_agent=_scores(grouped, surveyed, "assignee_id", _agent_names(grouped + surveyed)),
         by_tier=_scores(grouped, surveyed, "solved_tier", {n: f"Tier {n}" for n in range(4)}),
-        by_channel=_scores(grouped, surveyed, "channel", dict(Channel.choices)),
+        by_channel=_scores(
+            grouped, surveyed, "channel", {value: str(label) for value, label in Channel.choices}
+        ),
         comments=comments(scope),
     )
 

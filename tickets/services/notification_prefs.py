@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models.signals import post_delete
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.kept import KeptPerProcess
 from tickets.errors import InvalidInput
@@ -17,13 +19,14 @@ from tickets.models import AgentProfile
 
 # The kinds an agent chooses for, as the settings page names them; the notification kinds
 # the services write map onto them (KIND_OF).
-KINDS: dict[str, str] = {
-    "assignment": "A ticket is assigned to me",
-    "mention": "Someone mentions me in a note",
-    "escalation": "A ticket is escalated to one of my tiers",
-    "sla": "An SLA warning or breach",
-    "customer_message": "A customer writes on one of my tickets",
-    "other": "Everything else (chats passed to me, rules, problems)",
+# Labels shown on My settings, in the agent's language.
+KINDS: dict[str, str | Promise] = {
+    "assignment": _("A ticket is assigned to me"),
+    "mention": _("Someone mentions me in a note"),
+    "escalation": _("A ticket is escalated to one of my tiers"),
+    "sla": _("An SLA warning or breach"),
+    "customer_message": _("A customer writes on one of my tickets"),
+    "other": _("Everything else (chats passed to me, rules, problems)"),
 }
 KIND_OF = {
     "assigned": "assignment",
@@ -50,7 +53,7 @@ def _read() -> dict[int, Prefs]:
 _kept = KeptPerProcess("notification-prefs", _read, max_seconds=60)
 
 
-def changed(**_: Any) -> None:
+def changed(**_signal: Any) -> None:
     _kept.changed()
 
 

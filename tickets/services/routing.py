@@ -7,10 +7,11 @@ fails (broker down), `routing_due_at` stays set and the routing sweep picks it u
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tickets.errors import InvalidInput
 from tickets.models import (
@@ -54,7 +55,9 @@ def _self_service_step(ticket: Ticket, now: datetime) -> str:
     handoff_at = ticket.created_at + timedelta(minutes=ticket.tier.handoff_after_minutes)
     wrote_again = ticket.messages.filter(kind=MessageKind.INBOUND).count() > 1
     if ticket.priority in HANDOFF_AT_ONCE:
-        reason = f"{ticket.get_priority_display()} priority goes straight to a person"
+        # Kept in the ticket's history: in the default language, whoever's request ran it.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = f"{ticket.get_priority_display()} priority goes straight to a person"
     elif wrote_again:
         reason = "The customer wrote again"
     elif not self_service.was_offered(ticket) and not self_service.offer_articles(ticket):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
 
 from tickets import saved_views
 from tickets.fields import selectors as field_selectors
@@ -55,50 +56,78 @@ def _status(value: object) -> str:
 def _event_summary(kind: str, data: dict[str, Any]) -> str:
     """One line saying what happened, from the event's data."""
     if kind == EventKind.STATUS_CHANGED:
-        return f"Status: {_status(data.get('from'))} → {_status(data.get('to'))}"
+        return _("Status: %(from)s → %(to)s") % {
+            "from": _status(data.get("from")),
+            "to": _status(data.get("to")),
+        }
     if kind in (EventKind.ESCALATED, EventKind.DEESCALATED):
-        return f"Tier {data.get('from')} → tier {data.get('to')}: {data.get('reason', '')}"
+        return _("Tier %(from)s → tier %(to)s: %(reason)s") % {
+            "from": data.get("from"),
+            "to": data.get("to"),
+            "reason": data.get("reason", ""),
+        }
     if kind == EventKind.ASSIGNED:
-        return f"Assigned to {data.get('to_name', 'an agent')}"
+        return _("Assigned to %(name)s") % {"name": data.get("to_name") or _("an agent")}
     if kind == EventKind.PRIORITY_CHANGED:
-        return f"Priority: {data.get('from')} → {data.get('to')}"
+        return _("Priority: %(from)s → %(to)s") % {
+            "from": _PRIORITY_LABELS.get(str(data.get("from")), data.get("from")),
+            "to": _PRIORITY_LABELS.get(str(data.get("to")), data.get("to")),
+        }
     if kind == EventKind.TAGS_CHANGED:
-        return f"Tags: {', '.join(data.get('to', [])) or 'none'}"
+        return _("Tags: %(tags)s") % {"tags": ", ".join(data.get("to", [])) or _("none")}
     if kind == EventKind.RATED:
-        return f"Customer rated {data.get('rating')}/5" + (
+        return _("Customer rated %(rating)s/5") % {"rating": data.get("rating")} + (
             f": “{data['comment']}”" if data.get("comment") else ""
         )
     if kind == EventKind.RULE_FIRED:
-        return "Acted: " + "; ".join(data.get("actions", []))
+        return _("Acted: %(actions)s") % {"actions": "; ".join(data.get("actions", []))}
     if kind == EventKind.RULE_STOPPED:
-        why = "a loop between rules" if data.get("reason") == "loop" else "too many rules in a row"
-        return f"Stopped: {why}"
+        if data.get("reason") == "loop":
+            return _("Stopped: a loop between rules")
+        return _("Stopped: too many rules in a row")
     if kind == EventKind.RULE_FAILED:
-        return f"Could not act: {data.get('error', '')}"
+        return _("Could not act: %(error)s") % {"error": data.get("error", "")}
     if kind == EventKind.PRODUCT_SET:
-        return f"About: {data.get('to') or 'nothing in particular'}"
+        return _("About: %(what)s") % {"what": data.get("to") or _("nothing in particular")}
     if kind in (EventKind.PROBLEM_LINKED, EventKind.PROBLEM_UNLINKED):
-        linked = "Linked to" if kind == EventKind.PROBLEM_LINKED else "Unlinked from"
-        return f"{linked} problem {data.get('problem_ref', '')}: {data.get('title', '')}"
+        said = (
+            _("Linked to problem %(reference)s: %(title)s")
+            if kind == EventKind.PROBLEM_LINKED
+            else _("Unlinked from problem %(reference)s: %(title)s")
+        )
+        return said % {"reference": data.get("problem_ref", ""), "title": data.get("title", "")}
     if kind == EventKind.PROBLEM_SOLVED:
         if data.get("unanswered"):
-            return f"Problem {data.get('problem_ref', '')} solved, but not answered here: " + str(
-                data["unanswered"]
-            )
-        return f"Problem {data.get('problem_ref', '')} solved: the customer was answered"
+            return _("Problem %(reference)s solved, but not answered here: %(why)s") % {
+                "reference": data.get("problem_ref", ""),
+                "why": data["unanswered"],
+            }
+        return _("Problem %(reference)s solved: the customer was answered") % {
+            "reference": data.get("problem_ref", "")
+        }
     if kind in (EventKind.TICKET_LINKED, EventKind.TICKET_UNLINKED):
-        how = "Related to" if kind == EventKind.TICKET_LINKED else "No longer related to"
-        return f"{how} {data.get('other_ref', '')}"
+        said = (
+            _("Related to %(reference)s")
+            if kind == EventKind.TICKET_LINKED
+            else _("No longer related to %(reference)s")
+        )
+        return said % {"reference": data.get("other_ref", "")}
     if kind in (EventKind.SIDE_STARTED, EventKind.SIDE_SENT):
-        return f"Side conversation “{data.get('subject', '')}”: wrote to {data.get('to', '')}"
+        return _("Side conversation “%(subject)s”: wrote to %(to)s") % {
+            "subject": data.get("subject", ""),
+            "to": data.get("to", ""),
+        }
     if kind == EventKind.SIDE_RECEIVED:
-        return f"Side conversation “{data.get('subject', '')}”: reply received"
+        return _("Side conversation “%(subject)s”: reply received") % {
+            "subject": data.get("subject", "")
+        }
     if kind == EventKind.SIDE_CLOSED:
-        return f"Side conversation “{data.get('subject', '')}” closed"
+        return _("Side conversation “%(subject)s” closed") % {"subject": data.get("subject", "")}
     if kind == EventKind.NOTE_ADDED and data.get("mentions"):
-        return "Mentioned " + ", ".join(str(m.get("name", "")) for m in data["mentions"])
+        names = ", ".join(str(m.get("name", "")) for m in data["mentions"])
+        return _("Mentioned %(names)s") % {"names": names}
     if kind == EventKind.MACRO_APPLIED:
-        return f"Canned response “{data.get('macro', '')}”"
+        return _("Canned response “%(name)s”") % {"name": data.get("macro", "")}
     if kind == EventKind.FIELDS_CHANGED:
         return _fields_summary(data)
     return str(_EVENT_LABELS.get(kind, kind))
@@ -106,9 +135,9 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
 
 def _field_value(value: object) -> str:
     if value in (None, [], ""):
-        return "empty"
+        return _("empty")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
@@ -118,8 +147,12 @@ def _fields_summary(data: dict[str, Any]) -> str:
         f"{_field_value(change.get('to'))}"
         for change in data.get("changes") or []
     ]
-    where = f" (form “{data['form']}”)" if data.get("form") else ""
-    return "Fields" + where + ": " + "; ".join(parts)
+    if data.get("form"):
+        return _("Fields (form “%(form)s”): %(changes)s") % {
+            "form": data["form"],
+            "changes": "; ".join(parts),
+        }
+    return _("Fields: %(changes)s") % {"changes": "; ".join(parts)}
 
 
 def _e(value: object) -> str:
@@ -183,7 +216,8 @@ def queue_rows(tickets: list[Ticket], now: datetime, selectable: bool = True) ->
     """The rows of a queue's table (agent/queue.html), or the row saying it is empty.
     `selectable`: with the bulk actions' tick boxes (for those who may use them)."""
     if not tickets:
-        return mark_safe('<tr><td colspan="8" class="empty">No tickets here. Nice work.</td></tr>')
+        said = _e(_("No tickets here. Nice work."))
+        return mark_safe(f'<tr><td colspan="8" class="empty">{said}</td></tr>')  # noqa: S308 - escaped
     dates = _Dates()
     url = _Address("agent:ticket")
     return mark_safe(  # noqa: S308 - escaped in _queue_row
@@ -196,7 +230,7 @@ def _tick(ticket: Ticket, ref: str, selectable: bool) -> str:
         return "<td></td>"
     return (
         f'<td><input type="checkbox" name="tickets" value="{ticket.pk}" '
-        f'aria-label="Select {ref}"></td>'
+        f'aria-label="{_e(_("Select %(reference)s") % {"reference": ref})}"></td>'
     )
 
 
@@ -206,9 +240,10 @@ def _deadline(due: datetime | None, now: datetime, dates: _Dates) -> str:
     if due < now:
         return (
             f'<time datetime="{dates.iso(due)}" class="overdue">'
-            f"overdue {_e(timesince(due, now))}</time>"
+            f"{_e(_('overdue %(late)s') % {'late': timesince(due, now)})}</time>"
         )
-    return f'<time datetime="{dates.iso(due)}" class="">in {_e(timeuntil(due, now))}</time>'
+    soon = _e(_("in %(left)s") % {"left": timeuntil(due, now)})
+    return f'<time datetime="{dates.iso(due)}" class="">{soon}</time>'
 
 
 def _cell(
@@ -270,7 +305,8 @@ def view_rows(
     """The rows of a saved view's table: its columns, in its order."""
     if not tickets:
         span = len(columns) + 1
-        return mark_safe(f'<tr><td colspan="{span}" class="empty">No tickets here.</td></tr>')  # noqa: S308 - a number
+        said = _e(_("No tickets here."))
+        return mark_safe(f'<tr><td colspan="{span}" class="empty">{said}</td></tr>')  # noqa: S308 - escaped
     dates = _Dates()
     url = _Address("agent:ticket")
     custom = {
@@ -344,29 +380,32 @@ def _name(row: dict[str, Any], prefix: str) -> str:
 def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
     """One message of selectors.ticket_timeline."""
     if m["kind"] == MessageKind.INBOUND:
-        author = m["author_customer__name"] or m["sender"] or "Customer"
+        author = m["author_customer__name"] or m["sender"] or _("Customer")
     elif m["author_user__username"]:
         author = _name(m, "author_user")
     else:
-        author = "Help desk (automatic)"
+        author = _("Help desk (automatic)")
     delivery = ""
     if m["delivery_status"] == "failed":
-        delivery = f' · <span class="failed">not delivered: {_e(m["delivery_error"])}</span>'
+        failed = _("not delivered: %(error)s") % {"error": m["delivery_error"]}
+        delivery = f' · <span class="failed">{_e(failed)}</span>'
     elif m["delivery_status"] == "suppressed":
-        delivery = f' · <span class="failed">{_e(m["delivery_error"] or "not sent")}</span>'
+        delivery = f' · <span class="failed">{_e(m["delivery_error"] or _("not sent"))}</span>'
     elif m["delivery_status"]:
         label = _DELIVERY_LABELS.get(m["delivery_status"], m["delivery_status"])
         delivery = f" · {_e(str(label).lower())}"
     original = ""
     if m["original"]:
-        original = f' · <a href="{_e(urls.original(m["id"]))}">original</a>'
+        original = f' · <a href="{_e(urls.original(m["id"]))}">{_e(_("original"))}</a>'
     call_line = ""
     if m["call__direction"] is not None:
         direction = _DIRECTION_LABELS.get(m["call__direction"], m["call__direction"])
-        call_line = (
-            f'<p class="call">{_e(direction)} call with '
-            f"{_e(m['call__phone_number'])}, {m['call__duration_seconds']} s</p>"
-        )
+        said = _("%(direction)s call with %(number)s, %(seconds)s s") % {
+            "direction": direction,
+            "number": m["call__phone_number"],
+            "seconds": m["call__duration_seconds"],
+        }
+        call_line = f'<p class="call">{_e(said)}</p>'
     files = ""
     if m["attachments"]:
         files = '<ul class="attachments">{}</ul>'.format(
@@ -377,7 +416,7 @@ def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
             )
         )
     if m["kind"] == MessageKind.NOTE:
-        channel = "internal note"
+        channel = _("internal note")
     else:
         channel = str(_CHANNEL_LABELS.get(m["channel"], m["channel"]))
     return (
@@ -420,7 +459,7 @@ class _Address:
     """A URL with one id in it, reversed once (not once per row or message)."""
 
     def __init__(self, name: str) -> None:
-        self.head, _, self.tail = reverse(name, args=[4242]).rpartition("4242")
+        self.head, _sep, self.tail = reverse(name, args=[4242]).rpartition("4242")
 
     def __call__(self, pk: int) -> str:
         return f"{self.head}{pk}{self.tail}"

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from tickets import policy
 from tickets.roles import is_staff_member, role_of
@@ -54,7 +55,7 @@ def works_tickets_required(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not policy.may(role_of(request.user), "work_tickets"):
-            raise PermissionDenied("Light agents read tickets and write internal notes only.")
+            raise PermissionDenied(_("Light agents read tickets and write internal notes only."))
         return view(request, *args, **kwargs)
 
     return wrapper

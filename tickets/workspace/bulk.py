@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from tickets import services
 from tickets.errors import DomainError, InvalidInput
@@ -56,13 +57,13 @@ def _action(form: BulkForm, actor: User, target: Ticket | None) -> Callable[[Tic
         return lambda t: services.ticket_merge(source=t, target=target, actor=actor)
     raise InvalidInput(
         {
-            "status": "Choose the status to set.",
-            "priority": "Choose the priority to set.",
-            "tier": "Choose the tier, and give a reason and a hand-off note for the move.",
-            "tag": "Give the tags to add.",
-            "merge": "Choose, among the ticked tickets, the one to merge the others into.",
-            "problem": "Choose the problem to link the ticked tickets to.",
-        }.get(action, "Choose an action.")
+            "status": _("Choose the status to set."),
+            "priority": _("Choose the priority to set."),
+            "tier": _("Choose the tier, and give a reason and a hand-off note for the move."),
+            "tag": _("Give the tags to add."),
+            "merge": _("Choose, among the ticked tickets, the one to merge the others into."),
+            "problem": _("Choose the problem to link the ticked tickets to."),
+        }.get(action, _("Choose an action."))
     )
 
 
@@ -78,14 +79,20 @@ def _link_to_problem(form: BulkForm, tickets: list[Ticket], actor: User) -> Outc
     """All the ticked tickets at once (problems.problem_link is a bulk path)."""
     problem = Problem.objects.filter(pk=form.cleaned_data["problem"] or 0).first()
     if problem is None:
-        return Outcome(errors=["Choose the problem to link the ticked tickets to."])
+        return Outcome(errors=[_("Choose the problem to link the ticked tickets to.")])
     try:
         linked = problems.problem_link(problem=problem, tickets=tickets, actor=actor)
     except DomainError as error:
         return Outcome(errors=[error.message])
     outcome = Outcome(done=len(linked.linked))
-    outcome.said.append(f"Linked to {problem.reference} {problem.title}.")
-    outcome.errors += [f"{ref}: not linked, {why}." for ref, why in linked.refused.items()]
+    outcome.said.append(
+        _("Linked to %(reference)s %(title)s.")
+        % {"reference": problem.reference, "title": problem.title}
+    )
+    outcome.errors += [
+        _("%(reference)s: not linked, %(why)s.") % {"reference": ref, "why": why}
+        for ref, why in linked.refused.items()
+    ]
     return outcome
 
 
@@ -93,12 +100,12 @@ def apply(data: QueryDict, *, actor: User) -> Outcome:
     """Run the chosen action on each ticked ticket."""
     form = BulkForm(data)
     if not form.is_valid():
-        return Outcome(errors=["Tick at least one ticket and choose an action."])
+        return Outcome(errors=[_("Tick at least one ticket and choose an action.")])
     ids = form.cleaned_data["tickets"][:MAX_BULK]
     tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ids)}
     ordered = [tickets[pk] for pk in ids if pk in tickets]
     if not ordered:
-        return Outcome(errors=["None of the ticked tickets exists any more."])
+        return Outcome(errors=[_("None of the ticked tickets exists any more.")])
     if form.cleaned_data["action"] == "problem":
         return _link_to_problem(form, ordered, actor)
     target = _merge_target(form, ordered)
@@ -109,7 +116,7 @@ def apply(data: QueryDict, *, actor: User) -> Outcome:
     sources = [t for t in ordered if t.pk != (target.pk if target else None)]
     if target is not None:
         if not sources:
-            return Outcome(errors=["Tick the tickets to merge as well as the one to keep."])
+            return Outcome(errors=[_("Tick the tickets to merge as well as the one to keep.")])
         if not form.cleaned_data["confirm"]:
             return Outcome(to_confirm={"target": target, "sources": sources})
     outcome = Outcome()
@@ -121,5 +128,8 @@ def apply(data: QueryDict, *, actor: User) -> Outcome:
         else:
             outcome.done += 1
             if target is not None:
-                outcome.said.append(f"Merged {ticket.reference} into {target.reference}.")
+                outcome.said.append(
+                    _("Merged %(source)s into %(target)s.")
+                    % {"source": ticket.reference, "target": target.reference}
+                )
     return outcome

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from knowledge.selectors import article_answers
@@ -126,7 +127,7 @@ def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
         request,
         chat_id,
         lambda: chats.chat_accept(chat_id=chat_id, agent=agent),
-        "Chat accepted: the customer sees you are here.",
+        _("Chat accepted: the customer sees you are here."),
     )
 
 
@@ -135,14 +136,14 @@ def chat_accept(request: HttpRequest, chat_id: int) -> HttpResponse:
 def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
     agent_id = id_from(request.POST.get("agent", ""))
     if agent_id is None:
-        messages.error(request, "Choose the agent to pass the chat to.")
+        messages.error(request, _("Choose the agent to pass the chat to."))
         return redirect("agent:chat", chat_id=chat_id)
     actor = _user(request)
 
     def transfer() -> None:
         chats.chat_transfer(chat_id=chat_id, to_agent=assignee_by_id(agent_id), actor=actor)
 
-    return _act(request, chat_id, transfer, "Chat passed on.")
+    return _act(request, chat_id, transfer, _("Chat passed on."))
 
 
 @agent_required
@@ -150,7 +151,9 @@ def chat_transfer(request: HttpRequest, chat_id: int) -> HttpResponse:
 def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
     form = TierMoveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "To escalate, give the target tier, a reason and a hand-off note.")
+        messages.error(
+            request, _("To escalate, give the target tier, a reason and a hand-off note.")
+        )
         return redirect("agent:chat", chat_id=chat_id)
     data, actor = form.cleaned_data, _user(request)
     return _act(
@@ -163,7 +166,8 @@ def chat_escalate(request: HttpRequest, chat_id: int) -> HttpResponse:
             handoff_note=data["handoff_note"],
             actor=actor,
         ),
-        f"Chat escalated to tier {data['tier']}; it waits in that tier's chat queue.",
+        _("Chat escalated to tier %(level)s; it waits in that tier's chat queue.")
+        % {"level": data["tier"]},
     )
 
 
@@ -175,5 +179,5 @@ def chat_end(request: HttpRequest, chat_id: int) -> HttpResponse:
         request,
         chat_id,
         lambda: chats.chat_end(chat_id=chat_id, by="agent", actor=actor),
-        "Chat ended. The ticket stays open for anything to follow up by email.",
+        _("Chat ended. The ticket stays open for anything to follow up by email."),
     )

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.collab import selectors as collab_selectors
@@ -53,10 +54,16 @@ def follow(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     if request.POST.get("follow") == "0":
         collab.ticket_unfollow(ticket=ticket, actor=_user(request))
-        messages.success(request, f"You no longer follow {ticket.reference}.")
+        messages.success(
+            request, _("You no longer follow %(reference)s.") % {"reference": ticket.reference}
+        )
     else:
         collab.ticket_follow(ticket=ticket, actor=_user(request))
-        messages.success(request, f"You follow {ticket.reference}: you will hear of its news.")
+        messages.success(
+            request,
+            _("You follow %(reference)s: you will hear of its news.")
+            % {"reference": ticket.reference},
+        )
     return _back(ticket_id, "followers-title")
 
 
@@ -67,7 +74,9 @@ def _other_ticket(raw: str) -> Ticket:
     match = _REFERENCE.match(raw)
     other = Ticket.objects.filter(pk=int(match.group(1))).first() if match else None
     if other is None:
-        raise InvalidInput(f"No ticket {raw.strip()!r}: give its reference, like HD-42.")
+        raise InvalidInput(
+            _("No ticket %(given)r: give its reference, like HD-42.") % {"given": raw.strip()}
+        )
     return other
 
 
@@ -85,7 +94,7 @@ def link(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             collab.ticket_link(ticket=ticket, other=other, actor=actor)
 
-    done = "Unlinked." if request.POST.get("unlink") else "Linked as related."
+    done = _("Unlinked.") if request.POST.get("unlink") else "Linked as related."
     return _act(request, ticket_id, act, done, "related-title")
 
 
@@ -105,7 +114,7 @@ def side_start(request: HttpRequest, ticket_id: int) -> HttpResponse:
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Side conversation started: the email is on its way.")
+            messages.success(request, _("Side conversation started: the email is on its way."))
             return _back(ticket_id, "side-title")
     _not_sent(request, form)
     return _ticket_page(request, ticket, side_start=form, status=400)
@@ -132,7 +141,7 @@ def side_reply(request: HttpRequest, ticket_id: int, side_id: int) -> HttpRespon
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "Sent to the side conversation.")
+            messages.success(request, _("Sent to the side conversation."))
             return _back(ticket_id, f"side-{side_id}")
     _not_sent(request, form)
     return _ticket_page(request, _ticket_or_404(ticket_id), side_reply=form, status=400)
@@ -141,7 +150,7 @@ def side_reply(request: HttpRequest, ticket_id: int, side_id: int) -> HttpRespon
 def _not_sent(request: HttpRequest, form: forms.Form) -> None:
     """Said at the top of the page too: the box with the errors may be far below."""
     said = " ".join(str(error) for errors in form.errors.values() for error in errors)
-    messages.error(request, f"Nothing was sent: {said}")
+    messages.error(request, _("Nothing was sent: %(why)s") % {"why": said})
 
 
 @agent_required
@@ -152,7 +161,7 @@ def side_close(request: HttpRequest, ticket_id: int, side_id: int) -> HttpRespon
         request,
         ticket_id,
         lambda: collab.side_conversation_close(conversation=conversation, actor=_user(request)),
-        "Side conversation closed.",
+        _("Side conversation closed."),
         f"side-{side_id}",
     )
 

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import policy, queues, services
@@ -63,7 +64,9 @@ def _customer_or_404(customer_id: int) -> Customer:
 def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(customer_id)
     if customer.merged_into_id is not None:
-        messages.info(request, f"{customer} was merged into this customer.")
+        messages.info(
+            request, _("%(customer)s was merged into this customer.") % {"customer": customer}
+        )
         return redirect("agent:customer", customer_id=customer.merged_into_id)
     tickets = Ticket.objects.filter(customer=customer).select_related(
         "tier", "assignee", "product", "service", "problem"
@@ -73,7 +76,7 @@ def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
             tickets, sort="newest", cursor=request.GET.get("after", ""), size=TICKETS_ON_PAGE
         )
     except queues.BadCursor:
-        messages.error(request, "That page link is not valid any more; here is the first page.")
+        messages.error(request, _("That page link is not valid any more; here is the first page."))
         return redirect(reverse("agent:customer", args=[customer.pk]))
     people = []
     if customer.organization_id is not None:
@@ -137,7 +140,7 @@ def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         request,
         customer_id,
         lambda c: services.customer_add_contact_point(customer=c, kind=kind, value=value),
-        "Contact added.",
+        _("Contact added."),
     )
 
 
@@ -148,7 +151,7 @@ def contact_remove(request: HttpRequest, customer_id: int, contact_id: int) -> H
         request,
         customer_id,
         lambda c: services.customer_remove_contact_point(customer=c, contact_id=contact_id),
-        "Contact removed.",
+        _("Contact removed."),
     )
 
 
@@ -158,10 +161,10 @@ def contact_verify(request: HttpRequest, customer_id: int, contact_id: int) -> H
     def send(customer: Customer) -> None:
         contact = customer.contact_points.filter(pk=contact_id).first()
         if contact is None:
-            raise InvalidInput("That is not one of this customer's contacts.")
+            raise InvalidInput(_("That is not one of this customer's contacts."))
         contact_point_send_verification(contact=contact)
 
-    return _on_customer(request, customer_id, send, "Confirmation link sent.")
+    return _on_customer(request, customer_id, send, _("Confirmation link sent."))
 
 
 @agent_required
@@ -172,7 +175,7 @@ def note_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         request,
         customer_id,
         lambda c: services.customer_note(customer=c, actor=_user(request), text=text),
-        "Note added.",
+        _("Note added."),
         changes=False,
     )
 
@@ -201,8 +204,10 @@ def merge(request: HttpRequest, customer_id: int) -> HttpResponse:
     if source is None or source.pk == target.pk or source.merged_into_id is not None:
         messages.error(
             request,
-            "Name the customer to merge into this one by an address, a number or #id "
-            "(another customer, not merged already).",
+            _(
+                "Name the customer to merge into this one by an address, a number or #id "
+                "(another customer, not merged already)."
+            ),
         )
         return redirect("agent:customer", customer_id=target.pk)
     if not request.POST.get("confirm"):
@@ -220,5 +225,6 @@ def merge(request: HttpRequest, customer_id: int) -> HttpResponse:
         request,
         target.pk,
         lambda c: services.customer_merge(source=source, target=c, actor=_user(request)),
-        f"Merged {source.name or 'the customer'} into {target.name or 'this customer'}.",
+        _("Merged %(source)s into %(target)s.")
+        % {"source": source.name or _("the customer"), "target": target.name or _("this customer")},
     )

@@ -1,7 +1,11 @@
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.http import QueryDict
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.uploads import MultipleFileField
 from tickets.errors import InvalidInput
@@ -19,6 +23,12 @@ from tickets.saved_views import (
     parse_sort,
 )
 
+
+def tier_label(level: int) -> str | Promise:
+    """ "Tier 2", in the language of the page that shows it."""
+    return format_lazy(_("Tier {level}"), level=level)
+
+
 # A queue's own orders (tickets.queues.queue_page's); any other sort is by a column.
 QUEUE_ORDERS = ("", "due", "newest")
 
@@ -28,15 +38,20 @@ class FieldConditionForm(forms.Form):
     key, and a value (equals, or one of a multi-select's choices), a range (numbers,
     dates), or only that it is set."""
 
-    cf = forms.CharField(required=False, max_length=40, label="Field")
+    cf = forms.CharField(required=False, max_length=40, label=_("Field"))
     cf_op = forms.ChoiceField(
         required=False,
-        label="Condition",
-        choices=[("is", "is"), ("between", "between"), ("set", "is set"), ("not_set", "is empty")],
+        label=_("Condition"),
+        choices=[
+            ("is", _("is")),
+            ("between", _("between")),
+            ("set", _("is set")),
+            ("not_set", _("is empty")),
+        ],
     )
-    cf_value = forms.CharField(required=False, max_length=500, label="Value")
-    cf_min = forms.CharField(required=False, max_length=40, label="From")
-    cf_max = forms.CharField(required=False, max_length=40, label="To")
+    cf_value = forms.CharField(required=False, max_length=500, label=_("Value"))
+    cf_min = forms.CharField(required=False, max_length=40, label=_("From"))
+    cf_max = forms.CharField(required=False, max_length=40, label=_("To"))
 
     CONDITION = ("cf", "cf_op", "cf_value", "cf_min", "cf_max")
 
@@ -45,7 +60,7 @@ class FieldConditionForm(forms.Form):
         keys = [(f.key, f.agent_label) for f in field_selectors.active_fields().values()]
         if keys:
             self.fields["cf"] = forms.ChoiceField(
-                required=False, label="Field", choices=[("", "-"), *keys]
+                required=False, label=_("Field"), choices=[("", "-"), *keys]
             )
 
     def field_condition(self) -> FieldCondition | None:
@@ -61,12 +76,12 @@ class FieldConditionForm(forms.Form):
 class QueueFilterForm(FieldConditionForm):
     """The list page's filters; a saved view stores them as a query string."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     status = forms.MultipleChoiceField(required=False, choices=TicketStatus.choices)
     priority = forms.MultipleChoiceField(required=False, choices=Priority.choices)
     channel = forms.MultipleChoiceField(required=False, choices=Channel.choices)
     tier = forms.TypedMultipleChoiceField(
-        required=False, coerce=int, choices=[(n, f"Tier {n}") for n in range(4)]
+        required=False, coerce=int, choices=[(n, tier_label(n)) for n in range(4)]
     )
     assignee = forms.IntegerField(required=False, min_value=1)
     tag = forms.CharField(required=False, max_length=50)
@@ -74,12 +89,12 @@ class QueueFilterForm(FieldConditionForm):
     sort = forms.ChoiceField(
         required=False,
         choices=[
-            ("due", "Next deadline"),
-            ("newest", "Newest"),
+            ("due", _("Next deadline")),
+            ("newest", _("Newest")),
             *(
-                (f"{sign}{key}", f"{COLUMNS[key].label}, {way}")
+                (f"{sign}{key}", format_lazy("{}, {}", COLUMNS[key].label, way))
                 for key in QUEUE_COLUMNS
-                for sign, way in (("", "ascending"), ("-", "descending"))
+                for sign, way in (("", _("ascending")), ("-", _("descending")))
                 if f"{sign}{key}" != "due"
             ),
         ],
@@ -122,7 +137,7 @@ class SideSelect(forms.Form):
     value = forms.ChoiceField(required=False)
 
     def __init__(
-        self, *, control_id: str, choices: list[tuple[Any, str]], selected: object
+        self, *, control_id: str, choices: Sequence[tuple[Any, str | Promise]], selected: object
     ) -> None:
         super().__init__(initial={"value": selected}, auto_id=False)
         field = self.fields["value"]
@@ -142,19 +157,19 @@ class ReplyForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
         choices=[
-            ("", "Keep status"),
-            (TicketStatus.PENDING_CUSTOMER, "Waiting on customer"),
-            (TicketStatus.ON_HOLD, "On hold"),
-            (TicketStatus.RESOLVED, "Resolved"),
+            ("", _("Keep status")),
+            (TicketStatus.PENDING_CUSTOMER, _("Waiting on customer")),
+            (TicketStatus.ON_HOLD, _("On hold")),
+            (TicketStatus.RESOLVED, _("Resolved")),
         ],
-        label="Then set status",
+        label=_("Then set status"),
     )
     macro = forms.IntegerField(required=False, widget=forms.HiddenInput)
     attachments = MultipleFileField(
         required=False,
-        label="Attach files",
-        help_text="Sent with email replies.",
-        too_large_hint="; attach a smaller file (your reply is kept)",
+        label=_("Attach files"),
+        help_text=_("Sent with email replies."),
+        too_large_hint=_("; attach a smaller file (your reply is kept)"),
     )
 
     def files_to_send(self) -> tuple[InboundAttachment, ...]:
@@ -171,8 +186,8 @@ def files_to_send(uploads: list[Any]) -> tuple[InboundAttachment, ...]:
 def _side_files() -> MultipleFileField:
     return MultipleFileField(
         required=False,
-        label="Attach files",
-        too_large_hint="; attach a smaller file (your message is kept)",
+        label=_("Attach files"),
+        too_large_hint=_("; attach a smaller file (your message is kept)"),
     )
 
 
@@ -212,9 +227,11 @@ class TierMoveForm(forms.Form):
     """A move to another tier (a chat's escalation too); which moves a person may make is
     tickets.policy's to say."""
 
-    tier = forms.TypedChoiceField(coerce=int, choices=[(n, f"Tier {n}") for n in range(1, 4)])
-    reason = forms.CharField(max_length=500)
-    handoff_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="Hand-off note")
+    tier = forms.TypedChoiceField(coerce=int, choices=[(n, tier_label(n)) for n in range(1, 4)])
+    reason = forms.CharField(max_length=500, label=_("Reason"))
+    handoff_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label=_("Hand-off note")
+    )
 
 
 class IdListField(forms.TypedMultipleChoiceField):
@@ -229,13 +246,13 @@ class IdListField(forms.TypedMultipleChoiceField):
 
 class BulkForm(forms.Form):
     ACTIONS = [
-        ("assign_me", "Assign to me"),
-        ("status", "Set status"),
-        ("priority", "Set priority"),
-        ("tier", "Move to tier"),
-        ("tag", "Add tags"),
-        ("merge", "Merge into…"),
-        ("problem", "Link to problem…"),
+        ("assign_me", _("Assign to me")),
+        ("status", _("Set status")),
+        ("priority", _("Set priority")),
+        ("tier", _("Move to tier")),
+        ("tag", _("Add tags")),
+        ("merge", _("Merge into…")),
+        ("problem", _("Link to problem…")),
     ]
     tickets = IdListField()
     action = forms.ChoiceField(choices=ACTIONS)
@@ -245,7 +262,7 @@ class BulkForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "-"), *((n, f"Tier {n}") for n in range(1, 4))],
+        choices=[("", "-"), *((n, tier_label(n)) for n in range(1, 4))],
     )
     tags = forms.CharField(required=False, max_length=500)
     reason = forms.CharField(required=False, max_length=500)
@@ -262,16 +279,18 @@ class ViewEditForm(FieldConditionForm):
     the filters (as the queue page's, a custom field's condition too), its columns in order
     and its sort."""
 
-    name = forms.CharField(max_length=80)
-    sharing = forms.ChoiceField(choices=ViewSharing.choices, initial=ViewSharing.PERSONAL)
+    name = forms.CharField(max_length=80, label=_("Name"))
+    sharing = forms.ChoiceField(
+        choices=ViewSharing.choices, initial=ViewSharing.PERSONAL, label=_("Shared with")
+    )
     share_tier = forms.ModelChoiceField(
-        queryset=Tier.objects.order_by("level"), required=False, label="Tier"
+        queryset=Tier.objects.order_by("level"), required=False, label=_("Tier")
     )
     share_team = forms.ModelChoiceField(
-        queryset=Team.objects.order_by("name"), required=False, label="Team"
+        queryset=Team.objects.order_by("name"), required=False, label=_("Team")
     )
-    queue = forms.ChoiceField(label="Tickets of", initial=ANY_STATUS_VIEW)
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    queue = forms.ChoiceField(label=_("Tickets of"), initial=ANY_STATUS_VIEW)
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     status = forms.MultipleChoiceField(
         required=False, choices=TicketStatus.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -284,16 +303,16 @@ class ViewEditForm(FieldConditionForm):
     tier = forms.TypedMultipleChoiceField(
         required=False,
         coerce=int,
-        choices=[(n, f"Tier {n}") for n in range(4)],
+        choices=[(n, tier_label(n)) for n in range(4)],
         widget=forms.CheckboxSelectMultiple,
     )
     tag = forms.CharField(required=False, max_length=50)
     # The built-in columns and the active custom fields' (set per form: fields change).
     columns = forms.MultipleChoiceField(
         widget=forms.CheckboxSelectMultiple,
-        help_text="Number the shown columns to set their order.",
+        help_text=_("Number the shown columns to set their order."),
     )
-    sort = forms.ChoiceField(required=False, label="Sort by")
+    sort = forms.ChoiceField(required=False, label=_("Sort by"))
 
     FILTERS = ("q", "status", "priority", "channel", "tier", "tag", *FieldConditionForm.CONDITION)
 
@@ -308,11 +327,11 @@ class ViewEditForm(FieldConditionForm):
         self.fields["columns"].choices = [  # type: ignore[attr-defined]
             (key, column.label) for key, column in self.available.items()
         ]
-        sorts: list[tuple[str, str]] = [("", "The queue's own order")]
+        sorts: list[tuple[str, str | Promise]] = [("", _("The queue's own order"))]
         for key, column in self.available.items():
             sorts += [
-                (key, f"{column.label}, ascending"),
-                (f"-{key}", f"{column.label}, descending"),
+                (key, format_lazy(_("{column}, ascending"), column=column.label)),
+                (f"-{key}", format_lazy(_("{column}, descending"), column=column.label)),
             ]
         self.fields["sort"].choices = sorts  # type: ignore[attr-defined]
         for key, column in self.available.items():
@@ -320,9 +339,12 @@ class ViewEditForm(FieldConditionForm):
                 required=False,
                 min_value=1,
                 max_value=99,
-                label=f"Position of {column.label}",
+                label=format_lazy(_("Position of {column}"), column=column.label),
                 widget=forms.NumberInput(
-                    attrs={"aria-label": f"Position of {column.label}", "size": 3}
+                    attrs={
+                        "aria-label": format_lazy(_("Position of {column}"), column=column.label),
+                        "size": 3,
+                    }
                 ),
             )
 
@@ -332,13 +354,13 @@ class ViewEditForm(FieldConditionForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("sharing") == ViewSharing.TIER and not data.get("share_tier"):
-            self.add_error("share_tier", "Choose the tier to share the view with.")
+            self.add_error("share_tier", _("Choose the tier to share the view with."))
         if data.get("sharing") == ViewSharing.TEAM and not data.get("share_team"):
-            self.add_error("share_team", "Choose the team to share the view with.")
+            self.add_error("share_team", _("Choose the team to share the view with."))
         if data.get("sort") and data.get("columns") is not None:
             key = data["sort"].lstrip("-")
             if key not in data["columns"]:
-                self.add_error("sort", "Sort by one of the shown columns.")
+                self.add_error("sort", _("Sort by one of the shown columns."))
         condition = self.field_condition() if "cf" in data else None
         if condition is not None:
             try:  # as the queue would read it: a condition that cannot hold is said here

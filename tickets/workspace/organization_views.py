@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import queues
@@ -79,7 +81,7 @@ def organization_page(request: HttpRequest, organization_id: int) -> HttpRespons
             tickets, sort="newest", cursor=request.GET.get("after", ""), size=TICKETS_ON_PAGE
         )
     except queues.BadCursor:
-        messages.error(request, "That page link is not valid any more; here is the first page.")
+        messages.error(request, _("That page link is not valid any more; here is the first page."))
         return redirect(reverse("agent:organization", args=[organization.pk]))
     people = Customer.objects.filter(organization=organization, merged_into__isnull=True)
     context = {
@@ -139,7 +141,7 @@ def organization_edit(request: HttpRequest, organization_id: int) -> HttpRespons
             sla_policy=plan,
         )
 
-    return _edit(request, organization_id, update, lambda _: "Organization saved.")
+    return _edit(request, organization_id, update, lambda _saved: _("Organization saved."))
 
 
 def _chosen_plan(organization: Organization, value: str) -> SLAPolicy | None:
@@ -147,7 +149,7 @@ def _chosen_plan(organization: Organization, value: str) -> SLAPolicy | None:
         return None
     plan = next((p for p in _plans_for(organization) if str(p.pk) == value), None)
     if plan is None:
-        raise InvalidInput("Choose one of the SLA policies listed.")
+        raise InvalidInput(_("Choose one of the SLA policies listed."))
     return plan
 
 
@@ -159,7 +161,10 @@ def domain_add(request: HttpRequest, organization_id: int) -> HttpResponse:
         request,
         organization_id,
         lambda o: service.organization_add_domain(organization=o, domain=domain),
-        lambda added: f"New customers writing from {added.domain} now join this organization.",
+        lambda added: (
+            _("New customers writing from %(domain)s now join this organization.")
+            % {"domain": added.domain}
+        ),
     )
 
 
@@ -170,7 +175,7 @@ def domain_remove(request: HttpRequest, organization_id: int, domain_id: int) ->
         request,
         organization_id,
         lambda o: service.organization_remove_domain(organization=o, domain_id=domain_id),
-        lambda _: "Domain removed; the customers who joined through it stay.",
+        lambda _saved: _("Domain removed; the customers who joined through it stay."),
     )
 
 
@@ -181,5 +186,12 @@ def domain_adopt(request: HttpRequest, organization_id: int, domain_id: int) -> 
         request,
         organization_id,
         lambda o: service.organization_adopt_domain_customers(organization=o, domain_id=domain_id),
-        lambda joined: f"{joined} customer{'s' if joined != 1 else ''} joined the organization.",
+        lambda joined: (
+            ngettext(
+                "%(count)d customer joined the organization.",
+                "%(count)d customers joined the organization.",
+                joined,
+            )
+            % {"count": joined}
+        ),
     )

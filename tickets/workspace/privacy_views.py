@@ -9,6 +9,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets.errors import DomainError
@@ -41,7 +42,7 @@ def export_request(request: HttpRequest, customer_id: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(
-            request, "Export requested: you will be notified when it is ready to download here."
+            request, _("Export requested: you will be notified when it is ready to download here.")
         )
     return redirect("agent:customer", customer_id=customer.pk)
 
@@ -79,13 +80,19 @@ def erase_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
         transaction.on_commit(lambda: erase_task.delay(customer.pk, mode, user.pk))
         messages.success(
             request,
-            "Erasing this customer: their personal data "
-            + ("is being removed" if mode == ErasureMode.ANONYMISE else "and tickets are going")
-            + ". Reload the page in a moment.",
+            _(
+                "Erasing this customer: their personal data is being removed. "
+                "Reload the page in a moment."
+            )
+            if mode == ErasureMode.ANONYMISE
+            else _(
+                "Erasing this customer: their personal data and tickets are going. "
+                "Reload the page in a moment."
+            ),
         )
         return redirect("agent:customer", customer_id=customer.pk)
     if request.method == "POST":
-        messages.error(request, "Choose how to erase the customer and confirm.")
+        messages.error(request, _("Choose how to erase the customer and confirm."))
     context = {
         **sidebar.sidebar(user, now=timezone.now()),
         "view": "customers",

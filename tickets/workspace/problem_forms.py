@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import User
+from django.utils.translation import gettext_lazy as _
 
 from tickets.catalog.selectors import offered_products
 from tickets.models import Problem, ProblemStatus, Product
@@ -15,15 +16,18 @@ STATUS_CHOICES = [
 
 
 class ProblemForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
-    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False)
-    region = forms.CharField(max_length=100, required=False)
+    title = forms.CharField(max_length=200, label=_("Title"))
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, label=_("Status"))
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label=_("Owner"))
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.none(), required=False, label=_("Product")
+    )
+    region = forms.CharField(max_length=100, required=False, label=_("Region"))
     public_explanation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
-        help_text="What customers may read: the known issue and the status page show it.",
+        label=_("Public explanation"),
+        help_text=_("What customers may read: the known issue and the status page show it."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,24 +55,31 @@ class ProblemForm(forms.Form):
 class KnownIssueForm(forms.Form):
     # On the problem's page beside the problem's own form (its fields' ids apart).
     prefix = "issue"
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, label=_("Title"))
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What customers read on the help center, the contact form, the chat and "
-        "the status page.",
+        label=_("Summary"),
+        help_text=_(
+            "What customers read on the help center, the contact form, the chat and "
+            "the status page."
+        ),
     )
     products = forms.ModelMultipleChoiceField(
         queryset=Product.objects.none(),
         required=False,
-        help_text="Tier 0 tells these products' customers first; none: everyone.",
+        label=_("Products"),
+        help_text=_("Tier 0 tells these products' customers first; none: everyone."),
     )
     regions = forms.CharField(
-        max_length=500, required=False, help_text="Comma separated, as services name them."
+        max_length=500,
+        required=False,
+        label=_("Regions"),
+        help_text=_("Comma separated, as services name them."),
     )
     expected_fix_at = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        label="Expected fix",
+        label=_("Expected fix"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -80,7 +91,7 @@ class KnownIssueForm(forms.Form):
 
 
 class SolveForm(forms.Form):
-    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}))
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label=_("Answer"))
 
 
 class LinkForm(forms.Form):

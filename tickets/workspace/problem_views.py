@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import placeholders
@@ -82,7 +84,7 @@ def problems_home(request: HttpRequest) -> HttpResponse:
 def problem_new(request: HttpRequest) -> HttpResponse:
     form = ProblemForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A new problem needs a title (up to 200 characters).")
+        messages.error(request, _("A new problem needs a title (up to 200 characters)."))
         return redirect("agent:problems")
     data = form.cleaned_data
     problem = problems.problem_create(
@@ -93,7 +95,7 @@ def problem_new(request: HttpRequest) -> HttpResponse:
         public_explanation=data["public_explanation"],
         owner=data["owner"],
     )
-    messages.success(request, f"Opened {problem.reference}.")
+    messages.success(request, _("Opened %(reference)s.") % {"reference": problem.reference})
     return redirect("agent:problem", problem_id=problem.pk)
 
 
@@ -104,7 +106,9 @@ def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
     """The one click from a spike to a problem with its tickets linked."""
     spike = get_object_or_404(Spike, pk=spike_id)
     problem = spikes.spike_problem(spike=spike, actor=_user(request))
-    messages.success(request, f"{problem.reference} links the spike's tickets.")
+    messages.success(
+        request, _("%(reference)s links the spike's tickets.") % {"reference": problem.reference}
+    )
     return redirect("agent:problem", problem_id=problem.pk)
 
 
@@ -113,7 +117,7 @@ def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
 @require_POST
 def spike_dismiss(request: HttpRequest, spike_id: int) -> HttpResponse:
     Spike.objects.filter(pk=spike_id, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
-    messages.success(request, "Spike dismissed.")
+    messages.success(request, _("Spike dismissed."))
     return redirect("agent:problems")
 
 
@@ -179,7 +183,7 @@ def problem_edit(request: HttpRequest, problem_id: int) -> HttpResponse:
     _done(
         request,
         lambda: problems.problem_change(problem=problem, actor=_user(request), **changes),
-        "Saved.",
+        _("Saved."),
     )
     return _back(problem)
 
@@ -201,7 +205,7 @@ def problem_note(request: HttpRequest, problem_id: int) -> HttpResponse:
         request,
         problem_id,
         lambda problem, actor: problems.problem_note(problem=problem, actor=actor, text=text),
-        "Note added.",
+        _("Note added."),
     )
 
 
@@ -220,9 +224,13 @@ def problem_link(request: HttpRequest, problem_id: int) -> HttpResponse:
     if not words or unknown or missing:
         messages.error(
             request,
-            "Name the tickets to link by reference, like HD-12, HD-13."
-            + (f" Not a ticket: {', '.join(unknown)}." if unknown else "")
-            + (f" {missing} of them do not exist." if missing else ""),
+            _("Name the tickets to link by reference, like HD-12, HD-13.")
+            + (
+                " " + _("Not a ticket: %(words)s.") % {"words": ", ".join(unknown)}
+                if unknown
+                else ""
+            )
+            + (" " + _("%(count)d of them do not exist.") % {"count": missing} if missing else ""),
         )
         return _back(problem)
     _link(request, problem, tickets)
@@ -237,11 +245,22 @@ def _link(request: HttpRequest, problem: Problem, tickets: list[Ticket]) -> None
         return
     if outcome.linked:
         n = len(outcome.linked)
-        messages.success(request, f"Linked {n} ticket{'s' * (n != 1)} to {problem.reference}.")
+        messages.success(
+            request,
+            ngettext(
+                "Linked %(count)d ticket to %(reference)s.",
+                "Linked %(count)d tickets to %(reference)s.",
+                n,
+            )
+            % {"count": n, "reference": problem.reference},
+        )
     if outcome.already:
-        messages.info(request, f"{outcome.already} were linked already.")
+        messages.info(request, _("%(count)d were linked already.") % {"count": outcome.already})
     for reference, why in outcome.refused.items():
-        messages.error(request, f"{reference} was not linked: {why}.")
+        messages.error(
+            request,
+            _("%(reference)s was not linked: %(why)s.") % {"reference": reference, "why": why},
+        )
 
 
 @agent_required
@@ -264,8 +283,10 @@ def known_issue_publish(request: HttpRequest, problem_id: int) -> HttpResponse:
             regions=form.region_list(),
             expected_fix_at=data["expected_fix_at"],
         ),
-        "Published: customers see it on the help center, the contact form, the chat and "
-        "the status page.",
+        _(
+            "Published: customers see it on the help center, the contact form, the chat and "
+            "the status page."
+        ),
     )
     return _back(problem)
 
@@ -278,7 +299,7 @@ def known_issue_end(request: HttpRequest, problem_id: int) -> HttpResponse:
         request,
         problem_id,
         lambda problem, actor: known_issues.known_issue_end(problem=problem, actor=actor),
-        "The known issue is no longer shown.",
+        _("The known issue is no longer shown."),
     )
 
 
@@ -289,7 +310,7 @@ def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = _problem_or_404(problem_id)
     form = SolveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Write the answer every linked customer gets.")
+        messages.error(request, _("Write the answer every linked customer gets."))
         return _problem_page(request, problem, status=400, solve=form)
     count = problem_selectors.problem_counts(problem)["open"]
     _done(
@@ -297,8 +318,14 @@ def problem_solve(request: HttpRequest, problem_id: int) -> HttpResponse:
         lambda: problems.problem_solve(
             problem=problem, actor=_user(request), answer=form.cleaned_data["answer"]
         ),
-        f"{problem.reference} solved: its {count} open ticket{'s' * (count != 1)} are being "
-        "answered on each customer's channel and resolved.",
+        ngettext(
+            "%(reference)s solved: its %(count)d open ticket is being answered on the "
+            "customer's channel and resolved.",
+            "%(reference)s solved: its %(count)d open tickets are being answered on each "
+            "customer's channel and resolved.",
+            count,
+        )
+        % {"reference": problem.reference, "count": count},
     )
     return _back(problem)
 
@@ -315,7 +342,7 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
     back = redirect("agent:ticket", ticket_id=ticket.pk)
     actor = _user(request)
     if request.POST.get("unlink"):
-        _done(request, lambda: problems.problem_unlink(ticket=ticket, actor=actor), "Unlinked.")
+        _done(request, lambda: problems.problem_unlink(ticket=ticket, actor=actor), _("Unlinked."))
         return back
     title = request.POST.get("title", "").strip()
     if title:
@@ -324,13 +351,13 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
             lambda: problems.problem_create(
                 title=title, actor=actor, tickets=[ticket], product=ticket.product
             ),
-            "Opened a problem with this ticket linked.",
+            _("Opened a problem with this ticket linked."),
         )
         return back
     problem_id = id_from(request.POST.get("problem", ""))
     problem = Problem.objects.filter(pk=problem_id).first() if problem_id else None
     if problem is None:
-        messages.error(request, "Choose the problem to link to, or give a new problem's title.")
+        messages.error(request, _("Choose the problem to link to, or give a new problem's title."))
         return back
     _link(request, problem, [ticket])
     return back
@@ -342,7 +369,7 @@ def ticket_problem(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_about(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """What the ticket is about: "service:<id>", "product:<id>" or "" (nothing said)."""
     ticket = get_object_or_404(Ticket.objects.select_related("customer"), pk=ticket_id)
-    kind, _, value = request.POST.get("about", "").partition(":")
+    kind, _colon, value = request.POST.get("about", "").partition(":")
     product = service = None
     chosen = id_from(value)
     if kind == "service" and chosen:
@@ -350,13 +377,13 @@ def ticket_about(request: HttpRequest, ticket_id: int) -> HttpResponse:
     elif kind == "product" and chosen:
         product = Product.objects.filter(pk=chosen).first()
     if kind and product is None and service is None:
-        messages.error(request, "Choose one of the customer's services or a product.")
+        messages.error(request, _("Choose one of the customer's services or a product."))
         return redirect("agent:ticket", ticket_id=ticket.pk)
     _done(
         request,
         lambda: catalog.ticket_set_about(
             ticket=ticket, product=product, service=service, actor=_user(request)
         ),
-        "Saved.",
+        _("Saved."),
     )
     return redirect("agent:ticket", ticket_id=ticket.pk)

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import InvalidInput
@@ -27,13 +28,14 @@ from tickets.reporting.scope import Scope, scope_from
 from tickets.roles import reads_reports
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
+from tickets.workspace.forms import tier_label
 
 DRILL_PAGE = 50
 
 
 def _reader(request: HttpRequest) -> User:
     if not reads_reports(request.user):
-        raise PermissionDenied("Reports are for admins and leads.")
+        raise PermissionDenied(_("Reports are for admins and leads."))
     assert isinstance(request.user, User)
     return request.user
 
@@ -43,12 +45,12 @@ class ReportFilterForm(forms.Form):
 
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    bucket = forms.ChoiceField(choices=[("day", "Day"), ("week", "Week")], required=False)
-    channel = forms.ChoiceField(choices=[("", "All"), *Channel.choices], required=False)
+    bucket = forms.ChoiceField(choices=[("day", _("Day")), ("week", _("Week"))], required=False)
+    channel = forms.ChoiceField(choices=[("", _("All")), *Channel.choices], required=False)
     tier = forms.ChoiceField(
-        choices=[("", "All"), *[(str(n), f"Tier {n}") for n in range(4)]], required=False
+        choices=[("", _("All")), *[(str(n), tier_label(n)) for n in range(4)]], required=False
     )
-    priority = forms.ChoiceField(choices=[("", "All"), *Priority.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", _("All")), *Priority.choices], required=False)
     organization = forms.ChoiceField(required=False)
     agent = forms.ChoiceField(required=False)
 
@@ -56,12 +58,12 @@ class ReportFilterForm(forms.Form):
         super().__init__(initial=_initial(scope, data))
         organizations = Organization.objects.order_by("name").values_list("pk", "name")[:500]
         cast(forms.ChoiceField, self.fields["organization"]).choices = [
-            ("", "All"),
+            ("", _("All")),
             *[(str(k), n) for k, n in organizations],
         ]
         agents = User.objects.filter(agent_profile__isnull=False).order_by("first_name", "username")
         cast(forms.ChoiceField, self.fields["agent"]).choices = [
-            ("", "All"),
+            ("", _("All")),
             *[
                 (str(a.pk), a.get_full_name() or a.username)
                 for a in agents.only("first_name", "last_name", "username")
@@ -229,10 +231,10 @@ def weekly_summary(request: HttpRequest) -> HttpResponse:
     user = _reader(request)
     if request.POST.get("subscribe") == "1":
         ReportSubscription.objects.get_or_create(user=user)
-        messages.success(request, "You will get the weekly summary every Monday.")
+        messages.success(request, _("You will get the weekly summary every Monday."))
     else:
         ReportSubscription.objects.filter(user=user).delete()
-        messages.success(request, "You will no longer get the weekly summary.")
+        messages.success(request, _("You will no longer get the weekly summary."))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=False):
         back = reverse("agent:reports")

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import policy
@@ -49,7 +50,7 @@ DETAILS = {
 
 def _admin(request: HttpRequest) -> User:
     if not is_admin(request.user):
-        raise PermissionDenied("Webhooks are set up by admins.")
+        raise PermissionDenied(_("Webhooks are set up by admins."))
     assert isinstance(request.user, User)
     return request.user
 
@@ -57,7 +58,7 @@ def _admin(request: HttpRequest) -> User:
 def _rules_manager(request: HttpRequest) -> User:
     """Admins and leads manage triggers and automations (tickets.policy, "rules")."""
     if not policy.may(role_of(request.user), "rules"):
-        raise PermissionDenied("Rules are set up by admins and leads.")
+        raise PermissionDenied(_("Rules are set up by admins and leads."))
     assert isinstance(request.user, User)
     return request.user
 
@@ -235,7 +236,7 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
             )
         except InvalidInput as wrong:
             return _trigger_form(request, user, trigger, rows, error=wrong.message, status=400)
-        messages.success(request, f"Trigger “{saved.name}” saved.")
+        messages.success(request, _("Trigger “%(name)s” saved.") % {"name": saved.name})
         return redirect("agent:trigger", trigger_id=saved.pk)
     if request.method == "POST":  # "More rows": the form again, as posted, with more rows
         return _trigger_form(request, user, trigger, posted_rows(request.POST), more=True)
@@ -245,7 +246,7 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     if trigger and tried:
         found = _ticket_by_reference(tried)
         if found is None:
-            error = f"There is no ticket {tried}."
+            error = _("There is no ticket %(reference)s.") % {"reference": tried}
         else:
             preview = manage.trigger_preview(
                 trigger=trigger, ticket=found, event=request.GET.get("event", "")
@@ -313,7 +314,7 @@ def rule_delete(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
     else:
         raise PermissionDenied
     manage.rule_delete(rule=rule, actor=request.user)  # type: ignore[arg-type]
-    messages.success(request, f"“{rule.name}” deleted.")
+    messages.success(request, _("“%(name)s” deleted.") % {"name": rule.name})
     return redirect("agent:rules")
 
 
@@ -340,7 +341,7 @@ def automation_edit(request: HttpRequest, automation_id: int | None = None) -> H
             return _automation_form(
                 request, user, automation, rows, error=wrong.message, status=400
             )
-        messages.success(request, f"Automation “{saved.name}” saved.")
+        messages.success(request, _("Automation “%(name)s” saved.") % {"name": saved.name})
         return redirect("agent:automation", automation_id=saved.pk)
     if request.method == "POST":
         return _automation_form(request, user, automation, posted_rows(request.POST), more=True)
@@ -412,7 +413,7 @@ def webhook_edit(request: HttpRequest, webhook_id: int | None = None) -> HttpRes
         except InvalidInput as wrong:
             error, status = wrong.message, 400
         else:
-            messages.success(request, f"Webhook “{saved.name}” saved.")
+            messages.success(request, _("Webhook “%(name)s” saved.") % {"name": saved.name})
             return redirect("agent:webhook", webhook_id=saved.pk)
     posted = request.method == "POST"
     values = {
@@ -456,7 +457,9 @@ def webhook_redeliver(request: HttpRequest, delivery_id: int) -> HttpResponse:
     except DomainError as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, f"Delivery {delivery.pk} will be sent again.")
+        messages.success(
+            request, _("Delivery %(number)s will be sent again.") % {"number": delivery.pk}
+        )
     return redirect("agent:webhook", webhook_id=delivery.webhook_id)
 
 
@@ -466,5 +469,5 @@ def webhook_enable(request: HttpRequest, webhook_id: int) -> HttpResponse:
     user = _admin(request)
     hook = get_object_or_404(Webhook, pk=webhook_id)
     webhooks.enable(webhook=hook, actor=user)
-    messages.success(request, f"Webhook “{hook.name}” is on again.")
+    messages.success(request, _("Webhook “%(name)s” is on again.") % {"name": hook.name})
     return redirect("agent:webhook", webhook_id=hook.pk)

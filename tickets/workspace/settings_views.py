@@ -7,7 +7,10 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.errors import DomainError
@@ -33,50 +36,59 @@ _CODE_FIELD = {
 
 class MySettingsForm(forms.Form):
     availability = forms.ChoiceField(
-        choices=[("available", "Available"), ("away", "Away")],
+        choices=[("available", _("Available")), ("away", _("Away"))],
         widget=forms.RadioSelect,
-        help_text="Away: no tickets are assigned to you automatically and no chats are "
-        "offered to you.",
+        label=_("Availability"),
+        help_text=_(
+            "Away: no tickets are assigned to you automatically and no chats are offered to you."
+        ),
     )
     signature = forms.CharField(
-        label="Email signature", required=False, max_length=SIGNATURE_MAX,
+        label=_("Email signature"), required=False, max_length=SIGNATURE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )  # fmt: skip
     sms_signature = forms.CharField(
-        label="SMS signature", required=False, max_length=SMS_SIGNATURE_MAX,
-        help_text=f"Short: at most {SMS_SIGNATURE_MAX} characters, added after one space.",
+        label=_("SMS signature"), required=False, max_length=SMS_SIGNATURE_MAX,
+        help_text=format_lazy(
+            _("Short: at most {limit} characters, added after one space."), limit=SMS_SIGNATURE_MAX
+        ),
     )  # fmt: skip
     chat_signature = forms.CharField(
-        label="Chat signature", required=False, max_length=CHAT_SIGNATURE_MAX,
-        help_text="Under replies sent from the ticket page while the customer is in a chat.",
+        label=_("Chat signature"), required=False, max_length=CHAT_SIGNATURE_MAX,
+        help_text=_("Under replies sent from the ticket page while the customer is in a chat."),
     )  # fmt: skip
     web_signature = forms.CharField(
-        label="Web signature", required=False, max_length=SIGNATURE_MAX,
+        label=_("Web signature"), required=False, max_length=SIGNATURE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Under answers to web-form tickets; empty: the email signature.",
+        help_text=_("Under answers to web-form tickets; empty: the email signature."),
     )  # fmt: skip
     email_notifications = forms.BooleanField(
-        label="Email me notifications", required=False,
-        help_text="Then the kinds ticked under Email below are mailed to you.",
+        label=_("Email me notifications"), required=False,
+        help_text=_("Then the kinds ticked under Email below are mailed to you."),
     )  # fmt: skip
-    time_zone = forms.ChoiceField(required=False)
-    language = forms.ChoiceField(required=False)
+    time_zone = forms.ChoiceField(required=False, label=_("Time zone"))
+    language = forms.ChoiceField(required=False, label=_("Language"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         zone, language = self.fields["time_zone"], self.fields["language"]
         assert isinstance(zone, forms.ChoiceField) and isinstance(language, forms.ChoiceField)
-        zone.choices = [("", "The server's time zone")] + [
+        zone.choices = [("", _("The server's time zone"))] + [
             (zone, zone) for zone in agent_settings.time_zones()
         ]
-        language.choices = [("", "My browser's language")] + [
+        language.choices = [("", _("My browser's language"))] + [
             (code, f"{name} ({code})") for code, name in agent_settings.languages()
         ]
         for kind, label in notification_prefs.KINDS.items():
             for medium in notification_prefs.MEDIA:
                 self.fields[f"notify_{kind}_{medium}"] = forms.BooleanField(
                     required=False,
-                    label=f"{label}: {'in the workspace' if medium == 'app' else 'by email'}",
+                    label=(
+                        _("%(kind)s: in the workspace")
+                        if medium == "app"
+                        else _("%(kind)s: by email")
+                    )
+                    % {"kind": label},
                 )
 
     @staticmethod
@@ -97,7 +109,7 @@ class MySettingsForm(forms.Form):
                 initial[f"notify_{kind}_{medium}"] = value
         return initial
 
-    def notification_rows(self) -> list[tuple[str, Any, Any]]:
+    def notification_rows(self) -> list[tuple[str | Promise, Any, Any]]:
         return [
             (label, self[f"notify_{kind}_app"], self[f"notify_{kind}_email"])
             for kind, label in notification_prefs.KINDS.items()
@@ -143,7 +155,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
                 form.add_error(_CODE_FIELD.get(error.code), error.message)
             else:
                 remember(request, time_zone=saved.time_zone, language=saved.language)
-                messages.success(request, "Your settings are saved.")
+                messages.success(request, _("Your settings are saved."))
                 return redirect("agent:my-settings")
         status = 400
     else:
@@ -162,7 +174,7 @@ def my_availability(request: HttpRequest) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "You are available." if available else "You are away.")
+        messages.success(request, _("You are available.") if available else _("You are away."))
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = ""

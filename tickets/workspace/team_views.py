@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import policy, roles
@@ -57,7 +58,7 @@ def _members(viewer: User, viewer_role: str | None) -> list[dict[str, object]]:
             {
                 "person": person,
                 "role": role or roles.AGENT,
-                "role_label": roles.ROLE_LABELS[role or roles.AGENT],
+                "role_label": _(roles.ROLE_LABELS[role or roles.AGENT]),
                 "tier_ids": {tier.pk for tier in tiers},
                 "tiers": tiers,
                 "changeable": person.pk != viewer.pk
@@ -73,7 +74,7 @@ def team(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     setup = sidebar.agent_setup(user)
     if not setup.may("see_team"):
-        raise PermissionDenied("The team page is for admins and leads.")
+        raise PermissionDenied(_("The team page is for admins and leads."))
     members = _members(user, roles.role_of(user))
     teams = list(Team.objects.prefetch_related("members"))
     team_names: dict[int, list[str]] = {}
@@ -93,7 +94,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "manages_teams": setup.may("teams"),
         "all_tiers": Tier.objects.order_by("level"),
         "role_choices": [
-            (r, roles.ROLE_LABELS[r]) for r in policy.roles_given_by(roles.role_of(user))
+            (r, _(roles.ROLE_LABELS[r])) for r in policy.roles_given_by(roles.role_of(user))
         ],
         "may_change": bool(policy.roles_given_by(roles.role_of(user))),
     }
@@ -114,7 +115,7 @@ def team_member(request: HttpRequest, user_id: int) -> HttpResponse:
             tier_ids=tier_ids,
             actor=_user(request),
         )
-        return f"{member.get_full_name() or member.username} saved."
+        return _("%(name)s saved.") % {"name": member.get_full_name() or member.username}
 
     _change(request, save)
     return redirect("agent:team")
@@ -147,7 +148,7 @@ def _team_saved(request: HttpRequest, team: Team | None) -> HttpResponse:
             member_ids=_posted_ids(request, "members"),
             actor=_user(request),
         )
-        return f"Team “{saved.name}” saved."
+        return _("Team “%(name)s” saved.") % {"name": saved.name}
 
     _change(request, save)
     return redirect(f"{reverse('agent:team')}#teams")
@@ -172,7 +173,9 @@ def team_remove(request: HttpRequest, team_id: int) -> HttpResponse:
 
     def remove() -> str:
         team_delete(team=team, actor=_user(request))
-        return f"Team “{team.name}” removed; its views are their owners' again."
+        return _("Team “%(name)s” removed; its views are their owners' again.") % {
+            "name": team.name
+        }
 
     _change(request, remove)
     return redirect(f"{reverse('agent:team')}#teams")

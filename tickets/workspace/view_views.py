@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import queues, saved_views
@@ -90,7 +91,7 @@ def view_page(request: HttpRequest, view_id: int) -> HttpResponse:
         else None
     )
     if tickets is None:
-        messages.error(request, "This view's filters no longer make sense; edit the view.")
+        messages.error(request, _("This view's filters no longer make sense; edit the view."))
         page: Any = None
     else:
         try:
@@ -102,7 +103,9 @@ def view_page(request: HttpRequest, view_id: int) -> HttpResponse:
             else:
                 page = saved_views.column_page(tickets, sort=sort, cursor=cursor)
         except (queues.BadCursor, saved_views.BadCursor):
-            messages.error(request, "That page link is not valid any more; here is the first page.")
+            messages.error(
+                request, _("That page link is not valid any more; here is the first page.")
+            )
             return redirect("agent:saved-view", view_id=view.pk)
         saved_views.attach_field_values(page.tickets, columns)
     sort_param = f"sort={'-' if sort and sort[1] else ''}{sort[0]}" if sort else ""
@@ -156,7 +159,7 @@ def _save(request: HttpRequest, view: SavedView | None) -> HttpResponse:
         except DomainError as refused:
             error = refused.message
         else:
-            messages.success(request, f"Saved view “{saved.name}”.")
+            messages.success(request, _("Saved view “%(name)s”.") % {"name": saved.name})
             return redirect("agent:saved-view", view_id=saved.pk)
     context = {
         **sidebar.sidebar(_user(request), now=timezone.now()),
@@ -196,7 +199,7 @@ def view_new(request: HttpRequest) -> HttpResponse:
 def view_edit(request: HttpRequest, view_id: int) -> HttpResponse:
     view = _visible_view(request, view_id)
     if not saved_views.may_edit(view, _user(request)):
-        raise PermissionDenied("Only admins and leads change shared views.")
+        raise PermissionDenied(_("Only admins and leads change shared views."))
     return _save(request, view)
 
 
@@ -208,5 +211,5 @@ def view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
         saved_view_delete(view=view, actor=_user(request))
     except DomainError as refused:
         raise PermissionDenied(refused.message) from refused
-    messages.success(request, f"View “{view.name}” deleted.")
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
     return redirect(reverse("agent:home"))

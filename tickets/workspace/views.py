@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.text import search_text
@@ -111,7 +113,7 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         context = {**_sidebar(request), "form": form, "view": view, "page": None}
         return render(request, "agent/queue.html", context, status=400)
     except (queues.BadCursor, saved_views.BadCursor):
-        messages.error(request, "That page link is not valid any more; here is the first page.")
+        messages.error(request, _("That page link is not valid any more; here is the first page."))
         return redirect(f"{reverse('agent:queue', args=[view])}?{filter_query_string(request.GET)}")
     field_selectors.attach_shown(page.tickets)  # their custom fields, for all at once
     context = {
@@ -153,7 +155,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     """The queue page's "Save these filters": a personal view of this queue and filters."""
     form = SavedViewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the view a name (up to 80 characters).")
+        messages.error(request, _("Give the view a name (up to 80 characters)."))
         return redirect("agent:home")
     data = form.cleaned_data
     user = _user(request)
@@ -175,7 +177,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     except DomainError as refused:
         messages.error(request, refused.message)
         return redirect(f"{reverse('agent:queue', args=[data['view']])}?{data['query']}")
-    messages.success(request, f"Saved view “{saved.name}”.")
+    messages.success(request, _("Saved view “%(name)s”.") % {"name": saved.name})
     return redirect("agent:saved-view", view_id=saved.pk)
 
 
@@ -190,7 +192,11 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         return render(request, "agent/merge_confirm.html", context)
     if outcome.done:
         done = outcome.done
-        messages.success(request, f"Done for {done} ticket{'s' if done != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("Done for %(count)d ticket.", "Done for %(count)d tickets.", done)
+            % {"count": done},
+        )
     for said in outcome.said:
         messages.success(request, said)
     for error in outcome.errors:
@@ -231,11 +237,11 @@ def _timeline(timeline: selectors.Timeline) -> list[dict[str, Any]]:
 def _reply_channels(ticket: Ticket, last_inbound: str | None) -> list[tuple[str, str]]:
     """The channels this customer can be answered on, the one they last used first."""
     kinds = {point.kind for point in ticket.customer.contact_points.all()}
-    available = [("email", "Email")] if "email" in kinds else []
+    available = [("email", _("Email"))] if "email" in kinds else []
     if "phone" in kinds:
-        available.append(("sms", "SMS"))
+        available.append(("sms", _("SMS")))
     if chats.live_chat_of(ticket) is not None:
-        available.append(("chat", "Live chat"))
+        available.append(("chat", _("Live chat")))
     last = last_inbound or ticket.channel
     available.sort(key=lambda choice: choice[0] != last)
     return available
@@ -311,7 +317,12 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         and ticket.assignee_id != user.pk,
         # (level, label, whether it is the one offered first: the next tier up, if any)
         "tier_moves": [
-            (n, f"Tier {n} ({'escalate' if n > level else 'de-escalate'})", n == level + 1)
+            (
+                n,
+                (_("Tier %(level)s (escalate)") if n > level else _("Tier %(level)s (de-escalate)"))
+                % {"level": n},
+                n == level + 1,
+            )
             for n in moves
         ],
     }
@@ -325,8 +336,11 @@ def _about(ticket: Ticket) -> dict[str, Any]:
         chosen = f"service:{ticket.service_id}"
     elif ticket.product_id:
         chosen = f"product:{ticket.product_id}"
-    choices = [("", "Nothing in particular")]
-    choices += [(f"service:{s.pk}", f"{s} (the customer's)") for s in services_had]
+    choices = [("", _("Nothing in particular"))]
+    choices += [
+        (f"service:{s.pk}", _("%(service)s (the customer's)") % {"service": s})
+        for s in services_had
+    ]
     choices += [(f"product:{p.pk}", p.name) for p in offered_products()]
     return {
         "customer_services": services_had,
@@ -384,7 +398,7 @@ def _ticket_page(
         ),
         "assignee_select": SideSelect(
             control_id="side-assignee",
-            choices=[("", "Unassigned"), *together.tier_agents],
+            choices=[("", _("Unassigned")), *together.tier_agents],
             selected=ticket.assignee_id or "",
         ),
         "tags": ", ".join(tag.name for tag in ticket.tags.all()),
@@ -448,7 +462,7 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, error.message)
         return _ticket_page(request, ticket, reply=form, status=400)
-    messages.success(request, "Reply sent.")
+    messages.success(request, _("Reply sent."))
     return _sent(ticket.pk, "reply")
 
 
@@ -469,7 +483,7 @@ def _act(request: HttpRequest, ticket_id: int, action: Any, done: str) -> HttpRe
 def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A note needs some text.")
+        messages.error(request, _("A note needs some text."))
         return _back(ticket_id)
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
@@ -479,7 +493,7 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
         return _back(ticket_id)
-    messages.success(request, "Note added.")
+    messages.success(request, _("Note added."))
     back = request.POST.get("next", "")
     # Back to where the note was written (the chat console), never off the workspace.
     return (
@@ -505,9 +519,9 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
     }
     if field not in actions:
-        messages.error(request, "Nothing to change.")
+        messages.error(request, _("Nothing to change."))
         return _back(ticket_id)
-    return _act(request, ticket_id, actions[field], "Saved.")
+    return _act(request, ticket_id, actions[field], _("Saved."))
 
 
 @agent_required
@@ -518,7 +532,7 @@ def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = _ticket_or_404(ticket_id)
     form = _fields_form(ticket, request.POST)
     if not form.is_valid():
-        messages.error(request, "Some fields were not saved: correct them below.")
+        messages.error(request, _("Some fields were not saved: correct them below."))
         return _ticket_page(request, ticket, fields_form=form, status=400)
     try:
         changed = ticket_set_fields(
@@ -527,7 +541,7 @@ def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DomainError as error:
         messages.error(request, error.message)
         return _back(ticket.pk)
-    messages.success(request, "Fields saved." if changed else "Nothing changed.")
+    messages.success(request, _("Fields saved.") if changed else _("Nothing changed."))
     return _back(ticket.pk)
 
 
@@ -541,7 +555,7 @@ def _assign(ticket: Ticket, value: str, actor: User) -> None:
             ticket=ticket, assignee=services.assignee_by_id(agent_id), actor=actor
         )
     else:
-        raise InvalidInput("Choose an agent.")
+        raise InvalidInput(_("Choose an agent."))
 
 
 @agent_required
@@ -552,12 +566,16 @@ def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
     form = TierMoveForm(request.POST)
     if not form.is_valid():
         messages.error(
-            request, "To move the ticket, give the target tier, a reason and a hand-off note."
+            request, _("To move the ticket, give the target tier, a reason and a hand-off note.")
         )
         return _back(ticket_id)
     data = form.cleaned_data
     before = get_object_or_404(Ticket.objects.select_related("tier"), pk=ticket_id).tier.level
-    way = "Escalated" if data["tier"] > before else "De-escalated"
+    said = (
+        _("Escalated to tier %(level)s.")
+        if data["tier"] > before
+        else _("De-escalated to tier %(level)s.")
+    )
     return _act(
         request,
         ticket_id,
@@ -568,7 +586,7 @@ def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
             handoff_note=data["handoff_note"],
             actor=_user(request),
         ),
-        f"{way} to tier {data['tier']}.",
+        said % {"level": data["tier"]},
     )
 
 
