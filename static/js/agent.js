@@ -1,4 +1,12 @@
 // The agent workspace's small enhancements; every action also works without them.
+// Their text comes in the agent's language from Django's JavaScriptCatalog (/agent/jsi18n/,
+// loaded before this script); without it, in English.
+var _ = window.gettext || function (text) { return text; };
+function fill(text, values) {
+  return window.interpolate ? window.interpolate(text, values, true)
+    : text.replace(/%\((\w+)\)s/g, function (all, key) { return values[key]; });
+}
+
 (function () {
   "use strict";
 
@@ -77,7 +85,7 @@
     Object.keys(present).forEach(function (id) {
       var p = present[id];
       var typing = p.state === "typing" && p.until > now;
-      parts.push(p.name + (typing ? " is typing…" : " is viewing"));
+      parts.push(fill(typing ? _("%(name)s is typing…") : _("%(name)s is viewing"), {name: p.name}));
     });
     var el = document.getElementById("presence");
     if (el) el.textContent = parts.join(" · ");
@@ -101,7 +109,7 @@
     close.type = "button";
     close.className = "toast-close";
     close.textContent = "×";
-    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("aria-label", _("Dismiss"));
     close.addEventListener("click", function () { item.remove(); });
     item.appendChild(close);
     box.appendChild(item);
@@ -313,11 +321,11 @@
     var note = document.createElement("p");
     note.className = "help draft-restored";
     note.setAttribute("role", "status");
-    note.textContent = "Your unsent text was kept. ";
+    note.textContent = _("Your unsent text was kept.") + " ";
     var discard = document.createElement("button");
     discard.type = "button";
     discard.className = "portal-link";
-    discard.textContent = "Discard it";
+    discard.textContent = _("Discard it");
     discard.addEventListener("click", function () {
       box.field.value = "";
       keep(box.name, "");

@@ -2,6 +2,7 @@
 // receipts, resend after a reconnect. Text is always inserted as text, never as HTML.
 (function () {
   "use strict";
+  var _ = window.gettext || function (text) { return text; };  // /agent/jsi18n/
   var consoleEl = document.getElementById("chat-console");
   if (!consoleEl || !window.helpdeskLive) return;
   var live = window.helpdeskLive;
@@ -35,7 +36,7 @@
     name.textContent = message.name;
     var time = document.createElement("time");
     if (message.at) time.dateTime = message.at;
-    time.textContent = message.at ? new Date(message.at).toTimeString().slice(0, 5) : "sending…";
+    time.textContent = message.at ? new Date(message.at).toTimeString().slice(0, 5) : _("sending…");
     var body = document.createElement("p");
     body.textContent = message.text;
     item.append(name, " ", time, body);
@@ -72,17 +73,17 @@
         if (time && !time.dateTime) time.textContent = new Date().toTimeString().slice(0, 5);
       }
     } else if (msg.type === "chat.typing") {
-      typingEl.textContent = "The customer is typing…";
+      typingEl.textContent = _("The customer is typing…");
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { typingEl.textContent = ""; }, 5000);
     } else if (msg.type === "chat.read") {
-      if (readEl) readEl.textContent = "Seen by the customer";
+      if (readEl) readEl.textContent = _("Seen by the customer");
     } else if (msg.type === "chat.state") {
       document.getElementById("chat-state").textContent = msg.state;
       if (msg.state === "ended") {
         var note = document.createElement("p");
         note.className = "notice";
-        note.textContent = "The customer's chat has ended.";
+        note.textContent = _("The customer's chat has ended.");
         log.after(note);
         if (form) form.hidden = true;
       }
@@ -104,7 +105,7 @@
       if (!value) return;
       var clientId = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now() + Math.random());
       outbox[clientId] = value;
-      render({client_id: clientId, from: "agent", name: "You", text: value, at: ""});
+      render({client_id: clientId, from: "agent", name: _("You"), text: value, at: ""});
       live.send({type: "chat.message", chat: chatId, client_id: clientId, text: value});
       text.value = "";
       text.focus();

@@ -104,3 +104,22 @@ def test_the_compiled_catalogue_matches_the_po_file(domain):
         else:
             for number, text in enumerate(strs):
                 assert compiled._catalog.get((key, number)) == text, msgid  # type: ignore[attr-defined]
+
+
+# The scripts' strings, for customers (static/chat) and agents (static/js): each call of
+# gettext, named `_` in them, has its German translation in djangojs.po.
+SCRIPTS = sorted([*(ROOT / "static" / "chat").glob("*.js"), *(ROOT / "static" / "js").glob("*.js")])
+_SCRIPT_CALL = re.compile(r"""\b_\(\s*"((?:[^"\\]|\\.)*)"\s*\)""")
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_string_of_the_scripts_has_a_german_translation(path):
+    catalogue = read_po(LOCALE / "djangojs.po")
+    used = {ast.literal_eval(f'"{text}"') for text in _SCRIPT_CALL.findall(path.read_text())}
+    missing = sorted(msgid for msgid in used if ("", msgid) not in catalogue)
+    assert not missing, f"run makemessages -d djangojs and translate: {missing}"
+
+
+def test_the_workspace_scripts_are_translated_at_all():
+    used = _SCRIPT_CALL.findall((ROOT / "static" / "js" / "agent.js").read_text())
+    assert "Your unsent text was kept." in used

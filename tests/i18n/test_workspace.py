@@ -143,3 +143,15 @@ def test_plural_forms_follow_the_count(lead, open_ticket):
     assert "Für 2 Tickets erledigt." in page
     page = client.post("/agent/bulk/", {**form, "tickets": [first.pk]}, follow=True)
     assert "Für 1 Ticket erledigt." in page.content.decode()
+
+
+def test_the_workspace_scripts_speak_the_agents_language(lead):
+    # The catalogue the workspace's pages load, under /agent/ where My settings applies.
+    client = _signed_in(lead)
+    client.post("/agent/settings/", settings_form(language="de"))
+    page = client.get("/agent/queue/mine/", **ENGLISH).content.decode()
+    assert 'src="/agent/jsi18n/"' in page
+    catalogue = client.get("/agent/jsi18n/", **ENGLISH).content.decode()
+    assert "Ihr nicht gesendeter Text wurde aufbewahrt." in catalogue
+    english = _signed_in(LeadFactory(username="eve", tiers=[1]))
+    assert "aufbewahrt" not in english.get("/agent/jsi18n/", **ENGLISH).content.decode()

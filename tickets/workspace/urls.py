@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from tickets.workspace import (
     chat_views,
@@ -18,6 +19,8 @@ from tickets.workspace import (
 app_name = "agent"
 
 urlpatterns = [
+    # The scripts' strings in the agent's language (My settings applies under /agent/ only).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", views.home, name="home"),
     path("queue/<slug:view>/", views.queue, name="queue"),
     path("views/", views.save_view, name="save-view"),
