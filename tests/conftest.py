@@ -7,10 +7,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import pytest_asyncio
 from django.conf import settings
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import AdminFactory, AgentFactory, CustomerFactory, UserFactory
+from tests.factories import AdminFactory, AgentFactory, CustomerFactory, LeadFactory, UserFactory
 from tickets import services
 from tickets.inbound import InboundMessage
 from tickets.models import Channel, ContactKind, Ticket
@@ -79,6 +80,19 @@ def tier2_agent(db: None) -> Any:
 @pytest.fixture
 def admin_user(db: None) -> Any:
     return AdminFactory(username="boss")
+
+
+@pytest.fixture
+def lead(db: None) -> Any:
+    """A lead of tier 1 (shares views, makes teams, reads reports)."""
+    return LeadFactory(username="lena", tiers=[1])
+
+
+def browser(user: Any) -> Client:
+    """A web browser signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

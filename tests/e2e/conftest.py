@@ -305,3 +305,22 @@ def vpn_article(db: None) -> Any:
         body_markdown="Turn off power saving for the network adapter.",
         tags="vpn, disconnect", status="published", visibility="public",
     )  # fmt: skip
+
+
+@pytest.fixture
+def ticket(vpn_article: Any) -> Any:
+    """Grace Hopper's email about her VPN, open in tier 1 (the VPN article answers it)."""
+    from tickets import services
+    from tickets.inbound import InboundMessage
+    from tickets.models import Channel, ContactKind
+
+    inbound = InboundMessage(
+        channel=Channel.EMAIL,
+        sender_kind=ContactKind.EMAIL,
+        sender="grace@example.com",
+        sender_name="Grace Hopper",
+        subject="VPN disconnects all the time",
+        text="The VPN disconnects every few minutes.",
+        external_id="<e2e-1@example.com>",
+    )
+    return services.ticket_open(inbound=inbound, tier_level=1).ticket

@@ -5,30 +5,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.agents import sign_in
 from tests.factories import PASSWORD, AgentFactory
-from tickets import services
-from tickets.inbound import InboundMessage
-from tickets.models import Channel, ContactKind, Ticket
+from tickets.models import Ticket
 
 DRAFT = "Hello Grace, please restart the VPN client and tell me what it shows."
-
-
-@pytest.fixture
-def ticket() -> Ticket:
-    inbound = InboundMessage(
-        channel=Channel.EMAIL,
-        sender_kind=ContactKind.EMAIL,
-        sender="grace@example.com",
-        sender_name="Grace Hopper",
-        subject="VPN disconnects all the time",
-        text="The VPN disconnects every few minutes.",
-        external_id="<e2e-drafts@example.com>",
-    )
-    return services.ticket_open(inbound=inbound, tier_level=1).ticket
 
 
 def test_an_unsent_reply_outlives_leaving_the_page_and_the_session(

@@ -5,28 +5,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.agents import sign_in
 from tests.factories import AgentFactory
-from tickets import services
-from tickets.inbound import InboundMessage
-from tickets.models import Channel, ContactKind, Ticket
-
-
-@pytest.fixture
-def ticket(vpn_article: Any) -> Ticket:
-    inbound = InboundMessage(
-        channel=Channel.EMAIL,
-        sender_kind=ContactKind.EMAIL,
-        sender="grace@example.com",
-        sender_name="Grace Hopper",
-        subject="VPN disconnects all the time",
-        text="The VPN disconnects every few minutes.",
-        external_id="<e2e-1@example.com>",
-    )
-    return services.ticket_open(inbound=inbound, tier_level=1).ticket
+from tickets.models import Ticket
 
 
 def test_an_article_link_goes_into_the_reply_and_out_to_the_customer(

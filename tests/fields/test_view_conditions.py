@@ -6,26 +6,15 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from tests.factories import AgentFactory, LeadFactory
+from tests.conftest import browser
+from tests.factories import AgentFactory
 from tests.fields.conftest import make_field
 from tickets.fields.services import ticket_set_fields
 from tickets.models import FieldKind, SavedView, TicketField, ViewSharing
 from tickets.services.saved_views import saved_view_save
 
 pytestmark = pytest.mark.django_db
-
-
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def lead() -> Any:
-    return LeadFactory(username="lena", tiers=[1])
 
 
 @pytest.fixture

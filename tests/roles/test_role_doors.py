@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
 from rest_framework.test import APIClient
 
+from tests.conftest import browser
 from tests.factories import AdminFactory, AgentFactory, LeadFactory, LightAgentFactory
 from tickets import services
 from tickets.errors import NotAllowed
@@ -39,12 +39,6 @@ def person(role: str) -> Any:
     if role == "agent":
         return AgentFactory(username="arne", tiers=[1])
     return LightAgentFactory(username="lia", tiers=[1])
-
-
-def browser(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def api(user: Any) -> APIClient:

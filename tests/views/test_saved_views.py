@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import browser
 from tests.factories import AgentFactory, LeadFactory, LightAgentFactory
-from tests.views.conftest import browser
 from tickets import services
 from tickets.models import SavedView, Ticket, Tier
 from tickets.saved_views import COLUMNS

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from tests.conftest import browser
 from tests.factories import AgentFactory, LightAgentFactory, UserFactory
-from tests.views.conftest import browser
 from tickets.models import SavedView, Team
 
 pytestmark = pytest.mark.django_db
