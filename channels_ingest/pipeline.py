@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from channels_ingest.errors import Rejected
@@ -258,7 +258,8 @@ def _in_transaction(
     a transaction of its own, to record how it went.
     """
     try:
-        with transaction.atomic():
+        # A refusal is kept on the item (for the admins): in the default language.
+        with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
             items = claim()
             _process_claimed(items, now)
         return items

@@ -4,6 +4,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.models import ContactKind
@@ -15,7 +16,9 @@ def normalize_email(raw: str) -> str:
     try:
         validate_email(value)
     except ValidationError:
-        raise InvalidInput(f"{raw!r} is not a valid email address.", code="invalid_email") from None
+        raise InvalidInput(
+            _("%(raw)r is not a valid email address.") % {"raw": raw}, code="invalid_email"
+        ) from None
     return value
 
 
@@ -24,9 +27,13 @@ def normalize_phone(raw: str) -> str:
     try:
         number = phonenumbers.parse(raw, settings.HELPDESK_PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"{raw!r} is not a phone number.", code="invalid_phone") from None
+        raise InvalidInput(
+            _("%(raw)r is not a phone number.") % {"raw": raw}, code="invalid_phone"
+        ) from None
     if not phonenumbers.is_possible_number(number):
-        raise InvalidInput(f"{raw!r} is not a possible phone number.", code="invalid_phone")
+        raise InvalidInput(
+            _("%(raw)r is not a possible phone number.") % {"raw": raw}, code="invalid_phone"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -38,6 +45,6 @@ def normalize_contact(kind: str, raw: str) -> str:
     if kind in (ContactKind.CHAT, ContactKind.WEB):
         value = raw.strip()
         if not value:
-            raise InvalidInput("A contact value is required.", code="invalid_contact")
+            raise InvalidInput(_("A contact value is required."), code="invalid_contact")
         return value[:320]
-    raise InvalidInput(f"Unknown contact kind {kind!r}.", code="invalid_contact")
+    raise InvalidInput(_("Unknown contact kind %(kind)r.") % {"kind": kind}, code="invalid_contact")

@@ -1,12 +1,17 @@
 """Domain errors: raised by services, turned into HTTP answers in one place (tickets.api.errors)."""
 
+from django.utils.functional import Promise
+
 
 class DomainError(Exception):
     """A request the domain refuses. `code` is stable and machine-readable."""
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: "str | Promise", *, code: str | None = None) -> None:
+        # Messages are written in the language of the person refused (gettext where they
+        # are raised); a lazily translated one is made a str here, in that language.
+        message = str(message)
         super().__init__(message)
         self.message = message
         if code:

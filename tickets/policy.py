@@ -26,6 +26,8 @@ cached set-up, so that a control is shown exactly when its action would be allow
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import roles
 from tickets.errors import NotAllowed
@@ -75,13 +77,24 @@ def may(role: str | None, capability: str) -> bool:
     return role in CAPABILITIES[capability]
 
 
+# Who was refused, said as a group ("Light agents may not manage rules.").
+_ROLE_PLURALS = {
+    ADMIN: gettext_noop("Admins"),
+    LEAD: gettext_noop("Leads"),
+    AGENT: gettext_noop("Agents"),
+    LIGHT_AGENT: gettext_noop("Light agents"),
+}
+
+
 def refuse_unless_may(actor: User | None, capability: str, doing: str) -> None:
     """Raise NotAllowed unless the actor's role allows `capability` (None: the system)."""
     if actor is None or may(roles.role_of(actor), capability):
         return
     role = roles.role_of(actor)
-    who = f"{roles.ROLE_LABELS[role]}s" if role else "Customers"
-    raise NotAllowed(f"{who} may not {doing}.", code="role_not_allowed")
+    who = _(_ROLE_PLURALS[role]) if role else _("Customers")
+    raise NotAllowed(
+        _("%(who)s may not %(doing)s.") % {"who": who, "doing": doing}, code="role_not_allowed"
+    )
 
 
 def refuse_unless_works_tickets(actor: User | None, doing: str) -> None:
@@ -89,7 +102,8 @@ def refuse_unless_works_tickets(actor: User | None, doing: str) -> None:
     people (customers acting through the portal, the system) are not concerned here."""
     if actor is not None and roles.role_of(actor) == LIGHT_AGENT:
         raise NotAllowed(
-            f"Light agents read tickets and write internal notes; they may not {doing}.",
+            _("Light agents read tickets and write internal notes; they may not %(doing)s.")
+            % {"doing": doing},
             code="light_agent",
         )
 
@@ -139,8 +153,11 @@ def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> No
     if actor is None or works_on(Staff.of(actor), ticket):
         return
     raise NotAllowed(
-        f"Only agents of {ticket.tier} (or its assignee, or an admin) may {doing}: "
-        f"{ticket.reference} is not in your tiers.",
+        _(
+            "Only agents of %(tier)s (or its assignee, or an admin) may "
+            "%(doing)s: %(reference)s is not in your tiers."
+        )
+        % {"tier": ticket.tier, "doing": doing, "reference": ticket.reference},
         code="not_your_tier",
     )
 
@@ -150,13 +167,13 @@ def refuse_event_kinds(kinds_by_actor: list[tuple[User | None, str]]) -> None:
     change of anything but a note is refused, whichever door or service it came through."""
     for actor, kind in kinds_by_actor:
         if kind != "note_added":
-            refuse_unless_works_tickets(actor, "change tickets")
+            refuse_unless_works_tickets(actor, _("change tickets"))
 
 
 def refuse_close(actor: User | None, ticket: Ticket) -> None:
     """Closing is final: for the ticket's workers (customers close their own elsewhere)."""
     if actor is not None and is_staff_member(actor):
-        refuse_unless_works_on(actor, ticket, "close it")
+        refuse_unless_works_on(actor, ticket, _("close it"))
 
 
 def solves_by_hand(actor: User | None) -> bool:
@@ -171,9 +188,12 @@ def refuse_tier_move(actor: User | None, ticket: Ticket, level: int) -> None:
     """Raise NotAllowed unless the actor may move the ticket to tier `level`."""
     if actor is None:
         return
-    refuse_unless_works_on(actor, ticket, "move it to another tier")
+    refuse_unless_works_on(actor, ticket, _("move it to another tier"))
     if level not in MOVABLE_LEVELS:
         raise NotAllowed(
-            "Tickets are moved to tiers 1 to 3; self-service (tier 0) is where new tickets start.",
+            _(
+                "Tickets are moved to tiers 1 to 3; self-service (tier 0) is "
+                "where new tickets start."
+            ),
             code="tier_not_movable",
         )

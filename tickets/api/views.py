@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -174,7 +175,7 @@ def _requester(data: dict[str, Any]) -> tuple[ContactKind, str, str]:
     for kind in (ContactKind.EMAIL, ContactKind.PHONE):
         if kind in contacts:
             return ContactKind(kind), contacts[kind], customer.name
-    raise InvalidInput("This customer has no email address or phone number.", code="no_contact")
+    raise InvalidInput(_("This customer has no email address or phone number."), code="no_contact")
 
 
 class TicketDetailView(APIView):

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, Q
+from django.utils.translation import gettext as _
 
 from tickets import placeholders, services
 from tickets.automation import webhooks
@@ -109,7 +110,10 @@ def _set_tier(action: Action, ticket: Ticket, event: TicketEvent | None, label: 
 def _assign(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
     agent = User.objects.filter(pk=action["value"], is_active=True).first()
     if agent is None:
-        raise InvalidInput(f"There is no active user {action['value']}.", code="no_such_user")
+        raise InvalidInput(
+            _("There is no active user %(user)s.") % {"user": action["value"]},
+            code="no_such_user",
+        )
     services.ticket_assign(ticket=ticket, assignee=agent, actor=None, label=label)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tickets.automation import actions, active, webhooks
 from tickets.automation.facts import TicketFacts
@@ -204,7 +204,9 @@ class _Run:
         token = _cascade.set(cascade)
         try:
             firing = TriggerFiring(trigger=trigger, event=event, ticket=ticket)
-            actions.perform(trigger, firing, ticket=ticket, event=event)
+            # A refusal is kept on the ticket: in the default language, as history is.
+            with translation.override(settings.LANGUAGE_CODE):
+                actions.perform(trigger, firing, ticket=ticket, event=event)
         except IntegrityError:
             return None  # a run before this one acted on this event (the task ran again)
         except DomainError as refusal:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import policy
 from tickets.automation import active as active_rules
@@ -29,10 +30,12 @@ def _checked(check: Any, data: Any) -> Any:
 def _name(name: str, model: type[Trigger | Automation | Webhook], pk: int | None) -> str:
     name = name.strip()
     if not name:
-        raise InvalidInput("Give it a name.", code="name_required")
+        raise InvalidInput(_("Give it a name."), code="name_required")
     same = model._default_manager.filter(name__iexact=name)
     if (same.exclude(pk=pk) if pk is not None else same).exists():
-        raise InvalidInput(f"There is already one called “{name}”.", code="name_taken")
+        raise InvalidInput(
+            _("There is already one called “%(name)s”.") % {"name": name}, code="name_taken"
+        )
     return name
 
 
@@ -49,7 +52,7 @@ def trigger_save(
     position: int | None = None,
 ) -> Trigger:
     """Create (trigger None) or change a trigger."""
-    policy.refuse_unless_may(actor, "rules", "manage rules")
+    policy.refuse_unless_may(actor, "rules", _("manage rules"))
     trigger = trigger or Trigger(created_by=actor)
     trigger.name = _name(name, Trigger, trigger.pk)
     trigger.events = _checked(rules.check_events, events)
@@ -82,12 +85,13 @@ def automation_save(
     active: bool = True,
 ) -> Automation:
     """Create (automation None) or change an automation."""
-    policy.refuse_unless_may(actor, "rules", "manage rules")
+    policy.refuse_unless_may(actor, "rules", _("manage rules"))
     automation = automation or Automation(created_by=actor)
     automation.name = _name(name, Automation, automation.pk)
     if since not in ANCHORS:
         raise InvalidInput(
-            f"Count the time from one of: {', '.join(ANCHORS)}.", code="invalid_rule"
+            _("Count the time from one of: %(choices)s.") % {"choices": ", ".join(ANCHORS)},
+            code="invalid_rule",
         )
     automation.since = since
     statuses = [c for c in (conditions or {}).get("all", []) if isinstance(c, dict)]
@@ -95,7 +99,7 @@ def automation_save(
         c.get("field") == "status" and c.get("op") in ("is", "in") for c in statuses
     ):
         raise InvalidInput(
-            "Say which status the time is counted in (a condition: status is …).",
+            _("Say which status the time is counted in (a condition: status is …)."),
             code="invalid_rule",
         )
     automation.hours = _hours(hours)
@@ -115,9 +119,11 @@ def _hours(value: Any) -> Decimal:
     try:
         hours = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InvalidInput("Give the time in hours, e.g. 4 or 0.5.", code="invalid_rule") from None
+        raise InvalidInput(
+            _("Give the time in hours, e.g. 4 or 0.5."), code="invalid_rule"
+        ) from None
     if not Decimal("0.01") <= hours <= Decimal("87600"):
-        raise InvalidInput("The time is between 0.01 hours and ten years.", code="invalid_rule")
+        raise InvalidInput(_("The time is between 0.01 hours and ten years."), code="invalid_rule")
     return hours
 
 
@@ -125,7 +131,10 @@ def _check_webhook_actions(actions: list[dict[str, Any]]) -> None:
     wanted = {a["value"] for a in actions if a["type"] == "webhook"}
     known = set(Webhook.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     if wanted - known:
-        raise InvalidInput(f"There is no webhook {min(wanted - known)}.", code="invalid_rule")
+        raise InvalidInput(
+            _("There is no webhook %(webhook_id)s.") % {"webhook_id": min(wanted - known)},
+            code="invalid_rule",
+        )
 
 
 def webhook_save(
@@ -141,11 +150,13 @@ def webhook_save(
 ) -> Webhook:
     """Create (webhook None) or change a webhook; its address is checked (no private
     network unless allowed)."""
-    policy.refuse_unless_may(actor, "settings", "manage webhooks")
+    policy.refuse_unless_may(actor, "settings", _("manage webhooks"))
     webhook = webhook or Webhook()
     webhook.name = _name(name, Webhook, webhook.pk)
     if format not in WebhookFormat.values:
-        raise InvalidInput(f"The format is one of {', '.join(WebhookFormat.values)}.")
+        raise InvalidInput(
+            _("The format is one of %(choices)s.") % {"choices": ", ".join(WebhookFormat.values)}
+        )
     url = url.strip()
     webhooks.check_target(url, allow_private=allow_private_network)
     subscribed = _checked(rules.check_events, events) if events else []
@@ -158,8 +169,8 @@ def webhook_save(
 
 def rule_delete(*, rule: Trigger | Automation | Webhook, actor: Actor) -> None:
     if isinstance(rule, Webhook):
-        policy.refuse_unless_may(actor, "settings", "manage webhooks")
-    policy.refuse_unless_may(actor, "rules", "manage rules")
+        policy.refuse_unless_may(actor, "settings", _("manage webhooks"))
+    policy.refuse_unless_may(actor, "rules", _("manage rules"))
     rule.delete()
     active_rules.changed()
 

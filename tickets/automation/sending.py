@@ -30,7 +30,7 @@ import requests
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -329,7 +329,9 @@ class _Sender:
         key = (hook.url, hook.allow_private_network)
         if key not in self._checked:
             try:
-                webhooks.check_target(hook.url, allow_private=hook.allow_private_network)
+                # The refusal is kept on the delivery, in the default language.
+                with translation.override(settings.LANGUAGE_CODE):
+                    webhooks.check_target(hook.url, allow_private=hook.allow_private_network)
                 self._checked[key] = None
             except InvalidInput as refused:
                 self._checked[key] = refused

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tickets import sla
 from tickets.automation import actions
@@ -134,7 +135,9 @@ def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
         return 0
     firing = AutomationFiring(automation=automation, ticket=ticket, anchor_at=anchor)
     try:
-        actions.perform(automation, firing, ticket=ticket, event=None)
+        # A refusal is kept on the ticket: in the default language, as history is.
+        with translation.override(settings.LANGUAGE_CODE):
+            actions.perform(automation, firing, ticket=ticket, event=None)
     except IntegrityError:
         return 0  # another run acted already
     except DomainError as refusal:

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import placeholders
 from tickets.automation import active
@@ -209,26 +210,32 @@ def check_target(url: str, *, allow_private: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(
-            "A webhook's address starts with http:// or https:// and names a host.",
+            _("A webhook's address starts with http:// or https:// and names a host."),
             code="webhook_url",
         )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise InvalidInput("The address's port is not a number.", code="webhook_url") from None
+        raise InvalidInput(_("The address's port is not a number."), code="webhook_url") from None
     if allow_private:
         return
     host = parts.hostname
     try:
         found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as error:
-        raise InvalidInput(f"{host} cannot be found ({error}).", code=UNRESOLVABLE) from None
-    for *_, sockaddr in found:
+        raise InvalidInput(
+            _("%(host)s cannot be found (%(error)s).") % {"host": host, "error": error},
+            code=UNRESOLVABLE,
+        ) from None
+    for *_ignored, sockaddr in found:
         address = str(sockaddr[0])
         if forbidden_address(address):
             raise InvalidInput(
-                f"{host} is on a private network ({address}): webhooks go to public "
-                "addresses unless the webhook allows a private network.",
+                _(
+                    "%(host)s is on a private network (%(address)s): webhooks go to "
+                    "public addresses unless the webhook allows a private network."
+                )
+                % {"host": host, "address": address},
                 code=PRIVATE_ADDRESS,
             )
 
@@ -314,9 +321,14 @@ def for_action(
     placeholders filled (Slack, Teams; the event's line when empty). Sent after commit."""
     hook = Webhook.objects.filter(pk=webhook_id).first()
     if hook is None:
-        raise InvalidInput(f"There is no webhook {webhook_id}.", code="no_such_webhook")
+        raise InvalidInput(
+            _("There is no webhook %(webhook_id)s.") % {"webhook_id": webhook_id},
+            code="no_such_webhook",
+        )
     if not hook.active or hook.disabled_at is not None:
-        raise InvalidInput(f"The webhook “{hook.name}” is switched off.", code="webhook_off")
+        raise InvalidInput(
+            _("The webhook “%(name)s” is switched off.") % {"name": hook.name}, code="webhook_off"
+        )
     json_payload = None
     if hook.format == WebhookFormat.HELPDESK:
         json_payload = _dumps(payload(event_name, event, ticket))
@@ -340,11 +352,11 @@ def redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
     signed afresh when sent), after commit."""
     delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery.pk)
     if delivery.state == DeliveryState.PENDING:
-        raise Conflict("This delivery is still being sent.", code="delivery_pending")
+        raise Conflict(_("This delivery is still being sent."), code="delivery_pending")
     hook = delivery.webhook
     if not hook.active or hook.disabled_at is not None:
         raise InvalidInput(
-            f"The webhook “{hook.name}” is switched off: switch it on first.",
+            _("The webhook “%(name)s” is switched off: switch it on first.") % {"name": hook.name},
             code="webhook_off",
         )
     now = timezone.now()

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from tickets.branding import current, images
 from tickets.branding.services import BrandInput, brand_cleaned, brand_update
@@ -77,7 +78,8 @@ class BrandForm(forms.ModelForm):
         except InvalidInput as error:
             field = _FIELD_OF_CODE.get(error.code)
             if error.code in ("invalid_image", "file_too_large", "empty_file"):
-                field = "logo_upload" if "logo" in error.message else "favicon_upload"
+                # Which upload: the message names it (in the language it was written in).
+                field = "logo_upload" if gettext("logo") in error.message else "favicon_upload"
             self.add_error(field, error.message)
         return cleaned
 

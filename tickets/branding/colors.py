@@ -3,6 +3,8 @@ relative luminance and contrast ratio, pure."""
 
 import re
 
+from django.utils.translation import gettext as _
+
 from tickets.errors import InvalidInput
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -12,12 +14,14 @@ DARK = "#1f2933"  # the pages' ink (static/css/helpdesk.css --ink)
 AA_TEXT = 4.5  # WCAG 2.1 AA, normal text
 
 
-def normalize_hex(value: str, *, field: str = "colour") -> str:
+def normalize_hex(value: str, *, field: str | None = None) -> str:
     """'#1E5BB8', '1e5bb8' or '#15b' as '#1e5bb8'; refuses anything else."""
     match = _HEX.match(value.strip())
     if not match:
         raise InvalidInput(
-            f"The {field} must be a hex colour such as #1e5bb8.", code="invalid_color"
+            _("The %(field)s must be a hex colour such as #1e5bb8.")
+            % {"field": field or _("colour")},
+            code="invalid_color",
         )
     digits = match.group(1).lower()
     if len(digits) == 3:
@@ -48,8 +52,12 @@ def refuse_unreadable_primary(color: str) -> None:
     ratio = min(contrast(color, WHITE), contrast(color, PAGE))
     if ratio < AA_TEXT:
         raise InvalidInput(
-            f"{color} has a contrast of {ratio:.1f}:1 with white text and with the pages' "
-            f"background; WCAG AA needs {AA_TEXT}:1. Choose a darker colour.",
+            _(
+                "%(color)s has a contrast of %(ratio).1f:1 with white text and "
+                "with the pages' background; WCAG AA needs %(needed)s:1. Choose "
+                "a darker colour."
+            )
+            % {"color": color, "ratio": ratio, "needed": AA_TEXT},
             code="low_contrast",
         )
 

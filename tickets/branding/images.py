@@ -2,6 +2,7 @@
 safely (no SVG: it can carry script), checked by their bytes, not their names."""
 
 import filetype
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 
@@ -13,10 +14,11 @@ FAVICON_MAX_BYTES = 100 * 1024
 
 def _checked(data: bytes, *, allowed: dict[str, str], max_bytes: int, what: str) -> str:
     if not data:
-        raise InvalidInput(f"The {what} file is empty.", code="empty_file")
+        raise InvalidInput(_("The %(what)s file is empty.") % {"what": what}, code="empty_file")
     if len(data) > max_bytes:
         raise InvalidInput(
-            f"The {what} is {len(data) // 1024} KB; at most {max_bytes // 1024} KB.",
+            _("The %(what)s is %(size)s KB; at most %(most)s KB.")
+            % {"what": what, "size": len(data) // 1024, "most": max_bytes // 1024},
             code="file_too_large",
         )
     kind = filetype.guess(data)
@@ -24,7 +26,8 @@ def _checked(data: bytes, *, allowed: dict[str, str], max_bytes: int, what: str)
     if mime not in allowed:
         names = ", ".join(sorted(set(allowed.values())))
         raise InvalidInput(
-            f"The {what} must be a {names} image (this file is {mime or 'not an image'}).",
+            _("The %(what)s must be a %(names)s image (this file is %(kind)s).")
+            % {"what": what, "names": names, "kind": mime or _("not an image")},
             code="invalid_image",
         )
     return "image/x-icon" if allowed[mime] == "ICO" else mime
@@ -32,9 +35,9 @@ def _checked(data: bytes, *, allowed: dict[str, str], max_bytes: int, what: str)
 
 def logo_type(data: bytes) -> str:
     """The logo's content type; refuses anything but PNG, JPEG and WebP up to 512 KB."""
-    return _checked(data, allowed=LOGO_TYPES, max_bytes=LOGO_MAX_BYTES, what="logo")
+    return _checked(data, allowed=LOGO_TYPES, max_bytes=LOGO_MAX_BYTES, what=_("logo"))
 
 
 def favicon_type(data: bytes) -> str:
     """The favicon's content type; refuses anything but PNG and ICO up to 100 KB."""
-    return _checked(data, allowed=FAVICON_TYPES, max_bytes=FAVICON_MAX_BYTES, what="favicon")
+    return _checked(data, allowed=FAVICON_TYPES, max_bytes=FAVICON_MAX_BYTES, what=_("favicon"))

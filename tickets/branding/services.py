@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.branding import colors, images
 from tickets.errors import InvalidInput, NotAllowed
@@ -38,16 +39,19 @@ def brand_cleaned(data: BrandInput) -> dict[str, object]:
             validate_email(address)
         except ValidationError:
             raise InvalidInput(
-                f"{address!r} is not an email address.", code="invalid_address"
+                _("%(address)r is not an email address.") % {"address": address},
+                code="invalid_address",
             ) from None
     values["support_address"] = address
     primary = data.primary_color.strip()
     if primary:
-        primary = colors.normalize_hex(primary, field="primary colour")
+        primary = colors.normalize_hex(primary, field=_("primary colour"))
         colors.refuse_unreadable_primary(primary)
     values["primary_color"] = primary
     accent = data.accent_color.strip()
-    values["accent_color"] = colors.normalize_hex(accent, field="accent colour") if accent else ""
+    values["accent_color"] = (
+        colors.normalize_hex(accent, field=_("accent colour")) if accent else ""
+    )
     if data.logo is not None:
         values["logo"] = data.logo
         values["logo_type"] = images.logo_type(data.logo) if data.logo else ""
@@ -60,7 +64,7 @@ def brand_cleaned(data: BrandInput) -> dict[str, object]:
 def brand_update(*, data: BrandInput, actor: User | None) -> Brand:
     """Set the brand (admins only; None: the system, as the demo data does)."""
     if actor is not None and not is_admin(actor):
-        raise NotAllowed("Only admins set the branding.", code="not_admin")
+        raise NotAllowed(_("Only admins set the branding."), code="not_admin")
     values = brand_cleaned(data)
     with transaction.atomic():
         brand = Brand.objects.select_for_update().order_by("pk").first() or Brand()

@@ -4,6 +4,7 @@ import re
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from tickets.catalog.selectors import About, belongs_to
 from tickets.errors import InvalidInput
@@ -47,12 +48,18 @@ def service_save(
     """Create (service None) or change a service of one customer or one organization."""
     if (customer is None) == (organization is None):
         raise InvalidInput(
-            "A service belongs to a customer or to an organization.", code="service_owner"
+            _("A service belongs to a customer or to an organization."), code="service_owner"
         )
     if plan is not None and plan.product_id != product.pk:
-        raise InvalidInput(f"“{plan.name}” is not a plan of {product.name}.", code="wrong_plan")
+        raise InvalidInput(
+            _("“%(name)s” is not a plan of %(product_name)s.")
+            % {"name": plan.name, "product_name": product.name},
+            code="wrong_plan",
+        )
     if status not in ServiceStatus.values:
-        raise InvalidInput(f"The status is one of {', '.join(ServiceStatus.values)}.")
+        raise InvalidInput(
+            _("The status is one of %(choices)s.") % {"choices": ", ".join(ServiceStatus.values)}
+        )
     service = service or Service()
     service.product, service.plan = product, plan
     service.customer, service.organization = customer, organization
@@ -65,7 +72,8 @@ def service_save(
             service.save()
     except IntegrityError:
         raise InvalidInput(
-            f"{product.name} {service.identifier} is another customer's service already.",
+            _("%(name)s %(identifier)s is another customer's service already.")
+            % {"name": product.name, "identifier": service.identifier},
             code="identifier_taken",
         ) from None
     return service
@@ -91,14 +99,17 @@ def ticket_set_about(
     if service is not None:
         if product is not None and product.pk != service.product_id:
             raise InvalidInput(
-                f"{service} is not a service of {product.name}.", code="wrong_product"
+                _("%(service)s is not a service of %(name)s.")
+                % {"service": service, "name": product.name},
+                code="wrong_product",
             )
         product = service.product
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         if service is not None and not belongs_to(service, ticket.customer):
             raise InvalidInput(
-                f"{service} is not a service of {ticket.customer} or their organization.",
+                _("%(service)s is not a service of %(customer)s or their organization.")
+                % {"service": service, "customer": ticket.customer},
                 code="not_their_service",
             )
         if (ticket.product_id, ticket.service_id) == (

@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from tickets import addressing, policy
 from tickets.collab.following import add_followers
@@ -65,9 +66,9 @@ def ticket_unfollow(*, ticket: Ticket, actor: User) -> None:
 
 def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
     """Say two tickets are related: shown on both, an event on both."""
-    policy.refuse_unless_works_tickets(actor, "link tickets")
+    policy.refuse_unless_works_tickets(actor, _("link tickets"))
     if ticket.pk == other.pk:
-        raise InvalidInput("A ticket cannot be related to itself.", code="link_to_itself")
+        raise InvalidInput(_("A ticket cannot be related to itself."), code="link_to_itself")
     low, high = sorted((ticket.pk, other.pk))
     with transaction.atomic():
         # Both locked, in id order: two agents linking the same pair meet here.
@@ -75,12 +76,14 @@ def ticket_link(*, ticket: Ticket, other: Ticket, actor: Actor) -> TicketLink:
         for one in (first, second):
             if one.merged_into_id is not None:
                 raise Conflict(
-                    f"{one.reference} was merged into another ticket; link that one instead.",
+                    _("%(reference)s was merged into another ticket; link that one instead.")
+                    % {"reference": one.reference},
                     code="ticket_merged",
                 )
         if TicketLink.objects.filter(low_id=low, high_id=high).exists():
             raise Conflict(
-                f"{first.reference} and {second.reference} are already related.",
+                _("%(reference)s and %(second)s are already related.")
+                % {"reference": first.reference, "second": second.reference},
                 code="already_linked",
             )
         link = TicketLink.objects.create(low_id=low, high_id=high, created_by=actor)
@@ -99,14 +102,16 @@ def _record_on_both(first: Ticket, second: Ticket, kind: EventKind, actor: Actor
 
 
 def ticket_unlink(*, ticket: Ticket, other: Ticket, actor: Actor) -> None:
-    policy.refuse_unless_works_tickets(actor, "unlink tickets")
+    policy.refuse_unless_works_tickets(actor, _("unlink tickets"))
     low, high = sorted((ticket.pk, other.pk))
     with transaction.atomic():
         first, second = lock_ticket(Ticket(pk=low)), lock_ticket(Ticket(pk=high))
-        deleted, _ = TicketLink.objects.filter(low_id=low, high_id=high).delete()
+        deleted, _kinds = TicketLink.objects.filter(low_id=low, high_id=high).delete()
         if not deleted:
             raise Conflict(
-                f"{first.reference} and {second.reference} are not related.", code="not_linked"
+                _("%(reference)s and %(second)s are not related.")
+                % {"reference": first.reference, "second": second.reference},
+                code="not_linked",
             )
         _record_on_both(first, second, EventKind.TICKET_UNLINKED, actor)
 
@@ -127,22 +132,22 @@ def side_conversation_start(
     """Email a third party about the ticket: a conversation of its own, sent like a reply
     (pending, then by the delivery task after commit), with the files attached. Never to the
     customer."""
-    policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
+    policy.refuse_unless_works_tickets(actor, _("email third parties about a ticket"))
     address = normalize_email(to)
     subject = " ".join(subject.split())
     if not subject:
-        raise InvalidInput("A side conversation needs a subject.", code="empty_subject")
+        raise InvalidInput(_("A side conversation needs a subject."), code="empty_subject")
     _refuse_empty(text)
     refuse_oversized_files(attachments)
     if addressing.is_own_address(address):
-        raise InvalidInput("That is the help desk's own address.", code="own_address")
+        raise InvalidInput(_("That is the help desk's own address."), code="own_address")
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         _refuse_if_merged(ticket)
         if ticket.customer.contact_points.filter(kind=ContactKind.EMAIL, value=address).exists():
             raise InvalidInput(
-                "That is the customer's address: answer them in the ticket's reply box.",
+                _("That is the customer's address: answer them in the ticket's reply box."),
                 code="customer_address",
             )
         conversation = SideConversation.objects.create(
@@ -173,7 +178,7 @@ def side_conversation_reply(
 ) -> SideMessage:
     """Write again to the third party, in the same thread (a closed one opens again), with
     the files attached."""
-    policy.refuse_unless_works_tickets(actor, "email third parties about a ticket")
+    policy.refuse_unless_works_tickets(actor, _("email third parties about a ticket"))
     _refuse_empty(text)
     refuse_oversized_files(attachments)
     now = now or timezone.now()
@@ -195,7 +200,7 @@ def side_conversation_close(
     *, conversation: SideConversation, actor: Actor, now: datetime | None = None
 ) -> SideConversation:
     """Done with it (a later reply from the third party, or to them, opens it again)."""
-    policy.refuse_unless_works_tickets(actor, "close side conversations")
+    policy.refuse_unless_works_tickets(actor, _("close side conversations"))
     with transaction.atomic():
         ticket = lock_ticket(conversation.ticket)
         conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)
@@ -212,17 +217,19 @@ def side_conversation_close(
 
 def _refuse_empty(text: str) -> None:
     if not text.strip():
-        raise InvalidInput("The message needs some text.", code="empty_message")
+        raise InvalidInput(_("The message needs some text."), code="empty_message")
     if len(text) > TEXT_MAX:
         raise InvalidInput(
-            f"The message is longer than {TEXT_MAX} characters.", code="message_too_long"
+            _("The message is longer than %(most)s characters.") % {"most": TEXT_MAX},
+            code="message_too_long",
         )
 
 
 def _refuse_if_merged(ticket: Ticket) -> None:
     if ticket.merged_into_id is not None:
         raise Conflict(
-            f"{ticket.reference} was merged into another ticket; work on that one instead.",
+            _("%(reference)s was merged into another ticket; work on that one instead.")
+            % {"reference": ticket.reference},
             code="ticket_merged",
         )
 

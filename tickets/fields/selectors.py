@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils.translation import gettext as _
 
 from helpdesk.kept import KeptPerProcess
 from tickets.errors import InvalidInput
@@ -213,12 +214,17 @@ def condition_filter(condition: FieldCondition) -> Q | Exists:
     values table (field, value, ticket) probed per ticket. InvalidInput when wrong."""
     field = active_fields().get(condition.key)
     if field is None:
-        raise InvalidInput(f"There is no field {condition.key!r}.", code="unknown_field")
+        raise InvalidInput(
+            _("There is no field %(key)r.") % {"key": condition.key}, code="unknown_field"
+        )
     rows = TicketFieldValue.objects.filter(field_id=field.pk, ticket_id=OuterRef("pk"))
     try:
         narrowed = _narrow(field, condition, rows)
     except BadValue as error:
-        raise InvalidInput(f"{field.agent_label}: {error}.", code="invalid_field") from None
+        raise InvalidInput(
+            _("%(field)s: %(error)s.") % {"field": field.agent_label, "error": error},
+            code="invalid_field",
+        ) from None
     exists = Exists(narrowed)
     return Q(~exists) if condition.op == "not_set" else exists
 

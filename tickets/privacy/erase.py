@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput, NotAllowed
 from tickets.models import (
@@ -86,7 +87,7 @@ class ErasePreview:
 
 def refuse_unless_handles_personal_data(actor: User | None, doing: str) -> None:
     if actor is not None and not handles_personal_data(actor):
-        raise NotAllowed(f"Only admins may {doing}.", code="admins_only")
+        raise NotAllowed(_("Only admins may %(doing)s.") % {"doing": doing}, code="admins_only")
 
 
 def customer_family(customer_id: int) -> list[int]:
@@ -129,14 +130,17 @@ def customer_erase(
     Either way the customer's row stays as a nameless placeholder with no contact points,
     notes, services, exports or portal account. Returns what was erased."""
     if mode not in ErasureMode.values:
-        raise InvalidInput(f"Erase how? One of: {', '.join(ErasureMode.values)}.", code="mode")
-    refuse_unless_handles_personal_data(actor, "erase a customer")
+        raise InvalidInput(
+            _("Erase how? One of: %(choices)s.") % {"choices": ", ".join(ErasureMode.values)},
+            code="mode",
+        )
+    refuse_unless_handles_personal_data(actor, _("erase a customer"))
     now = now or timezone.now()
     customer = Customer.objects.get(pk=customer_id)
     if customer.merged_into_id is not None:
         raise InvalidInput(
-            f"Customer {customer.pk} was merged into customer {customer.merged_into_id}: "
-            "erase that one.",
+            _("Customer %(pk)s was merged into customer %(merged_into_id)s: erase that one.")
+            % {"pk": customer.pk, "merged_into_id": customer.merged_into_id},
             code="customer_merged",
         )
     family = customer_family(customer.pk)

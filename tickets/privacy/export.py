@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.files import storage_name
@@ -62,11 +63,11 @@ def customer_export_request(
     *, customer: Customer, actor: User, now: datetime | None = None
 ) -> CustomerExport:
     """Ask for an export; a worker builds it after this commits."""
-    refuse_unless_handles_personal_data(actor, "export a customer's data")
+    refuse_unless_handles_personal_data(actor, _("export a customer's data"))
     if customer.merged_into_id is not None:
         raise InvalidInput(
-            f"Customer {customer.pk} was merged into customer {customer.merged_into_id}: "
-            "export that one.",
+            _("Customer %(pk)s was merged into customer %(merged_into_id)s: export that one.")
+            % {"pk": customer.pk, "merged_into_id": customer.merged_into_id},
             code="customer_merged",
         )
     now = now or timezone.now()
@@ -131,7 +132,7 @@ def customer_export_to_file(
     *, customer: Customer, out: IO[bytes], actor: User | None, now: datetime | None = None
 ) -> dict[str, int]:
     """Write the export straight to `out` (the management command), recorded like any."""
-    refuse_unless_handles_personal_data(actor, "export a customer's data")
+    refuse_unless_handles_personal_data(actor, _("export a customer's data"))
     now = now or timezone.now()
     counts = write_customer_zip(customer, out, now=now)
     _audit(customer, actor, counts, now=now, via="command")

@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk.kept import KeptPerProcess
 from tickets.contacts import normalize_contact
@@ -149,14 +150,17 @@ def known_issue_publish(
     title, summary = " ".join(title.split())[:200], summary.strip()
     if not title or not summary:
         raise InvalidInput(
-            "A known issue needs a title and what customers should know.",
+            _("A known issue needs a title and what customers should know."),
             code="known_issue_incomplete",
         )
     now = now or timezone.now()
     with transaction.atomic():
         problem = Problem.objects.select_for_update().get(pk=problem.pk)
         if problem.status == ProblemStatus.SOLVED:
-            raise Conflict(f"{problem.reference} is solved; there is nothing to tell.")
+            raise Conflict(
+                _("%(reference)s is solved; there is nothing to tell.")
+                % {"reference": problem.reference}
+            )
         issue = KnownIssue.objects.filter(problem=problem).first() or KnownIssue(problem=problem)
         again = issue.pk is None or issue.ended_at is not None
         issue.title, issue.summary = title, summary
@@ -183,7 +187,9 @@ def known_issue_end(*, problem: Problem, actor: Actor, now: datetime | None = No
                 problem=problem, kind=ProblemEventKind.UNPUBLISHED, actor=actor
             )
         else:
-            raise Conflict(f"{problem.reference} has no known issue published.")
+            raise Conflict(
+                _("%(reference)s has no known issue published.") % {"reference": problem.reference}
+            )
 
 
 def end_for(problem: Problem, *, now: datetime) -> bool:
@@ -200,14 +206,14 @@ def known_issue_subscribe(
     """Someone asks to be told (by email, or by text to a phone) when the known issue is
     fixed, without opening a ticket. Asking twice is asking once."""
     if kind not in (ContactKind.EMAIL, ContactKind.PHONE):
-        raise InvalidInput("Give an email address or a mobile number.", code="invalid_contact")
+        raise InvalidInput(_("Give an email address or a mobile number."), code="invalid_contact")
     value = normalize_contact(kind, address)
     issue = KnownIssue.objects.filter(pk=known_issue_id, ended_at__isnull=True).first()
     if issue is None:
-        raise Conflict("This issue is fixed already, or no longer known.", code="not_current")
+        raise Conflict(_("This issue is fixed already, or no longer known."), code="not_current")
     try:
         with transaction.atomic():
-            subscriber, _ = KnownIssueSubscriber.objects.get_or_create(
+            subscriber, _created = KnownIssueSubscriber.objects.get_or_create(
                 known_issue=issue, kind=kind, address=value, defaults={"customer": customer}
             )
     except IntegrityError:  # the same person, twice at once

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -104,7 +105,8 @@ def problem_from_alert(
     key = key.strip()
     if not key or len(key) > KEY_MAX:
         raise InvalidInput(
-            f"An alert needs a key of 1 to {KEY_MAX} characters.", code="alert_key_invalid"
+            _("An alert needs a key of 1 to %(most)s characters.") % {"most": KEY_MAX},
+            code="alert_key_invalid",
         )
     state = _State(firing=firing, started_at=started_at, ended_at=ended_at)
     with transaction.atomic():

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -46,7 +47,7 @@ def problem_event(
 def _title(title: str) -> str:
     title = " ".join(title.split())
     if not title:
-        raise InvalidInput("A problem needs a title.", code="title_missing")
+        raise InvalidInput(_("A problem needs a title."), code="title_missing")
     return title[:TITLE_MAX]
 
 
@@ -78,7 +79,8 @@ def problem_create(
                 )
         except IntegrityError:
             raise Conflict(
-                f"A problem from {source} is known as {external_key!r} already.",
+                _("A problem from %(source)s is known as %(external_key)r already.")
+                % {"source": source, "external_key": external_key},
                 code="problem_exists",
             ) from None
         problem_event(problem, ProblemEventKind.CREATED, actor=actor, text=note.strip())
@@ -96,7 +98,9 @@ def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem
     owner, public explanation, product and region."""
     unknown = set(changes) - set(_CHANGEABLE)
     if unknown:
-        raise InvalidInput(f"A problem has no {', '.join(sorted(unknown))} to change.")
+        raise InvalidInput(
+            _("A problem has no %(choices)s to change.") % {"choices": ", ".join(sorted(unknown))}
+        )
     if "title" in changes:
         changes["title"] = _title(changes["title"])
     if "status" in changes and changes["status"] not in (
@@ -104,7 +108,7 @@ def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem
         ProblemStatus.IDENTIFIED,
     ):
         raise InvalidInput(
-            "A problem is investigating or its cause identified; solve it to solve it.",
+            _("A problem is investigating or its cause identified; solve it to solve it."),
             code="invalid_status",
         )
     with transaction.atomic():
@@ -127,7 +131,7 @@ def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem
 def problem_note(*, problem: Problem, actor: Actor, text: str) -> ProblemEvent:
     """An internal note on the problem (staff only ever read it)."""
     if not text.strip():
-        raise InvalidInput("A note needs some text.", code="empty_message")
+        raise InvalidInput(_("A note needs some text."), code="empty_message")
     return problem_event(problem, ProblemEventKind.NOTE, actor=actor, text=text.strip())
 
 
@@ -144,7 +148,9 @@ def problem_link(*, problem: Problem, tickets: Sequence[Ticket], actor: Actor) -
     """Link tickets to the problem as its incidents (a ticket of another problem moves to
     this one; its event says from which), in a few statements whatever their number."""
     if len(tickets) > MOST_LINKED_AT_ONCE:
-        raise InvalidInput(f"Link at most {MOST_LINKED_AT_ONCE:,} tickets at once.")
+        raise InvalidInput(
+            _("Link at most %(most)s tickets at once.") % {"most": f"{MOST_LINKED_AT_ONCE:,}"}
+        )
     outcome = Linked()
     with transaction.atomic():
         problem = _locked(problem)
@@ -167,9 +173,9 @@ def _cannot_link(ticket: Ticket, problem: Problem) -> str | None:
     if ticket.problem_id == problem.pk:
         return ""
     if ticket.merged_into_id is not None:
-        return "it was merged into another ticket"
+        return _("it was merged into another ticket")
     if ticket.status == TicketStatus.CLOSED:
-        return "it is closed"
+        return _("it is closed")
     return None
 
 
@@ -216,7 +222,10 @@ def problem_unlink(*, ticket: Ticket, actor: Actor) -> Ticket:
         ticket = lock_row(Ticket.objects.select_related("problem"), ticket.pk) or ticket
         problem = ticket.problem
         if problem is None:
-            raise Conflict(f"{ticket.reference} is linked to no problem.", code="not_linked")
+            raise Conflict(
+                _("%(reference)s is linked to no problem.") % {"reference": ticket.reference},
+                code="not_linked",
+            )
         Ticket.objects.filter(pk=ticket.pk).update(problem=None, updated_at=timezone.now())
         data: dict[str, Any] = {
             "problem": problem.pk,
@@ -238,7 +247,7 @@ def problem_solve(
     from tickets.problems import solving
 
     if not answer.strip():
-        raise InvalidInput("Write the answer every linked customer gets.", code="answer_missing")
+        raise InvalidInput(_("Write the answer every linked customer gets."), code="answer_missing")
     now = now or timezone.now()
     with transaction.atomic():
         problem = _locked(problem)
@@ -259,10 +268,15 @@ def problem_is_published(problem: Problem) -> bool:
 def _locked(problem: Problem) -> Problem:
     locked = lock_row(Problem.objects.all(), problem.pk)
     if locked is None:
-        raise InvalidInput(f"Problem {problem.pk} does not exist.", code="not_found")
+        raise InvalidInput(
+            _("Problem %(pk)s does not exist.") % {"pk": problem.pk}, code="not_found"
+        )
     return locked
 
 
 def _refuse_if_solved(problem: Problem) -> None:
     if problem.status == ProblemStatus.SOLVED:
-        raise Conflict(f"{problem.reference} is solved already.", code="problem_solved")
+        raise Conflict(
+            _("%(reference)s is solved already.") % {"reference": problem.reference},
+            code="problem_solved",
+        )

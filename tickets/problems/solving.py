@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from tickets.models import (
@@ -55,13 +55,15 @@ def answer_linked(problem_id: int, *, batch: int = BATCH) -> tuple[int, int]:
     )
     while ids := _next_batch(problem, after, batch):
         after = ids[-1]
-        outcome = tickets_answer_and_resolve(
-            ticket_ids=ids,
-            text=problem.solution,
-            actor=problem.solved_by,
-            now=timezone.now(),
-            event=event,
-        )
+        # Why a ticket could not be answered is kept on it: in the default language.
+        with translation.override(settings.LANGUAGE_CODE):
+            outcome = tickets_answer_and_resolve(
+                ticket_ids=ids,
+                text=problem.solution,
+                actor=problem.solved_by,
+                now=timezone.now(),
+                event=event,
+            )
         answered += len(outcome.done)
         left += len(outcome.refused)
         if outcome.refused:

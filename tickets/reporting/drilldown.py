@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.models import (
@@ -36,7 +37,9 @@ def tickets_behind(metric: str, scope: Scope, now: datetime, params: Mapping[str
     try:
         select = METRICS[metric][1]
     except KeyError:
-        raise InvalidInput(f"Unknown report number {metric!r}.", code="invalid_metric") from None
+        raise InvalidInput(
+            _("Unknown report number %(metric)r.") % {"metric": metric}, code="invalid_metric"
+        ) from None
     return select(scope.tickets(), scope, now, _Params(params))
 
 
@@ -57,7 +60,9 @@ class _Params:
         try:
             return int(value)
         except ValueError:
-            raise InvalidInput(f"{name} must be a number.", code=f"invalid_{name}") from None
+            raise InvalidInput(
+                _("%(name)s must be a number.") % {"name": name}, code=f"invalid_{name}"
+            ) from None
 
     def required(self, name: str) -> int:
         value = self.number(name)
@@ -101,7 +106,7 @@ def _backlog_now(rows: Rows, scope: Scope, now: datetime, p: _Params) -> Rows:
 def _backlog_age(rows: Rows, scope: Scope, now: datetime, p: _Params) -> Rows:
     index = p.required("age")
     if not 0 <= index < len(AGES):
-        raise InvalidInput("age is one of the backlog's age groups.", code="invalid_age")
+        raise InvalidInput(_("age is one of the backlog's age groups."), code="invalid_age")
     # As the report groups them: at least this group's days old, younger than the next's.
     rows = rows.filter(solved_at__isnull=True, created_at__lte=now - timedelta(days=AGES[index][1]))
     if index + 1 < len(AGES):

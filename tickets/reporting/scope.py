@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import TruncDay, TruncWeek
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.models import Channel, Priority, TicketMetrics
@@ -30,17 +31,23 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.until <= self.since:
-            raise InvalidInput("The period must end after it starts.", code="invalid_period")
+            raise InvalidInput(_("The period must end after it starts."), code="invalid_period")
         if self.until - self.since > timedelta(days=MAX_DAYS):
-            raise InvalidInput("Reports cover at most two years.", code="period_too_long")
+            raise InvalidInput(_("Reports cover at most two years."), code="period_too_long")
         if self.bucket not in BUCKETS:
-            raise InvalidInput("Group by day or week.", code="invalid_bucket")
+            raise InvalidInput(_("Group by day or week."), code="invalid_bucket")
         if self.channel and self.channel not in Channel.values:
-            raise InvalidInput(f"Unknown channel {self.channel!r}.", code="invalid_channel")
+            raise InvalidInput(
+                _("Unknown channel %(channel)r.") % {"channel": self.channel},
+                code="invalid_channel",
+            )
         if self.priority and self.priority not in Priority.values:
-            raise InvalidInput(f"Unknown priority {self.priority!r}.", code="invalid_priority")
+            raise InvalidInput(
+                _("Unknown priority %(priority)r.") % {"priority": self.priority},
+                code="invalid_priority",
+            )
         if self.tier_level is not None and not 0 <= self.tier_level <= 3:
-            raise InvalidInput("Tiers are 0 to 3.", code="invalid_tier")
+            raise InvalidInput(_("Tiers are 0 to 3."), code="invalid_tier")
 
     def dimensions(self, prefix: str = "") -> Q:
         """The filters as a condition on TicketMetrics (through `prefix` from another model)."""
@@ -136,10 +143,14 @@ def _date(value: str | None, name: str) -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2026-01-31.", code="invalid_date") from None
+        raise InvalidInput(
+            _("%(name)s must be a date like 2026-01-31.") % {"name": name}, code="invalid_date"
+        ) from None
     if not EARLIEST <= day <= LATEST:  # the period's ends are computed a day or a week away
         raise InvalidInput(
-            f"{name} must fall between {EARLIEST} and {LATEST}.", code="invalid_date"
+            _("%(name)s must fall between %(earliest)s and %(latest)s.")
+            % {"name": name, "earliest": EARLIEST, "latest": LATEST},
+            code="invalid_date",
         )
     return day
 
@@ -150,4 +161,6 @@ def _number(value: str | None, name: str) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InvalidInput(f"{name} must be a number.", code=f"invalid_{name}") from None
+        raise InvalidInput(
+            _("%(name)s must be a number.") % {"name": name}, code=f"invalid_{name}"
+        ) from None

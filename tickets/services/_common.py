@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from tickets import policy
 from tickets.errors import Conflict
@@ -94,10 +96,19 @@ def savepoint_unless(locked: bool) -> AbstractContextManager[Any]:
     return transaction.atomic()
 
 
+def in_sentence(label: Any) -> str:
+    """A choice's label (a status, a kind of contact) as said mid-sentence: lower-cased in
+    English ("cannot go from new to resolved"); other languages keep it as written (German
+    nouns keep their capitals)."""
+    text = str(label)
+    return text.lower() if (translation.get_language() or "en").startswith("en") else text
+
+
 def refuse_if_merged(ticket: Ticket) -> None:
     if ticket.merged_into_id is not None:
         raise Conflict(
-            f"{ticket.reference} was merged into another ticket; work on that one instead.",
+            _("%(reference)s was merged into another ticket; work on that one instead.")
+            % {"reference": ticket.reference},
             code="ticket_merged",
         )
 

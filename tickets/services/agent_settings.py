@@ -9,6 +9,7 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput, NotAllowed
 from tickets.models import AgentProfile
@@ -44,10 +45,10 @@ def languages() -> list[tuple[str, str]]:
 
 def _refuse_unless_own(agent: User, actor: User) -> AgentProfile:
     if actor.pk != agent.pk and not is_admin(actor):
-        raise NotAllowed("Agents change their own settings only.", code="not_yours")
+        raise NotAllowed(_("Agents change their own settings only."), code="not_yours")
     profile = AgentProfile.objects.select_for_update().filter(user=agent).first()
     if profile is None:
-        raise InvalidInput(f"{agent} is not an agent.", code="not_an_agent")
+        raise InvalidInput(_("%(agent)s is not an agent.") % {"agent": agent}, code="not_an_agent")
     return profile
 
 
@@ -55,7 +56,8 @@ def _signature(value: str, limit: int, what: str) -> str:
     value = "\n".join(line.rstrip() for line in value.strip().splitlines())
     if len(value) > limit:
         raise InvalidInput(
-            f"The {what} signature has {len(value)} characters; at most {limit}.",
+            _("The %(what)s signature has %(count)s characters; at most %(limit)s.")
+            % {"what": what, "count": len(value), "limit": limit},
             code="signature_too_long",
         )
     return value
@@ -65,9 +67,15 @@ def agent_settings_update(*, agent: User, data: AgentSettings, actor: User) -> A
     """Save the agent's settings (they or an admin); InvalidInput says what is wrong and
     nothing is saved."""
     if data.time_zone and data.time_zone not in time_zones():
-        raise InvalidInput(f"Unknown time zone {data.time_zone!r}.", code="invalid_time_zone")
+        raise InvalidInput(
+            _("Unknown time zone %(time_zone)r.") % {"time_zone": data.time_zone},
+            code="invalid_time_zone",
+        )
     if data.language and data.language not in dict(languages()):
-        raise InvalidInput(f"Unknown language {data.language!r}.", code="invalid_language")
+        raise InvalidInput(
+            _("Unknown language %(language)r.") % {"language": data.language},
+            code="invalid_language",
+        )
     values = {
         "is_available": data.is_available,
         "signature": _signature(data.signature, SIGNATURE_MAX, "email"),

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
@@ -39,15 +40,21 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+            raise Conflict(
+                _("%(reference)s is closed.") % {"reference": ticket.reference},
+                code="ticket_closed",
+            )
         if ticket.assignee_id == assignee.pk:
             return ticket
         if actor is not None and actor.pk != assignee.pk:  # taking it: only in one's tier
-            policy.refuse_unless_works_on(actor, ticket, "assign it")
+            policy.refuse_unless_works_on(actor, ticket, _("assign it"))
         if not agent_in_tier(assignee, ticket.tier_id):
             raise InvalidInput(
-                f"{assignee} is not an active agent of {ticket.tier}; "
-                "move the ticket to their tier first.",
+                _(
+                    "%(assignee)s is not an active agent of %(tier)s; move the "
+                    "ticket to their tier first."
+                )
+                % {"assignee": assignee, "tier": ticket.tier},
                 code="assignee_not_in_tier",
             )
         change: dict[str, Any] = {"from": ticket.assignee_id, "to": assignee.pk}
@@ -73,7 +80,7 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
         ticket = lock_ticket(ticket)
         if ticket.assignee_id is None:
             return ticket
-        policy.refuse_unless_works_on(actor, ticket, "unassign it")
+        policy.refuse_unless_works_on(actor, ticket, _("unassign it"))
         data: dict[str, Any] = {"from": ticket.assignee_id}
         if reason:
             data["reason"] = reason
@@ -88,7 +95,9 @@ def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket
 def assignee_by_id(user_id: int) -> User:
     user = User.objects.filter(pk=user_id).first()
     if user is None:
-        raise InvalidInput(f"There is no user {user_id}.", code="unknown_user")
+        raise InvalidInput(
+            _("There is no user %(user_id)s.") % {"user_id": user_id}, code="unknown_user"
+        )
     return user
 
 
@@ -129,7 +138,9 @@ def agent_add(
 
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(f"The username {username!r} is taken.", code="username_taken")
+        raise Conflict(
+            _("The username %(username)r is taken.") % {"username": username}, code="username_taken"
+        )
     with transaction.atomic():
         user = User.objects.create_user(
             username=username, email=email.strip().lower(), first_name=first_name.strip(),

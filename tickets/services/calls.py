@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import metrics
 from tickets.contacts import normalize_phone
@@ -42,11 +43,14 @@ def ticket_log_call(
 ) -> Message:
     """Log a call on a ticket, or open a phone ticket for the caller with it."""
     if direction not in CallDirection.values:
-        raise InvalidInput(f"Unknown call direction {direction!r}.", code="invalid_direction")
+        raise InvalidInput(
+            _("Unknown call direction %(direction)r.") % {"direction": direction},
+            code="invalid_direction",
+        )
     if duration_seconds < 0:
-        raise InvalidInput("A call cannot last less than nothing.", code="invalid_duration")
+        raise InvalidInput(_("A call cannot last less than nothing."), code="invalid_duration")
     if not notes.strip():
-        raise InvalidInput("Write what the call was about.", code="empty_message")
+        raise InvalidInput(_("Write what the call was about."), code="empty_message")
     number = normalize_phone(phone_number)
     now = now or timezone.now()
     call = InboundCall(direction=direction, phone_number=number, duration_seconds=duration_seconds)
@@ -56,7 +60,10 @@ def ticket_log_call(
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+            raise Conflict(
+                _("%(reference)s is closed.") % {"reference": ticket.reference},
+                code="ticket_closed",
+            )
         inbound = direction == CallDirection.INBOUND
         message = Message.objects.create(
             ticket=ticket,

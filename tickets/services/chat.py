@@ -18,6 +18,7 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext as _
 
 from knowledge.selectors import article_answers
 from tickets import live, policy
@@ -120,9 +121,12 @@ def chat_availability(*, now: datetime | None = None, tier_level: int = CHAT_TIE
 def _validate_text(text: str) -> str:
     text = text.strip()
     if not text:
-        raise InvalidInput(gettext_noop("Write a message first."), code="empty_message")
+        raise InvalidInput(_("Write a message first."), code="empty_message")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"A message has at most {MAX_TEXT} characters.", code="too_long")
+        raise InvalidInput(
+            _("A message has at most %(most)s characters.") % {"most": MAX_TEXT},
+            code="too_long",
+        )
     return text
 
 
@@ -159,7 +163,7 @@ def chat_start(
         return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
-        raise InvalidInput(gettext_noop("Tell us your name."), code="invalid_name")
+        raise InvalidInput(_("Tell us your name."), code="invalid_name")
     key = uuid.uuid4()
     inbound = InboundMessage(
         channel=Channel.CHAT,
@@ -257,7 +261,7 @@ def chat_customer_message(
             .update(customer_seen_at=now)
         )
         if not seen:
-            raise Conflict(gettext_noop("This chat has ended; start a new one."), code="ended")
+            raise Conflict(_("This chat has ended; start a new one."), code="ended")
         # A resend (the same client id after a dropped connection) is rare: the unique
         # message id turns it into the stored message, without a look-up for every message.
         try:
@@ -294,9 +298,9 @@ def chat_mark_read(*, chat: ChatSession, side: str, up_to: int) -> None:
 @transaction.atomic
 def chat_rate(*, chat: ChatSession, rating: int, comment: str = "") -> None:
     if chat.status != ChatStatus.ENDED:
-        raise Conflict(gettext_noop("A chat can be rated once it has ended."), code="not_ended")
+        raise Conflict(_("A chat can be rated once it has ended."), code="not_ended")
     if not 1 <= rating <= 5:
-        raise InvalidInput(gettext_noop("Choose a rating from 1 to 5."), code="invalid_rating")
+        raise InvalidInput(_("Choose a rating from 1 to 5."), code="invalid_rating")
     ChatSession.objects.filter(pk=chat.pk).update(rating=rating, rating_comment=comment[:2000])
     record_event(
         chat.ticket, EventKind.RATED, actor=None, label=chat.name, rating=rating,
@@ -347,7 +351,7 @@ def _in(language: str, text: str) -> str:
 def _locked(chat_id: int) -> ChatSession:
     chat = lock_row(ChatSession.objects.select_related("ticket", "agent", "tier"), chat_id)
     if chat is None:
-        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
+        raise InvalidInput(_("There is no such chat."), code="unknown_chat")
     return chat
 
 
@@ -356,16 +360,16 @@ def _refuse_if_full(agent: User) -> None:
     profile = AgentProfile.objects.filter(user=agent).first()
     if profile is not None and not profile.is_available:
         raise Conflict(
-            f"{agent.get_full_name() or agent.username} is away and takes no chats"
-            " (set available in My settings).",
+            _("%(agent)s is away and takes no chats (set available in My settings).")
+            % {"agent": agent.get_full_name() or agent.username},
             code="agent_away",
         )
     limit = profile.max_chats if profile else 0
     held = ChatSession.objects.filter(agent=agent, status=ChatStatus.ACTIVE).count()
     if held >= limit:
         raise Conflict(
-            f"{agent.get_full_name() or agent.username} already has {held} chat(s), "
-            f"the most they take at once ({limit}).",
+            _("%(agent)s already has %(held)s chat(s), the most they take at once (%(limit)s).")
+            % {"agent": agent.get_full_name() or agent.username, "held": held, "limit": limit},
             code="chat_limit",
         )
 
@@ -377,19 +381,24 @@ def _state_changed(chat: ChatSession) -> None:
 
 def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> ChatSession:
     """Take a waiting chat. Two agents accepting at once: one wins, the other is told."""
-    policy.refuse_unless_works_tickets(agent, "take chats")
+    policy.refuse_unless_works_tickets(agent, _("take chats"))
     with transaction.atomic():
         chat = _locked(chat_id)
         if chat.status != ChatStatus.WAITING:
+            if chat.status != ChatStatus.ACTIVE:
+                raise Conflict(_("This chat has ended."), code="ended")
             taken_by = chat.agent.get_full_name() if chat.agent else ""
             raise Conflict(
-                f"This chat was already taken{f' by {taken_by}' if taken_by else ''}."
-                if chat.status == ChatStatus.ACTIVE
-                else "This chat has ended.",
-                code="chat_taken" if chat.status == ChatStatus.ACTIVE else "ended",
+                _("This chat was already taken by %(agent)s.") % {"agent": taken_by}
+                if taken_by
+                else _("This chat was already taken."),
+                code="chat_taken",
             )
         if not agent_in_tier(agent, chat.tier_id):
-            raise InvalidInput(f"Only agents of {chat.tier} take this chat.", code="not_in_tier")
+            raise InvalidInput(
+                _("Only agents of %(tier)s take this chat.") % {"tier": chat.tier},
+                code="not_in_tier",
+            )
         _refuse_if_full(agent)
         chat.status, chat.agent, chat.accepted_at = ChatStatus.ACTIVE, agent, now or timezone.now()
         chat.save(update_fields=["status", "agent", "accepted_at"])
@@ -401,9 +410,9 @@ def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> Ch
 
 def _refuse_unless_holder(chat: ChatSession, actor: User) -> None:
     if chat.status != ChatStatus.ACTIVE:
-        raise Conflict("This chat is not with an agent now.", code="not_active")
+        raise Conflict(_("This chat is not with an agent now."), code="not_active")
     if chat.agent_id != actor.pk and not actor.is_superuser:
-        raise Conflict("Only the agent holding this chat can do that.", code="not_holder")
+        raise Conflict(_("Only the agent holding this chat can do that."), code="not_holder")
 
 
 def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
@@ -411,10 +420,11 @@ def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
         chat = _locked(chat_id)
         _refuse_unless_holder(chat, actor)
         if to_agent.pk == chat.agent_id:
-            raise InvalidInput("That agent already holds this chat.", code="same_agent")
+            raise InvalidInput(_("That agent already holds this chat."), code="same_agent")
         if not agent_in_tier(to_agent, chat.tier_id):
             raise InvalidInput(
-                f"{to_agent} is not an agent of {chat.tier}; escalate instead.",
+                _("%(to_agent)s is not an agent of %(tier)s; escalate instead.")
+                % {"to_agent": to_agent, "tier": chat.tier},
                 code="not_in_tier",
             )
         _refuse_if_full(to_agent)
@@ -485,7 +495,7 @@ def chat_agent_message(*, chat_id: int, agent: User, client_id: str, text: str) 
     text = _validate_text(text)
     chat = ChatSession.objects.filter(pk=chat_id).first()
     if chat is None:
-        raise InvalidInput(gettext_noop("There is no such chat."), code="unknown_chat")
+        raise InvalidInput(_("There is no such chat."), code="unknown_chat")
     external_id = f"{chat.key}:agent:{client_id[:100]}"
     try:
         _refuse_unless_holder(chat, agent)

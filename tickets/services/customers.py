@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk.languages import supported_language
 from tickets import policy
@@ -79,7 +80,7 @@ def customer_create(
 ) -> Customer:
     """A customer entered by an agent, with at least one way to reach them."""
     if not contacts:
-        raise InvalidInput("A customer needs at least one email address or phone number.")
+        raise InvalidInput(_("A customer needs at least one email address or phone number."))
     joins = next(
         filter(None, (organization_for_new_customer(kind, value) for kind, value in contacts)),
         None,
@@ -112,7 +113,9 @@ def customer_set_language(*, customer: Customer, language: str) -> Customer:
     """The customer's own choice (the portal's language switcher): replaces any other."""
     chosen = supported_language(language)
     if not chosen:
-        raise InvalidInput(f"{language!r} is not a language of this help desk.")
+        raise InvalidInput(
+            _("%(language)r is not a language of this help desk.") % {"language": language}
+        )
     if customer.language != chosen:
         customer.language = chosen
         customer.save(update_fields=["language", "updated_at"])
@@ -122,8 +125,8 @@ def customer_set_language(*, customer: Customer, language: str) -> Customer:
 def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> ContactPoint:
     if customer.merged_into_id is not None:
         raise Conflict(
-            f"Customer {customer.pk} was merged into customer {customer.merged_into_id}; "
-            "add the contact there.",
+            _("Customer %(pk)s was merged into customer %(merged_into_id)s; add the contact there.")
+            % {"pk": customer.pk, "merged_into_id": customer.merged_into_id},
             code="customer_merged",
         )
     normalized = normalize_contact(kind, value)
@@ -132,8 +135,11 @@ def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> 
         if existing.customer_id == customer.pk:
             return existing
         raise Conflict(
-            f"{normalized} already belongs to customer {existing.customer_id}; "
-            "merge the two customers instead.",
+            _(
+                "%(contact)s already belongs to customer %(customer_id)s; "
+                "merge the two customers instead."
+            )
+            % {"contact": normalized, "customer_id": existing.customer_id},
             code="contact_taken",
         )
     try:
@@ -141,7 +147,8 @@ def customer_add_contact_point(*, customer: Customer, kind: str, value: str) -> 
             return ContactPoint.objects.create(customer=customer, kind=kind, value=normalized)
     except IntegrityError:
         raise Conflict(
-            f"{normalized} was just added to another customer.", code="contact_taken"
+            _("%(contact)s was just added to another customer.") % {"contact": normalized},
+            code="contact_taken",
         ) from None
 
 
@@ -152,10 +159,10 @@ def customer_remove_contact_point(*, customer: Customer, contact_id: int) -> Non
         points = list(ContactPoint.objects.select_for_update().filter(customer=customer))
         point = next((p for p in points if p.pk == contact_id), None)
         if point is None:
-            raise InvalidInput("That is not one of this customer's contacts.", code="not_found")
+            raise InvalidInput(_("That is not one of this customer's contacts."), code="not_found")
         if len(points) == 1:
             raise Conflict(
-                "This is the customer's only contact: add another before removing it.",
+                _("This is the customer's only contact: add another before removing it."),
                 code="last_contact",
             )
         point.delete()
@@ -164,15 +171,15 @@ def customer_remove_contact_point(*, customer: Customer, contact_id: int) -> Non
 def customer_note(*, customer: Customer, actor: Actor, text: str) -> CustomerNote:
     """A note agents keep about the customer."""
     if not text.strip():
-        raise InvalidInput("A note needs some text.", code="empty_message")
+        raise InvalidInput(_("A note needs some text."), code="empty_message")
     return CustomerNote.objects.create(customer=customer, author=actor, text=text.strip())
 
 
 def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Customer:
     """Fold `source` into `target`: every ticket and contact point follows, with an event."""
-    policy.refuse_unless_works_tickets(actor, "merge customers")
+    policy.refuse_unless_works_tickets(actor, _("merge customers"))
     if source.pk == target.pk:
-        raise InvalidInput("A customer cannot be merged into itself.", code="same_customer")
+        raise InvalidInput(_("A customer cannot be merged into itself."), code="same_customer")
     with transaction.atomic():
         locked = {
             c.pk: c
@@ -180,9 +187,13 @@ def customer_merge(*, source: Customer, target: Customer, actor: Actor) -> Custo
         }
         source, target = locked[source.pk], locked[target.pk]
         if source.merged_into_id is not None:
-            raise Conflict(f"Customer {source.pk} was already merged.", code="customer_merged")
+            raise Conflict(
+                _("Customer %(pk)s was already merged.") % {"pk": source.pk}, code="customer_merged"
+            )
         if target.merged_into_id is not None:
-            raise Conflict(f"Customer {target.pk} was merged away.", code="customer_merged")
+            raise Conflict(
+                _("Customer %(pk)s was merged away.") % {"pk": target.pk}, code="customer_merged"
+            )
 
         ticket_ids = list(Ticket.objects.filter(customer=source).values_list("pk", flat=True))
         Ticket.objects.filter(pk__in=ticket_ids).update(customer=target)

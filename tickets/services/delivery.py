@@ -1,6 +1,7 @@
 """What providers report about messages we sent: sent, delivered, failed."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.models import DeliveryStatus, EventKind, Message, MessageKind
@@ -27,7 +28,9 @@ def message_record_delivery(*, provider_id: str, status: str, error: str = "") -
     A failure is written to the ticket's history as a DELIVERY_FAILED event.
     """
     if status not in _REPORTABLE:
-        raise InvalidInput(f"Unknown delivery status {status!r}.", code="invalid_status")
+        raise InvalidInput(
+            _("Unknown delivery status %(status)r.") % {"status": status}, code="invalid_status"
+        )
     if not provider_id:
         return None
     with transaction.atomic():

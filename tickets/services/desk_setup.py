@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils.translation import gettext as _
 
 from helpdesk.kept import KeptPerProcess
 from tickets.branding import Look, read_look
@@ -51,7 +52,9 @@ class DeskSetup:
         try:
             return copy.copy(self.tiers[level])
         except KeyError:
-            raise InvalidInput(f"There is no tier {level}.", code="invalid_tier") from None
+            raise InvalidInput(
+                _("There is no tier %(level)s.") % {"level": level}, code="invalid_tier"
+            ) from None
 
     def notice(self, kind: str) -> CustomerNotice | None:
         return self.notices.get(kind)

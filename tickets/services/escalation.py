@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
@@ -49,21 +50,32 @@ def ticket_move_tier(
     """
     reason, handoff_note = reason.strip(), handoff_note.strip()
     if not reason:
-        raise InvalidInput("Say why the ticket changes tier.", code="reason_required")
+        raise InvalidInput(_("Say why the ticket changes tier."), code="reason_required")
     if not handoff_note:
-        raise InvalidInput("Write a hand-off note for the next tier.", code="handoff_note_required")
+        raise InvalidInput(
+            _("Write a hand-off note for the next tier."), code="handoff_note_required"
+        )
     target = Tier.objects.filter(level=tier_level).first()
     if target is None:
-        raise InvalidInput(f"There is no tier {tier_level}.", code="invalid_tier")
+        raise InvalidInput(
+            _("There is no tier %(tier_level)s.") % {"tier_level": tier_level}, code="invalid_tier"
+        )
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         policy.refuse_tier_move(actor, ticket, target.level)
         if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+            raise Conflict(
+                _("%(reference)s is closed.") % {"reference": ticket.reference},
+                code="ticket_closed",
+            )
         source = ticket.tier
         if source.pk == target.pk:
-            raise InvalidInput(f"{ticket.reference} is already in {target}.", code="same_tier")
+            raise InvalidInput(
+                _("%(reference)s is already in %(target)s.")
+                % {"reference": ticket.reference, "target": target},
+                code="same_tier",
+            )
         data: dict[str, Any] = {
             "from": source.level,
             "to": target.level,
@@ -113,13 +125,15 @@ def ticket_escalate(
     current = ticket.tier.level
     if current >= HIGHEST_TIER:
         raise Conflict(
-            f"{ticket.reference} is already in tier {HIGHEST_TIER}, the highest.",
+            _("%(reference)s is already in tier %(level)s, the highest.")
+            % {"reference": ticket.reference, "level": HIGHEST_TIER},
             code="highest_tier",
         )
     level = current + 1 if tier_level is None else tier_level
     if level <= current:
         raise InvalidInput(
-            f"Escalation goes up: choose a tier above {current}.", code="not_higher_tier"
+            _("Escalation goes up: choose a tier above %(current)s.") % {"current": current},
+            code="not_higher_tier",
         )
     return ticket_move_tier(
         ticket=ticket,

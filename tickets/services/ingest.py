@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import addressing
 from tickets.contacts import normalize_contact
@@ -53,7 +54,9 @@ def ingest_singly(
 ) -> IngestResult:
     """Put one message on its ticket, whatever its case; refusals are raised."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
-        raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
+        raise InvalidInput(
+            _("Mail from the help desk's own address is ignored."), code="own_address"
+        )
     validate_inbound(inbound)  # refused before the transaction: the caller's stays usable
     # A transaction if there is none (the conversation locks last until it ends); no
     # savepoint inside the caller's (it costs two statements a message).
@@ -84,7 +87,7 @@ def _store(
         return ticket_open(inbound=inbound, priority=priority, now=now, locked=True)
     ticket, via = match
     answered_at = threads.answered_at(inbound, known) if via == threads.VIA_ANSWER else None
-    for _ in range(_MAX_MERGE_HOPS):
+    for _hop in range(_MAX_MERGE_HOPS):
         ticket = _follow_merges(ticket)
         if not _sender_belongs(ticket, inbound):
             return _open_beside(ticket, via, inbound, priority, now)
@@ -189,7 +192,7 @@ def _recent_ticket_of_sender(inbound: InboundMessage, now: datetime) -> Ticket |
 
 
 def _follow_merges(ticket: Ticket) -> Ticket:
-    for _ in range(_MAX_MERGE_HOPS):
+    for _hop in range(_MAX_MERGE_HOPS):
         if ticket.merged_into_id is None:
             break
         ticket = Ticket.objects.select_related("customer").get(pk=ticket.merged_into_id)

@@ -24,6 +24,7 @@ from functools import cached_property
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import addressing, metrics
 from tickets.catalog import services as catalog
@@ -85,7 +86,9 @@ def ticket_ingest(
     """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised.
     A third party's reply in a side conversation goes there (tickets.collab)."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
-        raise InvalidInput("Mail from the help desk's own address is ignored.", code="own_address")
+        raise InvalidInput(
+            _("Mail from the help desk's own address is ignored."), code="own_address"
+        )
     validate_inbound(inbound)  # refused before the transaction: the caller's stays usable
     [result] = _ingest([inbound], now=now, alone=True)
     if isinstance(result, DomainError):

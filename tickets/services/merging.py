@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
@@ -23,7 +24,7 @@ def ticket_merge(
     Later messages threaded to `source` land on `target` (channels follow merged_into).
     """
     if source.pk == target.pk:
-        raise InvalidInput("A ticket cannot be merged into itself.", code="same_ticket")
+        raise InvalidInput(_("A ticket cannot be merged into itself."), code="same_ticket")
     now = now or timezone.now()
     with transaction.atomic():
         # Lock both rows in id order so two opposite merges cannot deadlock.
@@ -36,11 +37,17 @@ def ticket_merge(
         source, target = locked[source.pk], locked[target.pk]
         for ticket in (source, target):
             if ticket.merged_into_id is not None:
-                raise Conflict(f"{ticket.reference} was already merged.", code="ticket_merged")
+                raise Conflict(
+                    _("%(reference)s was already merged.") % {"reference": ticket.reference},
+                    code="ticket_merged",
+                )
             if ticket.status == TicketStatus.CLOSED:
-                raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
-        policy.refuse_unless_works_on(actor, source, "merge it into another ticket")
-        policy.refuse_unless_works_on(actor, target, "merge another ticket into it")
+                raise Conflict(
+                    _("%(reference)s is closed.") % {"reference": ticket.reference},
+                    code="ticket_closed",
+                )
+        policy.refuse_unless_works_on(actor, source, _("merge it into another ticket"))
+        policy.refuse_unless_works_on(actor, target, _("merge another ticket into it"))
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import live, metrics, placeholders, policy
 from tickets.addressing import is_own_address, new_message_id
@@ -49,6 +50,7 @@ from tickets.models import (
 from tickets.services import desk_setup, sla_clocks
 from tickets.services._common import (
     Actor,
+    in_sentence,
     lock_ticket,
     new_event,
     record_event,
@@ -187,7 +189,8 @@ def ticket_add_inbound(
             refuse_if_merged(ticket)
             if ticket.status == TicketStatus.CLOSED:
                 raise Conflict(
-                    f"{ticket.reference} is closed; open a follow-up ticket instead.",
+                    _("%(reference)s is closed; open a follow-up ticket instead.")
+                    % {"reference": ticket.reference},
                     code="ticket_closed",
                 )
             if answered_at is not None:
@@ -250,9 +253,9 @@ def ticket_reply(
     unless another status is asked for. Files go out with email replies only. The agent's
     signature for the channel goes under it (`signed`; not under lines of a live chat).
     """
-    policy.refuse_unless_works_tickets(actor, "reply to customers")
+    policy.refuse_unless_works_tickets(actor, _("reply to customers"))
     if not text.strip():
-        raise InvalidInput("A reply needs some text.", code="empty_message")
+        raise InvalidInput(_("A reply needs some text."), code="empty_message")
     refuse_oversized_files(attachments)
     now = now or timezone.now()
     with transaction.atomic():
@@ -260,13 +263,14 @@ def ticket_reply(
         refuse_if_merged(ticket)
         if ticket.status == TicketStatus.CLOSED:
             raise Conflict(
-                f"{ticket.reference} is closed; it cannot be answered any more.",
+                _("%(reference)s is closed; it cannot be answered any more.")
+                % {"reference": ticket.reference},
                 code="ticket_closed",
             )
         channel, chat = _reply_channel(ticket, channel)
         if attachments and channel != Channel.EMAIL:
             raise InvalidInput(
-                "Files can only be sent by email; choose email or send them without files.",
+                _("Files can only be sent by email; choose email or send them without files."),
                 code="attachments_need_email",
             )
         delivered = channel in DELIVERED_CHANNELS
@@ -333,9 +337,9 @@ def ticket_add_note(
     """An internal note: visible to agents only, never sent, allowed in any status (and to
     every role on staff, light agents too). The colleagues it @mentions are told and follow
     the ticket (tickets.collab.mentions)."""
-    policy.refuse_unless_may(actor, "note", "write internal notes")
+    policy.refuse_unless_may(actor, "note", _("write internal notes"))
     if not text.strip():
-        raise InvalidInput("A note needs some text.", code="empty_message")
+        raise InvalidInput(_("A note needs some text."), code="empty_message")
     mentioned = mentions.resolve(text)
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -356,11 +360,13 @@ def ticket_add_note(
 
 def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ticket:
     if priority not in Priority.values:
-        raise InvalidInput(f"Unknown priority {priority!r}.", code="invalid_priority")
+        raise InvalidInput(
+            _("Unknown priority %(priority)r.") % {"priority": priority}, code="invalid_priority"
+        )
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         _refuse_if_closed(ticket)
-        policy.refuse_unless_works_on(actor, ticket, "change its priority")
+        policy.refuse_unless_works_on(actor, ticket, _("change its priority"))
         if ticket.priority == priority:
             return ticket
         record_event(
@@ -380,7 +386,7 @@ def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ti
 def ticket_change_subject(*, ticket: Ticket, subject: str, actor: Actor) -> Ticket:
     subject = subject.strip()
     if not subject:
-        raise InvalidInput("The subject cannot be empty.", code="empty_subject")
+        raise InvalidInput(_("The subject cannot be empty."), code="empty_subject")
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         _refuse_if_closed(ticket)
@@ -400,14 +406,18 @@ def ticket_change_subject(*, ticket: Ticket, subject: str, actor: Actor) -> Tick
 def _refuse_if_closed(ticket: Ticket) -> None:
     refuse_if_merged(ticket)
     if ticket.status == TicketStatus.CLOSED:
-        raise Conflict(f"{ticket.reference} is closed.", code="ticket_closed")
+        raise Conflict(
+            _("%(reference)s is closed.") % {"reference": ticket.reference}, code="ticket_closed"
+        )
 
 
 def validate_inbound(inbound: InboundMessage) -> None:
     if inbound.channel not in Channel.values:
-        raise InvalidInput(f"Unknown channel {inbound.channel!r}.", code="invalid_channel")
+        raise InvalidInput(
+            _("Unknown channel %(channel)r.") % {"channel": inbound.channel}, code="invalid_channel"
+        )
     if not (inbound.text.strip() or inbound.html.strip() or inbound.attachments):
-        raise InvalidInput("The message is empty.", code="empty_message")
+        raise InvalidInput(_("The message is empty."), code="empty_message")
 
 
 def asked_about(inbound: InboundMessage, customer: Customer) -> Asked:
@@ -562,7 +572,8 @@ def refuse_oversized_files(items: tuple[InboundAttachment, ...]) -> None:
     for item in items:
         if len(item.content) > limit:
             raise InvalidInput(
-                f"{item.filename} is larger than the {limit // (1024 * 1024)} MiB limit.",
+                _("%(filename)s is larger than the %(limit)s MiB limit.")
+                % {"filename": item.filename, "limit": limit // (1024 * 1024)},
                 code="attachment_too_large",
             )
 
@@ -623,10 +634,10 @@ def contact_needed(channel: str) -> str | None:
 
 def unreachable_by(channel: str) -> str:
     needed = ContactKind(_CONTACT_FOR_CHANNEL[Channel(channel)])
-    return (
-        f"The customer has no {needed.label.lower()}, "
-        f"so this reply cannot go by {Channel(channel).label}."
-    )
+    return _("The customer has no %(contact)s, so this reply cannot go by %(channel)s.") % {
+        "contact": in_sentence(needed.label),
+        "channel": Channel(channel).label,
+    }
 
 
 def initial_delivery(channel: str) -> str:
@@ -654,7 +665,10 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSess
     so a chat seen going here cannot end before the reply is committed."""
     if requested is not None:
         if requested not in Channel.values:
-            raise InvalidInput(f"Unknown channel {requested!r}.", code="invalid_channel")
+            raise InvalidInput(
+                _("Unknown channel %(channel)r.") % {"channel": requested},
+                code="invalid_channel",
+            )
         channel = _REPLY_FALLBACK.get(Channel(requested), requested)
     else:
         channel = default_reply_channel(last_inbound_channel(ticket), ticket.channel)
@@ -662,7 +676,7 @@ def _reply_channel(ticket: Ticket, requested: str | None) -> tuple[str, ChatSess
     if channel == Channel.CHAT and chat is None:
         if requested == Channel.CHAT:
             raise InvalidInput(
-                "The customer is not in a live chat any more; answer by email.",
+                _("The customer is not in a live chat any more; answer by email."),
                 code="chat_ended",
             )
         # The customer left the chat (or never had one open): answer by email.

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from helpdesk.kept import KeptPerProcess
@@ -108,10 +109,15 @@ def cleaned(data: Mapping[str, Mapping[str, Any]]) -> Prefs:
     result: Prefs = {}
     for kind, media in data.items():
         if kind not in KINDS:
-            raise InvalidInput(f"Unknown notification kind {kind!r}.", code="invalid_kind")
+            raise InvalidInput(
+                gettext("Unknown notification kind %(kind)r.") % {"kind": kind}, code="invalid_kind"
+            )
         for medium, value in media.items():
             if medium not in MEDIA:
-                raise InvalidInput(f"Unknown medium {medium!r}.", code="invalid_medium")
+                raise InvalidInput(
+                    gettext("Unknown medium %(medium)r.") % {"medium": medium},
+                    code="invalid_medium",
+                )
             if bool(value) != DEFAULTS[kind][medium]:
                 result.setdefault(kind, {})[medium] = bool(value)
     return result

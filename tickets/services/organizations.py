@@ -6,6 +6,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -51,10 +52,14 @@ def normalize_domain(text: str) -> str:
         or not all(0 < len(label) <= 63 for label in labels)
         or not all(label.replace("-", "").isalnum() for label in labels)
     ):
-        raise InvalidInput(f"“{text.strip()}” is not a domain like acme.example.", code="invalid")
+        raise InvalidInput(
+            _("“%(domain)s” is not a domain like acme.example.") % {"domain": text.strip()},
+            code="invalid",
+        )
     if domain in SHARED_MAIL_DOMAINS:
         raise InvalidInput(
-            f"{domain} is a public mail service: its customers are not one organization.",
+            _("%(domain)s is a public mail service: its customers are not one organization.")
+            % {"domain": domain},
             code="shared_domain",
         )
     return domain
@@ -90,7 +95,7 @@ def organization_update(
     """Rename, note and choose the plan; a new plan applies to open tickets at once."""
     name = name.strip()
     if not name:
-        raise InvalidInput("An organization needs a name.", code="invalid")
+        raise InvalidInput(_("An organization needs a name."), code="invalid")
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         plan_changed = organization.sla_policy_id != (sla_policy.pk if sla_policy else None)
@@ -100,7 +105,9 @@ def organization_update(
             with transaction.atomic():
                 organization.save(update_fields=["name", "notes", "sla_policy"])
         except IntegrityError:
-            raise Conflict(f"Another organization is called {name}.", code="name_taken") from None
+            raise Conflict(
+                _("Another organization is called %(name)s.") % {"name": name}, code="name_taken"
+            ) from None
         if plan_changed:
             _reevaluate_open_tickets(
                 Ticket.objects.filter(customer__organization=organization), now or timezone.now()
@@ -114,21 +121,28 @@ def organization_add_domain(*, organization: Organization, domain: str) -> Organ
     if owner is not None:
         if owner.organization_id == organization.pk:
             return owner
-        raise Conflict(f"{domain} already belongs to {owner.organization}.", code="domain_taken")
+        raise Conflict(
+            _("%(domain)s already belongs to %(organization)s.")
+            % {"domain": domain, "organization": owner.organization},
+            code="domain_taken",
+        )
     try:
         with transaction.atomic():
             return OrganizationDomain.objects.create(organization=organization, domain=domain)
     except IntegrityError:
         raise Conflict(
-            f"{domain} was just given to another organization.", code="domain_taken"
+            _("%(domain)s was just given to another organization.") % {"domain": domain},
+            code="domain_taken",
         ) from None
 
 
 def organization_remove_domain(*, organization: Organization, domain_id: int) -> None:
     """New customers of the domain stop joining; those who joined stay."""
-    deleted, _ = OrganizationDomain.objects.filter(organization=organization, pk=domain_id).delete()
+    deleted, _kinds = OrganizationDomain.objects.filter(
+        organization=organization, pk=domain_id
+    ).delete()
     if not deleted:
-        raise InvalidInput("That is not one of this organization's domains.", code="not_found")
+        raise InvalidInput(_("That is not one of this organization's domains."), code="not_found")
 
 
 def unattached_customers_of_domain(domain: OrganizationDomain) -> QuerySet[Customer]:
@@ -149,7 +163,7 @@ def organization_adopt_domain_customers(
     another organization stay where an agent put them); how many joined."""
     domain = OrganizationDomain.objects.filter(organization=organization, pk=domain_id).first()
     if domain is None:
-        raise InvalidInput("That is not one of this organization's domains.", code="not_found")
+        raise InvalidInput(_("That is not one of this organization's domains."), code="not_found")
     with transaction.atomic():
         joining = list(
             unattached_customers_of_domain(domain).select_for_update().values_list("pk", flat=True)

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from tickets.branding.mail import branded_email
 from tickets.contacts import normalize_email
@@ -201,8 +202,11 @@ def ticket_customer_reopen(*, ticket: Ticket, actor: Actor, now: datetime | None
     now = now or timezone.now()
     if ticket.status == TicketStatus.RESOLVED and not within_reopen_window(ticket, now):
         raise Conflict(
-            f"{ticket.reference} was resolved more than {settings.HELPDESK_REOPEN_DAYS} days "
-            "ago; please open a new request.",
+            _("%(reference)s was resolved more than %(days)s days ago; please open a new request.")
+            % {
+                "reference": ticket.reference,
+                "days": settings.HELPDESK_REOPEN_DAYS,
+            },
             code="reopen_window_passed",
         )
     return ticket_reopen(ticket=ticket, actor=actor, reason="reopened by the customer", now=now)
@@ -226,16 +230,20 @@ def ticket_customer_write(
     """
     now = now or timezone.now()
     if ticket.customer_id != customer.pk:
-        raise InvalidInput("This is not the customer's ticket.", code="not_owner")
+        raise InvalidInput(_("This is not the customer's ticket."), code="not_owner")
     if ticket.merged_into_id is not None:
         raise Conflict(
-            f"{ticket.reference} was merged into another request; write there.",
+            _("%(reference)s was merged into another request; write there.")
+            % {"reference": ticket.reference},
             code="ticket_merged",
         )
     if not accepts_customer_message(ticket, now):
         raise Conflict(
-            f"{ticket.reference} was closed more than {settings.HELPDESK_REOPEN_DAYS} days "
-            "ago; please open a new request.",
+            _("%(reference)s was closed more than %(days)s days ago; please open a new request.")
+            % {
+                "reference": ticket.reference,
+                "days": settings.HELPDESK_REOPEN_DAYS,
+            },
             code="reopen_window_passed",
         )
     kind, sender = _portal_sender(customer)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
 from tickets.models import (
@@ -110,7 +111,9 @@ def ticket_assign_in_turn(*, ticket: Ticket, tier_level: int, label: str) -> Use
         tier = Tier.objects.select_for_update().get(pk=ticket.tier_id)  # one pick at a time
         if tier.level != tier_level:
             raise InvalidInput(
-                f"{ticket.reference} is in {tier}, not tier {tier_level}.", code="wrong_tier"
+                _("%(reference)s is in %(tier)s, not tier %(tier_level)s.")
+                % {"reference": ticket.reference, "tier": tier, "tier_level": tier_level},
+                code="wrong_tier",
             )
         agent = _pick_agent(tier)
         if agent is None:

@@ -6,6 +6,7 @@ notice carries a signed link, so customers can rate without signing in.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk.signed import SignedId
 from tickets import metrics
@@ -50,20 +51,24 @@ def ticket_rate(
     """
     if not isinstance(rating, int) or not RATING_MIN <= rating <= RATING_MAX:
         raise InvalidInput(
-            f"A rating is a whole number from {RATING_MIN} to {RATING_MAX}.",
+            _("A rating is a whole number from %(lowest)s to %(highest)s.")
+            % {"lowest": RATING_MIN, "highest": RATING_MAX},
             code="invalid_rating",
         )
     comment = comment.strip()
     if len(comment) > COMMENT_MAX_CHARS:
         raise InvalidInput(
-            f"The comment is longer than {COMMENT_MAX_CHARS} characters.", code="comment_too_long"
+            _("The comment is longer than %(most)s characters.") % {"most": COMMENT_MAX_CHARS},
+            code="comment_too_long",
         )
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         if ticket.status not in RATEABLE_STATUSES:
             raise Conflict(
-                f"{ticket.reference} can be rated once it is resolved.", code="not_resolved"
+                _("%(reference)s can be rated once it is resolved.")
+                % {"reference": ticket.reference},
+                code="not_resolved",
             )
         ticket.satisfaction = rating
         ticket.save(update_fields=["satisfaction", "updated_at"])

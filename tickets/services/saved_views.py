@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from tickets import policy
 from tickets.errors import Conflict, InvalidInput, NotAllowed
@@ -26,25 +27,27 @@ def saved_view_save(
     (saved_views.column_for)."""
     name = name.strip()
     if not name or len(name) > 80:
-        raise InvalidInput("Give the view a name (up to 80 characters).", code="invalid_view")
+        raise InvalidInput(_("Give the view a name (up to 80 characters)."), code="invalid_view")
     if sharing not in ViewSharing.values:
-        raise InvalidInput("Choose who sees the view.", code="invalid_view")
+        raise InvalidInput(_("Choose who sees the view."), code="invalid_view")
     if sharing == ViewSharing.TIER and tier is None:
-        raise InvalidInput("Choose the tier to share the view with.", code="invalid_view")
+        raise InvalidInput(_("Choose the tier to share the view with."), code="invalid_view")
     if sharing == ViewSharing.TEAM and team is None:
-        raise InvalidInput("Choose the team to share the view with.", code="invalid_view")
+        raise InvalidInput(_("Choose the team to share the view with."), code="invalid_view")
     if sharing != ViewSharing.PERSONAL:
-        policy.refuse_unless_may(actor, "shared_views", "share views")
+        policy.refuse_unless_may(actor, "shared_views", _("share views"))
     else:
-        policy.refuse_unless_may(actor, "personal_views", "keep views")
+        policy.refuse_unless_may(actor, "personal_views", _("keep views"))
     if view is not None and not may_edit(view, actor):
-        raise NotAllowed("Only admins and leads change shared views.", code="role_not_allowed")
+        raise NotAllowed(_("Only admins and leads change shared views."), code="role_not_allowed")
     unknown = [key for key in columns or [] if column_for(key) is None]
     if unknown:
-        raise InvalidInput(f"Unknown column {unknown[0]!r}.", code="invalid_view")
+        raise InvalidInput(
+            _("Unknown column %(column)r.") % {"column": unknown[0]}, code="invalid_view"
+        )
     shown = list(dict.fromkeys(columns or []))
     if sort and parse_sort(sort, shown or available_columns()) is None:
-        raise InvalidInput("Sort by one of the shown columns.", code="invalid_view")
+        raise InvalidInput(_("Sort by one of the shown columns."), code="invalid_view")
     if view is None:
         view = SavedView(owner=actor)
     view.name, view.query, view.sharing = name, query[:1000], sharing
@@ -56,12 +59,13 @@ def saved_view_save(
             view.save()
     except IntegrityError as error:
         raise Conflict(
-            f"You already have a view called “{name}”; choose another name.", code="view_name"
+            _("You already have a view called “%(name)s”; choose another name.") % {"name": name},
+            code="view_name",
         ) from error
     return view
 
 
 def saved_view_delete(*, view: SavedView, actor: User) -> None:
     if not may_edit(view, actor):
-        raise NotAllowed("Only admins and leads delete shared views.", code="role_not_allowed")
+        raise NotAllowed(_("Only admins and leads delete shared views."), code="role_not_allowed")
     view.delete()

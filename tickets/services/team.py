@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from tickets import policy, roles
 from tickets.errors import Conflict, InvalidInput, NotAllowed
@@ -17,9 +18,9 @@ def team_member_update(
 ) -> User:
     """Give `member` one role (their other role groups go) and these tiers."""
     if actor is not None and member.pk == actor.pk:
-        raise InvalidInput("Ask another admin to change your own role.", code="own_role")
+        raise InvalidInput(_("Ask another admin to change your own role."), code="own_role")
     if role not in roles.ROLES:
-        raise InvalidInput("Choose a role.", code="invalid_role")
+        raise InvalidInput(_("Choose a role."), code="invalid_role")
     if actor is not None:
         actor_role = roles.role_of(actor)
         allowed = policy.may_change_member(
@@ -27,14 +28,16 @@ def team_member_update(
         ) and role in policy.roles_given_by(actor_role)
         if not allowed:
             raise NotAllowed(
-                "Admins give any role; leads make agents and light agents of agents and "
-                "light agents (and set their tiers).",
+                _(
+                    "Admins give any role; leads make agents and light agents of "
+                    "agents and light agents (and set their tiers)."
+                ),
                 code="role_not_allowed",
             )
     wanted = set(tier_ids)
     tiers = list(Tier.objects.filter(pk__in=wanted))
     if len(tiers) != len(wanted):
-        raise InvalidInput("Choose tiers that exist.", code="invalid_tier")
+        raise InvalidInput(_("Choose tiers that exist."), code="invalid_tier")
     with transaction.atomic():
         groups = {g.name: g for g in Group.objects.filter(name__in=roles.ROLE_GROUPS.values())}
         others = [g for name, g in groups.items() if name != roles.ROLE_GROUPS[role]]
@@ -54,14 +57,14 @@ def team_save(
 ) -> Team:
     """Make a team (team None) or rename it, and give it these members (people on staff)."""
     if actor is not None:
-        policy.refuse_unless_may(actor, "teams", "manage teams")
+        policy.refuse_unless_may(actor, "teams", _("manage teams"))
     name = " ".join(name.split())
     if not name or len(name) > 80:
-        raise InvalidInput("Give the team a name (up to 80 characters).", code="invalid_team")
+        raise InvalidInput(_("Give the team a name (up to 80 characters)."), code="invalid_team")
     wanted = set(member_ids)
     members = list(User.objects.filter(pk__in=wanted, is_staff=True, is_active=True))
     if len(members) != len(wanted):
-        raise InvalidInput("Choose members among the people on staff.", code="invalid_member")
+        raise InvalidInput(_("Choose members among the people on staff."), code="invalid_member")
     team = team or Team()
     team.name = name
     try:
@@ -70,7 +73,8 @@ def team_save(
             team.members.set(members)
     except IntegrityError as error:
         raise Conflict(
-            f"There is already a team called “{name}”; choose another name.", code="team_name"
+            _("There is already a team called “%(name)s”; choose another name.") % {"name": name},
+            code="team_name",
         ) from error
     return team
 
@@ -79,7 +83,7 @@ def team_delete(*, team: Team, actor: User | None) -> None:
     """Remove a team. The views shared with it are kept, as their owners' own views (a
     lead shares them again with whom they choose)."""
     if actor is not None:
-        policy.refuse_unless_may(actor, "teams", "manage teams")
+        policy.refuse_unless_may(actor, "teams", _("manage teams"))
     with transaction.atomic():
         SavedView.objects.filter(team=team).update(sharing=ViewSharing.PERSONAL, team=None)
         team.delete()

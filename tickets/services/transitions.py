@@ -4,13 +4,21 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets import metrics, policy
 from tickets.errors import InvalidTransition
 from tickets.fields.selectors import missing_to_solve
 from tickets.models import EventKind, NoticeKind, Ticket, TicketEvent, TicketStatus
 from tickets.services import sla_clocks
-from tickets.services._common import Actor, lock_ticket, new_event, record_events, refuse_if_merged
+from tickets.services._common import (
+    Actor,
+    in_sentence,
+    lock_ticket,
+    new_event,
+    record_events,
+    refuse_if_merged,
+)
 from tickets.services.notices import notify_customer
 
 S = TicketStatus
@@ -62,13 +70,19 @@ def refuse_transition(
     when a person on staff solves it, unless it has the fields required when solving.
     `lacking`: those it lacks, when the caller read them for many tickets at once
     (tickets.fields.selectors.missing_to_solve); else they are read here."""
-    policy.refuse_unless_works_tickets(actor, "change a ticket's status")
+    policy.refuse_unless_works_tickets(actor, _("change a ticket's status"))
     if to_status not in ALLOWED_TRANSITIONS:
-        raise InvalidTransition(f"Unknown status {to_status!r}.", code="invalid_status")
+        raise InvalidTransition(
+            _("Unknown status %(to_status)r.") % {"to_status": to_status}, code="invalid_status"
+        )
     if to_status not in ALLOWED_TRANSITIONS[ticket.status]:
         raise InvalidTransition(
-            f"{ticket.reference} cannot go from {TicketStatus(ticket.status).label.lower()} "
-            f"to {TicketStatus(to_status).label.lower()}."
+            _("%(reference)s cannot go from %(from_status)s to %(to_status)s.")
+            % {
+                "reference": ticket.reference,
+                "from_status": in_sentence(TicketStatus(ticket.status).label),
+                "to_status": in_sentence(TicketStatus(to_status).label),
+            }
         )
     if to_status == S.CLOSED:
         policy.refuse_close(actor, ticket)
@@ -77,8 +91,15 @@ def refuse_transition(
             lacking = missing_to_solve([ticket.pk]).get(ticket.pk, [])
         if lacking:
             raise InvalidTransition(
-                f"{ticket.reference} cannot be {TicketStatus(to_status).label.lower()} "
-                f"before these fields are filled in: {', '.join(lacking)}.",
+                _(
+                    "%(reference)s cannot be %(status)s before these fields are "
+                    "filled in: %(fields)s."
+                )
+                % {
+                    "reference": ticket.reference,
+                    "status": in_sentence(TicketStatus(to_status).label),
+                    "fields": ", ".join(lacking),
+                },
                 code="fields_required",
             )
 
@@ -139,8 +160,11 @@ def ticket_reopen(
 ) -> Ticket:
     if ticket.status not in (S.RESOLVED,):
         raise InvalidTransition(
-            f"Only a resolved ticket can be reopened; {ticket.reference} is "
-            f"{TicketStatus(ticket.status).label.lower()}."
+            _("Only a resolved ticket can be reopened; %(reference)s is %(status)s.")
+            % {
+                "reference": ticket.reference,
+                "status": in_sentence(TicketStatus(ticket.status).label),
+            }
         )
     return ticket_change_status(ticket=ticket, status=S.OPEN, actor=actor, reason=reason, now=now)
 

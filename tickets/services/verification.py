@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from tickets.branding.mail import branded_email
 from tickets.errors import Conflict, InvalidInput
@@ -62,9 +63,13 @@ def contact_from_token(token: str) -> ContactPoint | None:
 def contact_point_send_verification(*, contact: ContactPoint) -> None:
     """Send the customer a link to confirm the address or number (after commit)."""
     if contact.kind not in (ContactKind.EMAIL, ContactKind.PHONE):
-        raise InvalidInput("Only email addresses and phone numbers are verified.", code="invalid")
+        raise InvalidInput(
+            _("Only email addresses and phone numbers are verified."), code="invalid"
+        )
     if contact.verified_at is not None:
-        raise Conflict(f"{contact.value} is verified already.", code="verified")
+        raise Conflict(
+            _("%(contact)s is verified already.") % {"contact": contact.value}, code="verified"
+        )
     task = (
         "tickets.tasks.send_contact_verification"
         if contact.kind == ContactKind.EMAIL
@@ -115,7 +120,7 @@ def contact_point_verify(*, token: str, now: datetime | None = None) -> ContactP
     contact = contact_from_token(token)
     if contact is None:
         raise InvalidInput(
-            "This link is not valid any more: ask us for a new one.", code="bad_link"
+            _("This link is not valid any more: ask us for a new one."), code="bad_link"
         )
     if contact.verified_at is None:
         contact.verified_at = now or timezone.now()

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import placeholders, policy
 from tickets.errors import InvalidInput
@@ -24,16 +25,20 @@ def parse_tags(text: str) -> list[str]:
     bad = [name for name in names if not _TAG.match(name)]
     if bad:
         raise InvalidInput(
-            f"Tags are words of up to 50 letters, digits, spaces or - _ . : / +; not {bad[0]!r}.",
+            _("Tags are words of up to 50 letters, digits, spaces or - _ . : / +; not %(bad)r.")
+            % {"bad": bad[0]},
             code="invalid_tag",
         )
     if len(names) > MAX_TAGS:
-        raise InvalidInput(f"A ticket can have at most {MAX_TAGS} tags.", code="too_many_tags")
+        raise InvalidInput(
+            _("A ticket can have at most %(most)s tags.") % {"most": MAX_TAGS},
+            code="too_many_tags",
+        )
     return names
 
 
 def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
-    policy.refuse_unless_works_tickets(actor, "change tags")
+    policy.refuse_unless_works_tickets(actor, _("change tags"))
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         before = sorted(ticket.tags.values_list("name", flat=True))
@@ -71,7 +76,7 @@ def ticket_apply_macro(
     attachments: tuple[InboundAttachment, ...] = (),
 ) -> Message:
     """Send the macro's reply (as edited by the agent) and make the changes it carries."""
-    policy.refuse_unless_works_tickets(actor, "apply canned responses")
+    policy.refuse_unless_works_tickets(actor, _("apply canned responses"))
     text = text.strip() or macro_render(macro, ticket=ticket, agent=actor)
     with transaction.atomic():
         message = ticket_reply(

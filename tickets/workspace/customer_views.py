@@ -123,7 +123,7 @@ def _on_customer(
     customer = _customer_or_404(customer_id)
     try:
         if changes:
-            policy.refuse_unless_works_tickets(_user(request), "change customers")
+            policy.refuse_unless_works_tickets(_user(request), _("change customers"))
         action(customer)
     except DomainError as error:
         messages.error(request, error.message)
