@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from tickets.errors import InvalidInput
+from tickets.ids import whole_number
 from tickets.models import (
     WORKING_STATUSES,
     EventKind,
@@ -54,10 +55,10 @@ class _Params:
         value = self.params.get(name, "")
         if value == "" and not required:
             return None
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidInput(f"{name} must be a number.", code=f"invalid_{name}") from None
+        number = whole_number(value)
+        if number is None:
+            raise InvalidInput(f"{name} must be a number.", code=f"invalid_{name}")
+        return number
 
     def required(self, name: str) -> int:
         value = self.number(name)
@@ -65,7 +66,10 @@ class _Params:
         return value
 
     def text(self, name: str) -> str:
-        return self.params.get(name, "")
+        value = self.params.get(name, "")
+        if "\x00" in value:  # PostgreSQL compares no text holding one
+            raise InvalidInput(f"{name} holds a NUL character.", code=f"invalid_{name}")
+        return value
 
 
 Select = Callable[[Rows, Scope, datetime, _Params], Rows]
