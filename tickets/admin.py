@@ -500,8 +500,28 @@ class TicketEventAdmin(ReadOnlyAdmin):
     raw_id_fields = ["ticket"]
 
 
+class OpeningHoursFormSet(forms.BaseInlineFormSet):
+    """The calendar's hours, checked with the calendar as the SLA clocks would count in it
+    (tickets.services.sla_clocks.calendar_problem)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        hours = [(data["weekday"], data["start"], data["end"]) for data in kept]
+        problem = sla_clocks.calendar_problem(self.instance, hours, ())
+        if problem:
+            raise forms.ValidationError(problem)
+
+
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
+    formset = OpeningHoursFormSet
     extra = 0
 
 
@@ -544,6 +564,13 @@ class SLAPolicyForm(forms.ModelForm):
     breach_actions = forms.MultipleChoiceField(
         choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the posted values are on the instance now
+        if not self.errors:
+            problem = sla_clocks.policy_problem(self.instance, timezone.now())
+            if problem:
+                self.add_error(None, problem)
 
     class Meta:
         model = SLAPolicy
