@@ -1,5 +1,6 @@
 """Admin pages. Ticket state changes go through the services (admin actions), never raw edits."""
 
+import copy
 from typing import Any
 
 from django import forms
@@ -8,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -565,12 +567,15 @@ class SLAPolicyForm(forms.ModelForm):
         choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # the posted values are on the instance now
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
         if not self.errors:
-            problem = sla_clocks.policy_problem(self.instance, timezone.now())
+            # The policy as it would be saved, asked whether its clocks can be timed.
+            posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)
+            problem = sla_clocks.policy_problem(posted, timezone.now())
             if problem:
-                self.add_error(None, problem)
+                raise forms.ValidationError(problem)
+        return cleaned
 
     class Meta:
         model = SLAPolicy

@@ -104,9 +104,7 @@ def test_a_calendar_with_its_hours_is_saved_and_times_new_tickets(admin_client, 
         calendar_form([("0", "09:00", "17:00"), ("1", "09:00", "00:00")], holiday_country="GB"),
     )
     office = BusinessCalendar.objects.get()
-    response = admin_client.post(
-        "/admin/tickets/slapolicy/add/", policy_form(calendar=office.pk)
-    )
+    response = admin_client.post("/admin/tickets/slapolicy/add/", policy_form(calendar=office.pk))
 
     assert response.status_code == 302
     ticket = open_ticket()

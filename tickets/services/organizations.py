@@ -42,8 +42,8 @@ def normalize_domain(text: str) -> str:
     domain = text.strip().lower().removeprefix("@").rstrip(".")
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
-        # As IDNA reads it ("ｇｍａｉｌ.com" is gmail.com), so the public-mail check
-        # below and the addresses it is compared with see the one spelling.
+        # As IDNA reads it (gmail.com typed in full-width letters is gmail.com), so the
+        # public-mail check below and the addresses it is compared with see one spelling.
         domain = domain if domain.isascii() else ascii_domain.encode("ascii").decode("idna")
     except UnicodeError:
         ascii_domain = ""
