@@ -1,5 +1,6 @@
 """Admin pages. Ticket state changes go through the services (admin actions), never raw edits."""
 
+import copy
 from typing import Any
 
 from django import forms
@@ -8,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms.models import construct_instance
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -500,8 +502,28 @@ class TicketEventAdmin(ReadOnlyAdmin):
     raw_id_fields = ["ticket"]
 
 
+class OpeningHoursFormSet(forms.BaseInlineFormSet):
+    """The calendar's hours, checked with the calendar as the SLA clocks would count in it
+    (tickets.services.sla_clocks.calendar_problem)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        hours = [(data["weekday"], data["start"], data["end"]) for data in kept]
+        problem = sla_clocks.calendar_problem(self.instance, hours, ())
+        if problem:
+            raise forms.ValidationError(problem)
+
+
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
+    formset = OpeningHoursFormSet
     extra = 0
 
 
@@ -544,6 +566,16 @@ class SLAPolicyForm(forms.ModelForm):
     breach_actions = forms.MultipleChoiceField(
         choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if not self.errors:
+            # The policy as it would be saved, asked whether its clocks can be timed.
+            posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)
+            problem = sla_clocks.policy_problem(posted, timezone.now())
+            if problem:
+                raise forms.ValidationError(problem)
+        return cleaned
 
     class Meta:
         model = SLAPolicy

@@ -242,3 +242,21 @@ def test_an_agent_stops_showing_a_known_issue_and_a_second_stop_says_why(
     assert not KnownIssue.objects.get().is_current
     assert "has no known issue published" in _messages(agent_client.post(url, follow=True))[0]
     assert known_issues.current() == ()
+
+
+@pytest.mark.parametrize(
+    "title", ["x" * 201, "", "Outage\x00"], ids=["too long", "blank", "NUL character"]
+)
+def test_a_refused_new_problem_comes_back_with_what_was_typed(
+    agent_client: Any, title: str
+) -> None:
+    response = agent_client.post(
+        "/agent/problems/new/",
+        {"title": title, "region": "Leeds", "public_explanation": "Payments fail since 9:00."},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "A new problem needs a title (up to 200 characters)." in page
+    assert "Payments fail since 9:00.</textarea>" in page and 'value="Leeds"' in page
+    assert not Problem.objects.exists()

@@ -193,3 +193,14 @@ def test_forged_ids_are_refused_with_a_clear_error(lead, people):
         ).content.decode()
         assert "Choose tiers that exist." in html
     assert [t.level for t in people["ana"].agent_profile.tiers.all()] == [1]
+
+
+def test_a_team_name_holding_a_nul_character_is_refused(admin_user: Any, people: Any) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+
+    response = make_team(client, "Night\x00shift", people["ana"])
+
+    assert response.status_code == 200
+    assert "Give the team a name" in response.content.decode()
+    assert not Team.objects.exists()

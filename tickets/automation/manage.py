@@ -16,6 +16,7 @@ from tickets.automation import rules, webhooks
 from tickets.automation.facts import TicketFacts
 from tickets.automation.timed import ANCHORS
 from tickets.errors import InvalidInput
+from tickets.ids import whole_number
 from tickets.models import Automation, Ticket, TicketEvent, Trigger, Webhook, WebhookFormat
 from tickets.services._common import Actor
 
@@ -31,6 +32,13 @@ def _name(name: str, model: type[Trigger | Automation | Webhook], pk: int | None
     name = name.strip()
     if not name:
         raise InvalidInput(_("Give it a name."), code="name_required")
+    longest = model._meta.get_field("name").max_length
+    if longest is not None and len(name) > longest:
+        raise InvalidInput(
+            _("A name has at most %(longest)s characters.") % {"longest": longest},
+            code="name_too_long",
+        )
+    _checked(lambda text: rules.refuse_nul(text, "The name"), name)
     same = model._default_manager.filter(name__iexact=name)
     if (same.exclude(pk=pk) if pk is not None else same).exists():
         raise InvalidInput(
@@ -59,9 +67,9 @@ def trigger_save(
     trigger.conditions = _checked(rules.check_conditions, conditions)
     trigger.actions = _checked(rules.check_actions, actions)
     _check_webhook_actions(trigger.actions)
-    trigger.description, trigger.active = description.strip(), active
+    trigger.description, trigger.active = _description(description), active
     if position is not None:
-        trigger.position = position
+        trigger.position = _position(position)
     elif trigger.pk is None:
         last = Trigger.objects.order_by("-position").values_list("position", flat=True).first()
         trigger.position = (last or 0) + 1
@@ -107,7 +115,7 @@ def automation_save(
     automation.conditions = _checked(rules.check_conditions, conditions)
     automation.actions = _checked(rules.check_actions, actions)
     _check_webhook_actions(automation.actions)
-    automation.description, automation.active = description.strip(), active
+    automation.description, automation.active = _description(description), active
     if automation.pk is None:
         last = Automation.objects.order_by("-position").values_list("position", flat=True)
         automation.position = (last.first() or 0) + 1
@@ -119,12 +127,38 @@ def _hours(value: Any) -> Decimal:
     try:
         hours = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InvalidInput(
-            _("Give the time in hours, e.g. 4 or 0.5."), code="invalid_rule"
-        ) from None
+        hours = Decimal("NaN")
+    if not hours.is_finite():  # NaN cannot even be compared
+        raise InvalidInput(_("Give the time in hours, e.g. 4 or 0.5."), code="invalid_rule")
     if not Decimal("0.01") <= hours <= Decimal("87600"):
         raise InvalidInput(_("The time is between 0.01 hours and ten years."), code="invalid_rule")
     return hours
+
+
+# A rule's place in the order is a PositiveIntegerField: 32 bits on every database.
+POSITION_MAX = 2**31 - 1
+
+
+def _position(position: int) -> int:
+    if not 0 <= position <= POSITION_MAX:
+        raise InvalidInput(
+            _("The position is a whole number from 0 to %(most)s.") % {"most": POSITION_MAX},
+            code="invalid_rule",
+        )
+    return position
+
+
+def position_from(text: str | None) -> int | None:
+    """The position typed on a trigger's form (blank: keep its place; a new one goes last)."""
+    if not (text or "").strip():
+        return None
+    number = whole_number(text)
+    return _position(-1 if number is None else number)
+
+
+def _description(text: str) -> str:
+    _checked(lambda text: rules.refuse_nul(text, "The description"), text)
+    return text.strip()
 
 
 def _check_webhook_actions(actions: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tickets.ids import whole_number
 from tickets.models import Channel, EventKind, Priority, TicketStatus
 
 # The events a trigger can listen to, and that webhooks can subscribe to.
@@ -117,6 +118,7 @@ def check_conditions(data: Any) -> dict[str, list[dict[str, Any]]]:
     """The conditions as stored, or RuleError naming the first wrong one."""
     if data in (None, ""):
         return {"all": [], "any": []}
+    refuse_nul(data, "A condition")
     if not isinstance(data, Mapping) or set(data) - {"all", "any"}:
         raise RuleError('Conditions are {"all": [...], "any": [...]}.')
     checked: dict[str, list[dict[str, Any]]] = {}
@@ -152,12 +154,10 @@ def _check_condition(item: Any, group: str, number: int) -> dict[str, Any]:
 
 def _check_value(field: Field, value: Any, where: str) -> Any:
     if field.number:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise RuleError(
-                f"{where}: {field.label} needs a whole number, not {value!r}."
-            ) from None
+        number = _number(value)
+        if number is None:
+            raise RuleError(f"{where}: {field.label} needs a whole number, not {value!r}.")
+        return number
     text = str(value if value is not None else "").strip()
     if field.choices and text.lower() not in field.choices:
         raise RuleError(f"{where}: {field.label} is one of {', '.join(field.choices)}.")
@@ -301,6 +301,7 @@ def check_actions(data: Any) -> list[dict[str, Any]]:
     """The actions as stored, or RuleError naming the first wrong one."""
     if not isinstance(data, list) or not data:
         raise RuleError("A rule needs at least one action.")
+    refuse_nul(data, "An action")
     return [_check_action(item, n) for n, item in enumerate(data, 1)]
 
 
@@ -361,10 +362,29 @@ def _one_of(value: Any, allowed: tuple[str, ...], where: str, what: str) -> str:
 
 
 def _whole(value: Any, where: str, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise RuleError(f"{where}: give a {what}.") from None
+    number = _number(value)
+    if number is None:
+        raise RuleError(f"{where}: give a {what}.")
+    return number
+
+
+def _number(value: Any) -> int | None:
+    """A number a rule holds (a tier level, a user or webhook id, a rating), read as every
+    door reads one (tickets.ids: ASCII digits within a 64-bit column's range), so that
+    "٣" or a number no column holds is refused when the rule is saved."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return whole_number(str(value))
+    return whole_number(value)
+
+
+def refuse_nul(data: Any, what: str) -> None:
+    """PostgreSQL stores no NUL character, in text or in JSON: a rule holding one is
+    refused here, with what to change, rather than failing when it is saved."""
+    if isinstance(data, str) and "\x00" in data:
+        raise RuleError(f"{what} holds a NUL character; remove it.")
+    items = data.values() if isinstance(data, Mapping) else data if isinstance(data, list) else ()
+    for item in items:
+        refuse_nul(item, what)
 
 
 def _text(value: Any, where: str, what: str) -> str:

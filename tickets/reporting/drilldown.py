@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
+from tickets.ids import whole_number
 from tickets.models import (
     WORKING_STATUSES,
     EventKind,
@@ -57,12 +58,12 @@ class _Params:
         value = self.params.get(name, "")
         if value == "" and not required:
             return None
-        try:
-            return int(value)
-        except ValueError:
+        number = whole_number(value)
+        if number is None:
             raise InvalidInput(
                 _("%(name)s must be a number.") % {"name": name}, code=f"invalid_{name}"
-            ) from None
+            )
+        return number
 
     def required(self, name: str) -> int:
         value = self.number(name)
@@ -70,7 +71,12 @@ class _Params:
         return value
 
     def text(self, name: str) -> str:
-        return self.params.get(name, "")
+        value = self.params.get(name, "")
+        if "\x00" in value:  # PostgreSQL compares no text holding one
+            raise InvalidInput(
+                _("%(name)s holds a NUL character.") % {"name": name}, code=f"invalid_{name}"
+            )
+        return value
 
 
 Select = Callable[[Rows, Scope, datetime, _Params], Rows]

@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDay, TruncWeek
 from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
+from tickets.ids import whole_number
 from tickets.models import Channel, Priority, TicketMetrics
 
 BUCKETS = {"day": TruncDay, "week": TruncWeek}
@@ -158,9 +159,7 @@ def _date(value: str | None, name: str) -> date | None:
 def _number(value: str | None, name: str) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(
-            _("%(name)s must be a number.") % {"name": name}, code=f"invalid_{name}"
-        ) from None
+    number = whole_number(value)
+    if number is None:
+        raise InvalidInput(_("%(name)s must be a number.") % {"name": name}, code=f"invalid_{name}")
+    return number

@@ -43,6 +43,9 @@ def normalize_domain(text: str) -> str:
     domain = text.strip().lower().removeprefix("@").rstrip(".")
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
+        # As IDNA reads it (gmail.com typed in full-width letters is gmail.com), so the
+        # public-mail check below and the addresses it is compared with see one spelling.
+        domain = domain if domain.isascii() else ascii_domain.encode("ascii").decode("idna")
     except UnicodeError:
         ascii_domain = ""
     labels = ascii_domain.split(".")
@@ -96,6 +99,8 @@ def organization_update(
     name = name.strip()
     if not name:
         raise InvalidInput(_("An organization needs a name."), code="invalid")
+    if "\x00" in name + notes:  # PostgreSQL stores no NUL character
+        raise InvalidInput(_("Remove the NUL character from the name or notes."), code="invalid")
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         plan_changed = organization.sla_policy_id != (sla_policy.pk if sla_policy else None)

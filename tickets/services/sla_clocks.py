@@ -5,7 +5,7 @@ deadline columns in step. Callers hold the ticket's row lock.
 """
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db.models import (
@@ -22,6 +22,7 @@ from django.db.models import (
 
 from tickets import sla
 from tickets.models import (
+    BusinessCalendar,
     ClockKind,
     FiringKind,
     Organization,
@@ -111,11 +112,22 @@ def calendar_of(policy: SLAPolicy) -> sla.Calendar:
     source = policy.calendar
     if source is None or source.always_open:
         return sla.TWENTY_FOUR_SEVEN
+    hours = [(h.weekday, h.start, h.end) for h in source.hours.all()]
+    return calendar_from(source, hours, [holiday.date for holiday in source.custom_holidays.all()])
+
+
+def calendar_from(
+    source: BusinessCalendar, hours: Iterable[tuple[int, time, time]], extra: Iterable[date]
+) -> sla.Calendar:
+    """The calendar the clocks count in: `source`'s zone and public holidays, with these
+    opening hours (weekday, start, end) and extra holidays. ValueError when it is not one
+    (an unknown zone or country, hours that end before they start or overlap)."""
+    if source.always_open:
+        return sla.TWENTY_FOUR_SEVEN
     weekly: dict[int, list[sla.Interval]] = {}
-    for hours in source.hours.all():
-        weekly.setdefault(hours.weekday, []).append(sla.Interval(hours.start, hours.end))
+    for weekday, opens, closes in hours:
+        weekly.setdefault(weekday, []).append(sla.Interval(opens, closes))
     days = {day: tuple(intervals) for day, intervals in weekly.items()}
-    extra: list[date] = [holiday.date for holiday in source.custom_holidays.all()]
     if source.holiday_country:
         return sla.Calendar.from_country(
             source.time_zone,
@@ -125,6 +137,40 @@ def calendar_of(policy: SLAPolicy) -> sla.Calendar:
             extra_holidays=extra,
         )
     return sla.Calendar(source.time_zone, days, frozenset(extra))
+
+
+def calendar_problem(
+    source: BusinessCalendar, hours: Iterable[tuple[int, time, time]], extra: Iterable[date]
+) -> str | None:
+    """Why the clocks could not count in this calendar (None: they can). Asked before a
+    calendar is saved: one they cannot count in would stop every ticket its policies match
+    from being opened."""
+    try:
+        calendar = calendar_from(source, hours, extra)
+    except ValueError as wrong:
+        return f"The clocks cannot count in this calendar: {wrong}."
+    if not calendar.has_hours:
+        return "A calendar that is not open 24/7 needs opening hours, or no clock would run."
+    return None
+
+
+def policy_problem(policy: SLAPolicy, now: datetime) -> str | None:
+    """Why the policy's clocks could not be timed (None: they can). Asked before a policy
+    is saved: a policy that cannot time its clocks would stop every ticket it matches from
+    being opened."""
+    if not 0 <= policy.warning_percent <= 100:
+        return "The warning is a share of the target, from 0 to 100 percent."
+    try:
+        calendar = calendar_of(policy)
+        if not calendar.has_hours:
+            return "Its calendar has no opening hours: no clock would run."
+        for minutes in _TARGETS.values():
+            target = getattr(policy, minutes)
+            if target is not None:
+                sla.add_business_minutes(now, target, calendar)
+    except (ValueError, OverflowError) as wrong:
+        return f"Its targets cannot be timed in its calendar: {wrong}."
+    return None
 
 
 def start(ticket: Ticket, now: datetime, *, shared: "PolicyCache | None" = None) -> list[SLAClock]:

@@ -59,7 +59,7 @@ def team_save(
     if actor is not None:
         policy.refuse_unless_may(actor, "teams", _("manage teams"))
     name = " ".join(name.split())
-    if not name or len(name) > 80:
+    if not name or len(name) > 80 or "\x00" in name:  # PostgreSQL stores no NUL character
         raise InvalidInput(_("Give the team a name (up to 80 characters)."), code="invalid_team")
     wanted = set(member_ids)
     members = list(User.objects.filter(pk__in=wanted, is_staff=True, is_active=True))

@@ -72,7 +72,13 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 @agent_required
 @require_GET
 def organization_page(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _organization_or_404(organization_id)
+    return _organization_page(request, _organization_or_404(organization_id))
+
+
+def _organization_page(
+    request: HttpRequest, organization: Organization, *, typed: Any = None, status: int = 200
+) -> HttpResponse:
+    """The page; `typed`: the details form as posted, when it was refused."""
     tickets = Ticket.objects.filter(customer__organization=organization).select_related(
         "tier", "assignee", "customer", "product", "service", "problem"
     )
@@ -100,8 +106,9 @@ def organization_page(request: HttpRequest, organization_id: int) -> HttpRespons
         "plans": _plans_for(organization),
         "may_edit": edits_organizations(request.user),
         "now": timezone.now(),
+        "typed": typed,
     }
-    return render(request, "agent/organization.html", context)
+    return render(request, "agent/organization.html", context, status=status)
 
 
 def _plans_for(organization: Organization) -> list[SLAPolicy]:
@@ -132,16 +139,22 @@ def _edit(request: HttpRequest, organization_id: int, action: Any, said: Any) ->
 @agent_required
 @require_POST
 def organization_edit(request: HttpRequest, organization_id: int) -> HttpResponse:
-    def update(organization: Organization) -> Organization:
-        plan = _chosen_plan(organization, request.POST.get("sla_policy", ""))
-        return service.organization_update(
+    """Save the details; a refusal shows the page again with what was typed."""
+    if not edits_organizations(request.user):
+        raise PermissionDenied
+    organization = _organization_or_404(organization_id)
+    try:
+        service.organization_update(
             organization=organization,
             name=request.POST.get("name", ""),
             notes=request.POST.get("notes", ""),
-            sla_policy=plan,
+            sla_policy=_chosen_plan(organization, request.POST.get("sla_policy", "")),
         )
-
-    return _edit(request, organization_id, update, lambda _saved: _("Organization saved."))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return _organization_page(request, organization, typed=request.POST, status=400)
+    messages.success(request, _("Organization saved."))
+    return redirect("agent:organization", organization_id=organization.pk)
 
 
 def _chosen_plan(organization: Organization, value: str) -> SLAPolicy | None:

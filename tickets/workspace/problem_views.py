@@ -65,16 +65,22 @@ def _done(request: HttpRequest, action: Callable[[], Any], said: str) -> bool:
 @agent_required
 @require_GET
 def problems_home(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "open")
-    if status not in ("open", "solved", "all"):
-        status = "open"
+    return _problems_home(request, ProblemForm())
+
+
+def _problems_home(request: HttpRequest, form: ProblemForm, status: int = 200) -> HttpResponse:
+    """The list, with the new problem's form (as posted, when it was refused)."""
+    showing = request.GET.get("status", "open")
+    if showing not in ("open", "solved", "all"):
+        showing = "open"
     return _page(
         request,
         "agent/problems/home.html",
-        problems=problem_selectors.problem_list(status=status)[:100],
-        showing=status,
+        status=status,
+        problems=problem_selectors.problem_list(status=showing)[:100],
+        showing=showing,
         spikes=problem_selectors.recent_spikes(now=timezone.now())[:20],
-        form=ProblemForm(),
+        form=form,
     )
 
 
@@ -85,7 +91,7 @@ def problem_new(request: HttpRequest) -> HttpResponse:
     form = ProblemForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("A new problem needs a title (up to 200 characters)."))
-        return redirect("agent:problems")
+        return _problems_home(request, form, status=400)
     data = form.cleaned_data
     problem = problems.problem_create(
         title=data["title"],

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.errors import InvalidInput
+from tickets.ids import whole_number
 from tickets.models import Channel, Organization, Priority, ReportSubscription, Ticket
 from tickets.reporting import drilldown
 from tickets.reporting.definitions import definitions
@@ -189,17 +190,24 @@ def report_tickets(request: HttpRequest) -> HttpResponse:
     try:
         scope = _scope(request)
         rows = drilldown.tickets_behind(metric, scope, timezone.now(), request.GET)
-        page_number = int(request.GET.get("page") or 1)
-    except (InvalidInput, ValueError) as error:
-        message = getattr(error, "message", "page must be a number.")
-        context = _context(request, user, error=message, form=ReportFilterForm(None, request.GET))
+        page_number = _page_number(request.GET.get("page"))
+    except InvalidInput as error:
+        context = _context(
+            request, user, error=error.message, form=ReportFilterForm(None, request.GET)
+        )
         return render(request, "agent/reports/tickets.html", context, status=400)
     total = rows.count()
-    start = (max(page_number, 1) - 1) * DRILL_PAGE
-    ids = list(
-        rows.order_by("-created_at", "-ticket_id").values_list("ticket_id", flat=True)[
-            start : start + DRILL_PAGE
-        ]
+    start = (page_number - 1) * DRILL_PAGE
+    # A page past the last is empty, and never asked of the database: its offset could be
+    # beyond what the database counts in.
+    ids = (
+        list(
+            rows.order_by("-created_at", "-ticket_id").values_list("ticket_id", flat=True)[
+                start : start + DRILL_PAGE
+            ]
+        )
+        if start < total
+        else []
     )
     tickets = (
         Ticket.objects.filter(pk__in=ids)
@@ -222,6 +230,15 @@ def report_tickets(request: HttpRequest) -> HttpResponse:
         form=ReportFilterForm(scope, request.GET),
     )
     return render(request, "agent/reports/tickets.html", context)
+
+
+def _page_number(text: str | None) -> int:
+    if not text:
+        return 1
+    number = whole_number(text)
+    if number is None:
+        raise InvalidInput(_("page must be a number."), code="invalid_page")
+    return max(number, 1)
 
 
 @agent_required

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tickets import policy
 from tickets.automation import manage, rules, webhooks
 from tickets.automation.timed import ANCHORS
-from tickets.errors import DomainError, InvalidInput
+from tickets.errors import DomainError, InvalidInput, NotAllowed
 from tickets.fields import selectors as field_selectors
 from tickets.ids import whole_number
 from tickets.models import (
@@ -230,7 +230,7 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
             saved = manage.trigger_save(
                 trigger=trigger,
                 events=request.POST.getlist("events"),
-                position=_position(request.POST.get("position")),
+                position=manage.position_from(request.POST.get("position")),
                 actor=user,
                 **common,
             )
@@ -289,10 +289,6 @@ def _trigger_form(
     return render(request, "agent/rules/trigger.html", context, status=status)
 
 
-def _position(text: str | None) -> int | None:
-    return whole_number(text)
-
-
 def _ticket_by_reference(text: str) -> Ticket | None:
     pk = ticket_id_from_reference(text)
     if pk is None:
@@ -313,7 +309,10 @@ def rule_delete(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
         rule = get_object_or_404(Webhook, pk=rule_id)
     else:
         raise PermissionDenied
-    manage.rule_delete(rule=rule, actor=request.user)  # type: ignore[arg-type]
+    try:
+        manage.rule_delete(rule=rule, actor=request.user)  # type: ignore[arg-type]
+    except NotAllowed as refused:  # a lead and a webhook: the service says no
+        raise PermissionDenied(refused.message) from None
     messages.success(request, _("“%(name)s” deleted.") % {"name": rule.name})
     return redirect("agent:rules")
 

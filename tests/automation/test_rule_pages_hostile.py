@@ -1,0 +1,100 @@
+"""The rules' pages given what a careless or hostile admin or lead might post: text
+PostgreSQL cannot store, names and numbers too long for their columns, numbers that are
+not ASCII digits, hours that are not a number, and a lead deleting a webhook. Each is
+refused with the form as typed and a message, never a server error."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.automation.test_rule_pages import outage_rule
+from tests.factories import LeadFactory
+from tickets.models import Automation, Trigger, Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ({"name": "Out\x00ages"}, "NUL character"),
+        ({"description": "Why\x00"}, "NUL character"),
+        ({"name": "x" * 121}, "at most 120 characters"),
+        ({"cond_value": ["out\x00age", "web, email", ""]}, "NUL character"),
+        ({"act_details": ["", "", "Hand\x00off", ""]}, "NUL character"),
+        ({"act_type": ["set_priority", "add_tags", "add_note", ""],
+          "act_value": ["urgent", "outage, network", "Out\x00age", ""]}, "NUL character"),
+        ({"position": "2147483648"}, "The position is a whole number"),
+        ({"position": "first"}, "The position is a whole number"),
+        ({"act_value": ["urgent", "outage, network", "²", ""]}, "give a tier level"),
+        ({"act_value": ["urgent", "outage, network", "٣", ""]}, "give a tier level"),
+        ({"cond_field": ["tier", "channel", ""], "cond_op": ["is", "in", ""],
+          "cond_value": ["99999999999999999999", "web", ""]}, "Tier needs a whole number"),
+    ],
+)  # fmt: skip
+def test_a_trigger_that_cannot_be_stored_is_refused_with_what_was_typed(admin_client, typed, said):
+    response = admin_client.post("/agent/rules/triggers/new/", outage_rule(**typed))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert said in page
+    assert 'name="cond_field"' in page and ">outage, network</textarea>" in page
+    assert not Trigger.objects.exists()
+
+
+def test_a_position_within_the_column_is_kept(admin_client):
+    response = admin_client.post("/agent/rules/triggers/new/", outage_rule(position="2147483647"))
+
+    assert response.status_code == 302
+    assert Trigger.objects.get().position == 2147483647
+
+
+@pytest.mark.parametrize("hours", ["NaN", "sNaN", "-nan"])
+def test_an_automation_whose_hours_are_not_a_number_is_refused(admin_client, hours):
+    typed = outage_rule(
+        name="Remind",
+        since="status_changed",
+        hours=hours,
+        cond_group=["all"],
+        cond_field=["status"],
+        cond_op=["is"],
+        cond_value=["pending_customer"],
+    )
+
+    response = admin_client.post("/agent/rules/automations/new/", typed)
+
+    assert response.status_code == 400
+    assert "Give the time in hours" in response.content.decode()
+    assert f'value="{hours}"' in response.content.decode()
+    assert not Automation.objects.exists()
+
+
+def test_a_webhook_name_too_long_is_refused_with_what_was_typed(admin_client):
+    response = admin_client.post(
+        "/agent/rules/webhooks/new/",
+        {"name": "w" * 121, "url": "https://hooks.example.com/x", "format": "helpdesk"},
+    )
+
+    assert response.status_code == 400
+    assert "at most 120 characters" in response.content.decode()
+    assert 'value="https://hooks.example.com/x"' in response.content.decode()
+    assert not Webhook.objects.exists()
+
+
+def test_a_lead_may_not_delete_a_webhook(db):
+    hook = Webhook.objects.create(name="Slack", url="https://hooks.example.com/x")
+    lead = Client(raise_request_exception=False)
+    lead.force_login(LeadFactory(username="lead"))
+
+    response = lead.post(f"/agent/rules/webhook/{hook.pk}/delete/")
+
+    assert response.status_code == 403
+    assert Webhook.objects.filter(pk=hook.pk).exists()
