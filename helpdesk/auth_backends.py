@@ -31,14 +31,23 @@ class UserWithProfileBackend(AuthenticationBackend):
         return user if user is not None and self.user_can_authenticate(user) else None
 
 
+# The length of the name django-axes keeps of a failed attempt (AccessAttempt.username).
+_KEPT_USERNAME_CHARS = 255
+
+
 def typed_username(request: Any, credentials: dict[str, Any] | None) -> str | None:
-    """The account name a sign-in attempt typed, whichever door's form it came through."""
+    """The account name a sign-in attempt typed, whichever door's form it came through, as
+    far as axes can keep it: Django's sign-in form does not hold a username to a length,
+    and a longer one was a server error at the portal's password door."""
     credentials = credentials or {}
-    for name in ("username", "login", "email"):
-        if credentials.get(name):
-            return str(credentials[name])
-    post = getattr(request, "POST", {})
-    return post.get("login") or post.get("username") or None
+    typed = next(
+        (credentials[name] for name in ("username", "login", "email") if credentials.get(name)),
+        None,
+    )
+    if typed is None:
+        post = getattr(request, "POST", {})
+        typed = post.get("login") or post.get("username") or None
+    return str(typed)[:_KEPT_USERNAME_CHARS] if typed else None
 
 
 class StaffAccountAdapter(DefaultAccountAdapter):

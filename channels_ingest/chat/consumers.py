@@ -21,6 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 from helpdesk.languages import default_language, language_of_browser
 from helpdesk.ratelimit import count_hit
 from helpdesk.signed import SignedId
+from helpdesk.text import without_nul
 from tickets import live
 from tickets.errors import DomainError
 from tickets.fields import forms as field_forms
@@ -172,7 +173,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None or len(text_data) > MAX_FRAME:
             return
         try:
-            content = await self.decode_json(text_data)
+            # NUL characters dropped from what the customer sent: PostgreSQL cannot store
+            # them (a frame with one closed the socket with a server error).
+            content = without_nul(await self.decode_json(text_data))
         except ValueError:
             return
         if not isinstance(content, dict):

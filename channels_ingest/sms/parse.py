@@ -23,10 +23,12 @@ def form_fields(payload: bytes) -> dict[str, str]:
     """The first value of each field of a urlencoded body (Twilio sends each field once).
 
     Twilio sends UTF-8; a stray invalid byte becomes U+FFFD rather than losing the message.
+    A NUL character (%00) is dropped: PostgreSQL cannot store it, and a text with one
+    failed, never reaching a ticket.
     """
     text = payload.decode("utf-8", errors="replace")
     fields = parse_qs(text, keep_blank_values=True, encoding="utf-8", errors="replace")
-    return {name: values[0] for name, values in fields.items()}
+    return {name: values[0].replace("\x00", "") for name, values in fields.items()}
 
 
 def phone_number(raw: str, *, role: str) -> str:

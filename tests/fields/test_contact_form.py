@@ -4,7 +4,8 @@ checked as everywhere else and kept on the ticket with a line in its history."""
 import pytest
 from django.core.cache import cache
 
-from tickets.models import EventKind, Ticket, TicketFieldValue
+from tests.fields.conftest import make_field
+from tickets.models import EventKind, FieldKind, Ticket, TicketFieldValue, TicketFormField
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,17 @@ def test_without_forms_the_contact_form_is_as_before(client, db):
     assert "What kind of request" not in page and "field_" not in page
     assert client.post("/support/new/", form()).status_code == 302
     assert Ticket.objects.count() == 1
+
+
+def test_a_nul_character_in_a_text_field_is_explained_not_a_server_error(client, desk):
+    # PostgreSQL cannot store NUL: the value was accepted and the request ended in a crash.
+    serial = make_field("serial", FieldKind.TEXT, "Serial", customer_editable=True, position=8)
+    TicketFormField.objects.create(form=desk.technical, field=serial, position=1)
+    response = client.post(
+        "/support/new/", form(ticket_form=desk.technical.pk, field_serial="SN\x00-42")
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Please correct 1 thing" in page and "Null characters are not allowed." in page
+    assert "We were billed twice this month." in page  # what they wrote is kept
+    assert not Ticket.objects.exists() and not TicketFieldValue.objects.exists()

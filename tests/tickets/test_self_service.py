@@ -59,6 +59,20 @@ def test_confident_answer_is_offered_and_the_link_resolves_as_deflected(
     assert services.ticket_route(ticket_id=ticket.pk) == "inactive"
 
 
+def test_the_solved_link_used_again_says_solved_not_that_a_person_has_it(
+    open_ticket, kb_answer, client
+):
+    # A second click (the email opened again, the page sent twice) found the ticket
+    # resolved and told the customer a person was handling it.
+    ticket = open_ticket(tier_level=0)
+    route(ticket)
+    link = f"/support/solved/{self_service.solved_token(ticket.pk)}/"
+    for _ in range(2):
+        page = client.post(link).content.decode()
+        assert "Glad it is solved" in page and "Our team already has" not in page
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.DEFLECTED).count() == 1
+
+
 def test_link_after_hand_off_does_not_resolve(open_ticket, kb_answer, client):
     ticket = open_ticket(tier_level=0)
     route(ticket)

@@ -115,6 +115,8 @@ def parse_date(raw: Any) -> date:
 
 
 def _text(field: TicketField, raw: str) -> str:
+    if "\x00" in raw:  # PostgreSQL cannot store it (it was a server error at every door)
+        raise BadValue("null characters are not allowed")
     text = raw.strip()
     limit = min(field.max_length or TEXT_MAX, TEXT_MAX)
     if len(text) > limit:

@@ -4,6 +4,7 @@ Every view finds the ticket through a selector bound to the customer, so another
 customer's ticket (or attachment) is simply not found: 404, never 403.
 """
 
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from tickets.errors import DomainError
 from tickets.fields import selectors as field_selectors
 from tickets.inbound import InboundAttachment
 from tickets.models import Ticket, TicketStatus
-from tickets.portal.access import PortalVisitor, customer_required
+from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
 from tickets.services.portal import accepts_customer_message, reopen_deadline
 from tickets.services.satisfaction import is_rateable
@@ -194,6 +195,18 @@ def _own_merge_target(ticket: Ticket, me: PortalVisitor) -> Ticket | None:
     return target if target is not None and target.customer_id == me.customer.pk else None
 
 
+def _reply_box(request: HttpRequest, ticket: Ticket) -> ReplyForm:
+    """An empty reply box, or one holding what the customer sent after their session ended."""
+    text = unsent_reply(request, ticket.pk)
+    if not text:
+        return ReplyForm()
+    messages.warning(
+        request,
+        gettext("You were signed out, so your message was not sent. It is below: send it again."),
+    )
+    return ReplyForm(initial={"submission": uuid.uuid4().hex, "text": text})
+
+
 def _thread_page(
     request: HttpRequest,
     me: PortalVisitor,
@@ -222,7 +235,7 @@ def _thread_page(
         "can_close": not merged and ticket.status != TicketStatus.CLOSED,
         "reopen_deadline": reopen_deadline(ticket),
         "can_rate": is_rateable(ticket),
-        "reply_form": reply_form or ReplyForm(),
+        "reply_form": reply_form or _reply_box(request, ticket),
         "rating_form": rating_form or RatingForm(initial={"rating": ticket.satisfaction}),
         "reply_error": reply_error,
         "rating_error": rating_error,

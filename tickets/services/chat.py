@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from knowledge.selectors import article_answers
 from tickets import live, policy
 from tickets.errors import Conflict, InvalidInput
+from tickets.ids import MAX_ID
 from tickets.inbound import InboundMessage, IngestOutcome
 from tickets.models import (
     AgentProfile,
@@ -288,7 +289,10 @@ def chat_touch(*, chat_id: int, now: datetime | None = None) -> None:
 
 
 def chat_mark_read(*, chat: ChatSession, side: str, up_to: int) -> None:
-    """Read receipts: each side's highest seen message id only ever grows."""
+    """Read receipts: each side's highest seen message id only ever grows. A number no
+    message id can be (past the column's range) is ignored."""
+    if not 0 <= up_to <= MAX_ID:
+        return
     field = "customer_read_up_to" if side == "customer" else "agent_read_up_to"
     with transaction.atomic():
         ChatSession.objects.filter(pk=chat.pk).update(**{field: Greatest(F(field), up_to)})

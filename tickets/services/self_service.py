@@ -107,12 +107,14 @@ def _article_lines(ticket: Ticket, hits: list[SearchHit]) -> list[str]:
 
 
 def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None = None) -> bool:
-    """The customer says self-service solved it; only while tier 0 still has the ticket."""
+    """The customer says self-service solved it; only while tier 0 still has the ticket.
+    True when it is resolved as deflected, by this call or an earlier one (the link clicked
+    again, the keyword sent twice: nothing is recorded twice)."""
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(Ticket(pk=ticket_id))
         if ticket.tier.level != 0 or ticket.status not in (TicketStatus.NEW, TicketStatus.OPEN):
-            return False
+            return ticket.status == TicketStatus.RESOLVED and _deflected_since_resolved(ticket)
         apply_transition(
             ticket, TicketStatus.RESOLVED, actor=None, now=now, reason="Solved by self-service",
             tell_customer=False,  # they just told us
@@ -124,3 +126,14 @@ def ticket_resolve_deflected(*, ticket_id: int, via: str, now: datetime | None =
         )
         metrics.save(ticket)
     return True
+
+
+def _deflected_since_resolved(ticket: Ticket) -> bool:
+    """Whether the ticket's latest resolution was self-service's."""
+    latest = (
+        ticket.events.filter(kind__in=(EventKind.DEFLECTED, EventKind.STATUS_CHANGED))
+        .order_by("-created_at", "-id")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return latest == EventKind.DEFLECTED

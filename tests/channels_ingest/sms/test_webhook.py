@@ -162,6 +162,14 @@ def test_text_becomes_an_sms_ticket_for_a_new_customer(text_in):
     assert (contact.kind, contact.value) == (ContactKind.PHONE, "+14155550123")
 
 
+def test_a_nul_character_in_a_text_is_dropped_and_the_text_becomes_its_ticket(text_in):
+    # PostgreSQL cannot store one: the text was a failed inbound item, never a ticket.
+    message = text_in("SM401", body="The app\x00 crashes")
+
+    assert message.body_text == "The app crashes"
+    assert message.ticket.subject == "The app crashes"
+
+
 def test_second_text_within_the_window_joins_the_ticket_and_later_opens_a_new_one(
     text_in, settings
 ):
