@@ -102,7 +102,11 @@ def test_answering_many_at_once_leaves_those_without_it_with_the_reason(desk, ag
 
 
 def test_the_system_and_merging_are_not_asked(desk, agent, open_ticket):
-    ticket, other, target = open_ticket(), open_ticket(), open_ticket()
+    ticket, other, target = (
+        open_ticket(),
+        open_ticket(sender="ann@example.com"),
+        open_ticket(sender="ann@example.com"),
+    )
     services.ticket_change_status(ticket=ticket, status=TicketStatus.RESOLVED, actor=None)
     assert status_of(ticket) == TicketStatus.RESOLVED
     services.ticket_merge(source=other, target=target, actor=agent)

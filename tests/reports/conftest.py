@@ -80,6 +80,8 @@ def history(office_policy, inbound):
     with travel(at(15, 10)):
         services.ticket_rate(ticket=ticket, rating=5, comment="Fixed at last", actor=None)
     with travel(at(15, 11)):
-        duplicate = services.ticket_open(inbound=inbound(subject="Same again")).ticket
+        duplicate = services.ticket_open(
+            inbound=inbound(sender=sender, subject="Same again")
+        ).ticket
         services.ticket_merge(source=duplicate, target=ticket, actor=frontline)
     return ticket.pk, duplicate.pk

@@ -1147,9 +1147,9 @@ def _merge(client: APIClient, source: Ticket, into: int) -> Any:
 def test_merge_moves_the_messages_and_closes_the_source(
     agent_api: APIClient, open_ticket: Callable[..., Ticket], agent: Any
 ) -> None:
-    source = open_ticket(text="First copy")
+    source = open_ticket(sender="ann@example.com", text="First copy")
     services.ticket_reply(ticket=source, actor=agent, text="Answer on the copy")
-    target = open_ticket(text="Second copy")
+    target = open_ticket(sender="ann@example.com", text="Second copy")
 
     response = _merge(agent_api, source, target.pk)
 
@@ -1186,7 +1186,7 @@ def test_merge_into_itself_is_400(agent_api: APIClient, open_ticket: Callable[..
 def test_merging_an_already_merged_ticket_is_409(
     agent_api: APIClient, open_ticket: Callable[..., Ticket]
 ) -> None:
-    source, first, second = open_ticket(), open_ticket(), open_ticket()
+    source, first, second = (open_ticket(sender="ann@example.com") for _ in range(3))
     services.ticket_merge(source=source, target=first, actor=None)
     before = _db_snapshot()
 
@@ -1200,7 +1200,7 @@ def test_merging_an_already_merged_ticket_is_409(
 def test_merge_into_a_merged_ticket_is_409(
     agent_api: APIClient, open_ticket: Callable[..., Ticket]
 ) -> None:
-    gone, kept, other = open_ticket(), open_ticket(), open_ticket()
+    gone, kept, other = (open_ticket(sender="ann@example.com") for _ in range(3))
     services.ticket_merge(source=gone, target=kept, actor=None)
 
     response = _merge(agent_api, other, gone.pk)

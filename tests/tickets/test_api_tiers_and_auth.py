@@ -176,10 +176,11 @@ UNKNOWN_IDS = [
 def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
     """Ids of real objects for every placeholder in ENDPOINTS."""
     ticket = open_ticket(
+        sender="owner@example.com",
         attachments=(InboundAttachment("log.txt", "text/plain", b"line 1\nline 2\n"),),
         original=b"From: someone@example.com\r\nSubject: Help\r\n\r\nIt broke.\r\n",
     )
-    other_ticket = open_ticket()
+    other_ticket = open_ticket(sender="owner@example.com")  # the same customer: merged
     third = open_ticket(sender="third@example.com")
     ticket_link(ticket=ticket, other=other_ticket, actor=None)
     side = side_conversation_start(

@@ -185,8 +185,8 @@ def test_bulk_move_refuses_each_ticket_outside_the_agents_tiers(
 def test_bulk_merge_asks_first_then_keeps_the_chosen_ticket_and_names_both(
     agent_client, agent, open_ticket
 ):
-    first = open_ticket(subject="VPN down (first mail)")
-    kept = open_ticket(subject="VPN down")
+    first = open_ticket(sender="ann@example.com", subject="VPN down (first mail)")
+    kept = open_ticket(sender="ann@example.com", subject="VPN down")
     services.ticket_set_tags(ticket=first, names=["vpn", "outage"], actor=agent)
     services.ticket_set_tags(ticket=kept, names=["vpn"], actor=agent)
     data = {"tickets": [first.pk, kept.pk], "action": "merge", "merge_into": kept.reference}
@@ -200,6 +200,24 @@ def test_bulk_merge_asks_first_then_keeps_the_chosen_ticket_and_names_both(
     first.refresh_from_db()
     assert (first.merged_into_id, first.status) == (kept.pk, "closed")
     assert sorted(kept.tags.values_list("name", flat=True)) == ["outage", "vpn"]
+
+
+def test_tickets_of_two_customers_are_never_merged_at_any_door(
+    agent_client, agent_api, open_ticket
+):
+    # Bob's thread is his to read in the portal: Ann's messages and files must not land there.
+    ann = open_ticket(sender="ann@example.com", text="My invoice address is 1 Secret Road")
+    bob = open_ticket(sender="bob@example.com", text="Where is my invoice?")
+
+    response = agent_api.post(f"/api/v1/tickets/{ann.pk}/merge/", {"into": bob.pk}, format="json")
+    assert response.status_code == 409
+    assert error_of(response)["code"] == "different_customers"
+    data = {"tickets": [ann.pk, bob.pk], "action": "merge", "merge_into": bob.reference}
+    page = agent_client.post("/agent/bulk/", {**data, "confirm": "on"}, follow=True)
+    assert "are from different customers: merge the customers first" in page.content.decode()
+
+    assert Ticket.objects.get(pk=ann.pk).merged_into_id is None
+    assert list(bob.messages.values_list("body_text", flat=True)) == ["Where is my invoice?"]
 
 
 def test_bulk_merge_without_a_ticked_target_changes_nothing(agent_client, open_ticket):
@@ -216,7 +234,7 @@ def test_bulk_merge_without_a_ticked_target_changes_nothing(agent_client, open_t
 def test_a_merged_ticket_stops_its_clocks_and_the_sweep_leaves_it_alone(
     agent_api, open_ticket, time_machine, standard_policy
 ):
-    source, target = open_ticket(), open_ticket()
+    source, target = open_ticket(sender="ann@example.com"), open_ticket(sender="ann@example.com")
     assert source.clocks.filter(stopped_at__isnull=True).exists()
     response = agent_api.post(
         f"/api/v1/tickets/{source.pk}/merge/", {"into": target.pk}, format="json"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_merge_moves_messages_and_closes_source(open_ticket, agent):
-    source, target = open_ticket(), open_ticket()
+    source, target = open_ticket(sender="ann@example.com"), open_ticket(sender="ann@example.com")
     services.ticket_add_note(ticket=source, actor=agent, text="note on source")
 
     kept = services.ticket_merge(source=source, target=target, actor=agent)
@@ -37,7 +37,7 @@ def test_merge_moves_messages_and_closes_source(open_ticket, agent):
 
 
 def test_merge_refusals(open_ticket, agent):
-    a, b, c = open_ticket(), open_ticket(), open_ticket()
+    a, b, c = (open_ticket(sender="ann@example.com") for _ in range(3))
     with pytest.raises(InvalidInput):
         services.ticket_merge(source=a, target=a, actor=agent)
     services.ticket_merge(source=a, target=b, actor=agent)
@@ -51,7 +51,7 @@ def test_merge_refusals(open_ticket, agent):
 
 
 def test_merged_ticket_refuses_further_work(open_ticket, agent):
-    source, target = open_ticket(), open_ticket()
+    source, target = open_ticket(sender="ann@example.com"), open_ticket(sender="ann@example.com")
     services.ticket_merge(source=source, target=target, actor=agent)
     with pytest.raises(Conflict) as error:
         services.ticket_reply(ticket=source, actor=agent, text="hi")

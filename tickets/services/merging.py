@@ -48,6 +48,17 @@ def ticket_merge(
                 )
         policy.refuse_unless_works_on(actor, source, _("merge it into another ticket"))
         policy.refuse_unless_works_on(actor, target, _("merge another ticket into it"))
+        if source.customer_id != target.customer_id:
+            # The merged ticket's thread is its customer's to read in the portal: another
+            # customer's messages and files (and our replies to them) must not land there.
+            raise Conflict(
+                _(
+                    "%(source)s and %(target)s are from different customers: merge the customers "
+                    "first if they are one person, or link both tickets to a problem."
+                )
+                % {"source": source.reference, "target": target.reference},
+                code="different_customers",
+            )
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)

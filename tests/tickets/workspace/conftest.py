@@ -18,11 +18,11 @@ def agent_client(client: Any, agent: Any) -> Any:
 def make_tickets(open_ticket: Callable[..., Ticket]) -> Callable[..., list[Ticket]]:
     """n tickets in a tier, with SLA deadlines an hour apart (the first one soonest)."""
 
-    def make(n: int, tier_level: int = 1, **fields: Any) -> list[Ticket]:
+    def make(n: int, tier_level: int = 1, sender: str = "", **fields: Any) -> list[Ticket]:
         now = timezone.now()
         tickets = []
         for i in range(n):
-            ticket = open_ticket(tier_level=tier_level)
+            ticket = open_ticket(tier_level=tier_level, **({"sender": sender} if sender else {}))
             Ticket.objects.filter(pk=ticket.pk).update(
                 sla_due_at=now + timedelta(hours=i + 2), **fields
             )

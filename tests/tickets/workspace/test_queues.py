@@ -214,7 +214,7 @@ def test_bulk_assign_and_status_report_each_refusal(agent_client, agent, make_ti
 
 
 def test_bulk_tags_priority_tier_and_merge(agent_client, make_tickets):
-    a, b = make_tickets(2)
+    a, b = make_tickets(2, sender="ann@example.com")  # one customer's: b is merged into a
     post = agent_client.post
     post("/agent/bulk/", {"tickets": [a.pk, b.pk], "action": "tag", "tags": "outage, vpn"})
     post("/agent/bulk/", {"tickets": [a.pk, b.pk], "action": "priority", "priority": "urgent"})
@@ -258,8 +258,8 @@ def test_any_ticket_is_found_whatever_its_status(agent_client, agent, open_ticke
     closed = open_ticket(subject="Printer jams on tray 2", sender="zoe@example.com",
                          sender_name="Zoe Quist")  # fmt: skip
     resolved = open_ticket(subject="Password reset mail never arrives")
-    kept = open_ticket(subject="Duplicate of the printer issue")
-    merged = open_ticket(subject="Printer again")
+    kept = open_ticket(sender="ann@example.com", subject="Duplicate of the printer issue")
+    merged = open_ticket(sender="ann@example.com", subject="Printer again")
     services.ticket_change_status(ticket=closed, status=TicketStatus.CLOSED, actor=agent)
     services.ticket_resolve(ticket=resolved, actor=agent)
     services.ticket_merge(source=merged, target=kept, actor=agent)
