@@ -213,8 +213,10 @@ def test_tickets_of_two_customers_are_never_merged_at_any_door(
     assert response.status_code == 409
     assert error_of(response)["code"] == "different_customers"
     data = {"tickets": [ann.pk, bob.pk], "action": "merge", "merge_into": bob.reference}
-    page = agent_client.post("/agent/bulk/", {**data, "confirm": "on"}, follow=True)
-    assert "are from different customers: merge the customers first" in page.content.decode()
+    for sent in (data, {**data, "confirm": "on"}):  # refused before asking to confirm
+        page = agent_client.post("/agent/bulk/", sent, follow=True).content.decode()
+        assert "are from different customers: merge the customers first" in page
+        assert f"Merge into {bob.reference}?" not in page
 
     assert Ticket.objects.get(pk=ann.pk).merged_into_id is None
     assert list(bob.messages.values_list("body_text", flat=True)) == ["Where is my invoice?"]

@@ -30,7 +30,7 @@ from tickets.services.delivery import (
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest_many import ticket_ingest, ticket_ingest_many
-from tickets.services.merging import ticket_merge
+from tickets.services.merging import refuse_merging_customers, ticket_merge
 from tickets.services.messages import (
     last_inbound_channel,
     ticket_add_inbound,
@@ -109,6 +109,7 @@ __all__ = [
     "organization_update",
     "parse_tags",
     "pending_deliveries",
+    "refuse_merging_customers",
     "routing_due",
     "sla_sweep",
     "ticket_add_inbound",

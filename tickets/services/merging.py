@@ -48,17 +48,7 @@ def ticket_merge(
                 )
         policy.refuse_unless_works_on(actor, source, _("merge it into another ticket"))
         policy.refuse_unless_works_on(actor, target, _("merge another ticket into it"))
-        if source.customer_id != target.customer_id:
-            # The merged ticket's thread is its customer's to read in the portal: another
-            # customer's messages and files (and our replies to them) must not land there.
-            raise Conflict(
-                _(
-                    "%(source)s and %(target)s are from different customers: merge the customers "
-                    "first if they are one person, or link both tickets to a problem."
-                )
-                % {"source": source.reference, "target": target.reference},
-                code="different_customers",
-            )
+        refuse_merging_customers(source, target)
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)
@@ -90,6 +80,21 @@ def ticket_merge(
         target.last_message_at = latest
         target.save(update_fields=["last_message_at", "updated_at"])
     return target
+
+
+def refuse_merging_customers(source: Ticket, target: Ticket) -> None:
+    """Only one customer's tickets are merged: the merged thread is its customer's to read
+    in the portal, where another customer's messages and files (and our replies to them)
+    must not land. Asked by ticket_merge, and by the bulk merge before it asks to confirm."""
+    if source.customer_id != target.customer_id:
+        raise Conflict(
+            _(
+                "%(source)s and %(target)s are from different customers: merge the customers "
+                "first if they are one person, or link both tickets to a problem."
+            )
+            % {"source": source.reference, "target": target.reference},
+            code="different_customers",
+        )
 
 
 def _keep_tags(source: Ticket, target: Ticket, actor: Actor) -> None:

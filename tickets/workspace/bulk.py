@@ -75,6 +75,15 @@ def _merge_target(form: BulkForm, tickets: list[Ticket]) -> Ticket | None:
     return next((t for t in tickets if t.pk == named), None)
 
 
+def _merge_refusal(source: Ticket, target: Ticket) -> str:
+    """Why `source` may never be merged into `target` ("" when it may be asked)."""
+    try:
+        services.refuse_merging_customers(source, target)
+    except DomainError as error:
+        return error.message
+    return ""
+
+
 def _link_to_problem(form: BulkForm, tickets: list[Ticket], actor: User) -> Outcome:
     """All the ticked tickets at once (problems.problem_link is a bulk path)."""
     problem = Problem.objects.filter(pk=form.cleaned_data["problem"] or 0).first()
@@ -117,6 +126,9 @@ def apply(data: QueryDict, *, actor: User) -> Outcome:
     if target is not None:
         if not sources:
             return Outcome(errors=[_("Tick the tickets to merge as well as the one to keep.")])
+        strangers = [_merge_refusal(t, target) for t in sources]
+        if any(strangers):
+            return Outcome(errors=[refusal for refusal in strangers if refusal])
         if not form.cleaned_data["confirm"]:
             return Outcome(to_confirm={"target": target, "sources": sources})
     outcome = Outcome()
