@@ -145,6 +145,21 @@ def test_a_tier_1_agent_escalates_its_own_tickets(agent_client, open_ticket):
     assert 'id="assign-me"' in html
 
 
+def test_a_refused_move_comes_back_with_what_was_typed(agent_client, open_ticket):
+    ticket = open_ticket(tier_level=1)
+    typed = {"tier": 2, "reason": "VPN drops every 10 minutes", "handoff_note": ""}
+
+    response = agent_client.post(f"/agent/tickets/{ticket.pk}/tier/", typed)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "give the target tier, a reason and a hand-off note" in html
+    assert 'id="tier-move" open' in html
+    assert 'value="VPN drops every 10 minutes"' in html
+    assert '<option value="2" selected>' in html
+    assert _state(ticket)[0] == 1
+
+
 # --- Bulk actions ---------------------------------------------------------------------------
 
 

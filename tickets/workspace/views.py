@@ -25,7 +25,7 @@ from tickets.catalog.selectors import (
     preferring,
 )
 from tickets.collab import selectors as collab_selectors
-from tickets.errors import DomainError, InvalidInput
+from tickets.errors import DomainError, InvalidInput, NotAllowed
 from tickets.fields import forms as field_inputs
 from tickets.fields import selectors as field_selectors
 from tickets.fields.services import ticket_set_fields
@@ -367,6 +367,7 @@ def _ticket_page(
     fields_form: forms.Form | None = None,
     side_start: SideStartForm | None = None,
     side_reply: SideReplyForm | None = None,
+    tier_move: TierMoveForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     timeline = selectors.ticket_timeline(ticket.pk)
@@ -412,6 +413,8 @@ def _ticket_page(
         # A side conversation's box as sent, when it came back with an error.
         "side_form": side_start or SideStartForm(),
         "side_reply_form": side_reply,
+        # The move to another tier as sent, when it came back refused.
+        "tier_move_form": tier_move,
         "following": together.follows(_user(request).pk),
         "now": timezone.now(),
     }
@@ -562,32 +565,37 @@ def _assign(ticket: Ticket, value: str, actor: User) -> None:
 @require_POST
 def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Escalate or de-escalate, with a reason and a hand-off note (tickets.policy says who
-    may move which ticket)."""
+    may move which ticket); a refused move comes back with what was typed and why."""
+    ticket = _ticket_or_404(ticket_id)
     form = TierMoveForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request, _("To move the ticket, give the target tier, a reason and a hand-off note.")
+        form.add_error(
+            None, _("To move the ticket, give the target tier, a reason and a hand-off note.")
         )
-        return _back(ticket_id)
+        return _ticket_page(request, ticket, tier_move=form, status=400)
     data = form.cleaned_data
-    before = get_object_or_404(Ticket.objects.select_related("tier"), pk=ticket_id).tier.level
+    before = ticket.tier.level
+    try:
+        services.ticket_move_tier(
+            ticket=ticket,
+            tier_level=data["tier"],
+            reason=data["reason"],
+            handoff_note=data["handoff_note"],
+            actor=_user(request),
+        )
+    except NotAllowed as error:  # not theirs to move: the page offers them no move
+        messages.error(request, error.message)
+        return _back(ticket_id)
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return _ticket_page(request, _ticket_or_404(ticket_id), tier_move=form, status=400)
     said = (
         _("Escalated to tier %(level)s.")
         if data["tier"] > before
         else _("De-escalated to tier %(level)s.")
     )
-    return _act(
-        request,
-        ticket_id,
-        lambda t: services.ticket_move_tier(
-            ticket=t,
-            tier_level=data["tier"],
-            reason=data["reason"],
-            handoff_note=data["handoff_note"],
-            actor=_user(request),
-        ),
-        said % {"level": data["tier"]},
-    )
+    messages.success(request, said % {"level": data["tier"]})
+    return _back(ticket_id)
 
 
 @agent_required
