@@ -8,6 +8,7 @@ import pytest
 import pytest_asyncio
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -31,6 +32,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the default language: the test client's requests run in the
+    test's thread, where LocaleMiddleware leaves the last request's language active (under
+    ASGI each request has its own context)."""
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

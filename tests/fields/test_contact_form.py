@@ -111,3 +111,14 @@ def test_a_nul_character_in_a_text_field_is_explained_not_a_server_error(client,
     assert "Please correct 1 thing" in page and "Null characters are not allowed." in page
     assert "We were billed twice this month." in page  # what they wrote is kept
     assert not Ticket.objects.exists() and not TicketFieldValue.objects.exists()
+
+
+def test_a_german_customer_reads_why_a_value_is_wrong_in_german(client, desk):
+    response = client.post(
+        "/support/new/",
+        form(ticket_form=desk.billing.pk, field_plan="gold", field_order_number="AB-1234"),
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    page = response.content.decode()
+    assert "Wählen Sie eines von basic, pro, enterprise, nicht &#x27;gold&#x27;." in page
+    assert "Choose one of" not in page and not Ticket.objects.exists()

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from tickets.errors import InvalidInput
 from tickets.models import FieldKind, TicketField
 
@@ -51,11 +53,11 @@ def clean(field: TicketField, raw: Any) -> list[Stored]:
     if kind == FieldKind.MULTISELECT:
         items = raw.split(",") if isinstance(raw, str) else raw
         if not isinstance(items, list | tuple):
-            raise BadValue("give a list of choices")
+            raise BadValue(_("give a list of choices"))
         chosen = list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
         return [Stored(text=_choice(field, value)) for value in chosen]
     if isinstance(raw, list | tuple | dict | bool):
-        raise BadValue("give one value")
+        raise BadValue(_("give one value"))
     if kind == FieldKind.DROPDOWN:
         return [Stored(text=_choice(field, str(raw).strip()))]
     if kind == FieldKind.NUMBER:
@@ -71,13 +73,16 @@ def _boolean(raw: Any) -> bool:
     text = str(raw).strip().lower()
     if text in _TRUE | _FALSE:
         return text in _TRUE
-    raise BadValue("give true or false")
+    raise BadValue(_("give true or false"))
 
 
 def _choice(field: TicketField, value: str) -> str:
     allowed = choice_values(field)
     if value not in allowed:
-        raise BadValue(f"choose one of {', '.join(allowed)}, not {value!r}")
+        raise BadValue(
+            _("choose one of %(allowed)s, not %(value)r")
+            % {"allowed": ", ".join(allowed), "value": value}
+        )
     return value
 
 
@@ -85,9 +90,9 @@ def parse_number(raw: Any) -> Decimal:
     try:
         number = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise BadValue(f"give a number, not {raw!r}") from None
+        raise BadValue(_("give a number, not %(raw)r") % {"raw": raw}) from None
     if not number.is_finite() or abs(number) >= Decimal(10) ** 14:
-        raise BadValue("give a number below 100,000,000,000,000")
+        raise BadValue(_("give a number below 100,000,000,000,000"))
     return number.quantize(Decimal("0.000001"))
 
 
@@ -95,9 +100,9 @@ def _number(field: TicketField, raw: Any) -> Decimal:
     number = parse_number(raw)
     low, high = field.min_value, field.max_value
     if low is not None and number < low:
-        raise BadValue(f"give at least {_plain(low)}")
+        raise BadValue(_("give at least %(low)s") % {"low": _plain(low)})
     if high is not None and number > high:
-        raise BadValue(f"give at most {_plain(high)}")
+        raise BadValue(_("give at most %(high)s") % {"high": _plain(high)})
     return number
 
 
@@ -111,18 +116,23 @@ def parse_date(raw: Any) -> date:
     try:
         return date.fromisoformat(str(raw).strip())
     except ValueError:
-        raise BadValue(f"give a date as YYYY-MM-DD, not {raw!r}") from None
+        raise BadValue(_("give a date as YYYY-MM-DD, not %(raw)r") % {"raw": raw}) from None
 
 
 def _text(field: TicketField, raw: str) -> str:
     if "\x00" in raw:  # PostgreSQL cannot store it (it was a server error at every door)
-        raise BadValue("null characters are not allowed")
+        raise BadValue(_("null characters are not allowed"))
     text = raw.strip()
     limit = min(field.max_length or TEXT_MAX, TEXT_MAX)
     if len(text) > limit:
-        raise BadValue(f"at most {limit} characters (it has {len(text)})")
+        raise BadValue(
+            _("at most %(limit)s characters (it has %(length)s)")
+            % {"limit": limit, "length": len(text)}
+        )
     if field.pattern and not re.fullmatch(field.pattern, text):
-        raise BadValue(field.pattern_message or f"it must match {field.pattern}")
+        raise BadValue(
+            field.pattern_message or _("it must match %(pattern)s") % {"pattern": field.pattern}
+        )
     return text
 
 
@@ -134,7 +144,7 @@ def clean_many(
     for key, value in raw.items():
         field = fields.get(key)
         if field is None or (for_customer and not field.customer_editable):
-            errors[key] = f"There is no field {key!r}."
+            errors[key] = _("There is no field %(key)r.") % {"key": key}
             continue
         label = field.label_for_customers if for_customer else field.agent_label
         try:
