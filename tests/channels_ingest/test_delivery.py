@@ -10,8 +10,8 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from channels_ingest import tasks
+from tests.channels_ingest.batches import new_ticket_mails
 from tickets import addressing, selectors, services
-from tickets.inbound import InboundMessage
 from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
 from tickets.services.outbound import _enqueue_deliveries
 
@@ -198,17 +198,7 @@ def test_a_batch_of_new_tickets_sends_its_notices_in_one_task(
     settings, celery_eager, django_capture_on_commit_callbacks
 ):
     settings.HELPDESK_CUSTOMER_NOTICES = True
-    batch = [
-        InboundMessage(
-            channel=Channel.EMAIL,
-            sender_kind="email",
-            sender=f"reader{n}@example.com",
-            subject=f"Question {n}",
-            text="Where is my order?",
-            external_id=f"<notice-batch-{n}@example.com>",
-        )
-        for n in range(5)
-    ]
+    batch = new_ticket_mails(5, "notice-batch")
     with django_capture_on_commit_callbacks() as queued:
         services.ticket_ingest_many(batch)
     deliveries = [c for c in queued if getattr(c, "func", None) is _enqueue_deliveries]

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.channels_ingest.batches import new_ticket_mails
 from tests.mail_server import MailServer, running_mail_server
 from tickets import services
-from tickets.inbound import InboundMessage
-from tickets.models import Channel, DeliveryStatus, Message, MessageKind
+from tickets.models import DeliveryStatus, Message, MessageKind
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,7 @@ def smtp_server(settings) -> Iterator[MailServer]:
 
 
 def _new_tickets(count: int, capture) -> None:
-    batch = [
-        InboundMessage(
-            channel=Channel.EMAIL,
-            sender_kind="email",
-            sender=f"reader{n}@example.com",
-            subject=f"Question {n}",
-            text="Where is my order?",
-            external_id=f"<smtp-batch-{n}@example.com>",
-        )
-        for n in range(count)
-    ]
+    batch = new_ticket_mails(count, "smtp-batch")
     with capture(execute=True):
         services.ticket_ingest_many(batch)
 
