@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.conftest import browser
 from tests.factories import UserFactory
 from tickets import services
 from tickets.inbound import InboundAttachment
@@ -57,16 +58,12 @@ def bob(open_ticket: Callable[..., Ticket]) -> PortalCustomer:
 
 @pytest.fixture
 def staff_client(agent: Any) -> Client:
-    client = Client()
-    client.force_login(agent)
-    return client
+    return browser(agent)
 
 
 @pytest.fixture
 def admin_client_(admin_user: Any) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
+    return browser(admin_user)
 
 
 def resolve(ticket: Ticket, actor: Any) -> Ticket:
