@@ -72,6 +72,8 @@ def test_keyboard_shortcuts(page: Page, screenshot: Callable[..., Path], ticket:
     page.keyboard.press("j")
     page.keyboard.press("o")
     expect(page.get_by_role("heading", name="VPN disconnects all the time")).to_be_visible()
+    # The shortcuts listen once the page's scripts ran (the translations load before them).
+    page.wait_for_load_state()
     page.keyboard.press("a")
     expect(page.get_by_text("Saved.")).to_be_visible()
     page.keyboard.press("r")
