@@ -27,6 +27,16 @@ class InboundCall:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """A mail server's report (RFC 3464) that an email we sent was not delivered, or not yet."""
+
+    message_ids: tuple[str, ...]  # the Message-ID of the email it reports on
+    failed: bool  # False: a delay warning; the server is still trying
+    failed_recipients: tuple[str, ...] = ()
+    reason: str = ""  # what the server said, e.g. "x@example.com: 550 5.1.1 User unknown"
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """What a customer said, on which channel, from which address or number.
 
@@ -62,6 +72,8 @@ class InboundMessage:
     # The language the customer reads, when the channel says it (the browser's on the
     # contact form and chat, an email's Content-Language header); else read from the text.
     language: str = ""
+    # A bounce of an email we sent: it goes on that message, not on a ticket of its own.
+    delivery_report: DeliveryReport | None = None
 
 
 def inbound_language(inbound: InboundMessage) -> str:
@@ -82,6 +94,8 @@ class IngestOutcome(StrEnum):
     NEW = "new"
     THREADED = "threaded"
     DUPLICATE = "duplicate"
+    BOUNCE = "bounce"  # a delivery report, recorded on the message it is about
+    DELAYED = "delayed"  # a delay warning about a message we sent: nothing to record
 
 
 @dataclass(frozen=True)
@@ -99,3 +113,12 @@ class SideReplyResult:
     ticket: Ticket
     side_message: SideMessage
     outcome: IngestOutcome
+
+
+@dataclass(frozen=True)
+class DeliveryReportResult:
+    """A delivery report recorded on the email it reports on (`message`, one we sent)."""
+
+    ticket: Ticket
+    message: Message
+    outcome: IngestOutcome = IngestOutcome.BOUNCE

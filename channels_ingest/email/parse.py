@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from django.conf import settings
 from django.utils import timezone
 
+from channels_ingest.email.bounces import delivery_report
 from channels_ingest.email.content import Content, Forward, read_content
 from channels_ingest.email.content_files import format_size, keep_attachments
 from channels_ingest.email.content_text import html_to_text, normalise, text_to_html, trim_reply
@@ -154,6 +155,7 @@ def _parsed(
         original=raw,
         # The language the sender's mail client says it is written in (RFC 3282), if any.
         language=header_text(headers.first("Content-Language"))[:100],
+        delivery_report=delivery_report(raw, unfold(headers.first("Content-Type"))),
     )
 
 

@@ -86,8 +86,10 @@ def _send(email: EmailMultiAlternatives, message_id: str | None) -> str:
         raise DeliveryError(f"Email provider error: {error}", permanent=permanent) from error
     except (smtplib.SMTPException, OSError) as error:
         raise DeliveryError(f"Mail server unavailable: {error}", permanent=False) from error
-    status = getattr(email, "anymail_status", None)
-    return (getattr(status, "message_id", None) or message_id or "")[:255]
+    provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
+    if provider_id is None or provider_id == "":  # SMTP, or recipients with different ids
+        return (message_id or "")[:255]
+    return str(provider_id)[:255]  # the id the provider's delivery reports will name
 
 
 def _subject(message: Message) -> str:

@@ -26,6 +26,7 @@ from tickets.services.customers import (
 from tickets.services.delivery import (
     message_mark_failed,
     message_mark_sent,
+    message_record_bounce,
     message_record_delivery,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
@@ -99,6 +100,7 @@ __all__ = [
     "macro_render",
     "message_mark_failed",
     "message_mark_sent",
+    "message_record_bounce",
     "message_record_delivery",
     "notifications_email",
     "notify_agents",

@@ -4,7 +4,20 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from tickets.errors import InvalidInput
-from tickets.models import DeliveryStatus, EventKind, Message, MessageKind
+from tickets.inbound import DeliveryReport
+from tickets.models import (
+    Channel,
+    ContactKind,
+    ContactPoint,
+    DeliveryStatus,
+    EventKind,
+    Message,
+    MessageKind,
+    TicketParticipant,
+)
+
+# The module, not its function: notices (through outbound) imports this module.
+from tickets.services import notices
 from tickets.services._common import record_event
 
 # How far along a message is; a report never moves it back. Delivered and failed are final:
@@ -21,11 +34,15 @@ _FINAL = (DeliveryStatus.FAILED, DeliveryStatus.DELIVERED, DeliveryStatus.SUPPRE
 _REPORTABLE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
 
 
-def message_record_delivery(*, provider_id: str, status: str, error: str = "") -> Message | None:
+def message_record_delivery(
+    *, provider_id: str, status: str, error: str = "", recipient: str = ""
+) -> Message | None:
     """Record a provider's delivery report on the outbound message it sent as `provider_id`.
 
     Returns the message (changed or not), or None when no outbound message has that id.
-    A failure is written to the ticket's history as a DELIVERY_FAILED event.
+    A failure is written to the ticket's history as a DELIVERY_FAILED event. `recipient`:
+    whom the report is about, when the provider says (a copy's bounce does not fail the
+    message to the customer).
     """
     if status not in _REPORTABLE:
         raise InvalidInput(
@@ -36,21 +53,73 @@ def message_record_delivery(*, provider_id: str, status: str, error: str = "") -
     with transaction.atomic():
         message = (
             Message.objects.select_for_update()
+            .select_related("ticket")
             .filter(provider_id=provider_id, kind=MessageKind.OUTBOUND)
             .order_by("id")
             .first()
         )
-        if message is None:
-            return None
-        current = DeliveryStatus(message.delivery_status or DeliveryStatus.NOT_APPLICABLE)
-        if _RANK[DeliveryStatus(status)] <= _RANK[current]:
-            return message
-        if status == DeliveryStatus.FAILED:
-            _fail(message, error)
-        else:
-            message.delivery_status = status
-            message.save(update_fields=["delivery_status"])
+        if message is not None:
+            _record(message, DeliveryStatus(status), error, recipient)
     return message
+
+
+def message_record_bounce(*, report: DeliveryReport) -> Message | None:
+    """Record a mail server's delivery report (a bounce) on the email we sent that it names
+    by Message-ID; None when it names none of ours. A delay warning changes nothing."""
+    if not report.message_ids:
+        return None
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("ticket")
+            .filter(
+                channel=Channel.EMAIL,
+                kind=MessageKind.OUTBOUND,
+                external_id__in=report.message_ids,
+            )
+            .order_by("id")
+            .first()
+        )
+        if message is not None and report.failed:
+            for recipient in report.failed_recipients or ("",):
+                _record(message, DeliveryStatus.FAILED, report.reason, recipient)
+    return message
+
+
+def _record(message: Message, status: DeliveryStatus, error: str, recipient: str) -> None:
+    """Move the message on to `status`, never back."""
+    if status == DeliveryStatus.FAILED and recipient and _copied_only(message, recipient):
+        record_event(
+            message.ticket,
+            EventKind.DELIVERY_FAILED,
+            actor=None,
+            message=message.pk,
+            channel=message.channel,
+            reason=error,
+            recipient=recipient,
+        )
+        return
+    current = DeliveryStatus(message.delivery_status or DeliveryStatus.NOT_APPLICABLE)
+    if _RANK[status] <= _RANK[current]:
+        return
+    if status == DeliveryStatus.FAILED:
+        _fail(message, error)
+    else:
+        message.delivery_status = status
+        message.save(update_fields=["delivery_status"])
+
+
+def _copied_only(message: Message, recipient: str) -> bool:
+    """Whether `recipient` had the message as a copy (a participant), not as the customer."""
+    address = recipient.strip().lower()
+    is_participant = TicketParticipant.objects.filter(
+        ticket_id=message.ticket_id, email__iexact=address
+    ).exists()
+    return is_participant and not (
+        ContactPoint.objects.filter(
+            customer_id=message.ticket.customer_id, kind=ContactKind.EMAIL, value__iexact=address
+        ).exists()
+    )
 
 
 def message_mark_sent(*, message_id: int, provider_id: str) -> None:
@@ -94,3 +163,18 @@ def _fail(message: Message, reason: str) -> None:
         channel=message.channel,
         reason=reason,
     )
+    _tell_agents(message, reason)
+
+
+def _tell_agents(message: Message, reason: str) -> None:
+    """Whoever wrote the message, and the ticket's assignee, learn it did not reach the
+    customer (they would otherwise wait for an answer to something never read)."""
+    ticket = message.ticket
+    people = {pk for pk in (message.author_user_id, ticket.assignee_id) if pk is not None}
+    if people:
+        notices.notify_agents(
+            user_ids=people,
+            ticket=ticket,
+            kind="delivery_failed",
+            text=f"{ticket.reference}: a message to the customer was not delivered: {reason}",
+        )

@@ -32,6 +32,7 @@ from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
 from tickets.inbound import (
+    DeliveryReportResult,
     InboundMessage,
     IngestOutcome,
     IngestResult,
@@ -58,6 +59,7 @@ from tickets.models import (
 )
 from tickets.services import desk_setup, sla_clocks, threads
 from tickets.services._common import bulk_write, lock_rows, new_event, record_events
+from tickets.services.delivery import message_record_bounce
 from tickets.services.ingest import ingest_singly, is_solved_keyword, recent_tickets
 from tickets.services.messages import (
     add_participants,
@@ -75,16 +77,17 @@ from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
 
-IngestOutcomeOrError = IngestResult | SideReplyResult | DomainError
+IngestOutcomeOrError = IngestResult | SideReplyResult | DeliveryReportResult | DomainError
 # A message lands on a ticket in these states without a status change.
 _TAKES_MESSAGES = {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD}
 
 
 def ticket_ingest(
     *, inbound: InboundMessage, now: datetime | None = None
-) -> IngestResult | SideReplyResult:
+) -> IngestResult | SideReplyResult | DeliveryReportResult:
     """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised.
-    A third party's reply in a side conversation goes there (tickets.collab)."""
+    A third party's reply in a side conversation goes there (tickets.collab); a bounce of
+    an email we sent, on that email."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput(
             _("Mail from the help desk's own address is ignored."), code="own_address"
@@ -118,11 +121,11 @@ def _ingest(
         batch = _Batch(now or timezone.now(), alone=alone)
         waiting = []
         for index, inbound in enumerate(inbounds):
-            side = _side_reply(inbound, batch.now)
-            if side is None:
+            elsewhere = _bounce(inbound) or _side_reply(inbound, batch.now)
+            if elsewhere is None:
                 waiting.append(index)
             else:
-                results[index] = side
+                results[index] = elsewhere
         while waiting:
             taken, later = _independent(inbounds, waiting)
             deferred = _ingest_round(inbounds, taken, results, batch)
@@ -131,6 +134,20 @@ def _ingest(
     if len(done) != len(inbounds):
         raise RuntimeError("a message of the batch was left without a result")
     return done
+
+
+def _bounce(inbound: InboundMessage) -> DeliveryReportResult | None:
+    """A mail server's report on an email we sent goes on that email (its delivery fails,
+    the agents are told), not on a ticket of its own. One naming no email of ours is
+    stored as the automatic message it is."""
+    if inbound.delivery_report is None:
+        return None
+    message = message_record_bounce(report=inbound.delivery_report)
+    if message is None:
+        return None
+    failed = inbound.delivery_report.failed
+    outcome = IngestOutcome.BOUNCE if failed else IngestOutcome.DELAYED
+    return DeliveryReportResult(ticket=message.ticket, message=message, outcome=outcome)
 
 
 def _side_reply(inbound: InboundMessage, now: datetime) -> SideReplyResult | None:

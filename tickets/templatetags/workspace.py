@@ -130,6 +130,13 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return _("Canned response “%(name)s”") % {"name": data.get("macro", "")}
     if kind == EventKind.FIELDS_CHANGED:
         return _fields_summary(data)
+    if kind == EventKind.DELIVERY_FAILED and data.get("recipient"):
+        return _("Not delivered to %(recipient)s, who had a copy: %(reason)s") % {
+            "recipient": data["recipient"],
+            "reason": data.get("reason", ""),
+        }
+    if kind == EventKind.DELIVERY_FAILED and data.get("reason"):
+        return _("Not delivered: %(reason)s") % {"reason": data["reason"]}
     return str(_EVENT_LABELS.get(kind, kind))
 
 
