@@ -117,8 +117,9 @@ class SideReplyResult:
 
 @dataclass(frozen=True)
 class DeliveryReportResult:
-    """A delivery report recorded on the email it reports on (`message`, one we sent)."""
+    """A delivery report recorded on the email it reports on (`message`, one we sent to the
+    customer or in a side conversation)."""
 
     ticket: Ticket
-    message: Message
+    message: Message | SideMessage
     outcome: IngestOutcome = IngestOutcome.BOUNCE

@@ -9,6 +9,7 @@ from typing import Any
 from anymail.signals import AnymailTrackingEvent, EventType
 
 from tickets import services
+from tickets.collab import services as collab
 from tickets.models import DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -32,13 +33,14 @@ def record_email_delivery(
     status = _STATUS.get(event.event_type)
     if status is None or not event.message_id:
         return
-    message = services.message_record_delivery(
-        provider_id=str(event.message_id),
-        status=status,
-        error=_reason(event, esp_name) if status == DeliveryStatus.FAILED else "",
-        recipient=str(event.recipient or ""),
+    reason = _reason(event, esp_name) if status == DeliveryStatus.FAILED else ""
+    provider_id = str(event.message_id)
+    found: object = services.message_record_delivery(
+        provider_id=provider_id, status=status, error=reason, recipient=str(event.recipient or "")
     )
-    if message is None:
+    if found is None and status == DeliveryStatus.FAILED:
+        found = collab.side_message_record_bounce(reason=reason, provider_id=provider_id)
+    if found is None:
         logger.info("%s %s report for an unknown message ignored", esp_name, event.event_type)
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -294,15 +295,43 @@ def side_message_mark_failed(*, message_id: int, reason: str) -> None:
             .filter(pk=message_id, delivery_status=DeliveryStatus.PENDING)
             .first()
         )
-        if message is None:
-            return
-        message.delivery_status, message.delivery_error = DeliveryStatus.FAILED, reason[:2000]
-        message.save(update_fields=["delivery_status", "delivery_error"])
-        conversation = message.conversation
-        record_event(
-            conversation.ticket, EventKind.DELIVERY_FAILED, actor=None, side=conversation.pk,
-            side_message=message.pk, error=reason[:500],
-        )  # fmt: skip
+        if message is not None:
+            _fail_side(message, reason)
+
+
+def side_message_record_bounce(
+    *, reason: str, provider_id: str = "", message_ids: tuple[str, ...] = ()
+) -> SideMessage | None:
+    """A bounce of an email we sent in a side conversation, found by the provider's id for
+    it or by its Message-ID: it was not delivered after all. None when it is none of ours."""
+    if provider_id:
+        ours = Q(provider_id=provider_id)
+    elif message_ids:
+        ours = Q(external_id__in=message_ids)
+    else:
+        return None
+    with transaction.atomic():
+        message = (
+            SideMessage.objects.select_for_update(of=("self",))
+            .select_related("conversation__ticket")
+            .filter(ours, kind=SideMessageKind.OUTBOUND)
+            .order_by("id")
+            .first()
+        )
+        if message is not None and message.delivery_status != DeliveryStatus.FAILED:
+            _fail_side(message, reason)
+    return message
+
+
+def _fail_side(message: SideMessage, reason: str) -> None:
+    """Said on the message and in the ticket's history."""
+    message.delivery_status, message.delivery_error = DeliveryStatus.FAILED, reason[:2000]
+    message.save(update_fields=["delivery_status", "delivery_error"])
+    conversation = message.conversation
+    record_event(
+        conversation.ticket, EventKind.DELIVERY_FAILED, actor=None, side=conversation.pk,
+        side_message=message.pk, error=reason[:500],
+    )  # fmt: skip
 
 
 def pending_side_deliveries(*, older_than: datetime) -> list[int]:

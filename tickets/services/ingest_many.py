@@ -49,6 +49,7 @@ from tickets.models import (
     Message,
     NoticeKind,
     Priority,
+    SideMessage,
     ThreadReference,
     Ticket,
     TicketEvent,
@@ -142,12 +143,20 @@ def _bounce(inbound: InboundMessage) -> DeliveryReportResult | None:
     stored as the automatic message it is."""
     if inbound.delivery_report is None:
         return None
-    message = message_record_bounce(report=inbound.delivery_report)
+    report = inbound.delivery_report
+    message: Message | SideMessage | None = message_record_bounce(report=report)
+    if message is None and report.failed:
+        from tickets.collab import services as collab
+
+        message = collab.side_message_record_bounce(
+            reason=report.reason, message_ids=report.message_ids
+        )
     if message is None:
         return None
     failed = inbound.delivery_report.failed
     outcome = IngestOutcome.BOUNCE if failed else IngestOutcome.DELAYED
-    return DeliveryReportResult(ticket=message.ticket, message=message, outcome=outcome)
+    ticket = message.ticket if isinstance(message, Message) else message.conversation.ticket
+    return DeliveryReportResult(ticket=ticket, message=message, outcome=outcome)
 
 
 def _side_reply(inbound: InboundMessage, now: datetime) -> SideReplyResult | None:

@@ -135,8 +135,8 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
             "recipient": data["recipient"],
             "reason": data.get("reason", ""),
         }
-    if kind == EventKind.DELIVERY_FAILED and data.get("reason"):
-        return _("Not delivered: %(reason)s") % {"reason": data["reason"]}
+    if kind == EventKind.DELIVERY_FAILED and (data.get("reason") or data.get("error")):
+        return _("Not delivered: %(reason)s") % {"reason": data.get("reason") or data["error"]}
     return str(_EVENT_LABELS.get(kind, kind))
 
 

@@ -10,8 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from tickets import services
+from tickets.collab import services as collab
 from tickets.inbound import InboundMessage
-from tickets.models import Channel, ContactKind, DeliveryStatus, Message, Ticket
+from tickets.models import Channel, ContactKind, DeliveryStatus, Message, SideMessage, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +50,7 @@ def reply(agent, django_capture_on_commit_callbacks) -> Message:
     return sent
 
 
-def postmark_report(client, message: Message, record_type: str = "Bounce", **fields):
+def postmark_report(client, message: Message | SideMessage, record_type: str = "Bounce", **fields):
     payload = {
         "RecordType": record_type,
         "ID": 4323372036854775807,
@@ -197,3 +198,41 @@ def test_a_bounce_of_mail_that_is_not_ours_is_kept_as_a_ticket_and_not_answered(
     assert not bounce.messages.filter(kind="outbound").exists()  # no acknowledgement
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT
+
+
+@pytest.fixture
+def side_email(agent, reply, django_capture_on_commit_callbacks) -> SideMessage:
+    """The agent's email to a vendor about the ticket, in a side conversation, sent."""
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation = collab.side_conversation_start(
+            ticket=reply.ticket,
+            to="help@vendor.example",
+            subject="Locked accounts",
+            text="Do you see lockouts on your side?",
+            actor=agent,
+        )
+    sent = conversation.messages.get()
+    assert sent.delivery_status == DeliveryStatus.SENT
+    return sent
+
+
+def test_a_bounce_of_a_side_conversation_email_shows_in_the_history(client, agent, side_email):
+    response = postmark_report(
+        client, side_email, Email="help@vendor.example", Recipient="help@vendor.example"
+    )
+
+    assert response.status_code == 200
+    side_email.refresh_from_db()
+    assert side_email.delivery_status == DeliveryStatus.FAILED
+    assert "Not delivered: Postmark: The server was unable" in ticket_page(
+        client, agent, side_email.conversation.ticket
+    )
+
+
+def test_a_side_conversation_bounce_mailed_back_goes_on_its_email(tmp_path, side_email):
+    said = ingest(tmp_path, dsn(side_email.external_id))
+
+    assert said == f"{side_email.conversation.ticket.reference} bounce"
+    assert Ticket.objects.count() == 1
+    side_email.refresh_from_db()
+    assert side_email.delivery_status == DeliveryStatus.FAILED
