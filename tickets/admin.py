@@ -1,6 +1,7 @@
 """Admin pages. Ticket state changes go through the services (admin actions), never raw edits."""
 
 import copy
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -503,8 +504,9 @@ class TicketEventAdmin(ReadOnlyAdmin):
 
 
 class OpeningHoursFormSet(forms.BaseInlineFormSet):
-    """The calendar's hours, checked with the calendar as the SLA clocks would count in it
-    (tickets.services.sla_clocks.calendar_problem)."""
+    """The calendar's hours, checked with the calendar as the SLA clocks would count in it,
+    and for every SLA policy counting in it (tickets.services.sla_clocks.calendar_problem):
+    the calendar as typed, its zone, holidays and hours, before anything is saved."""
 
     def clean(self) -> None:
         super().clean()
@@ -516,9 +518,28 @@ class OpeningHoursFormSet(forms.BaseInlineFormSet):
             if form.cleaned_data and not form.cleaned_data.get("DELETE")
         ]
         hours = [(data["weekday"], data["start"], data["end"]) for data in kept]
-        problem = sla_clocks.calendar_problem(self.instance, hours, ())
+        problem = sla_clocks.calendar_problem(
+            self.instance, hours, self._holidays_sent(), now=timezone.now()
+        )
         if problem:
             raise forms.ValidationError(problem)
+
+    def _holidays_sent(self) -> list[date]:
+        """The custom holidays sent with these hours (the page's other inline): none when
+        they are not valid, as the page is then refused for them."""
+        sent = _CustomHolidays(self.data, self.files, instance=self.instance)
+        if not sent.is_valid():
+            return []
+        return [
+            form.cleaned_data["date"]
+            for form in sent.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+
+_CustomHolidays = forms.inlineformset_factory(
+    BusinessCalendar, CustomHoliday, fields=["date", "name"], can_delete=True
+)
 
 
 class OpeningHoursInline(admin.TabularInline):

@@ -13,6 +13,9 @@ and write internal notes, nothing else. Inside each role the tier rules below ap
   agent who works a ticket may move it to another tier, change its priority or its
   assignee, close it (final), or merge it (both tickets). Anyone on staff may read it,
   reply to it, note on it and change its other statuses (resolve it, say).
+- Problems (tickets.problems) are worked as tickets are: opening, changing, linking and
+  solving them, their known issues and spikes are for those who work tickets; notes on
+  them for everyone on staff.
 - Customers close their own tickets from the portal (its own access rule).
 - Tier moves, up or down, go to tiers 1 to 3 (tier 0, self-service, is where new tickets
   start; only routing takes them out of it), and each carries a reason and a hand-off note.
@@ -98,9 +101,11 @@ def refuse_unless_may(actor: User | None, capability: str, doing: str) -> None:
 
 
 def refuse_unless_works_tickets(actor: User | None, doing: str) -> None:
-    """Light agents read tickets and write internal notes only: they may not `doing`. Other
-    people (customers acting through the portal, the system) are not concerned here."""
-    if actor is not None and roles.role_of(actor) == LIGHT_AGENT:
+    """Light agents read tickets and write internal notes only: they may not `doing` (the
+    role lacks "work_tickets", the capability the workspace and the API doors ask too).
+    Other people (customers acting through the portal, the system) are not concerned here."""
+    role = roles.role_of(actor) if actor is not None else None
+    if role is not None and not may(role, "work_tickets"):
         raise NotAllowed(
             _("Light agents read tickets and write internal notes; they may not %(doing)s.")
             % {"doing": doing},

@@ -108,3 +108,111 @@ def test_a_calendar_with_its_hours_is_saved_and_times_new_tickets(admin_client, 
     assert response.status_code == 302
     ticket = open_ticket()
     assert Ticket.objects.get(pk=ticket.pk).first_response_due_at is not None
+
+
+# --- A calendar in use: its policies' targets must stay within reach --------------------------
+
+
+@pytest.fixture
+def open_all_week(db: None) -> BusinessCalendar:
+    """A calendar open around the clock every day, in use by SLA policies whose resolution
+    targets (10 and 15 million minutes: 19 and 29 years of such hours) need many hours a
+    week to be reached within the hundred years the clocks look ahead."""
+    calendar = BusinessCalendar.objects.create(name="Round the clock", time_zone="Europe/London")
+    for weekday in range(7):
+        OpeningHours.objects.create(calendar=calendar, weekday=weekday, start=time(0), end=time(0))
+    for name, resolution in [("Gold", 10_000_000), ("Silver", 15_000_000), ("Bronze", 600)]:
+        SLAPolicy.objects.create(
+            name=name, is_active=name != "Silver", is_default=name == "Gold",
+            first_response_minutes=60, resolution_minutes=resolution, calendar=calendar,
+        )  # fmt: skip
+    return calendar
+
+
+def calendar_change(calendar: BusinessCalendar, hours: list[tuple[str, str, str]], **typed: Any):
+    """The calendar's change page as sent: its stored hours replaced by `hours`."""
+    stored = list(calendar.hours.all())
+    data = calendar_form([], **{"name": calendar.name, "time_zone": calendar.time_zone, **typed})
+    data |= {"hours-TOTAL_FORMS": len(stored) + len(hours), "hours-INITIAL_FORMS": len(stored)}
+    for n, row in enumerate(stored):
+        data |= {
+            f"hours-{n}-id": row.pk, f"hours-{n}-calendar": calendar.pk,
+            f"hours-{n}-weekday": row.weekday, f"hours-{n}-start": f"{row.start:%H:%M}",
+            f"hours-{n}-end": f"{row.end:%H:%M}", f"hours-{n}-DELETE": "on",
+        }  # fmt: skip
+    for n, (weekday, start, end) in enumerate(hours, start=len(stored)):
+        data |= {f"hours-{n}-weekday": weekday, f"hours-{n}-start": start, f"hours-{n}-end": end}
+    return data
+
+
+def test_a_calendar_change_that_puts_its_policies_targets_out_of_reach_is_refused(
+    admin_client, open_all_week, open_ticket
+):
+    response = admin_client.post(
+        f"/admin/tickets/businesscalendar/{open_all_week.pk}/change/",
+        calendar_change(open_all_week, [("0", "09:00", "10:00")], time_zone="Europe/Berlin"),
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        "The SLA policies “Gold”, “Silver” count in this calendar: with these changes their "
+        "targets could not be timed in it (No opening hours found within a hundred years of "
+        "the start). Keep more opening hours, or first give those policies smaller targets or "
+        "other calendars."
+    ) in page.replace("&ldquo;", "“").replace("&rdquo;", "”")
+    assert "Bronze" not in page.split("errorlist")[1]  # its targets are within reach
+    # What was typed is kept on the page; nothing was saved.
+    assert 'value="10:00"' in page and 'value="Europe/Berlin"' in page
+    open_all_week.refresh_from_db()
+    assert open_all_week.time_zone == "Europe/London"
+    assert open_all_week.hours.count() == 7
+    ticket = open_ticket()
+    assert Ticket.objects.get(pk=ticket.pk).resolution_due_at is not None
+
+
+def test_a_calendar_no_longer_open_24_7_keeps_its_policies_targets_within_reach(
+    admin_client, open_all_week
+):
+    open_all_week.hours.exclude(weekday=0).delete()
+    open_all_week.hours.update(start=time(9), end=time(10))
+    BusinessCalendar.objects.filter(pk=open_all_week.pk).update(always_open=True)
+    data = calendar_change(open_all_week, [("0", "09:00", "10:00")])  # always_open unticked
+
+    response = admin_client.post(
+        f"/admin/tickets/businesscalendar/{open_all_week.pk}/change/", data
+    )
+
+    assert response.status_code == 200
+    assert "“Gold”, “Silver” count in this calendar" in response.content.decode().replace(
+        "&ldquo;", "“"
+    ).replace("&rdquo;", "”")
+    assert BusinessCalendar.objects.get(pk=open_all_week.pk).always_open
+
+
+def test_a_calendar_change_its_policies_can_count_in_is_saved(
+    admin_client, open_all_week, open_ticket
+):
+    weekdays = [(str(day), "08:00", "20:00") for day in range(5)]
+    response = admin_client.post(
+        f"/admin/tickets/businesscalendar/{open_all_week.pk}/change/",
+        calendar_change(open_all_week, weekdays, holiday_country="GB"),
+    )
+
+    assert response.status_code == 302
+    assert open_all_week.hours.count() == 5
+    assert Ticket.objects.get(pk=open_ticket().pk).resolution_due_at is not None
+
+
+def test_the_calendars_refusal_is_said_in_the_admins_language(admin_client, open_all_week):
+    response = admin_client.post(
+        f"/admin/tickets/businesscalendar/{open_all_week.pk}/change/",
+        calendar_change(open_all_week, [("0", "09:00", "10:00")]),
+        HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9",
+    )
+
+    assert response.status_code == 200
+    assert (
+        "Die SLA-Richtlinien “Gold”, “Silver” rechnen mit diesem Kalender: Mit diesen "
+        "Änderungen ließen sich ihre Fristen darin nicht berechnen"
+    ) in response.content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”")

@@ -104,6 +104,8 @@ class ProblemDetailView(APIView):
 
 
 class ProblemNoteView(APIView):
+    light_agents_write = True  # light agents note on problems, as on tickets (tickets.policy)
+
     @extend_schema(
         request=s.ProblemNoteSerializer,
         responses={201: s.ProblemEventSerializer, **error_responses(400, 404)},

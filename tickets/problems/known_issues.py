@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpdesk.kept import KeptPerProcess
+from tickets import policy
 from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -147,6 +148,7 @@ def known_issue_publish(
     now: datetime | None = None,
 ) -> KnownIssue:
     """Publish (or change, or publish again) the problem's known issue."""
+    policy.refuse_unless_works_tickets(actor, _("publish known issues"))
     title, summary = " ".join(title.split())[:200], summary.strip()
     if not title or not summary:
         raise InvalidInput(
@@ -181,6 +183,7 @@ def known_issue_publish(
 
 def known_issue_end(*, problem: Problem, actor: Actor, now: datetime | None = None) -> None:
     """Stop showing the problem's known issue (it lasted less, or was not one)."""
+    policy.refuse_unless_works_tickets(actor, _("take down known issues"))
     with transaction.atomic():
         if end_for(problem, now=now or timezone.now()):
             ProblemEvent.objects.create(

@@ -1,7 +1,9 @@
 """Writes of problems: open one, change it, note on it, link its incident tickets, solve it.
 
-Linking is for anyone on staff (as a note is, tickets.policy); a solved problem takes no
-more tickets, and a closed or merged ticket is not linked (it can no longer be answered).
+Who may is tickets.policy's, asked here whatever the door (workspace, API, bulk actions):
+notes are for anyone on staff, as on tickets; the rest for those who work tickets (light
+agents do not). A solved problem takes no more tickets, and a closed or merged ticket is
+not linked (it can no longer be answered).
 Solving marks the problem solved and ends its known issue in one transaction; its tickets
 are then answered and resolved by a task, in batches (tickets.problems.solving).
 """
@@ -16,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tickets import policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
     EventKind,
@@ -65,6 +68,7 @@ def problem_create(
     note: str = "",
 ) -> Problem:
     """A new problem (owned by whoever opened it unless said), with `tickets` linked."""
+    policy.refuse_unless_works_tickets(actor, _("open problems"))
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -96,6 +100,7 @@ _CHANGEABLE = ("title", "status", "owner", "public_explanation", "product", "reg
 def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem:
     """Change some of a problem's title, status (not to solved: problem_solve does that),
     owner, public explanation, product and region."""
+    policy.refuse_unless_works_tickets(actor, _("change problems"))
     unknown = set(changes) - set(_CHANGEABLE)
     if unknown:
         raise InvalidInput(
@@ -130,6 +135,7 @@ def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem
 
 def problem_note(*, problem: Problem, actor: Actor, text: str) -> ProblemEvent:
     """An internal note on the problem (staff only ever read it)."""
+    policy.refuse_unless_may(actor, "note", _("write internal notes"))
     if not text.strip():
         raise InvalidInput(_("A note needs some text."), code="empty_message")
     return problem_event(problem, ProblemEventKind.NOTE, actor=actor, text=text.strip())
@@ -147,6 +153,7 @@ class Linked:
 def problem_link(*, problem: Problem, tickets: Sequence[Ticket], actor: Actor) -> Linked:
     """Link tickets to the problem as its incidents (a ticket of another problem moves to
     this one; its event says from which), in a few statements whatever their number."""
+    policy.refuse_unless_works_tickets(actor, _("link tickets to problems"))
     if len(tickets) > MOST_LINKED_AT_ONCE:
         raise InvalidInput(
             _("Link at most %(most)s tickets at once.") % {"most": f"{MOST_LINKED_AT_ONCE:,}"}
@@ -218,6 +225,7 @@ def _moved_from(ticket: Ticket) -> dict[str, Any]:
 
 def problem_unlink(*, ticket: Ticket, actor: Actor) -> Ticket:
     """Take a ticket off its problem (it was something else after all)."""
+    policy.refuse_unless_works_tickets(actor, _("unlink tickets from problems"))
     with transaction.atomic():
         ticket = lock_row(Ticket.objects.select_related("problem"), ticket.pk) or ticket
         problem = ticket.problem
@@ -246,6 +254,7 @@ def problem_solve(
     whoever asked to be told is told (tickets.problems.solving, in a task)."""
     from tickets.problems import solving
 
+    policy.refuse_unless_works_tickets(actor, _("solve problems"))
     if not answer.strip():
         raise InvalidInput(_("Write the answer every linked customer gets."), code="answer_missing")
     now = now or timezone.now()

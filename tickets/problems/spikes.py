@@ -30,8 +30,10 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from knowledge.selectors import telling_terms
+from tickets import policy
 from tickets.models import (
     AgentProfile,
     EventKind,
@@ -41,7 +43,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.services._common import message_in_hand
+from tickets.services._common import Actor, message_in_hand
 
 logger = logging.getLogger(__name__)
 
@@ -252,10 +254,11 @@ def _tell_agents(spike: Spike, *, newest: int | None) -> None:
     notify_agents_many([(list(staff), Ticket(pk=newest), NOTIFICATION_KIND, text)])
 
 
-def spike_problem(*, spike: Spike, actor: Any, title: str = "") -> Problem:
+def spike_problem(*, spike: Spike, actor: Actor, title: str = "") -> Problem:
     """Make a problem of a spike, its tickets linked (the one-click "create problem")."""
     from tickets.problems.services import problem_create
 
+    policy.refuse_unless_works_tickets(actor, _("open problems"))
     with transaction.atomic():
         spike = Spike.objects.select_for_update().get(pk=spike.pk)
         if spike.problem_id is not None:
@@ -275,6 +278,12 @@ def spike_problem(*, spike: Spike, actor: Any, title: str = "") -> Problem:
         spike.problem = problem
         spike.save(update_fields=["problem"])
     return problem
+
+
+def spike_dismiss(*, spike: Spike, actor: Actor) -> None:
+    """The spike is nothing to act on: it leaves the list of recent spikes."""
+    policy.refuse_unless_works_tickets(actor, _("dismiss spikes"))
+    Spike.objects.filter(pk=spike.pk, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
 
 
 def _product_and_region(spike: Spike, tickets: list[Ticket]) -> tuple[int | None, str]:

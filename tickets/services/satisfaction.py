@@ -37,6 +37,22 @@ def is_rateable(ticket: Ticket) -> bool:
     return ticket.status in RATEABLE_STATUSES and ticket.merged_into_id is None
 
 
+def ticket_to_rate(ticket: Ticket) -> Ticket | None:
+    """The ticket a rating asked for `ticket` (its resolution notice's link) is given to:
+    itself; once merged, the ticket its conversation went on in (the last of the merges),
+    which holds its messages and is rated when it is rateable. None when that is another
+    customer's (merges join one customer's tickets; one from before that rule may not)."""
+    seen = {ticket.pk}
+    target = ticket
+    while target.merged_into_id is not None and target.merged_into_id not in seen:
+        seen.add(target.merged_into_id)
+        following = Ticket.objects.filter(pk=target.merged_into_id).first()
+        if following is None:
+            break
+        target = following
+    return target if target.customer_id == ticket.customer_id else None
+
+
 def ticket_rate(
     *,
     ticket: Ticket,

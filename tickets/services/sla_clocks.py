@@ -19,6 +19,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.utils.translation import ngettext
 
 from tickets import sla
 from tickets.models import (
@@ -140,18 +141,54 @@ def calendar_from(
 
 
 def calendar_problem(
-    source: BusinessCalendar, hours: Iterable[tuple[int, time, time]], extra: Iterable[date]
+    source: BusinessCalendar,
+    hours: Iterable[tuple[int, time, time]],
+    extra: Iterable[date],
+    *,
+    now: datetime,
 ) -> str | None:
     """Why the clocks could not count in this calendar (None: they can). Asked before a
     calendar is saved: one they cannot count in would stop every ticket its policies match
-    from being opened."""
+    from being opened. A calendar in use is also asked for each SLA policy counting in it,
+    as policy_problem asks a policy, so that no change of its hours, zone or holidays leaves
+    a policy's targets out of reach (new tickets would not open, running clocks would
+    fail)."""
     try:
         calendar = calendar_from(source, hours, extra)
     except ValueError as wrong:
         return f"The clocks cannot count in this calendar: {wrong}."
     if not calendar.has_hours:
         return "A calendar that is not open 24/7 needs opening hours, or no clock would run."
-    return None
+    return _policies_problem(source, calendar, now)
+
+
+def _policies_problem(
+    source: BusinessCalendar, calendar: sla.Calendar, now: datetime
+) -> str | None:
+    """Which SLA policies counting in `source` could not time their targets in `calendar`,
+    what it would become (None: each could). Inactive ones too: their tickets' clocks run."""
+    if source.pk is None:
+        return None
+    policies = SLAPolicy.objects.filter(calendar_id=source.pk).order_by("name")
+    out_of_reach = {
+        policy.name: wrong
+        for policy in policies
+        if (wrong := _untimed_target(policy, calendar, now))
+    }
+    if not out_of_reach:
+        return None
+    return ngettext(
+        "The SLA policy %(policies)s counts in this calendar: with these changes its targets "
+        "could not be timed in it (%(why)s). Keep more opening hours, or first give that "
+        "policy smaller targets or another calendar.",
+        "The SLA policies %(policies)s count in this calendar: with these changes their "
+        "targets could not be timed in it (%(why)s). Keep more opening hours, or first give "
+        "those policies smaller targets or other calendars.",
+        len(out_of_reach),
+    ) % {
+        "policies": ", ".join(f"“{name}”" for name in out_of_reach),
+        "why": "; ".join(dict.fromkeys(out_of_reach.values())),
+    }
 
 
 def policy_problem(policy: SLAPolicy, now: datetime) -> str | None:
@@ -162,14 +199,24 @@ def policy_problem(policy: SLAPolicy, now: datetime) -> str | None:
         return "The warning is a share of the target, from 0 to 100 percent."
     try:
         calendar = calendar_of(policy)
-        if not calendar.has_hours:
-            return "Its calendar has no opening hours: no clock would run."
+    except (ValueError, OverflowError) as wrong:
+        return f"Its targets cannot be timed in its calendar: {wrong}."
+    if not calendar.has_hours:
+        return "Its calendar has no opening hours: no clock would run."
+    untimed = _untimed_target(policy, calendar, now)
+    return f"Its targets cannot be timed in its calendar: {untimed}." if untimed else None
+
+
+def _untimed_target(policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> str | None:
+    """Why one of the policy's targets, counted from `now`, could not be timed in the
+    calendar (None: each could): a calendar with too few hours for it in a hundred years."""
+    try:
         for minutes in _TARGETS.values():
             target = getattr(policy, minutes)
             if target is not None:
                 sla.add_business_minutes(now, target, calendar)
     except (ValueError, OverflowError) as wrong:
-        return f"Its targets cannot be timed in its calendar: {wrong}."
+        return str(wrong)
     return None
 
 

@@ -49,8 +49,9 @@ def _back_after_sign_in(request: HttpRequest) -> str:
 
 
 def works_tickets_required(view: View) -> View:
-    """For changes beyond notes: light agents get 403 (tickets.policy, "work_tickets").
-    Goes under agent_required."""
+    """For changes beyond notes: light agents get 403, before what they sent is read. The
+    rule is tickets.policy's ("work_tickets"), which the services ask again whatever the
+    door; this only answers early. Goes under agent_required."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

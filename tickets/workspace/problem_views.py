@@ -122,7 +122,7 @@ def spike_problem(request: HttpRequest, spike_id: int) -> HttpResponse:
 @works_tickets_required
 @require_POST
 def spike_dismiss(request: HttpRequest, spike_id: int) -> HttpResponse:
-    Spike.objects.filter(pk=spike_id, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+    spikes.spike_dismiss(spike=get_object_or_404(Spike, pk=spike_id), actor=_user(request))
     messages.success(request, _("Spike dismissed."))
     return redirect("agent:problems")
 

@@ -128,3 +128,75 @@ def test_agents_see_the_rating_in_the_api(ann, agent, agent_api):
     assert body["satisfaction"] == 3
     rated = [e for e in body["events"] if e["kind"] == "rated"]
     assert [e["data"] for e in rated] == [{"rating": 3, "comment": "OK"}]
+
+
+# --- A link of a ticket merged since: the ticket its conversation went on in ------------------
+
+
+@pytest.fixture
+def merged(ann, agent, open_ticket) -> tuple[str, Ticket]:
+    """Ann's ticket resolved (its notice carries the rating link), then merged into her
+    second ticket on the same printer: the link and the ticket it was merged into."""
+    resolve(ann.ticket, agent)
+    link = f"/support/rate/{rating_token(ann.ticket.pk)}/"
+    again = open_ticket(sender=ann.email, subject="Printer smoking again")
+    services.ticket_merge(source=Ticket.objects.get(pk=ann.ticket.pk), target=again, actor=agent)
+    return link, again
+
+
+def test_a_link_of_a_ticket_merged_into_a_resolved_one_rates_that_one(ann, agent, merged):
+    link, again = merged
+    resolve(again, agent)
+    asked, kept = ann.ticket.reference, again.reference
+
+    form = Client().get(link)
+    assert form.status_code == 200
+    assert "not resolved yet" not in form.text
+    assert f"Request {kept}: Printer smoking again" in form.text
+    assert (
+        f"{asked} was merged into {kept}, where our conversation went on: your rating is for "
+        f"{kept}."
+    ) in form.text
+
+    done = Client().post(link, {"rating": "4", "comment": "Sorted in the end"})
+    assert done.status_code == 200
+    assert f"Your rating for {kept} reached our team." in done.text
+    assert Ticket.objects.get(pk=again.pk).satisfaction == 4
+    assert rated_events(again) == [{"rating": 4, "comment": "Sorted in the end"}]
+    assert Ticket.objects.get(pk=ann.ticket.pk).satisfaction is None
+
+
+def test_a_link_of_a_ticket_merged_into_an_open_one_says_where_it_went(ann, merged):
+    link, again = merged
+
+    page = Client().post(link, {"rating": "5"})
+    assert page.status_code == 200
+    assert (
+        f"{ann.ticket.reference} was merged into {again.reference}, where our conversation "
+        f"goes on. {again.reference} is not resolved yet, so there is nothing to rate."
+    ) in page.text
+    assert rated_events(again) == [] and rated_events(ann.ticket) == []
+
+
+def test_a_link_of_a_ticket_merged_into_another_customers_names_nothing_of_it(ann, bob, agent):
+    """Merges join one customer's tickets; one from before that rule is not followed."""
+    resolve(ann.ticket, agent)
+    resolve(bob.ticket, agent)
+    Ticket.objects.filter(pk=ann.ticket.pk).update(status="closed", merged_into=bob.ticket)
+
+    page = Client().post(f"/support/rate/{rating_token(ann.ticket.pk)}/", {"rating": "1"})
+    assert page.status_code == 200
+    assert f"{ann.ticket.reference} was merged into another request" in page.text
+    assert bob.ticket.reference not in page.text and "laptop" not in page.text
+    assert rated_events(bob.ticket) == [] and rated_events(ann.ticket) == []
+
+
+def test_a_link_of_a_ticket_merged_into_a_resolved_one_in_german(ann, agent, merged):
+    link, again = merged
+    resolve(again, agent)
+
+    form = Client().get(link, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9")
+    assert (
+        f"{ann.ticket.reference} wurde mit {again.reference} zusammengeführt, wo unser Gespräch "
+        f"weiterging: Ihre Bewertung gilt für {again.reference}."
+    ) in form.text
