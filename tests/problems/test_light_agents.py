@@ -137,6 +137,10 @@ def test_the_api_refuses_light_agents_all_but_notes(light, outage, linked, ticke
         )
     spike = Spike.objects.create(key="k", label="l", ticket_ids=[], seen=1, usual=0)
     unchanged(outage, linked, ticket, spike)
+    # Refused in the reader's language, as the API's other refusals are.
+    german = client.post("/api/v1/problems/", {"title": "VPN"}, HTTP_ACCEPT_LANGUAGE="de")
+    assert german.status_code == 403
+    assert "Light-Agenten" in german.json()["error"]["message"]
 
     # Notes on a problem, as on a ticket, are for everyone on staff: the workspace has
     # always taken a light agent's; the API refused them.

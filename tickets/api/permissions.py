@@ -1,5 +1,8 @@
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -14,7 +17,7 @@ class IsStaffMember(BasePermission):
     and write internal notes (views that say `light_agents_write = True`): the role lacks
     "work_tickets" (tickets.policy), which the services ask too, whatever the door."""
 
-    message = "This API is for agents and admins."
+    message: str | Promise = _("This API is for agents and admins.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not is_staff_member(request.user):
@@ -22,6 +25,6 @@ class IsStaffMember(BasePermission):
         if request.method in SAFE_METHODS or getattr(view, "light_agents_write", False):
             return True
         if not policy.may(role_of(request.user), "work_tickets"):
-            self.message = "Light agents read tickets and write internal notes only."
+            self.message = gettext("Light agents read tickets and write internal notes only.")
             return False
         return True
