@@ -120,15 +120,19 @@ def test_customer_and_agent_chat_live_through_a_dropped_connection(
     assert ChatSession.objects.get().rating == 5
 
 
-def test_with_nobody_online_the_message_becomes_a_ticket_answered_by_email(
-    page: Page, screenshot: Callable[..., Path], celery_eager: Any
-) -> None:
+def leave_a_message(page: Page) -> None:
     page.goto("/support/chat/")
     expect(page.locator("body")).to_have_attribute("data-chat-online", "no")
     page.get_by_label("Your name").fill("Grace Hopper")
     page.get_by_label("Your email").fill("grace@example.com")
     page.get_by_label(re.compile("How can we help|Your message")).fill("Please call me back")
     page.locator("#chat-start-submit").click()
+
+
+def test_with_nobody_online_the_message_becomes_a_ticket_answered_by_email(
+    page: Page, screenshot: Callable[..., Path], celery_eager: Any
+) -> None:
+    leave_a_message(page)
     expect(page.get_by_role("heading", name="Thank you, we received your message")).to_be_visible()
     reference = page.locator("#chat-left-reference").inner_text()
     screenshot("left-a-message")
@@ -163,12 +167,7 @@ def test_a_message_sent_again_after_its_confirmation_was_lost_is_one_ticket(
     page: Page, celery_eager: Any
 ) -> None:
     lossy = LoseFirstConfirmation(page)
-    page.goto("/support/chat/")
-    expect(page.locator("body")).to_have_attribute("data-chat-online", "no")
-    page.get_by_label("Your name").fill("Grace Hopper")
-    page.get_by_label("Your email").fill("grace@example.com")
-    page.get_by_label(re.compile("How can we help|Your message")).fill("Please call me back")
-    page.locator("#chat-start-submit").click()
+    leave_a_message(page)
     expect(page.get_by_text("The connection dropped before we could confirm")).to_be_visible()
     assert lossy.lost
 
