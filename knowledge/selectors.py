@@ -5,7 +5,7 @@ from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, prefetch_related_objects
 
 from knowledge.models import Article, ArticleStatus, Category, CategoryTranslation, Visibility
 from knowledge.search import thesaurus
@@ -117,16 +117,48 @@ def categories_in_language(categories: Iterable[Category | None], language: str)
             category.description = translation.description or category.description
 
 
-def help_center_categories(*, language: str) -> list[Category]:
-    """The help center's topics with their subtopics, named in `language` where
-    translated (three queries, however many there are)."""
+def _holds_readable(include_agent_only: bool, *, through: str = "category") -> Exists:
+    """Whether the outer category holds an article the reader may read (`through`
+    "category__parent": one of its subtopics does)."""
+    readable = readable_articles(include_agent_only=include_agent_only)
+    return Exists(readable.filter(**{through: OuterRef("pk")}))
+
+
+def _shown_categories(include_agent_only: bool) -> QuerySet[Category]:
+    """The categories a reader is shown: each holds an article they may read, itself or
+    through a subtopic (categories nest one level), with its shown subtopics prefetched."""
+    return Category.objects.filter(
+        _holds_readable(include_agent_only)
+        | _holds_readable(include_agent_only, through="category__parent")
+    ).prefetch_related(_shown_children(include_agent_only))
+
+
+def _shown_children(include_agent_only: bool) -> Prefetch:
+    return Prefetch("children", Category.objects.filter(_holds_readable(include_agent_only)))
+
+
+def help_center_categories(*, include_agent_only: bool, language: str) -> list[Category]:
+    """The help center's topics with their subtopics, only those holding an article the
+    reader may read, named in `language` where translated (three queries, however many
+    there are)."""
     topics = list(
-        Category.objects.filter(parent__isnull=True)
-        .prefetch_related("children")
+        _shown_categories(include_agent_only)
+        .filter(parent__isnull=True)
         .order_by("position", "name")
     )
     categories_in_language([*topics, *(c for t in topics for c in t.children.all())], language)
     return topics
+
+
+def category_for_reader(*, slug: str, include_agent_only: bool) -> Category | None:
+    """A category's page for this reader, with its parent and its shown subtopics: for a
+    customer only one holding an article they may read (the others are as if they did not
+    exist); agents open any (a topic being filled, before its articles are published)."""
+    if include_agent_only:
+        categories = Category.objects.prefetch_related(_shown_children(include_agent_only))
+    else:
+        categories = _shown_categories(include_agent_only)
+    return categories.select_related("parent").filter(slug=slug).first()
 
 
 def coverage_floor(text: str) -> float:
@@ -161,16 +193,12 @@ def related_articles(
     )
 
 
-def portal_home(*, include_agent_only: bool) -> dict[str, Any]:
+def portal_home(*, include_agent_only: bool, language: str) -> dict[str, Any]:
     articles = readable_articles(include_agent_only=include_agent_only)
-    categories = (
-        Category.objects.filter(parent__isnull=True)
-        .prefetch_related("children")
-        .annotate(article_count=Count("articles", filter=Q(articles__in=articles)))
-        .order_by("position", "name")
-    )
     return {
-        "categories": list(categories),
+        "categories": help_center_categories(
+            include_agent_only=include_agent_only, language=language
+        ),
         "popular": list(articles.order_by("-view_count", "title")[:6]),
         "recent": list(articles.order_by("-published_at", "-id")[:6]),
     }

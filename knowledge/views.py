@@ -3,14 +3,14 @@
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.text import search_text
 from knowledge import selectors, services
-from knowledge.models import Category, SearchSource
+from knowledge.models import SearchSource
 from knowledge.tracking import search_id_from_token, search_token
 from tickets.roles import is_staff_member
 
@@ -29,16 +29,17 @@ def _staff(request: HttpRequest) -> bool:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    context = selectors.portal_home(include_agent_only=_staff(request))
     language = get_language()
+    context = selectors.portal_home(include_agent_only=_staff(request), language=language)
     selectors.articles_in_language([*context["popular"], *context["recent"]], language)
-    selectors.categories_in_language(context["categories"], language)
     return render(request, "kb/home.html", context)
 
 
 @require_GET
 def category(request: HttpRequest, category_slug: str) -> HttpResponse:
-    current = get_object_or_404(Category.objects.select_related("parent"), slug=category_slug)
+    current = selectors.category_for_reader(slug=category_slug, include_agent_only=_staff(request))
+    if current is None:
+        raise Http404
     children = list(current.children.all())
     articles = selectors.readable_articles(include_agent_only=_staff(request)).filter(
         category__in=[current, *children]

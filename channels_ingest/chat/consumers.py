@@ -14,7 +14,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
@@ -26,10 +25,8 @@ from tickets import live
 from tickets.errors import DomainError
 from tickets.fields import forms as field_forms
 from tickets.fields import selectors as field_selectors
-from tickets.inbound import InboundMessage
-from tickets.models import Channel, ChatSession, ContactKind, Message, TicketForm
+from tickets.models import ChatSession, Message, TicketForm
 from tickets.services import chat as chats
-from tickets.services.messages import subject_from_text, ticket_open
 
 logger = logging.getLogger(__name__)
 
@@ -116,25 +113,6 @@ def _pre_form(content: dict[str, Any]) -> tuple[TicketForm | None, dict[str, Any
     filled = content.get("fields")
     filled = filled if isinstance(filled, dict) else {}
     return chosen, field_forms.customer_values(chosen, {str(k): v for k, v in filled.items()})
-
-
-def _leave_message(name: str, email: str, text: str, language: str, content: dict[str, Any]) -> str:
-    """Nobody online: the message becomes a ticket answered by email."""
-    ticket_form, values = _pre_form(content)
-    inbound = InboundMessage(
-        channel=Channel.WEB,
-        sender_kind=ContactKind.EMAIL,
-        sender=email,
-        sender_name=name,
-        subject=f"Chat message: {subject_from_text(text)}" if text.strip() else "",
-        text=text,
-        external_id=f"chat-offline:{uuid.uuid4()}",
-        language=language,
-    )
-    with transaction.atomic():
-        ticket = ticket_open(inbound=inbound).ticket
-        chats.set_customer_fields(ticket, ticket_form, values, door="in the chat's message form")
-    return ticket.reference
 
 
 class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
@@ -249,10 +227,17 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         if not text.strip():
             raise ChatRefused("invalid", gettext_noop("Write your message first."))
         await self._limit_starts(gettext_noop("Too many messages; wait a few minutes."))
-        reference = await database_sync_to_async(_leave_message)(
-            name, email, text[:20_000], self._language(), content
+        ticket_form, values = await database_sync_to_async(_pre_form)(content)
+        ticket = await database_sync_to_async(chats.chat_leave_message)(
+            name=name,
+            email=email,
+            text=text[:20_000],
+            client_id=str(content.get("client_id", "")),
+            language=self._language(),
+            ticket_form=ticket_form,
+            field_values=values,
         )
-        await self.send_json({"type": "left_message", "reference": reference})
+        await self.send_json({"type": "left_message", "reference": ticket.reference})
 
     async def _on_message(self, content: dict[str, Any]) -> None:
         if self.chat is None:

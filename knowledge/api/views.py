@@ -50,8 +50,9 @@ class ArticleSearchView(APIView):
 
 
 class CategoryListView(APIView):
-    """Public: the help center's categories, named in the reader's language (a signed-in
-    customer's own, else Accept-Language) where translated."""
+    """Public: the help center's categories holding an article the reader may read (for
+    agents, agent-only ones count), named in the reader's language (a signed-in customer's
+    own, else Accept-Language) where translated."""
 
     permission_classes = [AllowAny]
 
@@ -67,5 +68,7 @@ class CategoryListView(APIView):
         summary="List the knowledge base's categories",
     )
     def get(self, request: Request) -> Response:
-        topics = selectors.help_center_categories(language=get_language())
+        topics = selectors.help_center_categories(
+            include_agent_only=is_staff_member(request.user), language=get_language()
+        )
         return Response({"categories": [s.category_data(topic) for topic in topics]})

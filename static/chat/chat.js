@@ -363,6 +363,7 @@
     left_message: function (m) {
       state.leave = null;
       state.leaveSent = false;
+      store.set("leave", null);
       el.startSubmit.disabled = false;
       el.startForm.reset();
       el.leftReference.textContent = m.reference || "";
@@ -507,12 +508,26 @@
     if (el.startForm.dataset.mode === "message") {
       state.leave = {type: "leave_message", name: name, email: email, text: text,
                      form: el.startForm.dataset.ticketForm || "", fields: preFormFields()};
+      state.leave.client_id = leaveClientId(state.leave);
       state.leaveSent = send(state.leave);
       el.startSubmit.disabled = true;
       return;
     }
     startChat(name, email, text);
   });
+
+  // A left message's client id: the same message sent again (after a dropped connection,
+  // even after a reload) keeps its id, so the server opens one ticket for it and confirms
+  // it again; a changed message is a new one.
+  function leaveClientId(request) {
+    var key = JSON.stringify([request.name, request.email, request.text, request.form,
+                              request.fields]);
+    var last = store.get("leave");
+    if (last && last.key === key && typeof last.client_id === "string") return last.client_id;
+    var clientId = newClientId();
+    store.set("leave", {key: key, client_id: clientId});
+    return clientId;
+  }
 
   // The kind of request's own questions (custom fields) in the start form, by input name:
   // a multi-select's ticked choices as a list, a lone checkbox as true or false.

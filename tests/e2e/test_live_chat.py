@@ -120,18 +120,62 @@ def test_customer_and_agent_chat_live_through_a_dropped_connection(
     assert ChatSession.objects.get().rating == 5
 
 
-def test_with_nobody_online_the_message_becomes_a_ticket_answered_by_email(
-    page: Page, screenshot: Callable[..., Path], celery_eager: Any
-) -> None:
+def leave_a_message(page: Page) -> None:
     page.goto("/support/chat/")
     expect(page.locator("body")).to_have_attribute("data-chat-online", "no")
     page.get_by_label("Your name").fill("Grace Hopper")
     page.get_by_label("Your email").fill("grace@example.com")
     page.get_by_label(re.compile("How can we help|Your message")).fill("Please call me back")
     page.locator("#chat-start-submit").click()
+
+
+def test_with_nobody_online_the_message_becomes_a_ticket_answered_by_email(
+    page: Page, screenshot: Callable[..., Path], celery_eager: Any
+) -> None:
+    leave_a_message(page)
     expect(page.get_by_role("heading", name="Thank you, we received your message")).to_be_visible()
     reference = page.locator("#chat-left-reference").inner_text()
     screenshot("left-a-message")
     ticket = Ticket.objects.get()
     assert ticket.reference == reference
     assert Message.objects.get(ticket=ticket).body_text == "Please call me back"
+
+
+class LoseFirstConfirmation:
+    """The chat socket passed through, except that the first `left_message` answer is lost
+    with the connection: the message reached the help desk, the page never heard so."""
+
+    def __init__(self, page: Page) -> None:
+        self.lost = False
+        page.route_web_socket(re.compile(r".*/ws/chat/.*"), self._route)
+
+    def _route(self, socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if not self.lost and '"left_message"' in str(message):
+                self.lost = True
+                socket.close()
+                server.close()
+                return
+            socket.send(message)
+
+        server.on_message(from_server)
+
+
+def test_a_message_sent_again_after_its_confirmation_was_lost_is_one_ticket(
+    page: Page, celery_eager: Any
+) -> None:
+    lossy = LoseFirstConfirmation(page)
+    leave_a_message(page)
+    expect(page.get_by_text("The connection dropped before we could confirm")).to_be_visible()
+    assert lossy.lost
+
+    page.locator("#chat-start-submit").click()  # as the page asks: send it again
+
+    expect(page.get_by_role("heading", name="Thank you, we received your message")).to_be_visible()
+    ticket = Ticket.objects.get()
+    assert page.locator("#chat-left-reference").inner_text() == ticket.reference
+    assert Message.objects.get(ticket=ticket, kind=MessageKind.INBOUND).body_text == (
+        "Please call me back"
+    )

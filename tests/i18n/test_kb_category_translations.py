@@ -167,6 +167,7 @@ def _more_translated_categories(parent: Category, count: int) -> None:
     for n in range(count):
         top = category_save(category=None, name=f"Topic {n}", slug=f"topic-{n}")
         category_translation_save(category=top, language="de", name=f"Thema {n}")
+        _publish(f"Topic article {n}", f"topic-article-{n}", top)
         child = category_save(category=None, name=f"Sub {n}", slug=f"sub-{n}", parent=parent)
         category_translation_save(category=child, language="de", name=f"Unterthema {n}")
         _publish(f"Article {n}", f"article-{n}", child)

@@ -3,14 +3,20 @@ browser's. The queue, a ticket, the team page and the view editor speak it, flas
 and form errors too; an English agent's pages stay as they were."""
 
 import re
+import struct
+from html import unescape
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.test import Client
+from django.utils.translation.trans_real import DjangoTranslation
 
 from tests.agent_settings.conftest import settings_form
 from tests.factories import LeadFactory
 from tickets.models import AgentProfile
+from tickets.workspace.catalogue import process_version
 
 pytestmark = pytest.mark.django_db
 
@@ -150,8 +156,105 @@ def test_the_workspace_scripts_speak_the_agents_language(lead):
     client = _signed_in(lead)
     client.post("/agent/settings/", settings_form(language="de"))
     page = client.get("/agent/queue/mine/", **ENGLISH).content.decode()
-    assert 'src="/agent/jsi18n/"' in page
+    assert 'src="/agent/jsi18n/de/?v=' in page  # its language's, kept (below)
     catalogue = client.get("/agent/jsi18n/", **ENGLISH).content.decode()
     assert "Ihr nicht gesendeter Text wurde aufbewahrt." in catalogue
     english = _signed_in(LeadFactory(username="eve", tiers=[1]))
     assert "aufbewahrt" not in english.get("/agent/jsi18n/", **ENGLISH).content.decode()
+
+
+def _catalogue_url(page: str) -> str:
+    found = re.search(r'<script src="(/agent/jsi18n/[^"]*)"', page)
+    assert found, "no catalogue script"
+    return unescape(found.group(1))
+
+
+def test_the_pages_link_the_agents_languages_catalogue_kept_for_a_year(lead):
+    client = _signed_in(lead)
+    client.post("/agent/settings/", settings_form(language="de"))
+    url = _catalogue_url(client.get("/agent/queue/mine/", **ENGLISH).content.decode())
+    assert re.fullmatch(r"/agent/jsi18n/de/\?v=\w+", url)
+    english = _signed_in(LeadFactory(username="eve", tiers=[1]))
+    english_url = _catalogue_url(english.get("/agent/queue/mine/", **ENGLISH).content.decode())
+    assert re.fullmatch(r"/agent/jsi18n/en/\?v=\w+", english_url)
+
+    with mock.patch("django.views.i18n.DjangoTranslation", wraps=DjangoTranslation) as built:
+        first = client.get(url)
+        again = english.get(url)  # the URL names the language, whoever asks
+        english_catalogue = english.get(english_url)
+
+    assert first.status_code == again.status_code == 200
+    assert first["Content-Type"].startswith("text/javascript")
+    assert "Ihr nicht gesendeter Text wurde aufbewahrt." in first.content.decode()
+    assert again.content == first.content and again["Content-Language"] == "de"
+    assert "aufbewahrt" not in english_catalogue.content.decode()
+    # Built once per language; the second reader got the kept one.
+    assert built.call_count == 2
+    for response in (first, again, english_catalogue):
+        cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+        assert {"max-age=31536000", "immutable", "public"} <= cache_control
+
+
+def test_a_catalogue_asked_for_by_an_old_version_is_not_kept(lead):
+    client = _signed_in(lead)
+    stale = client.get("/agent/jsi18n/de/?v=old")
+    assert "Ihr nicht gesendeter Text wurde aufbewahrt." in stale.content.decode()
+    assert "immutable" not in stale.get("Cache-Control", "")
+    assert client.get("/agent/jsi18n/xx/").status_code == 404
+
+
+@pytest.fixture
+def new_process() -> Any:
+    """What a process keeps of the catalogues' versions, forgotten (a restart) before and
+    after the test."""
+    process_version.cache_clear()
+    yield process_version.cache_clear
+    process_version.cache_clear()
+
+
+def _release(root: Path, name: str, saved: str) -> Path:
+    """A release's compiled German script strings: "Saved" said as `saved`."""
+    folder = root / name / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    header = "Content-Type: text/plain; charset=UTF-8\nPlural-Forms: nplurals=2; plural=(n != 1);\n"
+    (folder / "djangojs.mo").write_bytes(_mo({"": header, "Saved": saved}))
+    return root / name
+
+
+def _mo(messages: dict[str, str]) -> bytes:
+    """A GNU .mo file (what msgfmt writes) holding `messages`."""
+    keys = sorted(messages)
+    ids = [key.encode() for key in keys]
+    texts = [messages[key].encode() for key in keys]
+    start = 28 + 16 * len(keys)  # the header, then both tables of (length, offset)
+    table, blob = [], b""
+    for string in [*ids, *texts]:
+        table += [len(string), start + len(blob)]
+        blob += string + b"\0"
+    count = len(keys)
+    header = struct.pack("<7I", 0x950412DE, 0, count, 28, 28 + 8 * count, 0, 0)
+    return header + struct.pack(f"<{len(table)}I", *table) + blob
+
+
+def test_a_deploy_with_new_translations_links_a_new_catalogue(
+    lead, settings, tmp_path, new_process
+):
+    """A new release (a new process) with other translations: the pages link another URL,
+    and what it serves is the new catalogue, not what the last release kept."""
+    settings.LOCALE_PATHS = [_release(tmp_path, "1", "Gespeichert (alt)")]
+    client = _signed_in(lead)
+    client.post("/agent/settings/", settings_form(language="de"))
+    before = _catalogue_url(client.get("/agent/queue/mine/").content.decode())
+    assert "Gespeichert (alt)" in client.get(before).content.decode()
+
+    settings.LOCALE_PATHS = [_release(tmp_path, "2", "Gespeichert (neu)")]
+    new_process()
+    after = _catalogue_url(client.get("/agent/queue/mine/").content.decode())
+
+    assert after != before and after.startswith("/agent/jsi18n/de/?v=")
+    catalogue = client.get(after).content.decode()
+    assert "Gespeichert (neu)" in catalogue and "(alt)" not in catalogue
+    # The same translations elsewhere (another server of the release): the same URL.
+    settings.LOCALE_PATHS = [_release(tmp_path, "2-copy", "Gespeichert (neu)")]
+    new_process()
+    assert _catalogue_url(client.get("/agent/queue/mine/").content.decode()) == after

@@ -81,16 +81,25 @@ def test_query_count_does_not_grow_with_results(
 
 
 def test_categories_list_the_help_centers_topics_in_order(
-    category: Category, api: APIClient, customer_api: APIClient
+    category: Category,
+    make_article: Callable[..., Article],
+    api: APIClient,
+    customer_api: APIClient,
 ) -> None:
     billing = services.category_save(
         category=None, name="Billing", slug="billing", position=0, description="Invoices."
     )
-    services.category_save(category=None, name="Refunds", slug="refunds", parent=billing)
-    services.category_save(category=None, name="Cards", slug="cards", parent=billing, position=1)
-    services.category_save(
+    refunds = services.category_save(category=None, name="Refunds", slug="refunds", parent=billing)
+    cards = services.category_save(
+        category=None, name="Cards", slug="cards", parent=billing, position=1
+    )
+    apps = services.category_save(
         category=None, name="Apps", slug="apps", position=1, description="Mobile apps."
     )
+    # Each holds a public article (Billing through its subtopics): a topic without one is
+    # not listed (tests/knowledge/test_category_visibility.py).
+    for shelf in (category, refunds, cards, apps):
+        make_article(f"About {shelf.name}", category=shelf)
 
     response = api.get("/api/v1/kb/categories")
 

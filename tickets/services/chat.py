@@ -5,6 +5,7 @@ like any other channel. Pushes to the two ends go out after commit (tickets.live
 socket misses it reads back from the database when it reconnects.
 """
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ from tickets.services.assignment import agent_in_tier, ticket_assign
 from tickets.services.escalation import ticket_escalate
 from tickets.services.messages import (
     find_duplicate,
+    subject_from_text,
     ticket_add_inbound,
     ticket_open,
     ticket_reply,
@@ -205,6 +207,52 @@ def set_customer_fields(
         ticket_set_fields(
             ticket=ticket, values=values, actor=None, for_customer=True, form_name=ticket_form.name
         )
+
+
+@transaction.atomic
+def chat_leave_message(
+    *,
+    name: str,
+    email: str,
+    text: str,
+    client_id: str,
+    language: str = "",
+    ticket_form: TicketForm | None = None,
+    field_values: dict[str, Any] | None = None,
+) -> Ticket:
+    """Nobody online: what the customer wrote becomes a ticket answered by email.
+
+    The same message sent again (a double click, a retry after a dropped connection: the
+    same `client_id` from the same address) finds the ticket it opened, once: the message's
+    id is unique per channel, as for every other message. Without a client id (an older
+    page) each is a new ticket.
+    """
+    inbound = InboundMessage(
+        channel=Channel.WEB,
+        sender_kind=ContactKind.EMAIL,
+        sender=email,
+        sender_name=name,
+        subject=f"Chat message: {subject_from_text(text)}" if text.strip() else "",
+        text=text,
+        external_id=_left_message_id(email, client_id[:100]),
+        language=language,
+    )
+    opened = ticket_open(inbound=inbound)
+    if opened.outcome != IngestOutcome.DUPLICATE:
+        set_customer_fields(
+            opened.ticket, ticket_form, field_values or {}, door="in the chat's message form"
+        )
+    return opened.ticket
+
+
+def _left_message_id(email: str, client_id: str) -> str:
+    """A left message's id: the client's, with its sender's address (hashed: the id is
+    not a second copy of it), so another sender's message with the same client id is never
+    taken for theirs."""
+    if not client_id:
+        return f"chat-offline:{uuid.uuid4()}"
+    sender = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    return f"chat-offline:{sender}:{client_id}"
 
 
 def _offer_articles(chat: ChatSession, text: str) -> None:

@@ -34,8 +34,15 @@ from tickets.models import (
     TicketField,
     TicketStatus,
 )
+from tickets.workspace import catalogue
 
 register = template.Library()
+
+
+@register.simple_tag
+def script_catalogue_url() -> str:
+    """The URL of the scripts' strings in the page's language (kept by browsers)."""
+    return catalogue.catalogue_url(catalogue.page_language())
 
 
 @register.filter

@@ -1,7 +1,7 @@
 from django.urls import path
-from django.views.i18n import JavaScriptCatalog
 
 from tickets.workspace import (
+    catalogue,
     chat_views,
     collab_views,
     customer_views,
@@ -19,8 +19,14 @@ from tickets.workspace import (
 app_name = "agent"
 
 urlpatterns = [
-    # The scripts' strings in the agent's language (My settings applies under /agent/ only).
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # The scripts' strings in the agent's language (My settings applies under /agent/ only):
+    # pages link the language's own, kept (tickets.workspace.catalogue).
+    path("jsi18n/", catalogue.ScriptCatalogue.as_view(), name="javascript-catalog"),
+    path(
+        "jsi18n/<str:language>/",
+        catalogue.ScriptCatalogue.as_view(),
+        name="javascript-catalog-language",
+    ),
     path("", views.home, name="home"),
     path("queue/<slug:view>/", views.queue, name="queue"),
     path("views/", views.save_view, name="save-view"),

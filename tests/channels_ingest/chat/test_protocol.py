@@ -117,6 +117,47 @@ async def test_nobody_online_means_leave_a_message_answered_by_email(db, celery_
     await socket.disconnect()
 
 
+LEFT = {"type": "leave_message", "name": "Grace", "email": "grace@example.com",
+        "text": "Please call me back about my invoice", "client_id": "left-1"}  # fmt: skip
+
+
+async def test_a_left_message_sent_again_opens_one_ticket(db, celery_eager):
+    # A double click, then a retry on a new connection after the first one dropped.
+    first = await customer()
+    await receive_until(first, "status")
+    await first.send_json_to(LEFT)
+    await first.send_json_to(LEFT)
+    answers = [await receive_until(first, "left_message") for _ in range(2)]
+    await first.disconnect()
+    again = await customer()
+    await receive_until(again, "status")
+    await again.send_json_to(LEFT)
+    answers.append(await receive_until(again, "left_message"))
+    await again.disconnect()
+
+    ticket = await sync_to_async(Ticket.objects.get)()
+    # The same confirmation each time, one ticket with one message, one "we received it".
+    assert answers == [{"type": "left_message", "reference": ticket.reference}] * 3
+    assert await sync_to_async(Message.objects.filter(kind=MessageKind.INBOUND).count)() == 1
+    assert [m.to for m in mail.outbox] == [["grace@example.com"]]
+
+    # Another message (a new client id) is another ticket; so is the same id from another
+    # sender, who is never told someone else's ticket.
+    other = await customer()
+    await receive_until(other, "status")
+    await other.send_json_to({**LEFT, "client_id": "left-2", "text": "And my password"})
+    second = await receive_until(other, "left_message")
+    await other.send_json_to({**LEFT, "email": "ada@example.com"})
+    third = await receive_until(other, "left_message")
+    await other.disconnect()
+    tickets = await sync_to_async(list)(Ticket.objects.order_by("pk"))
+    assert [t.reference for t in tickets] == [
+        ticket.reference,
+        second["reference"],
+        third["reference"],
+    ]
+
+
 async def test_start_opens_a_chat_ticket_and_a_resent_message_is_stored_once(online_agent):
     socket = await customer()
     status = await socket.receive_json_from(timeout=5)
