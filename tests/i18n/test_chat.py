@@ -2,6 +2,8 @@
 language kept from the chat page's Accept-Language; an agent's refusals in the language of
 their My settings."""
 
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
@@ -10,7 +12,7 @@ from django.utils import timezone
 
 from helpdesk.asgi import application
 from tests.factories import AgentFactory
-from tickets.models import AgentProfile, ChatSession, Customer, Message
+from tickets.models import AgentProfile, ChatSession, Customer, Message, Ticket
 from tickets.services import chat as chats
 
 pytestmark = [
@@ -112,4 +114,40 @@ async def test_an_agents_chat_refusal_comes_in_the_agents_language(db, language,
             break
     assert frame == {"type": "chat.error", "chat": chat.pk, "code": "not_holder", "message": said}
     assert not await sync_to_async(Message.objects.filter(author_user=bob).exists)()
+    await socket.disconnect()
+
+
+async def test_many_notifications_at_once_are_summed_up_in_the_agents_language(db):
+    from tickets.services.notices import Said, notify_agents_many
+
+    def tickets_and_agent() -> tuple[list[Ticket], Any]:
+        made = [
+            chats.chat_start(
+                name="Jutta", email=f"jutta{n}@example.de", text="Hallo", client_id=f"c-{n}"
+            ).ticket
+            for n in range(5)
+        ]
+        return made, AgentFactory(username="jonas")
+
+    tickets, jonas = await sync_to_async(tickets_and_agent)()
+    socket = await agent_socket(jonas, "de")
+    await sync_to_async(notify_agents_many)(
+        [
+            (
+                [jonas.pk],
+                ticket,
+                "sla",
+                Said("%(reference)s: the customer wrote", {"reference": ticket.reference}),
+            )
+            for ticket in tickets
+        ]
+    )
+    received = []
+    while not await socket.receive_nothing(timeout=1.5):
+        received.append(await socket.receive_json_from())
+    [summary] = [m for m in received if m["type"] == "notification"]
+    latest = tickets[-1].reference
+    assert summary["text"] == (
+        f"5 neue Benachrichtigungen. Die neueste: {latest}: Der Kunde hat geschrieben"
+    )
     await socket.disconnect()
