@@ -106,3 +106,19 @@ def test_the_weekly_summary_is_mailed_in_each_readers_language(celery_eager):
     assert english.subject == "Help desk: the week of 12 January 2026"
     assert english.body.startswith("The help desk, Monday 12 January to Sunday 18 January 2026\n")
     assert "Tickets created: 0\n" in english.body
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "body"),
+    [
+        ("de", "Passwort auf", "Diese E-Mail wurde aufgrund einer Anfrage zum Zurücksetzen"),
+        ("", "Password reset on", "Please go to the following page and choose a new password"),
+    ],
+)
+def test_a_staff_password_reset_is_mailed_in_the_agents_language(
+    agent, celery_eager, language, subject, body
+):
+    AgentProfile.objects.filter(user=agent).update(language=language)
+    Client().post("/accounts/password_reset/", {"email": agent.email}, **ENGLISH_BROWSER)
+    [message] = mail.outbox
+    assert message.subject.startswith(subject) and body in message.body
