@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 
 from tickets.fields.values import definition_errors
 from tickets.models import CHOICE_KINDS, FieldChoice, TicketField, TicketForm, TicketFormField
@@ -43,9 +44,13 @@ class ChoiceFormSet(forms.BaseInlineFormSet):
         ]
         kind = self.instance.kind
         if kind in CHOICE_KINDS and not kept:
-            raise forms.ValidationError("A drop-down or multi-select needs at least one choice.")
+            raise forms.ValidationError(
+                _("A drop-down or multi-select needs at least one choice."), code="no_choices"
+            )
         if kind not in CHOICE_KINDS and kept:
-            raise forms.ValidationError("Only drop-downs and multi-selects have choices.")
+            raise forms.ValidationError(
+                _("Only drop-downs and multi-selects have choices."), code="choices_not_allowed"
+            )
 
 
 class FieldChoiceInline(admin.TabularInline):

@@ -27,14 +27,17 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from helpdesk.languages import default_language, language_of_browser, supported_language
 from tickets import live
 from tickets.errors import DomainError
 from tickets.models import AgentProfile, ChatSession, Message, Notification, Ticket
 from tickets.roles import is_staff_member
 from tickets.services import chat as chats
+from tickets.workspace import preferences
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +80,31 @@ def _chat(chat_id: int) -> ChatSession | None:
     return ChatSession.objects.select_related("ticket").filter(pk=chat_id).first()
 
 
+@database_sync_to_async
+def _language(scope: dict[str, Any]) -> str:
+    """The language of the agent's workspace pages: theirs from My settings (kept in the
+    session, as tickets.workspace.preferences keeps it for the pages), else the one their
+    browser asks for, else the desk's default."""
+    session = scope.get("session")
+    chosen = session.get(preferences.LANGUAGE_KEY, "") if session is not None else ""
+    headers = dict(scope.get("headers") or [])
+    browser = language_of_browser(
+        accept_language=headers.get(b"accept-language", b"").decode("latin-1"),
+        chosen=(scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, ""),
+    )
+    return supported_language(chosen) or browser or default_language()
+
+
 # The frequent chat requests run in the shared thread pool rather than the one thread all
 # other database work waits for: each holds its own connection, none waits for another's.
-def _agent_message_sync(chat_id: int, agent: User, client_id: str, text: str) -> Message:
-    return chats.chat_agent_message(chat_id=chat_id, agent=agent, client_id=client_id, text=text)
+def _agent_message_sync(
+    chat_id: int, agent: User, client_id: str, text: str, language: str
+) -> Message:
+    # Refused in the agent's language, as the workspace's pages refuse.
+    with translation.override(language):
+        return chats.chat_agent_message(
+            chat_id=chat_id, agent=agent, client_id=client_id, text=text
+        )
 
 
 _agent_message = database_sync_to_async(_agent_message_sync, thread_sensitive=False)
@@ -215,6 +239,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user, self.watching, self.last_typing = user, set(), 0.0
         self.chats: set[int] = set()
+        self.language = await _language(self.scope)
         await _QueuesHub.join(self)
         await self.channel_layer.group_add(live.user_group(user.pk), self.channel_name)
         await self.accept()
@@ -310,7 +335,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             message = await _agent_message(
-                chat_id, self.user, client_id, str(content.get("text", ""))
+                chat_id, self.user, client_id, str(content.get("text", "")), self.language
             )
         except DomainError as error:
             await self.send_json(

@@ -14,12 +14,17 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import SyncToAsync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext
+
+from helpdesk.languages import default_language
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +237,12 @@ def publish_ticket_changed(*, ticket_id: int, kind: str, actor_id: int | None) -
 NOTIFICATIONS_PUSHED_ONE_BY_ONE = 3
 
 
-def publish_notifications(notifications: list[Any]) -> None:
+def publish_notifications(
+    notifications: list[Any], *, languages: Mapping[int, str] | None = None
+) -> None:
     """Push new notifications to their agents' open workspaces, after commit: each one, or
-    for an agent given many at once, one push saying how many (with the latest)."""
+    for an agent given many at once, one push saying how many (with the latest), in the
+    agent's language (`languages`, by user id; else the desk's default)."""
     by_user: dict[int, list[Any]] = {}
     for notification in notifications:
         by_user.setdefault(notification.user_id, []).append(notification)
@@ -242,7 +250,12 @@ def publish_notifications(notifications: list[Any]) -> None:
     for user_id, theirs in by_user.items():
         if len(theirs) > NOTIFICATIONS_PUSHED_ONE_BY_ONE:
             latest = theirs[-1]
-            text = f"{len(theirs)} new notifications. Latest: {latest.text}"
+            language = (languages or {}).get(user_id) or default_language()
+            with translation.override(language):
+                text = gettext("%(count)s new notifications. Latest: %(latest)s") % {
+                    "count": len(theirs),
+                    "latest": latest.text,
+                }
             messages.append((user_group(user_id), _notification(latest, text, len(theirs))))
         else:
             messages += [(user_group(user_id), _notification(n, n.text, 1)) for n in theirs]

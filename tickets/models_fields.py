@@ -11,10 +11,11 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 KEY_VALIDATOR = RegexValidator(
     r"^[a-z][a-z0-9_]{0,39}$",
-    "Lower-case letters, digits and _, starting with a letter (at most 40).",
+    gettext_lazy("Lower-case letters, digits and _, starting with a letter (at most 40)."),
 )
 
 

@@ -15,6 +15,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
+from django.utils import translation
 
 from tickets.branding.mail import branded_email
 
@@ -27,7 +28,8 @@ class QueuedPasswordResetForm(PasswordResetForm):
 
 
 class BrandedPasswordResetForm(PasswordResetForm):
-    """Django's reset mail, in the brand's frame and from its address."""
+    """Django's reset mail, in the brand's frame and from its address, in the language of
+    the staff member it goes to (My settings, else the desk's default)."""
 
     def send_mail(
         self,
@@ -38,8 +40,12 @@ class BrandedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        text = loader.render_to_string(email_template_name, context)
+        from tickets.services.notices import agent_languages
+
+        user = context["user"]
+        with translation.override(agent_languages([user.pk])[user.pk]):
+            subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+            text = loader.render_to_string(email_template_name, context)
         branded_email(subject=subject, text=text, to=[to_email]).send()
 
 

@@ -65,10 +65,8 @@ def test_every_string_of_customer_pages_has_a_german_translation(path):
     assert not untranslated, untranslated
 
 
-# The agents' workspace (the weekly summary mail is sent in the default language).
-WORKSPACE_TEMPLATES = [
-    path for path in sorted((TEMPLATES / "agent").rglob("*.html")) if path.name != "weekly.html"
-]
+# The agents' workspace, and the weekly summary mailed to its readers.
+WORKSPACE_TEMPLATES = sorted((TEMPLATES / "agent").rglob("*.html"))
 
 
 @pytest.mark.parametrize("path", WORKSPACE_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))

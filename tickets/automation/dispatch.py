@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from tickets.automation import actions, active, webhooks
 from tickets.automation.facts import TicketFacts
@@ -31,7 +32,7 @@ from tickets.errors import DomainError
 from tickets.models import EventKind, Ticket, TicketEvent, Trigger, TriggerFiring
 from tickets.roles import admin_ids
 from tickets.services._common import message_in_hand, record_event
-from tickets.services.notices import notify_agents
+from tickets.services.notices import Said, notify_agents
 
 logger = logging.getLogger(__name__)
 
@@ -228,12 +229,23 @@ def _read_ticket(ticket_id: int) -> Ticket | None:
 
 
 def _report_stop(trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
-    why = (
-        "it would act again on changes it caused (a loop between rules)"
-        if looped
-        else f"rules changed the ticket {settings.HELPDESK_RULES_MAX_DEPTH} times in a row"
-    )
-    text = f"Trigger “{trigger.name}” was stopped on {ticket.reference}: {why}."
+    values = {"trigger": trigger.name, "reference": ticket.reference}
+    if looped:
+        text = Said(
+            gettext_noop(
+                "Trigger “%(trigger)s” was stopped on %(reference)s: it would act again on "
+                "changes it caused (a loop between rules)."
+            ),
+            values,
+        )
+    else:
+        text = Said(
+            gettext_noop(
+                "Trigger “%(trigger)s” was stopped on %(reference)s: rules changed the ticket "
+                "%(times)s times in a row."
+            ),
+            {**values, "times": settings.HELPDESK_RULES_MAX_DEPTH},
+        )
     logger.warning("%s", text)
     with transaction.atomic():
         record_event(

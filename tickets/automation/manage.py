@@ -38,7 +38,9 @@ def _name(name: str, model: type[Trigger | Automation | Webhook], pk: int | None
             _("A name has at most %(longest)s characters.") % {"longest": longest},
             code="name_too_long",
         )
-    _checked(lambda text: rules.refuse_nul(text, "The name"), name)
+    _checked(
+        lambda text: rules.refuse_nul(text, _("The name holds a NUL character; remove it.")), name
+    )
     same = model._default_manager.filter(name__iexact=name)
     if (same.exclude(pk=pk) if pk is not None else same).exists():
         raise InvalidInput(
@@ -157,7 +159,10 @@ def position_from(text: str | None) -> int | None:
 
 
 def _description(text: str) -> str:
-    _checked(lambda text: rules.refuse_nul(text, "The description"), text)
+    _checked(
+        lambda text: rules.refuse_nul(text, _("The description holds a NUL character; remove it.")),
+        text,
+    )
     return text.strip()
 
 
@@ -236,7 +241,7 @@ def trigger_preview(*, trigger: Trigger, ticket: Ticket, event: str = "") -> Pre
         (f"or: {rules.describe_condition(c)}", rules.holds({"all": [c]}, facts)) for c in some
     ]
     return Preview(
-        event=rules.EVENTS[event],
+        event=str(rules.EVENTS[event]),
         conditions=checks,
         fires=rules.holds(trigger.conditions, facts),
         actions=[rules.describe_action(a) for a in trigger.actions],

@@ -13,23 +13,28 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
 from tickets.ids import whole_number
 from tickets.models import Channel, EventKind, Priority, TicketStatus
 
 # The events a trigger can listen to, and that webhooks can subscribe to.
-EVENTS: dict[str, str] = {
-    "ticket.created": "Ticket created",
-    "ticket.customer_replied": "Customer replied",
-    "ticket.agent_replied": "Agent replied",
-    "ticket.note_added": "Internal note added",
-    "ticket.status_changed": "Status changed",
-    "ticket.priority_changed": "Priority changed",
-    "ticket.tier_changed": "Tier changed",
-    "ticket.assignee_changed": "Assignee changed",
-    "ticket.tags_changed": "Tags changed",
-    "sla.warning": "SLA warning",
-    "sla.breached": "SLA breached",
-    "ticket.rated": "Customer rated",
+# The labels are in the reader's language.
+EVENTS: dict[str, str | Promise] = {
+    "ticket.created": gettext_lazy("Ticket created"),
+    "ticket.customer_replied": gettext_lazy("Customer replied"),
+    "ticket.agent_replied": gettext_lazy("Agent replied"),
+    "ticket.note_added": gettext_lazy("Internal note added"),
+    "ticket.status_changed": gettext_lazy("Status changed"),
+    "ticket.priority_changed": gettext_lazy("Priority changed"),
+    "ticket.tier_changed": gettext_lazy("Tier changed"),
+    "ticket.assignee_changed": gettext_lazy("Assignee changed"),
+    "ticket.tags_changed": gettext_lazy("Tags changed"),
+    "sla.warning": gettext_lazy("SLA warning"),
+    "sla.breached": gettext_lazy("SLA breached"),
+    "ticket.rated": gettext_lazy("Customer rated"),
 }
 KIND_NAMES: dict[str, str] = {
     EventKind.CREATED: "ticket.created",
@@ -58,12 +63,13 @@ def event_name(kind: str, *, opens_ticket: bool = False) -> str | None:
 
 
 class RuleError(ValueError):
-    """What an admin wrote is not a rule; the message says what to change."""
+    """What an admin wrote is not a rule; the message says what to change, in the language
+    active when it was checked (the reader's: the admin's or lead's own)."""
 
 
 @dataclass(frozen=True)
 class Field:
-    label: str
+    label: str | Promise  # in the reader's language
     ops: tuple[str, ...]
     choices: tuple[str, ...] = ()  # allowed values, when there is a fixed set
     number: bool = False
@@ -76,23 +82,27 @@ _STATUSES = tuple(TicketStatus.values)
 _PRIORITIES = tuple(Priority.values)
 
 FIELDS: dict[str, Field] = {
-    "channel": Field("Channel", _EQUAL, _CHANNELS),
-    "tier": Field("Tier", (*_EQUAL, "above", "below"), number=True),
-    "priority": Field("Priority", (*_EQUAL, "above", "below"), _PRIORITIES),
-    "status": Field("Status", _EQUAL, _STATUSES),
-    "previous_status": Field("Status before the change", _EQUAL, _STATUSES),
-    "previous_priority": Field("Priority before the change", _EQUAL, _PRIORITIES),
-    "previous_tier": Field("Tier before the change", _EQUAL, number=True),
-    "assignee": Field("Assignee (user id)", (*_EQUAL, "is_empty", "is_set"), number=True),
-    "tags": Field("Tags", ("contains_any", "contains_all", "contains_none")),
-    "organization": Field("Organization (id)", (*_EQUAL, "is_empty", "is_set"), number=True),
-    "customer": Field("Customer (id)", _EQUAL, number=True),
-    "sender": Field("Sender's address", _TEXT),
-    "sender_domain": Field("Sender's domain", _EQUAL),
-    "subject": Field("Subject", _TEXT),
-    "body": Field("Message text", ("contains", "not_contains")),
-    "business_hours": Field("Within business hours", ("is",), ("true", "false")),
-    "rating": Field("Rating (1-5)", (*_EQUAL, "above", "below"), number=True),
+    "channel": Field(gettext_lazy("Channel"), _EQUAL, _CHANNELS),
+    "tier": Field(gettext_lazy("Tier"), (*_EQUAL, "above", "below"), number=True),
+    "priority": Field(gettext_lazy("Priority"), (*_EQUAL, "above", "below"), _PRIORITIES),
+    "status": Field(gettext_lazy("Status"), _EQUAL, _STATUSES),
+    "previous_status": Field(gettext_lazy("Status before the change"), _EQUAL, _STATUSES),
+    "previous_priority": Field(gettext_lazy("Priority before the change"), _EQUAL, _PRIORITIES),
+    "previous_tier": Field(gettext_lazy("Tier before the change"), _EQUAL, number=True),
+    "assignee": Field(
+        gettext_lazy("Assignee (user id)"), (*_EQUAL, "is_empty", "is_set"), number=True
+    ),
+    "tags": Field(gettext_lazy("Tags"), ("contains_any", "contains_all", "contains_none")),
+    "organization": Field(
+        gettext_lazy("Organization (id)"), (*_EQUAL, "is_empty", "is_set"), number=True
+    ),
+    "customer": Field(gettext_lazy("Customer (id)"), _EQUAL, number=True),
+    "sender": Field(gettext_lazy("Sender's address"), _TEXT),
+    "sender_domain": Field(gettext_lazy("Sender's domain"), _EQUAL),
+    "subject": Field(gettext_lazy("Subject"), _TEXT),
+    "body": Field(gettext_lazy("Message text"), ("contains", "not_contains")),
+    "business_hours": Field(gettext_lazy("Within business hours"), ("is",), ("true", "false")),
+    "rating": Field(gettext_lazy("Rating (1-5)"), (*_EQUAL, "above", "below"), number=True),
 }
 _NO_VALUE = {"is_empty", "is_set"}
 
@@ -106,9 +116,10 @@ CUSTOM_OPS = (
 )  # fmt: skip
 
 
-def custom_field(name: str, label: str = "") -> Field:
+def custom_field(name: str, label: str | Promise = "") -> Field:
     """The condition field of a custom field, `label` shown for it."""
-    return Field(label or f"Field {name.removeprefix(CUSTOM_PREFIX)}", CUSTOM_OPS)
+    key = name.removeprefix(CUSTOM_PREFIX)
+    return Field(label or _("Field %(key)s") % {"key": key}, CUSTOM_OPS)
 
 
 _MANY = {"in", "not_in", "contains_any", "contains_all", "contains_none"}
@@ -118,51 +129,82 @@ def check_conditions(data: Any) -> dict[str, list[dict[str, Any]]]:
     """The conditions as stored, or RuleError naming the first wrong one."""
     if data in (None, ""):
         return {"all": [], "any": []}
-    refuse_nul(data, "A condition")
+    refuse_nul(data, _("A condition holds a NUL character; remove it."))
     if not isinstance(data, Mapping) or set(data) - {"all", "any"}:
-        raise RuleError('Conditions are {"all": [...], "any": [...]}.')
+        raise RuleError(_('Conditions are {"all": [...], "any": [...]}.'))
     checked: dict[str, list[dict[str, Any]]] = {}
     for group in ("all", "any"):
         items = data.get(group) or []
         if not isinstance(items, list):
-            raise RuleError(f'"{group}" must be a list of conditions.')
+            raise RuleError(
+                _('"%(group)s" must be a list of conditions.') % {"group": _group(group)}
+            )
         checked[group] = [_check_condition(item, group, n) for n, item in enumerate(items, 1)]
     return checked
 
 
+def _group(group: str) -> str:
+    """A group's name as the rule form shows it."""
+    return pgettext("rule condition group", group)
+
+
 def _check_condition(item: Any, group: str, number: int) -> dict[str, Any]:
-    where = f'Condition {number} of "{group}"'
+    where = {"number": number, "group": _group(group)}
     if not isinstance(item, Mapping):
-        raise RuleError(f"{where} must be an object with field, op and value.")
+        raise RuleError(
+            _('Condition %(number)s of "%(group)s" must be an object with field, op and value.')
+            % where
+        )
     name, op = item.get("field"), item.get("op")
     field = FIELDS.get(str(name))
     if field is None and _CUSTOM_KEY.match(str(name)):
         field = custom_field(str(name))
     if field is None:
-        raise RuleError(f"{where}: unknown field {name!r}; one of {', '.join(FIELDS)}.")
+        raise RuleError(
+            _('Condition %(number)s of "%(group)s": unknown field %(field)r; one of %(fields)s.')
+            % {**where, "field": name, "fields": ", ".join(FIELDS)}
+        )
     if op not in field.ops:
-        raise RuleError(f"{where}: {field.label} takes {', '.join(field.ops)}, not {op!r}.")
+        raise RuleError(
+            _(
+                'Condition %(number)s of "%(group)s": %(field)s takes %(operators)s, '
+                "not %(operator)r."
+            )
+            % {**where, "field": field.label, "operators": ", ".join(field.ops), "operator": op}
+        )
     if op in _NO_VALUE:
         return {"field": name, "op": op, "value": None}
     value = item.get("value")
     values = value if op in _MANY else [value]
     if not isinstance(values, list) or not values:
-        raise RuleError(f"{where}: {op} needs a list of values.")
+        raise RuleError(
+            _('Condition %(number)s of "%(group)s": %(operator)s needs a list of values.')
+            % {**where, "operator": op}
+        )
     cleaned = [_check_value(field, v, where) for v in values]
     return {"field": name, "op": op, "value": cleaned if op in _MANY else cleaned[0]}
 
 
-def _check_value(field: Field, value: Any, where: str) -> Any:
+def _check_value(field: Field, value: Any, where: dict[str, Any]) -> Any:
     if field.number:
         number = _number(value)
         if number is None:
-            raise RuleError(f"{where}: {field.label} needs a whole number, not {value!r}.")
+            raise RuleError(
+                _(
+                    'Condition %(number)s of "%(group)s": %(field)s needs a whole number, '
+                    "not %(value)r."
+                )
+                % {**where, "field": field.label, "value": value}
+            )
         return number
     text = str(value if value is not None else "").strip()
     if field.choices and text.lower() not in field.choices:
-        raise RuleError(f"{where}: {field.label} is one of {', '.join(field.choices)}.")
+        raise RuleError(
+            _('Condition %(number)s of "%(group)s": %(field)s is one of %(choices)s.')
+            % {**where, "field": field.label, "choices": ", ".join(field.choices)}
+        )
     if not text:
-        raise RuleError(f"{where}: give a value.")
+        raise RuleError(_('Condition %(number)s of "%(group)s": give a value.') % where)
     return text.lower() if field.choices else text
 
 
@@ -279,20 +321,35 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-# Actions: type -> (label, what its "value" is).
-ACTIONS: dict[str, tuple[str, str]] = {
-    "set_status": ("Set status", "a status"),
-    "set_priority": ("Set priority", "a priority"),
-    "set_tier": ("Move to tier", "a tier level, with a hand-off note in `note`"),
-    "assign": ("Assign to", "a user id"),
-    "assign_round_robin": ("Assign in turn within a tier", "a tier level"),
-    "unassign": ("Unassign", "nothing"),
-    "add_tags": ("Add tags", "a list of tags"),
-    "remove_tags": ("Remove tags", "a list of tags"),
-    "add_note": ("Add an internal note", "the note's text"),
-    "message_customer": ("Send the customer a message", "the text (placeholders allowed)"),
-    "notify": ("Notify agents", "who (assignee, tier, leads, admins or user ids) in `to`"),
-    "webhook": ("Call a webhook", "a webhook id (Slack and Teams take a `text`)"),
+# Actions: type -> (label, what its "value" is), in the reader's language.
+ACTIONS: dict[str, tuple[str | Promise, str | Promise]] = {
+    "set_status": (gettext_lazy("Set status"), gettext_lazy("a status")),
+    "set_priority": (gettext_lazy("Set priority"), gettext_lazy("a priority")),
+    "set_tier": (
+        gettext_lazy("Move to tier"),
+        gettext_lazy("a tier level, with a hand-off note in `note`"),
+    ),
+    "assign": (gettext_lazy("Assign to"), gettext_lazy("a user id")),
+    "assign_round_robin": (
+        gettext_lazy("Assign in turn within a tier"),
+        gettext_lazy("a tier level"),
+    ),
+    "unassign": (gettext_lazy("Unassign"), gettext_lazy("nothing")),
+    "add_tags": (gettext_lazy("Add tags"), gettext_lazy("a list of tags")),
+    "remove_tags": (gettext_lazy("Remove tags"), gettext_lazy("a list of tags")),
+    "add_note": (gettext_lazy("Add an internal note"), gettext_lazy("the note's text")),
+    "message_customer": (
+        gettext_lazy("Send the customer a message"),
+        gettext_lazy("the text (placeholders allowed)"),
+    ),
+    "notify": (
+        gettext_lazy("Notify agents"),
+        gettext_lazy("who (assignee, tier, leads, admins or user ids) in `to`"),
+    ),
+    "webhook": (
+        gettext_lazy("Call a webhook"),
+        gettext_lazy("a webhook id (Slack and Teams take a `text`)"),
+    ),
 }
 _TEXT_ACTIONS = {"add_note", "message_customer"}
 
@@ -300,40 +357,49 @@ _TEXT_ACTIONS = {"add_note", "message_customer"}
 def check_actions(data: Any) -> list[dict[str, Any]]:
     """The actions as stored, or RuleError naming the first wrong one."""
     if not isinstance(data, list) or not data:
-        raise RuleError("A rule needs at least one action.")
-    refuse_nul(data, "An action")
+        raise RuleError(_("A rule needs at least one action."))
+    refuse_nul(data, _("An action holds a NUL character; remove it."))
     return [_check_action(item, n) for n, item in enumerate(data, 1)]
 
 
 def _check_action(item: Any, number: int) -> dict[str, Any]:
-    where = f"Action {number}"
+    where = {"number": number}
     if not isinstance(item, Mapping) or item.get("type") not in ACTIONS:
-        raise RuleError(f"{where}: the type is one of {', '.join(ACTIONS)}.")
+        raise RuleError(
+            _("Action %(number)s: the type is one of %(types)s.")
+            % {**where, "types": ", ".join(ACTIONS)}
+        )
     kind, value = item["type"], item.get("value")
     checked: dict[str, Any] = {"type": kind}
     if kind == "set_status":
-        checked["value"] = _one_of(value, _STATUSES, where, "status")
+        checked["value"] = _one_of(
+            value, _STATUSES, _("Action %(number)s: the status is one of %(choices)s."), where
+        )
     elif kind == "set_priority":
-        checked["value"] = _one_of(value, _PRIORITIES, where, "priority")
+        checked["value"] = _one_of(
+            value, _PRIORITIES, _("Action %(number)s: the priority is one of %(choices)s."), where
+        )
     elif kind in ("set_tier", "assign_round_robin"):
-        checked["value"] = _whole(value, where, "tier level")
+        checked["value"] = _whole(value, _("Action %(number)s: give a tier level."), where)
         if kind == "set_tier":
-            checked["note"] = _text(item.get("note"), where, "a hand-off note")
+            checked["note"] = _text(
+                item.get("note"), _("Action %(number)s: write a hand-off note."), where
+            )
     elif kind == "assign":
-        checked["value"] = _whole(value, where, "user id")
+        checked["value"] = _whole(value, _("Action %(number)s: give a user id."), where)
     elif kind in ("add_tags", "remove_tags"):
         tags = [str(t).strip().lower() for t in (value or []) if str(t).strip()]
         if not isinstance(value, list) or not tags:
-            raise RuleError(f"{where}: give a list of tags.")
+            raise RuleError(_("Action %(number)s: give a list of tags.") % where)
         checked["value"] = tags
     elif kind in _TEXT_ACTIONS:
-        checked["value"] = _text(value, where, "some text")
+        checked["value"] = _text(value, _("Action %(number)s: write some text."), where)
         if kind == "message_customer" and item.get("subject"):
             checked["subject"] = str(item["subject"]).strip()[:255]
     elif kind == "notify":
         checked.update(_check_notify(item, where))
     elif kind == "webhook":
-        checked["value"] = _whole(value, where, "webhook id")
+        checked["value"] = _whole(value, _("Action %(number)s: give a webhook id."), where)
         if item.get("text"):
             checked["text"] = str(item["text"])
     return checked
@@ -342,29 +408,37 @@ def _check_action(item: Any, number: int) -> dict[str, Any]:
 NOTIFY_GROUPS = ("assignee", "tier", "leads", "admins")
 
 
-def _check_notify(item: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _check_notify(item: Mapping[str, Any], where: dict[str, Any]) -> dict[str, Any]:
     to = item.get("to")
     targets = to if isinstance(to, list) else [to]
     checked: list[Any] = []
+    wrong_target = _("Action %(number)s: give a user id or one of %(groups)s.")
     for target in targets:
         if target in NOTIFY_GROUPS:
             checked.append(target)
         else:
-            checked.append(_whole(target, where, f"user id or one of {', '.join(NOTIFY_GROUPS)}"))
-    return {"to": checked, "value": _text(item.get("value"), where, "the notification's text")}
+            checked.append(
+                _whole(target, wrong_target, {**where, "groups": ", ".join(NOTIFY_GROUPS)})
+            )
+    text = _text(item.get("value"), _("Action %(number)s: write the notification's text."), where)
+    return {"to": checked, "value": text}
 
 
-def _one_of(value: Any, allowed: tuple[str, ...], where: str, what: str) -> str:
+# The checks below are handed their refusal: a whole sentence in the reader's language with
+# its %(placeholders)s, filled with `values`.
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], refusal: str, values: dict[str, Any]) -> str:
     text = str(value or "").strip().lower()
     if text not in allowed:
-        raise RuleError(f"{where}: the {what} is one of {', '.join(allowed)}.")
+        raise RuleError(refusal % {**values, "choices": ", ".join(allowed)})
     return text
 
 
-def _whole(value: Any, where: str, what: str) -> int:
+def _whole(value: Any, refusal: str, values: dict[str, Any]) -> int:
     number = _number(value)
     if number is None:
-        raise RuleError(f"{where}: give a {what}.")
+        raise RuleError(refusal % values)
     return number
 
 
@@ -377,29 +451,33 @@ def _number(value: Any) -> int | None:
     return whole_number(value)
 
 
-def refuse_nul(data: Any, what: str) -> None:
+def refuse_nul(data: Any, refusal: str) -> None:
     """PostgreSQL stores no NUL character, in text or in JSON: a rule holding one is
-    refused here, with what to change, rather than failing when it is saved."""
+    refused here, with what to change (`refusal`, a whole sentence), rather than failing
+    when it is saved."""
     if isinstance(data, str) and "\x00" in data:
-        raise RuleError(f"{what} holds a NUL character; remove it.")
+        raise RuleError(refusal)
     items = data.values() if isinstance(data, Mapping) else data if isinstance(data, list) else ()
     for item in items:
-        refuse_nul(item, what)
+        refuse_nul(item, refusal)
 
 
-def _text(value: Any, where: str, what: str) -> str:
+def _text(value: Any, refusal: str, values: dict[str, Any]) -> str:
     text = str(value or "").strip()
     if not text:
-        raise RuleError(f"{where}: write {what}.")
+        raise RuleError(refusal % values)
     return text
 
 
 def check_events(data: Any) -> list[str]:
     if not isinstance(data, list) or not data:
-        raise RuleError("Choose at least one event.")
+        raise RuleError(_("Choose at least one event."))
     unknown = [e for e in data if e not in EVENTS]
     if unknown:
-        raise RuleError(f"Unknown event {unknown[0]!r}; one of {', '.join(EVENTS)}.")
+        raise RuleError(
+            _("Unknown event %(event)r; one of %(events)s.")
+            % {"event": unknown[0], "events": ", ".join(EVENTS)}
+        )
     return list(dict.fromkeys(data))
 
 
@@ -412,7 +490,7 @@ def describe_condition(condition: dict[str, Any]) -> str:
 
 
 def describe_action(action: dict[str, Any]) -> str:
-    label = ACTIONS[action["type"]][0]
+    label = str(ACTIONS[action["type"]][0])
     value = action.get("value")
     if isinstance(value, list):
         value = ", ".join(map(str, value))

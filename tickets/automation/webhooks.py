@@ -30,6 +30,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import placeholders
 from tickets.automation import active
@@ -50,7 +51,7 @@ from tickets.models import (
 )
 from tickets.roles import admin_ids
 from tickets.services._common import Actor
-from tickets.services.notices import notify_agents
+from tickets.services.notices import Said, agent_languages, notify_agents
 
 logger = logging.getLogger(__name__)
 
@@ -408,18 +409,27 @@ def disable(*, webhook_id: int, reason: str, ticket_id: int | None, now: datetim
         return False
     active.changed()  # subscriptions are kept per process
     name = Webhook.objects.values_list("name", flat=True).get(pk=webhook_id)
-    text = f"Webhook “{name}” was switched off: {reason}"[:500]
+    # The reason is kept on the webhook: in the default language, as what is kept is.
+    text = Said(
+        gettext_noop("Webhook “%(name)s” was switched off: %(reason)s"),
+        {"name": name, "reason": reason},
+    )
     logger.warning("%s", text)
     admins = admin_ids()
     ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
     if ticket is not None:
         notify_agents(user_ids=admins, ticket=ticket, kind="webhook_disabled", text=text)
     else:
-        # A notification belongs to a ticket; without one (it was deleted), by email.
-        addresses = list(
-            User.objects.filter(pk__in=admins).exclude(email="").values_list("email", flat=True)
-        )
-        transaction.on_commit(partial(_mail_admins, addresses, text))
+        # A notification belongs to a ticket; without one (it was deleted), by email, in
+        # each admin's language.
+        languages = agent_languages(admins)
+        readers = User.objects.filter(pk__in=admins).exclude(email="")
+        by_language: dict[str, list[str]] = {}
+        for user_id, address in readers.values_list("pk", "email"):
+            by_language.setdefault(languages[user_id], []).append(address)
+        for language, addresses in by_language.items():
+            words = text.said_in(language)[:500]
+            transaction.on_commit(partial(_mail_admins, addresses, words))
     return True
 
 

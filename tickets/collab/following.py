@@ -11,12 +11,13 @@ notification choices say: tickets.services.notices).
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils.functional import lazy
+from django.utils.translation import gettext_noop
 
 from tickets.models import EventKind, Ticket, TicketEvent, TicketFollower, TicketStatus
-from tickets.services.notices import notify_agents_many
+from tickets.services._common import in_sentence
+from tickets.services.notices import Said, notify_agents_many
 
 FOLLOWED = {EventKind.MESSAGE_RECEIVED, EventKind.STATUS_CHANGED, EventKind.NOTE_ADDED}
 
@@ -70,20 +71,21 @@ def tell_followers(news: Sequence[tuple[int, str, int | None, dict[str, Any]]]) 
             told -= {assignees.get(ticket_id)}
         if told:
             ticket = Ticket(pk=ticket_id)
-            notices.append(
-                (told, ticket, f"followed_{kind}", f"{ticket.reference}: {_said(kind, data)}")
-            )
+            notices.append((told, ticket, f"followed_{kind}", _said(ticket, kind, data)))
     notify_agents_many(notices)
 
 
-def _said(kind: str, data: dict[str, Any]) -> str:
+def _said(ticket: Ticket, kind: str, data: dict[str, Any]) -> Said:
+    """What a follower is told, in their language (a status as said mid-sentence in it)."""
+    values: dict[str, Any] = {"reference": ticket.reference}
     if kind == EventKind.MESSAGE_RECEIVED:
-        return "the customer wrote"
+        return Said(gettext_noop("%(reference)s: the customer wrote"), values)
     if kind == EventKind.STATUS_CHANGED:
         to = data.get("to", "")
-        # The notice is stored and read by every follower: in the default language, not
-        # in the language of the agent whose change it tells of.
-        with translation.override(settings.LANGUAGE_CODE):
-            label = str(TicketStatus(to).label).lower() if to in TicketStatus.values else to
-        return f"status changed to {label}"
-    return "a new internal note"
+        label = TicketStatus(to).label if to in TicketStatus.values else to
+        values["status"] = _in_sentence_lazy(label)
+        return Said(gettext_noop("%(reference)s: status changed to %(status)s"), values)
+    return Said(gettext_noop("%(reference)s: a new internal note"), values)
+
+
+_in_sentence_lazy = lazy(in_sentence, str)

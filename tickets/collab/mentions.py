@@ -11,11 +11,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Q
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from tickets.collab.following import add_followers
 from tickets.models import Message, Ticket
 from tickets.roles import ADMINS_GROUP, AGENTS_GROUP, LEADS_GROUP
-from tickets.services.notices import notify_agents
+from tickets.services.notices import Said, notify_agents
 
 # An @ not inside a word or an address ("ann@example.com" mentions nobody).
 _MENTION = re.compile(r"(?<![\w.+-])@([\w][\w.+-]{0,149})")
@@ -70,13 +71,16 @@ def tell_mentioned(*, ticket: Ticket, note: Message, users: list[User], actor: U
     told = [user for user in users if actor is None or user.pk != actor.pk]
     if not told:
         return
-    author = display_name(actor) if actor is not None else "The help desk"
+    author = display_name(actor) if actor is not None else gettext_lazy("The help desk")
     snippet = " ".join(note.body_text.split())
     snippet = snippet if len(snippet) <= 200 else f"{snippet[:199]}…"
     notify_agents(
         user_ids=[user.pk for user in told],
         ticket=ticket,
         kind="mention",
-        text=f"{author} mentioned you on {ticket.reference}: {snippet}",
+        text=Said(
+            gettext_noop("%(author)s mentioned you on %(reference)s: %(snippet)s"),
+            {"author": author, "reference": ticket.reference, "snippet": snippet},
+        ),
     )
     add_followers(ticket, [user.pk for user in told])

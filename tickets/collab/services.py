@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import addressing, policy
 from tickets.collab.following import add_followers
@@ -37,7 +38,7 @@ from tickets.models import (
 )
 from tickets.services._common import Actor, lock_ticket, new_event, record_event, record_events
 from tickets.services.messages import file_rows, refuse_oversized_files
-from tickets.services.notices import notify_agents
+from tickets.services.notices import Said, notify_agents
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +419,11 @@ def side_conversation_receive(
         user_ids=told,
         ticket=ticket,
         kind="side_reply",
-        text=f"{ticket.reference}: {sender} replied in the side conversation "
-        f"“{conversation.subject}”",
+        text=Said(
+            gettext_noop(
+                "%(reference)s: %(sender)s replied in the side conversation “%(subject)s”"
+            ),
+            {"reference": ticket.reference, "sender": sender, "subject": conversation.subject},
+        ),
     )
     return SideReplyResult(ticket, message, IngestOutcome.THREADED)

@@ -234,14 +234,14 @@ def _narrow(
 ) -> QuerySet[TicketFieldValue]:
     kind, op = field.kind, condition.op
     if op not in OPS:
-        raise BadValue(f"the condition is one of {', '.join(OPS)}")
+        raise BadValue(_("the condition is one of %(ops)s") % {"ops": ", ".join(OPS)})
     if op in ("set", "not_set"):
         return rows
     if op == "between":
         if kind not in (FieldKind.NUMBER, FieldKind.DATE):
-            raise BadValue("only numbers and dates have a range")
+            raise BadValue(_("only numbers and dates have a range"))
         if not condition.low and not condition.high:
-            raise BadValue("give a lower or an upper bound")
+            raise BadValue(_("give a lower or an upper bound"))
         parse: Any = parse_number if kind == FieldKind.NUMBER else parse_date
         column = "value_number" if kind == FieldKind.NUMBER else "value_date"
         bounds: dict[str, Decimal | date] = {}
@@ -258,5 +258,5 @@ def _narrow(
     if kind == FieldKind.CHECKBOX:
         return rows.filter(value_text="true")
     if kind in CHOICE_KINDS and value not in {c.value for c in field.choices.all()}:
-        raise BadValue(f"{value!r} is not one of its choices")
+        raise BadValue(_("%(value)r is not one of its choices") % {"value": value})
     return rows.filter(value_text=value)

@@ -183,23 +183,25 @@ def definition_errors(
     max_length: int | None,
     pattern: str,
 ) -> dict[str, str]:
-    """What is wrong with a field's definition, by attribute (empty: nothing)."""
+    """What is wrong with a field's definition, by attribute (empty: nothing), in the
+    reader's language."""
     errors = {}
     numeric = kind == FieldKind.NUMBER
     text = kind == FieldKind.TEXT
     if not numeric and (min_value is not None or max_value is not None):
-        errors["min_value"] = "Only number fields have a minimum and a maximum."
+        errors["min_value"] = _("Only number fields have a minimum and a maximum.")
     if min_value is not None and max_value is not None and min_value > max_value:
-        errors["max_value"] = "The maximum is below the minimum."
+        errors["max_value"] = _("The maximum is below the minimum.")
     if max_length is not None and not text:
-        errors["max_length"] = "Only text fields have a maximum length."
+        errors["max_length"] = _("Only text fields have a maximum length.")
     elif max_length is not None and not 1 <= max_length <= TEXT_MAX:
-        errors["max_length"] = f"Between 1 and {TEXT_MAX} characters."
+        errors["max_length"] = _("Between 1 and %(most)s characters.") % {"most": TEXT_MAX}
     if pattern and not text:
-        errors["pattern"] = "Only text fields have a regular expression."
+        errors["pattern"] = _("Only text fields have a regular expression.")
     elif pattern:
         try:
             re.compile(pattern)
         except re.error as error:
-            errors["pattern"] = f"This is not a regular expression: {error}."
+            # What is wrong in it is Python's own words (English).
+            errors["pattern"] = _("This is not a regular expression: %(error)s.") % {"error": error}
     return errors

@@ -22,9 +22,11 @@ from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Prefetch
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.functional import lazy
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets.errors import InvalidInput
 from tickets.files import storage_name
@@ -93,7 +95,7 @@ def customer_export_request(
 def customer_export_build(*, export_id: int, now: datetime | None = None) -> CustomerExport | None:
     """Build a requested export (once: a repeated task finds it built), store it, record
     it in the audit log and tell the admin who asked."""
-    from tickets.services.notices import notify_staff
+    from tickets.services.notices import Said, notify_staff
 
     export = CustomerExport.objects.select_related("customer").filter(pk=export_id).first()
     if export is None or export.state != ExportState.PENDING:
@@ -115,11 +117,20 @@ def customer_export_build(*, export_id: int, now: datetime | None = None) -> Cus
             notify_staff(
                 user_ids=[export.requested_by_id],
                 kind="export_ready",
-                text=f"The export of customer {export.customer_id} is ready: download it "
-                f"from the customer's page until {export.expires_at:%d %b %Y}.",
+                text=Said(
+                    gettext_noop(
+                        "The export of customer %(customer)s is ready: download it from the "
+                        "customer's page until %(until)s."
+                    ),
+                    {"customer": export.customer_id, "until": _day(export.expires_at)},
+                ),
                 now=now,
             )
     return export
+
+
+# A day as the reader's language writes it (6 December 2026, 6. Dezember 2026).
+_day = lazy(lambda moment: formats.date_format(timezone.localtime(moment), "DATE_FORMAT"), str)
 
 
 def customer_export_failed(*, export_id: int, error: str) -> None:

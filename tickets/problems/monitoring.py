@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import (
@@ -31,7 +32,7 @@ from tickets.models import (
 from tickets.problems.services import problem_create
 from tickets.roles import lead_and_admin_ids
 from tickets.services._common import lock_row
-from tickets.services.notices import notify_staff
+from tickets.services.notices import Said, notify_staff
 
 KEY_MAX = Problem._meta.get_field("external_key").max_length or 200
 # The labels read when a problem is opened: which product, and where.
@@ -233,7 +234,10 @@ def _open(
     notify_staff(
         user_ids=lead_and_admin_ids(),
         kind=NOTIFICATION_KIND,
-        text=f"Monitoring opened {problem.reference}: {problem.title}",
+        text=Said(
+            gettext_noop("Monitoring opened %(reference)s: %(title)s"),
+            {"reference": problem.reference, "title": problem.title},
+        ),
         now=now,
     )
     return problem

@@ -31,6 +31,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from knowledge.selectors import telling_terms
 from tickets import policy
@@ -242,14 +243,21 @@ def _join(spike_id: int, ticket_id: int) -> None:
 
 
 def _tell_agents(spike: Spike, *, newest: int | None) -> None:
-    from tickets.services.notices import notify_agents_many
+    from tickets.services.notices import Said, notify_agents_many
 
     if newest is None:
         return
     staff = AgentProfile.objects.filter(user__is_active=True).values_list("user_id", flat=True)
-    text = (
-        f"Spike: {len(spike.ticket_ids)} tickets alike in {WINDOW_SLOTS * SLOT_SECONDS // 60} "
-        f"minutes ({spike.label}). Make a problem of them?"
+    text = Said(
+        gettext_noop(
+            "Spike: %(count)s tickets alike in %(minutes)s minutes (%(label)s). Make a problem "
+            "of them?"
+        ),
+        {
+            "count": len(spike.ticket_ids),
+            "minutes": WINDOW_SLOTS * SLOT_SECONDS // 60,
+            "label": spike.label,
+        },
     )
     notify_agents_many([(list(staff), Ticket(pk=newest), NOTIFICATION_KIND, text)])
 

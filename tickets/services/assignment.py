@@ -9,12 +9,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
-from tickets.services.notices import notify_agents
+from tickets.services.notices import Said, notify_agents
 from tickets.services.queueing import schedule_routing
 
 
@@ -70,7 +71,10 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
                 user_ids=[assignee.pk],
                 ticket=ticket,
                 kind="assigned",
-                text=f"{ticket.reference} was assigned to you: {ticket.subject}",
+                text=Said(
+                    gettext_noop("%(reference)s was assigned to you: %(subject)s"),
+                    {"reference": ticket.reference, "subject": ticket.subject},
+                ),
             )
     return ticket
 

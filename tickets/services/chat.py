@@ -49,7 +49,7 @@ from tickets.services.messages import (
     ticket_open,
     ticket_reply,
 )
-from tickets.services.notices import customer_language, notify_agents
+from tickets.services.notices import Said, customer_language, notify_agents
 from tickets.services.outbound import ticket_send_automatic_reply
 from tickets.services.self_service import ANSWERS_OFFERED
 
@@ -490,8 +490,14 @@ def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
             user_ids=[to_agent.pk],
             ticket=chat.ticket,
             kind="chat_transferred",
-            text=f"{actor.get_full_name() or actor.username} passed you the chat "
-            f"{chat.ticket.reference} with {chat.name}",
+            text=Said(
+                gettext_noop("%(agent)s passed you the chat %(reference)s with %(name)s"),
+                {
+                    "agent": actor.get_full_name() or actor.username,
+                    "reference": chat.ticket.reference,
+                    "name": chat.name,
+                },
+            ),
         )
         _state_changed(chat)
     return chat
@@ -535,8 +541,13 @@ def chat_end(
                 user_ids=[chat.agent_id],
                 ticket=chat.ticket,
                 kind="chat_ended",
-                text=f"{chat.name} left the chat {chat.ticket.reference}; "
-                "answer by email if something is still open",
+                text=Said(
+                    gettext_noop(
+                        "%(name)s left the chat %(reference)s; answer by email if something "
+                        "is still open"
+                    ),
+                    {"name": chat.name, "reference": chat.ticket.reference},
+                ),
             )
         _state_changed(chat)
     return chat

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
@@ -28,7 +29,7 @@ from tickets.services._common import (
     refuse_if_merged,
 )
 from tickets.services.assignment import active_agents_by_tier, agent_in_tier
-from tickets.services.notices import notify_agents, notify_agents_many, notify_customer
+from tickets.services.notices import Said, notify_agents, notify_agents_many, notify_customer
 from tickets.services.queueing import schedule_routing, schedule_routing_sweep
 
 HIGHEST_TIER = 3
@@ -106,10 +107,23 @@ def ticket_move_tier(
                 ),
                 ticket=ticket,
                 kind="escalated",
-                text=f"{ticket.reference} was escalated to {target}: {reason}",
+                text=_escalated(ticket, target, reason),
             )
             notify_customer(ticket=ticket, kind=NoticeKind.ESCALATED)
     return ticket
+
+
+def _escalated(ticket: Ticket, tier: Tier | None, reason: str) -> Said:
+    """What the tier's agents are told of an escalation."""
+    return Said(
+        gettext_noop("%(reference)s was escalated to tier %(level)s (%(tier)s): %(reason)s"),
+        {
+            "reference": ticket.reference,
+            "level": tier.level if tier else "",
+            "tier": tier.name if tier else "",
+            "reason": reason,
+        },
+    )
 
 
 def ticket_escalate(
@@ -209,7 +223,7 @@ def ticket_escalate_many(
                 agents_of[ticket.tier_id],
                 ticket,
                 "escalated",
-                f"{ticket.reference} was escalated to {ticket.tier}: {reason}",
+                _escalated(ticket, ticket.tier, reason),
             )
             for ticket in moving
         ]

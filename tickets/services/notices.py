@@ -1,21 +1,22 @@
 """Telling people what happened: customers on their channel, agents in the app (and by
 email if they asked)."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import formats, timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from helpdesk.languages import default_language, supported_language
 from tickets import placeholders
 from tickets.branding.mail import branded_email
 from tickets.live import publish_notifications
-from tickets.models import Customer, Message, NoticeKind, Notification, Ticket
+from tickets.models import AgentProfile, Customer, Message, NoticeKind, Notification, Ticket
 from tickets.services import desk_setup, notification_prefs
 from tickets.services.outbound import (
     automatic_reply_row,
@@ -91,10 +92,54 @@ def customer_notice(
     )
 
 
+def written_language(chosen: str | None) -> str:
+    """The language what we write to someone is written in: theirs (`chosen`) when the desk
+    has it, else the desk's default. Customers and agents alike."""
+    return supported_language(chosen) or default_language()
+
+
 def customer_language(customer: Customer | None) -> str:
     """The language automatic messages to this customer are written in: theirs when known,
     else the desk's default."""
-    return supported_language(customer.language if customer else "") or default_language()
+    return written_language(customer.language if customer else "")
+
+
+def agent_languages(user_ids: Iterable[int]) -> dict[int, str]:
+    """The language what we write to each of these agents is written in (notifications,
+    their emails): their own from My settings, else the desk's default."""
+    wanted = set(user_ids)
+    chosen = dict(
+        AgentProfile.objects.filter(user_id__in=wanted)
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )
+    return {user: written_language(chosen.get(user)) for user in wanted}
+
+
+@dataclass(frozen=True)
+class Said:
+    """Words for agents who may read different languages: a message marked for
+    translation (gettext_noop) and its placeholders' values, said in a reader's language
+    by `said_in` (lazy values, such as a status's label, in that language too)."""
+
+    message: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def said_in(self, language: str) -> str:
+        with translation.override(language):
+            return gettext(self.message) % self.values if self.values else gettext(self.message)
+
+    def __str__(self) -> str:
+        """In the desk's default language (a log line, a key)."""
+        return self.said_in(default_language())
+
+
+# What a notification says: the same words for all (an admin's own text), or Said.
+Text = str | Said
+
+
+def said_in(text: Text, language: str) -> str:
+    return text.said_in(language) if isinstance(text, Said) else text
 
 
 def with_rating_request(text: str, rating_link: str) -> str:
@@ -126,8 +171,9 @@ def promised_time(moment: datetime) -> str:
     return f"{formats.date_format(local, 'j F Y, H:i')} {local.tzname()}"
 
 
-def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: str) -> None:
-    """Stored notifications (unread until seen); emailed to agents who asked for it."""
+def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: Text) -> None:
+    """Stored notifications (unread until seen), each in its agent's language; emailed to
+    agents who asked for it."""
     notify_agents_many([(user_ids, ticket, kind, text)])
 
 
@@ -135,16 +181,18 @@ def notify_agents(*, user_ids: Iterable[int], ticket: Ticket, kind: str, text: s
 _EMAIL_TASK_SIZE = 5000
 
 
-def notify_staff(*, user_ids: Iterable[int], kind: str, text: str, now: datetime) -> None:
+def notify_staff(*, user_ids: Iterable[int], kind: str, text: Text, now: datetime) -> None:
     """Stored notifications of news about no one ticket (monitoring opened a problem): the
-    workspace lists them and pushes them live; emailed to agents who asked for it."""
+    workspace lists them and pushes them live; emailed to agents who asked for it. Each in
+    its agent's language."""
     users, email_only = notification_prefs.recipients(user_ids, kind)
+    languages = agent_languages(users)
     made = Notification.objects.bulk_create(
         Notification(
             user_id=user,
             ticket=None,
             kind=kind,
-            text=text[:500],
+            text=said_in(text, languages[user])[:500],
             created_at=now,
             read_at=now if user in email_only else None,
         )
@@ -152,27 +200,35 @@ def notify_staff(*, user_ids: Iterable[int], kind: str, text: str, now: datetime
     )
     if made:
         schedule_agent_emails([n.pk for n in made])
-        publish_notifications([n for n in made if n.read_at is None])
+        publish_notifications([n for n in made if n.read_at is None], languages=languages)
 
 
-def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]) -> None:
+def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, Text]]) -> None:
     """notify_agents for many (user ids, ticket, kind, text) at once: one insert, an email
-    task per 5,000 notifications and the live pushes handed over together."""
+    task per 5,000 notifications and the live pushes handed over together. Each agent's
+    notification is written in their language (agent_languages)."""
     # One notification a person for the same news, however many reasons they have to get
     # it (the assignee is also one of the tier's agents, say).
-    recipients: dict[tuple[int, str, str], set[int]] = {}
+    recipients: dict[tuple[int, str, str], tuple[Text, set[int]]] = {}
     for user_ids, ticket, kind, text in notices:
-        recipients.setdefault((ticket.pk, kind, text[:500]), set()).update(user_ids)
-    wanted = []
+        _, users = recipients.setdefault((ticket.pk, kind, str(text)[:500]), (text, set()))
+        users.update(user_ids)
+    chosen_by_notice = []
     email_only: set[tuple[int, str]] = set()  # (user, kind): stored read, not pushed
-    for (ticket_id, kind, text), users in recipients.items():
+    for (ticket_id, kind, _key), (text, users) in recipients.items():
         # Each agent's own choice of what they hear of, and how (notification_prefs).
         chosen, by_email_only = notification_prefs.recipients(users, kind)
         if chosen:
-            wanted.append((chosen, ticket_id, kind, text))
+            chosen_by_notice.append((chosen, ticket_id, kind, text))
             email_only.update((user, kind) for user in by_email_only)
-    if not wanted:
+    if not chosen_by_notice:
         return
+    languages = agent_languages(user for chosen, *_ in chosen_by_notice for user in chosen)
+    wanted = [
+        (readers, ticket_id, kind, said_in(text, language)[:500])
+        for chosen, ticket_id, kind, text in chosen_by_notice
+        for language, readers in _by_language(chosen, languages).items()
+    ]
     now = timezone.now()
     created = _insert_notifications(wanted, now)
     ids = [n.pk for n in created]
@@ -182,7 +238,14 @@ def notify_agents_many(notices: Sequence[tuple[Iterable[int], Ticket, str, str]]
         unseen = [n.pk for n in created if (n.user_id, n.kind) in email_only]
         Notification.objects.filter(pk__in=unseen).update(read_at=now)
         created = [n for n in created if (n.user_id, n.kind) not in email_only]
-    publish_notifications(created)
+    publish_notifications(created, languages=languages)
+
+
+def _by_language(users: Iterable[int], languages: Mapping[int, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for user in users:
+        grouped.setdefault(languages[user], []).append(user)
+    return grouped
 
 
 def notify_assignees_of_customer_messages(tickets: Iterable[Ticket]) -> None:
@@ -193,7 +256,10 @@ def notify_assignees_of_customer_messages(tickets: Iterable[Ticket]) -> None:
                 [ticket.assignee_id],
                 ticket,
                 "customer_message",
-                f"{ticket.reference}: the customer wrote again: {ticket.subject}",
+                Said(
+                    gettext_noop("%(reference)s: the customer wrote again: %(subject)s"),
+                    {"reference": ticket.reference, "subject": ticket.subject},
+                ),
             )
             for ticket in tickets
             if ticket.assignee_id is not None

@@ -17,8 +17,11 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
 
 from tickets.models import (
+    ClockKind,
     EventKind,
     FiringKind,
     Priority,
@@ -32,7 +35,7 @@ from tickets.models import (
 from tickets.services import sla_clocks
 from tickets.services._common import bulk_write, new_event, record_events
 from tickets.services.assignment import active_agents_by_tier
-from tickets.services.notices import notify_agents_many
+from tickets.services.notices import Said, notify_agents_many
 
 _NEXT_PRIORITY = {
     Priority.LOW: Priority.NORMAL,
@@ -150,7 +153,7 @@ def _act(tickets: list[Ticket], fired: list[_Firing]) -> None:
     """The events of the firings and their policies' actions: notifications and
     escalations together, priority changes one ticket at a time."""
     events: list[TicketEvent] = []
-    notices: list[tuple[list[int], Ticket, str, str]] = []
+    notices: list[tuple[list[int], Ticket, str, Said]] = []
     escalations: dict[int, list[tuple[Ticket, str, str]]] = defaultdict(list)
     one_by_one: list[tuple[Callable[[Ticket, str, str], None], Ticket, str, str]] = []
     tier_agents = active_agents_by_tier()
@@ -176,11 +179,12 @@ def _act(tickets: list[Ticket], fired: list[_Firing]) -> None:
         )
         what = "will breach" if kind == FiringKind.WARNING else "breached"
         text = f"{ticket.reference}: {clock.get_kind_display()} SLA {what} ({label})."
+        told = _told(ticket, clock, kind)
         for action in actions:
             if action == SLAAction.NOTIFY_ASSIGNEE and ticket.assignee_id is not None:
-                notices.append(([ticket.assignee_id], ticket, "sla", text))
+                notices.append(([ticket.assignee_id], ticket, "sla", told))
             elif action == SLAAction.NOTIFY_TIER:
-                notices.append((tier_agents.get(ticket.tier_id, []), ticket, "sla", text))
+                notices.append((tier_agents.get(ticket.tier_id, []), ticket, "sla", told))
             elif action == SLAAction.ESCALATE:
                 escalations[ticket.pk].append((ticket, text, label))
             elif action == SLAAction.RAISE_PRIORITY:
@@ -193,6 +197,22 @@ def _act(tickets: list[Ticket], fired: list[_Firing]) -> None:
         for ticket in {id(t): t for _, t, _, _ in one_by_one}.values():
             ticket.refresh_from_db()
     _escalate(escalations)
+
+
+def _told(ticket: Ticket, clock: SLAClock, kind: str) -> Said:
+    """What the agents are told of a warning or a breach, each in their language."""
+    policy = clock.policy
+    values = {
+        "reference": ticket.reference,
+        "clock": ClockKind(clock.kind).label if clock.kind in ClockKind.values else clock.kind,
+        "policy": _policy_label(policy.name) if policy else "SLA",
+    }
+    if kind == FiringKind.WARNING:
+        return Said(gettext_noop("%(reference)s: %(clock)s SLA will breach (%(policy)s)."), values)
+    return Said(gettext_noop("%(reference)s: %(clock)s SLA breached (%(policy)s)."), values)
+
+
+_policy_label = lazy(lambda name: gettext("SLA policy %(name)s") % {"name": name}, str)
 
 
 def _raise_priority(ticket: Ticket, text: str, label: str) -> None:

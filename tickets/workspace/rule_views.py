@@ -194,7 +194,7 @@ def _builder_context(rows: Rows, more: bool) -> dict[str, Any]:
     custom = [
         (
             rules.CUSTOM_PREFIX + key,
-            rules.custom_field(key, f"Field: {field.agent_label}"),
+            rules.custom_field(key, _("Field: %(label)s") % {"label": field.agent_label}),
             ", ".join(c.value for c in field.choices.all()),
         )
         for key, field in field_selectors.active_fields().items()
