@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets.errors import InvalidInput
 from tickets.inbound import DeliveryReport
@@ -176,5 +177,8 @@ def _tell_agents(message: Message, reason: str) -> None:
             user_ids=people,
             ticket=ticket,
             kind="delivery_failed",
-            text=f"{ticket.reference}: a message to the customer was not delivered: {reason}",
+            text=notices.Said(
+                gettext_noop("%(reference)s: a message to the customer was not delivered: %(why)s"),
+                {"reference": ticket.reference, "why": reason},
+            ),
         )

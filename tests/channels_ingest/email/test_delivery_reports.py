@@ -236,3 +236,13 @@ def test_a_side_conversation_bounce_mailed_back_goes_on_its_email(tmp_path, side
     assert Ticket.objects.count() == 1
     side_email.refresh_from_db()
     assert side_email.delivery_status == DeliveryStatus.FAILED
+
+
+def test_a_german_agent_is_told_in_german(client, agent, reply):
+    agent.agent_profile.language = "de"
+    agent.agent_profile.save()
+
+    postmark_report(client, reply)
+
+    told = notifications_page(client, agent)
+    assert "Eine Nachricht an den Kunden wurde nicht zugestellt: Postmark:" in told
