@@ -1,10 +1,11 @@
 """/healthz: is this process able to reach what it depends on?"""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, connections
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -47,3 +48,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "checks": {name: "ok" if ok else "unreachable" for name, ok in checks.items()},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+class AnswerProbesByAddress:
+    """/healthz answered before Django checks the request's Host against ALLOWED_HOSTS
+    (CommonMiddleware): docker-compose's health check, load balancers and orchestrators
+    probe a server by its address, not by the site's name. The answer names no host."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == "/healthz":
+            return healthz(request)
+        return self.get_response(request)

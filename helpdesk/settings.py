@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /healthz for probes that name the server by its address (before the Host check).
+    "helpdesk.health.AnswerProbesByAddress",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language: the switcher's cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",

@@ -1,5 +1,6 @@
 """What docker-compose.yml runs works (README, "Running in production"): the image's own
-`collectstatic` step, then the `web` command with the compose file's settings, serves pages."""
+`collectstatic` step, then the `web` command with the compose file's settings, serves pages,
+and the `web` service's health check passes."""
 
 import http.client
 import os
@@ -117,3 +118,13 @@ def test_the_image_serves_pages_with_their_static_files(web):
     assert response.status == 200
     # Static files named by their content's hash (cached for ever), as collected.
     assert re.search(r'/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui\.\w+\.css"', page)
+
+
+def test_the_web_services_health_check_passes(web):
+    """Docker runs it inside the container, by the server's address, not the site's name
+    (ALLOWED_HOSTS): so do load balancers."""
+    check = COMPOSE["services"]["web"]["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "python"]
+    command = [sys.executable, *(part.replace(":8000/", f":{web}/") for part in check[2:])]
+
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0

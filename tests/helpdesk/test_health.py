@@ -36,6 +36,16 @@ def test_unreachable_redis_is_503(client, settings):
     }
 
 
+@pytest.mark.django_db
+def test_probes_by_the_servers_address_are_answered(client, settings):
+    """A load balancer or docker's health check names the server's address, not the site."""
+    settings.ALLOWED_HOSTS = ["help.example.com"]
+
+    assert client.get("/healthz", HTTP_HOST="10.0.3.7:8000").status_code == 200
+    # Every other page still refuses a host that is not the site's.
+    assert client.get("/kb/", HTTP_HOST="10.0.3.7:8000").status_code == 400
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
