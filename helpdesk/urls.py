@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 
 from channels_ingest.chat import page as chat_page
 from channels_ingest.email import mailgun
+from channels_ingest.email.webhooks import anymail_webhooks, secret_required
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from helpdesk.i18n import language_switch
@@ -69,11 +70,15 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/kb/", include("knowledge.api.urls")),
-    # Provider webhooks (inbound mail), verified by anymail itself; Mailgun's also for
-    # freshness and replays (its signature does not cover the message).
-    re_path(r"^anymail/mailgun/inbound(_mime)?/$", mailgun.MailgunInboundView.as_view()),
-    path("anymail/mailgun/tracking/", mailgun.MailgunTrackingView.as_view()),
-    path("anymail/", include("anymail.urls")),
+    # Provider webhooks (inbound mail, delivery reports), verified by anymail itself;
+    # Mailgun's also for freshness and replays (its signature does not cover the message).
+    # Off (404) without ANYMAIL_WEBHOOK_SECRET.
+    re_path(
+        r"^anymail/mailgun/inbound(_mime)?/$",
+        secret_required(mailgun.MailgunInboundView.as_view()),
+    ),
+    path("anymail/mailgun/tracking/", secret_required(mailgun.MailgunTrackingView.as_view())),
+    path("anymail/", include(anymail_webhooks())),
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),
     path("support/suggest/", suggest_views.suggest, name="support-suggest"),

@@ -5,13 +5,48 @@ into an email message; this receiver stores it raw before the view answers 200, 
 crash after that point loses nothing and a redelivery is stored once.
 """
 
+import functools
+import logging
+from collections.abc import Callable
 from email import encoders
 from email.message import Message
 from typing import Any
 
-from django.http import HttpRequest
+from anymail import urls as anymail_urls
+from anymail.utils import get_anymail_setting
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
+from django.urls import URLPattern
 
 from channels_ingest import pipeline
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+def secret_required(view: View) -> View:
+    """A provider's mail webhook (inbound or tracking), answered only when
+    ANYMAIL_WEBHOOK_SECRET is set. Without one anymail takes anyone's post (it only warns),
+    and Postmark's, SendGrid's and SES's posts carry nothing else to check: the door is off
+    (404), as monitoring's is without its token."""
+
+    @functools.wraps(view)  # keeps csrf_exempt
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not get_anymail_setting("webhook_secret", default=None):
+            logger.warning("%s refused: ANYMAIL_WEBHOOK_SECRET is not set", request.path)
+            return HttpResponseNotFound()
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+def anymail_webhooks() -> tuple[list[URLPattern], str]:
+    """anymail's webhook URLs (every provider's), each behind `secret_required`."""
+    patterns = [
+        URLPattern(url.pattern, secret_required(url.callback), url.default_args, url.name)
+        for url in anymail_urls.urlpatterns
+    ]
+    return patterns, anymail_urls.app_name
 
 
 def receive_inbound_email(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:

@@ -96,6 +96,17 @@ def test_a_bounce_the_provider_reports_shows_on_the_reply_and_tells_the_agent(cl
     assert f"{reply.ticket.reference}: a message to the customer was not delivered" in told
 
 
+def test_without_a_webhook_secret_no_report_is_taken(client, agent, reply, settings):
+    settings.ANYMAIL = {}
+
+    response = postmark_report(client, reply)
+
+    assert response.status_code == 404
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.SENT
+    assert "not delivered" not in ticket_page(client, agent, reply.ticket)
+
+
 def test_a_delivery_the_provider_reports_shows_on_the_reply(client, agent, reply):
     response = postmark_report(client, reply, record_type="Delivery")
 

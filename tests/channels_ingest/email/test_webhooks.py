@@ -282,6 +282,29 @@ def test_unauthenticated_posts_are_refused_and_store_nothing(client, attempt):
     assert not Ticket.objects.exists()
 
 
+WITHOUT_A_SECRET = {
+    "postmark": postmark,
+    "mailgun": mailgun,  # signed with its signing key, its only other check
+    "sendgrid": sendgrid,
+    "amazon_ses": amazon_ses,
+}
+
+
+@pytest.mark.parametrize("secret", ["unset", ""])  # "": docker-compose.yml's default
+@pytest.mark.parametrize("provider", WITHOUT_A_SECRET)
+def test_without_a_webhook_secret_the_mail_webhooks_are_off(client, settings, provider, secret):
+    """anymail itself takes anyone's post when no secret is set (it only warns)."""
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+    if secret != "unset":
+        settings.ANYMAIL["WEBHOOK_SECRET"] = secret
+
+    response = WITHOUT_A_SECRET[provider](client)
+
+    assert response.status_code == 404
+    assert not InboundItem.objects.exists()
+    assert not Ticket.objects.exists()
+
+
 def test_stored_before_processing(client):
     """Without a worker, the payload is still safely stored (processing happens later)."""
     response = postmark(client, **basic_auth())
