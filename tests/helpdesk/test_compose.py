@@ -1,6 +1,6 @@
-"""What docker-compose.yml runs works (README, "Running in production"): the image's own
-`collectstatic` step, then the `web` command with the compose file's settings, serves pages,
-and the `web` service's health check passes."""
+"""What docker-compose.yml runs works as README's "Running in production" says: the image's
+own `collectstatic` step, then the `web` command with the compose file's settings, serves
+pages; the `web` service's health check passes; the settings put in .env reach the app."""
 
 import http.client
 import os
@@ -128,3 +128,35 @@ def test_the_web_services_health_check_passes(web):
     command = [sys.executable, *(part.replace(":8000/", f":{web}/") for part in check[2:])]
 
     assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+
+
+def _provider_settings() -> set[str]:
+    """The settings README's "What each provider needs" names (its last column)."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### What each provider needs", 1)[1].split("\n\n", 2)[1]
+    names = set()
+    for row in table.splitlines()[2:]:
+        names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", row.rsplit(" | ", 1)[1]))
+    return names
+
+
+def test_the_settings_put_in_dotenv_reach_the_app():
+    """README: put the provider settings in .env. Compose reads .env only to fill in its own
+    ${...}: a variable reaches the containers when the file names it, or reads .env whole."""
+    assert {
+        "HELPDESK_SUPPORT_ADDRESS",
+        "TWILIO_AUTH_TOKEN",
+        "EMAIL_USE_SSL",
+    } <= _provider_settings()
+    for name in ("migrate", "web", "worker", "beat"):
+        service = COMPOSE["services"][name]
+        env_files = [
+            entry if isinstance(entry, str) else entry["path"]
+            for entry in service.get("env_file", [])
+        ]
+        missing = {
+            setting
+            for setting in _provider_settings()
+            if setting not in service["environment"] and ".env" not in env_files
+        }
+        assert not missing, name
