@@ -30,6 +30,7 @@ admin.site.site_title = "Help desk"
 urlpatterns = [
     # Customers arrive at the help center; agents go to /agent/ (linked from its header).
     path("", RedirectView.as_view(pattern_name="kb-home", permanent=False)),
+    # (Answered before the Host check by helpdesk.health.AnswerProbesByAddress; named here.)
     path("healthz", healthz, name="healthz"),
     # The language switcher (a POST with the CSRF token) and the chat's strings in the
     # page's language (static/chat/chat.js).
