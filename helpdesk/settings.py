@@ -89,7 +89,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "helpdesk.webhook_errors.MalformedWebhookJSON",
     "tickets.api.limits.RateLimitHeaders",
     # After django-csp's: adds the sign-in providers to form-action on /accounts/ pages.
     "helpdesk.sso.AllowSignInProviders",

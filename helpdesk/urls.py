@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 
 from channels_ingest.chat import page as chat_page
 from channels_ingest.email import mailgun
-from channels_ingest.email.webhooks import anymail_webhooks, secret_required
+from channels_ingest.email.webhooks import anymail_webhooks, reading_bodies, secret_required
 from channels_ingest.web import views as contact_views
 from helpdesk.health import healthz
 from helpdesk.i18n import language_switch
@@ -76,9 +76,12 @@ urlpatterns = [
     # Off (404) without ANYMAIL_WEBHOOK_SECRET.
     re_path(
         r"^anymail/mailgun/inbound(_mime)?/$",
-        secret_required(mailgun.MailgunInboundView.as_view()),
+        secret_required(reading_bodies(mailgun.MailgunInboundView).as_view()),
     ),
-    path("anymail/mailgun/tracking/", secret_required(mailgun.MailgunTrackingView.as_view())),
+    path(
+        "anymail/mailgun/tracking/",
+        secret_required(reading_bodies(mailgun.MailgunTrackingView).as_view()),
+    ),
     path("anymail/", include(anymail_webhooks())),
     path("support/new/", contact_views.contact, name="support-new"),
     path("support/new/done/", contact_views.submitted, name="support-submitted"),

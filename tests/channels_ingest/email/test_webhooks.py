@@ -388,3 +388,61 @@ def test_a_failed_mailgun_delivery_gives_its_token_back(client, celery_eager, mo
 
     assert retried.status_code == 200
     assert InboundItem.objects.count() == 1
+
+
+UNREADABLE_BODIES = {
+    "a form": {"data": {"subject": "hello"}},
+    "a JSON list": {"data": "[1, 2]", "content_type": "application/json"},
+    "a JSON string": {"data": '"hello"', "content_type": "application/json"},
+    "cut-off JSON": {"data": '{"From": ', "content_type": "application/json"},
+    "nothing": {"data": "", "content_type": "application/json"},
+}
+
+
+@pytest.mark.parametrize("body", UNREADABLE_BODIES, ids=str)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/anymail/postmark/inbound/",
+        "/anymail/postmark/tracking/",
+        "/anymail/sendgrid/inbound/",
+        "/anymail/sendgrid/tracking/",
+        "/anymail/amazon_ses/inbound/",
+        "/anymail/amazon_ses/tracking/",
+        "/anymail/mailjet/tracking/",
+        "/anymail/brevo/tracking/",
+    ],
+)
+def test_an_authenticated_post_that_is_not_the_providers_is_a_bad_request(client, url, body):
+    """A client error, not a server error the provider would retry for days."""
+    response = client.post(url, **UNREADABLE_BODIES[body], **basic_auth())
+
+    assert response.status_code == 400
+    assert InboundItem.objects.count() == 0
+
+
+def test_a_signed_mailgun_post_without_its_message_is_a_bad_request(client):
+    timestamp, token = str(int(time.time())), secrets.token_hex(25)
+    signature = hmac.new(
+        SIGNING_KEY.encode(), (timestamp + token).encode(), hashlib.sha256
+    ).hexdigest()
+    response = client.post(
+        "/anymail/mailgun/inbound_mime/",
+        {"timestamp": timestamp, "token": token, "signature": signature},
+        **basic_auth(),
+    )
+
+    assert response.status_code == 400
+    assert InboundItem.objects.count() == 0
+
+
+def test_our_own_fault_while_storing_stays_a_server_error(client, monkeypatch):
+    """What the provider posted was read: a fault of ours after that is a 500, retried."""
+    from channels_ingest import pipeline
+
+    def broken(**kwargs):
+        raise ValueError("a bug of ours")
+
+    monkeypatch.setattr(pipeline, "receive", broken)
+    with pytest.raises(ValueError, match="a bug of ours"):
+        postmark(client, **basic_auth())
