@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from helpdesk.ratelimit import count_hit
 from helpdesk.text import search_text
@@ -33,11 +33,11 @@ class SolvedItForm(forms.Form):
 
 
 def _form_text(request: HttpRequest) -> tuple[str, str]:
-    data = request.GET if request.method == "GET" else request.POST
+    data = request.GET if request.method in ("GET", "HEAD") else request.POST
     return search_text(data.get("subject", "")), search_text(data.get("description", ""), 20_000)
 
 
-@require_GET
+@require_safe
 def suggest(request: HttpRequest) -> HttpResponse:
     """Articles for what the customer has typed so far, as an HTML fragment for the form."""
     client = request.META.get("REMOTE_ADDR", "")
@@ -89,7 +89,7 @@ def solved_it(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('support-deflected')}?article={article.pk}")
 
 
-@require_GET
+@require_safe
 def deflected(request: HttpRequest) -> HttpResponse:
     article_id = id_from(request.GET.get("article", ""))
     article = (

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from helpdesk.text import search_text
 from knowledge import selectors, services
@@ -27,7 +27,7 @@ def _staff(request: HttpRequest) -> bool:
     return is_staff_member(request.user)
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     language = get_language()
     context = selectors.portal_home(include_agent_only=_staff(request), language=language)
@@ -35,7 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "kb/home.html", context)
 
 
-@require_GET
+@require_safe
 def category(request: HttpRequest, category_slug: str) -> HttpResponse:
     current = selectors.category_for_reader(slug=category_slug, include_agent_only=_staff(request))
     if current is None:
@@ -58,7 +58,7 @@ def category(request: HttpRequest, category_slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse:
     found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
     if found is None or found.category.slug != category_slug:
@@ -103,7 +103,7 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
     return redirect(f"{url}?voted=1")
 
 
-@require_GET
+@require_safe
 def search(request: HttpRequest) -> HttpResponse:
     query = search_text(request.GET.get("q", ""))
     if not query:

@@ -7,7 +7,7 @@ The page is a shell: static/chat/chat.js speaks the protocol (docs/chat-protocol
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from tickets import selectors
 from tickets.fields import forms as field_forms
@@ -15,7 +15,7 @@ from tickets.fields import selectors as field_selectors
 from tickets.portal.forms import RATING_CHOICES
 
 
-@require_GET
+@require_safe
 def chat_page(request: HttpRequest) -> HttpResponse:
     embedded = request.GET.get("embed") == "1"
     name, email = _known_customer(request)

@@ -23,7 +23,7 @@ from tickets.services._common import acting_as
 RATE_WINDOW_SECONDS = 600
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def contact(request: HttpRequest) -> HttpResponse:
     # What the customer typed before a suggestion answered them, if they still need help.
     draft = request.session.pop(CONTACT_DRAFT, None) if request.method == "GET" else None

@@ -89,3 +89,13 @@ def test_broken_database_is_503_from_the_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/kb/", "/status/", "/support/new/"])
+def test_pages_answer_head_as_they_answer_get(client, path):
+    """Uptime monitors and link checkers ask HEAD (HTTP: wherever GET is answered)."""
+    response = client.head(path)
+
+    assert response.status_code == 200
+    assert response.content == b""

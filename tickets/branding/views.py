@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from tickets.branding import current
 
@@ -28,7 +28,7 @@ def _image(data: bytes, content_type: str, cache: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def logo(request: HttpRequest, version: str) -> HttpResponse:
     look = current()
     if not look.logo:
@@ -38,7 +38,7 @@ def logo(request: HttpRequest, version: str) -> HttpResponse:
     return _image(look.logo, look.logo_type, _YEAR)
 
 
-@require_GET
+@require_safe
 def favicon(request: HttpRequest, version: str) -> HttpResponse:
     look = current()
     if not look.favicon:
@@ -48,7 +48,7 @@ def favicon(request: HttpRequest, version: str) -> HttpResponse:
     return _image(look.favicon, look.favicon_type, _YEAR)
 
 
-@require_GET
+@require_safe
 def favicon_ico(request: HttpRequest) -> HttpResponse:
     look = current()
     if not look.favicon:
@@ -56,7 +56,7 @@ def favicon_ico(request: HttpRequest) -> HttpResponse:
     return _image(look.favicon, look.favicon_type, "public, max-age=3600")
 
 
-@require_GET
+@require_safe
 def widget_look(request: HttpRequest) -> JsonResponse:
     """What the embeddable chat widget (static/chat/widget.js) wears on another site: public,
     so any origin may read it. `lang`: the host page's language, for the button's label."""

@@ -22,7 +22,7 @@ from tickets.services.satisfaction import (
 )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def rate_by_link(request: HttpRequest, token: str) -> HttpResponse:
     ticket_id = ticket_id_from_rating_token(token)
     asked = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None

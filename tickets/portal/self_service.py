@@ -10,7 +10,7 @@ from tickets.problems import offers
 from tickets.services import self_service
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def self_service_solved(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation (mail scanners follow links); POST resolves as deflected."""
     ticket_id = self_service.ticket_id_from_solved_token(token)
@@ -25,7 +25,7 @@ def self_service_solved(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "support/solved.html", {"state": state, "ticket": ticket})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def known_issue_mine(request: HttpRequest, problem_id: int, token: str) -> HttpResponse:
     """GET asks for confirmation (mail scanners follow links); POST links the ticket to the
     known issue's problem: the customer is written to when it is fixed."""

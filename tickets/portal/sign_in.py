@@ -26,7 +26,7 @@ LINKS_PER_CLIENT = 20
 _NEXT = "portal_next"
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     if selectors.customer_for_user(request.user) is not None:
         return redirect("portal-tickets")
@@ -52,9 +52,9 @@ def link_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "support/login_sent.html")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in_by_link(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD (a mail scanner): only a POST signs in
         valid = sign_in_link_is_valid(token)
         state = "confirm" if valid else "invalid"
         return render(

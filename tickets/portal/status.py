@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from helpdesk.ratelimit import client_address, count_hit
 from tickets import selectors
@@ -54,7 +54,7 @@ def _form(
     return NotifyForm(data, initial=initial, auto_id=f"notify-{issue_id}-%s")
 
 
-@require_GET
+@require_safe
 def status_page(request: HttpRequest) -> HttpResponse:
     return _page(request)
 

@@ -9,7 +9,7 @@ from tickets.errors import DomainError
 from tickets.services.verification import contact_from_token, contact_point_verify
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify_contact(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         try:

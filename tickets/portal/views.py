@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets import selectors, services
 from tickets.downloads import attachment_response
@@ -52,7 +52,7 @@ class TicketRow:
     merged_into: Ticket | None
 
 
-@require_GET
+@require_safe
 @customer_required
 def ticket_list(request: HttpRequest, me: PortalVisitor) -> HttpResponse:
     rows = [
@@ -66,7 +66,7 @@ def ticket_list(request: HttpRequest, me: PortalVisitor) -> HttpResponse:
     return render(request, "support/tickets.html", context)
 
 
-@require_GET
+@require_safe
 @customer_required
 def ticket_thread(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> HttpResponse:
     return _thread_page(request, me, _own_ticket(me, ticket_id))
@@ -164,7 +164,7 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
     return redirect("portal-ticket", ticket_id=ticket.pk)
 
 
-@require_GET
+@require_safe
 @customer_required
 def attachment_download(
     request: HttpRequest, me: PortalVisitor, attachment_id: int

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from knowledge.selectors import article_answers
 from tickets import selectors
@@ -45,7 +45,7 @@ def _lists(request: HttpRequest) -> dict[str, Any]:
 
 
 @agent_required
-@require_GET
+@require_safe
 def chat_list(request: HttpRequest) -> HttpResponse:
     my_tiers = sidebar.agent_setup(_user(request)).my_tier_ids
     team = selectors.team_availability(my_tiers, now=timezone.now())
@@ -71,7 +71,7 @@ def _notes(ticket: Ticket) -> list[Any]:
 
 
 @agent_required
-@require_GET
+@require_safe
 def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
     chat = _chat_or_404(chat_id)
     ticket = chat.ticket

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets.collab import selectors as collab_selectors
 from tickets.collab import services as collab
@@ -167,7 +167,7 @@ def side_close(request: HttpRequest, ticket_id: int, side_id: int) -> HttpRespon
 
 
 @agent_required
-@require_GET
+@require_safe
 def mention_choices(request: HttpRequest) -> JsonResponse:
     """The colleagues a note can mention, for what was typed after @ (the note box's list)."""
     return JsonResponse(

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets import policy, queues, services
 from tickets.catalog.selectors import customer_services
@@ -60,7 +60,7 @@ def _customer_or_404(customer_id: int) -> Customer:
 
 
 @agent_required
-@require_GET
+@require_safe
 def customer_page(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(customer_id)
     if customer.merged_into_id is not None:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets import queues
 from tickets.errors import DomainError, InvalidInput
@@ -50,7 +50,7 @@ def _organization_or_404(organization_id: int) -> Organization:
 
 
 @agent_required
-@require_GET
+@require_safe
 def organization_list(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()
     found = Organization.objects.annotate(
@@ -70,7 +70,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def organization_page(request: HttpRequest, organization_id: int) -> HttpResponse:
     return _organization_page(request, _organization_or_404(organization_id))
 

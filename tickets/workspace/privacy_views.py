@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from tickets.errors import DomainError
 from tickets.ids import id_from
@@ -48,7 +48,7 @@ def export_request(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def export_download(request: HttpRequest, export_id: int) -> FileResponse:
     """The ZIP, for the admin who asked, until it expires."""
     user = _admin(request)
@@ -66,7 +66,7 @@ def export_download(request: HttpRequest, export_id: int) -> FileResponse:
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def erase_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
     """GET: what erasing would remove, and the choice of how; POST (confirmed): erase."""
     from tickets.tasks import erase_customer as erase_task
@@ -107,7 +107,7 @@ AUDIT_ON_PAGE = 50
 
 
 @agent_required
-@require_GET
+@require_safe
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The audit log, for admins and leads: newest first, by action, a page at a time."""
     user = request.user

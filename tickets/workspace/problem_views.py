@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets import placeholders
 from tickets.catalog import services as catalog
@@ -63,7 +63,7 @@ def _done(request: HttpRequest, action: Callable[[], Any], said: str) -> bool:
 
 
 @agent_required
-@require_GET
+@require_safe
 def problems_home(request: HttpRequest) -> HttpResponse:
     return _problems_home(request, ProblemForm())
 
@@ -164,7 +164,7 @@ def _problem_page(
 
 
 @agent_required
-@require_GET
+@require_safe
 def problem_page(request: HttpRequest, problem_id: int) -> HttpResponse:
     return _problem_page(request, _problem_or_404(problem_id))
 

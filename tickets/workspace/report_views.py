@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets.errors import InvalidInput
 from tickets.ids import whole_number
@@ -107,7 +107,7 @@ def _context(request: HttpRequest, user: User, **extra: Any) -> dict[str, Any]:
 
 
 @agent_required
-@require_GET
+@require_safe
 def reports_home(request: HttpRequest) -> HttpResponse:
     _reader(request)
     return redirect("agent:report", name="overview")
@@ -121,7 +121,7 @@ def _page(request: HttpRequest, name: str) -> tuple[Scope, Page]:
 
 
 @agent_required
-@require_GET
+@require_safe
 def report(request: HttpRequest, name: str) -> HttpResponse:
     user = _reader(request)
     try:
@@ -144,7 +144,7 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def report_csv(request: HttpRequest, name: str, table: str) -> HttpResponse:
     _reader(request)
     try:
@@ -182,7 +182,7 @@ def _csv_value(cell: Cell) -> Any:
 
 
 @agent_required
-@require_GET
+@require_safe
 def report_tickets(request: HttpRequest) -> HttpResponse:
     """The tickets behind a number: the same scope and metric the report counted."""
     user = _reader(request)

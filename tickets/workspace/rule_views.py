@@ -220,7 +220,7 @@ def _builder_context(rows: Rows, more: bool) -> dict[str, Any]:
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpResponse:
     user = _rules_manager(request)
     trigger = get_object_or_404(Trigger, pk=trigger_id) if trigger_id else None
@@ -321,7 +321,7 @@ def rule_delete(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def automation_edit(request: HttpRequest, automation_id: int | None = None) -> HttpResponse:
     user = _rules_manager(request)
     automation = get_object_or_404(Automation, pk=automation_id) if automation_id else None
@@ -392,7 +392,7 @@ LOG_PAGE = 50
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def webhook_edit(request: HttpRequest, webhook_id: int | None = None) -> HttpResponse:
     user = _admin(request)
     hook = get_object_or_404(Webhook, pk=webhook_id) if webhook_id else None

@@ -138,7 +138,7 @@ def _profile(request: HttpRequest) -> AgentProfile | None:
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def my_settings(request: HttpRequest) -> HttpResponse:
     profile = _profile(request)
     status = 200

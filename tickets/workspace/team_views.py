@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from tickets import policy, roles
 from tickets.errors import DomainError
@@ -69,7 +69,7 @@ def _members(viewer: User, viewer_role: str | None) -> list[dict[str, object]]:
 
 
 @agent_required
-@require_GET
+@require_safe
 def team(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     setup = sidebar.agent_setup(user)

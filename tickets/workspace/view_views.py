@@ -172,7 +172,7 @@ def _save(request: HttpRequest, view: SavedView | None) -> HttpResponse:
 
 
 @agent_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def view_new(request: HttpRequest) -> HttpResponse:
     """A new view; from a queue page, its queue and filters come along (?queue=&status=…)."""
     if request.method == "POST":

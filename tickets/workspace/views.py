@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from helpdesk.text import search_text
 from knowledge.selectors import article_answers
@@ -76,13 +76,13 @@ def _sidebar(request: HttpRequest, also: dict[str, Subquery] | None = None) -> d
 
 
 @agent_required
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("agent:queue", view="mine")
 
 
 @agent_required
-@require_GET
+@require_safe
 def queue(request: HttpRequest, view: str) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     if not form.is_valid():
@@ -422,7 +422,7 @@ def _ticket_page(
 
 
 @agent_required
-@require_GET
+@require_safe
 def ticket_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return _ticket_page(request, _ticket_or_404(ticket_id))
 
@@ -599,7 +599,7 @@ def move_tier(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The ticket page's knowledge-base suggestions (an HTMX fragment the page loads after
     it is shown: the search is the slowest part of the page and nothing waits for it)."""
@@ -609,7 +609,7 @@ def kb_suggestions(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def kb_search(request: HttpRequest) -> HttpResponse:
     """Articles for the ticket page's search box (an HTMX fragment), agent-only ones included."""
     query = search_text(request.GET.get("q", ""))
@@ -619,7 +619,7 @@ def kb_search(request: HttpRequest) -> HttpResponse:
 
 
 @agent_required
-@require_GET
+@require_safe
 def notifications(request: HttpRequest) -> HttpResponse:
     latest = Notification.objects.filter(user=_user(request)).select_related("ticket")[:100]
     context = {**_sidebar(request), "notifications": latest, "view": "notifications"}

@@ -55,6 +55,7 @@ def test_link_signs_in_once_and_creates_the_account(
     # Opening the link (or a mail scanner fetching it) does not sign in or spend it.
     page = client.get(link)
     assert page.status_code == 200 and "Continue to see your support requests" in page.text
+    assert client.head(link).status_code == 200  # a scanner asking HEAD neither
     assert client.get("/support/tickets/").status_code == 302
     new_customer.refresh_from_db()
     assert new_customer.user is None
