@@ -90,15 +90,7 @@ def message_record_bounce(*, report: DeliveryReport) -> Message | None:
 def _record(message: Message, status: DeliveryStatus, error: str, recipient: str) -> None:
     """Move the message on to `status`, never back."""
     if status == DeliveryStatus.FAILED and recipient and _copied_only(message, recipient):
-        record_event(
-            message.ticket,
-            EventKind.DELIVERY_FAILED,
-            actor=None,
-            message=message.pk,
-            channel=message.channel,
-            reason=error,
-            recipient=recipient,
-        )
+        _failure_event(message, error, recipient=recipient)
         return
     current = DeliveryStatus(message.delivery_status or DeliveryStatus.NOT_APPLICABLE)
     if _RANK[status] <= _RANK[current]:
@@ -156,6 +148,12 @@ def _fail(message: Message, reason: str) -> None:
     message.delivery_status = DeliveryStatus.FAILED
     message.delivery_error = reason
     message.save(update_fields=["delivery_status", "delivery_error"])
+    _failure_event(message, reason)
+    _tell_agents(message, reason)
+
+
+def _failure_event(message: Message, reason: str, **copy: str) -> None:
+    """In the ticket's history; `recipient=` when only a copy was not delivered."""
     record_event(
         message.ticket,
         EventKind.DELIVERY_FAILED,
@@ -163,8 +161,8 @@ def _fail(message: Message, reason: str) -> None:
         message=message.pk,
         channel=message.channel,
         reason=reason,
+        **copy,
     )
-    _tell_agents(message, reason)
 
 
 def _tell_agents(message: Message, reason: str) -> None:
