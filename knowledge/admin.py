@@ -1,15 +1,18 @@
 """Admin for the knowledge base: every article save goes through the service (revisions)."""
 
+from collections import Counter
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
 from knowledge import services
 from knowledge.models import (
@@ -187,11 +190,38 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Restore the selected revision (as a new revision)")
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        """A restore changes the article: whoever may change articles (agents, not light
+        agents, who only look)."""
+        return request.user.has_perm(
+            f"knowledge.{get_permission_codename('change', Article._meta)}"
+        )
+
+    @admin.action(
+        description="Restore the selected revision (as a new revision)", permissions=["restore"]
+    )
     def restore(self, request: HttpRequest, queryset: QuerySet[ArticleRevision]) -> None:
-        for revision in queryset.select_related("article"):
+        revisions = list(queryset.select_related("article"))
+        per_article = Counter(revision.article_id for revision in revisions)
+        twice = next((r.article for r in revisions if per_article[r.article_id] > 1), None)
+        if twice is not None:
+            # Which of them would the article keep? The last restored: say so instead.
+            self.message_user(
+                request,
+                gettext("Choose one revision of “%(title)s” to restore.") % {"title": twice.title},
+                messages.ERROR,
+            )
+            return
+        for revision in revisions:
             services.article_restore_revision(revision=revision, actor=_actor(request))
-        self.message_user(request, f"Restored {queryset.count()} revision(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "Restored %(count)d revision.", "Restored %(count)d revisions.", len(revisions)
+            )
+            % {"count": len(revisions)},
+            messages.SUCCESS,
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -6,6 +6,7 @@ from django.test import Client
 
 from knowledge import services
 from knowledge.models import Article, ArticleRevision, Category
+from tests.factories import LightAgentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +66,58 @@ def test_restore_action_writes_a_new_revision(
     article.refresh_from_db()
     assert article.title == "First"
     assert article.revisions.count() == 3
+
+
+def _restore(client: Client, *revisions: ArticleRevision) -> Any:
+    return client.post(
+        "/admin/knowledge/articlerevision/",
+        {"action": "restore", "_selected_action": [r.pk for r in revisions]},
+        follow=True,
+    )
+
+
+def test_a_light_agent_may_look_at_revisions_but_not_restore_one(
+    client: Client, make_article: Callable[..., Article]
+) -> None:
+    article = make_article("First", "one")
+    services.article_save(article=article, actor=None, title="Second")
+    client.force_login(LightAgentFactory(username="lighty"))
+
+    listing = client.get("/admin/knowledge/articlerevision/")
+    response = _restore(client, ArticleRevision.objects.get(article=article, number=1))
+
+    assert listing.status_code == 200
+    assert 'value="restore"' not in listing.content.decode()
+    assert response.status_code == 200
+    article.refresh_from_db()
+    assert article.title == "Second"
+    assert article.revisions.count() == 2
+
+
+def test_an_agent_who_edits_articles_may_restore_a_revision(
+    client: Client, agent: Any, make_article: Callable[..., Article]
+) -> None:
+    article = make_article("First", "one")
+    services.article_save(article=article, actor=None, title="Second")
+    client.force_login(agent)
+
+    _restore(client, ArticleRevision.objects.get(article=article, number=1))
+
+    article.refresh_from_db()
+    assert article.title == "First"
+    assert article.revisions.get(number=3).author == agent
+
+
+def test_two_revisions_of_one_article_are_not_restored_at_once(
+    admin_client_: Client, make_article: Callable[..., Article]
+) -> None:
+    article = make_article("First", "one")
+    services.article_save(article=article, actor=None, title="Second")
+    services.article_save(article=article, actor=None, title="Third")
+    first, second = ArticleRevision.objects.filter(article=article, number__lt=3).order_by("number")
+
+    response = _restore(admin_client_, first, second)
+
+    assert "Choose one revision of “Third” to restore." in response.content.decode()
+    article.refresh_from_db()
+    assert (article.title, article.revisions.count()) == ("Third", 3)
