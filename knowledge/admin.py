@@ -103,6 +103,10 @@ class ArticleRevisionInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleRevision]:
+        # Each row names its article (the change link) and its author: one query for all.
+        return super().get_queryset(request).select_related("article", "author")
+
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
@@ -181,6 +185,7 @@ class ArticleTranslationAdmin(admin.ModelAdmin):
 class ArticleRevisionAdmin(admin.ModelAdmin):
     list_display = ["article", "number", "title", "author", "created_at"]
     list_filter = ["article"]
+    list_select_related = ["article", "author"]
     readonly_fields = ["article", "number", "title", "summary", "body_markdown", "author"]
     actions = ["restore"]
 

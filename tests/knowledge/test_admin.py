@@ -121,3 +121,22 @@ def test_two_revisions_of_one_article_are_not_restored_at_once(
     assert "Choose one revision of “Third” to restore." in response.content.decode()
     article.refresh_from_db()
     assert (article.title, article.revisions.count()) == ("Third", 3)
+
+
+def test_an_articles_page_and_the_revisions_list_read_the_same_queries_however_many_revisions(
+    admin_client_: Client,
+    agent: Any,
+    make_article: Callable[..., Article],
+    django_assert_max_num_queries: Any,
+) -> None:
+    article = make_article("Reset", "one", actor=agent)
+    for number in range(30):
+        services.article_save(article=article, actor=agent, summary=f"Edit {number}")
+
+    with django_assert_max_num_queries(16):
+        page = admin_client_.get(f"/admin/knowledge/article/{article.pk}/change/")
+    with django_assert_max_num_queries(10):
+        listing = admin_client_.get("/admin/knowledge/articlerevision/")
+
+    assert page.status_code == listing.status_code == 200
+    assert page.content.decode().count(agent.username) >= 31
