@@ -108,8 +108,25 @@ class ArticleRevisionInline(admin.TabularInline):
         return super().get_queryset(request).select_related("article", "author")
 
 
+class ArticleForm(forms.ModelForm):
+    def clean_tags(self) -> str:
+        """The tags as the article will keep them, so the length checked is the one saved."""
+        tags = services.tags_as_saved(self.cleaned_data["tags"])
+        limit = Article._meta.get_field("tags").max_length or 0
+        if len(tags) > limit:
+            raise forms.ValidationError(
+                gettext(
+                    "Too long once the tags are separated by “, ”: %(length)d characters, "
+                    "%(limit)d at most."
+                )
+                % {"length": len(tags), "limit": limit}
+            )
+        return tags
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleForm
     list_display = ["title", "category", "status", "visibility", "updated_at", "view_count"]
     list_filter = ["status", "visibility", "category"]
     search_fields = ["title", "summary", "tags"]

@@ -36,6 +36,12 @@ ARTICLE_FIELDS = frozenset(
 )  # fmt: skip
 
 
+def tags_as_saved(tags: str) -> str:
+    """Comma-separated tags as an article keeps them: trimmed, each followed by ", "
+    (longer than typed when they were typed without spaces: forms check this length)."""
+    return ", ".join(tag.strip() for tag in tags.split(",") if tag.strip())
+
+
 def search_config() -> str:
     """The PostgreSQL text-search configuration (language) used to index and query."""
     return settings.KNOWLEDGE_SEARCH_CONFIG
@@ -132,7 +138,7 @@ def article_save(
     if article.pk is None and article.author_id is None and actor is not None:
         article.author = actor
     if "tags" in fields:
-        article.tags = ", ".join(article.tag_list)
+        article.tags = tags_as_saved(article.tags)
     article.body_html = render_markdown(article.body_markdown)
     article.body_text = plain_text(article.body_html)
     if article.status == ArticleStatus.PUBLISHED and article.published_at is None:

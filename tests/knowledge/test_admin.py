@@ -140,3 +140,40 @@ def test_an_articles_page_and_the_revisions_list_read_the_same_queries_however_m
 
     assert page.status_code == listing.status_code == 200
     assert page.content.decode().count(agent.username) >= 31
+
+
+def _article_form(category: Category, **values: Any) -> dict[str, Any]:
+    return {
+        "title": "Reset",
+        "slug": "reset",
+        "category": category.pk,
+        "summary": "",
+        "body_markdown": "Body",
+        "tags": "",
+        "search_words": "",
+        "status": "published",
+        "visibility": "public",
+        "author": "",
+        "last_reviewed_at_0": "",
+        "last_reviewed_at_1": "",
+        "revisions-TOTAL_FORMS": "0",
+        "revisions-INITIAL_FORMS": "0",
+        **values,
+    }
+
+
+def test_tags_too_long_once_spaced_are_refused_on_the_form_with_what_was_typed(
+    admin_client_: Client, category: Category
+) -> None:
+    typed = ",".join(["vpn"] * 75)  # 299 characters; "vpn, vpn, …" would be 373
+
+    response = admin_client_.post(
+        "/admin/knowledge/article/add/", _article_form(category, tags=typed, title="Kept title")
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Too long once the tags are separated by" in page
+    assert typed in page
+    assert "Kept title" in page
+    assert not Article.objects.exists()
