@@ -3,6 +3,11 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+
+# The help center's own pages beside its categories' (knowledge/urls.py: /kb/search/): a
+# category with one of these slugs would have a page nobody can reach.
+RESERVED_CATEGORY_SLUGS = frozenset({"search"})
 
 
 class Category(models.Model):
@@ -24,6 +29,16 @@ class Category(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.slug in RESERVED_CATEGORY_SLUGS:
+            raise ValidationError(
+                {
+                    "slug": gettext(
+                        "“%(slug)s” is the address of the help center's search page: "
+                        "choose another."
+                    )
+                    % {"slug": self.slug}
+                }
+            )
         if self.parent_id is None:
             return
         if self.pk is not None and self.parent_id == self.pk:

@@ -177,3 +177,30 @@ def test_tags_too_long_once_spaced_are_refused_on_the_form_with_what_was_typed(
     assert typed in page
     assert "Kept title" in page
     assert not Article.objects.exists()
+
+
+def _category_form(**values: Any) -> dict[str, Any]:
+    return {
+        "name": "Access",
+        "slug": "access",
+        "parent": "",
+        "description": "",
+        "position": 0,
+        "translations-TOTAL_FORMS": "0",
+        "translations-INITIAL_FORMS": "0",
+        **values,
+    }
+
+
+def test_a_category_may_not_take_the_search_pages_address(
+    admin_client_: Client, client: Client
+) -> None:
+    response = admin_client_.post(
+        "/admin/knowledge/category/add/", _category_form(name="Search", slug="search")
+    )
+
+    assert response.status_code == 200
+    assert "“search” is the address of the help center" in response.content.decode()
+    assert not Category.objects.filter(slug="search").exists()
+    assert client.get("/api/v1/kb/categories").json() == {"categories": []}
+
