@@ -75,6 +75,17 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [CategoryTranslationInline]
 
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        services.category_save(
+            category=obj,
+            name=data["name"],
+            slug=data["slug"],
+            parent=data.get("parent"),
+            description=data.get("description") or "",
+            position=data.get("position") or 0,
+        )
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not CategoryTranslation:
             super().save_formset(request, form, formset, change)

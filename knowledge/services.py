@@ -47,6 +47,7 @@ def search_config() -> str:
     return settings.KNOWLEDGE_SEARCH_CONFIG
 
 
+@transaction.atomic
 def category_save(
     *,
     category: Category | None,
@@ -56,12 +57,17 @@ def category_save(
     description: str = "",
     position: int = 0,
 ) -> Category:
-    """Create or change a category; nesting deeper than one level is refused."""
+    """Create or change a category; nesting deeper than one level, and the address of a
+    page of the help center's own, are refused. Renamed, its articles are indexed again
+    (the search finds an article by its category's name)."""
     category = category or Category()
+    before = Category.objects.filter(pk=category.pk).values_list("name", flat=True).first()
     category.name, category.slug, category.parent = name, slug, parent
     category.description, category.position = description, position
     category.full_clean()
     category.save()
+    if before is not None and before != name:
+        index_articles(list(category.articles.select_related("category")))
     return category
 
 

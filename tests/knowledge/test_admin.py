@@ -204,3 +204,17 @@ def test_a_category_may_not_take_the_search_pages_address(
     assert not Category.objects.filter(slug="search").exists()
     assert client.get("/api/v1/kb/categories").json() == {"categories": []}
 
+
+def test_renaming_a_category_in_the_admin_makes_its_articles_found_by_the_new_name(
+    admin_client_: Client, client: Client, make_article: Callable[..., Article], category: Category
+) -> None:
+    article = make_article("Reset your password", "Open the sign-in page.")
+
+    response = admin_client_.post(
+        f"/admin/knowledge/category/{category.pk}/change/", _category_form(name="Quokkas")
+    )
+
+    assert response.status_code == 302
+    found = client.get("/api/v1/kb/search", {"q": "quokkas"}).json()["results"]
+    assert [hit["id"] for hit in found] == [article.pk]
+    assert client.get("/api/v1/kb/search", {"q": "access"}).json()["results"] == []
