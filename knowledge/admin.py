@@ -166,6 +166,12 @@ class ArticleAdmin(admin.ModelAdmin):
         }
         services.article_save(article=obj, actor=_actor(request), **fields)
 
+    def delete_model(self, request: HttpRequest, obj: Article) -> None:
+        services.articles_delete(articles=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        services.articles_delete(articles=queryset)
+
 
 class ArticleTranslationForm(forms.ModelForm):
     language = forms.ChoiceField(choices=_translation_language_choices)

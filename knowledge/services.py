@@ -1,5 +1,6 @@
 """Writes of the knowledge base: every article save renders the body and writes a revision."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from knowledge.models import (
     SearchSource,
     Synonym,
 )
-from knowledge.search.index import index_articles, learn
+from knowledge.search.index import index_articles, learn, recount, terms_held
 from knowledge.search.translated import terms_of
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
@@ -154,6 +155,17 @@ def article_save(
     index_articles([article])
     _write_revision(article, actor)
     return article
+
+
+@transaction.atomic
+def articles_delete(*, articles: Iterable[Article]) -> int:
+    """Delete articles, their revisions, translations and index rows, and count the index's
+    terms again (each term's articles and the number of articles weigh every search)."""
+    ids = [article.pk for article in articles]
+    held = terms_held(ids)
+    Article.objects.filter(pk__in=ids).delete()
+    recount(held)
+    return len(ids)
 
 
 def article_restore_revision(*, revision: ArticleRevision, actor: User | None) -> Article:

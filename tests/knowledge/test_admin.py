@@ -1,7 +1,9 @@
 from collections.abc import Callable
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from knowledge import services
@@ -218,3 +220,33 @@ def test_renaming_a_category_in_the_admin_makes_its_articles_found_by_the_new_na
     found = client.get("/api/v1/kb/search", {"q": "quokkas"}).json()["results"]
     assert [hit["id"] for hit in found] == [article.pk]
     assert client.get("/api/v1/kb/search", {"q": "access"}).json()["results"] == []
+
+
+def _scores(client: Client, query: str) -> list[tuple[int, float, float]]:
+    found = client.get("/api/v1/kb/search", {"q": query}).json()["results"]
+    return [(hit["id"], hit["score"], hit["confidence"]) for hit in found]
+
+
+@pytest.mark.parametrize("how", ["page", "action"])
+def test_deleting_articles_in_the_admin_leaves_the_search_as_a_fresh_index_would(
+    admin_client_: Client, client: Client, make_article: Callable[..., Article], how: str
+) -> None:
+    kept = make_article("Reset your password", "Open the sign-in page.")
+    make_article("Forgotten passwords", "Passwords of other people.")
+    gone = make_article("Password vault", "Zebra stripes.")
+
+    if how == "page":
+        response = admin_client_.post(
+            f"/admin/knowledge/article/{gone.pk}/delete/", {"post": "yes"}
+        )
+    else:
+        response = admin_client_.post(
+            "/admin/knowledge/article/",
+            {"action": "delete_selected", "_selected_action": [gone.pk], "post": "yes"},
+        )
+
+    assert response.status_code == 302
+    after_delete = _scores(client, "reset password")
+    call_command("kb_reindex", stdout=StringIO())
+    assert after_delete == _scores(client, "reset password")
+    assert kept.pk in [pk for pk, _score, _sure in after_delete]
