@@ -192,15 +192,28 @@ class ArticleRevision(models.Model):
 
 
 class ArticleFeedback(models.Model):
-    """A reader's answer to "Was this helpful?", with the reason when it was not."""
+    """A reader's answer to "Was this helpful?", with the reason when it was not.
+
+    One per reader and article (`voter`: a signed-in person, else the browser's session):
+    answering again changes the answer (knowledge.services.article_record_feedback)."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
+    # Who answered, as "user:<id>" or "visitor:<random id kept in their session>";
+    # empty for the answers given before readers were told apart.
+    voter = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "voter"],
+                condition=~models.Q(voter=""),
+                name="kb_feedback_one_per_voter",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{'Helpful' if self.helpful else 'Not helpful'}: {self.article}"
@@ -227,6 +240,9 @@ class SearchLog(models.Model):
         Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     clicked_at = models.DateTimeField(null=True, blank=True)
+    # When the article it led to was said to help and the search learned its words
+    # (knowledge.search.index.learn): a search teaches once, however often that is said.
+    taught_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

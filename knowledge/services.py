@@ -189,19 +189,53 @@ def article_record_feedback(
     article: Article,
     helpful: bool,
     comment: str = "",
+    voter: str = "",
     search_id: int | None = None,
     now: datetime | None = None,
-) -> None:
-    """'Was this helpful?' — counted on the article, kept with the reason. A "yes" from a
-    reader who came from a search teaches the search that query's words (learn)."""
-    ArticleFeedback.objects.create(article=article, helpful=helpful, comment=comment[:2000])
-    counter = "helpful_yes" if helpful else "helpful_no"
-    Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
+) -> ArticleFeedback:
+    """'Was this helpful?' — counted on the article, kept with the reason; one answer per
+    `voter` (a reader: see ArticleFeedback.voter) and article, so answering again changes
+    the answer and counts nothing twice. A "yes" from a reader who came from a search
+    teaches the search that query's words (learn), once per search."""
+    now = now or timezone.now()
+    # One answer at a time per article: two answers of one reader at once count once.
+    list(Article.objects.select_for_update().filter(pk=article.pk).values_list("pk"))
+    earlier = (
+        ArticleFeedback.objects.filter(article=article, voter=voter).first() if voter else None
+    )
+    if earlier is None:
+        feedback = ArticleFeedback.objects.create(
+            article=article, helpful=helpful, comment=comment[:2000], voter=voter
+        )
+        moved = {_vote_counter(helpful): 1}
+    else:
+        changed = earlier.helpful != helpful
+        moved = {_vote_counter(helpful): 1, _vote_counter(earlier.helpful): -1} if changed else {}
+        if changed or comment:  # a reason kept with the answer it was given for
+            earlier.helpful, earlier.comment = helpful, comment[:2000]
+            earlier.save(update_fields=["helpful", "comment"])
+        feedback = earlier
+    if moved:
+        Article.objects.filter(pk=article.pk).update(
+            **{counter: F(counter) + step for counter, step in moved.items()}
+        )
     if helpful and search_id is not None:
         # Only the search the reader opened this article from (the signed token says which).
         searched = SearchLog.objects.filter(pk=search_id, clicked_article=article).first()
         if searched is not None:
-            learn(query=searched.query, article=article, now=now or timezone.now())
+            _teach(searched=searched, article=article, now=now)
+    return feedback
+
+
+def _vote_counter(helpful: bool) -> str:
+    return "helpful_yes" if helpful else "helpful_no"
+
+
+def _teach(*, searched: SearchLog, article: Article, now: datetime) -> None:
+    """The search's words draw later searches to `article` (learn), the first time this
+    search is said to have found the answer only: sent again, it teaches nothing more."""
+    if SearchLog.objects.filter(pk=searched.pk, taught_at__isnull=True).update(taught_at=now):
+        learn(query=searched.query, article=article, now=now)
 
 
 def search_record(
@@ -260,7 +294,10 @@ def deflection_record(
     now = now or timezone.now()
     search_record_click(search_id=search_id, article=article, now=now)
     searched = SearchLog.objects.filter(pk=search_id).first() if search_id is not None else None
-    learn(query=searched.query if searched else query, article=article, now=now)
+    if searched is not None:
+        _teach(searched=searched, article=article, now=now)
+    else:
+        learn(query=query, article=article, now=now)
     return Deflection.objects.create(article=article, query=query[:200], created_at=now)
 
 

@@ -4,7 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import Client
 
+from knowledge import services, views
 from knowledge.models import Article, ArticleFeedback
 
 pytestmark = pytest.mark.django_db
@@ -70,11 +72,82 @@ def test_agents_can_read_internal_articles(client, agent, articles):
 def test_helpful_votes_are_counted_with_the_reason(client, articles):
     url = "/kb/access/reset-your-password/feedback/"
     assert client.post(url, {"helpful": "yes"}).status_code == 302
-    response = client.post(url, {"helpful": "no", "comment": "No email arrived"}, follow=True)
+    another_reader = Client()
+    response = another_reader.post(
+        url, {"helpful": "no", "comment": "No email arrived"}, follow=True
+    )
     assert "Thank you for your feedback." in response.content.decode()
     articles["public"].refresh_from_db()
     assert (articles["public"].helpful_yes, articles["public"].helpful_no) == (1, 1)
     assert ArticleFeedback.objects.get(helpful=False).comment == "No email arrived"
+
+
+def _votes(article: Article) -> tuple[int, int]:
+    article.refresh_from_db()
+    return article.helpful_yes, article.helpful_no
+
+
+def test_a_reader_votes_once_per_article_and_may_change_their_mind(client, articles):
+    url = "/kb/access/reset-your-password/feedback/"
+    for _ in range(5):
+        response = client.post(url, {"helpful": "yes"}, follow=True)
+        assert "Thank you for your feedback." in response.content.decode()
+    assert _votes(articles["public"]) == (1, 0)
+
+    client.post(url, {"helpful": "no", "comment": "No email arrived"})
+
+    assert _votes(articles["public"]) == (0, 1)
+    assert ArticleFeedback.objects.get().comment == "No email arrived"
+    client.post("/kb/access/unlock-a-locked-account/feedback/", {"helpful": "yes"})
+    assert _votes(articles["sibling"]) == (1, 0)  # another article: another vote
+
+
+def test_a_signed_in_customer_votes_once_whichever_browser_they_use(customer_user, articles):
+    url = "/kb/access/reset-your-password/feedback/"
+    for _ in range(2):
+        browser = Client()
+        browser.force_login(customer_user)
+        browser.post(url, {"helpful": "yes"})
+    assert _votes(articles["public"]) == (1, 0)
+
+
+def test_votes_from_one_address_are_limited(articles, monkeypatch):
+    monkeypatch.setattr(views, "VOTES_PER_HOUR", 3)
+    url = "/kb/access/reset-your-password/feedback/"
+    for _ in range(3):
+        Client().post(url, {"helpful": "yes"})  # a script dropping its cookies each time
+
+    response = Client().post(url, {"helpful": "yes"}, follow=True)
+
+    assert "Too many answers from your network" in response.content.decode()
+    assert _votes(articles["public"]) == (3, 0)
+    other_address = Client(REMOTE_ADDR="192.0.2.7")
+    other_address.post(url, {"helpful": "no"})
+    assert _votes(articles["public"]) == (3, 1)
+
+
+def test_a_vote_under_another_topics_address_is_not_found(client, articles, category):
+    services.category_save(category=None, name="Billing", slug="billing")
+
+    response = client.post("/kb/billing/reset-your-password/feedback/", {"helpful": "yes"})
+
+    assert response.status_code == 404
+    assert _votes(articles["public"]) == (0, 0)
+
+
+def test_a_refused_vote_keeps_what_the_reader_wrote(client, articles):
+    response = client.post(
+        "/kb/access/reset-your-password/feedback/", {"comment": "The email never came"}
+    )
+
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Choose yes or no." in html
+    assert ">The email never came</textarea>" in html
+    assert "Reset your password" in html
+    assert not ArticleFeedback.objects.exists()
+    articles["public"].refresh_from_db()
+    assert articles["public"].view_count == 0
 
 
 def test_search_page_finds_public_articles_only(client, articles):
