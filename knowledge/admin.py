@@ -33,10 +33,18 @@ def _actor(request: HttpRequest) -> User | None:
     return user if isinstance(user, User) else None
 
 
+class SynonymForm(forms.ModelForm):
+    def clean_words(self) -> str:
+        words: str = self.cleaned_data["words"]
+        services.synonym_words_check([w.strip() for w in words.split(",") if w.strip()])
+        return words
+
+
 @admin.register(Synonym)
 class SynonymAdmin(admin.ModelAdmin):
     """Words readers and articles use for one thing; a change re-indexes every article."""
 
+    form = SynonymForm
     list_display = ["words", "updated_at"]
     search_fields = ["words"]
 

@@ -6,10 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from knowledge.markdown import plain_text, render_markdown
 from knowledge.models import (
@@ -25,6 +27,7 @@ from knowledge.models import (
     SearchSource,
     Synonym,
 )
+from knowledge.search.analysis import Thesaurus
 from knowledge.search.index import index_articles, learn, recount, terms_held
 from knowledge.search.translated import terms_of
 
@@ -343,13 +346,28 @@ def article_add_search_words(*, article: Article, words: str, actor: User | None
     return article_save(article=article, actor=actor, search_words=", ".join([*known, added]))
 
 
+def synonym_words_check(word_list: list[str]) -> None:
+    """Refuse a synonym group the search would pass over: fewer than two words or phrases
+    that it reads differently ("WiFi, wifi"; "password, passwords", stemmed alike; "the",
+    a word too common to search for)."""
+    if not Thesaurus.build([word_list]).members:
+        raise ValidationError(
+            gettext(
+                "Give at least two different words or phrases, separated by commas: the "
+                "search reads them as one (or finds no word to search for in them)."
+            )
+        )
+
+
 @transaction.atomic
 def synonym_add(*, words: str, means: str) -> Synonym:
     """`words` mean the same as `means`: joined to the group that has `means`, else a new
-    group of the two. Saving it re-indexes the articles (knowledge.search.thesaurus)."""
+    group of the two. Saving it re-indexes the articles (knowledge.search.thesaurus).
+    ValidationError when the search would read the two as one (synonym_words_check)."""
     words, means = words.strip()[:200], means.strip()[:200]
     if not words or not means:
         raise ValueError("Say which words mean the same as which.")
+    synonym_words_check([means, words])
     for group in Synonym.objects.select_for_update():
         if means.lower() in (w.lower() for w in group.word_list):
             if words.lower() not in (w.lower() for w in group.word_list):

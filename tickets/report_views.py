@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -65,7 +65,12 @@ def failed_search_as_synonym(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Say which words the search means, e.g. “wireless network”.")
         return _back(request)
-    group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
+    try:
+        group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
+    except ValidationError as refused:
+        query, means = form.cleaned_data["query"], form.cleaned_data["means"]
+        messages.error(request, f"“{query}” and “{means}”: {' '.join(refused.messages)}")
+        return _back(request)
     messages.success(request, f"Synonyms now: {group.words}. Articles are re-indexed.")
     return _back(request)
 

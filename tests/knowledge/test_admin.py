@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from knowledge import services
-from knowledge.models import Article, ArticleRevision, Category
+from knowledge.models import Article, ArticleRevision, Category, Synonym
 from tests.factories import LightAgentFactory
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +250,25 @@ def test_deleting_articles_in_the_admin_leaves_the_search_as_a_fresh_index_would
     call_command("kb_reindex", stdout=StringIO())
     assert after_delete == _scores(client, "reset password")
     assert kept.pk in [pk for pk, _score, _sure in after_delete]
+
+
+@pytest.mark.parametrize("words", ["wifi", "wifi, WiFi", "password, passwords ,", ", ,", "the, a"])
+def test_a_synonym_the_search_would_pass_over_is_refused_with_what_was_typed(
+    admin_client_: Client, words: str
+) -> None:
+    shipped = Synonym.objects.count()  # the starting set
+
+    response = admin_client_.post("/admin/knowledge/synonym/add/", {"words": words})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "the search reads them as one" in page
+    assert f"{words}</textarea>" in page
+    assert Synonym.objects.count() == shipped
+
+
+def test_a_synonym_of_two_different_words_is_saved(admin_client_: Client) -> None:
+    response = admin_client_.post("/admin/knowledge/synonym/add/", {"words": "wifi, wlan"})
+
+    assert response.status_code == 302
+    assert Synonym.objects.filter(words="wifi, wlan").exists()

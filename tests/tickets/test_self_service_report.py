@@ -112,3 +112,14 @@ def test_only_admins_teach_the_search(client, agent):
     response = client.post(f"{URL}synonym/", {"query": "x", "means": "y"})
     assert response.status_code in (302, 403)
     assert not Synonym.objects.filter(words__contains="y, x").exists()
+
+
+@pytest.mark.parametrize("means", ["Airwaves", "AIRWAVES "])
+def test_a_failed_search_is_not_made_a_synonym_of_itself(client, admin_user, means):
+    kb.search_record(query="airwaves", source=SearchSource.PORTAL, results_count=0)
+    client.force_login(admin_user)
+
+    response = client.post(f"{URL}synonym/", {"query": "airwaves", "means": means}, follow=True)
+
+    assert "the search reads them as one" in response.content.decode()
+    assert not Synonym.objects.filter(words__icontains="airwaves").exists()
