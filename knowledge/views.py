@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext, gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from helpdesk.ratelimit import client_address, count_hit
 from helpdesk.text import search_text
@@ -116,14 +116,16 @@ def _voter(request: HttpRequest) -> str:
     return f"visitor:{visitor}"
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse:
     found = _article_or_404(request, category_slug, slug)
+    url = reverse("kb-article", args=[found.category.slug, found.slug])
+    if request.method == "GET":  # e.g. the language switch on a refused answer's page
+        return redirect(url)
     form = FeedbackForm(request.POST)
     if not form.is_valid():  # the page again, with what the reader wrote
         token = form.data.get("search")
         return _article_page(request, found, token=token, form=form, status=400)
-    url = reverse("kb-article", args=[found.category.slug, found.slug])
     address = client_address(request)
     if count_hit(f"kb-vote:ip:{address}", window_seconds=3600) > VOTES_PER_HOUR:
         messages.error(

@@ -171,3 +171,12 @@ def test_voting_does_not_count_a_second_view(client, articles):
     assert "Thank you for your feedback." in response.content.decode()
     articles["public"].refresh_from_db()
     assert articles["public"].view_count == 1
+
+
+def test_the_votes_address_opened_in_the_browser_leads_to_the_article(client, articles):
+    # The language switch on a refused vote's page sends the reader back to the address
+    # the page was posted to.
+    response = client.get("/kb/access/reset-your-password/feedback/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/kb/access/reset-your-password/"
