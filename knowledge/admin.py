@@ -159,6 +159,12 @@ class ArticleAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     inlines = [ArticleRevisionInline]
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "author":
+            # Staff write articles: not a list of every customer's account.
+            kwargs["queryset"] = User.objects.filter(is_staff=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     @admin.display(description="Preview (as saved)")
     def preview(self, obj: Article) -> SafeString:
         if not obj.body_html:

@@ -272,3 +272,21 @@ def test_a_synonym_of_two_different_words_is_saved(admin_client_: Client) -> Non
 
     assert response.status_code == 302
     assert Synonym.objects.filter(words="wifi, wlan").exists()
+
+
+def test_an_articles_author_is_chosen_among_staff_not_every_customer(
+    admin_client_: Client, agent: Any, customer_user: Any, make_article: Callable[..., Article]
+) -> None:
+    article = make_article("Reset", "one")
+
+    page = admin_client_.get(f"/admin/knowledge/article/{article.pk}/change/").content.decode()
+
+    assert f'value="{agent.pk}"' in page
+    assert customer_user.username not in page
+    refused = admin_client_.post(
+        f"/admin/knowledge/article/{article.pk}/change/",
+        _article_form(article.category, slug="reset", author=customer_user.pk),
+    )
+    assert refused.status_code == 200
+    article.refresh_from_db()
+    assert article.author is None
