@@ -187,3 +187,15 @@ def test_the_demo_knowledge_base_comes_with_german_translations(client):
         "/kb/account-access/reset-your-password/", HTTP_ACCEPT_LANGUAGE="de"
     ).content.decode()
     assert "<h1>Passwort zurücksetzen</h1>" in page
+
+
+def test_a_refused_vote_is_told_in_german_with_the_reason_kept(client, articles):
+    url = "/kb/basics/reset-your-password/feedback/"
+
+    response = client.post(url, {"comment": "Keine E-Mail bekommen"}, **GERMAN)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Bitte wählen Sie Ja oder Nein." in page
+    assert ">Keine E-Mail bekommen</textarea>" in page
+    assert "Passwort zurücksetzen" in page
