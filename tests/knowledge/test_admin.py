@@ -290,3 +290,22 @@ def test_an_articles_author_is_chosen_among_staff_not_every_customer(
     assert refused.status_code == 200
     article.refresh_from_db()
     assert article.author is None
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "found"),
+    [("article", "category", "Access"), ("articletranslation", "article", "Reset your password")],
+)
+def test_the_admins_lookups_of_a_category_or_an_article_pass_over_nul_characters(
+    admin_client_: Client, make_article: Callable[..., Article], model: str, field: str, found: str
+) -> None:
+    term = "\x00" + found[:3]
+    make_article("Reset your password", "Open the sign-in page.")
+
+    response = admin_client_.get(
+        "/admin/autocomplete/",
+        {"term": term, "app_label": "knowledge", "model_name": model, "field_name": field},
+    )
+
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == [found]
