@@ -262,10 +262,22 @@ class Deflection(models.Model):
         Article, null=True, on_delete=models.SET_NULL, related_name="deflections"
     )
     query = models.CharField(max_length=200, blank=True)
+    # The contact form's search the customer found it from: one deflection per search,
+    # however often "This solved my problem" is sent for it.
+    search = models.ForeignKey(
+        SearchLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["search"],
+                condition=models.Q(search__isnull=False),
+                name="kb_deflection_one_per_search",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Deflected by {self.article}"

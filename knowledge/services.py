@@ -292,16 +292,20 @@ def search_record_click(
 def deflection_record(
     *, article: Article, query: str, search_id: int | None, now: datetime | None = None
 ) -> Deflection:
-    """The customer said a suggested article solved it and sent no request: the search
-    learns their words for that article (learn)."""
+    """The customer said a suggested article solved it and sent no request: one deflection
+    per contact-form search (sent again, the first is kept), and the search learns their
+    words for that article (learn), once. Without a search nothing is learned: words no
+    search logged could be anyone's, sent to draw any search anywhere."""
     now = now or timezone.now()
     search_record_click(search_id=search_id, article=article, now=now)
     searched = SearchLog.objects.filter(pk=search_id).first() if search_id is not None else None
-    if searched is not None:
-        _teach(searched=searched, article=article, now=now)
-    else:
-        learn(query=query, article=article, now=now)
-    return Deflection.objects.create(article=article, query=query[:200], created_at=now)
+    if searched is None:
+        return Deflection.objects.create(article=article, query=query[:200], created_at=now)
+    _teach(searched=searched, article=article, now=now)
+    deflection, _created = Deflection.objects.get_or_create(
+        search=searched, defaults={"article": article, "query": query[:200], "created_at": now}
+    )
+    return deflection
 
 
 def article_draft(

@@ -110,3 +110,11 @@ def test_this_solved_my_problem_sent_again_for_one_search_teaches_once(client, k
         Client().post("/support/solved-it/", solved)
 
     assert scores(client, "zorbax") == once
+
+
+def test_this_solved_my_problem_without_a_search_teaches_nothing(client, kb) -> None:
+    # Words no search of the desk logged: anyone could post them to draw any search anywhere.
+    for _ in range(4):
+        Client().post("/support/solved-it/", {"article": kb["vpn"].pk, "subject": "zorbax"})
+
+    assert found(client, "zorbax") == []
