@@ -90,6 +90,7 @@ class CategoryTranslationInline(admin.TabularInline):
 class CategoryAdmin(_SearchedWithoutNul):
     list_display = ["name", "parent", "position"]
     list_filter = ["parent"]
+    list_select_related = ["parent"]  # a subtopic's parent, in the same query
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ["name"]
     inlines = [CategoryTranslationInline]

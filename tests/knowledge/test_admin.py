@@ -309,3 +309,18 @@ def test_the_admins_lookups_of_a_category_or_an_article_pass_over_nul_characters
 
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == [found]
+
+
+def test_the_categories_list_reads_the_same_queries_however_many_subtopics(
+    admin_client_: Client, category: Category, django_assert_max_num_queries: Any
+) -> None:
+    for number in range(30):
+        services.category_save(
+            category=None, name=f"Topic {number}", slug=f"topic-{number}", parent=category
+        )
+
+    with django_assert_max_num_queries(15):
+        response = admin_client_.get("/admin/knowledge/category/")
+
+    assert response.status_code == 200
+    assert response.content.decode().count(">Access<") >= 30
