@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from helpdesk.text import search_text
 from knowledge import services as kb
 from knowledge.models import Article
 from tickets.reports import self_service_report
@@ -82,7 +83,12 @@ def failed_search_to_article(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = SearchWordsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the article that answers this search.")
+        typed = search_text(request.POST.get("article", ""), 220)
+        messages.error(
+            request,
+            f"No published article has the address “{typed}”: choose the article that "
+            "answers this search from the list (its address, as in the help center's link).",
+        )
         return _back(request)
     article = kb.article_add_search_words(
         article=form.cleaned_data["article"],

@@ -123,3 +123,16 @@ def test_a_failed_search_is_not_made_a_synonym_of_itself(client, admin_user, mea
 
     assert "the search reads them as one" in response.content.decode()
     assert not Synonym.objects.filter(words__icontains="airwaves").exists()
+
+
+def test_an_article_address_that_is_not_one_is_said_back(client, admin_user, make_kb_article):
+    make_kb_article("Keyboard shortcuts", "Press ? to see every shortcut.")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{URL}search-words/", {"query": "hotkeys", "article": "Keyboard shortcuts"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "No published article has the address “Keyboard shortcuts”" in page
+    assert "keyboard-shortcuts" in page  # offered in the list to choose from
