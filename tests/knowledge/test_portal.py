@@ -1,5 +1,6 @@
 """The public help center: browse, read, search and rate articles, without JavaScript."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -180,3 +181,30 @@ def test_the_votes_address_opened_in_the_browser_leads_to_the_article(client, ar
 
     assert response.status_code == 302
     assert response["Location"] == "/kb/access/reset-your-password/"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<a href="java&#09;script:alert(1)">x</a>',
+        "[x](<javascript:alert(1)>)",
+        "[x](data:text/html,<script>alert(1)</script>)",
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+        "![x](data:image/png;base64,AAAA)",
+        '<img src=x onerror="alert(1)"><svg onload="alert(1)"><iframe src="/x"></iframe>',
+        '<div style="position:fixed" onclick="alert(1)">x</div><form action="/x"><input></form>',
+        "[" * 3000 + "]" * 3000 + ">" * 3000 + "*" * 3000,
+    ],
+)
+def test_hostile_markdown_reaches_readers_without_scripts_or_data_urls(client, make_article, body):
+    make_article("Hostile", body)
+
+    html = page(client, "/kb/access/hostile/")
+
+    start = html.index('<div class="kb-body">')
+    rendered = html[start : html.index("</article>", start)]
+    tags = " ".join(re.findall(r"<[^>]*>", rendered)).lower()
+    for unsafe in ("javascript:", "data:", "onerror", "onload", "onclick", "style=", "<iframe",
+                   "<svg", "<form", "<input", "<script"):  # fmt: skip
+        assert unsafe not in tags
