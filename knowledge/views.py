@@ -97,7 +97,13 @@ def _article_page(
 
 @require_GET
 def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse:
-    found = _article_or_404(request, category_slug, slug)
+    found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
+    if found is None:
+        raise Http404
+    if found.category.slug != category_slug:  # moved to another topic: links sent before
+        url = reverse("kb-article", args=[found.category.slug, found.slug])
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(f"{url}?{query}" if query else url)
     if "voted" not in request.GET:  # back from "Was this helpful?": not a second reading
         services.article_record_view(article=found)
     token = request.GET.get("search")

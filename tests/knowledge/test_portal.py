@@ -208,3 +208,15 @@ def test_hostile_markdown_reaches_readers_without_scripts_or_data_urls(client, m
     for unsafe in ("javascript:", "data:", "onerror", "onload", "onclick", "style=", "<iframe",
                    "<svg", "<form", "<input", "<script"):  # fmt: skip
         assert unsafe not in tags
+
+
+def test_an_article_moved_to_another_topic_is_found_at_its_old_address(client, articles):
+    # Links already sent (tier 0's answers, shared links) name the topic it was in.
+    billing = services.category_save(category=None, name="Billing", slug="billing")
+    services.article_save(article=articles["public"], actor=None, category=billing)
+
+    response = client.get("/kb/access/reset-your-password/?search=abc")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/kb/billing/reset-your-password/?search=abc"
+    assert client.get("/kb/billing/unlocking-accounts-in-the-admin-console/").status_code == 404
