@@ -135,6 +135,18 @@ class Article(models.Model):
         return [tag.strip() for tag in self.tags.split(",") if tag.strip()]
 
 
+class ArticleFormerSlug(models.Model):
+    """An address an article had before its slug was changed: links already sent (tier
+    0's answers, shared links) still find it (knowledge.selectors.article_for_reader).
+    Written by knowledge.services.article_save; an article given the slug takes it."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="former_slugs")
+    slug = models.SlugField(max_length=220, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.article_id}"
+
+
 class ArticleTranslation(models.Model):
     """An article in another language than the knowledge base's own: the help center shows
     it to readers of that language, and searches in that language find it first

@@ -17,6 +17,7 @@ from knowledge.markdown import plain_text, render_markdown
 from knowledge.models import (
     Article,
     ArticleFeedback,
+    ArticleFormerSlug,
     ArticleRevision,
     ArticleStatus,
     ArticleTranslation,
@@ -140,6 +141,7 @@ def article_save(
     """
     now = now or timezone.now()
     article = article or Article()
+    before = Article.objects.filter(pk=article.pk).values_list("slug", flat=True).first()
     unknown = set(fields) - ARTICLE_FIELDS
     if unknown:
         raise TypeError(f"article_save() got unknown fields: {sorted(unknown)}")
@@ -155,9 +157,18 @@ def article_save(
         article.published_at = now
     article.full_clean()
     article.save()
+    _keep_former_slug(article, before)
     index_articles([article])
     _write_revision(article, actor)
     return article
+
+
+def _keep_former_slug(article: Article, before: str | None) -> None:
+    """The address an article leaves still leads to it; the one it takes is its own (an
+    article's former address given to another article is that one's now)."""
+    ArticleFormerSlug.objects.filter(slug=article.slug).delete()
+    if before is not None and before != article.slug:
+        ArticleFormerSlug.objects.update_or_create(slug=before, defaults={"article": article})
 
 
 @transaction.atomic
@@ -335,6 +346,10 @@ def article_draft(
 def _free_slug(title: str) -> str:
     base = slugify(title)[:200] or "article"
     taken = set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    # Not an address another article had: links sent with it lead there.
+    taken |= set(
+        ArticleFormerSlug.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+    )
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1

@@ -100,7 +100,8 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
     found = selectors.article_for_reader(slug=slug, include_agent_only=_staff(request))
     if found is None:
         raise Http404
-    if found.category.slug != category_slug:  # moved to another topic: links sent before
+    if (found.category.slug, found.slug) != (category_slug, slug):
+        # Moved to another topic, or given another address: links sent before lead here.
         url = reverse("kb-article", args=[found.category.slug, found.slug])
         query = request.META.get("QUERY_STRING", "")
         return redirect(f"{url}?{query}" if query else url)

@@ -220,3 +220,32 @@ def test_an_article_moved_to_another_topic_is_found_at_its_old_address(client, a
     assert response.status_code == 302
     assert response["Location"] == "/kb/billing/reset-your-password/?search=abc"
     assert client.get("/kb/billing/unlocking-accounts-in-the-admin-console/").status_code == 404
+
+
+def test_an_article_whose_address_changed_is_found_at_its_old_one(client, articles):
+    services.article_save(article=articles["public"], actor=None, slug="password-reset")
+    services.article_save(article=articles["public"], actor=None, slug="password-reset-help")
+
+    for old in ("reset-your-password", "password-reset"):
+        response = client.get(f"/kb/access/{old}/?search=abc")
+        assert response.status_code == 302
+        assert response["Location"] == "/kb/access/password-reset-help/?search=abc"
+    assert page(client, "/kb/access/password-reset-help/")
+
+
+def test_a_new_article_may_take_an_address_another_had_before(client, articles, make_article):
+    services.article_save(article=articles["public"], actor=None, slug="password-reset")
+
+    make_article("Reset your password (new)", "Newer.", slug="reset-your-password")
+
+    assert "Newer." in page(client, "/kb/access/reset-your-password/")
+    assert "Open <strong>Sign in</strong>" in page(client, "/kb/access/password-reset/")
+
+
+def test_an_old_address_of_an_article_customers_may_not_read_is_not_found(client, agent, articles):
+    services.article_save(article=articles["internal"], actor=None, slug="admin-console-unlock")
+    old = "/kb/access/unlocking-accounts-in-the-admin-console/"
+
+    assert client.get(old).status_code == 404
+    client.force_login(agent)
+    assert client.get(old)["Location"] == "/kb/access/admin-console-unlock/"
