@@ -1,15 +1,18 @@
 """Admin for the knowledge base: every article save goes through the service (revisions)."""
 
+from collections import Counter
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, ngettext
 
 from knowledge import services
 from knowledge.models import (
@@ -25,15 +28,34 @@ from knowledge.models import (
 )
 
 
+class _SearchedWithoutNul(admin.ModelAdmin):
+    """A model others pick by typing (the admin's autocomplete): a NUL character typed or
+    sent is passed over, not sent to PostgreSQL (which cannot compare it: a server
+    error). The lists' own search box refuses it already."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
+
+
 def _actor(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
+
+
+class SynonymForm(forms.ModelForm):
+    def clean_words(self) -> str:
+        words: str = self.cleaned_data["words"]
+        services.synonym_words_check([w.strip() for w in words.split(",") if w.strip()])
+        return words
 
 
 @admin.register(Synonym)
 class SynonymAdmin(admin.ModelAdmin):
     """Words readers and articles use for one thing; a change re-indexes every article."""
 
+    form = SynonymForm
     list_display = ["words", "updated_at"]
     search_fields = ["words"]
 
@@ -65,12 +87,24 @@ class CategoryTranslationInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(_SearchedWithoutNul):
     list_display = ["name", "parent", "position"]
     list_filter = ["parent"]
+    list_select_related = ["parent"]  # a subtopic's parent, in the same query
     prepopulated_fields = {"slug": ("name",)}
     search_fields = ["name"]
     inlines = [CategoryTranslationInline]
+
+    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        services.category_save(
+            category=obj,
+            name=data["name"],
+            slug=data["slug"],
+            parent=data.get("parent"),
+            description=data.get("description") or "",
+            position=data.get("position") or 0,
+        )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not CategoryTranslation:
@@ -100,9 +134,30 @@ class ArticleRevisionInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ArticleRevision]:
+        # Each row names its article (the change link) and its author: one query for all.
+        return super().get_queryset(request).select_related("article", "author")
+
+
+class ArticleForm(forms.ModelForm):
+    def clean_tags(self) -> str:
+        """The tags as the article will keep them, so the length checked is the one saved."""
+        tags = services.tags_as_saved(self.cleaned_data["tags"])
+        limit = Article._meta.get_field("tags").max_length or 0
+        if len(tags) > limit:
+            raise forms.ValidationError(
+                gettext(
+                    "Too long once the tags are separated by “, ”: %(length)d characters, "
+                    "%(limit)d at most."
+                )
+                % {"length": len(tags), "limit": limit}
+            )
+        return tags
+
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(_SearchedWithoutNul):
+    form = ArticleForm
     list_display = ["title", "category", "status", "visibility", "updated_at", "view_count"]
     list_filter = ["status", "visibility", "category"]
     search_fields = ["title", "summary", "tags"]
@@ -115,6 +170,12 @@ class ArticleAdmin(admin.ModelAdmin):
         "view_count", "helpful_yes", "helpful_no",
     ]  # fmt: skip
     inlines = [ArticleRevisionInline]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "author":
+            # Staff write articles: not a list of every customer's account.
+            kwargs["queryset"] = User.objects.filter(is_staff=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Preview (as saved)")
     def preview(self, obj: Article) -> SafeString:
@@ -130,6 +191,12 @@ class ArticleAdmin(admin.ModelAdmin):
             if name in services.ARTICLE_FIELDS
         }
         services.article_save(article=obj, actor=_actor(request), **fields)
+
+    def delete_model(self, request: HttpRequest, obj: Article) -> None:
+        services.articles_delete(articles=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
+        services.articles_delete(articles=queryset)
 
 
 class ArticleTranslationForm(forms.ModelForm):
@@ -178,6 +245,7 @@ class ArticleTranslationAdmin(admin.ModelAdmin):
 class ArticleRevisionAdmin(admin.ModelAdmin):
     list_display = ["article", "number", "title", "author", "created_at"]
     list_filter = ["article"]
+    list_select_related = ["article", "author"]
     readonly_fields = ["article", "number", "title", "summary", "body_markdown", "author"]
     actions = ["restore"]
 
@@ -187,11 +255,38 @@ class ArticleRevisionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Restore the selected revision (as a new revision)")
+    def has_restore_permission(self, request: HttpRequest) -> bool:
+        """A restore changes the article: whoever may change articles (agents, not light
+        agents, who only look)."""
+        return request.user.has_perm(
+            f"knowledge.{get_permission_codename('change', Article._meta)}"
+        )
+
+    @admin.action(
+        description="Restore the selected revision (as a new revision)", permissions=["restore"]
+    )
     def restore(self, request: HttpRequest, queryset: QuerySet[ArticleRevision]) -> None:
-        for revision in queryset.select_related("article"):
+        revisions = list(queryset.select_related("article"))
+        per_article = Counter(revision.article_id for revision in revisions)
+        twice = next((r.article for r in revisions if per_article[r.article_id] > 1), None)
+        if twice is not None:
+            # Which of them would the article keep? The last restored: say so instead.
+            self.message_user(
+                request,
+                gettext("Choose one revision of “%(title)s” to restore.") % {"title": twice.title},
+                messages.ERROR,
+            )
+            return
+        for revision in revisions:
             services.article_restore_revision(revision=revision, actor=_actor(request))
-        self.message_user(request, f"Restored {queryset.count()} revision(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "Restored %(count)d revision.", "Restored %(count)d revisions.", len(revisions)
+            )
+            % {"count": len(revisions)},
+            messages.SUCCESS,
+        )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,6 +3,11 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+
+# The help center's own pages beside its categories' (knowledge/urls.py: /kb/search/): a
+# category with one of these slugs would have a page nobody can reach.
+RESERVED_CATEGORY_SLUGS = frozenset({"search"})
 
 
 class Category(models.Model):
@@ -24,6 +29,16 @@ class Category(models.Model):
         return self.name
 
     def clean(self) -> None:
+        if self.slug in RESERVED_CATEGORY_SLUGS:
+            raise ValidationError(
+                {
+                    "slug": gettext(
+                        "“%(slug)s” is the address of the help center's search page: "
+                        "choose another."
+                    )
+                    % {"slug": self.slug}
+                }
+            )
         if self.parent_id is None:
             return
         if self.pk is not None and self.parent_id == self.pk:
@@ -120,6 +135,18 @@ class Article(models.Model):
         return [tag.strip() for tag in self.tags.split(",") if tag.strip()]
 
 
+class ArticleFormerSlug(models.Model):
+    """An address an article had before its slug was changed: links already sent (tier
+    0's answers, shared links) still find it (knowledge.selectors.article_for_reader).
+    Written by knowledge.services.article_save; an article given the slug takes it."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="former_slugs")
+    slug = models.SlugField(max_length=220, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.article_id}"
+
+
 class ArticleTranslation(models.Model):
     """An article in another language than the knowledge base's own: the help center shows
     it to readers of that language, and searches in that language find it first
@@ -177,15 +204,28 @@ class ArticleRevision(models.Model):
 
 
 class ArticleFeedback(models.Model):
-    """A reader's answer to "Was this helpful?", with the reason when it was not."""
+    """A reader's answer to "Was this helpful?", with the reason when it was not.
+
+    One per reader and article (`voter`: a signed-in person, else the browser's session):
+    answering again changes the answer (knowledge.services.article_record_feedback)."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="feedback")
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
+    # Who answered, as "user:<id>" or "visitor:<random id kept in their session>";
+    # empty for the answers given before readers were told apart.
+    voter = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "voter"],
+                condition=~models.Q(voter=""),
+                name="kb_feedback_one_per_voter",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{'Helpful' if self.helpful else 'Not helpful'}: {self.article}"
@@ -212,6 +252,9 @@ class SearchLog(models.Model):
         Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     clicked_at = models.DateTimeField(null=True, blank=True)
+    # When the article it led to was said to help and the search learned its words
+    # (knowledge.search.index.learn): a search teaches once, however often that is said.
+    taught_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -231,10 +274,22 @@ class Deflection(models.Model):
         Article, null=True, on_delete=models.SET_NULL, related_name="deflections"
     )
     query = models.CharField(max_length=200, blank=True)
+    # The contact form's search the customer found it from: one deflection per search,
+    # however often "This solved my problem" is sent for it.
+    search = models.ForeignKey(
+        SearchLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["search"],
+                condition=models.Q(search__isnull=False),
+                name="kb_deflection_one_per_search",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Deflected by {self.article}"

@@ -176,9 +176,12 @@ def readable_articles(*, include_agent_only: bool) -> QuerySet[Article]:
 def article_for_reader(
     *, slug: str = "", pk: int | None = None, include_agent_only: bool
 ) -> Article | None:
-    """A published article by slug or id, if this reader may open it."""
+    """A published article by slug (its own, else one it had before: see its `slug` for
+    where it is now) or id, if this reader may open it."""
     articles = readable_articles(include_agent_only=include_agent_only)
-    return articles.filter(pk=pk).first() if pk is not None else articles.filter(slug=slug).first()
+    if pk is not None:
+        return articles.filter(pk=pk).first()
+    return articles.filter(slug=slug).first() or articles.filter(former_slugs__slug=slug).first()
 
 
 def related_articles(

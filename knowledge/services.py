@@ -1,19 +1,23 @@
 """Writes of the knowledge base: every article save renders the body and writes a revision."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from knowledge.markdown import plain_text, render_markdown
 from knowledge.models import (
     Article,
     ArticleFeedback,
+    ArticleFormerSlug,
     ArticleRevision,
     ArticleStatus,
     ArticleTranslation,
@@ -24,7 +28,8 @@ from knowledge.models import (
     SearchSource,
     Synonym,
 )
-from knowledge.search.index import index_articles, learn
+from knowledge.search.analysis import Thesaurus
+from knowledge.search.index import index_articles, learn, recount, terms_held
 from knowledge.search.translated import terms_of
 
 # The fields article_save() accepts; the rest are derived (body_html, published_at, counters).
@@ -36,11 +41,18 @@ ARTICLE_FIELDS = frozenset(
 )  # fmt: skip
 
 
+def tags_as_saved(tags: str) -> str:
+    """Comma-separated tags as an article keeps them: trimmed, each followed by ", "
+    (longer than typed when they were typed without spaces: forms check this length)."""
+    return ", ".join(tag.strip() for tag in tags.split(",") if tag.strip())
+
+
 def search_config() -> str:
     """The PostgreSQL text-search configuration (language) used to index and query."""
     return settings.KNOWLEDGE_SEARCH_CONFIG
 
 
+@transaction.atomic
 def category_save(
     *,
     category: Category | None,
@@ -50,12 +62,17 @@ def category_save(
     description: str = "",
     position: int = 0,
 ) -> Category:
-    """Create or change a category; nesting deeper than one level is refused."""
+    """Create or change a category; nesting deeper than one level, and the address of a
+    page of the help center's own, are refused. Renamed, its articles are indexed again
+    (the search finds an article by its category's name)."""
     category = category or Category()
+    before = Category.objects.filter(pk=category.pk).values_list("name", flat=True).first()
     category.name, category.slug, category.parent = name, slug, parent
     category.description, category.position = description, position
     category.full_clean()
     category.save()
+    if before is not None and before != name:
+        index_articles(list(category.articles.select_related("category")))
     return category
 
 
@@ -124,6 +141,7 @@ def article_save(
     """
     now = now or timezone.now()
     article = article or Article()
+    before = Article.objects.filter(pk=article.pk).values_list("slug", flat=True).first()
     unknown = set(fields) - ARTICLE_FIELDS
     if unknown:
         raise TypeError(f"article_save() got unknown fields: {sorted(unknown)}")
@@ -132,16 +150,36 @@ def article_save(
     if article.pk is None and article.author_id is None and actor is not None:
         article.author = actor
     if "tags" in fields:
-        article.tags = ", ".join(article.tag_list)
+        article.tags = tags_as_saved(article.tags)
     article.body_html = render_markdown(article.body_markdown)
     article.body_text = plain_text(article.body_html)
     if article.status == ArticleStatus.PUBLISHED and article.published_at is None:
         article.published_at = now
     article.full_clean()
     article.save()
+    _keep_former_slug(article, before)
     index_articles([article])
     _write_revision(article, actor)
     return article
+
+
+def _keep_former_slug(article: Article, before: str | None) -> None:
+    """The address an article leaves still leads to it; the one it takes is its own (an
+    article's former address given to another article is that one's now)."""
+    ArticleFormerSlug.objects.filter(slug=article.slug).delete()
+    if before is not None and before != article.slug:
+        ArticleFormerSlug.objects.update_or_create(slug=before, defaults={"article": article})
+
+
+@transaction.atomic
+def articles_delete(*, articles: Iterable[Article]) -> int:
+    """Delete articles, their revisions, translations and index rows, and count the index's
+    terms again (each term's articles and the number of articles weigh every search)."""
+    ids = [article.pk for article in articles]
+    held = terms_held(ids)
+    Article.objects.filter(pk__in=ids).delete()
+    recount(held)
+    return len(ids)
 
 
 def article_restore_revision(*, revision: ArticleRevision, actor: User | None) -> Article:
@@ -165,19 +203,53 @@ def article_record_feedback(
     article: Article,
     helpful: bool,
     comment: str = "",
+    voter: str = "",
     search_id: int | None = None,
     now: datetime | None = None,
-) -> None:
-    """'Was this helpful?' — counted on the article, kept with the reason. A "yes" from a
-    reader who came from a search teaches the search that query's words (learn)."""
-    ArticleFeedback.objects.create(article=article, helpful=helpful, comment=comment[:2000])
-    counter = "helpful_yes" if helpful else "helpful_no"
-    Article.objects.filter(pk=article.pk).update(**{counter: F(counter) + 1})
+) -> ArticleFeedback:
+    """'Was this helpful?' — counted on the article, kept with the reason; one answer per
+    `voter` (a reader: see ArticleFeedback.voter) and article, so answering again changes
+    the answer and counts nothing twice. A "yes" from a reader who came from a search
+    teaches the search that query's words (learn), once per search."""
+    now = now or timezone.now()
+    # One answer at a time per article: two answers of one reader at once count once.
+    list(Article.objects.select_for_update().filter(pk=article.pk).values_list("pk"))
+    earlier = (
+        ArticleFeedback.objects.filter(article=article, voter=voter).first() if voter else None
+    )
+    if earlier is None:
+        feedback = ArticleFeedback.objects.create(
+            article=article, helpful=helpful, comment=comment[:2000], voter=voter
+        )
+        moved = {_vote_counter(helpful): 1}
+    else:
+        changed = earlier.helpful != helpful
+        moved = {_vote_counter(helpful): 1, _vote_counter(earlier.helpful): -1} if changed else {}
+        if changed or comment:  # a reason kept with the answer it was given for
+            earlier.helpful, earlier.comment = helpful, comment[:2000]
+            earlier.save(update_fields=["helpful", "comment"])
+        feedback = earlier
+    if moved:
+        Article.objects.filter(pk=article.pk).update(
+            **{counter: F(counter) + step for counter, step in moved.items()}
+        )
     if helpful and search_id is not None:
         # Only the search the reader opened this article from (the signed token says which).
         searched = SearchLog.objects.filter(pk=search_id, clicked_article=article).first()
         if searched is not None:
-            learn(query=searched.query, article=article, now=now or timezone.now())
+            _teach(searched=searched, article=article, now=now)
+    return feedback
+
+
+def _vote_counter(helpful: bool) -> str:
+    return "helpful_yes" if helpful else "helpful_no"
+
+
+def _teach(*, searched: SearchLog, article: Article, now: datetime) -> None:
+    """The search's words draw later searches to `article` (learn), the first time this
+    search is said to have found the answer only: sent again, it teaches nothing more."""
+    if SearchLog.objects.filter(pk=searched.pk, taught_at__isnull=True).update(taught_at=now):
+        learn(query=searched.query, article=article, now=now)
 
 
 def search_record(
@@ -231,13 +303,20 @@ def search_record_click(
 def deflection_record(
     *, article: Article, query: str, search_id: int | None, now: datetime | None = None
 ) -> Deflection:
-    """The customer said a suggested article solved it and sent no request: the search
-    learns their words for that article (learn)."""
+    """The customer said a suggested article solved it and sent no request: one deflection
+    per contact-form search (sent again, the first is kept), and the search learns their
+    words for that article (learn), once. Without a search nothing is learned: words no
+    search logged could be anyone's, sent to draw any search anywhere."""
     now = now or timezone.now()
     search_record_click(search_id=search_id, article=article, now=now)
     searched = SearchLog.objects.filter(pk=search_id).first() if search_id is not None else None
-    learn(query=searched.query if searched else query, article=article, now=now)
-    return Deflection.objects.create(article=article, query=query[:200], created_at=now)
+    if searched is None:
+        return Deflection.objects.create(article=article, query=query[:200], created_at=now)
+    _teach(searched=searched, article=article, now=now)
+    deflection, _created = Deflection.objects.get_or_create(
+        search=searched, defaults={"article": article, "query": query[:200], "created_at": now}
+    )
+    return deflection
 
 
 def article_draft(
@@ -267,6 +346,10 @@ def article_draft(
 def _free_slug(title: str) -> str:
     base = slugify(title)[:200] or "article"
     taken = set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    # Not an address another article had: links sent with it lead there.
+    taken |= set(
+        ArticleFormerSlug.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+    )
     slug, n = base, 2
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
@@ -282,13 +365,28 @@ def article_add_search_words(*, article: Article, words: str, actor: User | None
     return article_save(article=article, actor=actor, search_words=", ".join([*known, added]))
 
 
+def synonym_words_check(word_list: list[str]) -> None:
+    """Refuse a synonym group the search would pass over: fewer than two words or phrases
+    that it reads differently ("WiFi, wifi"; "password, passwords", stemmed alike; "the",
+    a word too common to search for)."""
+    if not Thesaurus.build([word_list]).members:
+        raise ValidationError(
+            gettext(
+                "Give at least two different words or phrases, separated by commas: the "
+                "search reads them as one (or finds no word to search for in them)."
+            )
+        )
+
+
 @transaction.atomic
 def synonym_add(*, words: str, means: str) -> Synonym:
     """`words` mean the same as `means`: joined to the group that has `means`, else a new
-    group of the two. Saving it re-indexes the articles (knowledge.search.thesaurus)."""
+    group of the two. Saving it re-indexes the articles (knowledge.search.thesaurus).
+    ValidationError when the search would read the two as one (synonym_words_check)."""
     words, means = words.strip()[:200], means.strip()[:200]
     if not words or not means:
         raise ValueError("Say which words mean the same as which.")
+    synonym_words_check([means, words])
     for group in Synonym.objects.select_for_update():
         if means.lower() in (w.lower() for w in group.word_list):
             if words.lower() not in (w.lower() for w in group.word_list):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST, require_safe
 
-from helpdesk.ratelimit import count_hit
+from helpdesk.ratelimit import client_address, count_hit
 from helpdesk.text import search_text
 from knowledge import selectors, services
 from knowledge.tracking import search_id_from_token, search_token
@@ -16,6 +16,9 @@ from tickets.ids import id_from
 SUGGESTIONS_SHOWN = 3
 # Suggestion requests per client address per minute (one per pause in typing is far less).
 SUGGEST_PER_MINUTE = 60
+# "This solved my problem" answers counted from one client address per hour: past them the
+# customer sees the same page, and the report's deflections stop counting (a script).
+SOLVED_PER_HOUR = 30
 
 
 # The contact form's fields kept when a suggestion answered the customer (and their limits).
@@ -74,11 +77,13 @@ def solved_it(request: HttpRequest) -> HttpResponse:
     if article is None:
         error = gettext("That article is not available. Please send your request instead.")
         return render(request, "support/deflected.html", {"error": error}, status=400)
-    services.deflection_record(
-        article=article,
-        query=form.cleaned_data["subject"],
-        search_id=search_id_from_token(form.cleaned_data["suggestion_search"]),
-    )
+    address = client_address(request)
+    if count_hit(f"kb-solved:ip:{address}", window_seconds=3600) <= SOLVED_PER_HOUR:
+        services.deflection_record(
+            article=article,
+            query=form.cleaned_data["subject"],
+            search_id=search_id_from_token(form.cleaned_data["suggestion_search"]),
+        )
     # "I still need help" brings the form back as the customer left it (files excepted).
     request.session[CONTACT_DRAFT] = {
         name: search_text(request.POST.get(name, ""), limit) for name, limit in _DRAFT_FIELDS

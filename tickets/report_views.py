@@ -2,13 +2,14 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from helpdesk.text import search_text
 from knowledge import services as kb
 from knowledge.models import Article
 from tickets.reports import self_service_report
@@ -65,7 +66,12 @@ def failed_search_as_synonym(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Say which words the search means, e.g. “wireless network”.")
         return _back(request)
-    group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
+    try:
+        group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
+    except ValidationError as refused:
+        query, means = form.cleaned_data["query"], form.cleaned_data["means"]
+        messages.error(request, f"“{query}” and “{means}”: {' '.join(refused.messages)}")
+        return _back(request)
     messages.success(request, f"Synonyms now: {group.words}. Articles are re-indexed.")
     return _back(request)
 
@@ -77,7 +83,12 @@ def failed_search_to_article(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = SearchWordsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the article that answers this search.")
+        typed = search_text(request.POST.get("article", ""), 220)
+        messages.error(
+            request,
+            f"No published article has the address “{typed}”: choose the article that "
+            "answers this search from the list (its address, as in the help center's link).",
+        )
         return _back(request)
     article = kb.article_add_search_words(
         article=form.cleaned_data["article"],

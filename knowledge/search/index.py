@@ -83,7 +83,14 @@ def _term_ids(texts: Iterable[str]) -> dict[str, int]:
     return known
 
 
-def _recount(term_ids: set[int]) -> None:
+def terms_held(article_ids: list[int]) -> set[int]:
+    """The terms these articles are indexed under (to count again once they are gone)."""
+    return set(
+        ArticleTerm.objects.filter(article_id__in=article_ids).values_list("term_id", flat=True)
+    )
+
+
+def recount(term_ids: set[int]) -> None:
     """Count again the articles holding these terms (and all articles), under row locks so
     that two saves at once cannot both count without the other's rows."""
     total_id = _term_ids([ALL_ARTICLES])[ALL_ARTICLES]
@@ -135,7 +142,7 @@ def index_articles(articles: list[Article]) -> None:
         ],
         batch_size=2000,
     )
-    _recount(before | {term_ids[term] for terms in wanted.values() for term in terms})
+    recount(before | {term_ids[term] for terms in wanted.values() for term in terms})
 
 
 def reindex_all(*, batch: int = 500) -> int:

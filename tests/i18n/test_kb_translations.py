@@ -187,3 +187,48 @@ def test_the_demo_knowledge_base_comes_with_german_translations(client):
         "/kb/account-access/reset-your-password/", HTTP_ACCEPT_LANGUAGE="de"
     ).content.decode()
     assert "<h1>Passwort zurücksetzen</h1>" in page
+
+
+def test_a_refused_vote_is_told_in_german_with_the_reason_kept(client, articles):
+    url = "/kb/basics/reset-your-password/feedback/"
+
+    response = client.post(url, {"comment": "Keine E-Mail bekommen"}, **GERMAN)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Bitte wählen Sie Ja oder Nein." in page
+    assert ">Keine E-Mail bekommen</textarea>" in page
+    assert "Passwort zurücksetzen" in page
+
+
+def _more_translated(make_kb_article, start: int, count: int) -> None:
+    for number in range(start, start + count):
+        article = make_kb_article(f"Password tip {number}", "Password help.", tags="password")
+        article_translation_save(
+            article=article, language="de", title=f"Passwort-Tipp {number}", body_markdown="Hilfe"
+        )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/kb/",
+        "/kb/basics/",
+        "/kb/basics/reset-your-password/",
+        "/kb/search/?q=password",
+        "/api/v1/kb/search?q=password",
+    ],
+)
+def test_german_readers_pages_read_the_same_queries_however_many_articles(
+    client, articles, make_kb_article, django_assert_max_num_queries, path
+):
+    # Each article shown in German (lists, related articles, results) is not a query more.
+    _more_translated(make_kb_article, 0, 2)
+    client.get(path, **GERMAN)  # the session and the like settle
+    with django_assert_max_num_queries(1000) as few:
+        assert client.get(path, **GERMAN).status_code == 200
+    _more_translated(make_kb_article, 2, 20)
+
+    with django_assert_max_num_queries(len(few)):
+        page = client.get(path, **GERMAN).content.decode()
+    assert "Passwort" in page

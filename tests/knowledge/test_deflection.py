@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
+from knowledge import suggest_views
 from knowledge.models import Article, Deflection, SearchLog
 from tickets.models import Ticket
 
@@ -171,3 +172,23 @@ def test_api_search_returns_a_search_reference_carried_by_each_result_url(api, a
         ("api", False),
         ("api", True),
     ]
+
+
+def test_this_solved_it_sent_again_for_one_search_is_one_deflection(client, vpn):
+    token = token_in(suggest(client, "VPN keeps disconnecting"))
+    solved = {"article": vpn.pk, "subject": "VPN keeps disconnecting", "suggestion_search": token}
+
+    for _ in range(3):
+        assert Client().post("/support/solved-it/", solved).status_code == 302
+
+    assert Deflection.objects.count() == 1
+
+
+def test_this_solved_it_from_one_address_is_counted_a_limited_number_of_times(vpn, monkeypatch):
+    monkeypatch.setattr(suggest_views, "SOLVED_PER_HOUR", 2)
+
+    for _ in range(3):  # no search reference: a script posting the form again and again
+        response = Client().post("/support/solved-it/", {"article": vpn.pk, "subject": "vpn"})
+        assert response.status_code == 302  # the customer's page is the same
+
+    assert Deflection.objects.count() == 2

@@ -112,3 +112,27 @@ def test_only_admins_teach_the_search(client, agent):
     response = client.post(f"{URL}synonym/", {"query": "x", "means": "y"})
     assert response.status_code in (302, 403)
     assert not Synonym.objects.filter(words__contains="y, x").exists()
+
+
+@pytest.mark.parametrize("means", ["Airwaves", "AIRWAVES "])
+def test_a_failed_search_is_not_made_a_synonym_of_itself(client, admin_user, means):
+    kb.search_record(query="airwaves", source=SearchSource.PORTAL, results_count=0)
+    client.force_login(admin_user)
+
+    response = client.post(f"{URL}synonym/", {"query": "airwaves", "means": means}, follow=True)
+
+    assert "the search reads them as one" in response.content.decode()
+    assert not Synonym.objects.filter(words__icontains="airwaves").exists()
+
+
+def test_an_article_address_that_is_not_one_is_said_back(client, admin_user, make_kb_article):
+    make_kb_article("Keyboard shortcuts", "Press ? to see every shortcut.")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{URL}search-words/", {"query": "hotkeys", "article": "Keyboard shortcuts"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "No published article has the address “Keyboard shortcuts”" in page
+    assert "keyboard-shortcuts" in page  # offered in the list to choose from
