@@ -4,15 +4,13 @@ only that: the web server exactly as docker-compose.yml runs it (gunicorn, uvico
 import http.client
 import os
 import random
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from knowledge.suggest_views import SUGGEST_PER_MINUTE
-from tests.helpdesk.test_health import _free_port
+from tests.helpdesk.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +27,6 @@ def _compose_web_command(port: int) -> list[str]:
 
 def _suggest_statuses(trusted_proxies: str, tmp_path: Path) -> list[int]:
     """Statuses of SUGGEST_PER_MINUTE + 5 suggestions, each claiming another address."""
-    port = _free_port()
     env = {
         **os.environ,
         "FORWARDED_ALLOW_IPS": trusted_proxies,
@@ -37,38 +34,19 @@ def _suggest_statuses(trusted_proxies: str, tmp_path: Path) -> list[int]:
         "DEBUG": "1",
         "DATA_DIR": str(tmp_path),
     }
-    server = subprocess.Popen(
-        _compose_web_command(port),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     prefix = f"10.{random.randrange(256)}.{random.randrange(256)}"
-    try:
-        statuses = []
-        deadline = time.monotonic() + 30
+    statuses = []
+    with serving(_compose_web_command, env) as port:
         for number in range(SUGGEST_PER_MINUTE + 5):
-            while True:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                try:
-                    connection.request(
-                        "GET",
-                        "/support/suggest/",
-                        headers={"X-Forwarded-For": f"{prefix}.{number}"},
-                    )
-                    statuses.append(connection.getresponse().status)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise
-                    time.sleep(0.2)
-                finally:
-                    connection.close()
-        return statuses
-    finally:
-        server.terminate()
-        server.wait(10)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                connection.request(
+                    "GET", "/support/suggest/", headers={"X-Forwarded-For": f"{prefix}.{number}"}
+                )
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+    return statuses
 
 
 def test_a_client_cannot_choose_its_address(tmp_path):

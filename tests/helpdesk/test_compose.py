@@ -9,15 +9,14 @@ import secrets
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.helpdesk.servers import serving
 from tests.helpdesk.test_client_address import _compose_web_command
-from tests.helpdesk.test_health import _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -82,28 +81,8 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         DATABASE_URL=f"sqlite:///{folder}/db.sqlite3",
         REDIS_URL="",
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        _compose_web_command(port),
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=10).connect()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with serving(_compose_web_command, environment) as port:
         yield port
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_the_image_serves_pages_with_their_static_files(web):

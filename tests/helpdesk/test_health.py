@@ -3,15 +3,11 @@
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpdesk.servers import serving
 
 
 @pytest.mark.django_db
@@ -46,15 +42,8 @@ def test_probes_by_the_servers_address_are_answered(client, settings):
     assert client.get("/kb/", HTTP_HOST="10.0.3.7:8000").status_code == 400
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_broken_database_is_503_from_the_real_server(tmp_path):
     """A real ASGI server whose database is down answers 503, not 500, and says why."""
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": "postgres://postgres@127.0.0.1:1/helpdesk",  # nothing listens there
@@ -62,33 +51,17 @@ def test_broken_database_is_503_from_the_real_server(tmp_path):
         "DEBUG": "1",
         "DATA_DIR": str(tmp_path),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            try:
-                connection.request("GET", "/healthz")
-                response = connection.getresponse()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    uvicorn = [sys.executable, "-m", "uvicorn", "helpdesk.asgi:application", "--port"]
+    with serving(lambda port: [*uvicorn, str(port)], env) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/healthz")
+        response = connection.getresponse()
+
         assert response.status == 503
         assert json.loads(response.read()) == {
             "status": "unavailable",
             "checks": {"database": "unreachable"},
         }
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.mark.django_db

@@ -24,21 +24,7 @@ def test_adding_an_article_goes_through_the_service(
 ) -> None:
     response = admin_client_.post(
         "/admin/knowledge/article/add/",
-        {
-            "title": "Reset",
-            "slug": "reset",
-            "category": category.pk,
-            "summary": "",
-            "body_markdown": "Hi <script>x()</script>**there**",
-            "tags": "a,  b",
-            "status": "published",
-            "visibility": "public",
-            "author": "",
-            "last_reviewed_at_0": "",
-            "last_reviewed_at_1": "",
-            "revisions-TOTAL_FORMS": "0",
-            "revisions-INITIAL_FORMS": "0",
-        },
+        _article_form(category, body_markdown="Hi <script>x()</script>**there**", tags="a,  b"),
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]
