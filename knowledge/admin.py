@@ -45,6 +45,10 @@ def _actor(request: HttpRequest) -> User | None:
 
 
 class SynonymForm(forms.ModelForm):
+    class Meta:
+        model = Synonym
+        fields = ["words"]
+
     def clean_words(self) -> str:
         words: str = self.cleaned_data["words"]
         services.synonym_words_check([w.strip() for w in words.split(",") if w.strip()])
@@ -140,6 +144,13 @@ class ArticleRevisionInline(admin.TabularInline):
 
 
 class ArticleForm(forms.ModelForm):
+    class Meta:
+        model = Article
+        fields = [  # the admin's, but for what it shows read only
+            "title", "slug", "category", "summary", "body_markdown", "tags", "search_words",
+            "status", "visibility", "author", "last_reviewed_at",
+        ]  # fmt: skip
+
     def clean_tags(self) -> str:
         """The tags as the article will keep them, so the length checked is the one saved."""
         tags = services.tags_as_saved(self.cleaned_data["tags"])

@@ -38,6 +38,10 @@ def test_an_agent_adds_a_passkey_and_signs_in_with_it(
     page.goto(f"{site}/accounts/2fa/webauthn/add/")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm").click()
+    # "Add" works through allauth's scripts: pressed before they ran, it did nothing (once
+    # in CI). The page's load event comes after them.
+    page.wait_for_url("**/accounts/2fa/webauthn/add/")
+    page.wait_for_load_state("load")
     page.get_by_label("Name").fill("Laptop")
     page.get_by_role("button", name="Add").click()
     # The first second factor comes with recovery codes, shown at once.
