@@ -10,6 +10,7 @@ from channels_ingest.chat import page as chat_page
 from channels_ingest.email import mailgun
 from channels_ingest.email.webhooks import anymail_webhooks, reading_bodies, secret_required
 from channels_ingest.web import views as contact_views
+from helpdesk.admin_lookups import autocomplete_view
 from helpdesk.health import healthz
 from helpdesk.i18n import language_switch
 from knowledge import suggest_views
@@ -58,6 +59,7 @@ urlpatterns = [
     ),
     # One staff sign-in door, where the second factor is asked: the admin's leads to it.
     path("admin/login/", staff_sign_in_instead, name="admin-login"),
+    path("admin/autocomplete/", autocomplete_view, name="admin-autocomplete"),
     path("admin/", admin.site.urls),
     path("agent/", include("tickets.workspace.urls")),
     path(

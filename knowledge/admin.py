@@ -28,17 +28,6 @@ from knowledge.models import (
 )
 
 
-class _SearchedWithoutNul(admin.ModelAdmin):
-    """A model others pick by typing (the admin's autocomplete): a NUL character typed or
-    sent is passed over, not sent to PostgreSQL (which cannot compare it: a server
-    error). The lists' own search box refuses it already."""
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        return super().get_search_results(request, queryset, search_term.replace("\x00", ""))
-
-
 def _actor(request: HttpRequest) -> User | None:
     user = request.user
     return user if isinstance(user, User) else None
@@ -91,7 +80,7 @@ class CategoryTranslationInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(_SearchedWithoutNul):
+class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "parent", "position"]
     list_filter = ["parent"]
     list_select_related = ["parent"]  # a subtopic's parent, in the same query
@@ -167,7 +156,7 @@ class ArticleForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(_SearchedWithoutNul):
+class ArticleAdmin(admin.ModelAdmin):
     form = ArticleForm
     list_display = ["title", "category", "status", "visibility", "updated_at", "view_count"]
     list_filter = ["status", "visibility", "category"]

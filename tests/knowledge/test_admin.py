@@ -9,6 +9,7 @@ from django.test import Client
 from knowledge import services
 from knowledge.models import Article, ArticleRevision, Category, Synonym
 from tests.factories import LightAgentFactory
+from tickets.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +311,21 @@ def test_the_categories_list_reads_the_same_queries_however_many_subtopics(
 
     assert response.status_code == 200
     assert response.content.decode().count(">Access<") >= 30
+
+
+def test_every_admin_lookup_passes_over_nul_characters(admin_client_: Client) -> None:
+    """One guard for every model's lookup, the tickets' too (a customer's, say)."""
+    Customer.objects.create(name="Ada Lovelace")
+
+    response = admin_client_.get(
+        "/admin/autocomplete/",
+        {
+            "term": "\x00Ada",
+            "app_label": "tickets",
+            "model_name": "service",
+            "field_name": "customer",
+        },
+    )
+
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Ada Lovelace"]
