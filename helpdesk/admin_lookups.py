@@ -9,8 +9,9 @@ def autocomplete(request: HttpRequest) -> HttpResponse:
     cannot compare one (it was a server error). The lists' own search boxes refuse it."""
     term = request.GET.get("term", "")
     if "\x00" in term:
-        request.GET = request.GET.copy()
-        request.GET["term"] = term.replace("\x00", "")
+        query = request.GET.copy()
+        query["term"] = term.replace("\x00", "")
+        request.GET = query  # type: ignore[assignment]  # a copy: Django's stays read-only
     return admin.site.autocomplete_view(request)
 
 
