@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /healthz for probes that name the server by its address (before the Host check).
     "helpdesk.health.AnswerProbesByAddress",
+    # Versioned script catalogues are kept by browsers whatever the cookies (no Vary).
+    "helpdesk.catalogue.KeptWhole",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The page's language: the switcher's cookie, else the browser's Accept-Language.
     "django.middleware.locale.LocaleMiddleware",

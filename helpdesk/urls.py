@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
@@ -10,6 +9,7 @@ from channels_ingest.chat import page as chat_page
 from channels_ingest.email import mailgun
 from channels_ingest.email.webhooks import anymail_webhooks, reading_bodies, secret_required
 from channels_ingest.web import views as contact_views
+from helpdesk import catalogue
 from helpdesk.admin_lookups import autocomplete_view
 from helpdesk.health import healthz
 from helpdesk.i18n import language_switch
@@ -34,9 +34,14 @@ urlpatterns = [
     # (Answered before the Host check by helpdesk.health.AnswerProbesByAddress; named here.)
     path("healthz", healthz, name="healthz"),
     # The language switcher (a POST with the CSRF token) and the chat's strings in the
-    # page's language (static/chat/chat.js).
+    # page's language (static/chat/chat.js): pages link their language's own, kept.
     path("i18n/setlang/", language_switch, name="set_language"),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("jsi18n/", catalogue.ScriptCatalogue.as_view(), name="javascript-catalog"),
+    path(
+        "jsi18n/<str:language>/",
+        catalogue.ScriptCatalogue.as_view(),
+        name="javascript-catalog-language",
+    ),
     # Browsers ask for /favicon.ico on every page that names none (the admin's, say).
     path("favicon.ico", brand_views.favicon_ico, name="favicon"),
     path("brand/logo/<str:version>/", brand_views.logo, name="brand-logo"),

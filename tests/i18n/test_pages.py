@@ -3,9 +3,12 @@ language switcher (a CSRF-protected POST), and from a signed-in customer's own l
 English stays the default."""
 
 import re
+from html import unescape
+from unittest import mock
 
 import pytest
 from django.test import Client
+from django.utils.translation.trans_real import DjangoTranslation
 
 from tests.factories import CustomerFactory, UserFactory
 from tickets import services
@@ -133,7 +136,26 @@ def test_signing_in_with_a_german_browser_keeps_german_on_a_customer_without_one
 
 def test_the_chat_widgets_strings_come_in_the_pages_language(client):
     page = client.get("/support/chat/", **GERMAN).content.decode()
-    assert '<script src="/jsi18n/"' in page
-    catalog = client.get("/jsi18n/", **GERMAN).content.decode()
+    linked = re.search(r'<script src="(/jsi18n/de/\?v=\w+)"', page)
+    assert linked, "the chat page links its language's catalogue"
+    catalog = client.get(linked.group(1)).content.decode()
     assert "Warten auf eine Ansprechperson" in catalog and "Wir sind online." in catalog
     assert "Warten auf eine Ansprechperson" not in client.get("/jsi18n/", **ENGLISH).text
+
+
+def test_the_chat_pages_catalogue_is_built_once_and_kept_whatever_the_cookies(client):
+    page = client.get("/support/chat/", **GERMAN).content.decode()
+    url = unescape(re.search(r'<script src="(/jsi18n/de/[^"]+)"', page).group(1))
+    with mock.patch("django.views.i18n.DjangoTranslation", wraps=DjangoTranslation) as built:
+        first = client.get(url, **ENGLISH)
+        again = Client().get(url, **ENGLISH)  # another visitor, another browser language
+    assert first.content == again.content and "Wir sind online." in again.text
+    assert built.call_count <= 1  # built once (not at all when an earlier test did)
+    cache_control = {part.strip() for part in again["Cache-Control"].split(",")}
+    assert {"max-age=31536000", "immutable", "public"} <= cache_control
+    assert not again.has_header("Vary")  # the URL names its language and version
+    # The unversioned address still answers in the request's language, not kept.
+    unversioned = client.get("/jsi18n/", **GERMAN)
+    assert "Wir sind online." in unversioned.text and "immutable" not in unversioned.get(
+        "Cache-Control", ""
+    )

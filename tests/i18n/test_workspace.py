@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.utils.translation.trans_real import DjangoTranslation
 
+from helpdesk.catalogue import process_version
 from tests.agent_settings.conftest import settings_form
 from tests.factories import LeadFactory
 from tickets.models import AgentProfile
-from tickets.workspace.catalogue import process_version
 
 pytestmark = pytest.mark.django_db
 
@@ -193,6 +193,7 @@ def test_the_pages_link_the_agents_languages_catalogue_kept_for_a_year(lead):
     for response in (first, again, english_catalogue):
         cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
         assert {"max-age=31536000", "immutable", "public"} <= cache_control
+        assert not response.has_header("Vary")  # kept whatever the cookies
 
 
 def test_a_catalogue_asked_for_by_an_old_version_is_not_kept(lead):

@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
 
+from helpdesk import catalogue
 from tickets import saved_views
 from tickets.fields import selectors as field_selectors
 from tickets.fields.values import as_value
@@ -34,15 +35,15 @@ from tickets.models import (
     TicketField,
     TicketStatus,
 )
-from tickets.workspace import catalogue
 
 register = template.Library()
 
 
 @register.simple_tag
-def script_catalogue_url() -> str:
-    """The URL of the scripts' strings in the page's language (kept by browsers)."""
-    return catalogue.catalogue_url(catalogue.page_language())
+def script_catalogue_url(url_name: str = "agent:javascript-catalog-language") -> str:
+    """The URL of the scripts' strings in the page's language (kept by browsers): the
+    workspace's, or the customer pages' (`"javascript-catalog-language"`)."""
+    return catalogue.catalogue_url(catalogue.page_language(), url_name)
 
 
 @register.filter

@@ -1,7 +1,7 @@
 from django.urls import path
 
+from helpdesk import catalogue
 from tickets.workspace import (
-    catalogue,
     chat_views,
     collab_views,
     customer_views,
@@ -20,7 +20,7 @@ app_name = "agent"
 
 urlpatterns = [
     # The scripts' strings in the agent's language (My settings applies under /agent/ only):
-    # pages link the language's own, kept (tickets.workspace.catalogue).
+    # pages link the language's own, kept (helpdesk.catalogue).
     path("jsi18n/", catalogue.ScriptCatalogue.as_view(), name="javascript-catalog"),
     path(
         "jsi18n/<str:language>/",

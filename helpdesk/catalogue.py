@@ -1,16 +1,18 @@
-"""The workspace scripts' strings in one language (Django's JavaScriptCatalog), built once
-per language and version and kept.
+"""The scripts' strings in one language (Django's JavaScriptCatalog), built once per
+language and version and kept: the agent workspace's (`/agent/jsi18n/`, where My settings
+applies) and the customer pages' (`/jsi18n/`, the chat).
 
-The pages link the catalogue of the agent's language at a URL that names the language and
-the catalogue's version (`/agent/jsi18n/de/?v=…`), so a browser keeps it for a year and
-the server builds it once into the cache: the same for every agent of that language. A
+Pages link the catalogue of their language at a URL that names the language and the
+catalogue's version (`/agent/jsi18n/de/?v=…`), so a browser keeps it for a year and the
+server builds it once into the cache: the same for every reader of that language. A
 deploy with other translations (or another Django) is another version, so another URL and
-another cache entry, never the old catalogue. `/agent/jsi18n/` (the language of the
-session, as pages before this linked) is still served, from the same cache, not kept.
+another cache entry, never the old catalogue. The unnamed URLs (the language of the
+request) are still served, from the same cache, not kept.
 """
 
 import gettext
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,10 @@ DOMAIN = "djangojs"
 KEPT_SECONDS = 365 * 24 * 3600
 
 
-def catalogue_url(language: str) -> str:
-    """The URL of the catalogue in `language` (one of settings.LANGUAGES), as pages link it."""
-    url = reverse("agent:javascript-catalog-language", args=[language])
+def catalogue_url(language: str, url_name: str = "agent:javascript-catalog-language") -> str:
+    """The URL of the catalogue in `language` (one of settings.LANGUAGES), as pages link it:
+    the workspace's, or the customer pages' under `url_name`."""
+    url = reverse(url_name, args=[language])
     return f"{url}?v={catalogue_version(language)}"
 
 
@@ -94,7 +97,7 @@ class ScriptCatalogue(JavaScriptCatalog):
             raise Http404
         language = named or page_language()
         version = catalogue_version(language)
-        key = f"agent-jsi18n:{language}:{version}"
+        key = f"jsi18n:{language}:{version}"
         content = shared_cache.get(key)
         if content is None:
             with translation.override(language):
@@ -104,4 +107,22 @@ class ScriptCatalogue(JavaScriptCatalog):
         response["Content-Language"] = language
         if named and request.GET.get("v") == version:
             patch_cache_control(response, public=True, max_age=KEPT_SECONDS, immutable=True)
+            # The URL names all it depends on: not the cookies or Accept-Language that the
+            # session and locale middleware would add to Vary (KeptWhole removes them).
+            response.kept_whole = True  # type: ignore[attr-defined]
+        return response
+
+
+class KeptWhole:
+    """Drops Vary from a response its view marked `kept_whole` (a versioned URL naming its
+    language), which the session and locale middleware inside this one added: a browser
+    keeps it whatever cookies come and go. Place it before SessionMiddleware."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(response, "kept_whole", False) and response.has_header("Vary"):
+            del response["Vary"]
         return response
