@@ -403,6 +403,13 @@ KNOWLEDGE_MIN_COVERAGE = float(env_str("KNOWLEDGE_MIN_COVERAGE", "0.2"))
 KNOWLEDGE_SEARCH_CONFIG = env_str("KNOWLEDGE_SEARCH_CONFIG", "english")
 # The same for the agents' ticket search (subjects and messages); indexed when migrating.
 TICKET_SEARCH_CONFIG = env_str("TICKET_SEARCH_CONFIG", KNOWLEDGE_SEARCH_CONFIG)
+# The knowledge base's answers counted per client address: "Was this helpful?" and the
+# contact form's "this solved my problem" per hour (one reader answers once per article;
+# these stop a script dropping its cookies), suggestion requests per minute (one per pause
+# in typing is far less).
+HELPDESK_KB_VOTES_PER_HOUR = env_int("HELPDESK_KB_VOTES_PER_HOUR", 30)
+HELPDESK_KB_SOLVED_PER_HOUR = env_int("HELPDESK_KB_SOLVED_PER_HOUR", 30)
+HELPDESK_KB_SUGGESTIONS_PER_MINUTE = env_int("HELPDESK_KB_SUGGESTIONS_PER_MINUTE", 60)
 # Web-form requests accepted per client address and per email address in ten minutes.
 HELPDESK_WEB_FORM_PER_10_MINUTES = env_int("HELPDESK_WEB_FORM_PER_10_MINUTES", 5)
 # Customers may reopen (or follow up on) a resolved or closed ticket in the portal for this

@@ -1,11 +1,13 @@
 """Writes of the knowledge base: every article save renders the body and writes a revision."""
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Max
@@ -193,8 +195,19 @@ def article_restore_revision(*, revision: ArticleRevision, actor: User | None) -
     )
 
 
-def article_record_view(*, article: Article) -> None:
+# A reader's visits to one article count once in this long: reloading it, or coming back
+# to it from the search, does not lift it among the popular articles.
+VIEW_COUNTED_ONCE_IN_SECONDS = 24 * 3600
+
+
+def article_record_view(*, article: Article, reader: str) -> bool:
+    """Count a reading of `article` by `reader` (who reads: see knowledge.views), once a
+    day per reader. Returns whether it counted."""
+    digest = hashlib.sha256(reader.encode()).hexdigest()[:32]
+    if not cache.add(f"kb-viewed:{article.pk}:{digest}", 1, VIEW_COUNTED_ONCE_IN_SECONDS):
+        return False
     Article.objects.filter(pk=article.pk).update(view_count=F("view_count") + 1)
+    return True
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """The contact form's live suggestions (HTMX) and its "this solved my problem" button."""
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,11 +15,6 @@ from knowledge.tracking import search_id_from_token, search_token
 from tickets.ids import id_from
 
 SUGGESTIONS_SHOWN = 3
-# Suggestion requests per client address per minute (one per pause in typing is far less).
-SUGGEST_PER_MINUTE = 60
-# "This solved my problem" answers counted from one client address per hour: past them the
-# customer sees the same page, and the report's deflections stop counting (a script).
-SOLVED_PER_HOUR = 30
 
 
 # The contact form's fields kept when a suggestion answered the customer (and their limits).
@@ -43,8 +39,8 @@ def _form_text(request: HttpRequest) -> tuple[str, str]:
 @require_safe
 def suggest(request: HttpRequest) -> HttpResponse:
     """Articles for what the customer has typed so far, as an HTML fragment for the form."""
-    client = request.META.get("REMOTE_ADDR", "")
-    if count_hit(f"kb-suggest:ip:{client}", window_seconds=60) > SUGGEST_PER_MINUTE:
+    asked = count_hit(f"kb-suggest:ip:{client_address(request)}", window_seconds=60)
+    if asked > settings.HELPDESK_KB_SUGGESTIONS_PER_MINUTE:
         return HttpResponse(status=429)
     subject, description = _form_text(request)
     token = request.GET.get("suggestion_search", "")
@@ -78,7 +74,9 @@ def solved_it(request: HttpRequest) -> HttpResponse:
         error = gettext("That article is not available. Please send your request instead.")
         return render(request, "support/deflected.html", {"error": error}, status=400)
     address = client_address(request)
-    if count_hit(f"kb-solved:ip:{address}", window_seconds=3600) <= SOLVED_PER_HOUR:
+    # Past the limit the customer sees the same page; the report's deflections stop counting.
+    solved = count_hit(f"kb-solved:ip:{address}", window_seconds=3600)
+    if solved <= settings.HELPDESK_KB_SOLVED_PER_HOUR:
         services.deflection_record(
             article=article,
             query=form.cleaned_data["subject"],

@@ -3,6 +3,7 @@
 import secrets
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,10 +18,6 @@ from knowledge.models import Article, SearchSource
 from knowledge.tracking import search_id_from_token, search_token
 from tickets.roles import is_staff_member
 
-# "Was this helpful?" answers one client address may send in an hour: one reader answers
-# once per article (a second answer changes the first); this stops a script that drops its
-# cookies to answer again and again.
-VOTES_PER_HOUR = 30
 VOTER_SESSION_KEY = "kb_voter"
 
 
@@ -106,10 +103,19 @@ def article(request: HttpRequest, category_slug: str, slug: str) -> HttpResponse
         query = request.META.get("QUERY_STRING", "")
         return redirect(f"{url}?{query}" if query else url)
     if "voted" not in request.GET:  # back from "Was this helpful?": not a second reading
-        services.article_record_view(article=found)
+        services.article_record_view(article=found, reader=_reader(request))
     token = request.GET.get("search")
     services.search_record_click(search_id=search_id_from_token(token), article=found)
     return _article_page(request, found, token=token, form=FeedbackForm(), status=200)
+
+
+def _reader(request: HttpRequest) -> str:
+    """Who reads, without a cookie for it: the signed-in person, else the browser as its
+    address and User-Agent tell it (readers behind one address with one browser count
+    once)."""
+    if request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"address:{client_address(request)}:{request.META.get('HTTP_USER_AGENT', '')}"
 
 
 def _voter(request: HttpRequest) -> str:
@@ -134,7 +140,10 @@ def feedback(request: HttpRequest, category_slug: str, slug: str) -> HttpRespons
         token = form.data.get("search")
         return _article_page(request, found, token=token, form=form, status=400)
     address = client_address(request)
-    if count_hit(f"kb-vote:ip:{address}", window_seconds=3600) > VOTES_PER_HOUR:
+    # One reader answers once per article (a second answer changes the first); the limit per
+    # address stops a script that drops its cookies to answer again and again.
+    votes = count_hit(f"kb-vote:ip:{address}", window_seconds=3600)
+    if votes > settings.HELPDESK_KB_VOTES_PER_HOUR:
         messages.error(
             request, gettext("Too many answers from your network just now. Please try later.")
         )

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.suggest_views import SUGGEST_PER_MINUTE
 from tests.helpdesk.servers import serving
 
 ROOT = Path(__file__).resolve().parents[2]
+SUGGEST_PER_MINUTE = 10  # HELPDESK_KB_SUGGESTIONS_PER_MINUTE of the server started below
 
 
 def _compose_web_command(port: int) -> list[str]:
@@ -33,6 +33,7 @@ def _suggest_statuses(trusted_proxies: str, tmp_path: Path) -> list[int]:
         "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",  # an empty form reads nothing
         "DEBUG": "1",
         "DATA_DIR": str(tmp_path),
+        "HELPDESK_KB_SUGGESTIONS_PER_MINUTE": str(SUGGEST_PER_MINUTE),
     }
     prefix = f"10.{random.randrange(256)}.{random.randrange(256)}"
     statuses = []

@@ -5,7 +5,6 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from knowledge import suggest_views
 from knowledge.models import Article, Deflection, SearchLog
 from tickets.models import Ticket
 
@@ -184,8 +183,8 @@ def test_this_solved_it_sent_again_for_one_search_is_one_deflection(client, vpn)
     assert Deflection.objects.count() == 1
 
 
-def test_this_solved_it_from_one_address_is_counted_a_limited_number_of_times(vpn, monkeypatch):
-    monkeypatch.setattr(suggest_views, "SOLVED_PER_HOUR", 2)
+def test_this_solved_it_from_one_address_is_counted_a_limited_number_of_times(vpn, settings):
+    settings.HELPDESK_KB_SOLVED_PER_HOUR = 2
 
     for _ in range(3):  # no search reference: a script posting the form again and again
         response = Client().post("/support/solved-it/", {"article": vpn.pk, "subject": "vpn"})

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from knowledge import services, views
+from knowledge import services
 from knowledge.models import Article, ArticleFeedback
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,8 @@ def test_a_signed_in_customer_votes_once_whichever_browser_they_use(customer_use
     assert _votes(articles["public"]) == (1, 0)
 
 
-def test_votes_from_one_address_are_limited(articles, monkeypatch):
-    monkeypatch.setattr(views, "VOTES_PER_HOUR", 3)
+def test_votes_from_one_address_are_limited(articles, settings):
+    settings.HELPDESK_KB_VOTES_PER_HOUR = 3
     url = "/kb/access/reset-your-password/feedback/"
     for _ in range(3):
         Client().post(url, {"helpful": "yes"})  # a script dropping its cookies each time
@@ -162,6 +162,21 @@ def test_category_page(client, articles):
     html = page(client, "/kb/access/")
     assert "Reset your password" in html and "Unlock a locked account" in html
     assert client.get("/kb/no-such-topic/").status_code == 404
+
+
+def test_a_reader_counts_once_a_day_however_often_they_reload(client, articles, customer_user):
+    for _ in range(3):
+        client.get("/kb/access/reset-your-password/")
+    Client(HTTP_USER_AGENT="Another browser").get("/kb/access/reset-your-password/")
+    signed_in = Client()
+    signed_in.force_login(customer_user)
+    signed_in.get("/kb/access/reset-your-password/")
+    signed_in.get("/kb/access/reset-your-password/?search=x")  # back from the search
+    articles["public"].refresh_from_db()
+    assert articles["public"].view_count == 3  # three readers
+
+    home = page(client, "/kb/")  # and "Popular articles" is what readers read
+    assert "Reset your password" in home
 
 
 def test_voting_does_not_count_a_second_view(client, articles):
