@@ -237,11 +237,18 @@ def _candidate_terms(query: _Query, known: dict[str, tuple[int, int]]) -> list[i
     return chosen
 
 
+# Learned terms are kept for any article; only those the reader may be shown are candidates
+# (an article in the index is published; `public` says it is for customers too), so that
+# an agents-only article does not take a customer's place among the first results.
 _CANDIDATES_SQL = """
 SELECT article_id, term_id, weight FROM knowledge_articleterm
 WHERE term_id IN ({first}) {public}
 UNION ALL
-SELECT article_id, term_id, strength FROM knowledge_learnedterm WHERE term_id IN ({every})
+SELECT learned.article_id, learned.term_id, learned.strength FROM knowledge_learnedterm learned
+WHERE learned.term_id IN ({every}) AND EXISTS (
+    SELECT 1 FROM knowledge_articleterm entry
+    WHERE entry.article_id = learned.article_id {entry_public}
+)
 """
 _FINALISTS_SQL = """
 SELECT article_id, term_id, weight FROM knowledge_articleterm
@@ -311,7 +318,12 @@ def _score(
     scores = _Scores({**uses, **{pk: [] for pk in excluded}})
     scores.add(
         _postings(
-            _CANDIDATES_SQL.format(first=_in(first), public=public, every=_in(every)),
+            _CANDIDATES_SQL.format(
+                first=_in(first),
+                public=public,
+                every=_in(every),
+                entry_public="" if include_agent_only else "AND entry.public",
+            ),
             first + every,
         )
     )

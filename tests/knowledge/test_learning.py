@@ -7,8 +7,10 @@ from urllib.parse import unquote
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from knowledge.models import Article
+from knowledge.search.index import learn
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +120,20 @@ def test_this_solved_my_problem_without_a_search_teaches_nothing(client, kb) -> 
         Client().post("/support/solved-it/", {"article": kb["vpn"].pk, "subject": "zorbax"})
 
     assert found(client, "zorbax") == []
+
+
+def test_words_learned_for_agents_only_articles_take_no_customers_places(
+    client, kb, make_article
+) -> None:
+    for number in range(12):
+        again = "Zorbax again. " * (number % 4)  # ranks them apart, in four groups
+        make_article(f"Tunnel guide {number}", f"Zorbax tunnels, part {number}. {again}")
+    for number in range(3):  # learned by agents' searches, strongly
+        internal = make_article(f"Internal runbook {number}", "Escalate.", visibility="agents")
+        for _ in range(5):
+            learn(query="zorbax", article=internal, now=timezone.now())
+
+    results = found(client, "zorbax")
+
+    assert len(results) == 10  # a full page of the articles customers may read
+    assert all(slug.startswith("tunnel-guide-") for slug in results)
