@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import admin
 from django.forms.models import construct_instance
 from django.http import HttpRequest
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from tickets.fields.values import definition_errors
@@ -17,8 +16,7 @@ from tickets.models import CHOICE_KINDS, FieldChoice, TicketField, TicketForm, T
 
 class DefinitionChecked(forms.ModelForm):
     """The field's definition as it would be saved, checked (tickets.fields.values): on its
-    change page and in the list's quick edits (position, active) alike. A problem with an
-    attribute the form does not hold (the list's) is said for the row."""
+    change page and in the list's quick edits (position, active) alike."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -31,13 +29,8 @@ class DefinitionChecked(forms.ModelForm):
             pattern=posted.pattern,
         )
         for name, message in errors.items():
-            if name in self.fields:
-                self.add_error(name, message)
-            else:
-                label = capfirst(getattr(TicketField._meta.get_field(name), "verbose_name", name))
-                self.add_error(
-                    None, _("%(field)s: %(problem)s") % {"field": label, "problem": message}
-                )
+            # Each message names what it is about: said for the row when not typed on it.
+            self.add_error(name if name in self.fields else None, message)
         return data
 
 

@@ -82,6 +82,34 @@ def test_a_policy_whose_clocks_can_be_timed_is_changed_from_the_list(admin_clien
     assert (gold.is_active, gold.position) == (True, 3)
 
 
+def test_the_lists_refusal_is_said_in_the_admins_language(admin_client):
+    broken = SLAPolicy.objects.create(name="Legacy", is_active=False, warning_percent=150)
+    serial = TicketField.objects.create(
+        key="serial", kind="text", agent_label="Serial", pattern="[A-Z", active=False
+    )
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+
+    policies = admin_client.post(
+        "/admin/tickets/slapolicy/",
+        {
+            "form-TOTAL_FORMS": 1, "form-INITIAL_FORMS": 1, "_save": "Save",
+            "form-0-id": broken.pk, "form-0-position": "1", "form-0-is_active": "on",
+        },
+        **german,
+    )  # fmt: skip
+    fields = admin_client.post(
+        "/admin/tickets/ticketfield/",
+        {
+            "form-TOTAL_FORMS": 1, "form-INITIAL_FORMS": 1, "_save": "Save",
+            "form-0-id": serial.pk, "form-0-position": "1", "form-0-active": "on",
+        },
+        **german,
+    )  # fmt: skip
+
+    assert "Die Warnung ist ein Anteil der Frist, von 0 bis 100 Prozent." in page_of(policies)
+    assert "Das ist kein regulärer Ausdruck" in page_of(fields)
+
+
 # --- Custom ticket fields: the definition as it would be saved must hold -----------------------
 
 
