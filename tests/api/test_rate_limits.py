@@ -20,7 +20,7 @@ def rates(settings):
     }
     settings.HELPDESK_API_TOKEN_FAILURES = 4
     # The counts live in the shared cache: start from none for the addresses used here.
-    for address in ["192.0.2.10", "192.0.2.77", "203.0.113.50", "203.0.113.60"] + [
+    for address in ["192.0.2.10", "192.0.2.77", "203.0.113.50", "203.0.113.60", "203.0.113.61"] + [
         f"198.51.100.{n}" for n in range(1, 4)
     ]:
         cache.delete_many([f"throttle_anon_{address}", f"api-token-failures:{address}"])
@@ -133,3 +133,12 @@ def test_a_refused_signed_in_user_is_limited_by_their_own_rate(rates):
 
     assert [a.status_code for a in answers] == [403] * 5 + [429]
     assert 0 < int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_a_librarys_api_page_counts_wrong_tokens_too(rates):
+    # The API's documentation (drf-spectacular's view, open to all) refuses a wrong token
+    # before its throttles as DRF's views do: counted by the same one exception handler.
+    client = APIClient(REMOTE_ADDR="203.0.113.61")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {'f' * 40}")
+
+    assert [client.get("/api/docs/").status_code for _ in range(4)] == [401, 401, 401, 429]

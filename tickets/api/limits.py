@@ -89,8 +89,9 @@ def counted_refusal(refusal: Exception, view: Any, request: Request | None) -> E
     APIView.initial authenticates and checks permissions before the throttles, so a
     refused request was never counted: guessing tokens or hammering without one was never
     limited. Asked by the API's one exception handler (tickets.api.errors), so every API
-    view, ours or a library's, counts its refusals; a request whose throttles were already
-    checked (refused later, by an object's permission) is not counted twice."""
+    view, ours or a library's, counts its refusals; a request whose throttles (this
+    module's, every API view's) were already checked, refused later by an object's
+    permission, is not counted twice."""
     if not isinstance(refusal, _REFUSALS) or view is None or request is None:
         return refusal
     if getattr(request._request, _COUNTED, False) or not hasattr(view, "check_throttles"):
