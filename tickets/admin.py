@@ -559,7 +559,21 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     inlines = [OpeningHoursInline, CustomHolidayInline]
 
 
-class SLAPolicyForm(forms.ModelForm):
+class SLAPolicyChecked(forms.ModelForm):
+    """The policy as it would be saved, asked whether its clocks can be timed: on its change
+    page and in the list's quick edits (position, active) alike."""
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if not self.errors:
+            posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)
+            problem = sla_clocks.policy_problem(posted, timezone.now())
+            if problem:
+                raise forms.ValidationError(problem)
+        return cleaned
+
+
+class SLAPolicyForm(SLAPolicyChecked):
     """Conditions and actions as checkboxes; stored as lists on the policy."""
 
     priorities = forms.MultipleChoiceField(
@@ -587,16 +601,6 @@ class SLAPolicyForm(forms.ModelForm):
     breach_actions = forms.MultipleChoiceField(
         choices=SLAAction.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
-
-    def clean(self) -> dict[str, Any] | None:
-        cleaned = super().clean()
-        if not self.errors:
-            # The policy as it would be saved, asked whether its clocks can be timed.
-            posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)
-            problem = sla_clocks.policy_problem(posted, timezone.now())
-            if problem:
-                raise forms.ValidationError(problem)
-        return cleaned
 
     class Meta:
         model = SLAPolicy
@@ -644,6 +648,10 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         ("Time", {"fields": ["calendar", "pause_on_hold", "warning_percent"]}),
         ("Actions", {"fields": ["warning_actions", "breach_actions"]}),
     ]
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> Any:
+        # The quick edits are checked as the change page checks the policy.
+        return super().get_changelist_form(request, form=SLAPolicyChecked, **kwargs)
 
 
 @admin.register(Notification)

@@ -1,17 +1,40 @@
 """Custom ticket fields and forms in the admin: a field with its choices (drop-downs,
 multi-selects) inline, a form with its fields inline, both in the order customers see."""
 
+import copy
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import construct_instance
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from tickets.fields.values import definition_errors
 from tickets.models import CHOICE_KINDS, FieldChoice, TicketField, TicketForm, TicketFormField
 
 
-class TicketFieldForm(forms.ModelForm):
+class DefinitionChecked(forms.ModelForm):
+    """The field's definition as it would be saved, checked (tickets.fields.values): on its
+    change page and in the list's quick edits (position, active) alike."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)
+        errors = definition_errors(
+            kind=posted.kind,
+            min_value=posted.min_value,
+            max_value=posted.max_value,
+            max_length=posted.max_length,
+            pattern=posted.pattern,
+        )
+        for name, message in errors.items():
+            # Each message names what it is about: said for the row when not typed on it.
+            self.add_error(name if name in self.fields else None, message)
+        return data
+
+
+class TicketFieldForm(DefinitionChecked):
     class Meta:
         model = TicketField
         fields = [
@@ -19,19 +42,6 @@ class TicketFieldForm(forms.ModelForm):
             "customer_editable", "position", "active", "required", "required_to_solve",
             "min_value", "max_value", "max_length", "pattern", "pattern_message",
         ]  # fmt: skip
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        errors = definition_errors(
-            kind=data.get("kind") or "",
-            min_value=data.get("min_value"),
-            max_value=data.get("max_value"),
-            max_length=data.get("max_length"),
-            pattern=data.get("pattern") or "",
-        )
-        for name, message in errors.items():
-            self.add_error(name, message)
-        return data
 
 
 class ChoiceFormSet(forms.BaseInlineFormSet):
@@ -85,6 +95,10 @@ class TicketFieldAdmin(admin.ModelAdmin):
             {"fields": ["max_length", "pattern", "pattern_message"], "classes": ["collapse"]},
         ),
     ]
+
+    def get_changelist_form(self, request: HttpRequest, **kwargs: Any) -> Any:
+        # The quick edits are checked as the change page checks the definition.
+        return super().get_changelist_form(request, form=DefinitionChecked, **kwargs)
 
 
 class TicketFormFieldInline(admin.TabularInline):

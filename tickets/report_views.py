@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from helpdesk.text import search_text
@@ -15,11 +17,18 @@ from knowledge.models import Article
 from tickets.reports import self_service_report
 from tickets.roles import is_admin
 
-PERIODS = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"), (365, "Last year")]
+PERIODS = [
+    (7, gettext_lazy("Last 7 days")),
+    (30, gettext_lazy("Last 30 days")),
+    (90, gettext_lazy("Last 90 days")),
+    (365, gettext_lazy("Last year")),
+]
 
 
 class PeriodForm(forms.Form):
-    days = forms.TypedChoiceField(choices=PERIODS, coerce=int, initial=30, label="Period")
+    days = forms.TypedChoiceField(
+        choices=PERIODS, coerce=int, initial=30, label=gettext_lazy("Period")
+    )
 
 
 def self_service(request: HttpRequest) -> HttpResponse:
@@ -30,7 +39,7 @@ def self_service(request: HttpRequest) -> HttpResponse:
     report = self_service_report(days=days, now=timezone.now())
     context = {
         **admin.site.each_context(request),
-        "title": "Self-service and deflection",
+        "title": _("Self-service and deflection"),
         "form": form,
         "report": report,
         # Offered as the article's address; the most read first (any other can be typed).
@@ -43,7 +52,7 @@ def self_service(request: HttpRequest) -> HttpResponse:
 
 class SynonymForm(forms.Form):
     query = forms.CharField(max_length=200)
-    means = forms.CharField(max_length=200, label="Means the same as")
+    means = forms.CharField(max_length=200, label=gettext_lazy("Means the same as"))
 
 
 class SearchWordsForm(forms.Form):
@@ -64,15 +73,21 @@ def failed_search_as_synonym(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = SynonymForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say which words the search means, e.g. “wireless network”.")
+        messages.error(request, _("Say which words the search means, e.g. “wireless network”."))
         return _back(request)
     try:
         group = kb.synonym_add(words=form.cleaned_data["query"], means=form.cleaned_data["means"])
     except ValidationError as refused:
         query, means = form.cleaned_data["query"], form.cleaned_data["means"]
-        messages.error(request, f"“{query}” and “{means}”: {' '.join(refused.messages)}")
+        messages.error(
+            request,
+            _("“%(query)s” and “%(means)s”: %(why)s")
+            % {"query": query, "means": means, "why": " ".join(refused.messages)},
+        )
         return _back(request)
-    messages.success(request, f"Synonyms now: {group.words}. Articles are re-indexed.")
+    messages.success(
+        request, _("Synonyms now: %(words)s. Articles are re-indexed.") % {"words": group.words}
+    )
     return _back(request)
 
 
@@ -86,8 +101,11 @@ def failed_search_to_article(request: HttpRequest) -> HttpResponse:
         typed = search_text(request.POST.get("article", ""), 220)
         messages.error(
             request,
-            f"No published article has the address “{typed}”: choose the article that "
-            "answers this search from the list (its address, as in the help center's link).",
+            _(
+                "No published article has the address “%(typed)s”: choose the article that "
+                "answers this search from the list (its address, as in the help center's link)."
+            )
+            % {"typed": typed},
         )
         return _back(request)
     article = kb.article_add_search_words(
@@ -95,5 +113,9 @@ def failed_search_to_article(request: HttpRequest) -> HttpResponse:
         words=form.cleaned_data["query"],
         actor=request.user if request.user.is_authenticated else None,
     )
-    messages.success(request, f"“{form.cleaned_data['query']}” now finds “{article.title}”.")
+    messages.success(
+        request,
+        _("“%(query)s” now finds “%(article)s”.")
+        % {"query": form.cleaned_data["query"], "article": article.title},
+    )
     return _back(request)

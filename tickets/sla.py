@@ -32,6 +32,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext
 
 _DAY = timedelta(days=1)
 _ZERO = timedelta(0)
@@ -54,11 +56,16 @@ class Interval:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("Interval times are local wall-clock times: pass naive times")
+            raise ValueError(
+                gettext("Opening hours are local wall-clock times, without a time zone")
+            )
         if self.end != time(0) and self.end <= self.start:
             raise ValueError(
-                f"Interval end {self.end} must be after its start {self.start} "
-                "(use time(0) for midnight at the end of the day)"
+                gettext(
+                    "The end of opening hours, %(end)s, must be after its start, %(start)s "
+                    "(an end of 00:00 is midnight at the end of the day)"
+                )
+                % {"end": f"{self.end:%H:%M}", "start": f"{self.start:%H:%M}"}
             )
 
     @classmethod
@@ -66,7 +73,10 @@ class Interval:
         """``"09:00-17:30"`` → Interval; an end of ``24:00`` or ``00:00`` is midnight."""
         parts = [part.strip() for part in text.split("-")]
         if len(parts) != 2:
-            raise ValueError(f"Expected an interval like '09:00-17:30', got {text!r}")
+            raise ValueError(
+                gettext("Expected opening hours like “09:00-17:30”, not “%(text)s”")
+                % {"text": text}
+            )
         end = time(0) if parts[1] == "24:00" else time.fromisoformat(parts[1])
         return cls(time.fromisoformat(parts[0]), end)
 
@@ -98,10 +108,15 @@ class Calendar:
         try:
             zone = ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"Unknown time zone {self.time_zone!r}") from exc
+            raise ValueError(
+                gettext("Unknown time zone “%(zone)s”") % {"zone": self.time_zone}
+            ) from exc
         unknown = set(self.weekly) - set(range(7))
         if unknown:
-            raise ValueError(f"Weekdays are 0 (Monday) to 6 (Sunday), got {sorted(unknown)}")
+            raise ValueError(
+                gettext("Weekdays are 0 (Monday) to 6 (Sunday), not %(weekdays)s")
+                % {"weekdays": ", ".join(str(day) for day in sorted(unknown))}
+            )
         week = tuple(_day_offsets(day, self.weekly.get(day, ())) for day in range(7))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         object.__setattr__(self, "_zone", zone)
@@ -135,7 +150,11 @@ def _public_holidays(
     try:
         official = holidays_lib.country_holidays(country, subdiv=subdivision, years=years)
     except NotImplementedError as exc:
-        raise ValueError(f"No holidays known for {country!r}/{subdivision!r}") from exc
+        if subdivision:
+            wrong = gettext("No holidays known for the region “%(subdivision)s” of “%(country)s”")
+        else:
+            wrong = gettext("No holidays known for the country “%(country)s”")
+        raise ValueError(wrong % {"country": country, "subdivision": subdivision}) from exc
     return frozenset(official)
 
 
@@ -144,7 +163,9 @@ def _day_offsets(day: int, intervals: Iterable[Interval]) -> tuple[Offsets, ...]
     offsets = sorted(interval.offsets for interval in intervals)
     for (_, end), (start, _) in itertools.pairwise(offsets):
         if start < end:
-            raise ValueError(f"Opening intervals overlap on weekday {day}")
+            raise ValueError(
+                gettext("The opening hours on %(weekday)s overlap") % {"weekday": WEEKDAYS[day]}
+            )
     return tuple(offsets)
 
 
@@ -161,7 +182,7 @@ class Pause:
     def __post_init__(self) -> None:
         _utc(self.start)
         if self.end is not None and _utc(self.end) < _utc(self.start):
-            raise ValueError("A pause cannot end before it starts")
+            raise ValueError(gettext("A pause cannot end before it starts"))
 
 
 @dataclass(frozen=True)
@@ -187,13 +208,19 @@ class ClockState:
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"Expected an aware datetime, got naive {value!r}")
+        raise ValueError(
+            gettext("Expected an aware date and time (with a time zone), not %(value)s")
+            % {"value": value}
+        )
     return value.astimezone(UTC)
 
 
 def _duration(minutes: float) -> timedelta:
     if not math.isfinite(minutes) or minutes < 0:
-        raise ValueError(f"Minutes must be a finite number >= 0, got {minutes!r}")
+        raise ValueError(
+            gettext("Minutes must be a finite number of at least 0, not %(minutes)s")
+            % {"minutes": minutes}
+        )
     return timedelta(minutes=minutes)
 
 
@@ -246,7 +273,7 @@ def _spans_from(calendar: Calendar, start: datetime) -> Iterator[Span]:
     for _ in range(_MAX_DAYS):
         yield from _day_spans(calendar, day)
         day += _DAY
-    raise ValueError("No opening hours found within a hundred years of the start")
+    raise ValueError(gettext("No opening hours found within a hundred years of the start"))
 
 
 # --- Core arithmetic (timedelta in, timedelta out) ---------------------------------------
@@ -256,7 +283,7 @@ def _add(start: datetime, amount: timedelta, calendar: Calendar) -> datetime:
     if calendar.always_open:
         return start + amount
     if not calendar.has_hours:
-        raise ValueError("The calendar has no opening hours: the clock would never run")
+        raise ValueError(gettext("The calendar has no opening hours: the clock would never run"))
     remaining = amount
     for opens, closes in _spans_from(calendar, start):
         opens = max(opens, start)
@@ -357,7 +384,10 @@ def _warning(target_minutes: int, warning_percent: int) -> timedelta:
     """The warning share of a target, to the second: not rounded to whole minutes, which
     made a one-minute target warn and breach at the same moment."""
     if not 0 <= warning_percent <= 100:
-        raise ValueError(f"warning_percent must be within 0..100, got {warning_percent}")
+        raise ValueError(
+            gettext("The warning share is from 0 to 100 percent, not %(percent)s")
+            % {"percent": warning_percent}
+        )
     return timedelta(seconds=round(target_minutes * 60 * warning_percent / 100))
 
 

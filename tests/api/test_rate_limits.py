@@ -7,7 +7,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def rates(settings):
     }
     settings.HELPDESK_API_TOKEN_FAILURES = 4
     # The counts live in the shared cache: start from none for the addresses used here.
-    for address in ["192.0.2.10", "192.0.2.77", "203.0.113.50"] + [
+    for address in ["192.0.2.10", "192.0.2.77", "203.0.113.50", "203.0.113.60", "203.0.113.61"] + [
         f"198.51.100.{n}" for n in range(1, 4)
     ]:
         cache.delete_many([f"throttle_anon_{address}", f"api-token-failures:{address}"])
@@ -76,7 +76,12 @@ def test_a_forged_forwarded_for_does_not_reset_the_count(rates):
     assert statuses[-1] == 429
 
 
-def test_wrong_tokens_from_one_address_are_cut_off(rates):
+def test_wrong_tokens_from_one_address_are_cut_off(rates, settings):
+    # The address's anonymous rate (which wrong tokens count towards too) not reached here.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "5/minute", "anon": "10/minute"},
+    }
     guesser = APIClient(REMOTE_ADDR="203.0.113.50")
     guesses = []
     for n in range(5):
@@ -89,3 +94,51 @@ def test_wrong_tokens_from_one_address_are_cut_off(rates):
     assert (
         token_client("elsewhere", address="192.0.2.77").get("/api/v1/tickets/").status_code == 200
     )
+
+
+def test_requests_refused_without_a_token_count_towards_the_anonymous_rate(rates):
+    # Refused (401) before the view runs: counted all the same, so hammering is limited.
+    client = APIClient(REMOTE_ADDR="198.51.100.1")
+    answers = [client.get("/api/v1/tickets/") for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert [a["RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+    assert answers[-1].json()["error"]["code"] == "throttled"
+    # The public search from that address shares the count: it waits too.
+    assert client.get("/api/v1/kb/search", {"q": "vpn"}).status_code == 429
+
+
+def test_wrong_tokens_count_towards_the_anonymous_rate_before_the_cut_off(rates):
+    # 3 anonymous requests a minute, 4 wrong tokens before the address is cut off: the
+    # fourth guess is already answered 429 with Retry-After, as any anonymous request.
+    guesser = APIClient(REMOTE_ADDR="203.0.113.60")
+    answers = []
+    for n in range(4):
+        guesser.credentials(HTTP_AUTHORIZATION=f"Token {n:040x}")
+        answers.append(guesser.get("/api/v1/tickets/"))
+
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+    assert answers[-1].json()["error"]["code"] == "throttled"
+
+
+def test_a_refused_signed_in_user_is_limited_by_their_own_rate(rates):
+    # A customer's token (not staff): 403 on the agents' API, counted on their user rate.
+    customer = UserFactory(username="portal-user")
+    cache.delete(f"throttle_user_{customer.pk}")
+    client = APIClient(REMOTE_ADDR="192.0.2.10")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer).key}")
+    answers = [client.get("/api/v1/tickets/") for _ in range(6)]
+
+    assert [a.status_code for a in answers] == [403] * 5 + [429]
+    assert 0 < int(answers[-1]["Retry-After"]) <= 60
+
+
+def test_a_librarys_api_page_counts_wrong_tokens_too(rates):
+    # The API's documentation (drf-spectacular's view, open to all) refuses a wrong token
+    # before its throttles as DRF's views do: counted by the same one exception handler.
+    client = APIClient(REMOTE_ADDR="203.0.113.61")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {'f' * 40}")
+
+    assert [client.get("/api/docs/").status_code for _ in range(4)] == [401, 401, 401, 429]

@@ -136,3 +136,39 @@ def test_an_article_address_that_is_not_one_is_said_back(client, admin_user, mak
     page = response.content.decode()
     assert "No published article has the address “Keyboard shortcuts”" in page
     assert "keyboard-shortcuts" in page  # offered in the list to choose from
+
+
+def test_a_german_admin_reads_the_report_in_german(client, admin_user, activity):
+    client.force_login(admin_user)
+
+    html = client.get(URL, HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+
+    for said in [
+        "Selbstbedienung und Umlenkung",  # the title
+        "Zeitraum", "Letzte 30 Tage", "Umlenkungsquote",
+        "2 von 4 Anfragen wurden durch Selbstbedienung beantwortet.",
+        "Suchen der Kunden", "Ohne jedes Ergebnis",
+        "Häufigste erfolglose Suchen (kein Artikel geöffnet): Diese als Nächstes schreiben",
+        "Als Synonym hinzufügen", "Meistgelesene Artikel (insgesamt)",
+        "Am wenigsten hilfreiche Artikel: Diese zuerst verbessern",
+    ]:  # fmt: skip
+        assert said in html, said
+    for english in ["Deflection rate", "requests were answered", "Customer searches", "Times"]:
+        assert english not in html, english
+    index = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Selbstbedienung und Umlenkung" in index
+
+
+def test_a_german_admin_is_told_in_german_what_teaching_the_search_did(
+    client, admin_user, kb_answer
+):
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/reports/self-service/search-words/",
+        {"query": "tunnel broke", "article": kb_answer.slug},
+        HTTP_ACCEPT_LANGUAGE="de",
+        follow=True,
+    )
+
+    assert f"„tunnel broke“ findet jetzt „{kb_answer.title}“." in response.content.decode()

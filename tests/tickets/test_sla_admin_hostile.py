@@ -216,3 +216,91 @@ def test_the_calendars_refusal_is_said_in_the_admins_language(admin_client, open
         "Die SLA-Richtlinien “Gold”, “Silver” rechnen mit diesem Kalender: Mit diesen "
         "Änderungen ließen sich ihre Fristen darin nicht berechnen"
     ) in response.content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”")
+
+
+# --- Said in the admin's language: the checks' reasons too -----------------------------------
+
+GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+
+
+def _german(response: Any) -> str:
+    assert response.status_code == 200
+    return (
+        response.content.decode()
+        .replace("&ldquo;", "“")
+        .replace("&rdquo;", "”")
+        .replace("&bdquo;", "„")
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ({"warning_percent": 150}, "Die Warnung ist ein Anteil der Frist, von 0 bis 100 Prozent."),
+        (
+            {"resolution_minutes": 2147483647, "calendar": "office"},
+            "Ihre Fristen lassen sich in ihrem Kalender nicht berechnen: Keine Öffnungszeiten "
+            "innerhalb von hundert Jahren ab dem Beginn gefunden.",
+        ),
+    ],
+)
+def test_a_policys_refusal_is_said_in_german(admin_client, office, typed, said):
+    typed = {k: office.pk if v == "office" else v for k, v in typed.items()}
+
+    response = admin_client.post("/admin/tickets/slapolicy/add/", policy_form(**typed), **GERMAN)
+
+    assert said in _german(response)
+
+
+@pytest.mark.parametrize(
+    ("hours", "overrides", "said"),
+    [
+        (
+            [("0", "09:00", "17:00")],
+            {"time_zone": "Mars/Olympus"},
+            "Die Uhren können in diesem Kalender nicht rechnen: Unbekannte Zeitzone "
+            "„Mars/Olympus“.",
+        ),
+        (
+            [("0", "09:00", "17:00")],
+            {"holiday_country": "XX"},
+            "Die Uhren können in diesem Kalender nicht rechnen: Für das Land „XX“ sind keine "
+            "Feiertage bekannt.",
+        ),
+        (
+            [("0", "17:00", "09:00")],
+            {},
+            "Das Ende der Öffnungszeit, 09:00, muss nach ihrem Beginn, 17:00, liegen",
+        ),
+        (
+            [("0", "09:00", "17:00"), ("0", "12:00", "18:00")],
+            {},
+            "Die Öffnungszeiten am Montag überschneiden sich.",
+        ),
+        (
+            [],
+            {},
+            "Ein Kalender, der nicht rund um die Uhr geöffnet ist, braucht Öffnungszeiten, "
+            "sonst liefe keine Uhr.",
+        ),
+    ],
+)
+def test_a_calendars_refusal_is_said_in_german(admin_client, hours, overrides, said):
+    response = admin_client.post(
+        "/admin/tickets/businesscalendar/add/", calendar_form(hours, **overrides), **GERMAN
+    )
+
+    assert said in _german(response)
+
+
+def test_why_a_calendar_in_use_is_refused_is_said_in_german(admin_client, open_all_week):
+    response = admin_client.post(
+        f"/admin/tickets/businesscalendar/{open_all_week.pk}/change/",
+        calendar_change(open_all_week, [("0", "09:00", "10:00")]),
+        **GERMAN,
+    )
+
+    assert (
+        "Mit diesen Änderungen ließen sich ihre Fristen darin nicht berechnen (Keine "
+        "Öffnungszeiten innerhalb von hundert Jahren ab dem Beginn gefunden)."
+    ) in _german(response)

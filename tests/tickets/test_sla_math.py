@@ -382,7 +382,7 @@ def test_due_at_is_consistent_with_elapsed(office: Calendar) -> None:
 def test_zero_target_and_bad_warning_percent(office: Calendar) -> None:
     started = london(2026, 1, 5, 20)
     assert due_at(started, 0, [], office, started) == started
-    with pytest.raises(ValueError, match="warning_percent"):
+    with pytest.raises(ValueError, match="warning share"):
         warning_at(started, 60, 120, [], office, started)
     with pytest.raises(ValueError, match="before it starts"):
         Pause(london(2026, 1, 5, 10), london(2026, 1, 5, 9))

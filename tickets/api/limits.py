@@ -5,6 +5,9 @@ tokens per client address.
   anonymous client address HELPDESK_API_RATE_ANON (the public knowledge-base search); past
   that, 429 with Retry-After. Every answer says where the client stands in the
   IETF draft's RateLimit-Limit / -Remaining / -Reset headers (and X-RateLimit-* alike).
+- A request refused before the view runs (no token or a wrong one: 401; not allowed: 403)
+  counts too (counted_refusal): DRF checks the throttles only after authentication and
+  permissions passed, so refused clients were never limited.
 - A client address that sent HELPDESK_API_TOKEN_FAILURES wrong tokens is answered 429 for
   HELPDESK_LOCKOUT_MINUTES, whatever token it sends: tokens cannot be guessed one by one.
 
@@ -26,6 +29,12 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from helpdesk.ratelimit import client_address, count_hit
 
 _STANDING = "api_rate_limit"  # (limit, remaining, seconds to reset) on the Django request
+_COUNTED = "api_rate_counted"  # on the Django request: its throttles were checked
+_REFUSALS = (
+    exceptions.NotAuthenticated,
+    exceptions.AuthenticationFailed,
+    exceptions.PermissionDenied,
+)
 
 
 class _Standing:
@@ -47,6 +56,7 @@ class _Standing:
         return None if rate is None else str(rate)
 
     def allow_request(self, request: Request, view: Any) -> bool:
+        setattr(request._request, _COUNTED, True)
         allowed: bool = super().allow_request(request, view)  # type: ignore[misc]
         if getattr(self, "key", None) is None:  # this throttle does not apply
             return allowed
@@ -71,6 +81,26 @@ class UserRate(_Standing, UserRateThrottle):
 
 class AnonRate(_Standing, AnonRateThrottle):
     scope = "anon"
+
+
+def counted_refusal(refusal: Exception, view: Any, request: Request | None) -> Exception:
+    """A refusal (401, 403) counted against the client's rate as the view's throttles count
+    any request: `refusal` within the rate, Throttled (429, Retry-After) past it. DRF's
+    APIView.initial authenticates and checks permissions before the throttles, so a
+    refused request was never counted: guessing tokens or hammering without one was never
+    limited. Asked by the API's one exception handler (tickets.api.errors), so every API
+    view, ours or a library's, counts its refusals; a request whose throttles (this
+    module's, every API view's) were already checked, refused later by an object's
+    permission, is not counted twice."""
+    if not isinstance(refusal, _REFUSALS) or view is None or request is None:
+        return refusal
+    if getattr(request._request, _COUNTED, False) or not hasattr(view, "check_throttles"):
+        return refusal
+    try:
+        view.check_throttles(request)  # a failed authentication left request.user anonymous
+    except exceptions.Throttled as throttled:
+        return throttled
+    return refusal
 
 
 class LimitedTokenAuthentication(TokenAuthentication):

@@ -19,6 +19,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tickets import sla
@@ -156,9 +157,9 @@ def calendar_problem(
     try:
         calendar = calendar_from(source, hours, extra)
     except ValueError as wrong:
-        return f"The clocks cannot count in this calendar: {wrong}."
+        return _("The clocks cannot count in this calendar: %(why)s.") % {"why": wrong}
     if not calendar.has_hours:
-        return "A calendar that is not open 24/7 needs opening hours, or no clock would run."
+        return _("A calendar that is not open 24/7 needs opening hours, or no clock would run.")
     return _policies_problem(source, calendar, now)
 
 
@@ -196,15 +197,18 @@ def policy_problem(policy: SLAPolicy, now: datetime) -> str | None:
     is saved: a policy that cannot time its clocks would stop every ticket it matches from
     being opened."""
     if not 0 <= policy.warning_percent <= 100:
-        return "The warning is a share of the target, from 0 to 100 percent."
+        return _("The warning is a share of the target, from 0 to 100 percent.")
     try:
         calendar = calendar_of(policy)
     except (ValueError, OverflowError) as wrong:
-        return f"Its targets cannot be timed in its calendar: {wrong}."
-    if not calendar.has_hours:
-        return "Its calendar has no opening hours: no clock would run."
-    untimed = _untimed_target(policy, calendar, now)
-    return f"Its targets cannot be timed in its calendar: {untimed}." if untimed else None
+        untimed: str | None = _reason(wrong)
+    else:
+        if not calendar.has_hours:
+            return _("Its calendar has no opening hours: no clock would run.")
+        untimed = _untimed_target(policy, calendar, now)
+    if untimed is None:
+        return None
+    return _("Its targets cannot be timed in its calendar: %(why)s.") % {"why": untimed}
 
 
 def _untimed_target(policy: SLAPolicy, calendar: sla.Calendar, now: datetime) -> str | None:
@@ -216,8 +220,16 @@ def _untimed_target(policy: SLAPolicy, calendar: sla.Calendar, now: datetime) ->
             if target is not None:
                 sla.add_business_minutes(now, target, calendar)
     except (ValueError, OverflowError) as wrong:
-        return str(wrong)
+        return _reason(wrong)
     return None
+
+
+def _reason(wrong: ValueError | OverflowError) -> str:
+    """Why, in the reader's language: tickets.sla says its own (translated); an overflow is
+    Python's words (English), said as ours."""
+    if isinstance(wrong, OverflowError):
+        return _("A target would end beyond the last date the calendar can count to")
+    return str(wrong)
 
 
 def start(ticket: Ticket, now: datetime, *, shared: "PolicyCache | None" = None) -> list[SLAClock]:
