@@ -161,9 +161,9 @@ _ADDRESS_EVENTS = (
 def _address_summary(kind: str, data: dict[str, Any]) -> str:
     """An address flagged undeliverable, cleared, or an automatic message held for it."""
     address = data.get("address", "")
+    if not address:  # an hourly limit's hold; or the customer was erased since
+        return str(_EVENT_LABELS.get(kind, kind))
     if kind == EventKind.DELIVERY_HELD:
-        if not address:
-            return str(_EVENT_LABELS[kind])
         return _("Automatic message not sent: %(why)s") % {
             "why": undeliverable_flag(data.get("flag", ""), address, data.get("since"))
         }

@@ -9,6 +9,7 @@ tracking webhook and bounces mailed back to `manage.py ingest_email`."""
 import pytest
 from django.core import mail
 from django.test import Client
+from rest_framework.test import APIClient
 
 from tests.channels_ingest.email.test_delivery_reports import (
     CUSTOMER,
@@ -235,6 +236,36 @@ def test_the_flag_cannot_be_cleared_through_another_customers_page(client, agent
 
     client.post(f"/agent/customers/{other.pk}/contacts/{contact().pk}/deliverable/")
 
+    assert contact().undeliverable == "bounced"
+
+
+def test_an_agent_clears_the_flag_through_the_api(client, agent_api, reply):
+    hard_bounce(client, reply)
+    url = (
+        f"/api/v1/customers/{reply.ticket.customer_id}/contact-points/{contact().pk}/undeliverable/"
+    )
+
+    response = agent_api.delete(url)
+
+    assert response.status_code == 200
+    assert response.json()["undeliverable"] == ""
+    assert contact().undeliverable == ""
+
+
+def test_the_api_refuses_a_light_agent_and_another_customers_contact(client, reply):
+    hard_bounce(client, reply)
+    light = APIClient()
+    light.force_authenticate(LightAgentFactory(username="light", tiers=[1]))
+    other = services.customer_create(
+        name="Someone else", contacts=[(ContactKind.EMAIL, "else@example.com")]
+    )
+    mine = f"/api/v1/customers/{reply.ticket.customer_id}/contact-points/{contact().pk}/"
+    theirs = f"/api/v1/customers/{other.pk}/contact-points/{contact().pk}/"
+
+    assert light.delete(f"{mine}undeliverable/").status_code == 403
+    agent = APIClient()
+    agent.force_authenticate(reply.author_user)
+    assert agent.delete(f"{theirs}undeliverable/").status_code == 404
     assert contact().undeliverable == "bounced"
 
 
