@@ -110,10 +110,13 @@ def flagged_destination(message: Message) -> ContactPoint | None:
     if message.channel != Channel.EMAIL:
         return None
     thread = email_thread_for(message)
-    if thread is None:
-        return None
+    return flagged_address(thread.to) if thread is not None else None
+
+
+def flagged_address(address: str) -> ContactPoint | None:
+    """The contact point of this email address if it is flagged undeliverable, else None."""
     return (
-        ContactPoint.objects.filter(kind=ContactKind.EMAIL, value=thread.to.strip().lower())
+        ContactPoint.objects.filter(kind=ContactKind.EMAIL, value=address.strip().lower())
         .exclude(undeliverable="")
         .first()
     )

@@ -175,6 +175,24 @@ def test_a_soft_bounce_fails_the_reply_but_flags_nothing(
     assert 'id="reply-undeliverable"' not in ticket_page(client, agent, reply.ticket)
 
 
+@pytest.mark.parametrize(
+    ("postmark_type", "details", "flag"),
+    [
+        ("HardBounce", "smtp;550 5.1.1 The email account does not exist.", "bounced"),
+        ("HardBounce", "", "bounced"),  # no server answer: Postmark's word for it
+        ("HardBounce", "smtp;421 4.7.0 Try again later.", ""),  # the server said: later
+        ("SoftBounce", "smtp;550 5.2.2 Mailbox full.", ""),  # Postmark: soft
+        ("BadEmailAddress", "", "bounced"),  # Postmark refuses an invalid address
+        ("Blocked", "", ""),  # refused for our reputation, not the address's fault
+        ("Transient", "", ""),  # a delay
+    ],
+)
+def test_which_bounces_flag_the_address(client, reply, postmark_type, details, flag):
+    report(client, reply, at="10:00", Type=postmark_type, Details=details)
+
+    assert contact().undeliverable == flag
+
+
 def test_a_bounce_reported_twice_is_recorded_once(client, agent, reply):
     hard_bounce(client, reply)
     hard_bounce(client, reply)
