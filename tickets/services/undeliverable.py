@@ -11,6 +11,7 @@ delivered, its owner does not want it."""
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from tickets.models import (
     Customer,
     EventKind,
     Message,
+    MessageKind,
     Undeliverable,
 )
 from tickets.selectors import email_thread_for
@@ -108,6 +110,15 @@ def contact_point_clear_flag(
 def flagged_destination(message: Message) -> ContactPoint | None:
     """The flagged address an automatic email would go to, or None (it may go)."""
     if message.channel != Channel.EMAIL:
+        return None
+    # Most tickets have none: one query says so, before the thread is worked out.
+    senders = Message.objects.filter(
+        ticket_id=message.ticket_id, kind=MessageKind.INBOUND, channel=Channel.EMAIL
+    ).values("sender")
+    candidates = ContactPoint.objects.filter(kind=ContactKind.EMAIL).exclude(undeliverable="")
+    if not candidates.filter(
+        Q(customer_id=message.ticket.customer_id) | Q(value__in=senders)
+    ).exists():
         return None
     thread = email_thread_for(message)
     return flagged_address(thread.to) if thread is not None else None
