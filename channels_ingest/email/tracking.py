@@ -7,9 +7,11 @@ stop going to it."""
 
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
+from django.utils import timezone
 
 from tickets import services
 from tickets.collab import services as collab
@@ -56,7 +58,7 @@ def record_email_delivery(
             provider_id=provider_id,
             recipient=recipient,
             reason=_reason(event, esp_name),
-            at=event.timestamp,
+            at=_when(event),
         )
     elif (status := _STATUS.get(event.event_type)) is None:
         return
@@ -67,13 +69,22 @@ def record_email_delivery(
             status=status,
             error=reason,
             recipient=recipient,
-            at=event.timestamp,
+            at=_when(event),
             permanent=_permanent(event),
         )
         if found is None and status == DeliveryStatus.FAILED:
             found = collab.side_message_record_bounce(reason=reason, provider_id=provider_id)
     if found is None:
         logger.info("%s %s report for an unknown message ignored", esp_name, event.event_type)
+
+
+def _when(event: AnymailTrackingEvent) -> datetime | None:
+    """The provider's time of the event (None: it gave none, now is taken); one without a
+    zone is read as UTC, as the providers mean it."""
+    at = event.timestamp
+    if isinstance(at, datetime) and timezone.is_naive(at):
+        return timezone.make_aware(at, UTC)
+    return at if isinstance(at, datetime) else None
 
 
 def _permanent(event: AnymailTrackingEvent) -> bool:

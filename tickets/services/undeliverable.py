@@ -64,13 +64,16 @@ def address_record_delivery(*, message: Message, recipient: str, at: datetime) -
     point = _locked(recipient)
     if point is None:
         return
-    if point.deliverable_at is None or point.deliverable_at < at:
-        point.deliverable_at = at
+    later = point.deliverable_at is None or point.deliverable_at < at
     cleared = (
         point.undeliverable == Undeliverable.BOUNCED
         and point.undeliverable_at is not None
         and point.undeliverable_at < at
     )
+    if not (later or cleared):
+        return  # older news: nothing to write
+    if later:
+        point.deliverable_at = at
     if cleared:
         _clear(point)
     point.save(update_fields=[*_FLAG_FIELDS, "deliverable_at"])
