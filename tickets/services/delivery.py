@@ -1,4 +1,5 @@
-"""What providers report about messages we sent: sent, delivered, failed."""
+"""What providers report about messages we sent: sent, delivered, delayed, failed, marked
+as spam (the last two may flag the address: tickets.services.undeliverable)."""
 
 from datetime import datetime
 
