@@ -34,6 +34,9 @@ class DeliveryReport:
     failed: bool  # False: a delay warning; the server is still trying
     failed_recipients: tuple[str, ...] = ()
     reason: str = ""  # what the server said, e.g. "x@example.com: 550 5.1.1 User unknown"
+    # Those of failed_recipients whose failure is permanent (status 5.x.x: a hard bounce,
+    # the address is gone), not transient (4.x.x, e.g. a mailbox full until it expired).
+    permanent_recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ class EventKind(models.TextChoices):
     CALL_LOGGED = "call_logged", _("Call logged")
     DELIVERY_FAILED = "delivery_failed", _("Delivery failed")
     DELIVERY_HELD = "delivery_held", _("Automatic message not sent")
+    CONTACT_UNDELIVERABLE = "contact_undeliverable", _("Customer's address flagged")
+    CONTACT_DELIVERABLE = "contact_deliverable", _("Customer's address flag cleared")
     SLA_POLICY = "sla_policy", _("SLA policy applied")
     KB_SUGGESTED = "kb_suggested", _("Self-service articles offered")
     DEFLECTED = "deflected", _("Solved by self-service")
@@ -214,6 +216,13 @@ class CustomerNote(models.Model):
         return self.text[:60]
 
 
+class Undeliverable(models.TextChoices):
+    """Why automatic notices no longer go to an email address."""
+
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINED = "complained", _("Marked our email as spam")
+
+
 class ContactPoint(models.Model):
     """An address or number that identifies a customer; stored normalised."""
 
@@ -223,6 +232,19 @@ class ContactPoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # When the customer proved the address or number is theirs (a link sent to it, opened).
     verified_at = models.DateTimeField(null=True, blank=True)
+    # An email address that hard-bounced, or whose owner marked our mail as spam: automatic
+    # notices skip it until an agent clears it (or, for a bounce, a later delivery report).
+    undeliverable = models.CharField(
+        max_length=10, choices=Undeliverable.choices, blank=True, default=""
+    )
+    # When the provider or mail server said so, and what it said.
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.TextField(blank=True)
+    # The latest time it was known to work: a delivery report's time, or when an agent
+    # cleared its flag. A report dated before it is older news and flags nothing.
+    deliverable_at = models.DateTimeField(null=True, blank=True)
+    # When an agent last cleared its flag: a complaint dated before it is not raised again.
+    flag_cleared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "value"]
@@ -516,7 +538,8 @@ class Message(models.Model):
     delivery_status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default="", blank=True
     )
-    # Why delivery failed, as the provider said it.
+    # Why delivery failed, as the provider said it; while it is still SENT, why it is delayed
+    # (a delay warning, until the delivery or the bounce it announced).
     delivery_error = models.TextField(blank=True)
     # The provider's id for a message we sent (ESP message id, Twilio SID): status callbacks
     # find the message by it.

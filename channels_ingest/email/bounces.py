@@ -46,7 +46,17 @@ def _read(report: EmailMessage) -> DeliveryReport | None:
         failed=bool(failed),
         failed_recipients=tuple(_address(block) for block in failed if _address(block)),
         reason=_reason(failed or recipients),
+        permanent_recipients=tuple(
+            _address(block) for block in failed if _address(block) and _permanent(block)
+        ),
     )
+
+
+def _permanent(block: EmailMessage) -> bool:
+    """A failure of class 5 (RFC 3463: permanent), or one that gives no status: the
+    action "failed" is final by itself (RFC 3464)."""
+    status = str(block.get("Status", "")).strip()
+    return not status.startswith(("2", "4"))
 
 
 def _recipient_blocks(report: EmailMessage) -> list[EmailMessage]:

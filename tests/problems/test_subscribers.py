@@ -1,6 +1,7 @@
 """Whoever asked "tell me when it's fixed" is told when the problem is solved: by email or
 by text, once each, with the public explanation; a failed send is recorded, never lost."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from django.test import Client
 
 from channels_ingest.errors import DeliveryError
 from channels_ingest.sms import backends
-from tickets.models import KnownIssue, KnownIssueSubscriber, Problem
+from tickets import services
+from tickets.models import ContactKind, KnownIssue, KnownIssueSubscriber, Problem, Undeliverable
 from tickets.problems import known_issues
 from tickets.problems import services as problems
 from tickets.tasks import solve_problem
@@ -105,6 +107,30 @@ def test_an_issue_ended_without_a_fix_tells_nobody(
 
     assert mail.outbox == []
     assert KnownIssueSubscriber.objects.get().notified_at is None
+
+
+def test_an_address_flagged_undeliverable_is_not_told(
+    issue: KnownIssue, agent: Any, celery_eager: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """It hard-bounced (tests/channels_ingest/email/test_undeliverable_addresses.py): the
+    notice is not sent, and the subscriber's row says why."""
+    customer = services.customer_create(
+        name="Ann", contacts=[(ContactKind.EMAIL, "ann@example.com")]
+    )
+    customer.contact_points.update(
+        undeliverable=Undeliverable.BOUNCED,
+        undeliverable_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        undeliverable_reason="smtp;550 5.1.1 unknown user",
+    )
+    _ask(issue, "ann@example.com", "bob@example.com")
+
+    _solve(issue.problem, agent, django_capture_on_commit_callbacks)
+
+    [email] = mail.outbox
+    assert email.to == ["bob@example.com"]
+    ann = KnownIssueSubscriber.objects.get(address="ann@example.com")
+    assert ann.notify_error == "Not sent: ann@example.com bounced on 1 Dec 2026 09:30."
+    assert ann.notified_at is not None  # not tried again by the next run
 
 
 class _Refusing:

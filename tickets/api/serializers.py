@@ -71,7 +71,23 @@ class TierWithAgentsSerializer(TierSerializer):
 class ContactPointSerializer(serializers.ModelSerializer):
     class Meta:
         model = ContactPoint
-        fields = ["id", "kind", "value", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "value",
+            "created_at",
+            "undeliverable",
+            "undeliverable_at",
+            "undeliverable_reason",
+        ]
+        extra_kwargs = {
+            "undeliverable": {
+                "help_text": "Why automatic notices no longer go to this email address "
+                "(empty: they do): it bounced, or its owner marked our email as spam."
+            },
+            "undeliverable_at": {"help_text": "When the provider or mail server said so."},
+            "undeliverable_reason": {"help_text": "What it said."},
+        }
 
 
 class CustomerBriefSerializer(serializers.ModelSerializer):

@@ -72,6 +72,11 @@ urlpatterns = [
         name="customer-contact-points",
     ),
     path(
+        "customers/<int:customer_id>/contact-points/<int:contact_id>/undeliverable/",
+        views.ContactPointUndeliverableView.as_view(),
+        name="customer-contact-point-undeliverable",
+    ),
+    path(
         "customers/<int:customer_id>/merge/",
         views.CustomerMergeView.as_view(),
         name="customer-merge",

@@ -421,6 +421,22 @@ class CustomerContactPointView(APIView):
         return Response(s.ContactPointSerializer(contact).data, status=status.HTTP_201_CREATED)
 
 
+class ContactPointUndeliverableView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: s.ContactPointSerializer, **error_responses(403, 404)},
+        summary="Clear an email address's bounce or spam flag: automatic notices go again",
+    )
+    def delete(self, request: Request, customer_id: int, contact_id: int) -> Response:
+        customer = _customer_or_404(customer_id)
+        if not customer.contact_points.filter(pk=contact_id).exists():
+            raise Http404
+        contact = services.contact_point_clear_flag(
+            customer=customer, contact_id=contact_id, actor=_actor(request)
+        )
+        return Response(s.ContactPointSerializer(contact).data)
+
+
 class CustomerMergeView(APIView):
     @extend_schema(
         request=s.MergeSerializer,

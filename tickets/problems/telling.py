@@ -29,6 +29,7 @@ from tickets.models import (
     Problem,
     ProblemStatus,
 )
+from tickets.services import undeliverable
 from tickets.services.notices import customer_language
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,10 @@ def _email(subscriber_id: int, now: datetime) -> bool | None:
     notice = claim(subscriber_id, kind=ContactKind.EMAIL, now=now)
     if notice is None:
         return None
+    flagged = undeliverable.flagged_address(notice.to)
+    if flagged is not None:  # it bounced, or its owner marked our mail as spam
+        not_told(subscriber_id, undeliverable.held_reason(flagged), again=False)
+        return False
     message = branded_email(
         subject=notice.subject,
         text=notice.text,

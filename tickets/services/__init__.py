@@ -27,6 +27,8 @@ from tickets.services.delivery import (
     message_mark_failed,
     message_mark_sent,
     message_record_bounce,
+    message_record_complaint,
+    message_record_delay,
     message_record_delivery,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
@@ -70,6 +72,7 @@ from tickets.services.transitions import (
     ticket_reopen,
     ticket_resolve,
 )
+from tickets.services.undeliverable import contact_point_clear_flag
 from tickets.services.workspace import (
     macro_render,
     parse_tags,
@@ -84,6 +87,7 @@ __all__ = [
     "agent_release_tickets",
     "assignee_by_id",
     "automatic_reply_allowed",
+    "contact_point_clear_flag",
     "customer_add_contact_point",
     "customer_create",
     "customer_get_or_create_for_contact",
@@ -101,6 +105,8 @@ __all__ = [
     "message_mark_failed",
     "message_mark_sent",
     "message_record_bounce",
+    "message_record_complaint",
+    "message_record_delay",
     "message_record_delivery",
     "notifications_email",
     "notify_agents",

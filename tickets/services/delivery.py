@@ -1,6 +1,10 @@
-"""What providers report about messages we sent: sent, delivered, failed."""
+"""What providers report about messages we sent: sent, delivered, delayed, failed, marked
+as spam (the last two may flag the address: tickets.services.undeliverable)."""
+
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -18,7 +22,7 @@ from tickets.models import (
 )
 
 # The module, not its function: notices (through outbound) imports this module.
-from tickets.services import notices
+from tickets.services import notices, undeliverable
 from tickets.services._common import record_event
 
 # How far along a message is; a report never moves it back. Delivered and failed are final:
@@ -33,17 +37,27 @@ _RANK = {
 }
 _FINAL = (DeliveryStatus.FAILED, DeliveryStatus.DELIVERED, DeliveryStatus.SUPPRESSED)
 _REPORTABLE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+# A delay warning that gave no reason.
+_DELAYED = "no reason given"
 
 
 def message_record_delivery(
-    *, provider_id: str, status: str, error: str = "", recipient: str = ""
+    *,
+    provider_id: str,
+    status: str,
+    error: str = "",
+    recipient: str = "",
+    at: datetime | None = None,
+    permanent: bool = True,
 ) -> Message | None:
     """Record a provider's delivery report on the outbound message it sent as `provider_id`.
 
     Returns the message (changed or not), or None when no outbound message has that id.
     A failure is written to the ticket's history as a DELIVERY_FAILED event. `recipient`:
     whom the report is about, when the provider says (a copy's bounce does not fail the
-    message to the customer).
+    message to the customer). `at`: the provider's time of it (else now); `permanent`: a
+    failure says the address is gone (a hard bounce: it is flagged, undeliverable), not
+    that it could not take this message (a soft bounce, e.g. a full mailbox).
     """
     if status not in _REPORTABLE:
         raise InvalidInput(
@@ -51,22 +65,62 @@ def message_record_delivery(
         )
     if not provider_id:
         return None
+    at = at or timezone.now()
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .select_related("ticket")
-            .filter(provider_id=provider_id, kind=MessageKind.OUTBOUND)
-            .order_by("id")
-            .first()
-        )
+        message = _locked_outbound(provider_id)
         if message is not None:
             _record(message, DeliveryStatus(status), error, recipient)
+            if status == DeliveryStatus.FAILED and permanent and recipient:
+                undeliverable.address_record_bounce(
+                    message=message, recipient=recipient, reason=error, at=at
+                )
+            elif status == DeliveryStatus.DELIVERED and recipient:
+                undeliverable.address_record_delivery(message=message, recipient=recipient, at=at)
     return message
+
+
+def message_record_delay(*, provider_id: str, reason: str) -> Message | None:
+    """The provider is still trying (the receiving server deferred it): shown on the sent
+    message, as "delayed", until the delivery or bounce that ends it. None: not ours."""
+    if not provider_id:
+        return None
+    with transaction.atomic():
+        message = _locked_outbound(provider_id)
+        if message is not None:
+            _delayed(message, reason)
+    return message
+
+
+def message_record_complaint(
+    *, provider_id: str, recipient: str, reason: str, at: datetime | None = None
+) -> Message | None:
+    """The recipient marked the message as spam: their address is flagged, and automatic
+    notices stop going to it. The message itself was delivered. None: not ours."""
+    if not provider_id:
+        return None
+    with transaction.atomic():
+        message = _locked_outbound(provider_id)
+        if message is not None and recipient:
+            undeliverable.address_record_complaint(
+                message=message, recipient=recipient, reason=reason, at=at or timezone.now()
+            )
+    return message
+
+
+def _locked_outbound(provider_id: str) -> Message | None:
+    return (
+        Message.objects.select_for_update()
+        .select_related("ticket")
+        .filter(provider_id=provider_id, kind=MessageKind.OUTBOUND)
+        .order_by("id")
+        .first()
+    )
 
 
 def message_record_bounce(*, report: DeliveryReport) -> Message | None:
     """Record a mail server's delivery report (a bounce) on the email we sent that it names
-    by Message-ID; None when it names none of ours. A delay warning changes nothing."""
+    by Message-ID; None when it names none of ours. A delay warning shows on the message;
+    a permanent failure (5.x.x) flags the address too."""
     if not report.message_ids:
         return None
     with transaction.atomic():
@@ -81,10 +135,24 @@ def message_record_bounce(*, report: DeliveryReport) -> Message | None:
             .order_by("id")
             .first()
         )
-        if message is not None and report.failed:
+        if message is not None and not report.failed:
+            _delayed(message, report.reason)
+        elif message is not None:
             for recipient in report.failed_recipients or ("",):
                 _record(message, DeliveryStatus.FAILED, report.reason, recipient)
+            for recipient in report.permanent_recipients:
+                undeliverable.address_record_bounce(
+                    message=message, recipient=recipient, reason=report.reason, at=timezone.now()
+                )
     return message
+
+
+def _delayed(message: Message, reason: str) -> None:
+    """Only a message still on its way: a late delay warning after the delivery or the
+    bounce changes nothing."""
+    if message.delivery_status == DeliveryStatus.SENT:
+        message.delivery_error = reason or _DELAYED
+        message.save(update_fields=["delivery_error"])
 
 
 def _record(message: Message, status: DeliveryStatus, error: str, recipient: str) -> None:
@@ -99,7 +167,8 @@ def _record(message: Message, status: DeliveryStatus, error: str, recipient: str
         _fail(message, error)
     else:
         message.delivery_status = status
-        message.save(update_fields=["delivery_status"])
+        message.delivery_error = ""  # a delay it may have had is over
+        message.save(update_fields=["delivery_status", "delivery_error"])
 
 
 def _copied_only(message: Message, recipient: str) -> bool:
@@ -130,8 +199,10 @@ def message_mark_failed(*, message_id: int, reason: str) -> None:
             _fail(message, reason)
 
 
-def message_mark_suppressed(*, message_id: int, reason: str) -> None:
-    """An automatic message held back, never sent: shown on it and in the ticket's history."""
+def message_mark_suppressed(*, message_id: int, reason: str, **why: str) -> None:
+    """An automatic message held back, never sent: shown on it and in the ticket's history
+    (once, however often its task runs). `why`: what the history says of it, e.g. the
+    flagged address it would have gone to."""
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
         if message.delivery_status != DeliveryStatus.PENDING:
@@ -140,7 +211,12 @@ def message_mark_suppressed(*, message_id: int, reason: str) -> None:
         message.delivery_error = reason
         message.save(update_fields=["delivery_status", "delivery_error"])
         record_event(
-            message.ticket, EventKind.DELIVERY_HELD, actor=None, message=message.pk, reason=reason
+            message.ticket,
+            EventKind.DELIVERY_HELD,
+            actor=None,
+            message=message.pk,
+            reason=reason,
+            **why,
         )
 
 

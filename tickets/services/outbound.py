@@ -28,6 +28,7 @@ from tickets.models import (
     MessageKind,
     Ticket,
 )
+from tickets.services import undeliverable
 from tickets.services.delivery import message_mark_suppressed
 
 logger = logging.getLogger(__name__)
@@ -162,8 +163,20 @@ def automatic_reply_allowed(*, message: Message, now: datetime | None = None) ->
     marked SUPPRESSED (never sent, shown to agents) and False is returned.
 
     Counts in the cache, once per message (a retried send is not counted again): an outage
-    of it raises, and the sending task retries.
+    of it raises, and the sending task retries. An email to an address flagged undeliverable
+    (it hard-bounced, or its owner marked our mail as spam) is held back the same way.
     """
+    flagged = undeliverable.flagged_destination(message)
+    if flagged is not None:
+        logger.info("automatic message %s suppressed: its address is flagged", message.pk)
+        message_mark_suppressed(
+            message_id=message.pk,
+            reason=undeliverable.held_reason(flagged),
+            address=flagged.value,
+            flag=flagged.undeliverable,
+            since=flagged.undeliverable_at.isoformat() if flagged.undeliverable_at else "",
+        )
+        return False
     if not cache.add(f"automatic-mail-counted:{message.pk}", 1, timeout=3600):
         return True  # counted and allowed already: this is a retry
     latest = (

@@ -14,7 +14,8 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
@@ -34,6 +35,7 @@ from tickets.models import (
     Ticket,
     TicketField,
     TicketStatus,
+    Undeliverable,
 )
 
 register = template.Library()
@@ -138,6 +140,8 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
         return _("Canned response “%(name)s”") % {"name": data.get("macro", "")}
     if kind == EventKind.FIELDS_CHANGED:
         return _fields_summary(data)
+    if kind in _ADDRESS_EVENTS:
+        return _address_summary(kind, data)
     if kind == EventKind.DELIVERY_FAILED and data.get("recipient"):
         return _("Not delivered to %(recipient)s, who had a copy: %(reason)s") % {
             "recipient": data["recipient"],
@@ -146,6 +150,48 @@ def _event_summary(kind: str, data: dict[str, Any]) -> str:
     if kind == EventKind.DELIVERY_FAILED and (data.get("reason") or data.get("error")):
         return _("Not delivered: %(reason)s") % {"reason": data.get("reason") or data["error"]}
     return str(_EVENT_LABELS.get(kind, kind))
+
+
+_ADDRESS_EVENTS = (
+    EventKind.CONTACT_UNDELIVERABLE,
+    EventKind.CONTACT_DELIVERABLE,
+    EventKind.DELIVERY_HELD,
+)
+
+
+def _address_summary(kind: str, data: dict[str, Any]) -> str:
+    """An address flagged undeliverable, cleared, or an automatic message held for it."""
+    address = data.get("address", "")
+    if not address:  # an hourly limit's hold; or the customer was erased since
+        return str(_EVENT_LABELS.get(kind, kind))
+    if kind == EventKind.DELIVERY_HELD:
+        return _("Automatic message not sent: %(why)s") % {
+            "why": undeliverable_flag(data.get("flag", ""), address, data.get("since"))
+        }
+    if kind == EventKind.CONTACT_DELIVERABLE:
+        return _("%(address)s was delivered to again: automatic notices go to it again") % {
+            "address": address
+        }
+    if data.get("flag") == Undeliverable.COMPLAINED:
+        said = _("%(address)s marked our email as spam: automatic notices to it stop")
+    else:
+        said = _("%(address)s bounced: automatic notices to it stop")
+    reason = data.get("reason", "")
+    return said % {"address": address} + (f" ({reason})" if reason else "")
+
+
+@register.simple_tag
+def undeliverable_flag(flag: str, address: str, since: datetime | str | None) -> str:
+    """ "x bounced on 6 Dec 2026 10:00" (or marked our email as spam), for agents."""
+    if isinstance(since, str):
+        since = parse_datetime(since) if since else None
+    when = formats.date_format(timezone.localtime(since), "j M Y H:i") if since else ""
+    if flag == Undeliverable.COMPLAINED:
+        return _("%(address)s marked our email as spam on %(date)s") % {
+            "address": address,
+            "date": when,
+        }
+    return _("%(address)s bounced on %(date)s") % {"address": address, "date": when}
 
 
 def _field_value(value: object) -> str:
@@ -406,6 +452,9 @@ def _message_item(m: dict[str, Any], dates: _Dates, urls: "_Urls") -> str:
         delivery = f' · <span class="failed">{_e(failed)}</span>'
     elif m["delivery_status"] == "suppressed":
         delivery = f' · <span class="failed">{_e(m["delivery_error"] or _("not sent"))}</span>'
+    elif m["delivery_status"] == "sent" and m["delivery_error"]:
+        delayed = _("delayed: %(reason)s") % {"reason": m["delivery_error"]}
+        delivery = f' · <span class="delayed">{_e(delayed)}</span>'
     elif m["delivery_status"]:
         label = _DELIVERY_LABELS.get(m["delivery_status"], m["delivery_status"])
         delivery = f" · {_e(str(label).lower())}"

@@ -157,6 +157,22 @@ def contact_remove(request: HttpRequest, customer_id: int, contact_id: int) -> H
 
 @agent_required
 @require_POST
+def contact_deliverable(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
+    """The agent clears the address's bounce (or spam) flag: automatic notices go again."""
+    point = ContactPoint.objects.filter(pk=contact_id, customer_id=customer_id).first()
+    return _on_customer(
+        request,
+        customer_id,
+        lambda c: services.contact_point_clear_flag(
+            customer=c, contact_id=contact_id, actor=_user(request)
+        ),
+        _("Automatic notices go to %(address)s again.")
+        % {"address": point.value if point else ""},  # none: refused, not said
+    )
+
+
+@agent_required
+@require_POST
 def contact_verify(request: HttpRequest, customer_id: int, contact_id: int) -> HttpResponse:
     def send(customer: Customer) -> None:
         contact = customer.contact_points.filter(pk=contact_id).first()

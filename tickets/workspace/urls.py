@@ -102,6 +102,11 @@ urlpatterns = [
         name="customer-contact-remove",
     ),
     path(
+        "customers/<int:customer_id>/contacts/<int:contact_id>/deliverable/",
+        customer_views.contact_deliverable,
+        name="customer-contact-deliverable",
+    ),
+    path(
         "customers/<int:customer_id>/contacts/<int:contact_id>/verify/",
         customer_views.contact_verify,
         name="customer-contact-verify",

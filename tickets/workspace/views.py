@@ -416,6 +416,10 @@ def _ticket_page(
         # The move to another tier as sent, when it came back refused.
         "tier_move_form": tier_move,
         "following": together.follows(_user(request).pk),
+        # The reply box warns of them (a reply is still sent: the agent may know better).
+        "undeliverable_contacts": [
+            point for point in ticket.customer.contact_points.all() if point.undeliverable
+        ],
         "now": timezone.now(),
     }
     return render(request, "agent/ticket.html", context, status=status)

@@ -191,7 +191,7 @@ def test_a_bounce_mailed_back_goes_on_the_reply_not_on_a_new_ticket(tmp_path, cl
     assert "a message to the customer was not delivered" in notifications_page(client, agent)
 
 
-def test_a_delay_warning_changes_nothing(tmp_path, reply):
+def test_a_delay_warning_keeps_the_reply_sent(tmp_path, reply):
     said = ingest(tmp_path, dsn(reply.external_id, action="delayed", status="4.4.1"))
 
     assert said == f"{reply.ticket.reference} delayed"

@@ -1,0 +1,195 @@
+"""Email addresses automatic notices stop going to: one that hard-bounced, or whose owner
+marked our mail as spam (a complaint). Flagged from the providers' and mail servers'
+reports, cleared by an agent or, for a bounce, by a later report of a delivery to it.
+
+Reports come in any order and sometimes twice: the provider's time of each decides, not
+its arrival. A bounce dated before the address last worked (a delivery, an agent clearing
+the flag) is older news and flags nothing; a delivery clears only a bounce dated before it.
+A complaint outranks a bounce and is cleared only by an agent: mail to the address is
+delivered, its owner does not want it."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+
+from helpdesk.languages import default_language
+from tickets import policy
+from tickets.errors import InvalidInput
+from tickets.models import (
+    Channel,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    EventKind,
+    Message,
+    MessageKind,
+    Undeliverable,
+)
+from tickets.selectors import email_thread_for
+from tickets.services._common import Actor, record_event
+
+_REASON_CHARS = 1000
+
+
+def address_record_bounce(*, message: Message, recipient: str, reason: str, at: datetime) -> None:
+    """A hard bounce of `message` at `recipient`: the address is flagged (once), and the
+    ticket's history says automatic notices to it stop."""
+    point = _locked(recipient)
+    if point is None or point.undeliverable:
+        return  # not an address we know, or flagged already (a repeat, or a complaint)
+    if point.deliverable_at is not None and point.deliverable_at >= at:
+        return  # it worked after this bounce
+    _flag(point, Undeliverable.BOUNCED, message=message, reason=reason, at=at)
+
+
+def address_record_complaint(
+    *, message: Message, recipient: str, reason: str, at: datetime
+) -> None:
+    """The owner of `recipient` marked `message` as spam: flagged like a bounce; nobody is
+    notified (nothing is waiting on it), agents see it beside the customer."""
+    point = _locked(recipient)
+    if point is None or point.undeliverable == Undeliverable.COMPLAINED:
+        return
+    if point.flag_cleared_at is not None and point.flag_cleared_at >= at:
+        return  # an agent cleared it since
+    _flag(point, Undeliverable.COMPLAINED, message=message, reason=reason, at=at)
+
+
+def address_record_delivery(*, message: Message, recipient: str, at: datetime) -> None:
+    """`message` reached `recipient` at `at`: a bounce flag dated before it is cleared."""
+    point = _locked(recipient)
+    if point is None:
+        return
+    later = point.deliverable_at is None or point.deliverable_at < at
+    cleared = (
+        point.undeliverable == Undeliverable.BOUNCED
+        and point.undeliverable_at is not None
+        and point.undeliverable_at < at
+    )
+    if not (later or cleared):
+        return  # older news: nothing to write
+    if later:
+        point.deliverable_at = at
+    if cleared:
+        _clear(point)
+    point.save(update_fields=[*_FLAG_FIELDS, "deliverable_at"])
+    if cleared:
+        record_event(
+            message.ticket,
+            EventKind.CONTACT_DELIVERABLE,
+            actor=None,
+            address=point.value,
+            message=message.pk,
+        )
+
+
+def contact_point_clear_flag(
+    *, customer: Customer, contact_id: int, actor: Actor, now: datetime | None = None
+) -> ContactPoint:
+    """An agent says the address works again (the customer told them, say): automatic
+    notices go to it again. Reports dated before now flag it no more."""
+    policy.refuse_unless_works_tickets(actor, _("change customers"))
+    now = now or timezone.now()
+    with transaction.atomic():
+        point = (
+            ContactPoint.objects.select_for_update()
+            .filter(pk=contact_id, customer_id=customer.pk)
+            .first()
+        )
+        if point is None:
+            raise InvalidInput(_("That is not one of this customer's contacts."))
+        _clear(point)
+        point.flag_cleared_at = now
+        if point.deliverable_at is None or point.deliverable_at < now:
+            point.deliverable_at = now
+        point.save(update_fields=[*_FLAG_FIELDS, "flag_cleared_at", "deliverable_at"])
+    return point
+
+
+def flagged_destination(message: Message) -> ContactPoint | None:
+    """The flagged address an automatic email would go to, or None (it may go)."""
+    if message.channel != Channel.EMAIL:
+        return None
+    # Most tickets have none: one query says so, before the thread is worked out.
+    senders = Message.objects.filter(
+        ticket_id=message.ticket_id, kind=MessageKind.INBOUND, channel=Channel.EMAIL
+    ).values("sender")
+    candidates = ContactPoint.objects.filter(kind=ContactKind.EMAIL).exclude(undeliverable="")
+    if not candidates.filter(
+        Q(customer_id=message.ticket.customer_id) | Q(value__in=senders)
+    ).exists():
+        return None
+    thread = email_thread_for(message)
+    return flagged_address(thread.to) if thread is not None else None
+
+
+def flagged_address(address: str) -> ContactPoint | None:
+    """The contact point of this email address if it is flagged undeliverable, else None."""
+    return (
+        ContactPoint.objects.filter(kind=ContactKind.EMAIL, value=address.strip().lower())
+        .exclude(undeliverable="")
+        .first()
+    )
+
+
+def held_reason(point: ContactPoint) -> str:
+    """Why an automatic message to `point` was not sent, in the desk's language (kept on
+    the message, as the other reasons for holding one back are)."""
+    with translation.override(default_language()):
+        return flag_said(point.undeliverable, point.value, point.undeliverable_at)
+
+
+def flag_said(flag: str, address: str, at: datetime | None) -> str:
+    """'Not sent: x bounced on 6 Dec 2026 10:00', in the active language."""
+    when = formats.date_format(timezone.localtime(at), "j M Y H:i") if at else ""
+    if flag == Undeliverable.COMPLAINED:
+        return gettext("Not sent: %(address)s marked our email as spam on %(date)s.") % {
+            "address": address,
+            "date": when,
+        }
+    return gettext("Not sent: %(address)s bounced on %(date)s.") % {
+        "address": address,
+        "date": when,
+    }
+
+
+_FLAG_FIELDS = ["undeliverable", "undeliverable_at", "undeliverable_reason"]
+
+
+def _locked(recipient: str) -> ContactPoint | None:
+    address = recipient.strip().lower()
+    if not address:
+        return None
+    return (
+        ContactPoint.objects.select_for_update()
+        .filter(kind=ContactKind.EMAIL, value=address)
+        .first()
+    )
+
+
+def _flag(
+    point: ContactPoint, flag: Undeliverable, *, message: Message, reason: str, at: datetime
+) -> None:
+    point.undeliverable = flag
+    point.undeliverable_at = at
+    point.undeliverable_reason = reason[:_REASON_CHARS]
+    point.save(update_fields=_FLAG_FIELDS)
+    record_event(
+        message.ticket,
+        EventKind.CONTACT_UNDELIVERABLE,
+        actor=None,
+        address=point.value,
+        flag=str(flag),
+        reason=point.undeliverable_reason,
+        message=message.pk,
+    )
+
+
+def _clear(point: ContactPoint) -> None:
+    point.undeliverable = ""
+    point.undeliverable_at = None
+    point.undeliverable_reason = ""
