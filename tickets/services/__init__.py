@@ -28,6 +28,7 @@ from tickets.services.delivery import (
     message_mark_sent,
     message_record_bounce,
     message_record_delivery,
+    messages_mark_sent,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest_many import ticket_ingest, ticket_ingest_many
@@ -102,6 +103,7 @@ __all__ = [
     "message_mark_sent",
     "message_record_bounce",
     "message_record_delivery",
+    "messages_mark_sent",
     "notifications_email",
     "notify_agents",
     "notify_customer",
