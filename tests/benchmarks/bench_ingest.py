@@ -455,6 +455,7 @@ def deliver_replies(ctx: Context) -> Metric:
     a worker runs it) through Django's locmem mail backend: messages/s, statements and CPU
     a message. Each reply threads under its ticket's conversation (the customer's
     Message-IDs) and is recorded sent."""
+    from django.conf import settings
     from django.core import mail
     from django.db import connection
     from django.test.utils import override_settings
@@ -479,7 +480,15 @@ def deliver_replies(ctx: Context) -> Metric:
     )
     ids = [reply.pk for reply in replies]
     counter = QueryCounter()
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    # The branded mail names the logo's static path: plain paths, as bench_queue (no
+    # manifest without collectstatic).
+    plain_static = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", STORAGES=plain_static
+    ):
         mail.outbox = []
         cpu, started = time.process_time(), time.perf_counter()
         with connection.execute_wrapper(counter):
