@@ -27,8 +27,6 @@ SENDERS = {
 # A reply still pending this long after it was written lost its task (e.g. broker down).
 STALE_AFTER = timedelta(minutes=5)
 _LOCK_SECONDS = 300
-# The longest a message sent in a batch waits to be recorded as sent (seconds).
-RECORD_EVERY = 1.0
 
 
 def deliver(message_id: int, outbox: Outbox | None = None) -> None:
@@ -48,10 +46,9 @@ def deliver_many(message_ids: Sequence[int], outbox: Outbox | None = None) -> di
     provider's DeliveryError, or our own trouble): those stay pending for the caller to
     retry or mark failed. One failing never stops the others.
 
-    The batch is read in a fixed number of queries (tickets.outbound_selectors) and what was
-    sent is recorded in one statement, or a few when sending is slow: the record is never
-    more than RECORD_EVERY behind (a provider's delivery report names the id we record).
-    Messages still unsent when their locks near expiry are left to the caller."""
+    The batch is read in a fixed number of queries (tickets.outbound_selectors); each
+    message sent is recorded at once, in one statement. Messages still unsent when their
+    locks near expiry are left to the caller."""
     failed: dict[int, Exception] = {}
     locked: list[int] = []
     for message_id in dict.fromkeys(message_ids):
@@ -82,7 +79,6 @@ def _deliver_locked(
         failed.update(dict.fromkeys(message_ids, error))
         return
     with ExitStack() as stack:
-        sent = _Record(failed)
         for message in batch.messages:
             if time.monotonic() - started > _LOCK_SECONDS / 2:
                 failed[message.pk] = DeliveryError(
@@ -106,37 +102,17 @@ def _deliver_locked(
                 ):
                     outbox.reconnect_mail()  # a broken session would fail every later one
                 continue
-            sent.add(message.pk, provider_id)
-        sent.flush()
+            _record_sent(message.pk, provider_id, failed)
 
 
-class _Record:
-    """The messages sent and not yet recorded; written together, at the latest RECORD_EVERY
-    after the first of them was sent."""
-
-    def __init__(self, failed: dict[int, Exception]) -> None:
-        self.failed = failed
-        self.provider_ids: dict[int, str] = {}
-        self.since = 0.0
-
-    def add(self, message_id: int, provider_id: str) -> None:
-        if not self.provider_ids:
-            self.since = time.monotonic()
-        self.provider_ids[message_id] = provider_id
-        if time.monotonic() - self.since >= RECORD_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        try:
-            services.messages_mark_sent(provider_ids=self.provider_ids)
-        except Exception:
-            # As when each was recorded alone: the ones that cannot be are the caller's.
-            for message_id, provider_id in self.provider_ids.items():
-                try:
-                    services.message_mark_sent(message_id=message_id, provider_id=provider_id)
-                except Exception as error:
-                    self.failed[message_id] = error
-        self.provider_ids = {}
+def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
+    """Recorded at once, one statement: a worker that dies later in the batch leaves no sent
+    message pending (the sweep would send it again), and a provider's delivery report, which
+    names the id recorded here, finds it however soon it comes."""
+    try:
+        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
+    except Exception as error:
+        failed[message_id] = error
 
 
 def _lock(message_id: int) -> str:

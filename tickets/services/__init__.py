@@ -28,7 +28,6 @@ from tickets.services.delivery import (
     message_mark_sent,
     message_record_bounce,
     message_record_delivery,
-    messages_mark_sent,
 )
 from tickets.services.escalation import ticket_escalate, ticket_move_tier
 from tickets.services.ingest_many import ticket_ingest, ticket_ingest_many
@@ -103,7 +102,6 @@ __all__ = [
     "message_mark_sent",
     "message_record_bounce",
     "message_record_delivery",
-    "messages_mark_sent",
     "notifications_email",
     "notify_agents",
     "notify_customer",

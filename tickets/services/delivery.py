@@ -1,9 +1,6 @@
 """What providers report about messages we sent: sent, delivered, failed."""
 
-from collections.abc import Mapping
-
 from django.db import transaction
-from django.db.models import Case, CharField, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -120,22 +117,9 @@ def _copied_only(message: Message, recipient: str) -> bool:
 
 def message_mark_sent(*, message_id: int, provider_id: str) -> None:
     """Our sender handed the message to the provider, which calls it `provider_id`."""
-    messages_mark_sent(provider_ids={message_id: provider_id})
-
-
-def messages_mark_sent(*, provider_ids: Mapping[int, str]) -> None:
-    """Our sender handed these messages to the provider, which calls each by its id here;
-    one statement for any number. One no longer pending (a report got there first) keeps
-    what it has."""
-    if not provider_ids:
-        return
-    named = Case(
-        *(When(pk=pk, then=Value(provider_id[:255])) for pk, provider_id in provider_ids.items()),
-        output_field=CharField(),
+    Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.PENDING).update(
+        delivery_status=DeliveryStatus.SENT, provider_id=provider_id[:255], delivery_error=""
     )
-    Message.objects.filter(
-        pk__in=list(provider_ids), delivery_status=DeliveryStatus.PENDING
-    ).update(delivery_status=DeliveryStatus.SENT, provider_id=named, delivery_error="")
 
 
 def message_mark_failed(*, message_id: int, reason: str) -> None:
