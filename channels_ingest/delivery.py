@@ -1,6 +1,9 @@
 """Sending a pending outbound message on its channel, at most once at a time."""
 
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -12,7 +15,10 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
 from tickets import services
 from tickets.collab import services as collab
-from tickets.models import DeliveryStatus, Message, MessageKind, SideMessage, SideMessageKind
+from tickets.models import DeliveryStatus, Message, SideMessage, SideMessageKind
+from tickets.outbound_selectors import ConversationRow, pending_outbound
+
+logger = logging.getLogger(__name__)
 
 SENDERS = {
     "email": "channels_ingest.email.send.deliver_email",
@@ -29,33 +35,91 @@ def deliver(message_id: int, outbox: Outbox | None = None) -> None:
 
     The lock and the automatic-mail limit are in the cache: when it is down this raises,
     and the task retries (the message stays pending until then)."""
-    lock = f"deliver-message:{message_id}"
-    if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
-        return  # another worker is sending it right now
+    failed = deliver_many([message_id], outbox)
+    if message_id in failed:
+        raise failed[message_id]
+
+
+def deliver_many(message_ids: Sequence[int], outbox: Outbox | None = None) -> dict[int, Exception]:
+    """Send those of the messages still pending, each by one worker at a time (a repeated or
+    concurrent call sends nothing); returns what could not be sent now, by message id (a
+    provider's DeliveryError, or our own trouble): those stay pending for the caller to
+    retry or mark failed. One failing never stops the others.
+
+    The batch is read in a fixed number of queries (tickets.outbound_selectors); each
+    message sent is recorded at once, in one statement. Messages still unsent when their
+    locks near expiry are left to the caller."""
+    failed: dict[int, Exception] = {}
+    locked: list[int] = []
+    for message_id in dict.fromkeys(message_ids):
+        try:
+            if cache.add(_lock(message_id), 1, timeout=_LOCK_SECONDS):
+                locked.append(message_id)  # else another worker is sending it right now
+        except Exception as error:
+            failed[message_id] = error
+    if not locked:
+        return failed
     try:
-        message = (
-            Message.objects.select_related("ticket", "ticket__customer")
-            .filter(
-                pk=message_id, kind=MessageKind.OUTBOUND, delivery_status=DeliveryStatus.PENDING
-            )
-            .first()
-        )
-        if message is None:
-            return
-        if message.is_automatic and not services.automatic_reply_allowed(message=message):
-            return  # held back: over its address's hourly limit
-        send = _sender_for(message.channel)
-        if outbox is None:
-            with outboxes.opened() as own:
-                provider_id = send(message, own)
-        else:
-            provider_id = send(message, outbox)
-        services.message_mark_sent(message_id=message.pk, provider_id=provider_id)
+        _deliver_locked(locked, outbox, failed)
     finally:
-        cache.delete(lock)
+        try:
+            cache.delete_many([_lock(message_id) for message_id in locked])
+        except Exception as error:  # they expire by themselves
+            logger.warning("delivery locks of %s messages left to expire: %s", len(locked), error)
+    return failed
 
 
-def _sender_for(channel: str) -> Callable[[Message, Outbox], str]:
+def _deliver_locked(
+    message_ids: list[int], outbox: Outbox | None, failed: dict[int, Exception]
+) -> None:
+    started = time.monotonic()
+    try:
+        batch = pending_outbound(message_ids)
+    except Exception as error:
+        failed.update(dict.fromkeys(message_ids, error))
+        return
+    with ExitStack() as stack:
+        for message in batch.messages:
+            if time.monotonic() - started > _LOCK_SECONDS / 2:
+                failed[message.pk] = DeliveryError(
+                    "Not sent in time with its batch.", permanent=False
+                )
+                continue
+            conversation = batch.conversation(message)
+            try:
+                if message.is_automatic and not services.automatic_reply_allowed(
+                    message=message, conversation=conversation
+                ):
+                    continue  # held back: over its address's hourly limit
+                send = _sender_for(message.channel)
+                if outbox is None:
+                    outbox = stack.enter_context(outboxes.opened())  # the first one sent
+                provider_id = send(message, outbox, conversation)
+            except Exception as error:
+                failed[message.pk] = error
+                if outbox is not None and not (
+                    isinstance(error, DeliveryError) and error.permanent
+                ):
+                    outbox.reconnect_mail()  # a broken session would fail every later one
+                continue
+            _record_sent(message.pk, provider_id, failed)
+
+
+def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
+    """Recorded at once, one statement: a worker that dies later in the batch leaves no sent
+    message pending (the sweep would send it again), and a provider's delivery report, which
+    names the id recorded here, finds it however soon it comes."""
+    try:
+        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
+    except Exception as error:
+        failed[message_id] = error
+
+
+def _lock(message_id: int) -> str:
+    return f"deliver-message:{message_id}"
+
+
+def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow]], str]:
     if channel not in SENDERS:
         raise DeliveryError(f"Replies on the {channel} channel cannot be sent.", permanent=True)
     return import_string(SENDERS[channel])

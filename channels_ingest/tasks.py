@@ -105,24 +105,18 @@ def deliver_side_message(self: Task, side_message_id: int) -> None:
 
 @shared_task(name="channels_ingest.deliver_messages")
 def deliver_messages(message_ids: list[int]) -> int:
-    """Send many pending messages in one task (the notices of a batch of new tickets).
-    One that cannot be sent now is handed to deliver_message, which retries it alone with
-    backoff (and, if even that cannot be queued, the outbound sweep finds it pending).
-    Returns how many were handed on."""
+    """Send many pending messages in one task (the notices of a batch of new tickets), read
+    and recorded together. One that cannot be sent now is handed to deliver_message, which
+    retries it alone with backoff (and, if even that cannot be queued, the outbound sweep
+    finds it pending). Returns how many were handed on."""
     handed_on = 0
     with outboxes.opened() as outbox:  # one mail session, one SMS client for the batch
-        for message_id in message_ids:
-            try:
-                delivery.deliver(message_id, outbox)
-            except DeliveryError as error:
-                if error.permanent:
-                    services.message_mark_failed(message_id=message_id, reason=error.reason)
-                    continue
-                handed_on += _deliver_alone_later(message_id, error)
-                outbox.reconnect_mail()
-            except Exception as error:
-                handed_on += _deliver_alone_later(message_id, error)
-                outbox.reconnect_mail()
+        failed = delivery.deliver_many(message_ids, outbox)
+    for message_id, error in failed.items():
+        if isinstance(error, DeliveryError) and error.permanent:
+            services.message_mark_failed(message_id=message_id, reason=error.reason)
+            continue
+        handed_on += _deliver_alone_later(message_id, error)
     return handed_on
 
 

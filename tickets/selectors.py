@@ -18,7 +18,6 @@ from tickets.ids import id_from
 from tickets.models import (
     AgentProfile,
     Attachment,
-    Channel,
     ContactKind,
     ContactPoint,
     Customer,
@@ -268,85 +267,6 @@ def tier_list(*, agents: bool = True) -> QuerySet[Tier]:
 
 def agent_tier_ids(user: User) -> list[int]:
     return list(Tier.objects.filter(agents__user=user).values_list("pk", flat=True))
-
-
-@dataclass(frozen=True)
-class EmailThread:
-    """What an outgoing email needs to reach the customer and thread in their mail client."""
-
-    to: str
-    cc: tuple[str, ...]
-    in_reply_to: str
-    references: tuple[str, ...]
-
-
-# Mail clients cope badly with very long References headers; keep the latest ones.
-_MAX_REFERENCES = 20
-
-
-def email_thread_for(message: Message) -> EmailThread | None:
-    """Recipients and threading headers for an outbound email; None if it has nowhere to go."""
-    ticket = message.ticket
-    # Earlier: dated before it, or written before it. A customer's clock may be ahead of
-    # ours: their message, dated by its Date header, may look later than our notice
-    # answering it, which must still thread under it.
-    earlier = list(
-        Message.objects.filter(ticket=ticket, channel=Channel.EMAIL)
-        .filter(Q(created_at__lte=message.created_at) | Q(pk__lt=message.pk))
-        .exclude(pk=message.pk)
-        .exclude(kind=MessageKind.NOTE)
-        .order_by("created_at", "id")
-        .values_list("kind", "sender", "external_id")
-    )
-    to = next(
-        (sender for kind, sender, _ in reversed(earlier) if kind == MessageKind.INBOUND and sender),
-        "",
-    )
-    if not to:
-        contact = (
-            ContactPoint.objects.filter(customer_id=ticket.customer_id, kind=ContactKind.EMAIL)
-            .order_by("-created_at")
-            .first()
-        )
-        to = contact.value if contact else ""
-    if not to:
-        return None
-    ids = [external_id for _, _, external_id in earlier if external_id]
-    last_inbound = next(
-        (eid for kind, _, eid in reversed(earlier) if kind == MessageKind.INBOUND and eid), ""
-    )
-    cc = tuple(
-        email for email in ticket.participants.values_list("email", flat=True) if email != to
-    )
-    return EmailThread(
-        to=to,
-        cc=cc,
-        in_reply_to=last_inbound or (ids[-1] if ids else ""),
-        references=tuple(ids[-_MAX_REFERENCES:]),
-    )
-
-
-def sms_number_for(message: Message) -> str | None:
-    """Where an outbound text goes: the number the customer last texted or called from on
-    this ticket, if it is still theirs; otherwise their newest phone number."""
-    numbers = ContactPoint.objects.filter(
-        customer_id=message.ticket.customer_id, kind=ContactKind.PHONE
-    )
-    last_used = (
-        Message.objects.filter(
-            ticket_id=message.ticket_id,
-            kind=MessageKind.INBOUND,
-            channel__in=(Channel.SMS, Channel.PHONE),
-            created_at__lte=message.created_at,
-        )
-        .exclude(sender="")
-        .order_by("-created_at", "-id")
-        .values_list("sender", flat=True)
-        .first()
-    )
-    if last_used and numbers.filter(value=last_used).exists():
-        return last_used
-    return numbers.order_by("-created_at", "-id").values_list("value", flat=True).first()
 
 
 @dataclass(frozen=True)

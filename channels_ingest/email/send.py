@@ -12,13 +12,15 @@ from tickets import addressing
 from tickets.branding.mail import branded_email
 from tickets.html import text_to_html
 from tickets.models import Attachment, Message, SideAttachment, SideMessage
-from tickets.selectors import email_thread_for
+from tickets.outbound_selectors import ConversationRow, email_thread_for
 
 
-def deliver_email(message: Message, outbox: Outbox) -> str:
+def deliver_email(
+    message: Message, outbox: Outbox, conversation: list[ConversationRow] | None = None
+) -> str:
     """Send one outbound message through the outbox's mail session; returns the provider's
-    id for it (or our Message-ID)."""
-    thread = email_thread_for(message)
+    id for it (or our Message-ID). `conversation`: its ticket's, when read for a batch."""
+    thread = email_thread_for(message, conversation)
     if thread is None:
         raise DeliveryError("The customer has no email address.", permanent=True)
     ticket = message.ticket

@@ -4,22 +4,24 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
 from channels_ingest.sms.backends import send_sms
 from tickets.models import Channel, Message, MessageKind
-from tickets.selectors import sms_number_for
+from tickets.outbound_selectors import ConversationRow, sms_number_for
 
 
-def deliver_sms(message: Message, outbox: Outbox) -> str:
+def deliver_sms(
+    message: Message, outbox: Outbox, conversation: list[ConversationRow] | None = None
+) -> str:
     """Send an outbound SMS message through the outbox's SMS backend; the provider id of
     its first part.
 
     Status callbacks find the message by that id. Goes over the network: never call
-    inside a transaction.
+    inside a transaction. `conversation`: its ticket's, when read for a batch.
     """
     if message.kind != MessageKind.OUTBOUND or message.channel != Channel.SMS:
         raise DeliveryError(
             f"Message {message.pk} is not an outbound SMS ({message.kind}, {message.channel}).",
             permanent=True,
         )
-    phone = sms_number_for(message)
+    phone = sms_number_for(message, conversation)
     if phone is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
     return send_sms(phone, message.body_text, backend=outbox.sms)[0]

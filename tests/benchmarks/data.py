@@ -504,11 +504,20 @@ def make_customers(
         for pk, name in zip(ids, names, strict=True):
             joined = start + timedelta(seconds=rng.random() * span)
             org = first_org + rng.randrange(organizations) if rng.random() < 0.3 else None
-            yield (pk, name, joined, joined, None, None, org)
+            yield (pk, name, joined, joined, None, None, org, "")
 
     load(
         "tickets_customer",
-        ("id", "name", "created_at", "updated_at", "merged_into_id", "user_id", "organization_id"),
+        (
+            "id",
+            "name",
+            "created_at",
+            "updated_at",
+            "merged_into_id",
+            "user_id",
+            "organization_id",
+            "language",
+        ),
         customers(),
     )
     emails: dict[int, str] = {}
@@ -1242,12 +1251,13 @@ def _pick(array: str, share: str) -> str:
 
 _REPORT_CUSTOMERS = f"""
 INSERT INTO tickets_customer (id, name, created_at, updated_at, merged_into_id, user_id,
-                              organization_id)
+                              organization_id, language)
 SELECT %(first_customer)s + g - 1,
        {_pick("first_names", "random()")} || ' ' || {_pick("last_names", "random()")},
        %(now)s::timestamptz - interval '400 days', %(now)s::timestamptz - interval '400 days',
        NULL, NULL,
-       CASE WHEN random() < 0.65 THEN {_pick("organizations", "power(random(), 2)")} END
+       CASE WHEN random() < 0.65 THEN {_pick("organizations", "power(random(), 2)")} END,
+       ''
 FROM generate_series(1, %(customers)s) g
 """
 

@@ -28,6 +28,7 @@ from tickets.models import (
     MessageKind,
     Ticket,
 )
+from tickets.outbound_selectors import ConversationRow, conversations_of, latest_inbound
 from tickets.services import undeliverable
 from tickets.services.delivery import message_mark_suppressed
 
@@ -158,15 +159,21 @@ def automatic_reply_row(
     )
 
 
-def automatic_reply_allowed(*, message: Message, now: datetime | None = None) -> bool:
+def automatic_reply_allowed(
+    *,
+    message: Message,
+    now: datetime | None = None,
+    conversation: list[ConversationRow] | None = None,
+) -> bool:
     """Whether an automatic message may be sent now. One over its address's hourly limit is
-    marked SUPPRESSED (never sent, shown to agents) and False is returned.
+    marked SUPPRESSED (never sent, shown to agents) and False is returned. `conversation`:
+    its ticket's, when read for a batch (tickets.outbound_selectors; else read here).
 
     Counts in the cache, once per message (a retried send is not counted again): an outage
     of it raises, and the sending task retries. An email to an address flagged undeliverable
     (it hard-bounced, or its owner marked our mail as spam) is held back the same way.
     """
-    flagged = undeliverable.flagged_destination(message)
+    flagged = undeliverable.flagged_destination(message, conversation)
     if flagged is not None:
         logger.info("automatic message %s suppressed: its address is flagged", message.pk)
         message_mark_suppressed(
@@ -179,9 +186,9 @@ def automatic_reply_allowed(*, message: Message, now: datetime | None = None) ->
         return False
     if not cache.add(f"automatic-mail-counted:{message.pk}", 1, timeout=3600):
         return True  # counted and allowed already: this is a retry
-    latest = (
-        message.ticket.messages.filter(kind=MessageKind.INBOUND).order_by("-created_at").first()
-    )
+    if conversation is None:
+        conversation = conversations_of([message.ticket_id])[message.ticket_id]
+    latest = latest_inbound(conversation)
     _, address = _automatic_destination(message.ticket, latest) if latest else ("", "")
     address = address or f"ticket {message.ticket_id}"
     now = now or timezone.now()
@@ -197,13 +204,14 @@ def automatic_reply_allowed(*, message: Message, now: datetime | None = None) ->
     return False
 
 
-def _automatic_destination(ticket: Ticket, latest: Message) -> tuple[str, str]:
+def _automatic_destination(ticket: Ticket, latest: Message | ConversationRow) -> tuple[str, str]:
     if latest.channel == Channel.SMS and latest.sender:
         return Channel.SMS, latest.sender
     address = latest.sender if latest.channel == Channel.EMAIL else ""
     if not address:
-        contact = ticket.customer.contact_points.filter(kind=ContactKind.EMAIL).last()
-        address = contact.value if contact else ""
+        # The last email address in their order (kind, value); read with a batch, or here.
+        emails = [p for p in ticket.customer.contact_points.all() if p.kind == ContactKind.EMAIL]
+        address = emails[-1].value if emails else ""
     return Channel.EMAIL, address
 
 

@@ -29,7 +29,7 @@ from tickets.models import (
     MessageKind,
     Undeliverable,
 )
-from tickets.selectors import email_thread_for
+from tickets.outbound_selectors import ConversationRow, email_thread_for
 from tickets.services._common import Actor, record_event
 
 _REASON_CHARS = 1000
@@ -110,8 +110,11 @@ def contact_point_clear_flag(
     return point
 
 
-def flagged_destination(message: Message) -> ContactPoint | None:
-    """The flagged address an automatic email would go to, or None (it may go)."""
+def flagged_destination(
+    message: Message, conversation: list[ConversationRow] | None = None
+) -> ContactPoint | None:
+    """The flagged address an automatic email would go to, or None (it may go).
+    `conversation`: its ticket's, when read for a batch (else read here if needed)."""
     if message.channel != Channel.EMAIL:
         return None
     # Most tickets have none: one query says so, before the thread is worked out.
@@ -123,7 +126,7 @@ def flagged_destination(message: Message) -> ContactPoint | None:
         Q(customer_id=message.ticket.customer_id) | Q(value__in=senders)
     ).exists():
         return None
-    thread = email_thread_for(message)
+    thread = email_thread_for(message, conversation)
     return flagged_address(thread.to) if thread is not None else None
 
 
