@@ -88,7 +88,7 @@ def _deliver_locked(
             conversation = batch.conversation(message)
             try:
                 if message.is_automatic and not services.automatic_reply_allowed(
-                    message=message, conversation=conversation
+                    message=message, conversation=conversation, flagged=batch.flagged
                 ):
                     continue  # held back: over its address's hourly limit
                 send = _sender_for(message.channel)

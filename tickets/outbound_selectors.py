@@ -58,6 +58,9 @@ class PendingBatch:
 
     messages: list[Message]
     conversations: dict[int, list[ConversationRow]]
+    # The email addresses flagged undeliverable among those its automatic emails could go
+    # to (their customers', the conversations' senders), by address.
+    flagged: dict[str, ContactPoint]
 
     def conversation(self, message: Message) -> list[ConversationRow]:
         return self.conversations.get(message.ticket_id, [])
@@ -82,10 +85,39 @@ def pending_outbound(message_ids: Sequence[int]) -> PendingBatch:
     )
     by_id = {message.pk: message for message in found}
     messages = [by_id[pk] for pk in dict.fromkeys(message_ids) if pk in by_id]
+    conversations = conversations_of({message.ticket_id for message in messages})
     return PendingBatch(
         messages=messages,
-        conversations=conversations_of({message.ticket_id for message in messages}),
+        conversations=conversations,
+        flagged=_flagged_addresses(messages, conversations),
     )
+
+
+def _flagged_addresses(
+    messages: list[Message], conversations: dict[int, list[ConversationRow]]
+) -> dict[str, ContactPoint]:
+    """The flagged addresses automatic emails of the batch could go to: the customers'
+    (read with them) and the conversations' email senders' (one query, only when the batch
+    holds an automatic email)."""
+    automatic = [m for m in messages if m.is_automatic and m.channel == Channel.EMAIL]
+    if not automatic:
+        return {}
+    flagged = {
+        point.value: point
+        for message in automatic
+        for point in message.ticket.customer.contact_points.all()
+        if point.kind == ContactKind.EMAIL and point.undeliverable
+    }
+    senders = {
+        row.sender.strip().lower()
+        for message in automatic
+        for row in conversations.get(message.ticket_id, [])
+        if row.kind == MessageKind.INBOUND and row.channel == Channel.EMAIL and row.sender
+    } - set(flagged)
+    if senders:
+        others = ContactPoint.objects.filter(kind=ContactKind.EMAIL, value__in=senders)
+        flagged.update({point.value: point for point in others.exclude(undeliverable="")})
+    return flagged
 
 
 def conversations_of(ticket_ids: Iterable[int]) -> dict[int, list[ConversationRow]]:

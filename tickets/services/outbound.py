@@ -23,6 +23,7 @@ from tickets.addressing import new_message_id
 from tickets.models import (
     Channel,
     ContactKind,
+    ContactPoint,
     DeliveryStatus,
     Message,
     MessageKind,
@@ -164,24 +165,26 @@ def automatic_reply_allowed(
     message: Message,
     now: datetime | None = None,
     conversation: list[ConversationRow] | None = None,
+    flagged: dict[str, ContactPoint] | None = None,
 ) -> bool:
     """Whether an automatic message may be sent now. One over its address's hourly limit is
-    marked SUPPRESSED (never sent, shown to agents) and False is returned. `conversation`:
-    its ticket's, when read for a batch (tickets.outbound_selectors; else read here).
+    marked SUPPRESSED (never sent, shown to agents) and False is returned. `conversation`
+    and `flagged`: its ticket's and the batch's flagged addresses, when read for a batch
+    (tickets.outbound_selectors; else read here).
 
     Counts in the cache, once per message (a retried send is not counted again): an outage
     of it raises, and the sending task retries. An email to an address flagged undeliverable
     (it hard-bounced, or its owner marked our mail as spam) is held back the same way.
     """
-    flagged = undeliverable.flagged_destination(message, conversation)
-    if flagged is not None:
+    held = undeliverable.flagged_destination(message, conversation, flagged)
+    if held is not None:
         logger.info("automatic message %s suppressed: its address is flagged", message.pk)
         message_mark_suppressed(
             message_id=message.pk,
-            reason=undeliverable.held_reason(flagged),
-            address=flagged.value,
-            flag=flagged.undeliverable,
-            since=flagged.undeliverable_at.isoformat() if flagged.undeliverable_at else "",
+            reason=undeliverable.held_reason(held),
+            address=held.value,
+            flag=held.undeliverable,
+            since=held.undeliverable_at.isoformat() if held.undeliverable_at else "",
         )
         return False
     if not cache.add(f"automatic-mail-counted:{message.pk}", 1, timeout=3600):

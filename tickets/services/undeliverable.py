@@ -111,12 +111,19 @@ def contact_point_clear_flag(
 
 
 def flagged_destination(
-    message: Message, conversation: list[ConversationRow] | None = None
+    message: Message,
+    conversation: list[ConversationRow] | None = None,
+    flagged: dict[str, ContactPoint] | None = None,
 ) -> ContactPoint | None:
     """The flagged address an automatic email would go to, or None (it may go).
-    `conversation`: its ticket's, when read for a batch (else read here if needed)."""
+    `conversation` and `flagged`: read for a batch (tickets.outbound_selectors), else here."""
     if message.channel != Channel.EMAIL:
         return None
+    if flagged is not None:
+        if not flagged:
+            return None
+        thread = email_thread_for(message, conversation)
+        return flagged.get(thread.to.strip().lower()) if thread is not None else None
     # Most tickets have none: one query says so, before the thread is worked out.
     senders = Message.objects.filter(
         ticket_id=message.ticket_id, kind=MessageKind.INBOUND, channel=Channel.EMAIL
