@@ -145,3 +145,35 @@ def test_a_rules_texts_fill_their_placeholders_and_a_subject_stays_one_line(
     assert note.body_text == "Trigger: Thank and hand over: Wrote again: Printer"
     moved = ticket.events.get(kind=EventKind.ESCALATED)
     assert moved.data["handoff_note"] == "Ann Lee wrote again"
+
+
+@pytest.mark.parametrize("level", ["0", "4"])
+def test_a_trigger_moving_tickets_outside_tiers_1_to_3_is_refused(admin_client, level):
+    """Tier 0 is where new tickets start (only routing takes them out): a rule putting them
+    back would meet routing taking them out again, for ever."""
+    typed = outage_rule(act_value=["urgent", "outage, network", level, ""])
+
+    response = admin_client.post("/agent/rules/triggers/new/", typed)
+
+    assert response.status_code == 400
+    assert "Action 3: move tickets to tier 1, 2 or 3." in response.content.decode()
+    assert not Trigger.objects.exists()
+
+
+def test_a_stored_rule_moving_a_ticket_to_self_service_cannot_act(
+    open_ticket, celery_eager, django_capture_on_commit_callbacks
+):
+    """As an earlier release let it be saved: the policy refuses the move whoever asks."""
+    dispatch.forget_rules_in_use()
+    Trigger.objects.create(
+        name="Back to self-service",
+        events=["ticket.created"],
+        actions=[{"type": "set_tier", "value": 0, "note": "Try the articles first."}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(tier_level=1)
+
+    ticket.refresh_from_db()
+    assert ticket.tier.level == 1
+    [failed] = ticket.events.filter(kind=EventKind.RULE_FAILED)
+    assert "tiers 1 to 3" in failed.data["error"]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from tickets.ids import whole_number
 from tickets.models import Channel, EventKind, Priority, TicketStatus
+from tickets.policy import MOVABLE_LEVELS
 
 # The events a trigger can listen to, and that webhooks can subscribe to.
 # The labels are in the reader's language.
@@ -381,6 +382,9 @@ def _check_action(item: Any, number: int) -> dict[str, Any]:
         )
     elif kind in ("set_tier", "assign_round_robin"):
         checked["value"] = _whole(value, _("Action %(number)s: give a tier level."), where)
+        if kind == "set_tier" and checked["value"] not in MOVABLE_LEVELS:
+            # As for people (tickets.policy): tier 0 is where tickets start.
+            raise RuleError(_("Action %(number)s: move tickets to tier 1, 2 or 3.") % where)
         if kind == "set_tier":
             checked["note"] = _text(
                 item.get("note"), _("Action %(number)s: write a hand-off note."), where
