@@ -279,10 +279,13 @@ def _canonical(value: Any) -> str:
 
 
 def _compares_text(op: str, actual: str, wanted: str) -> bool:
-    """Numbers compared as numbers, anything else (dates) as text."""
+    """Numbers compared as numbers, anything else (dates; "NaN" and "Infinity", which
+    Decimal reads but cannot always order) as text."""
     try:
         a, w = Decimal(actual), Decimal(wanted)
     except InvalidOperation:
+        a = w = Decimal("NaN")
+    if not (a.is_finite() and w.is_finite()):
         return actual > wanted if op == "above" else actual < wanted
     return a > w if op == "above" else a < w
 
