@@ -177,3 +177,25 @@ def test_a_stored_rule_moving_a_ticket_to_self_service_cannot_act(
     assert ticket.tier.level == 1
     [failed] = ticket.events.filter(kind=EventKind.RULE_FAILED)
     assert "tiers 1 to 3" in failed.data["error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://[::1/hook", "starts with http:// or https:// and names a host"),
+        ("http://[zz]/hook", "starts with http:// or https:// and names a host"),
+        ("http://hooks example.com/hook", "starts with http:// or https:// and names a host"),
+        ("http://hooks.example.com/\x00", "starts with http:// or https:// and names a host"),
+        ("http://hooks.example.com/" + "a" * 480, "at most 500 characters"),
+    ],
+)
+def test_a_webhook_address_that_cannot_be_kept_or_called_is_refused(admin_client, url, said):
+    """With a private network allowed no name is looked up: the address itself is checked."""
+    response = admin_client.post(
+        "/agent/rules/webhooks/new/",
+        {"name": "Ours", "url": url, "format": "helpdesk", "allow_private_network": "on"},
+    )
+
+    assert response.status_code == 400
+    assert said in response.content.decode()
+    assert not Webhook.objects.exists()
