@@ -56,6 +56,10 @@ class StaffAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: Any) -> bool:
         return False
 
+    def pre_authenticate(self, request: Any, **credentials: Any) -> None:
+        """Wrong passwords are django-axes' to count (one lockout, one 429 page); allauth's
+        "login_failed" limit is left to the second step's codes (allauth.mfa)."""
+
     def authenticate(self, request: Any, **credentials: Any) -> Any:
         # With single sign-on required, a password signs in superusers only (to mend a
         # broken set-up).

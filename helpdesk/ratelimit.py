@@ -22,3 +22,20 @@ def count_hit(key: str, *, window_seconds: int) -> int:
         # would have started a counter that never expires, limiting the key for ever.
         cache.touch(key, window_seconds)
     return count
+
+
+# Links sent by email on request (the portal's sign-in links, the staff's password reset):
+# at most this many for one address, and asked from one client, in the window.
+LINK_WINDOW_SECONDS = 15 * 60
+LINKS_PER_ADDRESS = 3
+LINKS_PER_CLIENT = 20
+
+
+def too_many_links(kind: str, request: HttpRequest, email: str) -> bool:
+    """Count one more request for a link of `kind` mailed to `email`; whether it is over
+    the limit (whether or not anyone has the address: the answer tells nothing)."""
+    by_address = count_hit(f"{kind}:email:{email.lower()}", window_seconds=LINK_WINDOW_SECONDS)
+    by_client = count_hit(
+        f"{kind}:ip:{client_address(request)}", window_seconds=LINK_WINDOW_SECONDS
+    )
+    return by_address > LINKS_PER_ADDRESS or by_client > LINKS_PER_CLIENT

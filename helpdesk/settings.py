@@ -499,8 +499,13 @@ ACCOUNT_ADAPTER = "helpdesk.auth_backends.StaffAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
-# Wrong passwords are counted once, by django-axes (AXES_* above).
-ACCOUNT_RATE_LIMITS = {"login_failed": False}
+# Wrong passwords are counted once, by django-axes (AXES_* above): allauth's count of them
+# is left out (helpdesk.auth_backends.StaffAccountAdapter.pre_authenticate). Its
+# "login_failed" limit still counts the wrong codes of the second step (MFA), per account:
+# as many as wrong passwords, for as long.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{AXES_FAILURE_LIMIT}/{HELPDESK_LOCKOUT_MINUTES}m/key"
+}
 # Single sign-on for staff through OpenID Connect (Microsoft Entra ID, Okta, Google
 # Workspace...): set the issuer, client id and secret here, or add a "Social application"
 # (provider OpenID Connect) in the admin. It signs in an existing staff account whose

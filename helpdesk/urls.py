@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -16,7 +15,7 @@ from helpdesk.i18n import language_switch
 from knowledge import suggest_views
 from tickets import report_views
 from tickets.branding import views as brand_views
-from tickets.password_reset import QueuedPasswordResetForm, staff_sign_in_instead
+from tickets.password_reset import QueuedPasswordResetView, staff_sign_in_instead
 from tickets.portal import status
 
 # Under /api/, what Django answers itself (an id that is not a number, a crash) comes in
@@ -69,7 +68,7 @@ urlpatterns = [
     path("agent/", include("tickets.workspace.urls")),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        QueuedPasswordResetView.as_view(),
         name="password_reset",
     ),
     # allauth's own reset mails inside the request (address enumeration): ours instead.

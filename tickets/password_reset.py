@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import PasswordResetView, redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.utils import translation
+from django.utils.translation import gettext
 
+from helpdesk.ratelimit import too_many_links
 from tickets.branding.mail import branded_email
 
 
@@ -25,6 +27,23 @@ class QueuedPasswordResetForm(PasswordResetForm):
         from tickets.tasks import send_password_reset
 
         send_password_reset.delay(self.cleaned_data["email"])
+
+
+class QueuedPasswordResetView(PasswordResetView):
+    """Django's reset page, queueing the mail, with as many links per address and per
+    client as the portal's sign-in links (helpdesk.ratelimit): else anyone could fill a
+    colleague's mailbox with reset mails."""
+
+    form_class = QueuedPasswordResetForm
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if too_many_links("password-reset", self.request, form.cleaned_data["email"]):
+            limited = gettext(
+                "You asked for several links in a short time. Please wait a few minutes."
+            )
+            context = self.get_context_data(form=form, limited=limited)
+            return self.render_to_response(context, status=429)
+        return super().form_valid(form)
 
 
 class BrandedPasswordResetForm(PasswordResetForm):

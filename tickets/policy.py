@@ -190,10 +190,11 @@ def solves_by_hand(actor: User | None) -> bool:
 
 
 def refuse_tier_move(actor: User | None, ticket: Ticket, level: int) -> None:
-    """Raise NotAllowed unless the actor may move the ticket to tier `level`."""
-    if actor is None:
-        return
-    refuse_unless_works_on(actor, ticket, _("move it to another tier"))
+    """Raise NotAllowed unless the actor may move the ticket to tier `level`: to tiers 1 to
+    3 whoever asks, the system included (its rules: a rule putting tickets back into
+    self-service would meet routing taking them out again, for ever)."""
+    if actor is not None:
+        refuse_unless_works_on(actor, ticket, _("move it to another tier"))
     if level not in MOVABLE_LEVELS:
         raise NotAllowed(
             _(

@@ -7,7 +7,8 @@ What each role may do is tickets.policy's to say; this module says who has which
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
+from django.db.models import QuerySet
 from django.utils.translation import gettext_noop
 
 AGENTS_GROUP = "Agents"
@@ -140,6 +141,18 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> str | None:
             role = AGENT
     user.__dict__[_ROLE_ATTR] = role
     return role
+
+
+def light_agents() -> QuerySet[User, int]:
+    """The users whose role is light agent (as role_of reads it: on staff, in the Light
+    agents group and in no stronger one, not superusers), as a query to filter with: whom no
+    ticket is given to work."""
+    stronger = [ROLE_GROUPS[role] for role in ROLES if role != LIGHT_AGENT]
+    return (
+        User.objects.filter(is_staff=True, is_superuser=False, groups__name=LIGHT_AGENTS_GROUP)
+        .exclude(groups__name__in=stronger)
+        .values_list("pk", flat=True)
+    )
 
 
 def forget_role(user: AbstractBaseUser) -> None:

@@ -29,6 +29,7 @@ from tickets.models import (
     TicketEvent,
     Tier,
 )
+from tickets.roles import light_agents
 
 # What a ticket is about and the problem it is an incident of, as the API shows them.
 TICKET_ABOUT = ("product", "service", "problem")
@@ -313,6 +314,7 @@ def tier_agents(tier_id: int) -> list[tuple[int, str]]:
     assigned to. Rows, not users: a tier of a hundred agents took 3.6 ms to build as users."""
     rows = (
         User.objects.filter(is_active=True, agent_profile__tiers=tier_id)
+        .exclude(pk__in=light_agents())
         .order_by("first_name", "username")
         .values_list("pk", "first_name", "last_name", "username")
     )
@@ -401,11 +403,17 @@ class TeamMember:
     online: bool  # their workspace is open (the heartbeat)
 
 
-def team_availability(tier_ids: Iterable[int], *, now: datetime) -> list[TeamMember]:
-    """The active agents of these tiers, available or away and online or not, by name."""
+def team_availability(
+    tier_ids: Iterable[int], *, now: datetime, workers_only: bool = False
+) -> list[TeamMember]:
+    """The active agents of these tiers, available or away and online or not, by name
+    (`workers_only`: not the light agents, who are given no tickets or chats)."""
     seen_after = now - timedelta(seconds=settings.HELPDESK_CHAT_ONLINE_SECONDS)
+    profiles = AgentProfile.objects.filter(user__is_active=True, tiers__in=list(tier_ids))
+    if workers_only:
+        profiles = profiles.exclude(user__in=light_agents())
     rows = (
-        AgentProfile.objects.filter(user__is_active=True, tiers__in=list(tier_ids))
+        profiles
         .distinct()
         .order_by("user__first_name", "user__username")
         .values_list(

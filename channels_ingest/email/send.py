@@ -99,7 +99,8 @@ def _subject(message: Message) -> str:
     subject = message.subject or ticket.subject
     if not message.subject and not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
-    return addressing.subject_with_reference(subject, ticket.reference)
+    # One line whatever it was given: a line break would fail the header (or start another).
+    return addressing.subject_with_reference(" ".join(subject.split()), ticket.reference)
 
 
 def _headers(message: Message, in_reply_to: str, references: tuple[str, ...]) -> dict[str, str]:

@@ -575,3 +575,65 @@ def test_a_signature_covers_the_timestamp_and_the_body():
     expected = hmac.new(b"k", b"1700000000.{}", hashlib.sha256).hexdigest()
     assert webhooks.sign("k", 1700000000, b"{}") == expected
     assert webhooks.sign("k", 1700000001, b"{}") != expected
+
+
+# --- A receiver answering a byte at a time ------------------------------------------------
+
+
+@dataclass
+class Dripping:
+    """A receiver that takes the request, then answers one byte every `pause` seconds (each
+    wait shorter than the read timeout), and notes whether the sender hung up on it."""
+
+    url: str = ""
+    pause: float = 0.1
+    hung_up: threading.Event = field(default_factory=threading.Event)
+    answered: threading.Event = field(default_factory=threading.Event)
+
+
+@pytest.fixture
+def dripping() -> Iterator[Dripping]:
+    state = Dripping()
+    listener = socket.create_server(("127.0.0.1", 0))
+    state.url = f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/helpdesk"
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"z" * 60 + b"\r\nContent-Length: 0\r\n\r\n"
+
+    def serve_one() -> None:
+        connection, _address = listener.accept()
+        with connection:
+            connection.recv(65536)
+            try:
+                for byte in answer:
+                    connection.sendall(bytes([byte]))
+                    if state.hung_up.wait(state.pause):
+                        return
+                state.answered.set()
+            except OSError:
+                state.hung_up.set()
+
+    server = threading.Thread(target=serve_one, daemon=True)
+    server.start()
+    yield state
+    state.hung_up.set()
+    server.join(5)
+    listener.close()
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout(
+    open_ticket, dripping, celery_eager, settings
+):
+    """Each byte comes within the read timeout, the whole answer would take 8 s: the
+    delivery is cut off at the connect and read timeouts together (here 1 s), not held for
+    as long as the receiver likes (which would hold the worker, and outlast its claim)."""
+    settings.HELPDESK_WEBHOOK_CONNECT_TIMEOUT_SECONDS = 0.5
+    settings.HELPDESK_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    hook = make_hook(Receiver(url=dripping.url))
+    delivery = new_delivery(open_ticket(), hook)
+
+    tasks.deliver_webhooks.delay([delivery.pk])
+
+    assert not dripping.answered.is_set()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("pending", 1)  # tried again later
+    [attempt] = delivery.tries.all()
+    assert (attempt.status_code, attempt.error) == (None, "No whole answer within 1 s.")

@@ -77,3 +77,43 @@ def test_the_rule_page_offers_custom_fields(desk, admin_user, client):
     client.force_login(admin_user)
     page = client.get("/agent/rules/triggers/new/").content.decode()
     assert '<option value="field:plan"' in page and "Field: Plan" in page
+
+
+def test_a_value_that_is_not_a_number_compares_as_text(
+    desk, agent, open_ticket, django_capture_on_commit_callbacks
+):
+    """ "NaN" reads as a number that cannot be compared: a value a customer typed (or a rule's
+    own) compares as text, rather than failing the rules' task for the ticket's events."""
+    from tests.fields.conftest import make_field
+    from tickets import services
+    from tickets.models import FieldKind
+
+    make_field("licence", FieldKind.TEXT, "Licence", customer_editable=True, position=9)
+    trigger_save(
+        trigger=None,
+        name="Big licences",
+        events=["ticket.tags_changed"],
+        conditions={"all": [{"field": "field:licence", "op": "above", "value": "1000"}]},
+        actions=[{"type": "add_tags", "value": ["big"]}],
+        actor=None,
+    )
+    trigger_save(
+        trigger=None,
+        name="Odd rule",
+        events=["ticket.tags_changed"],
+        conditions={"all": [{"field": "field:seats", "op": "below", "value": "NaN"}]},
+        actions=[{"type": "set_priority", "value": "high"}],
+        actor=None,
+    )
+    odd, big = open_ticket(), open_ticket()
+    ticket_set_fields(ticket=odd, values={"licence": "NaN", "seats": 5}, actor=agent)
+    ticket_set_fields(ticket=big, values={"licence": "2000", "seats": 5}, actor=agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for ticket in (odd, big):
+            services.ticket_set_tags(ticket=ticket, names=["renewal"], actor=agent)
+
+    tags = {t.pk: set(t.tags.values_list("name", flat=True)) for t in (odd, big)}
+    # As text, "NaN" sorts after "1000" (and "5" before "NaN"): the rules hold, and act.
+    assert tags == {odd.pk: {"renewal", "big"}, big.pk: {"renewal", "big"}}
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {"high"}

@@ -173,3 +173,28 @@ def test_second_factor_changes_and_failures_are_in_the_security_log(
 
     kinds = list(SecurityEvent.objects.filter(username="agent1").values_list("kind", flat=True))
     assert "mfa_added" in kinds and "mfa_failed" in kinds
+
+
+def test_guessing_the_code_after_the_password_is_cut_off(settings):
+    """Someone who has the password must not try codes for ever: after
+    HELPDESK_SIGN_IN_FAILURES wrong ones the account's second step is refused, the right
+    code included, for HELPDESK_LOCKOUT_MINUTES (starting the sign-in again changes
+    nothing). Wrong passwords stay django-axes' to count (429 after as many)."""
+    AgentFactory(username="agent1", tiers=[1])
+    secret, _codes = enrol("agent1")
+
+    with next_code_window():
+        guesser = password_step("agent1")
+        for guess in range(settings.AXES_FAILURE_LIMIT):
+            guesser.post("/accounts/2fa/authenticate/", {"code": f"{guess:06d}"})
+        again = password_step("agent1")  # a new sign-in: the count is the account's
+        refused = again.post("/accounts/2fa/authenticate/", {"code": totp(secret)})
+
+        assert "_auth_user_id" not in again.session
+        assert "Too many failed login attempts" in refused.text
+
+    # The password step alone is not limited by allauth: axes' lockout page after 5.
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/login/", {"login": "agent2", "password": "wrong"})
+    assert client.post("/accounts/login/", {"login": "agent2", "password": "x"}).status_code == 429

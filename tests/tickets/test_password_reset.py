@@ -29,3 +29,29 @@ def test_the_worker_mails_a_link_to_the_public_address(client, agent, celery_eag
     link = re.search(r"\S+/accounts/reset/\S+/", message.body).group(0)
     assert link.startswith("https://help.example.com/accounts/reset/")
     assert "Choose a new password" in client.get(link, follow=True).text
+
+
+def test_links_for_one_address_are_limited(client, agent, celery_eager):
+    """Else anyone could fill a colleague's mailbox with reset mails (or the mail queue)."""
+    for _ in range(3):
+        assert client.post("/accounts/password_reset/", {"email": agent.email}).status_code == 302
+
+    refused = client.post("/accounts/password_reset/", {"email": agent.email.upper()})
+
+    assert refused.status_code == 429
+    assert "several links in a short time" in refused.content.decode()
+    assert len(mail.outbox) == 3
+    # Another address is answered as before (the limit says nothing of who has an account).
+    other = Client().post("/accounts/password_reset/", {"email": "nobody@example.com"})
+    assert other.status_code == 302
+
+
+def test_links_asked_from_one_client_are_limited(agent, celery_eager):
+    client = Client()
+    for n in range(20):
+        client.post("/accounts/password_reset/", {"email": f"someone{n}@example.com"})
+
+    refused = client.post("/accounts/password_reset/", {"email": agent.email})
+
+    assert refused.status_code == 429
+    assert mail.outbox == []

@@ -101,7 +101,7 @@ def _set_tier(action: Action, ticket: Ticket, event: TicketEvent | None, label: 
             ticket=ticket,
             tier_level=action["value"],
             reason=label,
-            handoff_note=action["note"],
+            handoff_note=_filled(action["note"], ticket),
             actor=None,
             label=label,
         )
@@ -135,14 +135,17 @@ def _change_tags(action: Action, ticket: Ticket, event: TicketEvent | None, labe
 
 
 def _add_note(action: Action, ticket: Ticket, event: TicketEvent | None, label: str) -> None:
-    services.ticket_add_note(ticket=ticket, actor=None, text=f"{label}: {action['value']}")
+    text = _filled(action["value"], ticket)
+    services.ticket_add_note(ticket=ticket, actor=None, text=f"{label}: {text}")
 
 
 def _message_customer(
     action: Action, ticket: Ticket, event: TicketEvent | None, label: str
 ) -> None:
-    text = placeholders.fill(action["value"], placeholders.ticket_values(ticket))
-    subject = action.get("subject") or f"Re: {ticket.subject} [{ticket.reference}]"
+    text = _filled(action["value"], ticket)
+    # One line: a subject typed over two would be a header of its own.
+    subject = " ".join(_filled(action.get("subject", ""), ticket).split())
+    subject = subject or f"Re: {ticket.subject} [{ticket.reference}]"
     services.ticket_send_automatic_reply(ticket=ticket, text=text, subject=subject)
 
 
@@ -160,7 +163,7 @@ def _notify(action: Action, ticket: Ticket, event: TicketEvent | None, label: st
     # Staff only: a user id that is a customer's portal account is no one to tell here.
     staff = User.objects.filter(who, is_active=True, is_staff=True)
     users = staff.values_list("pk", flat=True).distinct()
-    text = placeholders.fill(action["value"], placeholders.ticket_values(ticket))
+    text = _filled(action["value"], ticket)
     notify_agents(user_ids=list(users), ticket=ticket, kind="rule", text=f"{label}: {text}")
 
 
@@ -174,6 +177,12 @@ def _webhook(action: Action, ticket: Ticket, event: TicketEvent | None, label: s
         ticket=ticket,
         text=action.get("text", ""),
     )
+
+
+def _filled(text: str, ticket: Ticket) -> str:
+    """A text of the rule with the ticket's placeholders filled (every text an action
+    holds may use them: the rules' page says so)."""
+    return placeholders.fill(text, placeholders.ticket_values(ticket))
 
 
 _DOERS: dict[str, Callable[[Action, Ticket, TicketEvent | None, str], None]] = {

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from tickets.ids import whole_number
 from tickets.models import Channel, EventKind, Priority, TicketStatus
+from tickets.policy import MOVABLE_LEVELS
 
 # The events a trigger can listen to, and that webhooks can subscribe to.
 # The labels are in the reader's language.
@@ -278,10 +279,13 @@ def _canonical(value: Any) -> str:
 
 
 def _compares_text(op: str, actual: str, wanted: str) -> bool:
-    """Numbers compared as numbers, anything else (dates) as text."""
+    """Numbers compared as numbers, anything else (dates; "NaN" and "Infinity", which
+    Decimal reads but cannot always order) as text."""
     try:
         a, w = Decimal(actual), Decimal(wanted)
     except InvalidOperation:
+        a = w = Decimal("NaN")
+    if not (a.is_finite() and w.is_finite()):
         return actual > wanted if op == "above" else actual < wanted
     return a > w if op == "above" else a < w
 
@@ -381,6 +385,9 @@ def _check_action(item: Any, number: int) -> dict[str, Any]:
         )
     elif kind in ("set_tier", "assign_round_robin"):
         checked["value"] = _whole(value, _("Action %(number)s: give a tier level."), where)
+        if kind == "set_tier" and checked["value"] not in MOVABLE_LEVELS:
+            # As for people (tickets.policy): tier 0 is where tickets start.
+            raise RuleError(_("Action %(number)s: move tickets to tier 1, 2 or 3.") % where)
         if kind == "set_tier":
             checked["note"] = _text(
                 item.get("note"), _("Action %(number)s: write a hand-off note."), where

@@ -14,10 +14,12 @@ receivers drop ids they have seen).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -301,6 +303,7 @@ class _Sender:
         body = delivery.body.encode()
         sent_headers = webhooks.headers(delivery, hook, body, int(time.time()))
         started = time.monotonic()
+        deadline = _Deadline(sum(self.timeout))
         try:
             response = self._session(hook.allow_private_network).post(
                 hook.url,
@@ -311,11 +314,14 @@ class _Sender:
                 stream=True,
             )
         except RefusedAddress as refused_peer:
+            deadline.end()
             return Outcome(delivery, None, _ms_since(started), str(refused_peer), final=True)
         except requests.RequestException as failure:
+            deadline.end()
             logger.info("webhook delivery %s: %s", delivery.pk, type(failure).__name__)
-            return Outcome(delivery, None, _ms_since(started), self._describe(failure))
-        answer = _read_answer(response)
+            error = deadline.refusal() if deadline.passed else self._describe(failure)
+            return Outcome(delivery, None, _ms_since(started), error)
+        answer = _read_answer(response, deadline)
         duration = _ms_since(started)
         if 200 <= response.status_code < 300:
             return Outcome(delivery, response.status_code, duration)
@@ -343,7 +349,7 @@ class _Sender:
             session = requests.Session()
             session.trust_env = False  # no proxies or .netrc credentials from the environment
             session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-            adapter = (HTTPAdapter if allow_private else _GuardedAdapter)(
+            adapter = (_PrivateAllowedAdapter if allow_private else _GuardedAdapter)(
                 pool_connections=32, pool_maxsize=THREADS, max_retries=0
             )
             session.mount("http://", adapter)
@@ -370,8 +376,9 @@ class _Sender:
             session.close()
 
 
-def _read_answer(response: Any) -> str:
-    """The start of the answer (the rest is not read); the connection is kept if it can be."""
+def _read_answer(response: Any, deadline: _Deadline) -> str:
+    """The start of the answer (the rest is not read), until the deadline; the connection
+    is kept if it can be."""
     data = b""
     try:
         for chunk in response.iter_content(8192):
@@ -379,8 +386,9 @@ def _read_answer(response: Any) -> str:
             if len(data) >= _ANSWER_BYTES:
                 break
     except requests.RequestException:
-        pass  # the status decides; a broken answer body changes nothing
+        pass  # the status decides; a broken (or cut off) answer body changes nothing
     finally:
+        deadline.end()  # before the connection goes back to the pool, to another request
         response.close()
     return data[:_ERROR_CHARS].decode("utf-8", "replace").strip()
 
@@ -412,6 +420,97 @@ def _ms_since(started: float) -> int:
     return round((time.monotonic() - started) * 1000)
 
 
+# --- A deadline for the whole request ------------------------------------------------------
+
+# The deadline of the request this thread is sending (read by the connections it opens).
+_this_thread = threading.local()
+
+
+class _Deadline:
+    """Cuts a request's connection once `seconds` have passed since it started. The
+    timeouts bound each wait for the network, not the whole answer: a receiver sending a
+    byte at a time would hold the worker (and outlast its claim on the delivery) for as long
+    as it liked. Started for the current thread's request; `end` it before the connection
+    goes back to the pool (another request may take it there)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.passed = False
+        self._lock = threading.Lock()
+        self._connection: _Watched | None = None
+        self._ended = False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+        _this_thread.deadline = self
+
+    def watch(self, connection: _Watched) -> None:
+        """The connection the request goes over (its socket may come later)."""
+        with self._lock:
+            if self._ended:
+                return
+            self._connection = connection
+            if self.passed:
+                connection.cut()
+
+    def _cut(self) -> None:
+        with self._lock:
+            if self._ended:
+                return
+            self.passed = True
+            if self._connection is not None:
+                self._connection.cut()
+
+    def end(self) -> None:
+        with self._lock:
+            self._ended = True
+            self._connection = None
+        self._timer.cancel()
+        if getattr(_this_thread, "deadline", None) is self:
+            _this_thread.deadline = None
+
+    def refusal(self) -> str:
+        return f"No whole answer within {self.seconds:g} s."
+
+
+def _deadline_of_this_thread() -> _Deadline | None:
+    return getattr(_this_thread, "deadline", None)
+
+
+class _Watched:
+    """A connection its request's deadline can cut: through a second handle on its socket,
+    which stays usable when TLS takes the first one over, the socket is shut down, so that
+    any wait on it (the TLS handshake, the status line, the headers, the body) ends."""
+
+    _handle: socket.socket | None = None
+
+    def _watch_new(self, sock: socket.socket) -> socket.socket:
+        if self._handle is not None:
+            self._handle.close()
+        self._handle = sock.dup()
+        deadline = _deadline_of_this_thread()
+        if deadline is not None:
+            deadline.watch(self)
+        return sock
+
+    def _watch_request(self) -> None:
+        deadline = _deadline_of_this_thread()
+        if deadline is not None:
+            deadline.watch(self)
+
+    def _forget_handle(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def cut(self) -> None:
+        handle = self._handle
+        if handle is None:
+            return
+        with contextlib.suppress(OSError):  # closed meanwhile: nothing left to cut
+            handle.shutdown(socket.SHUT_RDWR)
+
+
 # --- Connections only to public addresses (the address actually connected to) -----------
 
 
@@ -431,14 +530,48 @@ def _public_only(sock: socket.socket, host: str) -> socket.socket:
     return sock
 
 
-class _PublicHTTPConnection(HTTPConnection):
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return self._watch_new(super()._new_conn())
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch_request()
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        self._forget_handle()
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return self._watch_new(super()._new_conn())
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch_request()
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        self._forget_handle()
+
+
+class _PublicHTTPConnection(_WatchedHTTPConnection):
     def _new_conn(self) -> socket.socket:
         return _public_only(super()._new_conn(), self.host)
 
 
-class _PublicHTTPSConnection(HTTPSConnection):
+class _PublicHTTPSConnection(_WatchedHTTPSConnection):
     def _new_conn(self) -> socket.socket:
         return _public_only(super()._new_conn(), self.host)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class _PublicHTTPPool(HTTPConnectionPool):
@@ -450,11 +583,21 @@ class _PublicHTTPSPool(HTTPSConnectionPool):
 
 
 class _GuardedAdapter(HTTPAdapter):
-    """An adapter whose connections refuse, once connected, an address that is not public."""
+    """An adapter whose connections the request's deadline can cut, and (`public_only`)
+    that refuse, once connected, an address that is not public."""
+
+    public_only = True
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PublicHTTPPool,
-            "https": _PublicHTTPSPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = (
+            {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
+            if self.public_only
+            else {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        )
+
+
+class _PrivateAllowedAdapter(_GuardedAdapter):
+    """For webhooks allowed a private network: the deadline still holds."""
+
+    public_only = False

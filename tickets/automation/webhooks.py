@@ -208,19 +208,32 @@ def check_target(url: str, *, allow_private: bool) -> None:
     `allow_private`, whose host resolves to any address that is not on the public internet
     (private, loopback, link-local, multicast, reserved, unspecified; also inside IPv6).
     Asked when a webhook is saved and again before each send (DNS answers change)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    longest = Webhook._meta.get_field("url").max_length or 0
+    if len(url) > longest:
         raise InvalidInput(
-            _("A webhook's address starts with http:// or https:// and names a host."),
+            _("A webhook's address has at most %(longest)s characters.") % {"longest": longest},
             code="webhook_url",
         )
+    not_an_address = InvalidInput(
+        _("A webhook's address starts with http:// or https:// and names a host."),
+        code="webhook_url",
+    )
+    # No spaces or control characters (NUL, line breaks): no request could carry them.
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise not_an_address
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname  # an unbalanced or invalid [IPv6] raises
+    except ValueError:
+        raise not_an_address from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise not_an_address
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise InvalidInput(_("The address's port is not a number."), code="webhook_url") from None
     if allow_private:
         return
-    host = parts.hostname
     try:
         found = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as error:

@@ -16,6 +16,7 @@ from tickets.models import (
     TicketFollower,
     TicketLink,
 )
+from tickets.roles import light_agents
 
 # Colleagues the note box's autocomplete offers at most for what was typed.
 MENTION_CHOICES = 8
@@ -47,10 +48,13 @@ class Collaboration:
 
 
 def people_on_ticket(ticket_id: int, tier_id: int) -> tuple[list[tuple[int, str]], list[Follower]]:
-    """The tier's active agents (by name) and the ticket's active followers (earliest
-    first), in one query."""
+    """The tier's active agents who work tickets (by name) and the ticket's active
+    followers (earliest first), in one query."""
     following = TicketFollower.objects.filter(ticket_id=ticket_id, user_id=OuterRef("pk"))
-    in_tier = AgentProfile.objects.filter(user_id=OuterRef("pk"), tiers=tier_id)
+    # Whom a ticket of the tier may be assigned to: its agents, but light agents.
+    in_tier = AgentProfile.objects.filter(user_id=OuterRef("pk"), tiers=tier_id).exclude(
+        user__in=light_agents()
+    )
     rows = (
         User.objects.filter(is_active=True)
         .annotate(

@@ -14,15 +14,11 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from helpdesk.auth_backends import USER_BACKEND
-from helpdesk.ratelimit import count_hit
+from helpdesk.ratelimit import too_many_links
 from tickets import selectors, services, tasks
 from tickets.portal.forms import PortalAuthenticationForm, SignInLinkForm
 from tickets.services.portal import sign_in_link_is_valid
 
-RATE_WINDOW_SECONDS = 15 * 60
-# Sign-in links asked for one address, and from one client, in the window.
-LINKS_PER_ADDRESS = 3
-LINKS_PER_CLIENT = 20
 _NEXT = "portal_next"
 
 
@@ -36,7 +32,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "support/login.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
-    if _over_limit(request, email):
+    if too_many_links("portal-link", request, email):
         limited = gettext("You asked for several links in a short time. Please wait a few minutes.")
         return render(request, "support/login.html", {"form": form, "limited": limited}, status=429)
     next_url = form.cleaned_data["next"]
@@ -81,13 +77,6 @@ class PasswordSignInView(LoginView):
 
 class SignOutView(LogoutView):
     next_page = "portal-login"
-
-
-def _over_limit(request: HttpRequest, email: str) -> bool:
-    client = request.META.get("REMOTE_ADDR", "")
-    by_address = count_hit(f"portal-link:email:{email.lower()}", window_seconds=RATE_WINDOW_SECONDS)
-    by_client = count_hit(f"portal-link:ip:{client}", window_seconds=RATE_WINDOW_SECONDS)
-    return by_address > LINKS_PER_ADDRESS or by_client > LINKS_PER_CLIENT
 
 
 def _is_safe(request: HttpRequest, url: str) -> bool:

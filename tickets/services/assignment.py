@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from tickets import metrics, policy
+from tickets import metrics, policy, roles
 from tickets.errors import Conflict, InvalidInput
 from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
@@ -32,7 +32,13 @@ def active_agents_by_tier(tier_ids: Iterable[int] | None = None) -> dict[int, li
 
 
 def agent_in_tier(user: User, tier_id: int) -> bool:
-    return AgentProfile.objects.filter(user=user, user__is_active=True, tiers__id=tier_id).exists()
+    """Whether `user` may be given the tier's tickets (and chats): an active agent of the
+    tier who works tickets (light agents only read them)."""
+    return (
+        AgentProfile.objects.filter(user=user, user__is_active=True, tiers__id=tier_id)
+        .exclude(user__in=roles.light_agents())
+        .exists()
+    )
 
 
 def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = "") -> Ticket:
@@ -49,6 +55,15 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
             return ticket
         if actor is not None and actor.pk != assignee.pk:  # taking it: only in one's tier
             policy.refuse_unless_works_on(actor, ticket, _("assign it"))
+        if roles.role_of(assignee) == roles.LIGHT_AGENT:
+            raise InvalidInput(
+                _(
+                    "Light agents read tickets and write internal notes: %(assignee)s "
+                    "cannot be assigned tickets."
+                )
+                % {"assignee": assignee.get_full_name() or assignee.get_username()},
+                code="assignee_light_agent",
+            )
         if not agent_in_tier(assignee, ticket.tier_id):
             raise InvalidInput(
                 _(

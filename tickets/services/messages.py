@@ -384,7 +384,8 @@ def ticket_change_priority(*, ticket: Ticket, priority: str, actor: Actor) -> Ti
 
 
 def ticket_change_subject(*, ticket: Ticket, subject: str, actor: Actor) -> Ticket:
-    subject = subject.strip()
+    # One line, as every door's subject: it heads the emails about the ticket.
+    subject = " ".join(subject.split())
     if not subject:
         raise InvalidInput(_("The subject cannot be empty."), code="empty_subject")
     with transaction.atomic():

@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
     Tier,
 )
+from tickets.roles import light_agents
 from tickets.services import self_service
 from tickets.services._common import lock_row
 from tickets.services.assignment import ticket_assign
@@ -125,9 +126,11 @@ def ticket_assign_in_turn(*, ticket: Ticket, tier_level: int, label: str) -> Use
 
 
 def _pick_agent(tier: Tier) -> AgentProfile | None:
-    agents = AgentProfile.objects.filter(
-        tiers=tier, is_available=True, user__is_active=True
-    ).select_related("user")
+    agents = (
+        AgentProfile.objects.filter(tiers=tier, is_available=True, user__is_active=True)
+        .exclude(user__in=light_agents())  # they read tickets, not answer them
+        .select_related("user")
+    )
     if tier.assignment_mode == AssignmentMode.LEAST_OPEN:
         open_tickets = Count(
             "user__assigned_tickets", filter=Q(user__assigned_tickets__status__in=ACTIVE_STATUSES)

@@ -99,7 +99,9 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
         # Away colleagues take no chats (tickets.services.chat): not offered.
         "tier_agents": [
             (member.user_id, member.name)
-            for member in selectors.team_availability([chat.tier_id], now=timezone.now())
+            for member in selectors.team_availability(
+                [chat.tier_id], now=timezone.now(), workers_only=True
+            )
             if member.user_id != chat.agent_id and member.is_available
         ],
         "escalate_form": TierMoveForm(initial={"tier": min(chat.tier.level + 1, 3)}),
