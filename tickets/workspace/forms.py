@@ -11,7 +11,7 @@ from helpdesk.uploads import MultipleFileField
 from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
 from tickets.fields.selectors import FieldCondition, condition_filter
-from tickets.ids import id_from
+from tickets.ids import MAX_ID, id_from
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
@@ -83,7 +83,8 @@ class QueueFilterForm(FieldConditionForm):
     tier = forms.TypedMultipleChoiceField(
         required=False, coerce=int, choices=[(n, tier_label(n)) for n in range(4)]
     )
-    assignee = forms.IntegerField(required=False, min_value=1)
+    # An id as a column holds one (the embedded default, SQLite, compares no larger one).
+    assignee = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     tag = forms.CharField(required=False, max_length=50)
     # The queue's own orders, or one of its columns' (as its headers' links sort).
     sort = forms.ChoiceField(
