@@ -1,5 +1,6 @@
 from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 from django import forms
 from django.http import QueryDict
@@ -152,7 +153,20 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=1000)
 
 
-class ReplyForm(forms.Form):
+class SentOnceForm(forms.Form):
+    """A form of the ticket page that writes a message: it carries a key of its own (new
+    each time the page is shown, kept when it comes back with an error), so that sending it
+    twice writes the message once (tickets.services.sent_from_form)."""
+
+    once = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("once", uuid4().hex)
+
+
+class ReplyForm(SentOnceForm):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000)
     channel = forms.ChoiceField(required=False, choices=Channel.choices)
     status = forms.ChoiceField(
@@ -220,7 +234,7 @@ class SideReplyForm(forms.Form):
         return files_to_send(self.cleaned_data["attachments"])
 
 
-class NoteForm(forms.Form):
+class NoteForm(SentOnceForm):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000)
 
 

@@ -455,12 +455,13 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
             services.ticket_apply_macro(
                 ticket=ticket, macro=macro, actor=_user(request), text=data["text"],
                 channel=data["channel"] or None, attachments=form.files_to_send(),
+                form_key=data["once"],
             )  # fmt: skip
         else:
             services.ticket_reply(
                 ticket=ticket, actor=_user(request), text=data["text"],
                 channel=data["channel"] or None, status=data["status"] or None,
-                attachments=form.files_to_send(),
+                attachments=form.files_to_send(), form_key=data["once"],
             )  # fmt: skip
     except DomainError as error:
         form.add_error(None, error.message)
@@ -491,7 +492,10 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
         services.ticket_add_note(
-            ticket=ticket, actor=_user(request), text=form.cleaned_data["text"]
+            ticket=ticket,
+            actor=_user(request),
+            text=form.cleaned_data["text"],
+            form_key=form.cleaned_data["once"],
         )
     except DomainError as error:
         messages.error(request, error.message)
