@@ -94,7 +94,7 @@ def link(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             collab.ticket_link(ticket=ticket, other=other, actor=actor)
 
-    done = _("Unlinked.") if request.POST.get("unlink") else "Linked as related."
+    done = _("Unlinked.") if request.POST.get("unlink") else _("Linked as related.")
     return _act(request, ticket_id, act, done, "related-title")
 
 
