@@ -37,14 +37,23 @@ def parse_tags(text: str) -> list[str]:
     return names
 
 
-def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
+def ticket_set_tags(
+    *, ticket: Ticket, names: list[str], actor: Actor, shown: list[str] | None = None
+) -> Ticket:
+    """Give the ticket these tags. `shown`: the tags a page showed when the agent edited
+    them there; only their edit (the tags they added and removed) is made, so tags a
+    colleague set since the page was loaded stay."""
     policy.refuse_unless_works_tickets(actor, _("change tags"))
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         # A page loaded before a merge: its tags went to the ticket it was merged into.
         refuse_if_merged(ticket)
         before = sorted(ticket.tags.values_list("name", flat=True))
-        after = sorted(set(names))
+        wanted = set(names)
+        if shown is not None:
+            removed = set(shown) - wanted
+            wanted = (set(before) - removed) | (wanted - set(shown))
+        after = sorted(wanted)
         if before == after:
             return ticket
         existing = {tag.name: tag for tag in Tag.objects.filter(name__in=after)}

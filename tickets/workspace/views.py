@@ -522,7 +522,7 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
         "assignee": lambda t: _assign(t, value, actor),
         "tags": lambda t: services.ticket_set_tags(
-            ticket=t, names=services.parse_tags(value), actor=actor
+            ticket=t, names=services.parse_tags(value), actor=actor, shown=_shown_tags(request)
         ),
     }
     if field not in actions:
@@ -550,6 +550,13 @@ def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _back(ticket.pk)
     messages.success(request, _("Fields saved.") if changed else _("Nothing changed."))
     return _back(ticket.pk)
+
+
+def _shown_tags(request: HttpRequest) -> list[str] | None:
+    """The tags the page showed when the agent edited them (None: a form that does not say)."""
+    if "shown" not in request.POST:
+        return None
+    return [name.strip().lower() for name in request.POST["shown"].split(",") if name.strip()]
 
 
 def _assign(ticket: Ticket, value: str, actor: User) -> None:

@@ -119,3 +119,25 @@ def test_a_note_sent_twice_from_one_page_is_written_once(agent_client, open_tick
 
     assert again["Location"].endswith("#sent-note")
     assert Message.objects.filter(ticket=ticket, kind=MessageKind.NOTE).count() == 1
+
+
+def _tags_shown(html: str) -> str:
+    form = html.split('name="field" value="tags"', 1)[1].split("</form>", 1)[0]
+    found = re.search(r'name="shown" value="([^"]*)"', form)
+    assert found, "the tags form does not say which tags it showed"
+    return found.group(1)
+
+
+def test_tags_edited_on_a_page_keep_those_a_colleague_set_since(
+    agent_client, agent, tier2_agent, open_ticket
+):
+    ticket = open_ticket(tier_level=1)
+    services.ticket_set_tags(ticket=ticket, names=["vpn", "wifi"], actor=agent)
+    page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    services.ticket_add_tags(ticket=ticket, names=["billing"], actor=tier2_agent)  # meanwhile
+    action = f"/agent/tickets/{ticket.pk}/change/"
+
+    # The agent removes "wifi" and adds "urgent" to what their page showed.
+    agent_client.post(action, {"field": "tags", "value": "vpn, urgent", "shown": _tags_shown(page)})
+
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["billing", "urgent", "vpn"]
