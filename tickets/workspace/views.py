@@ -1,11 +1,13 @@
 """The agent workspace: queues and the ticket page. Each view parses, calls, shapes."""
 
+import json
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -64,6 +66,8 @@ from tickets.workspace.view_views import column_headers
 _MESSAGE_EVENTS = {"message_received", "replied", "note_added", "call_logged"}
 # The customer's services (and their organization's) listed beside a ticket.
 SERVICES_ON_PAGE = 20
+# The fields form's hidden input: the values the page showed (JSON).
+SHOWN_FIELDS = "cf-shown"
 
 
 def _user(request: HttpRequest) -> User:
@@ -356,7 +360,23 @@ def _fields_form(ticket: Ticket, data: Any = None) -> forms.Form:
     current = field_selectors.api_values(definitions, values)
     form = forms.Form(data, prefix="cf")
     field_inputs.add_inputs(form, list(definitions.values()), for_customer=False, initial=current)
+    # What the page shows, sent back with the form (as sent, when it comes back refused):
+    # saving writes only what the agent changed (ticket_set_fields, `shown`).
+    form.shown = (  # type: ignore[attr-defined]
+        data.get(SHOWN_FIELDS, "")
+        if data is not None
+        else json.dumps(current, cls=DjangoJSONEncoder)
+    )
     return form
+
+
+def _shown_fields(data: QueryDict) -> dict[str, Any] | None:
+    """The fields' values the page showed (None: a form that does not say, or garbled)."""
+    try:
+        shown = json.loads(data.get(SHOWN_FIELDS, ""))
+    except ValueError:
+        return None
+    return shown if isinstance(shown, dict) else None
 
 
 def _ticket_page(
@@ -543,7 +563,10 @@ def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _ticket_page(request, ticket, fields_form=form, status=400)
     try:
         changed = ticket_set_fields(
-            ticket=ticket, values=field_inputs.submitted(form), actor=_user(request)
+            ticket=ticket,
+            values=field_inputs.submitted(form),
+            actor=_user(request),
+            shown=_shown_fields(request.POST),
         )
     except DomainError as error:
         messages.error(request, error.message)
