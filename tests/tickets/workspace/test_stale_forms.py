@@ -141,3 +141,18 @@ def test_tags_edited_on_a_page_keep_those_a_colleague_set_since(
     agent_client.post(action, {"field": "tags", "value": "vpn, urgent", "shown": _tags_shown(page)})
 
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["billing", "urgent", "vpn"]
+
+
+def test_what_a_merged_ticket_is_about_is_not_changed_from_a_stale_page(agent_client, merged):
+    from tickets.models import Product
+
+    first, _second = merged
+    product = Product.objects.create(name="Ledger")
+
+    response = agent_client.post(
+        f"/agent/tickets/{first.pk}/about/", {"about": f"product:{product.pk}"}, follow=True
+    )
+
+    assert "was merged into another ticket" in response.content.decode()
+    first.refresh_from_db()
+    assert first.product_id is None
