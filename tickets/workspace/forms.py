@@ -206,7 +206,7 @@ def _side_files() -> MultipleFileField:
     )
 
 
-class SideStartForm(forms.Form):
+class SideStartForm(SentOnceForm):
     """Starting a side conversation on the ticket page. The form checks only the files
     (their number and size); what makes a good conversation is the service's to say."""
 
@@ -219,7 +219,7 @@ class SideStartForm(forms.Form):
         return files_to_send(self.cleaned_data["attachments"])
 
 
-class SideReplyForm(forms.Form):
+class SideReplyForm(SentOnceForm):
     """Writing again in one side conversation (`conversation_id`: the page shows what was
     typed, and any error, in that conversation's box)."""
 

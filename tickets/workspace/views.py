@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from uuid import uuid4
 
 from django import forms
 from django.conf import settings
@@ -433,6 +434,8 @@ def _ticket_page(
         # A side conversation's box as sent, when it came back with an error.
         "side_form": side_start or SideStartForm(),
         "side_reply_form": side_reply,
+        # Each side conversation's reply box's key (SentOnceForm's), this page's and its id.
+        "side_form_key": uuid4().hex,
         # The move to another tier as sent, when it came back refused.
         "tier_move_form": tier_move,
         "following": together.follows(_user(request).pk),

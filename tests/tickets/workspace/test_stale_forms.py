@@ -156,3 +156,32 @@ def test_what_a_merged_ticket_is_about_is_not_changed_from_a_stale_page(agent_cl
     assert "was merged into another ticket" in response.content.decode()
     first.refresh_from_db()
     assert first.product_id is None
+
+
+def test_a_side_conversation_started_twice_from_one_page_emails_the_third_party_once(
+    agent_client, open_ticket
+):
+    from tickets.models import SideConversation, SideMessage
+
+    ticket = open_ticket(tier_level=1, sender="grace@example.com")
+    page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    action = f"/agent/tickets/{ticket.pk}/side/"
+    sent = {
+        "to": "vendor@example.net",
+        "subject": "VPN concentrator",
+        "text": "Do you see drops on your side?",
+        "once": _form_key(page, action),
+    }
+
+    first = agent_client.post(action, sent)
+    again = agent_client.post(action, sent)
+
+    assert first.status_code == again.status_code == 302
+    assert SideConversation.objects.filter(ticket=ticket).count() == 1
+    conversation = SideConversation.objects.get(ticket=ticket)
+    page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    reply = f"/agent/tickets/{ticket.pk}/side/{conversation.pk}/reply/"
+    answer = {"text": "Any news?", "once": _form_key(page, reply)}
+    agent_client.post(reply, answer)
+    agent_client.post(reply, answer)
+    assert SideMessage.objects.filter(conversation=conversation).count() == 2
