@@ -473,6 +473,18 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     macro = (
         Macro.objects.filter(pk=data["macro"], is_active=True).first() if data["macro"] else None
     )
+    if data["macro"] and macro is None:  # switched off (or deleted) since the page was loaded
+        form.add_error(
+            None,
+            _(
+                "That canned response is not in use any more: nothing was sent. Send the "
+                "text without it, or choose another one."
+            ),
+        )
+        sent = request.POST.copy()
+        sent["macro"] = ""  # sent again as it stands, it is a plain reply
+        form.data = sent
+        return _ticket_page(request, ticket, reply=form, status=400)
     try:
         if macro is not None:
             services.ticket_apply_macro(

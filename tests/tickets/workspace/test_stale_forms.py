@@ -185,3 +185,28 @@ def test_a_side_conversation_started_twice_from_one_page_emails_the_third_party_
     agent_client.post(reply, answer)
     agent_client.post(reply, answer)
     assert SideMessage.objects.filter(conversation=conversation).count() == 2
+
+
+def test_a_canned_response_switched_off_since_the_page_was_loaded_sends_nothing(
+    agent_client, open_ticket
+):
+    from tickets.models import Macro
+
+    ticket = open_ticket(tier_level=1, sender="grace@example.com")
+    macro = Macro.objects.create(
+        name="Solved", body="Glad it works now.", set_status="resolved", is_active=True
+    )
+    page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    Macro.objects.filter(pk=macro.pk).update(is_active=False)  # by a lead, meanwhile
+    action = f"/agent/tickets/{ticket.pk}/reply/"
+
+    response = agent_client.post(
+        action,
+        {"text": "Glad it works now.", "channel": "email", "macro": str(macro.pk),
+         "once": _form_key(page, action)},
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert "is not in use any more" in response.content.decode()
+    assert "Glad it works now." in response.content.decode()  # the text, as typed
+    assert not Message.objects.filter(ticket=ticket, kind=MessageKind.OUTBOUND).exists()
