@@ -555,6 +555,9 @@ class Message(models.Model):
     first_reply = models.BooleanField(default=False, db_default=False)
     # The message exactly as it arrived (an email's RFC 5322 source), for "show original".
     original = models.FileField(upload_to="originals/%Y/%m/%d/", blank=True)
+    # The key of the page's form an agent sent it from (a reply or a note): the same form
+    # sent again (a double click, a page resent) is the message already written.
+    form_key = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -564,7 +567,12 @@ class Message(models.Model):
                 fields=["channel", "external_id"],
                 condition=Q(external_id__isnull=False),
                 name="message_unique_external_id",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["author_user", "form_key"],
+                condition=~Q(form_key=""),
+                name="message_unique_form_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["ticket", "created_at"], name="message_ticket_idx"),

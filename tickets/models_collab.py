@@ -110,6 +110,9 @@ class SideMessage(models.Model):
     delivery_error = models.TextField(blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
     original = models.FileField(upload_to="side/%Y/%m/%d/", blank=True)
+    # The key of the ticket page's form it was sent from (as Message.form_key): the same
+    # form sent again is the message already sent.
+    form_key = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -119,7 +122,12 @@ class SideMessage(models.Model):
                 fields=["external_id"],
                 condition=Q(external_id__isnull=False),
                 name="side_message_unique_external_id",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["author_user", "form_key"],
+                condition=~Q(form_key=""),
+                name="side_message_unique_form_key",
+            ),
         ]
         indexes = [models.Index(fields=["conversation", "created_at"], name="side_message_idx")]
 

@@ -72,3 +72,20 @@ def test_related_tickets_through_the_api(ann, ticket, open_ticket):
     assert api.delete(f"{url}{other.pk}/").status_code == 204
     assert api.delete(f"{url}{other.pk}/").status_code == 409
     assert api.get(url).json() == []
+
+
+def test_linking_from_the_ticket_page_is_said_in_the_agents_language(
+    as_user, ann, ticket, open_ticket
+):
+    other = open_ticket(subject="Sync fails for the Berlin office")
+    client = as_user(ann)
+
+    response = client.post(
+        f"/agent/tickets/{ticket.pk}/related/",
+        {"other": other.reference},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9",
+    )
+
+    said = [str(message) for message in response.context["messages"]]
+    assert said == ["Als verwandt verknüpft."]

@@ -68,3 +68,32 @@ def test_customers_and_strangers_cannot_edit_fields(desk, client, open_ticket, c
     response = client.post(f"/agent/tickets/{ticket.pk}/fields/", fields_post(plan="pro"))
     assert response.status_code in (302, 403)
     assert not TicketFieldValue.objects.exists()
+
+
+def test_saving_fields_keeps_what_a_colleague_changed_since_the_page_was_loaded(
+    desk, agent_client, agent, open_ticket
+):
+    import html
+    import re
+
+    from tickets.fields.services import ticket_set_fields
+
+    ticket = open_ticket()
+    ticket_set_fields(ticket=ticket, values={"plan": "basic", "seats": 5}, actor=agent)
+    page = agent_client.get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    shown = re.search(r'name="cf-shown" value="([^"]*)"', page)
+    assert shown, "the fields form does not say what it showed"
+    ticket_set_fields(ticket=ticket, values={"plan": "pro"}, actor=agent)  # a colleague
+
+    # The page still shows the basic plan; the agent changes only the seats.
+    response = agent_client.post(
+        f"/agent/tickets/{ticket.pk}/fields/",
+        {**fields_post(plan="basic", seats="7"), "cf-shown": html.unescape(shown.group(1))},
+    )
+
+    assert response.status_code == 302
+    values = {v.field.key: v for v in TicketFieldValue.objects.filter(ticket=ticket)}
+    assert values["plan"].value_text == "pro"
+    assert values["seats"].value_number == 7
+    last = ticket.events.filter(kind=EventKind.FIELDS_CHANGED).latest("id")
+    assert [change["key"] for change in last.data["changes"]] == ["seats"]

@@ -1267,3 +1267,43 @@ def test_query_parameters_the_list_does_not_know_are_refused(agent_api: APIClien
     response = agent_api.get(TICKETS, {"tags": "vpn"})
     assert response.status_code == 400 and "tags" in _error(response)["fields"]
     assert agent_api.get(TICKETS, {"page_size": 5}).status_code == 200
+
+
+def test_a_reply_posted_twice_with_one_idempotency_key_goes_out_once(agent_api, open_ticket):
+    ticket = open_ticket(tier_level=1, sender="grace@example.com")
+    url = f"/api/v1/tickets/{ticket.pk}/replies/"
+    key = {"HTTP_IDEMPOTENCY_KEY": "3f2b8c1e-5d4a-4e8b-9c7d-1a2b3c4d5e6f"}
+
+    first = agent_api.post(url, {"text": "Restart the router."}, format="json", **key)
+    again = agent_api.post(url, {"text": "Restart the router."}, format="json", **key)
+    other = agent_api.post(url, {"text": "Restart the router."}, format="json")
+
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert again.json()["id"] == first.json()["id"] != other.json()["id"]
+    assert ticket.messages.filter(kind="outbound").count() == 2
+
+
+def test_a_note_posted_twice_with_one_idempotency_key_is_written_once(agent_api, open_ticket):
+    ticket = open_ticket(tier_level=1)
+    url = f"/api/v1/tickets/{ticket.pk}/notes/"
+    key = {"HTTP_IDEMPOTENCY_KEY": "note-1"}
+
+    agent_api.post(url, {"text": "Checked the logs."}, format="json", **key)
+    agent_api.post(url, {"text": "Checked the logs."}, format="json", **key)
+
+    assert ticket.messages.filter(kind="note").count() == 1
+
+
+def test_an_idempotency_key_too_long_to_keep_is_a_clear_400(agent_api, open_ticket):
+    ticket = open_ticket(tier_level=1)
+
+    response = agent_api.post(
+        f"/api/v1/tickets/{ticket.pk}/replies/",
+        {"text": "Hi"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k" * 41,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_idempotency_key"
+    assert not ticket.messages.filter(kind="outbound").exists()

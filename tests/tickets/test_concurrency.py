@@ -113,3 +113,17 @@ def test_routing_that_waits_for_an_escalation_routes_the_escalated_ticket(open_t
 
     assert outcomes != ["gone"]  # it was read, in tier 2, after the escalation committed
     assert Ticket.objects.get(pk=ticket.pk).tier.level == 2
+
+
+def test_one_reply_form_sent_twice_at_once_goes_out_once(open_ticket, agent):
+    ticket = open_ticket(tier_level=1, sender="grace@example.com")
+
+    def send() -> None:
+        services.ticket_reply(
+            ticket=ticket, actor=agent, text="Restart the router.", form_key="form-1"
+        )
+
+    # The second send waits for the ticket the first holds, then finds the first's reply.
+    run_second_while_first_holds(send, send, lock="transactionid")
+
+    assert Message.objects.filter(ticket=ticket, author_user=agent).count() == 1

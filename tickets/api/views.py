@@ -7,7 +7,8 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -244,8 +245,31 @@ def _about(ticket: Ticket, data: dict[str, Any]) -> tuple[Product | None, Servic
     return product, None
 
 
+# A client's key for one reply or note: the same request sent again (a retry after a lost
+# answer) is the message already written, answered as the first time.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Up to 40 characters of the client's choosing (a UUID, say): a request sent "
+    "again with the same key writes nothing new and returns the message written first.",
+)
+
+
+def _idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 40 or not key.isascii() or not key.isprintable():
+        raise InvalidInput(
+            _("An Idempotency-Key is up to 40 printable ASCII characters."),
+            code="invalid_idempotency_key",
+        )
+    return key
+
+
 class TicketReplyView(APIView):
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=s.ReplyCreateSerializer,
         responses={201: s.MessageSerializer, **error_responses(400, 404, 409)},
         summary="Reply to the customer",
@@ -260,6 +284,7 @@ class TicketReplyView(APIView):
             html=data["html"],
             channel=data.get("channel"),
             status=data.get("status"),
+            form_key=_idempotency_key(request),
         )
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
@@ -268,6 +293,7 @@ class TicketNoteView(APIView):
     light_agents_write = True  # light agents write internal notes (tickets.policy)
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=s.NoteCreateSerializer,
         responses={201: s.MessageSerializer, **error_responses(400, 404)},
         summary="Add an internal note (agents only, never sent)",
@@ -275,7 +301,12 @@ class TicketNoteView(APIView):
     def post(self, request: Request, ticket_id: int) -> Response:
         ticket = _ticket_or_404(ticket_id)
         data = _valid(s.NoteCreateSerializer, request)
-        message = services.ticket_add_note(ticket=ticket, actor=_actor(request), text=data["text"])
+        message = services.ticket_add_note(
+            ticket=ticket,
+            actor=_actor(request),
+            text=data["text"],
+            form_key=_idempotency_key(request),
+        )
         return Response(s.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 

@@ -19,7 +19,13 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.services._common import Actor, lock_ticket, new_event, record_event
+from tickets.services._common import (
+    Actor,
+    lock_ticket,
+    new_event,
+    record_event,
+    refuse_if_merged,
+)
 
 # What an identifier is written with besides its letters and digits ("AB-12 34" is AB1234).
 _SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
@@ -106,6 +112,7 @@ def ticket_set_about(
         product = service.product
     with transaction.atomic():
         ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)  # a page loaded before the merge
         if service is not None and not belongs_to(service, ticket.customer):
             raise InvalidInput(
                 _("%(service)s is not a service of %(customer)s or their organization.")

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 
+from helpdesk.text import search_text
 from tickets.collab.mentions import display_name, staff
 from tickets.models import (
     AgentProfile,
@@ -124,7 +125,7 @@ def collaboration(ticket: Ticket) -> Collaboration:
 
 def mention_choices(query: str) -> list[dict[str, Any]]:
     """Active staff whose username or name starts with what was typed after @."""
-    typed = query.strip().lstrip("@")
+    typed = search_text(query).lstrip("@")
     people = staff().distinct().order_by("username")
     if typed:
         people = people.filter(

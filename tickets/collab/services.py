@@ -130,10 +130,12 @@ def side_conversation_start(
     actor: Actor,
     attachments: tuple[InboundAttachment, ...] = (),
     now: datetime | None = None,
+    form_key: str = "",
 ) -> SideConversation:
     """Email a third party about the ticket: a conversation of its own, sent like a reply
     (pending, then by the delivery task after commit), with the files attached. Never to the
-    customer."""
+    customer. `form_key`: the key of the page's form; sent again, it is the conversation
+    already started."""
     policy.refuse_unless_works_tickets(actor, _("email third parties about a ticket"))
     address = normalize_email(to)
     subject = " ".join(subject.split())
@@ -145,7 +147,9 @@ def side_conversation_start(
         raise InvalidInput(_("That is the help desk's own address."), code="own_address")
     now = now or timezone.now()
     with transaction.atomic():
-        ticket = lock_ticket(ticket)
+        ticket = lock_ticket(ticket)  # a second send of one form waits for the first here
+        if (sent := _sent_from_form(actor, form_key)) is not None:
+            return sent.conversation
         _refuse_if_merged(ticket)
         if ticket.customer.contact_points.filter(kind=ContactKind.EMAIL, value=address).exists():
             raise InvalidInput(
@@ -160,7 +164,7 @@ def side_conversation_start(
             created_at=now,
             updated_at=now,
         )
-        message = _outbound(conversation, text, attachments, actor, now)
+        message = _outbound(conversation, text, attachments, actor, now, form_key)
         record_event(
             ticket, EventKind.SIDE_STARTED, actor=actor, side=conversation.pk, to=address,
             subject=conversation.subject, message=message.pk,
@@ -177,20 +181,23 @@ def side_conversation_reply(
     actor: Actor,
     attachments: tuple[InboundAttachment, ...] = (),
     now: datetime | None = None,
+    form_key: str = "",
 ) -> SideMessage:
     """Write again to the third party, in the same thread (a closed one opens again), with
-    the files attached."""
+    the files attached; once for a form sent twice (`form_key`)."""
     policy.refuse_unless_works_tickets(actor, _("email third parties about a ticket"))
     _refuse_empty(text)
     refuse_oversized_files(attachments)
     now = now or timezone.now()
     with transaction.atomic():
         ticket = lock_ticket(conversation.ticket)
+        if (sent := _sent_from_form(actor, form_key)) is not None:
+            return sent
         _refuse_if_merged(ticket)
         conversation = SideConversation.objects.select_for_update().get(pk=conversation.pk)
         conversation.status, conversation.updated_at = SideStatus.OPEN, now
         conversation.save(update_fields=["status", "updated_at"])
-        message = _outbound(conversation, text, attachments, actor, now)
+        message = _outbound(conversation, text, attachments, actor, now, form_key)
         record_event(
             ticket, EventKind.SIDE_SENT, actor=actor, side=conversation.pk,
             to=conversation.counterpart, subject=conversation.subject, message=message.pk,
@@ -227,6 +234,16 @@ def _refuse_empty(text: str) -> None:
         )
 
 
+def _sent_from_form(actor: Actor, form_key: str) -> SideMessage | None:
+    """What `actor` sent from the page's form with this key before (a double click)."""
+    if not form_key or actor is None:
+        return None
+    found = SideMessage.objects.select_related("conversation").filter(
+        author_user=actor, form_key=form_key
+    )
+    return found.first()
+
+
 def _refuse_if_merged(ticket: Ticket) -> None:
     if ticket.merged_into_id is not None:
         raise Conflict(
@@ -242,6 +259,7 @@ def _outbound(
     attachments: tuple[InboundAttachment, ...],
     actor: Actor,
     now: datetime,
+    form_key: str = "",
 ) -> SideMessage:
     message = SideMessage.objects.create(
         conversation=conversation,
@@ -250,6 +268,7 @@ def _outbound(
         body_text=text,
         external_id=addressing.new_side_message_id(conversation.pk),
         delivery_status=DeliveryStatus.PENDING,
+        form_key=form_key,
         created_at=now,
     )
     _store_files(message, attachments)

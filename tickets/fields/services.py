@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from tickets.fields import selectors
-from tickets.fields.values import as_value, clean_many
-from tickets.models import EventKind, Ticket, TicketFieldValue
+from tickets.fields.values import BadValue, Stored, as_value, clean, clean_many
+from tickets.models import EventKind, Ticket, TicketField, TicketFieldValue
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 
 
@@ -19,14 +19,23 @@ def ticket_set_fields(
     actor: Actor,
     for_customer: bool = False,
     form_name: str = "",
+    shown: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Set these fields (by key; None or "" empties one) and return what changed, as
     {key: {"from", "to", "label"}}. `for_customer`: a customer sent them, so only the fields
     they fill are accepted. Raises FieldErrors (nothing written) naming each wrong value.
     The history keeps the changes as a list in the fields' order (a JSON object's keys are
-    not kept in order by every database)."""
+    not kept in order by every database). `shown`: the values a page showed when the agent
+    edited them there (by key, as the API gives them); only those the agent changed are
+    written, so what a colleague changed since the page was loaded stays."""
     fields = selectors.active_fields()
     cleaned = clean_many(fields, values, for_customer=for_customer)
+    if shown is not None:
+        cleaned = {
+            key: rows
+            for key, rows in cleaned.items()
+            if not _as_shown(fields[key], rows, shown.get(key))
+        }
     if not cleaned:
         return {}
     with transaction.atomic():
@@ -61,3 +70,11 @@ def ticket_set_fields(
             data["form"] = form_name
         record_event(ticket, EventKind.FIELDS_CHANGED, actor=actor, **data)
     return changes
+
+
+def _as_shown(field: TicketField, rows: list[Stored], shown: Any) -> bool:
+    """Whether the value sent is the one the page showed (read as the field reads values)."""
+    try:
+        return as_value(field.kind, rows) == as_value(field.kind, clean(field, shown))
+    except BadValue:  # a forged or outdated value shown: what was sent counts as a change
+        return False

@@ -51,6 +51,8 @@ def _title(title: str) -> str:
     title = " ".join(title.split())
     if not title:
         raise InvalidInput(_("A problem needs a title."), code="title_missing")
+    if "\x00" in title:  # PostgreSQL stores no NUL character (the ticket page posts it raw)
+        raise InvalidInput(_("Remove the NUL character from the title."), code="invalid")
     return title[:TITLE_MAX]
 
 
@@ -138,6 +140,8 @@ def problem_note(*, problem: Problem, actor: Actor, text: str) -> ProblemEvent:
     policy.refuse_unless_may(actor, "note", _("write internal notes"))
     if not text.strip():
         raise InvalidInput(_("A note needs some text."), code="empty_message")
+    if "\x00" in text:  # PostgreSQL stores no NUL character (the workspace posts it raw)
+        raise InvalidInput(_("Remove the NUL character from the note."), code="invalid")
     return problem_event(problem, ProblemEventKind.NOTE, actor=actor, text=text.strip())
 
 

@@ -97,6 +97,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
 def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:
     with transaction.atomic():
         ticket = lock_ticket(ticket)
+        refuse_if_merged(ticket)
         if ticket.assignee_id is None:
             return ticket
         policy.refuse_unless_works_on(actor, ticket, _("unassign it"))

@@ -172,6 +172,8 @@ def customer_note(*, customer: Customer, actor: Actor, text: str) -> CustomerNot
     """A note agents keep about the customer."""
     if not text.strip():
         raise InvalidInput(_("A note needs some text."), code="empty_message")
+    if "\x00" in text:  # PostgreSQL stores no NUL character (the workspace posts it raw)
+        raise InvalidInput(_("Remove the NUL character from the note."), code="invalid")
     return CustomerNote.objects.create(customer=customer, author=actor, text=text.strip())
 
 

@@ -246,12 +246,15 @@ def ticket_reply(
     external_id: str | None = None,
     now: datetime | None = None,
     signed: bool = True,
+    form_key: str = "",
 ) -> Message:
     """An agent's public answer. Stored as a pending outbound message on the chosen channel.
 
     The channel defaults to the one the customer last wrote on. A new ticket becomes open
     unless another status is asked for. Files go out with email replies only. The agent's
     signature for the channel goes under it (`signed`; not under lines of a live chat).
+    `form_key`: the key of the page's form it was sent from; sent again, it is the reply
+    already sent (sent_from_form), not a second one.
     """
     policy.refuse_unless_works_tickets(actor, _("reply to customers"))
     if not text.strip():
@@ -259,7 +262,9 @@ def ticket_reply(
     refuse_oversized_files(attachments)
     now = now or timezone.now()
     with transaction.atomic():
-        ticket = lock_ticket(ticket)
+        ticket = lock_ticket(ticket)  # a second send of one form waits for the first here
+        if (sent := sent_from_form(actor, form_key)) is not None:
+            return sent
         refuse_if_merged(ticket)
         if ticket.status == TicketStatus.CLOSED:
             raise Conflict(
@@ -293,6 +298,7 @@ def ticket_reply(
             # carry the sender's client id instead (a resend is stored once).
             external_id=new_message_id(ticket.pk) if channel == Channel.EMAIL else external_id,
             delivery_status=initial_delivery(channel),
+            form_key=form_key,
             created_at=now,
         )
         metrics.agent_replied(ticket, message, now)
@@ -331,24 +337,38 @@ def ticket_reply(
     return message
 
 
+def sent_from_form(actor: Actor, form_key: str) -> Message | None:
+    """The message `actor` wrote from the page's form with this key, if they sent it before:
+    a form sent twice (a double click, a page resent) is answered with the first send."""
+    if not form_key or actor is None:
+        return None
+    return Message.objects.filter(author_user=actor, form_key=form_key).first()
+
+
 def ticket_add_note(
-    *, ticket: Ticket, actor: Actor, text: str, now: datetime | None = None
+    *, ticket: Ticket, actor: Actor, text: str, now: datetime | None = None, form_key: str = ""
 ) -> Message:
     """An internal note: visible to agents only, never sent, allowed in any status (and to
-    every role on staff, light agents too). The colleagues it @mentions are told and follow
-    the ticket (tickets.collab.mentions)."""
+    every role on staff, light agents too), but not on a merged ticket (a page loaded before
+    the merge: its messages went to the ticket it was merged into, where the note belongs
+    too). The colleagues it @mentions are told and follow the ticket
+    (tickets.collab.mentions). `form_key`: as ticket_reply takes it."""
     policy.refuse_unless_may(actor, "note", _("write internal notes"))
     if not text.strip():
         raise InvalidInput(_("A note needs some text."), code="empty_message")
     mentioned = mentions.resolve(text)
     with transaction.atomic():
         ticket = lock_ticket(ticket)
+        if (sent := sent_from_form(actor, form_key)) is not None:
+            return sent
+        refuse_if_merged(ticket)
         message = Message.objects.create(
             ticket=ticket,
             kind=MessageKind.NOTE,
             channel=ticket.channel,
             author_user=actor,
             body_text=text,
+            form_key=form_key,
             created_at=now or timezone.now(),
         )
         extra: dict[str, Any] = {"mentions": mentions.mention_data(mentioned)} if mentioned else {}

@@ -11,9 +11,9 @@ from tickets import placeholders, policy
 from tickets.errors import InvalidInput
 from tickets.inbound import InboundAttachment
 from tickets.models import EventKind, Macro, Message, Tag, Ticket
-from tickets.services._common import Actor, lock_ticket, record_event
+from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.escalation import ticket_move_tier
-from tickets.services.messages import ticket_change_priority, ticket_reply
+from tickets.services.messages import sent_from_form, ticket_change_priority, ticket_reply
 
 MAX_TAGS = 20
 _TAG = re.compile(r"^[\w][\w .:/+-]{0,49}$")
@@ -37,12 +37,23 @@ def parse_tags(text: str) -> list[str]:
     return names
 
 
-def ticket_set_tags(*, ticket: Ticket, names: list[str], actor: Actor) -> Ticket:
+def ticket_set_tags(
+    *, ticket: Ticket, names: list[str], actor: Actor, shown: list[str] | None = None
+) -> Ticket:
+    """Give the ticket these tags. `shown`: the tags a page showed when the agent edited
+    them there; only their edit (the tags they added and removed) is made, so tags a
+    colleague set since the page was loaded stay."""
     policy.refuse_unless_works_tickets(actor, _("change tags"))
     with transaction.atomic():
         ticket = lock_ticket(ticket)
+        # A page loaded before a merge: its tags went to the ticket it was merged into.
+        refuse_if_merged(ticket)
         before = sorted(ticket.tags.values_list("name", flat=True))
-        after = sorted(set(names))
+        wanted = set(names)
+        if shown is not None:
+            removed = set(shown) - wanted
+            wanted = (set(before) - removed) | (wanted - set(shown))
+        after = sorted(wanted)
         if before == after:
             return ticket
         existing = {tag.name: tag for tag in Tag.objects.filter(name__in=after)}
@@ -74,9 +85,13 @@ def ticket_apply_macro(
     text: str = "",
     channel: str | None = None,
     attachments: tuple[InboundAttachment, ...] = (),
+    form_key: str = "",
 ) -> Message:
-    """Send the macro's reply (as edited by the agent) and make the changes it carries."""
+    """Send the macro's reply (as edited by the agent) and make the changes it carries
+    (once for a form sent twice: `form_key`, as ticket_reply takes it)."""
     policy.refuse_unless_works_tickets(actor, _("apply canned responses"))
+    if (sent := sent_from_form(actor, form_key)) is not None:
+        return sent
     text = text.strip() or macro_render(macro, ticket=ticket, agent=actor)
     with transaction.atomic():
         message = ticket_reply(
@@ -86,6 +101,7 @@ def ticket_apply_macro(
             channel=channel,
             status=macro.set_status or None,
             attachments=attachments,
+            form_key=form_key,
         )
         record_event(ticket, EventKind.MACRO_APPLIED, actor=actor, macro=macro.name)
         if macro.set_priority:

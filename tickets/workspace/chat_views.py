@@ -23,7 +23,7 @@ from tickets.services import assignee_by_id, macro_render
 from tickets.services import chat as chats
 from tickets.workspace import sidebar
 from tickets.workspace.access import agent_required
-from tickets.workspace.forms import TierMoveForm
+from tickets.workspace.forms import NoteForm, TierMoveForm
 from tickets.workspace.views import _sidebar, _user
 
 
@@ -83,6 +83,7 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
         "chat": chat,
         "transcript": chats.chat_messages(chat),
         "notes": _notes(ticket),
+        "note_form": NoteForm(),
         "history": Ticket.objects.filter(customer=ticket.customer)
         .exclude(pk=ticket.pk)
         .order_by("-created_at")[:10],

@@ -94,7 +94,7 @@ def link(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             collab.ticket_link(ticket=ticket, other=other, actor=actor)
 
-    done = _("Unlinked.") if request.POST.get("unlink") else "Linked as related."
+    done = _("Unlinked.") if request.POST.get("unlink") else _("Linked as related.")
     return _act(request, ticket_id, act, done, "related-title")
 
 
@@ -110,6 +110,7 @@ def side_start(request: HttpRequest, ticket_id: int) -> HttpResponse:
             collab.side_conversation_start(
                 ticket=ticket, to=data["to"], subject=data["subject"], text=data["text"],
                 attachments=form.files_to_send(), actor=_user(request),
+                form_key=data["once"],
             )  # fmt: skip
         except DomainError as error:
             form.add_error(None, error.message)
@@ -137,6 +138,7 @@ def side_reply(request: HttpRequest, ticket_id: int, side_id: int) -> HttpRespon
             collab.side_conversation_reply(
                 conversation=conversation, text=form.cleaned_data["text"],
                 attachments=form.files_to_send(), actor=_user(request),
+                form_key=form.cleaned_data["once"],
             )  # fmt: skip
         except DomainError as error:
             form.add_error(None, error.message)

@@ -1,5 +1,6 @@
 from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 from django import forms
 from django.http import QueryDict
@@ -11,7 +12,7 @@ from helpdesk.uploads import MultipleFileField
 from tickets.errors import InvalidInput
 from tickets.fields import selectors as field_selectors
 from tickets.fields.selectors import FieldCondition, condition_filter
-from tickets.ids import id_from
+from tickets.ids import MAX_ID, id_from
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, Priority, Team, TicketStatus, Tier, ViewSharing
 from tickets.queues import ANY_STATUS_VIEW, QueueQuery
@@ -83,7 +84,8 @@ class QueueFilterForm(FieldConditionForm):
     tier = forms.TypedMultipleChoiceField(
         required=False, coerce=int, choices=[(n, tier_label(n)) for n in range(4)]
     )
-    assignee = forms.IntegerField(required=False, min_value=1)
+    # An id as a column holds one (the embedded default, SQLite, compares no larger one).
+    assignee = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     tag = forms.CharField(required=False, max_length=50)
     # The queue's own orders, or one of its columns' (as its headers' links sort).
     sort = forms.ChoiceField(
@@ -151,7 +153,20 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(required=False, max_length=1000)
 
 
-class ReplyForm(forms.Form):
+class SentOnceForm(forms.Form):
+    """A form of the ticket page that writes a message: it carries a key of its own (new
+    each time the page is shown, kept when it comes back with an error), so that sending it
+    twice writes the message once (tickets.services.sent_from_form)."""
+
+    once = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("once", uuid4().hex)
+
+
+class ReplyForm(SentOnceForm):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), max_length=50_000)
     channel = forms.ChoiceField(required=False, choices=Channel.choices)
     status = forms.ChoiceField(
@@ -191,7 +206,7 @@ def _side_files() -> MultipleFileField:
     )
 
 
-class SideStartForm(forms.Form):
+class SideStartForm(SentOnceForm):
     """Starting a side conversation on the ticket page. The form checks only the files
     (their number and size); what makes a good conversation is the service's to say."""
 
@@ -204,7 +219,7 @@ class SideStartForm(forms.Form):
         return files_to_send(self.cleaned_data["attachments"])
 
 
-class SideReplyForm(forms.Form):
+class SideReplyForm(SentOnceForm):
     """Writing again in one side conversation (`conversation_id`: the page shows what was
     typed, and any error, in that conversation's box)."""
 
@@ -219,7 +234,7 @@ class SideReplyForm(forms.Form):
         return files_to_send(self.cleaned_data["attachments"])
 
 
-class NoteForm(forms.Form):
+class NoteForm(SentOnceForm):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000)
 
 

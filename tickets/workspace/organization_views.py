@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
+from helpdesk.text import search_text
 from tickets import queues
 from tickets.errors import DomainError, InvalidInput
 from tickets.models import Customer, Organization, SLAPolicy, Ticket
@@ -52,7 +53,7 @@ def _organization_or_404(organization_id: int) -> Organization:
 @agent_required
 @require_safe
 def organization_list(request: HttpRequest) -> HttpResponse:
-    text = request.GET.get("q", "").strip()
+    text = search_text(request.GET.get("q", ""))
     found = Organization.objects.annotate(
         people=Count("customers", filter=Q(customers__merged_into__isnull=True))
     ).order_by("name", "id")

@@ -1,11 +1,14 @@
 """The agent workspace: queues and the ticket page. Each view parses, calls, shapes."""
 
+import json
 from typing import Any
+from uuid import uuid4
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Subquery
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -64,6 +67,8 @@ from tickets.workspace.view_views import column_headers
 _MESSAGE_EVENTS = {"message_received", "replied", "note_added", "call_logged"}
 # The customer's services (and their organization's) listed beside a ticket.
 SERVICES_ON_PAGE = 20
+# The fields form's hidden input: the values the page showed (JSON).
+SHOWN_FIELDS = "cf-shown"
 
 
 def _user(request: HttpRequest) -> User:
@@ -356,7 +361,23 @@ def _fields_form(ticket: Ticket, data: Any = None) -> forms.Form:
     current = field_selectors.api_values(definitions, values)
     form = forms.Form(data, prefix="cf")
     field_inputs.add_inputs(form, list(definitions.values()), for_customer=False, initial=current)
+    # What the page shows, sent back with the form (as sent, when it comes back refused):
+    # saving writes only what the agent changed (ticket_set_fields, `shown`).
+    form.shown = (  # type: ignore[attr-defined]
+        data.get(SHOWN_FIELDS, "")
+        if data is not None
+        else json.dumps(current, cls=DjangoJSONEncoder)
+    )
     return form
+
+
+def _shown_fields(data: QueryDict) -> dict[str, Any] | None:
+    """The fields' values the page showed (None: a form that does not say, or garbled)."""
+    try:
+        shown = json.loads(data.get(SHOWN_FIELDS, ""))
+    except ValueError:
+        return None
+    return shown if isinstance(shown, dict) else None
 
 
 def _ticket_page(
@@ -413,6 +434,8 @@ def _ticket_page(
         # A side conversation's box as sent, when it came back with an error.
         "side_form": side_start or SideStartForm(),
         "side_reply_form": side_reply,
+        # Each side conversation's reply box's key (SentOnceForm's), this page's and its id.
+        "side_form_key": uuid4().hex,
         # The move to another tier as sent, when it came back refused.
         "tier_move_form": tier_move,
         "following": together.follows(_user(request).pk),
@@ -454,17 +477,30 @@ def reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
     macro = (
         Macro.objects.filter(pk=data["macro"], is_active=True).first() if data["macro"] else None
     )
+    if data["macro"] and macro is None:  # switched off (or deleted) since the page was loaded
+        form.add_error(
+            None,
+            _(
+                "That canned response is not in use any more: nothing was sent. Send the "
+                "text without it, or choose another one."
+            ),
+        )
+        sent = request.POST.copy()
+        sent["macro"] = ""  # sent again as it stands, it is a plain reply
+        form.data = sent
+        return _ticket_page(request, ticket, reply=form, status=400)
     try:
         if macro is not None:
             services.ticket_apply_macro(
                 ticket=ticket, macro=macro, actor=_user(request), text=data["text"],
                 channel=data["channel"] or None, attachments=form.files_to_send(),
+                form_key=data["once"],
             )  # fmt: skip
         else:
             services.ticket_reply(
                 ticket=ticket, actor=_user(request), text=data["text"],
                 channel=data["channel"] or None, status=data["status"] or None,
-                attachments=form.files_to_send(),
+                attachments=form.files_to_send(), form_key=data["once"],
             )  # fmt: skip
     except DomainError as error:
         form.add_error(None, error.message)
@@ -495,7 +531,10 @@ def note(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket, pk=ticket_id)
     try:
         services.ticket_add_note(
-            ticket=ticket, actor=_user(request), text=form.cleaned_data["text"]
+            ticket=ticket,
+            actor=_user(request),
+            text=form.cleaned_data["text"],
+            form_key=form.cleaned_data["once"],
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -522,7 +561,7 @@ def change(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
         "assignee": lambda t: _assign(t, value, actor),
         "tags": lambda t: services.ticket_set_tags(
-            ticket=t, names=services.parse_tags(value), actor=actor
+            ticket=t, names=services.parse_tags(value), actor=actor, shown=_shown_tags(request)
         ),
     }
     if field not in actions:
@@ -543,13 +582,23 @@ def set_fields(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return _ticket_page(request, ticket, fields_form=form, status=400)
     try:
         changed = ticket_set_fields(
-            ticket=ticket, values=field_inputs.submitted(form), actor=_user(request)
+            ticket=ticket,
+            values=field_inputs.submitted(form),
+            actor=_user(request),
+            shown=_shown_fields(request.POST),
         )
     except DomainError as error:
         messages.error(request, error.message)
         return _back(ticket.pk)
     messages.success(request, _("Fields saved.") if changed else _("Nothing changed."))
     return _back(ticket.pk)
+
+
+def _shown_tags(request: HttpRequest) -> list[str] | None:
+    """The tags the page showed when the agent edited them (None: a form that does not say)."""
+    if "shown" not in request.POST:
+        return None
+    return [name.strip().lower() for name in request.POST["shown"].split(",") if name.strip()]
 
 
 def _assign(ticket: Ticket, value: str, actor: User) -> None:

@@ -181,3 +181,20 @@ def test_a_customer_message_sent_again_after_the_ticket_closed_gets_the_stored_o
     assert again.pk == first.pk
     with pytest.raises(Conflict):  # a new message does not reopen a closed ticket
         chats.chat_customer_message(chat=chat, client_id="c-10", text="One more thing")
+
+
+def test_a_note_sent_twice_from_the_console_is_written_once(client, agent, chat):
+    from tickets.models import Message, MessageKind
+
+    client.force_login(agent)
+    page = client.get(f"/agent/chats/{chat.pk}/").content.decode()
+    action = f"/agent/tickets/{chat.ticket.pk}/note/"
+    form = page.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    key = re.search(r'name="once" value="([^"]+)"', form)
+    assert key, "the console's note form carries no key"
+    sent = {"text": "Customer on a hotel network.", "once": key.group(1)}
+
+    client.post(action, {**sent, "next": f"/agent/chats/{chat.pk}/"})
+    client.post(action, {**sent, "next": f"/agent/chats/{chat.pk}/"})
+
+    assert Message.objects.filter(ticket=chat.ticket, kind=MessageKind.NOTE).count() == 1
