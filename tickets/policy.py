@@ -34,7 +34,7 @@ from django.utils.translation import gettext_noop
 
 from tickets import roles
 from tickets.errors import NotAllowed
-from tickets.models import AgentProfile, Ticket
+from tickets.models import AgentProfile, Macro, Ticket
 from tickets.roles import ADMIN, AGENT, LEAD, LIGHT_AGENT, is_staff_member
 
 MOVABLE_LEVELS = (1, 2, 3)
@@ -150,6 +150,17 @@ def tier_moves(staff: Staff, ticket: Ticket) -> list[int]:
     if not works_on(staff, ticket):
         return []
     return [level for level in MOVABLE_LEVELS if level != ticket.tier.level]
+
+
+def may_apply_macro(staff: Staff, ticket: Ticket, macro: Macro) -> bool:
+    """Whether everything the canned response does to the ticket is allowed to `staff`: a
+    priority or a tier move only for who works it (ticket_apply_macro refuses the rest)."""
+    if staff.role == LIGHT_AGENT:
+        return False
+    if macro.set_priority and not works_on(staff, ticket):
+        return False
+    level = macro.set_tier.level if macro.set_tier is not None else ticket.tier.level
+    return level == ticket.tier.level or level in tier_moves(staff, ticket)
 
 
 def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> None:

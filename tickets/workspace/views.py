@@ -314,6 +314,7 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     moves = policy.tier_moves(staff, ticket)
     works_tickets = setup.may("work_tickets")
     return {
+        "staff": staff,
         "works_on": policy.works_on(staff, ticket),
         # Replies, status, tags, macros, what it is about: not for light agents.
         "works_tickets": works_tickets,
@@ -396,7 +397,12 @@ def _ticket_page(
     channels = _reply_channels(ticket, inbound[-1] if inbound else None)
     reply = reply or ReplyForm(initial={"channel": channels[0][0] if channels else ""})
     reply.fields["channel"].choices = channels  # type: ignore[attr-defined]
-    macros = desk_setup.current().macros
+    abilities = _abilities(request, ticket)
+    macros = [
+        m
+        for m in desk_setup.current().macros
+        if policy.may_apply_macro(abilities["staff"], ticket, m)
+    ]
     history = ticket.customer.history  # type: ignore[attr-defined]
     side = _sidebar(request, also=_next_ticket_lookups(request, ticket))
     together = collab_selectors.collaboration(ticket)
@@ -408,7 +414,7 @@ def _ticket_page(
         "reply_form": reply,
         "note_form": NoteForm(),
         "reply_placeholders": placeholders.listing(placeholders.IN_REPLIES),
-        **_abilities(request, ticket),
+        **abilities,
         "macros": [
             (m, services.macro_render(m, ticket=ticket, agent=_user(request))) for m in macros
         ],

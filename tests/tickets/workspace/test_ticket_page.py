@@ -478,3 +478,39 @@ def test_what_customers_and_agents_wrote_is_shown_as_text_never_as_markup(
     for shown in (f"Line one<br>{escaped} &amp; more", f"note {escaped}", f"handoff {escaped}"):
         assert shown in ticket_page
     assert f"why {escaped}" in ticket_page
+
+
+def test_canned_responses_the_agent_may_not_apply_to_this_ticket_are_not_offered(
+    agent_client, agent, ticket
+):
+    ticket.tier = Tier.objects.get(level=2)  # not the tier-1 agent's
+    ticket.save(update_fields=["tier"])
+    Macro.objects.create(name="Ask for logs", body="Please send the logs.")
+    Macro.objects.create(name="Mark urgent", body="On it.", set_priority="urgent")
+    Macro.objects.create(name="To experts", body="Passing on.", set_tier=Tier.objects.get(level=3))
+    Macro.objects.create(name="Network team", body="Ours.", set_tier=Tier.objects.get(level=2))
+
+    html = page(agent_client, ticket)
+
+    offered = re.findall(r'class="secondary macro"[^>]*>([^<]+)</button>', html)
+    # Only what applying would do: a reply, and a tier it stays in.
+    assert offered == ["Ask for logs", "Network team"]
+    refused = agent_client.post(
+        f"/agent/tickets/{ticket.pk}/reply/",
+        {"text": "On it.", "macro": Macro.objects.get(name="Mark urgent").pk},
+    )
+    assert refused.status_code in (400, 403)
+    ticket.refresh_from_db()
+    assert ticket.priority != "urgent" and not ticket.messages.filter(body_text="On it.").exists()
+
+
+def test_an_agent_of_the_tickets_tier_is_offered_every_canned_response(tier2_agent, client, ticket):
+    ticket.tier = Tier.objects.get(level=2)
+    ticket.save(update_fields=["tier"])
+    Macro.objects.create(name="Mark urgent", body="On it.", set_priority="urgent")
+    Macro.objects.create(name="To experts", body="Passing on.", set_tier=Tier.objects.get(level=3))
+    client.force_login(tier2_agent)
+
+    offered = re.findall(r'class="secondary macro"[^>]*>([^<]+)</button>', page(client, ticket))
+
+    assert offered == ["Mark urgent", "To experts"]
