@@ -47,12 +47,20 @@ def problem_event(
     )
 
 
-def _title(title: str) -> str:
+def _title(title: str, actor: Actor) -> str:
+    """The title on one line. A person's is refused past TITLE_MAX (they can shorten it);
+    the system's (a monitoring alert's, a spike's words) is shortened."""
     title = " ".join(title.split())
     if not title:
         raise InvalidInput(_("A problem needs a title."), code="title_missing")
     if "\x00" in title:  # PostgreSQL stores no NUL character (the ticket page posts it raw)
         raise InvalidInput(_("Remove the NUL character from the title."), code="invalid")
+    if actor is not None and len(title) > TITLE_MAX:
+        raise InvalidInput(
+            _("A problem's title has at most %(most)d characters; this one has %(count)d.")
+            % {"most": TITLE_MAX, "count": len(title)},
+            code="title_too_long",
+        )
     return title[:TITLE_MAX]
 
 
@@ -75,7 +83,7 @@ def problem_create(
         try:
             with transaction.atomic():
                 problem = Problem.objects.create(
-                    title=_title(title),
+                    title=_title(title, actor),
                     public_explanation=public_explanation.strip(),
                     product=product,
                     region=region.strip()[:100],
@@ -109,7 +117,7 @@ def problem_change(*, problem: Problem, actor: Actor, **changes: Any) -> Problem
             _("A problem has no %(choices)s to change.") % {"choices": ", ".join(sorted(unknown))}
         )
     if "title" in changes:
-        changes["title"] = _title(changes["title"])
+        changes["title"] = _title(changes["title"], actor)
     if "status" in changes and changes["status"] not in (
         ProblemStatus.INVESTIGATING,
         ProblemStatus.IDENTIFIED,

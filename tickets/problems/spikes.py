@@ -264,7 +264,7 @@ def _tell_agents(spike: Spike, *, newest: int | None) -> None:
 
 def spike_problem(*, spike: Spike, actor: Actor, title: str = "") -> Problem:
     """Make a problem of a spike, its tickets linked (the one-click "create problem")."""
-    from tickets.problems.services import problem_create
+    from tickets.problems.services import TITLE_MAX, problem_create
 
     policy.refuse_unless_works_tickets(actor, _("open problems"))
     with transaction.atomic():
@@ -274,7 +274,8 @@ def spike_problem(*, spike: Spike, actor: Actor, title: str = "") -> Problem:
         tickets = list(Ticket.objects.filter(pk__in=spike.ticket_ids).select_related("service"))
         product_id, region = _product_and_region(spike, tickets)
         problem = problem_create(
-            title=title or f"Many tickets alike: {spike.label.split('; ')[0]}",
+            # The spike's words make the title unless the agent gave one (shortened to fit).
+            title=title or f"Many tickets alike: {spike.label.split('; ')[0]}"[:TITLE_MAX],
             actor=actor,
             source="spike",
             product=Product.objects.filter(pk=product_id).first() if product_id else None,

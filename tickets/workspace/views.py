@@ -164,6 +164,10 @@ def save_view(request: HttpRequest) -> HttpResponse:
         return redirect("agent:home")
     data = form.cleaned_data
     user = _user(request)
+    why_not = _filters_refused(data["view"], data["query"], user)
+    if why_not:  # the queue page shows and saves only filters it can run: a crafted post
+        messages.error(request, why_not)
+        return redirect("agent:home")
     name = data["name"].strip()
     existing = SavedView.objects.filter(owner=user, name=name).first()
     try:
@@ -184,6 +188,25 @@ def save_view(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('agent:queue', args=[data['view']])}?{data['query']}")
     messages.success(request, _("Saved view “%(name)s”.") % {"name": saved.name})
     return redirect("agent:saved-view", view_id=saved.pk)
+
+
+def _filters_refused(view: str, query: str, user: User) -> str:
+    """Why a queue's filters cannot be saved as a view (as the queue page would refuse
+    them), or "" when they can."""
+    filters = QueueFilterForm(QueryDict(query))
+    if not filters.is_valid():
+        reasons = [str(e) for errors in filters.errors.values() for e in errors]
+        return _("These filters cannot be saved: %(reason)s") % {"reason": " ".join(reasons)}
+    try:
+        tickets = queues.queue_tickets(
+            filters.to_query(view),
+            user=user,
+            now=timezone.now(),
+            my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
+        )
+    except InvalidInput as error:
+        return _("These filters cannot be saved: %(reason)s") % {"reason": error.message}
+    return "" if tickets is not None else _("There is no such queue to save a view of.")
 
 
 @agent_required

@@ -62,6 +62,15 @@ def test_a_problem_opened_from_the_ticket_page_with_a_nul_in_its_title_is_refuse
     assert not Problem.objects.exists()
 
 
+def test_a_problem_title_too_long_typed_on_the_ticket_page_is_refused_not_cut(agent_client, ticket):
+    url = f"/agent/tickets/{ticket.pk}/problem/"
+
+    response = agent_client.post(url, {"title": "Printers down " * 20}, follow=True)
+
+    assert "at most 200 characters; this one has 279" in response.content.decode()
+    assert not Problem.objects.exists()
+
+
 def test_a_problem_note_holding_a_nul_character_is_refused(agent_client, agent, ticket):
     problem = problems.problem_create(title="Printers down", actor=agent, tickets=[ticket])
     notes_before = ProblemEvent.objects.filter(problem=problem).count()

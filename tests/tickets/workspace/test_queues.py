@@ -191,6 +191,23 @@ def test_saved_views_are_per_agent(agent_client, agent, client, make_tickets):
     assert client.post(f"/agent/views/{saved.pk}/delete/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "view, query, said",
+    [
+        ("all", "priority=whenever", "Select a valid choice"),
+        ("all", "assignee=-3", "greater than or equal to 1"),
+        ("no-such-queue", "priority=high", "There is no such queue"),
+    ],
+)
+def test_filters_the_queue_page_would_refuse_are_not_saved(agent_client, agent, view, query, said):
+    response = agent_client.post(
+        "/agent/views/", {"name": "Odd", "view": view, "query": query}, follow=True
+    )
+
+    assert said in response.content.decode()
+    assert not SavedView.objects.filter(owner=agent).exists()
+
+
 def test_bulk_assign_and_status_report_each_refusal(agent_client, agent, make_tickets):
     a, b, c = make_tickets(3)
     services.ticket_change_status(ticket=c, status=TicketStatus.CLOSED, actor=agent)
