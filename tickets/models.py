@@ -755,6 +755,7 @@ from tickets.models_problems import (  # noqa: E402
     Spike,
 )
 from tickets.models_security import (  # noqa: E402
+    ApiToken,
     SecondFactorRule,
     SecurityEvent,
     SecurityEventKind,
@@ -791,6 +792,7 @@ __all__ = [
     "OPEN_PROBLEM_STATUSES",
     "WORKING_STATUSES",
     "AgentProfile",
+    "ApiToken",
     "AssignmentMode",
     "Attachment",
     "AuditAction",
