@@ -83,6 +83,12 @@ def test_a_bad_stored_value_on_one_ticket_leaves_the_batch_acting(
     assert broken.reference in logged.getMessage()
     assert logged.exc_info is not None and logged.exc_info[0] is ValueError  # the traceback
 
+    # The task delivered again (a lost acknowledgement): nothing acts twice, nothing is
+    # said twice.
+    assert dispatch_events.delay(event_ids).get() == 0
+    assert broken.events.filter(kind=EventKind.RULE_FAILED).count() == 1
+    assert TriggerFiring.objects.count() == 2
+
 
 def test_a_failure_mid_way_keeps_nothing_of_that_ticket(rated_batch, agent):
     # Two triggers on one ticket: the first acts, the second's action fails unexpectedly.

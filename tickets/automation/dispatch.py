@@ -166,7 +166,12 @@ class _Run:
             if is_transient(error):
                 raise
             self.acted, self.fired = acted, fired
-            _report_error(self.trying, events[0], error)
+            try:
+                _report_error(self.trying, events[0], error)
+            except Exception as unsaid:  # logged above; the batch still goes on
+                if is_transient(unsaid):
+                    raise
+                logger.exception("rules: could not record the failure on the ticket")
 
     def ticket_cascade(self, events: list[TicketEvent]) -> None:
         # The ticket as read with its events; read again once a trigger changed it.
