@@ -15,6 +15,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from knowledge import services as kb_services
 from knowledge.models import Category
@@ -22,6 +27,7 @@ from tickets import selectors, services
 from tickets.errors import DomainError
 from tickets.models import (
     AgentProfile,
+    ApiToken,
     Attachment,
     BusinessCalendar,
     CallDirection,
@@ -749,3 +755,35 @@ OrganizationAdmin.inlines = [*OrganizationAdmin.inlines, admin_catalog.OwnServic
 # that group them; the branding page (its own module with the rest of the brand).
 from tickets import admin_fields, admin_privacy  # noqa: E402, F401
 from tickets.branding import admin as branding_admin  # noqa: E402, F401
+
+# API tokens (rest_framework.authtoken): the README's way to give a person their token.
+# DRF's own pages list every key in full; here a key is shown once, when it is made, and by
+# its first characters everywhere after (tickets.models.ApiToken).
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(TokenAdmin):
+    list_display = ("__str__", "user", "created")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "user__first_name", "user__last_name")
+    search_help_text = _("The owner's username, email or name")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # A token stays with the person it was given to: a new owner gets a new token.
+        return ("user",) if obj is not None else ()
+
+    @method_decorator(never_cache)
+    def response_add(
+        self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """The one page that shows the whole key, to hand to its owner."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("API token created"),
+            "token": obj,
+            "key": obj.key,
+            "owner": obj.user.get_full_name() or obj.user.get_username(),
+        }
+        return render(request, "admin/tickets/apitoken/created.html", context)

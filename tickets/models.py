@@ -763,6 +763,7 @@ from tickets.models_problems import (  # noqa: E402
     Spike,
 )
 from tickets.models_security import (  # noqa: E402
+    ApiToken,
     SecondFactorRule,
     SecurityEvent,
     SecurityEventKind,
@@ -799,6 +800,7 @@ __all__ = [
     "OPEN_PROBLEM_STATUSES",
     "WORKING_STATUSES",
     "AgentProfile",
+    "ApiToken",
     "AssignmentMode",
     "Attachment",
     "AuditAction",

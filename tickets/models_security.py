@@ -9,6 +9,7 @@ so every door (workspace, admin, portal, a sign-in link) is covered by the same 
 
 from django.conf import settings
 from django.db import models
+from rest_framework.authtoken.models import TokenProxy
 
 
 class SecurityEventKind(models.TextChoices):
@@ -73,3 +74,22 @@ class SignInPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.get_second_factor_display()
+
+
+def masked_key(key: str) -> str:
+    """An API token's key as pages show it once it is made: its first characters only."""
+    return f"{key[:4]}…"
+
+
+class ApiToken(TokenProxy):
+    """An API token as the admin shows it (Admin > Tickets > API tokens): wherever it is
+    named (list, its page, history, messages, the admin's log), by its masked key. The
+    full key is shown once, on the page that answers its creation (tickets.admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "API token"
+        verbose_name_plural = "API tokens"
+
+    def __str__(self) -> str:
+        return masked_key(self.key)

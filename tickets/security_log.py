@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from helpdesk.ratelimit import client_address
-from tickets.models_security import SecurityEvent, SecurityEventKind
+from tickets.models_security import ApiToken, SecurityEvent, SecurityEventKind
 from tickets.roles import is_staff_member
 
 
@@ -83,4 +83,7 @@ def connect_signals() -> None:
     user_login_failed.connect(_sign_in_failed, dispatch_uid="security-log-failed")
     user_locked_out.connect(_locked_out, dispatch_uid="security-log-locked")
     post_save.connect(_token_saved, sender=Token, dispatch_uid="security-log-token")
+    # The admin saves its tokens as the proxy (the signal names the proxy); it deletes them
+    # through Token.
+    post_save.connect(_token_saved, sender=ApiToken, dispatch_uid="security-log-api-token")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="security-log-token-d")

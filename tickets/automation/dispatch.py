@@ -10,6 +10,12 @@ cascade. A trigger that would change the ticket again in answer to changes its o
 led to is a loop, and one that would act more than HELPDESK_RULES_MAX_DEPTH rules deep in
 a chain is stopped; both are reported on the ticket and to the admins. (One whose actions
 would change nothing, a tag already there, is simply passed over.)
+
+A batch's tickets are each handled in a savepoint of their own: an error of ours on one (a
+bug, a stored value the rules cannot read) undoes what the rules did to that ticket, is
+logged with its traceback and recorded on it ("Rule could not act"), and the batch goes on
+with the next ticket; the task ends normally, so the failing ticket is not tried again and
+again. An outage (the database gone) is raised on, for the task's retry.
 """
 
 import logging
@@ -23,8 +29,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
+from helpdesk.faults import is_transient
 from tickets.automation import actions, active, webhooks
 from tickets.automation.facts import TicketFacts
 from tickets.automation.rules import event_name, holds
@@ -133,7 +140,7 @@ def dispatch(event_ids: Iterable[int], *, now: datetime | None = None) -> int:
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event)
     for ticket_events in by_ticket.values():
-        run.ticket_cascade(ticket_events)
+        run.ticket_apart(ticket_events)
     return run.acted
 
 
@@ -145,6 +152,26 @@ class _Run:
         self.acted = 0
         self.stopped: set[tuple[int, int]] = set()
         self.max_depth = int(settings.HELPDESK_RULES_MAX_DEPTH)
+        # The trigger being tried, to name in a failure's report.
+        self.trying: Trigger | None = None
+
+    def ticket_apart(self, events: list[TicketEvent]) -> None:
+        """The ticket's cascade in a savepoint: an error of ours undoes it and is reported on
+        the ticket, and the batch's other tickets go on; an outage is raised on."""
+        acted, fired, self.trying = self.acted, set(self.fired), None
+        try:
+            with transaction.atomic():
+                self.ticket_cascade(events)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            self.acted, self.fired = acted, fired
+            try:
+                _report_error(self.trying, events[0], error)
+            except Exception as unsaid:  # logged above; the batch still goes on
+                if is_transient(unsaid):
+                    raise
+                logger.exception("rules: could not record the failure on the ticket")
 
     def ticket_cascade(self, events: list[TicketEvent]) -> None:
         # The ticket as read with its events; read again once a trigger changed it.
@@ -165,6 +192,7 @@ class _Run:
             for trigger in self.triggers:
                 if name not in trigger.events or (trigger.pk, event.pk) in self.fired:
                     continue
+                self.trying = trigger
                 if not holds(trigger.conditions, facts):
                     continue
                 if not actions.would_change(trigger.actions, ticket, facts):
@@ -183,6 +211,7 @@ class _Run:
                     return
                 shared = {}
                 facts = TicketFacts(ticket, event, self.now, shared)
+            self.trying = None
 
     def _stop(self, trigger: Trigger, ticket: Ticket, *, looped: bool) -> None:
         """Report a stopped trigger, once per ticket in a run."""
@@ -269,4 +298,36 @@ def _report_failure(trigger: Trigger, ticket: Ticket, event: TicketEvent, error:
             label=f"Trigger: {trigger.name}",
             trigger=trigger.pk,
             error=error[:500],
+        )
+
+
+def _report_error(trigger: Trigger | None, event: TicketEvent, error: Exception) -> None:
+    """An unexpected error stopped the rules on the event's ticket: logged with its traceback,
+    and said once on the ticket, where a trigger's refusal is (its text names the error's type
+    only: its message can quote personal data)."""
+    ticket = event.ticket
+    logger.exception(
+        "rules: %s on %s (trigger %s); its rules' changes undone, the batch goes on",
+        type(error).__name__,
+        ticket.reference,
+        trigger.pk if trigger else None,
+    )
+    if TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.RULE_FAILED, data__event=event.pk
+    ).exists():
+        return  # the task ran again on these events: said already
+    with translation.override(settings.LANGUAGE_CODE):
+        text = gettext(
+            "an unexpected error (%(error)s) stopped the rules on this ticket; the details "
+            "are in the server log"
+        ) % {"error": type(error).__name__}
+    with transaction.atomic():
+        record_event(
+            ticket,
+            EventKind.RULE_FAILED,
+            actor=None,
+            label=f"Trigger: {trigger.name}" if trigger else "Rules",
+            trigger=trigger.pk if trigger else None,
+            event=event.pk,
+            error=text,
         )

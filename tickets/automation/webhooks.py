@@ -16,6 +16,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import socket
 from datetime import datetime
 from functools import partial
@@ -158,9 +159,42 @@ def _actor_name(event: TicketEvent) -> str:
     return actor.get_full_name() or actor.get_username()
 
 
-def chat_text(event_name: str, ticket: Ticket) -> str:
-    """The line a Slack or Teams webhook shows for an event."""
-    return f"{ticket.reference} {ticket.subject}: {EVENTS.get(event_name, event_name)}"
+def chat_text(event_name: str, ticket: Ticket, *, teams: bool = False) -> str:
+    """The line a Slack or Teams webhook shows for an event (the subject as Teams shows it
+    literally, for `teams`)."""
+    subject = teams_literal(ticket.subject) if teams else ticket.subject
+    return f"{ticket.reference} {subject}: {EVENTS.get(event_name, event_name)}"
+
+
+# What Markdown reads as formatting, a link or a heading (CommonMark's backslash escapes).
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def teams_literal(text: str) -> str:
+    """`text` (a customer's) as Teams shows it, literally: a connector card's text is
+    Markdown and limited HTML, so HTML's characters become entities and Markdown's are
+    escaped with a backslash (a link, bold, a heading from a customer render as typed)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+# The placeholders the desk's own words fill; the others (the subject, the customer's name)
+# are what a customer wrote.
+_OURS = frozenset({"ticket.reference"})
+
+
+def _chat_line(hook: Webhook, event_name: str, ticket: Ticket, text: str) -> str:
+    """A rule's own `text` with its placeholders filled, else the event's line: what a
+    customer wrote is quoted for Teams, the rule's own text (an admin's) keeps its Markdown."""
+    teams = hook.format == WebhookFormat.TEAMS
+    if not text.strip():
+        return chat_text(event_name, ticket, teams=teams)
+    values = placeholders.ticket_values(ticket)
+    if teams:
+        values = {
+            name: value if name in _OURS else teams_literal(value) for name, value in values.items()
+        }
+    return placeholders.fill(text, values)
 
 
 def _body(hook: Webhook, json_payload: str | None, text: str) -> str:
@@ -297,7 +331,6 @@ def subscribed(
     json_payload = None
     if any(hook.format == WebhookFormat.HELPDESK for hook in wanted):
         json_payload = _dumps(payload(event_name, event, ticket))
-    text = chat_text(event_name, ticket)
     now = timezone.now()
     WebhookDelivery.objects.bulk_create(
         [
@@ -305,7 +338,7 @@ def subscribed(
                 webhook=hook,
                 event_type=event_name,
                 source_event=event,
-                body=_body(hook, json_payload, text),
+                body=_body(hook, json_payload, _chat_line(hook, event_name, ticket, "")),
                 ticket=ticket,
                 next_attempt_at=now,
                 created_at=now,
@@ -346,13 +379,12 @@ def for_action(
     json_payload = None
     if hook.format == WebhookFormat.HELPDESK:
         json_payload = _dumps(payload(event_name, event, ticket))
-    line = placeholders.fill(text, placeholders.ticket_values(ticket)) if text.strip() else ""
     now = timezone.now()
     # Not tied to the event (source_event): a subscription may send the same event too.
     delivery = WebhookDelivery.objects.create(
         webhook=hook,
         event_type=event_name,
-        body=_body(hook, json_payload, line or chat_text(event_name, ticket)),
+        body=_body(hook, json_payload, _chat_line(hook, event_name, ticket, text)),
         ticket=ticket,
         next_attempt_at=now,
         created_at=now,
