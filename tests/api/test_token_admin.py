@@ -87,7 +87,7 @@ def test_keys_the_admins_log_kept_in_full_are_masked_by_the_migration(admin_user
     from django.contrib.contenttypes.models import ContentType
     from rest_framework.authtoken.models import TokenProxy
 
-    migration = import_module("tickets.migrations.0041_api_token_masked")
+    migration = import_module("tickets.migrations.0043_api_token_masked")
     key = "0123456789abcdef0123456789abcdef01234567"
     kept = LogEntry.objects.create(
         user=admin_user,
