@@ -569,6 +569,10 @@ class SLAPolicyChecked(forms.ModelForm):
     """The policy as it would be saved, asked whether its clocks can be timed: on its change
     page and in the list's quick edits (position, active) alike."""
 
+    class Meta:  # the list's quick edits name their own fields
+        model = SLAPolicy
+        fields = ["position", "is_active"]
+
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         if not self.errors:

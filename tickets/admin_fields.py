@@ -18,6 +18,10 @@ class DefinitionChecked(forms.ModelForm):
     """The field's definition as it would be saved, checked (tickets.fields.values): on its
     change page and in the list's quick edits (position, active) alike."""
 
+    class Meta:  # the list's quick edits name their own fields
+        model = TicketField
+        fields = ["position", "active"]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         posted = construct_instance(self, copy.copy(self.instance), self._meta.fields)

@@ -104,6 +104,7 @@ ENDPOINTS = [
         201,
         lambda ids: {"kind": "phone", "value": "+14155550199"},
     ),
+    Endpoint("delete", "/api/v1/customers/{customer}/contact-points/{contact}/undeliverable/", 200),
     Endpoint(
         "post",
         "/api/v1/customers/{customer}/merge/",
@@ -162,7 +163,9 @@ PRIVACY = [
 ]
 # Public: what customers are told (tests/api/test_problems_api.py reads it as anyone).
 PUBLIC = ["/api/v1/known-issues/"]
-_ID_NAMES = ("ticket", "attachment", "customer", "message", "problem", "side", "side_attachment")
+_ID_NAMES = (
+    "ticket", "attachment", "customer", "contact", "message", "problem", "side", "side_attachment"
+)  # fmt: skip
 # (endpoint, the id in its path that points at nothing)
 UNKNOWN_IDS = [
     pytest.param(e, name, id=f"{e} unknown {name}")
@@ -199,6 +202,7 @@ def ids(open_ticket: Callable[..., Ticket]) -> dict[str, int]:
         "attachment": Attachment.objects.get(message__ticket=ticket).pk,
         "message": ticket.messages.get().pk,
         "customer": ticket.customer_id,
+        "contact": ticket.customer.contact_points.get().pk,
         "other_customer": other_customer.pk,
         "third": third.pk,
         "side": side.pk,
