@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -95,12 +95,7 @@ def queue(request: HttpRequest, view: str) -> HttpResponse:
         return render(request, "agent/queue.html", context, status=400)
     user = _user(request)
     try:
-        tickets = queues.queue_tickets(
-            form.to_query(view),
-            user=user,
-            now=timezone.now(),
-            my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
-        )
+        tickets = _queue_tickets(form, view, user)
         if tickets is None:
             raise Http404("No such queue.")
         by_column = form.column_sort()
@@ -190,6 +185,17 @@ def save_view(request: HttpRequest) -> HttpResponse:
     return redirect("agent:saved-view", view_id=saved.pk)
 
 
+def _queue_tickets(form: QueueFilterForm, view: str, user: User) -> QuerySet[Ticket] | None:
+    """The tickets of queue `view` with the form's filters, for `user` (None: no such
+    queue); raises InvalidInput for a field condition that cannot hold."""
+    return queues.queue_tickets(
+        form.to_query(view),
+        user=user,
+        now=timezone.now(),
+        my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
+    )
+
+
 def _filters_refused(view: str, query: str, user: User) -> str:
     """Why a queue's filters cannot be saved as a view (as the queue page would refuse
     them), or "" when they can."""
@@ -198,12 +204,7 @@ def _filters_refused(view: str, query: str, user: User) -> str:
         reasons = [str(e) for errors in filters.errors.values() for e in errors]
         return _("These filters cannot be saved: %(reason)s") % {"reason": " ".join(reasons)}
     try:
-        tickets = queues.queue_tickets(
-            filters.to_query(view),
-            user=user,
-            now=timezone.now(),
-            my_tier_ids=sidebar.agent_setup(user).my_tier_ids,
-        )
+        tickets = _queue_tickets(filters, view, user)
     except InvalidInput as error:
         return _("These filters cannot be saved: %(reason)s") % {"reason": error.message}
     return "" if tickets is not None else _("There is no such queue to save a view of.")
