@@ -29,10 +29,9 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 
-from helpdesk.faults import is_transient
-from tickets.automation import actions, active, webhooks
+from tickets.automation import actions, active, isolation, webhooks
 from tickets.automation.facts import TicketFacts
 from tickets.automation.rules import event_name, holds
 from tickets.errors import DomainError
@@ -156,22 +155,16 @@ class _Run:
         self.trying: Trigger | None = None
 
     def ticket_apart(self, events: list[TicketEvent]) -> None:
-        """The ticket's cascade in a savepoint: an error of ours undoes it and is reported on
-        the ticket, and the batch's other tickets go on; an outage is raised on."""
+        """The ticket's cascade in a savepoint of its own (tickets.automation.isolation): an
+        error of ours undoes it and is reported on the ticket, and the batch's other tickets
+        go on; an outage is raised on."""
         acted, fired, self.trying = self.acted, set(self.fired), None
-        try:
-            with transaction.atomic():
-                self.ticket_cascade(events)
-        except Exception as error:
-            if is_transient(error):
-                raise
+
+        def report(error: Exception) -> None:
             self.acted, self.fired = acted, fired
-            try:
-                _report_error(self.trying, events[0], error)
-            except Exception as unsaid:  # logged above; the batch still goes on
-                if is_transient(unsaid):
-                    raise
-                logger.exception("rules: could not record the failure on the ticket")
+            _report_error(self.trying, events[0], error)
+
+        isolation.apart(lambda: self.ticket_cascade(events), report=report)
 
     def ticket_cascade(self, events: list[TicketEvent]) -> None:
         # The ticket as read with its events; read again once a trigger changed it.
@@ -316,11 +309,7 @@ def _report_error(trigger: Trigger | None, event: TicketEvent, error: Exception)
         ticket=ticket, kind=EventKind.RULE_FAILED, data__event=event.pk
     ).exists():
         return  # the task ran again on these events: said already
-    with translation.override(settings.LANGUAGE_CODE):
-        text = gettext(
-            "an unexpected error (%(error)s) stopped the rules on this ticket; the details "
-            "are in the server log"
-        ) % {"error": type(error).__name__}
+    text = isolation.unexpected(error)
     with transaction.atomic():
         record_event(
             ticket,

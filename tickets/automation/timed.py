@@ -7,6 +7,14 @@ assignee), never by reading every ticket; its other conditions and business hour
 checked in Python on those few. It acts once per ticket for each start of that clock (the
 firing record's constraint), through the same services as triggers, as
 "Automation: <name>".
+
+Each ticket is handled in a savepoint of its own (tickets.automation.isolation, as the
+triggers' batch is): an error of ours on one (a bug, a stored value the rules cannot read)
+undoes what the automation did to it, is logged with its traceback and said on the ticket
+("Rule could not act"), and the run goes on. Like a refusal, it counts as that start of the
+ticket's clock handled: the automation does not try the ticket again, nor say so again,
+every minute (nor fill its batch with tickets that fail), until the clock starts again. An
+outage (the database gone) is raised on, for the task's retry.
 """
 
 import logging
@@ -20,7 +28,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 
 from tickets import sla
-from tickets.automation import actions
+from tickets.automation import actions, isolation
 from tickets.automation.facts import TicketFacts, calendar_for
 from tickets.automation.rules import holds
 from tickets.errors import DomainError
@@ -123,8 +131,19 @@ def run_automations(*, now: datetime | None = None) -> int:
         starts = list(due_ids(automation, now)[:BATCH])
         for first in range(0, len(starts), READ_AT_ONCE):
             for ticket in _read(dict(starts[first : first + READ_AT_ONCE])):
-                acted += _maybe_act(automation, ticket, now)
+                acted += _act_apart(automation, ticket, now)
     return acted
+
+
+def _act_apart(automation: Automation, ticket: Ticket, now: datetime) -> int:
+    """The automation on one ticket, in a savepoint of its own."""
+    return (
+        isolation.apart(
+            lambda: _maybe_act(automation, ticket, now),
+            report=lambda error: _report_error(automation, ticket, error),
+        )
+        or 0
+    )
 
 
 def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
@@ -141,7 +160,10 @@ def _maybe_act(automation: Automation, ticket: Ticket, now: datetime) -> int:
     except IntegrityError:
         return 0  # another run acted already
     except DomainError as refusal:
-        _record_failure(automation, ticket, anchor, str(refusal))
+        logger.info(
+            "automation %s could not act on %s: %s", automation.pk, ticket.reference, refusal
+        )
+        _say_once(automation, ticket, anchor, str(refusal))
         return 0
     return 1
 
@@ -156,10 +178,23 @@ def _business_hours_passed(
     return worked >= float(automation.hours) * 60
 
 
-def _record_failure(automation: Automation, ticket: Ticket, anchor: datetime, error: str) -> None:
-    """The automation could not act (a closed ticket, an agent gone): said once on the
-    ticket, and not tried again for this start of its clock."""
-    logger.info("automation %s could not act on %s: %s", automation.pk, ticket.reference, error)
+def _report_error(automation: Automation, ticket: Ticket, error: Exception) -> None:
+    """An unexpected error stopped the automation on the ticket: logged with its traceback,
+    and said on the ticket as a refusal is."""
+    logger.exception(
+        "automation %s (%s): %s on %s; its changes there undone, the run goes on",
+        automation.pk,
+        automation.name,
+        type(error).__name__,
+        ticket.reference,
+    )
+    anchor: datetime = ticket.anchor  # type: ignore[attr-defined]
+    _say_once(automation, ticket, anchor, isolation.unexpected(error))
+
+
+def _say_once(automation: Automation, ticket: Ticket, anchor: datetime, error: str) -> None:
+    """The automation could not act (a closed ticket, an agent gone, an error of ours): said
+    once on the ticket, and not tried again for this start of its clock."""
     with transaction.atomic():
         _, created = AutomationFiring.objects.get_or_create(
             automation=automation, ticket=ticket, anchor_at=anchor
