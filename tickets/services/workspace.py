@@ -56,10 +56,12 @@ def ticket_set_tags(
         after = sorted(wanted)
         if before == after:
             return ticket
-        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=after)}
-        missing = [Tag(name=name) for name in after if name not in existing]
-        Tag.objects.bulk_create(missing, ignore_conflicts=True)
-        ticket.tags.set(Tag.objects.filter(name__in=after))
+        tags = list(Tag.objects.filter(name__in=after))
+        missing = [Tag(name=name) for name in set(after) - {tag.name for tag in tags}]
+        if missing:  # made now, or by a colleague at the same moment: read back with ids
+            Tag.objects.bulk_create(missing, ignore_conflicts=True)
+            tags = list(Tag.objects.filter(name__in=after))
+        ticket.tags.set(tags)
         change: dict[str, Any] = {"from": before, "to": after}
         record_event(ticket, EventKind.TAGS_CHANGED, actor=actor, **change)
     return ticket
