@@ -27,6 +27,9 @@ SENDERS = {
 # A reply still pending this long after it was written lost its task (e.g. broker down).
 STALE_AFTER = timedelta(minutes=5)
 _LOCK_SECONDS = 300
+# How long a message sent but not recorded (the database failed on it) is remembered as
+# sent, so that its retries and the sweep record it instead of sending it again.
+_SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
 
 def deliver(message_id: int, outbox: Outbox | None = None) -> None:
@@ -78,8 +81,16 @@ def _deliver_locked(
     except Exception as error:
         failed.update(dict.fromkeys(message_ids, error))
         return
+    try:
+        unrecorded = _sent_unrecorded([message.pk for message in batch.messages])
+    except Exception as error:  # cannot tell which went already: none is sent now
+        failed.update(dict.fromkeys((message.pk for message in batch.messages), error))
+        return
     with ExitStack() as stack:
         for message in batch.messages:
+            if message.pk in unrecorded:  # sent before, the database failed on its record
+                _record_sent(message.pk, unrecorded[message.pk], failed)
+                continue
             if time.monotonic() - started > _LOCK_SECONDS / 2:
                 failed[message.pk] = DeliveryError(
                     "Not sent in time with its batch.", permanent=False
@@ -108,11 +119,44 @@ def _deliver_locked(
 def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
     """Recorded at once, one statement: a worker that dies later in the batch leaves no sent
     message pending (the sweep would send it again), and a provider's delivery report, which
-    names the id recorded here, finds it however soon it comes."""
+    names the id recorded here, finds it however soon it comes.
+
+    If the database fails on it, the message is remembered as sent (in the cache) and
+    returned as failed: its retry, or the sweep, records it without sending it again. With
+    the cache down too, or the worker killed before this, it is sent again: at least once."""
     try:
         services.message_mark_sent(message_id=message_id, provider_id=provider_id)
     except Exception as error:
         failed[message_id] = error
+        try:
+            cache.set(_sent(message_id), provider_id, timeout=_SENT_MEMORY_SECONDS)
+        except Exception as cache_error:
+            logger.error(
+                "message %s was sent but neither recorded nor remembered; it will be sent "
+                "again: %s; %s",
+                message_id,
+                error,
+                cache_error,
+            )
+        else:
+            logger.warning("message %s sent; its record waits for a retry: %s", message_id, error)
+
+
+def _sent_unrecorded(message_ids: list[int]) -> dict[int, str]:
+    """Those of the messages sent earlier but not recorded, with their provider's ids (one
+    round trip to the cache)."""
+    if not message_ids:
+        return {}
+    found = cache.get_many([_sent(message_id) for message_id in message_ids])
+    return {
+        message_id: found[_sent(message_id)]
+        for message_id in message_ids
+        if _sent(message_id) in found
+    }
+
+
+def _sent(message_id: int) -> str:
+    return f"delivered-unrecorded:{message_id}"
 
 
 def _lock(message_id: int) -> str:
