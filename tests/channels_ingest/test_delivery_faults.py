@@ -4,23 +4,30 @@ cache, the mail server's connection, a second batch holding it at the same time)
 that could not be sent now stays pending and goes later. The lone task (deliver_message)
 and the batch (deliver_messages) end alike."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from anymail.backends.test import EmailBackend as AnymailTestBackend
 from celery.signals import task_prerun
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
+from twilio.http.response import Response
 
 from channels_ingest import tasks
+from channels_ingest.sms.backends import TwilioBackend
 from helpdesk.celery import app
+from tests.channels_ingest.sms.test_backends import FakeTwilioHttp, created, error
+from tests.channels_ingest.sms.twilio_helpers import twilio_settings
 from tests.outages import connection_cut_before, own_redis
 from tickets import services
-from tickets.models import DeliveryStatus, Message
+from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
+from tickets.services.undeliverable import address_record_bounce
 
-__all__ = ["own_redis"]
+__all__ = ["own_redis", "twilio_settings"]
 
 pytestmark = [
     pytest.mark.services,
@@ -131,3 +138,200 @@ def test_the_sweep_records_a_reply_sent_before_the_database_went_away_and_sends_
     assert sent_to() == ["ann@example.com"]
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT
+
+
+# --- Redis (cache and broker) going down during a batch --------------------------------
+
+
+class RedisDiesAfterTheFirst(AnymailTestBackend):
+    """The provider takes every message; Redis is killed right after it took the first."""
+
+    redis = None
+
+    def send_messages(self, email_messages):
+        sent = super().send_messages(email_messages)
+        if RedisDiesAfterTheFirst.redis is not None:
+            RedisDiesAfterTheFirst.redis.stop()
+            RedisDiesAfterTheFirst.redis = None
+        return sent
+
+
+def test_redis_dying_mid_batch_sends_nothing_twice_and_the_rest_waits_pending(
+    open_ticket, agent, settings, own_redis
+):
+    settings.EMAIL_BACKEND = f"{__name__}.RedisDiesAfterTheFirst"
+    ann, cy = replies(open_ticket, agent, "ann", "cy")
+    notice = services.ticket_send_automatic_reply(
+        ticket=open_ticket(sender="bob@example.com"), text="Got it"
+    )
+    batch = [ann, notice, cy]
+    RedisDiesAfterTheFirst.redis = own_redis
+
+    # The notice's hourly limit cannot be counted, and its own task cannot be queued.
+    assert tasks.deliver_messages.apply(args=[[m.pk for m in batch]]).get() == 0
+
+    assert sent_to() == ["ann@example.com", "cy@example.com"]
+    assert statuses(batch) == [DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.SENT]
+    assert not TicketEvent.objects.filter(kind=EventKind.DELIVERY_FAILED).exists()
+
+    own_redis.start()  # empty: the batch's locks went with it
+    assert sweep_later() == 1
+    tasks.deliver_message.apply(args=[notice.pk])
+
+    assert sent_to() == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert statuses(batch) == [DeliveryStatus.SENT] * 3
+
+
+# --- The same messages in two batches at once ------------------------------------------
+
+
+class HoldsTheFirstSend(AnymailTestBackend):
+    """The provider, slow on the first message it is handed: it waits until told to go on."""
+
+    sending = threading.Event()
+    go_on = threading.Event()
+
+    def send_messages(self, email_messages):
+        if not HoldsTheFirstSend.sending.is_set():
+            HoldsTheFirstSend.sending.set()
+            HoldsTheFirstSend.go_on.wait(timeout=30)
+        return super().send_messages(email_messages)
+
+
+def test_the_same_messages_in_two_batches_at_once_are_each_sent_once(open_ticket, agent, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.HoldsTheFirstSend"
+    HoldsTheFirstSend.sending.clear()
+    HoldsTheFirstSend.go_on.clear()
+    messages = replies(open_ticket, agent, "ann", "bob", "cy")
+    ids = [m.pk for m in messages]
+    handed_on: list[int] = []
+
+    def worker() -> None:
+        try:
+            handed_on.append(tasks.deliver_messages.apply(args=[ids]).get())
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=worker)
+    first.start()
+    assert HoldsTheFirstSend.sending.wait(timeout=30)  # the first batch is sending
+    second = threading.Thread(target=worker)  # a redelivered or repeated task, meanwhile
+    second.start()
+    second.join(timeout=30)
+    HoldsTheFirstSend.go_on.set()
+    first.join(timeout=30)
+
+    assert handed_on == [0, 0]
+    assert sent_to() == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert statuses(messages) == [DeliveryStatus.SENT] * 3
+    tasks.deliver_messages.apply(args=[ids])  # and once more, after both
+    assert len(mail.outbox) == 3
+
+
+# --- A text through Twilio failing for good or for now, alone or in a batch ------------
+
+
+class ScriptedTwilio(TwilioBackend):
+    """The Twilio backend, its HTTP answered by Twilio's test-credential answers in turn."""
+
+    http: FakeTwilioHttp | None = None
+
+    def __init__(self) -> None:
+        super().__init__(http_client=ScriptedTwilio.http)
+
+
+def run(path: str, message: Message) -> None:
+    """`lone`: its own task (retries run in place); `batch`: a batch of one, which hands a
+    message it could not send now to its own task (run at once)."""
+    if path == "lone":
+        tasks.deliver_message.apply(args=[message.pk])
+        return
+    with tasks_inline():
+        tasks.deliver_messages.apply(args=[[message.pk]])
+
+
+@pytest.fixture
+def text_reply(open_ticket, agent, twilio_settings):
+    twilio_settings.SMS_BACKEND = f"{__name__}.ScriptedTwilio"
+
+    def make(number: str) -> Message:
+        ticket = open_ticket(
+            channel=Channel.SMS, sender_kind="phone", sender=number, external_id=f"SM{number}"
+        )
+        return services.ticket_reply(ticket=ticket, actor=agent, text="Restart it.")
+
+    return make
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_text_twilio_refuses_for_good_fails_once_and_agents_are_told(path, text_reply):
+    reply = text_reply("+15005550001")  # Twilio's test number that is not a valid number
+    ScriptedTwilio.http = FakeTwilioHttp(error(400, 21211, "The 'To' number is not valid."))
+
+    run(path, reply)
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_error == "Twilio error 21211: the number is not a valid phone number"
+    assert len(ScriptedTwilio.http.requests) == 1  # not tried again
+    assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_FAILED).count() == 1
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_text_twilio_cannot_take_for_now_is_sent_by_the_retry(path, text_reply):
+    reply = text_reply("+15005550006")
+    ScriptedTwilio.http = FakeTwilioHttp(
+        Response(503, "<html>Service Unavailable</html>"), created("SM0002")
+    )
+
+    run(path, reply)
+
+    reply.refresh_from_db()
+    assert (reply.delivery_status, reply.provider_id) == (DeliveryStatus.SENT, "SM0002")
+    assert len(ScriptedTwilio.http.requests) == 2
+    assert not TicketEvent.objects.filter(kind=EventKind.DELIVERY_FAILED).exists()
+
+
+# --- An address flagged, or cleared, between queueing a notice and sending it ----------
+
+
+def bounce(ticket, address: str) -> None:
+    """A hard bounce reported for the customer's first message (as the tracking webhook does)."""
+    with transaction.atomic():
+        address_record_bounce(
+            message=ticket.messages.first(), recipient=address, reason="550 No such user",
+            at=timezone.now(),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_notice_queued_while_the_address_was_flagged_goes_once_an_agent_cleared_it(
+    path, open_ticket, agent, settings
+):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    ticket = open_ticket(sender="ann@example.com")
+    bounce(ticket, "ann@example.com")
+    notice = services.ticket_send_automatic_reply(ticket=ticket, text="Got it")
+    point = ticket.customer.contact_points.get()
+    services.contact_point_clear_flag(customer=ticket.customer, contact_id=point.pk, actor=agent)
+
+    run(path, notice)
+
+    assert sent_to() == ["ann@example.com"]
+    assert statuses([notice]) == [DeliveryStatus.SENT]
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_notice_whose_address_bounced_after_it_was_queued_is_held(path, open_ticket, settings):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    ticket = open_ticket(sender="ann@example.com")
+    notice = services.ticket_send_automatic_reply(ticket=ticket, text="Got it")
+    bounce(ticket, "ann@example.com")
+
+    run(path, notice)
+
+    assert mail.outbox == []
+    assert statuses([notice]) == [DeliveryStatus.SUPPRESSED]
+    assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_HELD).count() == 1
+    run(path, notice)  # a repeated task
+    assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_HELD).count() == 1
