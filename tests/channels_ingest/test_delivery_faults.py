@@ -4,6 +4,10 @@ cache, the mail server's connection, a second batch holding it at the same time)
 that could not be sent now stays pending and goes later. The lone task (deliver_message)
 and the batch (deliver_messages) end alike."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -335,3 +339,69 @@ def test_a_notice_whose_address_bounced_after_it_was_queued_is_held(path, open_t
     assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_HELD).count() == 1
     run(path, notice)  # a repeated task
     assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_HELD).count() == 1
+
+
+# --- The worker killed in the middle of a batch ----------------------------------------
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_the_one_it_was_sending(
+    open_ticket, agent, settings, own_redis, tmp_path
+):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    messages = replies(open_ticket, agent, "ann", "bob", "cy")
+    ids = [str(m.pk) for m in messages]
+    taken = tmp_path / "taken.txt"
+    db = connection.settings_dict
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}"
+        f"/{db['NAME']}",
+        "REDIS_URL": own_redis.url,
+        "EMAIL_BACKEND": "tests.channels_ingest.dying_worker.DiesAfterTheSecond",
+        "EMAIL_ESP": "",
+        "DYING_WORKER_OUT": str(taken),
+    }
+
+    worker = subprocess.run(
+        [sys.executable, "-m", "tests.channels_ingest.dying_worker", *ids],
+        env=environment,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        timeout=120,
+    )
+
+    assert worker.returncode == -signal.SIGKILL, worker.stderr.decode()[-2000:]
+    assert taken.read_text().split() == ["ann@example.com", "bob@example.com"]
+    # Ann's was recorded at once; Bob's was taken by the provider, not recorded; Cy's waits.
+    assert statuses(messages) == [
+        DeliveryStatus.SENT,
+        DeliveryStatus.PENDING,
+        DeliveryStatus.PENDING,
+    ]
+
+    # The broker hands the batch to another worker (acks late): the dead worker's locks
+    # still hold the two it had not recorded, so it sends nothing now.
+    assert tasks.deliver_messages.apply(args=[[int(pk) for pk in ids]]).get() == 0
+    assert mail.outbox == []
+
+    flushed = own_redis_flush(own_redis)  # the dead worker's locks expire (five minutes)
+    assert flushed
+    assert sweep_later() == 2
+    for message in messages[1:]:
+        tasks.deliver_message.apply(args=[message.pk])
+
+    # Cy's goes once; Bob's, taken when the worker died, again (a reply is at least once).
+    assert sent_to() == ["bob@example.com", "cy@example.com"]
+    assert statuses(messages) == [DeliveryStatus.SENT] * 3
+    assert sweep_later() == 0
+
+
+def own_redis_flush(redis) -> int:
+    """Empties the test's own Redis, as time would its expired locks; how many keys went."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(redis.url)
+    count = client.dbsize()
+    client.flushdb()
+    return int(count)
