@@ -68,9 +68,11 @@ def sweep_when_a_worker_starts(**_: object) -> None:
 def deliver_message(self: Task, message_id: int) -> None:
     """Send one pending outbound message; transient failures retry with backoff.
 
-    A provider that keeps failing marks the message failed in the end; an outage of our
-    own (database, cache) never does: after the last retry the message stays pending and
-    the outbound sweep queues it again."""
+    A provider that keeps failing marks the message failed in the end, and so does an
+    error of ours that is no outage (its file gone from storage, a bug): shown on the
+    message, not queued again by the sweep for ever. An outage of our own (database,
+    cache) never does: after the last retry the message stays pending and the outbound
+    sweep queues it again."""
     try:
         delivery.deliver(message_id)
     except DeliveryError as error:
@@ -80,8 +82,12 @@ def deliver_message(self: Task, message_id: int) -> None:
         raise self.retry(countdown=_backoff(self)) from error
     except Exception as error:
         if not is_transient(error):
-            raise
-        if _retries_left(self) == 0:
+            logger.exception("message %s not sent: an error of ours", message_id)
+            if _retries_left(self) == 0:
+                reason = f"Not sent: an error on our side ({type(error).__name__})."
+                services.message_mark_failed(message_id=message_id, reason=reason)
+                return
+        elif _retries_left(self) == 0:
             logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
             return
         raise self.retry(countdown=_backoff(self), exc=error) from error

@@ -28,6 +28,7 @@ from tests.channels_ingest.sms.test_backends import FakeTwilioHttp, created, err
 from tests.channels_ingest.sms.twilio_helpers import twilio_settings
 from tests.outages import connection_cut_before, own_redis
 from tickets import services
+from tickets.inbound import InboundAttachment
 from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
 from tickets.services.undeliverable import address_record_bounce
 
@@ -405,3 +406,41 @@ def own_redis_flush(redis) -> int:
     count = client.dbsize()
     client.flushdb()
     return int(count)
+
+
+# --- A reply changed under it between queueing and sending ------------------------------
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_reply_whose_file_is_gone_is_shown_not_sent_and_the_sweep_lets_it_be(
+    path, open_ticket, agent, settings
+):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    ticket = open_ticket(sender="ann@example.com")
+    file = InboundAttachment("steps.txt", "text/plain", b"1. restart\n")
+    reply = services.ticket_reply(ticket=ticket, actor=agent, text="See", attachments=(file,))
+    stored = reply.attachments.get().file
+    stored.storage.delete(stored.name)  # lost from storage before it was sent
+
+    run(path, reply)
+
+    assert mail.outbox == []
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_error == "Not sent: an error on our side (FileNotFoundError)."
+    assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_FAILED).count() == 1
+    assert sweep_later() == 0  # not queued again every two minutes, for ever
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_reply_deleted_with_its_ticket_before_it_was_sent_is_not_sent(
+    path, open_ticket, agent, settings
+):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    [reply] = replies(open_ticket, agent, "ann")
+    reply.ticket.delete()
+
+    run(path, reply)
+
+    assert mail.outbox == []
+    assert sweep_later() == 0
