@@ -444,3 +444,22 @@ def test_a_reply_deleted_with_its_ticket_before_it_was_sent_is_not_sent(
 
     assert mail.outbox == []
     assert sweep_later() == 0
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_reply_whose_ticket_was_merged_before_it_was_sent_goes_once_threaded_in_the_target(
+    path, open_ticket, agent, settings
+):
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    target = open_ticket(sender="ann@example.com", external_id="<first@example.com>")
+    source = open_ticket(sender="ann@example.com", external_id="<second@example.com>")
+    reply = services.ticket_reply(ticket=source, actor=agent, text="Restart it.")
+    services.ticket_merge(source=source, target=target, actor=agent)
+
+    run(path, reply)
+
+    [sent] = mail.outbox
+    assert sent.to == ["ann@example.com"]
+    assert target.reference in sent.subject
+    assert sent.extra_headers["References"] == "<first@example.com> <second@example.com>"
+    assert statuses([reply]) == [DeliveryStatus.SENT]
