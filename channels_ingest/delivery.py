@@ -155,6 +155,10 @@ def _sent_unrecorded(message_ids: list[int]) -> dict[int, str]:
     }
 
 
+def _queued(message_id: int) -> str:
+    return f"deliver-queued:{message_id}"
+
+
 def _sent(message_id: int) -> str:
     return f"delivered-unrecorded:{message_id}"
 
@@ -170,7 +174,27 @@ def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow
 
 
 def stale_pending() -> list[int]:
-    return services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+    """Messages pending too long, but those whose task is queued and waits to run (a retry's
+    backoff): the sweep queues one task per message, not one more every time it runs."""
+    pending = services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+    try:
+        waiting = cache.get_many([_queued(message_id) for message_id in pending])
+    except Exception as error:  # queued twice at worst: sent once all the same (the locks)
+        logger.warning("outbound sweep cannot tell which tasks wait: %s", error)
+        return pending
+    return [message_id for message_id in pending if _queued(message_id) not in waiting]
+
+
+def expect_attempt(message_ids: Sequence[int], *, within: int) -> None:
+    """A task for these messages was queued to run within `within` seconds: the sweep
+    leaves them to it until then, and STALE_AFTER more (its broker may lose it)."""
+    if not message_ids:
+        return
+    timeout = within + int(STALE_AFTER.total_seconds())
+    try:
+        cache.set_many({_queued(message_id): 1 for message_id in message_ids}, timeout=timeout)
+    except Exception as error:
+        logger.warning("the sweep may queue %s messages again: %s", len(message_ids), error)
 
 
 def deliver_side(side_message_id: int) -> None:

@@ -79,7 +79,7 @@ def deliver_message(self: Task, message_id: int) -> None:
         if error.permanent or _retries_left(self) == 0:
             services.message_mark_failed(message_id=message_id, reason=error.reason)
             return
-        raise self.retry(countdown=_backoff(self)) from error
+        raise self.retry(countdown=_waiting(self, message_id)) from error
     except Exception as error:
         if not is_transient(error):
             logger.exception("message %s not sent: an error of ours", message_id)
@@ -90,7 +90,14 @@ def deliver_message(self: Task, message_id: int) -> None:
         elif _retries_left(self) == 0:
             logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
             return
-        raise self.retry(countdown=_backoff(self), exc=error) from error
+        raise self.retry(countdown=_waiting(self, message_id), exc=error) from error
+
+
+def _waiting(task: Task, message_id: int) -> int:
+    """The backoff of a message's next try; the outbound sweep leaves it to that try."""
+    countdown = _backoff(task)
+    delivery.expect_attempt([message_id], within=countdown)
+    return countdown
 
 
 @shared_task(name="channels_ingest.deliver_side_message", bind=True, max_retries=8)
@@ -126,13 +133,18 @@ def deliver_messages(message_ids: list[int]) -> int:
     return handed_on
 
 
+# When a message a batch could not send now is tried alone.
+_ALONE_AFTER = 30
+
+
 def _deliver_alone_later(message_id: int, error: Exception) -> int:
     logger.warning("message %s handed to its own delivery task: %s", message_id, error)
     try:
-        deliver_message.apply_async((message_id,), countdown=30)
+        deliver_message.apply_async((message_id,), countdown=_ALONE_AFTER)
     except Exception:
         logger.warning("message %s left pending for the outbound sweep", message_id)
         return 0
+    delivery.expect_attempt([message_id], within=_ALONE_AFTER)
     return 1
 
 
@@ -195,6 +207,7 @@ def sweep_outbound() -> int:
     stale = delivery.stale_pending()
     for message_id in stale:
         deliver_message.delay(message_id)
+    delivery.expect_attempt(stale, within=0)
     side = delivery.stale_side_pending()
     for side_message_id in side:
         deliver_side_message.delay(side_message_id)

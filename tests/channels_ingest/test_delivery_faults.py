@@ -26,7 +26,7 @@ from channels_ingest.sms.backends import TwilioBackend
 from helpdesk.celery import app
 from tests.channels_ingest.sms.test_backends import FakeTwilioHttp, created, error
 from tests.channels_ingest.sms.twilio_helpers import twilio_settings
-from tests.outages import connection_cut_before, own_redis
+from tests.outages import OwnRedis, broker_at, connection_cut_before, own_redis
 from tickets import services
 from tickets.inbound import InboundAttachment
 from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
@@ -65,6 +65,11 @@ def tasks_inline() -> Iterator[None]:
         yield
     finally:
         app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+def broker_down():
+    """Celery's broker unreachable (a Redis that is not running)."""
+    return broker_at(OwnRedis().url)
 
 
 def replies(open_ticket, agent, *names: str) -> list[Message]:
@@ -128,13 +133,13 @@ def test_a_batch_whose_record_failed_leaves_it_to_be_recorded_not_sent_again(
 def test_the_sweep_records_a_reply_sent_before_the_database_went_away_and_sends_nothing(
     open_ticket, agent, settings
 ):
-    """The retries were used up while the database was down: the sweep finds the reply
-    pending and records what was sent, without sending it again."""
+    """The reply's own task could not be queued (the broker went with the database): the
+    sweep finds the reply pending and records what was sent, without sending it again."""
     settings.EMAIL_BACKEND = ANYMAIL_TEST
     [reply] = replies(open_ticket, agent, "ann")
 
-    with connection_cut_before(RECORD):
-        tasks.deliver_messages.apply(args=[[reply.pk]])  # its own task cannot be queued now
+    with broker_down(), connection_cut_before(RECORD):
+        assert tasks.deliver_messages.apply(args=[[reply.pk]]).get() == 0
     connection.close()
 
     assert sweep_later() == 1
@@ -463,3 +468,42 @@ def test_a_reply_whose_ticket_was_merged_before_it_was_sent_goes_once_threaded_i
     assert target.reference in sent.subject
     assert sent.extra_headers["References"] == "<first@example.com> <second@example.com>"
     assert statuses([reply]) == [DeliveryStatus.SENT]
+
+
+# --- The sweep and the retries: one task waiting per message -----------------------------
+
+
+class ProviderDown(AnymailTestBackend):
+    """The provider unreachable (for now)."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionResetError("connection reset by peer")
+
+
+def test_the_sweep_does_not_queue_a_message_again_while_its_task_waits_to_run(
+    open_ticket, agent, settings
+):
+    """During a long outage of the provider, the sweep (every two minutes) queued another
+    task for each pending message each time, each retrying on its own: the provider got a
+    growing number of attempts per message when it came back."""
+    settings.EMAIL_BACKEND = f"{__name__}.ProviderDown"
+    [reply] = replies(open_ticket, agent, "ann")
+
+    assert sweep_later() == 1  # its first task was lost (the broker was down, say)
+    assert sweep_later() == 0  # two minutes later: that task is still waiting to run
+
+    settings.EMAIL_BACKEND = ANYMAIL_TEST
+    tasks.deliver_message.apply(args=[reply.pk])  # the worker runs it, the provider is back
+    assert sent_to() == ["ann@example.com"]
+    assert sweep_later() == 0
+
+
+def test_a_batch_that_hands_a_message_to_its_own_task_keeps_the_sweep_off_it(
+    open_ticket, agent, settings
+):
+    settings.EMAIL_BACKEND = f"{__name__}.ProviderDown"
+    [reply] = replies(open_ticket, agent, "ann")
+
+    assert tasks.deliver_messages.apply(args=[[reply.pk]]).get() == 1  # its own task, in 30 s
+
+    assert sweep_later() == 0
