@@ -4,6 +4,7 @@ import logging
 
 from celery import Task, shared_task
 from celery.signals import worker_ready
+from django.core.exceptions import ImproperlyConfigured
 
 from channels_ingest import delivery, pipeline
 from channels_ingest import outbox as outboxes
@@ -71,8 +72,8 @@ def deliver_message(self: Task, message_id: int) -> None:
     A provider that keeps failing marks the message failed in the end, and so does an
     error of ours that is no outage (its file gone from storage, a bug): shown on the
     message, not queued again by the sweep for ever. An outage of our own (database,
-    cache) never does: after the last retry the message stays pending and the outbound
-    sweep queues it again."""
+    cache) or settings an admin must fix never do: after the last retry the message stays
+    pending and the outbound sweep queues it again."""
     try:
         delivery.deliver(message_id)
     except DeliveryError as error:
@@ -80,6 +81,11 @@ def deliver_message(self: Task, message_id: int) -> None:
             services.message_mark_failed(message_id=message_id, reason=error.reason)
             return
         raise self.retry(countdown=_waiting(self, message_id)) from error
+    except ImproperlyConfigured as error:  # an admin's to fix: the message waits for them
+        logger.error("message %s waits for the settings to be fixed: %s", message_id, error)
+        if _retries_left(self) == 0:
+            return  # pending: the outbound sweep queues it again
+        raise self.retry(countdown=_waiting(self, message_id), exc=error) from error
     except Exception as error:
         if not is_transient(error):
             logger.exception("message %s not sent: an error of ours", message_id)

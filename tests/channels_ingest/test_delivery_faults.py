@@ -507,3 +507,24 @@ def test_a_batch_that_hands_a_message_to_its_own_task_keeps_the_sweep_off_it(
     assert tasks.deliver_messages.apply(args=[[reply.pk]]).get() == 1  # its own task, in 30 s
 
     assert sweep_later() == 0
+
+
+@pytest.mark.parametrize("path", ["lone", "batch"])
+def test_a_text_waits_pending_while_twilio_is_misconfigured_then_goes_once_it_is_fixed(
+    path, text_reply, twilio_settings
+):
+    reply = text_reply("+15005550006")
+    twilio_settings.TWILIO_AUTH_TOKEN = ""  # an admin's slip, fixed later
+    ScriptedTwilio.http = FakeTwilioHttp(created("SM0003"))
+
+    run(path, reply)
+
+    reply.refresh_from_db()
+    assert (reply.delivery_status, reply.delivery_error) == (DeliveryStatus.PENDING, "")
+    assert not TicketEvent.objects.filter(kind=EventKind.DELIVERY_FAILED).exists()
+
+    twilio_settings.TWILIO_AUTH_TOKEN = "fixed-token"
+    assert sweep_later() in (0, 1)  # queued again unless its own task still waits
+    tasks.deliver_message.apply(args=[reply.pk])
+    reply.refresh_from_db()
+    assert (reply.delivery_status, reply.provider_id) == (DeliveryStatus.SENT, "SM0003")
