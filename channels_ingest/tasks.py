@@ -5,6 +5,8 @@ import logging
 from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import translation
+from django.utils.translation import gettext
 
 from channels_ingest import delivery, pipeline
 from channels_ingest import outbox as outboxes
@@ -13,6 +15,7 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
 from channels_ingest.sms.backends import send_sms
 from helpdesk.faults import is_transient
+from helpdesk.languages import default_language
 from tickets import services
 from tickets.collab import services as collab
 from tickets.models import ContactKind
@@ -90,13 +93,21 @@ def deliver_message(self: Task, message_id: int) -> None:
         if not is_transient(error):
             logger.exception("message %s not sent: an error of ours", message_id)
             if _retries_left(self) == 0:
-                reason = f"Not sent: an error on our side ({type(error).__name__})."
-                services.message_mark_failed(message_id=message_id, reason=reason)
+                services.message_mark_failed(message_id=message_id, reason=_ours(error))
                 return
         elif _retries_left(self) == 0:
             logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
             return
         raise self.retry(countdown=_waiting(self, message_id), exc=error) from error
+
+
+def _ours(error: Exception) -> str:
+    """Why a message was not sent, kept on it in the desk's language (as a provider's
+    reasons are kept as they came); the error's kind only: its text may quote a customer."""
+    with translation.override(default_language()):
+        return gettext("Not sent: an error on our side (%(error)s).") % {
+            "error": type(error).__name__
+        }
 
 
 def _waiting(task: Task, message_id: int) -> int:
