@@ -1,5 +1,6 @@
 """Sending a pending outbound message on its channel, at most once at a time."""
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -129,7 +130,10 @@ def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]
     except Exception as error:
         failed[message_id] = error
         try:
-            cache.set(_sent(message_id), provider_id, timeout=_SENT_MEMORY_SECONDS)
+            cache.set_many(
+                {_sent(message_id): provider_id, _sent_as(provider_id): message_id},
+                timeout=_SENT_MEMORY_SECONDS,
+            )
         except Exception as cache_error:
             logger.error(
                 "message %s was sent but neither recorded nor remembered; it will be sent "
@@ -140,6 +144,19 @@ def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]
             )
         else:
             logger.warning("message %s sent; its record waits for a retry: %s", message_id, error)
+
+
+def record_reported(provider_id: str) -> None:
+    """A provider reports on the message it took as `provider_id`: if that is one whose
+    sending the database failed to record, it is recorded now, so that the report finds it
+    (and the record, waiting for a retry, cannot undo the report later)."""
+    try:
+        message_id = cache.get(_sent_as(provider_id)) if provider_id else None
+    except Exception as error:
+        logger.warning("could not look for an unrecorded message under a report: %s", error)
+        return
+    if message_id is not None:
+        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
 
 
 def _sent_unrecorded(message_ids: list[int]) -> dict[int, str]:
@@ -161,6 +178,10 @@ def _queued(message_id: int) -> str:
 
 def _sent(message_id: int) -> str:
     return f"delivered-unrecorded:{message_id}"
+
+
+def _sent_as(provider_id: str) -> str:
+    return f"delivered-unrecorded-as:{hashlib.sha256(provider_id[:255].encode()).hexdigest()}"
 
 
 def _lock(message_id: int) -> str:

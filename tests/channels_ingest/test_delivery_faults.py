@@ -25,7 +25,7 @@ from channels_ingest import tasks
 from channels_ingest.sms.backends import TwilioBackend
 from helpdesk.celery import app
 from tests.channels_ingest.sms.test_backends import FakeTwilioHttp, created, error
-from tests.channels_ingest.sms.twilio_helpers import twilio_settings
+from tests.channels_ingest.sms.twilio_helpers import STATUS_URL, post, twilio_settings
 from tests.outages import OwnRedis, broker_at, connection_cut_before, own_redis
 from tickets import services
 from tickets.inbound import InboundAttachment
@@ -528,3 +528,34 @@ def test_a_text_waits_pending_while_twilio_is_misconfigured_then_goes_once_it_is
     tasks.deliver_message.apply(args=[reply.pk])
     reply.refresh_from_db()
     assert (reply.delivery_status, reply.provider_id) == (DeliveryStatus.SENT, "SM0003")
+
+
+# --- The provider's report arriving before the send could be recorded -------------------
+
+
+def test_twilios_report_arriving_while_the_record_waits_is_kept_and_the_retry_does_not_undo_it(
+    client, text_reply
+):
+    reply = text_reply("+15005550006")
+    ScriptedTwilio.http = FakeTwilioHttp(created("SM0004"))
+    with broker_down(), connection_cut_before(RECORD):
+        tasks.deliver_messages.apply(args=[[reply.pk]])  # sent; not recorded
+    connection.close()
+
+    response = post(
+        client,
+        STATUS_URL,
+        {"MessageSid": "SM0004", "MessageStatus": "undelivered", "ErrorCode": "30003"},
+    )
+
+    assert response.status_code == 204
+    reply.refresh_from_db()
+    assert (reply.delivery_status, reply.delivery_error) == (
+        DeliveryStatus.FAILED,
+        "Twilio error 30003",
+    )
+    assert sweep_later() == 0
+    tasks.deliver_message.apply(args=[reply.pk])  # a late retry changes nothing
+    reply.refresh_from_db()
+    assert (reply.delivery_status, reply.provider_id) == (DeliveryStatus.FAILED, "SM0004")
+    assert len(ScriptedTwilio.http.requests) == 1
