@@ -1,5 +1,6 @@
 """Sending a pending outbound message on its channel, at most once at a time."""
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,9 @@ SENDERS = {
 # A reply still pending this long after it was written lost its task (e.g. broker down).
 STALE_AFTER = timedelta(minutes=5)
 _LOCK_SECONDS = 300
+# How long a message sent but not recorded (the database failed on it) is remembered as
+# sent, so that its retries and the sweep record it instead of sending it again.
+_SENT_MEMORY_SECONDS = 7 * 24 * 3600
 
 
 def deliver(message_id: int, outbox: Outbox | None = None) -> None:
@@ -78,8 +82,16 @@ def _deliver_locked(
     except Exception as error:
         failed.update(dict.fromkeys(message_ids, error))
         return
+    try:
+        unrecorded = _sent_unrecorded([message.pk for message in batch.messages])
+    except Exception as error:  # cannot tell which went already: none is sent now
+        failed.update(dict.fromkeys((message.pk for message in batch.messages), error))
+        return
     with ExitStack() as stack:
         for message in batch.messages:
+            if message.pk in unrecorded:  # sent before, the database failed on its record
+                _record_sent(message.pk, unrecorded[message.pk], failed)
+                continue
             if time.monotonic() - started > _LOCK_SECONDS / 2:
                 failed[message.pk] = DeliveryError(
                     "Not sent in time with its batch.", permanent=False
@@ -108,11 +120,68 @@ def _deliver_locked(
 def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
     """Recorded at once, one statement: a worker that dies later in the batch leaves no sent
     message pending (the sweep would send it again), and a provider's delivery report, which
-    names the id recorded here, finds it however soon it comes."""
+    names the id recorded here, finds it however soon it comes.
+
+    If the database fails on it, the message is remembered as sent (in the cache) and
+    returned as failed: its retry, or the sweep, records it without sending it again. With
+    the cache down too, or the worker killed before this, it is sent again: at least once."""
     try:
         services.message_mark_sent(message_id=message_id, provider_id=provider_id)
     except Exception as error:
         failed[message_id] = error
+        try:
+            cache.set_many(
+                {_sent(message_id): provider_id, _sent_as(provider_id): message_id},
+                timeout=_SENT_MEMORY_SECONDS,
+            )
+        except Exception as cache_error:
+            logger.error(
+                "message %s was sent but neither recorded nor remembered; it will be sent "
+                "again: %s; %s",
+                message_id,
+                error,
+                cache_error,
+            )
+        else:
+            logger.warning("message %s sent; its record waits for a retry: %s", message_id, error)
+
+
+def record_reported(provider_id: str) -> None:
+    """A provider reports on the message it took as `provider_id`: if that is one whose
+    sending the database failed to record, it is recorded now, so that the report finds it
+    (and the record, waiting for a retry, cannot undo the report later)."""
+    try:
+        message_id = cache.get(_sent_as(provider_id)) if provider_id else None
+    except Exception as error:
+        logger.warning("could not look for an unrecorded message under a report: %s", error)
+        return
+    if message_id is not None:
+        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
+
+
+def _sent_unrecorded(message_ids: list[int]) -> dict[int, str]:
+    """Those of the messages sent earlier but not recorded, with their provider's ids (one
+    round trip to the cache)."""
+    if not message_ids:
+        return {}
+    found = cache.get_many([_sent(message_id) for message_id in message_ids])
+    return {
+        message_id: found[_sent(message_id)]
+        for message_id in message_ids
+        if _sent(message_id) in found
+    }
+
+
+def _queued(message_id: int) -> str:
+    return f"deliver-queued:{message_id}"
+
+
+def _sent(message_id: int) -> str:
+    return f"delivered-unrecorded:{message_id}"
+
+
+def _sent_as(provider_id: str) -> str:
+    return f"delivered-unrecorded-as:{hashlib.sha256(provider_id[:255].encode()).hexdigest()}"
 
 
 def _lock(message_id: int) -> str:
@@ -126,7 +195,27 @@ def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow
 
 
 def stale_pending() -> list[int]:
-    return services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+    """Messages pending too long, but those whose task is queued and waits to run (a retry's
+    backoff): the sweep queues one task per message, not one more every time it runs."""
+    pending = services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+    try:
+        waiting = cache.get_many([_queued(message_id) for message_id in pending])
+    except Exception as error:  # queued twice at worst: sent once all the same (the locks)
+        logger.warning("outbound sweep cannot tell which tasks wait: %s", error)
+        return pending
+    return [message_id for message_id in pending if _queued(message_id) not in waiting]
+
+
+def expect_attempt(message_ids: Sequence[int], *, within: int) -> None:
+    """A task for these messages was queued to run within `within` seconds: the sweep
+    leaves them to it until then, and STALE_AFTER more (its broker may lose it)."""
+    if not message_ids:
+        return
+    timeout = within + int(STALE_AFTER.total_seconds())
+    try:
+        cache.set_many({_queued(message_id): 1 for message_id in message_ids}, timeout=timeout)
+    except Exception as error:
+        logger.warning("the sweep may queue %s messages again: %s", len(message_ids), error)
 
 
 def deliver_side(side_message_id: int) -> None:

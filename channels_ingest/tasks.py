@@ -4,6 +4,9 @@ import logging
 
 from celery import Task, shared_task
 from celery.signals import worker_ready
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import translation
+from django.utils.translation import gettext
 
 from channels_ingest import delivery, pipeline
 from channels_ingest import outbox as outboxes
@@ -12,6 +15,7 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
 from channels_ingest.sms.backends import send_sms
 from helpdesk.faults import is_transient
+from helpdesk.languages import default_language
 from tickets import services
 from tickets.collab import services as collab
 from tickets.models import ContactKind
@@ -68,23 +72,49 @@ def sweep_when_a_worker_starts(**_: object) -> None:
 def deliver_message(self: Task, message_id: int) -> None:
     """Send one pending outbound message; transient failures retry with backoff.
 
-    A provider that keeps failing marks the message failed in the end; an outage of our
-    own (database, cache) never does: after the last retry the message stays pending and
-    the outbound sweep queues it again."""
+    A provider that keeps failing marks the message failed in the end, and so does an
+    error of ours that is no outage (its file gone from storage, a bug): shown on the
+    message, not queued again by the sweep for ever. An outage of our own (database,
+    cache) or settings an admin must fix never do: after the last retry the message stays
+    pending and the outbound sweep queues it again."""
     try:
         delivery.deliver(message_id)
     except DeliveryError as error:
         if error.permanent or _retries_left(self) == 0:
             services.message_mark_failed(message_id=message_id, reason=error.reason)
             return
-        raise self.retry(countdown=_backoff(self)) from error
+        raise self.retry(countdown=_waiting(self, message_id)) from error
+    except ImproperlyConfigured as error:  # an admin's to fix: the message waits for them
+        logger.error("message %s waits for the settings to be fixed: %s", message_id, error)
+        if _retries_left(self) == 0:
+            return  # pending: the outbound sweep queues it again
+        raise self.retry(countdown=_waiting(self, message_id), exc=error) from error
     except Exception as error:
         if not is_transient(error):
-            raise
-        if _retries_left(self) == 0:
+            logger.exception("message %s not sent: an error of ours", message_id)
+            if _retries_left(self) == 0:
+                services.message_mark_failed(message_id=message_id, reason=_ours(error))
+                return
+        elif _retries_left(self) == 0:
             logger.warning("message %s left pending for the outbound sweep: %s", message_id, error)
             return
-        raise self.retry(countdown=_backoff(self), exc=error) from error
+        raise self.retry(countdown=_waiting(self, message_id), exc=error) from error
+
+
+def _ours(error: Exception) -> str:
+    """Why a message was not sent, kept on it in the desk's language (as a provider's
+    reasons are kept as they came); the error's kind only: its text may quote a customer."""
+    with translation.override(default_language()):
+        return gettext("Not sent: an error on our side (%(error)s).") % {
+            "error": type(error).__name__
+        }
+
+
+def _waiting(task: Task, message_id: int) -> int:
+    """The backoff of a message's next try; the outbound sweep leaves it to that try."""
+    countdown = _backoff(task)
+    delivery.expect_attempt([message_id], within=countdown)
+    return countdown
 
 
 @shared_task(name="channels_ingest.deliver_side_message", bind=True, max_retries=8)
@@ -120,13 +150,18 @@ def deliver_messages(message_ids: list[int]) -> int:
     return handed_on
 
 
+# When a message a batch could not send now is tried alone.
+_ALONE_AFTER = 30
+
+
 def _deliver_alone_later(message_id: int, error: Exception) -> int:
     logger.warning("message %s handed to its own delivery task: %s", message_id, error)
     try:
-        deliver_message.apply_async((message_id,), countdown=30)
+        deliver_message.apply_async((message_id,), countdown=_ALONE_AFTER)
     except Exception:
         logger.warning("message %s left pending for the outbound sweep", message_id)
         return 0
+    delivery.expect_attempt([message_id], within=_ALONE_AFTER)
     return 1
 
 
@@ -189,6 +224,7 @@ def sweep_outbound() -> int:
     stale = delivery.stale_pending()
     for message_id in stale:
         deliver_message.delay(message_id)
+    delivery.expect_attempt(stale, within=0)
     side = delivery.stale_side_pending()
     for side_message_id in side:
         deliver_side_message.delay(side_message_id)

@@ -83,7 +83,7 @@ def own_redis(settings: Any) -> Iterator[OwnRedis]:
             "CONFIG": {"hosts": [redis.url]},
         }
     }
-    with _broker(redis.url):
+    with broker_at(redis.url):
         try:
             yield redis
         finally:
@@ -91,7 +91,7 @@ def own_redis(settings: Any) -> Iterator[OwnRedis]:
 
 
 @contextmanager
-def _broker(url: str) -> Iterator[None]:
+def broker_at(url: str) -> Iterator[None]:
     """Celery's producers and connections pointed at `url` for a while."""
     previous = app.conf.broker_url, app.conf.broker_connection_retry_on_startup
     app.conf.broker_url = url

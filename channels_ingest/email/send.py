@@ -80,8 +80,12 @@ def _send(email: EmailMultiAlternatives, message_id: str | None) -> str:
     """Hand the email to the backend; returns the provider's id for it (or our Message-ID)."""
     try:
         email.send()
-    except (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused) as error:
+    except AnymailRecipientsRefused as error:
         raise DeliveryError(f"The recipient was refused: {error}", permanent=True) from error
+    except smtplib.SMTPRecipientsRefused as error:
+        # 4xx (mailbox busy, greylisted, a rate limit): for now; 5xx: for good.
+        permanent = all(code >= 500 for code, _ in error.recipients.values())
+        raise DeliveryError(f"The recipient was refused: {error}", permanent=permanent) from error
     except AnymailAPIError as error:
         status = getattr(error, "status_code", None)
         permanent = status is not None and 400 <= status < 500 and status != 429

@@ -13,6 +13,7 @@ from typing import Any
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from django.utils import timezone
 
+from channels_ingest import delivery
 from tickets import services
 from tickets.collab import services as collab
 from tickets.models import DeliveryStatus
@@ -48,6 +49,7 @@ def record_email_delivery(
         return
     provider_id = str(event.message_id)
     recipient = str(event.recipient or "")
+    delivery.record_reported(provider_id)
     found: object
     if event.event_type == EventType.DEFERRED:
         found = services.message_record_delay(

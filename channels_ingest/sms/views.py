@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from channels_ingest import pipeline
+from channels_ingest import delivery, pipeline
 from channels_ingest.sms.twilio_webhook import empty_twiml, forbidden, is_signed_by_twilio
 from tickets import services
 from tickets.models import DeliveryStatus
@@ -61,6 +61,7 @@ def twilio_sms_status(request: HttpRequest) -> HttpResponse:
     if status == DeliveryStatus.FAILED:
         code = request.POST.get("ErrorCode", "").strip()
         error = f"Twilio error {code}" if code else f"Twilio: {request.POST['MessageStatus']}"
+    delivery.record_reported(sid)
     message = services.message_record_delivery(provider_id=sid, status=status, error=error)
     if message is None:
         logger.info("Twilio status %s for an unknown message ignored", status)

@@ -74,3 +74,29 @@ def test_an_agents_reply_goes_out_over_smtp(
     assert to == "ann@example.com" and subject.startswith("Re: Printer offline")
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT
+
+
+def test_a_connection_dropped_mid_batch_is_opened_again_and_each_message_goes_once(
+    smtp_server, celery_eager, django_capture_on_commit_callbacks
+):
+    smtp_server.drop_once = {"reader1@example.com"}
+
+    _new_tickets(4, django_capture_on_commit_callbacks)
+
+    delivered = [to for to, _subject in smtp_server.received]
+    assert sorted(delivered) == [f"reader{n}@example.com" for n in range(4)]
+    assert {m.delivery_status for m in _notices()} == {DeliveryStatus.SENT}
+    # The batch's session, the dropped one's retry's own, and the batch's new one.
+    assert smtp_server.sessions == 3
+
+
+def test_a_recipient_the_server_refuses_for_now_is_tried_again_not_failed(
+    smtp_server, celery_eager, django_capture_on_commit_callbacks
+):
+    smtp_server.busy_once = {"reader2@example.com"}
+
+    _new_tickets(3, django_capture_on_commit_callbacks)
+
+    delivered = [to for to, _subject in smtp_server.received]
+    assert sorted(delivered) == [f"reader{n}@example.com" for n in range(3)]
+    assert {m.delivery_status for m in _notices()} == {DeliveryStatus.SENT}
