@@ -589,6 +589,12 @@ class Message(models.Model):
                 condition=Q(kind="outbound"),
                 name="message_reply_idx",
             ),
+            # The outbound sweep's messages still pending (a few among millions sent).
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(kind="outbound", delivery_status="pending"),
+                name="message_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

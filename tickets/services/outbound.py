@@ -93,13 +93,16 @@ def schedule_delivery(message_id: int) -> None:
 
 
 def pending_deliveries(*, older_than: datetime) -> list[int]:
-    """Messages still pending after their task should have run (e.g. the broker was down)."""
+    """Messages still pending after their task should have run (e.g. the broker was down),
+    oldest first, up to 500 a sweep (through their own small index, message_pending_idx)."""
     return list(
         Message.objects.filter(
             kind=MessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
             created_at__lt=older_than,
-        ).values_list("pk", flat=True)[:500]
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:500]
     )
 
 
