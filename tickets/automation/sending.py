@@ -437,14 +437,14 @@ class _Deadline:
         self.seconds = seconds
         self.passed = False
         self._lock = threading.Lock()
-        self._connection: _Watched | None = None
+        self._connection: _WatchedHTTPConnection | None = None
         self._ended = False
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
         _this_thread.deadline = self
 
-    def watch(self, connection: _Watched) -> None:
+    def watch(self, connection: _WatchedHTTPConnection) -> None:
         """The connection the request goes over (its socket may come later)."""
         with self._lock:
             if self._ended:
@@ -477,12 +477,25 @@ def _deadline_of_this_thread() -> _Deadline | None:
     return getattr(_this_thread, "deadline", None)
 
 
-class _Watched:
+class _WatchedHTTPConnection(HTTPConnection):
     """A connection its request's deadline can cut: through a second handle on its socket,
     which stays usable when TLS takes the first one over, the socket is shut down, so that
-    any wait on it (the TLS handshake, the status line, the headers, the body) ends."""
+    any wait on it (the TLS handshake, the status line, the headers, the body) ends.
+    (urllib3's HTTPS connection is an HTTP connection: _WatchedHTTPSConnection below puts
+    it under these methods.)"""
 
     _handle: socket.socket | None = None
+
+    def _new_conn(self) -> socket.socket:
+        return self._watch_new(super()._new_conn())
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch_request()
+        super().request(*args, **kwargs)
+
+    def close(self) -> None:
+        super().close()
+        self._forget_handle()
 
     def _watch_new(self, sock: socket.socket) -> socket.socket:
         if self._handle is not None:
@@ -530,30 +543,8 @@ def _public_only(sock: socket.socket, host: str) -> socket.socket:
     return sock
 
 
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        return self._watch_new(super()._new_conn())
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self._watch_request()
-        super().request(*args, **kwargs)
-
-    def close(self) -> None:
-        super().close()
-        self._forget_handle()
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        return self._watch_new(super()._new_conn())
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self._watch_request()
-        super().request(*args, **kwargs)
-
-    def close(self) -> None:
-        super().close()
-        self._forget_handle()
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """The same, over TLS (the methods above run before HTTPSConnection's)."""
 
 
 class _PublicHTTPConnection(_WatchedHTTPConnection):
