@@ -77,6 +77,10 @@ class Automation(Rule):
     business_hours = models.BooleanField(
         default=False, help_text="Count only the hours of the ticket's SLA calendar."
     )
+    # Its own selection of due tickets failed (a stored condition it cannot read): since
+    # when, and what (the error's type), shown on its page until a run selects again.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
 
     class Meta(Rule.Meta):
         pass

@@ -47,6 +47,23 @@ def fill(text: str, values: dict[str, str], *, html: bool = False) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
+def pieces(text: str, values: dict[str, str]) -> list[tuple[str, str | None]]:
+    """`text` cut at its known placeholders, each filled: (the text's own words, None) and
+    (a placeholder's value, its name), in order, empty pieces left out. For a receiver that
+    shows the values apart from the words around them (Slack)."""
+    cut: list[tuple[str, str | None]] = []
+    start = 0
+    for match in _PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name not in values:
+            continue  # stays as typed, part of the words around it
+        cut.append((text[start : match.start()], None))
+        cut.append((values[name], name))
+        start = match.end()
+    cut.append((text[start:], None))
+    return [(piece, name) for piece, name in cut if piece]
+
+
 def ticket_values(ticket: Any) -> dict[str, str]:
     name = ticket.customer.name.strip()
     # "Hello there", in the customer's language (German: "Guten Tag zusammen").

@@ -17,6 +17,10 @@ and write internal notes, nothing else. Inside each role the tier rules below ap
   solving them, their known issues and spikes are for those who work tickets; notes on
   them for everyone on staff.
 - Customers close their own tickets from the portal (its own access rule).
+- A closed ticket is final, whoever asks (the system and its rules too): its replies,
+  status, priority, subject, assignee, tier, tags, custom fields and product stay as they
+  were when it closed (`refuse_if_closed`); internal notes may still be added, and a
+  customer writing again opens a follow-up.
 - Tier moves, up or down, go to tiers 1 to 3 (tier 0, self-service, is where new tickets
   start; only routing takes them out of it), and each carries a reason and a hand-off note.
 - Only agents of a tier may be assigned its tickets (tickets.services.assignment).
@@ -33,8 +37,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from tickets import roles
-from tickets.errors import NotAllowed
-from tickets.models import AgentProfile, Macro, Ticket
+from tickets.errors import Conflict, NotAllowed
+from tickets.models import AgentProfile, Macro, Ticket, TicketStatus
 from tickets.roles import ADMIN, AGENT, LEAD, LIGHT_AGENT, is_staff_member
 
 MOVABLE_LEVELS = (1, 2, 3)
@@ -184,6 +188,22 @@ def refuse_event_kinds(kinds_by_actor: list[tuple[User | None, str]]) -> None:
     for actor, kind in kinds_by_actor:
         if kind != "note_added":
             refuse_unless_works_tickets(actor, _("change tickets"))
+
+
+def is_final(ticket: Ticket) -> bool:
+    """Whether the ticket takes no more changes of its own (closed): pages show its tags,
+    fields and product without their editors."""
+    return ticket.status == TicketStatus.CLOSED
+
+
+def refuse_if_closed(ticket: Ticket) -> None:
+    """Raise Conflict (`ticket_closed`) when the ticket is closed: closed is final, for
+    every change of the ticket itself, whichever door or rule asks (ask it on the ticket
+    as locked for the change)."""
+    if is_final(ticket):
+        raise Conflict(
+            _("%(reference)s is closed.") % {"reference": ticket.reference}, code="ticket_closed"
+        )
 
 
 def refuse_close(actor: User | None, ticket: Ticket) -> None:

@@ -1,4 +1,5 @@
-"""Writes the security log (tickets.models_security) from the signals every door sends."""
+"""Writes the security log (tickets.models_security) from the signals every door sends, and
+revokes a deactivated account's API token (logged as deleted)."""
 
 from typing import Any
 
@@ -60,6 +61,16 @@ def _token_deleted(sender: Any, instance: Token, **kwargs: Any) -> None:
     _record(SecurityEventKind.TOKEN_DELETED, user=instance.user)
 
 
+def _user_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A deactivated account's API token is revoked, whichever door deactivated it (the
+    admin's user page, a script): turning the account back on must not bring a key that
+    may have leaked back to life. (While the account is off, DRF's token check refuses the
+    key anyway, even if it was switched off by an update that sends no signal.)"""
+    if not instance.is_active:
+        for token in Token.objects.filter(user=instance):
+            token.delete()  # one by one: each deletion is logged
+
+
 def _second_factor(kind: str) -> Any:
     def receiver(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
         _record(kind, request=request, user=user)
@@ -87,3 +98,6 @@ def connect_signals() -> None:
     # through Token.
     post_save.connect(_token_saved, sender=ApiToken, dispatch_uid="security-log-api-token")
     post_delete.connect(_token_deleted, sender=Token, dispatch_uid="security-log-token-d")
+    post_save.connect(
+        _user_saved, sender=get_user_model(), dispatch_uid="security-log-token-revoked"
+    )

@@ -65,18 +65,3 @@ def test_a_rule_keeps_its_own_markdown_and_quotes_the_customers(
     assert got.json == {
         "text": r"**New** from \*Ann\* \[CEO\]\(https://evil\.example\): " + LITERAL_SUBJECT
     }
-
-
-def test_slack_is_unchanged(
-    open_ticket,
-    receiver,  # noqa: F811
-    django_capture_on_commit_callbacks,
-):
-    make_hook(receiver, format="slack", events=["ticket.created"])
-    with django_capture_on_commit_callbacks(execute=True):
-        ticket = open_ticket(subject="Paging <!channel> & [co](x)")
-
-    [got] = receiver.requests
-    assert got.json == {
-        "text": f"{ticket.reference} Paging &lt;!channel&gt; &amp; [co](x): Ticket created"
-    }

@@ -218,14 +218,15 @@ class TicketDetailView(APIView):
                         assignee=services.assignee_by_id(data["assignee"]),
                         actor=actor,
                     )
-            if "status" in data:
-                services.ticket_change_status(ticket=ticket, status=data["status"], actor=actor)
             if "tags" in data:
                 names = services.parse_tags(",".join(data["tags"]))
                 services.ticket_set_tags(ticket=ticket, names=names, actor=actor)
             if "product" in data or "service" in data:
                 product, service = _about(ticket, data)
                 ticket_set_about(ticket=ticket, product=product, service=service, actor=actor)
+            # Last: once closed, the ticket takes no other change (tickets.policy).
+            if "status" in data:
+                services.ticket_change_status(ticket=ticket, status=data["status"], actor=actor)
         return _ticket_detail_response(ticket.pk)
 
 

@@ -1,8 +1,9 @@
 """Celery tasks of the rules: take ids, call one service (registered through tickets.tasks)."""
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
+from helpdesk.faults import is_transient
 from tickets.automation import dispatch, sending, timed
 
 
@@ -17,10 +18,17 @@ def dispatch_events(event_ids: list[int]) -> int:
     return dispatch.dispatch(event_ids)
 
 
-@shared_task(name="tickets.run_automations", autoretry_for=(OperationalError,), retry_backoff=True)
-def run_automations() -> int:
-    """Beat, every minute: the automations whose time has come act."""
-    return timed.run_automations()
+@shared_task(name="tickets.run_automations", bind=True, max_retries=3)
+def run_automations(self: Task) -> int:
+    """Beat, every minute: the automations whose time has come act. An outage (the database
+    or Redis unreachable) is retried with backoff; an error of ours was kept to its ticket
+    or automation by the run and is raised here only if it escaped that (a bug in the run)."""
+    try:
+        return timed.run_automations()
+    except Exception as error:
+        if is_transient(error):
+            raise self.retry(exc=error, countdown=5 * 2**self.request.retries) from error
+        raise
 
 
 @shared_task(name="tickets.deliver_webhooks")

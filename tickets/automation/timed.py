@@ -14,7 +14,12 @@ undoes what the automation did to it, is logged with its traceback and said on t
 ("Rule could not act"), and the run goes on. Like a refusal, it counts as that start of the
 ticket's clock handled: the automation does not try the ticket again, nor say so again,
 every minute (nor fill its batch with tickets that fail), until the clock starts again. An
-outage (the database gone) is raised on, for the task's retry.
+outage (the database gone) is raised on, for the task's retry. When even the failure
+cannot be said on the ticket, that start of its clock is still marked handled.
+
+Each automation's own selection (its query) is kept apart too: one whose stored conditions
+cannot be read is skipped and the others act; it is logged, shown on its page and told to
+the admins and leads once, until a run selects its tickets again.
 """
 
 import logging
@@ -26,7 +31,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from helpdesk.faults import is_transient
 from tickets import sla
 from tickets.automation import actions, isolation
 from tickets.automation.facts import TicketFacts, calendar_for
@@ -39,8 +46,10 @@ from tickets.models import (
     EventKind,
     Ticket,
 )
+from tickets.roles import lead_and_admin_ids
 from tickets.services import desk_setup
 from tickets.services._common import record_event
+from tickets.services.notices import Said, notify_staff
 
 logger = logging.getLogger(__name__)
 
@@ -128,11 +137,63 @@ def run_automations(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     acted = 0
     for automation in Automation.objects.filter(active=True).order_by("position", "id"):
-        starts = list(due_ids(automation, now)[:BATCH])
+        starts = _select_apart(automation, now)
+        if starts is None:
+            continue  # its own selection failed: said on it, the others still run
         for first in range(0, len(starts), READ_AT_ONCE):
             for ticket in _read(dict(starts[first : first + READ_AT_ONCE])):
                 acted += _act_apart(automation, ticket, now)
     return acted
+
+
+def _select_apart(automation: Automation, now: datetime) -> list[tuple[int, datetime]] | None:
+    """The automation's due tickets, selected in a savepoint of their own: None when an
+    error of ours (a stored condition it cannot read) stopped its query, after saying so on
+    the automation. An outage is raised on, for the task's retry."""
+    starts = isolation.apart(
+        lambda: list(due_ids(automation, now)[:BATCH]),
+        report=lambda error: _report_broken(automation, error, now),
+    )
+    if starts is not None and automation.failing_since is not None:
+        Automation.objects.filter(pk=automation.pk).update(failing_since=None, failure="")
+        logger.info("automation %s (%s) selects its tickets again", automation.pk, automation.name)
+    return starts
+
+
+def _report_broken(automation: Automation, error: Exception, now: datetime) -> None:
+    """The automation could not select its tickets: logged with its traceback, kept on the
+    automation (its page shows it) and told to the admins and leads, once until it selects
+    again, not every minute."""
+    if automation.failing_since is not None:
+        logger.debug("automation %s still cannot select its tickets", automation.pk)
+        return
+    logger.exception(
+        "automation %s (%s): %s selecting its tickets; it is skipped, the others run",
+        automation.pk,
+        automation.name,
+        type(error).__name__,
+    )
+    # Kept in the default language, as what is kept is; the error's type only (its message
+    # can quote stored values).
+    failure = type(error).__name__[:500]
+    with transaction.atomic():
+        marked = Automation.objects.filter(pk=automation.pk, failing_since__isnull=True).update(
+            failing_since=now, failure=failure
+        )
+        if marked:
+            notify_staff(
+                user_ids=lead_and_admin_ids(),
+                kind="rule_stopped",
+                text=Said(
+                    gettext_noop(
+                        "Automation “%(name)s” could not run: an unexpected error (%(error)s) "
+                        "stopped the selection of its tickets. The details are in the server "
+                        "log."
+                    ),
+                    {"name": automation.name, "error": failure},
+                ),
+                now=now,
+            )
 
 
 def _act_apart(automation: Automation, ticket: Ticket, now: datetime) -> int:
@@ -180,7 +241,9 @@ def _business_hours_passed(
 
 def _report_error(automation: Automation, ticket: Ticket, error: Exception) -> None:
     """An unexpected error stopped the automation on the ticket: logged with its traceback,
-    and said on the ticket as a refusal is."""
+    and said on the ticket as a refusal is. When even that cannot be written, the start of
+    the ticket's clock is still marked handled, so the ticket is not tried (and logged)
+    again every minute."""
     logger.exception(
         "automation %s (%s): %s on %s; its changes there undone, the run goes on",
         automation.pk,
@@ -189,7 +252,20 @@ def _report_error(automation: Automation, ticket: Ticket, error: Exception) -> N
         ticket.reference,
     )
     anchor: datetime = ticket.anchor  # type: ignore[attr-defined]
-    _say_once(automation, ticket, anchor, isolation.unexpected(error))
+    try:
+        _say_once(automation, ticket, anchor, isolation.unexpected(error))
+    except Exception as unsaid:
+        if is_transient(unsaid):
+            raise
+        logger.exception(
+            "automation %s: could not say the failure on %s; marked handled without it",
+            automation.pk,
+            ticket.reference,
+        )
+        with transaction.atomic():
+            AutomationFiring.objects.get_or_create(
+                automation=automation, ticket=ticket, anchor_at=anchor
+            )
 
 
 def _say_once(automation: Automation, ticket: Ticket, anchor: datetime, error: str) -> None:

@@ -162,8 +162,16 @@ def _actor_name(event: TicketEvent) -> str:
 def chat_text(event_name: str, ticket: Ticket, *, teams: bool = False) -> str:
     """The line a Slack or Teams webhook shows for an event (the subject as Teams shows it
     literally, for `teams`)."""
-    subject = teams_literal(ticket.subject) if teams else ticket.subject
-    return f"{ticket.reference} {subject}: {EVENTS.get(event_name, event_name)}"
+    return "".join(
+        teams_literal(text) if teams and customers else text
+        for text, customers in _event_pieces(event_name, ticket)
+    )
+
+
+def _event_pieces(event_name: str, ticket: Ticket) -> list[tuple[str, bool]]:
+    """The event's line as (text, whether a customer wrote it)."""
+    label = EVENTS.get(event_name, event_name)
+    return [(f"{ticket.reference} ", False), (ticket.subject, True), (f": {label}", False)]
 
 
 # What Markdown reads as formatting, a link or a heading (CommonMark's backslash escapes).
@@ -183,28 +191,79 @@ def teams_literal(text: str) -> str:
 _OURS = frozenset({"ticket.reference"})
 
 
-def _chat_line(hook: Webhook, event_name: str, ticket: Ticket, text: str) -> str:
-    """A rule's own `text` with its placeholders filled, else the event's line: what a
-    customer wrote is quoted for Teams, the rule's own text (an admin's) keeps its Markdown."""
-    teams = hook.format == WebhookFormat.TEAMS
+def _chat_pieces(event_name: str, ticket: Ticket, text: str) -> list[tuple[str, bool]]:
+    """A rule's own `text` with its placeholders filled, else the event's line, as (text,
+    whether a customer wrote it): the rule's words are an admin's, the subject and the
+    customer's name a customer's."""
     if not text.strip():
-        return chat_text(event_name, ticket, teams=teams)
+        return _event_pieces(event_name, ticket)
     values = placeholders.ticket_values(ticket)
-    if teams:
-        values = {
-            name: value if name in _OURS else teams_literal(value) for name, value in values.items()
-        }
-    return placeholders.fill(text, values)
+    return [
+        (piece, name is not None and name not in _OURS)
+        for piece, name in placeholders.pieces(text, values)
+    ]
 
 
-def _body(hook: Webhook, json_payload: str | None, text: str) -> str:
+def _chat_body(hook: Webhook, pieces: list[tuple[str, bool]]) -> str:
+    """The body for Slack or Teams: what a customer wrote shown as typed, our words (and a
+    rule's) keeping their formatting."""
+    if hook.format == WebhookFormat.TEAMS:
+        # Teams reads the text as Markdown and limited HTML: the customer's parts escaped.
+        return _dumps({"text": "".join(teams_literal(t) if c else t for t, c in pieces)})
+    return _dumps(slack_message(pieces))
+
+
+def slack_message(pieces: list[tuple[str, bool]]) -> dict[str, Any]:
+    """A Slack message of these pieces. Slack reads `text` as mrkdwn, which has no escape for
+    `*`, `_`, `~` or a backtick, so the message is a rich text block: its text elements are
+    shown as they are, never as formatting, a link or a mention; our words' own mrkdwn
+    (`*bold*`, `_italic_`, `~strike~`, `` `code` ``) becomes their style. The plain `text`
+    is Slack's fallback for notifications, its `&`, `<` and `>` escaped as Slack asks (a
+    customer's `<!channel>` pings no one)."""
+    elements: list[dict[str, Any]] = []
+    for text, customers in pieces:
+        elements.extend([_text_element(text)] if customers else _styled(text))
+    fallback = "".join(text for text, _ in pieces)
+    fallback = fallback.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if not elements:  # a block needs an element, an element some text
+        elements = [_text_element(" ")]
+    section = {"type": "rich_text_section", "elements": elements}
+    return {"text": fallback, "blocks": [{"type": "rich_text", "elements": [section]}]}
+
+
+# Our words' mrkdwn, as Slack writes it: a span within one line, marks on both sides.
+_SLACK_STYLE = re.compile(r"\*([^*\n]+)\*|_([^_\n]+)_|~([^~\n]+)~|`([^`\n]+)`")
+_STYLES = ("bold", "italic", "strike", "code")
+
+
+def _styled(text: str) -> list[dict[str, Any]]:
+    """Our own words as rich text elements, their mrkdwn spans as styles."""
+    elements, start = [], 0
+    for match in _SLACK_STYLE.finditer(text):
+        if match.start() > start:
+            elements.append(_text_element(text[start : match.start()]))
+        style = next(i for i, group in enumerate(match.groups()) if group is not None)
+        elements.append(_text_element(match.group(style + 1), style=_STYLES[style]))
+        start = match.end()
+    if start < len(text):
+        elements.append(_text_element(text[start:]))
+    return elements
+
+
+def _text_element(text: str, *, style: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "text", "text": text}
+    if style:
+        element["style"] = {style: True}
+    return element
+
+
+def _body(
+    hook: Webhook, json_payload: str | None, event_name: str, ticket: Ticket, text: str
+) -> str:
     if hook.format == WebhookFormat.HELPDESK:
         assert json_payload is not None
         return json_payload
-    if hook.format == WebhookFormat.SLACK:
-        # Slack reads <...> as links and mentions (<!channel>): a subject cannot ping anyone.
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _dumps({"text": text})
+    return _chat_body(hook, _chat_pieces(event_name, ticket, text))
 
 
 def _dumps(data: dict[str, Any]) -> str:
@@ -338,7 +397,7 @@ def subscribed(
                 webhook=hook,
                 event_type=event_name,
                 source_event=event,
-                body=_body(hook, json_payload, _chat_line(hook, event_name, ticket, "")),
+                body=_body(hook, json_payload, event_name, ticket, ""),
                 ticket=ticket,
                 next_attempt_at=now,
                 created_at=now,
@@ -384,7 +443,7 @@ def for_action(
     delivery = WebhookDelivery.objects.create(
         webhook=hook,
         event_type=event_name,
-        body=_body(hook, json_payload, _chat_line(hook, event_name, ticket, text)),
+        body=_body(hook, json_payload, event_name, ticket, text),
         ticket=ticket,
         next_attempt_at=now,
         created_at=now,

@@ -6,6 +6,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from tickets import policy
 from tickets.catalog.selectors import About, belongs_to
 from tickets.errors import InvalidInput
 from tickets.models import (
@@ -113,6 +114,7 @@ def ticket_set_about(
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)  # a page loaded before the merge
+        policy.refuse_if_closed(ticket)
         if service is not None and not belongs_to(service, ticket.customer):
             raise InvalidInput(
                 _("%(service)s is not a service of %(customer)s or their organization.")

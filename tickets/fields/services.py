@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from tickets import policy
 from tickets.fields import selectors
 from tickets.fields.values import BadValue, Stored, as_value, clean, clean_many
 from tickets.models import EventKind, Ticket, TicketField, TicketFieldValue
@@ -41,6 +42,7 @@ def ticket_set_fields(
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
+        policy.refuse_if_closed(ticket)
         before = selectors.values_of([ticket.pk]).get(ticket.pk, {})
         changes: dict[str, dict[str, Any]] = {}
         for key, rows in cleaned.items():

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_noop
 
 from tickets import metrics, policy, roles
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket, TicketStatus
+from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.notices import Said, notify_agents
 from tickets.services.queueing import schedule_routing
@@ -46,11 +46,7 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
     with transaction.atomic():
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
-        if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(
-                _("%(reference)s is closed.") % {"reference": ticket.reference},
-                code="ticket_closed",
-            )
+        policy.refuse_if_closed(ticket)
         if ticket.assignee_id == assignee.pk:
             return ticket
         if actor is not None and actor.pk != assignee.pk:  # taking it: only in one's tier

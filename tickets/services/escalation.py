@@ -65,11 +65,7 @@ def ticket_move_tier(
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         policy.refuse_tier_move(actor, ticket, target.level)
-        if ticket.status == TicketStatus.CLOSED:
-            raise Conflict(
-                _("%(reference)s is closed.") % {"reference": ticket.reference},
-                code="ticket_closed",
-            )
+        policy.refuse_if_closed(ticket)
         source = ticket.tier
         if source.pk == target.pk:
             raise InvalidInput(

@@ -426,10 +426,7 @@ def ticket_change_subject(*, ticket: Ticket, subject: str, actor: Actor) -> Tick
 
 def _refuse_if_closed(ticket: Ticket) -> None:
     refuse_if_merged(ticket)
-    if ticket.status == TicketStatus.CLOSED:
-        raise Conflict(
-            _("%(reference)s is closed.") % {"reference": ticket.reference}, code="ticket_closed"
-        )
+    policy.refuse_if_closed(ticket)
 
 
 def validate_inbound(inbound: InboundMessage) -> None:

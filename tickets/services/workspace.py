@@ -48,6 +48,7 @@ def ticket_set_tags(
         ticket = lock_ticket(ticket)
         # A page loaded before a merge: its tags went to the ticket it was merged into.
         refuse_if_merged(ticket)
+        policy.refuse_if_closed(ticket)
         before = sorted(ticket.tags.values_list("name", flat=True))
         wanted = set(names)
         if shown is not None:

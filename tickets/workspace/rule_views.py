@@ -104,23 +104,30 @@ class Rows:
 
 
 def rows_of(conditions: dict[str, Any], actions: list[dict[str, Any]]) -> Rows:
-    """A stored rule as rows."""
+    """A stored rule as rows. A part stored incomplete (an old import, a rule the runs
+    cannot read) shows as far as it goes, so the admin can open the rule and mend it."""
     shown = Rows()
     for group in ("all", "any"):
-        for c in conditions.get(group, []):
-            value = c["value"]
+        for c in conditions.get(group, []) if isinstance(conditions, dict) else []:
+            if not isinstance(c, dict):
+                continue
+            value = c.get("value")
             text = ", ".join(map(str, value)) if isinstance(value, list) else value
             shown.conditions.append(
-                {"group": group, "field": c["field"], "op": c["op"], "value": _text(text)}
-            )
-    for a in actions:
-        details = a.get(DETAILS.get(a["type"], ""), "")
+                {"group": group, "field": _text(c.get("field")), "op": _text(c.get("op")),
+                 "value": _text(text)}
+            )  # fmt: skip
+    for a in actions if isinstance(actions, list) else []:
+        if not isinstance(a, dict):
+            continue
+        kind = _text(a.get("type"))
+        details = a.get(DETAILS.get(kind, ""), "")
         value = a.get("value")
-        if a["type"] in ("add_tags", "remove_tags"):
-            value = ", ".join(a["value"])
-        if a["type"] == "notify":
+        if kind in ("add_tags", "remove_tags") and isinstance(value, list):
+            value = ", ".join(map(str, value))
+        if kind == "notify" and isinstance(a.get("to"), list):
             details = ", ".join(map(str, a["to"]))
-        shown.actions.append({"type": a["type"], "value": _text(value), "details": _text(details)})
+        shown.actions.append({"type": kind, "value": _text(value), "details": _text(details)})
     return shown
 
 

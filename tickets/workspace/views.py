@@ -342,6 +342,8 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "works_on": policy.works_on(staff, ticket),
         # Replies, status, tags, macros, what it is about: not for light agents.
         "works_tickets": works_tickets,
+        # Tags, fields, what it is about: not once the ticket is closed (final).
+        "edits_tickets": works_tickets and not policy.is_final(ticket),
         "may_take": works_tickets
         and ticket.tier_id in setup.my_tier_ids
         and ticket.assignee_id != user.pk,
@@ -386,6 +388,9 @@ def _fields_form(ticket: Ticket, data: Any = None) -> forms.Form:
     current = field_selectors.api_values(definitions, values)
     form = forms.Form(data, prefix="cf")
     field_inputs.add_inputs(form, list(definitions.values()), for_customer=False, initial=current)
+    if policy.is_final(ticket):  # shown, not edited: a closed ticket is final
+        for field in form.fields.values():
+            field.disabled = True
     # What the page shows, sent back with the form (as sent, when it comes back refused):
     # saving writes only what the agent changed (ticket_set_fields, `shown`).
     form.shown = (  # type: ignore[attr-defined]
