@@ -13,7 +13,7 @@ from channels_ingest import outbox as outboxes
 from channels_ingest.email import imap
 from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
-from channels_ingest.sms.backends import send_sms
+from channels_ingest.sms.send import send_text
 from helpdesk.faults import is_transient
 from helpdesk.languages import default_language
 from tickets import services
@@ -182,7 +182,7 @@ def send_sms_notice(self: Task, subscriber_id: int) -> bool:
     if notice is None:
         return False
     try:
-        send_sms(notice.to, notice.text)
+        send_text(notice.to, notice.text)
     except DeliveryError as error:
         again = not error.permanent
         telling.not_told(subscriber_id, error.reason, again=again)
@@ -205,7 +205,7 @@ def send_sms_verification(self: Task, contact_id: int) -> bool:
     if notice is None:
         return False
     try:
-        send_sms(notice.to, notice.text)
+        send_text(notice.to, notice.text)
     except DeliveryError as error:
         if not error.permanent and _retries_left(self) > 0:
             raise self.retry(countdown=_backoff(self)) from error

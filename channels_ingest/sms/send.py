@@ -1,10 +1,22 @@
-"""Sending an agent's reply as SMS: the number to use, then the configured backend."""
+"""Sending texts: an agent's reply (the number to use, then the configured backend), and
+the one door every text goes out by, which asks whether the number may be texted."""
 
 from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
-from channels_ingest.sms.backends import send_sms
+from channels_ingest.sms.backends import BaseSmsBackend, send_sms
 from tickets.models import Channel, Message, MessageKind
 from tickets.outbound_selectors import ConversationRow, sms_number_for
+from tickets.services import undeliverable
+
+
+def send_text(to: str, body: str, *, backend: BaseSmsBackend | None = None) -> list[str]:
+    """send_sms, unless the number's owner texted STOP: then a permanent DeliveryError that
+    says so (kept on the reply, or the notice, for agents to read). Every text goes out
+    here: replies, known issues' notices, verification links."""
+    refused = undeliverable.texting_refused(to)
+    if refused is not None:
+        raise DeliveryError(refused, permanent=True)
+    return send_sms(to, body, backend=backend)
 
 
 def deliver_sms(
@@ -24,4 +36,4 @@ def deliver_sms(
     phone = sms_number_for(message, conversation)
     if phone is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
-    return send_sms(phone, message.body_text, backend=outbox.sms)[0]
+    return send_text(phone, message.body_text, backend=outbox.sms)[0]
