@@ -1,9 +1,12 @@
 """Sending texts: an agent's reply (the number to use, then the configured backend), and
 the one door every text goes out by, which asks whether the number may be texted."""
 
+from django.utils import timezone
+
 from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
-from channels_ingest.sms.backends import BaseSmsBackend, send_sms
+from channels_ingest.sms.backends import BaseSmsBackend, RecipientOptedOut, send_sms
+from tickets import services
 from tickets.models import Channel, Message, MessageKind
 from tickets.outbound_selectors import ConversationRow, sms_number_for
 from tickets.services import undeliverable
@@ -36,4 +39,9 @@ def deliver_sms(
     phone = sms_number_for(message, conversation)
     if phone is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
-    return send_text(phone, message.body_text, backend=outbox.sms)[0]
+    try:
+        return send_text(phone, message.body_text, backend=outbox.sms)[0]
+    except RecipientOptedOut:
+        # They texted STOP before the desk knew: no more texts to them from any door.
+        services.phone_record_opted_out(message=message, number=phone, at=timezone.now())
+        raise

@@ -3,13 +3,17 @@
 import logging
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from channels_ingest import delivery, pipeline
+from channels_ingest.sms.backends import OPTED_OUT, twilio_error
 from channels_ingest.sms.twilio_webhook import empty_twiml, forbidden, is_signed_by_twilio
 from tickets import services
-from tickets.models import DeliveryStatus
+from tickets.contacts import normalize_phone
+from tickets.errors import InvalidInput
+from tickets.models import DeliveryStatus, Message
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +61,23 @@ def twilio_sms_status(request: HttpRequest) -> HttpResponse:
         return HttpResponse("MessageSid is required.", status=400, content_type="text/plain")
     if status is None:
         return HttpResponse(status=204)
+    code = request.POST.get("ErrorCode", "").strip() if status == DeliveryStatus.FAILED else ""
     error = ""
     if status == DeliveryStatus.FAILED:
-        code = request.POST.get("ErrorCode", "").strip()
-        error = f"Twilio error {code}" if code else f"Twilio: {request.POST['MessageStatus']}"
+        error = twilio_error(code) if code else f"Twilio: {request.POST['MessageStatus']}"
     delivery.record_reported(sid)
     message = services.message_record_delivery(provider_id=sid, status=status, error=error)
     if message is None:
         logger.info("Twilio status %s for an unknown message ignored", status)
+    elif code == str(OPTED_OUT):
+        _record_opted_out(message, request.POST.get("To", ""))
     return HttpResponse(status=204)
+
+
+def _record_opted_out(message: Message, to: str) -> None:
+    """Twilio refused the text because its recipient texted STOP: no more texts to them."""
+    try:
+        number = normalize_phone(to)
+    except InvalidInput:
+        return
+    services.phone_record_opted_out(message=message, number=number, at=timezone.now())

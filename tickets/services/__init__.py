@@ -72,7 +72,7 @@ from tickets.services.transitions import (
     ticket_reopen,
     ticket_resolve,
 )
-from tickets.services.undeliverable import contact_point_clear_flag
+from tickets.services.undeliverable import contact_point_clear_flag, phone_record_opted_out
 from tickets.services.workspace import (
     macro_render,
     parse_tags,
@@ -117,6 +117,7 @@ __all__ = [
     "organization_update",
     "parse_tags",
     "pending_deliveries",
+    "phone_record_opted_out",
     "refuse_merging_customers",
     "routing_due",
     "sla_sweep",

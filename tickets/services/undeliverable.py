@@ -126,6 +126,13 @@ def phone_record_consent(
     )
 
 
+def phone_record_opted_out(*, message: Message, number: str, at: datetime) -> None:
+    """The SMS provider refused `message` because `number` opted out of our texts (its owner
+    texted STOP, perhaps before the desk knew): flagged as if the STOP had come here."""
+    with transaction.atomic():
+        phone_record_consent(message=message, number=number, consent=SmsConsent.STOP, at=at)
+
+
 def texting_refused(number: str) -> str | None:
     """Why no text may go to `number` (its owner texted STOP), in the desk's language; None
     when texts may go. Asked by every door that texts."""
