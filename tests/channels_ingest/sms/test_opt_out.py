@@ -155,3 +155,18 @@ def test_a_verification_link_is_not_texted_to_an_opted_out_number(text_in, sms_o
 
     assert send_sms_verification.delay(phone().pk).get() is False
     assert sms_outbox == []
+
+
+def test_a_stop_processed_in_a_batch_with_other_texts_flags_the_number(client, sms_outbox):
+    """Under load the worker takes the waiting texts together (the batch way)."""
+    from channels_ingest import pipeline
+
+    post(client, SMS_URL, sms_params("SM900", "+14155550999", "My invoice is wrong"))
+    post(client, SMS_URL, sms_params("SM901", NUMBER, "STOP"))
+    post(client, SMS_URL, sms_params("SM902", "+14155550888", "Where is my parcel?"))
+
+    assert pipeline.process_waiting() == 3
+
+    assert phone().undeliverable == "opted_out"
+    statuses = set(InboundItem.objects.values_list("status", flat=True))
+    assert statuses == {InboundStatus.PROCESSED}
