@@ -87,15 +87,20 @@ def _consent(fields: dict[str, str]) -> SmsConsent | None:
 
 
 def _media_lines(fields: dict[str, str]) -> list[str]:
+    return [f"[media: {content_type} {url}]" for url, content_type in media_items(fields)]
+
+
+def media_items(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """An MMS's media, in order: (URL, content type as Twilio says it)."""
     try:
         count = int(fields.get("NumMedia", "0") or 0)
     except ValueError:
         raise Rejected(f"NumMedia is not a number: {fields.get('NumMedia')!r}") from None
-    lines = []
+    items = []
     for index in range(min(max(count, 0), _MAX_MEDIA)):
         url = fields.get(f"MediaUrl{index}", "").strip()
         if not url:
             continue
         content_type = fields.get(f"MediaContentType{index}", "").strip() or "unknown type"
-        lines.append(f"[media: {content_type} {url}]")
-    return lines
+        items.append((url, content_type))
+    return items
