@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
@@ -21,7 +22,6 @@ from helpdesk.languages import default_language
 
 logger = logging.getLogger(__name__)
 
-VOICEMAIL_PATH = "/inbound/voice/twilio/voicemail/"
 VOICEMAIL_SOURCE = "twilio-voicemail"
 # The longest voicemail a caller may leave, in seconds (Twilio's own default is an hour).
 VOICEMAIL_MAX_SECONDS = 180
@@ -50,7 +50,7 @@ def twilio_incoming_call(request: HttpRequest) -> HttpResponse:
                 language,
             )
             response.record(
-                action=settings.PUBLIC_BASE_URL + VOICEMAIL_PATH,
+                action=settings.PUBLIC_BASE_URL + reverse("voice-twilio-voicemail"),
                 max_length=VOICEMAIL_MAX_SECONDS,
                 play_beep=True,
             )

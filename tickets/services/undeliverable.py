@@ -34,7 +34,7 @@ from tickets.models import (
     MessageKind,
     Undeliverable,
 )
-from tickets.outbound_selectors import ConversationRow, email_thread_for, sms_number_for
+from tickets.outbound_selectors import ConversationRow, email_thread_for, sms_contact_for
 from tickets.services._common import Actor, record_event
 
 _REASON_CHARS = 1000
@@ -133,11 +133,14 @@ def phone_record_opted_out(*, message: Message, number: str, at: datetime) -> No
         phone_record_consent(message=message, number=number, consent=SmsConsent.STOP, at=at)
 
 
-def texting_refused(number: str) -> str | None:
+def texting_refused(number: str, *, read: ContactPoint | None = None) -> str | None:
     """Why no text may go to `number` (its owner texted STOP), in the desk's language; None
-    when texts may go. Asked by every door that texts."""
-    point = _opted_out(number)
-    return held_reason(point) if point is not None else None
+    when texts may go. Asked by every door that texts. `read`: the number's contact point
+    when read already (a batch of replies reads them with their customers): no query."""
+    point = read if read is not None and read.value == number else _opted_out(number)
+    if point is None or point.undeliverable != Undeliverable.OPTED_OUT:
+        return None
+    return held_reason(point)
 
 
 def contact_point_clear_flag(
@@ -177,7 +180,8 @@ def flagged_destination(
     would go to, or None (it may go). `conversation` and `flagged`: read for a batch
     (tickets.outbound_selectors), else here."""
     if message.channel == Channel.SMS:
-        return _opted_out(sms_number_for(message, conversation))
+        point = sms_contact_for(message, conversation)
+        return point if point is not None and texting_refused(point.value, read=point) else None
     if message.channel != Channel.EMAIL:
         return None
     if flagged is not None:
