@@ -36,6 +36,11 @@ PARSERS = {
     "sms": "channels_ingest.sms.parse.parse_sms",
     "phone": "channels_ingest.voice.parse.parse_call",
 }
+# "channel:source" -> parser, for a source whose payloads are another kind than its
+# channel's usual one (a voicemail, not a call's status).
+SOURCE_PARSERS = {
+    "phone:twilio-voicemail": "channels_ingest.voice.parse.parse_voicemail",
+}
 # Items processed together (a mailbox poll, an imported mbox, the sweep): large enough that
 # a batch's fixed statements cost little per message, small enough to hold locks briefly.
 BATCH_SIZE = 100
@@ -467,7 +472,8 @@ def _finish(item: InboundItem, outcome: Outcome, now: datetime | None) -> None:
 
 
 def parse(item: InboundItem) -> InboundMessage:
-    parser: Callable[[bytes], InboundMessage] = import_string(PARSERS[item.channel])
+    name = SOURCE_PARSERS.get(f"{item.channel}:{item.source}") or PARSERS[item.channel]
+    parser: Callable[[bytes], InboundMessage] = import_string(name)
     return parser(bytes(item.payload))
 
 

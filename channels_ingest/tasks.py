@@ -13,7 +13,8 @@ from channels_ingest import outbox as outboxes
 from channels_ingest.email import imap
 from channels_ingest.errors import DeliveryError
 from channels_ingest.models import Mailbox
-from channels_ingest.sms.backends import send_sms
+from channels_ingest.sms import media
+from channels_ingest.sms.send import send_text
 from helpdesk.faults import is_transient
 from helpdesk.languages import default_language
 from tickets import services
@@ -182,7 +183,7 @@ def send_sms_notice(self: Task, subscriber_id: int) -> bool:
     if notice is None:
         return False
     try:
-        send_sms(notice.to, notice.text)
+        send_text(notice.to, notice.text)
     except DeliveryError as error:
         again = not error.permanent
         telling.not_told(subscriber_id, error.reason, again=again)
@@ -205,7 +206,7 @@ def send_sms_verification(self: Task, contact_id: int) -> bool:
     if notice is None:
         return False
     try:
-        send_sms(notice.to, notice.text)
+        send_text(notice.to, notice.text)
     except DeliveryError as error:
         if not error.permanent and _retries_left(self) > 0:
             raise self.retry(countdown=_backoff(self)) from error
@@ -216,6 +217,29 @@ def send_sms_verification(self: Task, contact_id: int) -> bool:
             raise self.retry(countdown=_backoff(self), exc=error) from error
         raise
     return True
+
+
+@shared_task(name="channels_ingest.fetch_sms_media", bind=True, max_retries=8)
+def fetch_sms_media(self: Task, item_id: int) -> int:
+    """Keep an MMS's media as files of its message, once it is processed; how many were
+    kept. Twilio failing for now, or the text not processed yet, retries with backoff; after
+    the last retry the links in the text are what is kept."""
+    try:
+        kept = media.fetch_media_of(item_id)
+    except media.MediaNotYet as error:
+        if _retries_left(self) == 0:
+            logger.warning("inbound item %s: media not fetched, links kept: %s", item_id, error)
+            return 0
+        raise self.retry(countdown=_backoff(self)) from error
+    except Exception as error:
+        if not is_transient(error) or _retries_left(self) == 0:
+            raise
+        raise self.retry(countdown=_backoff(self), exc=error) from error
+    if kept is None:  # the text is still waiting to be processed
+        if _retries_left(self) == 0:
+            return 0
+        raise self.retry(countdown=_backoff(self))
+    return kept
 
 
 @shared_task(name="channels_ingest.sweep_outbound")

@@ -11,6 +11,8 @@ urlpatterns = [
     path("sms/twilio/", sms_views.twilio_sms, name="sms-twilio"),
     path("sms/twilio/status/", sms_views.twilio_sms_status, name="sms-twilio-status"),
     path("voice/twilio/", voice_views.twilio_call_status, name="voice-twilio"),
+    path("voice/twilio/incoming/", voice_views.twilio_incoming_call, name="voice-twilio-incoming"),
+    path("voice/twilio/voicemail/", voice_views.twilio_voicemail, name="voice-twilio-voicemail"),
     path("monitoring/", monitoring_views.generic, name="monitoring"),
     path(
         "monitoring/alertmanager/",

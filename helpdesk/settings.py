@@ -250,6 +250,7 @@ CELERY_TASK_ROUTES = {
     # Its own queue: re-driving lost work never waits behind the ingest backlog.
     "channels_ingest.sweep_inbound": {"queue": "recovery"},
     "channels_ingest.poll_mailbox": {"queue": "ingest"},
+    "channels_ingest.fetch_sms_media": {"queue": "ingest"},
     "channels_ingest.poll_mailboxes": {"queue": "ingest"},
     "channels_ingest.deliver_message": {"queue": "notify"},
     "channels_ingest.deliver_messages": {"queue": "notify"},

@@ -16,6 +16,13 @@ class InboundAttachment:
     content_id: str = ""
 
 
+class SmsConsent(StrEnum):
+    """What a text that is only an opt-out or opt-in keyword (STOP, START ...) asks for."""
+
+    STOP = "stop"  # no more texts from us
+    START = "start"  # texts from us again
+
+
 @dataclass(frozen=True)
 class InboundCall:
     """A phone call reported by a telephony provider or logged by an agent."""
@@ -77,6 +84,9 @@ class InboundMessage:
     language: str = ""
     # A bounce of an email we sent: it goes on that message, not on a ticket of its own.
     delivery_report: DeliveryReport | None = None
+    # A text saying only STOP or START (as the SMS provider reads it): the sender's number
+    # gets no more texts from us, or gets them again. The text is kept like any other.
+    consent: SmsConsent | None = None
 
 
 def inbound_language(inbound: InboundMessage) -> str:

@@ -217,10 +217,13 @@ class CustomerNote(models.Model):
 
 
 class Undeliverable(models.TextChoices):
-    """Why automatic notices no longer go to an email address."""
+    """Why automatic notices no longer go to an email address, or no text to a number."""
 
     BOUNCED = "bounced", _("Bounced")
     COMPLAINED = "complained", _("Marked our email as spam")
+    # A phone number whose owner texted STOP: no text at all goes to it (an agent's reply
+    # neither) until they text START; only they can undo it.
+    OPTED_OUT = "opted_out", _("Replied STOP to our texts")
 
 
 class ContactPoint(models.Model):
@@ -234,6 +237,7 @@ class ContactPoint(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     # An email address that hard-bounced, or whose owner marked our mail as spam: automatic
     # notices skip it until an agent clears it (or, for a bounce, a later delivery report).
+    # A number whose owner texted STOP: no text goes to it until they text START.
     undeliverable = models.CharField(
         max_length=10, choices=Undeliverable.choices, blank=True, default=""
     )

@@ -183,11 +183,12 @@ def email_thread_for(
     )
 
 
-def sms_number_for(
+def sms_contact_for(
     message: Message, conversation: list[ConversationRow] | None = None
-) -> str | None:
-    """Where an outbound text goes: the number the customer last texted or called from on
-    this ticket, if it is still theirs; otherwise their newest phone number."""
+) -> ContactPoint | None:
+    """The contact point an outbound text goes to: the number the customer last texted or
+    called from on this ticket, if it is still theirs; otherwise their newest phone number.
+    Read from the customer's contact points (with a batch, no query)."""
     numbers = _contact_points(message.ticket.customer, ContactKind.PHONE)
     last_used = next(
         (
@@ -200,10 +201,10 @@ def sms_number_for(
         ),
         None,
     )
-    if last_used and any(point.value == last_used for point in numbers):
-        return last_used
-    newest = max(numbers, key=lambda point: (point.created_at, point.pk), default=None)
-    return newest.value if newest else None
+    used = next((point for point in numbers if point.value == last_used), None)
+    if last_used and used is not None:
+        return used
+    return max(numbers, key=lambda point: (point.created_at, point.pk), default=None)
 
 
 def latest_inbound(conversation: list[ConversationRow]) -> ConversationRow | None:

@@ -16,13 +16,16 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from channels_ingest.errors import DeliveryError
+from helpdesk.languages import default_language
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +35,38 @@ TRUNCATION_NOTE = " … (message shortened)"
 # Connect and read timeout for each Twilio API call, in seconds.
 TWILIO_TIMEOUT = 10
 STATUS_CALLBACK_PATH = "/inbound/sms/twilio/status/"
-# Twilio error codes that mean "this recipient cannot get texts from us", with a reason an
-# agent understands. Any other 4xx is also permanent, with Twilio's own message.
-_RECIPIENT_ERRORS = {
-    21211: "the number is not a valid phone number",
-    21408: "texting this country is not enabled for our account",
-    21610: "the recipient has opted out of texts from us (replied STOP)",
-    21612: "this number cannot be reached by SMS from our number",
-    21614: "the number cannot receive SMS (a landline?)",
+# The error of a text to a number that opted out of our texts (texted STOP).
+OPTED_OUT = 21610
+# Twilio's error codes, with what they mean to an agent reading why a text failed: those the
+# Messages API answers at once (any other 4xx is also permanent, with Twilio's own message)
+# and those a status callback reports after the text left.
+_ERRORS = {
+    21211: gettext_lazy("the number is not a valid phone number"),
+    21408: gettext_lazy("texting this country is not enabled for our account"),
+    OPTED_OUT: gettext_lazy("the recipient has opted out of texts from us (replied STOP)"),
+    21612: gettext_lazy("this number cannot be reached by SMS from our number"),
+    21614: gettext_lazy("the number cannot receive SMS (a landline?)"),
+    30003: gettext_lazy("the phone is switched off or out of coverage"),
+    30004: gettext_lazy("the recipient or their carrier blocked it"),
+    30005: gettext_lazy("the number does not exist (any more)"),
+    30006: gettext_lazy("the number is a landline, or its carrier cannot take texts"),
+    30007: gettext_lazy("the carrier filtered it as spam"),
+    30008: gettext_lazy("the carrier gave no reason"),
+    30034: gettext_lazy("our number is not registered for texting US numbers (A2P 10DLC)"),
 }
+
+
+class RecipientOptedOut(DeliveryError):
+    """Twilio refused: the recipient texted STOP to our number (maybe before the desk knew)."""
+
+
+def twilio_error(code: int | str, detail: str = "") -> str:
+    """'Twilio error 30005: the number does not exist (any more)', in the desk's language;
+    `detail` (Twilio's own words) for a code not listed."""
+    meaning = _ERRORS.get(int(code)) if str(code).isdigit() else None
+    with translation.override(default_language()):
+        said = str(meaning) if meaning is not None else detail
+    return f"Twilio error {code}: {said}" if said else f"Twilio error {code}"
 
 
 def split_sms(text: str, *, limit: int = MAX_PART_CHARS, max_parts: int = MAX_PARTS) -> list[str]:
@@ -199,8 +225,9 @@ def _delivery_error(error: Exception) -> DeliveryError:
             return DeliveryError(
                 f"Twilio refused our credentials (HTTP {status}).", permanent=False
             )
-        known = _RECIPIENT_ERRORS.get(code) if isinstance(code, int) else None
-        return DeliveryError(f"Twilio error {code}: {known or detail}", permanent=True)
+        if code == OPTED_OUT:
+            return RecipientOptedOut(twilio_error(code), permanent=True)
+        return DeliveryError(twilio_error(code, detail), permanent=True)
     if isinstance(error, requests.RequestException):
         return DeliveryError(f"Could not reach Twilio ({type(error).__name__}).", permanent=False)
     return DeliveryError(f"Twilio client error: {error}", permanent=False)

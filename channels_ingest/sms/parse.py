@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from channels_ingest.errors import Rejected
 from tickets.contacts import normalize_phone
 from tickets.errors import InvalidInput
-from tickets.inbound import InboundMessage
+from tickets.inbound import InboundMessage, SmsConsent
 from tickets.models import Channel, ContactKind
 
 # Digits with the usual punctuation: excludes alphanumeric sender IDs and channel
@@ -17,6 +17,12 @@ from tickets.models import Channel, ContactKind
 _DIALLABLE = re.compile(r"^\+?[\d\s().-]+$")
 # Twilio sends at most 10 media items per message; this bounds a forged NumMedia.
 _MAX_MEDIA = 10
+# Twilio's default opt-out and opt-in keywords: a text that is only one of them (any case)
+# opts its sender out of our texts, or back in; Twilio itself blocks or unblocks the number
+# (US and Canadian numbers), and we stop or start asking it to send there. A Messaging
+# Service's own keywords (Advanced Opt-Out) come named in OptOutType instead.
+_OPT_OUT_KEYWORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+_OPT_IN_KEYWORDS = {"START", "YES", "UNSTOP"}
 
 
 def form_fields(payload: bytes) -> dict[str, str]:
@@ -63,19 +69,38 @@ def parse_sms(payload: bytes) -> InboundMessage:
         sender=sender,
         text=text,
         external_id=sid,
+        consent=_consent(fields),
     )
 
 
+def _consent(fields: dict[str, str]) -> SmsConsent | None:
+    """STOP or START, when the text is only an opt-out or opt-in keyword."""
+    named = fields.get("OptOutType", "").strip().upper()
+    if named in ("STOP", "START"):
+        return SmsConsent(named.lower())
+    word = fields.get("Body", "").strip().strip(".!").strip().upper()
+    if word in _OPT_OUT_KEYWORDS:
+        return SmsConsent.STOP
+    if word in _OPT_IN_KEYWORDS:
+        return SmsConsent.START
+    return None
+
+
 def _media_lines(fields: dict[str, str]) -> list[str]:
+    return [f"[media: {content_type} {url}]" for url, content_type in media_items(fields)]
+
+
+def media_items(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """An MMS's media, in order: (URL, content type as Twilio says it)."""
     try:
         count = int(fields.get("NumMedia", "0") or 0)
     except ValueError:
         raise Rejected(f"NumMedia is not a number: {fields.get('NumMedia')!r}") from None
-    lines = []
+    items = []
     for index in range(min(max(count, 0), _MAX_MEDIA)):
         url = fields.get(f"MediaUrl{index}", "").strip()
         if not url:
             continue
         content_type = fields.get(f"MediaContentType{index}", "").strip() or "unknown type"
-        lines.append(f"[media: {content_type} {url}]")
-    return lines
+        items.append((url, content_type))
+    return items

@@ -1,10 +1,32 @@
-"""Sending an agent's reply as SMS: the number to use, then the configured backend."""
+"""Sending texts: an agent's reply (the number to use, then the configured backend), and
+the one door every text goes out by, which asks whether the number may be texted."""
+
+from django.utils import timezone
 
 from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
-from channels_ingest.sms.backends import send_sms
-from tickets.models import Channel, Message, MessageKind
-from tickets.outbound_selectors import ConversationRow, sms_number_for
+from channels_ingest.sms.backends import BaseSmsBackend, RecipientOptedOut, send_sms
+from tickets import services
+from tickets.models import Channel, ContactPoint, Message, MessageKind
+from tickets.outbound_selectors import ConversationRow, sms_contact_for
+from tickets.services import undeliverable
+
+
+def send_text(
+    to: str,
+    body: str,
+    *,
+    backend: BaseSmsBackend | None = None,
+    contact: ContactPoint | None = None,
+) -> list[str]:
+    """send_sms, unless the number's owner texted STOP: then a permanent DeliveryError that
+    says so (kept on the reply, or the notice, for agents to read). Every text goes out
+    here: replies, known issues' notices, verification links. `contact`: the number's
+    contact point when read already (a batch), so that asking costs no query."""
+    refused = undeliverable.texting_refused(to, read=contact)
+    if refused is not None:
+        raise DeliveryError(refused, permanent=True)
+    return send_sms(to, body, backend=backend)
 
 
 def deliver_sms(
@@ -21,7 +43,12 @@ def deliver_sms(
             f"Message {message.pk} is not an outbound SMS ({message.kind}, {message.channel}).",
             permanent=True,
         )
-    phone = sms_number_for(message, conversation)
-    if phone is None:
+    contact = sms_contact_for(message, conversation)
+    if contact is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
-    return send_sms(phone, message.body_text, backend=outbox.sms)[0]
+    try:
+        return send_text(contact.value, message.body_text, backend=outbox.sms, contact=contact)[0]
+    except RecipientOptedOut:
+        # They texted STOP before the desk knew: no more texts to them from any door.
+        services.phone_record_opted_out(message=message, number=contact.value, at=timezone.now())
+        raise

@@ -1,7 +1,10 @@
-"""A Twilio call status callback (urlencoded, CallStatus=completed) -> InboundMessage.
+"""Twilio's voice requests (urlencoded) -> InboundMessage: a call's status callback
+(CallStatus=completed), and a voicemail (<Record>'s action).
 
-Pure: no database, no network. The recording is linked by URL, not downloaded.
+Pure: no database, no network. Recordings are linked by URL, not downloaded.
 """
+
+from collections.abc import Mapping
 
 from channels_ingest.errors import Rejected
 from channels_ingest.sms.parse import form_fields, phone_number
@@ -69,3 +72,41 @@ def _spoken(seconds: int) -> str:
     if minutes:
         return f"{minutes} min {seconds} s"
     return f"{seconds} s"
+
+
+def parse_voicemail(payload: bytes) -> InboundMessage:
+    """<Record>'s action request (the caller spoke after the greeting): a message with the
+    recording's link. The call itself is logged by its status callback (parse_call)."""
+    fields = form_fields(payload)
+    sid = fields.get("CallSid", "").strip()
+    if not sid:
+        raise Rejected("no CallSid")
+    number = phone_number(fields.get("From", ""), role="caller")
+    recording_url = fields.get("RecordingUrl", "").strip()
+    if not recording_url:
+        raise Rejected("no recording")
+    duration = _seconds(fields.get("RecordingDuration", ""))
+    return InboundMessage(
+        channel=Channel.PHONE,
+        sender_kind=ContactKind.PHONE,
+        sender=number,
+        text=f"Voicemail, {_spoken(duration)}: {recording_url}",
+        external_id=voicemail_key(sid),
+    )
+
+
+def voicemail_key(call_sid: str) -> str:
+    """A call's voicemail, stored once however often Twilio posts it."""
+    return f"{call_sid}:voicemail"
+
+
+def has_recording(fields: Mapping[str, str]) -> bool:
+    """Whether <Record>'s action brings something said: a caller who hung up at the tone
+    leaves no recording, or one of no length."""
+    try:
+        return (
+            bool(fields.get("RecordingUrl", "").strip())
+            and _seconds(fields.get("RecordingDuration", "") or "") > 0
+        )
+    except Rejected:
+        return False

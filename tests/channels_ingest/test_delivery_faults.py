@@ -552,7 +552,7 @@ def test_twilios_report_arriving_while_the_record_waits_is_kept_and_the_retry_do
     reply.refresh_from_db()
     assert (reply.delivery_status, reply.delivery_error) == (
         DeliveryStatus.FAILED,
-        "Twilio error 30003",
+        "Twilio error 30003: the phone is switched off or out of coverage",
     )
     assert sweep_later() == 0
     tasks.deliver_message.apply(args=[reply.pk])  # a late retry changes nothing

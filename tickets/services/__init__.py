@@ -36,6 +36,7 @@ from tickets.services.ingest_many import ticket_ingest, ticket_ingest_many
 from tickets.services.merging import refuse_merging_customers, ticket_merge
 from tickets.services.messages import (
     last_inbound_channel,
+    message_keep_received_files,
     ticket_add_inbound,
     ticket_add_note,
     ticket_change_priority,
@@ -72,7 +73,7 @@ from tickets.services.transitions import (
     ticket_reopen,
     ticket_resolve,
 )
-from tickets.services.undeliverable import contact_point_clear_flag
+from tickets.services.undeliverable import contact_point_clear_flag, phone_record_opted_out
 from tickets.services.workspace import (
     macro_render,
     parse_tags,
@@ -102,6 +103,7 @@ __all__ = [
     "last_inbound_channel",
     "late_references",
     "macro_render",
+    "message_keep_received_files",
     "message_mark_failed",
     "message_mark_sent",
     "message_record_bounce",
@@ -117,6 +119,7 @@ __all__ = [
     "organization_update",
     "parse_tags",
     "pending_deliveries",
+    "phone_record_opted_out",
     "refuse_merging_customers",
     "routing_due",
     "sla_sweep",

@@ -36,7 +36,7 @@ from tickets.models import (
     TicketParticipant,
     TicketStatus,
 )
-from tickets.services import self_service, threads
+from tickets.services import self_service, threads, undeliverable
 from tickets.services._common import record_event
 from tickets.services.messages import (
     find_duplicate,
@@ -69,6 +69,7 @@ def ingest_singly(
         known = threads.ThreadLookup.for_messages([inbound])
         match = _match_thread(inbound, now, known)
         result = _store(inbound, match, priority, now, known)
+        _record_consent(inbound, result, now)
         if inbound.channel == Channel.EMAIL:
             threads.settle_references(
                 inbound=inbound, result=result, known=known, via=match[1] if match else None
@@ -132,6 +133,18 @@ def _open_beside(
         reason="The sender is not the customer or a participant of that ticket.",
     )
     return result
+
+
+def _record_consent(inbound: InboundMessage, result: IngestResult, now: datetime) -> None:
+    """A texted STOP or START: whether the sender's number may be texted from now on."""
+    if inbound.consent is None:
+        return
+    undeliverable.phone_record_consent(
+        message=result.message,
+        number=normalize_contact(inbound.sender_kind, inbound.sender),
+        consent=inbound.consent,
+        at=inbound.received_at or now,
+    )
 
 
 def is_solved_keyword(inbound: InboundMessage) -> bool:

@@ -350,10 +350,11 @@ def _is_customer(contact: ContactPoint | None, ticket: Ticket) -> bool:
 
 def _plain_sender(inbound: InboundMessage) -> str | None:
     """The normalized sender of an email or a text the usual path can take; None sends it
-    one by one (a call, another channel, the tier-0 keyword, a sender not to be had)."""
+    one by one (a call, another channel, the tier-0 keyword, STOP or START, a sender not
+    to be had)."""
     if inbound.call is not None or inbound.channel not in (Channel.EMAIL, Channel.SMS):
         return None
-    if is_solved_keyword(inbound):
+    if is_solved_keyword(inbound) or inbound.consent is not None:
         return None
     try:
         validate_inbound(inbound)

@@ -549,6 +549,25 @@ def message_received_event(message: Message) -> dict[str, Any]:
     }
 
 
+def message_keep_received_files(*, message_id: int, files: tuple[InboundAttachment, ...]) -> int:
+    """Files fetched after a customer's message was stored (an MMS's media), kept as its
+    attachments, once: a message that has files already (a repeated fetch) keeps none.
+    Returns how many were kept."""
+    if not files:
+        return 0
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(pk=message_id, kind=MessageKind.INBOUND)
+            .first()
+        )
+        if message is None or message.attachments.exists():
+            return 0
+        rows = attachment_rows(message, files)
+        Attachment.objects.bulk_create(rows)
+    return len(rows)
+
+
 def _store_attachments(message: Message, items: tuple[InboundAttachment, ...]) -> None:
     Attachment.objects.bulk_create(attachment_rows(message, items))
 

@@ -2,6 +2,10 @@
 marked our mail as spam (a complaint). Flagged from the providers' and mail servers'
 reports, cleared by an agent or, for a bounce, by a later report of a delivery to it.
 
+Phone numbers no text goes to: one whose owner texted STOP (opted out). Every text asks
+`texting_refused` before it goes (an agent's reply, an automatic notice, a known issue's
+notice, a verification link); only its owner undoes it, by texting START.
+
 Reports come in any order and sometimes twice: the provider's time of each decides, not
 its arrival. A bounce dated before the address last worked (a delivery, an agent clearing
 the flag) is older news and flags nothing; a delivery clears only a bounce dated before it.
@@ -19,6 +23,7 @@ from django.utils.translation import gettext as _
 from helpdesk.languages import default_language
 from tickets import policy
 from tickets.errors import InvalidInput
+from tickets.inbound import SmsConsent
 from tickets.models import (
     Channel,
     ContactKind,
@@ -29,7 +34,7 @@ from tickets.models import (
     MessageKind,
     Undeliverable,
 )
-from tickets.outbound_selectors import ConversationRow, email_thread_for
+from tickets.outbound_selectors import ConversationRow, email_thread_for, sms_contact_for
 from tickets.services._common import Actor, record_event
 
 _REASON_CHARS = 1000
@@ -87,6 +92,57 @@ def address_record_delivery(*, message: Message, recipient: str, at: datetime) -
         )
 
 
+def phone_record_consent(
+    *, message: Message, number: str, consent: SmsConsent, at: datetime
+) -> None:
+    """`message`, from `number`, said STOP (no text goes to the number from now) or START
+    (texts go to it again); the ticket's history says so. A START dated before the STOP it
+    would undo (processed late) undoes nothing."""
+    point = (
+        ContactPoint.objects.select_for_update()
+        .filter(kind=ContactKind.PHONE, value=number)
+        .first()
+    )
+    if point is None:
+        return
+    if consent == SmsConsent.STOP:
+        if point.undeliverable != Undeliverable.OPTED_OUT:
+            _flag(point, Undeliverable.OPTED_OUT, message=message, reason="", at=at)
+        return
+    if point.undeliverable != Undeliverable.OPTED_OUT:
+        return
+    if point.undeliverable_at is not None and point.undeliverable_at > at:
+        return
+    _clear(point)
+    point.deliverable_at = at
+    point.save(update_fields=[*_FLAG_FIELDS, "deliverable_at"])
+    record_event(
+        message.ticket,
+        EventKind.CONTACT_DELIVERABLE,
+        actor=None,
+        address=point.value,
+        message=message.pk,
+        consent=str(consent),
+    )
+
+
+def phone_record_opted_out(*, message: Message, number: str, at: datetime) -> None:
+    """The SMS provider refused `message` because `number` opted out of our texts (its owner
+    texted STOP, perhaps before the desk knew): flagged as if the STOP had come here."""
+    with transaction.atomic():
+        phone_record_consent(message=message, number=number, consent=SmsConsent.STOP, at=at)
+
+
+def texting_refused(number: str, *, read: ContactPoint | None = None) -> str | None:
+    """Why no text may go to `number` (its owner texted STOP), in the desk's language; None
+    when texts may go. Asked by every door that texts. `read`: the number's contact point
+    when read already (a batch of replies reads them with their customers): no query."""
+    point = read if read is not None and read.value == number else _opted_out(number)
+    if point is None or point.undeliverable != Undeliverable.OPTED_OUT:
+        return None
+    return held_reason(point)
+
+
 def contact_point_clear_flag(
     *, customer: Customer, contact_id: int, actor: Actor, now: datetime | None = None
 ) -> ContactPoint:
@@ -102,6 +158,11 @@ def contact_point_clear_flag(
         )
         if point is None:
             raise InvalidInput(_("That is not one of this customer's contacts."))
+        if point.undeliverable == Undeliverable.OPTED_OUT:
+            raise InvalidInput(
+                _("Only the customer can start texts again, by texting START to our number."),
+                code="opted_out",
+            )
         _clear(point)
         point.flag_cleared_at = now
         if point.deliverable_at is None or point.deliverable_at < now:
@@ -115,8 +176,12 @@ def flagged_destination(
     conversation: list[ConversationRow] | None = None,
     flagged: dict[str, ContactPoint] | None = None,
 ) -> ContactPoint | None:
-    """The flagged address an automatic email would go to, or None (it may go).
-    `conversation` and `flagged`: read for a batch (tickets.outbound_selectors), else here."""
+    """The flagged address an automatic email, or the opted-out number an automatic text,
+    would go to, or None (it may go). `conversation` and `flagged`: read for a batch
+    (tickets.outbound_selectors), else here."""
+    if message.channel == Channel.SMS:
+        point = sms_contact_for(message, conversation)
+        return point if point is not None and texting_refused(point.value, read=point) else None
     if message.channel != Channel.EMAIL:
         return None
     if flagged is not None:
@@ -146,6 +211,14 @@ def flagged_address(address: str) -> ContactPoint | None:
     )
 
 
+def _opted_out(number: str | None) -> ContactPoint | None:
+    if not number:
+        return None
+    return ContactPoint.objects.filter(
+        kind=ContactKind.PHONE, value=number, undeliverable=Undeliverable.OPTED_OUT
+    ).first()
+
+
 def held_reason(point: ContactPoint) -> str:
     """Why an automatic message to `point` was not sent, in the desk's language (kept on
     the message, as the other reasons for holding one back are)."""
@@ -156,6 +229,11 @@ def held_reason(point: ContactPoint) -> str:
 def flag_said(flag: str, address: str, at: datetime | None) -> str:
     """'Not sent: x bounced on 6 Dec 2026 10:00', in the active language."""
     when = formats.date_format(timezone.localtime(at), "j M Y H:i") if at else ""
+    if flag == Undeliverable.OPTED_OUT:
+        return gettext(
+            "Not sent: %(number)s replied STOP on %(date)s and gets no texts from us until "
+            "they text START."
+        ) % {"number": address, "date": when}
     if flag == Undeliverable.COMPLAINED:
         return gettext("Not sent: %(address)s marked our email as spam on %(date)s.") % {
             "address": address,

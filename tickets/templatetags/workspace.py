@@ -168,10 +168,14 @@ def _address_summary(kind: str, data: dict[str, Any]) -> str:
         return _("Automatic message not sent: %(why)s") % {
             "why": undeliverable_flag(data.get("flag", ""), address, data.get("since"))
         }
+    if kind == EventKind.CONTACT_DELIVERABLE and data.get("consent"):
+        return _("%(number)s texted START: texts go to it again") % {"number": address}
     if kind == EventKind.CONTACT_DELIVERABLE:
         return _("%(address)s was delivered to again: automatic notices go to it again") % {
             "address": address
         }
+    if data.get("flag") == Undeliverable.OPTED_OUT:
+        return _("%(number)s texted STOP: no texts go to it, replies neither") % {"number": address}
     if data.get("flag") == Undeliverable.COMPLAINED:
         said = _("%(address)s marked our email as spam: automatic notices to it stop")
     else:
@@ -186,6 +190,8 @@ def undeliverable_flag(flag: str, address: str, since: datetime | str | None) ->
     if isinstance(since, str):
         since = parse_datetime(since) if since else None
     when = formats.date_format(timezone.localtime(since), "j M Y H:i") if since else ""
+    if flag == Undeliverable.OPTED_OUT:
+        return _("%(number)s replied STOP on %(date)s") % {"number": address, "date": when}
     if flag == Undeliverable.COMPLAINED:
         return _("%(address)s marked our email as spam on %(date)s") % {
             "address": address,

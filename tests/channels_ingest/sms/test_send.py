@@ -4,7 +4,9 @@ import pytest
 
 from channels_ingest import delivery, outbox
 from channels_ingest.errors import DeliveryError
+from channels_ingest.sms.backends import TwilioBackend
 from channels_ingest.sms.send import deliver_sms
+from tests.channels_ingest.sms.test_backends import FakeTwilioHttp, error
 from tickets import services
 from tickets.inbound import InboundMessage
 from tickets.models import Channel, ContactKind, ContactPoint, DeliveryStatus, Message
@@ -109,3 +111,34 @@ def test_the_delivery_task_sends_and_records_the_provider_id(sms_ticket, agent, 
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT
     assert reply.provider_id == sms_outbox[0].provider_id
+
+
+class OptedOutAtTwilio(TwilioBackend):
+    """Twilio as it answers a text to a number that texted STOP to our number."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            http_client=FakeTwilioHttp(error(400, 21610, "Attempt to send to unsubscribed"))
+        )
+
+
+def test_a_number_twilio_says_opted_out_gets_no_more_texts_from_any_door(
+    sms_ticket, agent, settings, sms_outbox, django_capture_on_commit_callbacks, celery_eager
+):
+    """They texted STOP before the desk knew (or to another of our numbers): the reply fails
+    saying so, and the number is flagged, so the next one is not even tried."""
+    settings.SMS_BACKEND = f"{__name__}.OptedOutAtTwilio"
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Fixed now.")
+    first.refresh_from_db()
+    assert first.delivery_status == DeliveryStatus.FAILED
+    assert "opted out" in first.delivery_error
+    point = ContactPoint.objects.get(kind=ContactKind.PHONE, value="+14155550123")
+    assert point.undeliverable == "opted_out"
+
+    settings.SMS_BACKEND = "locmem"
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Hello?")
+    second.refresh_from_db()
+    assert sms_outbox == []
+    assert "replied STOP" in second.delivery_error

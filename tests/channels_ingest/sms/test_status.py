@@ -10,6 +10,7 @@ from tickets.inbound import InboundMessage
 from tickets.models import (
     Channel,
     ContactKind,
+    ContactPoint,
     DeliveryStatus,
     EventKind,
     Message,
@@ -78,10 +79,9 @@ def test_failure_is_recorded_with_the_error_code_and_an_event(client, sent_reply
     assert response.status_code == 204
     sent_reply.refresh_from_db()
     assert sent_reply.delivery_status == DeliveryStatus.FAILED
-    assert sent_reply.delivery_error == "Twilio error 30003"
-    assert failures(sent_reply) == [
-        {"message": sent_reply.pk, "channel": "sms", "reason": "Twilio error 30003"}
-    ]
+    reason = "Twilio error 30003: the phone is switched off or out of coverage"
+    assert sent_reply.delivery_error == reason
+    assert failures(sent_reply) == [{"message": sent_reply.pk, "channel": "sms", "reason": reason}]
 
 
 def test_repeated_failure_report_makes_one_event(client, sent_reply):
@@ -136,3 +136,36 @@ def test_inbound_messages_are_never_touched_by_reports(sent_reply):
 def test_service_refuses_statuses_that_are_not_reports(sent_reply):
     with pytest.raises(InvalidInput):
         services.message_record_delivery(provider_id=SID, status=DeliveryStatus.PENDING)
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("30005", "the number does not exist"),
+        ("30006", "landline"),
+        ("30007", "filtered it as spam"),
+        ("99999", "Twilio error 99999"),
+    ],
+)
+def test_a_failure_says_what_its_code_means(client, sent_reply, code, said):
+    report(client, "undelivered", ErrorCode=code)
+
+    sent_reply.refresh_from_db()
+    assert said in sent_reply.delivery_error
+    assert sent_reply.delivery_error.startswith(f"Twilio error {code}")
+
+
+def test_a_failure_because_the_customer_opted_out_flags_the_number(
+    client, sent_reply, agent, sms_outbox, django_capture_on_commit_callbacks, celery_eager
+):
+    """Twilio knew they had texted STOP (before the desk did): the next reply is held."""
+    report(client, "failed", ErrorCode="21610")
+
+    point = ContactPoint.objects.get(kind=ContactKind.PHONE, value="+14155550123")
+    assert point.undeliverable == "opted_out"
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.ticket_reply(ticket=sent_reply.ticket, actor=agent, text="Hello?")
+    again.refresh_from_db()
+    assert sms_outbox == []
+    assert again.delivery_status == DeliveryStatus.FAILED
+    assert "replied STOP" in again.delivery_error
