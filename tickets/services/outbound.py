@@ -7,7 +7,8 @@ for many at once, HELPDESK_DELIVERY_BATCH_TASK).
 
 import logging
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -15,6 +16,7 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -92,11 +94,13 @@ def schedule_delivery(message_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
-def pending_deliveries(*, older_than: datetime) -> list[int]:
+def pending_deliveries(*, older_than: datetime, now: datetime | None = None) -> list[int]:
     """Messages still pending after their task should have run (e.g. the broker was down),
-    oldest first, up to 500 a sweep (through their own small index, message_pending_idx)."""
+    oldest first, up to 500 a sweep (through their own small index, message_pending_idx);
+    not those a worker is sending now (claimed, the claim not run out)."""
     return list(
         Message.objects.filter(
+            _unclaimed(now or timezone.now()),
             kind=MessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
             created_at__lt=older_than,
@@ -104,6 +108,39 @@ def pending_deliveries(*, older_than: datetime) -> list[int]:
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:500]
     )
+
+
+def messages_claim_for_sending(
+    *, message_ids: Sequence[int], now: datetime, until: datetime
+) -> tuple[str, int]:
+    """Claim, for the caller to send until `until`, those of the messages that are outbound,
+    still pending and held by no other worker (never claimed, released, or the claim run
+    out); returns the claim's token and how many it took (tickets.outbound_selectors reads
+    them by the token).
+
+    One conditional UPDATE for the batch: of two processes claiming a message at once the
+    database lets one win (its row lock on PostgreSQL, its write lock on SQLite), with or
+    without a cache shared between them."""
+    claim = uuid.uuid4().hex
+    taken = Message.objects.filter(
+        _unclaimed(now),
+        pk__in=list(message_ids),
+        kind=MessageKind.OUTBOUND,
+        delivery_status=DeliveryStatus.PENDING,
+    ).update(claimed_by=claim, claimed_until=until)
+    return claim, taken
+
+
+def messages_release_claim(*, message_ids: Sequence[int], claim: str) -> None:
+    """Give back the claim on those of the messages the caller could not send (they stay
+    pending, for a retry to claim at once); another worker's claim is left alone."""
+    Message.objects.filter(
+        pk__in=list(message_ids), claimed_by=claim, delivery_status=DeliveryStatus.PENDING
+    ).update(claimed_by="", claimed_until=None)
+
+
+def _unclaimed(now: datetime) -> Q:
+    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
 
 
 def ticket_send_automatic_reply(
