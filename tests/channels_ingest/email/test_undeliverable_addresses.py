@@ -6,9 +6,12 @@ delay warning shows on the message until the delivery or the bounce it announced
 Reports come through the same doors as in test_delivery_reports: anymail's Postmark
 tracking webhook and bounces mailed back to `manage.py ingest_email`."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.channels_ingest.email.test_delivery_reports import (
@@ -161,13 +164,19 @@ def test_the_reply_box_warns_and_the_agents_reply_is_still_sent(
     assert sent.to == [CUSTOMER]
 
 
-def test_a_soft_bounce_fails_the_reply_but_flags_nothing(
+def test_a_soft_bounce_shows_the_reply_delayed_and_flags_nothing(
     client, agent, reply, django_capture_on_commit_callbacks
 ):
+    """Postmark's SoftBounce is temporary (a full mailbox): Postmark may deliver it yet."""
     report(client, reply, at="10:00", Type="SoftBounce", TypeCode=4096, Details=FULL)
 
     reply.refresh_from_db()
-    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_status == DeliveryStatus.SENT
+    page = ticket_page(client, agent, reply.ticket)
+    assert "delayed: Postmark: The server was unable to deliver" in page
+    assert "not delivered" not in page
+    assert f"{reply.ticket.reference}: a message" not in notifications_page(client, agent)
+    assert not reply.ticket.events.filter(kind=EventKind.DELIVERY_FAILED).exists()
     assert contact().undeliverable == ""
     resolve(reply.ticket, agent, django_capture_on_commit_callbacks)
     [notice] = mail.outbox
@@ -328,12 +337,60 @@ def test_a_delivery_after_the_bounce_of_the_same_email_does_not_unfail_it(client
     assert contact().undeliverable == "bounced"
 
 
+def test_a_hard_bounce_after_the_delivery_fails_the_reply_and_flags_the_address(
+    client, agent, reply
+):
+    """The receiving server took the email, then gave it back (an asynchronous bounce)."""
+    report(client, reply, "Delivery", at="10:00")
+
+    hard_bounce(client, reply, at="10:05")
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    page = ticket_page(client, agent, reply.ticket)
+    assert "not delivered: Postmark: The server was unable to deliver your message" in page
+    assert f"{CUSTOMER} bounced: automatic notices to it stop" in page
+    assert contact().undeliverable == "bounced"
+    told = notifications_page(client, agent)
+    assert f"{reply.ticket.reference}: a message to the customer was not delivered" in told
+    assert reply.ticket.events.filter(kind=EventKind.DELIVERY_FAILED).count() == 1
+
+
+def test_a_permanent_failure_mailed_back_after_the_delivery_fails_the_reply(
+    tmp_path, client, agent, reply
+):
+    """A bounce mailed back is dated when it comes (now): the delivery was an hour before."""
+    an_hour_ago = (timezone.now() - timedelta(hours=1)).isoformat()
+    postmark_report(client, reply, record_type="Delivery", DeliveredAt=an_hour_ago)
+
+    ingest(tmp_path, dsn(reply.external_id))
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert contact().undeliverable == "bounced"
+
+
+def test_a_soft_bounce_after_the_delivery_changes_nothing(client, agent, reply):
+    report(client, reply, "Delivery", at="10:00")
+
+    report(client, reply, at="10:05", Type="SoftBounce", TypeCode=4096, Details=FULL)
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.DELIVERED
+    page = ticket_page(client, agent, reply.ticket)
+    assert "not delivered" not in page
+    assert "delayed:" not in page
+    assert contact().undeliverable == ""
+
+
 def test_an_older_bounce_reported_late_does_not_flag(client, reply, agent):
     report(client, reply, "Delivery", at="10:30")
 
     hard_bounce(client, reply, at="10:00")
 
     assert contact().undeliverable == ""
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.DELIVERED  # delivered after it bounced
 
 
 def test_the_customer_writing_again_does_not_clear_the_flag(
