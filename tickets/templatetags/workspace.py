@@ -168,6 +168,10 @@ def _address_summary(kind: str, data: dict[str, Any]) -> str:
         return _("Automatic message not sent: %(why)s") % {
             "why": undeliverable_flag(data.get("flag", ""), address, data.get("since"))
         }
+    if kind == EventKind.CONTACT_DELIVERABLE and data.get("cleared"):
+        return _("%(address)s works again, an agent said: automatic notices go to it again") % {
+            "address": address
+        }
     if kind == EventKind.CONTACT_DELIVERABLE:
         return _("%(address)s was delivered to again: automatic notices go to it again") % {
             "address": address

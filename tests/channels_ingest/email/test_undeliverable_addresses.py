@@ -239,6 +239,44 @@ def test_an_agent_clears_the_flag_and_notices_go_again(
     assert notice.to == [CUSTOMER]
 
 
+def test_who_cleared_the_flag_and_when_is_in_the_tickets_history_and_on_the_customer_page(
+    client, agent, reply
+):
+    agent.first_name, agent.last_name = "Ada", "Agent"
+    agent.save()
+    hard_bounce(client, reply)
+    client.force_login(agent)
+
+    client.post(f"/agent/customers/{reply.ticket.customer_id}/contacts/{contact().pk}/deliverable/")
+
+    [cleared] = reply.ticket.events.filter(kind=EventKind.CONTACT_DELIVERABLE)
+    assert cleared.actor == agent
+    assert cleared.data["address"] == CUSTOMER
+    page = ticket_page(client, agent, reply.ticket)
+    assert f"{CUSTOMER} works again, an agent said: automatic notices go to it again" in page
+    assert "Ada Agent" in page
+    customer = customer_page(client, agent, reply.ticket)
+    assert (
+        f"Automatic notices go to {CUSTOMER} again: its flag since 6 Dec 2026 10:00 (a bounce) "
+        "was cleared." in customer
+    )
+    assert "Ada Agent" in customer
+
+
+def test_clearing_the_flag_through_the_api_is_in_the_history_and_once(client, agent_api, reply):
+    hard_bounce(client, reply)
+    url = (
+        f"/api/v1/customers/{reply.ticket.customer_id}/contact-points/{contact().pk}/undeliverable/"
+    )
+
+    agent_api.delete(url)
+    agent_api.delete(url)  # cleared already: nothing more to say
+
+    [cleared] = reply.ticket.events.filter(kind=EventKind.CONTACT_DELIVERABLE)
+    assert cleared.actor == reply.author_user
+    assert reply.ticket.customer.notes.count() == 1
+
+
 def test_a_light_agent_cannot_clear_the_flag(client, reply):
     hard_bounce(client, reply)
     light = LightAgentFactory(username="light", tiers=[1])
