@@ -16,7 +16,7 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
 from tickets import services
 from tickets.collab import services as collab
-from tickets.models import DeliveryStatus, Message, SideMessage, SideMessageKind
+from tickets.models import Message, SideMessage
 from tickets.outbound_selectors import ConversationRow, pending_outbound
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ STALE_AFTER = timedelta(minutes=5)
 # How long a worker's claim on the messages it sends lasts: one that died holding it leaves
 # them to the sweep after that. A batch sends nothing new after half of it.
 CLAIM_SECONDS = 300
-_LOCK_SECONDS = 300
 # How long a message sent but not recorded (the database failed on it) is remembered as
 # sent, so that its retries and the sweep record it instead of sending it again.
 _SENT_MEMORY_SECONDS = 7 * 24 * 3600
@@ -240,29 +239,30 @@ def expect_attempt(message_ids: Sequence[int], *, within: int) -> None:
 
 def deliver_side(side_message_id: int) -> None:
     """Send a side conversation's message (to its third party) if it is still pending; a
-    repeated or concurrent call sends nothing."""
+    repeated or concurrent call sends nothing (it is claimed for sending, as a reply is)."""
     from channels_ingest.email.send import deliver_side_email
 
-    lock = f"deliver-side-message:{side_message_id}"
-    if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
-        return
+    now = timezone.now()
+    message = collab.side_message_claim_for_sending(
+        message_id=side_message_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+    )
+    if message is None:
+        return  # sent already, or being sent by another worker
     try:
-        message = (
-            SideMessage.objects.select_related("conversation__ticket")
-            .filter(
-                pk=side_message_id,
-                kind=SideMessageKind.OUTBOUND,
-                delivery_status=DeliveryStatus.PENDING,
-            )
-            .first()
-        )
-        if message is None:
-            return
         provider_id = deliver_side_email(message)
-        collab.side_message_mark_sent(message_id=message.pk, provider_id=provider_id)
-    finally:
-        cache.delete(lock)
+    except Exception:
+        _release_side(message)
+        raise
+    collab.side_message_mark_sent(message_id=message.pk, provider_id=provider_id)
+
+
+def _release_side(message: SideMessage) -> None:
+    try:
+        collab.side_message_release_claim(message=message)
+    except Exception as error:
+        logger.warning("claim on side message %s left to run out: %s", message.pk, error)
 
 
 def stale_side_pending() -> list[int]:
-    return collab.pending_side_deliveries(older_than=timezone.now() - STALE_AFTER)
+    now = timezone.now()
+    return collab.pending_side_deliveries(older_than=now - STALE_AFTER, now=now)

@@ -1,9 +1,10 @@
 """A delivery worker of its own process, for tests/channels_ingest/test_delivery_claims.py:
-run as `python -m tests.channels_ingest.racing_worker batch|sweep ID...` with the test's
-database (and no Redis) in the environment.
+run as `python -m tests.channels_ingest.racing_worker batch|side|sweep ID...` with the
+test's database (and no Redis) in the environment.
 
-`batch` runs the batch task on the messages, as a worker takes it from the broker; `sweep`
-runs the outbound sweep, its tasks in place (a worker taking them at once). The provider
+`batch` runs the batch task on the messages, as a worker takes it from the broker; `side`
+the task of a side conversation's message; `sweep` runs the outbound sweep, its tasks in
+place (a worker taking them at once). The provider
 takes each message (written to RACING_WORKER_OUT, one recipient a line, whichever process
 sent it). With RACING_WORKER_HOLD set (a folder), the first message handed to the provider
 waits there: the file `sending` says it is being sent, and it goes on once `go-on` exists."""
@@ -48,5 +49,7 @@ if __name__ == "__main__":
     with override_settings(STORAGES={**settings.STORAGES, "staticfiles": static}):
         if sys.argv[1] == "batch":
             tasks.deliver_messages.apply(args=[[int(pk) for pk in sys.argv[2:]]])
+        elif sys.argv[1] == "side":
+            tasks.deliver_side_message.apply(args=[int(sys.argv[2])])
         else:
             tasks.sweep_outbound.apply()

@@ -18,7 +18,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tickets import services
-from tickets.models import DeliveryStatus, Message
+from tickets.collab import services as collab
+from tickets.models import DeliveryStatus, Message, SideMessage
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -137,6 +138,45 @@ def test_the_sweep_in_another_process_leaves_a_batch_a_worker_is_sending(
         "cy@example.com",
     ]
     assert database.statuses(replies) == [DeliveryStatus.SENT] * 3
+
+
+def test_the_sweep_in_another_process_leaves_a_side_email_a_worker_is_sending(
+    open_ticket, agent, settings, tmp_path
+):
+    ticket = open_ticket(sender="ann@example.com")
+    conversation = collab.side_conversation_start(
+        ticket=ticket, to="help@vendor.example", subject="Lockouts", text="Seen any?", actor=agent
+    )
+    side = conversation.messages.get()
+    SideMessage.objects.filter(pk=side.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    database = SharedDatabase(tmp_path)
+    taken = tmp_path / "taken.txt"
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    racing = "tests.channels_ingest.racing_worker"
+    common = {"EMAIL_BACKEND": f"{racing}.SlowOnTheFirst", "RACING_WORKER_OUT": str(taken)}
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", racing, "side", str(side.pk)],
+        env=worker_environment(database, tmp_path, RACING_WORKER_HOLD=str(hold), **common),
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    wait_for(hold / "sending", worker)
+    sweep = subprocess.run(
+        [sys.executable, "-m", racing, "sweep"],
+        env=worker_environment(database, tmp_path, **common),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        timeout=120,
+    )
+    (hold / "go-on").touch()
+    _, errors = worker.communicate(timeout=120)
+
+    assert sweep.returncode == 0, sweep.stderr.decode()[-3000:]
+    assert worker.returncode == 0, errors.decode()[-3000:]
+    assert taken.read_text().split() == ["help@vendor.example"]  # once
 
 
 def test_a_claim_whose_worker_died_runs_out_and_the_sweep_sends_what_it_left(

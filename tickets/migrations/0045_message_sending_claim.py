@@ -20,4 +20,14 @@ class Migration(migrations.Migration):
             name='claimed_until',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='sidemessage',
+            name='claimed_by',
+            field=models.CharField(blank=True, default='', max_length=32),
+        ),
+        migrations.AddField(
+            model_name='sidemessage',
+            name='claimed_until',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]

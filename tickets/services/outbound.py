@@ -7,7 +7,6 @@ for many at once, HELPDESK_DELIVERY_BATCH_TASK).
 
 import logging
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,7 +15,6 @@ from functools import partial
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -32,7 +30,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.outbound_selectors import ConversationRow, conversations_of, latest_inbound
-from tickets.services import undeliverable
+from tickets.services import sending_claims, undeliverable
 from tickets.services.delivery import message_mark_suppressed
 
 logger = logging.getLogger(__name__)
@@ -100,7 +98,7 @@ def pending_deliveries(*, older_than: datetime, now: datetime | None = None) -> 
     not those a worker is sending now (claimed, the claim not run out)."""
     return list(
         Message.objects.filter(
-            _unclaimed(now or timezone.now()),
+            sending_claims.unclaimed(now or timezone.now()),
             kind=MessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
             created_at__lt=older_than,
@@ -114,33 +112,18 @@ def messages_claim_for_sending(
     *, message_ids: Sequence[int], now: datetime, until: datetime
 ) -> tuple[str, int]:
     """Claim, for the caller to send until `until`, those of the messages that are outbound,
-    still pending and held by no other worker (never claimed, released, or the claim run
-    out); returns the claim's token and how many it took (tickets.outbound_selectors reads
-    them by the token).
-
-    One conditional UPDATE for the batch: of two processes claiming a message at once the
-    database lets one win (its row lock on PostgreSQL, its write lock on SQLite), with or
-    without a cache shared between them."""
-    claim = uuid.uuid4().hex
-    taken = Message.objects.filter(
-        _unclaimed(now),
-        pk__in=list(message_ids),
-        kind=MessageKind.OUTBOUND,
-        delivery_status=DeliveryStatus.PENDING,
-    ).update(claimed_by=claim, claimed_until=until)
-    return claim, taken
+    still pending and held by no other worker process; returns the claim's token and how
+    many it took (tickets.outbound_selectors reads them by the token). One statement for
+    the batch (tickets.services.sending_claims)."""
+    rows = Message.objects.filter(pk__in=list(message_ids), kind=MessageKind.OUTBOUND)
+    return sending_claims.claim_for_sending(rows, now=now, until=until)
 
 
 def messages_release_claim(*, message_ids: Sequence[int], claim: str) -> None:
     """Give back the claim on those of the messages the caller could not send (they stay
     pending, for a retry to claim at once); another worker's claim is left alone."""
-    Message.objects.filter(
-        pk__in=list(message_ids), claimed_by=claim, delivery_status=DeliveryStatus.PENDING
-    ).update(claimed_by="", claimed_until=None)
-
-
-def _unclaimed(now: datetime) -> Q:
-    return Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    rows = Message.objects.filter(pk__in=list(message_ids))
+    sending_claims.release_claim(rows, claim=claim)
 
 
 def ticket_send_automatic_reply(
