@@ -16,7 +16,7 @@ from channels_ingest.errors import DeliveryError
 from channels_ingest.outbox import Outbox
 from tickets import services
 from tickets.collab import services as collab
-from tickets.models import DeliveryStatus, Message, SideMessage, SideMessageKind
+from tickets.models import Message, SideMessage
 from tickets.outbound_selectors import ConversationRow, pending_outbound
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ SENDERS = {
 }
 # A reply still pending this long after it was written lost its task (e.g. broker down).
 STALE_AFTER = timedelta(minutes=5)
-_LOCK_SECONDS = 300
+# How long a worker's claim on the messages it sends lasts: one that died holding it leaves
+# them to the sweep after that. A batch sends nothing new after half of it.
+CLAIM_SECONDS = 300
 # How long a message sent but not recorded (the database failed on it) is remembered as
 # sent, so that its retries and the sweep record it instead of sending it again.
 _SENT_MEMORY_SECONDS = 7 * 24 * 3600
@@ -37,8 +39,8 @@ def deliver(message_id: int, outbox: Outbox | None = None) -> None:
     """Send the message if it is still pending; a repeated or concurrent call sends nothing.
     `outbox`: the connections a batch shares (channels_ingest.outbox); one of its own if none.
 
-    The lock and the automatic-mail limit are in the cache: when it is down this raises,
-    and the task retries (the message stays pending until then)."""
+    The automatic-mail limit is counted in the cache: when it is down this raises, and the
+    task retries (the message stays pending until then)."""
     failed = deliver_many([message_id], outbox)
     if message_id in failed:
         raise failed[message_id]
@@ -50,49 +52,66 @@ def deliver_many(message_ids: Sequence[int], outbox: Outbox | None = None) -> di
     provider's DeliveryError, or our own trouble): those stay pending for the caller to
     retry or mark failed. One failing never stops the others.
 
-    The batch is read in a fixed number of queries (tickets.outbound_selectors); each
-    message sent is recorded at once, in one statement. Messages still unsent when their
-    locks near expiry are left to the caller."""
+    The messages are claimed for sending in the database, in one statement, so that two
+    worker processes never send one message, whether or not they share a cache; the batch
+    is read in a fixed number of queries (tickets.outbound_selectors); each message sent is
+    recorded at once, in one statement. Messages still unsent when their claim nears its
+    end are left to the caller."""
     failed: dict[int, Exception] = {}
-    locked: list[int] = []
-    for message_id in dict.fromkeys(message_ids):
-        try:
-            if cache.add(_lock(message_id), 1, timeout=_LOCK_SECONDS):
-                locked.append(message_id)  # else another worker is sending it right now
-        except Exception as error:
-            failed[message_id] = error
-    if not locked:
-        return failed
+    ids = list(dict.fromkeys(message_ids))
     try:
-        _deliver_locked(locked, outbox, failed)
-    finally:
-        try:
-            cache.delete_many([_lock(message_id) for message_id in locked])
-        except Exception as error:  # they expire by themselves
-            logger.warning("delivery locks of %s messages left to expire: %s", len(locked), error)
+        unrecorded = _sent_unrecorded(ids)
+    except Exception as error:  # cannot tell which went already: none is sent now
+        return dict.fromkeys(ids, error)
+    for message_id, provider_id in unrecorded.items():
+        # Sent before, the database failed on its record: recorded now, whoever holds it.
+        _record_sent(message_id, provider_id, failed)
+    unsent = [message_id for message_id in ids if message_id not in unrecorded]
+    if not unsent:
+        return failed
+    now = timezone.now()
+    try:
+        claim, taken = services.messages_claim_for_sending(
+            message_ids=unsent, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+        )
+    except Exception as error:
+        failed.update(dict.fromkeys(unsent, error))
+        return failed
+    if taken:  # else all sent already, or being sent by another worker right now
+        _deliver_claimed(unsent, claim, outbox, failed)
     return failed
 
 
-def _deliver_locked(
-    message_ids: list[int], outbox: Outbox | None, failed: dict[int, Exception]
+def _deliver_claimed(
+    message_ids: list[int], claim: str, outbox: Outbox | None, failed: dict[int, Exception]
 ) -> None:
+    """Send the messages claimed with `claim`; the claim on those not sent is given back,
+    so that their retry may claim them at once (if that fails, the claim runs out)."""
+    claimed = list(message_ids)
+    try:
+        claimed = _send_claimed(message_ids, claim, outbox, failed)
+    finally:
+        unsent = [message_id for message_id in claimed if message_id in failed]
+        if unsent:
+            try:
+                services.messages_release_claim(message_ids=unsent, claim=claim)
+            except Exception as error:
+                logger.warning("claims on %s messages left to run out: %s", len(unsent), error)
+
+
+def _send_claimed(
+    message_ids: list[int], claim: str, outbox: Outbox | None, failed: dict[int, Exception]
+) -> list[int]:
+    """Sends what the claim took; returns their ids."""
     started = time.monotonic()
     try:
-        batch = pending_outbound(message_ids)
+        batch = pending_outbound(message_ids, claim=claim)
     except Exception as error:
         failed.update(dict.fromkeys(message_ids, error))
-        return
-    try:
-        unrecorded = _sent_unrecorded([message.pk for message in batch.messages])
-    except Exception as error:  # cannot tell which went already: none is sent now
-        failed.update(dict.fromkeys((message.pk for message in batch.messages), error))
-        return
+        return message_ids
     with ExitStack() as stack:
         for message in batch.messages:
-            if message.pk in unrecorded:  # sent before, the database failed on its record
-                _record_sent(message.pk, unrecorded[message.pk], failed)
-                continue
-            if time.monotonic() - started > _LOCK_SECONDS / 2:
+            if time.monotonic() - started > CLAIM_SECONDS / 2:
                 failed[message.pk] = DeliveryError(
                     "Not sent in time with its batch.", permanent=False
                 )
@@ -115,6 +134,7 @@ def _deliver_locked(
                     outbox.reconnect_mail()  # a broken session would fail every later one
                 continue
             _record_sent(message.pk, provider_id, failed)
+    return [message.pk for message in batch.messages]
 
 
 def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
@@ -124,7 +144,9 @@ def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]
 
     If the database fails on it, the message is remembered as sent (in the cache) and
     returned as failed: its retry, or the sweep, records it without sending it again. With
-    the cache down too, or the worker killed before this, it is sent again: at least once."""
+    the cache down too, or the worker killed before this, it is sent again: at least once
+    (and so it is on an install without Redis, whose cache is its process's own, when the
+    retry runs in another worker process)."""
     try:
         services.message_mark_sent(message_id=message_id, provider_id=provider_id)
     except Exception as error:
@@ -184,10 +206,6 @@ def _sent_as(provider_id: str) -> str:
     return f"delivered-unrecorded-as:{hashlib.sha256(provider_id[:255].encode()).hexdigest()}"
 
 
-def _lock(message_id: int) -> str:
-    return f"deliver-message:{message_id}"
-
-
 def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow]], str]:
     if channel not in SENDERS:
         raise DeliveryError(f"Replies on the {channel} channel cannot be sent.", permanent=True)
@@ -197,10 +215,11 @@ def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow
 def stale_pending() -> list[int]:
     """Messages pending too long, but those whose task is queued and waits to run (a retry's
     backoff): the sweep queues one task per message, not one more every time it runs."""
-    pending = services.pending_deliveries(older_than=timezone.now() - STALE_AFTER)
+    now = timezone.now()
+    pending = services.pending_deliveries(older_than=now - STALE_AFTER, now=now)
     try:
         waiting = cache.get_many([_queued(message_id) for message_id in pending])
-    except Exception as error:  # queued twice at worst: sent once all the same (the locks)
+    except Exception as error:  # queued twice at worst: sent once all the same (the claims)
         logger.warning("outbound sweep cannot tell which tasks wait: %s", error)
         return pending
     return [message_id for message_id in pending if _queued(message_id) not in waiting]
@@ -220,29 +239,30 @@ def expect_attempt(message_ids: Sequence[int], *, within: int) -> None:
 
 def deliver_side(side_message_id: int) -> None:
     """Send a side conversation's message (to its third party) if it is still pending; a
-    repeated or concurrent call sends nothing."""
+    repeated or concurrent call sends nothing (it is claimed for sending, as a reply is)."""
     from channels_ingest.email.send import deliver_side_email
 
-    lock = f"deliver-side-message:{side_message_id}"
-    if not cache.add(lock, 1, timeout=_LOCK_SECONDS):
-        return
+    now = timezone.now()
+    message = collab.side_message_claim_for_sending(
+        message_id=side_message_id, now=now, until=now + timedelta(seconds=CLAIM_SECONDS)
+    )
+    if message is None:
+        return  # sent already, or being sent by another worker
     try:
-        message = (
-            SideMessage.objects.select_related("conversation__ticket")
-            .filter(
-                pk=side_message_id,
-                kind=SideMessageKind.OUTBOUND,
-                delivery_status=DeliveryStatus.PENDING,
-            )
-            .first()
-        )
-        if message is None:
-            return
         provider_id = deliver_side_email(message)
-        collab.side_message_mark_sent(message_id=message.pk, provider_id=provider_id)
-    finally:
-        cache.delete(lock)
+    except Exception:
+        _release_side(message)
+        raise
+    collab.side_message_mark_sent(message_id=message.pk, provider_id=provider_id)
+
+
+def _release_side(message: SideMessage) -> None:
+    try:
+        collab.side_message_release_claim(message=message)
+    except Exception as error:
+        logger.warning("claim on side message %s left to run out: %s", message.pk, error)
 
 
 def stale_side_pending() -> list[int]:
-    return collab.pending_side_deliveries(older_than=timezone.now() - STALE_AFTER)
+    now = timezone.now()
+    return collab.pending_side_deliveries(older_than=now - STALE_AFTER, now=now)

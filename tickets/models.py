@@ -548,6 +548,11 @@ class Message(models.Model):
     # The provider's id for a message we sent (ESP message id, Twilio SID): status callbacks
     # find the message by it.
     provider_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # A pending message a worker process is sending: which one (a token of its batch) and
+    # until when. Another process leaves it until then; a claim whose process died runs
+    # out, and the sweep sends the message again (channels_ingest.delivery).
+    claimed_by = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
     # Auto-replies, bounces and bulk mail: stored, never answered automatically.
     is_automatic = models.BooleanField(default=False)
     # An agent's public reply to a waiting customer: how long they had waited (calendar and

@@ -109,6 +109,9 @@ class SideMessage(models.Model):
     delivery_status = models.CharField(max_length=10, default="", blank=True)
     delivery_error = models.TextField(blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
+    # A worker process sending it, and until when (as Message's: sending_claims).
+    claimed_by = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
     original = models.FileField(upload_to="side/%Y/%m/%d/", blank=True)
     # The key of the ticket page's form it was sent from (as Message.form_key): the same
     # form sent again is the message already sent.

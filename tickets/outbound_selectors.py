@@ -66,10 +66,11 @@ class PendingBatch:
         return self.conversations.get(message.ticket_id, [])
 
 
-def pending_outbound(message_ids: Sequence[int]) -> PendingBatch:
+def pending_outbound(message_ids: Sequence[int], *, claim: str) -> PendingBatch:
     """Those of the messages that are outbound and still pending, each with its ticket, the
     ticket's copies (participants), the customer's contact points and the message's files;
-    five queries for any number of messages."""
+    five queries for any number of messages. Only those claimed for sending with `claim`
+    (tickets.services.messages_claim_for_sending): another worker's are its to send."""
     found = (
         Message.objects.select_related("ticket", "ticket__customer")
         .prefetch_related(
@@ -81,6 +82,7 @@ def pending_outbound(message_ids: Sequence[int]) -> PendingBatch:
             pk__in=list(message_ids),
             kind=MessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
+            claimed_by=claim,
         )
     )
     by_id = {message.pk: message for message in found}

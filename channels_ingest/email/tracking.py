@@ -34,10 +34,13 @@ _REASON_CHARS = 1000
 _SMTP_CODE = re.compile(r"(?<![\d.])([245])(?:\d\d|\.\d{1,3}\.\d{1,3})(?![\d.])")
 # What providers call a bounce that says nothing final about the address.
 _SOFT_TYPES = {
-    "SoftBounce",  # Postmark: e.g. a full mailbox (its transient ones anymail calls deferred)
     "blocked",  # SendGrid: refused for now (e.g. our reputation), not unknown
     "Transient",  # Amazon SES bounceType
 }
+# Bounces anymail reports as such that are delays: the provider is still trying. Postmark's
+# SoftBounce (a full mailbox, say) may yet be delivered, or become a HardBounce; anymail
+# calls it "bounced" (its Transient and DnsError it calls "deferred").
+_DELAY_TYPES = {("postmark", "SoftBounce")}
 
 
 def record_email_delivery(
@@ -51,7 +54,7 @@ def record_email_delivery(
     recipient = str(event.recipient or "")
     delivery.record_reported(provider_id)
     found: object
-    if event.event_type == EventType.DEFERRED:
+    if _delayed(event, esp_name):
         found = services.message_record_delay(
             provider_id=provider_id, reason=_reason(event, esp_name)
         )
@@ -78,6 +81,14 @@ def record_email_delivery(
             found = collab.side_message_record_bounce(reason=reason, provider_id=provider_id)
     if found is None:
         logger.info("%s %s report for an unknown message ignored", esp_name, event.event_type)
+
+
+def _delayed(event: AnymailTrackingEvent, esp_name: str) -> bool:
+    """Whether the provider is still trying: a delay warning, or a bounce it calls soft."""
+    if event.event_type == EventType.DEFERRED:
+        return True
+    kind = (esp_name.lower(), _provider_type(event.esp_event))
+    return event.event_type == EventType.BOUNCED and kind in _DELAY_TYPES
 
 
 def _when(event: AnymailTrackingEvent) -> datetime | None:

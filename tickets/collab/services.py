@@ -36,6 +36,7 @@ from tickets.models import (
     TicketFollower,
     TicketLink,
 )
+from tickets.services import sending_claims
 from tickets.services._common import Actor, lock_ticket, new_event, record_event, record_events
 from tickets.services.messages import file_rows, refuse_oversized_files
 from tickets.services.notices import Said, notify_agents
@@ -354,13 +355,39 @@ def _fail_side(message: SideMessage, reason: str) -> None:
     )  # fmt: skip
 
 
-def pending_side_deliveries(*, older_than: datetime) -> list[int]:
+def pending_side_deliveries(*, older_than: datetime, now: datetime | None = None) -> list[int]:
+    """Side messages still pending after their task should have run; not those a worker
+    is sending now."""
     return list(
         SideMessage.objects.filter(
+            sending_claims.unclaimed(now or timezone.now()),
             kind=SideMessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
             created_at__lt=older_than,
         ).values_list("pk", flat=True)[:500]
+    )
+
+
+def side_message_claim_for_sending(
+    *, message_id: int, now: datetime, until: datetime
+) -> SideMessage | None:
+    """The outbound side message, claimed for the caller to send until `until`, if it is
+    still pending and no other worker process holds it; else None."""
+    rows = SideMessage.objects.filter(pk=message_id, kind=SideMessageKind.OUTBOUND)
+    claim, taken = sending_claims.claim_for_sending(rows, now=now, until=until)
+    if not taken:
+        return None
+    return (
+        SideMessage.objects.select_related("conversation__ticket")
+        .filter(pk=message_id, claimed_by=claim, delivery_status=DeliveryStatus.PENDING)
+        .first()
+    )
+
+
+def side_message_release_claim(*, message: SideMessage) -> None:
+    """Give back the claim on a side message that could not be sent now."""
+    sending_claims.release_claim(
+        SideMessage.objects.filter(pk=message.pk), claim=message.claimed_by
     )
 
 

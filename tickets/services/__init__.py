@@ -53,6 +53,8 @@ from tickets.services.organizations import (
 )
 from tickets.services.outbound import (
     automatic_reply_allowed,
+    messages_claim_for_sending,
+    messages_release_claim,
     pending_deliveries,
     ticket_send_automatic_reply,
 )
@@ -110,6 +112,8 @@ __all__ = [
     "message_record_complaint",
     "message_record_delay",
     "message_record_delivery",
+    "messages_claim_for_sending",
+    "messages_release_claim",
     "notifications_email",
     "notify_agents",
     "notify_customer",

@@ -26,7 +26,8 @@ from tickets.services import notices, undeliverable
 from tickets.services._common import record_event
 
 # How far along a message is; a report never moves it back. Delivered and failed are final:
-# a late "sent" after "delivered", or a repeated "failed", changes nothing.
+# a late "sent" after "delivered", or a repeated "failed", changes nothing. Only a hard
+# bounce fails an email reported delivered (_bounced_after_delivery).
 _RANK = {
     DeliveryStatus.NOT_APPLICABLE: 0,
     DeliveryStatus.PENDING: 0,
@@ -69,8 +70,9 @@ def message_record_delivery(
     with transaction.atomic():
         message = _locked_outbound(provider_id)
         if message is not None:
-            _record(message, DeliveryStatus(status), error, recipient)
-            if status == DeliveryStatus.FAILED and permanent and recipient:
+            hard = status == DeliveryStatus.FAILED and permanent and bool(recipient)
+            _record(message, DeliveryStatus(status), error, recipient, hard_at=at if hard else None)
+            if hard:
                 undeliverable.address_record_bounce(
                     message=message, recipient=recipient, reason=error, at=at
                 )
@@ -138,11 +140,16 @@ def message_record_bounce(*, report: DeliveryReport) -> Message | None:
         if message is not None and not report.failed:
             _delayed(message, report.reason)
         elif message is not None:
+            now = timezone.now()
             for recipient in report.failed_recipients or ("",):
-                _record(message, DeliveryStatus.FAILED, report.reason, recipient)
+                hard = recipient in report.permanent_recipients
+                _record(
+                    message, DeliveryStatus.FAILED, report.reason, recipient,
+                    hard_at=now if hard else None,
+                )  # fmt: skip
             for recipient in report.permanent_recipients:
                 undeliverable.address_record_bounce(
-                    message=message, recipient=recipient, reason=report.reason, at=timezone.now()
+                    message=message, recipient=recipient, reason=report.reason, at=now
                 )
     return message
 
@@ -155,13 +162,24 @@ def _delayed(message: Message, reason: str) -> None:
         message.save(update_fields=["delivery_error"])
 
 
-def _record(message: Message, status: DeliveryStatus, error: str, recipient: str) -> None:
-    """Move the message on to `status`, never back."""
+def _record(
+    message: Message,
+    status: DeliveryStatus,
+    error: str,
+    recipient: str,
+    *,
+    hard_at: datetime | None = None,
+) -> None:
+    """Move the message on to `status`, never back. `hard_at`: a hard bounce's time."""
     if status == DeliveryStatus.FAILED and recipient and _copied_only(message, recipient):
         _failure_event(message, error, recipient=recipient)
         return
     current = DeliveryStatus(message.delivery_status or DeliveryStatus.NOT_APPLICABLE)
-    if _RANK[status] <= _RANK[current]:
+    if _RANK[status] <= _RANK[current] and not (
+        hard_at is not None
+        and current == DeliveryStatus.DELIVERED
+        and _bounced_after_delivery(message, recipient, hard_at)
+    ):
         return
     if status == DeliveryStatus.FAILED:
         _fail(message, error)
@@ -169,6 +187,20 @@ def _record(message: Message, status: DeliveryStatus, error: str, recipient: str
         message.delivery_status = status
         message.delivery_error = ""  # a delay it may have had is over
         message.save(update_fields=["delivery_status", "delivery_error"])
+
+
+def _bounced_after_delivery(message: Message, recipient: str, at: datetime) -> bool:
+    """An email reported delivered, then hard-bounced: the receiving server took it and gave
+    it back later (an asynchronous bounce). It did not reach the customer, unless their
+    address is known to have taken mail after the bounce (a report arriving late)."""
+    if message.channel != Channel.EMAIL:
+        return False
+    point = (
+        ContactPoint.objects.filter(kind=ContactKind.EMAIL, value=recipient.strip().lower())
+        .only("deliverable_at")
+        .first()
+    )
+    return point is None or point.deliverable_at is None or point.deliverable_at < at
 
 
 def _copied_only(message: Message, recipient: str) -> bool:

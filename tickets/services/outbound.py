@@ -7,7 +7,7 @@ for many at once, HELPDESK_DELIVERY_BATCH_TASK).
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -30,7 +30,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.outbound_selectors import ConversationRow, conversations_of, latest_inbound
-from tickets.services import undeliverable
+from tickets.services import sending_claims, undeliverable
 from tickets.services.delivery import message_mark_suppressed
 
 logger = logging.getLogger(__name__)
@@ -92,11 +92,13 @@ def schedule_delivery(message_id: int) -> None:
     transaction.on_commit(enqueue)
 
 
-def pending_deliveries(*, older_than: datetime) -> list[int]:
+def pending_deliveries(*, older_than: datetime, now: datetime | None = None) -> list[int]:
     """Messages still pending after their task should have run (e.g. the broker was down),
-    oldest first, up to 500 a sweep (through their own small index, message_pending_idx)."""
+    oldest first, up to 500 a sweep (through their own small index, message_pending_idx);
+    not those a worker is sending now (claimed, the claim not run out)."""
     return list(
         Message.objects.filter(
+            sending_claims.unclaimed(now or timezone.now()),
             kind=MessageKind.OUTBOUND,
             delivery_status=DeliveryStatus.PENDING,
             created_at__lt=older_than,
@@ -104,6 +106,24 @@ def pending_deliveries(*, older_than: datetime) -> list[int]:
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:500]
     )
+
+
+def messages_claim_for_sending(
+    *, message_ids: Sequence[int], now: datetime, until: datetime
+) -> tuple[str, int]:
+    """Claim, for the caller to send until `until`, those of the messages that are outbound,
+    still pending and held by no other worker process; returns the claim's token and how
+    many it took (tickets.outbound_selectors reads them by the token). One statement for
+    the batch (tickets.services.sending_claims)."""
+    rows = Message.objects.filter(pk__in=list(message_ids), kind=MessageKind.OUTBOUND)
+    return sending_claims.claim_for_sending(rows, now=now, until=until)
+
+
+def messages_release_claim(*, message_ids: Sequence[int], claim: str) -> None:
+    """Give back the claim on those of the messages the caller could not send (they stay
+    pending, for a retry to claim at once); another worker's claim is left alone."""
+    rows = Message.objects.filter(pk__in=list(message_ids))
+    sending_claims.release_claim(rows, claim=claim)
 
 
 def ticket_send_automatic_reply(

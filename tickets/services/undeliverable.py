@@ -1,6 +1,7 @@
 """Email addresses automatic notices stop going to: one that hard-bounced, or whose owner
 marked our mail as spam (a complaint). Flagged from the providers' and mail servers'
-reports, cleared by an agent or, for a bounce, by a later report of a delivery to it.
+reports, cleared by an agent or, for a bounce, by a later report of a delivery to it; each
+said in the ticket's history (and an agent's clearing beside the customer too).
 
 Phone numbers no text goes to: one whose owner texted STOP (opted out). Every text asks
 `texting_refused` before it goes (an agent's reply, an automatic notice, a known issue's
@@ -29,9 +30,11 @@ from tickets.models import (
     ContactKind,
     ContactPoint,
     Customer,
+    CustomerNote,
     EventKind,
     Message,
     MessageKind,
+    TicketEvent,
     Undeliverable,
 )
 from tickets.outbound_selectors import ConversationRow, email_thread_for, sms_contact_for
@@ -163,12 +166,63 @@ def contact_point_clear_flag(
                 _("Only the customer can start texts again, by texting START to our number."),
                 code="opted_out",
             )
+        flag, since = point.undeliverable, point.undeliverable_at
         _clear(point)
         point.flag_cleared_at = now
         if point.deliverable_at is None or point.deliverable_at < now:
             point.deliverable_at = now
         point.save(update_fields=[*_FLAG_FIELDS, "flag_cleared_at", "deliverable_at"])
+        if flag:
+            _say_cleared(point, customer=customer, flag=flag, since=since, actor=actor)
     return point
+
+
+def _say_cleared(
+    point: ContactPoint, *, customer: Customer, flag: str, since: datetime | None, actor: Actor
+) -> None:
+    """Who cleared the flag, and when, where agents look, as flagging it is said: in the
+    history of the ticket it was flagged on (else the customer's latest), and among the
+    notes beside the customer."""
+    flagged_on = (
+        TicketEvent.objects.filter(
+            ticket__customer_id=customer.pk,
+            kind=EventKind.CONTACT_UNDELIVERABLE,
+            data__address=point.value,
+        )
+        .select_related("ticket")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    ticket = flagged_on.ticket if flagged_on else customer.tickets.order_by("-created_at").first()
+    if ticket is not None:
+        record_event(
+            ticket,
+            EventKind.CONTACT_DELIVERABLE,
+            actor=actor,
+            address=point.value,
+            flag=flag,
+            cleared=True,
+        )
+    with translation.override(default_language()):
+        CustomerNote.objects.create(
+            customer=customer, author=actor, text=_cleared_said(flag, point.value, since)
+        )
+
+
+def _cleared_said(flag: str, address: str, since: datetime | None) -> str:
+    """'Automatic notices go to x again: its flag since … (a bounce) was cleared.'"""
+    when = formats.date_format(timezone.localtime(since), "j M Y H:i") if since else ""
+    if flag == Undeliverable.COMPLAINED:
+        said = gettext(
+            "Automatic notices go to %(address)s again: its flag since %(date)s (its owner "
+            "marked our email as spam) was cleared."
+        )
+    else:
+        said = gettext(
+            "Automatic notices go to %(address)s again: its flag since %(date)s (a bounce) "
+            "was cleared."
+        )
+    return said % {"address": address, "date": when}
 
 
 def flagged_destination(

@@ -170,6 +170,10 @@ def _address_summary(kind: str, data: dict[str, Any]) -> str:
         }
     if kind == EventKind.CONTACT_DELIVERABLE and data.get("consent"):
         return _("%(number)s texted START: texts go to it again") % {"number": address}
+    if kind == EventKind.CONTACT_DELIVERABLE and data.get("cleared"):
+        return _("%(address)s works again, an agent said: automatic notices go to it again") % {
+            "address": address
+        }
     if kind == EventKind.CONTACT_DELIVERABLE:
         return _("%(address)s was delivered to again: automatic notices go to it again") % {
             "address": address

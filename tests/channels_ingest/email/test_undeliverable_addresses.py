@@ -6,9 +6,12 @@ delay warning shows on the message until the delivery or the bounce it announced
 Reports come through the same doors as in test_delivery_reports: anymail's Postmark
 tracking webhook and bounces mailed back to `manage.py ingest_email`."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.channels_ingest.email.test_delivery_reports import (
@@ -161,13 +164,19 @@ def test_the_reply_box_warns_and_the_agents_reply_is_still_sent(
     assert sent.to == [CUSTOMER]
 
 
-def test_a_soft_bounce_fails_the_reply_but_flags_nothing(
+def test_a_soft_bounce_shows_the_reply_delayed_and_flags_nothing(
     client, agent, reply, django_capture_on_commit_callbacks
 ):
+    """Postmark's SoftBounce is temporary (a full mailbox): Postmark may deliver it yet."""
     report(client, reply, at="10:00", Type="SoftBounce", TypeCode=4096, Details=FULL)
 
     reply.refresh_from_db()
-    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_status == DeliveryStatus.SENT
+    page = ticket_page(client, agent, reply.ticket)
+    assert "delayed: Postmark: The server was unable to deliver" in page
+    assert "not delivered" not in page
+    assert f"{reply.ticket.reference}: a message" not in notifications_page(client, agent)
+    assert not reply.ticket.events.filter(kind=EventKind.DELIVERY_FAILED).exists()
     assert contact().undeliverable == ""
     resolve(reply.ticket, agent, django_capture_on_commit_callbacks)
     [notice] = mail.outbox
@@ -228,6 +237,44 @@ def test_an_agent_clears_the_flag_and_notices_go_again(
     resolve(reply.ticket, agent, django_capture_on_commit_callbacks)
     [notice] = mail.outbox
     assert notice.to == [CUSTOMER]
+
+
+def test_who_cleared_the_flag_and_when_is_in_the_tickets_history_and_on_the_customer_page(
+    client, agent, reply
+):
+    agent.first_name, agent.last_name = "Ada", "Agent"
+    agent.save()
+    hard_bounce(client, reply)
+    client.force_login(agent)
+
+    client.post(f"/agent/customers/{reply.ticket.customer_id}/contacts/{contact().pk}/deliverable/")
+
+    [cleared] = reply.ticket.events.filter(kind=EventKind.CONTACT_DELIVERABLE)
+    assert cleared.actor == agent
+    assert cleared.data["address"] == CUSTOMER
+    page = ticket_page(client, agent, reply.ticket)
+    assert f"{CUSTOMER} works again, an agent said: automatic notices go to it again" in page
+    assert "Ada Agent" in page
+    customer = customer_page(client, agent, reply.ticket)
+    assert (
+        f"Automatic notices go to {CUSTOMER} again: its flag since 6 Dec 2026 10:00 (a bounce) "
+        "was cleared." in customer
+    )
+    assert "Ada Agent" in customer
+
+
+def test_clearing_the_flag_through_the_api_is_in_the_history_and_once(client, agent_api, reply):
+    hard_bounce(client, reply)
+    url = (
+        f"/api/v1/customers/{reply.ticket.customer_id}/contact-points/{contact().pk}/undeliverable/"
+    )
+
+    agent_api.delete(url)
+    agent_api.delete(url)  # cleared already: nothing more to say
+
+    [cleared] = reply.ticket.events.filter(kind=EventKind.CONTACT_DELIVERABLE)
+    assert cleared.actor == reply.author_user
+    assert reply.ticket.customer.notes.count() == 1
 
 
 def test_a_light_agent_cannot_clear_the_flag(client, reply):
@@ -328,12 +375,60 @@ def test_a_delivery_after_the_bounce_of_the_same_email_does_not_unfail_it(client
     assert contact().undeliverable == "bounced"
 
 
+def test_a_hard_bounce_after_the_delivery_fails_the_reply_and_flags_the_address(
+    client, agent, reply
+):
+    """The receiving server took the email, then gave it back (an asynchronous bounce)."""
+    report(client, reply, "Delivery", at="10:00")
+
+    hard_bounce(client, reply, at="10:05")
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    page = ticket_page(client, agent, reply.ticket)
+    assert "not delivered: Postmark: The server was unable to deliver your message" in page
+    assert f"{CUSTOMER} bounced: automatic notices to it stop" in page
+    assert contact().undeliverable == "bounced"
+    told = notifications_page(client, agent)
+    assert f"{reply.ticket.reference}: a message to the customer was not delivered" in told
+    assert reply.ticket.events.filter(kind=EventKind.DELIVERY_FAILED).count() == 1
+
+
+def test_a_permanent_failure_mailed_back_after_the_delivery_fails_the_reply(
+    tmp_path, client, agent, reply
+):
+    """A bounce mailed back is dated when it comes (now): the delivery was an hour before."""
+    an_hour_ago = (timezone.now() - timedelta(hours=1)).isoformat()
+    postmark_report(client, reply, record_type="Delivery", DeliveredAt=an_hour_ago)
+
+    ingest(tmp_path, dsn(reply.external_id))
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert contact().undeliverable == "bounced"
+
+
+def test_a_soft_bounce_after_the_delivery_changes_nothing(client, agent, reply):
+    report(client, reply, "Delivery", at="10:00")
+
+    report(client, reply, at="10:05", Type="SoftBounce", TypeCode=4096, Details=FULL)
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.DELIVERED
+    page = ticket_page(client, agent, reply.ticket)
+    assert "not delivered" not in page
+    assert "delayed:" not in page
+    assert contact().undeliverable == ""
+
+
 def test_an_older_bounce_reported_late_does_not_flag(client, reply, agent):
     report(client, reply, "Delivery", at="10:30")
 
     hard_bounce(client, reply, at="10:00")
 
     assert contact().undeliverable == ""
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.DELIVERED  # delivered after it bounced
 
 
 def test_the_customer_writing_again_does_not_clear_the_flag(
