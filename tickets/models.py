@@ -750,7 +750,13 @@ from tickets.models_fields import (  # noqa: E402
     TicketForm,
     TicketFormField,
 )
-from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
+from tickets.models_metrics import (  # noqa: E402
+    DailyTicketCount,
+    RollupDay,
+    RollupDirty,
+    TicketMetrics,
+    TierMove,
+)
 from tickets.models_privacy import (  # noqa: E402
     CustomerExport,
     ErasureMode,
@@ -829,6 +835,7 @@ __all__ = [
     "CustomerNote",
     "CustomerNotice",
     "CustomerNoticeTranslation",
+    "DailyTicketCount",
     "DeliveryState",
     "DeliveryStatus",
     "ErasureMode",
@@ -857,6 +864,8 @@ __all__ = [
     "ProductPlan",
     "ReportSubscription",
     "RetentionRule",
+    "RollupDay",
+    "RollupDirty",
     "SLAAction",
     "SLAClock",
     "SLAFiring",
