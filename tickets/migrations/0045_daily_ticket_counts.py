@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
             name='RollupDirty',
             fields=[
                 ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField()),
+                ('at', models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
