@@ -751,6 +751,7 @@ from tickets.models_fields import (  # noqa: E402
     TicketFormField,
 )
 from tickets.models_metrics import (  # noqa: E402
+    DailyTargetCount,
     DailyTicketCount,
     RollupDay,
     RollupDirty,
@@ -835,6 +836,7 @@ __all__ = [
     "CustomerNote",
     "CustomerNotice",
     "CustomerNoticeTranslation",
+    "DailyTargetCount",
     "DailyTicketCount",
     "DeliveryState",
     "DeliveryStatus",

@@ -170,9 +170,40 @@ class DailyTicketCount(models.Model):
         return f"{self.day} {self.grain}: {self.created} created, {self.solved} solved"
 
 
+class DailyTargetCount(models.Model):
+    """SLA targets that started on one day of a time zone, by how they stand (met, breached,
+    running), per policy and target, and per channel, tier and priority of their tickets
+    (`Grain.DIMENSIONS`) or not (`Grain.TOTAL`): the SLA report over a long period."""
+
+    class Grain(models.TextChoices):
+        TOTAL = "total"  # policy and target only: the SLA report unfiltered
+        DIMENSIONS = "dimensions"  # and channel, tier and priority: filtered by them
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    grain = models.CharField(max_length=12, choices=Grain.choices)
+    policy_id = models.BigIntegerField(null=True, blank=True)  # a plain id, as on the clocks
+    kind = models.CharField(max_length=20)
+    channel = models.CharField(max_length=10, blank=True)
+    tier_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    priority = models.CharField(max_length=10, blank=True)
+    met = models.PositiveIntegerField(default=0)
+    breached = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["time_zone", "grain", "day"], name="daily_target_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}: {self.met} met, {self.breached} breached"
+
+
 class RollupDay(models.Model):
-    """A day whose DailyTicketCount rows are complete, in this time zone: the reports read
-    it from them unless a change to its tickets has not been counted yet (RollupDirty)."""
+    """A day whose DailyTicketCount and DailyTargetCount rows are complete, in this time
+    zone: the reports read it from them unless a change to its tickets has not been
+    counted yet (RollupDirty)."""
 
     day = models.DateField()
     time_zone = models.CharField(max_length=64)

@@ -10,12 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import F
 from django.test import Client
 
 from tests.conftest import _client_for
 from tests.reports.conftest import YEAR_START, travel
 from tickets import services
 from tickets.models import (
+    DailyTargetCount,
     DailyTicketCount,
     Organization,
     RollupDay,
@@ -44,10 +46,11 @@ PERIODS = [
 
 
 @pytest.fixture
-def desk(year_of_tickets, lead, inbound):
-    """The year of tickets, a few of its customers in an organization, one customer with a
-    second ticket in the autumn; a lead reading the reports (API and pages) and the agent
-    who worked the tickets, in the browser."""
+def desk(office_policy, year_of_tickets, lead, inbound):
+    """The year of tickets under an office-hours SLA policy (its clocks), a few of its
+    customers in an organization, one customer with a second ticket in the autumn; a lead
+    reading the reports (API and pages) and the agent who worked the tickets, in the
+    browser."""
     with travel(YEAR_START + timedelta(days=250)):
         services.ticket_open(inbound=inbound(sender="year20@example.com"), tier_level=1)
     acme = Organization.objects.create(name="Acme")
@@ -62,24 +65,27 @@ def desk(year_of_tickets, lead, inbound):
 
 
 def _seen(desk) -> dict:
-    """What a lead reads: the overview's JSON for each period and filter, its page and its
-    by-tier table as CSV for a year."""
+    """What a lead reads: the overview's and the SLA report's JSON for each period and
+    filter, their pages and a table of each as CSV for a year."""
     found = {}
-    for n, period in enumerate(PERIODS):
-        params = {
-            k: v.format(org=desk["org"].pk, agent=desk["agent"].pk) for k, v in period.items()
-        }
-        response = desk["api"].get("/api/v1/reports/overview/", params)
-        assert response.status_code == 200
-        found[n] = response.json()
+    for name in ("overview", "sla"):
+        for n, period in enumerate(PERIODS):
+            params = {
+                k: v.format(org=desk["org"].pk, agent=desk["agent"].pk) for k, v in period.items()
+            }
+            response = desk["api"].get(f"/api/v1/reports/{name}/", params)
+            assert response.status_code == 200
+            found[name, n] = response.json()
     year = PERIODS[0]
-    found["page"] = _page(desk["page"], year)
+    found["page"] = _page(desk["page"], "overview", year)
+    found["sla page"] = _page(desk["page"], "sla", year)
     found["csv"] = desk["page"].get("/agent/reports/overview/tier.csv", year).content.decode()
+    found["sla csv"] = desk["page"].get("/agent/reports/sla/targets.csv", year).content.decode()
     return found
 
 
-def _page(client, params) -> str:
-    response = client.get("/agent/reports/overview/", params)
+def _page(client, name, params) -> str:
+    response = client.get(f"/agent/reports/{name}/", params)
     assert response.status_code == 200
     return CSRF.sub("", response.content.decode())  # a new token each time
 
@@ -106,8 +112,9 @@ def test_counted_days_give_what_the_tickets_give(desk):
     assert RollupDay.objects.filter(day=date(2025, 6, 1)).exists()
     assert not RollupDirty.objects.exists()
     assert counted == before
-    assert counted[1]["created"] == 40
-    assert {r["label"]: r["created"] for r in counted[1]["by_organization"]} == {
+    assert counted["overview", 1]["created"] == 40
+    assert counted["sla", 1]["total"]["met"] > 0 and counted["sla", 1]["total"]["breached"] > 0
+    assert {r["label"]: r["created"] for r in counted["overview", 1]["by_organization"]} == {
         "No organization": 37,
         "Acme": 3,  # the fourth of the four tickets was merged into another
     }
@@ -118,11 +125,16 @@ def test_the_counts_are_what_a_past_day_is_read_from(desk):
     with travel(NOW):
         _count_all()
         right = desk["api"].get("/api/v1/reports/overview/", PERIODS[1]).json()
+        right_sla = desk["api"].get("/api/v1/reports/sla/", PERIODS[1]).json()
         row = DailyTicketCount.objects.filter(grain="dimensions", created__gt=0).first()
         DailyTicketCount.objects.filter(pk=row.pk).update(created=row.created + 100)
+        target = DailyTargetCount.objects.filter(grain="total").first()
+        DailyTargetCount.objects.filter(pk=target.pk).update(met=F("met") + 7)
         read = desk["api"].get("/api/v1/reports/overview/", PERIODS[1]).json()
+        read_sla = desk["api"].get("/api/v1/reports/sla/", PERIODS[1]).json()
 
     assert read["created"] == right["created"] + 100
+    assert read_sla["total"]["met"] == right_sla["total"]["met"] + 7
 
 
 def test_changes_through_the_doors_are_counted_again(
@@ -189,7 +201,9 @@ def test_changes_through_the_doors_are_counted_again(
 
     assert marked == truth == again
     assert marked != counted
-    assert again[1]["created"] == counted[1]["created"] - 2  # merged away, erased
+    assert (
+        again["overview", 1]["created"] == counted["overview", 1]["created"] - 2
+    )  # merged away, erased
     assert not RollupDirty.objects.exists()
 
 
@@ -205,10 +219,10 @@ def test_days_in_the_desks_time_zone_and_an_agents_own(desk, settings, inbound):
         session = desk["page"].session
         session[TIME_ZONE_KEY] = "America/Los_Angeles"
         session.save()
-        own = _page(desk["page"], PERIODS[0])
+        own = _page(desk["page"], "overview", PERIODS[0])
         with transaction.atomic():
             RollupDay.objects.all().delete()
-            own_truth = _page(desk["page"], PERIODS[0])
+            own_truth = _page(desk["page"], "overview", PERIODS[0])
             transaction.set_rollback(True)
 
     assert counted == truth

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -153,7 +153,7 @@ def _counted(scope: Scope, period: rollups.Split) -> tuple[dict[str, Counter], d
     if period.counted:
         rows = period.counts(Grain.DIMENSIONS, scope.dimensions())
         for row in rows.values("day").annotate(c=Sum("created"), s=Sum("solved")).order_by():
-            start = _bucket_of(scope, row["day"])
+            start = rollups.bucket_of(scope.bucket, row["day"], scope.since.tzinfo)
             created["bucket"][start] += row["c"]
             solved["bucket"][start] += row["s"]
         names = ("channel", "tier_level", "priority")
@@ -179,13 +179,6 @@ def _counters() -> dict[str, Counter]:
         "tier_level": Counter(),
         "priority": Counter(),
     }
-
-
-def _bucket_of(scope: Scope, day: date) -> datetime:
-    """The start of the day or week a day falls in, as the database truncates moments."""
-    if scope.bucket == "week":
-        day -= timedelta(days=day.weekday())
-    return datetime.combine(day, time(), scope.since.tzinfo)
 
 
 def _count_tickets(rows, column: str, scope: Scope, counts: dict[str, Counter]) -> None:

@@ -1,16 +1,17 @@
-"""Daily counts: the overview's tickets created and solved, counted once per day of the
-desk's time zone, so a long period reads a few rows a day instead of a row per ticket.
+"""Daily counts: the overview's tickets created and solved and the SLA report's targets,
+counted once per day of the desk's time zone, so a long period reads a few rows a day
+instead of a row per ticket or clock.
 
-Exact, not approximate: a day's counts are always counted afresh from TicketMetrics (never
-incremented by the doors), and a day is read from them only while nothing has changed its
-tickets since. A database trigger on TicketMetrics marks the moments a change touches
-(RollupDirty, migration 0045) whatever door made it; `refresh` (the `tickets.rollup_reports`
+Exact, not approximate: a day's counts are always counted afresh from TicketMetrics and
+SLAClock (never incremented by the doors), and a day is read from them only while nothing
+has changed its tickets since. Database triggers on those two tables mark the moments a
+change touches (RollupDirty, migrations 0045 and 0046), whatever door made it: a service's
+save, a bulk UPDATE, a cascade DELETE, the backfill. `refresh` (the `tickets.rollup_reports`
 task, on a schedule) counts those days again, and fills in past days not counted yet. A
 report reads the counts for whole past days that are counted and not marked, and the
 tickets for the rest: today, marked days, days never counted, or a time zone other than
 the counts' (an agent's own). Medians and percentiles cannot be summed from days: those
-reports read the tickets.
-"""
+figures read the tickets."""
 
 from __future__ import annotations
 
@@ -22,17 +23,29 @@ from functools import reduce
 from operator import or_
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tickets.models import DailyTicketCount, RollupDay, RollupDirty, TicketMetrics
+from tickets.models import (
+    DailyTargetCount,
+    DailyTicketCount,
+    RollupDay,
+    RollupDirty,
+    SLAClock,
+    TicketMetrics,
+)
 
 Grain = DailyTicketCount.Grain
-# The columns each grain counts by (TicketMetrics' names, DailyTicketCount's too).
+TargetGrain = DailyTargetCount.Grain
+# The columns each grain counts by (TicketMetrics' and SLAClock's names, the counts' too).
 GRAIN_COLUMNS = {
     Grain.DIMENSIONS: ("channel", "tier_level", "priority"),
     Grain.ORGANIZATION: ("organization_id",),
+}
+TARGET_GRAIN_COLUMNS = {
+    TargetGrain.TOTAL: ("policy_id", "kind"),
+    TargetGrain.DIMENSIONS: ("policy_id", "kind", "channel", "tier_level", "priority"),
 }
 # Past days the task fills in when they were never counted: the longest period a report
 # covers, and how many of them one run counts (newest first), so a first run stays short.
@@ -46,7 +59,7 @@ def zone_name(zone: tzinfo | None) -> str:
     return str(getattr(zone, "key", None) or zone)
 
 
-def _start(day: date, zone: tzinfo) -> datetime:
+def _start(day: date, zone: tzinfo | None) -> datetime:
     """The moment a day begins, as a report's period computes it (tickets.reporting.scope)."""
     return datetime.combine(day, time(), zone)
 
@@ -80,29 +93,11 @@ def count_days(days: Iterable[date], *, zone: tzinfo, now: datetime) -> int:
 
 def _count_range(first: date, last: date, zone: tzinfo, now: datetime) -> None:
     since, until = _start(first, zone), _start(last + timedelta(days=1), zone)
-    tallies: dict[tuple, dict[str, int]] = defaultdict(lambda: {"created": 0, "solved": 0})
-    for column, figure in (("created_at", "created"), ("solved_at", "solved")):
-        rows = TicketMetrics.objects.filter(
-            merged=False, **{f"{column}__gte": since, f"{column}__lt": until}
-        ).annotate(day=TruncDate(column, tzinfo=zone))
-        for grain, columns in GRAIN_COLUMNS.items():
-            for row in rows.values("day", *columns).annotate(n=Count("pk")).order_by():
-                tallies[(row["day"], grain, *(row[c] for c in columns))][figure] += row["n"]
     name = zone_name(zone)
     DailyTicketCount.objects.filter(time_zone=name, day__range=(first, last)).delete()
-    DailyTicketCount.objects.bulk_create(
-        [
-            DailyTicketCount(
-                day=day,
-                time_zone=name,
-                grain=grain,
-                **dict(zip(GRAIN_COLUMNS[grain], values, strict=True)),
-                **figures,
-            )
-            for (day, grain, *values), figures in tallies.items()
-        ],
-        batch_size=1000,
-    )
+    DailyTicketCount.objects.bulk_create(_ticket_counts(since, until, zone), batch_size=1000)
+    DailyTargetCount.objects.filter(time_zone=name, day__range=(first, last)).delete()
+    DailyTargetCount.objects.bulk_create(_target_counts(since, until, zone), batch_size=1000)
     RollupDay.objects.filter(time_zone=name, day__range=(first, last)).delete()
     RollupDay.objects.bulk_create(
         [
@@ -111,6 +106,64 @@ def _count_range(first: date, last: date, zone: tzinfo, now: datetime) -> None:
         ],
         batch_size=1000,
     )
+
+
+def _ticket_counts(since: datetime, until: datetime, zone: tzinfo) -> list[DailyTicketCount]:
+    """Tickets created and solved in [since, until), by day and each grain's columns."""
+    tallies: dict[tuple, dict[str, int]] = defaultdict(lambda: {"created": 0, "solved": 0})
+    for column, figure in (("created_at", "created"), ("solved_at", "solved")):
+        rows = TicketMetrics.objects.filter(
+            merged=False, **{f"{column}__gte": since, f"{column}__lt": until}
+        ).annotate(day=TruncDate(column, tzinfo=zone))
+        for grain, columns in GRAIN_COLUMNS.items():
+            for row in rows.values("day", *columns).annotate(n=Count("pk")).order_by():
+                tallies[(row["day"], grain, *(row[c] for c in columns))][figure] += row["n"]
+    return [
+        DailyTicketCount(
+            day=day,
+            time_zone=zone_name(zone),
+            grain=grain,
+            **dict(zip(GRAIN_COLUMNS[grain], values, strict=True)),
+            **figures,
+        )
+        for (day, grain, *values), figures in tallies.items()
+    ]
+
+
+def _target_counts(since: datetime, until: datetime, zone: tzinfo) -> list[DailyTargetCount]:
+    """SLA targets started in [since, until) by how they stand, by day and grain: as the
+    SLA report selects them (its clocks of tickets not merged; through the tickets'
+    figures when filtered, so a ticket without figures counts only unfiltered)."""
+    from tickets.reporting.sla import OUTCOMES  # the SLA report's rule for each outcome
+
+    clocks = SLAClock.objects.filter(started_at__gte=since, started_at__lt=until).annotate(
+        day=TruncDate("started_at", tzinfo=zone)
+    )
+    merged = TicketMetrics.objects.filter(merged=True).values("ticket_id")
+    grains = {
+        TargetGrain.TOTAL: clocks.exclude(ticket_id__in=merged),
+        TargetGrain.DIMENSIONS: clocks.filter(ticket__metrics__merged=False).annotate(
+            channel=F("ticket__metrics__channel"),
+            tier_level=F("ticket__metrics__tier_level"),
+            priority=F("ticket__metrics__priority"),
+        ),
+    }
+    counts = []
+    for grain, rows in grains.items():
+        columns = TARGET_GRAIN_COLUMNS[grain]
+        for row in rows.values("day", *columns).annotate(**OUTCOMES).order_by():
+            counts.append(
+                DailyTargetCount(
+                    day=row["day"],
+                    time_zone=zone_name(zone),
+                    grain=grain,
+                    met=row["n_met"],
+                    breached=row["n_breached"],
+                    running=row["n_running"],
+                    **{c: row[c] for c in columns},
+                )
+            )
+    return counts
 
 
 def _lock() -> None:
@@ -202,6 +255,21 @@ class Split:
         return DailyTicketCount.objects.filter(
             dimensions, self.days(), time_zone=self.zone_name, grain=grain
         )
+
+    def targets(self, dimensions: Q) -> QuerySet[DailyTargetCount]:
+        """The SLA targets' counts of the counted days, by the filters' grain."""
+        grain = TargetGrain.DIMENSIONS if dimensions else TargetGrain.TOTAL
+        return DailyTargetCount.objects.filter(
+            dimensions, self.days(), time_zone=self.zone_name, grain=grain
+        )
+
+
+def bucket_of(bucket: str, day: date, zone: tzinfo | None) -> datetime:
+    """The start of the day or week (`bucket`) a day falls in, as the database truncates
+    moments (tickets.reporting.scope)."""
+    if bucket == "week":
+        day -= timedelta(days=day.weekday())
+    return _start(day, zone)
 
 
 def tickets_only(since: datetime, until: datetime) -> Split:
