@@ -280,3 +280,27 @@ def test_the_command_counts_a_range(open_ticket):
     assert "counted for 31 day(s)" in out.getvalue()
     (row,) = DailyTicketCount.objects.filter(grain="dimensions")
     assert (row.day, row.tier_level, row.priority, row.created) == (date(2025, 1, 1), 2, "high", 1)
+
+
+def test_a_bulk_update_of_a_customers_organization_is_counted_again(
+    desk, admin_client, celery_eager
+):
+    """An organization adopting its domain's customers rewrites their tickets' figures in
+    one UPDATE (no per-ticket hook): the trigger still marks every day it touches."""
+    from tickets.tasks import rollup_reports
+
+    globex = Organization.objects.create(name="Globex")
+    with travel(NOW):
+        _count_all()
+        admin_client.post(f"/agent/organizations/{globex.pk}/domains/", {"domain": "example.com"})
+        (domain,) = globex.domains.all()
+        admin_client.post(f"/agent/organizations/{globex.pk}/domains/{domain.pk}/adopt/")
+        marked = _seen(desk)
+        truth = _from_the_tickets(desk)
+        rollup_reports.delay().get()
+        again = _seen(desk)
+
+    assert marked == truth == again
+    organizations = {r["label"]: r["created"] for r in again["overview", 1]["by_organization"]}
+    assert organizations == {"Globex": 37, "Acme": 3}
+    assert not RollupDirty.objects.exists()
