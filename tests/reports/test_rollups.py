@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import _client_for
 from tests.reports.conftest import YEAR_START, travel
@@ -304,3 +305,30 @@ def test_a_bulk_update_of_a_customers_organization_is_counted_again(
     organizations = {r["label"]: r["created"] for r in again["overview", 1]["by_organization"]}
     assert organizations == {"Globex": 37, "Acme": 3}
     assert not RollupDirty.objects.exists()
+
+
+def test_a_year_costs_the_same_statements_however_many_days_are_marked(desk):
+    """The days read from the tickets are one condition of each query, not a query each."""
+    agent = desk["agent"]
+
+    def statements() -> list[int]:
+        counts = []
+        for name in ("overview", "sla"):
+            with CaptureQueriesContext(connection) as queries:
+                response = desk["api"].get(f"/api/v1/reports/{name}/", PERIODS[0])
+                assert response.status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    tickets = Ticket.objects.filter(merged_into__isnull=True).order_by("pk")
+    with travel(NOW):
+        _count_all()
+        statements()  # the sidebar's cached set-up, read once
+        services.ticket_change_priority(ticket=tickets[0], priority="urgent", actor=agent)
+        one_day = statements()
+        for ticket in tickets[2:14:2]:
+            services.ticket_change_priority(ticket=ticket, priority="urgent", actor=agent)
+        assert len({m.at.date() for m in RollupDirty.objects.all()}) > 6
+        many_days = statements()
+
+    assert many_days == one_day
