@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.sweep_webhooks",
         "schedule": env_int("HELPDESK_WEBHOOK_SWEEP_SECONDS", 30),
     },
+    # The reports' daily counts: days changes made stale are counted again (docs/reports.md).
+    "rollup-reports": {
+        "task": "tickets.rollup_reports",
+        "schedule": env_int("HELPDESK_ROLLUP_SECONDS", 60),
+    },
     # Mondays at 07:00 (UTC, CELERY_TIMEZONE): last week's summary (weeks in TIME_ZONE) to
     # the admins and leads who asked for it.
     "weekly-reports": {

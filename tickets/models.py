@@ -759,7 +759,14 @@ from tickets.models_fields import (  # noqa: E402
     TicketForm,
     TicketFormField,
 )
-from tickets.models_metrics import TicketMetrics, TierMove  # noqa: E402
+from tickets.models_metrics import (  # noqa: E402
+    DailyTargetCount,
+    DailyTicketCount,
+    RollupDay,
+    RollupDirty,
+    TicketMetrics,
+    TierMove,
+)
 from tickets.models_privacy import (  # noqa: E402
     CustomerExport,
     ErasureMode,
@@ -838,6 +845,8 @@ __all__ = [
     "CustomerNote",
     "CustomerNotice",
     "CustomerNoticeTranslation",
+    "DailyTargetCount",
+    "DailyTicketCount",
     "DeliveryState",
     "DeliveryStatus",
     "ErasureMode",
@@ -866,6 +875,8 @@ __all__ = [
     "ProductPlan",
     "ReportSubscription",
     "RetentionRule",
+    "RollupDay",
+    "RollupDirty",
     "SLAAction",
     "SLAClock",
     "SLAFiring",

@@ -135,3 +135,97 @@ class TierMove(models.Model):
 
     def __str__(self) -> str:
         return f"Ticket {self.ticket_id}: tier {self.from_level} to {self.to_level}"
+
+
+class DailyTicketCount(models.Model):
+    """Tickets created and solved on one day of a time zone, per value of the filters its
+    grain keeps: the overview's figures over a long period, without reading a row per
+    ticket (tickets/reporting/rollups.py writes them, from TicketMetrics alone)."""
+
+    class Grain(models.TextChoices):
+        # Channel, tier and priority: the overview's totals, series and breakdowns, filtered
+        # by any of them (at most 96 rows a day).
+        DIMENSIONS = "dimensions"
+        # Organization alone: the overview's organizations, unfiltered.
+        ORGANIZATION = "organization"
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    grain = models.CharField(max_length=12, choices=Grain.choices)
+    channel = models.CharField(max_length=10, blank=True)
+    tier_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    priority = models.CharField(max_length=10, blank=True)
+    # A plain id: an organization deleted later leaves its tickets' figures (SET_NULL on
+    # the metrics marks their days to be counted again).
+    organization_id = models.BigIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    solved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["time_zone", "grain", "day"], name="daily_count_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grain}: {self.created} created, {self.solved} solved"
+
+
+class DailyTargetCount(models.Model):
+    """SLA targets that started on one day of a time zone, by how they stand (met, breached,
+    running), per policy and target, and per channel, tier and priority of their tickets
+    (`Grain.DIMENSIONS`) or not (`Grain.TOTAL`): the SLA report over a long period."""
+
+    class Grain(models.TextChoices):
+        TOTAL = "total"  # policy and target only: the SLA report unfiltered
+        DIMENSIONS = "dimensions"  # and channel, tier and priority: filtered by them
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    grain = models.CharField(max_length=12, choices=Grain.choices)
+    policy_id = models.BigIntegerField(null=True, blank=True)  # a plain id, as on the clocks
+    kind = models.CharField(max_length=20)
+    channel = models.CharField(max_length=10, blank=True)
+    tier_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    priority = models.CharField(max_length=10, blank=True)
+    met = models.PositiveIntegerField(default=0)
+    breached = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["time_zone", "grain", "day"], name="daily_target_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}: {self.met} met, {self.breached} breached"
+
+
+class RollupDay(models.Model):
+    """A day whose DailyTicketCount and DailyTargetCount rows are complete, in this time
+    zone: the reports read it from them unless a change to its tickets has not been
+    counted yet (RollupDirty)."""
+
+    day = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["time_zone", "day"], name="rollup_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.time_zone})"
+
+
+class RollupDirty(models.Model):
+    """A moment whose day's counts a change to TicketMetrics made stale: written by a
+    database trigger on that table (migration 0045), so every door that changes the figures
+    (a service's save, a bulk UPDATE, a cascade DELETE, the backfill) marks it, and taken
+    away by the task that counts the day again."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(db_index=True)  # a report reads the marks in its period
+
+    def __str__(self) -> str:
+        return f"Counts stale at {self.at}"

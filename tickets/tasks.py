@@ -74,6 +74,15 @@ def mail_weekly_reports() -> int:
     return send_weekly_summaries(timezone.now())
 
 
+@shared_task(name="tickets.rollup_reports")
+def rollup_reports() -> int:
+    """Count again the report days that changes to tickets have made stale, and fill in
+    past days not counted yet (tickets.reporting.rollups)."""
+    from tickets.reporting import rollups
+
+    return rollups.refresh(now=timezone.now())
+
+
 @shared_task(name="tickets.sweep_chats")
 def sweep_chats() -> int:
     """End live chats whose customer left (their page stopped answering)."""

@@ -13,12 +13,19 @@ days, no parameters: `_30d`) and a year by week (`?since=<364 days ago>&bucket=w
   reports, and report_page_tickets_<period>: the drill-down /agent/reports/tickets/ behind
   a number (?metric=created).
 
+Whole past days are read from the daily counts (tickets.reporting.rollups): before the doors
+the run counts every day of the last two years afresh (report_rollup_count_all, as
+`manage.py rollup_reports` does) and times the scheduled task after a change to 1,000
+tickets of one past day (report_rollup_refresh). BENCH_REPORTS_FROM=tickets measures the
+doors with no day counted instead: every figure from the tickets, as before the counts.
+
 Every door must answer 200. Each metric carries the number of SQL statements of one request
 (`queries`), and the data set's age: it is built once and kept, relative to the day it was
 built, so the last 30 days thin out as it ages (drop the database to rebuild it).
 """
 
 import json
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -84,6 +91,7 @@ def _measure(ctx: Context) -> Iterator[Metric]:
     from tickets.models import TicketMetrics
 
     cache.delete(queues._DESK_COUNTS_KEY)  # counts another database left in the shared cache
+    yield from _daily_counts(ctx, from_tickets=os.environ.get("BENCH_REPORTS_FROM") == "tickets")
     admin = User.objects.get(username=data.BENCH_AGENT)
     client = Client()
     client.force_login(admin)
@@ -124,6 +132,60 @@ def _measure(ctx: Context) -> Iterator[Metric]:
                 bytes=len(response.content),
                 **common,
             )
+
+
+def _daily_counts(ctx: Context, *, from_tickets: bool) -> Iterator[Metric]:
+    """Count every day afresh (timed), then time the task after a change to one past day's
+    tickets; or, from_tickets, leave no day counted."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from tickets.models import RollupDay, RollupDirty, TicketMetrics
+    from tickets.reporting import rollups
+
+    if from_tickets:
+        RollupDay.objects.all().delete()
+        ctx.log("no day counted: every figure from the tickets")
+        return
+    now = timezone.now()
+    zone = timezone.get_default_timezone()
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=n) for n in range(1, rollups.KEPT_DAYS + 1)]
+    RollupDirty.objects.all().delete()
+    started = time.perf_counter()
+    rollups.count_days(days, zone=zone, now=now)
+    took = (time.perf_counter() - started) * 1000
+    yield Metric("report_rollup_count_all", took, "ms", len(days), {"scale": ctx.scale})
+    with connection.cursor() as cursor:  # as autovacuum does after a table's first rows
+        cursor.execute("ANALYZE tickets_dailyticketcount, tickets_dailytargetcount")
+    # A change to 1,000 tickets of one past day (their priority, and back): the trigger
+    # marks the day, the task counts it again.
+    day = today - timedelta(days=100)
+    start = rollups._start(day, zone)
+    kept = list(
+        TicketMetrics.objects.filter(
+            created_at__gte=start, created_at__lt=start + timedelta(days=1)
+        )
+        .order_by("pk")
+        .values_list("pk", "priority")[:1000]
+    )
+    ids = [pk for pk, _ in kept]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE tickets_ticketmetrics SET priority = 'urgent' WHERE ticket_id = ANY(%s)", [ids]
+        )
+        cursor.execute(  # and back: the data set stays as built
+            "UPDATE tickets_ticketmetrics m SET priority = v.priority"
+            " FROM unnest(%s::bigint[], %s::text[]) AS v(id, priority) WHERE m.ticket_id = v.id",
+            [ids, [priority for _, priority in kept]],
+        )
+    marks = RollupDirty.objects.count()
+    started = time.perf_counter()
+    counted = rollups.refresh(now=now, zone=zone)
+    took = (time.perf_counter() - started) * 1000
+    yield Metric(
+        "report_rollup_refresh", took, "ms", counted, {"marks": marks, "tickets": len(ids)}
+    )
 
 
 def _getter(client: Any, url: str) -> Callable[[], Any]:

@@ -1262,8 +1262,9 @@ FROM generate_series(1, %(customers)s) g
 """
 
 _REPORT_CONTACTS = """
-INSERT INTO tickets_contactpoint (kind, value, created_at, customer_id)
-SELECT 'email', 'customer.' || c.id || '@mail.example', c.created_at, c.id
+INSERT INTO tickets_contactpoint (kind, value, created_at, customer_id, undeliverable,
+                                  undeliverable_reason)
+SELECT 'email', 'customer.' || c.id || '@mail.example', c.created_at, c.id, '', ''
 FROM tickets_customer c ORDER BY c.id
 """
 
@@ -1589,7 +1590,8 @@ _REPORT_MESSAGES = f"""
 INSERT INTO tickets_message (
     kind, channel, body_text, body_html, external_id, delivery_status, created_at,
     author_customer_id, author_user_id, ticket_id, delivery_error, is_automatic, original,
-    provider_id, sender, subject, waited_minutes, waited_business_minutes, first_reply)
+    provider_id, sender, subject, waited_minutes, waited_business_minutes, first_reply,
+    form_key)
 WITH replies AS MATERIALIZED (
     SELECT r.*,
            CASE WHEN r.k = 1 THEN r.fr_min
@@ -1609,7 +1611,7 @@ WITH replies AS MATERIALIZED (
     ) r
 )
 SELECT kind, channel, body, '', NULL, status, at, customer, author, ticket, '', false, '', '',
-       sender, '', waited, waited_business, first_reply
+       sender, '', waited, waited_business, first_reply, ''
 FROM (
     SELECT 'inbound' AS kind, p.channel, {_pick("bodies", "p.u_comment")} AS body,
            '' AS status, p.created AS at, p.customer_id AS customer, NULL::int AS author,

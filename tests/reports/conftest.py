@@ -5,7 +5,7 @@ holiday. The ticket comes in on Friday at 16:00, waits on the customer, is escal
 sent back down, solved, reopened, solved again, rated; a duplicate is merged into it.
 """
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -85,3 +85,45 @@ def history(office_policy, inbound):
         ).ticket
         services.ticket_merge(source=duplicate, target=ticket, actor=frontline)
     return ticket.pk, duplicate.pk
+
+
+YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def year_of_tickets(inbound):
+    """Forty tickets, one every nine days or so: most answered after a few minutes to a few
+    days, two thirds solved (some the next week), a few reopened and solved again, some
+    rated; one merged into another (it counts nowhere)."""
+    agent = AgentFactory(tiers=[1, 2])
+    tickets = []
+    for n in range(40):
+        opened = YEAR_START + timedelta(days=9 * n, hours=n % 11, minutes=7 * n % 60)
+        with travel(opened):
+            ticket = services.ticket_open(
+                # The fourth is a duplicate of the seventh's customer: merged below.
+                inbound=inbound(sender=f"year{6 if n == 3 else n}@example.com"),
+                tier_level=1 + n % 2,
+                priority=("normal", "high", "low")[n % 3],
+            ).ticket
+        tickets.append(ticket)
+        if n % 5 == 4:
+            continue  # never answered
+        with travel(opened + timedelta(minutes=13 + 97 * n % 4000)):
+            solve = "resolved" if n % 3 else None
+            services.ticket_reply(ticket=ticket, actor=agent, text="Try this.", status=solve)
+        if n % 6 == 1:  # reopened a week later, solved again a day after
+            with travel(opened + timedelta(days=7)):
+                services.ticket_add_inbound(
+                    ticket=ticket, inbound=inbound(sender=f"year{n}@example.com", text="No")
+                )
+            with travel(opened + timedelta(days=8)):
+                services.ticket_reply(
+                    ticket=ticket, actor=agent, text="Fixed now.", status="resolved"
+                )
+        if n % 4 == 2 and n % 3:  # solved tickets are rated
+            with travel(opened + timedelta(days=9)):
+                services.ticket_rate(ticket=ticket, rating=1 + n % 5, comment="", actor=None)
+    with travel(YEAR_START + timedelta(days=200)):
+        services.ticket_merge(source=tickets[3], target=tickets[6], actor=agent)
+    return agent

@@ -2,21 +2,21 @@
 over 2025, answered, solved, reopened and rated through the services, read through the API
 by week and by day, and counted again here from the tickets and their messages."""
 
+import io
 from datetime import UTC, datetime, timedelta
 from statistics import median_low
 
 import pytest
+from django.core.management import call_command
 
 from tests.conftest import _client_for
-from tests.factories import AgentFactory
-from tests.reports.conftest import travel
-from tickets import services
-from tickets.models import MessageKind, Ticket
+from tests.reports.conftest import YEAR_START, travel
+from tickets.models import MessageKind, RollupDay, Ticket
 
 pytestmark = pytest.mark.django_db
 
 YEAR = {"since": "2025-01-01", "until": "2025-12-31"}
-START = datetime(2025, 1, 1, tzinfo=UTC)
+START = YEAR_START
 NOW = datetime(2026, 1, 10, 12, tzinfo=UTC)
 
 
@@ -25,43 +25,15 @@ def lead_api(lead):
     return _client_for(lead)
 
 
-@pytest.fixture
-def year_of_tickets(inbound):
-    """Forty tickets, one every nine days or so: most answered after a few minutes to a few
-    days, two thirds solved (some the next week), a few reopened and solved again, some
-    rated; one merged into another (it counts nowhere)."""
-    agent = AgentFactory(tiers=[1, 2])
-    tickets = []
-    for n in range(40):
-        opened = START + timedelta(days=9 * n, hours=n % 11, minutes=7 * n % 60)
-        with travel(opened):
-            ticket = services.ticket_open(
-                # The fourth is a duplicate of the seventh's customer: merged below.
-                inbound=inbound(sender=f"year{6 if n == 3 else n}@example.com"),
-                tier_level=1 + n % 2,
-                priority=("normal", "high", "low")[n % 3],
-            ).ticket
-        tickets.append(ticket)
-        if n % 5 == 4:
-            continue  # never answered
-        with travel(opened + timedelta(minutes=13 + 97 * n % 4000)):
-            solve = "resolved" if n % 3 else None
-            services.ticket_reply(ticket=ticket, actor=agent, text="Try this.", status=solve)
-        if n % 6 == 1:  # reopened a week later, solved again a day after
-            with travel(opened + timedelta(days=7)):
-                services.ticket_add_inbound(
-                    ticket=ticket, inbound=inbound(sender=f"year{n}@example.com", text="No")
-                )
-            with travel(opened + timedelta(days=8)):
-                services.ticket_reply(
-                    ticket=ticket, actor=agent, text="Fixed now.", status="resolved"
-                )
-        if n % 4 == 2 and n % 3:  # solved tickets are rated
-            with travel(opened + timedelta(days=9)):
-                services.ticket_rate(ticket=ticket, rating=1 + n % 5, comment="", actor=None)
-    with travel(START + timedelta(days=200)):
-        services.ticket_merge(source=tickets[3], target=tickets[6], actor=agent)
-    return agent
+@pytest.fixture(params=["tickets", "daily counts"])
+def year_read(request, year_of_tickets):
+    """The year read from the tickets alone, or (whole past days) from the daily counts
+    `manage.py rollup_reports` makes (tickets.reporting.rollups)."""
+    if request.param == "daily counts":
+        with travel(NOW):
+            call_command("rollup_reports", stdout=io.StringIO())
+        assert RollupDay.objects.filter(day__range=("2025-01-01", "2025-12-31")).count() == 365
+    return year_of_tickets
 
 
 def _week(moment: datetime) -> datetime:
@@ -73,7 +45,7 @@ def _in_year(moment: datetime | None) -> bool:
     return moment is not None and START <= moment < START + timedelta(days=365)
 
 
-def test_a_year_by_week_counts_what_the_tickets_say(year_of_tickets, lead_api):
+def test_a_year_by_week_counts_what_the_tickets_say(year_read, lead_api):
     with travel(NOW):
         report = lead_api.get("/api/v1/reports/overview/", {**YEAR, "bucket": "week"}).json()
 
@@ -99,7 +71,7 @@ def test_a_year_by_week_counts_what_the_tickets_say(year_of_tickets, lead_api):
         assert by_priority[priority] == counted.filter(priority=priority).count()
 
 
-def test_a_year_by_day_gives_the_same_totals_as_by_week(year_of_tickets, lead_api):
+def test_a_year_by_day_gives_the_same_totals_as_by_week(year_read, lead_api):
     with travel(NOW):
         by_week = lead_api.get("/api/v1/reports/overview/", {**YEAR, "bucket": "week"}).json()
         by_day = lead_api.get("/api/v1/reports/overview/", YEAR).json()

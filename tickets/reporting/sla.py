@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from tickets.models import WORKING_STATUSES, ClockKind, SLAClock, SLAPolicy, Ticket
 from tickets.queues import BREACHING_WITHIN
+from tickets.reporting import rollups
 from tickets.reporting.scope import Scope
 
 
@@ -70,16 +71,7 @@ class SLAReport:
 
 
 def sla_report(scope: Scope, now: datetime) -> SLAReport:
-    clocks = SLAClock.objects.filter(scope.within("started_at"), scope.of_tickets())
-    # One pass over the period's clocks, by day or week, policy and target; the table and
-    # the trend are both sums of these rows.
-    grouped = [
-        (row["bucket"], row["policy_id"], row["kind"], _outcome(dict(row)))
-        for row in clocks.annotate(bucket=scope.trunc("started_at"))
-        .values("bucket", "policy_id", "kind")
-        .annotate(**OUTCOMES)
-        .order_by()
-    ]
+    grouped = _grouped(scope, now)
     names: dict[int | None, str] = dict(
         SLAPolicy.objects.filter(pk__in={g[1] for g in grouped}).values_list("pk", "name")
     )
@@ -116,6 +108,38 @@ def sla_report(scope: Scope, now: datetime) -> SLAReport:
             for start in scope.buckets()
         ],
     )
+
+
+def _grouped(scope: Scope, now: datetime) -> list[tuple[datetime, int | None, str, Counter]]:
+    """The period's targets by day or week, policy and target, and how they stand; the
+    table and the trend are both sums of these rows. Whole past days come from the daily
+    counts when the filters are ones they keep (tickets.reporting.rollups), the rest from
+    one pass over the clocks."""
+    if scope.organization_id is None and scope.agent_id is None:
+        period = rollups.split(scope.since, scope.until, now)
+    else:
+        period = rollups.tickets_only(scope.since, scope.until)
+    grouped = []
+    if period.counted:
+        counted = (
+            period.targets(scope.dimensions())
+            .values("day", "policy_id", "kind")
+            .annotate(n_met=Sum("met"), n_breached=Sum("breached"), n_running=Sum("running"))
+            .order_by()
+        )
+        for row in counted:
+            start = rollups.bucket_of(scope.bucket, row["day"], scope.since.tzinfo)
+            grouped.append((start, row["policy_id"], row["kind"], _outcome(dict(row))))
+    if period.rest:
+        clocks = SLAClock.objects.filter(period.moments("started_at"), scope.of_tickets())
+        grouped += [
+            (row["bucket"], row["policy_id"], row["kind"], _outcome(dict(row)))
+            for row in clocks.annotate(bucket=scope.trunc("started_at"))
+            .values("bucket", "policy_id", "kind")
+            .annotate(**OUTCOMES)
+            .order_by()
+        ]
+    return grouped
 
 
 def _outcome(row: dict[str, Any]) -> Counter:
