@@ -90,7 +90,7 @@ remove_triggers = _run({"postgresql": POSTGRESQL_REVERSE, "sqlite": SQLITE_REVER
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0044_message_pending_index'),
+        ('tickets', '0047_message_sending_claim'),
     ]
 
     operations = [

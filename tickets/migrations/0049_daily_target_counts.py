@@ -104,7 +104,7 @@ remove_triggers = _run({"postgresql": POSTGRESQL_REVERSE, "sqlite": SQLITE_REVER
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0045_daily_ticket_counts'),
+        ('tickets', '0048_daily_ticket_counts'),
     ]
 
     operations = [
