@@ -41,8 +41,9 @@ from tickets.workspace import preferences
 
 logger = logging.getLogger(__name__)
 
-# Incoming frames larger than this are ignored: the protocol's messages are tiny.
-MAX_FRAME = 1024
+# Incoming frames larger than this are ignored. The largest is a chat message: 2,000
+# characters, each at most six once escaped in JSON (a control character as \u0000).
+MAX_FRAME = 6 * chats.MAX_TEXT + 1024
 TYPING_INTERVAL_SECONDS = 1.0
 MAX_WATCHED = 20
 # Queue changes are gathered this long, then told to each socket at once (pages wait 0.4 to
