@@ -60,6 +60,21 @@ def _allowed(user: Any) -> bool:
     return is_staff_member(user)
 
 
+def _current_staff_sync(user_id: int) -> User | None:
+    """The socket's person as the database has them now, None when no longer on staff. A
+    socket outlives a deactivation or a change of role, which the pages see at their next
+    request: what is done on it is done as who they are now (their role read afresh)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return user if user is not None and is_staff_member(user) else None
+
+
+_current_staff = database_sync_to_async(_current_staff_sync, thread_sensitive=False)
+
+
+class _NoLongerStaff(Exception):
+    """The socket's agent was deactivated or left the staff since it connected."""
+
+
 @database_sync_to_async
 def _unread(user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
@@ -99,8 +114,11 @@ def _language(scope: dict[str, Any]) -> str:
 # The frequent chat requests run in the shared thread pool rather than the one thread all
 # other database work waits for: each holds its own connection, none waits for another's.
 def _agent_message_sync(
-    chat_id: int, agent: User, client_id: str, text: str, language: str
+    chat_id: int, agent_id: int, client_id: str, text: str, language: str
 ) -> Message:
+    agent = _current_staff_sync(agent_id)
+    if agent is None:
+        raise _NoLongerStaff
     # Refused in the agent's language, as the workspace's pages refuse.
     with translation.override(language):
         return chats.chat_agent_message(
@@ -271,6 +289,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         kind, ticket_id = content.get("type"), content.get("ticket")
         if kind == "ping":
+            if await _current_staff(self.user.pk) is None:  # the heartbeat checks, too
+                await self.close(code=4403)
+                return
             await _seen(self.user)
             await self.send_json({"type": "pong"})
             return
@@ -316,6 +337,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(chat_id, int) or isinstance(chat_id, bool):
             return
         if kind == "chat.join":
+            if await _current_staff(self.user.pk) is None:
+                await self.close(code=4403)
+                return
             if await _chat(chat_id) is not None:
                 await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
                 self.chats.add(chat_id)
@@ -336,8 +360,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             message = await _agent_message(
-                chat_id, self.user, client_id, str(content.get("text", "")), self.language
+                chat_id, self.user.pk, client_id, str(content.get("text", "")), self.language
             )
+        except _NoLongerStaff:
+            await self.close(code=4403)
+            return
         except DomainError as error:
             await self.send_json(
                 {

@@ -2,11 +2,15 @@
 long answers, and a socket that outlives the agent's access (deactivated, made a light
 agent) while a chat is open."""
 
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Group
 
 from tests.channels_ingest.chat.test_protocol import agent_socket, customer, receive_until, start
-from tickets.models import ChatSession
+from tickets.models import ChatSession, Message, MessageKind
+from tickets.roles import AGENTS_GROUP, LIGHT_AGENTS_GROUP
 from tickets.services import chat as chats
 
 pytestmark = [
@@ -44,4 +48,57 @@ async def test_a_long_answer_reaches_the_customer(online_agent):
     pushed = await receive_until(socket, "message")
     assert pushed["message"]["text"] == text and pushed["message"]["id"] == ack["id"]
     await agent.disconnect()
+    await socket.disconnect()
+
+
+async def _answer(agent) -> dict:
+    """The socket's answer to a chat message: its ack, a refusal, or its closing."""
+    while True:
+        output = await agent.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            return output
+        frame = json.loads(output["text"])
+        if frame["type"] in ("chat.ack", "chat.error"):
+            return frame
+
+
+def _deactivate(user) -> None:
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
+def _make_light_agent(user) -> None:
+    user.groups.remove(Group.objects.get(name=AGENTS_GROUP))
+    user.groups.add(Group.objects.get(name=LIGHT_AGENTS_GROUP))
+
+
+@pytest.mark.parametrize("change", [_deactivate, _make_light_agent])
+async def test_an_open_socket_loses_what_the_agent_lost(online_agent, change):
+    # Deactivated (or made a light agent) in the team page while their chat console is
+    # open: the pages refuse them at once, and so must the socket they opened before.
+    socket, agent, chat = await _talking(online_agent)
+    await agent.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "a-0", "text": "Hi"}
+    )
+    await receive_until(agent, "chat.ack")
+    await receive_until(socket, "message")
+    await sync_to_async(change)(online_agent)
+
+    await agent.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "a-1", "text": "Still here"}
+    )
+    assert (await _answer(agent))["type"] in ("websocket.close", "chat.error")
+    assert await socket.receive_nothing(timeout=0.5)  # the customer heard nothing
+    said = Message.objects.filter(ticket_id=chat.ticket_id, kind=MessageKind.OUTBOUND)
+    assert await sync_to_async(list)(said.values_list("body_text", flat=True)) == ["Hi"]
+    await socket.disconnect()
+
+
+async def test_a_deactivated_agents_heartbeat_closes_their_socket(online_agent):
+    # The socket also carries the queues and the chats followed: it is closed at the next
+    # heartbeat, whatever the agent does.
+    socket, agent, _chat = await _talking(online_agent)
+    await sync_to_async(_deactivate)(online_agent)
+    await agent.send_json_to({"type": "ping"})
+    assert await _answer(agent) == {"type": "websocket.close", "code": 4403}
     await socket.disconnect()
