@@ -461,10 +461,7 @@ def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> Ch
 
 
 def _refuse_unless_holder(chat: ChatSession, actor: User) -> None:
-    if chat.status != ChatStatus.ACTIVE:
-        raise Conflict(_("This chat is not with an agent now."), code="not_active")
-    if chat.agent_id != actor.pk and not actor.is_superuser:
-        raise Conflict(_("Only the agent holding this chat can do that."), code="not_holder")
+    policy.refuse_unless_holds_chat(actor, chat)
 
 
 def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
