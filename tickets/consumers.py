@@ -97,6 +97,11 @@ def _chat(chat_id: int) -> ChatSession | None:
 
 
 @database_sync_to_async
+def _chat_messages(chat: ChatSession, after: int) -> list[dict[str, Any]]:
+    return chats.chat_messages(chat, after=after)
+
+
+@database_sync_to_async
 def _language(scope: dict[str, Any]) -> str:
     """The language of the agent's workspace pages: theirs from My settings (kept in the
     session, as tickets.workspace.preferences keeps it for the pages), else the one their
@@ -340,9 +345,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if await _current_staff(self.user.pk) is None:
                 await self.close(code=4403)
                 return
-            if await _chat(chat_id) is not None:
+            chat = await _chat(chat_id)
+            if chat is not None:
                 await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
                 self.chats.add(chat_id)
+                await self._missed(chat, content.get("after"))
         elif kind == "chat.typing" and chat_id in self.chats:
             await self.channel_layer.group_send(
                 live.chat_group(chat_id),
@@ -353,6 +360,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await _chat_read(chat_id, content["up_to"])
         elif kind == "chat.message":
             await self._chat_message(chat_id, content)
+
+    async def _missed(self, chat: ChatSession, after: Any) -> None:
+        """After a dropped connection, what was said since the last message the console
+        shows (read after joining: nothing said in between is missed)."""
+        if not isinstance(after, int) or isinstance(after, bool) or after <= 0:
+            return
+        messages = await _chat_messages(chat, after)
+        await self.send_json({"type": "chat.messages", "chat": chat.pk, "messages": messages})
 
     async def _chat_message(self, chat_id: int, content: dict[str, Any]) -> None:
         client_id = str(content.get("client_id", ""))[:100]

@@ -102,3 +102,30 @@ async def test_a_deactivated_agents_heartbeat_closes_their_socket(online_agent):
     await agent.send_json_to({"type": "ping"})
     assert await _answer(agent) == {"type": "websocket.close", "code": 4403}
     await socket.disconnect()
+
+
+async def test_after_a_dropped_connection_the_agent_reads_what_the_customer_wrote_meanwhile(
+    online_agent,
+):
+    # The agent's connection dropped for a moment while the customer kept writing: those
+    # messages were pushed to nobody, and the console never showed them (the customer's
+    # page asks for what it missed; the console could not).
+    socket, agent, chat = await _talking(online_agent)
+    await agent.send_json_to(
+        {"type": "chat.message", "chat": chat.pk, "client_id": "a-1", "text": "Hi"}
+    )
+    seen = (await receive_until(agent, "chat.ack"))["id"]
+    await agent.disconnect()
+    for n in (1, 2):
+        await socket.send_json_to(
+            {"type": "message", "client_id": f"m-{n}", "text": f"Still there? {n}"}
+        )
+        await receive_until(socket, "ack")
+
+    again = await agent_socket(online_agent)
+    await again.send_json_to({"type": "chat.join", "chat": chat.pk, "after": seen})
+    missed = await receive_until(again, "chat.messages")
+    assert missed["chat"] == chat.pk
+    assert [m["text"] for m in missed["messages"]] == ["Still there? 1", "Still there? 2"]
+    await again.disconnect()
+    await socket.disconnect()
