@@ -32,7 +32,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone, translation
 
 from helpdesk.languages import default_language, language_of_browser, supported_language
-from tickets import live
+from tickets import live, policy
 from tickets.errors import DomainError
 from tickets.models import AgentProfile, ChatSession, Message, Notification, Ticket
 from tickets.roles import is_staff_member
@@ -134,9 +134,11 @@ def _agent_message_sync(
 _agent_message = database_sync_to_async(_agent_message_sync, thread_sensitive=False)
 
 
-def _chat_read_sync(chat_id: int, up_to: int) -> None:
+def _chat_read_sync(chat_id: int, agent_id: int, up_to: int) -> None:
+    # "Read" tells the customer their agent saw it: a colleague looking in does not.
     chat = ChatSession.objects.filter(pk=chat_id).first()
-    if chat is not None:
+    agent = _current_staff_sync(agent_id)
+    if chat is not None and agent is not None and policy.holds_chat(agent, chat):
         chats.chat_mark_read(chat=chat, side="agent", up_to=up_to)
 
 
@@ -357,7 +359,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                  "data": {}},
             )  # fmt: skip
         elif kind == "chat.read" and isinstance(content.get("up_to"), int):
-            await _chat_read(chat_id, content["up_to"])
+            await _chat_read(chat_id, self.user.pk, content["up_to"])
         elif kind == "chat.message":
             await self._chat_message(chat_id, content)
 

@@ -42,7 +42,9 @@
     item.append(name, " ", time, body);
     if (!pending) log.appendChild(item);
     item.scrollIntoView({block: "end"});
-    if (message.from === "customer" && document.visibilityState === "visible") {
+    // "Read" is for the agent holding the chat to tell (the server ignores the others').
+    if (message.from === "customer" && consoleEl.dataset.holder === "1" &&
+        document.visibilityState === "visible") {
       live.send({type: "chat.read", chat: chatId, up_to: message.id});
     }
   }

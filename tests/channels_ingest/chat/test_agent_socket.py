@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Group
 
 from tests.channels_ingest.chat.test_protocol import agent_socket, customer, receive_until, start
+from tests.factories import AgentFactory
 from tickets.models import ChatSession, Message, MessageKind
 from tickets.roles import AGENTS_GROUP, LIGHT_AGENTS_GROUP
 from tickets.services import chat as chats
@@ -128,4 +129,27 @@ async def test_after_a_dropped_connection_the_agent_reads_what_the_customer_wrot
     assert missed["chat"] == chat.pk
     assert [m["text"] for m in missed["messages"]] == ["Still there? 1", "Still there? 2"]
     await again.disconnect()
+    await socket.disconnect()
+
+
+async def test_only_the_agent_holding_the_chat_tells_the_customer_it_was_read(online_agent):
+    # A colleague (a lead looking in) opening the console told the customer "Read" while the
+    # agent holding the chat had not seen it.
+    socket, agent, chat = await _talking(online_agent)
+    await socket.send_json_to({"type": "message", "client_id": "c-2", "text": "Hello?"})
+    said = (await receive_until(socket, "ack"))["id"]
+    await receive_until(socket, "message")  # its echo (to the customer's other tabs)
+    bob = await sync_to_async(AgentFactory)(username="bob")
+    colleague = await agent_socket(bob)
+    await colleague.send_json_to({"type": "chat.join", "chat": chat.pk})
+    await colleague.send_json_to({"type": "chat.read", "chat": chat.pk, "up_to": said})
+    await colleague.send_json_to({"type": "ping"})
+    await receive_until(colleague, "pong")  # the read was handled
+    assert await socket.receive_nothing(timeout=0.5)
+    assert (await sync_to_async(ChatSession.objects.get)()).agent_read_up_to == 0
+
+    await agent.send_json_to({"type": "chat.read", "chat": chat.pk, "up_to": said})
+    assert (await receive_until(socket, "read"))["up_to"] == said
+    await colleague.disconnect()
+    await agent.disconnect()
     await socket.disconnect()
