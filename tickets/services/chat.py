@@ -317,11 +317,16 @@ def chat_customer_message(
             result = ticket_add_inbound(
                 ticket=chat.ticket, inbound=inbound, now=now, check_duplicate=False
             )
-        except Conflict:  # the ticket was closed or merged: a resend still gets its message
-            duplicate = find_duplicate(inbound)
-            if duplicate is None:
+        except Conflict as refusal:  # the ticket was closed or merged
+            duplicate = find_duplicate(inbound)  # a resend still gets its message
+            if duplicate is not None:
+                result = duplicate
+            elif refusal.code == "ticket_merged":  # the chat went on with its messages
+                result = ticket_add_inbound(
+                    ticket=ChatSession.objects.get(pk=chat.pk).ticket, inbound=inbound, now=now
+                )
+            else:
                 raise
-            result = duplicate
         if result.outcome != IngestOutcome.DUPLICATE:
             live.publish_chat(
                 chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"
