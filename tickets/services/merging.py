@@ -95,9 +95,9 @@ def _move_chat(source: Ticket, target: Ticket) -> None:
         if chat.status != ChatStatus.ENDED:
             raise Conflict(
                 _(
-                    "%(source)s and %(target)s each have a live chat, and the one of "
+                    "%(source)s and %(target)s each have a chat, and the one of "
                     "%(source)s is still going on: merge %(target)s into %(source)s instead, "
-                    "or once the chat has ended."
+                    "or wait until that chat has ended."
                 )
                 % {"source": source.reference, "target": target.reference},
                 code="chat_on_both",
