@@ -431,9 +431,29 @@ def _refuse_if_full(agent: User) -> None:
         )
 
 
-def _state_changed(chat: ChatSession) -> None:
+def _state_changed(chat: ChatSession, *, queue_moved: bool = False) -> None:
+    """Tell the chat's two ends, the agents' queues, and (`queue_moved`: the chat left its
+    tier's queue or joined it) the customers waiting in that queue their new places."""
     live.publish_chat(chat.pk, "state", state_payload(chat))
     live.publish_chat_queue()
+    if queue_moved:
+        _tell_places(chat.tier_id)
+
+
+# Customers this far back in a queue are told their places as it moves (further back a
+# place says little; their page reads it again whenever it reconnects).
+PLACES_TOLD = 50
+
+
+def _tell_places(tier_id: int) -> None:
+    waiting = (
+        ChatSession.objects.filter(status=ChatStatus.WAITING, tier_id=tier_id)
+        .order_by("created_at", "id")
+        .values_list("pk", "agent_read_up_to")[:PLACES_TOLD]
+    )
+    for place, (chat_id, read_up_to) in enumerate(waiting, start=1):
+        state = {"state": ChatStatus.WAITING, "agent": None, "read_up_to": read_up_to}
+        live.publish_chat(chat_id, "state", {**state, "position": place})
 
 
 def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> ChatSession:
@@ -461,7 +481,7 @@ def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> Ch
         chat.save(update_fields=["status", "agent", "accepted_at"])
         ticket_assign(ticket=chat.ticket, assignee=agent, actor=agent)
         record_event(chat.ticket, EventKind.CHAT_ACCEPTED, actor=agent)
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=True)
     return chat
 
 
@@ -521,7 +541,7 @@ def chat_escalate(
         )
         chat.status, chat.agent, chat.tier_id = ChatStatus.WAITING, None, ticket.tier_id
         chat.save(update_fields=["status", "agent", "tier"])
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=True)  # it waits in the new tier's queue
     return chat
 
 
@@ -535,6 +555,7 @@ def chat_end(
             return chat
         if by == "agent" and actor is not None:
             _refuse_unless_holder(chat, actor)
+        was_waiting = chat.status == ChatStatus.WAITING
         chat.status, chat.ended_at, chat.ended_by = ChatStatus.ENDED, now or timezone.now(), by
         chat.save(update_fields=["status", "ended_at", "ended_by"])
         record_event(chat.ticket, EventKind.CHAT_ENDED, actor=actor, by=by)
@@ -551,7 +572,7 @@ def chat_end(
                     {"name": chat.name, "reference": chat.ticket.reference},
                 ),
             )
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=was_waiting)
     return chat
 
 

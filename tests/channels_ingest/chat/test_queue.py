@@ -1,0 +1,39 @@
+"""The customers waiting in the chat queue: each is told their place as the queue moves,
+not only when they connect."""
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.channels_ingest.chat.test_protocol import customer, receive_until
+from tickets.models import ChatSession
+from tickets.services import chat as chats
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.asyncio,
+    pytest.mark.usefixtures("websockets"),
+]
+
+
+async def _waiting(name: str, email: str) -> tuple:
+    socket = await customer()
+    await receive_until(socket, "status")
+    await socket.send_json_to(
+        {"type": "start", "name": name, "email": email, "text": "Hello", "client_id": name}
+    )
+    session = await receive_until(socket, "session")
+    await receive_until(socket, "ack")
+    return socket, session
+
+
+async def test_a_waiting_customer_moves_up_when_the_chat_before_theirs_is_taken(online_agent):
+    first, one = await _waiting("Ada", "ada@example.com")
+    second, two = await _waiting("Grace", "grace@example.com")
+    assert (one["position"], two["position"]) == (1, 2)
+    ada = await sync_to_async(ChatSession.objects.get)(name="Ada")
+
+    await sync_to_async(chats.chat_accept)(chat_id=ada.pk, agent=online_agent)
+    moved = await receive_until(second, "state")
+    assert (moved["state"], moved["position"]) == ("waiting", 1)  # "You are next"
+    await first.disconnect()
+    await second.disconnect()
