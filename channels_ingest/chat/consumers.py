@@ -25,7 +25,7 @@ from tickets import live
 from tickets.errors import DomainError
 from tickets.fields import forms as field_forms
 from tickets.fields import selectors as field_selectors
-from tickets.models import ChatSession, Message, TicketForm
+from tickets.models import ChatSession, ChatStatus, Message, TicketForm
 from tickets.services import chat as chats
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,12 @@ def _status() -> dict[str, Any]:
         "online": availability.online,
         "wait_seconds": availability.wait_seconds,
     }
+
+
+def _touch(chat_id: int) -> bool:
+    """The customer's page is still there; whether their chat still waits for an agent."""
+    chats.chat_touch(chat_id=chat_id)
+    return ChatSession.objects.filter(pk=chat_id, status=ChatStatus.WAITING).exists()
 
 
 def _over(key: str, limit: int, window_seconds: int) -> bool:
@@ -293,7 +299,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _on_ping(self, content: dict[str, Any]) -> None:
         if self.chat_id is not None:
-            await database_sync_to_async(chats.chat_touch)(chat_id=self.chat_id)
+            waiting = await database_sync_to_async(_touch)(self.chat_id)
+            if waiting:  # who is online now: nobody any more, and the page says so
+                await self.send_json(await _status())
         await self.send_json({"type": "pong"})
 
     # Group messages.

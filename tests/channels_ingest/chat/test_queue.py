@@ -1,11 +1,14 @@
 """The customers waiting in the chat queue: each is told their place as the queue moves,
 not only when they connect."""
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from tests.channels_ingest.chat.test_protocol import customer, receive_until
-from tickets.models import ChatSession
+from tickets.models import AgentProfile, ChatSession
 from tickets.services import chat as chats
 
 pytestmark = [
@@ -37,3 +40,17 @@ async def test_a_waiting_customer_moves_up_when_the_chat_before_theirs_is_taken(
     assert (moved["state"], moved["position"]) == ("waiting", 1)  # "You are next"
     await first.disconnect()
     await second.disconnect()
+
+
+async def test_a_waiting_customer_hears_when_nobody_is_online_any_more(online_agent):
+    # The agent online when the chat started closed the workspace: the page said "An agent
+    # will be with you shortly" for as long as the customer waited. Its heartbeat now
+    # brings who is online, so the page can say the answer will come by email.
+    socket, _session = await _waiting("Grace", "grace@example.com")
+    gone = timezone.now() - timedelta(hours=1)
+    await sync_to_async(AgentProfile.objects.update)(last_seen_at=gone)
+
+    await socket.send_json_to({"type": "ping"})
+    status = await receive_until(socket, "status")
+    assert status["online"] == 0
+    await socket.disconnect()
