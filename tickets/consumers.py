@@ -134,11 +134,21 @@ def _agent_message_sync(
 _agent_message = database_sync_to_async(_agent_message_sync, thread_sensitive=False)
 
 
-def _chat_read_sync(chat_id: int, agent_id: int, up_to: int) -> None:
-    # "Read" tells the customer their agent saw it: a colleague looking in does not.
+def _holding_sync(chat_id: int, agent_id: int) -> ChatSession | None:
+    """The chat, if the agent holds it now. "Read" and "typing" tell the customer what
+    their agent does: a colleague following the chat tells them nothing."""
     chat = ChatSession.objects.filter(pk=chat_id).first()
     agent = _current_staff_sync(agent_id)
-    if chat is not None and agent is not None and policy.holds_chat(agent, chat):
+    held = chat is not None and agent is not None and policy.holds_chat(agent, chat)
+    return chat if held else None
+
+
+_holding = database_sync_to_async(_holding_sync, thread_sensitive=False)
+
+
+def _chat_read_sync(chat_id: int, agent_id: int, up_to: int) -> None:
+    chat = _holding_sync(chat_id, agent_id)
+    if chat is not None:
         chats.chat_mark_read(chat=chat, side="agent", up_to=up_to)
 
 
@@ -353,6 +363,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 self.chats.add(chat_id)
                 await self._missed(chat, content.get("after"))
         elif kind == "chat.typing" and chat_id in self.chats:
+            now = time.monotonic()
+            if now - self.last_typing < TYPING_INTERVAL_SECONDS:
+                return
+            self.last_typing = now
+            if await _holding(chat_id, self.user.pk) is None:
+                return
             await self.channel_layer.group_send(
                 live.chat_group(chat_id),
                 {"type": "chat.event", "chat": chat_id, "kind": "typing", "side": "agent",

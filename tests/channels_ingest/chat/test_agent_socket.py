@@ -153,3 +153,22 @@ async def test_only_the_agent_holding_the_chat_tells_the_customer_it_was_read(on
     await colleague.disconnect()
     await agent.disconnect()
     await socket.disconnect()
+
+
+async def test_only_the_agent_holding_the_chat_shows_the_customer_they_are_typing(online_agent):
+    # A colleague typing a note in the console of a chat they follow showed the customer
+    # "The agent is typing…" for an answer that never came.
+    socket, agent, chat = await _talking(online_agent)
+    bob = await sync_to_async(AgentFactory)(username="bob")
+    colleague = await agent_socket(bob)
+    await colleague.send_json_to({"type": "chat.join", "chat": chat.pk})
+    await colleague.send_json_to({"type": "chat.typing", "chat": chat.pk})
+    await colleague.send_json_to({"type": "ping"})
+    await receive_until(colleague, "pong")  # the typing was handled
+    assert await socket.receive_nothing(timeout=0.5)
+
+    await agent.send_json_to({"type": "chat.typing", "chat": chat.pk})
+    assert await receive_until(socket, "typing") == {"type": "typing"}
+    await colleague.disconnect()
+    await agent.disconnect()
+    await socket.disconnect()
