@@ -48,6 +48,8 @@ async def test_the_chat_goes_on_on_the_ticket_it_was_merged_into(online_agent):
     await receive_until(socket, "state")
     agent = await agent_socket(online_agent)
     await agent.send_json_to({"type": "chat.join", "chat": chat.pk})
+    await agent.send_json_to({"type": "ping"})
+    await receive_until(agent, "pong")  # joined
 
     assert await sync_to_async(_merge_by_api)(online_agent, chat.ticket, older) == 200
 
