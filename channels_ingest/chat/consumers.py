@@ -208,12 +208,18 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         if self.chat_id is not None:
             raise ChatRefused("invalid", gettext_noop("This page already has a chat."))
         name, email, text = _contact(content)
+        client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
+        resent = await database_sync_to_async(chats.chat_resent_start)(
+            client_id=client_id, email=email
+        )
+        if resent is not None:  # its answer was lost: the chat it opened, whoever is online
+            await self._started(resent, client_id)
+            return
         await self._limit_starts(gettext_noop("Too many chats started; wait a few minutes."))
         if (await _status())["online"] == 0:
             raise ChatRefused(
                 "offline", gettext_noop("Nobody is online right now; leave us a message.")
             )
-        client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
         ticket_form, values = await database_sync_to_async(_pre_form)(content)
         chat = await database_sync_to_async(chats.chat_start)(
             name=name,
@@ -224,6 +230,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             ticket_form=ticket_form,
             field_values=values,
         )
+        await self._started(chat, client_id)
+
+    async def _started(self, chat: ChatSession, client_id: str) -> None:
         await self._bind(await _chat(chat.pk))
         first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
         await self.send_json({"type": "ack", "client_id": client_id, "id": first["id"]})

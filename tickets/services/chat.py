@@ -159,10 +159,8 @@ def chat_start(
     """
     now = now or timezone.now()
     client_id = client_id[:100]
-    resent = ChatSession.objects.filter(
-        start_client_id=client_id, email=email, created_at__gte=now - timedelta(hours=1)
-    ).first()
-    if client_id and resent is not None:
+    resent = chat_resent_start(client_id=client_id, email=email, now=now)
+    if resent is not None:
         return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
@@ -192,6 +190,19 @@ def chat_start(
     _offer_articles(chat, text)
     live.publish_chat_queue()
     return chat
+
+
+def chat_resent_start(
+    *, client_id: str, email: str, now: datetime | None = None
+) -> ChatSession | None:
+    """The chat a start with this client id from this address opened within the hour (the
+    same start sent again after the answer was lost), if any."""
+    if not client_id:
+        return None
+    now = now or timezone.now()
+    return ChatSession.objects.filter(
+        start_client_id=client_id[:100], email=email, created_at__gte=now - timedelta(hours=1)
+    ).first()
 
 
 def set_customer_fields(

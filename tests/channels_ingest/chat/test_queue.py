@@ -54,3 +54,28 @@ async def test_a_waiting_customer_hears_when_nobody_is_online_any_more(online_ag
     status = await receive_until(socket, "status")
     assert status["online"] == 0
     await socket.disconnect()
+
+
+async def test_a_start_sent_again_finds_its_chat_even_when_nobody_is_online_any_more(
+    online_agent,
+):
+    # The chat started, but the connection dropped before the page heard so; by the time it
+    # sent the start again, the last agent had gone. It was told "nobody is online", left a
+    # message (a second ticket), and its chat waited in the queue with nobody on the page.
+    await sync_to_async(chats.chat_start)(
+        name="Grace", email="grace@example.com", text="Hello", client_id="grace-1"
+    )
+    gone = timezone.now() - timedelta(hours=1)
+    await sync_to_async(AgentProfile.objects.update)(last_seen_at=gone)
+
+    socket = await customer()
+    await receive_until(socket, "status")
+    await socket.send_json_to(
+        {"type": "start", "name": "Grace", "email": "grace@example.com", "text": "Hello",
+         "client_id": "grace-1"}
+    )  # fmt: skip
+    session = await receive_until(socket, "session")
+    assert [m["text"] for m in session["messages"]] == ["Hello"]
+    assert (await receive_until(socket, "ack"))["client_id"] == "grace-1"
+    assert await sync_to_async(ChatSession.objects.count)() == 1
+    await socket.disconnect()
