@@ -31,6 +31,8 @@ async def _talking(online_agent):
     await receive_until(socket, "state")
     agent = await agent_socket(online_agent)
     await agent.send_json_to({"type": "chat.join", "chat": chat.pk})
+    await agent.send_json_to({"type": "ping"})
+    await receive_until(agent, "pong")  # joined (on SQLite, a join racing a write fails)
     return socket, agent, chat
 
 
