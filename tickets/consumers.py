@@ -32,7 +32,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone, translation
 
 from helpdesk.languages import default_language, language_of_browser, supported_language
-from tickets import live
+from tickets import live, policy
 from tickets.errors import DomainError
 from tickets.models import AgentProfile, ChatSession, Message, Notification, Ticket
 from tickets.roles import is_staff_member
@@ -41,8 +41,9 @@ from tickets.workspace import preferences
 
 logger = logging.getLogger(__name__)
 
-# Incoming frames larger than this are ignored: the protocol's messages are tiny.
-MAX_FRAME = 1024
+# Incoming frames larger than this are ignored. The largest is a chat message: 2,000
+# characters, each at most six once escaped in JSON (a control character as \u0000).
+MAX_FRAME = 6 * chats.MAX_TEXT + 1024
 TYPING_INTERVAL_SECONDS = 1.0
 MAX_WATCHED = 20
 # Queue changes are gathered this long, then told to each socket at once (pages wait 0.4 to
@@ -57,6 +58,21 @@ QUEUES_REJOIN_SECONDS = 3600
 @database_sync_to_async
 def _allowed(user: Any) -> bool:
     return is_staff_member(user)
+
+
+def _current_staff_sync(user_id: int) -> User | None:
+    """The socket's person as the database has them now, None when no longer on staff. A
+    socket outlives a deactivation or a change of role, which the pages see at their next
+    request: what is done on it is done as who they are now (their role read afresh)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return user if user is not None and is_staff_member(user) else None
+
+
+_current_staff = database_sync_to_async(_current_staff_sync, thread_sensitive=False)
+
+
+class _NoLongerStaff(Exception):
+    """The socket's agent was deactivated or left the staff since it connected."""
 
 
 @database_sync_to_async
@@ -81,6 +97,11 @@ def _chat(chat_id: int) -> ChatSession | None:
 
 
 @database_sync_to_async
+def _chat_messages(chat: ChatSession, after: int) -> list[dict[str, Any]]:
+    return chats.chat_messages(chat, after=after)
+
+
+@database_sync_to_async
 def _language(scope: dict[str, Any]) -> str:
     """The language of the agent's workspace pages: theirs from My settings (kept in the
     session, as tickets.workspace.preferences keeps it for the pages), else the one their
@@ -98,8 +119,11 @@ def _language(scope: dict[str, Any]) -> str:
 # The frequent chat requests run in the shared thread pool rather than the one thread all
 # other database work waits for: each holds its own connection, none waits for another's.
 def _agent_message_sync(
-    chat_id: int, agent: User, client_id: str, text: str, language: str
+    chat_id: int, agent_id: int, client_id: str, text: str, language: str
 ) -> Message:
+    agent = _current_staff_sync(agent_id)
+    if agent is None:
+        raise _NoLongerStaff
     # Refused in the agent's language, as the workspace's pages refuse.
     with translation.override(language):
         return chats.chat_agent_message(
@@ -110,8 +134,20 @@ def _agent_message_sync(
 _agent_message = database_sync_to_async(_agent_message_sync, thread_sensitive=False)
 
 
-def _chat_read_sync(chat_id: int, up_to: int) -> None:
+def _holding_sync(chat_id: int, agent_id: int) -> ChatSession | None:
+    """The chat, if the agent holds it now. "Read" and "typing" tell the customer what
+    their agent does: a colleague following the chat tells them nothing."""
     chat = ChatSession.objects.filter(pk=chat_id).first()
+    agent = _current_staff_sync(agent_id)
+    held = chat is not None and agent is not None and policy.holds_chat(agent, chat)
+    return chat if held else None
+
+
+_holding = database_sync_to_async(_holding_sync, thread_sensitive=False)
+
+
+def _chat_read_sync(chat_id: int, agent_id: int, up_to: int) -> None:
+    chat = _holding_sync(chat_id, agent_id)
     if chat is not None:
         chats.chat_mark_read(chat=chat, side="agent", up_to=up_to)
 
@@ -270,6 +306,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         kind, ticket_id = content.get("type"), content.get("ticket")
         if kind == "ping":
+            if await _current_staff(self.user.pk) is None:  # the heartbeat checks, too
+                await self.close(code=4403)
+                return
             await _seen(self.user)
             await self.send_json({"type": "pong"})
             return
@@ -315,19 +354,38 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(chat_id, int) or isinstance(chat_id, bool):
             return
         if kind == "chat.join":
-            if await _chat(chat_id) is not None:
+            if await _current_staff(self.user.pk) is None:
+                await self.close(code=4403)
+                return
+            chat = await _chat(chat_id)
+            if chat is not None:
                 await self.channel_layer.group_add(live.chat_group(chat_id), self.channel_name)
                 self.chats.add(chat_id)
+                await self._missed(chat, content.get("after"))
         elif kind == "chat.typing" and chat_id in self.chats:
+            now = time.monotonic()
+            if now - self.last_typing < TYPING_INTERVAL_SECONDS:
+                return
+            self.last_typing = now
+            if await _holding(chat_id, self.user.pk) is None:
+                return
             await self.channel_layer.group_send(
                 live.chat_group(chat_id),
                 {"type": "chat.event", "chat": chat_id, "kind": "typing", "side": "agent",
                  "data": {}},
             )  # fmt: skip
         elif kind == "chat.read" and isinstance(content.get("up_to"), int):
-            await _chat_read(chat_id, content["up_to"])
+            await _chat_read(chat_id, self.user.pk, content["up_to"])
         elif kind == "chat.message":
             await self._chat_message(chat_id, content)
+
+    async def _missed(self, chat: ChatSession, after: Any) -> None:
+        """After a dropped connection, what was said since the last message the console
+        shows (read after joining: nothing said in between is missed)."""
+        if not isinstance(after, int) or isinstance(after, bool) or after <= 0:
+            return
+        messages = await _chat_messages(chat, after)
+        await self.send_json({"type": "chat.messages", "chat": chat.pk, "messages": messages})
 
     async def _chat_message(self, chat_id: int, content: dict[str, Any]) -> None:
         client_id = str(content.get("client_id", ""))[:100]
@@ -335,8 +393,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             message = await _agent_message(
-                chat_id, self.user, client_id, str(content.get("text", "")), self.language
+                chat_id, self.user.pk, client_id, str(content.get("text", "")), self.language
             )
+        except _NoLongerStaff:
+            await self.close(code=4403)
+            return
         except DomainError as error:
             await self.send_json(
                 {

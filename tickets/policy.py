@@ -24,6 +24,9 @@ and write internal notes, nothing else. Inside each role the tier rules below ap
 - Tier moves, up or down, go to tiers 1 to 3 (tier 0, self-service, is where new tickets
   start; only routing takes them out of it), and each carries a reason and a hand-off note.
 - Only agents of a tier may be assigned its tickets (tickets.services.assignment).
+- A live chat is written in, passed on, escalated and ended by the agent holding it (or an
+  admin), once accepted: `refuse_unless_holds_chat`, asked by the console's socket and
+  forms and by every reply that would go into the chat (ticket page, API, canned responses).
 
 The rule itself is `works_on`, on what is known of the person (their tiers, whether they
 are an admin): the services read that from the database, the pages from the agent's
@@ -38,7 +41,7 @@ from django.utils.translation import gettext_noop
 
 from tickets import roles
 from tickets.errors import Conflict, NotAllowed
-from tickets.models import AgentProfile, Macro, Ticket, TicketStatus
+from tickets.models import AgentProfile, ChatSession, ChatStatus, Macro, Ticket, TicketStatus
 from tickets.roles import ADMIN, AGENT, LEAD, LIGHT_AGENT, is_staff_member
 
 MOVABLE_LEVELS = (1, 2, 3)
@@ -179,6 +182,31 @@ def refuse_unless_works_on(actor: User | None, ticket: Ticket, doing: str) -> No
         )
         % {"tier": ticket.tier, "doing": doing, "reference": ticket.reference},
         code="not_your_tier",
+    )
+
+
+def refuse_unless_holds_chat(actor: User | None, chat: ChatSession) -> None:
+    """Raise Conflict unless the actor may speak for the desk in this live chat: the agent
+    holding it, or an admin (who may act on any ticket); the system (None) always. A chat
+    still waiting is accepted first, so the customer is told who answers and no colleague
+    accepts it meanwhile."""
+    if actor is None:
+        return
+    if chat.status == ChatStatus.WAITING:
+        raise Conflict(
+            _("This chat is waiting for an agent: accept the chat first, then write in it."),
+            code="not_accepted",
+        )
+    if chat.status != ChatStatus.ACTIVE:
+        raise Conflict(_("This chat is not with an agent now."), code="not_active")
+    if not holds_chat(actor, chat):
+        raise Conflict(_("Only the agent holding this chat can do that."), code="not_holder")
+
+
+def holds_chat(user: User, chat: ChatSession) -> bool:
+    """Whether `user` speaks for the desk in this live chat (refuse_unless_holds_chat)."""
+    return chat.status == ChatStatus.ACTIVE and (
+        chat.agent_id == user.pk or roles.role_of(user) == ADMIN
     )
 
 

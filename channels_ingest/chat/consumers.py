@@ -25,7 +25,7 @@ from tickets import live
 from tickets.errors import DomainError
 from tickets.fields import forms as field_forms
 from tickets.fields import selectors as field_selectors
-from tickets.models import ChatSession, Message, TicketForm
+from tickets.models import ChatSession, ChatStatus, Message, TicketForm
 from tickets.services import chat as chats
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,12 @@ def _status() -> dict[str, Any]:
         "online": availability.online,
         "wait_seconds": availability.wait_seconds,
     }
+
+
+def _touch(chat_id: int) -> bool:
+    """The customer's page is still there; whether their chat still waits for an agent."""
+    chats.chat_touch(chat_id=chat_id)
+    return ChatSession.objects.filter(pk=chat_id, status=ChatStatus.WAITING).exists()
 
 
 def _over(key: str, limit: int, window_seconds: int) -> bool:
@@ -202,12 +208,18 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
         if self.chat_id is not None:
             raise ChatRefused("invalid", gettext_noop("This page already has a chat."))
         name, email, text = _contact(content)
+        client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
+        resent = await database_sync_to_async(chats.chat_resent_start)(
+            client_id=client_id, email=email
+        )
+        if resent is not None:  # its answer was lost: the chat it opened, whoever is online
+            await self._started(resent, client_id)
+            return
         await self._limit_starts(gettext_noop("Too many chats started; wait a few minutes."))
         if (await _status())["online"] == 0:
             raise ChatRefused(
                 "offline", gettext_noop("Nobody is online right now; leave us a message.")
             )
-        client_id = str(content.get("client_id", ""))[:100] or str(uuid.uuid4())
         ticket_form, values = await database_sync_to_async(_pre_form)(content)
         chat = await database_sync_to_async(chats.chat_start)(
             name=name,
@@ -218,6 +230,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
             ticket_form=ticket_form,
             field_values=values,
         )
+        await self._started(chat, client_id)
+
+    async def _started(self, chat: ChatSession, client_id: str) -> None:
         await self._bind(await _chat(chat.pk))
         first = (await database_sync_to_async(chats.chat_messages)(chat))[0]
         await self.send_json({"type": "ack", "client_id": client_id, "id": first["id"]})
@@ -293,7 +308,9 @@ class CustomerChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _on_ping(self, content: dict[str, Any]) -> None:
         if self.chat_id is not None:
-            await database_sync_to_async(chats.chat_touch)(chat_id=self.chat_id)
+            waiting = await database_sync_to_async(_touch)(self.chat_id)
+            if waiting:  # who is online now: nobody any more, and the page says so
+                await self.send_json(await _status())
         await self.send_json({"type": "pong"})
 
     # Group messages.

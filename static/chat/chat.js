@@ -622,6 +622,11 @@
 
   function showQueue() {
     var parts = [];
+    if (state.online === 0) {
+      // Told by the heartbeat while waiting: the agents who were online have all gone.
+      el.queue.textContent = _("Nobody is online right now. Your messages are kept: if nobody joins, we answer by email.");
+      return;
+    }
     if (state.position === 1) parts.push(_("You are next in the queue."));
     else if (state.position) parts.push(fill(_("You are number %(position)s in the queue."), {position: state.position}));
     else parts.push(_("An agent will be with you shortly."));

@@ -42,7 +42,9 @@
     item.append(name, " ", time, body);
     if (!pending) log.appendChild(item);
     item.scrollIntoView({block: "end"});
-    if (message.from === "customer" && document.visibilityState === "visible") {
+    // "Read" is for the agent holding the chat to tell (the server ignores the others').
+    if (message.from === "customer" && consoleEl.dataset.holder === "1" &&
+        document.visibilityState === "visible") {
       live.send({type: "chat.read", chat: chatId, up_to: message.id});
     }
   }
@@ -55,7 +57,8 @@
 
   live.on(function (msg) {
     if (msg.type === "open") {
-      live.send({type: "chat.join", chat: chatId});
+      // After a dropped connection, the server answers with what was said meanwhile.
+      live.send({type: "chat.join", chat: chatId, after: lastId()});
       sendPending();  // anything not acknowledged before the connection dropped
       return;
     }
@@ -63,6 +66,8 @@
     if (msg.type === "chat.message") {
       render(msg.message);
       typingEl.textContent = "";
+    } else if (msg.type === "chat.messages") {
+      msg.messages.forEach(render);
     } else if (msg.type === "chat.ack") {
       delete outbox[msg.client_id];
       var item = log.querySelector('li[data-client="' + msg.client_id + '"]');
@@ -96,7 +101,7 @@
     }
   });
 
-  if (live.isOpen()) live.send({type: "chat.join", chat: chatId});
+  if (live.isOpen()) live.send({type: "chat.join", chat: chatId, after: lastId()});
 
   if (form) {
     form.addEventListener("submit", function (event) {

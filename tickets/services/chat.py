@@ -159,10 +159,8 @@ def chat_start(
     """
     now = now or timezone.now()
     client_id = client_id[:100]
-    resent = ChatSession.objects.filter(
-        start_client_id=client_id, email=email, created_at__gte=now - timedelta(hours=1)
-    ).first()
-    if client_id and resent is not None:
+    resent = chat_resent_start(client_id=client_id, email=email, now=now)
+    if resent is not None:
         return resent
     name, text = name.strip()[:200], _validate_text(text)
     if not name:
@@ -192,6 +190,19 @@ def chat_start(
     _offer_articles(chat, text)
     live.publish_chat_queue()
     return chat
+
+
+def chat_resent_start(
+    *, client_id: str, email: str, now: datetime | None = None
+) -> ChatSession | None:
+    """The chat a start with this client id from this address opened within the hour (the
+    same start sent again after the answer was lost), if any."""
+    if not client_id:
+        return None
+    now = now or timezone.now()
+    return ChatSession.objects.filter(
+        start_client_id=client_id[:100], email=email, created_at__gte=now - timedelta(hours=1)
+    ).first()
 
 
 def set_customer_fields(
@@ -317,11 +328,16 @@ def chat_customer_message(
             result = ticket_add_inbound(
                 ticket=chat.ticket, inbound=inbound, now=now, check_duplicate=False
             )
-        except Conflict:  # the ticket was closed or merged: a resend still gets its message
-            duplicate = find_duplicate(inbound)
-            if duplicate is None:
+        except Conflict as refusal:  # the ticket was closed or merged
+            duplicate = find_duplicate(inbound)  # a resend still gets its message
+            if duplicate is not None:
+                result = duplicate
+            elif refusal.code == "ticket_merged":  # the chat went on with its messages
+                result = ticket_add_inbound(
+                    ticket=ChatSession.objects.get(pk=chat.pk).ticket, inbound=inbound, now=now
+                )
+            else:
                 raise
-            result = duplicate
         if result.outcome != IngestOutcome.DUPLICATE:
             live.publish_chat(
                 chat.pk, "message", live.chat_message_payload(result.message, chat), side="customer"
@@ -426,9 +442,29 @@ def _refuse_if_full(agent: User) -> None:
         )
 
 
-def _state_changed(chat: ChatSession) -> None:
+def _state_changed(chat: ChatSession, *, queue_moved: bool = False) -> None:
+    """Tell the chat's two ends, the agents' queues, and (`queue_moved`: the chat left its
+    tier's queue or joined it) the customers waiting in that queue their new places."""
     live.publish_chat(chat.pk, "state", state_payload(chat))
     live.publish_chat_queue()
+    if queue_moved:
+        _tell_places(chat.tier_id)
+
+
+# Customers this far back in a queue are told their places as it moves (further back a
+# place says little; their page reads it again whenever it reconnects).
+PLACES_TOLD = 50
+
+
+def _tell_places(tier_id: int) -> None:
+    waiting = (
+        ChatSession.objects.filter(status=ChatStatus.WAITING, tier_id=tier_id)
+        .order_by("created_at", "id")
+        .values_list("pk", "agent_read_up_to")[:PLACES_TOLD]
+    )
+    for place, (chat_id, read_up_to) in enumerate(waiting, start=1):
+        state = {"state": ChatStatus.WAITING, "agent": None, "read_up_to": read_up_to}
+        live.publish_chat(chat_id, "state", {**state, "position": place})
 
 
 def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> ChatSession:
@@ -456,15 +492,12 @@ def chat_accept(*, chat_id: int, agent: User, now: datetime | None = None) -> Ch
         chat.save(update_fields=["status", "agent", "accepted_at"])
         ticket_assign(ticket=chat.ticket, assignee=agent, actor=agent)
         record_event(chat.ticket, EventKind.CHAT_ACCEPTED, actor=agent)
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=True)
     return chat
 
 
 def _refuse_unless_holder(chat: ChatSession, actor: User) -> None:
-    if chat.status != ChatStatus.ACTIVE:
-        raise Conflict(_("This chat is not with an agent now."), code="not_active")
-    if chat.agent_id != actor.pk and not actor.is_superuser:
-        raise Conflict(_("Only the agent holding this chat can do that."), code="not_holder")
+    policy.refuse_unless_holds_chat(actor, chat)
 
 
 def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
@@ -519,7 +552,7 @@ def chat_escalate(
         )
         chat.status, chat.agent, chat.tier_id = ChatStatus.WAITING, None, ticket.tier_id
         chat.save(update_fields=["status", "agent", "tier"])
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=True)  # it waits in the new tier's queue
     return chat
 
 
@@ -533,6 +566,7 @@ def chat_end(
             return chat
         if by == "agent" and actor is not None:
             _refuse_unless_holder(chat, actor)
+        was_waiting = chat.status == ChatStatus.WAITING
         chat.status, chat.ended_at, chat.ended_by = ChatStatus.ENDED, now or timezone.now(), by
         chat.save(update_fields=["status", "ended_at", "ended_by"])
         record_event(chat.ticket, EventKind.CHAT_ENDED, actor=actor, by=by)
@@ -549,7 +583,7 @@ def chat_end(
                     {"name": chat.name, "reference": chat.ticket.reference},
                 ),
             )
-        _state_changed(chat)
+        _state_changed(chat, queue_moved=was_waiting)
     return chat
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from tickets import metrics, policy
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import EventKind, Message, Ticket, TicketStatus
+from tickets.models import ChatSession, ChatStatus, EventKind, Message, Ticket, TicketStatus
 from tickets.services._common import Actor, record_event
 from tickets.services.transitions import apply_transition
 from tickets.services.workspace import MAX_TAGS
@@ -49,6 +49,7 @@ def ticket_merge(
         policy.refuse_unless_works_on(actor, source, _("merge it into another ticket"))
         policy.refuse_unless_works_on(actor, target, _("merge another ticket into it"))
         refuse_merging_customers(source, target)
+        _move_chat(source, target)
 
         moved = Message.objects.filter(ticket=source).update(ticket=target)
         record_event(source, EventKind.MERGED_INTO, actor=actor, target=target.pk, messages=moved)
@@ -80,6 +81,29 @@ def ticket_merge(
         target.last_message_at = latest
         target.save(update_fields=["last_message_at", "updated_at"])
     return target
+
+
+def _move_chat(source: Ticket, target: Ticket) -> None:
+    """The source's chat goes with its messages to the ticket kept (a chat's transcript is
+    its ticket's chat messages): a live one goes on there, an ended one can still be emailed
+    and rated. A ticket has one chat: when the target has its own, a live chat on the
+    source is not moved away from its customer (the merge is refused)."""
+    chat = ChatSession.objects.filter(ticket=source).first()
+    if chat is None:
+        return
+    if ChatSession.objects.filter(ticket=target).exists():
+        if chat.status != ChatStatus.ENDED:
+            raise Conflict(
+                _(
+                    "%(source)s and %(target)s each have a chat, and the one of "
+                    "%(source)s is still going on: merge %(target)s into %(source)s instead, "
+                    "or wait until that chat has ended."
+                )
+                % {"source": source.reference, "target": target.reference},
+                code="chat_on_both",
+            )
+        return
+    ChatSession.objects.filter(pk=chat.pk).update(ticket=target)
 
 
 def refuse_merging_customers(source: Ticket, target: Ticket) -> None:

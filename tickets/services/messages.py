@@ -273,6 +273,8 @@ def ticket_reply(
                 code="ticket_closed",
             )
         channel, chat = _reply_channel(ticket, channel)
+        if chat is not None:  # into the customer's live chat: as its console would
+            policy.refuse_unless_holds_chat(actor, chat)
         if attachments and channel != Channel.EMAIL:
             raise InvalidInput(
                 _("Files can only be sent by email; choose email or send them without files."),

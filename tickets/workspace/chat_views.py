@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from knowledge.selectors import article_answers
-from tickets import selectors
+from tickets import policy, selectors
 from tickets.errors import DomainError
 from tickets.ids import id_from
 from tickets.models import ChatSession, ChatStatus, Macro, MessageKind, Ticket
@@ -106,7 +106,7 @@ def chat_console(request: HttpRequest, chat_id: int) -> HttpResponse:
             if member.user_id != chat.agent_id and member.is_available
         ],
         "escalate_form": TierMoveForm(initial={"tier": min(chat.tier.level + 1, 3)}),
-        "holder": chat.agent_id == request.user.pk and chat.status == ChatStatus.ACTIVE,
+        "holder": policy.holds_chat(_user(request), chat),
         "public_base": settings.PUBLIC_BASE_URL,
     }
     return render(request, "agent/chat.html", context)
