@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.submissions import SubmissionField, new_submission_id
 from helpdesk.uploads import MultipleFileField
 from tickets.catalog import selectors as catalog
 from tickets.fields import forms as field_inputs
@@ -45,6 +46,9 @@ class ContactForm(forms.Form):
         label=_("Leave this empty"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+    # One id per rendered form: a double click, or sending again after an error or a lost
+    # answer, opens one ticket (and sends one confirmation).
+    submission = SubmissionField()
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class ContactForm(forms.Form):
         their organization's) services; anyone else chooses among the products offered.
         `ticket_form`: the kind of request the customer chose, whose fields they fill."""
         super().__init__(*args, **kwargs)
+        self.initial.setdefault("submission", new_submission_id())
         self.ticket_form = ticket_form
         if ticket_form is not None:
             self.fields["ticket_form"] = forms.IntegerField(

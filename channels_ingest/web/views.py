@@ -17,6 +17,7 @@ from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
 from tickets.fields.services import ticket_set_fields
+from tickets.inbound import IngestOutcome
 from tickets.models import Ticket
 from tickets.services._common import acting_as
 
@@ -64,11 +65,20 @@ def submitted(request: HttpRequest) -> HttpResponse:
 
 
 def _open_ticket(form: ContactForm, *, language: str) -> Ticket:
-    inbound = replace(held.inbound_of_form(form.cleaned_data), language=language)
+    submission = form.cleaned_data["submission"]
+    inbound = replace(
+        held.inbound_of_form(form.cleaned_data),
+        language=language,
+        # The same form sent again is found by this id: its ticket, not a second one.
+        external_id=f"contact:{submission}" if submission else None,
+    )
     values = {key: value for key, value in form.custom_values().items() if value}
     with transaction.atomic():
         # Opening the ticket also sends the customer the "received" notice with the reference.
-        ticket = services.ticket_open(inbound=inbound, priority=form.cleaned_data["urgency"]).ticket
+        opened = services.ticket_open(inbound=inbound, priority=form.cleaned_data["urgency"])
+        ticket = opened.ticket
+        if opened.outcome == IngestOutcome.DUPLICATE:
+            return ticket
         if values and form.ticket_form is not None:
             with acting_as("The customer, in the contact form"):
                 ticket_set_fields(

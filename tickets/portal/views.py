@@ -4,7 +4,6 @@ Every view finds the ticket through a selector bound to the customer, so another
 customer's ticket (or attachment) is simply not found: 404, never 403.
 """
 
-import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
+from helpdesk.submissions import new_submission_id
 from tickets import selectors, services
 from tickets.downloads import attachment_response
 from tickets.errors import DomainError
@@ -204,7 +204,7 @@ def _reply_box(request: HttpRequest, ticket: Ticket) -> ReplyForm:
         request,
         gettext("You were signed out, so your message was not sent. It is below: send it again."),
     )
-    return ReplyForm(initial={"submission": uuid.uuid4().hex, "text": text})
+    return ReplyForm(initial={"submission": new_submission_id(), "text": text})
 
 
 def _thread_page(

@@ -5,7 +5,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tickets.models import Attachment, Channel, Ticket
+from tickets.models import Attachment, Channel, MessageKind, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +144,30 @@ def test_csrf_is_required():
     response = strict.post("/support/new/", form())
     assert response.status_code == 403
     assert not Ticket.objects.exists()
+
+
+def _rendered_form(client):
+    """The form's fields as the page renders them (its hidden submission id included)."""
+    page = client.get("/support/new/")
+    return {"submission": page.context["form"]["submission"].value()}
+
+
+def test_a_double_submit_opens_one_ticket_and_sends_one_confirmation(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    sent = form(**_rendered_form(client))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/support/new/", sent, follow=True)
+        second = client.post("/support/new/", sent, follow=True)
+
+    ticket = Ticket.objects.get()
+    assert ticket.messages.filter(kind=MessageKind.INBOUND).count() == 1
+    assert ticket.reference in first.text and ticket.reference in second.text
+    assert len(mail.outbox) == 1
+
+
+def test_each_rendered_form_is_a_request_of_its_own(client):
+    for _ in range(2):
+        assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    assert Ticket.objects.count() == 2
