@@ -1,9 +1,11 @@
 """The portal's "contact support" form: the web channel's door."""
 
+import logging
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
@@ -11,8 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
+from helpdesk.faults import drop_broken_connection, is_transient
 from helpdesk.languages import language_of_request
-from helpdesk.ratelimit import count_hit
+from helpdesk.ratelimit import count_hit_unless_down
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
@@ -20,6 +23,8 @@ from tickets.fields.services import ticket_set_fields
 from tickets.inbound import IngestOutcome
 from tickets.models import Ticket
 from tickets.services._common import acting_as
+
+logger = logging.getLogger(__name__)
 
 RATE_WINDOW_SECONDS = 600
 
@@ -54,9 +59,28 @@ def contact(request: HttpRequest) -> HttpResponse:
             reason="the hidden field was filled in",
         )
         return redirect("support-submitted")
-    ticket = _open_ticket(form, language=language_of_request(request))
+    try:
+        ticket = _open_ticket(form, language=language_of_request(request))
+    except DatabaseError as error:
+        if not is_transient(error):
+            raise
+        return _not_taken(request, page, had_files=bool(form.cleaned_data["attachments"]))
     request.session["submitted_reference"] = ticket.reference
     return redirect("support-submitted")
+
+
+def _not_taken(request: HttpRequest, page: dict[str, Any], *, had_files: bool) -> HttpResponse:
+    """An outage of ours while opening the ticket: nothing was stored. The form comes back
+    as it was sent (with its id, so sending it again can only open one ticket)."""
+    logger.warning("contact form request not taken: the database is unavailable")
+    drop_broken_connection()
+    message = gettext(
+        "We could not take your request just now because of a problem on our side, and "
+        "nothing was sent. Please send it again in a minute."
+    )
+    if had_files:
+        message += " " + gettext("Please attach your files again.")
+    return render(request, "support/new.html", {**page, "unsaved": message}, status=503)
 
 
 def submitted(request: HttpRequest) -> HttpResponse:
@@ -96,5 +120,5 @@ def _over_limit(request: HttpRequest, email: str) -> bool:
     limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
     client = request.META.get("REMOTE_ADDR", "")
     keys = (f"webform:ip:{client}", f"webform:email:{email.lower()}")
-    counts = [count_hit(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
+    counts = [count_hit_unless_down(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
     return max(counts) > limit

@@ -4,10 +4,12 @@ Every view finds the ticket through a selector bound to the customer, so another
 customer's ticket (or attachment) is simply not found: 404, never 403.
 """
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
+from helpdesk.faults import drop_broken_connection, is_transient
 from helpdesk.submissions import new_submission_id
 from tickets import selectors, services
 from tickets.downloads import attachment_response
@@ -26,6 +29,8 @@ from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
 from tickets.services.portal import accepts_customer_message, reopen_deadline
 from tickets.services.satisfaction import is_rateable
+
+logger = logging.getLogger(__name__)
 
 # Statuses in the customer's words (agents' labels, like "Waiting on customer", are theirs).
 CUSTOMER_STATUS_LABELS = {
@@ -95,6 +100,20 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
         return _thread_page(
             request, me, ticket, reply_form=form, reply_error=error.message, status=409
         )
+    except DatabaseError as error:
+        if not is_transient(error):
+            raise
+        # Nothing was stored; the box keeps the text and the form's id, so sending it
+        # again stores it once.
+        logger.warning("portal reply not taken: the database is unavailable")
+        drop_broken_connection()
+        unsent = gettext(
+            "We could not send your message just now because of a problem on our side. It "
+            "is below: please send it again in a minute."
+        )
+        if data["attachments"]:
+            unsent += " " + gettext("Please attach your files again.")
+        return _thread_page(request, me, ticket, reply_form=form, reply_error=unsent, status=503)
     if result.ticket.pk != ticket.pk:
         messages.success(
             request,

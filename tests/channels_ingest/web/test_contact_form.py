@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.outages import database_refusing
 from tickets.models import Attachment, Channel, MessageKind, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +172,42 @@ def test_each_rendered_form_is_a_request_of_its_own(client):
     for _ in range(2):
         assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
     assert Ticket.objects.count() == 2
+
+
+# --- Faults: what the customer sees, and that nothing is lost or written twice -----------
+
+
+def test_a_database_outage_keeps_what_was_typed_and_sending_again_opens_one_ticket(client):
+    sent = form(**_rendered_form(client))
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = client.post("/support/new/", sent)
+
+    assert response.status_code == 503
+    assert "could not take your request just now" in response.text
+    assert "Clicking Export shows a blank page since this morning.</textarea>" in response.text
+    assert not Ticket.objects.exists()
+
+    assert client.post("/support/new/", response.context["form"].data).status_code == 302
+    assert client.post("/support/new/", sent).status_code == 302  # and once more, already done
+    assert Ticket.objects.count() == 1
+
+
+def test_attachments_are_asked_for_again_after_an_outage(client):
+    log = SimpleUploadedFile("export.log", b"blank page at 09:12", content_type="text/plain")
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = client.post("/support/new/", form(attachments=[log]))
+    assert response.status_code == 503
+    assert "Please attach your files again." in response.text
+
+
+def test_the_form_is_taken_while_the_cache_is_down(client, settings):
+    # Redis (the rate limits' counters) unreachable: the request is taken, not refused.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.post("/support/new/", form(), follow=True)
+    ticket = Ticket.objects.get()
+    assert ticket.reference in response.text

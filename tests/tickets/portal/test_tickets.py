@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.outages import database_refusing
 from tests.tickets.portal.conftest import resolve
 from tickets import services
 from tickets.models import (
@@ -262,3 +263,19 @@ def test_customer_without_an_email_gets_a_web_identity_for_portal_messages(open_
     )
     assert result.ticket.pk == ticket.pk
     assert ticket.customer.contact_points.filter(kind=ContactKind.WEB).count() == 1
+
+
+def test_a_database_outage_keeps_the_reply_in_its_box_and_sending_again_stores_it_once(ann):
+    form = ann.client.get(thread_url(ann.ticket)).context["reply_form"]
+    data = {"text": "It smokes again.", "submission": form.initial["submission"]}
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = ann.client.post(thread_url(ann.ticket) + "reply/", data)
+
+    assert response.status_code == 503
+    assert "could not send your message just now" in response.text
+    assert "It smokes again.</textarea>" in response.text
+    assert not Message.objects.filter(body_text="It smokes again.").exists()
+
+    for _ in range(2):  # sent again, and once more from the same page
+        assert ann.client.post(thread_url(ann.ticket) + "reply/", data).status_code == 302
+    assert Message.objects.filter(ticket=ann.ticket, body_text="It smokes again.").count() == 1
