@@ -23,7 +23,7 @@ from tickets import selectors, services
 from tickets.downloads import attachment_response
 from tickets.errors import DomainError
 from tickets.fields import selectors as field_selectors
-from tickets.inbound import InboundAttachment
+from tickets.inbound import InboundAttachment, IngestOutcome, IngestResult
 from tickets.models import Ticket, TicketStatus
 from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
@@ -114,15 +114,24 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
         if data["attachments"]:
             unsent += " " + gettext("Please attach your files again.")
         return _thread_page(request, me, ticket, reply_form=form, reply_error=unsent, status=503)
-    if result.ticket.pk != ticket.pk:
-        messages.success(
-            request,
-            gettext("%(closed)s was closed, so we opened %(new)s for your message.")
-            % {"closed": ticket.reference, "new": result.ticket.reference},
-        )
-    else:
-        messages.success(request, gettext("Your message was sent."))
+    messages.success(request, _where_it_went(ticket, result))
     return redirect("portal-ticket", ticket_id=result.ticket.pk)
+
+
+def _where_it_went(asked: Ticket, result: IngestResult) -> str:
+    """What the customer is told of a message that went to another ticket than asked."""
+    went_to = result.ticket
+    if went_to.pk == asked.pk:
+        return gettext("Your message was sent.")
+    if went_to.follow_up_of is not None and result.outcome == IngestOutcome.NEW:
+        return gettext("%(closed)s was closed, so we opened %(new)s for your message.") % {
+            "closed": went_to.follow_up_of.reference,
+            "new": went_to.reference,
+        }
+    return gettext("%(merged)s was merged into %(target)s, so your message was added there.") % {
+        "merged": asked.reference,
+        "target": went_to.reference,
+    }
 
 
 @require_POST

@@ -231,7 +231,10 @@ def ticket_customer_write(
     now = now or timezone.now()
     if ticket.customer_id != customer.pk:
         raise InvalidInput(_("This is not the customer's ticket."), code="not_owner")
-    if ticket.merged_into_id is not None:
+    # A message on a ticket merged since (the page was open) goes where it went, as an
+    # email's reply does.
+    ticket = _merged_into(ticket)
+    if ticket.customer_id != customer.pk or ticket.merged_into_id is not None:
         raise Conflict(
             _("%(reference)s was merged into another request; write there.")
             % {"reference": ticket.reference},
@@ -260,6 +263,19 @@ def ticket_customer_write(
     if ticket.status == TicketStatus.CLOSED:
         return ticket_open(inbound=inbound, priority=ticket.priority, follow_up_of=ticket, now=now)
     return ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
+
+
+# How far a chain of merges is followed (merges cannot form cycles; this is a guard).
+_MAX_MERGE_HOPS = 20
+
+
+def _merged_into(ticket: Ticket) -> Ticket:
+    """The ticket a merged one ended in (itself when not merged)."""
+    for _hop in range(_MAX_MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
 
 
 def _portal_sender(customer: Customer) -> tuple[ContactKind, str]:

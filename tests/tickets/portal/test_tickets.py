@@ -279,3 +279,21 @@ def test_a_database_outage_keeps_the_reply_in_its_box_and_sending_again_stores_i
     for _ in range(2):  # sent again, and once more from the same page
         assert ann.client.post(thread_url(ann.ticket) + "reply/", data).status_code == 302
     assert Message.objects.filter(ticket=ann.ticket, body_text="It smokes again.").count() == 1
+
+
+def test_a_reply_to_a_ticket_merged_meanwhile_lands_where_it_went_as_by_email(
+    ann, agent, open_ticket
+):
+    form = ann.client.get(thread_url(ann.ticket)).context["reply_form"]  # the page, open
+    target = open_ticket(sender=ann.email, subject="Printer, again")
+    services.ticket_merge(source=ann.ticket, target=target, actor=agent)
+
+    data = {"text": "Now it beeps too.", "submission": form.initial["submission"]}
+    response = ann.client.post(thread_url(ann.ticket) + "reply/", data, follow=True)
+
+    assert response.redirect_chain[-1][0] == thread_url(target)
+    assert Message.objects.get(body_text="Now it beeps too.").ticket_id == target.pk
+    assert (
+        f"{ann.ticket.reference} was merged into {target.reference}, so your message was "
+        "added there." in response.text
+    )
