@@ -27,7 +27,7 @@ from tickets.inbound import InboundAttachment, IngestOutcome, IngestResult
 from tickets.models import Ticket, TicketStatus
 from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
-from tickets.services.portal import accepts_customer_message, reopen_deadline
+from tickets.services.reopening import reopen_deadline, takes_customer_message, within_reopen_window
 from tickets.services.satisfaction import is_rateable
 
 logger = logging.getLogger(__name__)
@@ -123,10 +123,19 @@ def _where_it_went(asked: Ticket, result: IngestResult) -> str:
     went_to = result.ticket
     if went_to.pk == asked.pk:
         return gettext("Your message was sent.")
-    if went_to.follow_up_of is not None and result.outcome == IngestOutcome.NEW:
-        return gettext("%(closed)s was closed, so we opened %(new)s for your message.") % {
-            "closed": went_to.follow_up_of.reference,
+    earlier = went_to.follow_up_of
+    if earlier is not None and result.outcome == IngestOutcome.NEW:
+        if earlier.status == TicketStatus.CLOSED:
+            said = gettext("%(closed)s was closed, so we opened %(new)s for your message.")
+        else:
+            said = gettext(
+                "%(closed)s was resolved more than %(days)s days ago, so we opened %(new)s "
+                "for your message."
+            )
+        return said % {
+            "closed": earlier.reference,
             "new": went_to.reference,
+            "days": settings.HELPDESK_REOPEN_DAYS,
         }
     return gettext("%(merged)s was merged into %(target)s, so your message was added there.") % {
         "merged": asked.reference,
@@ -256,10 +265,11 @@ def _thread_page(
         "follow_up_of": ticket.follow_up_of
         if ticket.follow_up_of and ticket.follow_up_of.customer_id == me.customer.pk
         else None,
-        "can_write": accepts_customer_message(ticket, now),
-        "writes_follow_up": ticket.status == TicketStatus.CLOSED,
-        "can_reopen": ticket.status == TicketStatus.RESOLVED
-        and accepts_customer_message(ticket, now),
+        # Whatever its state, a customer may write on their own (unmerged) ticket: where it
+        # goes is the rule of every door (tickets/services/reopening.py).
+        "can_write": not merged,
+        "writes_follow_up": not merged and not takes_customer_message(ticket, now),
+        "can_reopen": ticket.status == TicketStatus.RESOLVED and within_reopen_window(ticket, now),
         "can_close": not merged and ticket.status != TicketStatus.CLOSED,
         "reopen_deadline": reopen_deadline(ticket),
         "can_rate": is_rateable(ticket),

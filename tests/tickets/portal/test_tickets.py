@@ -214,7 +214,7 @@ def test_reply_to_a_resolved_ticket_reopens_it(ann, agent):
     assert ann.ticket.status == TicketStatus.OPEN
 
 
-def test_after_the_window_the_portal_offers_a_new_request(ann, agent, settings):
+def test_after_the_window_a_reply_opens_a_follow_up_as_by_email(ann, agent, settings):
     settings.HELPDESK_REOPEN_DAYS = 7
     resolved_at = timezone.now()
     with time_machine.travel(resolved_at, tick=False):
@@ -223,17 +223,21 @@ def test_after_the_window_the_portal_offers_a_new_request(ann, agent, settings):
         assert ann.client.get(thread_url(ann.ticket)).context["can_reopen"]
     with time_machine.travel(resolved_at + timedelta(days=7, minutes=1), tick=False):
         page = ann.client.get(thread_url(ann.ticket))
-        assert not page.context["can_reopen"] and not page.context["can_write"]
-        assert "Open a new request" in page.text and 'href="/support/new/"' in page.text
-        assert "Reopen without a message" not in page.text
+        assert not page.context["can_reopen"] and "Reopen without a message" not in page.text
+        assert page.context["writes_follow_up"] and "Send as a follow-up request" in page.text
         refused = ann.client.post(thread_url(ann.ticket) + "reopen/", follow=True)
-        assert "please open a new request" in refused.text
+        assert "so it cannot be reopened; write to us" in refused.text
         late = ann.client.post(thread_url(ann.ticket) + "reply/", {"text": "Hello again"})
-        assert late.status_code == 409 and "please open a new request" in late.text
-        assert "Hello again</textarea>" in late.text
+    follow_up = Ticket.objects.get(follow_up_of=ann.ticket)
+    assert late["Location"] == thread_url(follow_up)
+    assert follow_up.messages.get().body_text == "Hello again"
+    told = ann.client.get(thread_url(follow_up)).text
+    assert (
+        f"{ann.ticket.reference} was resolved more than 7 days ago, so we opened "
+        f"{follow_up.reference} for your message." in told
+    )
     ann.ticket.refresh_from_db()
     assert ann.ticket.status == TicketStatus.RESOLVED
-    assert not Message.objects.filter(body_text="Hello again").exists()
 
 
 def test_closed_ticket_takes_a_follow_up_within_the_window(ann, agent):
@@ -252,7 +256,7 @@ def test_closed_ticket_takes_a_follow_up_within_the_window(ann, agent):
     assert f"we opened {follow_up.reference} for your message" in page.text
     assert f'Follow-up of <a href="/support/tickets/{ann.ticket.pk}/">' in page.text
     with time_machine.travel(closed_at + timedelta(days=8), tick=False):
-        assert not ann.client.get(thread_url(ann.ticket)).context["can_write"]
+        assert ann.client.get(thread_url(ann.ticket)).context["writes_follow_up"]
 
 
 def test_customer_without_an_email_gets_a_web_identity_for_portal_messages(open_ticket):
