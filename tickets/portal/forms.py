@@ -59,7 +59,7 @@ class ReplyForm(forms.Form):
         required=False,
         label=_("Attach files"),
         help_text=_("Screenshots or logs, up to 10 files."),
-        too_large_hint="; attach a smaller file (your message is kept below)",
+        too_large_hint=_("; attach a smaller file (your message is kept below)"),
     )
     # One id per rendered form: a second submit of the same form stores the message once.
     submission = SubmissionField()

@@ -211,3 +211,15 @@ def test_the_form_is_taken_while_the_cache_is_down(client, settings):
     response = client.post("/support/new/", form(), follow=True)
     ticket = Ticket.objects.get()
     assert ticket.reference in response.text
+
+
+def test_attachment_refusals_are_said_in_the_customers_language(client, settings):
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+    big = SimpleUploadedFile("log.txt", b"x" * 11, content_type="text/plain")
+    page = client.post("/support/new/", form(attachments=[big]), **german).text
+    assert "log.txt ist größer als 10\xa0Bytes." in page
+    many = [SimpleUploadedFile(f"{n}.txt", b"x", content_type="text/plain") for n in range(11)]
+    page = client.post("/support/new/", form(attachments=many), **german).text
+    assert "Hängen Sie höchstens 10 Dateien an." in page
+    assert not Ticket.objects.exists()
