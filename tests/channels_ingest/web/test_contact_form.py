@@ -223,3 +223,32 @@ def test_attachment_refusals_are_said_in_the_customers_language(client, settings
     page = client.post("/support/new/", form(attachments=many), **german).text
     assert "Hängen Sie höchstens 10 Dateien an." in page
     assert not Ticket.objects.exists()
+
+
+# --- A signed-in customer ----------------------------------------------------------------
+
+
+def test_a_signed_in_customer_finds_their_address_filled_in_and_the_request_in_their_list(
+    client, customer_user
+):
+    client.force_login(customer_user)
+    page = client.get("/support/new/")
+    assert page.context["form"]["email"].value() == "portal@example.com"
+
+    assert client.post("/support/new/", form(email="Portal@Example.com")).status_code == 302
+    ticket = Ticket.objects.get()
+    assert ticket.reference in client.get("/support/tickets/").text
+
+
+def test_a_signed_in_customer_writing_from_an_address_not_theirs_is_told_and_nothing_opened(
+    client, customer_user
+):
+    # Else the request went to another (or a new) customer, never shown in "My requests".
+    client.force_login(customer_user)
+    response = client.post("/support/new/", form(email="dana@example.org"))
+    assert response.status_code == 200
+    assert (
+        "You are signed in with portal@example.com: write from that address, or sign out to "
+        "write from another." in response.text
+    )
+    assert not Ticket.objects.exists()
