@@ -10,12 +10,23 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
 from django.db import connection
-from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.ids import id_from
 from tickets.models import (
+    ACTIVE_STATUSES,
     AgentProfile,
     Attachment,
     ContactKind,
@@ -336,8 +347,9 @@ def customer_for_user(user: AbstractBaseUser | AnonymousUser) -> Customer | None
 
 
 def customer_ticket_list(*, customer: Customer) -> QuerySet[Ticket]:
-    """The customer's tickets, most recently updated first, in one query; `last_update` is
-    the latest public change (a message, resolution or closure)."""
+    """The customer's tickets, open ones first, then most recently updated first, in one
+    query (a page of it: the portal's list); `last_update` is the latest public change (a
+    message, resolution or closure)."""
     return (
         Ticket.objects.filter(customer=customer)
         .select_related("merged_into")
@@ -347,9 +359,13 @@ def customer_ticket_list(*, customer: Customer) -> QuerySet[Ticket]:
                 Coalesce("resolved_at", "created_at"),
                 Coalesce("closed_at", "created_at"),
                 output_field=DateTimeField(),
-            )
+            ),
+            is_open=Case(
+                When(status__in=ACTIVE_STATUSES, then=Value(1)),
+                default=Value(0),
+            ),
         )
-        .order_by("-last_update", "-id")
+        .order_by("-is_open", "-last_update", "-id")
     )
 
 

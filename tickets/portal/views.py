@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,6 +32,8 @@ from tickets.services.reopening import reopen_deadline, takes_customer_message, 
 from tickets.services.satisfaction import is_rateable
 
 logger = logging.getLogger(__name__)
+
+TICKETS_PER_PAGE = 50
 
 # Statuses in the customer's words (agents' labels, like "Waiting on customer", are theirs).
 CUSTOMER_STATUS_LABELS = {
@@ -60,11 +63,17 @@ class TicketRow:
 @require_safe
 @customer_required
 def ticket_list(request: HttpRequest, me: PortalVisitor) -> HttpResponse:
+    # A page at a time (a customer writing often, or an alarm's address, has thousands);
+    # a page number past the end shows the last page.
+    page = Paginator(
+        selectors.customer_ticket_list(customer=me.customer), TICKETS_PER_PAGE
+    ).get_page(request.GET.get("page"))
     rows = [
         TicketRow(ticket=t, status=status_label(t), merged_into=_own_merge_target(t, me))
-        for t in selectors.customer_ticket_list(customer=me.customer)
+        for t in page.object_list
     ]
     context = {
+        "page": page,
         "open_rows": [row for row in rows if row.ticket.is_active],
         "closed_rows": [row for row in rows if not row.ticket.is_active],
     }

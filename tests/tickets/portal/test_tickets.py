@@ -301,3 +301,27 @@ def test_a_reply_to_a_ticket_merged_meanwhile_lands_where_it_went_as_by_email(
         f"{ann.ticket.reference} was merged into {target.reference}, so your message was "
         "added there." in response.text
     )
+
+
+def test_a_long_list_comes_a_page_at_a_time_open_first_at_the_same_cost(ann, open_ticket, agent):
+    def page(number: int):
+        with CaptureQueriesContext(connection) as queries:
+            response = ann.client.get("/support/tickets/", {"page": number})
+        assert response.status_code == 200
+        return response, len(queries)
+
+    _, few = page(1)
+    done = [resolve(open_ticket(sender=ann.email), agent) for _ in range(50)]
+    waiting = open_ticket(sender=ann.email, subject="Still waiting")
+
+    first, first_cost = page(1)
+    assert [row.ticket.pk for row in first.context["open_rows"]] == [waiting.pk, ann.ticket.pk]
+    assert len(first.context["closed_rows"]) == 48
+    assert 'href="?page=2"' in first.text
+    second, second_cost = page(2)
+    assert len(second.context["closed_rows"]) == 2 and not second.context["open_rows"]
+    shown = {row.ticket.pk for r in (first, second) for row in r.context["closed_rows"]}
+    assert shown == {ticket.pk for ticket in done}
+    assert "You have no open requests." not in second.text
+    assert first_cost == second_cost == few
+    assert page(99)[0].context["closed_rows"] == second.context["closed_rows"]  # the last
