@@ -29,7 +29,7 @@ from tickets.models import Ticket, TicketStatus
 from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
 from tickets.services.reopening import reopen_deadline, takes_customer_message, within_reopen_window
-from tickets.services.satisfaction import is_rateable
+from tickets.services.satisfaction import is_rateable, ticket_to_rate
 
 logger = logging.getLogger(__name__)
 
@@ -195,9 +195,12 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
     form = RatingForm(request.POST)
     if not form.is_valid():
         return _thread_page(request, me, ticket, rating_form=form, status=400)
+    # A ticket merged since the page was shown is rated as the one it was merged into, as
+    # the resolution email's link rates it (tickets.services.satisfaction).
+    rated = ticket_to_rate(ticket) or ticket
     try:
         services.ticket_rate(
-            ticket=ticket,
+            ticket=rated,
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"],
             actor=me.user,
@@ -207,7 +210,7 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
             request, me, ticket, rating_form=form, rating_error=error.message, status=409
         )
     messages.success(request, gettext("Thank you for your feedback!"))
-    return redirect("portal-ticket", ticket_id=ticket.pk)
+    return redirect("portal-ticket", ticket_id=rated.pk)
 
 
 @require_safe
