@@ -15,7 +15,7 @@ import kombu.exceptions
 import psycopg
 import redis.exceptions
 from django.db import Error as DatabaseError
-from django.db import InterfaceError, connection
+from django.db import InterfaceError
 
 # Database errors by SQLSTATE (PostgreSQL): the classes and codes of an outage. Anything
 # else with a SQLSTATE (a value too long, a check or foreign key violated, a statement the
@@ -86,10 +86,3 @@ def _database_outage(error: BaseException) -> bool:
     return isinstance(
         driver, psycopg.OperationalError | psycopg.InterfaceError | InterfaceError
     ) or isinstance(error, InterfaceError)
-
-
-def drop_broken_connection() -> None:
-    """After an outage met in a request: a database connection it broke is closed, so the
-    page that says what happened connects anew (one still usable is kept)."""
-    if connection.connection is not None and not connection.is_usable():
-        connection.close()

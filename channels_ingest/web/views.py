@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
-from helpdesk.faults import drop_broken_connection, is_transient
+from helpdesk.faults import is_transient
 from helpdesk.languages import language_of_request
 from helpdesk.ratelimit import count_hit_unless_down
 from knowledge.suggest_views import CONTACT_DRAFT
@@ -73,7 +73,6 @@ def _not_taken(request: HttpRequest, page: dict[str, Any], *, had_files: bool) -
     """An outage of ours while opening the ticket: nothing was stored. The form comes back
     as it was sent (with its id, so sending it again can only open one ticket)."""
     logger.warning("contact form request not taken: the database is unavailable")
-    drop_broken_connection()
     message = gettext(
         "We could not take your request just now because of a problem on our side, and "
         "nothing was sent. Please send it again in a minute."

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
-from helpdesk.faults import drop_broken_connection, is_transient
+from helpdesk.faults import is_transient
 from helpdesk.submissions import new_submission_id
 from tickets import selectors, services
 from tickets.downloads import attachment_response
@@ -115,7 +115,6 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
         # Nothing was stored; the box keeps the text and the form's id, so sending it
         # again stores it once.
         logger.warning("portal reply not taken: the database is unavailable")
-        drop_broken_connection()
         unsent = gettext(
             "We could not send your message just now because of a problem on our side. It "
             "is below: please send it again in a minute."
