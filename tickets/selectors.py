@@ -373,8 +373,7 @@ def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | No
     """One of the customer's tickets with its public messages (`public_messages`) and their
     attachments; None when the ticket is not theirs."""
     public = (
-        Message.objects.filter(kind__in=PUBLIC_MESSAGE_KINDS)
-        .exclude(delivery_status=DeliveryStatus.SUPPRESSED)  # never sent: never said
+        Message.objects.filter(_shown_to_customer())
         .select_related("author_user")
         .prefetch_related("attachments")
         .order_by("created_at", "id")
@@ -388,12 +387,19 @@ def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | No
 
 
 def customer_attachment(*, customer: Customer, attachment_id: int) -> Attachment | None:
-    """An attachment of a public message on one of the customer's tickets."""
+    """An attachment of a message the customer is shown, on one of their tickets."""
     return Attachment.objects.filter(
-        pk=attachment_id,
-        message__ticket__customer=customer,
-        message__kind__in=PUBLIC_MESSAGE_KINDS,
+        _shown_to_customer("message__"), pk=attachment_id, message__ticket__customer=customer
     ).first()
+
+
+def _shown_to_customer(prefix: str = "") -> Q:
+    """The messages a customer is shown of their ticket (their thread, its files): what
+    they wrote and what was sent to them; never a note, nor a message held back (never
+    sent: never said). `prefix`: the path to the message from the model asked."""
+    return Q(**{f"{prefix}kind__in": PUBLIC_MESSAGE_KINDS}) & ~Q(
+        **{f"{prefix}delivery_status": DeliveryStatus.SUPPRESSED}
+    )
 
 
 def portal_username_for_email(email: str) -> str | None:
