@@ -13,6 +13,7 @@ from django.utils import timezone
 from tests.outages import database_refusing
 from tests.tickets.portal.conftest import resolve
 from tickets import services
+from tickets.inbound import InboundAttachment
 from tickets.models import (
     Attachment,
     Channel,
@@ -325,3 +326,22 @@ def test_a_long_list_comes_a_page_at_a_time_open_first_at_the_same_cost(ann, ope
     assert "You have no open requests." not in second.text
     assert first_cost == second_cost == few
     assert page(99)[0].context["closed_rows"] == second.context["closed_rows"]  # the last
+
+
+def test_a_thread_costs_the_same_queries_for_a_few_or_many_messages_and_files(ann, agent):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert ann.client.get(thread_url(ann.ticket)).status_code == 200
+        return len(queries)
+
+    count()  # once, for what the first page of a session reads
+    few = count()
+    for n in range(6):
+        services.ticket_reply(
+            ticket=Ticket.objects.get(pk=ann.ticket.pk),
+            actor=agent,
+            text=f"Answer {n}",
+            attachments=(InboundAttachment(f"log{n}.txt", "text/plain", b"log"),),
+        )
+        ann.client.post(thread_url(ann.ticket) + "reply/", {"text": f"Thanks {n}"})
+    assert count() == few
