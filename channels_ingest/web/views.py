@@ -57,6 +57,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             held.inbound_of_form(form.cleaned_data),
             urgency=form.cleaned_data["urgency"],
             reason="the hidden field was filled in",
+            submission=form.cleaned_data["submission"],
         )
         return redirect("support-submitted")
     try:

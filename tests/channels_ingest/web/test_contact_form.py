@@ -252,3 +252,12 @@ def test_a_signed_in_customer_writing_from_an_address_not_theirs_is_told_and_not
         "write from another." in response.text
     )
     assert not Ticket.objects.exists()
+
+
+def test_a_held_request_sent_twice_is_held_once(client):
+    from channels_ingest.models import InboundItem
+
+    sent = form(website="http://my.example", **_rendered_form(client))
+    for _ in range(2):
+        assert client.post("/support/new/", sent).status_code == 302
+    assert InboundItem.objects.count() == 1  # else an admin releasing both opens two tickets
