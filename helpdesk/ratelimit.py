@@ -42,6 +42,26 @@ def count_hit_unless_down(key: str, *, window_seconds: int) -> int:
         return 0
 
 
+def noted_unless_down(key: str) -> bool:
+    """Whether `key` was noted (note_unless_down) in its window; False while the cache is
+    down."""
+    try:
+        return cache.get(key) is not None
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        return False
+
+
+def note_unless_down(key: str, *, window_seconds: int) -> None:
+    """Note `key` for its window (not at all while the cache is down)."""
+    try:
+        cache.set(key, 1, timeout=window_seconds)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+
+
 # Links sent by email on request (the portal's sign-in links, the staff's password reset):
 # at most this many for one address, and asked from one client, in the window.
 LINK_WINDOW_SECONDS = 15 * 60

@@ -15,7 +15,7 @@ from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
 from helpdesk.faults import is_transient
 from helpdesk.languages import language_of_request
-from helpdesk.ratelimit import count_hit_unless_down
+from helpdesk.ratelimit import count_hit_unless_down, note_unless_down, noted_unless_down
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
@@ -48,7 +48,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     page = {"form": form, "ticket_forms": offered, "chosen_form": chosen}
     if request.method != "POST" or not form.is_valid():
         return render(request, "support/new.html", page)
-    if _over_limit(request, form.cleaned_data["email"]):
+    if _over_limit(request, form.cleaned_data["email"], form.cleaned_data["submission"]):
         message = gettext("You sent several requests in a short time. Please wait a few minutes.")
         return render(request, "support/new.html", {**page, "limited": message}, status=429)
     if form.is_robot():
@@ -115,10 +115,19 @@ def _open_ticket(form: ContactForm, *, language: str) -> Ticket:
     return ticket
 
 
-def _over_limit(request: HttpRequest, email: str) -> bool:
-    """At most N requests per address and per client IP in ten minutes."""
+def _over_limit(request: HttpRequest, email: str, submission: str) -> bool:
+    """At most N requests per address and per client IP in ten minutes. One form sent
+    again (after an outage, or twice) is one request: it can open only one ticket. (Only
+    an accepted one is noted: a form refused for the limit stays refused.)"""
+    accepted = f"webform:accepted:{submission}"
+    if submission and noted_unless_down(accepted):
+        return False
     limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
     client = request.META.get("REMOTE_ADDR", "")
     keys = (f"webform:ip:{client}", f"webform:email:{email.lower()}")
     counts = [count_hit_unless_down(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
-    return max(counts) > limit
+    if max(counts) > limit:
+        return True
+    if submission:
+        note_unless_down(accepted, window_seconds=RATE_WINDOW_SECONDS)
+    return False

@@ -261,3 +261,25 @@ def test_a_held_request_sent_twice_is_held_once(client):
     for _ in range(2):
         assert client.post("/support/new/", sent).status_code == 302
     assert InboundItem.objects.count() == 1  # else an admin releasing both opens two tickets
+
+
+def test_sending_one_form_again_after_outages_is_not_counted_as_more_requests(client, settings):
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 2
+    sent = form(**_rendered_form(client))
+    with database_refusing('INSERT INTO "tickets_message"'):
+        for _ in range(3):
+            assert client.post("/support/new/", sent).status_code == 503
+    response = client.post("/support/new/", sent, follow=True)
+    assert Ticket.objects.get().reference in response.text
+    # Other forms are still counted.
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 429
+
+
+def test_a_form_refused_for_the_limit_stays_refused_when_sent_again(client, settings):
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 1
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    refused = form(**_rendered_form(client))
+    for _ in range(2):
+        assert client.post("/support/new/", refused).status_code == 429
+    assert Ticket.objects.count() == 1
