@@ -1,7 +1,13 @@
 """A fixed-window counter in the cache (shared by all processes when Redis is configured)."""
 
+import logging
+
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from helpdesk.faults import is_transient
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -22,6 +28,38 @@ def count_hit(key: str, *, window_seconds: int) -> int:
         # would have started a counter that never expires, limiting the key for ever.
         cache.touch(key, window_seconds)
     return count
+
+
+def count_hit_unless_down(key: str, *, window_seconds: int) -> int:
+    """count_hit for a limit that must not turn people away while the cache is down (a
+    customer's request is worth more than the limit): an outage counts nothing, logged."""
+    try:
+        return count_hit(key, window_seconds=window_seconds)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        logger.warning("rate limit %s not counted: the cache is unavailable", key.split(":")[0])
+        return 0
+
+
+def noted_unless_down(key: str) -> bool:
+    """Whether `key` was noted (note_unless_down) in its window; False while the cache is
+    down."""
+    try:
+        return cache.get(key) is not None
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        return False
+
+
+def note_unless_down(key: str, *, window_seconds: int) -> None:
+    """Note `key` for its window (not at all while the cache is down)."""
+    try:
+        cache.set(key, 1, timeout=window_seconds)
+    except Exception as error:
+        if not is_transient(error):
+            raise
 
 
 # Links sent by email on request (the portal's sign-in links, the staff's password reset):

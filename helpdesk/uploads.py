@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 
 MAX_FILES = 10
 
@@ -28,11 +29,21 @@ class MultipleFileField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
         files = data if isinstance(data, list | tuple) else [data] if data else []
         if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Attach at most {MAX_FILES} files.")
+            raise forms.ValidationError(
+                ngettext(
+                    "Attach at most %(most)d file.", "Attach at most %(most)d files.", MAX_FILES
+                )
+                % {"most": MAX_FILES}
+            )
         limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
         for upload in files:
             if upload.size > limit:
                 raise forms.ValidationError(
-                    f"{upload.name} is larger than {filesizeformat(limit)}{self.too_large_hint}."
+                    gettext("%(name)s is larger than %(limit)s%(hint)s.")
+                    % {
+                        "name": upload.name,
+                        "limit": filesizeformat(limit),
+                        "hint": self.too_large_hint,
+                    }
                 )
         return [super(MultipleFileField, self).clean(upload, initial) for upload in files]

@@ -139,3 +139,19 @@ def connection_cut_before(statement: str) -> Iterator[Callable[[], int]]:
 
     with connection.execute_wrapper(cut):
         yield lambda: cuts
+
+
+@contextmanager
+def database_refusing(statement: str) -> Iterator[None]:
+    """The database refusing each statement that starts with `statement` as when it cannot
+    get a lock in time (an outage of ours, not the request's fault), on any backend; the
+    connection stays usable."""
+    from django.db import OperationalError
+
+    def refuse(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().startswith(statement):
+            raise OperationalError("lock not available") from psycopg.errors.LockNotAvailable()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        yield

@@ -10,12 +10,23 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
 from django.db import connection
-from django.db.models import DateTimeField, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from tickets.fields.selectors import FieldCondition, condition_filter
 from tickets.ids import id_from
 from tickets.models import (
+    ACTIVE_STATUSES,
     AgentProfile,
     Attachment,
     ContactKind,
@@ -336,8 +347,9 @@ def customer_for_user(user: AbstractBaseUser | AnonymousUser) -> Customer | None
 
 
 def customer_ticket_list(*, customer: Customer) -> QuerySet[Ticket]:
-    """The customer's tickets, most recently updated first, in one query; `last_update` is
-    the latest public change (a message, resolution or closure)."""
+    """The customer's tickets, open ones first, then most recently updated first, in one
+    query (a page of it: the portal's list); `last_update` is the latest public change (a
+    message, resolution or closure)."""
     return (
         Ticket.objects.filter(customer=customer)
         .select_related("merged_into")
@@ -347,9 +359,13 @@ def customer_ticket_list(*, customer: Customer) -> QuerySet[Ticket]:
                 Coalesce("resolved_at", "created_at"),
                 Coalesce("closed_at", "created_at"),
                 output_field=DateTimeField(),
-            )
+            ),
+            is_open=Case(
+                When(status__in=ACTIVE_STATUSES, then=Value(1)),
+                default=Value(0),
+            ),
         )
-        .order_by("-last_update", "-id")
+        .order_by("-is_open", "-last_update", "-id")
     )
 
 
@@ -357,8 +373,7 @@ def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | No
     """One of the customer's tickets with its public messages (`public_messages`) and their
     attachments; None when the ticket is not theirs."""
     public = (
-        Message.objects.filter(kind__in=PUBLIC_MESSAGE_KINDS)
-        .exclude(delivery_status=DeliveryStatus.SUPPRESSED)  # never sent: never said
+        Message.objects.filter(_shown_to_customer())
         .select_related("author_user")
         .prefetch_related("attachments")
         .order_by("created_at", "id")
@@ -372,12 +387,19 @@ def customer_ticket_thread(*, customer: Customer, ticket_id: int) -> Ticket | No
 
 
 def customer_attachment(*, customer: Customer, attachment_id: int) -> Attachment | None:
-    """An attachment of a public message on one of the customer's tickets."""
+    """An attachment of a message the customer is shown, on one of their tickets."""
     return Attachment.objects.filter(
-        pk=attachment_id,
-        message__ticket__customer=customer,
-        message__kind__in=PUBLIC_MESSAGE_KINDS,
+        _shown_to_customer("message__"), pk=attachment_id, message__ticket__customer=customer
     ).first()
+
+
+def _shown_to_customer(prefix: str = "") -> Q:
+    """The messages a customer is shown of their ticket (their thread, its files): what
+    they wrote and what was sent to them; never a note, nor a message held back (never
+    sent: never said). `prefix`: the path to the message from the model asked."""
+    return Q(**{f"{prefix}kind__in": PUBLIC_MESSAGE_KINDS}) & ~Q(
+        **{f"{prefix}delivery_status": DeliveryStatus.SUPPRESSED}
+    )
 
 
 def portal_username_for_email(email: str) -> str | None:

@@ -3,13 +3,23 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.submissions import SubmissionField, new_submission_id
 from helpdesk.uploads import MultipleFileField
 from tickets.catalog import selectors as catalog
 from tickets.fields import forms as field_inputs
 from tickets.fields.selectors import form_fields
-from tickets.models import Customer, ServiceStatus, TicketForm
+from tickets.models import ContactKind, Customer, ServiceStatus, TicketForm
 
 NOT_SURE = ("", _("Not sure, or something else"))
+
+
+def _email_addresses(customer: Customer) -> list[str]:
+    """The customer's email addresses (stored lower-cased), the latest first."""
+    return list(
+        customer.contact_points.filter(kind=ContactKind.EMAIL)
+        .order_by("-created_at", "-id")
+        .values_list("value", flat=True)
+    )
 
 
 class ContactForm(forms.Form):
@@ -45,6 +55,9 @@ class ContactForm(forms.Form):
         label=_("Leave this empty"),
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
+    # One id per rendered form: a double click, or sending again after an error or a lost
+    # answer, opens one ticket (and sends one confirmation).
+    submission = SubmissionField()
 
     def __init__(
         self,
@@ -57,7 +70,12 @@ class ContactForm(forms.Form):
         their organization's) services; anyone else chooses among the products offered.
         `ticket_form`: the kind of request the customer chose, whose fields they fill."""
         super().__init__(*args, **kwargs)
+        self.initial.setdefault("submission", new_submission_id())
         self.ticket_form = ticket_form
+        self.addresses = _email_addresses(customer) if customer is not None else []
+        if customer is not None and self.addresses:
+            self.initial.setdefault("email", self.addresses[0])
+            self.initial.setdefault("name", customer.name)
         if ticket_form is not None:
             self.fields["ticket_form"] = forms.IntegerField(
                 widget=forms.HiddenInput, initial=ticket_form.pk, required=False
@@ -86,6 +104,20 @@ class ContactForm(forms.Form):
 
     # The form's own fields before the custom ones (which come before the attachments).
     _BEFORE_FIELDS = ("name", "email", "about", "subject", "description", "urgency")
+
+    def clean_email(self) -> str:
+        """A signed-in customer writes from one of their addresses: a request from another
+        would go to another customer, never shown in their "My requests"."""
+        email: str = self.cleaned_data["email"]
+        if self.addresses and email.strip().lower() not in self.addresses:
+            raise forms.ValidationError(
+                _(
+                    "You are signed in with %(address)s: write from that address, or sign "
+                    "out to write from another."
+                )
+                % {"address": self.addresses[0]}
+            )
+        return email
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -46,8 +46,11 @@ def _request(fields: dict[str, Any], attachments: tuple[InboundAttachment, ...])
     )
 
 
-def hold(inbound: InboundMessage, *, urgency: str, reason: str) -> InboundItem:
-    """Keep a contact-form request for an admin to look at, with all the person sent."""
+def hold(
+    inbound: InboundMessage, *, urgency: str, reason: str, submission: str = ""
+) -> InboundItem:
+    """Keep a contact-form request for an admin to look at, with all the person sent;
+    `submission` (the form's id) keeps a form sent twice once."""
     payload = {
         "name": inbound.sender_name,
         "email": inbound.sender,
@@ -65,15 +68,18 @@ def hold(inbound: InboundMessage, *, urgency: str, reason: str) -> InboundItem:
             for a in inbound.attachments
         ],
     }
-    return InboundItem.objects.create(
+    item, _created = InboundItem.objects.get_or_create(
         channel=Channel.WEB,
-        source=SOURCE,
-        idempotency_key=f"held:{uuid.uuid4()}",
-        payload=json.dumps(payload).encode(),
-        content_type="application/json",
-        status=InboundStatus.HELD,
-        error=f"Held as suspected spam: {reason}",
+        idempotency_key=f"held:{submission or uuid.uuid4()}",
+        defaults={
+            "source": SOURCE,
+            "payload": json.dumps(payload).encode(),
+            "content_type": "application/json",
+            "status": InboundStatus.HELD,
+            "error": f"Held as suspected spam: {reason}",
+        },
     )
+    return item
 
 
 def _inbound_of_held(payload: dict[str, Any]) -> InboundMessage:

@@ -40,14 +40,13 @@ def _resolve(ticket: Ticket, agent: Any) -> None:
     services.ticket_resolve(ticket=Ticket.objects.get(pk=ticket.pk), actor=agent)
 
 
-def _closed_long_ago(ticket: Ticket, agent: Any, settings: Any) -> Any:
-    """Close the ticket; the time just after the reopening window, to travel to."""
+def _resolved_long_ago(ticket: Ticket, agent: Any, settings: Any) -> Any:
+    """Resolve the ticket; the time just after the reopening window, to travel to."""
     settings.HELPDESK_REOPEN_DAYS = 7
-    closed_at = timezone.now()
-    with time_machine.travel(closed_at, tick=False):
+    resolved_at = timezone.now()
+    with time_machine.travel(resolved_at, tick=False):
         _resolve(ticket, agent)
-        services.ticket_close(ticket=Ticket.objects.get(pk=ticket.pk), actor=agent)
-    return closed_at + timedelta(days=7, minutes=1)
+    return resolved_at + timedelta(days=7, minutes=1)
 
 
 @pytest.mark.parametrize(
@@ -55,22 +54,27 @@ def _closed_long_ago(ticket: Ticket, agent: Any, settings: Any) -> Any:
     [
         (
             "de",
-            "{ref} wurde vor mehr als 7 Tagen geschlossen; bitte stellen Sie eine neue Anfrage.",
+            "{ref} wurde vor mehr als 7 Tagen gelöst und kann nicht wieder geöffnet werden; "
+            "schreiben Sie uns, und wir eröffnen eine Folgeanfrage.",
         ),
-        ("", "{ref} was closed more than 7 days ago; please open a new request."),
+        (
+            "",
+            "{ref} was resolved more than 7 days ago, so it cannot be reopened; write to us "
+            "and we open a follow-up request.",
+        ),
     ],
 )
-def test_a_refused_portal_reply_is_said_in_the_customers_language(
+def test_a_refused_portal_reopening_is_said_in_the_customers_language(
     open_ticket, agent, settings, language, said
 ):
     ticket = open_ticket(sender="jutta@example.de")
-    later = _closed_long_ago(ticket, agent, settings)
+    later = _resolved_long_ago(ticket, agent, settings)
     client = _portal_client(ticket, language)
     with time_machine.travel(later, tick=False):
-        page = client.post(f"/support/tickets/{ticket.pk}/reply/", {"text": "Hallo?"}, **ENGLISH)
-    assert page.status_code == 409
+        page = client.post(f"/support/tickets/{ticket.pk}/reopen/", follow=True, **ENGLISH)
     assert said.format(ref=ticket.reference) in page.content.decode()
-    assert not ticket.messages.filter(body_text="Hallo?").exists()
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved"
 
 
 @pytest.mark.parametrize(

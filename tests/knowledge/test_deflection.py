@@ -191,3 +191,23 @@ def test_this_solved_it_from_one_address_is_counted_a_limited_number_of_times(vp
         assert response.status_code == 302  # the customer's page is the same
 
     assert Deflection.objects.count() == 2
+
+
+def test_suggestions_and_this_solved_it_work_while_the_cache_is_down(client, vpn, settings):
+    # Redis (the limits' counters) unreachable: the customer is still answered.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    fragment = suggest(client, "VPN keeps disconnecting")
+    assert "VPN disconnects every few minutes" in fragment
+
+    response = client.post(
+        "/support/solved-it/",
+        {"article": vpn.pk, "subject": "VPN", "suggestion_search": token_in(fragment)},
+        **HTMX,
+    )
+    assert response.status_code == 200 and "Glad that helped" in response.text
+    assert Deflection.objects.count() == 1

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from tickets import addressing, services
@@ -133,6 +134,26 @@ def test_reply_to_resolved_ticket_reopens_it(conversation, inbound, agent):
     )
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.OPEN
+
+
+def test_reply_to_a_ticket_resolved_longer_ago_than_the_reopen_window_opens_a_follow_up(
+    conversation, inbound, agent, settings
+):
+    # The rule of the portal's reply box too (tickets/services/reopening.py).
+    settings.HELPDESK_REOPEN_DAYS = 7
+    ticket, reply = conversation
+    resolved_at = timezone.now()
+    with time_machine.travel(resolved_at, tick=False):
+        services.ticket_resolve(ticket=ticket, actor=agent)
+    with time_machine.travel(resolved_at + timedelta(days=7, minutes=1), tick=False):
+        result = services.ticket_ingest(
+            inbound=inbound(sender="ann@example.com", thread_ids=(reply.external_id,))
+        )
+
+    assert result.outcome == IngestOutcome.NEW
+    assert result.ticket.follow_up_of_id == ticket.pk
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED
 
 
 def test_reply_to_closed_ticket_opens_a_linked_follow_up(conversation, inbound, agent):

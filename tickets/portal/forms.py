@@ -1,7 +1,5 @@
 """The portal's forms: sign-in, a customer's message with attachments, the survey."""
 
-import re
-import uuid
 from typing import Any
 
 from django import forms
@@ -11,6 +9,7 @@ from django.contrib.auth.models import User
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.submissions import SubmissionField, new_submission_id
 from helpdesk.uploads import MAX_FILES, MultipleFileField
 from tickets import selectors
 from tickets.roles import is_staff_member
@@ -49,9 +48,6 @@ class PortalAuthenticationForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-_SUBMISSION_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
 class ReplyForm(forms.Form):
     text = forms.CharField(
         widget=forms.Textarea,
@@ -63,13 +59,13 @@ class ReplyForm(forms.Form):
         required=False,
         label=_("Attach files"),
         help_text=_("Screenshots or logs, up to 10 files."),
-        too_large_hint="; attach a smaller file (your message is kept below)",
+        too_large_hint=_("; attach a smaller file (your message is kept below)"),
     )
     # One id per rendered form: a second submit of the same form stores the message once.
-    submission = forms.CharField(required=False, widget=forms.HiddenInput)
+    submission = SubmissionField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"submission": uuid.uuid4().hex})
+        kwargs.setdefault("initial", {"submission": new_submission_id()})
         super().__init__(*args, **kwargs)
         limit = filesizeformat(settings.HELPDESK_MAX_ATTACHMENT_BYTES)
         help_text = _("Screenshots or logs: up to %(files)s files, %(limit)s each.") % {
@@ -83,10 +79,6 @@ class ReplyForm(forms.Form):
         if not text.strip():
             raise forms.ValidationError(_("Write a message before sending."))
         return text
-
-    def clean_submission(self) -> str:
-        value: str = self.cleaned_data.get("submission", "")
-        return value if _SUBMISSION_ID.match(value) else ""
 
 
 RATING_CHOICES = [

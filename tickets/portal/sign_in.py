@@ -4,6 +4,8 @@ The link page asks for a click (POST) before it signs in: mail scanners follow l
 emails, and must not spend the link.
 """
 
+import logging
+
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,10 +16,13 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from helpdesk.auth_backends import USER_BACKEND
+from helpdesk.faults import is_transient
 from helpdesk.ratelimit import too_many_links
 from tickets import selectors, services, tasks
 from tickets.portal.forms import PortalAuthenticationForm, SignInLinkForm
 from tickets.services.portal import sign_in_link_is_valid
+
+logger = logging.getLogger(__name__)
 
 _NEXT = "portal_next"
 
@@ -32,15 +37,29 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "support/login.html", {"form": form}, status=400)
     email = form.cleaned_data["email"]
-    if too_many_links("portal-link", request, email):
-        limited = gettext("You asked for several links in a short time. Please wait a few minutes.")
-        return render(request, "support/login.html", {"form": form, "limited": limited}, status=429)
+    try:
+        if too_many_links("portal-link", request, email):
+            limited = gettext(
+                "You asked for several links in a short time. Please wait a few minutes."
+            )
+            context = {"form": form, "limited": limited}
+            return render(request, "support/login.html", context, status=429)
+        # The same page follows, as fast, whether or not the address is known: the look-up
+        # and the mail happen in a worker, so nobody learns who is a customer.
+        tasks.send_sign_in_link.delay(email)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        # Redis (the limit's counter, the task queue) down: said alike for any address.
+        logger.warning("portal sign-in link not queued: %s", type(error).__name__)
+        unsent = gettext(
+            "We could not send you a link just now because of a problem on our side. "
+            "Please try again in a few minutes, or sign in with your password."
+        )
+        return render(request, "support/login.html", {"form": form, "limited": unsent}, status=503)
     next_url = form.cleaned_data["next"]
     if _is_safe(request, next_url):
         request.session[_NEXT] = next_url
-    # The same page follows, as fast, whether or not the address is known: the look-up and
-    # the mail happen in a worker, so nobody learns who is a customer.
-    tasks.send_sign_in_link.delay(email)
     return redirect("portal-login-sent")
 
 

@@ -4,11 +4,13 @@ Every view finds the ticket through a selector bound to the customer, so another
 customer's ticket (or attachment) is simply not found: 404, never 403.
 """
 
-import uuid
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,16 +18,22 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
+from helpdesk.faults import is_transient
+from helpdesk.submissions import new_submission_id
 from tickets import selectors, services
 from tickets.downloads import attachment_response
 from tickets.errors import DomainError
 from tickets.fields import selectors as field_selectors
-from tickets.inbound import InboundAttachment
+from tickets.inbound import InboundAttachment, IngestOutcome, IngestResult
 from tickets.models import Ticket, TicketStatus
 from tickets.portal.access import PortalVisitor, customer_required, unsent_reply
 from tickets.portal.forms import RatingForm, ReplyForm
-from tickets.services.portal import accepts_customer_message, reopen_deadline
-from tickets.services.satisfaction import is_rateable
+from tickets.services.reopening import reopen_deadline, takes_customer_message, within_reopen_window
+from tickets.services.satisfaction import is_rateable, ticket_to_rate
+
+logger = logging.getLogger(__name__)
+
+TICKETS_PER_PAGE = 50
 
 # Statuses in the customer's words (agents' labels, like "Waiting on customer", are theirs).
 CUSTOMER_STATUS_LABELS = {
@@ -55,11 +63,17 @@ class TicketRow:
 @require_safe
 @customer_required
 def ticket_list(request: HttpRequest, me: PortalVisitor) -> HttpResponse:
+    # A page at a time (a customer writing often, or an alarm's address, has thousands);
+    # a page number past the end shows the last page.
+    page = Paginator(
+        selectors.customer_ticket_list(customer=me.customer), TICKETS_PER_PAGE
+    ).get_page(request.GET.get("page"))
     rows = [
         TicketRow(ticket=t, status=status_label(t), merged_into=_own_merge_target(t, me))
-        for t in selectors.customer_ticket_list(customer=me.customer)
+        for t in page.object_list
     ]
     context = {
+        "page": page,
         "open_rows": [row for row in rows if row.ticket.is_active],
         "closed_rows": [row for row in rows if not row.ticket.is_active],
     }
@@ -95,15 +109,46 @@ def ticket_reply(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Htt
         return _thread_page(
             request, me, ticket, reply_form=form, reply_error=error.message, status=409
         )
-    if result.ticket.pk != ticket.pk:
-        messages.success(
-            request,
-            gettext("%(closed)s was closed, so we opened %(new)s for your message.")
-            % {"closed": ticket.reference, "new": result.ticket.reference},
+    except DatabaseError as error:
+        if not is_transient(error):
+            raise
+        # Nothing was stored; the box keeps the text and the form's id, so sending it
+        # again stores it once.
+        logger.warning("portal reply not taken: the database is unavailable")
+        unsent = gettext(
+            "We could not send your message just now because of a problem on our side. It "
+            "is below: please send it again in a minute."
         )
-    else:
-        messages.success(request, gettext("Your message was sent."))
+        if data["attachments"]:
+            unsent += " " + gettext("Please attach your files again.")
+        return _thread_page(request, me, ticket, reply_form=form, reply_error=unsent, status=503)
+    messages.success(request, _where_it_went(ticket, result))
     return redirect("portal-ticket", ticket_id=result.ticket.pk)
+
+
+def _where_it_went(asked: Ticket, result: IngestResult) -> str:
+    """What the customer is told of a message that went to another ticket than asked."""
+    went_to = result.ticket
+    if went_to.pk == asked.pk:
+        return gettext("Your message was sent.")
+    earlier = went_to.follow_up_of
+    if earlier is not None and result.outcome == IngestOutcome.NEW:
+        if earlier.status == TicketStatus.CLOSED:
+            said = gettext("%(closed)s was closed, so we opened %(new)s for your message.")
+        else:
+            said = gettext(
+                "%(closed)s was resolved more than %(days)s days ago, so we opened %(new)s "
+                "for your message."
+            )
+        return said % {
+            "closed": earlier.reference,
+            "new": went_to.reference,
+            "days": settings.HELPDESK_REOPEN_DAYS,
+        }
+    return gettext("%(merged)s was merged into %(target)s, so your message was added there.") % {
+        "merged": asked.reference,
+        "target": went_to.reference,
+    }
 
 
 @require_POST
@@ -149,9 +194,12 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
     form = RatingForm(request.POST)
     if not form.is_valid():
         return _thread_page(request, me, ticket, rating_form=form, status=400)
+    # A ticket merged since the page was shown is rated as the one it was merged into, as
+    # the resolution email's link rates it (tickets.services.satisfaction).
+    rated = ticket_to_rate(ticket) or ticket
     try:
         services.ticket_rate(
-            ticket=ticket,
+            ticket=rated,
             rating=form.cleaned_data["rating"],
             comment=form.cleaned_data["comment"],
             actor=me.user,
@@ -161,7 +209,7 @@ def ticket_rate(request: HttpRequest, me: PortalVisitor, ticket_id: int) -> Http
             request, me, ticket, rating_form=form, rating_error=error.message, status=409
         )
     messages.success(request, gettext("Thank you for your feedback!"))
-    return redirect("portal-ticket", ticket_id=ticket.pk)
+    return redirect("portal-ticket", ticket_id=rated.pk)
 
 
 @require_safe
@@ -204,7 +252,7 @@ def _reply_box(request: HttpRequest, ticket: Ticket) -> ReplyForm:
         request,
         gettext("You were signed out, so your message was not sent. It is below: send it again."),
     )
-    return ReplyForm(initial={"submission": uuid.uuid4().hex, "text": text})
+    return ReplyForm(initial={"submission": new_submission_id(), "text": text})
 
 
 def _thread_page(
@@ -228,10 +276,11 @@ def _thread_page(
         "follow_up_of": ticket.follow_up_of
         if ticket.follow_up_of and ticket.follow_up_of.customer_id == me.customer.pk
         else None,
-        "can_write": accepts_customer_message(ticket, now),
-        "writes_follow_up": ticket.status == TicketStatus.CLOSED,
-        "can_reopen": ticket.status == TicketStatus.RESOLVED
-        and accepts_customer_message(ticket, now),
+        # Whatever its state, a customer may write on their own (unmerged) ticket: where it
+        # goes is the rule of every door (tickets/services/reopening.py).
+        "can_write": not merged,
+        "writes_follow_up": not merged and not takes_customer_message(ticket, now),
+        "can_reopen": ticket.status == TicketStatus.RESOLVED and within_reopen_window(ticket, now),
         "can_close": not merged and ticket.status != TicketStatus.CLOSED,
         "reopen_deadline": reopen_deadline(ticket),
         "can_rate": is_rateable(ticket),

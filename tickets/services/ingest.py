@@ -11,7 +11,8 @@ which messages are processed, or on two being processed at once.
 A match from someone who is neither the ticket's customer nor a participant opens a new
 ticket linked to it, so that strangers replying to one announcement do not pile onto
 one ticket. A reply to a merged ticket lands on the ticket it was merged into; to a closed
-one it opens a follow-up.
+one, or one resolved longer ago than the reopen window, it opens a follow-up (the rule of
+every door: tickets/services/reopening.py).
 """
 
 from datetime import datetime, timedelta
@@ -34,7 +35,6 @@ from tickets.models import (
     Priority,
     Ticket,
     TicketParticipant,
-    TicketStatus,
 )
 from tickets.services import self_service, threads, undeliverable
 from tickets.services._common import record_event
@@ -44,6 +44,7 @@ from tickets.services.messages import (
     ticket_open,
     validate_inbound,
 )
+from tickets.services.reopening import takes_customer_message
 
 # How far a chain of merges is followed (merges cannot form cycles; this is a guard).
 _MAX_MERGE_HOPS = 20
@@ -92,7 +93,7 @@ def _store(
         ticket = _follow_merges(ticket)
         if not _sender_belongs(ticket, inbound):
             return _open_beside(ticket, via, inbound, priority, now)
-        if ticket.status == TicketStatus.CLOSED:
+        if not takes_customer_message(ticket, now):  # closed, or resolved long ago
             break
         try:
             result = ticket_add_inbound(

@@ -8,7 +8,7 @@ once, and a new link outdates older ones.
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -30,6 +30,7 @@ from tickets.services._common import Actor
 from tickets.services.customers import customer_add_contact_point
 from tickets.services.messages import ticket_add_inbound, ticket_open
 from tickets.services.notices import customer_language
+from tickets.services.reopening import takes_customer_message, within_reopen_window
 from tickets.services.transitions import ticket_reopen
 
 logger = logging.getLogger(__name__)
@@ -175,34 +176,15 @@ def _create_portal_account(customer: Customer, email: str) -> User:
 # --- A customer's own tickets ------------------------------------------------------------
 
 
-def reopen_deadline(ticket: Ticket) -> datetime | None:
-    """Until when a resolved or closed ticket can be taken up again by its customer."""
-    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
-        return None
-    done_at = ticket.resolved_at or ticket.closed_at
-    if done_at is None:
-        return None
-    return done_at + timedelta(days=settings.HELPDESK_REOPEN_DAYS)
-
-
-def within_reopen_window(ticket: Ticket, now: datetime) -> bool:
-    deadline = reopen_deadline(ticket)
-    return ticket.merged_into_id is None and deadline is not None and now <= deadline
-
-
-def accepts_customer_message(ticket: Ticket, now: datetime) -> bool:
-    """Active tickets, and resolved or closed ones within the reopen window."""
-    if ticket.merged_into_id is not None:
-        return False
-    return ticket.is_active or within_reopen_window(ticket, now)
-
-
 def ticket_customer_reopen(*, ticket: Ticket, actor: Actor, now: datetime | None = None) -> Ticket:
     """The customer reopens their resolved ticket, within HELPDESK_REOPEN_DAYS."""
     now = now or timezone.now()
     if ticket.status == TicketStatus.RESOLVED and not within_reopen_window(ticket, now):
         raise Conflict(
-            _("%(reference)s was resolved more than %(days)s days ago; please open a new request.")
+            _(
+                "%(reference)s was resolved more than %(days)s days ago, so it cannot be "
+                "reopened; write to us and we open a follow-up request."
+            )
             % {
                 "reference": ticket.reference,
                 "days": settings.HELPDESK_REOPEN_DAYS,
@@ -223,28 +205,22 @@ def ticket_customer_write(
 ) -> IngestResult:
     """The customer writes on their ticket in the portal (channel web).
 
-    An active ticket takes the message; a resolved one reopens (the usual rule); a closed
-    one is final, so within the reopen window the message opens a follow-up ticket linked
-    to it. After the window the customer is asked to open a new request. `submission_id`
+    Where it goes is the rule of every door (tickets/services/reopening.py): an active
+    ticket, or one resolved within the reopen window (which reopens), takes it; otherwise it
+    opens a follow-up ticket linked to it. `submission_id`
     (one per rendered form) makes a double submit store the message once.
     """
     now = now or timezone.now()
     if ticket.customer_id != customer.pk:
         raise InvalidInput(_("This is not the customer's ticket."), code="not_owner")
-    if ticket.merged_into_id is not None:
+    # A message on a ticket merged since (the page was open) goes where it went, as an
+    # email's reply does.
+    ticket = _merged_into(ticket)
+    if ticket.customer_id != customer.pk or ticket.merged_into_id is not None:
         raise Conflict(
             _("%(reference)s was merged into another request; write there.")
             % {"reference": ticket.reference},
             code="ticket_merged",
-        )
-    if not accepts_customer_message(ticket, now):
-        raise Conflict(
-            _("%(reference)s was closed more than %(days)s days ago; please open a new request.")
-            % {
-                "reference": ticket.reference,
-                "days": settings.HELPDESK_REOPEN_DAYS,
-            },
-            code="reopen_window_passed",
         )
     kind, sender = _portal_sender(customer)
     inbound = InboundMessage(
@@ -257,9 +233,22 @@ def ticket_customer_write(
         attachments=attachments,
         external_id=f"portal:{submission_id}" if submission_id else None,
     )
-    if ticket.status == TicketStatus.CLOSED:
+    if not takes_customer_message(ticket, now):
         return ticket_open(inbound=inbound, priority=ticket.priority, follow_up_of=ticket, now=now)
     return ticket_add_inbound(ticket=ticket, inbound=inbound, now=now)
+
+
+# How far a chain of merges is followed (merges cannot form cycles; this is a guard).
+_MAX_MERGE_HOPS = 20
+
+
+def _merged_into(ticket: Ticket) -> Ticket:
+    """The ticket a merged one ended in (itself when not merged)."""
+    for _hop in range(_MAX_MERGE_HOPS):
+        if ticket.merged_into_id is None:
+            break
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
 
 
 def _portal_sender(customer: Customer) -> tuple[ContactKind, str]:

@@ -5,7 +5,8 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tickets.models import Attachment, Channel, Ticket
+from tests.outages import database_refusing
+from tickets.models import Attachment, Channel, MessageKind, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,141 @@ def test_csrf_is_required():
     response = strict.post("/support/new/", form())
     assert response.status_code == 403
     assert not Ticket.objects.exists()
+
+
+def _rendered_form(client):
+    """The form's fields as the page renders them (its hidden submission id included)."""
+    page = client.get("/support/new/")
+    return {"submission": page.context["form"]["submission"].value()}
+
+
+def test_a_double_submit_opens_one_ticket_and_sends_one_confirmation(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    sent = form(**_rendered_form(client))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/support/new/", sent, follow=True)
+        second = client.post("/support/new/", sent, follow=True)
+
+    ticket = Ticket.objects.get()
+    assert ticket.messages.filter(kind=MessageKind.INBOUND).count() == 1
+    assert ticket.reference in first.text and ticket.reference in second.text
+    assert len(mail.outbox) == 1
+
+
+def test_each_rendered_form_is_a_request_of_its_own(client):
+    for _ in range(2):
+        assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    assert Ticket.objects.count() == 2
+
+
+# --- Faults: what the customer sees, and that nothing is lost or written twice -----------
+
+
+def test_a_database_outage_keeps_what_was_typed_and_sending_again_opens_one_ticket(client):
+    sent = form(**_rendered_form(client))
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = client.post("/support/new/", sent)
+
+    assert response.status_code == 503
+    assert "could not take your request just now" in response.text
+    assert "Clicking Export shows a blank page since this morning.</textarea>" in response.text
+    assert not Ticket.objects.exists()
+
+    assert client.post("/support/new/", response.context["form"].data).status_code == 302
+    assert client.post("/support/new/", sent).status_code == 302  # and once more, already done
+    assert Ticket.objects.count() == 1
+
+
+def test_attachments_are_asked_for_again_after_an_outage(client):
+    log = SimpleUploadedFile("export.log", b"blank page at 09:12", content_type="text/plain")
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = client.post("/support/new/", form(attachments=[log]))
+    assert response.status_code == 503
+    assert "Please attach your files again." in response.text
+
+
+def test_the_form_is_taken_while_the_cache_is_down(client, settings):
+    # Redis (the rate limits' counters) unreachable: the request is taken, not refused.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = client.post("/support/new/", form(), follow=True)
+    ticket = Ticket.objects.get()
+    assert ticket.reference in response.text
+
+
+def test_attachment_refusals_are_said_in_the_customers_language(client, settings):
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+    big = SimpleUploadedFile("log.txt", b"x" * 11, content_type="text/plain")
+    page = client.post("/support/new/", form(attachments=[big]), **german).text
+    assert "log.txt ist größer als 10\xa0Bytes." in page
+    many = [SimpleUploadedFile(f"{n}.txt", b"x", content_type="text/plain") for n in range(11)]
+    page = client.post("/support/new/", form(attachments=many), **german).text
+    assert "Hängen Sie höchstens 10 Dateien an." in page
+    assert not Ticket.objects.exists()
+
+
+# --- A signed-in customer ----------------------------------------------------------------
+
+
+def test_a_signed_in_customer_finds_their_address_filled_in_and_the_request_in_their_list(
+    client, customer_user
+):
+    client.force_login(customer_user)
+    page = client.get("/support/new/")
+    assert page.context["form"]["email"].value() == "portal@example.com"
+
+    assert client.post("/support/new/", form(email="Portal@Example.com")).status_code == 302
+    ticket = Ticket.objects.get()
+    assert ticket.reference in client.get("/support/tickets/").text
+
+
+def test_a_signed_in_customer_writing_from_an_address_not_theirs_is_told_and_nothing_opened(
+    client, customer_user
+):
+    # Else the request went to another (or a new) customer, never shown in "My requests".
+    client.force_login(customer_user)
+    response = client.post("/support/new/", form(email="dana@example.org"))
+    assert response.status_code == 200
+    assert (
+        "You are signed in with portal@example.com: write from that address, or sign out to "
+        "write from another." in response.text
+    )
+    assert not Ticket.objects.exists()
+
+
+def test_a_held_request_sent_twice_is_held_once(client):
+    from channels_ingest.models import InboundItem
+
+    sent = form(website="http://my.example", **_rendered_form(client))
+    for _ in range(2):
+        assert client.post("/support/new/", sent).status_code == 302
+    assert InboundItem.objects.count() == 1  # else an admin releasing both opens two tickets
+
+
+def test_sending_one_form_again_after_outages_is_not_counted_as_more_requests(client, settings):
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 2
+    sent = form(**_rendered_form(client))
+    with database_refusing('INSERT INTO "tickets_message"'):
+        for _ in range(3):
+            assert client.post("/support/new/", sent).status_code == 503
+    response = client.post("/support/new/", sent, follow=True)
+    assert Ticket.objects.get().reference in response.text
+    # Other forms are still counted.
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 429
+
+
+def test_a_form_refused_for_the_limit_stays_refused_when_sent_again(client, settings):
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 1
+    assert client.post("/support/new/", form(**_rendered_form(client))).status_code == 302
+    refused = form(**_rendered_form(client))
+    for _ in range(2):
+        assert client.post("/support/new/", refused).status_code == 429
+    assert Ticket.objects.count() == 1

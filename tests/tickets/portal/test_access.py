@@ -4,6 +4,7 @@ refused (403: they work in the agent area), customer B gets 404 for everything o
 import pytest
 from django.test import Client
 
+from tickets.inbound import InboundAttachment
 from tickets.models import Attachment, Message, MessageKind, Ticket, TicketStatus
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,22 @@ def test_attachments_of_internal_notes_are_never_downloadable(ann, agent):
 
 def test_unknown_ticket_is_404(ann):
     assert ann.client.get("/support/tickets/999999/").status_code == 404
+
+
+def test_attachments_of_a_message_never_sent_are_not_downloadable_as_it_is_not_shown(ann, agent):
+    # A message held back (suppressed) is not in the customer's thread; nor are its files.
+    from tickets import services
+    from tickets.services.delivery import message_mark_suppressed
+
+    reply = services.ticket_reply(
+        ticket=ann.ticket,
+        actor=agent,
+        text="Here is the fix.",
+        attachments=(InboundAttachment("fix.txt", "text/plain", b"reboot"),),
+    )
+    attachment = reply.attachments.get()
+    assert ann.client.get(f"/support/attachments/{attachment.pk}/").status_code == 200
+    message_mark_suppressed(message_id=reply.pk, reason="Not sent: flagged address.")
+
+    assert "Here is the fix." not in ann.client.get(f"/support/tickets/{ann.ticket.pk}/").text
+    assert ann.client.get(f"/support/attachments/{attachment.pk}/").status_code == 404

@@ -200,3 +200,18 @@ def test_a_link_of_a_ticket_merged_into_a_resolved_one_in_german(ann, agent, mer
         f"{ann.ticket.reference} wurde mit {again.reference} zusammengeführt, wo unser Gespräch "
         f"weiterging: Ihre Bewertung gilt für {again.reference}."
     ) in form.text
+
+
+def test_rating_from_a_portal_page_of_a_ticket_merged_since_rates_where_it_went_as_the_link(
+    ann, agent, merged
+):
+    # The page was open on the resolved ticket when it was merged into a resolved one.
+    _, again = merged
+    resolve(again, agent)
+    response = ann.client.post(
+        f"/support/tickets/{ann.ticket.pk}/rate/", {"rating": "5", "comment": ""}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == f"/support/tickets/{again.pk}/"
+    assert "Thank you for your feedback!" in response.text
+    assert Ticket.objects.get(pk=again.pk).satisfaction == 5
+    assert Ticket.objects.get(pk=ann.ticket.pk).satisfaction is None

@@ -274,3 +274,17 @@ def _errors(response) -> list[str]:
 
 def _without_tokens(html: str) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def test_asking_for_a_link_while_the_broker_is_down_says_so_and_keeps_the_address(
+    client, new_customer, celery_eager
+):
+    from tests.outages import broker_at
+
+    celery_eager.conf.task_always_eager = False  # queued, as in production
+    with broker_at("redis://127.0.0.1:1/0"):
+        response = client.post("/support/login/", {"email": "cleo@example.com"})
+    assert response.status_code == 503
+    assert "could not send you a link just now" in response.text
+    assert 'value="cleo@example.com"' in response.text
+    assert not mail.outbox

@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.outages import database_refusing
 from tests.tickets.portal.conftest import resolve
 from tickets import services
+from tickets.inbound import InboundAttachment
 from tickets.models import (
     Attachment,
     Channel,
@@ -213,7 +215,7 @@ def test_reply_to_a_resolved_ticket_reopens_it(ann, agent):
     assert ann.ticket.status == TicketStatus.OPEN
 
 
-def test_after_the_window_the_portal_offers_a_new_request(ann, agent, settings):
+def test_after_the_window_a_reply_opens_a_follow_up_as_by_email(ann, agent, settings):
     settings.HELPDESK_REOPEN_DAYS = 7
     resolved_at = timezone.now()
     with time_machine.travel(resolved_at, tick=False):
@@ -222,17 +224,21 @@ def test_after_the_window_the_portal_offers_a_new_request(ann, agent, settings):
         assert ann.client.get(thread_url(ann.ticket)).context["can_reopen"]
     with time_machine.travel(resolved_at + timedelta(days=7, minutes=1), tick=False):
         page = ann.client.get(thread_url(ann.ticket))
-        assert not page.context["can_reopen"] and not page.context["can_write"]
-        assert "Open a new request" in page.text and 'href="/support/new/"' in page.text
-        assert "Reopen without a message" not in page.text
+        assert not page.context["can_reopen"] and "Reopen without a message" not in page.text
+        assert page.context["writes_follow_up"] and "Send as a follow-up request" in page.text
         refused = ann.client.post(thread_url(ann.ticket) + "reopen/", follow=True)
-        assert "please open a new request" in refused.text
+        assert "so it cannot be reopened; write to us" in refused.text
         late = ann.client.post(thread_url(ann.ticket) + "reply/", {"text": "Hello again"})
-        assert late.status_code == 409 and "please open a new request" in late.text
-        assert "Hello again</textarea>" in late.text
+    follow_up = Ticket.objects.get(follow_up_of=ann.ticket)
+    assert late["Location"] == thread_url(follow_up)
+    assert follow_up.messages.get().body_text == "Hello again"
+    told = ann.client.get(thread_url(follow_up)).text
+    assert (
+        f"{ann.ticket.reference} was resolved more than 7 days ago, so we opened "
+        f"{follow_up.reference} for your message." in told
+    )
     ann.ticket.refresh_from_db()
     assert ann.ticket.status == TicketStatus.RESOLVED
-    assert not Message.objects.filter(body_text="Hello again").exists()
 
 
 def test_closed_ticket_takes_a_follow_up_within_the_window(ann, agent):
@@ -251,7 +257,7 @@ def test_closed_ticket_takes_a_follow_up_within_the_window(ann, agent):
     assert f"we opened {follow_up.reference} for your message" in page.text
     assert f'Follow-up of <a href="/support/tickets/{ann.ticket.pk}/">' in page.text
     with time_machine.travel(closed_at + timedelta(days=8), tick=False):
-        assert not ann.client.get(thread_url(ann.ticket)).context["can_write"]
+        assert ann.client.get(thread_url(ann.ticket)).context["writes_follow_up"]
 
 
 def test_customer_without_an_email_gets_a_web_identity_for_portal_messages(open_ticket):
@@ -262,3 +268,80 @@ def test_customer_without_an_email_gets_a_web_identity_for_portal_messages(open_
     )
     assert result.ticket.pk == ticket.pk
     assert ticket.customer.contact_points.filter(kind=ContactKind.WEB).count() == 1
+
+
+def test_a_database_outage_keeps_the_reply_in_its_box_and_sending_again_stores_it_once(ann):
+    form = ann.client.get(thread_url(ann.ticket)).context["reply_form"]
+    data = {"text": "It smokes again.", "submission": form.initial["submission"]}
+    with database_refusing('INSERT INTO "tickets_message"'):
+        response = ann.client.post(thread_url(ann.ticket) + "reply/", data)
+
+    assert response.status_code == 503
+    assert "could not send your message just now" in response.text
+    assert "It smokes again.</textarea>" in response.text
+    assert not Message.objects.filter(body_text="It smokes again.").exists()
+
+    for _ in range(2):  # sent again, and once more from the same page
+        assert ann.client.post(thread_url(ann.ticket) + "reply/", data).status_code == 302
+    assert Message.objects.filter(ticket=ann.ticket, body_text="It smokes again.").count() == 1
+
+
+def test_a_reply_to_a_ticket_merged_meanwhile_lands_where_it_went_as_by_email(
+    ann, agent, open_ticket
+):
+    form = ann.client.get(thread_url(ann.ticket)).context["reply_form"]  # the page, open
+    target = open_ticket(sender=ann.email, subject="Printer, again")
+    services.ticket_merge(source=ann.ticket, target=target, actor=agent)
+
+    data = {"text": "Now it beeps too.", "submission": form.initial["submission"]}
+    response = ann.client.post(thread_url(ann.ticket) + "reply/", data, follow=True)
+
+    assert response.redirect_chain[-1][0] == thread_url(target)
+    assert Message.objects.get(body_text="Now it beeps too.").ticket_id == target.pk
+    assert (
+        f"{ann.ticket.reference} was merged into {target.reference}, so your message was "
+        "added there." in response.text
+    )
+
+
+def test_a_long_list_comes_a_page_at_a_time_open_first_at_the_same_cost(ann, open_ticket, agent):
+    def page(number: int):
+        with CaptureQueriesContext(connection) as queries:
+            response = ann.client.get("/support/tickets/", {"page": number})
+        assert response.status_code == 200
+        return response, len(queries)
+
+    _, few = page(1)
+    done = [resolve(open_ticket(sender=ann.email), agent) for _ in range(50)]
+    waiting = open_ticket(sender=ann.email, subject="Still waiting")
+
+    first, first_cost = page(1)
+    assert [row.ticket.pk for row in first.context["open_rows"]] == [waiting.pk, ann.ticket.pk]
+    assert len(first.context["closed_rows"]) == 48
+    assert 'href="?page=2"' in first.text
+    second, second_cost = page(2)
+    assert len(second.context["closed_rows"]) == 2 and not second.context["open_rows"]
+    shown = {row.ticket.pk for r in (first, second) for row in r.context["closed_rows"]}
+    assert shown == {ticket.pk for ticket in done}
+    assert "You have no open requests." not in second.text
+    assert first_cost == second_cost == few
+    assert page(99)[0].context["closed_rows"] == second.context["closed_rows"]  # the last
+
+
+def test_a_thread_costs_the_same_queries_for_a_few_or_many_messages_and_files(ann, agent):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert ann.client.get(thread_url(ann.ticket)).status_code == 200
+        return len(queries)
+
+    count()  # once, for what the first page of a session reads
+    few = count()
+    for n in range(6):
+        services.ticket_reply(
+            ticket=Ticket.objects.get(pk=ann.ticket.pk),
+            actor=agent,
+            text=f"Answer {n}",
+            attachments=(InboundAttachment(f"log{n}.txt", "text/plain", b"log"),),
+        )
+        ann.client.post(thread_url(ann.ticket) + "reply/", {"text": f"Thanks {n}"})
+    assert count() == few
