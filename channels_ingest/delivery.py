@@ -63,9 +63,9 @@ def deliver_many(message_ids: Sequence[int], outbox: Outbox | None = None) -> di
         unrecorded = _sent_unrecorded(ids)
     except Exception as error:  # cannot tell which went already: none is sent now
         return dict.fromkeys(ids, error)
-    for message_id, provider_id in unrecorded.items():
+    for message_id, provider_ids in unrecorded.items():
         # Sent before, the database failed on its record: recorded now, whoever holds it.
-        _record_sent(message_id, provider_id, failed)
+        _record_sent(message_id, provider_ids, failed)
     unsent = [message_id for message_id in ids if message_id not in unrecorded]
     if not unsent:
         return failed
@@ -125,7 +125,7 @@ def _send_claimed(
                 send = _sender_for(message.channel)
                 if outbox is None:
                     outbox = stack.enter_context(outboxes.opened())  # the first one sent
-                provider_id = send(message, outbox, conversation)
+                provider_ids = _as_list(send(message, outbox, conversation))
             except Exception as error:
                 failed[message.pk] = error
                 if outbox is not None and not (
@@ -133,11 +133,16 @@ def _send_claimed(
                 ):
                     outbox.reconnect_mail()  # a broken session would fail every later one
                 continue
-            _record_sent(message.pk, provider_id, failed)
+            _record_sent(message.pk, provider_ids, failed)
     return [message.pk for message in batch.messages]
 
 
-def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]) -> None:
+def _as_list(provider_ids: str | list[str]) -> list[str]:
+    """A sender's ids: one for a message sent whole, one per part for a long text."""
+    return [provider_ids] if isinstance(provider_ids, str) else list(provider_ids)
+
+
+def _record_sent(message_id: int, provider_ids: list[str], failed: dict[int, Exception]) -> None:
     """Recorded at once, one statement: a worker that dies later in the batch leaves no sent
     message pending (the sweep would send it again), and a provider's delivery report, which
     names the id recorded here, finds it however soon it comes.
@@ -148,12 +153,15 @@ def _record_sent(message_id: int, provider_id: str, failed: dict[int, Exception]
     (and so it is on an install without Redis, whose cache is its process's own, when the
     retry runs in another worker process)."""
     try:
-        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
+        _mark_sent(message_id, provider_ids)
     except Exception as error:
         failed[message_id] = error
         try:
             cache.set_many(
-                {_sent(message_id): provider_id, _sent_as(provider_id): message_id},
+                {
+                    _sent(message_id): provider_ids,
+                    **{_sent_as(provider_id): message_id for provider_id in provider_ids},
+                },
                 timeout=_SENT_MEMORY_SECONDS,
             )
         except Exception as cache_error:
@@ -178,17 +186,25 @@ def record_reported(provider_id: str) -> None:
         logger.warning("could not look for an unrecorded message under a report: %s", error)
         return
     if message_id is not None:
-        services.message_mark_sent(message_id=message_id, provider_id=provider_id)
+        # Every part's id, so that reports on the other parts find it too.
+        provider_ids = _as_list(cache.get(_sent(message_id)) or provider_id)
+        _mark_sent(message_id, provider_ids)
 
 
-def _sent_unrecorded(message_ids: list[int]) -> dict[int, str]:
+def _mark_sent(message_id: int, provider_ids: list[str]) -> None:
+    services.message_mark_sent(
+        message_id=message_id, provider_id=provider_ids[0], parts=provider_ids
+    )
+
+
+def _sent_unrecorded(message_ids: list[int]) -> dict[int, list[str]]:
     """Those of the messages sent earlier but not recorded, with their provider's ids (one
     round trip to the cache)."""
     if not message_ids:
         return {}
     found = cache.get_many([_sent(message_id) for message_id in message_ids])
     return {
-        message_id: found[_sent(message_id)]
+        message_id: _as_list(found[_sent(message_id)])
         for message_id in message_ids
         if _sent(message_id) in found
     }
@@ -206,7 +222,9 @@ def _sent_as(provider_id: str) -> str:
     return f"delivered-unrecorded-as:{hashlib.sha256(provider_id[:255].encode()).hexdigest()}"
 
 
-def _sender_for(channel: str) -> Callable[[Message, Outbox, list[ConversationRow]], str]:
+def _sender_for(
+    channel: str,
+) -> Callable[[Message, Outbox, list[ConversationRow]], str | list[str]]:
     if channel not in SENDERS:
         raise DeliveryError(f"Replies on the {channel} channel cannot be sent.", permanent=True)
     return import_string(SENDERS[channel])

@@ -25,7 +25,13 @@ from channels_ingest.models import InboundItem, InboundStatus
 from helpdesk.faults import is_transient
 from tickets import services
 from tickets.errors import DomainError
-from tickets.inbound import DeliveryReportResult, InboundMessage, IngestResult, SideReplyResult
+from tickets.inbound import (
+    ConsentResult,
+    DeliveryReportResult,
+    InboundMessage,
+    IngestResult,
+    SideReplyResult,
+)
 from tickets.services._common import bulk_write
 
 logger = logging.getLogger(__name__)
@@ -373,7 +379,7 @@ def _ingest_together(inbounds: list[InboundMessage], now: datetime | None) -> li
 
 
 # What ingesting an item came to: a result, a refusal (the sender's fault) or our error.
-Outcome = IngestResult | SideReplyResult | DeliveryReportResult | Exception
+Outcome = IngestResult | SideReplyResult | DeliveryReportResult | ConsentResult | Exception
 
 
 def _claim(item_ids: list[int]) -> list[InboundItem]:
@@ -461,6 +467,9 @@ def _finish(item: InboundItem, outcome: Outcome, now: datetime | None) -> None:
     elif isinstance(outcome, DeliveryReportResult):  # a bounce, on the email it is about
         item.status, item.error = InboundStatus.PROCESSED, ""
         item.outcome, item.ticket_id, item.message_id = outcome.outcome, outcome.ticket.pk, None
+    elif isinstance(outcome, ConsentResult):  # a STOP or START, beside its customer
+        item.status, item.error = InboundStatus.PROCESSED, ""
+        item.outcome, item.ticket_id, item.message_id = outcome.outcome, None, None
     elif isinstance(outcome, (Rejected, DomainError)):
         reason = outcome.reason if isinstance(outcome, Rejected) else outcome.message
         logger.info("inbound item %s rejected: %s", item.pk, reason)

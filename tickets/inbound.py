@@ -70,7 +70,8 @@ class InboundMessage:
     recipients: tuple[str, ...] = ()
     # Other people on the conversation, as (address, name): they become participants.
     cc: tuple[tuple[str, str], ...] = ()
-    # An auto-reply, bounce or bulk message: stored, never answered automatically.
+    # An auto-reply, bounce or bulk message, or a keyword the provider answered itself
+    # (Twilio's HELP reply): stored, never answered automatically.
     is_automatic: bool = False
     # The message exactly as received (an email's RFC 5322 bytes), kept for "show original".
     original: bytes | None = None
@@ -109,6 +110,7 @@ class IngestOutcome(StrEnum):
     DUPLICATE = "duplicate"
     BOUNCE = "bounce"  # a delivery report, recorded on the message it is about
     DELAYED = "delayed"  # a delay warning about a message we sent: nothing to record
+    CONSENT = "consent"  # a texted STOP or START kept beside the customer, on no ticket
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,16 @@ class SideReplyResult:
     ticket: Ticket
     side_message: SideMessage
     outcome: IngestOutcome
+
+
+@dataclass(frozen=True)
+class ConsentResult:
+    """A texted STOP or START from a number with no open ticket: the number's flag changed
+    (or not), said among the notes beside its customer (`customer_id`; None for a START
+    from a number the desk does not know). Nothing for agents to answer: no ticket."""
+
+    customer_id: int | None
+    outcome: IngestOutcome = IngestOutcome.CONSENT
 
 
 @dataclass(frozen=True)

@@ -614,6 +614,31 @@ class Message(models.Model):
         return self.kind != MessageKind.NOTE
 
 
+class MessagePart(models.Model):
+    """One of the texts a long outbound message went out as (an SMS over 1,600 characters):
+    the provider reports on each by its own id. The message is delivered when every part
+    is, failed when any part fails. A message sent whole has none (its provider_id says it).
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveSmallIntegerField()  # 1, 2, ... as sent
+    provider_id = models.CharField(max_length=255, db_index=True)
+    delivery_status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SENT
+    )
+
+    class Meta:
+        ordering = ["message", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="message_part_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.position} of message {self.message_id}"
+
+
 class ThreadReference(models.Model):
     """A Message-ID an inbound email answered that named no stored message when it was
     threaded: the message it answers arrives later (delivered or processed out of order),

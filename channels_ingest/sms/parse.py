@@ -23,6 +23,12 @@ _MAX_MEDIA = 10
 # Service's own keywords (Advanced Opt-Out) come named in OptOutType instead.
 _OPT_OUT_KEYWORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 _OPT_IN_KEYWORDS = {"START", "YES", "UNSTOP"}
+# Twilio's default help keywords: a text that is only one of them gets Twilio's own help reply
+# on long codes and toll-free numbers, as does a Messaging Service's own help keyword (named
+# in OptOutType=HELP, Advanced Opt-Out); a standalone short code gets none from Twilio.
+_HELP_KEYWORDS = {"HELP", "INFO"}
+# A short code: a few digits, no country code (long codes and toll-free numbers are E.164).
+_SHORT_CODE = re.compile(r"^\d{3,8}$")
 
 
 def form_fields(payload: bytes) -> dict[str, str]:
@@ -70,6 +76,8 @@ def parse_sms(payload: bytes) -> InboundMessage:
         text=text,
         external_id=sid,
         consent=_consent(fields),
+        # Twilio answered it already: our acknowledgement would say it twice.
+        is_automatic=_answered_by_twilio(fields),
     )
 
 
@@ -78,12 +86,25 @@ def _consent(fields: dict[str, str]) -> SmsConsent | None:
     named = fields.get("OptOutType", "").strip().upper()
     if named in ("STOP", "START"):
         return SmsConsent(named.lower())
-    word = fields.get("Body", "").strip().strip(".!").strip().upper()
+    word = _keyword(fields)
     if word in _OPT_OUT_KEYWORDS:
         return SmsConsent.STOP
     if word in _OPT_IN_KEYWORDS:
         return SmsConsent.START
     return None
+
+
+def _answered_by_twilio(fields: dict[str, str]) -> bool:
+    """A HELP that Twilio answers with its own help reply."""
+    if fields.get("OptOutType", "").strip().upper() == "HELP":
+        return True
+    to_short_code = bool(_SHORT_CODE.match(fields.get("To", "").strip()))
+    return _keyword(fields) in _HELP_KEYWORDS and not to_short_code
+
+
+def _keyword(fields: dict[str, str]) -> str:
+    """The text as a keyword: upper case, without surrounding spaces and . or !"""
+    return fields.get("Body", "").strip().strip(".!").strip().upper()
 
 
 def _media_lines(fields: dict[str, str]) -> list[str]:

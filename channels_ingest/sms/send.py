@@ -31,11 +31,11 @@ def send_text(
 
 def deliver_sms(
     message: Message, outbox: Outbox, conversation: list[ConversationRow] | None = None
-) -> str:
+) -> list[str]:
     """Send an outbound SMS message through the outbox's SMS backend; the provider id of
-    its first part.
+    each part (a long text goes out as several).
 
-    Status callbacks find the message by that id. Goes over the network: never call
+    Status callbacks find the message by any of them. Goes over the network: never call
     inside a transaction. `conversation`: its ticket's, when read for a batch.
     """
     if message.kind != MessageKind.OUTBOUND or message.channel != Channel.SMS:
@@ -47,7 +47,7 @@ def deliver_sms(
     if contact is None:
         raise DeliveryError("The customer has no phone number.", permanent=True)
     try:
-        return send_text(contact.value, message.body_text, backend=outbox.sms, contact=contact)[0]
+        return send_text(contact.value, message.body_text, backend=outbox.sms, contact=contact)
     except RecipientOptedOut:
         # They texted STOP before the desk knew: no more texts to them from any door.
         services.phone_record_opted_out(message=message, number=contact.value, at=timezone.now())

@@ -13,7 +13,7 @@ from channels_ingest import tasks
 from channels_ingest.sms import backends as sms_backends
 from tickets import services
 from tickets.inbound import InboundAttachment
-from tickets.models import Channel, DeliveryStatus, EventKind, Message, TicketEvent
+from tickets.models import Channel, DeliveryStatus, EventKind, Message, MessagePart, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,52 @@ def test_automatic_notices_over_the_hourly_limit_are_held_in_a_batch(open_ticket
     assert statuses == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.SUPPRESSED]
     assert len(mail.outbox) == 2
     assert TicketEvent.objects.filter(kind=EventKind.DELIVERY_HELD, ticket=tickets[2]).exists()
+
+
+def test_long_texts_are_recorded_with_every_parts_id_in_a_few_statements_each(open_ticket, agent):
+    """A text over 1,600 characters goes out in parts; each part's id is recorded (a report
+    on any of them finds the reply) in one insert for all its parts, whatever their count."""
+
+    def long_replies(count: int, tag: str) -> list[Message]:
+        replies = []
+        for n in range(count):
+            ticket = open_ticket(
+                channel=Channel.SMS,
+                sender_kind="phone",
+                sender=f"+1415556{len(tag):02d}{n:02d}",
+                external_id=f"SM{tag}{n}",
+            )
+            text = "step " * (350 * (n + 2))  # 3, 4 and 5 parts
+            replies.append(services.ticket_reply(ticket=ticket, actor=agent, text=text))
+        return replies
+
+    short = [
+        services.ticket_reply(
+            ticket=open_ticket(
+                channel=Channel.SMS, sender_kind="phone", sender=f"+14155570{n:03d}",
+                external_id=f"SMshort{n}",
+            ),
+            actor=agent,
+            text="Short",
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    long = long_replies(3, "long")
+
+    statements_short = deliver(short)
+    sms_backends.outbox.clear()
+    statements_long = deliver(long)
+
+    # Per long text: its UPDATE, one INSERT of its parts, and their savepoint (in a test).
+    assert statements_long - statements_short <= 3 * 3
+    sent = [sms.provider_id for sms in sms_backends.outbox]
+    recorded = [
+        part.provider_id
+        for reply in long
+        for part in MessagePart.objects.filter(message=reply).order_by("position")
+    ]
+    assert recorded == sent
+    assert len(sent) == 3 + 4 + 5
+    for reply in Message.objects.filter(pk__in=[r.pk for r in long]):
+        assert reply.delivery_status == DeliveryStatus.SENT
+        assert reply.provider_id == reply.parts.get(position=1).provider_id

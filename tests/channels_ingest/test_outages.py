@@ -80,7 +80,7 @@ def test_a_text_received_and_processed_while_redis_is_down_loses_nothing(
 def test_a_notice_that_cannot_be_sent_while_the_cache_is_down_stays_pending_then_goes(
     client, own_redis, notices
 ):
-    post(client, SMS_URL, sms_params("SM-OUTAGE-2", "+14155550124", "Help"))
+    post(client, SMS_URL, sms_params("SM-OUTAGE-2", "+14155550124", "Help, no signal"))
     own_redis.stop()
     tasks.process_inbound.apply(args=[InboundItem.objects.get().pk])
     notice = Message.objects.get(is_automatic=True)

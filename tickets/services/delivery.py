@@ -1,13 +1,15 @@
 """What providers report about messages we sent: sent, delivered, delayed, failed, marked
 as spam (the last two may flag the address: tickets.services.undeliverable)."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from helpdesk.languages import default_language
 from tickets.errors import InvalidInput
 from tickets.inbound import DeliveryReport
 from tickets.models import (
@@ -18,6 +20,7 @@ from tickets.models import (
     EventKind,
     Message,
     MessageKind,
+    MessagePart,
     TicketParticipant,
 )
 
@@ -67,11 +70,14 @@ def message_record_delivery(
     if not provider_id:
         return None
     at = at or timezone.now()
+    reported = DeliveryStatus(status)
     with transaction.atomic():
-        message = _locked_outbound(provider_id)
+        message, part = _locked_reported(provider_id)
+        if message is not None and part is not None:
+            reported, error = _part_reported(message, part, reported, error)
         if message is not None:
-            hard = status == DeliveryStatus.FAILED and permanent and bool(recipient)
-            _record(message, DeliveryStatus(status), error, recipient, hard_at=at if hard else None)
+            hard = reported == DeliveryStatus.FAILED and permanent and bool(recipient)
+            _record(message, reported, error, recipient, hard_at=at if hard else None)
             if hard:
                 undeliverable.address_record_bounce(
                     message=message, recipient=recipient, reason=error, at=at
@@ -107,6 +113,47 @@ def message_record_complaint(
                 message=message, recipient=recipient, reason=reason, at=at or timezone.now()
             )
     return message
+
+
+def _locked_reported(provider_id: str) -> tuple[Message | None, MessagePart | None]:
+    """The outbound message a report names, locked, and the part of it the report is about
+    when it went out in parts (a long text: each part has its own id)."""
+    part = MessagePart.objects.filter(provider_id=provider_id).order_by("id").first()
+    if part is None:
+        return _locked_outbound(provider_id), None
+    message = (
+        Message.objects.select_for_update()
+        .select_related("ticket")
+        .filter(pk=part.message_id, kind=MessageKind.OUTBOUND)
+        .first()
+    )
+    if message is None:
+        return None, None
+    # Read again under the message's lock: a report on another part may have moved it.
+    part.refresh_from_db(fields=["delivery_status"])
+    return message, part
+
+
+def _part_reported(
+    message: Message, part: MessagePart, status: DeliveryStatus, error: str
+) -> tuple[DeliveryStatus, str]:
+    """Record a report on one part (never moving it back); what it says of the whole message:
+    failed when this part failed (saying which), delivered once every part is, else sent."""
+    if _RANK[status] > _RANK[DeliveryStatus(part.delivery_status)]:
+        part.delivery_status = status
+        part.save(update_fields=["delivery_status"])
+    statuses = list(message.parts.values_list("delivery_status", flat=True))
+    if status == DeliveryStatus.FAILED:
+        with translation.override(default_language()):
+            said = _("Part %(number)s of %(total)s: %(reason)s") % {
+                "number": part.position,
+                "total": len(statuses),
+                "reason": error,
+            }
+        return DeliveryStatus.FAILED, said
+    if all(each == DeliveryStatus.DELIVERED for each in statuses):
+        return DeliveryStatus.DELIVERED, ""
+    return DeliveryStatus.SENT, ""
 
 
 def _locked_outbound(provider_id: str) -> Message | None:
@@ -216,11 +263,25 @@ def _copied_only(message: Message, recipient: str) -> bool:
     )
 
 
-def message_mark_sent(*, message_id: int, provider_id: str) -> None:
-    """Our sender handed the message to the provider, which calls it `provider_id`."""
-    Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.PENDING).update(
-        delivery_status=DeliveryStatus.SENT, provider_id=provider_id[:255], delivery_error=""
-    )
+def message_mark_sent(*, message_id: int, provider_id: str, parts: Sequence[str] = ()) -> None:
+    """Our sender handed the message to the provider, which calls it `provider_id`. `parts`:
+    the provider's id of each part, in order, when the message went out as several (a long
+    text), so that a report on any part finds it. A message sent whole: one statement."""
+    sent = Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.PENDING)
+    values = {
+        "delivery_status": DeliveryStatus.SENT,
+        "provider_id": provider_id[:255],
+        "delivery_error": "",
+    }
+    if len(parts) <= 1:
+        sent.update(**values)
+        return
+    with transaction.atomic():
+        if sent.update(**values):
+            MessagePart.objects.bulk_create(
+                MessagePart(message_id=message_id, position=position, provider_id=part[:255])
+                for position, part in enumerate(parts, start=1)
+            )
 
 
 def message_mark_failed(*, message_id: int, reason: str) -> None:

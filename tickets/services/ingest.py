@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from tickets import addressing
 from tickets.contacts import normalize_contact
 from tickets.errors import Conflict, InvalidInput
-from tickets.inbound import InboundMessage, IngestResult
+from tickets.inbound import ConsentResult, InboundMessage, IngestResult, SmsConsent
 from tickets.models import (
     ACTIVE_STATUSES,
     Channel,
@@ -38,6 +38,7 @@ from tickets.models import (
 )
 from tickets.services import self_service, threads, undeliverable
 from tickets.services._common import record_event
+from tickets.services.customers import customer_get_or_create_for_contact
 from tickets.services.messages import (
     find_duplicate,
     ticket_add_inbound,
@@ -52,8 +53,9 @@ _MAX_MERGE_HOPS = 20
 
 def ingest_singly(
     *, inbound: InboundMessage, priority: str = Priority.NORMAL, now: datetime | None = None
-) -> IngestResult:
-    """Put one message on its ticket, whatever its case; refusals are raised."""
+) -> IngestResult | ConsentResult:
+    """Put one message on its ticket, whatever its case; refusals are raised. A texted STOP
+    or START lands on its sender's open ticket, else on none (ConsentResult)."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput(
             _("Mail from the help desk's own address is ignored."), code="own_address"
@@ -70,6 +72,8 @@ def ingest_singly(
         known = threads.ThreadLookup.for_messages([inbound])
         match = _match_thread(inbound, now, known)
         result = _store(inbound, match, priority, now, known)
+        if isinstance(result, ConsentResult):
+            return result
         _record_consent(inbound, result, now)
         if inbound.channel == Channel.EMAIL:
             threads.settle_references(
@@ -84,9 +88,9 @@ def _store(
     priority: str,
     now: datetime,
     known: threads.ThreadLookup,
-) -> IngestResult:
+) -> IngestResult | ConsentResult:
     if match is None:
-        return ticket_open(inbound=inbound, priority=priority, now=now, locked=True)
+        return _open(inbound, priority=priority, now=now)
     ticket, via = match
     answered_at = threads.answered_at(inbound, known) if via == threads.VIA_ANSWER else None
     for _hop in range(_MAX_MERGE_HOPS):
@@ -111,13 +115,34 @@ def _store(
             continue
         _maybe_solved_by_keyword(result.ticket, inbound, now)
         return result
+    return _open(inbound, priority=ticket.priority, now=now, follow_up_of=ticket)
+
+
+def _open(
+    inbound: InboundMessage, *, priority: str, now: datetime, follow_up_of: Ticket | None = None
+) -> IngestResult | ConsentResult:
+    """A new ticket for the message; but a texted STOP or START opens none (there is nothing
+    to answer, and START would be acknowledged): it is noted beside the customer instead."""
+    if inbound.consent is not None:
+        return _consent_apart(inbound, inbound.consent, now)
     return ticket_open(
-        inbound=inbound,
-        priority=ticket.priority,
-        now=now,
-        follow_up_of=ticket,
-        locked=True,
+        inbound=inbound, priority=priority, now=now, follow_up_of=follow_up_of, locked=True
     )
+
+
+def _consent_apart(inbound: InboundMessage, consent: SmsConsent, now: datetime) -> ConsentResult:
+    if consent == SmsConsent.STOP:
+        # The flag lives on the number's contact point: a stranger's is made, so that it holds.
+        customer_get_or_create_for_contact(
+            kind=inbound.sender_kind, value=inbound.sender, name=inbound.sender_name, locked=True
+        )
+    point = undeliverable.phone_record_consent_apart(
+        number=normalize_contact(inbound.sender_kind, inbound.sender),
+        consent=consent,
+        keyword=inbound.text,
+        at=inbound.received_at or now,
+    )
+    return ConsentResult(customer_id=point.customer_id if point is not None else None)
 
 
 def _open_beside(

@@ -32,6 +32,7 @@ from tickets.catalog.selectors import about_new_many
 from tickets.contacts import normalize_contact
 from tickets.errors import DomainError, InvalidInput
 from tickets.inbound import (
+    ConsentResult,
     DeliveryReportResult,
     InboundMessage,
     IngestOutcome,
@@ -78,17 +79,20 @@ from tickets.services.outbound import deliveries_together
 from tickets.services.queueing import schedule_routing_sweep
 from tickets.services.threads import ThreadLookup, match_email
 
-IngestOutcomeOrError = IngestResult | SideReplyResult | DeliveryReportResult | DomainError
+IngestOutcomeOrError = (
+    IngestResult | SideReplyResult | DeliveryReportResult | ConsentResult | DomainError
+)
 # A message lands on a ticket in these states without a status change.
 _TAKES_MESSAGES = {TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.ON_HOLD}
 
 
 def ticket_ingest(
     *, inbound: InboundMessage, now: datetime | None = None
-) -> IngestResult | SideReplyResult | DeliveryReportResult:
+) -> IngestResult | SideReplyResult | DeliveryReportResult | ConsentResult:
     """Put one message on its ticket: a batch of one. A refusal (DomainError) is raised.
     A third party's reply in a side conversation goes there (tickets.collab); a bounce of
-    an email we sent, on that email."""
+    an email we sent, on that email; a texted STOP or START with no open ticket, beside its
+    customer."""
     if inbound.channel == Channel.EMAIL and addressing.is_own_address(inbound.sender):
         raise InvalidInput(
             _("Mail from the help desk's own address is ignored."), code="own_address"

@@ -101,24 +101,20 @@ def phone_record_consent(
     """`message`, from `number`, said STOP (no text goes to the number from now) or START
     (texts go to it again); the ticket's history says so. A START dated before the STOP it
     would undo (processed late) undoes nothing."""
-    point = (
-        ContactPoint.objects.select_for_update()
-        .filter(kind=ContactKind.PHONE, value=number)
-        .first()
-    )
-    if point is None:
+    point = _locked_phone(number)
+    if point is None or not _apply_consent(point, consent, at):
         return
     if consent == SmsConsent.STOP:
-        if point.undeliverable != Undeliverable.OPTED_OUT:
-            _flag(point, Undeliverable.OPTED_OUT, message=message, reason="", at=at)
+        record_event(
+            message.ticket,
+            EventKind.CONTACT_UNDELIVERABLE,
+            actor=None,
+            address=point.value,
+            flag=str(Undeliverable.OPTED_OUT),
+            reason="",
+            message=message.pk,
+        )
         return
-    if point.undeliverable != Undeliverable.OPTED_OUT:
-        return
-    if point.undeliverable_at is not None and point.undeliverable_at > at:
-        return
-    _clear(point)
-    point.deliverable_at = at
-    point.save(update_fields=[*_FLAG_FIELDS, "deliverable_at"])
     record_event(
         message.ticket,
         EventKind.CONTACT_DELIVERABLE,
@@ -127,6 +123,67 @@ def phone_record_consent(
         message=message.pk,
         consent=str(consent),
     )
+
+
+def phone_record_consent_apart(
+    *, number: str, consent: SmsConsent, keyword: str, at: datetime
+) -> ContactPoint | None:
+    """A STOP or START texted from `number` while no ticket of its customer is open: the
+    number is flagged or cleared as phone_record_consent does, and said among the notes
+    beside the customer, where agents look (a ticket of its own would be noise: nothing to
+    answer). Returns the number's contact point; None when the desk does not know it."""
+    point = _locked_phone(number)
+    if point is None:
+        return None
+    _apply_consent(point, consent, at)
+    with translation.override(default_language()):
+        CustomerNote.objects.create(
+            customer_id=point.customer_id,
+            author=None,
+            text=_consent_said(keyword, point),
+            created_at=at,
+        )
+    return point
+
+
+def _locked_phone(number: str) -> ContactPoint | None:
+    return (
+        ContactPoint.objects.select_for_update()
+        .filter(kind=ContactKind.PHONE, value=number)
+        .first()
+    )
+
+
+def _apply_consent(point: ContactPoint, consent: SmsConsent, at: datetime) -> bool:
+    """Flag the number (STOP) or clear its flag (START); whether that changed it (saved)."""
+    if consent == SmsConsent.STOP:
+        if point.undeliverable == Undeliverable.OPTED_OUT:
+            return False
+        _set_flag(point, Undeliverable.OPTED_OUT, reason="", at=at)
+        return True
+    if point.undeliverable != Undeliverable.OPTED_OUT:
+        return False
+    if point.undeliverable_at is not None and point.undeliverable_at > at:
+        return False  # a START dated before the STOP it would undo
+    _clear(point)
+    point.deliverable_at = at
+    point.save(update_fields=[*_FLAG_FIELDS, "deliverable_at"])
+    return True
+
+
+def _consent_said(keyword: str, point: ContactPoint) -> str:
+    """'Texted STOP from +1…: no text goes to this number until they text START.', in the
+    active language, saying where the number stands after it."""
+    values = {"keyword": keyword.strip()[:40], "number": point.value}
+    if point.undeliverable == Undeliverable.OPTED_OUT:
+        return (
+            gettext(
+                "Texted %(keyword)s from %(number)s: no text goes to this number until they "
+                "text START."
+            )
+            % values
+        )
+    return gettext("Texted %(keyword)s from %(number)s: texts may go to this number.") % values
 
 
 def phone_record_opted_out(*, message: Message, number: str, at: datetime) -> None:
@@ -316,10 +373,7 @@ def _locked(recipient: str) -> ContactPoint | None:
 def _flag(
     point: ContactPoint, flag: Undeliverable, *, message: Message, reason: str, at: datetime
 ) -> None:
-    point.undeliverable = flag
-    point.undeliverable_at = at
-    point.undeliverable_reason = reason[:_REASON_CHARS]
-    point.save(update_fields=_FLAG_FIELDS)
+    _set_flag(point, flag, reason=reason, at=at)
     record_event(
         message.ticket,
         EventKind.CONTACT_UNDELIVERABLE,
@@ -329,6 +383,13 @@ def _flag(
         reason=point.undeliverable_reason,
         message=message.pk,
     )
+
+
+def _set_flag(point: ContactPoint, flag: Undeliverable, *, reason: str, at: datetime) -> None:
+    point.undeliverable = flag
+    point.undeliverable_at = at
+    point.undeliverable_reason = reason[:_REASON_CHARS]
+    point.save(update_fields=_FLAG_FIELDS)
 
 
 def _clear(point: ContactPoint) -> None:

@@ -15,6 +15,7 @@ from tickets.models import (
     DeliveryStatus,
     Message,
     MessageKind,
+    Ticket,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("twilio_settings")]
@@ -40,6 +41,23 @@ def text_in(client, django_capture_on_commit_callbacks):
         item = InboundItem.objects.get(channel="sms", idempotency_key=sid)
         assert item.status == InboundStatus.PROCESSED, item.error
         return Message.objects.get(pk=item.message_id)
+
+    return deliver
+
+
+@pytest.fixture
+def keyword_in(client, django_capture_on_commit_callbacks):
+    """A signed inbound text that may land on no ticket: the item it was stored as."""
+    count = iter(range(2000, 3000))
+
+    def deliver(body: str, sender: str = NUMBER, **extra: str) -> InboundItem:
+        sid = f"SM{next(count)}"
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client, SMS_URL, sms_params(sid, sender, body, **extra))
+        assert response.status_code == 200
+        item = InboundItem.objects.get(channel="sms", idempotency_key=sid)
+        assert item.status == InboundStatus.PROCESSED, item.error
+        return item
 
     return deliver
 
@@ -71,16 +89,16 @@ def test_after_stop_an_agents_reply_is_not_sent_and_says_why(
 
 
 @pytest.mark.parametrize("keyword", ["STOP", "stop", " Stop. ", "UNSUBSCRIBE", "cancel", "quit"])
-def test_no_automatic_text_answers_a_stop(text_in, sms_outbox, keyword):
-    text_in(keyword)
+def test_no_automatic_text_answers_a_stop(keyword_in, sms_outbox, keyword):
+    keyword_in(keyword)
 
     assert sms_outbox == []
     assert phone().undeliverable == "opted_out"
 
 
-def test_twilios_advanced_opt_out_type_counts_whatever_the_keyword(text_in, sms_outbox):
+def test_twilios_advanced_opt_out_type_counts_whatever_the_keyword(keyword_in, sms_outbox):
     """A Messaging Service's own opt-out keywords (here in French) come with OptOutType."""
-    text_in("ARRET", OptOutType="STOP")
+    keyword_in("ARRET", OptOutType="STOP")
 
     assert phone().undeliverable == "opted_out"
     assert sms_outbox == []
@@ -148,10 +166,10 @@ def test_an_agent_cannot_undo_a_stop_only_the_customer_can(client, agent, agent_
     assert "/deliverable/" not in page
 
 
-def test_a_verification_link_is_not_texted_to_an_opted_out_number(text_in, sms_outbox):
+def test_a_verification_link_is_not_texted_to_an_opted_out_number(keyword_in, sms_outbox):
     from channels_ingest.tasks import send_sms_verification
 
-    text_in("STOP")
+    keyword_in("STOP")
 
     assert send_sms_verification.delay(phone().pk).get() is False
     assert sms_outbox == []
@@ -170,3 +188,73 @@ def test_a_stop_processed_in_a_batch_with_other_texts_flags_the_number(client, s
     assert phone().undeliverable == "opted_out"
     statuses = set(InboundItem.objects.values_list("status", flat=True))
     assert statuses == {InboundStatus.PROCESSED}
+
+
+def customer_page(client, agent) -> str:
+    client.force_login(agent)
+    return client.get(f"/agent/customers/{phone().customer_id}/").content.decode()
+
+
+@pytest.mark.parametrize("keyword", ["STOP", "unsubscribe", "ARRET"])
+def test_a_stop_from_a_number_without_an_open_ticket_opens_no_ticket(
+    client, agent, keyword_in, sms_outbox, keyword
+):
+    extra = {"OptOutType": "STOP"} if keyword == "ARRET" else {}
+
+    keyword_in(keyword, **extra)
+
+    assert not Ticket.objects.exists()
+    assert sms_outbox == []
+    assert phone().undeliverable == "opted_out"
+    page = customer_page(client, agent)
+    assert f"Texted {keyword} from {NUMBER}" in page
+    assert "replied STOP on" in page
+
+
+def test_a_start_from_a_number_without_an_open_ticket_opens_no_ticket_and_is_not_answered(
+    client, agent, keyword_in, sms_outbox
+):
+    keyword_in("STOP")
+
+    keyword_in("START")
+
+    assert not Ticket.objects.exists()
+    assert sms_outbox == []
+    assert phone().undeliverable == ""
+    page = customer_page(client, agent)
+    assert f"Texted START from {NUMBER}" in page
+    assert "replied STOP on" not in page
+
+
+def test_a_start_after_the_customers_ticket_closed_opens_no_follow_up(
+    agent, text_in, keyword_in, sms_outbox
+):
+    first = text_in("My router keeps rebooting")
+    text_in("STOP")
+    ticket = first.ticket
+    services.ticket_close(ticket=ticket, actor=agent)
+    sms_outbox.clear()
+
+    keyword_in("START")
+
+    assert list(Ticket.objects.values_list("pk", flat=True)) == [ticket.pk]
+    assert sms_outbox == []
+    assert phone().undeliverable == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "extra"), [("HELP", {}), ("info", {}), ("AIDE", {"OptOutType": "HELP"})]
+)
+def test_twilio_answers_help_so_the_desk_does_not(text_in, sms_outbox, body, extra):
+    """Twilio replies to HELP and INFO on long codes and toll-free numbers, and to a
+    Messaging Service's own help keywords (Advanced Opt-Out, OptOutType=HELP)."""
+    message = text_in(body, **extra)
+
+    assert message.ticket.messages.count() == 1  # agents see it; no acknowledgement
+    assert sms_outbox == []
+
+
+def test_help_to_a_short_code_that_twilio_does_not_answer_is_acknowledged(text_in, sms_outbox):
+    text_in("HELP", To="12345")
+
+    assert [sms.to for sms in sms_outbox] == [NUMBER]

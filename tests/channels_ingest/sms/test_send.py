@@ -24,7 +24,7 @@ def sms_from(number: str, sid: str, text: str = "Help") -> InboundMessage:
     )
 
 
-def send(reply: Message) -> str:
+def send(reply: Message) -> list[str]:
     with outbox.opened() as batch:
         return deliver_sms(reply, batch)
 
@@ -37,19 +37,19 @@ def sms_ticket(db):
 def test_reply_goes_to_the_customers_number(sms_ticket, agent, sms_outbox):
     reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="Try restarting it.")
 
-    provider_id = send(reply)
+    provider_ids = send(reply)
 
     assert [(sms.to, sms.body) for sms in sms_outbox] == [("+14155550123", "Try restarting it.")]
-    assert provider_id == sms_outbox[0].provider_id
+    assert provider_ids == [sms_outbox[0].provider_id]
 
 
-def test_long_reply_returns_the_first_parts_id(sms_ticket, agent, sms_outbox):
+def test_long_reply_returns_every_parts_id(sms_ticket, agent, sms_outbox):
     reply = services.ticket_reply(ticket=sms_ticket, actor=agent, text="word " * 700)
 
-    provider_id = send(reply)
+    provider_ids = send(reply)
 
     assert len(sms_outbox) == 3
-    assert provider_id == sms_outbox[0].provider_id
+    assert provider_ids == [sms.provider_id for sms in sms_outbox]
 
 
 def test_reply_goes_to_the_number_the_customer_last_texted_from(sms_ticket, agent, sms_outbox):

@@ -169,3 +169,65 @@ def test_a_failure_because_the_customer_opted_out_flags_the_number(
     assert sms_outbox == []
     assert again.delivery_status == DeliveryStatus.FAILED
     assert "replied STOP" in again.delivery_error
+
+
+@pytest.fixture
+def long_reply(agent, sms_outbox, django_capture_on_commit_callbacks, celery_eager):
+    """An agent's reply too long for one text, sent as three parts (as in production); the
+    reply and the SID Twilio gave each part, in order."""
+    inbound = InboundMessage(
+        channel=Channel.SMS,
+        sender_kind=ContactKind.PHONE,
+        sender="+14155550123",
+        text="How do I set up the router?",
+        external_id="SM-in-2",
+    )
+    ticket = services.ticket_ingest(inbound=inbound).ticket
+    sms_outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = services.ticket_reply(ticket=ticket, actor=agent, text="step " * 700)
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.SENT
+    sids = [sms.provider_id for sms in sms_outbox]
+    assert len(sids) == 3
+    return reply, sids
+
+
+def test_a_later_part_that_fails_fails_the_reply(client, long_reply):
+    reply, sids = long_reply
+
+    report(client, "delivered", sid=sids[0])
+    response = report(client, "undelivered", sid=sids[2], ErrorCode="30003")
+
+    assert response.status_code == 204
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert "Twilio error 30003: the phone is switched off" in reply.delivery_error
+    assert "3" in reply.delivery_error.split("Twilio error")[0]  # which part
+    assert [event["message"] for event in failures(reply)] == [reply.pk]
+
+
+def test_a_long_reply_is_delivered_only_when_every_part_is(client, long_reply):
+    reply, sids = long_reply
+
+    for sid in sids[:2]:
+        report(client, "delivered", sid=sid)
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.SENT
+
+    report(client, "delivered", sid=sids[2])
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.DELIVERED
+
+
+def test_a_failed_part_stays_failed_when_the_others_are_delivered(client, long_reply):
+    reply, sids = long_reply
+
+    report(client, "failed", sid=sids[1], ErrorCode="30005")
+    report(client, "delivered", sid=sids[0])
+    report(client, "delivered", sid=sids[2])
+
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert "30005" in reply.delivery_error
+    assert len(failures(reply)) == 1
