@@ -15,7 +15,7 @@ from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
 from helpdesk.faults import is_transient
 from helpdesk.languages import language_of_request
-from helpdesk.ratelimit import count_hit, note_unless_down, noted_unless_down
+from helpdesk.ratelimit import client_address, count_hit, note_unless_down, noted_unless_down
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
@@ -123,8 +123,7 @@ def _over_limit(request: HttpRequest, email: str, submission: str) -> bool:
     if submission and noted_unless_down(accepted):
         return False
     limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
-    client = request.META.get("REMOTE_ADDR", "")
-    keys = (f"webform:ip:{client}", f"webform:email:{email.lower()}")
+    keys = (f"webform:ip:{client_address(request)}", f"webform:email:{email.lower()}")
     counts = [count_hit(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
     if max(counts) > limit:
         return True

@@ -140,6 +140,23 @@ def test_rate_limit_per_address(client, settings):
     assert Ticket.objects.count() == 2
 
 
+def test_clients_are_counted_by_the_address_the_project_trusts(client, settings, monkeypatch):
+    # Behind a trusted proxy every request comes from the proxy's address: the limit per
+    # client counts the address helpdesk.ratelimit.client_address reports, as every limit.
+    from channels_ingest.web import views
+
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 1
+    monkeypatch.setattr(views, "client_address", lambda request: request.META["HTTP_X_CLIENT"])
+    for n in range(3):
+        sent = form(email=f"person{n}@example.org")
+        assert client.post("/support/new/", sent, HTTP_X_CLIENT=f"192.0.2.{n}").status_code == 302
+    refused = client.post(
+        "/support/new/", form(email="last@example.org"), HTTP_X_CLIENT="192.0.2.0"
+    )
+    assert refused.status_code == 429
+    assert Ticket.objects.count() == 3
+
+
 def test_csrf_is_required():
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/support/new/", form())
