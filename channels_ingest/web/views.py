@@ -67,6 +67,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             raise
         return _not_taken(request, page, had_files=bool(form.cleaned_data["attachments"]))
     request.session["submitted_reference"] = ticket.reference
+    request.session["submitted_confirmed"] = services.confirmation_sent(ticket)
     return redirect("support-submitted")
 
 
@@ -85,7 +86,11 @@ def _not_taken(request: HttpRequest, page: dict[str, Any], *, had_files: bool) -
 
 def submitted(request: HttpRequest) -> HttpResponse:
     reference = request.session.pop("submitted_reference", None)
-    return render(request, "support/submitted.html", {"reference": reference})
+    # Said only when true: no confirmation goes while notices are off, nor to an address
+    # flagged undeliverable (nor is one known of on a page opened again).
+    confirmed = request.session.pop("submitted_confirmed", False)
+    context = {"reference": reference, "confirmed": reference is not None and confirmed}
+    return render(request, "support/submitted.html", context)
 
 
 def _open_ticket(form: ContactForm, *, language: str) -> Ticket:

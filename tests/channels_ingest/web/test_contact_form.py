@@ -6,7 +6,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.outages import database_refusing
-from tickets.models import Attachment, Channel, MessageKind, Ticket
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactPoint,
+    MessageKind,
+    Ticket,
+    Undeliverable,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +77,48 @@ def test_submitting_opens_a_ticket_and_confirms_by_email(
     assert ticket.reference in confirmation.subject
     assert ticket.reference in confirmation.body
     assert confirmation.extra_headers["Auto-Submitted"] == "auto-replied"
+
+
+CONFIRMED = "We sent a confirmation to your email address"
+
+
+def test_the_received_page_says_a_confirmation_was_sent_when_one_was(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(), follow=True).text
+    assert CONFIRMED in page
+    assert len(mail.outbox) == 1
+
+
+def test_the_received_page_promises_no_confirmation_when_notices_are_off(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = False
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(), follow=True).text
+    assert Ticket.objects.get().reference in page
+    assert CONFIRMED not in page
+    assert "We did not send a confirmation email" in page
+    assert mail.outbox == []
+
+
+def test_the_received_page_promises_no_confirmation_to_an_undeliverable_address(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    client.post("/support/new/", form())  # the customer, and their address, are known
+    ContactPoint.objects.filter(value="dana@example.org").update(
+        undeliverable=Undeliverable.BOUNCED
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(subject="Still blank"), follow=True).text
+    assert Ticket.objects.get(subject="Still blank").reference in page
+    assert CONFIRMED not in page
+    assert "We did not send a confirmation email" in page
+    assert mail.outbox == []
 
 
 def test_missing_fields_are_explained_and_nothing_is_stored(client):
