@@ -291,6 +291,25 @@ def test_attachment_refusals_are_said_in_the_customers_language(client, settings
     assert not Ticket.objects.exists()
 
 
+def test_files_larger_together_than_the_upload_limit_are_refused_and_the_text_kept(
+    client, settings
+):
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    settings.HELPDESK_MAX_UPLOAD_BYTES = 15
+    logs = [SimpleUploadedFile(f"{n}.log", b"x" * 8, content_type="text/plain") for n in (1, 2)]
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+
+    response = client.post("/support/new/", form(attachments=logs), **german)
+
+    page = response.text
+    assert "Diese Dateien sind zusammen größer als 15\xa0Bytes" in page
+    assert "Clicking Export shows a blank page since this morning.</textarea>" in page
+    assert not Ticket.objects.exists()
+    # One alone is within the limits.
+    log = SimpleUploadedFile("1.log", b"x" * 8, content_type="text/plain")
+    assert client.post("/support/new/", form(attachments=[log])).status_code == 302
+
+
 # --- A signed-in customer ----------------------------------------------------------------
 
 
