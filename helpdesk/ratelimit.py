@@ -16,7 +16,21 @@ def client_address(request: HttpRequest) -> str:
 
 
 def count_hit(key: str, *, window_seconds: int) -> int:
-    """Count one more hit for `key` in its window; returns the count including this one."""
+    """Count one more hit for `key` in its window; returns the count including this one.
+
+    A limit must not turn people away while the cache is down (a customer's request, a
+    staff member's reset link are worth more than the limit): an outage counts nothing
+    (0, logged), at every door alike."""
+    try:
+        return _count(key, window_seconds=window_seconds)
+    except Exception as error:
+        if not is_transient(error):
+            raise
+        logger.warning("rate limit %s not counted: the cache is unavailable", key.split(":")[0])
+        return 0
+
+
+def _count(key: str, *, window_seconds: int) -> int:
     cache.add(key, 0, timeout=window_seconds)
     try:
         count = int(cache.incr(key))
@@ -28,18 +42,6 @@ def count_hit(key: str, *, window_seconds: int) -> int:
         # would have started a counter that never expires, limiting the key for ever.
         cache.touch(key, window_seconds)
     return count
-
-
-def count_hit_unless_down(key: str, *, window_seconds: int) -> int:
-    """count_hit for a limit that must not turn people away while the cache is down (a
-    customer's request is worth more than the limit): an outage counts nothing, logged."""
-    try:
-        return count_hit(key, window_seconds=window_seconds)
-    except Exception as error:
-        if not is_transient(error):
-            raise
-        logger.warning("rate limit %s not counted: the cache is unavailable", key.split(":")[0])
-        return 0
 
 
 def noted_unless_down(key: str) -> bool:

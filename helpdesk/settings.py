@@ -573,6 +573,9 @@ STORAGES = {
 }
 # Largest file accepted as an attachment, in bytes.
 HELPDESK_MAX_ATTACHMENT_BYTES = env_int("HELPDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+# Largest total of the files sent at once in a form (contact form, portal, workspace): ten
+# files of the largest size would otherwise fill the disk ten times as fast.
+HELPDESK_MAX_UPLOAD_BYTES = env_int("HELPDESK_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 # Largest request body Django reads (its default, 2.5 MiB, refused providers' webhooks for
 # mail with a few MiB of attachments, and the provider gave up: mail lost). Providers post
 # mail up to 25-35 MB, base64 adds a third.

@@ -16,7 +16,8 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    """Up to MAX_FILES files, each within HELPDESK_MAX_ATTACHMENT_BYTES.
+    """Up to MAX_FILES files, each within HELPDESK_MAX_ATTACHMENT_BYTES, all of them within
+    HELPDESK_MAX_UPLOAD_BYTES.
 
     `too_large_hint` is added to the size error (e.g. that the typed message is kept).
     """
@@ -46,4 +47,10 @@ class MultipleFileField(forms.FileField):
                         "hint": self.too_large_hint,
                     }
                 )
+        total = settings.HELPDESK_MAX_UPLOAD_BYTES
+        if sum(upload.size for upload in files) > total:
+            raise forms.ValidationError(
+                gettext("These files together are larger than %(limit)s%(hint)s.")
+                % {"limit": filesizeformat(total), "hint": self.too_large_hint}
+            )
         return [super(MultipleFileField, self).clean(upload, initial) for upload in files]

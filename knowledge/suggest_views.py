@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 from django.views.decorators.http import require_POST, require_safe
 
-from helpdesk.ratelimit import client_address, count_hit_unless_down
+from helpdesk.ratelimit import client_address, count_hit
 from helpdesk.text import search_text
 from knowledge import selectors, services
 from knowledge.tracking import search_id_from_token, search_token
@@ -40,7 +40,7 @@ def _form_text(request: HttpRequest) -> tuple[str, str]:
 def suggest(request: HttpRequest) -> HttpResponse:
     """Articles for what the customer has typed so far, as an HTML fragment for the form."""
     # Unmetered while the cache is down: the customer typing is still answered.
-    asked = count_hit_unless_down(f"kb-suggest:ip:{client_address(request)}", window_seconds=60)
+    asked = count_hit(f"kb-suggest:ip:{client_address(request)}", window_seconds=60)
     if asked > settings.HELPDESK_KB_SUGGESTIONS_PER_MINUTE:
         return HttpResponse(status=429)
     subject, description = _form_text(request)
@@ -76,7 +76,7 @@ def solved_it(request: HttpRequest) -> HttpResponse:
         return render(request, "support/deflected.html", {"error": error}, status=400)
     address = client_address(request)
     # Past the limit the customer sees the same page; the report's deflections stop counting.
-    solved = count_hit_unless_down(f"kb-solved:ip:{address}", window_seconds=3600)
+    solved = count_hit(f"kb-solved:ip:{address}", window_seconds=3600)
     if solved <= settings.HELPDESK_KB_SOLVED_PER_HOUR:
         services.deflection_record(
             article=article,

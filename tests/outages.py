@@ -155,3 +155,14 @@ def database_refusing(statement: str) -> Iterator[None]:
 
     with connection.execute_wrapper(refuse):
         yield
+
+
+@pytest.fixture
+def cache_down(settings: Any) -> None:
+    """The cache (Redis: the rate limits' counters) unreachable; nothing else."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }

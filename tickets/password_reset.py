@@ -7,6 +7,7 @@ tickets.tasks.send_password_reset, and every address gets the same page as fast.
 points at PUBLIC_BASE_URL, like every link we mail, never at the Host the request named.
 """
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,8 +19,11 @@ from django.template import loader
 from django.utils import translation
 from django.utils.translation import gettext
 
+from helpdesk.faults import is_transient
 from helpdesk.ratelimit import too_many_links
 from tickets.branding.mail import branded_email
+
+logger = logging.getLogger(__name__)
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -43,7 +47,19 @@ class QueuedPasswordResetView(PasswordResetView):
             )
             context = self.get_context_data(form=form, limited=limited)
             return self.render_to_response(context, status=429)
-        return super().form_valid(form)
+        try:
+            return super().form_valid(form)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            # The task queue (Redis) down: said alike for any address, the address kept.
+            logger.warning("password reset mail not queued: %s", type(error).__name__)
+            unsent = gettext(
+                "We could not send you a link just now because of a problem on our side. "
+                "Please try again in a few minutes."
+            )
+            context = self.get_context_data(form=form, limited=unsent)
+            return self.render_to_response(context, status=503)
 
 
 class BrandedPasswordResetForm(PasswordResetForm):

@@ -15,7 +15,7 @@ from channels_ingest.web import held
 from channels_ingest.web.forms import ContactForm
 from helpdesk.faults import is_transient
 from helpdesk.languages import language_of_request
-from helpdesk.ratelimit import count_hit_unless_down, note_unless_down, noted_unless_down
+from helpdesk.ratelimit import client_address, count_hit, note_unless_down, noted_unless_down
 from knowledge.suggest_views import CONTACT_DRAFT
 from tickets import selectors, services
 from tickets.fields import selectors as field_selectors
@@ -67,6 +67,7 @@ def contact(request: HttpRequest) -> HttpResponse:
             raise
         return _not_taken(request, page, had_files=bool(form.cleaned_data["attachments"]))
     request.session["submitted_reference"] = ticket.reference
+    request.session["submitted_confirmed"] = services.confirmation_sent(ticket)
     return redirect("support-submitted")
 
 
@@ -85,7 +86,11 @@ def _not_taken(request: HttpRequest, page: dict[str, Any], *, had_files: bool) -
 
 def submitted(request: HttpRequest) -> HttpResponse:
     reference = request.session.pop("submitted_reference", None)
-    return render(request, "support/submitted.html", {"reference": reference})
+    # Said only when true: no confirmation goes while notices are off, nor to an address
+    # flagged undeliverable (nor is one known of on a page opened again).
+    confirmed = request.session.pop("submitted_confirmed", False)
+    context = {"reference": reference, "confirmed": reference is not None and confirmed}
+    return render(request, "support/submitted.html", context)
 
 
 def _open_ticket(form: ContactForm, *, language: str) -> Ticket:
@@ -123,9 +128,8 @@ def _over_limit(request: HttpRequest, email: str, submission: str) -> bool:
     if submission and noted_unless_down(accepted):
         return False
     limit = settings.HELPDESK_WEB_FORM_PER_10_MINUTES
-    client = request.META.get("REMOTE_ADDR", "")
-    keys = (f"webform:ip:{client}", f"webform:email:{email.lower()}")
-    counts = [count_hit_unless_down(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
+    keys = (f"webform:ip:{client_address(request)}", f"webform:email:{email.lower()}")
+    counts = [count_hit(key, window_seconds=RATE_WINDOW_SECONDS) for key in keys]
     if max(counts) > limit:
         return True
     if submission:

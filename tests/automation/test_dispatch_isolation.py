@@ -8,6 +8,7 @@ from unittest import mock
 
 import psycopg
 import pytest
+import redis
 from celery.exceptions import Retry
 from django.db import OperationalError
 
@@ -140,6 +141,28 @@ def test_an_outage_is_left_to_the_tasks_retry(unhappy_rule, rated_batch):
     with mock.patch.object(dispatch, "holds", database_gone), pytest.raises(Retry) as retry:
         dispatch_events.apply(args=[event_ids], throw=True)
     assert isinstance(retry.value.exc, OperationalError)  # the task's retry, with backoff
+
+    assert not broken.events.filter(kind=EventKind.RULE_FAILED).exists()
+    assert tags(first) == ["unhappy"]  # kept: a retry does not act on it twice
+    assert dispatch_events.delay(event_ids).get() == 2  # back: the other two act
+    assert tags(broken) == ["unhappy"] and tags(last) == ["unhappy"]
+
+
+def test_a_redis_outage_is_left_to_the_tasks_retry_too(unhappy_rule, rated_batch):
+    # Redis (the cache, the queue) unreachable is an outage as the database's is
+    # (helpdesk.faults), retried as the per-minute automations task retries it.
+    (first, broken, last), event_ids = rated_batch()
+    real_holds = rules.holds
+    gone = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    def redis_gone(conditions: Any, facts: Any) -> bool:
+        if facts.ticket.pk == broken.pk:
+            raise gone
+        return real_holds(conditions, facts)
+
+    with mock.patch.object(dispatch, "holds", redis_gone), pytest.raises(Retry) as retry:
+        dispatch_events.apply(args=[event_ids], throw=True)
+    assert retry.value.exc is gone
 
     assert not broken.events.filter(kind=EventKind.RULE_FAILED).exists()
     assert tags(first) == ["unhappy"]  # kept: a retry does not act on it twice

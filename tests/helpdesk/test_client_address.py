@@ -64,3 +64,14 @@ def test_the_trusted_proxy_reports_the_client_address(tmp_path):
     statuses = _suggest_statuses("127.0.0.1", tmp_path)
 
     assert set(statuses) == {200}
+
+
+def test_only_the_helper_reads_the_peer_address():
+    # One rule for who the client is: every limit and log asks client_address.
+    readers = [
+        str(path.relative_to(ROOT))
+        for app in ("helpdesk", "tickets", "channels_ingest", "knowledge")
+        for path in (ROOT / app).rglob("*.py")
+        if 'REMOTE_ADDR"' in path.read_text() or "REMOTE_ADDR'" in path.read_text()
+    ]
+    assert readers == ["helpdesk/ratelimit.py"]

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.factories import AgentFactory
+from tests.outages import cache_down  # noqa: F401 (a fixture)
 from tickets.models import KnownIssue, KnownIssueSubscriber, Product, Service
 from tickets.problems import known_issues
 from tickets.problems import services as problems
@@ -290,6 +291,17 @@ def test_asking_is_rate_limited_and_loses_what_was_typed_in_no_case(
     assert "You asked several times in a short time" in html
     assert 'value="third@example.com"' in html
     assert KnownIssueSubscriber.objects.count() == 2
+
+
+@pytest.mark.usefixtures("cache_down")
+def test_asking_is_taken_while_the_cache_is_down(client: Client, publish: Any) -> None:
+    # Redis (the limit's counters) unreachable: the request is taken, not a server error.
+    issue = publish()
+
+    response = _post(client, issue, "ann@example.com", follow=True)
+
+    assert "We will email ann@example.com once, when it is fixed." in unescape(response.text)
+    assert KnownIssueSubscriber.objects.get().address == "ann@example.com"
 
 
 def test_asking_needs_the_csrf_token(publish: Any) -> None:

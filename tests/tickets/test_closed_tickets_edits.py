@@ -124,3 +124,22 @@ def test_the_ticket_page_shows_a_closed_tickets_tags_and_fields_without_editors(
     assert " disabled" in seats_input  # shown, not edited
     assert "Closed tickets are final" in page
     assert "printer" in page
+
+
+def test_the_ticket_page_shows_a_closed_tickets_priority_and_assignee_without_editors(
+    open_ticket, agent
+):
+    # The services refuse them on a closed ticket: the page offers no editor to be refused.
+    ticket = open_ticket(subject="Printer jam")
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+    before = browser(agent).get(f"/agent/tickets/{ticket.pk}/").content.decode()
+    assert 'id="side-priority"' in before and 'id="side-assignee"' in before
+    services.ticket_close(ticket=ticket, actor=agent)
+
+    page = browser(agent).get(f"/agent/tickets/{ticket.pk}/").content.decode()
+
+    assert 'id="side-priority"' not in page and 'id="side-assignee"' not in page
+    assert 'id="assign-me"' not in page and 'id="tier-move"' not in page
+    [facts] = re.findall(r'<dl class="side-facts" id="side-readonly">.*?</dl>', page)
+    assert "<dt>Priority</dt><dd>Normal</dd>" in facts
+    assert f"<dt>Assignee</dt><dd>{agent.get_full_name() or agent.username}</dd>" in facts

@@ -6,6 +6,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from tests.outages import cache_down  # noqa: F401 (a fixture)
+
 pytestmark = pytest.mark.django_db
 
 
@@ -54,4 +56,28 @@ def test_links_asked_from_one_client_are_limited(agent, celery_eager):
     refused = client.post("/accounts/password_reset/", {"email": agent.email})
 
     assert refused.status_code == 429
+    assert mail.outbox == []
+
+
+@pytest.mark.usefixtures("cache_down")
+def test_a_link_is_sent_while_the_cache_is_down(client, agent, celery_eager):
+    # Redis (the limit's counters) unreachable: the link goes, not a server error.
+    response = client.post("/accounts/password_reset/", {"email": agent.email}, follow=True)
+
+    assert response.status_code == 200
+    [message] = mail.outbox
+    assert message.to == [agent.email]
+
+
+def test_asking_while_the_broker_is_down_says_so_and_keeps_the_address(client, agent, celery_eager):
+    # Redis is the task queue too: with it down, the mail cannot be queued. Said, not a 500.
+    from tests.outages import broker_at
+
+    celery_eager.conf.task_always_eager = False  # queued, as in production
+    with broker_at("redis://127.0.0.1:1/0"):
+        response = client.post("/accounts/password_reset/", {"email": agent.email})
+
+    assert response.status_code == 503
+    assert "could not send you a link just now" in response.text
+    assert f'value="{agent.email}"' in response.text
     assert mail.outbox == []

@@ -44,7 +44,12 @@ from tickets.services.messages import (
     ticket_open,
     ticket_reply,
 )
-from tickets.services.notices import notifications_email, notify_agents, notify_customer
+from tickets.services.notices import (
+    confirmation_sent,
+    notifications_email,
+    notify_agents,
+    notify_customer,
+)
 from tickets.services.organizations import (
     organization_add_domain,
     organization_adopt_domain_customers,
@@ -90,6 +95,7 @@ __all__ = [
     "agent_release_tickets",
     "assignee_by_id",
     "automatic_reply_allowed",
+    "confirmation_sent",
     "contact_point_clear_flag",
     "customer_add_contact_point",
     "customer_create",

@@ -16,8 +16,17 @@ from helpdesk.languages import default_language, supported_language
 from tickets import placeholders
 from tickets.branding.mail import branded_email
 from tickets.live import publish_notifications
-from tickets.models import AgentProfile, Customer, Message, NoticeKind, Notification, Ticket
-from tickets.services import desk_setup, notification_prefs
+from tickets.models import (
+    AgentProfile,
+    Customer,
+    DeliveryStatus,
+    Message,
+    MessageKind,
+    NoticeKind,
+    Notification,
+    Ticket,
+)
+from tickets.services import desk_setup, notification_prefs, undeliverable
 from tickets.services.outbound import (
     automatic_reply_row,
     schedule_agent_emails,
@@ -90,6 +99,19 @@ def customer_notice(
     return automatic_reply_row(
         ticket=ticket, subject=subject, text=text, now=now, answering=answering
     )
+
+
+def confirmation_sent(ticket: Ticket) -> bool:
+    """Whether the customer was sent (or is being sent) a notice that their request was
+    received: none is written while notices are off, and none goes to an address flagged
+    undeliverable (its row is held back, now or when its task comes)."""
+    notice = (
+        ticket.messages.filter(kind=MessageKind.OUTBOUND, is_automatic=True)
+        .exclude(delivery_status=DeliveryStatus.SUPPRESSED)
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return notice is not None and undeliverable.flagged_destination(notice) is None
 
 
 def written_language(chosen: str | None) -> str:

@@ -335,16 +335,19 @@ def _abilities(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     setup = sidebar.agent_setup(user)
     staff = policy.Staff(user.pk, setup.my_tier_ids, setup.is_admin, setup.role)
     level = ticket.tier.level
-    moves = policy.tier_moves(staff, ticket)
+    # A closed ticket is final: its priority, assignee and tier are shown, not offered.
+    final = policy.is_final(ticket)
+    moves = [] if final else policy.tier_moves(staff, ticket)
     works_tickets = setup.may("work_tickets")
     return {
         "staff": staff,
-        "works_on": policy.works_on(staff, ticket),
+        "works_on": policy.works_on(staff, ticket) and not final,
         # Replies, status, tags, macros, what it is about: not for light agents.
         "works_tickets": works_tickets,
         # Tags, fields, what it is about: not once the ticket is closed (final).
-        "edits_tickets": works_tickets and not policy.is_final(ticket),
+        "edits_tickets": works_tickets and not final,
         "may_take": works_tickets
+        and not final
         and ticket.tier_id in setup.my_tier_ids
         and ticket.assignee_id != user.pk,
         # (level, label, whether it is the one offered first: the next tier up, if any)

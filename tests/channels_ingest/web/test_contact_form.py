@@ -6,7 +6,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tests.outages import database_refusing
-from tickets.models import Attachment, Channel, MessageKind, Ticket
+from tickets.models import (
+    Attachment,
+    Channel,
+    ContactPoint,
+    MessageKind,
+    Ticket,
+    Undeliverable,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +77,48 @@ def test_submitting_opens_a_ticket_and_confirms_by_email(
     assert ticket.reference in confirmation.subject
     assert ticket.reference in confirmation.body
     assert confirmation.extra_headers["Auto-Submitted"] == "auto-replied"
+
+
+CONFIRMED = "We sent a confirmation to your email address"
+
+
+def test_the_received_page_says_a_confirmation_was_sent_when_one_was(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(), follow=True).text
+    assert CONFIRMED in page
+    assert len(mail.outbox) == 1
+
+
+def test_the_received_page_promises_no_confirmation_when_notices_are_off(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = False
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(), follow=True).text
+    assert Ticket.objects.get().reference in page
+    assert CONFIRMED not in page
+    assert "We did not send a confirmation email" in page
+    assert mail.outbox == []
+
+
+def test_the_received_page_promises_no_confirmation_to_an_undeliverable_address(
+    client, settings, celery_eager, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_CUSTOMER_NOTICES = True
+    client.post("/support/new/", form())  # the customer, and their address, are known
+    ContactPoint.objects.filter(value="dana@example.org").update(
+        undeliverable=Undeliverable.BOUNCED
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/support/new/", form(subject="Still blank"), follow=True).text
+    assert Ticket.objects.get(subject="Still blank").reference in page
+    assert CONFIRMED not in page
+    assert "We did not send a confirmation email" in page
+    assert mail.outbox == []
 
 
 def test_missing_fields_are_explained_and_nothing_is_stored(client):
@@ -138,6 +187,23 @@ def test_rate_limit_per_address(client, settings):
     assert response.status_code == 429
     assert "several requests in a short time" in response.content.decode()
     assert Ticket.objects.count() == 2
+
+
+def test_clients_are_counted_by_the_address_the_project_trusts(client, settings, monkeypatch):
+    # Behind a trusted proxy every request comes from the proxy's address: the limit per
+    # client counts the address helpdesk.ratelimit.client_address reports, as every limit.
+    from channels_ingest.web import views
+
+    settings.HELPDESK_WEB_FORM_PER_10_MINUTES = 1
+    monkeypatch.setattr(views, "client_address", lambda request: request.META["HTTP_X_CLIENT"])
+    for n in range(3):
+        sent = form(email=f"person{n}@example.org")
+        assert client.post("/support/new/", sent, HTTP_X_CLIENT=f"192.0.2.{n}").status_code == 302
+    refused = client.post(
+        "/support/new/", form(email="last@example.org"), HTTP_X_CLIENT="192.0.2.0"
+    )
+    assert refused.status_code == 429
+    assert Ticket.objects.count() == 3
 
 
 def test_csrf_is_required():
@@ -223,6 +289,25 @@ def test_attachment_refusals_are_said_in_the_customers_language(client, settings
     page = client.post("/support/new/", form(attachments=many), **german).text
     assert "Hängen Sie höchstens 10 Dateien an." in page
     assert not Ticket.objects.exists()
+
+
+def test_files_larger_together_than_the_upload_limit_are_refused_and_the_text_kept(
+    client, settings
+):
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    settings.HELPDESK_MAX_UPLOAD_BYTES = 15
+    logs = [SimpleUploadedFile(f"{n}.log", b"x" * 8, content_type="text/plain") for n in (1, 2)]
+    german = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+
+    response = client.post("/support/new/", form(attachments=logs), **german)
+
+    page = response.text
+    assert "Diese Dateien sind zusammen größer als 15\xa0Bytes" in page
+    assert "Clicking Export shows a blank page since this morning.</textarea>" in page
+    assert not Ticket.objects.exists()
+    # One alone is within the limits.
+    log = SimpleUploadedFile("1.log", b"x" * 8, content_type="text/plain")
+    assert client.post("/support/new/", form(attachments=[log])).status_code == 302
 
 
 # --- A signed-in customer ----------------------------------------------------------------

@@ -169,6 +169,19 @@ def test_too_large_file_is_refused_and_the_text_is_kept(ann, settings):
     assert Message.objects.filter(ticket=ann.ticket).count() == 1
 
 
+def test_files_larger_together_than_the_upload_limit_are_refused_and_the_text_kept(ann, settings):
+    settings.HELPDESK_MAX_UPLOAD_BYTES = 15
+    dumps = [SimpleUploadedFile(f"{n}.bin", b"x" * 8, "application/octet-stream") for n in (1, 2)]
+    response = ann.client.post(
+        thread_url(ann.ticket) + "reply/",
+        {"text": "Both dumps, as asked.", "attachments": dumps},
+    )
+    assert response.status_code == 400
+    assert "These files together are larger than 15" in response.text
+    assert "Both dumps, as asked.</textarea>" in response.text
+    assert Message.objects.filter(ticket=ann.ticket).count() == 1
+
+
 def test_a_double_submit_stores_the_message_once(ann):
     form = ann.client.get(thread_url(ann.ticket)).context["reply_form"]
     data = {"text": "Once, please.", "submission": form.initial["submission"]}

@@ -428,6 +428,21 @@ def test_files_cannot_go_by_sms_and_nothing_is_sent(agent_client, ticket, open_t
     assert not sms_ticket.messages.filter(kind=MessageKind.OUTBOUND, is_automatic=False).exists()
 
 
+def test_files_larger_together_than_the_upload_limit_are_refused(agent_client, ticket, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.HELPDESK_MAX_UPLOAD_BYTES = 15
+    logs = [SimpleUploadedFile(f"{n}.txt", b"x" * 8, content_type="text/plain") for n in (1, 2)]
+    response = agent_client.post(
+        f"/agent/tickets/{ticket.pk}/reply/",
+        {"text": "Both logs attached", "channel": "email", "attachments": logs},
+    )
+    assert response.status_code == 400
+    assert "These files together are larger than 15" in response.content.decode()
+    assert "Both logs attached" in response.content.decode()
+    assert not ticket.messages.filter(kind=MessageKind.OUTBOUND, is_automatic=False).exists()
+
+
 def test_the_full_original_of_an_email_is_one_click_away(agent_client, ticket):
     from django.core.files.base import ContentFile
 
