@@ -424,8 +424,11 @@ def _locked(chat_id: int) -> ChatSession:
 
 
 def _refuse_if_full(agent: User) -> None:
-    """Away agents take no chats (My settings); the others up to their max_chats."""
-    profile = AgentProfile.objects.filter(user=agent).first()
+    """Away agents take no chats (My settings); the others up to their max_chats. Asked in
+    the transaction that gives the agent the chat: the agent's profile row is locked, so
+    two chats given to one agent at once (two accepts, an accept and a transfer) are
+    counted one after the other, not both against the same count."""
+    profile = AgentProfile.objects.select_for_update().filter(user=agent).first()
     if profile is not None and not profile.is_available:
         raise Conflict(
             _("%(agent)s is away and takes no chats (set available in My settings).")
