@@ -26,7 +26,8 @@ and write internal notes, nothing else. Inside each role the tier rules below ap
 - Only agents of a tier may be assigned its tickets (tickets.services.assignment).
 - A live chat is written in, passed on, escalated and ended by the agent holding it (or an
   admin), once accepted: `refuse_unless_holds_chat`, asked by the console's socket and
-  forms and by every reply that would go into the chat (ticket page, API, canned responses).
+  forms, by every reply that would go into the chat (ticket page, API, canned responses,
+  a solved problem's answer), and by assigning its ticket (the chat goes with it).
 
 The rule itself is `works_on`, on what is known of the person (their tiers, whether they
 are an admin): the services read that from the database, the pages from the agent's

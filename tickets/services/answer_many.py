@@ -4,7 +4,9 @@ it, in a few statements per batch whatever its size: one message on the customer
 channel (the text with their placeholders filled, and the satisfaction survey's link, so
 the answer is the resolution notice too: one message, not two), its SLA clocks stopped,
 its metrics and history written, and its status changed through the one map of allowed
-changes."""
+changes. A live chat is written in only by the agent holding it (or an admin), as at every
+other door: a chat a colleague holds, or one nobody has accepted yet, is left to them, and
+the ticket stays open with the reason."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from tickets import live, metrics, placeholders
+from tickets import live, metrics, placeholders, policy
 from tickets.addressing import new_message_id
 from tickets.errors import DomainError
 from tickets.fields.selectors import missing_to_solve
@@ -84,7 +86,7 @@ def tickets_answer_and_resolve(
         active = [
             t for t in tickets.values() if t.status in ACTIVE_STATUSES and t.merged_into_id is None
         ]
-        channels = _reply_channels(active)
+        channels, chats = _reply_channels(active)
         lacking = missing_to_solve(t.pk for t in active)
         answered: list[Ticket] = []
         for ticket in active:
@@ -95,6 +97,8 @@ def tickets_answer_and_resolve(
                 )
                 if channel.startswith("!"):
                     raise DomainError(channel[1:])
+                if channel == Channel.CHAT:
+                    policy.refuse_unless_holds_chat(actor, chats[ticket.pk])
             except DomainError as error:
                 outcome.refused[ticket.pk] = error.message
                 continue
@@ -104,9 +108,9 @@ def tickets_answer_and_resolve(
     return outcome
 
 
-def _reply_channels(tickets: list[Ticket]) -> dict[int, str]:
-    """Each ticket's answer channel as ticket_reply chooses it, or "!" and why it has none:
-    three queries for all."""
+def _reply_channels(tickets: list[Ticket]) -> tuple[dict[int, str], dict[int, ChatSession]]:
+    """Each ticket's answer channel as ticket_reply chooses it, or "!" and why it has none,
+    and the live chats by ticket: three queries for all."""
     ids = [t.pk for t in tickets]
     latest = (
         Message.objects.filter(ticket_id__in=ids, kind=MessageKind.INBOUND)
@@ -117,11 +121,10 @@ def _reply_channels(tickets: list[Ticket]) -> dict[int, str]:
     last_channel = dict(
         Message.objects.filter(pk__in=list(latest)).values_list("ticket_id", "channel")
     )
-    live_chats = set(
-        ChatSession.objects.filter(ticket_id__in=ids)
-        .exclude(status=ChatStatus.ENDED)
-        .values_list("ticket_id", flat=True)
-    )
+    live_chats = {
+        chat.ticket_id: chat
+        for chat in ChatSession.objects.filter(ticket_id__in=ids).exclude(status=ChatStatus.ENDED)
+    }
     kinds: dict[int, set[str]] = {}
     for customer_id, kind in ContactPoint.objects.filter(
         customer_id__in={t.customer_id for t in tickets}
@@ -136,7 +139,7 @@ def _reply_channels(tickets: list[Ticket]) -> dict[int, str]:
         if needed and needed not in kinds.get(ticket.customer_id, set()):
             channel = "!" + unreachable_by(channel)
         channels[ticket.pk] = channel
-    return channels
+    return channels, live_chats
 
 
 def _write(

@@ -13,7 +13,14 @@ from django.utils.translation import gettext_noop
 
 from tickets import metrics, policy, roles
 from tickets.errors import Conflict, InvalidInput
-from tickets.models import ACTIVE_STATUSES, AgentProfile, EventKind, Ticket
+from tickets.models import (
+    ACTIVE_STATUSES,
+    AgentProfile,
+    ChatSession,
+    ChatStatus,
+    EventKind,
+    Ticket,
+)
 from tickets.services._common import Actor, lock_ticket, record_event, refuse_if_merged
 from tickets.services.notices import Said, notify_agents
 from tickets.services.queueing import schedule_routing
@@ -42,8 +49,10 @@ def agent_in_tier(user: User, tier_id: int) -> bool:
 
 
 def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = "") -> Ticket:
-    """Give the ticket to an agent of its tier."""
+    """Give the ticket to an agent of its tier. A live chat on it goes with it
+    (chat_hand_over: by its holder, to an agent with room for it), or nothing changes."""
     with transaction.atomic():
+        chat = _live_chat_locked(ticket)  # before the ticket: the order the chat services lock in
         ticket = lock_ticket(ticket)
         refuse_if_merged(ticket)
         policy.refuse_if_closed(ticket)
@@ -69,6 +78,10 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
                 % {"assignee": assignee, "tier": ticket.tier},
                 code="assignee_not_in_tier",
             )
+        if chat is not None and chat.status == ChatStatus.ACTIVE and chat.agent_id != assignee.pk:
+            from tickets.services.chat import chat_hand_over  # chat builds on assignment
+
+            chat_hand_over(chat=chat, ticket=ticket, to_agent=assignee, actor=actor)
         change: dict[str, Any] = {"from": ticket.assignee_id, "to": assignee.pk}
         record_event(
             ticket, EventKind.ASSIGNED, actor=actor, label=label, to_name=str(assignee), **change
@@ -88,6 +101,16 @@ def ticket_assign(*, ticket: Ticket, assignee: User, actor: Actor, label: str = 
                 ),
             )
     return ticket
+
+
+def _live_chat_locked(ticket: Ticket) -> ChatSession | None:
+    """The ticket's chat, unless ended, locked (a chat being accepted is waited for)."""
+    return (
+        ChatSession.objects.select_for_update()
+        .filter(ticket_id=ticket.pk)
+        .exclude(status=ChatStatus.ENDED)
+        .first()
+    )
 
 
 def ticket_unassign(*, ticket: Ticket, actor: Actor, reason: str = "") -> Ticket:

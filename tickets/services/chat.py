@@ -39,7 +39,7 @@ from tickets.models import (
     Ticket,
     TicketForm,
 )
-from tickets.services._common import acting_as, lock_row, record_event
+from tickets.services._common import Actor, acting_as, lock_row, record_event
 from tickets.services.assignment import agent_in_tier, ticket_assign
 from tickets.services.escalation import ticket_escalate
 from tickets.services.messages import (
@@ -424,8 +424,11 @@ def _locked(chat_id: int) -> ChatSession:
 
 
 def _refuse_if_full(agent: User) -> None:
-    """Away agents take no chats (My settings); the others up to their max_chats."""
-    profile = AgentProfile.objects.filter(user=agent).first()
+    """Away agents take no chats (My settings); the others up to their max_chats. Asked in
+    the transaction that gives the agent the chat: the agent's profile row is locked, so
+    two chats given to one agent at once (two accepts, an accept and a transfer) are
+    counted one after the other, not both against the same count."""
+    profile = AgentProfile.objects.select_for_update().filter(user=agent).first()
     if profile is not None and not profile.is_available:
         raise Conflict(
             _("%(agent)s is away and takes no chats (set available in My settings).")
@@ -506,34 +509,51 @@ def chat_transfer(*, chat_id: int, to_agent: User, actor: User) -> ChatSession:
         _refuse_unless_holder(chat, actor)
         if to_agent.pk == chat.agent_id:
             raise InvalidInput(_("That agent already holds this chat."), code="same_agent")
-        if not agent_in_tier(to_agent, chat.tier_id):
-            raise InvalidInput(
-                _("%(to_agent)s is not an agent of %(tier)s; escalate instead.")
-                % {"to_agent": to_agent, "tier": chat.tier},
-                code="not_in_tier",
-            )
-        _refuse_if_full(to_agent)
-        previous = chat.agent_id
-        chat.agent = to_agent
-        chat.save(update_fields=["agent"])
+        chat_hand_over(chat=chat, ticket=chat.ticket, to_agent=to_agent, actor=actor)
         ticket_assign(ticket=chat.ticket, assignee=to_agent, actor=actor)
-        change: dict[str, Any] = {"from": previous, "to_name": str(to_agent)}
-        record_event(chat.ticket, EventKind.CHAT_TRANSFERRED, actor=actor, **change)
-        notify_agents(
-            user_ids=[to_agent.pk],
-            ticket=chat.ticket,
-            kind="chat_transferred",
-            text=Said(
-                gettext_noop("%(agent)s passed you the chat %(reference)s with %(name)s"),
-                {
-                    "agent": actor.get_full_name() or actor.username,
-                    "reference": chat.ticket.reference,
-                    "name": chat.name,
-                },
-            ),
-        )
-        _state_changed(chat)
     return chat
+
+
+def chat_hand_over(*, chat: ChatSession, ticket: Ticket, to_agent: User, actor: Actor) -> None:
+    """Give an active chat (locked) to another agent of its tier with room for it: from the
+    console (chat_transfer), or as its ticket is assigned (ticket_assign), so the ticket's
+    assignee and the agent the customer talks to stay one person. Only the agent holding
+    the chat (or an admin, or the system) passes it on."""
+    if actor is not None and not policy.holds_chat(actor, chat):
+        holder = (chat.agent.get_full_name() or chat.agent.username) if chat.agent else ""
+        raise Conflict(
+            _(
+                "%(reference)s is in a live chat with %(agent)s: only they (or an admin) "
+                "can pass the chat on."
+            )
+            % {"reference": ticket.reference, "agent": holder},
+            code="not_holder",
+        )
+    if not agent_in_tier(to_agent, chat.tier_id):
+        raise InvalidInput(
+            _("%(to_agent)s is not an agent of %(tier)s; escalate instead.")
+            % {"to_agent": to_agent, "tier": chat.tier},
+            code="not_in_tier",
+        )
+    _refuse_if_full(to_agent)
+    previous = chat.agent_id
+    chat.agent = to_agent
+    chat.save(update_fields=["agent"])
+    change: dict[str, Any] = {"from": previous, "to_name": str(to_agent)}
+    record_event(ticket, EventKind.CHAT_TRANSFERRED, actor=actor, **change)
+    values = {"reference": ticket.reference, "name": chat.name}
+    notify_agents(
+        user_ids=[to_agent.pk],
+        ticket=ticket,
+        kind="chat_transferred",
+        text=Said(
+            gettext_noop("%(agent)s passed you the chat %(reference)s with %(name)s"),
+            {**values, "agent": actor.get_full_name() or actor.username},
+        )
+        if actor is not None
+        else Said(gettext_noop("The chat %(reference)s with %(name)s was passed to you"), values),
+    )
+    _state_changed(chat)
 
 
 def chat_escalate(
