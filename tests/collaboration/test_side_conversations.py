@@ -560,6 +560,31 @@ def test_the_api_takes_files_as_multipart_and_lists_them(
     assert SideMessage.objects.count() == 2 and SideAttachment.objects.count() == 3
 
 
+def test_the_api_refuses_files_larger_together_than_the_upload_limit(ann, ticket, settings):
+    """The API takes files outside the forms' field: the overall limit holds there too."""
+    settings.HELPDESK_MAX_ATTACHMENT_BYTES = 10
+    settings.HELPDESK_MAX_UPLOAD_BYTES = 15
+    refused = _client_for(ann).post(
+        f"/api/v1/tickets/{ticket.pk}/side-conversations/",
+        {
+            "to": "ops@other-dept.example",
+            "subject": "Logs",
+            "text": "Both logs attached.",
+            "attachments": [
+                SimpleUploadedFile("a.log", b"x" * 8),
+                SimpleUploadedFile("b.log", b"y" * 8),
+            ],
+        },
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "code": "attachments_too_large",
+        "message": "These files together are larger than 15\xa0bytes.",
+    }
+    assert not SideMessage.objects.exists() and not SideAttachment.objects.exists()
+
+
 def test_the_ticket_page_reads_side_files_at_the_same_cost_however_many(
     started, as_user, ann, ticket
 ):

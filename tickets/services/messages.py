@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -606,7 +607,9 @@ def file_rows(
 
 
 def refuse_oversized_files(items: tuple[InboundAttachment, ...]) -> None:
-    """An agent's own files are refused whole (unlike a customer's, which are left out)."""
+    """An agent's own files are refused whole (unlike a customer's, which are left out),
+    each within HELPDESK_MAX_ATTACHMENT_BYTES and all within HELPDESK_MAX_UPLOAD_BYTES, as
+    the forms' file field checks them (the API takes files outside it)."""
     limit = settings.HELPDESK_MAX_ATTACHMENT_BYTES
     for item in items:
         if len(item.content) > limit:
@@ -615,6 +618,12 @@ def refuse_oversized_files(items: tuple[InboundAttachment, ...]) -> None:
                 % {"filename": item.filename, "limit": limit // (1024 * 1024)},
                 code="attachment_too_large",
             )
+    total = settings.HELPDESK_MAX_UPLOAD_BYTES
+    if sum(len(item.content) for item in items) > total:
+        raise InvalidInput(
+            _("These files together are larger than %(limit)s.") % {"limit": filesizeformat(total)},
+            code="attachments_too_large",
+        )
 
 
 def _normalized_sender(inbound: InboundMessage) -> str:
