@@ -118,19 +118,7 @@ def test_the_sweep_in_another_process_leaves_a_batch_a_worker_is_sending(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    wait_for(hold / "sending", batch)  # the first worker is sending Ann's reply
-    sweep = subprocess.run(
-        [sys.executable, "-m", racing, "sweep"],
-        env=worker_environment(database, tmp_path, **common),
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        timeout=120,
-    )
-    (hold / "go-on").touch()
-    _, errors = batch.communicate(timeout=120)
-
-    assert sweep.returncode == 0, sweep.stderr.decode()[-3000:]
-    assert batch.returncode == 0, errors.decode()[-3000:]
+    _sweep_while_held(batch, database, tmp_path, hold, common, settings)
     # Each customer got the reply once, from whichever process claimed it first.
     assert sorted(taken.read_text().split()) == [
         "ann@example.com",
@@ -163,19 +151,7 @@ def test_the_sweep_in_another_process_leaves_a_side_email_a_worker_is_sending(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    wait_for(hold / "sending", worker)
-    sweep = subprocess.run(
-        [sys.executable, "-m", racing, "sweep"],
-        env=worker_environment(database, tmp_path, **common),
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        timeout=120,
-    )
-    (hold / "go-on").touch()
-    _, errors = worker.communicate(timeout=120)
-
-    assert sweep.returncode == 0, sweep.stderr.decode()[-3000:]
-    assert worker.returncode == 0, errors.decode()[-3000:]
+    _sweep_while_held(worker, database, tmp_path, hold, common, settings)
     assert taken.read_text().split() == ["help@vendor.example"]  # once
 
 
@@ -234,3 +210,20 @@ def test_a_claim_whose_worker_died_runs_out_and_the_sweep_sends_what_it_left(
         "cy@example.com",
     ]
     assert database.statuses(replies) == [DeliveryStatus.SENT] * 3
+
+
+def _sweep_while_held(worker, database, tmp_path, hold, common, settings) -> None:
+    """Once `worker` is sending (held at its first send), run the sweep in another process,
+    then let the worker go on; both must end well."""
+    wait_for(hold / "sending", worker)
+    sweep = subprocess.run(
+        [sys.executable, "-m", "tests.channels_ingest.racing_worker", "sweep"],
+        env=worker_environment(database, tmp_path, **common),
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        timeout=120,
+    )
+    (hold / "go-on").touch()
+    _, errors = worker.communicate(timeout=120)
+    assert sweep.returncode == 0, sweep.stderr.decode()[-3000:]
+    assert worker.returncode == 0, errors.decode()[-3000:]

@@ -29,26 +29,10 @@ def _notices(settings, celery_eager):
 
 
 @pytest.fixture
-def text_in(client, django_capture_on_commit_callbacks):
-    """A signed inbound text, processed (and what it queued sent) as in production."""
-    count = iter(range(100, 1000))
-
-    def deliver(body: str, sender: str = NUMBER, **extra: str) -> Message:
-        sid = f"SM{next(count)}"
-        with django_capture_on_commit_callbacks(execute=True):
-            response = post(client, SMS_URL, sms_params(sid, sender, body, **extra))
-        assert response.status_code == 200
-        item = InboundItem.objects.get(channel="sms", idempotency_key=sid)
-        assert item.status == InboundStatus.PROCESSED, item.error
-        return Message.objects.get(pk=item.message_id)
-
-    return deliver
-
-
-@pytest.fixture
 def keyword_in(client, django_capture_on_commit_callbacks):
-    """A signed inbound text that may land on no ticket: the item it was stored as."""
-    count = iter(range(2000, 3000))
+    """A signed inbound text, processed (and what it queued sent) as in production: the item
+    it was stored as (a keyword may land on no ticket)."""
+    count = iter(range(100, 10_000))
 
     def deliver(body: str, sender: str = NUMBER, **extra: str) -> InboundItem:
         sid = f"SM{next(count)}"
@@ -58,6 +42,16 @@ def keyword_in(client, django_capture_on_commit_callbacks):
         item = InboundItem.objects.get(channel="sms", idempotency_key=sid)
         assert item.status == InboundStatus.PROCESSED, item.error
         return item
+
+    return deliver
+
+
+@pytest.fixture
+def text_in(keyword_in):
+    """A signed inbound text, processed: the message it became."""
+
+    def deliver(body: str, sender: str = NUMBER, **extra: str) -> Message:
+        return Message.objects.get(pk=keyword_in(body, sender, **extra).message_id)
 
     return deliver
 
